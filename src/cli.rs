@@ -1,0 +1,55 @@
+//! The command line (DESIGN.md §5).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::sources::demo::Scenario;
+
+#[derive(Debug, Parser)]
+#[command(name = "shopctl", version, about = "Operate a multi-cluster ShopSet fleet from the terminal")]
+pub struct Cli {
+    /// Use the embedded demo fleet.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Demo state directory [default: $XDG_STATE_HOME/shopctl/demo].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub demo_dir: Option<PathBuf>,
+    /// Number of shops in a new demo fleet [default: 2000].
+    #[arg(long, global = true, value_name = "N")]
+    pub demo_scale: Option<u32>,
+    /// Seed for a new demo fleet (same seed, same fleet) [default: random].
+    #[arg(long, global = true, value_name = "S")]
+    pub demo_seed: Option<u64>,
+    /// Scenario for a new demo fleet: calm, bad-release, cluster-outage [default: calm].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub demo_scenario: Option<Scenario>,
+    /// Delete and recreate the demo directory.
+    #[arg(long, global = true)]
+    pub demo_reset: bool,
+    /// Show everything, change nothing.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Colour theme: a built-in name (see `shopctl themes`) or a path to a TOML theme file.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One-shot snapshot of the whole fleet.
+    Status {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// List the available themes.
+    Themes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}

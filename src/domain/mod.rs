@@ -1,0 +1,11 @@
+//! Pure types and rules of the fleet: no I/O, no terminal.
+
+pub mod fleet;
+pub mod invariants;
+pub mod model;
+pub mod time;
+
+pub use fleet::{Fleet, FleetUpdate};
+pub use invariants::Violation;
+pub use model::*;
+pub use time::Ts;

@@ -1,0 +1,312 @@
+//! The fleet's vocabulary: clusters, tiers, ShopSets, shops, Argo CD applications and alerts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Ts;
+
+/// Whether the console can talk to a workload cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    Reachable,
+    Unreachable,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+    /// Where it runs, e.g. `on-prem`, `eks`, `gke`.
+    pub provider: String,
+    /// Clusters in one failure domain can fail together; dual shops never rely on one domain.
+    pub failure_domain: String,
+    pub server_version: Option<String>,
+    pub reachability: Reachability,
+    /// Since when the reachability has been what it is (unknown for a fresh view).
+    pub reachability_since: Option<Ts>,
+    pub nodes_ready: u32,
+    pub nodes_total: u32,
+    /// A cordoned cluster receives no shops.
+    pub cordoned: bool,
+}
+
+impl Cluster {
+    pub fn is_reachable(&self) -> bool {
+        self.reachability == Reachability::Reachable
+    }
+}
+
+/// An app-repository commit that a tier branch pins as its `base` gitlink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// Full commit id.
+    pub id: String,
+    pub tag: Option<String>,
+    pub subject: String,
+    /// Position in the app repository's first-parent history (0 = root); higher is newer.
+    pub seq: u32,
+}
+
+impl Revision {
+    pub fn short(&self) -> &str {
+        self.id.get(..7).unwrap_or(&self.id)
+    }
+
+    /// `a1b2c3d v1.4.0` or just the short id.
+    pub fn label(&self) -> String {
+        match &self.tag {
+            Some(tag) => format!("{} {}", self.short(), tag),
+            None => self.short().to_string(),
+        }
+    }
+}
+
+/// A levelled unit of update: every ShopSet belongs to exactly one tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    pub name: String,
+    pub level: u8,
+    /// The system-repository branch, `tier-<level>`.
+    pub branch: String,
+    /// What the branch pins now; `None` until it has been read.
+    pub revision: Option<Revision>,
+    /// When the branch head was committed (the start of the tier's last rollout).
+    pub updated_at: Option<Ts>,
+    /// How long a tier must run a revision before it may be promoted further.
+    pub soak_secs: u32,
+}
+
+/// Health of one component of a ShopSet's serving stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentHealth {
+    Up,
+    Progressing,
+    Degraded,
+    Down,
+    Unknown,
+}
+
+/// The serving stack of a ShopSet, front to back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Components {
+    pub lb: ComponentHealth,
+    pub proxy: ComponentHealth,
+    pub shop_page: ComponentHealth,
+    pub cart: ComponentHealth,
+    pub api: ComponentHealth,
+}
+
+impl Components {
+    pub const NAMES: [&'static str; 5] = ["LB", "TLS proxy", "shop page", "cart", "API"];
+
+    pub fn all(h: ComponentHealth) -> Components {
+        Components { lb: h, proxy: h, shop_page: h, cart: h, api: h }
+    }
+
+    pub fn as_array(&self) -> [ComponentHealth; 5] {
+        [self.lb, self.proxy, self.shop_page, self.cart, self.api]
+    }
+
+    /// The worst component state, for one-symbol summaries.
+    pub fn worst(&self) -> ComponentHealth {
+        use ComponentHealth::*;
+        let rank = |h: ComponentHealth| match h {
+            Up => 0,
+            Progressing => 1,
+            Unknown => 2,
+            Degraded => 3,
+            Down => 4,
+        };
+        self.as_array().into_iter().max_by_key(|h| rank(*h)).unwrap_or(Up)
+    }
+}
+
+/// One full copy of the serving stack, serving a subset of the shops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopSet {
+    pub name: String,
+    pub tier: String,
+    /// The environment it connects to (`staging`, `production`), orthogonal to the tier.
+    pub configuration: String,
+    pub cluster: String,
+    pub capacity: u32,
+    pub components: Components,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Redundancy {
+    Single,
+    Dual,
+}
+
+impl Redundancy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Redundancy::Single => "single",
+            Redundancy::Dual => "dual",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shop {
+    pub name: String,
+    pub redundancy: Redundancy,
+    /// The ShopSets serving the shop: one for single shops, two for dual shops.
+    pub shopsets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncStatus {
+    Synced,
+    OutOfSync,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthStatus {
+    Healthy,
+    Progressing,
+    Degraded,
+    Suspended,
+    Missing,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperationPhase {
+    Running,
+    Terminating,
+    Failed,
+    Error,
+    Succeeded,
+}
+
+macro_rules! display_as_debug {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self, f)
+            }
+        }
+    )*};
+}
+display_as_debug!(SyncStatus, HealthStatus, OperationPhase);
+
+/// The Argo CD Application that deploys one ShopSet's overlay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppStatus {
+    pub name: String,
+    pub shopset: String,
+    pub sync: SyncStatus,
+    pub health: HealthStatus,
+    pub operation: Option<OperationPhase>,
+    /// The system-repository commit the app last synced to.
+    pub revision: Option<String>,
+    /// The app-repository revision (the `base` gitlink) that commit pins.
+    pub app_revision: Option<String>,
+    pub last_sync_finished: Option<Ts>,
+}
+
+impl AppStatus {
+    /// Synced and Healthy: the state a release waits for.
+    pub fn is_settled(&self) -> bool {
+        self.sync == SyncStatus::Synced && self.health == HealthStatus::Healthy
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Reads Alertmanager's free-form `severity` label; unknown values count as info.
+    pub fn from_label(s: &str) -> Severity {
+        match s.to_ascii_lowercase().as_str() {
+            "critical" | "page" | "error" => Severity::Critical,
+            "warning" | "warn" => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Active,
+    /// Silenced or inhibited: still shown, never blocks.
+    Suppressed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub name: String,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub labels: BTreeMap<String, String>,
+    pub since: Ts,
+    pub summary: String,
+}
+
+/// Label names that scope an alert to the fleet (configurable in live mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertScopeLabels {
+    pub shopset: String,
+    pub tier: String,
+    pub cluster: String,
+}
+
+impl Default for AlertScopeLabels {
+    fn default() -> Self {
+        AlertScopeLabels { shopset: "shopset".into(), tier: "tier".into(), cluster: "cluster".into() }
+    }
+}
+
+impl Alert {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels.get(name).map(String::as_str)
+    }
+
+    /// `shopset=B-1`, `tier=prod`, `cluster=B` or `fleet`: the narrowest scope the labels give.
+    pub fn scope(&self, l: &AlertScopeLabels) -> String {
+        for key in [&l.shopset, &l.cluster, &l.tier] {
+            if let Some(v) = self.label(key) {
+                return format!("{key}={v}");
+            }
+        }
+        "fleet".to_string()
+    }
+}
+
+/// The operator lock that serialises releases and drains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseLock {
+    /// Operator identity, e.g. `alice@host`.
+    pub holder: String,
+    pub acquired_at: Ts,
+    pub expires_at: Ts,
+}
+
+impl ReleaseLock {
+    /// A lock past its expiry is stale and no longer held.
+    pub fn is_held(&self, now: Ts) -> bool {
+        now < self.expires_at
+    }
+}

@@ -1,0 +1,70 @@
+#![forbid(unsafe_code)]
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use shopctl::cli::{Cli, Command};
+use shopctl::domain::Ts;
+use shopctl::sources::FleetSource;
+use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
+use shopctl::ui::theme::Theme;
+use shopctl::{commands, logging, ui};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = logging::init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("shopctl: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Themes) = cli.command {
+        print!("{}", commands::themes());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
+    let source = open_source(&cli)?;
+    match cli.command {
+        Some(Command::Status { output }) => {
+            let mut source = source;
+            let now = Ts::now();
+            let fleet = source.snapshot(now)?;
+            print!("{}", commands::status(&fleet, output, now));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Themes) => Ok(ExitCode::SUCCESS),
+        None => {
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                anyhow::bail!("the console needs a terminal; for scripts use a command such as 'shopctl status -o json'");
+            }
+            ui::run(source, theme, cli.readonly)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_source(cli: &Cli) -> anyhow::Result<Box<dyn FleetSource>> {
+    if !cli.demo {
+        anyhow::bail!(
+            "live mode is not available in this build yet; run with --demo for the embedded demo fleet"
+        );
+    }
+    let opts = DemoOptions {
+        dir: cli.demo_dir.clone().unwrap_or_else(default_dir),
+        scale: cli.demo_scale,
+        seed: cli.demo_seed,
+        scenario: cli.demo_scenario,
+        reset: cli.demo_reset,
+    };
+    let fleet = DemoFleet::open(&opts)?;
+    Ok(Box::new(DemoSource::new(fleet)))
+}

@@ -1,0 +1,249 @@
+//! The demo directory's files: `state.json` (what the fleet is), `shops.json` (where every shop
+//! is placed) and the git repositories. Writes are atomic (write, then rename).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::topology::{self, Topology};
+use super::{DEFAULT_SCALE, DemoOptions, Scenario, repos};
+use crate::domain::{Redundancy, ReleaseLock, Shop, Ts};
+use crate::sources::git::GitError;
+
+pub const STATE_FILE: &str = "state.json";
+pub const SHOPS_FILE: &str = "shops.json";
+/// The operator lock: `{"holder", "acquired_at", "expires_at"}` (milliseconds since the epoch).
+pub const LOCK_FILE: &str = "lock.json";
+const INIT_LOCK: &str = ".init.lock";
+const FORMAT_VERSION: u32 = 1;
+/// The largest demo fleet the simulator supports.
+pub const MAX_SCALE: u32 = 1_000_000;
+
+#[derive(Debug, Error)]
+pub enum DemoError {
+    #[error("cannot {action} '{path}': {source}")]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("'{path}' is damaged: {message}; run with --demo-reset to recreate the demo fleet")]
+    Corrupt { path: PathBuf, message: String },
+    #[error(
+        "the demo directory '{dir}' holds {held}, not {asked}; add --demo-reset to recreate it, or choose another --demo-dir"
+    )]
+    Mismatch { dir: PathBuf, held: String, asked: String },
+    #[error("'{dir}' is not empty and is not a demo directory (no {STATE_FILE}); choose another --demo-dir")]
+    NotDemoDir { dir: PathBuf },
+    #[error("another shopctl has been creating the demo fleet in '{dir}' for over {secs} s; if none is running, remove '{lock}'")]
+    InitBusy { dir: PathBuf, lock: PathBuf, secs: u64 },
+    #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
+    Scale(u32),
+    #[error("cannot create the demo git repositories in '{dir}': {source}")]
+    CreateRepos { dir: PathBuf, source: git2::Error },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// What the demo fleet was created with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoMeta {
+    pub fleet_name: String,
+    pub seed: u64,
+    pub scale: u32,
+    pub scenario: Scenario,
+    pub created_at: Ts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StateFile {
+    version: u32,
+    meta: DemoMeta,
+    topology: Topology,
+}
+
+/// `shops.json` rows: `["maple-bakery", "dual", ["A-2", "B-1"]]`.
+#[derive(Serialize, Deserialize)]
+struct ShopRow(String, Redundancy, Vec<String>);
+
+#[derive(Debug, Clone)]
+pub struct DemoState {
+    pub dir: PathBuf,
+    pub meta: DemoMeta,
+    pub topology: Topology,
+    state_mtime: Option<SystemTime>,
+    shops_mtime: Option<SystemTime>,
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DemoError + 'a {
+    move |source| DemoError::Io { action, path: path.to_path_buf(), source }
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
+    f.write_all(bytes).map_err(io("write", &tmp))?;
+    f.sync_all().map_err(io("write", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(io("replace", path))
+}
+
+pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let dir = &opts.dir;
+    if let Some(scale) = opts.scale
+        && !(1..=MAX_SCALE).contains(&scale)
+    {
+        return Err(DemoError::Scale(scale));
+    }
+    if opts.reset && dir.exists() {
+        let is_demo = dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists();
+        let is_empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !is_demo && !is_empty {
+            return Err(DemoError::NotDemoDir { dir: dir.clone() });
+        }
+        fs::remove_dir_all(dir).map_err(io("remove", dir))?;
+    }
+    fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let state_path = dir.join(STATE_FILE);
+    let lock = dir.join(INIT_LOCK);
+    let started = Instant::now();
+    loop {
+        if state_path.exists() {
+            let state = read_state(dir)?;
+            check_matches(&state, opts)?;
+            return Ok(state);
+        }
+        match fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => {
+                let result = create(opts);
+                let _ = fs::remove_file(&lock);
+                return result;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err(DemoError::InitBusy { dir: dir.clone(), lock, secs: 30 });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(io("create", &lock)(e)),
+        }
+    }
+}
+
+fn check_matches(state: &DemoState, opts: &DemoOptions) -> Result<(), DemoError> {
+    let m = &state.meta;
+    let asked = DemoMeta {
+        scale: opts.scale.unwrap_or(m.scale),
+        seed: opts.seed.unwrap_or(m.seed),
+        scenario: opts.scenario.unwrap_or(m.scenario),
+        ..m.clone()
+    };
+    if asked != *m {
+        let describe = |m: &DemoMeta| format!("{} shops, seed {}, scenario '{}'", m.scale, m.seed, m.scenario);
+        return Err(DemoError::Mismatch { dir: state.dir.clone(), held: describe(m), asked: describe(&asked) });
+    }
+    Ok(())
+}
+
+fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let dir = &opts.dir;
+    let non_demo = fs::read_dir(dir)
+        .map_err(io("read", dir))?
+        .flatten()
+        .any(|e| e.file_name() != INIT_LOCK);
+    if non_demo {
+        return Err(DemoError::NotDemoDir { dir: dir.clone() });
+    }
+    let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..1_000_000));
+    let scale = opts.scale.unwrap_or(DEFAULT_SCALE);
+    let (topology, shops) = topology::generate(scale, seed);
+    // Whole seconds, so that git commit times and the recorded creation time agree.
+    let created_at = Ts::from_secs(Ts::now().secs());
+    repos::create(dir, &topology, created_at)
+        .map_err(|source| DemoError::CreateRepos { dir: dir.clone(), source })?;
+    write_shops(dir, &shops)?;
+    let meta = DemoMeta {
+        fleet_name: "demo-fleet".into(),
+        seed,
+        scale,
+        scenario: opts.scenario.unwrap_or(Scenario::Calm),
+        created_at,
+    };
+    let file = StateFile { version: FORMAT_VERSION, meta, topology };
+    let json = serde_json::to_vec_pretty(&file).map_err(|e| DemoError::Corrupt {
+        path: dir.join(STATE_FILE),
+        message: e.to_string(),
+    })?;
+    write_atomic(&dir.join(STATE_FILE), &json)?;
+    read_state(dir)
+}
+
+fn read_state(dir: &Path) -> Result<DemoState, DemoError> {
+    let path = dir.join(STATE_FILE);
+    let state_mtime = mtime(&path);
+    let bytes = fs::read(&path).map_err(io("read", &path))?;
+    let file: StateFile = serde_json::from_slice(&bytes)
+        .map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    if file.version != FORMAT_VERSION {
+        return Err(DemoError::Corrupt {
+            path,
+            message: format!("format version {} is not supported (expected {FORMAT_VERSION})", file.version),
+        });
+    }
+    Ok(DemoState { dir: dir.to_path_buf(), meta: file.meta, topology: file.topology, state_mtime, shops_mtime: None })
+}
+
+/// The state file again, if it changed since `state` was read.
+pub fn reload_state(state: &DemoState) -> Result<Option<DemoState>, DemoError> {
+    if mtime(&state.dir.join(STATE_FILE)) == state.state_mtime {
+        return Ok(None);
+    }
+    let mut fresh = read_state(&state.dir)?;
+    fresh.shops_mtime = state.shops_mtime;
+    Ok(Some(fresh))
+}
+
+pub fn read_shops(dir: &Path) -> Result<Vec<Shop>, DemoError> {
+    let path = dir.join(SHOPS_FILE);
+    let bytes = fs::read(&path).map_err(io("read", &path))?;
+    let rows: Vec<ShopRow> = serde_json::from_slice(&bytes)
+        .map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    Ok(rows.into_iter().map(|ShopRow(name, redundancy, shopsets)| Shop { name, redundancy, shopsets }).collect())
+}
+
+/// The shops again, if `shops.json` changed since the last read.
+pub fn reload_shops(state: &mut DemoState) -> Result<Option<Vec<Shop>>, DemoError> {
+    let path = state.dir.join(SHOPS_FILE);
+    let now = mtime(&path);
+    if now == state.shops_mtime {
+        return Ok(None);
+    }
+    let shops = read_shops(&state.dir)?;
+    state.shops_mtime = now;
+    Ok(Some(shops))
+}
+
+pub fn write_shops(dir: &Path, shops: &[Shop]) -> Result<(), DemoError> {
+    let rows: Vec<ShopRow> =
+        shops.iter().map(|s| ShopRow(s.name.clone(), s.redundancy, s.shopsets.clone())).collect();
+    let path = dir.join(SHOPS_FILE);
+    let json = serde_json::to_vec(&rows).map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    write_atomic(&path, &json)
+}
+
+/// The operator lock file, if present.
+pub fn read_lock(dir: &Path) -> Result<Option<ReleaseLock>, DemoError> {
+    let path = dir.join(LOCK_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| DemoError::Corrupt { path, message: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", &path)(e)),
+    }
+}

@@ -1,0 +1,392 @@
+//! The console's state and the one place it changes: `update(msg)`.
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui::layout::Rect;
+use tui_textarea::TextArea;
+
+use super::detail::{Detail, DetailTarget};
+use super::keymap::{self, Action, Context};
+use super::layout;
+use super::panes::{self, PaneId};
+use crate::domain::{Fleet, Ts};
+use crate::sources::{SourceEvent, SourceInfo};
+
+/// Everything that can happen to the console.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Source(SourceEvent),
+    /// The clock moved on (sent about once a second).
+    Tick(Ts),
+    /// SIGTERM, SIGHUP or the like: leave cleanly.
+    Terminate(&'static str),
+}
+
+/// Work for the main loop that `update` cannot do itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Throw away what the terminal shows and draw everything again.
+    ClearScreen,
+}
+
+/// The cluster or tier whose ShopSets, apps and alerts the other panes highlight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Cluster(String),
+    Tier(String),
+}
+
+impl Scope {
+    pub fn pane(&self) -> PaneId {
+        match self {
+            Scope::Cluster(_) => PaneId::Clusters,
+            Scope::Tier(_) => PaneId::Tiers,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Scope::Cluster(c) => format!("cluster {c}"),
+            Scope::Tier(t) => format!("tier {t}"),
+        }
+    }
+}
+
+/// Selection, scroll position and filter of one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    /// Key of the selected row; survives reordering and data updates.
+    pub selected: Option<String>,
+    pub offset: usize,
+    pub filter: String,
+}
+
+/// Where typed filter text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterTarget {
+    Pane(PaneId),
+    Detail,
+}
+
+pub struct FilterInput {
+    pub textarea: TextArea<'static>,
+    pub target: FilterTarget,
+}
+
+/// How current the data is, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    Connecting,
+    Live,
+    Stale { secs: i64 },
+}
+
+/// Data older than this is shown as stale.
+pub const STALE_AFTER_SECS: i64 = 5;
+
+pub struct App {
+    pub fleet: Fleet,
+    pub info: SourceInfo,
+    pub readonly: bool,
+    pub focus: PaneId,
+    panes: HashMap<PaneId, ListState>,
+    pub scope: Option<Scope>,
+    pub detail: Option<Detail>,
+    pub help: bool,
+    pub input: Option<FilterInput>,
+    pub now: Ts,
+    pub last_heartbeat: Option<Ts>,
+    /// The last problem a source reported, until it reads again.
+    pub problem: Option<String>,
+    pub size: Rect,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(info: SourceInfo, readonly: bool, now: Ts, size: Rect) -> App {
+        App {
+            fleet: Fleet::new(info.fleet.clone()),
+            info,
+            readonly,
+            focus: PaneId::Clusters,
+            panes: PaneId::ALL.iter().map(|p| (*p, ListState::default())).collect(),
+            scope: None,
+            detail: None,
+            help: false,
+            input: None,
+            now,
+            last_heartbeat: None,
+            problem: None,
+            size,
+            dirty: true,
+        }
+    }
+
+    pub fn pane(&self, pane: PaneId) -> &ListState {
+        static EMPTY: std::sync::OnceLock<ListState> = std::sync::OnceLock::new();
+        self.panes.get(&pane).unwrap_or_else(|| EMPTY.get_or_init(ListState::default))
+    }
+
+    fn pane_mut(&mut self, pane: PaneId) -> &mut ListState {
+        self.panes.entry(pane).or_default()
+    }
+
+    pub fn context(&self) -> Context {
+        if self.help {
+            Context::Help
+        } else if self.detail.is_some() {
+            Context::Detail
+        } else {
+            Context::Main
+        }
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        match self.last_heartbeat {
+            None => Freshness::Connecting,
+            Some(t) => {
+                let secs = t.secs_until(self.now);
+                if secs <= STALE_AFTER_SECS && self.problem.is_none() { Freshness::Live } else { Freshness::Stale { secs } }
+            }
+        }
+    }
+
+    /// What the header shows that depends on the clock alone.
+    fn clock_view(&self) -> (String, Freshness) {
+        (self.now.hhmm(), self.freshness())
+    }
+
+    /// The selected row's key in a pane, defaulting to the first row.
+    pub fn selected_key(&self, pane: PaneId) -> Option<String> {
+        let keys = panes::keys_of(self, pane);
+        let sel = self.pane(pane).selected.clone();
+        sel.filter(|k| keys.contains(k)).or_else(|| keys.first().cloned())
+    }
+}
+
+/// Applies one message. Returns the effects for the main loop; sets `app.dirty` when the screen
+/// must be drawn again.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => {
+            let before = app.clock_view();
+            app.now = now;
+            if app.clock_view() != before {
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Resize(w, h) => {
+            app.size = Rect::new(0, 0, w, h);
+            clamp_all(app);
+            app.dirty = true;
+            Vec::new()
+        }
+        Msg::Terminate(_) => vec![Effect::Quit],
+        Msg::Source(ev) => {
+            on_source(app, ev);
+            Vec::new()
+        }
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return Vec::new();
+            }
+            on_key(app, key)
+        }
+    }
+}
+
+fn on_source(app: &mut App, ev: SourceEvent) {
+    match ev {
+        SourceEvent::Update(u) => {
+            app.fleet.apply(u);
+            app.fleet.refresh();
+            if let Some(d) = &mut app.detail {
+                d.refresh(&app.fleet);
+            }
+            app.dirty = true;
+        }
+        SourceEvent::Heartbeat(at) => {
+            let before = app.clock_view();
+            app.last_heartbeat = Some(at);
+            if app.problem.take().is_some() || app.clock_view() != before {
+                app.dirty = true;
+            }
+        }
+        SourceEvent::Problem { source, message } => {
+            let text = format!("{source}: {message}");
+            if app.problem.as_deref() != Some(&text) {
+                app.problem = Some(text);
+                app.dirty = true;
+            }
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if app.input.is_some() {
+        on_input_key(app, key);
+        return Vec::new();
+    }
+    let Some(action) = keymap::action_for(key, app.context()) else {
+        return Vec::new();
+    };
+    app.dirty = true;
+    match action {
+        Action::Quit => return vec![Effect::Quit],
+        Action::Redraw => return vec![Effect::ClearScreen],
+        Action::Help => app.help = !app.help,
+        Action::Back => {
+            if app.help {
+                app.help = false;
+            } else if app.detail.is_some() {
+                app.detail = None;
+            } else if !app.pane(app.focus).filter.is_empty() {
+                let focus = app.focus;
+                app.pane_mut(focus).filter.clear();
+            } else {
+                app.scope = None;
+            }
+        }
+        Action::NextPane => focus(app, app.focus.next()),
+        Action::PrevPane => focus(app, app.focus.prev()),
+        Action::FocusPane(i) => focus(app, PaneId::ALL[i.min(PaneId::ALL.len() - 1)]),
+        Action::Up => move_by(app, -1),
+        Action::Down => move_by(app, 1),
+        Action::PageUp => move_by(app, -(page(app) as isize)),
+        Action::PageDown => move_by(app, page(app) as isize),
+        Action::Top => move_by(app, isize::MIN / 2),
+        Action::Bottom => move_by(app, isize::MAX / 2),
+        Action::Open => open_detail(app),
+        Action::Filter => {
+            let target = if app.detail.is_some() { FilterTarget::Detail } else { FilterTarget::Pane(app.focus) };
+            let current = match target {
+                FilterTarget::Detail => app.detail.as_ref().map(|d| d.list.filter.clone()).unwrap_or_default(),
+                FilterTarget::Pane(p) => app.pane(p).filter.clone(),
+            };
+            let mut textarea = TextArea::new(vec![current]);
+            textarea.move_cursor(tui_textarea::CursorMove::End);
+            app.input = Some(FilterInput { textarea, target });
+        }
+    }
+    Vec::new()
+}
+
+fn on_input_key(app: &mut App, key: KeyEvent) {
+    let Some(input) = &mut app.input else { return };
+    app.dirty = true;
+    let target = input.target;
+    match key.code {
+        KeyCode::Enter => {
+            app.input = None;
+            return;
+        }
+        KeyCode::Esc => {
+            app.input = None;
+            set_filter(app, target, String::new());
+            return;
+        }
+        _ => {
+            input.textarea.input(key);
+        }
+    }
+    let text = input.textarea.lines().first().cloned().unwrap_or_default();
+    set_filter(app, target, text);
+}
+
+fn set_filter(app: &mut App, target: FilterTarget, text: String) {
+    match target {
+        FilterTarget::Pane(p) => {
+            let state = app.pane_mut(p);
+            state.filter = text;
+            state.offset = 0;
+            let key = app.selected_key(p);
+            app.pane_mut(p).selected = key;
+            ensure_visible(app, p);
+        }
+        FilterTarget::Detail => {
+            if let Some(d) = &mut app.detail {
+                d.set_filter(&app.fleet, text);
+            }
+        }
+    }
+}
+
+fn focus(app: &mut App, pane: PaneId) {
+    app.focus = pane;
+    let key = app.selected_key(pane);
+    app.pane_mut(pane).selected = key;
+    update_scope(app);
+}
+
+/// Selecting a cluster or a tier highlights what belongs to it elsewhere.
+fn update_scope(app: &mut App) {
+    let key = app.selected_key(app.focus);
+    match (app.focus, key) {
+        (PaneId::Clusters, Some(k)) => app.scope = Some(Scope::Cluster(k)),
+        (PaneId::Tiers, Some(k)) => app.scope = Some(Scope::Tier(k)),
+        _ => {}
+    }
+}
+
+fn page(app: &App) -> usize {
+    if let Some(d) = &app.detail {
+        return d.page_rows(app.size);
+    }
+    let areas = layout::main(app.size);
+    panes::page_rows(areas.pane(app.focus).height)
+}
+
+fn move_by(app: &mut App, delta: isize) {
+    if let Some(d) = &mut app.detail {
+        let page = d.page_rows(app.size);
+        d.move_by(delta, page);
+        return;
+    }
+    let pane = app.focus;
+    let keys = panes::keys_of(app, pane);
+    if keys.is_empty() {
+        return;
+    }
+    let current = app.pane(pane).selected.as_ref().and_then(|k| keys.iter().position(|x| x == k)).unwrap_or(0);
+    let next = (current as isize).saturating_add(delta).clamp(0, keys.len() as isize - 1) as usize;
+    app.pane_mut(pane).selected = Some(keys[next].clone());
+    ensure_visible(app, pane);
+    update_scope(app);
+}
+
+fn ensure_visible(app: &mut App, pane: PaneId) {
+    let keys = panes::keys_of(app, pane);
+    let idx = app.pane(pane).selected.as_ref().and_then(|k| keys.iter().position(|x| x == k)).unwrap_or(0);
+    let page = panes::page_rows(layout::main(app.size).pane(pane).height);
+    let state = app.pane_mut(pane);
+    if idx < state.offset {
+        state.offset = idx;
+    } else if idx >= state.offset + page {
+        state.offset = idx + 1 - page;
+    }
+    state.offset = state.offset.min(keys.len().saturating_sub(page));
+}
+
+fn clamp_all(app: &mut App) {
+    for p in PaneId::ALL {
+        ensure_visible(app, p);
+    }
+}
+
+fn open_detail(app: &mut App) {
+    let Some(key) = app.selected_key(app.focus) else { return };
+    let target = match app.focus {
+        PaneId::Clusters => DetailTarget::Cluster(key),
+        PaneId::Tiers => DetailTarget::Tier(key),
+        PaneId::ShopSets => DetailTarget::ShopSet(key),
+        PaneId::Apps => DetailTarget::App(key),
+        PaneId::Alerts => DetailTarget::Alert(key),
+    };
+    app.detail = Some(Detail::open(target, &app.fleet));
+}

@@ -1,0 +1,135 @@
+//! Every key the console understands, in one table: dispatch, the footer and `?` help all come
+//! from here, so they cannot disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    NextPane,
+    PrevPane,
+    FocusPane(usize),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    Filter,
+    Redraw,
+}
+
+/// Where the operator is: decides which bindings apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Main,
+    Detail,
+    Help,
+}
+
+pub struct Binding {
+    /// How the key is written in the footer and help.
+    pub keys: &'static str,
+    pub action: Action,
+    pub contexts: &'static [Context],
+    pub help: &'static str,
+    /// The footer's one-word label.
+    pub short: &'static str,
+    /// Shown in the footer (the rest only in help).
+    pub footer: bool,
+}
+
+const MAIN: &[Context] = &[Context::Main];
+const LISTS: &[Context] = &[Context::Main, Context::Detail];
+const ALL: &[Context] = &[Context::Main, Context::Detail, Context::Help];
+const OVERLAYS: &[Context] = &[Context::Detail, Context::Help];
+
+pub const BINDINGS: &[Binding] = &[
+    Binding { keys: "tab", action: Action::NextPane, contexts: MAIN, help: "focus the next pane", short: "pane", footer: true },
+    Binding { keys: "S-tab", action: Action::PrevPane, contexts: MAIN, help: "focus the previous pane", short: "pane", footer: false },
+    Binding { keys: "1-5", action: Action::FocusPane(0), contexts: MAIN, help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts", short: "pane", footer: false },
+    Binding { keys: "j/k ↑/↓", action: Action::Down, contexts: LISTS, help: "move the selection", short: "move", footer: true },
+    Binding { keys: "PgUp/PgDn", action: Action::PageDown, contexts: LISTS, help: "move a page", short: "page", footer: false },
+    Binding { keys: "Home/End g/G", action: Action::Top, contexts: LISTS, help: "first / last row", short: "ends", footer: false },
+    Binding { keys: "enter", action: Action::Open, contexts: MAIN, help: "open the selected row's detail", short: "open", footer: true },
+    Binding { keys: "/", action: Action::Filter, contexts: LISTS, help: "filter the focused list (enter keeps, esc clears)", short: "filter", footer: true },
+    Binding { keys: "esc", action: Action::Back, contexts: ALL, help: "close / clear the filter and highlight", short: "back", footer: true },
+    Binding { keys: "ctrl-l", action: Action::Redraw, contexts: ALL, help: "redraw the whole screen", short: "redraw", footer: false },
+    Binding { keys: "?", action: Action::Help, contexts: ALL, help: "this help", short: "help", footer: true },
+    Binding { keys: "q ctrl-c", action: Action::Quit, contexts: ALL, help: "quit", short: "quit", footer: true },
+];
+
+/// Overlay-only meaning of `q`: close the overlay rather than quit.
+const Q_CLOSES: &[Context] = OVERLAYS;
+
+/// The action a key triggers in a context, if any.
+pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let action = match key.code {
+        KeyCode::Char('c') if ctrl => Action::Quit,
+        KeyCode::Char('l') if ctrl => Action::Redraw,
+        KeyCode::Char('q') if Q_CLOSES.contains(&ctx) => Action::Back,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('?') => Action::Help,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Tab => Action::NextPane,
+        KeyCode::BackTab => Action::PrevPane,
+        KeyCode::Char(c @ '1'..='5') if !ctrl => Action::FocusPane(c as usize - '1' as usize),
+        KeyCode::Char('j') | KeyCode::Down => Action::Down,
+        KeyCode::Char('k') | KeyCode::Up => Action::Up,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::Char('f') if ctrl => Action::PageDown,
+        KeyCode::Char('b') if ctrl => Action::PageUp,
+        KeyCode::Home | KeyCode::Char('g') => Action::Top,
+        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+        KeyCode::Enter => Action::Open,
+        KeyCode::Char('/') => Action::Filter,
+        _ => return None,
+    };
+    let applies = BINDINGS.iter().any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
+        || (action == Action::Back && Q_CLOSES.contains(&ctx));
+    applies.then_some(action)
+}
+
+/// Bindings of one table row cover related actions (j/k, PgUp/PgDn, Home/End, 1-5).
+fn same_family(row: Action, a: Action) -> bool {
+    use Action::*;
+    matches!(
+        (row, a),
+        (Down, Up | Down) | (PageDown, PageUp | PageDown) | (Top, Top | Bottom) | (FocusPane(_), FocusPane(_))
+    ) || row == a
+}
+
+/// The footer's bindings for a context.
+pub fn footer(ctx: Context) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.footer && b.contexts.contains(&ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn q_quits_the_console_but_closes_overlays() {
+        assert_eq!(action_for(key(KeyCode::Char('q')), Context::Main), Some(Action::Quit));
+        assert_eq!(action_for(key(KeyCode::Char('q')), Context::Help), Some(Action::Back));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(ctrl_c, Context::Detail), Some(Action::Quit));
+    }
+
+    #[test]
+    fn pane_keys_only_in_the_main_view() {
+        assert_eq!(action_for(key(KeyCode::Char('3')), Context::Main), Some(Action::FocusPane(2)));
+        assert_eq!(action_for(key(KeyCode::Char('3')), Context::Detail), None);
+        assert_eq!(action_for(key(KeyCode::Tab), Context::Help), None);
+    }
+}

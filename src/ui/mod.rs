@@ -1,0 +1,107 @@
+//! The interactive console: one `App` owned by the main loop, changed only in `update`,
+//! drawn by a pure `render` — and only when something changed.
+
+pub mod app;
+pub mod detail;
+pub mod keymap;
+pub mod layout;
+pub mod panes;
+pub mod render;
+pub mod symbols;
+pub mod terminal;
+pub mod text;
+pub mod theme;
+
+use std::io::Write;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use crossterm::{execute, terminal as ct};
+use futures::StreamExt;
+use ratatui::layout::Rect;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use self::app::{App, Effect, Msg, update};
+use self::terminal::TerminalGuard;
+use self::theme::Theme;
+use crate::domain::Ts;
+use crate::sources::FleetSource;
+
+/// Runs the console until the operator quits or a signal ends it.
+pub fn run(source: Box<dyn FleetSource>, theme: Theme, readonly: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut guard = TerminalGuard::enter()?;
+    let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly));
+    drop(guard);
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    source: Box<dyn FleetSource>,
+    theme: &Theme,
+    readonly: bool,
+) -> anyhow::Result<()> {
+    let size = guard.terminal.size()?;
+    let mut app = App::new(source.info(), readonly, Ts::now(), Rect::new(0, 0, size.width, size.height));
+    draw(guard, &app, theme)?;
+    app.dirty = false;
+    tracing::info!(mode = app.info.mode, context = %app.info.context, readonly, "console started");
+
+    let (tx, mut rx) = mpsc::channel(1024);
+    std::thread::Builder::new().name("source".into()).spawn(move || source.watch(tx))?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+
+    loop {
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => Msg::Terminate("input closed"),
+            },
+            Some(ev) = rx.recv() => Msg::Source(ev),
+            _ = tick.tick() => Msg::Tick(Ts::now()),
+            _ = sigterm.recv() => Msg::Terminate("SIGTERM"),
+            _ = sighup.recv() => Msg::Terminate("SIGHUP"),
+            _ = sigint.recv() => Msg::Terminate("SIGINT"),
+        };
+        let mut effects = update(&mut app, msg);
+        // Coalesce: apply everything already waiting before drawing once.
+        while let Ok(ev) = rx.try_recv() {
+            effects.extend(update(&mut app, Msg::Source(ev)));
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => {
+                    tracing::info!("console stopped");
+                    return Ok(());
+                }
+                Effect::ClearScreen => {
+                    guard.terminal.clear()?;
+                    app.dirty = true;
+                }
+            }
+        }
+        if app.dirty {
+            draw(guard, &app, theme)?;
+            app.dirty = false;
+        }
+    }
+}
+
+fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> anyhow::Result<()> {
+    execute!(guard.terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
+    guard.terminal.draw(|f| render::render(app, theme, f))?;
+    execute!(guard.terminal.backend_mut(), ct::EndSynchronizedUpdate)?;
+    guard.terminal.backend_mut().flush()?;
+    Ok(())
+}

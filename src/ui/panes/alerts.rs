@@ -1,0 +1,72 @@
+//! Alerts: what fires where, since when; silenced ones stay visible but muted.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{PaneView, styled};
+use crate::domain::time::age;
+use crate::domain::{Alert, Fleet, Ts};
+use crate::ui::app::Scope;
+use crate::ui::symbols;
+use crate::ui::theme::Theme;
+
+pub struct AlertsPane;
+
+/// Stable identity of an alert: its name and labels.
+pub fn alert_key(a: &Alert) -> String {
+    let labels: Vec<String> = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{}{{{}}}", a.name, labels.join(","))
+}
+
+impl PaneView for AlertsPane {
+    type Item = Alert;
+    const WIDE_FROM: u16 = 70;
+
+    fn items(fleet: &Fleet) -> Vec<&Alert> {
+        let mut v: Vec<&Alert> = fleet.alerts.iter().collect();
+        v.sort_by(|a, b| (a.state as u8, a.severity, std::cmp::Reverse(a.since)).cmp(&(b.state as u8, b.severity, std::cmp::Reverse(b.since))));
+        v
+    }
+
+    fn key(a: &Alert) -> String {
+        alert_key(a)
+    }
+
+    fn haystack(a: &Alert) -> String {
+        format!("{} {} {}", alert_key(a), a.severity.as_str(), a.summary)
+    }
+
+    fn related(fleet: &Fleet, a: &Alert, scope: &Scope) -> bool {
+        match scope {
+            Scope::Cluster(c) => fleet.alert_touches_cluster(a, c),
+            Scope::Tier(t) => fleet.alert_touches_tier(a, t),
+        }
+    }
+
+    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+        if narrow {
+            vec![("SEVERITY", Constraint::Length(10)), ("ALERT", Constraint::Length(22)), ("SCOPE", Constraint::Length(16)), ("AGE", Constraint::Fill(1))]
+        } else {
+            vec![
+                ("SEVERITY", Constraint::Length(10)),
+                ("ALERT", Constraint::Length(22)),
+                ("SCOPE", Constraint::Length(16)),
+                ("AGE", Constraint::Length(4)),
+                ("SUMMARY", Constraint::Fill(1)),
+            ]
+        }
+    }
+
+    fn cells<'a>(fleet: &'a Fleet, a: &'a Alert, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+        let mut cells = vec![
+            styled(symbols::severity(a.severity, a.state), theme.severity(a.severity, a.state)),
+            Cell::from(a.name.as_str()),
+            Cell::from(a.scope(&fleet.scope_labels)),
+            styled(age(a.since.secs_until(now)), theme.muted()),
+        ];
+        if !narrow {
+            cells.push(styled(a.summary.as_str(), theme.muted()));
+        }
+        cells
+    }
+}

@@ -1,0 +1,86 @@
+//! Argo CD: one Application per ShopSet, its sync, health, operation and revision.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::shopsets::tier_level;
+use super::{PaneView, styled};
+use crate::domain::time::age;
+use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
+use crate::ui::app::Scope;
+use crate::ui::symbols;
+use crate::ui::theme::Theme;
+
+pub struct AppsPane;
+
+impl PaneView for AppsPane {
+    type Item = AppStatus;
+    const WIDE_FROM: u16 = 66;
+
+    fn items(fleet: &Fleet) -> Vec<&AppStatus> {
+        let mut v: Vec<&AppStatus> = fleet.apps.iter().collect();
+        let level = |a: &AppStatus| fleet.shopset(&a.shopset).map(|s| tier_level(fleet, &s.tier)).unwrap_or(u8::MAX);
+        v.sort_by(|a, b| (level(a), &a.shopset).cmp(&(level(b), &b.shopset)));
+        v
+    }
+
+    fn key(a: &AppStatus) -> String {
+        a.name.clone()
+    }
+
+    fn haystack(a: &AppStatus) -> String {
+        format!("{} {} {} {}", a.name, a.shopset, a.sync, a.health)
+    }
+
+    fn related(fleet: &Fleet, a: &AppStatus, scope: &Scope) -> bool {
+        fleet.shopset(&a.shopset).is_some_and(|s| match scope {
+            Scope::Cluster(c) => s.cluster == *c,
+            Scope::Tier(t) => s.tier == *t,
+        })
+    }
+
+    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+        if narrow {
+            vec![("SET", Constraint::Length(5)), ("SYNC", Constraint::Length(11)), ("HEALTH", Constraint::Length(13)), ("REV", Constraint::Fill(1))]
+        } else {
+            vec![
+                ("APP", Constraint::Length(13)),
+                ("SYNC", Constraint::Length(11)),
+                ("HEALTH", Constraint::Length(13)),
+                ("OPERATION", Constraint::Length(11)),
+                ("REV", Constraint::Length(7)),
+                ("SYNCED", Constraint::Fill(1)),
+            ]
+        }
+    }
+
+    fn cells<'a>(fleet: &'a Fleet, a: &'a AppStatus, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+        let rev = a
+            .app_revision
+            .as_deref()
+            .map(|id| {
+                let tier = fleet.shopset(&a.shopset).and_then(|s| fleet.tier(&s.tier));
+                let label = id.get(..7).unwrap_or(id).to_string();
+                let current = tier.and_then(|t| t.revision.as_ref()).is_some_and(|r| r.id == id);
+                (label, if current { theme.base() } else { theme.warn() })
+            })
+            .unwrap_or_else(|| ("-".into(), theme.muted()));
+        let mut cells = vec![Cell::from(if narrow { a.shopset.as_str() } else { a.name.as_str() })];
+        cells.push(styled(symbols::sync(a.sync), theme.sync(a.sync)));
+        cells.push(styled(symbols::health(a.health), theme.health(a.health)));
+        if !narrow {
+            let op_style = match a.operation {
+                Some(OperationPhase::Running | OperationPhase::Terminating) => theme.progress(),
+                Some(OperationPhase::Failed | OperationPhase::Error) => theme.danger(),
+                _ => theme.muted(),
+            };
+            cells.push(styled(symbols::operation(a.operation), op_style));
+        }
+        cells.push(styled(rev.0, rev.1));
+        if !narrow {
+            let synced = a.last_sync_finished.map(|t| format!("{} ago", age(t.secs_until(now)))).unwrap_or_else(|| "-".into());
+            cells.push(styled(synced, theme.muted()));
+        }
+        cells
+    }
+}

@@ -1,0 +1,75 @@
+//! Clusters: reachability, cordon, version, nodes and what runs there.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{PaneView, styled};
+use crate::domain::{Cluster, Fleet, Ts};
+use crate::ui::app::Scope;
+use crate::ui::symbols;
+use crate::ui::theme::Theme;
+
+pub struct ClustersPane;
+
+impl PaneView for ClustersPane {
+    type Item = Cluster;
+    const WIDE_FROM: u16 = 60;
+
+    fn items(fleet: &Fleet) -> Vec<&Cluster> {
+        let mut v: Vec<&Cluster> = fleet.clusters.iter().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    fn key(c: &Cluster) -> String {
+        c.name.clone()
+    }
+
+    fn haystack(c: &Cluster) -> String {
+        format!("{} {} {}", c.name, c.provider, c.failure_domain)
+    }
+
+    fn related(_: &Fleet, c: &Cluster, scope: &Scope) -> bool {
+        matches!(scope, Scope::Cluster(name) if *name == c.name)
+    }
+
+    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+        if narrow {
+            vec![("NAME", Constraint::Length(4)), ("PROV", Constraint::Length(7)), ("STATE", Constraint::Length(11)), ("NODES", Constraint::Length(5)), ("SETS", Constraint::Length(4))]
+        } else {
+            vec![
+                ("NAME", Constraint::Length(6)),
+                ("PROVIDER", Constraint::Length(8)),
+                ("FD", Constraint::Length(4)),
+                ("STATE", Constraint::Length(13)),
+                ("NODES", Constraint::Length(5)),
+                ("SETS", Constraint::Length(4)),
+                ("VERSION", Constraint::Fill(1)),
+            ]
+        }
+    }
+
+    fn cells<'a>(fleet: &'a Fleet, c: &'a Cluster, theme: &Theme, narrow: bool, _now: Ts) -> Vec<Cell<'a>> {
+        let (state, style) = if !c.is_reachable() {
+            (symbols::reachability(c.reachability).to_string(), theme.danger())
+        } else if c.cordoned {
+            ("⊘ cordoned".to_string(), theme.warn())
+        } else {
+            (symbols::reachability(c.reachability).to_string(), theme.ok())
+        };
+        let nodes_style = if c.nodes_ready < c.nodes_total { theme.warn() } else { theme.base() };
+        let sets = fleet.shopsets_of_cluster(&c.name).count().to_string();
+        let mut cells = vec![Cell::from(c.name.as_str())];
+        cells.push(Cell::from(c.provider.as_str()));
+        if !narrow {
+            cells.push(Cell::from(c.failure_domain.as_str()));
+        }
+        cells.push(styled(state, style));
+        cells.push(styled(format!("{}/{}", c.nodes_ready, c.nodes_total), nodes_style));
+        cells.push(Cell::from(sets));
+        if !narrow {
+            cells.push(styled(c.server_version.clone().unwrap_or_else(|| "?".into()), theme.muted()));
+        }
+        cells
+    }
+}

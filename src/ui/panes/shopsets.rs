@@ -1,0 +1,102 @@
+//! ShopSets: tier, cluster, configuration, load against capacity and the serving stack's health.
+
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Cell;
+
+use super::{PaneView, styled};
+use crate::domain::{Fleet, ShopSet, Ts};
+use crate::ui::app::Scope;
+use crate::ui::symbols;
+use crate::ui::theme::Theme;
+
+pub struct ShopSetsPane;
+
+pub fn tier_level(fleet: &Fleet, tier: &str) -> u8 {
+    fleet.tier(tier).map(|t| t.level).unwrap_or(u8::MAX)
+}
+
+/// The five component symbols (LB, proxy, shop page, cart, API) as one line.
+pub fn components_line<'a>(ss: &ShopSet, theme: &Theme) -> Line<'a> {
+    Line::from(
+        ss.components
+            .as_array()
+            .into_iter()
+            .map(|c| Span::styled(symbols::component(c), theme.component(c)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+impl PaneView for ShopSetsPane {
+    type Item = ShopSet;
+    const WIDE_FROM: u16 = 58;
+
+    fn items(fleet: &Fleet) -> Vec<&ShopSet> {
+        let mut v: Vec<&ShopSet> = fleet.shopsets.iter().collect();
+        v.sort_by(|a, b| (tier_level(fleet, &a.tier), &a.name).cmp(&(tier_level(fleet, &b.tier), &b.name)));
+        v
+    }
+
+    fn key(s: &ShopSet) -> String {
+        s.name.clone()
+    }
+
+    fn haystack(s: &ShopSet) -> String {
+        format!("{} {} {} {}", s.name, s.tier, s.cluster, s.configuration)
+    }
+
+    fn related(_: &Fleet, s: &ShopSet, scope: &Scope) -> bool {
+        match scope {
+            Scope::Cluster(c) => s.cluster == *c,
+            Scope::Tier(t) => s.tier == *t,
+        }
+    }
+
+    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+        if narrow {
+            vec![("NAME", Constraint::Length(5)), ("TIER", Constraint::Length(9)), ("SHOPS", Constraint::Length(9)), ("STACK", Constraint::Length(5)), ("AL", Constraint::Length(2))]
+        } else {
+            vec![
+                ("NAME", Constraint::Length(6)),
+                ("TIER", Constraint::Length(9)),
+                ("CL", Constraint::Length(2)),
+                ("CONFIG", Constraint::Length(10)),
+                ("SHOPS/CAP", Constraint::Length(9)),
+                ("LOAD", Constraint::Length(4)),
+                ("STACK", Constraint::Length(5)),
+                ("ALERTS", Constraint::Fill(1)),
+            ]
+        }
+    }
+
+    fn cells<'a>(fleet: &'a Fleet, s: &'a ShopSet, theme: &Theme, narrow: bool, _now: Ts) -> Vec<Cell<'a>> {
+        let count = fleet.shop_count(&s.name);
+        let load = if s.capacity == 0 { 100 } else { count * 100 / s.capacity };
+        let load_style = match load {
+            0..=84 => theme.base(),
+            85..=100 => theme.warn(),
+            _ => theme.danger(),
+        };
+        let alerts = fleet.active_alerts_for_shopset(s).count();
+        let worst = fleet.active_alerts_for_shopset(s).map(|a| a.severity).min();
+        let alert_cell = match worst {
+            None => styled("-", theme.muted()),
+            Some(sev) => styled(
+                if narrow { alerts.to_string() } else { format!("{} {alerts}", symbols::severity(sev, crate::domain::AlertState::Active)) },
+                theme.severity(sev, crate::domain::AlertState::Active),
+            ),
+        };
+        let mut cells = vec![Cell::from(s.name.as_str()), Cell::from(s.tier.as_str())];
+        if !narrow {
+            cells.push(Cell::from(s.cluster.as_str()));
+            cells.push(styled(s.configuration.as_str(), theme.muted()));
+        }
+        cells.push(styled(format!("{count}/{}", s.capacity), load_style));
+        if !narrow {
+            cells.push(styled(format!("{load}%"), load_style));
+        }
+        cells.push(Cell::from(components_line(s, theme)));
+        cells.push(alert_cell);
+        cells
+    }
+}

@@ -1,0 +1,98 @@
+//! Tiers: what revision each runs, whether its ShopSets have settled, and where a release stands.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{PaneView, styled};
+use crate::domain::time::{age, countdown};
+use crate::domain::{Fleet, Tier, Ts};
+use crate::ui::app::Scope;
+use crate::ui::theme::Theme;
+
+pub struct TiersPane;
+
+/// How far a tier's ShopSets are with its revision.
+pub fn rollout(fleet: &Fleet, tier: &Tier) -> (usize, usize) {
+    let sets: Vec<_> = fleet.shopsets_of_tier(&tier.name).collect();
+    let settled = sets.iter().filter(|s| fleet.app_for(&s.name).is_some_and(|a| a.is_settled())).count();
+    (settled, sets.len())
+}
+
+impl PaneView for TiersPane {
+    type Item = Tier;
+    const WIDE_FROM: u16 = 62;
+
+    fn items(fleet: &Fleet) -> Vec<&Tier> {
+        fleet.tiers.iter().collect()
+    }
+
+    fn key(t: &Tier) -> String {
+        t.name.clone()
+    }
+
+    fn haystack(t: &Tier) -> String {
+        let rev = t.revision.as_ref().map(|r| format!("{} {}", r.label(), r.subject)).unwrap_or_default();
+        format!("{} {} {rev}", t.name, t.branch)
+    }
+
+    fn related(_: &Fleet, t: &Tier, scope: &Scope) -> bool {
+        matches!(scope, Scope::Tier(name) if *name == t.name)
+    }
+
+    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+        if narrow {
+            vec![("TIER", Constraint::Length(9)), ("REVISION", Constraint::Length(15)), ("SETTLED", Constraint::Fill(1))]
+        } else {
+            vec![
+                ("L", Constraint::Length(1)),
+                ("TIER", Constraint::Length(9)),
+                ("REVISION", Constraint::Length(15)),
+                ("SETTLED", Constraint::Length(11)),
+                ("SOAK", Constraint::Length(11)),
+                ("SUBJECT", Constraint::Fill(1)),
+            ]
+        }
+    }
+
+    fn cells<'a>(fleet: &'a Fleet, t: &'a Tier, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+        let below = fleet.tier_below(&t.name);
+        let behind = match (below.and_then(|b| b.revision.as_ref()), &t.revision) {
+            (Some(b), Some(r)) => b.seq > r.seq,
+            _ => false,
+        };
+        let ahead = match (below.and_then(|b| b.revision.as_ref()), &t.revision) {
+            (Some(b), Some(r)) => r.seq > b.seq,
+            _ => false,
+        };
+        let rev = t.revision.as_ref().map(|r| r.label()).unwrap_or_else(|| "?".into());
+        let (rev, rev_style) = if ahead {
+            (format!("{rev} ✗"), theme.danger())
+        } else if behind {
+            (format!("{rev} ↑"), theme.info())
+        } else {
+            (rev, theme.base())
+        };
+        let (settled, total) = rollout(fleet, t);
+        let settled_style = if settled == total { theme.ok() } else { theme.progress() };
+        let settled_text = if settled == total { format!("✓ {settled}/{total}") } else { format!("◐ {settled}/{total}") };
+        let mut cells = Vec::new();
+        if !narrow {
+            cells.push(styled(t.level.to_string(), theme.muted()));
+        }
+        cells.push(Cell::from(t.name.as_str()));
+        cells.push(styled(rev, rev_style));
+        cells.push(styled(settled_text, settled_style));
+        if !narrow {
+            let soak = match t.updated_at {
+                Some(at) => {
+                    let left = i64::from(t.soak_secs) - at.secs_until(now);
+                    if left > 0 { (format!("◷ {}", countdown(left)), theme.progress()) } else { (format!("✓ {}", age(at.secs_until(now))), theme.muted()) }
+                }
+                None => ("-".into(), theme.muted()),
+            };
+            cells.push(styled(soak.0, soak.1));
+            cells.push(styled(t.revision.as_ref().map(|r| r.subject.clone()).unwrap_or_default(), theme.muted()));
+        }
+        cells
+    }
+}

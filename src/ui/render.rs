@@ -1,0 +1,155 @@
+//! Pure drawing: `render(&App, &Theme, &mut Frame)` changes nothing.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::app::{App, FilterTarget, Freshness};
+use super::keymap::{self, BINDINGS, Context};
+use super::layout;
+use super::panes::{self, PaneId};
+use super::theme::Theme;
+use super::{detail, symbols, text};
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
+    let size = frame.area();
+    frame.render_widget(Block::new().style(theme.base()), size);
+    if layout::too_small(size) {
+        let msg = text::too_small(size.width, size.height);
+        frame.render_widget(Paragraph::new(msg).alignment(Alignment::Center).style(theme.warn()), size);
+        return;
+    }
+    let areas = layout::main(size);
+    header(app, theme, frame, areas.header);
+    match &app.detail {
+        Some(d) => detail::render(app, d, theme, frame),
+        None => {
+            for pane in PaneId::ALL {
+                panes::render(app, theme, frame, areas.pane(pane), pane);
+            }
+        }
+    }
+    footer(app, theme, frame, areas.footer);
+    if app.help {
+        help(app, theme, frame, size);
+    }
+}
+
+fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let now = app.now;
+    let sep = || Span::styled(" │ ", theme.header());
+    let mut left = vec![
+        Span::styled(" shopctl ", theme.header().add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(app.fleet.name.clone(), theme.header()),
+        sep(),
+        Span::styled(app.info.mode, theme.header()),
+        sep(),
+        Span::styled(if app.readonly { text::READ_ONLY } else { text::READ_WRITE }, theme.header()),
+        sep(),
+    ];
+    match app.fleet.lock_holder(now) {
+        Some(l) => left.push(Span::styled(format!("locked by {}", l.holder), theme.warn().patch(theme.header()))),
+        None => left.push(Span::styled("lock free", theme.header())),
+    }
+    let violations = app.fleet.violations().len();
+    if violations > 0 {
+        left.push(sep());
+        left.push(Span::styled(format!("✗ {violations} invariant{}", if violations == 1 { "" } else { "s" }), theme.danger()));
+    }
+    let (fresh, fresh_style) = match app.freshness() {
+        Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
+        Freshness::Live => ("● live".to_string(), theme.ok()),
+        Freshness::Stale { secs } => (format!("▲ STALE {}", crate::domain::time::age(secs)), theme.danger()),
+    };
+    let right = vec![Span::styled(format!("{} UTC ", now.hhmm()), theme.header()), Span::styled(format!(" {fresh} "), fresh_style)];
+    let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
+    let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
+    if area.width > left_w + right_w + 20 {
+        left.push(sep());
+        left.push(Span::styled(app.info.context.clone(), theme.header()));
+    }
+    let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(left)).style(theme.header()), l);
+    frame.render_widget(Paragraph::new(Line::from(right)).style(theme.header()), r);
+}
+
+fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    if let Some(input) = &app.input {
+        let label = match input.target {
+            FilterTarget::Pane(p) => format!("filter {}: ", p.title()),
+            FilterTarget::Detail => "filter shops: ".to_string(),
+        };
+        let [l, r, hint] = Layout::horizontal([
+            Constraint::Length(label.len() as u16),
+            Constraint::Fill(1),
+            Constraint::Length(26),
+        ])
+        .areas(area);
+        frame.render_widget(Span::styled(label, theme.key()), l);
+        frame.render_widget(&input.textarea, r);
+        frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
+        return;
+    }
+    if let Some(problem) = &app.problem {
+        frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
+        return;
+    }
+    let mut spans = Vec::new();
+    for b in keymap::footer(app.context()) {
+        spans.push(Span::styled(b.keys, theme.key()));
+        spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
+    let mut lines = vec![Line::styled("Keys", theme.title(true))];
+    for b in BINDINGS {
+        let contexts: Vec<&str> = b
+            .contexts
+            .iter()
+            .map(|c| match c {
+                Context::Main => "main",
+                Context::Detail => "detail",
+                Context::Help => "help",
+            })
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<14}", b.keys), theme.key()),
+            Span::raw(format!("{:<50}", b.help)),
+            Span::styled(contexts.join(","), theme.muted()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Symbols", theme.title(true)));
+    let legend: [(&str, ratatui::style::Style, &str); 6] = [
+        ("● ✓", theme.ok(), "up, Synced, Healthy"),
+        ("◐ ◷", theme.progress(), "rolling out / syncing, soaking"),
+        ("▲ ≠", theme.warn(), "degraded or warning, OutOfSync"),
+        ("✗", theme.danger(), "down, failed, critical"),
+        ("? ◌", theme.unknown(), "unknown, silenced"),
+        (symbols::RELATED, theme.related(), "belongs to the highlighted cluster or tier"),
+    ];
+    for (sym, style, what) in legend {
+        lines.push(Line::from(vec![Span::styled(format!("  {sym:<14}"), style), Span::raw(what)]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("  STACK         ", theme.muted()),
+        Span::raw("LB · TLS proxy · shop page · cart · API"),
+    ]));
+    if app.readonly {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));
+    }
+    let h = (lines.len() as u16 + 2).min(size.height);
+    let w = 84.min(size.width);
+    let [area] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(size);
+    let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_style(theme.border(true))
+        .title(Line::from(vec![Span::styled(" Help ", theme.title(true)), Span::styled("esc/q/? close ", theme.muted())]))
+        .style(theme.base());
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
