@@ -64,6 +64,7 @@ fn open_source(cli: &Cli) -> anyhow::Result<Box<dyn FleetSource>> {
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
+        created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
     Ok(Box::new(DemoSource::new(fleet)))

@@ -133,6 +133,20 @@ impl Fleet {
         self.app_index = self.apps.iter().enumerate().map(|(i, a)| (a.name.clone(), i)).collect();
     }
 
+    /// The updates that rebuild this snapshot from an empty fleet (for replays and tests).
+    pub fn as_updates(&self) -> Vec<FleetUpdate> {
+        vec![
+            FleetUpdate::Name(self.name.clone()),
+            FleetUpdate::Clusters(self.clusters.clone()),
+            FleetUpdate::Tiers(self.tiers.clone()),
+            FleetUpdate::ShopSets(self.shopsets.clone()),
+            FleetUpdate::Shops(Arc::clone(&self.shops)),
+            FleetUpdate::Apps(self.apps.clone()),
+            FleetUpdate::Alerts(self.alerts.clone()),
+            FleetUpdate::Lock(self.lock.clone()),
+        ]
+    }
+
     /// The lock holder, if the lock is held at `now`.
     pub fn lock_holder(&self, now: Ts) -> Option<&ReleaseLock> {
         self.lock.as_ref().filter(|l| l.is_held(now))

@@ -65,9 +65,16 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let right = vec![Span::styled(format!("{} UTC ", now.hhmm()), theme.header()), Span::styled(format!(" {fresh} "), fresh_style)];
     let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
     let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
-    if area.width > left_w + right_w + 20 {
+    let room = usize::from(area.width.saturating_sub(left_w + right_w + 4));
+    if room >= 12 {
+        let ctx = &app.info.context;
+        let shown = if ctx.chars().count() > room {
+            format!("{}…", ctx.chars().take(room - 1).collect::<String>())
+        } else {
+            ctx.clone()
+        };
         left.push(sep());
-        left.push(Span::styled(app.info.context.clone(), theme.header()));
+        left.push(Span::styled(shown, theme.header()));
     }
     let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)).style(theme.header()), l);

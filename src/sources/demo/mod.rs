@@ -67,6 +67,8 @@ pub struct DemoOptions {
     pub seed: Option<u64>,
     pub scenario: Option<Scenario>,
     pub reset: bool,
+    /// Creation time of a new fleet (default: now); tests pin it for reproducible fleets.
+    pub created_at: Option<Ts>,
 }
 
 pub const DEFAULT_SCALE: u32 = 2000;

@@ -2,7 +2,7 @@
 //! repository (bare remote plus a working clone) with one branch per tier.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::{Oid, Repository, Signature, Time};
 
@@ -55,7 +55,6 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
     app.set_head(&format!("refs/heads/{APP_BRANCH}"))?;
 
     let remote = Repository::init_bare(dir.join(SYSTEM_REMOTE))?;
-    let app_url = dir.join(APP_REPO);
     let newest = releases.len() - 1;
     for tier in &topology.tiers {
         let level = i64::from(tier.level);
@@ -80,7 +79,7 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
                 .map(|s| (format!("overlays/{}/kustomization.yaml", s.name), overlay(s, &tier.name)))
                 .collect();
             let mut files = vec![
-                (".gitmodules".to_string(), gitmodules(&app_url)),
+                (".gitmodules".to_string(), gitmodules()),
                 ("README.md".to_string(), format!("# {branch}: tier '{}'\n\nRendered by the ShopSet controller; one overlay per ShopSet.\n", tier.name)),
             ];
             files.extend(overlays);
@@ -143,8 +142,9 @@ fn write_tree(repo: &Repository, files: &[(String, String)], gitlinks: &[(&str, 
     write(repo, &root, gitlinks)
 }
 
-fn gitmodules(app_url: &PathBuf) -> String {
-    format!("[submodule \"base\"]\n\tpath = base\n\turl = {}\n\tbranch = {APP_BRANCH}\n", app_url.display())
+/// The submodule URL is relative to the system remote (`git/system.git` → `git/app.git`).
+fn gitmodules() -> String {
+    format!("[submodule \"base\"]\n\tpath = base\n\turl = ../app.git\n\tbranch = {APP_BRANCH}\n")
 }
 
 fn app_kustomization() -> String {

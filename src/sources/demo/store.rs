@@ -163,7 +163,7 @@ fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     let scale = opts.scale.unwrap_or(DEFAULT_SCALE);
     let (topology, shops) = topology::generate(scale, seed);
     // Whole seconds, so that git commit times and the recorded creation time agree.
-    let created_at = Ts::from_secs(Ts::now().secs());
+    let created_at = Ts::from_secs(opts.created_at.unwrap_or_else(Ts::now).secs());
     repos::create(dir, &topology, created_at)
         .map_err(|source| DemoError::CreateRepos { dir: dir.clone(), source })?;
     write_shops(dir, &shops)?;

@@ -15,7 +15,8 @@ pub struct AppsPane;
 
 impl PaneView for AppsPane {
     type Item = AppStatus;
-    const WIDE_FROM: u16 = 66;
+    const WIDE_FROM: u16 = 68;
+    const EMPTY: &'static str = "no Argo CD applications";
 
     fn items(fleet: &Fleet) -> Vec<&AppStatus> {
         let mut v: Vec<&AppStatus> = fleet.apps.iter().collect();

@@ -13,7 +13,8 @@ pub struct ClustersPane;
 
 impl PaneView for ClustersPane {
     type Item = Cluster;
-    const WIDE_FROM: u16 = 60;
+    const WIDE_FROM: u16 = 50;
+    const EMPTY: &'static str = "no clusters registered";
 
     fn items(fleet: &Fleet) -> Vec<&Cluster> {
         let mut v: Vec<&Cluster> = fleet.clusters.iter().collect();

@@ -65,6 +65,8 @@ pub trait PaneView {
     fn cells<'a>(fleet: &'a Fleet, item: &'a Self::Item, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>>;
     /// Narrow when the pane's inner width is below this.
     const WIDE_FROM: u16;
+    /// Shown when the source has reported and the pane has no rows.
+    const EMPTY: &'static str;
 }
 
 /// The pane's rows after its filter, in display order.
@@ -110,7 +112,11 @@ fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, are
     let focused = app.focus == pane && app.detail.is_none();
     let rows = filtered::<V>(&app.fleet, &state.filter);
     let total = V::items(&app.fleet).len();
-    let selected = state.selected.as_ref().and_then(|k| rows.iter().position(|i| V::key(i) == *k));
+    let selected = state
+        .selected
+        .as_ref()
+        .and_then(|k| rows.iter().position(|i| V::key(i) == *k))
+        .or(if rows.is_empty() { None } else { Some(0) });
     let narrow = area.width.saturating_sub(2) < V::WIDE_FROM;
     let block = pane_block(theme, app, pane, focused, rows.len(), total, &state.filter);
     let page = page_rows(area.height);
@@ -143,10 +149,16 @@ fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, are
     let table = Table::new(body, widths).header(header).block(block).column_spacing(1);
     frame.render_widget(table, area);
     if rows.is_empty() {
-        let msg = if total == 0 { "waiting for data…" } else { "no rows match the filter" };
-        let inner = Rect { x: area.x + 2, y: area.y + 2, width: area.width.saturating_sub(4), height: 1 };
+        let (msg, style) = if total > 0 {
+            ("no rows match the filter", theme.muted())
+        } else if app.last_heartbeat.is_none() {
+            ("waiting for data…", theme.progress())
+        } else {
+            (V::EMPTY, theme.ok())
+        };
+        let inner = Rect { x: area.x + 3, y: area.y + 2, width: area.width.saturating_sub(4), height: 1 };
         if area.height > 3 {
-            frame.render_widget(Line::styled(msg, theme.muted()), inner);
+            frame.render_widget(Line::styled(msg, style), inner);
         }
     }
 }

@@ -30,6 +30,7 @@ pub fn components_line<'a>(ss: &ShopSet, theme: &Theme) -> Line<'a> {
 impl PaneView for ShopSetsPane {
     type Item = ShopSet;
     const WIDE_FROM: u16 = 58;
+    const EMPTY: &'static str = "no ShopSets";
 
     fn items(fleet: &Fleet) -> Vec<&ShopSet> {
         let mut v: Vec<&ShopSet> = fleet.shopsets.iter().collect();

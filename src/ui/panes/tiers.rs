@@ -20,7 +20,8 @@ pub fn rollout(fleet: &Fleet, tier: &Tier) -> (usize, usize) {
 
 impl PaneView for TiersPane {
     type Item = Tier;
-    const WIDE_FROM: u16 = 62;
+    const WIDE_FROM: u16 = 56;
+    const EMPTY: &'static str = "no tiers defined";
 
     fn items(fleet: &Fleet) -> Vec<&Tier> {
         fleet.tiers.iter().collect()
