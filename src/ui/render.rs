@@ -17,7 +17,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     frame.render_widget(Block::new().style(theme.base()), size);
     if layout::too_small(size) {
         let msg = text::too_small(size.width, size.height);
-        frame.render_widget(Paragraph::new(msg).alignment(Alignment::Center).style(theme.warn()), size);
+        let msg = Paragraph::new(msg).alignment(Alignment::Center).wrap(ratatui::widgets::Wrap { trim: true });
+        frame.render_widget(msg.style(theme.warn()), size);
         return;
     }
     let areas = layout::main(size);
@@ -113,15 +114,18 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
     for b in BINDINGS {
-        let contexts: Vec<&str> = b
-            .contexts
-            .iter()
-            .map(|c| match c {
-                Context::Main => "main",
-                Context::Detail => "detail",
-                Context::Help => "help",
-            })
-            .collect();
+        let contexts: Vec<&str> = if b.contexts.len() == 3 {
+            vec!["anywhere"]
+        } else {
+            b.contexts
+                .iter()
+                .map(|c| match c {
+                    Context::Main => "main",
+                    Context::Detail => "detail",
+                    Context::Help => "help",
+                })
+                .collect()
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<14}", b.keys), theme.key()),
             Span::raw(format!("{:<50}", b.help)),

@@ -42,7 +42,7 @@ impl PaneView for AppsPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("SET", Constraint::Length(5)), ("SYNC", Constraint::Length(11)), ("HEALTH", Constraint::Length(13)), ("REV", Constraint::Fill(1))]
+            vec![("SET", Constraint::Length(5)), ("SYNC", Constraint::Length(11)), ("HEALTH", Constraint::Fill(1))]
         } else {
             vec![
                 ("APP", Constraint::Length(13)),
@@ -77,8 +77,8 @@ impl PaneView for AppsPane {
             };
             cells.push(styled(symbols::operation(a.operation), op_style));
         }
-        cells.push(styled(rev.0, rev.1));
         if !narrow {
+            cells.push(styled(rev.0, rev.1));
             let synced = a.last_sync_finished.map(|t| format!("{} ago", age(t.secs_until(now)))).unwrap_or_else(|| "-".into());
             cells.push(styled(synced, theme.muted()));
         }

@@ -1,0 +1,249 @@
+//! The console without a terminal: `update()` driven by messages, screens snapshot-tested.
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+use common::{CREATED, demo_snapshot};
+use shopctl::domain::{Fleet, Ts};
+use shopctl::sources::demo::Scenario;
+use shopctl::sources::{SourceEvent, SourceInfo};
+use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope, update};
+use shopctl::ui::detail::DetailTarget;
+use shopctl::ui::panes::PaneId;
+use shopctl::ui::render::render;
+use shopctl::ui::theme::Theme;
+
+const NOW_AFTER: i64 = 150;
+
+fn info() -> SourceInfo {
+    SourceInfo { fleet: "demo-fleet".into(), context: "demo (test fleet)".into(), mode: "demo" }
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+/// An app fed a demo snapshot through source messages, as the real loop does.
+fn app_with(fleet: &Fleet, w: u16, h: u16) -> App {
+    let now = CREATED.plus_secs(NOW_AFTER);
+    let mut app = App::new(info(), false, now, Rect::new(0, 0, w, h));
+    for u in fleet.as_updates() {
+        update(&mut app, Msg::Source(SourceEvent::Update(u)));
+    }
+    update(&mut app, Msg::Source(SourceEvent::Heartbeat(now)));
+    app
+}
+
+fn fleet(scale: u32) -> (tempfile::TempDir, Fleet) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), scale, Scenario::Calm, NOW_AFTER);
+    (tmp, f)
+}
+
+fn screen(app: &App, theme: &str) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let theme = Theme::load(theme).expect("theme");
+    t.draw(|f| render(app, &theme, f)).expect("draw");
+    t.backend().to_string()
+}
+
+#[test]
+fn focus_moves_with_tab_and_numbers() {
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 100, 30);
+    assert_eq!(app.focus, PaneId::Clusters);
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.focus, PaneId::Tiers);
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::BackTab));
+    assert_eq!(app.focus, PaneId::Alerts);
+    update(&mut app, ch('3'));
+    assert_eq!(app.focus, PaneId::ShopSets);
+}
+
+#[test]
+fn selecting_a_cluster_or_tier_sets_the_highlight() {
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('j'));
+    assert_eq!(app.scope, Some(Scope::Cluster("B".into())));
+    update(&mut app, ch('2'));
+    update(&mut app, key(KeyCode::End));
+    assert_eq!(app.scope, Some(Scope::Tier("prod-ha".into())));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.scope, None);
+}
+
+#[test]
+fn selection_survives_data_updates_by_key() {
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('3'));
+    for _ in 0..4 {
+        update(&mut app, ch('j'));
+    }
+    let selected = app.selected_key(PaneId::ShopSets);
+    assert_eq!(selected.as_deref(), Some("A-1"));
+    for u in f.as_updates() {
+        update(&mut app, Msg::Source(SourceEvent::Update(u)));
+    }
+    assert_eq!(app.selected_key(PaneId::ShopSets), selected);
+}
+
+#[test]
+fn filtering_narrows_the_focused_list_and_esc_clears_it() {
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('3'));
+    update(&mut app, ch('/'));
+    assert!(app.input.is_some());
+    for c in "prod-ha".chars() {
+        update(&mut app, ch(c));
+    }
+    let keys = shopctl::ui::panes::keys_of(&app, PaneId::ShopSets);
+    assert_eq!(keys, ["A-3", "C-3", "D-4"]);
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.input.is_none());
+    assert_eq!(app.pane(PaneId::ShopSets).filter, "prod-ha");
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.pane(PaneId::ShopSets).filter, "");
+}
+
+#[test]
+fn enter_opens_a_shopset_with_its_shops_filterable() {
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('3'));
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.detail.as_ref().expect("detail open");
+    assert_eq!(d.target, DetailTarget::ShopSet("C-2".into()));
+    assert_eq!(d.rows.len() as u32, f.shop_count("C-2"));
+    let first = f.shops[d.rows[0] as usize].name.clone();
+    update(&mut app, ch('/'));
+    for c in first.chars() {
+        update(&mut app, ch(c));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.detail.as_ref().expect("still open");
+    assert!(!d.rows.is_empty() && d.rows.iter().all(|&i| f.shops[i as usize].name.contains(&first)));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.detail.is_none());
+    assert_eq!(app.focus, PaneId::ShopSets);
+}
+
+#[test]
+fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('?'));
+    assert!(app.help);
+    assert_eq!(update(&mut app, ch('q')), Vec::<Effect>::new());
+    assert!(!app.help);
+    assert_eq!(update(&mut app, ch('q')), vec![Effect::Quit]);
+    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Effect::Quit]);
+    assert_eq!(update(&mut app, Msg::Terminate("SIGHUP")), vec![Effect::Quit]);
+    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL))), vec![Effect::ClearScreen]);
+}
+
+#[test]
+fn nothing_is_redrawn_while_nothing_changes() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 100, 30);
+    app.dirty = false;
+    let now = app.now;
+    // Ticks and heartbeats within the same minute, with fresh data: nothing visible changes.
+    for s in 1..=3 {
+        update(&mut app, Msg::Source(SourceEvent::Heartbeat(now.plus_secs(s))));
+        update(&mut app, Msg::Tick(now.plus_secs(s)));
+        assert!(!app.dirty, "redraw requested at +{s}s");
+    }
+    // An unknown key changes nothing either.
+    update(&mut app, key(KeyCode::F(9)));
+    assert!(!app.dirty);
+}
+
+#[test]
+fn data_goes_stale_when_the_source_stops_reporting() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 100, 30);
+    assert_eq!(app.freshness(), Freshness::Live);
+    let hb = app.now;
+    update(&mut app, Msg::Tick(hb.plus_secs(30)));
+    assert_eq!(app.freshness(), Freshness::Stale { secs: 30 });
+    assert!(app.dirty);
+    update(&mut app, Msg::Source(SourceEvent::Problem { source: "demo".into(), message: "cannot read".into() }));
+    assert!(screen(&app, "default").contains("cannot read"));
+    update(&mut app, Msg::Source(SourceEvent::Heartbeat(hb.plus_secs(31))));
+    assert_eq!(app.freshness(), Freshness::Live);
+}
+
+#[test]
+fn snapshot_main_80x24() {
+    let (_d, f) = fleet(2000);
+    let app = app_with(&f, 80, 24);
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_main_200x50() {
+    let (_d, f) = fleet(2000);
+    let mut app = app_with(&f, 200, 50);
+    update(&mut app, ch('2'));
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_shopset_detail_80x24_and_200x50() {
+    let (_d, f) = fleet(2000);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut app = app_with(&f, w, h);
+        update(&mut app, ch('3'));
+        for _ in 0..4 {
+            update(&mut app, ch('j'));
+        }
+        update(&mut app, key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("shopset_detail_{w}x{h}"), screen(&app, "mono"));
+    }
+}
+
+#[test]
+fn snapshot_help_80x24_and_200x50() {
+    let (_d, f) = fleet(200);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut app = app_with(&f, w, h);
+        update(&mut app, ch('?'));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&app, "default"));
+    }
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_broken_layout() {
+    let (_d, f) = fleet(200);
+    let app = app_with(&f, 40, 10);
+    let s = screen(&app, "default");
+    assert!(s.contains("least 60×16"), "{s}");
+}
+
+#[test]
+fn every_theme_renders_every_screen() {
+    let (_d, f) = fleet(300);
+    for theme in ["default", "light", "high-contrast", "mono"] {
+        let mut app = app_with(&f, 120, 40);
+        screen(&app, theme);
+        update(&mut app, key(KeyCode::Enter));
+        screen(&app, theme);
+        update(&mut app, ch('?'));
+        assert!(screen(&app, theme).contains("Symbols"));
+    }
+    let _ = Ts::now();
+}
