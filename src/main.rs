@@ -13,9 +13,10 @@ use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     let _log = logging::init();
-    match run(cli) {
+    match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     if let Some(Command::Themes) = cli.command {
         print!("{}", commands::themes());
         return Ok(ExitCode::SUCCESS);
@@ -46,7 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 anyhow::bail!("the console needs a terminal; for scripts use a command such as 'shopctl status -o json'");
             }
-            ui::run(source, theme, cli.readonly)?;
+            ui::run(source, theme, cli.readonly, started)?;
             Ok(ExitCode::SUCCESS)
         }
     }

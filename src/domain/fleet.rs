@@ -44,6 +44,7 @@ pub struct Fleet {
     shop_counts: Vec<u32>,
     violations: Vec<Violation>,
     derived_stale: bool,
+    shops_generation: u64,
 }
 
 impl Fleet {
@@ -54,6 +55,15 @@ impl Fleet {
     /// Applies one update. Derived facts (counts, violations) are refreshed by [`Fleet::refresh`],
     /// once per batch of updates.
     pub fn apply(&mut self, update: FleetUpdate) {
+        // Counts and violations depend on placement, ShopSets, clusters and tiers only.
+        let affects_derived = matches!(
+            update,
+            FleetUpdate::Clusters(_)
+                | FleetUpdate::Tiers(_)
+                | FleetUpdate::ShopSets(_)
+                | FleetUpdate::Shops(_)
+                | FleetUpdate::ShopUpserted(_)
+        );
         match update {
             FleetUpdate::Name(name) => self.name = name,
             FleetUpdate::Clusters(c) => self.clusters = c,
@@ -101,7 +111,10 @@ impl Fleet {
             FleetUpdate::Alerts(a) => self.alerts = a,
             FleetUpdate::Lock(l) => self.lock = l,
         }
-        self.derived_stale = true;
+        self.derived_stale |= affects_derived;
+        if affects_derived {
+            self.shops_generation += 1;
+        }
     }
 
     /// Recomputes shop counts and invariant violations if anything changed since the last call.
@@ -150,6 +163,11 @@ impl Fleet {
     /// The lock holder, if the lock is held at `now`.
     pub fn lock_holder(&self, now: Ts) -> Option<&ReleaseLock> {
         self.lock.as_ref().filter(|l| l.is_held(now))
+    }
+
+    /// Changes whenever placement or topology changes; views cache per generation.
+    pub fn generation(&self) -> u64 {
+        self.shops_generation
     }
 
     pub fn violations(&self) -> &[Violation] {

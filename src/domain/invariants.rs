@@ -183,6 +183,14 @@ mod tests {
     }
 
     #[test]
+    fn natural_order() {
+        use crate::domain::natural_cmp;
+        let mut v = vec!["C-10", "C-2", "B-1", "C-1"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["B-1", "C-1", "C-2", "C-10"]);
+    }
+
+    #[test]
     fn a_clean_fleet_has_no_violations() {
         let f = fleet(
             vec![shop("s1", Redundancy::Dual, &["A-1", "B-1"]), shop("s2", Redundancy::Single, &["C-1"])],

@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use super::time::Ts;
 
+/// Orders names the way people read them: `C-2` before `C-10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(s: &str) -> (&str, u64, &str) {
+        let start = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+        let digits = s[start..].find(|c: char| !c.is_ascii_digit()).map_or(s.len(), |e| start + e);
+        (&s[..start], s[start..digits].parse().unwrap_or(0), &s[digits..])
+    }
+    split(a).cmp(&split(b)).then_with(|| a.cmp(b))
+}
+
 /// Whether the console can talk to a workload cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

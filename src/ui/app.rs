@@ -19,6 +19,8 @@ pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
     Source(SourceEvent),
+    /// Several source events that arrived together, applied as one batch.
+    Sources(Vec<SourceEvent>),
     /// The clock moved on (sent about once a second).
     Tick(Ts),
     /// SIGTERM, SIGHUP or the like: leave cleanly.
@@ -190,6 +192,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Terminate(_) => vec![Effect::Quit],
         Msg::Source(ev) => {
             on_source(app, ev);
+            after_sources(app);
+            Vec::new()
+        }
+        Msg::Sources(events) => {
+            for ev in events {
+                on_source(app, ev);
+            }
+            after_sources(app);
             Vec::new()
         }
         Msg::Key(key) => {
@@ -201,14 +211,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
 }
 
+/// Derived facts are recomputed once per batch, not once per event.
+fn after_sources(app: &mut App) {
+    if app.dirty {
+        app.fleet.refresh();
+        if let Some(d) = &mut app.detail {
+            d.refresh(&app.fleet);
+        }
+    }
+}
+
 fn on_source(app: &mut App, ev: SourceEvent) {
     match ev {
         SourceEvent::Update(u) => {
             app.fleet.apply(u);
-            app.fleet.refresh();
-            if let Some(d) = &mut app.detail {
-                d.refresh(&app.fleet);
-            }
             app.dirty = true;
         }
         SourceEvent::Heartbeat(at) => {

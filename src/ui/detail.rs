@@ -38,17 +38,23 @@ pub struct Detail {
     pub list: DetailList,
     /// For a ShopSet: indices into `fleet.shops` of its shops matching the filter.
     pub rows: Vec<u32>,
+    /// The fleet generation `rows` were computed for.
+    generation: Option<u64>,
 }
 
 impl Detail {
     pub fn open(target: DetailTarget, fleet: &Fleet) -> Detail {
-        let mut d = Detail { target, list: DetailList::default(), rows: Vec::new() };
+        let mut d = Detail { target, list: DetailList::default(), rows: Vec::new(), generation: None };
         d.refresh(fleet);
         d
     }
 
     /// Recomputes the rows after the fleet or the filter changed.
     pub fn refresh(&mut self, fleet: &Fleet) {
+        if self.generation == Some(fleet.generation()) {
+            return;
+        }
+        self.generation = Some(fleet.generation());
         if let DetailTarget::ShopSet(name) = &self.target {
             let needle = self.list.filter.trim().to_lowercase();
             self.rows = fleet
@@ -67,6 +73,7 @@ impl Detail {
         self.list.filter = filter;
         self.list.selected = 0;
         self.list.offset = 0;
+        self.generation = None;
         self.refresh(fleet);
     }
 
@@ -189,7 +196,7 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
             let mut lines = vec![
                 kv(theme, "tier", format!("{}   configuration {}", ss.tier, ss.configuration)),
                 kv(theme, "cluster", format!("{}   failure domain {fd}", ss.cluster)),
-                kv(theme, "shops", format!("{count} of {} ({}%), {dual} dual", ss.capacity, if ss.capacity == 0 { 0 } else { count * 100 / ss.capacity })),
+                kv(theme, "shops", format!("{count} of {} ({}%), {dual} dual", ss.capacity, (count * 100).checked_div(ss.capacity).unwrap_or(0))),
             ];
             let mut comp = Vec::new();
             for (n, h) in Components::NAMES.iter().zip(ss.components.as_array()) {

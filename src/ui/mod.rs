@@ -29,10 +29,11 @@ use crate::domain::Ts;
 use crate::sources::FleetSource;
 
 /// Runs the console until the operator quits or a signal ends it.
-pub fn run(source: Box<dyn FleetSource>, theme: Theme, readonly: bool) -> anyhow::Result<()> {
+/// `started` is when the process started, for the first-frame time in the log.
+pub fn run(source: Box<dyn FleetSource>, theme: Theme, readonly: bool, started: std::time::Instant) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let mut guard = TerminalGuard::enter()?;
-    let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly));
+    let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly, started));
     drop(guard);
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
@@ -43,11 +44,14 @@ async fn event_loop(
     source: Box<dyn FleetSource>,
     theme: &Theme,
     readonly: bool,
+    started: std::time::Instant,
 ) -> anyhow::Result<()> {
     let size = guard.terminal.size()?;
     let mut app = App::new(source.info(), readonly, Ts::now(), Rect::new(0, 0, size.width, size.height));
     draw(guard, &app, theme)?;
     app.dirty = false;
+    tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame drawn");
+    let mut first_data = true;
     tracing::info!(mode = app.info.mode, context = %app.info.context, readonly, "console started");
 
     let (tx, mut rx) = mpsc::channel(1024);
@@ -75,9 +79,13 @@ async fn event_loop(
             _ = sigint.recv() => Msg::Terminate("SIGINT"),
         };
         let mut effects = update(&mut app, msg);
-        // Coalesce: apply everything already waiting before drawing once.
+        // Coalesce: apply everything already waiting as one batch, then draw once.
+        let mut waiting = Vec::new();
         while let Ok(ev) = rx.try_recv() {
-            effects.extend(update(&mut app, Msg::Source(ev)));
+            waiting.push(ev);
+        }
+        if !waiting.is_empty() {
+            effects.extend(update(&mut app, Msg::Sources(waiting)));
         }
         for effect in effects {
             match effect {
@@ -94,6 +102,10 @@ async fn event_loop(
         if app.dirty {
             draw(guard, &app, theme)?;
             app.dirty = false;
+            if first_data && !app.fleet.shops.is_empty() {
+                first_data = false;
+                tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, shops = app.fleet.shops.len(), "first frame with the whole fleet drawn");
+            }
         }
     }
 }

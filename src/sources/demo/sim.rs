@@ -186,7 +186,7 @@ impl World<'_> {
             ));
         }
         alerts.retain(|a| a.since <= now);
-        alerts.sort_by(|a, b| (a.severity, std::cmp::Reverse(a.since)).cmp(&(b.severity, std::cmp::Reverse(b.since))));
+        alerts.sort_by_key(|a| (a.severity, std::cmp::Reverse(a.since)));
 
         let clusters = self
             .topology
@@ -306,7 +306,7 @@ fn background_alerts(world: &World<'_>, now: Ts) -> Vec<Alert> {
                 }
                 alert(kind.name, kind.severity, start, kind.summary, &[("shopset", &ss.name), ("tier", &ss.tier), ("cluster", &ss.cluster)])
             };
-            if (r >> 40) % 4 == 0 {
+            if (r >> 40).is_multiple_of(4) {
                 a.state = AlertState::Suppressed;
             }
             out.push(a);

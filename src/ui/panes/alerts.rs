@@ -25,7 +25,7 @@ impl PaneView for AlertsPane {
 
     fn items(fleet: &Fleet) -> Vec<&Alert> {
         let mut v: Vec<&Alert> = fleet.alerts.iter().collect();
-        v.sort_by(|a, b| (a.state as u8, a.severity, std::cmp::Reverse(a.since)).cmp(&(b.state as u8, b.severity, std::cmp::Reverse(b.since))));
+        v.sort_by_key(|a| (a.state as u8, a.severity, std::cmp::Reverse(a.since)));
         v
     }
 

@@ -6,7 +6,7 @@ use ratatui::widgets::Cell;
 use super::shopsets::tier_level;
 use super::{PaneView, styled};
 use crate::domain::time::age;
-use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
+use crate::domain::{AppStatus, Fleet, OperationPhase, Ts, natural_cmp};
 use crate::ui::app::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
@@ -21,7 +21,7 @@ impl PaneView for AppsPane {
     fn items(fleet: &Fleet) -> Vec<&AppStatus> {
         let mut v: Vec<&AppStatus> = fleet.apps.iter().collect();
         let level = |a: &AppStatus| fleet.shopset(&a.shopset).map(|s| tier_level(fleet, &s.tier)).unwrap_or(u8::MAX);
-        v.sort_by(|a, b| (level(a), &a.shopset).cmp(&(level(b), &b.shopset)));
+        v.sort_by(|a, b| level(a).cmp(&level(b)).then_with(|| natural_cmp(&a.shopset, &b.shopset)));
         v
     }
 

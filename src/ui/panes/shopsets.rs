@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::{PaneView, styled};
-use crate::domain::{Fleet, ShopSet, Ts};
+use crate::domain::{Fleet, ShopSet, Ts, natural_cmp};
 use crate::ui::app::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
@@ -34,7 +34,7 @@ impl PaneView for ShopSetsPane {
 
     fn items(fleet: &Fleet) -> Vec<&ShopSet> {
         let mut v: Vec<&ShopSet> = fleet.shopsets.iter().collect();
-        v.sort_by(|a, b| (tier_level(fleet, &a.tier), &a.name).cmp(&(tier_level(fleet, &b.tier), &b.name)));
+        v.sort_by(|a, b| tier_level(fleet, &a.tier).cmp(&tier_level(fleet, &b.tier)).then_with(|| natural_cmp(&a.name, &b.name)));
         v
     }
 
@@ -72,7 +72,7 @@ impl PaneView for ShopSetsPane {
 
     fn cells<'a>(fleet: &'a Fleet, s: &'a ShopSet, theme: &Theme, narrow: bool, _now: Ts) -> Vec<Cell<'a>> {
         let count = fleet.shop_count(&s.name);
-        let load = if s.capacity == 0 { 100 } else { count * 100 / s.capacity };
+        let load = (count * 100).checked_div(s.capacity).unwrap_or(100);
         let load_style = match load {
             0..=84 => theme.base(),
             85..=100 => theme.warn(),
