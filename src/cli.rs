@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::sources::demo::Scenario;
 
 #[derive(Debug, Parser)]
-#[command(name = "shopctl", version, about = "Operate a multi-cluster ShopSet fleet from the terminal")]
+#[command(
+    name = "shopctl",
+    version,
+    about = "Operate a multi-cluster ShopSet fleet from the terminal"
+)]
 pub struct Cli {
     /// Use the embedded demo fleet.
     #[arg(long, global = true)]

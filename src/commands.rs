@@ -148,7 +148,11 @@ fn status_json(f: &Fleet, now: Ts) -> String {
         shops: f
             .shops
             .iter()
-            .map(|s| ShopJson { name: &s.name, redundancy: s.redundancy.as_str(), shopsets: &s.shopsets })
+            .map(|s| ShopJson {
+                name: &s.name,
+                redundancy: s.redundancy.as_str(),
+                shopsets: &s.shopsets,
+            })
             .collect(),
         apps: f
             .apps
@@ -175,9 +179,17 @@ fn status_json(f: &Fleet, now: Ts) -> String {
                 summary: &a.summary,
             })
             .collect(),
-        violations: f.violations().iter().map(|v| ViolationJson { kind: v.kind(), detail: v.to_string() }).collect(),
+        violations: f
+            .violations()
+            .iter()
+            .map(|v| ViolationJson {
+                kind: v.kind(),
+                detail: v.to_string(),
+            })
+            .collect(),
     };
-    let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -185,7 +197,11 @@ fn status_json(f: &Fleet, now: Ts) -> String {
 fn status_table(f: &Fleet, now: Ts) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "FLEET {}  at {}", f.name, now.rfc3339());
-    let _ = writeln!(s, "\nCLUSTERS\n{:<8} {:<9} {:<6} {:<12} {:<9} {:<20} NODES", "NAME", "PROVIDER", "FD", "STATE", "CORDON", "VERSION");
+    let _ = writeln!(
+        s,
+        "\nCLUSTERS\n{:<8} {:<9} {:<6} {:<12} {:<9} {:<20} NODES",
+        "NAME", "PROVIDER", "FD", "STATE", "CORDON", "VERSION"
+    );
     for c in &f.clusters {
         let _ = writeln!(
             s,
@@ -193,21 +209,33 @@ fn status_table(f: &Fleet, now: Ts) -> String {
             c.name,
             c.provider,
             c.failure_domain,
-            if c.is_reachable() { "reachable" } else { "UNREACHABLE" },
+            if c.is_reachable() {
+                "reachable"
+            } else {
+                "UNREACHABLE"
+            },
             if c.cordoned { "cordoned" } else { "-" },
             c.server_version.as_deref().unwrap_or("?"),
             c.nodes_ready,
             c.nodes_total
         );
     }
-    let _ = writeln!(s, "\nTIERS\n{:<3} {:<10} {:<8} {:<17} SUBJECT", "LVL", "NAME", "BRANCH", "REVISION");
+    let _ = writeln!(
+        s,
+        "\nTIERS\n{:<3} {:<10} {:<8} {:<17} SUBJECT",
+        "LVL", "NAME", "BRANCH", "REVISION"
+    );
     for t in &f.tiers {
         let (label, subject) = t
             .revision
             .as_ref()
             .map(|r| (r.label(), r.subject.clone()))
             .unwrap_or_else(|| ("?".into(), String::new()));
-        let _ = writeln!(s, "{:<3} {:<10} {:<8} {:<17} {}", t.level, t.name, t.branch, label, subject);
+        let _ = writeln!(
+            s,
+            "{:<3} {:<10} {:<8} {:<17} {}",
+            t.level, t.name, t.branch, label, subject
+        );
     }
     let _ = writeln!(
         s,
@@ -224,12 +252,24 @@ fn status_table(f: &Fleet, now: Ts) -> String {
             ss.cluster,
             ss.configuration,
             format!("{}/{}", f.shop_count(&ss.name), ss.capacity),
-            app.map(|a| a.sync.to_string()).unwrap_or_else(|| "-".into()),
-            app.map(|a| a.health.to_string()).unwrap_or_else(|| "-".into()),
+            app.map(|a| a.sync.to_string())
+                .unwrap_or_else(|| "-".into()),
+            app.map(|a| a.health.to_string())
+                .unwrap_or_else(|| "-".into()),
         );
     }
-    let dual = f.shops.iter().filter(|s| s.redundancy == crate::domain::Redundancy::Dual).count();
-    let _ = writeln!(s, "\nSHOPS {} ({} dual, {} single)", f.shops.len(), dual, f.shops.len() - dual);
+    let dual = f
+        .shops
+        .iter()
+        .filter(|s| s.redundancy == crate::domain::Redundancy::Dual)
+        .count();
+    let _ = writeln!(
+        s,
+        "\nSHOPS {} ({} dual, {} single)",
+        f.shops.len(),
+        dual,
+        f.shops.len() - dual
+    );
     let _ = writeln!(s, "\nALERTS");
     if f.alerts.is_empty() {
         let _ = writeln!(s, "none");
@@ -249,7 +289,15 @@ fn status_table(f: &Fleet, now: Ts) -> String {
         );
     }
     let v = f.violations();
-    let _ = writeln!(s, "\nINVARIANTS {}", if v.is_empty() { "all hold".to_string() } else { format!("{} violated", v.len()) });
+    let _ = writeln!(
+        s,
+        "\nINVARIANTS {}",
+        if v.is_empty() {
+            "all hold".to_string()
+        } else {
+            format!("{} violated", v.len())
+        }
+    );
     for x in v.iter().take(20) {
         let _ = writeln!(s, "  {x}");
     }
@@ -265,6 +313,9 @@ pub fn themes() -> String {
     for (name, about) in theme::builtin_names() {
         let _ = writeln!(s, "{name:<14} {about}");
     }
-    let _ = writeln!(s, "\n--theme also takes a path to a TOML theme file (see themes/ in the source for the keys).");
+    let _ = writeln!(
+        s,
+        "\n--theme also takes a path to a TOML theme file (see themes/ in the source for the keys)."
+    );
     s
 }

@@ -10,7 +10,11 @@ pub fn init() -> Option<PathBuf> {
     let dir = crate::state_dir();
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("shopctl.log");
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
     let filter = EnvFilter::try_from_env("SHOPCTL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -45,7 +45,9 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         Some(Command::Themes) => Ok(ExitCode::SUCCESS),
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-                anyhow::bail!("the console needs a terminal; for scripts use a command such as 'shopctl status -o json'");
+                anyhow::bail!(
+                    "the console needs a terminal; for scripts use a command such as 'shopctl status -o json'"
+                );
             }
             ui::run(source, theme, cli.readonly, started)?;
             Ok(ExitCode::SUCCESS)

@@ -11,19 +11,32 @@ use serde_json::Value;
 
 fn shopctl() -> Command {
     let mut c = Command::cargo_bin("shopctl").expect("binary built");
-    c.env_remove("NO_COLOR").env("XDG_STATE_HOME", std::env::temp_dir().join("shopctl-test-state"));
+    c.env_remove("NO_COLOR").env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join("shopctl-test-state"),
+    );
     c
 }
 
 fn demo(dir: &Path) -> Command {
     let mut c = shopctl();
-    c.arg("--demo").arg("--demo-dir").arg(dir).args(["--demo-seed", "7", "--demo-scale", "600"]);
+    c.arg("--demo")
+        .arg("--demo-dir")
+        .arg(dir)
+        .args(["--demo-seed", "7", "--demo-scale", "600"]);
     c
 }
 
 fn status_json(dir: &Path) -> Value {
-    let out = demo(dir).args(["status", "-o", "json"]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = demo(dir)
+        .args(["status", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
@@ -41,22 +54,46 @@ fn themes_lists_the_builtins() {
 fn invalid_theme_files_are_refused_naming_file_key_and_value() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let cases = [
-        ("bad-colour.toml", vec!["bad-colour.toml", "state.danger", "'blurple'"]),
-        ("unknown-key.toml", vec!["unknown-key.toml", "state.dangr", "'red'"]),
+        (
+            "bad-colour.toml",
+            vec!["bad-colour.toml", "state.danger", "'blurple'"],
+        ),
+        (
+            "unknown-key.toml",
+            vec!["unknown-key.toml", "state.dangr", "'red'"],
+        ),
         ("bad-bool.toml", vec!["bad-bool.toml", "'colour'", "'yes'"]),
-        ("not-a-string.toml", vec!["not-a-string.toml", "state.ok", "'34'"]),
+        (
+            "not-a-string.toml",
+            vec!["not-a-string.toml", "state.ok", "'34'"],
+        ),
         ("syntax.toml", vec!["syntax.toml", "not valid TOML"]),
     ];
     for (file, wants) in cases {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/themes").join(file);
-        let assert = demo(tmp.path()).arg("--theme").arg(&path).arg("status").assert().code(1);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/themes")
+            .join(file);
+        let assert = demo(tmp.path())
+            .arg("--theme")
+            .arg(&path)
+            .arg("status")
+            .assert()
+            .code(1);
         let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
         for want in wants {
-            assert!(stderr.contains(want), "{file}: '{want}' missing from: {stderr}");
+            assert!(
+                stderr.contains(want),
+                "{file}: '{want}' missing from: {stderr}"
+            );
         }
     }
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/themes/good.toml");
-    demo(tmp.path()).arg("--theme").arg(good).arg("status").assert().success();
+    demo(tmp.path())
+        .arg("--theme")
+        .arg(good)
+        .arg("status")
+        .assert()
+        .success();
     demo(tmp.path())
         .args(["--theme", "solarized", "status"])
         .assert()
@@ -66,8 +103,16 @@ fn invalid_theme_files_are_refused_naming_file_key_and_value() {
 
 #[test]
 fn bad_arguments_get_clear_messages() {
-    shopctl().args(["--demo", "--demo-scenario", "meteor", "status"]).assert().code(2).stderr(predicate::str::contains("meteor"));
-    shopctl().args(["--demo", "--demo-scale", "lots"]).assert().code(2).stderr(predicate::str::contains("lots"));
+    shopctl()
+        .args(["--demo", "--demo-scenario", "meteor", "status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("meteor"));
+    shopctl()
+        .args(["--demo", "--demo-scale", "lots"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lots"));
     let tmp = tempfile::tempdir().expect("tempdir");
     shopctl()
         .arg("--demo")
@@ -77,13 +122,20 @@ fn bad_arguments_get_clear_messages() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--demo-scale 0 is out of range"));
-    shopctl().arg("status").assert().code(1).stderr(predicate::str::contains("--demo"));
+    shopctl()
+        .arg("status")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--demo"));
 }
 
 #[test]
 fn the_console_refuses_to_start_without_a_terminal() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    demo(tmp.path()).assert().code(1).stderr(predicate::str::contains("needs a terminal"));
+    demo(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("needs a terminal"));
 }
 
 #[test]
@@ -91,13 +143,29 @@ fn status_json_follows_the_contract() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let v = status_json(tmp.path());
     for c in v["clusters"].as_array().expect("clusters") {
-        for k in ["name", "provider", "failure_domain", "reachable", "cordoned"] {
+        for k in [
+            "name",
+            "provider",
+            "failure_domain",
+            "reachable",
+            "cordoned",
+        ] {
             assert!(c.get(k).is_some(), "cluster.{k}");
         }
     }
-    let names: Vec<&str> = v["clusters"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
+    let names: Vec<&str> = v["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     assert_eq!(names, ["A", "B", "C", "D"]);
-    let tiers: Vec<&str> = v["tiers"].as_array().into_iter().flatten().filter_map(|t| t["name"].as_str()).collect();
+    let tiers: Vec<&str> = v["tiers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     assert_eq!(tiers, ["dev", "beta", "prod-beta", "prod", "prod-ha"]);
     for t in v["tiers"].as_array().expect("tiers") {
         for k in ["name", "level", "branch", "revision"] {
@@ -106,7 +174,14 @@ fn status_json_follows_the_contract() {
         assert_eq!(t["revision"].as_str().map(str::len), Some(40));
     }
     for s in v["shopsets"].as_array().expect("shopsets") {
-        for k in ["name", "tier", "cluster", "configuration", "capacity", "shop_count"] {
+        for k in [
+            "name",
+            "tier",
+            "cluster",
+            "configuration",
+            "capacity",
+            "shop_count",
+        ] {
             assert!(s.get(k).is_some(), "shopset.{k}");
         }
     }
@@ -115,10 +190,21 @@ fn status_json_follows_the_contract() {
     for s in shops {
         let r = s["redundancy"].as_str().expect("redundancy");
         assert!(r == "single" || r == "dual");
-        assert_eq!(s["shopsets"].as_array().map(Vec::len), Some(if r == "dual" { 2 } else { 1 }));
+        assert_eq!(
+            s["shopsets"].as_array().map(Vec::len),
+            Some(if r == "dual" { 2 } else { 1 })
+        );
     }
-    let legs: u64 = v["shopsets"].as_array().into_iter().flatten().filter_map(|s| s["shop_count"].as_u64()).sum();
-    let want: u64 = shops.iter().filter_map(|s| s["shopsets"].as_array().map(|a| a.len() as u64)).sum();
+    let legs: u64 = v["shopsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["shop_count"].as_u64())
+        .sum();
+    let want: u64 = shops
+        .iter()
+        .filter_map(|s| s["shopsets"].as_array().map(|a| a.len() as u64))
+        .sum();
     assert_eq!(legs, want, "shop_count adds up");
     for a in v["apps"].as_array().expect("apps") {
         for k in ["name", "shopset", "sync", "health", "revision"] {
@@ -179,27 +265,79 @@ fn two_processes_on_one_demo_directory_see_one_fleet() {
     assert_eq!(stable(a.clone()), stable(b));
 
     // Another operator's change (a push to a tier branch) shows in the next process at once.
-    let beta = a["tiers"][1]["revision"].as_str().expect("beta revision").to_string();
+    let beta = a["tiers"][1]["revision"]
+        .as_str()
+        .expect("beta revision")
+        .to_string();
     assert_ne!(a["tiers"][2]["revision"].as_str(), Some(beta.as_str()));
     let clone = tmp.path().join("operator-clone");
     let run = |args: &[&str], dir: &Path| {
-        let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(&["clone", "-q", "--branch", "tier-2", "git/system.git", "operator-clone"], tmp.path());
-    run(&["update-index", "--cacheinfo", &format!("160000,{beta},base")], &clone);
-    run(&["-c", "user.name=op", "-c", "user.email=op@example.invalid", "commit", "-qm", "promote"], &clone);
+    run(
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "tier-2",
+            "git/system.git",
+            "operator-clone",
+        ],
+        tmp.path(),
+    );
+    run(
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("160000,{beta},base"),
+        ],
+        &clone,
+    );
+    run(
+        &[
+            "-c",
+            "user.name=op",
+            "-c",
+            "user.email=op@example.invalid",
+            "commit",
+            "-qm",
+            "promote",
+        ],
+        &clone,
+    );
     run(&["push", "-q", "origin", "tier-2"], &clone);
     let started = Instant::now();
     let c = status_json(tmp.path());
-    assert!(started.elapsed() < Duration::from_secs(2), "seen within two seconds");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "seen within two seconds"
+    );
     assert_eq!(c["tiers"][2]["revision"].as_str(), Some(beta.as_str()));
     let prod_beta_apps: Vec<&Value> = c["apps"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|app| c["shopsets"].as_array().into_iter().flatten().any(|s| s["name"] == app["shopset"] && s["tier"] == "prod-beta"))
+        .filter(|app| {
+            c["shopsets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["name"] == app["shopset"] && s["tier"] == "prod-beta")
+        })
         .collect();
     assert!(!prod_beta_apps.is_empty());
-    assert!(prod_beta_apps.iter().all(|a| a["sync"] == "OutOfSync"), "{prod_beta_apps:?}");
+    assert!(
+        prod_beta_apps.iter().all(|a| a["sync"] == "OutOfSync"),
+        "{prod_beta_apps:?}"
+    );
 }

@@ -6,13 +6,24 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{CREATED, demo_options, demo_snapshot};
-use shopctl::domain::{AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus};
+use shopctl::domain::{
+    AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus,
+};
 use shopctl::sources::FleetSource;
 use shopctl::sources::demo::{DemoFleet, DemoSource, Scenario};
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -26,9 +37,31 @@ pub fn push_gitlink(demo: &Path, branch: &str, app_commit: &str) {
         .arg(&work)
         .output()
         .expect("git clone runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    git(&work, &["update-index", "--cacheinfo", &format!("160000,{app_commit},base")]);
-    git(&work, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "Promote by test"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(
+        &work,
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("160000,{app_commit},base"),
+        ],
+    );
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "Promote by test",
+        ],
+    );
     git(&work, &["push", "-q", "origin", branch]);
     std::fs::remove_dir_all(&work).expect("scratch clone removed");
 }
@@ -40,8 +73,14 @@ fn the_git_layout_is_real() {
     let remote = tmp.path().join("git/system.git");
     let app = tmp.path().join("git/app.git");
 
-    let branches = git(&remote, &["for-each-ref", "--format=%(refname:short)", "refs/heads"]);
-    assert_eq!(branches.lines().collect::<Vec<_>>(), ["tier-0", "tier-1", "tier-2", "tier-3", "tier-4"]);
+    let branches = git(
+        &remote,
+        &["for-each-ref", "--format=%(refname:short)", "refs/heads"],
+    );
+    assert_eq!(
+        branches.lines().collect::<Vec<_>>(),
+        ["tier-0", "tier-1", "tier-2", "tier-3", "tier-4"]
+    );
     let tags = git(&app, &["tag", "--list"]);
     assert!(tags.lines().count() >= 5, "release tags: {tags}");
     let app_tip = git(&app, &["rev-parse", "main"]);
@@ -58,24 +97,53 @@ fn the_git_layout_is_real() {
         let modules = git(&remote, &["show", &format!("{branch}:.gitmodules")]);
         assert!(modules.contains("path = base"), "{modules}");
         // One overlay per ShopSet of the tier, and none for other tiers.
-        let overlays = git(&remote, &["ls-tree", "--name-only", &format!("{branch}:overlays")]);
-        let mut want: Vec<&str> = fleet.shopsets_of_tier(&tier.name).map(|s| s.name.as_str()).collect();
+        let overlays = git(
+            &remote,
+            &["ls-tree", "--name-only", &format!("{branch}:overlays")],
+        );
+        let mut want: Vec<&str> = fleet
+            .shopsets_of_tier(&tier.name)
+            .map(|s| s.name.as_str())
+            .collect();
         want.sort();
         let mut got: Vec<&str> = overlays.lines().collect();
         got.sort();
         assert_eq!(got, want, "{branch}");
-        let k = git(&remote, &["show", &format!("{branch}:overlays/{}/kustomization.yaml", want[0])]);
-        assert!(k.contains("../../base") && k.contains(&format!("shopset.dev/tier: {}", tier.name)), "{k}");
+        let k = git(
+            &remote,
+            &[
+                "show",
+                &format!("{branch}:overlays/{}/kustomization.yaml", want[0]),
+            ],
+        );
+        assert!(
+            k.contains("../../base") && k.contains(&format!("shopset.dev/tier: {}", tier.name)),
+            "{k}"
+        );
         // History exists to roll back to.
-        assert!(git(&remote, &["rev-list", "--count", branch]).parse::<u32>().unwrap_or(0) >= 2);
+        assert!(
+            git(&remote, &["rev-list", "--count", branch])
+                .parse::<u32>()
+                .unwrap_or(0)
+                >= 2
+        );
     }
     // A release is on its way up: dev and beta run the newest app commit, the upper tiers do not.
-    let at = |name: &str| fleet.tier(name).and_then(|t| t.revision.clone()).map(|r| r.id).unwrap_or_default();
+    let at = |name: &str| {
+        fleet
+            .tier(name)
+            .and_then(|t| t.revision.clone())
+            .map(|r| r.id)
+            .unwrap_or_default()
+    };
     assert_eq!(at("dev"), app_tip);
     assert_eq!(at("beta"), app_tip);
     for upper in ["prod-beta", "prod", "prod-ha"] {
         assert_ne!(at(upper), app_tip, "{upper}");
-        assert_eq!(git(&app, &["merge-base", "--is-ancestor", &at(upper), &app_tip]), "");
+        assert_eq!(
+            git(&app, &["merge-base", "--is-ancestor", &at(upper), &app_tip]),
+            ""
+        );
     }
     assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
 
@@ -89,34 +157,68 @@ fn the_git_layout_is_real() {
 fn argo_cd_follows_a_pushed_tier_branch() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let before = demo_snapshot(tmp.path(), 500, Scenario::Calm, 60);
-    let tip = before.tier("beta").and_then(|t| t.revision.clone()).expect("beta revision").id;
+    let tip = before
+        .tier("beta")
+        .and_then(|t| t.revision.clone())
+        .expect("beta revision")
+        .id;
     for ss in before.shopsets_of_tier("prod-beta") {
-        assert!(before.app_for(&ss.name).is_some_and(|a| a.is_settled()), "{} settled before", ss.name);
+        assert!(
+            before.app_for(&ss.name).is_some_and(|a| a.is_settled()),
+            "{} settled before",
+            ss.name
+        );
     }
     push_gitlink(tmp.path(), "tier-2", &tip);
     let pushed_at = {
-        let t = git(&tmp.path().join("git/system.git"), &["log", "-1", "--format=%ct", "tier-2"]);
+        let t = git(
+            &tmp.path().join("git/system.git"),
+            &["log", "-1", "--format=%ct", "tier-2"],
+        );
         shopctl::domain::Ts::from_secs(t.parse().expect("commit time"))
     };
-    let mut source = DemoSource::new(DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::Calm)).expect("reopen"));
-    let read = |s: &mut DemoSource, secs: i64| s.snapshot(pushed_at.plus_secs(secs)).expect("snapshot");
+    let mut source = DemoSource::new(
+        DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::Calm)).expect("reopen"),
+    );
+    let read =
+        |s: &mut DemoSource, secs: i64| s.snapshot(pushed_at.plus_secs(secs)).expect("snapshot");
 
     let f = read(&mut source, 0);
-    assert_eq!(f.tier("prod-beta").and_then(|t| t.revision.clone()).map(|r| r.id), Some(tip.clone()));
+    assert_eq!(
+        f.tier("prod-beta")
+            .and_then(|t| t.revision.clone())
+            .map(|r| r.id),
+        Some(tip.clone())
+    );
     for ss in f.shopsets_of_tier("prod-beta") {
         let app = f.app_for(&ss.name).expect("app");
-        assert_eq!(app.sync, SyncStatus::OutOfSync, "{} just after the push", ss.name);
+        assert_eq!(
+            app.sync,
+            SyncStatus::OutOfSync,
+            "{} just after the push",
+            ss.name
+        );
     }
     let f = read(&mut source, 7);
-    assert!(f.shopsets_of_tier("prod-beta").any(|ss| f.app_for(&ss.name).is_some_and(|a| a.operation == Some(OperationPhase::Running))));
+    assert!(f.shopsets_of_tier("prod-beta").any(|ss| {
+        f.app_for(&ss.name)
+            .is_some_and(|a| a.operation == Some(OperationPhase::Running))
+    }));
     let f = read(&mut source, 60);
     for ss in f.shopsets_of_tier("prod-beta") {
         let app = f.app_for(&ss.name).expect("app");
-        assert!(app.is_settled(), "{} settled a minute later: {app:?}", ss.name);
+        assert!(
+            app.is_settled(),
+            "{} settled a minute later: {app:?}",
+            ss.name
+        );
         assert_eq!(app.app_revision.as_deref(), Some(tip.as_str()));
     }
     // Unchanged tiers never moved.
-    assert!(f.shopsets_of_tier("prod").all(|ss| f.app_for(&ss.name).is_some_and(|a| a.is_settled())));
+    assert!(
+        f.shopsets_of_tier("prod")
+            .all(|ss| f.app_for(&ss.name).is_some_and(|a| a.is_settled()))
+    );
 }
 
 #[test]
@@ -124,43 +226,90 @@ fn bad_release_degrades_the_tier_that_receives_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let before = demo_snapshot(tmp.path(), 500, Scenario::BadRelease, 60);
     // dev and beta (staging) already run it and are fine.
-    assert!(before.alerts.iter().all(|a| a.severity != Severity::Critical), "{:?}", before.alerts);
-    let tip = before.tier("beta").and_then(|t| t.revision.clone()).expect("beta").id;
+    assert!(
+        before
+            .alerts
+            .iter()
+            .all(|a| a.severity != Severity::Critical),
+        "{:?}",
+        before.alerts
+    );
+    let tip = before
+        .tier("beta")
+        .and_then(|t| t.revision.clone())
+        .expect("beta")
+        .id;
     push_gitlink(tmp.path(), "tier-2", &tip);
-    let mut source = DemoSource::new(DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::BadRelease)).expect("reopen"));
-    let f = source.snapshot(shopctl::domain::Ts::now().plus_secs(120)).expect("snapshot");
+    let mut source = DemoSource::new(
+        DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::BadRelease)).expect("reopen"),
+    );
+    let f = source
+        .snapshot(shopctl::domain::Ts::now().plus_secs(120))
+        .expect("snapshot");
     for ss in f.shopsets_of_tier("prod-beta") {
-        assert_eq!(f.app_for(&ss.name).map(|a| a.health), Some(HealthStatus::Degraded), "{}", ss.name);
+        assert_eq!(
+            f.app_for(&ss.name).map(|a| a.health),
+            Some(HealthStatus::Degraded),
+            "{}",
+            ss.name
+        );
     }
     let critical: Vec<_> = f
         .alerts
         .iter()
         .filter(|a| a.severity == Severity::Critical && a.state == AlertState::Active)
         .collect();
-    assert!(critical.iter().any(|a| a.label("tier") == Some("prod-beta")), "{critical:?}");
-    assert!(critical.iter().all(|a| a.label("tier") == Some("prod-beta")), "only prod-beta: {critical:?}");
+    assert!(
+        critical
+            .iter()
+            .any(|a| a.label("tier") == Some("prod-beta")),
+        "{critical:?}"
+    );
+    assert!(
+        critical
+            .iter()
+            .all(|a| a.label("tier") == Some("prod-beta")),
+        "only prod-beta: {critical:?}"
+    );
 }
 
 #[test]
 fn cluster_outage_takes_cluster_b_down() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let early = demo_snapshot(tmp.path(), 500, Scenario::ClusterOutage, 10);
-    assert!(early.clusters.iter().all(|c| c.reachability == Reachability::Reachable));
-    let mut source = DemoSource::new(DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::ClusterOutage)).expect("reopen"));
+    assert!(
+        early
+            .clusters
+            .iter()
+            .all(|c| c.reachability == Reachability::Reachable)
+    );
+    let mut source = DemoSource::new(
+        DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::ClusterOutage)).expect("reopen"),
+    );
     let f = source.snapshot(CREATED.plus_secs(120)).expect("snapshot");
     let b = f.cluster("B").expect("B");
     assert_eq!(b.reachability, Reachability::Unreachable);
     for ss in f.shopsets_of_cluster("B") {
-        assert_eq!(f.app_for(&ss.name).map(|a| a.sync), Some(SyncStatus::Unknown));
+        assert_eq!(
+            f.app_for(&ss.name).map(|a| a.sync),
+            Some(SyncStatus::Unknown)
+        );
     }
     let (down, one_leg) = f.shops_affected_by_outage();
     assert!(down > 0 && one_leg > 0, "{down} down, {one_leg} on one leg");
-    assert!(f.alerts.iter().any(|a| a.name == "ClusterUnreachable" && a.label("cluster") == Some("B")));
+    assert!(
+        f.alerts
+            .iter()
+            .any(|a| a.name == "ClusterUnreachable" && a.label("cluster") == Some("B"))
+    );
 }
 
 #[test]
 fn the_same_seed_makes_the_same_fleet() {
-    let (a, b) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"));
+    let (a, b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
     let fa = demo_snapshot(a.path(), 800, Scenario::Calm, 300);
     let fb = demo_snapshot(b.path(), 800, Scenario::Calm, 300);
     assert_eq!(fa.shops, fb.shops);
@@ -175,7 +324,10 @@ fn reopening_with_other_settings_is_refused_without_reset() {
     demo_snapshot(tmp.path(), 300, Scenario::Calm, 0);
     let mut other = demo_options(tmp.path(), 900, Scenario::Calm);
     let err = DemoFleet::open(&other).err().expect("refused").to_string();
-    assert!(err.contains("300 shops") && err.contains("900 shops") && err.contains("--demo-reset"), "{err}");
+    assert!(
+        err.contains("300 shops") && err.contains("900 shops") && err.contains("--demo-reset"),
+        "{err}"
+    );
     other.reset = true;
     let mut source = DemoSource::new(DemoFleet::open(&other).expect("reset recreates"));
     assert_eq!(source.snapshot(CREATED).expect("snapshot").shops.len(), 900);

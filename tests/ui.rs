@@ -20,7 +20,11 @@ use shopctl::ui::theme::Theme;
 const NOW_AFTER: i64 = 150;
 
 fn info() -> SourceInfo {
-    SourceInfo { fleet: "demo-fleet".into(), context: "demo (test fleet)".into(), mode: "demo" }
+    SourceInfo {
+        fleet: "demo-fleet".into(),
+        context: "demo (test fleet)".into(),
+        mode: "demo",
+    }
 }
 
 fn key(c: KeyCode) -> Msg {
@@ -133,7 +137,12 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     }
     update(&mut app, key(KeyCode::Enter));
     let d = app.detail.as_ref().expect("still open");
-    assert!(!d.rows.is_empty() && d.rows.iter().all(|&i| f.shops[i as usize].name.contains(&first)));
+    assert!(
+        !d.rows.is_empty()
+            && d.rows
+                .iter()
+                .all(|&i| f.shops[i as usize].name.contains(&first))
+    );
     update(&mut app, key(KeyCode::Esc));
     assert!(app.detail.is_none());
     assert_eq!(app.focus, PaneId::ShopSets);
@@ -148,9 +157,24 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
     assert_eq!(update(&mut app, ch('q')), Vec::<Effect>::new());
     assert!(!app.help);
     assert_eq!(update(&mut app, ch('q')), vec![Effect::Quit]);
-    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Effect::Quit]);
-    assert_eq!(update(&mut app, Msg::Terminate("SIGHUP")), vec![Effect::Quit]);
-    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL))), vec![Effect::ClearScreen]);
+    assert_eq!(
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        ),
+        vec![Effect::Quit]
+    );
+    assert_eq!(
+        update(&mut app, Msg::Terminate("SIGHUP")),
+        vec![Effect::Quit]
+    );
+    assert_eq!(
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL))
+        ),
+        vec![Effect::ClearScreen]
+    );
 }
 
 #[test]
@@ -161,7 +185,10 @@ fn nothing_is_redrawn_while_nothing_changes() {
     let now = app.now;
     // Ticks and heartbeats within the same minute, with fresh data: nothing visible changes.
     for s in 1..=3 {
-        update(&mut app, Msg::Source(SourceEvent::Heartbeat(now.plus_secs(s))));
+        update(
+            &mut app,
+            Msg::Source(SourceEvent::Heartbeat(now.plus_secs(s))),
+        );
         update(&mut app, Msg::Tick(now.plus_secs(s)));
         assert!(!app.dirty, "redraw requested at +{s}s");
     }
@@ -179,9 +206,18 @@ fn data_goes_stale_when_the_source_stops_reporting() {
     update(&mut app, Msg::Tick(hb.plus_secs(30)));
     assert_eq!(app.freshness(), Freshness::Stale { secs: 30 });
     assert!(app.dirty);
-    update(&mut app, Msg::Source(SourceEvent::Problem { source: "demo".into(), message: "cannot read".into() }));
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: "demo".into(),
+            message: "cannot read".into(),
+        }),
+    );
     assert!(screen(&app, "default").contains("cannot read"));
-    update(&mut app, Msg::Source(SourceEvent::Heartbeat(hb.plus_secs(31))));
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat(hb.plus_secs(31))),
+    );
     assert_eq!(app.freshness(), Freshness::Live);
 }
 

@@ -1,6 +1,6 @@
 //! The fleet snapshot the console shows, and the updates sources send to it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::invariants::{self, Violation};
@@ -41,64 +41,86 @@ pub struct Fleet {
     shopset_index: HashMap<String, usize>,
     shop_index: HashMap<String, usize>,
     app_index: HashMap<String, usize>,
+    app_by_shopset: HashMap<String, usize>,
+    cluster_index: HashMap<String, usize>,
     shop_counts: Vec<u32>,
+    /// ShopSet indices by tier level, then name (`C-2` before `C-10`).
+    shopset_order: Vec<usize>,
+    shopsets_per_cluster: HashMap<String, usize>,
     violations: Vec<Violation>,
+    /// Violations of individual shops, by shop name, kept up to date shop by shop.
+    shop_violations: BTreeMap<String, Vec<Violation>>,
+    /// Counts and violations must be recomputed from scratch.
     derived_stale: bool,
+    /// Only the violation list (and topology rules) must be rebuilt.
+    violations_stale: bool,
     shops_generation: u64,
 }
 
 impl Fleet {
     pub fn new(name: impl Into<String>) -> Fleet {
-        Fleet { name: name.into(), ..Fleet::default() }
+        Fleet {
+            name: name.into(),
+            ..Fleet::default()
+        }
     }
 
     /// Applies one update. Derived facts (counts, violations) are refreshed by [`Fleet::refresh`],
     /// once per batch of updates.
     pub fn apply(&mut self, update: FleetUpdate) {
-        // Counts and violations depend on placement, ShopSets, clusters and tiers only.
+        // Counts and violations depend on placement, ShopSets, clusters and tiers only; a single
+        // shop's change is applied incrementally.
         let affects_derived = matches!(
             update,
             FleetUpdate::Clusters(_)
                 | FleetUpdate::Tiers(_)
                 | FleetUpdate::ShopSets(_)
                 | FleetUpdate::Shops(_)
-                | FleetUpdate::ShopUpserted(_)
         );
+        let placement_changed = affects_derived || matches!(update, FleetUpdate::ShopUpserted(_));
         match update {
             FleetUpdate::Name(name) => self.name = name,
-            FleetUpdate::Clusters(c) => self.clusters = c,
+            FleetUpdate::Clusters(c) => {
+                self.clusters = c;
+                self.cluster_index = self
+                    .clusters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name.clone(), i))
+                    .collect();
+            }
             FleetUpdate::Tiers(mut t) => {
                 t.sort_by_key(|t| t.level);
                 self.tiers = t;
             }
             FleetUpdate::ShopSets(s) => {
                 self.shopsets = s;
-                self.shopset_index =
-                    self.shopsets.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+                self.shopset_index = self
+                    .shopsets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.name.clone(), i))
+                    .collect();
             }
             FleetUpdate::Shops(s) => {
                 self.shops = s;
                 self.shop_index.clear();
             }
-            FleetUpdate::ShopUpserted(shop) => {
-                self.ensure_shop_index();
-                let shops = Arc::make_mut(&mut self.shops);
-                match self.shop_index.get(&shop.name) {
-                    Some(&i) => shops[i] = shop,
-                    None => {
-                        self.shop_index.insert(shop.name.clone(), shops.len());
-                        shops.push(shop);
-                    }
-                }
-            }
+            FleetUpdate::ShopUpserted(shop) => self.upsert_shop(shop),
             FleetUpdate::Apps(a) => {
                 self.apps = a;
                 self.reindex_apps();
             }
             FleetUpdate::AppUpserted(app) => match self.app_index.get(&app.name) {
-                Some(&i) => self.apps[i] = app,
+                Some(&i) if self.apps[i].shopset == app.shopset => self.apps[i] = app,
+                Some(&i) => {
+                    self.apps[i] = app;
+                    self.reindex_apps();
+                }
                 None => {
                     self.app_index.insert(app.name.clone(), self.apps.len());
+                    self.app_by_shopset
+                        .insert(app.shopset.clone(), self.apps.len());
                     self.apps.push(app);
                 }
             },
@@ -112,17 +134,58 @@ impl Fleet {
             FleetUpdate::Lock(l) => self.lock = l,
         }
         self.derived_stale |= affects_derived;
-        if affects_derived {
+        if placement_changed {
             self.shops_generation += 1;
+        }
+    }
+
+    fn upsert_shop(&mut self, shop: Shop) {
+        self.ensure_shop_index();
+        let incremental = !self.derived_stale && self.shop_counts.len() == self.shopsets.len();
+        let old = self
+            .shop_index
+            .get(&shop.name)
+            .map(|&i| self.shops[i].shopsets.clone());
+        if incremental {
+            for name in old.iter().flatten() {
+                if let Some(&i) = self.shopset_index.get(name) {
+                    self.shop_counts[i] = self.shop_counts[i].saturating_sub(1);
+                }
+            }
+            for name in &shop.shopsets {
+                if let Some(&i) = self.shopset_index.get(name) {
+                    self.shop_counts[i] += 1;
+                }
+            }
+            let found = invariants::check_shop(self, &shop);
+            if found.is_empty() {
+                self.shop_violations.remove(&shop.name);
+            } else {
+                self.shop_violations.insert(shop.name.clone(), found);
+            }
+            self.violations_stale = true;
+        }
+        let shops = Arc::make_mut(&mut self.shops);
+        match self.shop_index.get(&shop.name) {
+            Some(&i) => shops[i] = shop,
+            None => {
+                self.shop_index.insert(shop.name.clone(), shops.len());
+                shops.push(shop);
+            }
         }
     }
 
     /// Recomputes shop counts and invariant violations if anything changed since the last call.
     pub fn refresh(&mut self) {
         if !self.derived_stale {
+            if self.violations_stale {
+                self.violations_stale = false;
+                self.collect_violations();
+            }
             return;
         }
         self.derived_stale = false;
+        self.violations_stale = false;
         let mut counts = vec![0u32; self.shopsets.len()];
         for shop in self.shops.iter() {
             for ss in &shop.shopsets {
@@ -132,18 +195,75 @@ impl Fleet {
             }
         }
         self.shop_counts = counts;
-        self.violations = invariants::check(self);
+        let level: HashMap<&str, u8> = self
+            .tiers
+            .iter()
+            .map(|t| (t.name.as_str(), t.level))
+            .collect();
+        let mut order: Vec<usize> = (0..self.shopsets.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.shopsets[a], &self.shopsets[b]);
+            let la = level.get(a.tier.as_str()).copied().unwrap_or(u8::MAX);
+            let lb = level.get(b.tier.as_str()).copied().unwrap_or(u8::MAX);
+            la.cmp(&lb).then_with(|| natural_cmp(&a.name, &b.name))
+        });
+        self.shopset_order = order;
+        let mut per_cluster = HashMap::new();
+        for ss in &self.shopsets {
+            *per_cluster.entry(ss.cluster.clone()).or_insert(0) += 1;
+        }
+        self.shopsets_per_cluster = per_cluster;
+        let mut by_shop = BTreeMap::new();
+        for shop in self.shops.iter() {
+            let found = invariants::check_shop(self, shop);
+            if !found.is_empty() {
+                by_shop.insert(shop.name.clone(), found);
+            }
+        }
+        self.shop_violations = by_shop;
+        self.collect_violations();
+    }
+
+    fn collect_violations(&mut self) {
+        let mut all: Vec<Violation> = self.shop_violations.values().flatten().cloned().collect();
+        all.extend(invariants::check_topology(self));
+        self.violations = all;
     }
 
     fn ensure_shop_index(&mut self) {
         if self.shop_index.len() != self.shops.len() {
-            self.shop_index =
-                self.shops.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+            self.shop_index = self
+                .shops
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), i))
+                .collect();
         }
     }
 
     fn reindex_apps(&mut self) {
-        self.app_index = self.apps.iter().enumerate().map(|(i, a)| (a.name.clone(), i)).collect();
+        self.app_index = self
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.name.clone(), i))
+            .collect();
+        self.app_by_shopset = self
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.shopset.clone(), i))
+            .collect();
+    }
+
+    /// ShopSets by tier level, then name.
+    pub fn shopsets_in_order(&self) -> impl Iterator<Item = &ShopSet> + '_ {
+        self.shopset_order.iter().map(|&i| &self.shopsets[i])
+    }
+
+    /// Number of ShopSets on a cluster (as of the last [`Fleet::refresh`]).
+    pub fn shopset_count_on(&self, cluster: &str) -> usize {
+        self.shopsets_per_cluster.get(cluster).copied().unwrap_or(0)
     }
 
     /// The updates that rebuild this snapshot from an empty fleet (for replays and tests).
@@ -175,7 +295,9 @@ impl Fleet {
     }
 
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
-        self.clusters.iter().find(|c| c.name == name)
+        self.cluster_index
+            .get(name)
+            .and_then(|&i| self.clusters.get(i))
     }
 
     pub fn tier(&self, name: &str) -> Option<&Tier> {
@@ -200,14 +322,19 @@ impl Fleet {
     }
 
     pub fn app_for(&self, shopset: &str) -> Option<&AppStatus> {
-        self.apps.iter().find(|a| a.shopset == shopset)
+        self.app_by_shopset
+            .get(shopset)
+            .and_then(|&i| self.apps.get(i))
     }
 
     pub fn shopsets_of_tier<'a>(&'a self, tier: &'a str) -> impl Iterator<Item = &'a ShopSet> + 'a {
         self.shopsets.iter().filter(move |s| s.tier == tier)
     }
 
-    pub fn shopsets_of_cluster<'a>(&'a self, cluster: &'a str) -> impl Iterator<Item = &'a ShopSet> + 'a {
+    pub fn shopsets_of_cluster<'a>(
+        &'a self,
+        cluster: &'a str,
+    ) -> impl Iterator<Item = &'a ShopSet> + 'a {
         self.shopsets.iter().filter(move |s| s.cluster == cluster)
     }
 
@@ -248,7 +375,10 @@ impl Fleet {
     }
 
     /// Active alerts touching the ShopSet, worst first.
-    pub fn active_alerts_for_shopset<'a>(&'a self, ss: &'a ShopSet) -> impl Iterator<Item = &'a Alert> + 'a {
+    pub fn active_alerts_for_shopset<'a>(
+        &'a self,
+        ss: &'a ShopSet,
+    ) -> impl Iterator<Item = &'a Alert> + 'a {
         self.alerts
             .iter()
             .filter(move |a| a.state == AlertState::Active && self.alert_touches_shopset(a, ss))
@@ -257,7 +387,10 @@ impl Fleet {
     /// The tier directly below `tier` (by level), if any.
     pub fn tier_below(&self, tier: &str) -> Option<&Tier> {
         let t = self.tier(tier)?;
-        self.tiers.iter().filter(|o| o.level < t.level).max_by_key(|o| o.level)
+        self.tiers
+            .iter()
+            .filter(|o| o.level < t.level)
+            .max_by_key(|o| o.level)
     }
 
     /// Shops that have lost all serving ShopSets (their clusters are unreachable), and dual shops
@@ -274,7 +407,11 @@ impl Fleet {
         }
         let (mut down, mut one_leg) = (0, 0);
         for shop in self.shops.iter() {
-            let lost = shop.shopsets.iter().filter(|s| down_sets.contains(s.as_str())).count();
+            let lost = shop
+                .shopsets
+                .iter()
+                .filter(|s| down_sets.contains(s.as_str()))
+                .count();
             if lost == 0 {
                 continue;
             }

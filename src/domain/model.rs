@@ -11,8 +11,14 @@ use super::time::Ts;
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn split(s: &str) -> (&str, u64, &str) {
         let start = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
-        let digits = s[start..].find(|c: char| !c.is_ascii_digit()).map_or(s.len(), |e| start + e);
-        (&s[..start], s[start..digits].parse().unwrap_or(0), &s[digits..])
+        let digits = s[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(s.len(), |e| start + e);
+        (
+            &s[..start],
+            s[start..digits].parse().unwrap_or(0),
+            &s[digits..],
+        )
     }
     split(a).cmp(&split(b)).then_with(|| a.cmp(b))
 }
@@ -114,7 +120,13 @@ impl Components {
     pub const NAMES: [&'static str; 5] = ["LB", "TLS proxy", "shop page", "cart", "API"];
 
     pub fn all(h: ComponentHealth) -> Components {
-        Components { lb: h, proxy: h, shop_page: h, cart: h, api: h }
+        Components {
+            lb: h,
+            proxy: h,
+            shop_page: h,
+            cart: h,
+            api: h,
+        }
     }
 
     pub fn as_array(&self) -> [ComponentHealth; 5] {
@@ -131,7 +143,10 @@ impl Components {
             Degraded => 3,
             Down => 4,
         };
-        self.as_array().into_iter().max_by_key(|h| rank(*h)).unwrap_or(Up)
+        self.as_array()
+            .into_iter()
+            .max_by_key(|h| rank(*h))
+            .unwrap_or(Up)
     }
 }
 
@@ -285,7 +300,11 @@ pub struct AlertScopeLabels {
 
 impl Default for AlertScopeLabels {
     fn default() -> Self {
-        AlertScopeLabels { shopset: "shopset".into(), tier: "tier".into(), cluster: "cluster".into() }
+        AlertScopeLabels {
+            shopset: "shopset".into(),
+            tier: "tier".into(),
+            cluster: "cluster".into(),
+        }
     }
 }
 

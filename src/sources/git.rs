@@ -41,10 +41,22 @@ pub struct AppHistory {
 impl AppHistory {
     /// Reads `branch` of the app repository at `path`.
     pub fn read(path: &Path, branch: &str) -> Result<AppHistory, GitError> {
-        let repo = Repository::open(path).map_err(|source| GitError::Open { path: path.into(), source })?;
-        let err = |source| GitError::Read { path: path.into(), source };
+        let repo = Repository::open(path).map_err(|source| GitError::Open {
+            path: path.into(),
+            source,
+        })?;
+        let err = |source| GitError::Read {
+            path: path.into(),
+            source,
+        };
         let mut tags: HashMap<Oid, String> = HashMap::new();
-        for name in repo.tag_names(None).map_err(err)?.iter().flatten().flatten() {
+        for name in repo
+            .tag_names(None)
+            .map_err(err)?
+            .iter()
+            .flatten()
+            .flatten()
+        {
             if let Ok(obj) = repo.revparse_single(&format!("refs/tags/{name}"))
                 && let Ok(commit) = obj.peel_to_commit()
             {
@@ -74,7 +86,10 @@ impl AppHistory {
                 (id, rev)
             })
             .collect();
-        Ok(AppHistory { by_id, tip: Some(tip.id().to_string()) })
+        Ok(AppHistory {
+            by_id,
+            tip: Some(tip.id().to_string()),
+        })
     }
 
     /// The named revision; an id outside the history is shown bare, ordered before everything.
@@ -94,18 +109,34 @@ impl AppHistory {
     /// Revisions strictly after `from` up to and including `to`, oldest first.
     pub fn between(&self, from: &str, to: &str) -> Vec<Revision> {
         let (a, b) = (self.revision(from).seq, self.revision(to).seq);
-        let mut revs: Vec<Revision> = self.by_id.values().filter(|r| r.seq > a && r.seq <= b).cloned().collect();
+        let mut revs: Vec<Revision> = self
+            .by_id
+            .values()
+            .filter(|r| r.seq > a && r.seq <= b)
+            .cloned()
+            .collect();
         revs.sort_by_key(|r| r.seq);
         revs
     }
 }
 
 /// Reads tier branches from a system repository (bare or not).
-pub fn read_branches(path: &Path, branches: &[String]) -> Result<Vec<Option<BranchState>>, GitError> {
-    let repo = Repository::open(path).map_err(|source| GitError::Open { path: path.into(), source })?;
+pub fn read_branches(
+    path: &Path,
+    branches: &[String],
+) -> Result<Vec<Option<BranchState>>, GitError> {
+    let repo = Repository::open(path).map_err(|source| GitError::Open {
+        path: path.into(),
+        source,
+    })?;
     branches
         .iter()
-        .map(|b| read_branch(&repo, b).map_err(|source| GitError::Read { path: path.into(), source }))
+        .map(|b| {
+            read_branch(&repo, b).map_err(|source| GitError::Read {
+                path: path.into(),
+                source,
+            })
+        })
         .collect()
 }
 
@@ -130,7 +161,10 @@ fn read_branch(repo: &Repository, branch: &str) -> Result<Option<BranchState>, g
 }
 
 /// The commit id of the `base` gitlink in a commit's tree.
-pub fn gitlink(_repo: &Repository, commit: &git2::Commit<'_>) -> Result<Option<String>, git2::Error> {
+pub fn gitlink(
+    _repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<Option<String>, git2::Error> {
     let tree = commit.tree()?;
     Ok(tree
         .get_name("base")

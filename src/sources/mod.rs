@@ -15,7 +15,10 @@ pub enum SourceEvent {
     /// The source read the world at this moment (whether or not anything changed).
     Heartbeat(Ts),
     /// A source could not read; the view keeps its last data and shows it as stale.
-    Problem { source: String, message: String },
+    Problem {
+        source: String,
+        message: String,
+    },
 }
 
 /// How the header names where the data comes from.

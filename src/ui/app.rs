@@ -116,7 +116,10 @@ impl App {
             info,
             readonly,
             focus: PaneId::Clusters,
-            panes: PaneId::ALL.iter().map(|p| (*p, ListState::default())).collect(),
+            panes: PaneId::ALL
+                .iter()
+                .map(|p| (*p, ListState::default()))
+                .collect(),
             scope: None,
             detail: None,
             help: false,
@@ -131,7 +134,9 @@ impl App {
 
     pub fn pane(&self, pane: PaneId) -> &ListState {
         static EMPTY: std::sync::OnceLock<ListState> = std::sync::OnceLock::new();
-        self.panes.get(&pane).unwrap_or_else(|| EMPTY.get_or_init(ListState::default))
+        self.panes
+            .get(&pane)
+            .unwrap_or_else(|| EMPTY.get_or_init(ListState::default))
     }
 
     fn pane_mut(&mut self, pane: PaneId) -> &mut ListState {
@@ -153,7 +158,11 @@ impl App {
             None => Freshness::Connecting,
             Some(t) => {
                 let secs = t.secs_until(self.now);
-                if secs <= STALE_AFTER_SECS && self.problem.is_none() { Freshness::Live } else { Freshness::Stale { secs } }
+                if secs <= STALE_AFTER_SECS && self.problem.is_none() {
+                    Freshness::Live
+                } else {
+                    Freshness::Stale { secs }
+                }
             }
         }
     }
@@ -167,7 +176,8 @@ impl App {
     pub fn selected_key(&self, pane: PaneId) -> Option<String> {
         let keys = panes::keys_of(self, pane);
         let sel = self.pane(pane).selected.clone();
-        sel.filter(|k| keys.contains(k)).or_else(|| keys.first().cloned())
+        sel.filter(|k| keys.contains(k))
+            .or_else(|| keys.first().cloned())
     }
 }
 
@@ -280,9 +290,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Bottom => move_by(app, isize::MAX / 2),
         Action::Open => open_detail(app),
         Action::Filter => {
-            let target = if app.detail.is_some() { FilterTarget::Detail } else { FilterTarget::Pane(app.focus) };
+            let target = if app.detail.is_some() {
+                FilterTarget::Detail
+            } else {
+                FilterTarget::Pane(app.focus)
+            };
             let current = match target {
-                FilterTarget::Detail => app.detail.as_ref().map(|d| d.list.filter.clone()).unwrap_or_default(),
+                FilterTarget::Detail => app
+                    .detail
+                    .as_ref()
+                    .map(|d| d.list.filter.clone())
+                    .unwrap_or_default(),
                 FilterTarget::Pane(p) => app.pane(p).filter.clone(),
             };
             let mut textarea = TextArea::new(vec![current]);
@@ -369,8 +387,15 @@ fn move_by(app: &mut App, delta: isize) {
     if keys.is_empty() {
         return;
     }
-    let current = app.pane(pane).selected.as_ref().and_then(|k| keys.iter().position(|x| x == k)).unwrap_or(0);
-    let next = (current as isize).saturating_add(delta).clamp(0, keys.len() as isize - 1) as usize;
+    let current = app
+        .pane(pane)
+        .selected
+        .as_ref()
+        .and_then(|k| keys.iter().position(|x| x == k))
+        .unwrap_or(0);
+    let next = (current as isize)
+        .saturating_add(delta)
+        .clamp(0, keys.len() as isize - 1) as usize;
     app.pane_mut(pane).selected = Some(keys[next].clone());
     ensure_visible(app, pane);
     update_scope(app);
@@ -378,7 +403,12 @@ fn move_by(app: &mut App, delta: isize) {
 
 fn ensure_visible(app: &mut App, pane: PaneId) {
     let keys = panes::keys_of(app, pane);
-    let idx = app.pane(pane).selected.as_ref().and_then(|k| keys.iter().position(|x| x == k)).unwrap_or(0);
+    let idx = app
+        .pane(pane)
+        .selected
+        .as_ref()
+        .and_then(|k| keys.iter().position(|x| x == k))
+        .unwrap_or(0);
     let page = panes::page_rows(layout::main(app.size).pane(pane).height);
     let state = app.pane_mut(pane);
     if idx < state.offset {
@@ -396,7 +426,9 @@ fn clamp_all(app: &mut App) {
 }
 
 fn open_detail(app: &mut App) {
-    let Some(key) = app.selected_key(app.focus) else { return };
+    let Some(key) = app.selected_key(app.focus) else {
+        return;
+    };
     let target = match app.focus {
         PaneId::Clusters => DetailTarget::Cluster(key),
         PaneId::Tiers => DetailTarget::Tier(key),

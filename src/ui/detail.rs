@@ -38,13 +38,21 @@ pub struct Detail {
     pub list: DetailList,
     /// For a ShopSet: indices into `fleet.shops` of its shops matching the filter.
     pub rows: Vec<u32>,
+    /// For a ShopSet: how many of its shops (unfiltered) are dual.
+    pub dual: usize,
     /// The fleet generation `rows` were computed for.
     generation: Option<u64>,
 }
 
 impl Detail {
     pub fn open(target: DetailTarget, fleet: &Fleet) -> Detail {
-        let mut d = Detail { target, list: DetailList::default(), rows: Vec::new(), generation: None };
+        let mut d = Detail {
+            target,
+            list: DetailList::default(),
+            rows: Vec::new(),
+            dual: 0,
+            generation: None,
+        };
         d.refresh(fleet);
         d
     }
@@ -57,14 +65,20 @@ impl Detail {
         self.generation = Some(fleet.generation());
         if let DetailTarget::ShopSet(name) = &self.target {
             let needle = self.list.filter.trim().to_lowercase();
-            self.rows = fleet
-                .shops
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.shopsets.iter().any(|x| x == name))
-                .filter(|(_, s)| needle.is_empty() || s.name.contains(&needle) || s.redundancy.as_str() == needle)
-                .map(|(i, _)| i as u32)
-                .collect();
+            self.rows.clear();
+            self.dual = 0;
+            for (i, s) in fleet.shops.iter().enumerate() {
+                if !s.shopsets.iter().any(|x| x == name) {
+                    continue;
+                }
+                if s.redundancy == Redundancy::Dual {
+                    self.dual += 1;
+                }
+                if needle.is_empty() || s.name.contains(&needle) || s.redundancy.as_str() == needle
+                {
+                    self.rows.push(i as u32);
+                }
+            }
             self.list.selected = self.list.selected.min(self.rows.len().saturating_sub(1));
         }
     }
@@ -87,11 +101,17 @@ impl Detail {
     }
 
     pub fn move_by(&mut self, delta: isize, page: usize) {
-        let len = if self.has_list() { self.rows.len() } else { 200 };
+        let len = if self.has_list() {
+            self.rows.len()
+        } else {
+            200
+        };
         if len == 0 {
             return;
         }
-        let next = (self.list.selected as isize).saturating_add(delta).clamp(0, len as isize - 1) as usize;
+        let next = (self.list.selected as isize)
+            .saturating_add(delta)
+            .clamp(0, len as isize - 1) as usize;
         self.list.selected = next;
         if next < self.list.offset {
             self.list.offset = next;
@@ -106,7 +126,8 @@ fn areas(size: Rect, has_list: bool) -> (Rect, Rect) {
     let body = super::layout::body(size);
     if has_list {
         let info_h = if body.height < 24 { 9 } else { 12 };
-        let [info, list] = Layout::vertical([Constraint::Length(info_h), Constraint::Fill(1)]).areas(body);
+        let [info, list] =
+            Layout::vertical([Constraint::Length(info_h), Constraint::Fill(1)]).areas(body);
         (info, list)
     } else {
         (body, Rect::default())
@@ -115,13 +136,23 @@ fn areas(size: Rect, has_list: bool) -> (Rect, Rect) {
 
 pub fn render(app: &App, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>) {
     let (info_area, list_area) = areas(app.size, detail.has_list());
-    let (title, lines) = info(&app.fleet, &detail.target, theme, app.now);
-    let scroll = if detail.has_list() { 0 } else { detail.list.selected as u16 };
+    let (title, lines) = info(&app.fleet, detail, theme, app.now);
+    let scroll = if detail.has_list() {
+        0
+    } else {
+        detail.list.selected as u16
+    };
     let block = Block::bordered()
         .border_style(theme.border(true))
-        .title(Line::from(vec![Span::styled(format!(" {title} "), theme.title(true)), Span::styled("esc back ", theme.muted())]))
+        .title(Line::from(vec![
+            Span::styled(format!(" {title} "), theme.title(true)),
+            Span::styled("esc back ", theme.muted()),
+        ]))
         .style(theme.base());
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), info_area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll, 0)),
+        info_area,
+    );
     if detail.has_list() {
         render_shops(app, detail, theme, frame, list_area);
     }
@@ -146,7 +177,12 @@ fn render_shops(app: &App, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>
             let reachable = shop
                 .shopsets
                 .iter()
-                .filter(|s| fleet.shopset(s).and_then(|ss| fleet.cluster(&ss.cluster)).is_some_and(|c| c.is_reachable()))
+                .filter(|s| {
+                    fleet
+                        .shopset(s)
+                        .and_then(|ss| fleet.cluster(&ss.cluster))
+                        .is_some_and(|c| c.is_reachable())
+                })
                 .count();
             let (state, style) = match (reachable, shop.shopsets.len()) {
                 (0, _) => ("✗ down", theme.danger()),
@@ -157,24 +193,65 @@ fn render_shops(app: &App, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>
                 Redundancy::Dual => Span::styled("dual", theme.info()),
                 Redundancy::Single => Span::styled("single", theme.muted()),
             };
-            let row = Row::new(vec![Cell::from(shop.name.as_str()), Cell::from(red), Cell::from(legs.join("  ")), Cell::from(Span::styled(state, style))]);
-            if i == detail.list.selected { row.style(theme.selected()) } else { row }
+            let row = Row::new(vec![
+                Cell::from(shop.name.as_str()),
+                Cell::from(red),
+                Cell::from(legs.join("  ")),
+                Cell::from(Span::styled(state, style)),
+            ]);
+            if i == detail.list.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
         })
         .collect();
-    let total = if let DetailTarget::ShopSet(n) = &detail.target { fleet.shop_count(n) } else { 0 };
+    let total = if let DetailTarget::ShopSet(n) = &detail.target {
+        fleet.shop_count(n)
+    } else {
+        0
+    };
     let mut title = vec![Span::styled(" Shops ", theme.title(true))];
     if detail.list.filter.is_empty() {
         title.push(Span::styled(format!("{total} "), theme.muted()));
     } else {
-        title.push(Span::styled(format!("/{} {}/{total} ", detail.list.filter, detail.rows.len()), theme.related()));
+        title.push(Span::styled(
+            format!("/{} {}/{total} ", detail.list.filter, detail.rows.len()),
+            theme.related(),
+        ));
     }
-    let table = Table::new(rows, [Constraint::Length(24), Constraint::Length(6), Constraint::Fill(1), Constraint::Length(10)])
-        .header(Row::new(["SHOP", "REDUN", "SHOPSETS@FAILURE-DOMAIN", "STATE"]).style(theme.muted()))
-        .block(Block::bordered().border_style(theme.border(true)).title(Line::from(title)).style(theme.base()));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(24),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+        ],
+    )
+    .header(Row::new(["SHOP", "REDUN", "SHOPSETS@FAILURE-DOMAIN", "STATE"]).style(theme.muted()))
+    .block(
+        Block::bordered()
+            .border_style(theme.border(true))
+            .title(Line::from(title))
+            .style(theme.base()),
+    );
     frame.render_widget(table, area);
     if detail.rows.is_empty() && area.height > 3 {
-        let msg = if total == 0 { "no shops on this ShopSet" } else { "no shops match the filter" };
-        frame.render_widget(Line::styled(msg, theme.muted()), Rect { x: area.x + 2, y: area.y + 2, width: area.width.saturating_sub(4), height: 1 });
+        let msg = if total == 0 {
+            "no shops on this ShopSet"
+        } else {
+            "no shops match the filter"
+        };
+        frame.render_widget(
+            Line::styled(msg, theme.muted()),
+            Rect {
+                x: area.x + 2,
+                y: area.y + 2,
+                width: area.width.saturating_sub(4),
+                height: 1,
+            },
+        );
     }
 }
 
@@ -185,22 +262,57 @@ fn kv<'a>(theme: &Theme, key: &str, value: impl Into<Line<'a>>) -> Line<'a> {
 }
 
 /// The title and the lines of the info panel.
-fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) -> (String, Vec<Line<'a>>) {
-    let missing = |what: &str, name: &str| (format!("{what} {name}"), vec![Line::styled(format!("{what} '{name}' is no longer in the fleet"), theme.warn())]);
+fn info<'a>(
+    fleet: &'a Fleet,
+    detail: &'a Detail,
+    theme: &Theme,
+    now: Ts,
+) -> (String, Vec<Line<'a>>) {
+    let target = &detail.target;
+    let missing = |what: &str, name: &str| {
+        (
+            format!("{what} {name}"),
+            vec![Line::styled(
+                format!("{what} '{name}' is no longer in the fleet"),
+                theme.warn(),
+            )],
+        )
+    };
     match target {
         DetailTarget::ShopSet(name) => {
-            let Some(ss) = fleet.shopset(name) else { return missing("ShopSet", name) };
+            let Some(ss) = fleet.shopset(name) else {
+                return missing("ShopSet", name);
+            };
             let count = fleet.shop_count(name);
-            let dual = fleet.shops.iter().filter(|s| s.redundancy == Redundancy::Dual && s.shopsets.iter().any(|x| x == name)).count();
+            let dual = detail.dual;
             let fd = fleet.failure_domain_of(name).unwrap_or("?");
             let mut lines = vec![
-                kv(theme, "tier", format!("{}   configuration {}", ss.tier, ss.configuration)),
-                kv(theme, "cluster", format!("{}   failure domain {fd}", ss.cluster)),
-                kv(theme, "shops", format!("{count} of {} ({}%), {dual} dual", ss.capacity, (count * 100).checked_div(ss.capacity).unwrap_or(0))),
+                kv(
+                    theme,
+                    "tier",
+                    format!("{}   configuration {}", ss.tier, ss.configuration),
+                ),
+                kv(
+                    theme,
+                    "cluster",
+                    format!("{}   failure domain {fd}", ss.cluster),
+                ),
+                kv(
+                    theme,
+                    "shops",
+                    format!(
+                        "{count} of {} ({}%), {dual} dual",
+                        ss.capacity,
+                        (count * 100).checked_div(ss.capacity).unwrap_or(0)
+                    ),
+                ),
             ];
             let mut comp = Vec::new();
             for (n, h) in Components::NAMES.iter().zip(ss.components.as_array()) {
-                comp.push(Span::styled(format!("{n} {}  ", symbols::component_word(h)), theme.component(h)));
+                comp.push(Span::styled(
+                    format!("{n} {}  ", symbols::component_word(h)),
+                    theme.component(h),
+                ));
             }
             lines.push(kv(theme, "stack", Line::from(comp)));
             lines.push(kv(theme, "", components_line(ss, theme)));
@@ -213,7 +325,13 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
                         Span::styled(symbols::sync(app.sync), theme.sync(app.sync)),
                         Span::raw("  "),
                         Span::styled(symbols::health(app.health), theme.health(app.health)),
-                        Span::raw(format!("  at {}", app.app_revision.as_deref().and_then(|r| r.get(..7)).unwrap_or("-"))),
+                        Span::raw(format!(
+                            "  at {}",
+                            app.app_revision
+                                .as_deref()
+                                .and_then(|r| r.get(..7))
+                                .unwrap_or("-")
+                        )),
                     ]),
                 ));
             }
@@ -222,20 +340,67 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
                 lines.push(kv(theme, "alerts", Span::styled("none active", theme.ok())));
             }
             for a in alerts {
-                lines.push(kv(theme, "alert", Span::styled(format!("{} {}: {}", symbols::severity(a.severity, a.state), a.name, a.summary), theme.severity(a.severity, a.state))));
+                lines.push(kv(
+                    theme,
+                    "alert",
+                    Span::styled(
+                        format!(
+                            "{} {}: {}",
+                            symbols::severity(a.severity, a.state),
+                            a.name,
+                            a.summary
+                        ),
+                        theme.severity(a.severity, a.state),
+                    ),
+                ));
             }
             (format!("ShopSet {name}"), lines)
         }
         DetailTarget::Cluster(name) => {
-            let Some(c) = fleet.cluster(name) else { return missing("cluster", name) };
+            let Some(c) = fleet.cluster(name) else {
+                return missing("cluster", name);
+            };
             let mut lines = vec![
                 kv(theme, "provider", c.provider.clone()),
                 kv(theme, "failure domain", c.failure_domain.clone()),
-                kv(theme, "state", Span::styled(symbols::reachability(c.reachability), if c.is_reachable() { theme.ok() } else { theme.danger() })),
-                kv(theme, "since", c.reachability_since.map(|t| format!("{} ({} ago)", t.rfc3339(), age(t.secs_until(now)))).unwrap_or_else(|| "-".into())),
-                kv(theme, "cordoned", if c.cordoned { "yes: receives no shops" } else { "no" }),
-                kv(theme, "version", c.server_version.clone().unwrap_or_else(|| "?".into())),
-                kv(theme, "nodes ready", format!("{}/{}", c.nodes_ready, c.nodes_total)),
+                kv(
+                    theme,
+                    "state",
+                    Span::styled(
+                        symbols::reachability(c.reachability),
+                        if c.is_reachable() {
+                            theme.ok()
+                        } else {
+                            theme.danger()
+                        },
+                    ),
+                ),
+                kv(
+                    theme,
+                    "since",
+                    c.reachability_since
+                        .map(|t| format!("{} ({} ago)", t.rfc3339(), age(t.secs_until(now))))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                kv(
+                    theme,
+                    "cordoned",
+                    if c.cordoned {
+                        "yes: receives no shops"
+                    } else {
+                        "no"
+                    },
+                ),
+                kv(
+                    theme,
+                    "version",
+                    c.server_version.clone().unwrap_or_else(|| "?".into()),
+                ),
+                kv(
+                    theme,
+                    "nodes ready",
+                    format!("{}/{}", c.nodes_ready, c.nodes_total),
+                ),
                 Line::raw(""),
                 Line::styled("ShopSets", theme.title(false)),
             ];
@@ -245,24 +410,65 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
             let (down, one_leg) = fleet.shops_affected_by_outage();
             if !c.is_reachable() {
                 lines.push(Line::raw(""));
-                lines.push(Line::styled(format!("fleet-wide: {down} shops down, {one_leg} dual shops on one leg"), theme.danger()));
+                lines.push(Line::styled(
+                    format!("fleet-wide: {down} shops down, {one_leg} dual shops on one leg"),
+                    theme.danger(),
+                ));
             }
             (format!("Cluster {name}"), lines)
         }
         DetailTarget::Tier(name) => {
-            let Some(t) = fleet.tier(name) else { return missing("tier", name) };
+            let Some(t) = fleet.tier(name) else {
+                return missing("tier", name);
+            };
             let (settled, total) = rollout(fleet, t);
             let mut lines = vec![
                 kv(theme, "level", t.level.to_string()),
                 kv(theme, "branch", t.branch.clone()),
-                kv(theme, "revision", t.revision.as_ref().map(|r| format!("{}  {}", r.label(), r.subject)).unwrap_or_else(|| "?".into())),
-                kv(theme, "full id", t.revision.as_ref().map(|r| r.id.clone()).unwrap_or_default()),
-                kv(theme, "updated", t.updated_at.map(|u| format!("{} ({} ago)", u.rfc3339(), age(u.secs_until(now)))).unwrap_or_else(|| "-".into())),
+                kv(
+                    theme,
+                    "revision",
+                    t.revision
+                        .as_ref()
+                        .map(|r| format!("{}  {}", r.label(), r.subject))
+                        .unwrap_or_else(|| "?".into()),
+                ),
+                kv(
+                    theme,
+                    "full id",
+                    t.revision
+                        .as_ref()
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default(),
+                ),
+                kv(
+                    theme,
+                    "updated",
+                    t.updated_at
+                        .map(|u| format!("{} ({} ago)", u.rfc3339(), age(u.secs_until(now))))
+                        .unwrap_or_else(|| "-".into()),
+                ),
                 kv(theme, "soak time", format!("{}s", t.soak_secs)),
-                kv(theme, "settled", format!("{settled}/{total} ShopSets Synced and Healthy")),
+                kv(
+                    theme,
+                    "settled",
+                    format!("{settled}/{total} ShopSets Synced and Healthy"),
+                ),
             ];
             if let Some(below) = fleet.tier_below(name) {
-                lines.push(kv(theme, "tier below", format!("{} at {}", below.name, below.revision.as_ref().map(|r| r.label()).unwrap_or_default())));
+                lines.push(kv(
+                    theme,
+                    "tier below",
+                    format!(
+                        "{} at {}",
+                        below.name,
+                        below
+                            .revision
+                            .as_ref()
+                            .map(|r| r.label())
+                            .unwrap_or_default()
+                    ),
+                ));
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled("ShopSets", theme.title(false)));
@@ -272,26 +478,68 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
             (format!("Tier {name}"), lines)
         }
         DetailTarget::App(name) => {
-            let Some(a) = fleet.apps.iter().find(|a| a.name == *name) else { return missing("application", name) };
+            let Some(a) = fleet.apps.iter().find(|a| a.name == *name) else {
+                return missing("application", name);
+            };
             let lines = vec![
                 kv(theme, "shopset", a.shopset.clone()),
-                kv(theme, "sync", Span::styled(symbols::sync(a.sync), theme.sync(a.sync))),
-                kv(theme, "health", Span::styled(symbols::health(a.health), theme.health(a.health))),
+                kv(
+                    theme,
+                    "sync",
+                    Span::styled(symbols::sync(a.sync), theme.sync(a.sync)),
+                ),
+                kv(
+                    theme,
+                    "health",
+                    Span::styled(symbols::health(a.health), theme.health(a.health)),
+                ),
                 kv(theme, "operation", symbols::operation(a.operation)),
-                kv(theme, "revision", a.revision.clone().unwrap_or_else(|| "-".into())),
-                kv(theme, "base", a.app_revision.clone().unwrap_or_else(|| "-".into())),
-                kv(theme, "last synced", a.last_sync_finished.map(|t| format!("{} ({} ago)", t.rfc3339(), age(t.secs_until(now)))).unwrap_or_else(|| "-".into())),
+                kv(
+                    theme,
+                    "revision",
+                    a.revision.clone().unwrap_or_else(|| "-".into()),
+                ),
+                kv(
+                    theme,
+                    "base",
+                    a.app_revision.clone().unwrap_or_else(|| "-".into()),
+                ),
+                kv(
+                    theme,
+                    "last synced",
+                    a.last_sync_finished
+                        .map(|t| format!("{} ({} ago)", t.rfc3339(), age(t.secs_until(now))))
+                        .unwrap_or_else(|| "-".into()),
+                ),
             ];
             (format!("Application {name}"), lines)
         }
         DetailTarget::Alert(key) => {
             let Some(a) = fleet.alerts.iter().find(|a| alert_key(a) == *key) else {
-                return ("Alert".into(), vec![Line::styled("this alert has resolved", theme.ok())]);
+                return (
+                    "Alert".into(),
+                    vec![Line::styled("this alert has resolved", theme.ok())],
+                );
             };
             let mut lines = vec![
-                kv(theme, "severity", Span::styled(symbols::severity(a.severity, a.state), theme.severity(a.severity, a.state))),
+                kv(
+                    theme,
+                    "severity",
+                    Span::styled(
+                        symbols::severity(a.severity, a.state),
+                        theme.severity(a.severity, a.state),
+                    ),
+                ),
                 kv(theme, "summary", a.summary.clone()),
-                kv(theme, "since", format!("{} ({} ago)", a.since.rfc3339(), age(a.since.secs_until(now)))),
+                kv(
+                    theme,
+                    "since",
+                    format!(
+                        "{} ({} ago)",
+                        a.since.rfc3339(),
+                        age(a.since.secs_until(now))
+                    ),
+                ),
                 kv(theme, "scope", a.scope(&fleet.scope_labels)),
                 Line::raw(""),
                 Line::styled("Labels", theme.title(false)),
@@ -305,13 +553,22 @@ fn info<'a>(fleet: &'a Fleet, target: &'a DetailTarget, theme: &Theme, now: Ts) 
 }
 
 fn shopset_line<'a>(fleet: &'a Fleet, ss: &'a crate::domain::ShopSet, theme: &Theme) -> Line<'a> {
-    let mut spans = vec![Span::raw(format!("  {:<6} {:<10} {:>5}/{:<5} ", ss.name, ss.tier, fleet.shop_count(&ss.name), ss.capacity))];
+    let mut spans = vec![Span::raw(format!(
+        "  {:<6} {:<10} {:>5}/{:<5} ",
+        ss.name,
+        ss.tier,
+        fleet.shop_count(&ss.name),
+        ss.capacity
+    ))];
     spans.extend(components_line(ss, theme).spans);
     if let Some(app) = fleet.app_for(&ss.name) {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(symbols::sync(app.sync), theme.sync(app.sync)));
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(symbols::health(app.health), theme.health(app.health)));
+        spans.push(Span::styled(
+            symbols::health(app.health),
+            theme.health(app.health),
+        ));
     }
     Line::from(spans)
 }

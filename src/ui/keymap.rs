@@ -49,18 +49,102 @@ const ALL: &[Context] = &[Context::Main, Context::Detail, Context::Help];
 const OVERLAYS: &[Context] = &[Context::Detail, Context::Help];
 
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: "tab", action: Action::NextPane, contexts: MAIN, help: "focus the next pane", short: "pane", footer: true },
-    Binding { keys: "S-tab", action: Action::PrevPane, contexts: MAIN, help: "focus the previous pane", short: "pane", footer: false },
-    Binding { keys: "1-5", action: Action::FocusPane(0), contexts: MAIN, help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts", short: "pane", footer: false },
-    Binding { keys: "j/k ↑/↓", action: Action::Down, contexts: LISTS, help: "move the selection", short: "move", footer: true },
-    Binding { keys: "PgUp/PgDn", action: Action::PageDown, contexts: LISTS, help: "move a page", short: "page", footer: false },
-    Binding { keys: "Home/End g/G", action: Action::Top, contexts: LISTS, help: "first / last row", short: "ends", footer: false },
-    Binding { keys: "enter", action: Action::Open, contexts: MAIN, help: "open the selected row's detail", short: "open", footer: true },
-    Binding { keys: "/", action: Action::Filter, contexts: LISTS, help: "filter the focused list (enter keeps, esc clears)", short: "filter", footer: true },
-    Binding { keys: "esc", action: Action::Back, contexts: ALL, help: "close / clear the filter and highlight", short: "back", footer: true },
-    Binding { keys: "ctrl-l", action: Action::Redraw, contexts: ALL, help: "redraw the whole screen", short: "redraw", footer: false },
-    Binding { keys: "?", action: Action::Help, contexts: ALL, help: "this help", short: "help", footer: true },
-    Binding { keys: "q ctrl-c", action: Action::Quit, contexts: ALL, help: "quit", short: "quit", footer: true },
+    Binding {
+        keys: "tab",
+        action: Action::NextPane,
+        contexts: MAIN,
+        help: "focus the next pane",
+        short: "pane",
+        footer: true,
+    },
+    Binding {
+        keys: "S-tab",
+        action: Action::PrevPane,
+        contexts: MAIN,
+        help: "focus the previous pane",
+        short: "pane",
+        footer: false,
+    },
+    Binding {
+        keys: "1-5",
+        action: Action::FocusPane(0),
+        contexts: MAIN,
+        help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts",
+        short: "pane",
+        footer: false,
+    },
+    Binding {
+        keys: "j/k ↑/↓",
+        action: Action::Down,
+        contexts: LISTS,
+        help: "move the selection",
+        short: "move",
+        footer: true,
+    },
+    Binding {
+        keys: "PgUp/PgDn",
+        action: Action::PageDown,
+        contexts: LISTS,
+        help: "move a page",
+        short: "page",
+        footer: false,
+    },
+    Binding {
+        keys: "Home/End g/G",
+        action: Action::Top,
+        contexts: LISTS,
+        help: "first / last row",
+        short: "ends",
+        footer: false,
+    },
+    Binding {
+        keys: "enter",
+        action: Action::Open,
+        contexts: MAIN,
+        help: "open the selected row's detail",
+        short: "open",
+        footer: true,
+    },
+    Binding {
+        keys: "/",
+        action: Action::Filter,
+        contexts: LISTS,
+        help: "filter the focused list (enter keeps, esc clears)",
+        short: "filter",
+        footer: true,
+    },
+    Binding {
+        keys: "esc",
+        action: Action::Back,
+        contexts: ALL,
+        help: "close / clear the filter and highlight",
+        short: "back",
+        footer: true,
+    },
+    Binding {
+        keys: "ctrl-l",
+        action: Action::Redraw,
+        contexts: ALL,
+        help: "redraw the whole screen",
+        short: "redraw",
+        footer: false,
+    },
+    Binding {
+        keys: "?",
+        action: Action::Help,
+        contexts: ALL,
+        help: "this help",
+        short: "help",
+        footer: true,
+    },
+    Binding {
+        keys: "q ctrl-c",
+        action: Action::Quit,
+        contexts: ALL,
+        help: "quit",
+        short: "quit",
+        footer: true,
+    },
 ];
 
 /// Overlay-only meaning of `q`: close the overlay rather than quit.
@@ -91,7 +175,9 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Char('/') => Action::Filter,
         _ => return None,
     };
-    let applies = BINDINGS.iter().any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
+    let applies = BINDINGS
+        .iter()
+        .any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
         || (action == Action::Back && Q_CLOSES.contains(&ctx));
     applies.then_some(action)
 }
@@ -101,13 +187,18 @@ fn same_family(row: Action, a: Action) -> bool {
     use Action::*;
     matches!(
         (row, a),
-        (Down, Up | Down) | (PageDown, PageUp | PageDown) | (Top, Top | Bottom) | (FocusPane(_), FocusPane(_))
+        (Down, Up | Down)
+            | (PageDown, PageUp | PageDown)
+            | (Top, Top | Bottom)
+            | (FocusPane(_), FocusPane(_))
     ) || row == a
 }
 
 /// The footer's bindings for a context.
 pub fn footer(ctx: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.footer && b.contexts.contains(&ctx))
+    BINDINGS
+        .iter()
+        .filter(move |b| b.footer && b.contexts.contains(&ctx))
 }
 
 #[cfg(test)]
@@ -120,15 +211,24 @@ mod tests {
 
     #[test]
     fn q_quits_the_console_but_closes_overlays() {
-        assert_eq!(action_for(key(KeyCode::Char('q')), Context::Main), Some(Action::Quit));
-        assert_eq!(action_for(key(KeyCode::Char('q')), Context::Help), Some(Action::Back));
+        assert_eq!(
+            action_for(key(KeyCode::Char('q')), Context::Main),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action_for(key(KeyCode::Char('q')), Context::Help),
+            Some(Action::Back)
+        );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action_for(ctrl_c, Context::Detail), Some(Action::Quit));
     }
 
     #[test]
     fn pane_keys_only_in_the_main_view() {
-        assert_eq!(action_for(key(KeyCode::Char('3')), Context::Main), Some(Action::FocusPane(2)));
+        assert_eq!(
+            action_for(key(KeyCode::Char('3')), Context::Main),
+            Some(Action::FocusPane(2))
+        );
         assert_eq!(action_for(key(KeyCode::Char('3')), Context::Detail), None);
         assert_eq!(action_for(key(KeyCode::Tab), Context::Help), None);
     }

@@ -30,27 +30,53 @@ pub fn too_small(size: Rect) -> bool {
 
 /// The area between header and footer.
 pub fn body(size: Rect) -> Rect {
-    let [_, body, _] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(size);
+    let [_, body, _] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(size);
     body
 }
 
 pub fn main(size: Rect) -> MainAreas {
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(size);
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(size);
     let panes = if size.width >= WIDE_WIDTH && size.height >= WIDE_HEIGHT {
         let top_h = (body.height / 3).clamp(9, 14);
-        let [top, bottom] = Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(body);
-        let [c, t, a] = Layout::horizontal([Constraint::Percentage(28), Constraint::Percentage(36), Constraint::Fill(1)]).areas(top);
-        let [s, g] = Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(bottom);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(body);
+        let [c, t, a] = Layout::horizontal([
+            Constraint::Percentage(28),
+            Constraint::Percentage(36),
+            Constraint::Fill(1),
+        ])
+        .areas(top);
+        let [s, g] =
+            Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(bottom);
         [c, t, s, g, a]
     } else {
         let top_h = if body.height >= 30 { 9 } else { 8 };
         let alerts_h = (body.height / 4).clamp(5, 12);
-        let [top, mid, alerts] =
-            Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1), Constraint::Length(alerts_h)]).areas(body);
-        let [c, t] = Layout::horizontal([Constraint::Percentage(44), Constraint::Fill(1)]).areas(top);
-        let [s, g] = Layout::horizontal([Constraint::Percentage(54), Constraint::Fill(1)]).areas(mid);
+        let [top, mid, alerts] = Layout::vertical([
+            Constraint::Length(top_h),
+            Constraint::Fill(1),
+            Constraint::Length(alerts_h),
+        ])
+        .areas(body);
+        let [c, t] =
+            Layout::horizontal([Constraint::Percentage(44), Constraint::Fill(1)]).areas(top);
+        let [s, g] =
+            Layout::horizontal([Constraint::Percentage(54), Constraint::Fill(1)]).areas(mid);
         [c, t, s, g, alerts]
     };
-    MainAreas { header, footer, panes }
+    MainAreas {
+        header,
+        footer,
+        panes,
+    }
 }

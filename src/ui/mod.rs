@@ -30,8 +30,16 @@ use crate::sources::FleetSource;
 
 /// Runs the console until the operator quits or a signal ends it.
 /// `started` is when the process started, for the first-frame time in the log.
-pub fn run(source: Box<dyn FleetSource>, theme: Theme, readonly: bool, started: std::time::Instant) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+pub fn run(
+    source: Box<dyn FleetSource>,
+    theme: Theme,
+    readonly: bool,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let mut guard = TerminalGuard::enter()?;
     let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly, started));
     drop(guard);
@@ -47,15 +55,25 @@ async fn event_loop(
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
     let size = guard.terminal.size()?;
-    let mut app = App::new(source.info(), readonly, Ts::now(), Rect::new(0, 0, size.width, size.height));
+    let mut app = App::new(
+        source.info(),
+        readonly,
+        Ts::now(),
+        Rect::new(0, 0, size.width, size.height),
+    );
     draw(guard, &app, theme)?;
     app.dirty = false;
-    tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame drawn");
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
     let mut first_data = true;
     tracing::info!(mode = app.info.mode, context = %app.info.context, readonly, "console started");
 
     let (tx, mut rx) = mpsc::channel(1024);
-    std::thread::Builder::new().name("source".into()).spawn(move || source.watch(tx))?;
+    std::thread::Builder::new()
+        .name("source".into())
+        .spawn(move || source.watch(tx))?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -104,7 +122,11 @@ async fn event_loop(
             app.dirty = false;
             if first_data && !app.fleet.shops.is_empty() {
                 first_data = false;
-                tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, shops = app.fleet.shops.len(), "first frame with the whole fleet drawn");
+                tracing::info!(
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    shops = app.fleet.shops.len(),
+                    "first frame with the whole fleet drawn"
+                );
             }
         }
     }

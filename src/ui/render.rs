@@ -14,10 +14,14 @@ use super::{detail, symbols, text};
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     let size = frame.area();
-    frame.render_widget(Block::new().style(theme.base()), size);
+    if theme.paints_background() {
+        frame.render_widget(Block::new().style(theme.base()), size);
+    }
     if layout::too_small(size) {
         let msg = text::too_small(size.width, size.height);
-        let msg = Paragraph::new(msg).alignment(Alignment::Center).wrap(ratatui::widgets::Wrap { trim: true });
+        let msg = Paragraph::new(msg)
+            .alignment(Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true });
         frame.render_widget(msg.style(theme.warn()), size);
         return;
     }
@@ -41,29 +45,54 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let now = app.now;
     let sep = || Span::styled(" │ ", theme.header());
     let mut left = vec![
-        Span::styled(" shopctl ", theme.header().add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(
+            " shopctl ",
+            theme.header().add_modifier(ratatui::style::Modifier::BOLD),
+        ),
         Span::styled(app.fleet.name.clone(), theme.header()),
         sep(),
         Span::styled(app.info.mode, theme.header()),
         sep(),
-        Span::styled(if app.readonly { text::READ_ONLY } else { text::READ_WRITE }, theme.header()),
+        Span::styled(
+            if app.readonly {
+                text::READ_ONLY
+            } else {
+                text::READ_WRITE
+            },
+            theme.header(),
+        ),
         sep(),
     ];
     match app.fleet.lock_holder(now) {
-        Some(l) => left.push(Span::styled(format!("locked by {}", l.holder), theme.warn().patch(theme.header()))),
+        Some(l) => left.push(Span::styled(
+            format!("locked by {}", l.holder),
+            theme.warn().patch(theme.header()),
+        )),
         None => left.push(Span::styled("lock free", theme.header())),
     }
     let violations = app.fleet.violations().len();
     if violations > 0 {
         left.push(sep());
-        left.push(Span::styled(format!("✗ {violations} invariant{}", if violations == 1 { "" } else { "s" }), theme.danger()));
+        left.push(Span::styled(
+            format!(
+                "✗ {violations} invariant{}",
+                if violations == 1 { "" } else { "s" }
+            ),
+            theme.danger(),
+        ));
     }
     let (fresh, fresh_style) = match app.freshness() {
         Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
         Freshness::Live => ("● live".to_string(), theme.ok()),
-        Freshness::Stale { secs } => (format!("▲ STALE {}", crate::domain::time::age(secs)), theme.danger()),
+        Freshness::Stale { secs } => (
+            format!("▲ STALE {}", crate::domain::time::age(secs)),
+            theme.danger(),
+        ),
     };
-    let right = vec![Span::styled(format!("{} UTC ", now.hhmm()), theme.header()), Span::styled(format!(" {fresh} "), fresh_style)];
+    let right = vec![
+        Span::styled(format!("{} UTC ", now.hhmm()), theme.header()),
+        Span::styled(format!(" {fresh} "), fresh_style),
+    ];
     let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
     let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
     let room = usize::from(area.width.saturating_sub(left_w + right_w + 4));
@@ -140,10 +169,17 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
         ("▲ ≠", theme.warn(), "degraded or warning, OutOfSync"),
         ("✗", theme.danger(), "down, failed, critical"),
         ("? ◌", theme.unknown(), "unknown, silenced"),
-        (symbols::RELATED, theme.related(), "belongs to the highlighted cluster or tier"),
+        (
+            symbols::RELATED,
+            theme.related(),
+            "belongs to the highlighted cluster or tier",
+        ),
     ];
     for (sym, style, what) in legend {
-        lines.push(Line::from(vec![Span::styled(format!("  {sym:<14}"), style), Span::raw(what)]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {sym:<14}"), style),
+            Span::raw(what),
+        ]));
     }
     lines.push(Line::from(vec![
         Span::styled("  STACK         ", theme.muted()),
@@ -155,12 +191,19 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     }
     let h = (lines.len() as u16 + 2).min(size.height);
     let w = 84.min(size.width);
-    let [area] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(size);
-    let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
+    let [area] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(size);
+    let [area] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(area);
     frame.render_widget(Clear, area);
     let block = Block::bordered()
         .border_style(theme.border(true))
-        .title(Line::from(vec![Span::styled(" Help ", theme.title(true)), Span::styled("esc/q/? close ", theme.muted())]))
+        .title(Line::from(vec![
+            Span::styled(" Help ", theme.title(true)),
+            Span::styled("esc/q/? close ", theme.muted()),
+        ]))
         .style(theme.base());
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -44,7 +44,12 @@ impl Drop for TerminalGuard {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut stdout = io::stdout();
-        let _ = execute!(stdout, terminal::EndSynchronizedUpdate, cursor::Show, terminal::LeaveAlternateScreen);
+        let _ = execute!(
+            stdout,
+            terminal::EndSynchronizedUpdate,
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
         let _ = terminal::disable_raw_mode();
         let _ = stdout.flush();
     }

@@ -2,7 +2,8 @@
 
 pub const READ_ONLY: &str = "read-only";
 pub const READ_WRITE: &str = "read-write";
-pub const READ_ONLY_HELP: &str = "This console is read-only: everything is visible, nothing can be changed.";
+pub const READ_ONLY_HELP: &str =
+    "This console is read-only: everything is visible, nothing can be changed.";
 
 pub fn too_small(w: u16, h: u16) -> String {
     format!(

@@ -11,22 +11,37 @@ use crate::domain::{AlertState, ComponentHealth, HealthStatus, Severity, SyncSta
 const BUILTIN: [(&str, &str); 4] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ThemeError {
-    #[error("unknown theme '{0}'; run 'shopctl themes' for the built-in names, or pass a path to a .toml file")]
+    #[error(
+        "unknown theme '{0}'; run 'shopctl themes' for the built-in names, or pass a path to a .toml file"
+    )]
     Unknown(String),
     #[error("cannot read theme file '{file}': {reason}")]
     Read { file: PathBuf, reason: String },
     #[error("theme file '{file}' is not valid TOML: {reason}")]
     Syntax { file: PathBuf, reason: String },
     #[error("theme file '{file}': key '{key}' has invalid value '{value}': {reason}")]
-    Value { file: PathBuf, key: String, value: String, reason: String },
+    Value {
+        file: PathBuf,
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("theme file '{file}': unknown key '{key}' (value '{value}'); valid keys: {valid}")]
-    UnknownKey { file: PathBuf, key: String, value: String, valid: String },
+    UnknownKey {
+        file: PathBuf,
+        key: String,
+        value: String,
+        valid: String,
+    },
 }
 
 /// A parsed theme. Views never pick colours; they ask for what a thing *means*.
@@ -61,11 +76,22 @@ const SECTIONS: [(&str, &[&str]); 3] = [
     (
         "ui",
         &[
-            "title", "title_focused", "border", "border_focused", "selection_fg", "selection_bg", "related", "key",
-            "header_fg", "header_bg",
+            "title",
+            "title_focused",
+            "border",
+            "border_focused",
+            "selection_fg",
+            "selection_bg",
+            "related",
+            "key",
+            "header_fg",
+            "header_bg",
         ],
     ),
-    ("state", &["ok", "warn", "danger", "progress", "unknown", "info"]),
+    (
+        "state",
+        &["ok", "warn", "danger", "progress", "unknown", "info"],
+    ),
 ];
 const TOP_LEVEL: [&str; 3] = ["description", "colour", "bold_states"];
 
@@ -76,7 +102,11 @@ pub fn builtin_names() -> Vec<(&'static str, String)> {
         .map(|(name, src)| {
             let about = toml::from_str::<toml::Table>(src)
                 .ok()
-                .and_then(|t| t.get("description").and_then(|d| d.as_str()).map(str::to_string))
+                .and_then(|t| {
+                    t.get("description")
+                        .and_then(|d| d.as_str())
+                        .map(str::to_string)
+                })
                 .unwrap_or_default();
             (*name, about)
         })
@@ -94,9 +124,14 @@ impl Theme {
             return Err(ThemeError::Unknown(name.to_string()));
         }
         let path = PathBuf::from(name);
-        let src = std::fs::read_to_string(&path)
-            .map_err(|e| ThemeError::Read { file: path.clone(), reason: e.to_string() })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let src = std::fs::read_to_string(&path).map_err(|e| ThemeError::Read {
+            file: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Theme::parse(&stem, &path, &src)
     }
 
@@ -110,8 +145,10 @@ impl Theme {
     }
 
     pub fn parse(name: &str, file: &Path, src: &str) -> Result<Theme, ThemeError> {
-        let table: toml::Table =
-            toml::from_str(src).map_err(|e| ThemeError::Syntax { file: file.into(), reason: e.message().to_string() })?;
+        let table: toml::Table = toml::from_str(src).map_err(|e| ThemeError::Syntax {
+            file: file.into(),
+            reason: e.message().to_string(),
+        })?;
         let mut t = Theme::fallback(name);
         let value_err = |key: &str, value: &toml::Value, reason: &str| ThemeError::Value {
             file: file.into(),
@@ -122,10 +159,14 @@ impl Theme {
         for (key, value) in &table {
             match key.as_str() {
                 "description" => {
-                    value.as_str().ok_or_else(|| value_err(key, value, "expected a string"))?;
+                    value
+                        .as_str()
+                        .ok_or_else(|| value_err(key, value, "expected a string"))?;
                 }
                 "colour" | "bold_states" => {
-                    let b = value.as_bool().ok_or_else(|| value_err(key, value, "expected true or false"))?;
+                    let b = value
+                        .as_bool()
+                        .ok_or_else(|| value_err(key, value, "expected true or false"))?;
                     if key == "colour" {
                         t.colour = b;
                     } else {
@@ -142,10 +183,16 @@ impl Theme {
                     for (k, v) in inner {
                         let full = format!("{section}.{k}");
                         if !keys.contains(&k.as_str()) {
-                            let valid = keys.iter().map(|k| format!("{section}.{k}")).collect::<Vec<_>>().join(", ");
+                            let valid = keys
+                                .iter()
+                                .map(|k| format!("{section}.{k}"))
+                                .collect::<Vec<_>>()
+                                .join(", ");
                             return Err(unknown_key(file, &full, v, &valid));
                         }
-                        let s = v.as_str().ok_or_else(|| value_err(&full, v, "expected a colour string"))?;
+                        let s = v
+                            .as_str()
+                            .ok_or_else(|| value_err(&full, v, "expected a colour string"))?;
                         let colour = parse_colour(s).ok_or_else(|| {
                             value_err(&full, v, "expected a colour name (e.g. 'red', 'lightcyan'), '#rrggbb' or 0-255")
                         })?;
@@ -209,36 +256,69 @@ impl Theme {
         }
     }
 
+    /// Whether the theme sets its own foreground or background (else the terminal's show through).
+    pub fn paints_background(&self) -> bool {
+        self.colour && (self.fg != Color::Reset || self.bg != Color::Reset)
+    }
+
     pub fn has_colour(&self) -> bool {
         self.colour
     }
 
     fn fg_style(&self, c: Color) -> Style {
-        if self.colour { Style::new().fg(c) } else { Style::new() }
+        if self.colour {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
     }
 
     fn state(&self, c: Color, mono: Modifier) -> Style {
         if self.colour {
             let s = Style::new().fg(c);
-            if self.bold_states { s.add_modifier(Modifier::BOLD) } else { s }
+            if self.bold_states {
+                s.add_modifier(Modifier::BOLD)
+            } else {
+                s
+            }
         } else {
             Style::new().add_modifier(mono)
         }
     }
 
     pub fn base(&self) -> Style {
-        if self.colour { Style::new().fg(self.fg).bg(self.bg) } else { Style::new() }
+        if self.colour {
+            Style::new().fg(self.fg).bg(self.bg)
+        } else {
+            Style::new()
+        }
     }
     pub fn muted(&self) -> Style {
-        if self.colour { Style::new().fg(self.muted) } else { Style::new().add_modifier(Modifier::DIM) }
+        if self.colour {
+            Style::new().fg(self.muted)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
     }
     pub fn title(&self, focused: bool) -> Style {
-        let s = self.fg_style(if focused { self.title_focused } else { self.title });
-        if focused { s.add_modifier(Modifier::BOLD) } else { s }
+        let s = self.fg_style(if focused {
+            self.title_focused
+        } else {
+            self.title
+        });
+        if focused {
+            s.add_modifier(Modifier::BOLD)
+        } else {
+            s
+        }
     }
     pub fn border(&self, focused: bool) -> Style {
         if self.colour {
-            Style::new().fg(if focused { self.border_focused } else { self.border })
+            Style::new().fg(if focused {
+                self.border_focused
+            } else {
+                self.border
+            })
         } else if focused {
             Style::new().add_modifier(Modifier::BOLD)
         } else {
@@ -247,14 +327,21 @@ impl Theme {
     }
     pub fn selected(&self) -> Style {
         if self.colour {
-            Style::new().fg(self.selection_fg).bg(self.selection_bg).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(self.selection_fg)
+                .bg(self.selection_bg)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         }
     }
     /// Rows related to the selection in another pane (same cluster or tier).
     pub fn related(&self) -> Style {
-        if self.colour { Style::new().fg(self.related) } else { Style::new().add_modifier(Modifier::UNDERLINED) }
+        if self.colour {
+            Style::new().fg(self.related)
+        } else {
+            Style::new().add_modifier(Modifier::UNDERLINED)
+        }
     }
     pub fn key(&self) -> Style {
         self.fg_style(self.key).add_modifier(Modifier::BOLD)
@@ -273,7 +360,8 @@ impl Theme {
         self.state(self.warn, Modifier::BOLD)
     }
     pub fn danger(&self) -> Style {
-        self.state(self.danger, Modifier::BOLD | Modifier::REVERSED).add_modifier(Modifier::BOLD)
+        self.state(self.danger, Modifier::BOLD | Modifier::REVERSED)
+            .add_modifier(Modifier::BOLD)
     }
     pub fn progress(&self) -> Style {
         self.state(self.progress, Modifier::ITALIC)
@@ -323,7 +411,12 @@ impl Theme {
 }
 
 fn unknown_key(file: &Path, key: &str, value: &toml::Value, valid: &str) -> ThemeError {
-    ThemeError::UnknownKey { file: file.into(), key: key.into(), value: display_value(value), valid: valid.into() }
+    ThemeError::UnknownKey {
+        file: file.into(),
+        key: key.into(),
+        value: display_value(value),
+        valid: valid.into(),
+    }
 }
 
 fn valid_top_level() -> String {
@@ -366,20 +459,40 @@ mod tests {
 
     #[test]
     fn no_color_picks_mono_unless_a_theme_is_explicit() {
-        assert_eq!(Theme::choose(None, true).map(|t| t.name), Ok("mono".to_string()));
-        assert_eq!(Theme::choose(Some("light"), true).map(|t| t.name), Ok("light".to_string()));
-        assert_eq!(Theme::choose(None, false).map(|t| t.name), Ok("default".to_string()));
+        assert_eq!(
+            Theme::choose(None, true).map(|t| t.name),
+            Ok("mono".to_string())
+        );
+        assert_eq!(
+            Theme::choose(Some("light"), true).map(|t| t.name),
+            Ok("light".to_string())
+        );
+        assert_eq!(
+            Theme::choose(None, false).map(|t| t.name),
+            Ok("default".to_string())
+        );
     }
 
     #[test]
     fn errors_name_file_key_and_value() {
         let f = Path::new("x.toml");
         let e = Theme::parse("x", f, "[state]\ndanger = \"blurple\"\n").unwrap_err();
-        assert!(matches!(&e, ThemeError::Value { key, value, .. } if key == "state.danger" && value == "blurple"), "{e}");
+        assert!(
+            matches!(&e, ThemeError::Value { key, value, .. } if key == "state.danger" && value == "blurple"),
+            "{e}"
+        );
         let e = Theme::parse("x", f, "[state]\ndangr = \"red\"\n").unwrap_err();
-        assert!(e.to_string().contains("unknown key 'state.dangr' (value 'red')"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("unknown key 'state.dangr' (value 'red')"),
+            "{e}"
+        );
         let e = Theme::parse("x", f, "colour = \"yes\"\n").unwrap_err();
-        assert!(e.to_string().contains("key 'colour' has invalid value 'yes'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("key 'colour' has invalid value 'yes'"),
+            "{e}"
+        );
         let e = Theme::parse("x", f, "[state\n").unwrap_err();
         assert!(e.to_string().contains("'x.toml' is not valid TOML"), "{e}");
         assert!(Theme::parse("x", f, "[ui]\nkey = \"#12345\"\n").is_err());

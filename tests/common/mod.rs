@@ -25,5 +25,7 @@ pub fn demo_options(dir: &Path, scale: u32, scenario: Scenario) -> DemoOptions {
 pub fn demo_snapshot(dir: &Path, scale: u32, scenario: Scenario, after_secs: i64) -> Fleet {
     let fleet = DemoFleet::open(&demo_options(dir, scale, scenario)).expect("demo fleet opens");
     let mut source = DemoSource::new(fleet);
-    source.snapshot(CREATED.plus_secs(after_secs)).expect("demo snapshot")
+    source
+        .snapshot(CREATED.plus_secs(after_secs))
+        .expect("demo snapshot")
 }

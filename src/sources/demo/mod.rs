@@ -32,7 +32,11 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::Calm, Scenario::BadRelease, Scenario::ClusterOutage];
+    pub const ALL: [Scenario; 3] = [
+        Scenario::Calm,
+        Scenario::BadRelease,
+        Scenario::ClusterOutage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,10 +56,16 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scenario::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
-            format!("unknown scenario '{s}' (expected one of: {})", names.join(", "))
-        })
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "unknown scenario '{s}' (expected one of: {})",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -93,8 +103,18 @@ impl DemoFleet {
         // Shops are read by the first `reload`, so the console can draw before they arrive.
         let shops = Arc::new(Vec::new());
         let history = AppHistory::read(&opts.dir.join(repos::APP_REPO), repos::APP_BRANCH)?;
-        let branches = state.topology.tiers.iter().map(|t| repos::tier_branch(t.level)).collect();
-        Ok(DemoFleet { state, shops, history, branches })
+        let branches = state
+            .topology
+            .tiers
+            .iter()
+            .map(|t| repos::tier_branch(t.level))
+            .collect();
+        Ok(DemoFleet {
+            state,
+            shops,
+            history,
+            branches,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -125,16 +145,21 @@ impl DemoFleet {
 
     /// The simulated world at `now`.
     pub fn read(&mut self, now: Ts) -> Result<sim::Reading, DemoError> {
-        let branches = git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
+        let branches =
+            git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
         let tip_changed = {
             let tip = git2::Repository::open(self.state.dir.join(repos::APP_REPO))
                 .ok()
-                .and_then(|r| r.refname_to_id(&format!("refs/heads/{}", repos::APP_BRANCH)).ok())
+                .and_then(|r| {
+                    r.refname_to_id(&format!("refs/heads/{}", repos::APP_BRANCH))
+                        .ok()
+                })
                 .map(|o| o.to_string());
             tip.as_deref() != self.history.tip()
         };
         if tip_changed {
-            self.history = AppHistory::read(&self.state.dir.join(repos::APP_REPO), repos::APP_BRANCH)?;
+            self.history =
+                AppHistory::read(&self.state.dir.join(repos::APP_REPO), repos::APP_BRANCH)?;
         }
         let world = sim::World {
             topology: &self.state.topology,
@@ -162,7 +187,10 @@ pub struct DemoSource {
 
 impl DemoSource {
     pub fn new(fleet: DemoFleet) -> DemoSource {
-        DemoSource { fleet, interval: Duration::from_millis(1000) }
+        DemoSource {
+            fleet,
+            interval: Duration::from_millis(1000),
+        }
     }
 }
 
@@ -171,7 +199,12 @@ impl FleetSource for DemoSource {
         let m = self.fleet.meta();
         SourceInfo {
             fleet: m.fleet_name.clone(),
-            context: format!("demo:{} ({} shops, {})", self.fleet.dir().display(), m.scale, m.scenario),
+            context: format!(
+                "demo:{} ({} shops, {})",
+                self.fleet.dir().display(),
+                m.scale,
+                m.scenario
+            ),
             mode: "demo",
         }
     }
@@ -204,7 +237,10 @@ impl FleetSource for DemoSource {
                 }
             };
             if first || reloaded {
-                if tx.blocking_send(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops()))).is_err() {
+                if tx
+                    .blocking_send(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())))
+                    .is_err()
+                {
                     return;
                 }
                 first = false;
@@ -235,7 +271,10 @@ impl FleetSource for DemoSource {
 }
 
 fn problem(e: &DemoError) -> SourceEvent {
-    SourceEvent::Problem { source: "demo".into(), message: e.to_string() }
+    SourceEvent::Problem {
+        source: "demo".into(),
+        message: e.to_string(),
+    }
 }
 
 /// The updates that turn `old` into `new` (everything when there is no `old`).

@@ -44,10 +44,21 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
         let tree = write_tree(&app, &files, &[])?;
         let sig = signature("Release Engineering", "release@shopset.dev", when)?;
         let tree = app.find_tree(tree)?;
-        let parents: Vec<git2::Commit<'_>> = parent.map(|p| app.find_commit(p)).transpose()?.into_iter().collect();
+        let parents: Vec<git2::Commit<'_>> = parent
+            .map(|p| app.find_commit(p))
+            .transpose()?
+            .into_iter()
+            .collect();
         let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let msg = format!("{subject}\n\nRelease {tag}.\n");
-        let id = app.commit(Some(&format!("refs/heads/{APP_BRANCH}")), &sig, &sig, &msg, &tree, &refs)?;
+        let id = app.commit(
+            Some(&format!("refs/heads/{APP_BRANCH}")),
+            &sig,
+            &sig,
+            &msg,
+            &tree,
+            &refs,
+        )?;
         app.tag_lightweight(tag, &app.find_object(id, None)?, false)?;
         releases.push(id);
         parent = Some(id);
@@ -76,11 +87,22 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
                 .shopsets
                 .iter()
                 .filter(|s| s.tier == tier.name)
-                .map(|s| (format!("overlays/{}/kustomization.yaml", s.name), overlay(s, &tier.name)))
+                .map(|s| {
+                    (
+                        format!("overlays/{}/kustomization.yaml", s.name),
+                        overlay(s, &tier.name),
+                    )
+                })
                 .collect();
             let mut files = vec![
                 (".gitmodules".to_string(), gitmodules()),
-                ("README.md".to_string(), format!("# {branch}: tier '{}'\n\nRendered by the ShopSet controller; one overlay per ShopSet.\n", tier.name)),
+                (
+                    "README.md".to_string(),
+                    format!(
+                        "# {branch}: tier '{}'\n\nRendered by the ShopSet controller; one overlay per ShopSet.\n",
+                        tier.name
+                    ),
+                ),
             ];
             files.extend(overlays);
             let tree = write_tree(&remote, &files, &[("base", releases[release])])?;
@@ -90,11 +112,26 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
             let msg = if k == 0 {
                 format!("Create {branch} ({}) at {tag}\n", tier.name)
             } else {
-                format!("Promote {} to {tag} ({})\n\nOperator: release-bot\n", tier.name, &releases[release].to_string()[..7])
+                format!(
+                    "Promote {} to {tag} ({})\n\nOperator: release-bot\n",
+                    tier.name,
+                    &releases[release].to_string()[..7]
+                )
             };
-            let parents: Vec<git2::Commit<'_>> = head.map(|h| remote.find_commit(h)).transpose()?.into_iter().collect();
+            let parents: Vec<git2::Commit<'_>> = head
+                .map(|h| remote.find_commit(h))
+                .transpose()?
+                .into_iter()
+                .collect();
             let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-            head = Some(remote.commit(Some(&format!("refs/heads/{branch}")), &sig, &sig, &msg, &tree, &refs)?);
+            head = Some(remote.commit(
+                Some(&format!("refs/heads/{branch}")),
+                &sig,
+                &sig,
+                &msg,
+                &tree,
+                &refs,
+            )?);
         }
     }
     remote.set_head(&format!("refs/heads/{}", tier_branch(0)))?;
@@ -108,7 +145,11 @@ fn signature(name: &str, email: &str, secs: i64) -> Result<Signature<'static>, g
 }
 
 /// Writes a tree from file paths (nested directories allowed) and top-level gitlinks.
-fn write_tree(repo: &Repository, files: &[(String, String)], gitlinks: &[(&str, Oid)]) -> Result<Oid, git2::Error> {
+fn write_tree(
+    repo: &Repository,
+    files: &[(String, String)],
+    gitlinks: &[(&str, Oid)],
+) -> Result<Oid, git2::Error> {
     #[derive(Default)]
     struct Dir {
         files: BTreeMap<String, Oid>,
@@ -148,7 +189,9 @@ fn gitmodules() -> String {
 }
 
 fn app_kustomization() -> String {
-    let mut s = String::from("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n");
+    let mut s = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
     for c in COMPONENTS {
         s.push_str(&format!("  - {c}/deployment.yaml\n"));
     }

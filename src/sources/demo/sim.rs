@@ -46,12 +46,14 @@ pub fn splitmix(mut x: u64) -> u64 {
 }
 
 fn hash_str(seed: u64, s: &str) -> u64 {
-    s.bytes().fold(splitmix(seed), |h, b| splitmix(h ^ u64::from(b)))
+    s.bytes()
+        .fold(splitmix(seed), |h, b| splitmix(h ^ u64::from(b)))
 }
 
 impl World<'_> {
     fn outage_start(&self) -> Option<Ts> {
-        (self.scenario == Scenario::ClusterOutage).then(|| self.created_at.plus_secs(OUTAGE_AFTER_SECS))
+        (self.scenario == Scenario::ClusterOutage)
+            .then(|| self.created_at.plus_secs(OUTAGE_AFTER_SECS))
     }
 
     fn cluster_down(&self, cluster: &str, now: Ts) -> bool {
@@ -136,7 +138,11 @@ impl World<'_> {
                                 Severity::Critical,
                                 since,
                                 "checkout 5xx rate above 5% since the last rollout",
-                                &[("shopset", &ss.name), ("tier", &ss.tier), ("cluster", &ss.cluster)],
+                                &[
+                                    ("shopset", &ss.name),
+                                    ("tier", &ss.tier),
+                                    ("cluster", &ss.cluster),
+                                ],
                             ));
                             let first = degraded_tiers.entry(ss.tier.as_str()).or_insert(since);
                             *first = (*first).min(since);
@@ -147,11 +153,19 @@ impl World<'_> {
             };
             let app = if down {
                 components = Components::all(ComponentHealth::Down);
-                AppStatus { sync: SyncStatus::Unknown, health: HealthStatus::Unknown, operation: None, ..app }
+                AppStatus {
+                    sync: SyncStatus::Unknown,
+                    health: HealthStatus::Unknown,
+                    operation: None,
+                    ..app
+                }
             } else {
                 app
             };
-            for a in alerts.iter().filter(|a| a.label("shopset") == Some(&ss.name)) {
+            for a in alerts
+                .iter()
+                .filter(|a| a.label("shopset") == Some(&ss.name))
+            {
                 degrade_component(&mut components, &a.name);
             }
             apps.push(app);
@@ -203,9 +217,21 @@ impl World<'_> {
                     provider: c.provider.clone(),
                     failure_domain: c.failure_domain.clone(),
                     server_version: Some(c.server_version.clone()),
-                    reachability: if down { Reachability::Unreachable } else { Reachability::Reachable },
-                    reachability_since: Some(if down { self.outage_start().unwrap_or(self.created_at) } else { self.created_at }),
-                    nodes_ready: if down { 0 } else { c.nodes.saturating_sub(not_ready) },
+                    reachability: if down {
+                        Reachability::Unreachable
+                    } else {
+                        Reachability::Reachable
+                    },
+                    reachability_since: Some(if down {
+                        self.outage_start().unwrap_or(self.created_at)
+                    } else {
+                        self.created_at
+                    }),
+                    nodes_ready: if down {
+                        0
+                    } else {
+                        c.nodes.saturating_sub(not_ready)
+                    },
                     nodes_total: c.nodes,
                     cordoned: c.cordoned,
                 }
@@ -221,13 +247,23 @@ impl World<'_> {
                 name: t.name.clone(),
                 level: t.level,
                 branch: super::repos::tier_branch(t.level),
-                revision: b.as_ref().and_then(|b| b.base.as_deref()).map(|id| self.history.revision(id)),
+                revision: b
+                    .as_ref()
+                    .and_then(|b| b.base.as_deref())
+                    .map(|id| self.history.revision(id)),
                 updated_at: b.as_ref().map(|b| b.head_time),
                 soak_secs: t.soak_secs,
             })
             .collect();
 
-        Reading { clusters, tiers, shopsets, apps, alerts, lock: self.lock.clone() }
+        Reading {
+            clusters,
+            tiers,
+            shopsets,
+            apps,
+            alerts,
+            lock: self.lock.clone(),
+        }
     }
 }
 
@@ -235,12 +271,27 @@ pub fn app_name(shopset: &str) -> String {
     format!("shopset-{}", shopset.to_ascii_lowercase())
 }
 
-fn alert(name: &str, severity: Severity, since: Ts, summary: &str, scope: &[(&str, &str)]) -> Alert {
-    let mut labels: BTreeMap<String, String> =
-        scope.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn alert(
+    name: &str,
+    severity: Severity,
+    since: Ts,
+    summary: &str,
+    scope: &[(&str, &str)],
+) -> Alert {
+    let mut labels: BTreeMap<String, String> = scope
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     labels.insert("alertname".into(), name.into());
     labels.insert("severity".into(), severity.as_str().into());
-    Alert { name: name.into(), severity, state: AlertState::Active, labels, since, summary: summary.into() }
+    Alert {
+        name: name.into(),
+        severity,
+        state: AlertState::Active,
+        labels,
+        since,
+        summary: summary.into(),
+    }
 }
 
 fn degrade_component(c: &mut Components, alert: &str) {
@@ -265,13 +316,48 @@ struct Kind {
 }
 
 const KINDS: [Kind; 7] = [
-    Kind { name: "ShopPageLatencyHigh", severity: Severity::Warning, cluster_scoped: false, summary: "p99 shop page latency above 800 ms" },
-    Kind { name: "CartErrorRateElevated", severity: Severity::Warning, cluster_scoped: false, summary: "cart 5xx rate above 1%" },
-    Kind { name: "TLSHandshakeErrors", severity: Severity::Warning, cluster_scoped: false, summary: "TLS handshake failures above 0.5%" },
-    Kind { name: "LBBackendFlapping", severity: Severity::Info, cluster_scoped: false, summary: "L4 LB backends changing state" },
-    Kind { name: "APISlowQueries", severity: Severity::Info, cluster_scoped: false, summary: "slow queries on the API database" },
-    Kind { name: "NodeNotReady", severity: Severity::Warning, cluster_scoped: true, summary: "a node has been NotReady for 5 minutes" },
-    Kind { name: "CertificateExpiresSoon", severity: Severity::Info, cluster_scoped: false, summary: "a shop's custom-domain certificate expires in 14 days" },
+    Kind {
+        name: "ShopPageLatencyHigh",
+        severity: Severity::Warning,
+        cluster_scoped: false,
+        summary: "p99 shop page latency above 800 ms",
+    },
+    Kind {
+        name: "CartErrorRateElevated",
+        severity: Severity::Warning,
+        cluster_scoped: false,
+        summary: "cart 5xx rate above 1%",
+    },
+    Kind {
+        name: "TLSHandshakeErrors",
+        severity: Severity::Warning,
+        cluster_scoped: false,
+        summary: "TLS handshake failures above 0.5%",
+    },
+    Kind {
+        name: "LBBackendFlapping",
+        severity: Severity::Info,
+        cluster_scoped: false,
+        summary: "L4 LB backends changing state",
+    },
+    Kind {
+        name: "APISlowQueries",
+        severity: Severity::Info,
+        cluster_scoped: false,
+        summary: "slow queries on the API database",
+    },
+    Kind {
+        name: "NodeNotReady",
+        severity: Severity::Warning,
+        cluster_scoped: true,
+        summary: "a node has been NotReady for 5 minutes",
+    },
+    Kind {
+        name: "CertificateExpiresSoon",
+        severity: Severity::Info,
+        cluster_scoped: false,
+        summary: "a shop's custom-domain certificate expires in 14 days",
+    },
 ];
 
 /// Day-to-day noise: a few warnings and infos come and go every few minutes; some are silenced.
@@ -298,13 +384,29 @@ fn background_alerts(world: &World<'_>, now: Ts) -> Vec<Alert> {
                 if world.cluster_down(&c.name, now) {
                     continue;
                 }
-                alert(kind.name, kind.severity, start, kind.summary, &[("cluster", &c.name)])
+                alert(
+                    kind.name,
+                    kind.severity,
+                    start,
+                    kind.summary,
+                    &[("cluster", &c.name)],
+                )
             } else {
                 let ss = &sets[((r >> 24) as usize) % sets.len()];
                 if world.cluster_down(&ss.cluster, now) {
                     continue;
                 }
-                alert(kind.name, kind.severity, start, kind.summary, &[("shopset", &ss.name), ("tier", &ss.tier), ("cluster", &ss.cluster)])
+                alert(
+                    kind.name,
+                    kind.severity,
+                    start,
+                    kind.summary,
+                    &[
+                        ("shopset", &ss.name),
+                        ("tier", &ss.tier),
+                        ("cluster", &ss.cluster),
+                    ],
+                )
             };
             if (r >> 40).is_multiple_of(4) {
                 a.state = AlertState::Suppressed;

@@ -26,17 +26,33 @@ pub const MAX_SCALE: u32 = 1_000_000;
 #[derive(Debug, Error)]
 pub enum DemoError {
     #[error("cannot {action} '{path}': {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("'{path}' is damaged: {message}; run with --demo-reset to recreate the demo fleet")]
     Corrupt { path: PathBuf, message: String },
     #[error(
         "the demo directory '{dir}' holds {held}, not {asked}; add --demo-reset to recreate it, or choose another --demo-dir"
     )]
-    Mismatch { dir: PathBuf, held: String, asked: String },
-    #[error("'{dir}' is not empty and is not a demo directory (no {STATE_FILE}); choose another --demo-dir")]
+    Mismatch {
+        dir: PathBuf,
+        held: String,
+        asked: String,
+    },
+    #[error(
+        "'{dir}' is not empty and is not a demo directory (no {STATE_FILE}); choose another --demo-dir"
+    )]
     NotDemoDir { dir: PathBuf },
-    #[error("another shopctl has been creating the demo fleet in '{dir}' for over {secs} s; if none is running, remove '{lock}'")]
-    InitBusy { dir: PathBuf, lock: PathBuf, secs: u64 },
+    #[error(
+        "another shopctl has been creating the demo fleet in '{dir}' for over {secs} s; if none is running, remove '{lock}'"
+    )]
+    InitBusy {
+        dir: PathBuf,
+        lock: PathBuf,
+        secs: u64,
+    },
     #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
     Scale(u32),
     #[error("cannot create the demo git repositories in '{dir}': {source}")]
@@ -76,7 +92,11 @@ pub struct DemoState {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DemoError + 'a {
-    move |source| DemoError::Io { action, path: path.to_path_buf(), source }
+    move |source| DemoError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn mtime(path: &Path) -> Option<SystemTime> {
@@ -102,7 +122,9 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     }
     if opts.reset && dir.exists() {
         let is_demo = dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists();
-        let is_empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let is_empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         if !is_demo && !is_empty {
             return Err(DemoError::NotDemoDir { dir: dir.clone() });
         }
@@ -118,7 +140,11 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
             check_matches(&state, opts)?;
             return Ok(state);
         }
-        match fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
             Ok(_) => {
                 let result = create(opts);
                 let _ = fs::remove_file(&lock);
@@ -126,7 +152,11 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 if started.elapsed() > Duration::from_secs(30) {
-                    return Err(DemoError::InitBusy { dir: dir.clone(), lock, secs: 30 });
+                    return Err(DemoError::InitBusy {
+                        dir: dir.clone(),
+                        lock,
+                        secs: 30,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -144,8 +174,17 @@ fn check_matches(state: &DemoState, opts: &DemoOptions) -> Result<(), DemoError>
         ..m.clone()
     };
     if asked != *m {
-        let describe = |m: &DemoMeta| format!("{} shops, seed {}, scenario '{}'", m.scale, m.seed, m.scenario);
-        return Err(DemoError::Mismatch { dir: state.dir.clone(), held: describe(m), asked: describe(&asked) });
+        let describe = |m: &DemoMeta| {
+            format!(
+                "{} shops, seed {}, scenario '{}'",
+                m.scale, m.seed, m.scenario
+            )
+        };
+        return Err(DemoError::Mismatch {
+            dir: state.dir.clone(),
+            held: describe(m),
+            asked: describe(&asked),
+        });
     }
     Ok(())
 }
@@ -164,8 +203,10 @@ fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     let (topology, shops) = topology::generate(scale, seed);
     // Whole seconds, so that git commit times and the recorded creation time agree.
     let created_at = Ts::from_secs(opts.created_at.unwrap_or_else(Ts::now).secs());
-    repos::create(dir, &topology, created_at)
-        .map_err(|source| DemoError::CreateRepos { dir: dir.clone(), source })?;
+    repos::create(dir, &topology, created_at).map_err(|source| DemoError::CreateRepos {
+        dir: dir.clone(),
+        source,
+    })?;
     write_shops(dir, &shops)?;
     let meta = DemoMeta {
         fleet_name: "demo-fleet".into(),
@@ -174,7 +215,11 @@ fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
         scenario: opts.scenario.unwrap_or(Scenario::Calm),
         created_at,
     };
-    let file = StateFile { version: FORMAT_VERSION, meta, topology };
+    let file = StateFile {
+        version: FORMAT_VERSION,
+        meta,
+        topology,
+    };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| DemoError::Corrupt {
         path: dir.join(STATE_FILE),
         message: e.to_string(),
@@ -187,15 +232,26 @@ fn read_state(dir: &Path) -> Result<DemoState, DemoError> {
     let path = dir.join(STATE_FILE);
     let state_mtime = mtime(&path);
     let bytes = fs::read(&path).map_err(io("read", &path))?;
-    let file: StateFile = serde_json::from_slice(&bytes)
-        .map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| DemoError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     if file.version != FORMAT_VERSION {
         return Err(DemoError::Corrupt {
             path,
-            message: format!("format version {} is not supported (expected {FORMAT_VERSION})", file.version),
+            message: format!(
+                "format version {} is not supported (expected {FORMAT_VERSION})",
+                file.version
+            ),
         });
     }
-    Ok(DemoState { dir: dir.to_path_buf(), meta: file.meta, topology: file.topology, state_mtime, shops_mtime: None })
+    Ok(DemoState {
+        dir: dir.to_path_buf(),
+        meta: file.meta,
+        topology: file.topology,
+        state_mtime,
+        shops_mtime: None,
+    })
 }
 
 /// The state file again, if it changed since `state` was read.
@@ -211,9 +267,18 @@ pub fn reload_state(state: &DemoState) -> Result<Option<DemoState>, DemoError> {
 pub fn read_shops(dir: &Path) -> Result<Vec<Shop>, DemoError> {
     let path = dir.join(SHOPS_FILE);
     let bytes = fs::read(&path).map_err(io("read", &path))?;
-    let rows: Vec<ShopRow> = serde_json::from_slice(&bytes)
-        .map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
-    Ok(rows.into_iter().map(|ShopRow(name, redundancy, shopsets)| Shop { name, redundancy, shopsets }).collect())
+    let rows: Vec<ShopRow> = serde_json::from_slice(&bytes).map_err(|e| DemoError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|ShopRow(name, redundancy, shopsets)| Shop {
+            name,
+            redundancy,
+            shopsets,
+        })
+        .collect())
 }
 
 /// The shops again, if `shops.json` changed since the last read.
@@ -229,10 +294,15 @@ pub fn reload_shops(state: &mut DemoState) -> Result<Option<Vec<Shop>>, DemoErro
 }
 
 pub fn write_shops(dir: &Path, shops: &[Shop]) -> Result<(), DemoError> {
-    let rows: Vec<ShopRow> =
-        shops.iter().map(|s| ShopRow(s.name.clone(), s.redundancy, s.shopsets.clone())).collect();
+    let rows: Vec<ShopRow> = shops
+        .iter()
+        .map(|s| ShopRow(s.name.clone(), s.redundancy, s.shopsets.clone()))
+        .collect();
     let path = dir.join(SHOPS_FILE);
-    let json = serde_json::to_vec(&rows).map_err(|e| DemoError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    let json = serde_json::to_vec(&rows).map_err(|e| DemoError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     write_atomic(&path, &json)
 }
 
@@ -242,7 +312,10 @@ pub fn read_lock(dir: &Path) -> Result<Option<ReleaseLock>, DemoError> {
     match fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| DemoError::Corrupt { path, message: e.to_string() }),
+            .map_err(|e| DemoError::Corrupt {
+                path,
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("read", &path)(e)),
     }

@@ -56,11 +56,51 @@ struct TierPlan {
 }
 
 const TIERS: [TierPlan; 5] = [
-    TierPlan { name: "dev", soak_secs: 30, configuration: "staging", share: 3, dual: 0, base: &["C-2", "D-1"], clusters: &["C", "D"] },
-    TierPlan { name: "beta", soak_secs: 45, configuration: "staging", share: 7, dual: 20, base: &["C-1", "D-2"], clusters: &["C", "D"] },
-    TierPlan { name: "prod-beta", soak_secs: 60, configuration: "production", share: 15, dual: 30, base: &["A-1", "B-2"], clusters: &["A", "B"] },
-    TierPlan { name: "prod", soak_secs: 90, configuration: "production", share: 55, dual: 40, base: &["A-2", "B-1", "D-3"], clusters: &["A", "B", "D"] },
-    TierPlan { name: "prod-ha", soak_secs: 120, configuration: "production", share: 20, dual: 100, base: &["A-3", "C-3", "D-4"], clusters: &["A", "C", "D"] },
+    TierPlan {
+        name: "dev",
+        soak_secs: 30,
+        configuration: "staging",
+        share: 3,
+        dual: 0,
+        base: &["C-2", "D-1"],
+        clusters: &["C", "D"],
+    },
+    TierPlan {
+        name: "beta",
+        soak_secs: 45,
+        configuration: "staging",
+        share: 7,
+        dual: 20,
+        base: &["C-1", "D-2"],
+        clusters: &["C", "D"],
+    },
+    TierPlan {
+        name: "prod-beta",
+        soak_secs: 60,
+        configuration: "production",
+        share: 15,
+        dual: 30,
+        base: &["A-1", "B-2"],
+        clusters: &["A", "B"],
+    },
+    TierPlan {
+        name: "prod",
+        soak_secs: 90,
+        configuration: "production",
+        share: 55,
+        dual: 40,
+        base: &["A-2", "B-1", "D-3"],
+        clusters: &["A", "B", "D"],
+    },
+    TierPlan {
+        name: "prod-ha",
+        soak_secs: 120,
+        configuration: "production",
+        share: 20,
+        dual: 100,
+        base: &["A-3", "C-3", "D-4"],
+        clusters: &["A", "C", "D"],
+    },
 ];
 
 /// Shops a ShopSet is sized for; ShopSets are provisioned at about 70 % of capacity.
@@ -100,7 +140,11 @@ pub fn generate(shops: u32, seed: u64) -> (Topology, Vec<Shop>) {
         }
     }
     for (level, plan) in TIERS.iter().enumerate() {
-        tiers.push(TierSpec { name: plan.name.into(), level: level as u8, soak_secs: plan.soak_secs });
+        tiers.push(TierSpec {
+            name: plan.name.into(),
+            level: level as u8,
+            soak_secs: plan.soak_secs,
+        });
         let n = if level == TIERS.len() - 1 {
             shops - assigned
         } else {
@@ -109,7 +153,8 @@ pub fn generate(shops: u32, seed: u64) -> (Topology, Vec<Shop>) {
         assigned += n;
         per_tier_shops.push(n);
         let legs = u64::from(n) * (100 + u64::from(plan.dual)) / 100;
-        let count = (plan.base.len() as u64).max(legs.div_ceil(u64::from(SHOPS_PER_SHOPSET))) as usize;
+        let count =
+            (plan.base.len() as u64).max(legs.div_ceil(u64::from(SHOPS_PER_SHOPSET))) as usize;
         let capacity = (legs * 10 / 7 / count as u64).div_ceil(50).max(1) * 50;
         let mut names: Vec<String> = plan.base.iter().map(|s| s.to_string()).collect();
         let mut i = 0;
@@ -131,7 +176,11 @@ pub fn generate(shops: u32, seed: u64) -> (Topology, Vec<Shop>) {
             });
         }
     }
-    let topology = Topology { clusters: clusters(), tiers, shopsets };
+    let topology = Topology {
+        clusters: clusters(),
+        tiers,
+        shopsets,
+    };
     let placed = place_shops(&topology, &per_tier_shops, &mut rng);
     (topology, placed)
 }
@@ -140,7 +189,11 @@ fn place_shops(topology: &Topology, per_tier: &[u32], rng: &mut fastrand::Rng) -
     let mut names = ShopNames::new(rng);
     let mut out = Vec::with_capacity(per_tier.iter().sum::<u32>() as usize);
     for (plan, &n) in TIERS.iter().zip(per_tier) {
-        let sets: Vec<&ShopSetSpec> = topology.shopsets.iter().filter(|s| s.tier == plan.name).collect();
+        let sets: Vec<&ShopSetSpec> = topology
+            .shopsets
+            .iter()
+            .filter(|s| s.tier == plan.name)
+            .collect();
         let mut load = vec![0u32; sets.len()];
         for _ in 0..n {
             let dual = rng.u32(0..100) < plan.dual;
@@ -156,7 +209,11 @@ fn place_shops(topology: &Topology, per_tier: &[u32], rng: &mut fastrand::Rng) -
             }
             out.push(Shop {
                 name: names.next(),
-                redundancy: if dual { Redundancy::Dual } else { Redundancy::Single },
+                redundancy: if dual {
+                    Redundancy::Dual
+                } else {
+                    Redundancy::Single
+                },
                 shopsets: legs.into_iter().map(|l| sets[l].name.clone()).collect(),
             });
         }
@@ -174,16 +231,53 @@ fn least_loaded(load: &[u32], rng: &mut fastrand::Rng, allowed: impl Fn(usize) -
 }
 
 const FIRST: [&str; 40] = [
-    "maple", "indigo", "kyoto", "harbor", "copper", "juniper", "saffron", "nordic", "velvet", "amber",
-    "willow", "cobalt", "sakura", "granite", "lantern", "meadow", "orchid", "pepper", "quartz", "river",
-    "sunny", "tidal", "urban", "vintage", "wild", "yuzu", "zen", "alpine", "bamboo", "cedar",
-    "daily", "ember", "fern", "golden", "honey", "iron", "jade", "koi", "lucky", "misty",
+    "maple", "indigo", "kyoto", "harbor", "copper", "juniper", "saffron", "nordic", "velvet",
+    "amber", "willow", "cobalt", "sakura", "granite", "lantern", "meadow", "orchid", "pepper",
+    "quartz", "river", "sunny", "tidal", "urban", "vintage", "wild", "yuzu", "zen", "alpine",
+    "bamboo", "cedar", "daily", "ember", "fern", "golden", "honey", "iron", "jade", "koi", "lucky",
+    "misty",
 ];
 const SECOND: [&str; 40] = [
-    "bakery", "denim", "tea", "books", "ceramics", "coffee", "garden", "knits", "leather", "market",
-    "noodles", "optics", "pottery", "records", "sneakers", "toys", "vinyl", "wine", "yarn", "bikes",
-    "candles", "deli", "florist", "games", "hats", "ink", "jewelry", "kitchen", "lamps", "maps",
-    "notebooks", "outdoor", "prints", "quilts", "rugs", "soap", "tools", "umbrellas", "vases", "watches",
+    "bakery",
+    "denim",
+    "tea",
+    "books",
+    "ceramics",
+    "coffee",
+    "garden",
+    "knits",
+    "leather",
+    "market",
+    "noodles",
+    "optics",
+    "pottery",
+    "records",
+    "sneakers",
+    "toys",
+    "vinyl",
+    "wine",
+    "yarn",
+    "bikes",
+    "candles",
+    "deli",
+    "florist",
+    "games",
+    "hats",
+    "ink",
+    "jewelry",
+    "kitchen",
+    "lamps",
+    "maps",
+    "notebooks",
+    "outdoor",
+    "prints",
+    "quilts",
+    "rugs",
+    "soap",
+    "tools",
+    "umbrellas",
+    "vases",
+    "watches",
 ];
 
 /// Unique, readable shop names in a seed-dependent order.
@@ -204,7 +298,11 @@ impl ShopNames {
         let round = self.i / self.order.len();
         self.i += 1;
         let (a, b) = (FIRST[combo / SECOND.len()], SECOND[combo % SECOND.len()]);
-        if round == 0 { format!("{a}-{b}") } else { format!("{a}-{b}-{}", round + 1) }
+        if round == 0 {
+            format!("{a}-{b}")
+        } else {
+            format!("{a}-{b}-{}", round + 1)
+        }
     }
 }
 
@@ -218,7 +316,12 @@ mod tests {
     fn every_tier_spans_two_failure_domains() {
         let (t, _) = generate(2000, 7);
         for tier in &t.tiers {
-            let fds: HashSet<_> = t.shopsets.iter().filter(|s| s.tier == tier.name).map(|s| &s.cluster).collect();
+            let fds: HashSet<_> = t
+                .shopsets
+                .iter()
+                .filter(|s| s.tier == tier.name)
+                .map(|s| &s.cluster)
+                .collect();
             assert!(fds.len() >= 2, "tier {} spans {fds:?}", tier.name);
         }
         for name in ["A-1", "A-2", "B-1", "B-2", "C-1", "C-2"] {
@@ -236,8 +339,14 @@ mod tests {
         let mut load: HashMap<&str, u32> = HashMap::new();
         let names: HashSet<_> = shops.iter().map(|s| &s.name).collect();
         assert_eq!(names.len(), shops.len(), "shop names are unique");
-        let dual = shops.iter().filter(|s| s.redundancy == Redundancy::Dual).count();
-        assert!(dual > 300 && dual < 1200, "a realistic mix: {dual} dual of 2000");
+        let dual = shops
+            .iter()
+            .filter(|s| s.redundancy == Redundancy::Dual)
+            .count();
+        assert!(
+            dual > 300 && dual < 1200,
+            "a realistic mix: {dual} dual of 2000"
+        );
         for shop in &shops {
             let sets: Vec<_> = shop.shopsets.iter().map(|s| by_name[s.as_str()]).collect();
             match shop.redundancy {
@@ -253,7 +362,11 @@ mod tests {
             }
         }
         for s in &t.shopsets {
-            assert!(load.get(s.name.as_str()).copied().unwrap_or(0) <= s.capacity, "{} over capacity", s.name);
+            assert!(
+                load.get(s.name.as_str()).copied().unwrap_or(0) <= s.capacity,
+                "{} over capacity",
+                s.name
+            );
         }
     }
 

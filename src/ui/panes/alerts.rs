@@ -1,5 +1,7 @@
 //! Alerts: what fires where, since when; silenced ones stay visible but muted.
 
+use std::borrow::Cow;
+
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
@@ -29,8 +31,8 @@ impl PaneView for AlertsPane {
         v
     }
 
-    fn key(a: &Alert) -> String {
-        alert_key(a)
+    fn key(a: &Alert) -> Cow<'_, str> {
+        Cow::Owned(alert_key(a))
     }
 
     fn haystack(a: &Alert) -> String {
@@ -46,7 +48,12 @@ impl PaneView for AlertsPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("SEVERITY", Constraint::Length(10)), ("ALERT", Constraint::Length(22)), ("SCOPE", Constraint::Length(16)), ("AGE", Constraint::Fill(1))]
+            vec![
+                ("SEVERITY", Constraint::Length(10)),
+                ("ALERT", Constraint::Length(22)),
+                ("SCOPE", Constraint::Length(16)),
+                ("AGE", Constraint::Fill(1)),
+            ]
         } else {
             vec![
                 ("SEVERITY", Constraint::Length(10)),
@@ -58,9 +65,18 @@ impl PaneView for AlertsPane {
         }
     }
 
-    fn cells<'a>(fleet: &'a Fleet, a: &'a Alert, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        a: &'a Alert,
+        theme: &Theme,
+        narrow: bool,
+        now: Ts,
+    ) -> Vec<Cell<'a>> {
         let mut cells = vec![
-            styled(symbols::severity(a.severity, a.state), theme.severity(a.severity, a.state)),
+            styled(
+                symbols::severity(a.severity, a.state),
+                theme.severity(a.severity, a.state),
+            ),
             Cell::from(a.name.as_str()),
             Cell::from(a.scope(&fleet.scope_labels)),
             styled(age(a.since.secs_until(now)), theme.muted()),

@@ -1,12 +1,13 @@
 //! Argo CD: one Application per ShopSet, its sync, health, operation and revision.
 
+use std::borrow::Cow;
+
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::shopsets::tier_level;
 use super::{PaneView, styled};
 use crate::domain::time::age;
-use crate::domain::{AppStatus, Fleet, OperationPhase, Ts, natural_cmp};
+use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
 use crate::ui::app::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
@@ -19,14 +20,24 @@ impl PaneView for AppsPane {
     const EMPTY: &'static str = "no Argo CD applications";
 
     fn items(fleet: &Fleet) -> Vec<&AppStatus> {
-        let mut v: Vec<&AppStatus> = fleet.apps.iter().collect();
-        let level = |a: &AppStatus| fleet.shopset(&a.shopset).map(|s| tier_level(fleet, &s.tier)).unwrap_or(u8::MAX);
-        v.sort_by(|a, b| level(a).cmp(&level(b)).then_with(|| natural_cmp(&a.shopset, &b.shopset)));
+        // In ShopSet order, then applications whose ShopSet is unknown.
+        let mut v: Vec<&AppStatus> = fleet
+            .shopsets_in_order()
+            .filter_map(|s| fleet.app_for(&s.name))
+            .collect();
+        if v.len() < fleet.apps.len() {
+            v.extend(
+                fleet
+                    .apps
+                    .iter()
+                    .filter(|a| fleet.shopset(&a.shopset).is_none()),
+            );
+        }
         v
     }
 
-    fn key(a: &AppStatus) -> String {
-        a.name.clone()
+    fn key(a: &AppStatus) -> Cow<'_, str> {
+        Cow::Borrowed(&a.name)
     }
 
     fn haystack(a: &AppStatus) -> String {
@@ -42,7 +53,11 @@ impl PaneView for AppsPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("SET", Constraint::Length(5)), ("SYNC", Constraint::Length(11)), ("HEALTH", Constraint::Fill(1))]
+            vec![
+                ("SET", Constraint::Length(5)),
+                ("SYNC", Constraint::Length(11)),
+                ("HEALTH", Constraint::Fill(1)),
+            ]
         } else {
             vec![
                 ("APP", Constraint::Length(13)),
@@ -55,18 +70,30 @@ impl PaneView for AppsPane {
         }
     }
 
-    fn cells<'a>(fleet: &'a Fleet, a: &'a AppStatus, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        a: &'a AppStatus,
+        theme: &Theme,
+        narrow: bool,
+        now: Ts,
+    ) -> Vec<Cell<'a>> {
         let rev = a
             .app_revision
             .as_deref()
             .map(|id| {
                 let tier = fleet.shopset(&a.shopset).and_then(|s| fleet.tier(&s.tier));
                 let label = id.get(..7).unwrap_or(id).to_string();
-                let current = tier.and_then(|t| t.revision.as_ref()).is_some_and(|r| r.id == id);
+                let current = tier
+                    .and_then(|t| t.revision.as_ref())
+                    .is_some_and(|r| r.id == id);
                 (label, if current { theme.base() } else { theme.warn() })
             })
             .unwrap_or_else(|| ("-".into(), theme.muted()));
-        let mut cells = vec![Cell::from(if narrow { a.shopset.as_str() } else { a.name.as_str() })];
+        let mut cells = vec![Cell::from(if narrow {
+            a.shopset.as_str()
+        } else {
+            a.name.as_str()
+        })];
         cells.push(styled(symbols::sync(a.sync), theme.sync(a.sync)));
         cells.push(styled(symbols::health(a.health), theme.health(a.health)));
         if !narrow {
@@ -79,7 +106,10 @@ impl PaneView for AppsPane {
         }
         if !narrow {
             cells.push(styled(rev.0, rev.1));
-            let synced = a.last_sync_finished.map(|t| format!("{} ago", age(t.secs_until(now)))).unwrap_or_else(|| "-".into());
+            let synced = a
+                .last_sync_finished
+                .map(|t| format!("{} ago", age(t.secs_until(now))))
+                .unwrap_or_else(|| "-".into());
             cells.push(styled(synced, theme.muted()));
         }
         cells

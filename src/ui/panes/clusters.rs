@@ -1,5 +1,7 @@
 //! Clusters: reachability, cordon, version, nodes and what runs there.
 
+use std::borrow::Cow;
+
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
@@ -22,8 +24,8 @@ impl PaneView for ClustersPane {
         v
     }
 
-    fn key(c: &Cluster) -> String {
-        c.name.clone()
+    fn key(c: &Cluster) -> Cow<'_, str> {
+        Cow::Borrowed(&c.name)
     }
 
     fn haystack(c: &Cluster) -> String {
@@ -36,7 +38,13 @@ impl PaneView for ClustersPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("NAME", Constraint::Length(4)), ("PROV", Constraint::Length(7)), ("STATE", Constraint::Length(11)), ("NODES", Constraint::Length(5)), ("SETS", Constraint::Length(4))]
+            vec![
+                ("NAME", Constraint::Length(4)),
+                ("PROV", Constraint::Length(7)),
+                ("STATE", Constraint::Length(11)),
+                ("NODES", Constraint::Length(5)),
+                ("SETS", Constraint::Length(4)),
+            ]
         } else {
             vec![
                 ("NAME", Constraint::Length(6)),
@@ -50,26 +58,48 @@ impl PaneView for ClustersPane {
         }
     }
 
-    fn cells<'a>(fleet: &'a Fleet, c: &'a Cluster, theme: &Theme, narrow: bool, _now: Ts) -> Vec<Cell<'a>> {
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        c: &'a Cluster,
+        theme: &Theme,
+        narrow: bool,
+        _now: Ts,
+    ) -> Vec<Cell<'a>> {
         let (state, style) = if !c.is_reachable() {
-            (symbols::reachability(c.reachability).to_string(), theme.danger())
+            (
+                symbols::reachability(c.reachability).to_string(),
+                theme.danger(),
+            )
         } else if c.cordoned {
             ("⊘ cordoned".to_string(), theme.warn())
         } else {
-            (symbols::reachability(c.reachability).to_string(), theme.ok())
+            (
+                symbols::reachability(c.reachability).to_string(),
+                theme.ok(),
+            )
         };
-        let nodes_style = if c.nodes_ready < c.nodes_total { theme.warn() } else { theme.base() };
-        let sets = fleet.shopsets_of_cluster(&c.name).count().to_string();
+        let nodes_style = if c.nodes_ready < c.nodes_total {
+            theme.warn()
+        } else {
+            theme.base()
+        };
+        let sets = fleet.shopset_count_on(&c.name).to_string();
         let mut cells = vec![Cell::from(c.name.as_str())];
         cells.push(Cell::from(c.provider.as_str()));
         if !narrow {
             cells.push(Cell::from(c.failure_domain.as_str()));
         }
         cells.push(styled(state, style));
-        cells.push(styled(format!("{}/{}", c.nodes_ready, c.nodes_total), nodes_style));
+        cells.push(styled(
+            format!("{}/{}", c.nodes_ready, c.nodes_total),
+            nodes_style,
+        ));
         cells.push(Cell::from(sets));
         if !narrow {
-            cells.push(styled(c.server_version.clone().unwrap_or_else(|| "?".into()), theme.muted()));
+            cells.push(styled(
+                c.server_version.clone().unwrap_or_else(|| "?".into()),
+                theme.muted(),
+            ));
         }
         cells
     }

@@ -6,6 +6,8 @@ pub mod clusters;
 pub mod shopsets;
 pub mod tiers;
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -26,7 +28,13 @@ pub enum PaneId {
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 5] = [PaneId::Clusters, PaneId::Tiers, PaneId::ShopSets, PaneId::Apps, PaneId::Alerts];
+    pub const ALL: [PaneId; 5] = [
+        PaneId::Clusters,
+        PaneId::Tiers,
+        PaneId::ShopSets,
+        PaneId::Apps,
+        PaneId::Alerts,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -56,13 +64,19 @@ pub trait PaneView {
     type Item;
     fn items(fleet: &Fleet) -> Vec<&Self::Item>;
     /// Stable identity of a row, kept across data updates.
-    fn key(item: &Self::Item) -> String;
+    fn key(item: &Self::Item) -> Cow<'_, str>;
     /// Text the `/` filter searches (case-insensitively).
     fn haystack(item: &Self::Item) -> String;
     /// Does the row belong to the highlighted cluster or tier?
     fn related(fleet: &Fleet, item: &Self::Item, scope: &Scope) -> bool;
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)>;
-    fn cells<'a>(fleet: &'a Fleet, item: &'a Self::Item, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>>;
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        item: &'a Self::Item,
+        theme: &Theme,
+        narrow: bool,
+        now: Ts,
+    ) -> Vec<Cell<'a>>;
     /// Narrow when the pane's inner width is below this.
     const WIDE_FROM: u16;
     /// Shown when the source has reported and the pane has no rows.
@@ -81,7 +95,10 @@ pub fn filtered<'a, V: PaneView>(fleet: &'a Fleet, filter: &str) -> Vec<&'a V::I
 /// The keys of a pane's visible rows, for selection handling in `update`.
 pub fn keys_of(app: &App, pane: PaneId) -> Vec<String> {
     fn keys<V: PaneView>(app: &App, pane: PaneId) -> Vec<String> {
-        filtered::<V>(&app.fleet, &app.pane(pane).filter).into_iter().map(|i| V::key(i)).collect()
+        filtered::<V>(&app.fleet, &app.pane(pane).filter)
+            .into_iter()
+            .map(|i| V::key(i).into_owned())
+            .collect()
     }
     match pane {
         PaneId::Clusters => keys::<clusters::ClustersPane>(app, pane),
@@ -107,11 +124,21 @@ pub fn page_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(3)).max(1)
 }
 
-fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect, pane: PaneId) {
+fn render_pane<V: PaneView>(
+    app: &App,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pane: PaneId,
+) {
     let state = app.pane(pane);
     let focused = app.focus == pane && app.detail.is_none();
     let rows = filtered::<V>(&app.fleet, &state.filter);
-    let total = V::items(&app.fleet).len();
+    let total = if state.filter.is_empty() {
+        rows.len()
+    } else {
+        V::items(&app.fleet).len()
+    };
     let selected = state
         .selected
         .as_ref()
@@ -128,9 +155,16 @@ fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, are
         .skip(offset)
         .take(page)
         .map(|(i, item)| {
-            let related = app.scope.as_ref().is_some_and(|s| V::related(&app.fleet, item, s));
+            let related = app
+                .scope
+                .as_ref()
+                .is_some_and(|s| V::related(&app.fleet, item, s));
             let mut cells = V::cells(&app.fleet, item, theme, narrow, app.now);
-            let marker = if related { Span::styled(super::symbols::RELATED, theme.related()) } else { Span::raw(" ") };
+            let marker = if related {
+                Span::styled(super::symbols::RELATED, theme.related())
+            } else {
+                Span::raw(" ")
+            };
             cells.insert(0, Cell::from(marker));
             let row = Row::new(cells);
             if Some(i) == selected && focused {
@@ -144,9 +178,15 @@ fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, are
             }
         })
         .collect();
-    let widths: Vec<Constraint> = std::iter::once(Constraint::Length(1)).chain(columns.iter().map(|(_, w)| *w)).collect();
-    let header = Row::new(std::iter::once(Cell::from(" ")).chain(header_cells(&columns))).style(theme.muted());
-    let table = Table::new(body, widths).header(header).block(block).column_spacing(1);
+    let widths: Vec<Constraint> = std::iter::once(Constraint::Length(1))
+        .chain(columns.iter().map(|(_, w)| *w))
+        .collect();
+    let header = Row::new(std::iter::once(Cell::from(" ")).chain(header_cells(&columns)))
+        .style(theme.muted());
+    let table = Table::new(body, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
     frame.render_widget(table, area);
     if rows.is_empty() {
         let (msg, style) = if total > 0 {
@@ -156,18 +196,33 @@ fn render_pane<V: PaneView>(app: &App, theme: &Theme, frame: &mut Frame<'_>, are
         } else {
             (V::EMPTY, theme.ok())
         };
-        let inner = Rect { x: area.x + 3, y: area.y + 2, width: area.width.saturating_sub(4), height: 1 };
+        let inner = Rect {
+            x: area.x + 3,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        };
         if area.height > 3 {
             frame.render_widget(Line::styled(msg, style), inner);
         }
     }
 }
 
-fn header_cells<'a>(columns: &'a [(&'static str, Constraint)]) -> impl Iterator<Item = Cell<'static>> + 'a {
+fn header_cells<'a>(
+    columns: &'a [(&'static str, Constraint)],
+) -> impl Iterator<Item = Cell<'static>> + 'a {
     columns.iter().map(|(t, _)| Cell::from(*t))
 }
 
-fn pane_block<'a>(theme: &Theme, app: &App, pane: PaneId, focused: bool, shown: usize, total: usize, filter: &str) -> Block<'a> {
+fn pane_block<'a>(
+    theme: &Theme,
+    app: &App,
+    pane: PaneId,
+    focused: bool,
+    shown: usize,
+    total: usize,
+    filter: &str,
+) -> Block<'a> {
     let mut title = vec![
         Span::styled(format!("{}", pane.index() + 1), theme.key()),
         Span::styled(format!(" {} ", pane.title()), theme.title(focused)),
@@ -175,18 +230,27 @@ fn pane_block<'a>(theme: &Theme, app: &App, pane: PaneId, focused: bool, shown: 
     if filter.is_empty() {
         title.push(Span::styled(format!("{total} "), theme.muted()));
     } else {
-        title.push(Span::styled(format!("/{filter} {shown}/{total} "), theme.related()));
+        title.push(Span::styled(
+            format!("/{filter} {shown}/{total} "),
+            theme.related(),
+        ));
     }
     if let Some(scope) = &app.scope
         && pane != scope.pane()
     {
-        title.push(Span::styled(format!("{} {} ", super::symbols::RELATED, scope.label()), theme.related()));
+        title.push(Span::styled(
+            format!("{} {} ", super::symbols::RELATED, scope.label()),
+            theme.related(),
+        ));
     }
     Block::bordered()
         .border_style(theme.border(focused))
-        .border_type(if focused { ratatui::widgets::BorderType::Thick } else { ratatui::widgets::BorderType::Plain })
+        .border_type(if focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        })
         .title(Line::from(title))
-        .style(theme.base())
 }
 
 /// A cell showing `text` in `style`.

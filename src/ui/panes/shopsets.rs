@@ -1,11 +1,13 @@
 //! ShopSets: tier, cluster, configuration, load against capacity and the serving stack's health.
 
+use std::borrow::Cow;
+
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::{PaneView, styled};
-use crate::domain::{Fleet, ShopSet, Ts, natural_cmp};
+use crate::domain::{Fleet, ShopSet, Ts};
 use crate::ui::app::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
@@ -33,13 +35,11 @@ impl PaneView for ShopSetsPane {
     const EMPTY: &'static str = "no ShopSets";
 
     fn items(fleet: &Fleet) -> Vec<&ShopSet> {
-        let mut v: Vec<&ShopSet> = fleet.shopsets.iter().collect();
-        v.sort_by(|a, b| tier_level(fleet, &a.tier).cmp(&tier_level(fleet, &b.tier)).then_with(|| natural_cmp(&a.name, &b.name)));
-        v
+        fleet.shopsets_in_order().collect()
     }
 
-    fn key(s: &ShopSet) -> String {
-        s.name.clone()
+    fn key(s: &ShopSet) -> Cow<'_, str> {
+        Cow::Borrowed(&s.name)
     }
 
     fn haystack(s: &ShopSet) -> String {
@@ -55,7 +55,13 @@ impl PaneView for ShopSetsPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("NAME", Constraint::Length(5)), ("TIER", Constraint::Length(9)), ("SHOPS", Constraint::Length(9)), ("STACK", Constraint::Length(5)), ("AL", Constraint::Length(2))]
+            vec![
+                ("NAME", Constraint::Length(5)),
+                ("TIER", Constraint::Length(9)),
+                ("SHOPS", Constraint::Length(9)),
+                ("STACK", Constraint::Length(5)),
+                ("AL", Constraint::Length(2)),
+            ]
         } else {
             vec![
                 ("NAME", Constraint::Length(6)),
@@ -70,7 +76,13 @@ impl PaneView for ShopSetsPane {
         }
     }
 
-    fn cells<'a>(fleet: &'a Fleet, s: &'a ShopSet, theme: &Theme, narrow: bool, _now: Ts) -> Vec<Cell<'a>> {
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        s: &'a ShopSet,
+        theme: &Theme,
+        narrow: bool,
+        _now: Ts,
+    ) -> Vec<Cell<'a>> {
         let count = fleet.shop_count(&s.name);
         let load = (count * 100).checked_div(s.capacity).unwrap_or(100);
         let load_style = match load {
@@ -83,7 +95,14 @@ impl PaneView for ShopSetsPane {
         let alert_cell = match worst {
             None => styled("-", theme.muted()),
             Some(sev) => styled(
-                if narrow { alerts.to_string() } else { format!("{} {alerts}", symbols::severity(sev, crate::domain::AlertState::Active)) },
+                if narrow {
+                    alerts.to_string()
+                } else {
+                    format!(
+                        "{} {alerts}",
+                        symbols::severity(sev, crate::domain::AlertState::Active)
+                    )
+                },
                 theme.severity(sev, crate::domain::AlertState::Active),
             ),
         };

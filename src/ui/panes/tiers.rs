@@ -1,5 +1,7 @@
 //! Tiers: what revision each runs, whether its ShopSets have settled, and where a release stands.
 
+use std::borrow::Cow;
+
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
@@ -14,7 +16,10 @@ pub struct TiersPane;
 /// How far a tier's ShopSets are with its revision.
 pub fn rollout(fleet: &Fleet, tier: &Tier) -> (usize, usize) {
     let sets: Vec<_> = fleet.shopsets_of_tier(&tier.name).collect();
-    let settled = sets.iter().filter(|s| fleet.app_for(&s.name).is_some_and(|a| a.is_settled())).count();
+    let settled = sets
+        .iter()
+        .filter(|s| fleet.app_for(&s.name).is_some_and(|a| a.is_settled()))
+        .count();
     (settled, sets.len())
 }
 
@@ -27,12 +32,16 @@ impl PaneView for TiersPane {
         fleet.tiers.iter().collect()
     }
 
-    fn key(t: &Tier) -> String {
-        t.name.clone()
+    fn key(t: &Tier) -> Cow<'_, str> {
+        Cow::Borrowed(&t.name)
     }
 
     fn haystack(t: &Tier) -> String {
-        let rev = t.revision.as_ref().map(|r| format!("{} {}", r.label(), r.subject)).unwrap_or_default();
+        let rev = t
+            .revision
+            .as_ref()
+            .map(|r| format!("{} {}", r.label(), r.subject))
+            .unwrap_or_default();
         format!("{} {} {rev}", t.name, t.branch)
     }
 
@@ -42,7 +51,11 @@ impl PaneView for TiersPane {
 
     fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
         if narrow {
-            vec![("TIER", Constraint::Length(9)), ("REVISION", Constraint::Length(15)), ("SETTLED", Constraint::Fill(1))]
+            vec![
+                ("TIER", Constraint::Length(9)),
+                ("REVISION", Constraint::Length(15)),
+                ("SETTLED", Constraint::Fill(1)),
+            ]
         } else {
             vec![
                 ("L", Constraint::Length(1)),
@@ -55,7 +68,13 @@ impl PaneView for TiersPane {
         }
     }
 
-    fn cells<'a>(fleet: &'a Fleet, t: &'a Tier, theme: &Theme, narrow: bool, now: Ts) -> Vec<Cell<'a>> {
+    fn cells<'a>(
+        fleet: &'a Fleet,
+        t: &'a Tier,
+        theme: &Theme,
+        narrow: bool,
+        now: Ts,
+    ) -> Vec<Cell<'a>> {
         let below = fleet.tier_below(&t.name);
         let behind = match (below.and_then(|b| b.revision.as_ref()), &t.revision) {
             (Some(b), Some(r)) => b.seq > r.seq,
@@ -65,7 +84,11 @@ impl PaneView for TiersPane {
             (Some(b), Some(r)) => r.seq > b.seq,
             _ => false,
         };
-        let rev = t.revision.as_ref().map(|r| r.label()).unwrap_or_else(|| "?".into());
+        let rev = t
+            .revision
+            .as_ref()
+            .map(|r| r.label())
+            .unwrap_or_else(|| "?".into());
         let (rev, rev_style) = if ahead {
             (format!("{rev} ✗"), theme.danger())
         } else if behind {
@@ -74,8 +97,16 @@ impl PaneView for TiersPane {
             (rev, theme.base())
         };
         let (settled, total) = rollout(fleet, t);
-        let settled_style = if settled == total { theme.ok() } else { theme.progress() };
-        let settled_text = if settled == total { format!("✓ {settled}/{total}") } else { format!("◐ {settled}/{total}") };
+        let settled_style = if settled == total {
+            theme.ok()
+        } else {
+            theme.progress()
+        };
+        let settled_text = if settled == total {
+            format!("✓ {settled}/{total}")
+        } else {
+            format!("◐ {settled}/{total}")
+        };
         let mut cells = Vec::new();
         if !narrow {
             cells.push(styled(t.level.to_string(), theme.muted()));
@@ -87,12 +118,22 @@ impl PaneView for TiersPane {
             let soak = match t.updated_at {
                 Some(at) => {
                     let left = i64::from(t.soak_secs) - at.secs_until(now);
-                    if left > 0 { (format!("◷ {}", countdown(left)), theme.progress()) } else { (format!("✓ {}", age(at.secs_until(now))), theme.muted()) }
+                    if left > 0 {
+                        (format!("◷ {}", countdown(left)), theme.progress())
+                    } else {
+                        (format!("✓ {}", age(at.secs_until(now))), theme.muted())
+                    }
                 }
                 None => ("-".into(), theme.muted()),
             };
             cells.push(styled(soak.0, soak.1));
-            cells.push(styled(t.revision.as_ref().map(|r| r.subject.clone()).unwrap_or_default(), theme.muted()));
+            cells.push(styled(
+                t.revision
+                    .as_ref()
+                    .map(|r| r.subject.clone())
+                    .unwrap_or_default(),
+                theme.muted(),
+            ));
         }
         cells
     }
