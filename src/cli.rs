@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// List the available themes.
     Themes,
+    /// Print the CRD YAML of the shopset.dev resources.
+    Crds,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -27,9 +27,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Themes) = cli.command {
-        print!("{}", commands::themes());
-        return Ok(ExitCode::SUCCESS);
+    match cli.command {
+        Some(Command::Themes) => {
+            print!("{}", commands::themes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Crds) => {
+            print!("{}", shopctl::sources::kube::crds::crds_yaml()?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
@@ -42,7 +49,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             print!("{}", commands::status(&fleet, output, now));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Themes) => Ok(ExitCode::SUCCESS),
+        Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 anyhow::bail!(

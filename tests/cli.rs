@@ -270,52 +270,7 @@ fn two_processes_on_one_demo_directory_see_one_fleet() {
         .expect("beta revision")
         .to_string();
     assert_ne!(a["tiers"][2]["revision"].as_str(), Some(beta.as_str()));
-    let clone = tmp.path().join("operator-clone");
-    let run = |args: &[&str], dir: &Path| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(
-        &[
-            "clone",
-            "-q",
-            "--branch",
-            "tier-2",
-            "git/system.git",
-            "operator-clone",
-        ],
-        tmp.path(),
-    );
-    run(
-        &[
-            "update-index",
-            "--cacheinfo",
-            &format!("160000,{beta},base"),
-        ],
-        &clone,
-    );
-    run(
-        &[
-            "-c",
-            "user.name=op",
-            "-c",
-            "user.email=op@example.invalid",
-            "commit",
-            "-qm",
-            "promote",
-        ],
-        &clone,
-    );
-    run(&["push", "-q", "origin", "tier-2"], &clone);
+    common::push_gitlink(tmp.path(), "tier-2", &beta);
     let started = Instant::now();
     let c = status_json(tmp.path());
     assert!(

@@ -2,69 +2,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{CREATED, demo_options, demo_snapshot};
+use common::{CREATED, demo_options, demo_snapshot, git, push_gitlink};
 use shopctl::domain::{
     AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus,
 };
 use shopctl::sources::FleetSource;
 use shopctl::sources::demo::{DemoFleet, DemoSource, Scenario};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Commits on `branch` of the system remote a new `base` gitlink, as an operator's clone would.
-pub fn push_gitlink(demo: &Path, branch: &str, app_commit: &str) {
-    let work = demo.join("scratch-clone");
-    let remote = demo.join("git/system.git");
-    let out = Command::new("git")
-        .args(["clone", "-q", "--branch", branch])
-        .arg(&remote)
-        .arg(&work)
-        .output()
-        .expect("git clone runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    git(
-        &work,
-        &[
-            "update-index",
-            "--cacheinfo",
-            &format!("160000,{app_commit},base"),
-        ],
-    );
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qm",
-            "Promote by test",
-        ],
-    );
-    git(&work, &["push", "-q", "origin", branch]);
-    std::fs::remove_dir_all(&work).expect("scratch clone removed");
-}
 
 #[test]
 fn the_git_layout_is_real() {

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod git;
+pub mod kube;
 
 use tokio::sync::mpsc;
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::Command;
 
 use shopctl::domain::{Fleet, Ts};
 use shopctl::sources::FleetSource;
@@ -28,4 +29,59 @@ pub fn demo_snapshot(dir: &Path, scale: u32, scenario: Scenario, after_secs: i64
     source
         .snapshot(CREATED.plus_secs(after_secs))
         .expect("demo snapshot")
+}
+
+/// Runs git in `dir`, asserting success; returns trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Commits on `branch` of the system remote a new `base` gitlink, as an operator's clone would.
+pub fn push_gitlink(demo: &Path, branch: &str, app_commit: &str) {
+    let work = demo.join("scratch-clone");
+    let remote = demo.join("git/system.git");
+    let out = Command::new("git")
+        .args(["clone", "-q", "--branch", branch])
+        .arg(&remote)
+        .arg(&work)
+        .output()
+        .expect("git clone runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(
+        &work,
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("160000,{app_commit},base"),
+        ],
+    );
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "Promote by test",
+        ],
+    );
+    git(&work, &["push", "-q", "origin", branch]);
+    std::fs::remove_dir_all(&work).expect("scratch clone removed");
 }

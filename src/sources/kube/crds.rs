@@ -1,0 +1,144 @@
+//! The `shopset.dev/v1alpha1` custom resources: Tier, ShopSet, Shop and FleetCluster.
+
+use kube::CustomResource;
+use kube::CustomResourceExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A levelled unit of update; tier N's ShopSets deploy branch `tier-N` of the system repository.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "Tier",
+    plural = "tiers"
+)]
+#[kube(printcolumn = r#"{"name":"Level","type":"integer","jsonPath":".spec.level"}"#)]
+#[kube(printcolumn = r#"{"name":"Branch","type":"string","jsonPath":".spec.branch"}"#)]
+#[serde(rename_all = "camelCase")]
+pub struct TierSpec {
+    pub level: u8,
+    pub branch: String,
+    /// How long the tier must run a revision before it may be promoted further.
+    #[serde(default)]
+    pub soak_seconds: u32,
+}
+
+/// A full copy of the serving stack on one workload cluster.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "ShopSet",
+    plural = "shopsets"
+)]
+#[kube(printcolumn = r#"{"name":"Tier","type":"string","jsonPath":".spec.tier"}"#)]
+#[kube(printcolumn = r#"{"name":"Cluster","type":"string","jsonPath":".spec.cluster"}"#)]
+#[kube(printcolumn = r#"{"name":"Capacity","type":"integer","jsonPath":".spec.capacity"}"#)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopSetSpec {
+    pub tier: String,
+    /// The environment it connects to, e.g. `staging` or `production`.
+    pub configuration: String,
+    /// The FleetCluster it runs on.
+    pub cluster: String,
+    /// The most shops it may serve.
+    pub capacity: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShopRedundancy {
+    Single,
+    Dual,
+}
+
+/// A shop and the ShopSets serving it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "Shop",
+    plural = "shops"
+)]
+#[kube(printcolumn = r#"{"name":"Redundancy","type":"string","jsonPath":".spec.redundancy"}"#)]
+#[kube(printcolumn = r#"{"name":"ShopSets","type":"string","jsonPath":".spec.shopSets"}"#)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopSpec {
+    pub redundancy: ShopRedundancy,
+    /// One ShopSet for a single shop, two in different failure domains for a dual shop.
+    pub shop_sets: Vec<String>,
+}
+
+/// A workload cluster of the fleet.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "FleetCluster",
+    plural = "fleetclusters"
+)]
+#[kube(printcolumn = r#"{"name":"Provider","type":"string","jsonPath":".spec.provider"}"#)]
+#[kube(
+    printcolumn = r#"{"name":"FailureDomain","type":"string","jsonPath":".spec.failureDomain"}"#
+)]
+#[kube(
+    printcolumn = r#"{"name":"Unschedulable","type":"boolean","jsonPath":".spec.unschedulable"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetClusterSpec {
+    pub provider: String,
+    /// Defaults to the cluster's own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_domain: Option<String>,
+    /// The kubeconfig context that reaches the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Cordoned: receives no shops.
+    #[serde(default)]
+    pub unschedulable: bool,
+}
+
+/// The CRDs as one multi-document YAML stream.
+pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
+    let docs = [
+        Tier::crd(),
+        ShopSet::crd(),
+        Shop::crd(),
+        FleetCluster::crd(),
+    ];
+    let mut out = String::new();
+    for crd in docs {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(&crd)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crds_name_the_group_version_and_kinds() {
+        let yaml = crds_yaml().unwrap();
+        for name in [
+            "tiers.shopset.dev",
+            "shopsets.shopset.dev",
+            "shops.shopset.dev",
+            "fleetclusters.shopset.dev",
+        ] {
+            assert!(yaml.contains(&format!("name: {name}")), "{name}");
+        }
+        assert!(
+            yaml.contains("v1alpha1")
+                && yaml.contains("shopSets")
+                && yaml.contains("unschedulable")
+        );
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&yaml)
+            .map(serde_yaml::Value::deserialize)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(docs.len(), 4);
+    }
+}
