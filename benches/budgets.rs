@@ -52,6 +52,8 @@ fn budget_fleet() -> Fleet {
                 seq: (100 - l) as u32,
             }),
             updated_at: Some(now),
+            head: None,
+            previous: None,
             soak_secs: 60,
         })
         .collect();

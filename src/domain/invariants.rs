@@ -234,6 +234,8 @@ mod tests {
                 seq,
             }),
             updated_at: None,
+            head: None,
+            previous: None,
             soak_secs: 60,
         }
     }

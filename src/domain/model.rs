@@ -91,6 +91,12 @@ pub struct Tier {
     pub revision: Option<Revision>,
     /// When the branch head was committed (the start of the tier's last rollout).
     pub updated_at: Option<Ts>,
+    /// The system-repository commit at the branch head; applications synced to it are current.
+    #[serde(default)]
+    pub head: Option<String>,
+    /// What the branch pinned before its last change: where a rollback returns to.
+    #[serde(default)]
+    pub previous: Option<Revision>,
     /// How long a tier must run a revision before it may be promoted further.
     pub soak_secs: u32,
 }

@@ -1,0 +1,366 @@
+//! Releases move up one tier at a time. The gate for promoting into a tier, condition by
+//! condition, as pure rules over a snapshot.
+
+use serde::Serialize;
+
+use super::fleet::Fleet;
+use super::model::{AlertState, ReleaseLock, Revision, Severity, Tier};
+use super::time::{Ts, countdown};
+
+/// The gate's conditions, in the order DESIGN.md §4 lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The tier runs a different revision than the tier below: there is something to promote.
+    RevisionDiffers,
+    /// Every ShopSet of the tier below is Synced at its branch head and Healthy.
+    LowerTierSettled,
+    /// No active alert at or above the gate severity is scoped to the tier below.
+    NoAlerts,
+    /// The tier below finished syncing at least its soak time ago.
+    Soaked,
+    /// No other operator holds the release lock.
+    LockFree,
+}
+
+impl Condition {
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::RevisionDiffers => "revision_differs",
+            Condition::LowerTierSettled => "lower_tier_settled",
+            Condition::NoAlerts => "no_alerts",
+            Condition::Soaked => "soaked",
+            Condition::LockFree => "lock_free",
+        }
+    }
+
+    /// Only alerts and soak time may be overridden, and only with a typed reason.
+    pub fn overridable(self) -> bool {
+        matches!(self, Condition::NoAlerts | Condition::Soaked)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub condition: Condition,
+    pub passed: bool,
+    /// Which ShopSet, alert or holder fails it, or why it passes.
+    pub detail: String,
+}
+
+/// The verdict for promoting the revision of `from_tier` into `tier`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub tier: String,
+    pub from_tier: String,
+    /// What `tier` runs now.
+    pub current: Option<Revision>,
+    /// What it would run: exactly the revision of the tier below.
+    pub target: Option<Revision>,
+    pub checks: Vec<Check>,
+    /// Seconds of soak left, when the soak condition is what waits.
+    pub soak_left: Option<i64>,
+}
+
+impl Gate {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// Passes if the operator overrides the failed conditions that may be overridden.
+    pub fn passes_with_override(&self) -> bool {
+        self.failed().all(|c| c.condition.overridable())
+    }
+
+    /// Failed conditions that no reason can override.
+    pub fn blocking(&self) -> impl Iterator<Item = &Check> {
+        self.failed().filter(|c| !c.condition.overridable())
+    }
+}
+
+/// Release policy: what the gate considers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatePolicy {
+    /// Alerts at or above this severity block (critical is the most severe).
+    pub min_severity: Severity,
+}
+
+impl Default for GatePolicy {
+    fn default() -> Self {
+        GatePolicy { min_severity: Severity::Critical }
+    }
+}
+
+/// When the tier finished its last rollout: all its applications Synced at the head and Healthy,
+/// the last of them at this time. `None` while any is not.
+pub fn settled_at(fleet: &Fleet, tier: &Tier) -> Option<Ts> {
+    let mut last = None;
+    for ss in fleet.shopsets_of_tier(&tier.name) {
+        let app = fleet.app_for(&ss.name)?;
+        if !app.is_settled() || app.revision.is_none() || app.revision != tier.head {
+            return None;
+        }
+        last = last.max(app.last_sync_finished);
+    }
+    last.or(tier.updated_at)
+}
+
+/// The gate for promoting into `tier_name`; `None` for the lowest tier or an unknown one.
+pub fn gate(fleet: &Fleet, tier_name: &str, now: Ts, policy: &GatePolicy, lock: Option<&ReleaseLock>, me: &str) -> Option<Gate> {
+    let tier = fleet.tier(tier_name)?;
+    let below = fleet.tier_below(tier_name)?;
+    let mut checks = Vec::new();
+
+    let differs = match (&tier.revision, &below.revision) {
+        (Some(t), Some(b)) => t.id != b.id,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    let detail = match (&tier.revision, &below.revision) {
+        (_, None) => format!("'{}' runs no known revision", below.name),
+        (Some(t), Some(b)) if t.id == b.id => format!("'{}' already runs {}", tier.name, b.label()),
+        (t, Some(b)) => format!(
+            "{} → {}",
+            t.as_ref().map(|r| r.label()).unwrap_or_else(|| "nothing".into()),
+            b.label()
+        ),
+    };
+    checks.push(Check { condition: Condition::RevisionDiffers, passed: differs, detail });
+
+    let mut unsettled = Vec::new();
+    let sets: Vec<_> = fleet.shopsets_of_tier(&below.name).collect();
+    for ss in &sets {
+        match fleet.app_for(&ss.name) {
+            None => unsettled.push(format!("{}: no Argo CD application", ss.name)),
+            Some(app) => {
+                if app.revision.is_none() || app.revision != below.head {
+                    unsettled.push(format!("{}: {} not at the branch head", ss.name, app.sync));
+                } else if !app.is_settled() {
+                    unsettled.push(format!("{}: {}/{}", ss.name, app.sync, app.health));
+                }
+            }
+        }
+    }
+    let detail = if sets.is_empty() {
+        format!("'{}' has no ShopSets", below.name)
+    } else if unsettled.is_empty() {
+        format!("all {} ShopSets of '{}' Synced and Healthy", sets.len(), below.name)
+    } else {
+        unsettled.join("; ")
+    };
+    checks.push(Check { condition: Condition::LowerTierSettled, passed: !sets.is_empty() && unsettled.is_empty(), detail });
+
+    let firing: Vec<String> = fleet
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Active && a.severity <= policy.min_severity)
+        .filter(|a| fleet.alert_touches_tier(a, &below.name) || sets.iter().any(|ss| fleet.alert_touches_shopset(a, ss)))
+        .map(|a| format!("{} ({}, {})", a.name, a.severity.as_str(), a.scope(&fleet.scope_labels)))
+        .collect();
+    let detail = if firing.is_empty() {
+        format!("no active {}+ alert on '{}'", policy.min_severity.as_str(), below.name)
+    } else {
+        firing.join("; ")
+    };
+    checks.push(Check { condition: Condition::NoAlerts, passed: firing.is_empty(), detail });
+
+    let mut soak_left = None;
+    let (soaked, detail) = match settled_at(fleet, below) {
+        None => (false, format!("'{}' has not finished syncing", below.name)),
+        Some(at) => {
+            let left = i64::from(below.soak_secs) - at.secs_until(now);
+            if left > 0 {
+                soak_left = Some(left);
+                (false, format!("'{}' soaks {} more (soak time {}s)", below.name, countdown(left), below.soak_secs))
+            } else {
+                (true, format!("'{}' settled {} ago", below.name, super::time::age(at.secs_until(now))))
+            }
+        }
+    };
+    checks.push(Check { condition: Condition::Soaked, passed: soaked, detail });
+
+    let (free, detail) = match lock.filter(|l| l.is_held(now)) {
+        Some(l) if l.holder != me => (false, format!("locked by {} until {}", l.holder, l.expires_at.hhmmss())),
+        Some(_) => (true, "held by you".to_string()),
+        None => (true, "free".to_string()),
+    };
+    checks.push(Check { condition: Condition::LockFree, passed: free, detail });
+
+    Some(Gate {
+        tier: tier.name.clone(),
+        from_tier: below.name.clone(),
+        current: tier.revision.clone(),
+        target: below.revision.clone(),
+        checks,
+        soak_left,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::*;
+
+    const NOW: Ts = Ts(1_795_363_200_000);
+
+    fn rev(seq: u32) -> Revision {
+        Revision { id: format!("{seq:040}"), tag: Some(format!("v1.{seq}.0")), subject: format!("release {seq}"), seq }
+    }
+
+    /// dev (level 0) at revision 5, prod (level 1) at 4; dev's two ShopSets synced 300 s ago.
+    fn fleet() -> Fleet {
+        let tier = |name: &str, level: u8, seq: u32| Tier {
+            name: name.into(),
+            level,
+            branch: format!("tier-{level}"),
+            revision: Some(rev(seq)),
+            updated_at: Some(NOW.plus_secs(-400)),
+            head: Some(format!("head-{level}")),
+            previous: None,
+            soak_secs: 120,
+        };
+        let ss = |name: &str, tier: &str, cluster: &str| ShopSet {
+            name: name.into(),
+            tier: tier.into(),
+            configuration: "production".into(),
+            cluster: cluster.into(),
+            capacity: 10,
+            components: Components::all(ComponentHealth::Up),
+        };
+        let app = |ss: &str, head: &str| AppStatus {
+            name: format!("app-{ss}"),
+            shopset: ss.into(),
+            sync: SyncStatus::Synced,
+            health: HealthStatus::Healthy,
+            operation: Some(OperationPhase::Succeeded),
+            revision: Some(head.into()),
+            app_revision: None,
+            last_sync_finished: Some(NOW.plus_secs(-300)),
+        };
+        let mut f = Fleet::new("t");
+        f.apply(FleetUpdate::Tiers(vec![tier("dev", 0, 5), tier("prod", 1, 4)]));
+        f.apply(FleetUpdate::ShopSets(vec![ss("D-1", "dev", "A"), ss("D-2", "dev", "B"), ss("P-1", "prod", "A")]));
+        f.apply(FleetUpdate::Apps(vec![app("D-1", "head-0"), app("D-2", "head-0"), app("P-1", "head-1")]));
+        f.apply(FleetUpdate::Shops(Arc::new(Vec::new())));
+        f.refresh();
+        f
+    }
+
+    fn check(g: &Gate, c: Condition) -> &Check {
+        g.checks.iter().find(|x| x.condition == c).expect("condition present")
+    }
+
+    fn alert(name: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
+        Alert {
+            name: name.into(),
+            severity,
+            state: AlertState::Active,
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+            since: NOW,
+            summary: String::new(),
+        }
+    }
+
+    fn g(f: &Fleet) -> Gate {
+        gate(f, "prod", NOW, &GatePolicy::default(), None, "me").expect("gate")
+    }
+
+    #[test]
+    fn a_settled_soaked_quiet_tier_may_be_promoted_exactly() {
+        let f = fleet();
+        let v = g(&f);
+        assert!(v.passed(), "{v:?}");
+        // Invariant 1: the target is exactly what the tier below runs, nothing else.
+        assert_eq!(v.target, Some(rev(5)));
+        assert_eq!(v.current, Some(rev(4)));
+        assert!(gate(&f, "dev", NOW, &GatePolicy::default(), None, "me").is_none(), "nothing below dev");
+    }
+
+    #[test]
+    fn nothing_to_promote_when_revisions_match() {
+        let mut f = fleet();
+        let mut tiers = f.tiers.clone();
+        tiers[1].revision = Some(rev(5));
+        f.apply(FleetUpdate::Tiers(tiers));
+        let v = g(&f);
+        assert!(!check(&v, Condition::RevisionDiffers).passed);
+        assert!(!v.passes_with_override());
+    }
+
+    #[test]
+    fn an_unsynced_or_unhealthy_shopset_below_blocks_and_cannot_be_overridden() {
+        for (sync, health, head) in [
+            (SyncStatus::OutOfSync, HealthStatus::Healthy, "head-0"),
+            (SyncStatus::Synced, HealthStatus::Degraded, "head-0"),
+            (SyncStatus::Synced, HealthStatus::Healthy, "an-older-head"),
+        ] {
+            let mut f = fleet();
+            let mut app = f.app_for("D-2").cloned().expect("app");
+            app.sync = sync;
+            app.health = health;
+            app.revision = Some(head.into());
+            f.apply(FleetUpdate::AppUpserted(app));
+            let v = g(&f);
+            let c = check(&v, Condition::LowerTierSettled);
+            assert!(!c.passed && c.detail.contains("D-2"), "{c:?}");
+            assert!(!v.passes_with_override());
+            assert!(!check(&v, Condition::Soaked).passed, "not settled, so not soaking either");
+        }
+    }
+
+    #[test]
+    fn alerts_on_the_tier_below_block_and_may_be_overridden() {
+        let mut f = fleet();
+        f.apply(FleetUpdate::Alerts(vec![
+            alert("CheckoutErrorRateHigh", Severity::Critical, &[("shopset", "D-1")]),
+            alert("Elsewhere", Severity::Critical, &[("shopset", "P-1")]),
+            alert("JustAWarning", Severity::Warning, &[("tier", "dev")]),
+        ]));
+        let v = g(&f);
+        let c = check(&v, Condition::NoAlerts);
+        assert!(!c.passed);
+        assert!(c.detail.contains("CheckoutErrorRateHigh") && !c.detail.contains("Elsewhere") && !c.detail.contains("JustAWarning"), "{c:?}");
+        assert!(v.passes_with_override());
+        let strict = gate(&f, "prod", NOW, &GatePolicy { min_severity: Severity::Warning }, None, "me").expect("gate");
+        assert!(check(&strict, Condition::NoAlerts).detail.contains("JustAWarning"));
+        // A silenced alert never blocks.
+        let mut silenced = f.alerts.clone();
+        silenced[0].state = AlertState::Suppressed;
+        f.apply(FleetUpdate::Alerts(silenced));
+        assert!(g(&f).passed());
+    }
+
+    #[test]
+    fn soak_time_counts_from_the_last_finished_sync() {
+        let mut f = fleet();
+        let mut app = f.app_for("D-1").cloned().expect("app");
+        app.last_sync_finished = Some(NOW.plus_secs(-30));
+        f.apply(FleetUpdate::AppUpserted(app));
+        let v = g(&f);
+        let c = check(&v, Condition::Soaked);
+        assert!(!c.passed && c.detail.contains("1m30s"), "{c:?}");
+        assert_eq!(v.soak_left, Some(90));
+        assert!(v.passes_with_override());
+        let later = gate(&f, "prod", NOW.plus_secs(90), &GatePolicy::default(), None, "me").expect("gate");
+        assert!(later.passed());
+    }
+
+    #[test]
+    fn another_operators_lock_blocks_until_it_expires() {
+        let f = fleet();
+        let lock = ReleaseLock { holder: "alice@ops".into(), acquired_at: NOW, expires_at: NOW.plus_secs(60) };
+        let v = gate(&f, "prod", NOW, &GatePolicy::default(), Some(&lock), "bob@ops").expect("gate");
+        let c = check(&v, Condition::LockFree);
+        assert!(!c.passed && c.detail.contains("alice@ops"));
+        assert!(!v.passes_with_override());
+        assert!(gate(&f, "prod", NOW, &GatePolicy::default(), Some(&lock), "alice@ops").expect("gate").passed());
+        assert!(gate(&f, "prod", NOW.plus_secs(61), &GatePolicy::default(), Some(&lock), "bob@ops").expect("gate").passed());
+    }
+}
