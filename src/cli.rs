@@ -52,6 +52,39 @@ pub enum Command {
     Themes,
     /// Print the CRD YAML of the shopset.dev resources.
     Crds,
+    /// Tiers, revisions and gate verdicts; step a release up a tier or roll a tier back.
+    Release {
+        #[command(subcommand)]
+        action: ReleaseAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseAction {
+    /// Every tier's revision and the gate for promoting into it.
+    Status {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Promote into TIER the revision the tier just below it runs.
+    Step {
+        #[arg(long, value_name = "NAME")]
+        tier: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Override failed alert and soak conditions, for this reason (goes into commit and audit).
+        #[arg(long, value_name = "TEXT")]
+        override_reason: Option<String>,
+    },
+    /// Return TIER to the revision it ran before its last promotion (a new commit).
+    Rollback {
+        #[arg(long, value_name = "NAME")]
+        tier: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

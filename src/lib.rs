@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod domain;
 pub mod logging;
+pub mod ops;
 pub mod sources;
 pub mod ui;
 

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use shopctl::cli::{Cli, Command};
+use shopctl::cli::{Cli, Command, Output, ReleaseAction};
+use shopctl::commands::Exit;
+use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
+use shopctl::ops::Executor;
 use shopctl::sources::FleetSource;
 use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::ui::theme::Theme;
@@ -40,7 +43,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
-    let source = open_source(&cli)?;
+    let (source, executor) = open_source(&cli)?;
     match cli.command {
         Some(Command::Status { output }) => {
             let mut source = source;
@@ -50,19 +53,55 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
+        Some(Command::Release { action }) => {
+            let mut source = source;
+            let exit = match action {
+                ReleaseAction::Status { output } => {
+                    let now = Ts::now();
+                    let fleet = source.snapshot(now)?;
+                    let me = shopctl::ops::operator();
+                    print!(
+                        "{}",
+                        commands::release::status(&fleet, now, output == Output::Json, &me)
+                    );
+                    Exit::Done
+                }
+                ReleaseAction::Step {
+                    tier,
+                    yes,
+                    override_reason,
+                } => commands::release::step(
+                    source.as_mut(),
+                    executor.as_ref(),
+                    &tier,
+                    override_reason.as_deref(),
+                    if yes { Confirm::Yes } else { Confirm::Ask },
+                    &Ts::now,
+                ),
+                ReleaseAction::Rollback { tier, yes } => commands::release::rollback(
+                    source.as_mut(),
+                    executor.as_ref(),
+                    &tier,
+                    if yes { Confirm::Yes } else { Confirm::Ask },
+                    &Ts::now,
+                ),
+            };
+            Ok(ExitCode::from(exit as u8))
+        }
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 anyhow::bail!(
                     "the console needs a terminal; for scripts use a command such as 'shopctl status -o json'"
                 );
             }
-            ui::run(source, theme, cli.readonly, started)?;
+            ui::run(source, executor, theme, started)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn open_source(cli: &Cli) -> anyhow::Result<Box<dyn FleetSource>> {
+/// The fleet's source, and an executor unless the session is read-only.
+fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Executor>)> {
     if !cli.demo {
         anyhow::bail!(
             "live mode is not available in this build yet; run with --demo for the embedded demo fleet"
@@ -77,5 +116,6 @@ fn open_source(cli: &Cli) -> anyhow::Result<Box<dyn FleetSource>> {
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
-    Ok(Box::new(DemoSource::new(fleet)))
+    let executor = (!cli.readonly).then(|| fleet.executor(shopctl::ops::operator()));
+    Ok((Box::new(DemoSource::new(fleet)), executor))
 }

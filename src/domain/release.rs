@@ -91,7 +91,9 @@ pub struct GatePolicy {
 
 impl Default for GatePolicy {
     fn default() -> Self {
-        GatePolicy { min_severity: Severity::Critical }
+        GatePolicy {
+            min_severity: Severity::Critical,
+        }
     }
 }
 
@@ -110,7 +112,14 @@ pub fn settled_at(fleet: &Fleet, tier: &Tier) -> Option<Ts> {
 }
 
 /// The gate for promoting into `tier_name`; `None` for the lowest tier or an unknown one.
-pub fn gate(fleet: &Fleet, tier_name: &str, now: Ts, policy: &GatePolicy, lock: Option<&ReleaseLock>, me: &str) -> Option<Gate> {
+pub fn gate(
+    fleet: &Fleet,
+    tier_name: &str,
+    now: Ts,
+    policy: &GatePolicy,
+    lock: Option<&ReleaseLock>,
+    me: &str,
+) -> Option<Gate> {
     let tier = fleet.tier(tier_name)?;
     let below = fleet.tier_below(tier_name)?;
     let mut checks = Vec::new();
@@ -125,11 +134,17 @@ pub fn gate(fleet: &Fleet, tier_name: &str, now: Ts, policy: &GatePolicy, lock: 
         (Some(t), Some(b)) if t.id == b.id => format!("'{}' already runs {}", tier.name, b.label()),
         (t, Some(b)) => format!(
             "{} → {}",
-            t.as_ref().map(|r| r.label()).unwrap_or_else(|| "nothing".into()),
+            t.as_ref()
+                .map(|r| r.label())
+                .unwrap_or_else(|| "nothing".into()),
             b.label()
         ),
     };
-    checks.push(Check { condition: Condition::RevisionDiffers, passed: differs, detail });
+    checks.push(Check {
+        condition: Condition::RevisionDiffers,
+        passed: differs,
+        detail,
+    });
 
     let mut unsettled = Vec::new();
     let sets: Vec<_> = fleet.shopsets_of_tier(&below.name).collect();
@@ -148,25 +163,51 @@ pub fn gate(fleet: &Fleet, tier_name: &str, now: Ts, policy: &GatePolicy, lock: 
     let detail = if sets.is_empty() {
         format!("'{}' has no ShopSets", below.name)
     } else if unsettled.is_empty() {
-        format!("all {} ShopSets of '{}' Synced and Healthy", sets.len(), below.name)
+        format!(
+            "all {} ShopSets of '{}' Synced and Healthy",
+            sets.len(),
+            below.name
+        )
     } else {
         unsettled.join("; ")
     };
-    checks.push(Check { condition: Condition::LowerTierSettled, passed: !sets.is_empty() && unsettled.is_empty(), detail });
+    checks.push(Check {
+        condition: Condition::LowerTierSettled,
+        passed: !sets.is_empty() && unsettled.is_empty(),
+        detail,
+    });
 
     let firing: Vec<String> = fleet
         .alerts
         .iter()
         .filter(|a| a.state == AlertState::Active && a.severity <= policy.min_severity)
-        .filter(|a| fleet.alert_touches_tier(a, &below.name) || sets.iter().any(|ss| fleet.alert_touches_shopset(a, ss)))
-        .map(|a| format!("{} ({}, {})", a.name, a.severity.as_str(), a.scope(&fleet.scope_labels)))
+        .filter(|a| {
+            fleet.alert_touches_tier(a, &below.name)
+                || sets.iter().any(|ss| fleet.alert_touches_shopset(a, ss))
+        })
+        .map(|a| {
+            format!(
+                "{} ({}, {})",
+                a.name,
+                a.severity.as_str(),
+                a.scope(&fleet.scope_labels)
+            )
+        })
         .collect();
     let detail = if firing.is_empty() {
-        format!("no active {}+ alert on '{}'", policy.min_severity.as_str(), below.name)
+        format!(
+            "no active {}+ alert on '{}'",
+            policy.min_severity.as_str(),
+            below.name
+        )
     } else {
         firing.join("; ")
     };
-    checks.push(Check { condition: Condition::NoAlerts, passed: firing.is_empty(), detail });
+    checks.push(Check {
+        condition: Condition::NoAlerts,
+        passed: firing.is_empty(),
+        detail,
+    });
 
     let mut soak_left = None;
     let (soaked, detail) = match settled_at(fleet, below) {
@@ -175,20 +216,46 @@ pub fn gate(fleet: &Fleet, tier_name: &str, now: Ts, policy: &GatePolicy, lock: 
             let left = i64::from(below.soak_secs) - at.secs_until(now);
             if left > 0 {
                 soak_left = Some(left);
-                (false, format!("'{}' soaks {} more (soak time {}s)", below.name, countdown(left), below.soak_secs))
+                (
+                    false,
+                    format!(
+                        "'{}' soaks {} more (soak time {}s)",
+                        below.name,
+                        countdown(left),
+                        below.soak_secs
+                    ),
+                )
             } else {
-                (true, format!("'{}' settled {} ago", below.name, super::time::age(at.secs_until(now))))
+                (
+                    true,
+                    format!(
+                        "'{}' settled {} ago",
+                        below.name,
+                        super::time::age(at.secs_until(now))
+                    ),
+                )
             }
         }
     };
-    checks.push(Check { condition: Condition::Soaked, passed: soaked, detail });
+    checks.push(Check {
+        condition: Condition::Soaked,
+        passed: soaked,
+        detail,
+    });
 
     let (free, detail) = match lock.filter(|l| l.is_held(now)) {
-        Some(l) if l.holder != me => (false, format!("locked by {} until {}", l.holder, l.expires_at.hhmmss())),
+        Some(l) if l.holder != me => (
+            false,
+            format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
+        ),
         Some(_) => (true, "held by you".to_string()),
         None => (true, "free".to_string()),
     };
-    checks.push(Check { condition: Condition::LockFree, passed: free, detail });
+    checks.push(Check {
+        condition: Condition::LockFree,
+        passed: free,
+        detail,
+    });
 
     Some(Gate {
         tier: tier.name.clone(),
@@ -211,7 +278,12 @@ mod tests {
     const NOW: Ts = Ts(1_795_363_200_000);
 
     fn rev(seq: u32) -> Revision {
-        Revision { id: format!("{seq:040}"), tag: Some(format!("v1.{seq}.0")), subject: format!("release {seq}"), seq }
+        Revision {
+            id: format!("{seq:040}"),
+            tag: Some(format!("v1.{seq}.0")),
+            subject: format!("release {seq}"),
+            seq,
+        }
     }
 
     /// dev (level 0) at revision 5, prod (level 1) at 4; dev's two ShopSets synced 300 s ago.
@@ -245,16 +317,30 @@ mod tests {
             last_sync_finished: Some(NOW.plus_secs(-300)),
         };
         let mut f = Fleet::new("t");
-        f.apply(FleetUpdate::Tiers(vec![tier("dev", 0, 5), tier("prod", 1, 4)]));
-        f.apply(FleetUpdate::ShopSets(vec![ss("D-1", "dev", "A"), ss("D-2", "dev", "B"), ss("P-1", "prod", "A")]));
-        f.apply(FleetUpdate::Apps(vec![app("D-1", "head-0"), app("D-2", "head-0"), app("P-1", "head-1")]));
+        f.apply(FleetUpdate::Tiers(vec![
+            tier("dev", 0, 5),
+            tier("prod", 1, 4),
+        ]));
+        f.apply(FleetUpdate::ShopSets(vec![
+            ss("D-1", "dev", "A"),
+            ss("D-2", "dev", "B"),
+            ss("P-1", "prod", "A"),
+        ]));
+        f.apply(FleetUpdate::Apps(vec![
+            app("D-1", "head-0"),
+            app("D-2", "head-0"),
+            app("P-1", "head-1"),
+        ]));
         f.apply(FleetUpdate::Shops(Arc::new(Vec::new())));
         f.refresh();
         f
     }
 
     fn check(g: &Gate, c: Condition) -> &Check {
-        g.checks.iter().find(|x| x.condition == c).expect("condition present")
+        g.checks
+            .iter()
+            .find(|x| x.condition == c)
+            .expect("condition present")
     }
 
     fn alert(name: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
@@ -262,7 +348,10 @@ mod tests {
             name: name.into(),
             severity,
             state: AlertState::Active,
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
             since: NOW,
             summary: String::new(),
         }
@@ -280,7 +369,10 @@ mod tests {
         // Invariant 1: the target is exactly what the tier below runs, nothing else.
         assert_eq!(v.target, Some(rev(5)));
         assert_eq!(v.current, Some(rev(4)));
-        assert!(gate(&f, "dev", NOW, &GatePolicy::default(), None, "me").is_none(), "nothing below dev");
+        assert!(
+            gate(&f, "dev", NOW, &GatePolicy::default(), None, "me").is_none(),
+            "nothing below dev"
+        );
     }
 
     #[test]
@@ -311,7 +403,10 @@ mod tests {
             let c = check(&v, Condition::LowerTierSettled);
             assert!(!c.passed && c.detail.contains("D-2"), "{c:?}");
             assert!(!v.passes_with_override());
-            assert!(!check(&v, Condition::Soaked).passed, "not settled, so not soaking either");
+            assert!(
+                !check(&v, Condition::Soaked).passed,
+                "not settled, so not soaking either"
+            );
         }
     }
 
@@ -319,17 +414,40 @@ mod tests {
     fn alerts_on_the_tier_below_block_and_may_be_overridden() {
         let mut f = fleet();
         f.apply(FleetUpdate::Alerts(vec![
-            alert("CheckoutErrorRateHigh", Severity::Critical, &[("shopset", "D-1")]),
+            alert(
+                "CheckoutErrorRateHigh",
+                Severity::Critical,
+                &[("shopset", "D-1")],
+            ),
             alert("Elsewhere", Severity::Critical, &[("shopset", "P-1")]),
             alert("JustAWarning", Severity::Warning, &[("tier", "dev")]),
         ]));
         let v = g(&f);
         let c = check(&v, Condition::NoAlerts);
         assert!(!c.passed);
-        assert!(c.detail.contains("CheckoutErrorRateHigh") && !c.detail.contains("Elsewhere") && !c.detail.contains("JustAWarning"), "{c:?}");
+        assert!(
+            c.detail.contains("CheckoutErrorRateHigh")
+                && !c.detail.contains("Elsewhere")
+                && !c.detail.contains("JustAWarning"),
+            "{c:?}"
+        );
         assert!(v.passes_with_override());
-        let strict = gate(&f, "prod", NOW, &GatePolicy { min_severity: Severity::Warning }, None, "me").expect("gate");
-        assert!(check(&strict, Condition::NoAlerts).detail.contains("JustAWarning"));
+        let strict = gate(
+            &f,
+            "prod",
+            NOW,
+            &GatePolicy {
+                min_severity: Severity::Warning,
+            },
+            None,
+            "me",
+        )
+        .expect("gate");
+        assert!(
+            check(&strict, Condition::NoAlerts)
+                .detail
+                .contains("JustAWarning")
+        );
         // A silenced alert never blocks.
         let mut silenced = f.alerts.clone();
         silenced[0].state = AlertState::Suppressed;
@@ -348,19 +466,61 @@ mod tests {
         assert!(!c.passed && c.detail.contains("1m30s"), "{c:?}");
         assert_eq!(v.soak_left, Some(90));
         assert!(v.passes_with_override());
-        let later = gate(&f, "prod", NOW.plus_secs(90), &GatePolicy::default(), None, "me").expect("gate");
+        let later = gate(
+            &f,
+            "prod",
+            NOW.plus_secs(90),
+            &GatePolicy::default(),
+            None,
+            "me",
+        )
+        .expect("gate");
         assert!(later.passed());
     }
 
     #[test]
     fn another_operators_lock_blocks_until_it_expires() {
         let f = fleet();
-        let lock = ReleaseLock { holder: "alice@ops".into(), acquired_at: NOW, expires_at: NOW.plus_secs(60) };
-        let v = gate(&f, "prod", NOW, &GatePolicy::default(), Some(&lock), "bob@ops").expect("gate");
+        let lock = ReleaseLock {
+            holder: "alice@ops".into(),
+            acquired_at: NOW,
+            expires_at: NOW.plus_secs(60),
+        };
+        let v = gate(
+            &f,
+            "prod",
+            NOW,
+            &GatePolicy::default(),
+            Some(&lock),
+            "bob@ops",
+        )
+        .expect("gate");
         let c = check(&v, Condition::LockFree);
         assert!(!c.passed && c.detail.contains("alice@ops"));
         assert!(!v.passes_with_override());
-        assert!(gate(&f, "prod", NOW, &GatePolicy::default(), Some(&lock), "alice@ops").expect("gate").passed());
-        assert!(gate(&f, "prod", NOW.plus_secs(61), &GatePolicy::default(), Some(&lock), "bob@ops").expect("gate").passed());
+        assert!(
+            gate(
+                &f,
+                "prod",
+                NOW,
+                &GatePolicy::default(),
+                Some(&lock),
+                "alice@ops"
+            )
+            .expect("gate")
+            .passed()
+        );
+        assert!(
+            gate(
+                &f,
+                "prod",
+                NOW.plus_secs(61),
+                &GatePolicy::default(),
+                Some(&lock),
+                "bob@ops"
+            )
+            .expect("gate")
+            .passed()
+        );
     }
 }

@@ -26,20 +26,23 @@ use self::app::{App, Effect, Msg, update};
 use self::terminal::TerminalGuard;
 use self::theme::Theme;
 use crate::domain::Ts;
+use crate::ops::Executor;
 use crate::sources::FleetSource;
 
 /// Runs the console until the operator quits or a signal ends it.
 /// `started` is when the process started, for the first-frame time in the log.
+/// A console without an executor is read-only: nothing in it can mutate the fleet.
 pub fn run(
     source: Box<dyn FleetSource>,
+    executor: Option<Executor>,
     theme: Theme,
-    readonly: bool,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let readonly = executor.is_none();
     let mut guard = TerminalGuard::enter()?;
     let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly, started));
     drop(guard);

@@ -176,7 +176,25 @@ impl DemoFleet {
     pub fn history(&self) -> &AppHistory {
         &self.history
     }
+
+    /// The read-write executor for this demo fleet: its working clone, lock file and audit log.
+    pub fn executor(&self, operator: String) -> crate::ops::Executor {
+        let dir = &self.state.dir;
+        crate::ops::Executor::new(
+            operator,
+            dir.join(repos::SYSTEM_CLONE),
+            Box::new(crate::ops::lock::FileLock {
+                path: dir.join(store::LOCK_FILE),
+            }),
+            crate::ops::audit::AuditLog {
+                path: dir.join(AUDIT_FILE),
+            },
+        )
+    }
 }
+
+/// The demo's audit log, in the demo directory.
+pub const AUDIT_FILE: &str = "audit.jsonl";
 
 /// The demo backend behind the [`FleetSource`] seam.
 pub struct DemoSource {

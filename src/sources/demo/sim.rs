@@ -253,7 +253,10 @@ impl World<'_> {
                     .map(|id| self.history.revision(id)),
                 updated_at: b.as_ref().map(|b| b.head_time),
                 head: b.as_ref().map(|b| b.head.clone()),
-                previous: b.as_ref().and_then(|b| b.previous_base.as_deref()).map(|id| self.history.revision(id)),
+                previous: b
+                    .as_ref()
+                    .and_then(|b| b.previous_base.as_deref())
+                    .map(|id| self.history.revision(id)),
                 soak_secs: t.soak_secs,
             })
             .collect();

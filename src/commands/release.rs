@@ -1,0 +1,402 @@
+//! `shopctl release status | step | rollback`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde::Serialize;
+
+use super::Exit;
+use crate::domain::release::{self, Condition, Gate, GatePolicy};
+use crate::domain::{Fleet, Ts};
+use crate::ops::{Executor, Mutation, OpsError};
+use crate::sources::FleetSource;
+
+#[derive(Serialize)]
+struct StatusJson {
+    tiers: Vec<TierJson>,
+}
+
+#[derive(Serialize)]
+struct TierJson {
+    name: String,
+    level: u8,
+    branch: String,
+    revision: Option<String>,
+    revision_tag: Option<String>,
+    /// The revision a rollback returns to.
+    previous_revision: Option<String>,
+    /// The gate for promoting into this tier; null for the lowest tier.
+    gate: Option<GateJson>,
+}
+
+#[derive(Serialize)]
+struct GateJson {
+    passed: bool,
+    /// True when only overridable conditions (alerts, soak) fail.
+    passes_with_override: bool,
+    from_tier: String,
+    target: Option<String>,
+    soak_left_secs: Option<i64>,
+    conditions: Vec<ConditionJson>,
+}
+
+#[derive(Serialize)]
+struct ConditionJson {
+    name: &'static str,
+    passed: bool,
+    overridable: bool,
+    detail: String,
+}
+
+fn gate_json(g: &Gate) -> GateJson {
+    GateJson {
+        passed: g.passed(),
+        passes_with_override: g.passes_with_override(),
+        from_tier: g.from_tier.clone(),
+        target: g.target.as_ref().map(|r| r.id.clone()),
+        soak_left_secs: g.soak_left,
+        conditions: g
+            .checks
+            .iter()
+            .map(|c| ConditionJson {
+                name: c.condition.name(),
+                passed: c.passed,
+                overridable: c.condition.overridable(),
+                detail: c.detail.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `release status`: every tier, its revision and the gate for promoting into it.
+pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str) -> String {
+    let policy = GatePolicy::default();
+    let gates: Vec<Option<Gate>> = fleet
+        .tiers
+        .iter()
+        .map(|t| release::gate(fleet, &t.name, now, &policy, fleet.lock.as_ref(), me))
+        .collect();
+    if json {
+        let out = StatusJson {
+            tiers: fleet
+                .tiers
+                .iter()
+                .zip(&gates)
+                .map(|(t, g)| TierJson {
+                    name: t.name.clone(),
+                    level: t.level,
+                    branch: t.branch.clone(),
+                    revision: t.revision.as_ref().map(|r| r.id.clone()),
+                    revision_tag: t.revision.as_ref().and_then(|r| r.tag.clone()),
+                    previous_revision: t.previous.as_ref().map(|r| r.id.clone()),
+                    gate: g.as_ref().map(gate_json),
+                })
+                .collect(),
+        };
+        return serde_json::to_string_pretty(&out)
+            .map(|s| s + "\n")
+            .unwrap_or_default();
+    }
+    let mut s = String::new();
+    for (t, g) in fleet.tiers.iter().zip(&gates) {
+        let rev = t
+            .revision
+            .as_ref()
+            .map(|r| format!("{}  {}", r.label(), r.subject))
+            .unwrap_or_else(|| "?".into());
+        let _ = writeln!(s, "{:<10} {:<7} {rev}", t.name, t.branch);
+        if let Some(g) = g {
+            s.push_str(&verdict(g));
+        }
+    }
+    s
+}
+
+/// The gate, condition by condition, as operators read it.
+pub fn verdict(g: &Gate) -> String {
+    let mut s = String::new();
+    let head = if g.passed() {
+        "gate passes"
+    } else if g.passes_with_override() {
+        "gate fails (may be overridden with a reason)"
+    } else {
+        "gate fails"
+    };
+    let _ = writeln!(s, "  promote {} → {}: {head}", g.from_tier, g.tier);
+    for c in &g.checks {
+        let mark = if c.passed {
+            "✓"
+        } else if c.condition.overridable() {
+            "▲"
+        } else {
+            "✗"
+        };
+        let _ = writeln!(s, "    {mark} {:<18} {}", c.condition.name(), c.detail);
+    }
+    s
+}
+
+/// How a headless mutation asks for confirmation.
+pub enum Confirm {
+    /// `--yes`
+    Yes,
+    /// Ask on the terminal.
+    Ask,
+}
+
+fn confirm(question: &str, how: &Confirm) -> Result<bool, String> {
+    match how {
+        Confirm::Yes => Ok(true),
+        Confirm::Ask => {
+            if !std::io::stdin().is_terminal() {
+                return Err(
+                    "confirmation needed and there is no terminal to ask on; pass --yes".into(),
+                );
+            }
+            eprint!("{question} Type 'yes' to go ahead: ");
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            Ok(line.trim() == "yes")
+        }
+    }
+}
+
+/// `release step --tier T`: promote into T the revision the tier below runs.
+pub fn step(
+    source: &mut dyn FleetSource,
+    executor: Option<&Executor>,
+    tier: &str,
+    override_reason: Option<&str>,
+    how: Confirm,
+    clock: &dyn Fn() -> Ts,
+) -> Exit {
+    let Some(executor) = executor else {
+        eprintln!("shopctl: read-only: 'release step' is refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    for _attempt in 0..3 {
+        let now = clock();
+        let fleet = match source.snapshot(now) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("shopctl: {e:#}");
+                return Exit::Error;
+            }
+        };
+        let Some(tier_info) = fleet.tier(tier) else {
+            eprintln!(
+                "shopctl: unknown tier '{tier}' (tiers: {})",
+                tier_names(&fleet)
+            );
+            return Exit::Error;
+        };
+        let Some(g) = release::gate(
+            &fleet,
+            tier,
+            now,
+            &GatePolicy::default(),
+            fleet.lock.as_ref(),
+            &executor.operator,
+        ) else {
+            eprintln!(
+                "shopctl: '{tier}' is the lowest tier; releases enter it by merging into '{}'",
+                tier_info.branch
+            );
+            return Exit::Refused;
+        };
+        eprint!("{}", verdict(&g));
+        if g.failed().any(|c| c.condition == Condition::LockFree) {
+            return Exit::Locked;
+        }
+        if g.blocking().next().is_some() {
+            return Exit::Refused;
+        }
+        let overridden: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
+        let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if !overridden.is_empty() && reason.is_none() {
+            eprintln!(
+                "shopctl: the gate fails on {}; pass --override-reason TEXT to override it",
+                overridden.join(", ")
+            );
+            return Exit::Refused;
+        }
+        let Some(target) = g.target.clone() else {
+            return Exit::Refused;
+        };
+        let m = Mutation::Promote {
+            tier: tier.into(),
+            branch: tier_info.branch.clone(),
+            from_tier: g.from_tier.clone(),
+            current: g.current.clone(),
+            target,
+            override_reason: if overridden.is_empty() {
+                None
+            } else {
+                reason.map(str::to_string)
+            },
+            overridden,
+        };
+        match run(executor, &m, &how, clock()) {
+            Ok(code) => return code,
+            Err(e) if e.is_race() => {
+                eprintln!("shopctl: {e}; re-evaluating the gate");
+                continue;
+            }
+            Err(OpsError::Locked(l)) => {
+                eprintln!("shopctl: locked by {}", l.holder);
+                return Exit::Locked;
+            }
+            Err(e) => {
+                eprintln!("shopctl: {e}");
+                return Exit::Error;
+            }
+        }
+    }
+    eprintln!("shopctl: '{tier}' kept moving under us; gave up after three attempts");
+    Exit::Error
+}
+
+/// `release rollback --tier T`: restore the revision T ran before its last change.
+pub fn rollback(
+    source: &mut dyn FleetSource,
+    executor: Option<&Executor>,
+    tier: &str,
+    how: Confirm,
+    clock: &dyn Fn() -> Ts,
+) -> Exit {
+    let Some(executor) = executor else {
+        eprintln!("shopctl: read-only: 'release rollback' is refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    let now = clock();
+    let fleet = match source.snapshot(now) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("shopctl: {e:#}");
+            return Exit::Error;
+        }
+    };
+    let m = match rollback_mutation(&fleet, tier, now, &executor.operator) {
+        Ok(m) => m,
+        Err((code, msg)) => {
+            eprintln!("shopctl: {msg}");
+            return code;
+        }
+    };
+    match run(executor, &m, &how, now) {
+        Ok(code) => code,
+        Err(OpsError::Locked(l)) => {
+            eprintln!("shopctl: locked by {}", l.holder);
+            Exit::Locked
+        }
+        Err(e) => {
+            eprintln!("shopctl: {e}");
+            Exit::Error
+        }
+    }
+}
+
+/// The rollback of `tier`, or why there is none.
+pub fn rollback_mutation(
+    fleet: &Fleet,
+    tier: &str,
+    now: Ts,
+    me: &str,
+) -> Result<Mutation, (Exit, String)> {
+    let t = fleet.tier(tier).ok_or((
+        Exit::Error,
+        format!("unknown tier '{tier}' (tiers: {})", tier_names(fleet)),
+    ))?;
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != me) {
+        return Err((
+            Exit::Locked,
+            format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
+        ));
+    }
+    let current = t
+        .revision
+        .clone()
+        .ok_or((Exit::Error, format!("'{tier}' pins no known revision")))?;
+    let target = t.previous.clone().ok_or((
+        Exit::Refused,
+        format!("'{tier}' has no earlier revision to roll back to"),
+    ))?;
+    if target.id == current.id {
+        return Err((
+            Exit::Refused,
+            format!(
+                "'{tier}' ran {} before its last change too; nothing to roll back",
+                current.label()
+            ),
+        ));
+    }
+    if let Some(above) = fleet
+        .tiers
+        .iter()
+        .find(|o| o.level > t.level && o.revision.as_ref().is_some_and(|r| r.seq > target.seq))
+    {
+        return Err((
+            Exit::Refused,
+            format!(
+                "tier '{}' above runs {}, newer than {}; roll back '{}' first so no tier runs ahead of the tier below",
+                above.name,
+                above
+                    .revision
+                    .as_ref()
+                    .map(|r| r.label())
+                    .unwrap_or_default(),
+                target.label(),
+                above.name
+            ),
+        ));
+    }
+    Ok(Mutation::Rollback {
+        tier: tier.into(),
+        branch: t.branch.clone(),
+        current,
+        target,
+    })
+}
+
+fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit, OpsError> {
+    match confirm(&format!("{}.", capitalise(&m.summary())), how) {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("shopctl: not confirmed; nothing changed");
+            return Ok(Exit::Refused);
+        }
+        Err(msg) => {
+            eprintln!("shopctl: {msg}");
+            return Ok(Exit::Error);
+        }
+    }
+    let done = executor.execute(m, now, None);
+    let _ = executor.unlock();
+    let done = done?;
+    println!(
+        "{}: pushed {}",
+        capitalise(&done.summary),
+        &done.commit[..done.commit.len().min(12)]
+    );
+    Ok(Exit::Done)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn tier_names(fleet: &Fleet) -> String {
+    fleet
+        .tiers
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

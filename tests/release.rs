@@ -1,0 +1,364 @@
+//! Releases end to end on real temporary repositories: gates, promotion, rollback, races, the
+//! lock, read-only refusal and the audit log. A shifted clock stands in for waiting.
+
+mod common;
+
+use std::cell::Cell;
+use std::path::Path;
+
+use common::{demo_options, git};
+use shopctl::commands::Exit;
+use shopctl::commands::release::{Confirm, rollback, step};
+use shopctl::domain::Ts;
+use shopctl::ops::audit::AuditLog;
+use shopctl::ops::{Executor, OpsError};
+use shopctl::sources::FleetSource;
+use shopctl::sources::demo::{AUDIT_FILE, DemoFleet, DemoSource, Scenario};
+
+/// A demo fleet created now, with a clock the test moves forward.
+struct Rig {
+    dir: tempfile::TempDir,
+    source: DemoSource,
+    executor: Executor,
+    offset: Cell<i64>,
+}
+
+impl Rig {
+    fn new(scenario: Scenario) -> Rig {
+        Rig::with_operator(scenario, "alice@ops")
+    }
+
+    fn with_operator(scenario: Scenario, operator: &str) -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = demo_options(dir.path(), 300, scenario);
+        opts.created_at = None;
+        let fleet = DemoFleet::open(&opts).expect("demo");
+        let executor = fleet.executor(operator.into());
+        Rig {
+            source: DemoSource::new(fleet),
+            executor,
+            offset: Cell::new(0),
+            dir,
+        }
+    }
+
+    fn now(&self) -> Ts {
+        Ts::now().plus_secs(self.offset.get())
+    }
+
+    /// Lets time pass: Argo CD syncs and soak times run out.
+    fn wait(&self, secs: i64) {
+        self.offset.set(self.offset.get() + secs);
+    }
+
+    fn step(&mut self, tier: &str, reason: Option<&str>) -> Exit {
+        let offset = self.offset.get();
+        let clock = move || Ts::now().plus_secs(offset);
+        step(
+            &mut self.source,
+            Some(&self.executor),
+            tier,
+            reason,
+            Confirm::Yes,
+            &clock,
+        )
+    }
+
+    fn rollback(&mut self, tier: &str) -> Exit {
+        let offset = self.offset.get();
+        let clock = move || Ts::now().plus_secs(offset);
+        rollback(
+            &mut self.source,
+            Some(&self.executor),
+            tier,
+            Confirm::Yes,
+            &clock,
+        )
+    }
+
+    fn remote(&self) -> std::path::PathBuf {
+        self.dir.path().join("git/system.git")
+    }
+
+    fn pinned(&self, branch: &str) -> String {
+        let line = git(&self.remote(), &["ls-tree", branch, "base"]);
+        line.split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn audit(&self) -> Vec<shopctl::ops::audit::AuditEntry> {
+        AuditLog {
+            path: self.dir.path().join(AUDIT_FILE),
+        }
+        .read()
+        .expect("audit log")
+    }
+
+    fn revision(&mut self, tier: &str) -> String {
+        let now = self.now();
+        let f = self.source.snapshot(now).expect("snapshot");
+        f.tier(tier)
+            .and_then(|t| t.revision.clone())
+            .map(|r| r.id)
+            .unwrap_or_default()
+    }
+}
+
+fn overlays_tree(remote: &Path, branch: &str) -> String {
+    git(remote, &["rev-parse", &format!("{branch}:overlays")])
+}
+
+#[test]
+fn a_full_release_from_dev_to_prod_ha() {
+    let mut rig = Rig::new(Scenario::Calm);
+    let tip = rig.pinned("tier-0");
+    assert_eq!(
+        rig.pinned("tier-1"),
+        tip,
+        "beta already runs the new release"
+    );
+    let overlays: Vec<String> = (2..=4)
+        .map(|l| overlays_tree(&rig.remote(), &format!("tier-{l}")))
+        .collect();
+    let history_before = git(&rig.remote(), &["rev-list", "--count", "tier-4"]);
+
+    for (level, tier) in [(2, "prod-beta"), (3, "prod"), (4, "prod-ha")] {
+        assert_eq!(rig.step(tier, None), Exit::Done, "step into {tier}");
+        // Invariant 2: the gitlink is the lower tier's, copied exactly; nothing else changed.
+        assert_eq!(rig.pinned(&format!("tier-{level}")), tip);
+        assert_eq!(
+            overlays_tree(&rig.remote(), &format!("tier-{level}")),
+            overlays[level - 2]
+        );
+        let msg = git(
+            &rig.remote(),
+            &["log", "-1", "--format=%B", &format!("tier-{level}")],
+        );
+        assert!(
+            msg.contains("Operator: alice@ops") && msg.contains(&tip),
+            "{msg}"
+        );
+        // Invariant 1: the next tier cannot receive it before this one has synced and soaked.
+        if level < 4 {
+            assert_eq!(
+                rig.step(["", "", "", "prod", "prod-ha"][level + 1], None),
+                Exit::Refused
+            );
+        }
+        rig.wait(200);
+    }
+    assert_eq!(
+        rig.step("prod-ha", None),
+        Exit::Refused,
+        "nothing left to promote"
+    );
+    let count: u32 = git(&rig.remote(), &["rev-list", "--count", "tier-4"])
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(
+        count,
+        history_before.parse::<u32>().unwrap_or(0) + 1,
+        "one commit per step"
+    );
+    let pushed: Vec<_> = rig
+        .audit()
+        .into_iter()
+        .filter(|e| e.result == "pushed")
+        .collect();
+    assert_eq!(
+        pushed
+            .iter()
+            .map(|e| e.tier.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["prod-beta", "prod", "prod-ha"]
+    );
+    assert!(pushed.iter().all(|e| e.operator == "alice@ops"
+        && e.to.as_deref() == Some(tip.as_str())
+        && e.action == "promote"));
+}
+
+#[test]
+fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
+    let mut rig = Rig::new(Scenario::Calm);
+    assert_eq!(rig.step("prod-beta", None), Exit::Done);
+    rig.wait(40); // synced, but prod-beta's 60 s soak has not run out
+    assert_eq!(rig.step("prod", None), Exit::Refused);
+    assert_eq!(
+        rig.step("prod", Some("   ")),
+        Exit::Refused,
+        "an empty reason is no reason"
+    );
+    assert_eq!(
+        rig.step(
+            "prod",
+            Some("hotfix for the checkout outage, approved by bob")
+        ),
+        Exit::Done
+    );
+    let last = rig.audit().into_iter().last().expect("audit line");
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("hotfix for the checkout outage, approved by bob")
+    );
+    assert_eq!(last.overridden, ["soaked"]);
+    let msg = git(&rig.remote(), &["log", "-1", "--format=%B", "tier-3"]);
+    assert!(
+        msg.contains("Reason: hotfix for the checkout outage"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bad_release_stops_at_the_tier_that_received_it() {
+    let mut rig = Rig::new(Scenario::BadRelease);
+    assert_eq!(rig.step("prod-beta", None), Exit::Done);
+    rig.wait(300);
+    let before = rig.revision("prod");
+    // prod-beta is Degraded and alerting: no reason can push the release further.
+    assert_eq!(rig.step("prod", None), Exit::Refused);
+    assert_eq!(rig.step("prod", Some("ship it anyway")), Exit::Refused);
+    assert_eq!(rig.revision("prod"), before);
+    // Rolling prod-beta back is the way out; history is kept.
+    let count = git(&rig.remote(), &["rev-list", "--count", "tier-2"]);
+    assert_eq!(rig.rollback("prod-beta"), Exit::Done);
+    assert_eq!(rig.revision("prod-beta"), before);
+    let after: u32 = git(&rig.remote(), &["rev-list", "--count", "tier-2"])
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(
+        after,
+        count.parse::<u32>().unwrap_or(0) + 1,
+        "rollback is a new commit"
+    );
+    assert_eq!(
+        rig.audit().last().map(|e| e.action.clone()),
+        Some("rollback".into())
+    );
+}
+
+#[test]
+fn rollback_refuses_to_leave_a_higher_tier_ahead() {
+    let mut rig = Rig::new(Scenario::Calm);
+    // dev was last changed from v1.41 to v1.42; beta runs v1.42 too.
+    assert_eq!(rig.rollback("dev"), Exit::Refused);
+    assert_eq!(rig.rollback("beta"), Exit::Done);
+    rig.wait(5);
+    assert_eq!(rig.rollback("dev"), Exit::Done);
+}
+
+#[test]
+fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
+    let rig = Rig::new(Scenario::Calm);
+    let clone = rig.dir.path().join("git/system");
+    let tip = rig.pinned("tier-1");
+    let old = rig.pinned("tier-2");
+    // We prepare our commit, then another operator's clone pushes first.
+    shopctl::ops::git::commit_gitlink(
+        &clone,
+        "tier-2",
+        Some(&old),
+        &tip,
+        "Promote prod-beta",
+        "alice@ops",
+        Ts::now(),
+    )
+    .expect("commit");
+    common::push_gitlink(rig.dir.path(), "tier-2", &tip);
+    let theirs = git(&rig.remote(), &["rev-parse", "tier-2"]);
+    match shopctl::ops::git::push(&clone, "tier-2") {
+        Err(OpsError::Rejected { .. }) => {}
+        other => panic!("expected a rejected push, got {other:?}"),
+    }
+    assert_eq!(
+        git(&rig.remote(), &["rev-parse", "tier-2"]),
+        theirs,
+        "their commit stays"
+    );
+    // Stepping again re-fetches and re-evaluates: prod-beta already runs it, nothing to do.
+    let mut rig = rig;
+    assert_eq!(rig.step("prod-beta", None), Exit::Refused);
+    assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), theirs);
+}
+
+#[test]
+fn two_operators_contend_for_the_lock() {
+    let mut alice = Rig::with_operator(Scenario::Calm, "alice@ops");
+    let bob = alice.dir.path().to_path_buf();
+    alice
+        .executor
+        .lock(alice.now())
+        .expect("alice takes the lock");
+    let fleet = DemoFleet::open(&{
+        let mut o = demo_options(&bob, 300, Scenario::Calm);
+        o.scale = None;
+        o.seed = None;
+        o.scenario = None;
+        o.created_at = None;
+        o
+    })
+    .expect("bob opens the same fleet");
+    let bob_exec = fleet.executor("bob@ops".into());
+    let mut bob_source = DemoSource::new(fleet);
+    let code = step(
+        &mut bob_source,
+        Some(&bob_exec),
+        "prod-beta",
+        None,
+        Confirm::Yes,
+        &Ts::now,
+    );
+    assert_eq!(code, Exit::Locked);
+    let f = bob_source.snapshot(Ts::now()).expect("snapshot");
+    assert_eq!(
+        f.lock_holder(Ts::now()).map(|l| l.holder.clone()),
+        Some("alice@ops".into())
+    );
+    alice.executor.unlock().expect("alice lets go");
+    assert_eq!(
+        step(
+            &mut bob_source,
+            Some(&bob_exec),
+            "prod-beta",
+            None,
+            Confirm::Yes,
+            &Ts::now
+        ),
+        Exit::Done
+    );
+    // A lock left behind expires.
+    bob_exec
+        .lock(Ts::now())
+        .expect("bob takes it and walks away");
+    alice.wait(3600);
+    assert_eq!(
+        alice.step("prod", None),
+        Exit::Done,
+        "a stale lock is taken over"
+    );
+}
+
+#[test]
+fn read_only_refuses_and_changes_nothing() {
+    let mut rig = Rig::new(Scenario::Calm);
+    let before = git(&rig.remote(), &["rev-parse", "tier-2"]);
+    let clock = Ts::now;
+    assert_eq!(
+        step(
+            &mut rig.source,
+            None,
+            "prod-beta",
+            None,
+            Confirm::Yes,
+            &clock
+        ),
+        Exit::ReadOnly
+    );
+    assert_eq!(
+        rollback(&mut rig.source, None, "beta", Confirm::Yes, &clock),
+        Exit::ReadOnly
+    );
+    assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), before);
+    assert!(rig.audit().is_empty());
+}
