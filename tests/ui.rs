@@ -283,3 +283,201 @@ fn every_theme_renders_every_screen() {
     }
     let _ = Ts::now();
 }
+
+fn tiers_pane_on(app: &mut App, tier: &str) {
+    update(app, ch('2'));
+    update(app, key(KeyCode::Home));
+    while app.selected_key(PaneId::Tiers).as_deref() != Some(tier) {
+        update(app, ch('j'));
+    }
+}
+
+/// The mutation of the one `Execute` effect, if that is what `effects` holds.
+fn executed(effects: &[Effect]) -> Option<&shopctl::ops::Mutation> {
+    match effects {
+        [Effect::Execute { mutation, .. }] => Some(mutation),
+        _ => None,
+    }
+}
+
+#[test]
+fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    tiers_pane_on(&mut app, "prod-beta");
+    assert!(
+        update(&mut app, ch('s')).is_empty(),
+        "nothing happens before confirmation"
+    );
+    let d = app.dialog.as_ref().expect("dialog");
+    assert!(d.refused.is_none() && d.reason.is_none(), "the gate passes");
+    assert_eq!(d.shopsets.len(), f.shopsets_of_tier("prod-beta").count());
+    assert!(
+        !d.commits.is_empty(),
+        "the app commits it brings are listed"
+    );
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Promote 'prod-beta'") && s.contains("lower_tier_settled"),
+        "{s}"
+    );
+    let effects = update(&mut app, key(KeyCode::Enter));
+    match executed(&effects) {
+        Some(shopctl::ops::Mutation::Promote {
+            tier,
+            target,
+            override_reason: None,
+            ..
+        }) => {
+            assert_eq!(tier, "prod-beta");
+            assert_eq!(
+                Some(target),
+                f.tier("beta").and_then(|t| t.revision.as_ref())
+            );
+        }
+        other => panic!("expected one promotion, got {other:?}"),
+    }
+    assert!(app.dialog.is_none() && app.busy);
+}
+
+#[test]
+fn esc_cancels_and_a_refused_step_executes_nothing() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    tiers_pane_on(&mut app, "prod");
+    update(&mut app, ch('s'));
+    let d = app.dialog.as_ref().expect("dialog");
+    assert!(
+        d.refused
+            .as_deref()
+            .is_some_and(|r| r.contains("revision_differs")),
+        "prod already runs what prod-beta runs"
+    );
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn overriding_the_soak_needs_a_typed_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Read when beta (changed 20 minutes before creation) has synced but not soaked 45 s.
+    let at = -20 * 60 + 30;
+    let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, at);
+    let mut app = App::new(
+        info(),
+        false,
+        CREATED.plus_secs(at),
+        Rect::new(0, 0, 100, 30),
+    );
+    update(
+        &mut app,
+        Msg::Sources(
+            f.as_updates()
+                .into_iter()
+                .map(SourceEvent::Update)
+                .collect(),
+        ),
+    );
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    let d = app.dialog.as_ref().expect("dialog");
+    assert!(d.refused.is_none(), "{:?}", d.refused);
+    assert!(
+        d.reason.is_some(),
+        "soak not over: a reason field is offered"
+    );
+    assert!(
+        update(&mut app, key(KeyCode::Enter)).is_empty(),
+        "no reason, no promotion"
+    );
+    assert!(
+        app.toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("reason"))
+    );
+    for c in "urgent fix".chars() {
+        update(&mut app, ch(c));
+    }
+    match executed(&update(&mut app, key(KeyCode::Enter))) {
+        Some(shopctl::ops::Mutation::Promote {
+            override_reason,
+            overridden,
+            ..
+        }) => {
+            assert_eq!(override_reason.as_deref(), Some("urgent fix"));
+            assert_eq!(overridden, &["soaked".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_read_only_console_never_opens_a_mutation() {
+    let (_d, f) = fleet(300);
+    let now = CREATED.plus_secs(NOW_AFTER);
+    let mut app = App::new(info(), true, now, Rect::new(0, 0, 100, 30));
+    update(
+        &mut app,
+        Msg::Sources(
+            f.as_updates()
+                .into_iter()
+                .map(SourceEvent::Update)
+                .collect(),
+        ),
+    );
+    tiers_pane_on(&mut app, "prod-beta");
+    for k in ['s', 'b'] {
+        assert!(update(&mut app, ch(k)).is_empty());
+        assert!(app.dialog.is_none());
+        assert!(
+            app.toast
+                .as_ref()
+                .is_some_and(|t| t.text.contains("read-only"))
+        );
+    }
+    assert!(screen(&app, "default").contains("read-only"));
+}
+
+#[test]
+fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
+    use shopctl::ui::release::{GuideState, guide, next_action};
+    let (_d, f) = fleet(300);
+    let rows = guide(&f, CREATED.plus_secs(NOW_AFTER), "me");
+    let states: Vec<&GuideState> = rows.iter().map(|r| &r.state).collect();
+    assert_eq!(
+        states,
+        [
+            &GuideState::Done,
+            &GuideState::Done,
+            &GuideState::Next,
+            &GuideState::Waiting,
+            &GuideState::Waiting
+        ]
+    );
+    assert_eq!(next_action(&rows).0, Some("prod-beta"));
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('g'));
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Release guide") && s.contains("promote 'prod-beta'"),
+        "{s}"
+    );
+    update(&mut app, ch('e'));
+    for c in "watching checkout".chars() {
+        update(&mut app, ch(c));
+    }
+    assert_eq!(
+        update(&mut app, key(KeyCode::Esc)),
+        vec![Effect::SaveNotes("watching checkout".into())]
+    );
+    // s in the guide opens the step for the next tier.
+    update(&mut app, ch('s'));
+    assert!(
+        app.dialog
+            .as_ref()
+            .is_some_and(|d| d.title.contains("prod-beta"))
+    );
+}

@@ -22,6 +22,8 @@ pub enum FleetUpdate {
     AppRemoved(String),
     Alerts(Vec<Alert>),
     Lock(Option<ReleaseLock>),
+    /// The app repository's release history, oldest first.
+    Releases(Vec<Revision>),
 }
 
 /// Everything known about the fleet at one moment, with the indexes and derived facts views need.
@@ -38,6 +40,8 @@ pub struct Fleet {
     pub scope_labels: AlertScopeLabels,
     /// The operator lock as last read (it may have expired since).
     pub lock: Option<ReleaseLock>,
+    /// The app repository's revisions, oldest first (for "what a promotion brings").
+    pub releases: Vec<Revision>,
     shopset_index: HashMap<String, usize>,
     shop_index: HashMap<String, usize>,
     app_index: HashMap<String, usize>,
@@ -132,6 +136,7 @@ impl Fleet {
             }
             FleetUpdate::Alerts(a) => self.alerts = a,
             FleetUpdate::Lock(l) => self.lock = l,
+            FleetUpdate::Releases(r) => self.releases = r,
         }
         self.derived_stale |= affects_derived;
         if placement_changed {
@@ -277,7 +282,21 @@ impl Fleet {
             FleetUpdate::Apps(self.apps.clone()),
             FleetUpdate::Alerts(self.alerts.clone()),
             FleetUpdate::Lock(self.lock.clone()),
+            FleetUpdate::Releases(self.releases.clone()),
         ]
+    }
+
+    /// App revisions after `from` up to and including `to` (by history order), oldest first.
+    pub fn releases_between(&self, from: Option<&Revision>, to: &Revision) -> Vec<&Revision> {
+        let (lo, hi) = match from {
+            Some(f) if f.seq <= to.seq => (f.seq, to.seq),
+            Some(f) => (to.seq, f.seq),
+            None => (0, to.seq),
+        };
+        self.releases
+            .iter()
+            .filter(|r| r.seq > lo && r.seq <= hi)
+            .collect()
     }
 
     /// The lock holder, if the lock is held at `now`.

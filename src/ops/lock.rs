@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::OpsError;
 use crate::domain::{ReleaseLock, Ts};
 
-pub trait LockStore: Send {
+pub trait LockStore: Send + Sync {
     /// Takes the lock for `holder`, or renews it if `holder` has it already.
     fn acquire(&self, holder: &str, now: Ts, ttl_secs: i64) -> Result<ReleaseLock, OpsError>;
     /// Gives the lock up if `holder` has it.

@@ -102,6 +102,13 @@ impl AppHistory {
         })
     }
 
+    /// Every revision, oldest first.
+    pub fn all(&self) -> Vec<Revision> {
+        let mut revs: Vec<Revision> = self.by_id.values().cloned().collect();
+        revs.sort_by_key(|r| r.seq);
+        revs
+    }
+
     pub fn tip(&self) -> Option<&str> {
         self.tip.as_deref()
     }

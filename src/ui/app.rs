@@ -10,7 +10,9 @@ use super::detail::{Detail, DetailTarget};
 use super::keymap::{self, Action, Context};
 use super::layout;
 use super::panes::{self, PaneId};
+use super::release::{ConfirmDialog, Guide, Progress, ProgressState};
 use crate::domain::{Fleet, Ts};
+use crate::ops::{Done, Mutation};
 use crate::sources::{SourceEvent, SourceInfo};
 
 /// Everything that can happen to the console.
@@ -25,6 +27,12 @@ pub enum Msg {
     Tick(Ts),
     /// SIGTERM, SIGHUP or the like: leave cleanly.
     Terminate(&'static str),
+    /// A mutation finished (or failed) in the executor.
+    Executed {
+        mutation: Box<Mutation>,
+        result: Result<Done, String>,
+        race: bool,
+    },
 }
 
 /// Work for the main loop that `update` cannot do itself.
@@ -33,6 +41,15 @@ pub enum Effect {
     Quit,
     /// Throw away what the terminal shows and draw everything again.
     ClearScreen,
+    /// Run a confirmed mutation (never produced by a read-only console).
+    Execute {
+        mutation: Box<Mutation>,
+        notes: Option<String>,
+    },
+    /// Give the operator lock back.
+    Unlock,
+    /// Append the release guide's notes to the audit log.
+    SaveNotes(String),
 }
 
 /// The cluster or tier whose ShopSets, apps and alerts the other panes highlight.
@@ -89,9 +106,21 @@ pub enum Freshness {
 
 /// Data older than this is shown as stale.
 pub const STALE_AFTER_SECS: i64 = 5;
+/// How long a footer message stays.
+const TOAST_SECS: i64 = 8;
+
+/// A short message in the footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub bad: bool,
+    pub until: Ts,
+}
 
 pub struct App {
     pub fleet: Fleet,
+    /// Who is operating (lock holder, commit author, audit).
+    pub operator: String,
     pub info: SourceInfo,
     pub readonly: bool,
     pub focus: PaneId,
@@ -107,6 +136,15 @@ pub struct App {
     pub size: Rect,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    pub dialog: Option<ConfirmDialog>,
+    pub guide: Option<Guide>,
+    /// The guide's notes, kept while the guide is closed.
+    pub notes: String,
+    pub toast: Option<Toast>,
+    /// The step or rollback this console pushed, followed until it settles.
+    pub progress: Option<Progress>,
+    /// A mutation is running.
+    pub busy: bool,
 }
 
 impl App {
@@ -129,7 +167,23 @@ impl App {
             problem: None,
             size,
             dirty: true,
+            operator: crate::ops::operator(),
+            dialog: None,
+            guide: None,
+            notes: String::new(),
+            toast: None,
+            progress: None,
+            busy: false,
         }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>, bad: bool) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            bad,
+            until: self.now.plus_secs(TOAST_SECS),
+        });
+        self.dirty = true;
     }
 
     pub fn pane(&self, pane: PaneId) -> &ListState {
@@ -146,6 +200,8 @@ impl App {
     pub fn context(&self) -> Context {
         if self.help {
             Context::Help
+        } else if self.guide.is_some() {
+            Context::Guide
         } else if self.detail.is_some() {
             Context::Detail
         } else {
@@ -191,8 +247,25 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if app.clock_view() != before {
                 app.dirty = true;
             }
+            if app.toast.as_ref().is_some_and(|t| t.until <= now) {
+                app.toast = None;
+                app.dirty = true;
+            }
+            // Soak countdowns (Tiers pane, guide, dialog) move every second.
+            let soaking = app.fleet.tiers.iter().any(|t| {
+                crate::domain::release::settled_at(&app.fleet, t)
+                    .is_some_and(|at| at.secs_until(now) <= i64::from(t.soak_secs) + 1)
+            });
+            if soaking || app.guide.is_some() || app.dialog.is_some() {
+                app.dirty = true;
+            }
             Vec::new()
         }
+        Msg::Executed {
+            mutation,
+            result,
+            race,
+        } => on_executed(app, mutation, result, race),
         Msg::Resize(w, h) => {
             app.size = Rect::new(0, 0, w, h);
             clamp_all(app);
@@ -202,15 +275,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Terminate(_) => vec![Effect::Quit],
         Msg::Source(ev) => {
             on_source(app, ev);
-            after_sources(app);
-            Vec::new()
+            after_sources(app)
         }
         Msg::Sources(events) => {
             for ev in events {
                 on_source(app, ev);
             }
-            after_sources(app);
-            Vec::new()
+            after_sources(app)
         }
         Msg::Key(key) => {
             if key.kind == KeyEventKind::Release {
@@ -221,12 +292,83 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// Derived facts are recomputed once per batch, not once per event.
-fn after_sources(app: &mut App) {
-    if app.dirty {
-        app.fleet.refresh();
-        if let Some(d) = &mut app.detail {
-            d.refresh(&app.fleet);
+/// Derived facts are recomputed once per batch, not once per event; a followed step may have
+/// finished.
+fn after_sources(app: &mut App) -> Vec<Effect> {
+    if !app.dirty {
+        return Vec::new();
+    }
+    app.fleet.refresh();
+    if let Some(d) = &mut app.detail {
+        d.refresh(&app.fleet);
+    }
+    let Some(p) = &app.progress else {
+        return Vec::new();
+    };
+    let verb = if p.rollback {
+        "rollback of"
+    } else {
+        "step into"
+    };
+    match p.state(&app.fleet) {
+        ProgressState::Done => {
+            let text = format!(
+                "✓ {verb} '{}' done: every ShopSet Synced and Healthy",
+                p.tier
+            );
+            app.progress = None;
+            app.say(text, false);
+            vec![Effect::Unlock]
+        }
+        ProgressState::Failed(why) => {
+            let text = format!(
+                "✗ {verb} '{}' failed: {why}; press b on the tier to roll back",
+                p.tier
+            );
+            app.progress = None;
+            app.say(text, true);
+            vec![Effect::Unlock]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn on_executed(
+    app: &mut App,
+    mutation: Box<Mutation>,
+    result: Result<Done, String>,
+    race: bool,
+) -> Vec<Effect> {
+    app.busy = false;
+    app.dirty = true;
+    match result {
+        Ok(done) => {
+            app.progress = Some(Progress {
+                tier: mutation.tier().to_string(),
+                commit: done.commit.clone(),
+                since: app.now,
+                rollback: matches!(*mutation, Mutation::Rollback { .. }),
+            });
+            app.say(
+                format!(
+                    "pushed {}: {}",
+                    &done.commit[..done.commit.len().min(7)],
+                    done.summary
+                ),
+                false,
+            );
+            Vec::new()
+        }
+        Err(e) if race => {
+            app.say(
+                format!("{e}. The gate is evaluated again: press s to review."),
+                true,
+            );
+            vec![Effect::Unlock]
+        }
+        Err(e) => {
+            app.say(format!("✗ {e}"), true);
+            vec![Effect::Unlock]
         }
     }
 }
@@ -259,6 +401,26 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         on_input_key(app, key);
         return Vec::new();
     }
+    if app.dialog.is_some() {
+        return on_dialog_key(app, key);
+    }
+    if let Some(g) = &mut app.guide
+        && g.editing
+    {
+        app.dirty = true;
+        if key.code == KeyCode::Esc {
+            g.editing = false;
+            let text = g.text();
+            app.notes = text.clone();
+            if text != g.saved {
+                g.saved = text.clone();
+                return vec![Effect::SaveNotes(text)];
+            }
+        } else {
+            g.notes.input(key);
+        }
+        return Vec::new();
+    }
     let Some(action) = keymap::action_for(key, app.context()) else {
         return Vec::new();
     };
@@ -267,9 +429,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Quit => return vec![Effect::Quit],
         Action::Redraw => return vec![Effect::ClearScreen],
         Action::Help => app.help = !app.help,
+        Action::Step | Action::Rollback => open_dialog(app, action),
+        Action::Guide => app.guide = Some(Guide::new(&app.notes)),
+        Action::EditNotes => {
+            if let Some(g) = &mut app.guide {
+                g.editing = true;
+            }
+        }
         Action::Back => {
             if app.help {
                 app.help = false;
+            } else if let Some(g) = app.guide.take() {
+                app.notes = g.text();
             } else if app.detail.is_some() {
                 app.detail = None;
             } else if !app.pane(app.focus).filter.is_empty() {
@@ -309,6 +480,95 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
+fn open_dialog(app: &mut App, action: Action) {
+    if app.readonly {
+        app.say(
+            format!(
+                "{}: stepping and rolling back are disabled in this console",
+                super::text::READ_ONLY
+            ),
+            true,
+        );
+        return;
+    }
+    if app.busy || app.progress.is_some() {
+        let what = app
+            .progress
+            .as_ref()
+            .map(|p| format!("'{}' is still rolling out", p.tier))
+            .unwrap_or_else(|| "a change is being pushed".into());
+        app.say(format!("wait: {what}"), true);
+        return;
+    }
+    let tier = if app.guide.is_some() {
+        let rows = super::release::guide(&app.fleet, app.now, &app.operator);
+        super::release::next_action(&rows).0.map(str::to_string)
+    } else if app.focus == PaneId::Tiers {
+        app.selected_key(PaneId::Tiers)
+    } else {
+        app.say("select a tier in the Tiers pane (2) first", true);
+        return;
+    };
+    let Some(tier) = tier else {
+        app.say("nothing left to promote", false);
+        return;
+    };
+    app.dialog = Some(match action {
+        Action::Rollback => ConfirmDialog::rollback(&app.fleet, &tier, app.now, &app.operator),
+        _ => ConfirmDialog::step(&app.fleet, &tier, app.now, &app.operator),
+    });
+}
+
+fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Some(dialog) = &mut app.dialog else {
+        return Vec::new();
+    };
+    app.dirty = true;
+    match key.code {
+        KeyCode::Esc => {
+            app.dialog = None;
+            Vec::new()
+        }
+        KeyCode::Char('c')
+            if key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL) =>
+        {
+            vec![Effect::Quit]
+        }
+        KeyCode::Enter => match dialog.confirmed() {
+            Ok(mutation) if !app.readonly => {
+                app.dialog = None;
+                app.busy = true;
+                let notes = Some(app.notes.clone()).filter(|n| !n.trim().is_empty());
+                app.say(format!("pushing: {}", mutation.summary()), false);
+                vec![Effect::Execute {
+                    mutation: Box::new(mutation),
+                    notes,
+                }]
+            }
+            Ok(_) => {
+                app.dialog = None;
+                Vec::new()
+            }
+            Err(why) => {
+                if dialog.refused.is_some() {
+                    app.dialog = None;
+                }
+                app.say(why, true);
+                Vec::new()
+            }
+        },
+        _ => {
+            if let Some(ta) = &mut dialog.reason {
+                ta.input(key);
+            }
+            Vec::new()
+        }
+    }
 }
 
 fn on_input_key(app: &mut App, key: KeyEvent) {

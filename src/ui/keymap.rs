@@ -21,6 +21,12 @@ pub enum Action {
     Back,
     Filter,
     Redraw,
+    /// Promote into the selected tier (or, in the guide, the next tier).
+    Step,
+    /// Roll the selected tier back.
+    Rollback,
+    Guide,
+    EditNotes,
 }
 
 /// Where the operator is: decides which bindings apply.
@@ -29,6 +35,7 @@ pub enum Context {
     Main,
     Detail,
     Help,
+    Guide,
 }
 
 pub struct Binding {
@@ -41,12 +48,21 @@ pub struct Binding {
     pub short: &'static str,
     /// Shown in the footer (the rest only in help).
     pub footer: bool,
+    /// Changes the fleet: shown as read-only and not bound in a read-only console.
+    pub mutating: bool,
 }
 
 const MAIN: &[Context] = &[Context::Main];
 const LISTS: &[Context] = &[Context::Main, Context::Detail];
-const ALL: &[Context] = &[Context::Main, Context::Detail, Context::Help];
-const OVERLAYS: &[Context] = &[Context::Detail, Context::Help];
+const ALL: &[Context] = &[
+    Context::Main,
+    Context::Detail,
+    Context::Help,
+    Context::Guide,
+];
+const OVERLAYS: &[Context] = &[Context::Detail, Context::Help, Context::Guide];
+const STEP: &[Context] = &[Context::Main, Context::Guide];
+const GUIDE: &[Context] = &[Context::Guide];
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
@@ -56,6 +72,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "focus the next pane",
         short: "pane",
         footer: true,
+        mutating: false,
     },
     Binding {
         keys: "S-tab",
@@ -64,6 +81,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "focus the previous pane",
         short: "pane",
         footer: false,
+        mutating: false,
     },
     Binding {
         keys: "1-5",
@@ -72,6 +90,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts",
         short: "pane",
         footer: false,
+        mutating: false,
     },
     Binding {
         keys: "j/k ↑/↓",
@@ -79,7 +98,8 @@ pub const BINDINGS: &[Binding] = &[
         contexts: LISTS,
         help: "move the selection",
         short: "move",
-        footer: true,
+        footer: false,
+        mutating: false,
     },
     Binding {
         keys: "PgUp/PgDn",
@@ -88,14 +108,16 @@ pub const BINDINGS: &[Binding] = &[
         help: "move a page",
         short: "page",
         footer: false,
+        mutating: false,
     },
     Binding {
-        keys: "Home/End g/G",
+        keys: "Home/End G",
         action: Action::Top,
         contexts: LISTS,
         help: "first / last row",
         short: "ends",
         footer: false,
+        mutating: false,
     },
     Binding {
         keys: "enter",
@@ -104,6 +126,43 @@ pub const BINDINGS: &[Binding] = &[
         help: "open the selected row's detail",
         short: "open",
         footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "s",
+        action: Action::Step,
+        contexts: STEP,
+        help: "promote into the selected tier (guide: the next)",
+        short: "step",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "b",
+        action: Action::Rollback,
+        contexts: MAIN,
+        help: "roll the selected tier back (a new commit)",
+        short: "rollback",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "g",
+        action: Action::Guide,
+        contexts: MAIN,
+        help: "release guide: checklist, next action, notes",
+        short: "guide",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "e",
+        action: Action::EditNotes,
+        contexts: GUIDE,
+        help: "write release notes (saved with the audit log)",
+        short: "notes",
+        footer: true,
+        mutating: false,
     },
     Binding {
         keys: "/",
@@ -112,6 +171,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "filter the focused list (enter keeps, esc clears)",
         short: "filter",
         footer: true,
+        mutating: false,
     },
     Binding {
         keys: "esc",
@@ -120,6 +180,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "close / clear the filter and highlight",
         short: "back",
         footer: true,
+        mutating: false,
     },
     Binding {
         keys: "ctrl-l",
@@ -128,6 +189,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "redraw the whole screen",
         short: "redraw",
         footer: false,
+        mutating: false,
     },
     Binding {
         keys: "?",
@@ -136,6 +198,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "this help",
         short: "help",
         footer: true,
+        mutating: false,
     },
     Binding {
         keys: "q ctrl-c",
@@ -144,6 +207,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "quit",
         short: "quit",
         footer: true,
+        mutating: false,
     },
 ];
 
@@ -169,7 +233,12 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::PageUp => Action::PageUp,
         KeyCode::Char('f') if ctrl => Action::PageDown,
         KeyCode::Char('b') if ctrl => Action::PageUp,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
+        KeyCode::Home => Action::Top,
+        KeyCode::Char('g') if ctx == Context::Guide => Action::Back,
+        KeyCode::Char('g') => Action::Guide,
+        KeyCode::Char('s') => Action::Step,
+        KeyCode::Char('b') => Action::Rollback,
+        KeyCode::Char('e') => Action::EditNotes,
         KeyCode::End | KeyCode::Char('G') => Action::Bottom,
         KeyCode::Enter => Action::Open,
         KeyCode::Char('/') => Action::Filter,

@@ -6,6 +6,7 @@ pub mod detail;
 pub mod keymap;
 pub mod layout;
 pub mod panes;
+pub mod release;
 pub mod render;
 pub mod symbols;
 pub mod terminal;
@@ -42,9 +43,20 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let readonly = executor.is_none();
+    let executor = executor.map(std::sync::Arc::new);
     let mut guard = TerminalGuard::enter()?;
-    let result = runtime.block_on(event_loop(&mut guard, source, &theme, readonly, started));
+    let result = runtime.block_on(event_loop(
+        &mut guard,
+        source,
+        &theme,
+        executor.clone(),
+        started,
+    ));
+    if let Some(ex) = &executor
+        && let Err(e) = ex.unlock()
+    {
+        tracing::warn!("releasing the lock at exit: {e}");
+    }
     drop(guard);
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
@@ -54,9 +66,10 @@ async fn event_loop(
     guard: &mut TerminalGuard,
     source: Box<dyn FleetSource>,
     theme: &Theme,
-    readonly: bool,
+    executor: Option<std::sync::Arc<Executor>>,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
+    let readonly = executor.is_none();
     let size = guard.terminal.size()?;
     let mut app = App::new(
         source.info(),
@@ -77,6 +90,7 @@ async fn event_loop(
     std::thread::Builder::new()
         .name("source".into())
         .spawn(move || source.watch(tx))?;
+    let (done_tx, mut done_rx) = mpsc::channel::<Msg>(16);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -94,6 +108,7 @@ async fn event_loop(
                 None => Msg::Terminate("input closed"),
             },
             Some(ev) = rx.recv() => Msg::Source(ev),
+            Some(msg) = done_rx.recv() => msg,
             _ = tick.tick() => Msg::Tick(Ts::now()),
             _ = sigterm.recv() => Msg::Terminate("SIGTERM"),
             _ = sighup.recv() => Msg::Terminate("SIGHUP"),
@@ -118,6 +133,49 @@ async fn event_loop(
                     guard.terminal.clear()?;
                     app.dirty = true;
                 }
+                Effect::Execute { mutation, notes } => {
+                    let Some(ex) = executor.clone() else {
+                        app.say("read-only: nothing can be changed from this console", true);
+                        continue;
+                    };
+                    let tx = done_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = ex.execute(&mutation, Ts::now(), notes.as_deref());
+                        let race = result.as_ref().err().is_some_and(|e| e.is_race());
+                        tracing::info!(
+                            action = mutation.action(),
+                            tier = mutation.tier(),
+                            ok = result.is_ok(),
+                            "mutation"
+                        );
+                        let _ = tx.blocking_send(Msg::Executed {
+                            mutation,
+                            result: result.map_err(|e| e.to_string()),
+                            race,
+                        });
+                    });
+                }
+                Effect::Unlock => {
+                    if let Some(ex) = executor.clone() {
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = ex.unlock() {
+                                tracing::warn!("unlock: {e}");
+                            }
+                        });
+                    }
+                }
+                Effect::SaveNotes(text) => match executor.clone() {
+                    Some(ex) => {
+                        let entry =
+                            crate::ops::audit::AuditEntry::notes(&ex.operator, Ts::now(), &text);
+                        match ex.audit().append(&entry) {
+                            Ok(()) => app.say("notes saved to the audit log", false),
+                            Err(e) => app
+                                .say(format!("cannot save the notes to the audit log: {e}"), true),
+                        }
+                    }
+                    None => app.say("read-only: notes are kept on screen, not saved", true),
+                },
             }
         }
         if app.dirty {

@@ -36,6 +36,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         }
     }
     footer(app, theme, frame, areas.footer);
+    if let Some(g) = &app.guide {
+        g.render(&app.fleet, theme, frame, size, app.now, &app.operator);
+    }
+    if let Some(d) = &app.dialog {
+        d.render(theme, frame, size);
+    }
     if app.help {
         help(app, theme, frame, size);
     }
@@ -132,10 +138,35 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
         return;
     }
+    if let Some(t) = &app.toast {
+        frame.render_widget(
+            Line::styled(
+                t.text.clone(),
+                if t.bad { theme.danger() } else { theme.ok() },
+            ),
+            area,
+        );
+        return;
+    }
     let mut spans = Vec::new();
-    for b in keymap::footer(app.context()) {
+    if app.dialog.is_some() {
+        spans.push(Span::styled("enter", theme.key()));
+        spans.push(Span::styled(" confirm  ", theme.muted()));
+        spans.push(Span::styled("esc", theme.key()));
+        spans.push(Span::styled(" cancel", theme.muted()));
+    }
+    for b in keymap::footer(app.context()).filter(|_| app.dialog.is_none()) {
         spans.push(Span::styled(b.keys, theme.key()));
-        spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
+        if b.mutating && app.readonly {
+            spans.push(Span::styled(
+                format!(" {} ({})  ", b.short, text::READ_ONLY),
+                theme
+                    .muted()
+                    .add_modifier(ratatui::style::Modifier::CROSSED_OUT),
+            ));
+        } else {
+            spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
+        }
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -143,7 +174,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
     for b in BINDINGS {
-        let contexts: Vec<&str> = if b.contexts.len() == 3 {
+        let contexts: Vec<&str> = if b.contexts.len() == 4 {
             vec!["anywhere"]
         } else {
             b.contexts
@@ -152,6 +183,7 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
                     Context::Main => "main",
                     Context::Detail => "detail",
                     Context::Help => "help",
+                    Context::Guide => "guide",
                 })
                 .collect()
         };
@@ -161,30 +193,29 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
             Span::styled(contexts.join(","), theme.muted()),
         ]));
     }
-    lines.push(Line::raw(""));
     lines.push(Line::styled("Symbols", theme.title(true)));
-    let legend: [(&str, ratatui::style::Style, &str); 6] = [
-        ("● ✓", theme.ok(), "up, Synced, Healthy"),
-        ("◐ ◷", theme.progress(), "rolling out / syncing, soaking"),
-        ("▲ ≠", theme.warn(), "degraded or warning, OutOfSync"),
-        ("✗", theme.danger(), "down, failed, critical"),
-        ("? ◌", theme.unknown(), "unknown, silenced"),
+    let legend: [(&str, ratatui::style::Style, &str); 8] = [
+        ("● ✓", theme.ok(), "up, Synced, Healthy  "),
+        ("◐ ◷", theme.progress(), "syncing, soaking  "),
+        ("▲ ≠", theme.warn(), "degraded, OutOfSync"),
+        ("✗", theme.danger(), "down, failed, critical  "),
+        ("? ◌", theme.unknown(), "unknown, silenced  "),
+        ("⊘", theme.warn(), "cordoned  "),
         (
             symbols::RELATED,
             theme.related(),
-            "belongs to the highlighted cluster or tier",
+            "highlighted cluster/tier  ",
         ),
+        ("STACK", theme.muted(), "LB·TLS proxy·shop page·cart·API"),
     ];
-    for (sym, style, what) in legend {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {sym:<14}"), style),
-            Span::raw(what),
-        ]));
+    for chunk in legend.chunks(3).map(|c| c.to_vec()) {
+        let mut spans = vec![Span::raw("  ")];
+        for (sym, style, what) in chunk.into_iter().take(4) {
+            spans.push(Span::styled(format!("{sym} "), style));
+            spans.push(Span::raw(what));
+        }
+        lines.push(Line::from(spans));
     }
-    lines.push(Line::from(vec![
-        Span::styled("  STACK         ", theme.muted()),
-        Span::raw("LB · TLS proxy · shop page · cart · API"),
-    ]));
     if app.readonly {
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));

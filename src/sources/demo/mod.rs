@@ -323,5 +323,8 @@ fn updates(old: Option<&sim::Reading>, new: &sim::Reading) -> Vec<FleetUpdate> {
     if old.is_none_or(|o| o.lock != new.lock) {
         out.push(FleetUpdate::Lock(new.lock.clone()));
     }
+    if old.is_none_or(|o| o.releases != new.releases) {
+        out.push(FleetUpdate::Releases(new.releases.clone()));
+    }
     out
 }

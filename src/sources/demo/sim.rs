@@ -30,6 +30,7 @@ pub struct Reading {
     pub apps: Vec<AppStatus>,
     pub alerts: Vec<Alert>,
     pub lock: Option<ReleaseLock>,
+    pub releases: Vec<Revision>,
 }
 
 /// The cluster that fails in the `cluster-outage` scenario, and when (seconds after creation).
@@ -268,6 +269,7 @@ impl World<'_> {
             apps,
             alerts,
             lock: self.lock.clone(),
+            releases: self.history.all(),
         }
     }
 }

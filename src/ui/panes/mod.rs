@@ -235,6 +235,27 @@ fn pane_block<'a>(
             theme.related(),
         ));
     }
+    if pane == PaneId::Tiers
+        && let Some(p) = &app.progress
+    {
+        let verb = if p.rollback {
+            "rolling back"
+        } else {
+            "promoting"
+        };
+        let state = match p.state(&app.fleet) {
+            crate::ui::release::ProgressState::Waiting => "pushed, waiting for Argo CD".to_string(),
+            crate::ui::release::ProgressState::Syncing { settled, total } => {
+                format!("{settled}/{total} synced")
+            }
+            crate::ui::release::ProgressState::Done => "done".to_string(),
+            crate::ui::release::ProgressState::Failed(why) => why,
+        };
+        title.push(Span::styled(
+            format!("◐ {verb} {}: {state} ", p.tier),
+            theme.progress(),
+        ));
+    }
     if let Some(scope) = &app.scope
         && pane != scope.pane()
     {

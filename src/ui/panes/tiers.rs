@@ -54,15 +54,16 @@ impl PaneView for TiersPane {
             vec![
                 ("TIER", Constraint::Length(9)),
                 ("REVISION", Constraint::Length(15)),
-                ("SETTLED", Constraint::Fill(1)),
+                ("SETTLED", Constraint::Length(7)),
+                ("SOAK", Constraint::Fill(1)),
             ]
         } else {
             vec![
                 ("L", Constraint::Length(1)),
                 ("TIER", Constraint::Length(9)),
                 ("REVISION", Constraint::Length(15)),
-                ("SETTLED", Constraint::Length(11)),
-                ("SOAK", Constraint::Length(11)),
+                ("SETTLED", Constraint::Length(9)),
+                ("SOAK", Constraint::Length(10)),
                 ("SUBJECT", Constraint::Fill(1)),
             ]
         }
@@ -114,8 +115,8 @@ impl PaneView for TiersPane {
         cells.push(Cell::from(t.name.as_str()));
         cells.push(styled(rev, rev_style));
         cells.push(styled(settled_text, settled_style));
-        if !narrow {
-            let soak = match t.updated_at {
+        {
+            let soak = match crate::domain::release::settled_at(fleet, t) {
                 Some(at) => {
                     let left = i64::from(t.soak_secs) - at.secs_until(now);
                     if left > 0 {
@@ -124,7 +125,7 @@ impl PaneView for TiersPane {
                         (format!("✓ {}", age(at.secs_until(now))), theme.muted())
                     }
                 }
-                None => ("-".into(), theme.muted()),
+                None => ("◐ syncing".into(), theme.progress()),
             };
             cells.push(styled(soak.0, soak.1));
             cells.push(styled(
