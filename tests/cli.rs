@@ -300,27 +300,73 @@ fn two_processes_on_one_demo_directory_see_one_fleet() {
 #[test]
 fn release_commands_through_the_binary_with_their_exit_codes() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = demo(tmp.path()).args(["release", "status", "-o", "json"]).output().expect("runs");
+    let out = demo(tmp.path())
+        .args(["release", "status", "-o", "json"])
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let tiers = v["tiers"].as_array().expect("tiers");
     assert_eq!(tiers.len(), 5);
-    assert!(tiers[0]["gate"].is_null(), "nothing promotes into the lowest tier");
+    assert!(
+        tiers[0]["gate"].is_null(),
+        "nothing promotes into the lowest tier"
+    );
     let gate = &tiers[2]["gate"];
     assert_eq!(gate["passed"], true, "{gate}");
-    let names: Vec<&str> = gate["conditions"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["revision_differs", "lower_tier_settled", "no_alerts", "soaked", "lock_free"]);
+    let names: Vec<&str> = gate["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "revision_differs",
+            "lower_tier_settled",
+            "no_alerts",
+            "soaked",
+            "lock_free"
+        ]
+    );
     for c in gate["conditions"].as_array().into_iter().flatten() {
         assert!(c["passed"].is_boolean() && c["detail"].is_string());
     }
 
     // Read-only: 3. No terminal and no --yes: 1. Someone else's lock: 4.
-    demo(tmp.path()).args(["--readonly", "release", "step", "--tier", "prod-beta", "--yes"]).assert().code(3).stderr(predicate::str::contains("read-only"));
-    demo(tmp.path()).args(["release", "step", "--tier", "prod-beta"]).assert().code(1).stderr(predicate::str::contains("--yes"));
+    demo(tmp.path())
+        .args([
+            "--readonly",
+            "release",
+            "step",
+            "--tier",
+            "prod-beta",
+            "--yes",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("read-only"));
+    demo(tmp.path())
+        .args(["release", "step", "--tier", "prod-beta"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--yes"));
     let lock = tmp.path().join("lock.json");
     let far = shopctl::domain::Ts::now().plus_secs(600);
-    std::fs::write(&lock, format!(r#"{{"holder":"bob@ops","acquired_at":0,"expires_at":{}}}"#, far.0)).expect("lock");
-    demo(tmp.path()).args(["release", "step", "--tier", "prod-beta", "--yes"]).assert().code(4).stderr(predicate::str::contains("bob@ops"));
+    std::fs::write(
+        &lock,
+        format!(
+            r#"{{"holder":"bob@ops","acquired_at":0,"expires_at":{}}}"#,
+            far.0
+        ),
+    )
+    .expect("lock");
+    demo(tmp.path())
+        .args(["release", "step", "--tier", "prod-beta", "--yes"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("bob@ops"));
     let status = demo(tmp.path()).arg("status").output().expect("runs");
     assert!(String::from_utf8_lossy(&status.stdout).contains("prod-beta"));
     std::fs::remove_file(&lock).expect("unlock");
@@ -332,11 +378,25 @@ fn release_commands_through_the_binary_with_their_exit_codes() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("pushed"));
-    demo(tmp.path()).args(["release", "step", "--tier", "prod", "--yes"]).assert().code(2).stderr(predicate::str::contains("lower_tier_settled"));
-    demo(tmp.path()).args(["release", "step", "--tier", "nope", "--yes"]).assert().code(1).stderr(predicate::str::contains("unknown tier 'nope'"));
-    demo(tmp.path()).args(["release", "rollback", "--tier", "prod-beta", "--yes"]).assert().code(0);
+    demo(tmp.path())
+        .args(["release", "step", "--tier", "prod", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lower_tier_settled"));
+    demo(tmp.path())
+        .args(["release", "step", "--tier", "nope", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown tier 'nope'"));
+    demo(tmp.path())
+        .args(["release", "rollback", "--tier", "prod-beta", "--yes"])
+        .assert()
+        .code(0);
     let audit = std::fs::read_to_string(tmp.path().join("audit.jsonl")).expect("audit log");
-    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["operator"], "carol@ops");
     assert_eq!(lines[0]["action"], "promote");

@@ -145,6 +145,8 @@ pub struct App {
     pub progress: Option<Progress>,
     /// A mutation is running.
     pub busy: bool,
+    /// The last step this console followed failed: shown until rolled back or dismissed.
+    pub failed_step: Option<String>,
 }
 
 impl App {
@@ -174,6 +176,7 @@ impl App {
             toast: None,
             progress: None,
             busy: false,
+            failed_step: None,
         }
     }
 
@@ -325,6 +328,10 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
                 "✗ {verb} '{}' failed: {why}; press b on the tier to roll back",
                 p.tier
             );
+            app.failed_step = Some(format!(
+                "✗ {verb} '{}' failed: {why} — b rolls back, esc dismisses",
+                p.tier
+            ));
             app.progress = None;
             app.say(text, true);
             vec![Effect::Unlock]
@@ -349,6 +356,7 @@ fn on_executed(
                 since: app.now,
                 rollback: matches!(*mutation, Mutation::Rollback { .. }),
             });
+            app.failed_step = None;
             app.say(
                 format!(
                     "pushed {}: {}",
@@ -443,6 +451,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 app.notes = g.text();
             } else if app.detail.is_some() {
                 app.detail = None;
+            } else if app.failed_step.take().is_some() {
             } else if !app.pane(app.focus).filter.is_empty() {
                 let focus = app.focus;
                 app.pane_mut(focus).filter.clear();

@@ -136,7 +136,7 @@ fn areas(size: Rect, has_list: bool) -> (Rect, Rect) {
 
 pub fn render(app: &App, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>) {
     let (info_area, list_area) = areas(app.size, detail.has_list());
-    let (title, lines) = info(&app.fleet, detail, theme, app.now);
+    let (title, lines) = info(&app.fleet, detail, theme, app.now, &app.operator);
     let scroll = if detail.has_list() {
         0
     } else {
@@ -267,6 +267,7 @@ fn info<'a>(
     detail: &'a Detail,
     theme: &Theme,
     now: Ts,
+    me: &str,
 ) -> (String, Vec<Line<'a>>) {
     let target = &detail.target;
     let missing = |what: &str, name: &str| {
@@ -469,6 +470,50 @@ fn info<'a>(
                             .unwrap_or_default()
                     ),
                 ));
+            }
+            if let Some(prev) = &t.previous {
+                lines.push(kv(
+                    theme,
+                    "rollback to",
+                    format!("{}  {}", prev.label(), prev.subject),
+                ));
+            }
+            if let Some(g) = crate::domain::release::gate(
+                fleet,
+                name,
+                now,
+                &Default::default(),
+                fleet.lock.as_ref(),
+                me,
+            ) {
+                lines.push(Line::raw(""));
+                let verdict = if g.passed() {
+                    ("passes: s promotes", theme.ok())
+                } else if g.passes_with_override() {
+                    ("fails; may be overridden with a reason", theme.warn())
+                } else {
+                    ("fails", theme.danger())
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("Gate {} → {}: ", g.from_tier, g.tier),
+                        theme.title(false),
+                    ),
+                    Span::styled(verdict.0, verdict.1),
+                ]));
+                for c in &g.checks {
+                    let (mark, style) = if c.passed {
+                        ("✓", theme.ok())
+                    } else if c.condition.overridable() {
+                        ("▲", theme.warn())
+                    } else {
+                        ("✗", theme.danger())
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {mark} {:<18} ", c.condition.name()), style),
+                        Span::raw(c.detail.clone()),
+                    ]));
+                }
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled("ShopSets", theme.title(false)));

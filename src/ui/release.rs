@@ -206,7 +206,12 @@ impl ConfirmDialog {
             None => {}
         }
         if !self.commits.is_empty() {
-            lines.push(Line::styled("App commits", theme.title(false)));
+            let heading = if matches!(self.mutation, Some(Mutation::Rollback { .. })) {
+                "App commits taken back"
+            } else {
+                "App commits brought"
+            };
+            lines.push(Line::styled(heading, theme.title(false)));
             for r in self.commits.iter().rev().take(6) {
                 lines.push(Line::raw(format!("  {} {}", r.label(), r.subject)));
             }

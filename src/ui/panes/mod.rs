@@ -236,6 +236,11 @@ fn pane_block<'a>(
         ));
     }
     if pane == PaneId::Tiers
+        && let Some(failed) = &app.failed_step
+    {
+        title.push(Span::styled(format!("{failed} "), theme.danger()));
+    }
+    if pane == PaneId::Tiers
         && let Some(p) = &app.progress
     {
         let verb = if p.rollback {

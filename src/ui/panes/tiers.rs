@@ -98,15 +98,17 @@ impl PaneView for TiersPane {
             (rev, theme.base())
         };
         let (settled, total) = rollout(fleet, t);
-        let settled_style = if settled == total {
-            theme.ok()
+        let degraded = fleet.shopsets_of_tier(&t.name).any(|s| {
+            fleet
+                .app_for(&s.name)
+                .is_some_and(|a| a.health == crate::domain::HealthStatus::Degraded)
+        });
+        let (settled_text, settled_style) = if degraded {
+            (format!("✗ {settled}/{total}"), theme.danger())
+        } else if settled == total {
+            (format!("✓ {settled}/{total}"), theme.ok())
         } else {
-            theme.progress()
-        };
-        let settled_text = if settled == total {
-            format!("✓ {settled}/{total}")
-        } else {
-            format!("◐ {settled}/{total}")
+            (format!("◐ {settled}/{total}"), theme.progress())
         };
         let mut cells = Vec::new();
         if !narrow {
@@ -125,6 +127,7 @@ impl PaneView for TiersPane {
                         (format!("✓ {}", age(at.secs_until(now))), theme.muted())
                     }
                 }
+                None if degraded => ("✗ degraded".into(), theme.danger()),
                 None => ("◐ syncing".into(), theme.progress()),
             };
             cells.push(styled(soak.0, soak.1));
