@@ -83,6 +83,7 @@ fn budget_fleet() -> Fleet {
                     Redundancy::Single
                 },
                 shopsets: sets,
+                previous: None,
             }
         })
         .collect();

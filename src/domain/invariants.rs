@@ -245,6 +245,7 @@ mod tests {
             name: name.into(),
             redundancy,
             shopsets: sets.iter().map(|s| s.to_string()).collect(),
+            previous: None,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod fleet;
 pub mod invariants;
 pub mod model;
+pub mod placement;
 pub mod release;
 pub mod time;
 

@@ -190,6 +190,15 @@ pub struct Shop {
     pub redundancy: Redundancy,
     /// The ShopSets serving the shop: one for single shops, two for dual shops.
     pub shopsets: Vec<String>,
+    /// Where the shop was before a drain moved it, and which drain: what a restore returns to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousPlacement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousPlacement {
+    pub shopsets: Vec<String>,
+    pub drain: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::topology::{self, Topology};
 use super::{DEFAULT_SCALE, DemoOptions, Scenario, repos};
-use crate::domain::{Redundancy, ReleaseLock, Shop, Ts};
+use crate::domain::{PreviousPlacement, Redundancy, ReleaseLock, Shop, Ts};
 use crate::sources::git::GitError;
 
 pub const STATE_FILE: &str = "state.json";
@@ -78,9 +78,16 @@ struct StateFile {
     topology: Topology,
 }
 
-/// `shops.json` rows: `["maple-bakery", "dual", ["A-2", "B-1"]]`.
+/// `shops.json` rows: `{"n": "maple-bakery", "r": "dual", "s": ["A-2", "B-1"]}`, plus
+/// `"p": {"shopsets": [...], "drain": "..."}` for a shop a drain moved.
 #[derive(Serialize, Deserialize)]
-struct ShopRow(String, Redundancy, Vec<String>);
+struct ShopRow {
+    n: String,
+    r: Redundancy,
+    s: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<PreviousPlacement>,
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoState {
@@ -273,10 +280,11 @@ pub fn read_shops(dir: &Path) -> Result<Vec<Shop>, DemoError> {
     })?;
     Ok(rows
         .into_iter()
-        .map(|ShopRow(name, redundancy, shopsets)| Shop {
-            name,
-            redundancy,
-            shopsets,
+        .map(|r| Shop {
+            name: r.n,
+            redundancy: r.r,
+            shopsets: r.s,
+            previous: r.p,
         })
         .collect())
 }
@@ -296,7 +304,12 @@ pub fn reload_shops(state: &mut DemoState) -> Result<Option<Vec<Shop>>, DemoErro
 pub fn write_shops(dir: &Path, shops: &[Shop]) -> Result<(), DemoError> {
     let rows: Vec<ShopRow> = shops
         .iter()
-        .map(|s| ShopRow(s.name.clone(), s.redundancy, s.shopsets.clone()))
+        .map(|s| ShopRow {
+            n: s.name.clone(),
+            r: s.redundancy,
+            s: s.shopsets.clone(),
+            p: s.previous.clone(),
+        })
         .collect();
     let path = dir.join(SHOPS_FILE);
     let json = serde_json::to_vec(&rows).map_err(|e| DemoError::Corrupt {

@@ -1,0 +1,428 @@
+//! Where shops may go: the placement rules, the drain planner and the restore plan. Pure.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::fleet::Fleet;
+use super::model::{Redundancy, Shop};
+
+/// One rule a placement would break.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Broken {
+    UnknownShopSet(String),
+    WrongCount {
+        redundancy: Redundancy,
+        legs: usize,
+    },
+    SameShopSetTwice(String),
+    MixedTiers,
+    SameFailureDomain {
+        domain: String,
+    },
+    OverCapacity {
+        shopset: String,
+        shops: u32,
+        capacity: u32,
+    },
+    Cordoned {
+        shopset: String,
+        cluster: String,
+    },
+    Unreachable {
+        shopset: String,
+        cluster: String,
+    },
+}
+
+impl fmt::Display for Broken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Broken::UnknownShopSet(s) => write!(f, "ShopSet '{s}' does not exist"),
+            Broken::WrongCount { redundancy, legs } => {
+                let want = if *redundancy == Redundancy::Dual {
+                    2
+                } else {
+                    1
+                };
+                write!(
+                    f,
+                    "a {} shop needs {want} ShopSet{}, not {legs}",
+                    redundancy.as_str(),
+                    if want == 1 { "" } else { "s" }
+                )
+            }
+            Broken::SameShopSetTwice(s) => write!(f, "ShopSet '{s}' is named twice"),
+            Broken::MixedTiers => write!(f, "the ShopSets are of different tiers"),
+            Broken::SameFailureDomain { domain } => {
+                write!(f, "both ShopSets are in failure domain '{domain}'")
+            }
+            Broken::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            } => {
+                write!(f, "'{shopset}' is full ({shops}/{capacity})")
+            }
+            Broken::Cordoned { shopset, cluster } => {
+                write!(f, "'{shopset}' is on cordoned cluster '{cluster}'")
+            }
+            Broken::Unreachable { shopset, cluster } => {
+                write!(f, "'{shopset}' is on unreachable cluster '{cluster}'")
+            }
+        }
+    }
+}
+
+/// Every rule that placing `shop` on `targets` would break (empty: allowed).
+/// Capacity counts the shop's current legs as already there.
+pub fn check_move(fleet: &Fleet, shop: &Shop, targets: &[String]) -> Vec<Broken> {
+    let mut out = Vec::new();
+    let want = if shop.redundancy == Redundancy::Dual {
+        2
+    } else {
+        1
+    };
+    if targets.len() != want {
+        out.push(Broken::WrongCount {
+            redundancy: shop.redundancy,
+            legs: targets.len(),
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut tiers = HashSet::new();
+    let mut domains: HashMap<&str, usize> = HashMap::new();
+    for t in targets {
+        if !seen.insert(t.as_str()) {
+            out.push(Broken::SameShopSetTwice(t.clone()));
+            continue;
+        }
+        let Some(ss) = fleet.shopset(t) else {
+            out.push(Broken::UnknownShopSet(t.clone()));
+            continue;
+        };
+        tiers.insert(ss.tier.as_str());
+        match fleet.cluster(&ss.cluster) {
+            Some(c) if c.cordoned && !shop.shopsets.contains(t) => out.push(Broken::Cordoned {
+                shopset: t.clone(),
+                cluster: c.name.clone(),
+            }),
+            Some(c) if !c.is_reachable() && !shop.shopsets.contains(t) => {
+                out.push(Broken::Unreachable {
+                    shopset: t.clone(),
+                    cluster: c.name.clone(),
+                })
+            }
+            _ => {}
+        }
+        if let Some(fd) = fleet.failure_domain_of(t) {
+            *domains.entry(fd).or_default() += 1;
+        }
+        let count = fleet.shop_count(t);
+        if !shop.shopsets.contains(t) && count >= ss.capacity {
+            out.push(Broken::OverCapacity {
+                shopset: t.clone(),
+                shops: count + 1,
+                capacity: ss.capacity,
+            });
+        }
+    }
+    if tiers.len() > 1 {
+        out.push(Broken::MixedTiers);
+    }
+    if shop.redundancy == Redundancy::Dual
+        && let Some((fd, _)) = domains.iter().find(|(_, n)| **n > 1)
+    {
+        out.push(Broken::SameFailureDomain {
+            domain: fd.to_string(),
+        });
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    pub shop: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub shop: String,
+    pub reason: String,
+}
+
+/// What a drain (or a restore) will do, computed before anything moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrainPlan {
+    pub cluster: String,
+    pub moves: Vec<Move>,
+    pub blockers: Vec<Blocker>,
+    /// Dual shops that will run on one ShopSet because the operator accepted it.
+    pub degraded: Vec<String>,
+}
+
+impl DrainPlan {
+    /// (source, target) ShopSet pairs with the number of shop legs moving along each.
+    pub fn flows(&self) -> Vec<(String, String, usize)> {
+        let mut counts: HashMap<(String, String), usize> = HashMap::new();
+        for m in &self.moves {
+            let gone: Vec<&String> = m.from.iter().filter(|s| !m.to.contains(s)).collect();
+            let new: Vec<&String> = m.to.iter().filter(|s| !m.from.contains(s)).collect();
+            for (i, src) in gone.iter().enumerate() {
+                let dst = new
+                    .get(i)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "(none: degraded)".into());
+                *counts.entry((src.to_string(), dst)).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(String, String, usize)> =
+            counts.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+        v.sort();
+        v
+    }
+
+    /// Every target ShopSet's shop count after the plan, with its capacity.
+    pub fn loads_after(&self, fleet: &Fleet) -> Vec<(String, u32, u32)> {
+        let mut delta: HashMap<&str, i64> = HashMap::new();
+        for m in &self.moves {
+            for s in &m.from {
+                *delta.entry(s.as_str()).or_default() -= 1;
+            }
+            for s in &m.to {
+                *delta.entry(s.as_str()).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(String, u32, u32)> = delta
+            .into_iter()
+            .filter(|(_, d)| *d > 0)
+            .filter_map(|(s, d)| {
+                fleet.shopset(s).map(|ss| {
+                    (
+                        s.to_string(),
+                        (i64::from(fleet.shop_count(s)) + d) as u32,
+                        ss.capacity,
+                    )
+                })
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Moves every shop off the ShopSets of `cluster` onto ShopSets of the same tier elsewhere:
+/// dual shops keep two failure domains, no ShopSet goes over capacity, load spreads evenly (each
+/// leg goes to the least-loaded allowed ShopSet). Shops that cannot be placed are blockers,
+/// unless they are dual and named in `accept_degraded`: then they keep their surviving leg only.
+pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String>) -> DrainPlan {
+    let drained: HashSet<&str> = fleet
+        .shopsets_of_cluster(cluster)
+        .map(|s| s.name.as_str())
+        .collect();
+    let mut load: HashMap<&str, u32> = fleet
+        .shopsets
+        .iter()
+        .map(|s| (s.name.as_str(), fleet.shop_count(&s.name)))
+        .collect();
+    // Candidate targets per tier: reachable, uncordoned, not on the drained cluster.
+    let mut candidates: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, ss) in fleet.shopsets.iter().enumerate() {
+        let ok = ss.cluster != cluster
+            && fleet
+                .cluster(&ss.cluster)
+                .is_some_and(|c| c.is_reachable() && !c.cordoned);
+        if ok {
+            candidates.entry(ss.tier.as_str()).or_default().push(i);
+        }
+    }
+    let mut affected: Vec<&Shop> = fleet
+        .shops
+        .iter()
+        .filter(|s| s.shopsets.iter().any(|x| drained.contains(x.as_str())))
+        .collect();
+    // Dual shops first: they have the fewest options.
+    affected.sort_by(|a, b| {
+        (a.redundancy != Redundancy::Dual, &a.name)
+            .cmp(&(b.redundancy != Redundancy::Dual, &b.name))
+    });
+
+    let mut plan = DrainPlan {
+        cluster: cluster.into(),
+        moves: Vec::new(),
+        blockers: Vec::new(),
+        degraded: Vec::new(),
+    };
+    for shop in affected {
+        let keep: Vec<&str> = shop
+            .shopsets
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !drained.contains(s))
+            .collect();
+        let Some(tier) = shop
+            .shopsets
+            .first()
+            .and_then(|s| fleet.shopset(s))
+            .map(|s| s.tier.as_str())
+        else {
+            plan.blockers.push(Blocker {
+                shop: shop.name.clone(),
+                reason: "its ShopSets are unknown".into(),
+            });
+            continue;
+        };
+        let need = shop.shopsets.len() - keep.len();
+        let mut to: Vec<&str> = keep.clone();
+        let mut reason = None;
+        for _ in 0..need {
+            let taken_domains: Vec<&str> = to
+                .iter()
+                .filter_map(|s| fleet.failure_domain_of(s))
+                .collect();
+            let best = candidates
+                .get(tier)
+                .into_iter()
+                .flatten()
+                .map(|&i| &fleet.shopsets[i])
+                .filter(|ss| {
+                    !to.contains(&ss.name.as_str())
+                        && load.get(ss.name.as_str()).copied().unwrap_or(0) < ss.capacity
+                        && (shop.redundancy != Redundancy::Dual
+                            || fleet
+                                .failure_domain_of(&ss.name)
+                                .is_none_or(|fd| !taken_domains.contains(&fd)))
+                });
+            // Least loaded relative to capacity, then by name for a stable plan.
+            let best = best.min_by(|a, b| {
+                let ra = u64::from(load.get(a.name.as_str()).copied().unwrap_or(0))
+                    * u64::from(b.capacity);
+                let rb = u64::from(load.get(b.name.as_str()).copied().unwrap_or(0))
+                    * u64::from(a.capacity);
+                ra.cmp(&rb).then_with(|| a.name.cmp(&b.name))
+            });
+            match best {
+                Some(ss) => to.push(ss.name.as_str()),
+                None => {
+                    let any_room = candidates.get(tier).into_iter().flatten().any(|&i| {
+                        load.get(fleet.shopsets[i].name.as_str())
+                            .copied()
+                            .unwrap_or(0)
+                            < fleet.shopsets[i].capacity
+                    });
+                    reason = Some(if candidates.get(tier).is_none_or(|c| c.is_empty()) {
+                        format!(
+                            "no ShopSet of tier '{tier}' on another schedulable, reachable cluster"
+                        )
+                    } else if !any_room {
+                        format!("every ShopSet of tier '{tier}' elsewhere is full")
+                    } else {
+                        let fds: Vec<&str> = to
+                            .iter()
+                            .filter_map(|s| fleet.failure_domain_of(s))
+                            .collect();
+                        format!(
+                            "no ShopSet of tier '{tier}' with room outside failure domain '{}' of its other ShopSet",
+                            fds.join("', '")
+                        )
+                    });
+                    break;
+                }
+            }
+        }
+        match reason {
+            None => {
+                for s in to.iter().filter(|s| !keep.contains(s)) {
+                    *load.entry(s).or_default() += 1;
+                }
+                plan.moves.push(Move {
+                    shop: shop.name.clone(),
+                    from: shop.shopsets.clone(),
+                    to: to.iter().map(|s| s.to_string()).collect(),
+                });
+            }
+            Some(_)
+                if shop.redundancy == Redundancy::Dual
+                    && !keep.is_empty()
+                    && accept_degraded.contains(&shop.name) =>
+            {
+                plan.degraded.push(shop.name.clone());
+                plan.moves.push(Move {
+                    shop: shop.name.clone(),
+                    from: shop.shopsets.clone(),
+                    to: keep.iter().map(|s| s.to_string()).collect(),
+                });
+            }
+            Some(reason) => plan.blockers.push(Blocker {
+                shop: shop.name.clone(),
+                reason,
+            }),
+        }
+    }
+    plan
+}
+
+/// Moves every shop that drain `drain` took off `cluster` back to its recorded placement, where
+/// the rules still allow it (the cluster counts as uncordoned). Others are blockers, with why.
+pub fn plan_restore(fleet: &Fleet, cluster: &str, drain: &str) -> DrainPlan {
+    let mut plan = DrainPlan {
+        cluster: cluster.into(),
+        moves: Vec::new(),
+        blockers: Vec::new(),
+        degraded: Vec::new(),
+    };
+    let mut load: HashMap<&str, u32> = fleet
+        .shopsets
+        .iter()
+        .map(|s| (s.name.as_str(), fleet.shop_count(&s.name)))
+        .collect();
+    for shop in fleet.shops.iter() {
+        let Some(prev) = shop.previous.as_ref().filter(|p| p.drain == drain) else {
+            continue;
+        };
+        let mut broken: Vec<String> = Vec::new();
+        for t in prev.shopsets.iter().filter(|t| !shop.shopsets.contains(t)) {
+            match fleet.shopset(t) {
+                None => broken.push(format!("ShopSet '{t}' no longer exists")),
+                Some(ss) => {
+                    if ss.cluster != cluster
+                        && let Some(c) = fleet.cluster(&ss.cluster)
+                        && (c.cordoned || !c.is_reachable())
+                    {
+                        broken.push(format!(
+                            "'{t}' is on cluster '{}', now {}",
+                            c.name,
+                            if c.cordoned {
+                                "cordoned"
+                            } else {
+                                "unreachable"
+                            }
+                        ));
+                    }
+                    if load.get(t.as_str()).copied().unwrap_or(0) >= ss.capacity {
+                        broken.push(format!("'{t}' is full"));
+                    }
+                }
+            }
+        }
+        if broken.is_empty() {
+            for t in prev.shopsets.iter().filter(|t| !shop.shopsets.contains(t)) {
+                *load.entry(t.as_str()).or_default() += 1;
+            }
+            plan.moves.push(Move {
+                shop: shop.name.clone(),
+                from: shop.shopsets.clone(),
+                to: prev.shopsets.clone(),
+            });
+        } else {
+            plan.blockers.push(Blocker {
+                shop: shop.name.clone(),
+                reason: broken.join("; "),
+            });
+        }
+    }
+    plan
+}
