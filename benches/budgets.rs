@@ -38,6 +38,7 @@ fn budget_fleet() -> Fleet {
             nodes_ready: 20,
             nodes_total: 20,
             cordoned: false,
+            drain: None,
         })
         .collect();
     let tiers = (0..TIERS)

@@ -52,10 +52,52 @@ pub enum Command {
     Themes,
     /// Print the CRD YAML of the shopset.dev resources.
     Crds,
+    /// Move a shop to other ShopSet(s).
+    Reassign {
+        shop: String,
+        /// The target ShopSet, or two (comma-separated) for a dual shop.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required = true,
+            value_name = "SHOPSET[,SHOPSET]"
+        )]
+        to: Vec<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Move every shop off a cluster (cordoning it first); `drain plan CLUSTER` only shows the plan.
+    #[command(args_conflicts_with_subcommands = true)]
+    Drain {
+        #[command(subcommand)]
+        plan: Option<DrainCommand>,
+        cluster: Option<String>,
+        #[arg(long)]
+        yes: bool,
+        /// Dual shops that may run on one ShopSet when no second failure domain has room.
+        #[arg(long, value_delimiter = ',', value_name = "SHOP,...")]
+        accept_degraded: Vec<String>,
+    },
+    /// Move a drained cluster's shops back to their recorded placement and uncordon it.
+    Restore {
+        cluster: String,
+        #[arg(long)]
+        yes: bool,
+    },
     /// Tiers, revisions and gate verdicts; step a release up a tier or roll a tier back.
     Release {
         #[command(subcommand)]
         action: ReleaseAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrainCommand {
+    /// Show the plan: moves grouped source → target, loads after, blockers. Moves nothing.
+    Plan {
+        cluster: String,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
     },
 }
 

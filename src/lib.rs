@@ -1,5 +1,32 @@
 //! shopctl: a terminal console for operating a multi-cluster Kubernetes e-commerce fleet.
 
+/// Prints to stdout like `print!`, but a closed pipe (`shopctl status | head`) is not an error
+/// and a failed write is reported instead of panicking.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("shopctl: cannot write the output: {e}");
+            }
+        }
+    }};
+}
+
+/// `out!` with a newline.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("shopctl: cannot write the output: {e}");
+            }
+        }
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod domain;

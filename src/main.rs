@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use shopctl::cli::{Cli, Command, Output, ReleaseAction};
+use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
@@ -32,11 +32,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Themes) => {
-            print!("{}", commands::themes());
+            shopctl::out!("{}", commands::themes());
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Crds) => {
-            print!("{}", shopctl::sources::kube::crds::crds_yaml()?);
+            shopctl::out!("{}", shopctl::sources::kube::crds::crds_yaml()?);
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -49,10 +49,50 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             let mut source = source;
             let now = Ts::now();
             let fleet = source.snapshot(now)?;
-            print!("{}", commands::status(&fleet, output, now));
+            shopctl::out!("{}", commands::status(&fleet, output, now));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
+        Some(Command::Reassign { shop, to, yes }) => {
+            let mut source = source;
+            let exit =
+                commands::placement::reassign(source.as_mut(), executor.as_ref(), &shop, &to, yes);
+            Ok(ExitCode::from(exit as u8))
+        }
+        Some(Command::Drain {
+            plan,
+            cluster,
+            yes,
+            accept_degraded,
+        }) => {
+            let mut source = source;
+            let exit = match (plan, cluster) {
+                (Some(DrainCommand::Plan { cluster, output }), _) => {
+                    commands::placement::drain_plan(
+                        source.as_mut(),
+                        &cluster,
+                        output == Output::Json,
+                    )
+                }
+                (None, Some(cluster)) => commands::placement::drain(
+                    source.as_mut(),
+                    executor.as_ref(),
+                    &cluster,
+                    yes,
+                    &accept_degraded,
+                ),
+                (None, None) => anyhow::bail!(
+                    "name the cluster to drain: 'shopctl drain CLUSTER' or 'shopctl drain plan CLUSTER'"
+                ),
+            };
+            Ok(ExitCode::from(exit as u8))
+        }
+        Some(Command::Restore { cluster, yes }) => {
+            let mut source = source;
+            let exit =
+                commands::placement::restore(source.as_mut(), executor.as_ref(), &cluster, yes);
+            Ok(ExitCode::from(exit as u8))
+        }
         Some(Command::Release { action }) => {
             let mut source = source;
             let exit = match action {
@@ -60,7 +100,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     let now = Ts::now();
                     let fleet = source.snapshot(now)?;
                     let me = shopctl::ops::operator();
-                    print!(
+                    shopctl::out!(
                         "{}",
                         commands::release::status(&fleet, now, output == Output::Json, &me)
                     );

@@ -32,6 +32,7 @@ fn random_fleet(
             nodes_ready: 1,
             nodes_total: 1,
             cordoned: rng.u8(0..8) == 0,
+            drain: None,
         })
         .collect();
     let sets: Vec<ShopSet> = (0..shopsets)
@@ -186,6 +187,7 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
         nodes_ready: 1,
         nodes_total: 1,
         cordoned: false,
+        drain: None,
     };
     let ss = |n: &str, cl: &str| ShopSet {
         name: n.into(),

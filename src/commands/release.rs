@@ -377,7 +377,7 @@ fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit
     let done = executor.execute(m, now, None);
     let _ = executor.unlock();
     let done = done?;
-    println!(
+    crate::outln!(
         "{}: pushed {}",
         capitalise(&done.summary),
         &done.commit[..done.commit.len().min(12)]

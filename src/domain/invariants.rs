@@ -208,6 +208,7 @@ mod tests {
             nodes_ready: 3,
             nodes_total: 3,
             cordoned: false,
+            drain: None,
         }
     }
 

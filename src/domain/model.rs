@@ -47,6 +47,9 @@ pub struct Cluster {
     pub nodes_total: u32,
     /// A cordoned cluster receives no shops.
     pub cordoned: bool,
+    /// The drain in progress or done on this cluster (what a restore undoes).
+    #[serde(default)]
+    pub drain: Option<String>,
 }
 
 impl Cluster {

@@ -18,6 +18,10 @@ pub struct AuditEntry {
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop: Option<String>,
     /// Full app commit ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -49,6 +53,9 @@ impl AuditEntry {
         notes: Option<&str>,
     ) -> AuditEntry {
         let (from, to, reason, overridden) = match m {
+            Mutation::Reassign { from, to, .. } => {
+                (Some(from.join(",")), Some(to.join(",")), None, Vec::new())
+            }
             Mutation::Promote {
                 current,
                 target,
@@ -80,7 +87,9 @@ impl AuditEntry {
             time: now.rfc3339(),
             operator: operator.into(),
             action: m.action().into(),
-            tier: Some(m.tier().into()),
+            tier: (!matches!(m, Mutation::Reassign { .. })).then(|| m.tier().into()),
+            cluster: None,
+            shop: matches!(m, Mutation::Reassign { .. }).then(|| m.tier().into()),
             from,
             to,
             result: result.into(),
@@ -92,12 +101,41 @@ impl AuditEntry {
         }
     }
 
+    /// A drain, restore, cordon or cancel step on a cluster.
+    pub fn event(
+        operator: &str,
+        now: Ts,
+        action: &str,
+        cluster: &str,
+        result: &str,
+        detail: Option<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            time: now.rfc3339(),
+            operator: operator.into(),
+            action: action.into(),
+            tier: None,
+            cluster: Some(cluster.into()),
+            shop: None,
+            from: None,
+            to: None,
+            result: result.into(),
+            commit: None,
+            reason: None,
+            overridden: Vec::new(),
+            error: None,
+            notes: detail,
+        }
+    }
+
     pub fn notes(operator: &str, now: Ts, notes: &str) -> AuditEntry {
         AuditEntry {
             time: now.rfc3339(),
             operator: operator.into(),
             action: "notes".into(),
             tier: None,
+            cluster: None,
+            shop: None,
             from: None,
             to: None,
             result: "saved".into(),

@@ -2,8 +2,10 @@
 //! `Executor`, and a read-only console has no executor at all.
 
 pub mod audit;
+pub mod drain;
 pub mod git;
 pub mod lock;
+pub mod placement;
 
 use std::path::PathBuf;
 
@@ -11,6 +13,8 @@ use thiserror::Error;
 
 use self::audit::{AuditEntry, AuditLog};
 use self::lock::LockStore;
+use self::placement::{PlacementStore, Record};
+use crate::domain::placement::Move;
 use crate::domain::{ReleaseLock, Revision, Ts};
 
 /// Who is operating: `$SHOPCTL_OPERATOR`, else `user@host`.
@@ -51,12 +55,20 @@ pub enum Mutation {
         current: Revision,
         target: Revision,
     },
+    /// Move one shop from `from` to `to` (all its ShopSets).
+    Reassign {
+        shop: String,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
 }
 
 impl Mutation {
+    /// The tier (or, for a reassignment, the shop) the mutation is about.
     pub fn tier(&self) -> &str {
         match self {
             Mutation::Promote { tier, .. } | Mutation::Rollback { tier, .. } => tier,
+            Mutation::Reassign { shop, .. } => shop,
         }
     }
 
@@ -64,6 +76,7 @@ impl Mutation {
         match self {
             Mutation::Promote { .. } => "promote",
             Mutation::Rollback { .. } => "rollback",
+            Mutation::Reassign { .. } => "reassign",
         }
     }
 
@@ -94,6 +107,13 @@ impl Mutation {
                     "roll back '{tier}' from {} to {}",
                     current.label(),
                     target.label()
+                )
+            }
+            Mutation::Reassign { shop, from, to } => {
+                format!(
+                    "move shop '{shop}' from {} to {}",
+                    from.join(" + "),
+                    to.join(" + ")
                 )
             }
         }
@@ -136,25 +156,7 @@ impl Mutation {
                 target.id,
                 current.id
             ),
-        }
-    }
-
-    fn expected_current(&self) -> Option<&str> {
-        match self {
-            Mutation::Promote { current, .. } => current.as_ref().map(|r| r.id.as_str()),
-            Mutation::Rollback { current, .. } => Some(&current.id),
-        }
-    }
-
-    fn target(&self) -> &Revision {
-        match self {
-            Mutation::Promote { target, .. } | Mutation::Rollback { target, .. } => target,
-        }
-    }
-
-    fn branch(&self) -> &str {
-        match self {
-            Mutation::Promote { branch, .. } | Mutation::Rollback { branch, .. } => branch,
+            Mutation::Reassign { .. } => String::new(),
         }
     }
 }
@@ -171,6 +173,8 @@ pub enum OpsError {
         "the push of '{branch}' was rejected: another push came first; re-evaluate and try again"
     )]
     Rejected { branch: String },
+    #[error("shop '{shop}' {why}; look again and retry")]
+    ShopMoved { shop: String, why: String },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
     #[error("{0}")]
@@ -180,7 +184,10 @@ pub enum OpsError {
 impl OpsError {
     /// Conditions that call for re-reading the fleet and evaluating the gate again.
     pub fn is_race(&self) -> bool {
-        matches!(self, OpsError::Moved { .. } | OpsError::Rejected { .. })
+        matches!(
+            self,
+            OpsError::Moved { .. } | OpsError::Rejected { .. } | OpsError::ShopMoved { .. }
+        )
     }
 }
 
@@ -197,6 +204,7 @@ pub struct Executor {
     system_clone: PathBuf,
     locks: Box<dyn LockStore>,
     audit: AuditLog,
+    pub store: Box<dyn PlacementStore>,
 }
 
 /// How long a lock lasts unless renewed.
@@ -208,12 +216,29 @@ impl Executor {
         system_clone: PathBuf,
         locks: Box<dyn LockStore>,
         audit: AuditLog,
+        store: Box<dyn PlacementStore>,
     ) -> Executor {
         Executor {
             operator,
             system_clone,
             locks,
             audit,
+            store,
+        }
+    }
+
+    /// Appends an audit line for a drain or restore step.
+    pub fn audit_event(
+        &self,
+        now: Ts,
+        action: &str,
+        cluster: &str,
+        result: &str,
+        detail: Option<String>,
+    ) {
+        let entry = AuditEntry::event(&self.operator, now, action, cluster, result, detail);
+        if let Err(e) = self.audit.append(&entry) {
+            tracing::error!("audit log: {e}");
         }
     }
 
@@ -233,16 +258,47 @@ impl Executor {
     /// Writes and pushes the mutation's commit, holding the lock; audits the result either way.
     /// `notes` (e.g. from the release guide) go into the audit line.
     pub fn execute(&self, m: &Mutation, now: Ts, notes: Option<&str>) -> Result<Done, OpsError> {
-        let result = self.lock(now).and_then(|_| {
-            git::set_gitlink(
+        let result = self.lock(now).and_then(|_| match m {
+            Mutation::Promote {
+                branch,
+                current,
+                target,
+                ..
+            } => git::set_gitlink(
                 &self.system_clone,
-                m.branch(),
-                m.expected_current(),
-                &m.target().id,
+                branch,
+                current.as_ref().map(|r| r.id.as_str()),
+                &target.id,
                 &m.commit_message(&self.operator),
                 &self.operator,
                 now,
-            )
+            ),
+            Mutation::Rollback {
+                branch,
+                current,
+                target,
+                ..
+            } => git::set_gitlink(
+                &self.system_clone,
+                branch,
+                Some(&current.id),
+                &target.id,
+                &m.commit_message(&self.operator),
+                &self.operator,
+                now,
+            ),
+            Mutation::Reassign { shop, from, to } => {
+                let mv = Move {
+                    shop: shop.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                };
+                let out = self.store.apply(&[mv], &Record::Nothing)?;
+                match out.skipped.into_iter().next() {
+                    Some((shop, why)) => Err(OpsError::ShopMoved { shop, why }),
+                    None => Ok(String::new()),
+                }
+            }
         });
         let entry = AuditEntry::for_mutation(m, &self.operator, now, &result, notes);
         if let Err(e) = self.audit.append(&entry) {

@@ -193,6 +193,16 @@ impl ConfirmDialog {
                     theme.muted(),
                 ));
             }
+            Some(Mutation::Reassign { from, to, .. }) => {
+                lines.push(Line::from(vec![
+                    Span::styled("  before ", theme.muted()),
+                    Span::raw(from.join(" + ")),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("  after  ", theme.muted()),
+                    Span::raw(to.join(" + ")),
+                ]));
+            }
             Some(Mutation::Rollback {
                 current, target, ..
             }) => {

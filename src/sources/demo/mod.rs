@@ -1,6 +1,7 @@
 //! The embedded demo fleet: a simulated control plane and Argo CD over real git repositories,
 //! with all state in one directory so that every process on it sees the same fleet.
 
+pub mod placement;
 pub mod repos;
 pub mod sim;
 pub mod store;
@@ -189,6 +190,7 @@ impl DemoFleet {
             crate::ops::audit::AuditLog {
                 path: dir.join(AUDIT_FILE),
             },
+            Box::new(placement::DemoPlacement { dir: dir.clone() }),
         )
     }
 }

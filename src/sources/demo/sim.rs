@@ -235,6 +235,7 @@ impl World<'_> {
                     },
                     nodes_total: c.nodes,
                     cordoned: c.cordoned,
+                    drain: c.drain.clone(),
                 }
             })
             .collect();

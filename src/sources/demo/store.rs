@@ -333,3 +333,36 @@ pub fn read_lock(dir: &Path) -> Result<Option<ReleaseLock>, DemoError> {
         Err(e) => Err(io("read", &path)(e)),
     }
 }
+
+/// Cordons or uncordons a cluster in `state.json` and sets or clears its drain id.
+pub fn update_cluster(
+    dir: &Path,
+    cluster: &str,
+    cordoned: bool,
+    drain: Option<&str>,
+) -> Result<(), DemoError> {
+    let path = dir.join(STATE_FILE);
+    let bytes = fs::read(&path).map_err(io("read", &path))?;
+    let mut file: StateFile = serde_json::from_slice(&bytes).map_err(|e| DemoError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let Some(c) = file
+        .topology
+        .clusters
+        .iter_mut()
+        .find(|c| c.name == cluster)
+    else {
+        return Err(DemoError::Corrupt {
+            path,
+            message: format!("no cluster '{cluster}'"),
+        });
+    };
+    c.cordoned = cordoned;
+    c.drain = drain.map(str::to_string);
+    let json = serde_json::to_vec_pretty(&file).map_err(|e| DemoError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, &json)
+}

@@ -16,6 +16,8 @@ pub struct ClusterSpec {
     pub nodes: u32,
     #[serde(default)]
     pub cordoned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,8 +64,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "staging",
         share: 3,
         dual: 0,
-        base: &["C-2", "D-1"],
-        clusters: &["C", "D"],
+        base: &["C-2", "D-1", "A-4"],
+        clusters: &["C", "D", "A"],
     },
     TierPlan {
         name: "beta",
@@ -71,8 +73,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "staging",
         share: 7,
         dual: 20,
-        base: &["C-1", "D-2"],
-        clusters: &["C", "D"],
+        base: &["C-1", "D-2", "B-3"],
+        clusters: &["C", "D", "B"],
     },
     TierPlan {
         name: "prod-beta",
@@ -80,8 +82,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 15,
         dual: 30,
-        base: &["A-1", "B-2"],
-        clusters: &["A", "B"],
+        base: &["A-1", "B-2", "D-5"],
+        clusters: &["A", "B", "D"],
     },
     TierPlan {
         name: "prod",
@@ -89,8 +91,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 55,
         dual: 40,
-        base: &["A-2", "B-1", "D-3"],
-        clusters: &["A", "B", "D"],
+        base: &["A-2", "B-1", "D-3", "C-4"],
+        clusters: &["A", "B", "C", "D"],
     },
     TierPlan {
         name: "prod-ha",
@@ -98,12 +100,13 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 20,
         dual: 100,
-        base: &["A-3", "C-3", "D-4"],
-        clusters: &["A", "C", "D"],
+        base: &["A-3", "C-3", "D-4", "B-4"],
+        clusters: &["A", "B", "C", "D"],
     },
 ];
 
-/// Shops a ShopSet is sized for; ShopSets are provisioned at about 70 % of capacity.
+/// Shops a ShopSet is sized for; ShopSets are provisioned at about 55 % of capacity, so that
+/// any one cluster can be drained onto the others.
 const SHOPS_PER_SHOPSET: u32 = 500;
 
 pub fn clusters() -> Vec<ClusterSpec> {
@@ -114,6 +117,7 @@ pub fn clusters() -> Vec<ClusterSpec> {
         server_version: version.into(),
         nodes,
         cordoned: false,
+        drain: None,
     };
     vec![
         c("A", "on-prem", "v1.31.4", 24),
@@ -155,7 +159,7 @@ pub fn generate(shops: u32, seed: u64) -> (Topology, Vec<Shop>) {
         let legs = u64::from(n) * (100 + u64::from(plan.dual)) / 100;
         let count =
             (plan.base.len() as u64).max(legs.div_ceil(u64::from(SHOPS_PER_SHOPSET))) as usize;
-        let capacity = (legs * 10 / 7 / count as u64).div_ceil(50).max(1) * 50;
+        let capacity = (legs * 100 / 55 / count as u64).div_ceil(50).max(1) * 50;
         let mut names: Vec<String> = plan.base.iter().map(|s| s.to_string()).collect();
         let mut i = 0;
         while names.len() < count {

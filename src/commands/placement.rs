@@ -1,0 +1,331 @@
+//! `shopctl reassign`, `drain plan`, `drain` and `restore`.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
+
+use super::Exit;
+use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
+use crate::domain::{Fleet, Ts};
+use crate::ops::drain::{DrainReport, drain_id, execute_drain, execute_restore};
+use crate::ops::{Executor, Mutation, OpsError};
+use crate::sources::FleetSource;
+
+fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
+    source.snapshot(now).map_err(|e| {
+        eprintln!("shopctl: {e:#}");
+        Exit::Error
+    })
+}
+
+fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
+    if fleet.cluster(cluster).is_none() {
+        let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
+        eprintln!(
+            "shopctl: unknown cluster '{cluster}' (clusters: {})",
+            names.join(", ")
+        );
+        return Err(Exit::Error);
+    }
+    Ok(())
+}
+
+/// The plan as operators read it: flows source → target with counts, loads after, blockers.
+pub fn plan_text(fleet: &Fleet, plan: &DrainPlan, verb: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{verb} cluster '{}': {} shops move, {} blocked",
+        plan.cluster,
+        plan.moves.len(),
+        plan.blockers.len()
+    );
+    for (from, to, n) in plan.flows() {
+        let _ = writeln!(s, "  {from:>8} → {to:<10} {n:>6} shops");
+    }
+    let loads = plan.loads_after(fleet);
+    if !loads.is_empty() {
+        let _ = writeln!(s, "load after:");
+        for (ss, n, cap) in loads {
+            let _ = writeln!(
+                s,
+                "  {ss:>8} {n:>6}/{cap:<6} {:>3}%",
+                (u64::from(n) * 100)
+                    .checked_div(u64::from(cap))
+                    .unwrap_or(0)
+            );
+        }
+    }
+    if !plan.degraded.is_empty() {
+        let _ = writeln!(
+            s,
+            "accepted degraded redundancy (one ShopSet): {}",
+            plan.degraded.join(", ")
+        );
+    }
+    if !plan.blockers.is_empty() {
+        let _ = writeln!(s, "blockers:");
+        for b in plan.blockers.iter().take(50) {
+            let _ = writeln!(s, "  {:<24} {}", b.shop, b.reason);
+        }
+        if plan.blockers.len() > 50 {
+            let _ = writeln!(s, "  … and {} more", plan.blockers.len() - 50);
+        }
+    }
+    s
+}
+
+/// `drain plan CLUSTER [-o json]`.
+pub fn drain_plan(source: &mut dyn FleetSource, cluster: &str, json: bool) -> Exit {
+    let fleet = match snapshot(source, Ts::now()) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    if let Err(e) = known_cluster(&fleet, cluster) {
+        return e;
+    }
+    let plan = plan_drain(&fleet, cluster, &HashSet::new());
+    if json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        );
+    } else {
+        crate::out!("{}", plan_text(&fleet, &plan, "drain"));
+    }
+    Exit::Done
+}
+
+fn confirm_typed(cluster: &str, yes: bool) -> Result<bool, Exit> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!("shopctl: confirmation needed and there is no terminal to ask on; pass --yes");
+        return Err(Exit::Error);
+    }
+    eprint!("Type the cluster's name ('{cluster}') to go ahead: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| Exit::Error)?;
+    Ok(line.trim() == cluster)
+}
+
+fn report(verb: &str, cluster: &str, r: &DrainReport) {
+    crate::outln!(
+        "{verb} '{cluster}' ({}): {} shops moved, {} already in place, {} skipped{}",
+        r.drain,
+        r.moved,
+        r.already,
+        r.skipped.len(),
+        if r.cancelled { ", cancelled" } else { "" }
+    );
+    for (shop, why) in r.skipped.iter().take(20) {
+        crate::outln!("  skipped {shop}: {why}");
+    }
+}
+
+fn ops_exit(e: OpsError) -> Exit {
+    eprintln!("shopctl: {e}");
+    match e {
+        OpsError::Locked(_) => Exit::Locked,
+        _ => Exit::Error,
+    }
+}
+
+/// `drain CLUSTER [--yes] [--accept-degraded SHOP,...]`.
+pub fn drain(
+    source: &mut dyn FleetSource,
+    executor: Option<&Executor>,
+    cluster: &str,
+    yes: bool,
+    accept: &[String],
+) -> Exit {
+    let Some(ex) = executor else {
+        eprintln!("shopctl: read-only: 'drain' is refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    let now = Ts::now();
+    let fleet = match snapshot(source, now) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    if let Err(e) = known_cluster(&fleet, cluster) {
+        return e;
+    }
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
+        eprintln!(
+            "shopctl: locked by {} until {}",
+            l.holder,
+            l.expires_at.hhmmss()
+        );
+        return Exit::Locked;
+    }
+    let accept: HashSet<String> = accept
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let plan = plan_drain(&fleet, cluster, &accept);
+    eprint!("{}", plan_text(&fleet, &plan, "drain"));
+    if !plan.blockers.is_empty() {
+        eprintln!(
+            "shopctl: {} shops cannot be placed; nothing moved. Free capacity, or accept degraded redundancy for named dual shops with --accept-degraded",
+            plan.blockers.len()
+        );
+        return Exit::Refused;
+    }
+    match confirm_typed(cluster, yes) {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("shopctl: the typed name is not '{cluster}'; nothing moved");
+            return Exit::Refused;
+        }
+        Err(e) => return e,
+    }
+    let id = drain_id(
+        cluster,
+        fleet.cluster(cluster).and_then(|c| c.drain.as_deref()),
+        now,
+    );
+    let cancel = AtomicBool::new(false);
+    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
+    match execute_drain(ex, &plan, &id, &Ts::now, &mut progress, &cancel) {
+        Ok(r) => {
+            report("drained", cluster, &r);
+            Exit::Done
+        }
+        Err(e) => ops_exit(e),
+    }
+}
+
+/// `restore CLUSTER [--yes]`.
+pub fn restore(
+    source: &mut dyn FleetSource,
+    executor: Option<&Executor>,
+    cluster: &str,
+    yes: bool,
+) -> Exit {
+    let Some(ex) = executor else {
+        eprintln!("shopctl: read-only: 'restore' is refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    let now = Ts::now();
+    let fleet = match snapshot(source, now) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    if let Err(e) = known_cluster(&fleet, cluster) {
+        return e;
+    }
+    let Some(id) = fleet.cluster(cluster).and_then(|c| c.drain.clone()) else {
+        eprintln!("shopctl: cluster '{cluster}' has no drain to restore");
+        return Exit::Refused;
+    };
+    let plan = plan_restore(&fleet, cluster, &id);
+    eprint!("{}", plan_text(&fleet, &plan, "restore"));
+    match confirm_typed(cluster, yes) {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("shopctl: the typed name is not '{cluster}'; nothing moved");
+            return Exit::Refused;
+        }
+        Err(e) => return e,
+    }
+    let cancel = AtomicBool::new(false);
+    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
+    match execute_restore(ex, &plan, &id, &Ts::now, &mut progress, &cancel) {
+        Ok(r) => {
+            report("restored", cluster, &r);
+            Exit::Done
+        }
+        Err(e) => ops_exit(e),
+    }
+}
+
+/// `reassign SHOP --to X[,Y] [--yes]`.
+pub fn reassign(
+    source: &mut dyn FleetSource,
+    executor: Option<&Executor>,
+    shop: &str,
+    to: &[String],
+    yes: bool,
+) -> Exit {
+    let Some(ex) = executor else {
+        eprintln!("shopctl: read-only: 'reassign' is refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    let now = Ts::now();
+    let fleet = match snapshot(source, now) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let Some(s) = fleet.shops.iter().find(|s| s.name == shop) else {
+        eprintln!("shopctl: unknown shop '{shop}'");
+        return Exit::Error;
+    };
+    let to: Vec<String> = to
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    eprintln!(
+        "{}: {} → {}",
+        s.name,
+        s.shopsets.join(" + "),
+        to.join(" + ")
+    );
+    let broken = check_move(&fleet, s, &to);
+    if !broken.is_empty() {
+        for b in &broken {
+            eprintln!("  ✗ {b}");
+        }
+        eprintln!(
+            "shopctl: refused: the move breaks {} rule{}",
+            broken.len(),
+            if broken.len() == 1 { "" } else { "s" }
+        );
+        return Exit::Refused;
+    }
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
+        eprintln!(
+            "shopctl: locked by {} until {}",
+            l.holder,
+            l.expires_at.hhmmss()
+        );
+        return Exit::Locked;
+    }
+    let m = Mutation::Reassign {
+        shop: s.name.clone(),
+        from: s.shopsets.clone(),
+        to,
+    };
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "shopctl: confirmation needed and there is no terminal to ask on; pass --yes"
+            );
+            return Exit::Error;
+        }
+        eprint!("{}? Type 'yes' to go ahead: ", m.summary());
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() || line.trim() != "yes" {
+            eprintln!("shopctl: not confirmed; nothing changed");
+            return Exit::Refused;
+        }
+    }
+    let result = ex.execute(&m, now, None);
+    let _ = ex.unlock();
+    match result {
+        Ok(_) => {
+            crate::outln!("{}: done", m.summary());
+            Exit::Done
+        }
+        Err(e) => ops_exit(e),
+    }
+}
