@@ -129,7 +129,11 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     update(&mut app, ch('3'));
     update(&mut app, key(KeyCode::Enter));
     let d = app.detail.as_ref().expect("detail open");
-    assert_eq!(d.target, DetailTarget::ShopSet("A-4".into()), "dev's first ShopSet");
+    assert_eq!(
+        d.target,
+        DetailTarget::ShopSet("A-4".into()),
+        "dev's first ShopSet"
+    );
     assert_eq!(d.rows.len() as u32, f.shop_count("A-4"));
     let first = f.shops[d.rows[0] as usize].name.clone();
     update(&mut app, ch('/'));

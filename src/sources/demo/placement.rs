@@ -30,14 +30,24 @@ impl WriteLock {
                 .create_new(true)
                 .open(&path)
             {
-                Ok(_) => return Ok(WriteLock(path)),
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(WriteLock(path));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    // A writer that died holding it: the files are whole (atomic renames).
-                    let stale = fs::metadata(&path)
-                        .and_then(|m| m.modified())
+                    // A writer that died holding it (killed, or the machine lost power): the
+                    // files are whole thanks to atomic renames, so the lock can go.
+                    let holder_gone = fs::read_to_string(&path)
                         .ok()
-                        .and_then(|t| SystemTime::now().duration_since(t).ok())
-                        .is_some_and(|age| age > Duration::from_secs(30));
+                        .and_then(|pid| pid.trim().parse::<u32>().ok())
+                        .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+                    let stale = holder_gone
+                        || fs::metadata(&path)
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| SystemTime::now().duration_since(t).ok())
+                            .is_some_and(|age| age > Duration::from_secs(30));
                     if stale {
                         let _ = fs::remove_file(&path);
                         continue;
