@@ -486,3 +486,129 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
             .is_some_and(|d| d.title.contains("prod-beta"))
     );
 }
+
+fn clusters_pane_on(app: &mut App, cluster: &str) {
+    update(app, ch('1'));
+    update(app, key(KeyCode::Home));
+    while app.selected_key(PaneId::Clusters).as_deref() != Some(cluster) {
+        update(app, ch('j'));
+    }
+}
+
+#[test]
+fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
+    use shopctl::ui::placement::PlanKind;
+    let (_d, f) = fleet(600);
+    let mut app = app_with(&f, 100, 30);
+    clusters_pane_on(&mut app, "C");
+    assert!(update(&mut app, ch('d')).is_empty());
+    let d = app.plan_dialog.as_ref().expect("plan shown");
+    assert!(d.plan.blockers.is_empty() && !d.plan.moves.is_empty());
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Drain cluster 'C'") && s.contains("Load after"),
+        "{s}"
+    );
+    // The wrong name is refused; nothing runs.
+    update(&mut app, ch('D'));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    assert!(
+        app.toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("type the cluster's name 'C'"))
+    );
+    update(&mut app, key(KeyCode::Backspace));
+    update(&mut app, ch('C'));
+    match update(&mut app, key(KeyCode::Enter)).as_slice() {
+        [
+            Effect::RunPlan {
+                kind: PlanKind::Drain,
+                plan,
+                ..
+            },
+        ] => {
+            assert_eq!(plan.cluster, "C");
+            assert_eq!(plan.moves.len(), d_moves(&f, "C"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(app.drain_run.is_some());
+    assert_eq!(update(&mut app, ch('x')), vec![Effect::CancelDrain]);
+}
+
+fn d_moves(f: &Fleet, cluster: &str) -> usize {
+    shopctl::domain::placement::plan_drain(f, cluster, &Default::default())
+        .moves
+        .len()
+}
+
+#[test]
+fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    clusters_pane_on(&mut app, "A");
+    update(&mut app, ch('d'));
+    assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
+    assert!(app.plan_dialog.is_none());
+    let mut ro = App::new(
+        info(),
+        true,
+        CREATED.plus_secs(NOW_AFTER),
+        Rect::new(0, 0, 100, 30),
+    );
+    update(
+        &mut ro,
+        Msg::Sources(
+            f.as_updates()
+                .into_iter()
+                .map(SourceEvent::Update)
+                .collect(),
+        ),
+    );
+    clusters_pane_on(&mut ro, "A");
+    update(&mut ro, ch('d'));
+    update(&mut ro, ch('u'));
+    assert!(ro.plan_dialog.is_none());
+}
+
+#[test]
+fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('f'));
+    let first = f
+        .shops
+        .iter()
+        .find(|s| s.redundancy == shopctl::domain::Redundancy::Dual)
+        .expect("a dual shop")
+        .name
+        .clone();
+    update(&mut app, ch('/'));
+    for c in first.chars() {
+        update(&mut app, ch(c));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, ch('r'));
+    let r = app.reassign.as_ref().expect("reassign dialog");
+    assert_eq!(r.shop.name, first);
+    // Choosing a ShopSet in the same failure domain as the other leg is refused with the rule.
+    let other = r.chosen[1].clone();
+    let fd = f.failure_domain_of(&other).map(str::to_string);
+    let same_fd = r.candidates.iter().position(|c| {
+        *c != other && !r.chosen.contains(c) && f.failure_domain_of(c).map(str::to_string) == fd
+    });
+    if let Some(i) = same_fd {
+        while app.reassign.as_ref().is_some_and(|r| r.cursor < i) {
+            update(&mut app, ch('j'));
+        }
+        update(&mut app, ch(' '));
+        assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+        assert!(
+            app.toast
+                .as_ref()
+                .is_some_and(|t| t.text.contains("failure domain")),
+            "{:?}",
+            app.toast
+        );
+    }
+}

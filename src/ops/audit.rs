@@ -78,6 +78,7 @@ impl AuditEntry {
             ),
         };
         let (result, commit, error) = match result {
+            Ok(_) if matches!(m, Mutation::Reassign { .. }) => ("done", None, None),
             Ok(c) => ("pushed", Some(c.clone()), None),
             Err(e @ OpsError::Locked(_)) => ("locked", None, Some(e.to_string())),
             Err(e) if e.is_race() => ("rejected", None, Some(e.to_string())),

@@ -10,8 +10,11 @@ use super::detail::{Detail, DetailTarget};
 use super::keymap::{self, Action, Context};
 use super::layout;
 use super::panes::{self, PaneId};
+use super::placement::{DrainRun, PlanDialog, PlanKind, ReassignDialog};
 use super::release::{ConfirmDialog, Guide, Progress, ProgressState};
+use crate::domain::placement::DrainPlan;
 use crate::domain::{Fleet, Ts};
+use crate::ops::drain::DrainReport;
 use crate::ops::{Done, Mutation};
 use crate::sources::{SourceEvent, SourceInfo};
 
@@ -27,6 +30,13 @@ pub enum Msg {
     Tick(Ts),
     /// SIGTERM, SIGHUP or the like: leave cleanly.
     Terminate(&'static str),
+    /// A drain or restore made progress.
+    DrainProgress {
+        done: usize,
+        total: usize,
+    },
+    /// A drain or restore ended.
+    DrainDone(Result<DrainReport, String>),
     /// A mutation finished (or failed) in the executor.
     Executed {
         mutation: Box<Mutation>,
@@ -48,6 +58,14 @@ pub enum Effect {
     },
     /// Give the operator lock back.
     Unlock,
+    /// Execute a confirmed drain or restore plan (never produced by a read-only console).
+    RunPlan {
+        kind: PlanKind,
+        plan: Box<DrainPlan>,
+        drain: String,
+    },
+    /// Stop the running drain after its current batch.
+    CancelDrain,
     /// Append the release guide's notes to the audit log.
     SaveNotes(String),
 }
@@ -147,6 +165,11 @@ pub struct App {
     pub busy: bool,
     /// The last step this console followed failed: shown until rolled back or dismissed.
     pub failed_step: Option<String>,
+    pub plan_dialog: Option<PlanDialog>,
+    pub reassign: Option<ReassignDialog>,
+    pub drain_run: Option<DrainRun>,
+    /// First line of the help shown (the help scrolls on small terminals).
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -177,6 +200,10 @@ impl App {
             progress: None,
             busy: false,
             failed_step: None,
+            plan_dialog: None,
+            reassign: None,
+            drain_run: None,
+            help_scroll: 0,
         }
     }
 
@@ -269,6 +296,44 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             result,
             race,
         } => on_executed(app, mutation, result, race),
+        Msg::DrainProgress { done, total } => {
+            if let Some(r) = &mut app.drain_run {
+                r.done = done;
+                r.total = total;
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::DrainDone(result) => {
+            let run = app.drain_run.take();
+            let verb = if run.as_ref().is_some_and(|r| r.kind == PlanKind::Restore) {
+                "restore"
+            } else {
+                "drain"
+            };
+            match result {
+                Ok(r) => {
+                    let skipped = if r.skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} skipped (moved meanwhile)", r.skipped.len())
+                    };
+                    let state = if r.cancelled { "cancelled" } else { "done" };
+                    app.say(
+                        format!(
+                            "{verb} {state}: {} shops moved{skipped}",
+                            r.moved + r.already
+                        ),
+                        r.cancelled,
+                    );
+                }
+                Err(e) => app.say(
+                    format!("✗ {verb} stopped: {e}; run it again to continue"),
+                    true,
+                ),
+            }
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             app.size = Rect::new(0, 0, w, h);
             clamp_all(app);
@@ -348,6 +413,10 @@ fn on_executed(
 ) -> Vec<Effect> {
     app.busy = false;
     app.dirty = true;
+    if let (Mutation::Reassign { .. }, Ok(_)) = (&*mutation, &result) {
+        app.say(format!("✓ {}", mutation.summary()), false);
+        return vec![Effect::Unlock];
+    }
     match result {
         Ok(done) => {
             app.progress = Some(Progress {
@@ -412,6 +481,27 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.dialog.is_some() {
         return on_dialog_key(app, key);
     }
+    if app.plan_dialog.is_some() {
+        return on_plan_key(app, key);
+    }
+    if app.help {
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                app.help_scroll = app.help_scroll.saturating_add(1);
+                app.dirty = true;
+                return Vec::new();
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                app.help_scroll = app.help_scroll.saturating_sub(1);
+                app.dirty = true;
+                return Vec::new();
+            }
+            _ => {}
+        }
+    }
+    if app.reassign.is_some() {
+        return on_reassign_key(app, key);
+    }
     if let Some(g) = &mut app.guide
         && g.editing
     {
@@ -438,6 +528,16 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Redraw => return vec![Effect::ClearScreen],
         Action::Help => app.help = !app.help,
         Action::Step | Action::Rollback => open_dialog(app, action),
+        Action::Drain | Action::Restore => open_plan(app, action),
+        Action::Reassign => open_reassign(app),
+        Action::FindShop => app.detail = Some(Detail::open(DetailTarget::AllShops, &app.fleet)),
+        Action::Cancel => {
+            if let Some(r) = &mut app.drain_run {
+                r.cancelling = true;
+                return vec![Effect::CancelDrain];
+            }
+            app.say("no drain is running", false);
+        }
         Action::Guide => app.guide = Some(Guide::new(&app.notes)),
         Action::EditNotes => {
             if let Some(g) = &mut app.guide {
@@ -487,6 +587,154 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             textarea.move_cursor(tui_textarea::CursorMove::End);
             app.input = Some(FilterInput { textarea, target });
         }
+    }
+    Vec::new()
+}
+
+fn refuse_read_only(app: &mut App) -> bool {
+    if app.readonly {
+        app.say(
+            format!(
+                "{}: nothing can be changed from this console",
+                super::text::READ_ONLY
+            ),
+            true,
+        );
+    }
+    app.readonly
+}
+
+/// `d` and `u` on a cluster: the plan, shown before anything moves.
+fn open_plan(app: &mut App, action: Action) {
+    if refuse_read_only(app) {
+        return;
+    }
+    if app.drain_run.is_some() {
+        app.say("wait: a drain is running (x cancels it)", true);
+        return;
+    }
+    if app.focus != PaneId::Clusters {
+        app.say("select a cluster in the Clusters pane (1) first", true);
+        return;
+    }
+    let Some(cluster) = app.selected_key(PaneId::Clusters) else {
+        return;
+    };
+    let existing = app.fleet.cluster(&cluster).and_then(|c| c.drain.clone());
+    app.plan_dialog = Some(match action {
+        Action::Restore => {
+            let Some(id) = existing else {
+                app.say(format!("cluster '{cluster}' has no drain to restore"), true);
+                return;
+            };
+            PlanDialog::restore(&app.fleet, &cluster, id)
+        }
+        _ => {
+            let id = crate::ops::drain::drain_id(&cluster, existing.as_deref(), app.now);
+            PlanDialog::drain(&app.fleet, &cluster, id)
+        }
+    });
+}
+
+fn on_plan_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Some(d) = &mut app.plan_dialog else {
+        return Vec::new();
+    };
+    app.dirty = true;
+    match key.code {
+        KeyCode::Esc => {
+            app.plan_dialog = None;
+            app.say("cancelled: nothing moved", false);
+        }
+        KeyCode::Char('c')
+            if key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL) =>
+        {
+            return vec![Effect::Quit];
+        }
+        KeyCode::Tab => d.toggle_accept(&app.fleet),
+        KeyCode::Down => d.offset += 1,
+        KeyCode::Up => d.offset = d.offset.saturating_sub(1),
+        KeyCode::PageDown => d.offset += 10,
+        KeyCode::PageUp => d.offset = d.offset.saturating_sub(10),
+        KeyCode::Enter => match d.confirmed() {
+            Ok(plan) if !app.readonly => {
+                let (kind, cluster, drain) = (d.kind, d.cluster.clone(), d.drain.clone());
+                app.plan_dialog = None;
+                app.drain_run = Some(DrainRun {
+                    kind,
+                    cluster,
+                    done: 0,
+                    total: plan.moves.len(),
+                    cancelling: false,
+                });
+                return vec![Effect::RunPlan {
+                    kind,
+                    plan: Box::new(plan),
+                    drain,
+                }];
+            }
+            Ok(_) => app.plan_dialog = None,
+            Err(why) => app.say(why, true),
+        },
+        _ => {
+            d.typed.input(key);
+        }
+    }
+    Vec::new()
+}
+
+/// `r` on a shop in a shop list.
+fn open_reassign(app: &mut App) {
+    if refuse_read_only(app) {
+        return;
+    }
+    let Some(d) = &app.detail else { return };
+    let Some(&idx) = d.rows.get(d.list.selected) else {
+        app.say("select a shop first", true);
+        return;
+    };
+    let Some(shop) = app.fleet.shops.get(idx as usize) else {
+        return;
+    };
+    app.reassign = Some(ReassignDialog::new(&app.fleet, shop));
+}
+
+fn on_reassign_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Some(r) = &mut app.reassign else {
+        return Vec::new();
+    };
+    app.dirty = true;
+    match key.code {
+        KeyCode::Esc => app.reassign = None,
+        KeyCode::Char('j') | KeyCode::Down => {
+            r.cursor = (r.cursor + 1).min(r.candidates.len().saturating_sub(1))
+        }
+        KeyCode::Char('k') | KeyCode::Up => r.cursor = r.cursor.saturating_sub(1),
+        KeyCode::Char(' ') => r.toggle(),
+        KeyCode::Enter => {
+            let broken = crate::domain::placement::check_move(&app.fleet, &r.shop, &r.chosen);
+            if r.chosen == r.shop.shopsets {
+                app.say("choose other ShopSets with space first", true);
+            } else if let Some(b) = broken.first() {
+                app.say(format!("refused: {b}"), true);
+            } else if !app.readonly {
+                let mutation = Mutation::Reassign {
+                    shop: r.shop.name.clone(),
+                    from: r.shop.shopsets.clone(),
+                    to: r.chosen.clone(),
+                };
+                app.reassign = None;
+                app.busy = true;
+                app.say(format!("moving: {}", mutation.summary()), false);
+                return vec![Effect::Execute {
+                    mutation: Box::new(mutation),
+                    notes: None,
+                }];
+            }
+        }
+        _ => {}
     }
     Vec::new()
 }

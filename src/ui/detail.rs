@@ -22,6 +22,8 @@ pub enum DetailTarget {
     ShopSet(String),
     App(String),
     Alert(String),
+    /// Every shop of the fleet: the fleet-wide shop search.
+    AllShops,
 }
 
 /// Selection and filter inside a detail view.
@@ -63,6 +65,23 @@ impl Detail {
             return;
         }
         self.generation = Some(fleet.generation());
+        if self.target == DetailTarget::AllShops {
+            let needle = self.list.filter.trim().to_lowercase();
+            self.rows = fleet
+                .shops
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    needle.is_empty()
+                        || s.name.contains(&needle)
+                        || s.shopsets.iter().any(|x| x.to_lowercase() == needle)
+                })
+                .map(|(i, _)| i as u32)
+                .collect();
+            self.dual = 0;
+            self.list.selected = self.list.selected.min(self.rows.len().saturating_sub(1));
+            return;
+        }
         if let DetailTarget::ShopSet(name) = &self.target {
             let needle = self.list.filter.trim().to_lowercase();
             self.rows.clear();
@@ -92,7 +111,10 @@ impl Detail {
     }
 
     pub fn has_list(&self) -> bool {
-        matches!(self.target, DetailTarget::ShopSet(_))
+        matches!(
+            self.target,
+            DetailTarget::ShopSet(_) | DetailTarget::AllShops
+        )
     }
 
     pub fn page_rows(&self, size: Rect) -> usize {
@@ -206,10 +228,9 @@ fn render_shops(app: &App, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>
             }
         })
         .collect();
-    let total = if let DetailTarget::ShopSet(n) = &detail.target {
-        fleet.shop_count(n)
-    } else {
-        0
+    let total = match &detail.target {
+        DetailTarget::ShopSet(n) => fleet.shop_count(n) as usize,
+        _ => fleet.shops.len(),
     };
     let mut title = vec![Span::styled(" Shops ", theme.title(true))];
     if detail.list.filter.is_empty() {
@@ -412,7 +433,7 @@ fn info<'a>(
             if !c.is_reachable() {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(
-                    format!("fleet-wide: {down} shops down, {one_leg} dual shops on one leg"),
+                    format!("fleet-wide: {down} shops down, {one_leg} dual shops on one leg — esc, then d plans their evacuation"),
                     theme.danger(),
                 ));
             }
@@ -558,6 +579,41 @@ fn info<'a>(
                 ),
             ];
             (format!("Application {name}"), lines)
+        }
+        DetailTarget::AllShops => {
+            let dual = fleet
+                .shops
+                .iter()
+                .filter(|s| s.redundancy == Redundancy::Dual)
+                .count();
+            let (down, one_leg) = fleet.shops_affected_by_outage();
+            let mut lines = vec![
+                kv(
+                    theme,
+                    "shops",
+                    format!(
+                        "{} ({dual} dual, {} single)",
+                        fleet.shops.len(),
+                        fleet.shops.len() - dual
+                    ),
+                ),
+                kv(
+                    theme,
+                    "search",
+                    "/ filters by name or ShopSet; r reassigns the selected shop",
+                ),
+            ];
+            if down + one_leg > 0 {
+                lines.push(kv(
+                    theme,
+                    "outage",
+                    Span::styled(
+                        format!("{down} shops down, {one_leg} dual shops on one leg"),
+                        theme.danger(),
+                    ),
+                ));
+            }
+            ("All shops".into(), lines)
         }
         DetailTarget::Alert(key) => {
             let Some(a) = fleet.alerts.iter().find(|a| alert_key(a) == *key) else {

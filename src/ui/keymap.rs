@@ -27,6 +27,16 @@ pub enum Action {
     Rollback,
     Guide,
     EditNotes,
+    /// Plan a drain of the selected cluster.
+    Drain,
+    /// Plan the restore of the selected (drained) cluster.
+    Restore,
+    /// Reassign the selected shop.
+    Reassign,
+    /// Search every shop of the fleet.
+    FindShop,
+    /// Cancel a running drain after its current batch.
+    Cancel,
 }
 
 /// Where the operator is: decides which bindings apply.
@@ -63,6 +73,7 @@ const ALL: &[Context] = &[
 const OVERLAYS: &[Context] = &[Context::Detail, Context::Help, Context::Guide];
 const STEP: &[Context] = &[Context::Main, Context::Guide];
 const GUIDE: &[Context] = &[Context::Guide];
+const DETAIL: &[Context] = &[Context::Detail];
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
@@ -165,6 +176,51 @@ pub const BINDINGS: &[Binding] = &[
         mutating: false,
     },
     Binding {
+        keys: "d",
+        action: Action::Drain,
+        contexts: MAIN,
+        help: "plan a drain of the selected cluster",
+        short: "drain",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "u",
+        action: Action::Restore,
+        contexts: MAIN,
+        help: "restore the selected drained cluster",
+        short: "restore",
+        footer: false,
+        mutating: true,
+    },
+    Binding {
+        keys: "x",
+        action: Action::Cancel,
+        contexts: MAIN,
+        help: "cancel a running drain after its batch",
+        short: "cancel",
+        footer: false,
+        mutating: true,
+    },
+    Binding {
+        keys: "f",
+        action: Action::FindShop,
+        contexts: MAIN,
+        help: "find any shop of the fleet",
+        short: "find",
+        footer: false,
+        mutating: false,
+    },
+    Binding {
+        keys: "r",
+        action: Action::Reassign,
+        contexts: DETAIL,
+        help: "reassign the selected shop",
+        short: "reassign",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
         keys: "/",
         action: Action::Filter,
         contexts: LISTS,
@@ -239,6 +295,11 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Char('s') => Action::Step,
         KeyCode::Char('b') => Action::Rollback,
         KeyCode::Char('e') => Action::EditNotes,
+        KeyCode::Char('d') => Action::Drain,
+        KeyCode::Char('u') => Action::Restore,
+        KeyCode::Char('r') => Action::Reassign,
+        KeyCode::Char('f') => Action::FindShop,
+        KeyCode::Char('x') => Action::Cancel,
         KeyCode::End | KeyCode::Char('G') => Action::Bottom,
         KeyCode::Enter => Action::Open,
         KeyCode::Char('/') => Action::Filter,

@@ -6,6 +6,7 @@ pub mod detail;
 pub mod keymap;
 pub mod layout;
 pub mod panes;
+pub mod placement;
 pub mod release;
 pub mod render;
 pub mod symbols;
@@ -24,6 +25,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use self::app::{App, Effect, Msg, update};
+use self::placement::PlanKind;
 use self::terminal::TerminalGuard;
 use self::theme::Theme;
 use crate::domain::Ts;
@@ -90,7 +92,8 @@ async fn event_loop(
     std::thread::Builder::new()
         .name("source".into())
         .spawn(move || source.watch(tx))?;
-    let (done_tx, mut done_rx) = mpsc::channel::<Msg>(16);
+    let (done_tx, mut done_rx) = mpsc::channel::<Msg>(64);
+    let mut cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>> = None;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -154,6 +157,46 @@ async fn event_loop(
                             race,
                         });
                     });
+                }
+                Effect::RunPlan { kind, plan, drain } => {
+                    let Some(ex) = executor.clone() else {
+                        app.say("read-only: nothing can be changed from this console", true);
+                        continue;
+                    };
+                    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    cancel = Some(flag.clone());
+                    let tx = done_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let progress_tx = tx.clone();
+                        let mut progress = move |done: usize, total: usize| {
+                            let _ = progress_tx.blocking_send(Msg::DrainProgress { done, total });
+                        };
+                        let result = match kind {
+                            PlanKind::Drain => crate::ops::drain::execute_drain(
+                                &ex,
+                                &plan,
+                                &drain,
+                                &Ts::now,
+                                &mut progress,
+                                &flag,
+                            ),
+                            PlanKind::Restore => crate::ops::drain::execute_restore(
+                                &ex,
+                                &plan,
+                                &drain,
+                                &Ts::now,
+                                &mut progress,
+                                &flag,
+                            ),
+                        };
+                        tracing::info!(cluster = %plan.cluster, ?kind, ok = result.is_ok(), "placement plan executed");
+                        let _ = tx.blocking_send(Msg::DrainDone(result.map_err(|e| e.to_string())));
+                    });
+                }
+                Effect::CancelDrain => {
+                    if let Some(flag) = &cancel {
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 Effect::Unlock => {
                     if let Some(ex) = executor.clone() {

@@ -42,6 +42,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     if let Some(d) = &app.dialog {
         d.render(theme, frame, size);
     }
+    if let Some(d) = &app.plan_dialog {
+        d.render(&app.fleet, theme, frame, size);
+    }
+    if let Some(r) = &app.reassign {
+        r.render(&app.fleet, theme, frame, size);
+    }
     if app.help {
         help(app, theme, frame, size);
     }
@@ -84,6 +90,14 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
                 "✗ {violations} invariant{}",
                 if violations == 1 { "" } else { "s" }
             ),
+            theme.danger(),
+        ));
+    }
+    let (down, one_leg) = app.fleet.shops_affected_by_outage();
+    if down + one_leg > 0 {
+        left.push(sep());
+        left.push(Span::styled(
+            format!("✗ {down} shops down, {one_leg} on one leg"),
             theme.danger(),
         ));
     }
@@ -136,6 +150,10 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     }
     if let Some(problem) = &app.problem {
         frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
+        return;
+    }
+    if let Some(run) = &app.drain_run {
+        run.render(theme, frame, area);
         return;
     }
     if let Some(t) = &app.toast {
@@ -236,5 +254,16 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
             Span::styled("esc/q/? close ", theme.muted()),
         ]))
         .style(theme.base());
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    let hidden = (lines.len() as u16 + 2).saturating_sub(area.height);
+    let block = if hidden > 0 {
+        block.title_bottom(Line::styled(" j/k scroll ", theme.key()))
+    } else {
+        block
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((app.help_scroll.min(hidden), 0)),
+        area,
+    );
 }
