@@ -244,9 +244,16 @@ fn apply(c: &mut Criterion) {
     );
 }
 
+fn drain(c: &mut Criterion) {
+    let fleet = budget_fleet();
+    c.bench_function("drain plan for one of 50 clusters at 100k shops", |b| {
+        b.iter(|| shopctl::domain::placement::plan_drain(&fleet, black_box("c07"), &Default::default()).moves.len())
+    });
+}
+
 criterion_group! {
     name = budgets;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = render, filter, apply
+    targets = render, filter, apply, drain
 }
 criterion_main!(budgets);

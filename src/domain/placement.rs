@@ -219,115 +219,69 @@ impl DrainPlan {
 /// leg goes to the least-loaded allowed ShopSet). Shops that cannot be placed are blockers,
 /// unless they are dual and named in `accept_degraded`: then they keep their surviving leg only.
 pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String>) -> DrainPlan {
-    let drained: HashSet<&str> = fleet
-        .shopsets_of_cluster(cluster)
-        .map(|s| s.name.as_str())
-        .collect();
-    let mut load: HashMap<&str, u32> = fleet
-        .shopsets
-        .iter()
-        .map(|s| (s.name.as_str(), fleet.shop_count(&s.name)))
-        .collect();
+    // Everything by ShopSet index: the planner runs over tens of thousands of shops.
+    let sets = &fleet.shopsets;
+    let index: HashMap<&str, usize> = sets.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let domain: Vec<&str> = sets.iter().map(|s| fleet.failure_domain_of(&s.name).unwrap_or(s.cluster.as_str())).collect();
+    let drained: Vec<bool> = sets.iter().map(|s| s.cluster == cluster).collect();
+    let mut load: Vec<u32> = sets.iter().map(|s| fleet.shop_count(&s.name)).collect();
     // Candidate targets per tier: reachable, uncordoned, not on the drained cluster.
     let mut candidates: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, ss) in fleet.shopsets.iter().enumerate() {
-        let ok = ss.cluster != cluster
-            && fleet
-                .cluster(&ss.cluster)
-                .is_some_and(|c| c.is_reachable() && !c.cordoned);
+    for (i, ss) in sets.iter().enumerate() {
+        let ok = ss.cluster != cluster && fleet.cluster(&ss.cluster).is_some_and(|c| c.is_reachable() && !c.cordoned);
         if ok {
             candidates.entry(ss.tier.as_str()).or_default().push(i);
         }
     }
-    let mut affected: Vec<&Shop> = fleet
-        .shops
-        .iter()
-        .filter(|s| s.shopsets.iter().any(|x| drained.contains(x.as_str())))
-        .collect();
+    let on_drained = |s: &Shop| s.shopsets.iter().any(|x| index.get(x.as_str()).is_some_and(|&i| drained[i]));
+    let mut affected: Vec<&Shop> = fleet.shops.iter().filter(|s| on_drained(s)).collect();
     // Dual shops first: they have the fewest options.
-    affected.sort_by(|a, b| {
-        (a.redundancy != Redundancy::Dual, &a.name)
-            .cmp(&(b.redundancy != Redundancy::Dual, &b.name))
-    });
+    affected.sort_by(|a, b| (a.redundancy != Redundancy::Dual, &a.name).cmp(&(b.redundancy != Redundancy::Dual, &b.name)));
 
-    let mut plan = DrainPlan {
-        cluster: cluster.into(),
-        moves: Vec::new(),
-        blockers: Vec::new(),
-        degraded: Vec::new(),
-    };
+    let mut plan = DrainPlan { cluster: cluster.into(), moves: Vec::new(), blockers: Vec::new(), degraded: Vec::new() };
+    let none: Vec<usize> = Vec::new();
     for shop in affected {
-        let keep: Vec<&str> = shop
-            .shopsets
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !drained.contains(s))
-            .collect();
-        let Some(tier) = shop
-            .shopsets
-            .first()
-            .and_then(|s| fleet.shopset(s))
-            .map(|s| s.tier.as_str())
-        else {
-            plan.blockers.push(Blocker {
-                shop: shop.name.clone(),
-                reason: "its ShopSets are unknown".into(),
-            });
+        let legs: Option<Vec<usize>> = shop.shopsets.iter().map(|s| index.get(s.as_str()).copied()).collect();
+        let Some(legs) = legs else {
+            plan.blockers.push(Blocker { shop: shop.name.clone(), reason: "its ShopSets are unknown".into() });
             continue;
         };
-        let need = shop.shopsets.len() - keep.len();
-        let mut to: Vec<&str> = keep.clone();
+        let keep: Vec<usize> = legs.iter().copied().filter(|&i| !drained[i]).collect();
+        let tier = sets[legs[0]].tier.as_str();
+        let cands = candidates.get(tier).unwrap_or(&none);
+        let need = legs.len() - keep.len();
+        let mut to = keep.clone();
         let mut reason = None;
         for _ in 0..need {
-            let taken_domains: Vec<&str> = to
-                .iter()
-                .filter_map(|s| fleet.failure_domain_of(s))
-                .collect();
-            let best = candidates
-                .get(tier)
-                .into_iter()
-                .flatten()
-                .map(|&i| &fleet.shopsets[i])
-                .filter(|ss| {
-                    !to.contains(&ss.name.as_str())
-                        && load.get(ss.name.as_str()).copied().unwrap_or(0) < ss.capacity
-                        && (shop.redundancy != Redundancy::Dual
-                            || fleet
-                                .failure_domain_of(&ss.name)
-                                .is_none_or(|fd| !taken_domains.contains(&fd)))
-                });
             // Least loaded relative to capacity, then by name for a stable plan.
-            let best = best.min_by(|a, b| {
-                let ra = u64::from(load.get(a.name.as_str()).copied().unwrap_or(0))
-                    * u64::from(b.capacity);
-                let rb = u64::from(load.get(b.name.as_str()).copied().unwrap_or(0))
-                    * u64::from(a.capacity);
-                ra.cmp(&rb).then_with(|| a.name.cmp(&b.name))
-            });
+            let mut best: Option<usize> = None;
+            for &c in cands {
+                if to.contains(&c) || load[c] >= sets[c].capacity {
+                    continue;
+                }
+                if shop.redundancy == Redundancy::Dual && to.iter().any(|&t| domain[t] == domain[c]) {
+                    continue;
+                }
+                best = match best {
+                    None => Some(c),
+                    Some(b) => {
+                        let rc = u64::from(load[c]) * u64::from(sets[b].capacity);
+                        let rb = u64::from(load[b]) * u64::from(sets[c].capacity);
+                        if rc < rb || (rc == rb && sets[c].name < sets[b].name) { Some(c) } else { Some(b) }
+                    }
+                };
+            }
             match best {
-                Some(ss) => to.push(ss.name.as_str()),
+                Some(c) => to.push(c),
                 None => {
-                    let any_room = candidates.get(tier).into_iter().flatten().any(|&i| {
-                        load.get(fleet.shopsets[i].name.as_str())
-                            .copied()
-                            .unwrap_or(0)
-                            < fleet.shopsets[i].capacity
-                    });
-                    reason = Some(if candidates.get(tier).is_none_or(|c| c.is_empty()) {
-                        format!(
-                            "no ShopSet of tier '{tier}' on another schedulable, reachable cluster"
-                        )
+                    let any_room = cands.iter().any(|&c| load[c] < sets[c].capacity);
+                    reason = Some(if cands.is_empty() {
+                        format!("no ShopSet of tier '{tier}' on another schedulable, reachable cluster")
                     } else if !any_room {
                         format!("every ShopSet of tier '{tier}' elsewhere is full")
                     } else {
-                        let fds: Vec<&str> = to
-                            .iter()
-                            .filter_map(|s| fleet.failure_domain_of(s))
-                            .collect();
-                        format!(
-                            "no ShopSet of tier '{tier}' with room outside failure domain '{}' of its other ShopSet",
-                            fds.join("', '")
-                        )
+                        let fds: Vec<&str> = to.iter().map(|&t| domain[t]).collect();
+                        format!("no ShopSet of tier '{tier}' with room outside failure domain '{}' of its other ShopSet", fds.join("', '"))
                     });
                     break;
                 }
@@ -335,31 +289,16 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
         }
         match reason {
             None => {
-                for s in to.iter().filter(|s| !keep.contains(s)) {
-                    *load.entry(s).or_default() += 1;
+                for &t in to.iter().filter(|t| !keep.contains(t)) {
+                    load[t] += 1;
                 }
-                plan.moves.push(Move {
-                    shop: shop.name.clone(),
-                    from: shop.shopsets.clone(),
-                    to: to.iter().map(|s| s.to_string()).collect(),
-                });
+                plan.moves.push(Move { shop: shop.name.clone(), from: shop.shopsets.clone(), to: to.iter().map(|&t| sets[t].name.clone()).collect() });
             }
-            Some(_)
-                if shop.redundancy == Redundancy::Dual
-                    && !keep.is_empty()
-                    && accept_degraded.contains(&shop.name) =>
-            {
+            Some(_) if shop.redundancy == Redundancy::Dual && !keep.is_empty() && accept_degraded.contains(&shop.name) => {
                 plan.degraded.push(shop.name.clone());
-                plan.moves.push(Move {
-                    shop: shop.name.clone(),
-                    from: shop.shopsets.clone(),
-                    to: keep.iter().map(|s| s.to_string()).collect(),
-                });
+                plan.moves.push(Move { shop: shop.name.clone(), from: shop.shopsets.clone(), to: keep.iter().map(|&t| sets[t].name.clone()).collect() });
             }
-            Some(reason) => plan.blockers.push(Blocker {
-                shop: shop.name.clone(),
-                reason,
-            }),
+            Some(reason) => plan.blockers.push(Blocker { shop: shop.name.clone(), reason }),
         }
     }
     plan
