@@ -247,7 +247,11 @@ fn apply(c: &mut Criterion) {
 fn drain(c: &mut Criterion) {
     let fleet = budget_fleet();
     c.bench_function("drain plan for one of 50 clusters at 100k shops", |b| {
-        b.iter(|| shopctl::domain::placement::plan_drain(&fleet, black_box("c07"), &Default::default()).moves.len())
+        b.iter(|| {
+            shopctl::domain::placement::plan_drain(&fleet, black_box("c07"), &Default::default())
+                .moves
+                .len()
+        })
     });
 }
 

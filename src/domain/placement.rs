@@ -221,29 +221,62 @@ impl DrainPlan {
 pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String>) -> DrainPlan {
     // Everything by ShopSet index: the planner runs over tens of thousands of shops.
     let sets = &fleet.shopsets;
-    let index: HashMap<&str, usize> = sets.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-    let domain: Vec<&str> = sets.iter().map(|s| fleet.failure_domain_of(&s.name).unwrap_or(s.cluster.as_str())).collect();
+    let index: HashMap<&str, usize> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let domain: Vec<&str> = sets
+        .iter()
+        .map(|s| {
+            fleet
+                .failure_domain_of(&s.name)
+                .unwrap_or(s.cluster.as_str())
+        })
+        .collect();
     let drained: Vec<bool> = sets.iter().map(|s| s.cluster == cluster).collect();
     let mut load: Vec<u32> = sets.iter().map(|s| fleet.shop_count(&s.name)).collect();
     // Candidate targets per tier: reachable, uncordoned, not on the drained cluster.
     let mut candidates: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, ss) in sets.iter().enumerate() {
-        let ok = ss.cluster != cluster && fleet.cluster(&ss.cluster).is_some_and(|c| c.is_reachable() && !c.cordoned);
+        let ok = ss.cluster != cluster
+            && fleet
+                .cluster(&ss.cluster)
+                .is_some_and(|c| c.is_reachable() && !c.cordoned);
         if ok {
             candidates.entry(ss.tier.as_str()).or_default().push(i);
         }
     }
-    let on_drained = |s: &Shop| s.shopsets.iter().any(|x| index.get(x.as_str()).is_some_and(|&i| drained[i]));
+    let on_drained = |s: &Shop| {
+        s.shopsets
+            .iter()
+            .any(|x| index.get(x.as_str()).is_some_and(|&i| drained[i]))
+    };
     let mut affected: Vec<&Shop> = fleet.shops.iter().filter(|s| on_drained(s)).collect();
     // Dual shops first: they have the fewest options.
-    affected.sort_by(|a, b| (a.redundancy != Redundancy::Dual, &a.name).cmp(&(b.redundancy != Redundancy::Dual, &b.name)));
+    affected.sort_by(|a, b| {
+        (a.redundancy != Redundancy::Dual, &a.name)
+            .cmp(&(b.redundancy != Redundancy::Dual, &b.name))
+    });
 
-    let mut plan = DrainPlan { cluster: cluster.into(), moves: Vec::new(), blockers: Vec::new(), degraded: Vec::new() };
+    let mut plan = DrainPlan {
+        cluster: cluster.into(),
+        moves: Vec::new(),
+        blockers: Vec::new(),
+        degraded: Vec::new(),
+    };
     let none: Vec<usize> = Vec::new();
     for shop in affected {
-        let legs: Option<Vec<usize>> = shop.shopsets.iter().map(|s| index.get(s.as_str()).copied()).collect();
+        let legs: Option<Vec<usize>> = shop
+            .shopsets
+            .iter()
+            .map(|s| index.get(s.as_str()).copied())
+            .collect();
         let Some(legs) = legs else {
-            plan.blockers.push(Blocker { shop: shop.name.clone(), reason: "its ShopSets are unknown".into() });
+            plan.blockers.push(Blocker {
+                shop: shop.name.clone(),
+                reason: "its ShopSets are unknown".into(),
+            });
             continue;
         };
         let keep: Vec<usize> = legs.iter().copied().filter(|&i| !drained[i]).collect();
@@ -259,7 +292,8 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
                 if to.contains(&c) || load[c] >= sets[c].capacity {
                     continue;
                 }
-                if shop.redundancy == Redundancy::Dual && to.iter().any(|&t| domain[t] == domain[c]) {
+                if shop.redundancy == Redundancy::Dual && to.iter().any(|&t| domain[t] == domain[c])
+                {
                     continue;
                 }
                 best = match best {
@@ -267,7 +301,11 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
                     Some(b) => {
                         let rc = u64::from(load[c]) * u64::from(sets[b].capacity);
                         let rb = u64::from(load[b]) * u64::from(sets[c].capacity);
-                        if rc < rb || (rc == rb && sets[c].name < sets[b].name) { Some(c) } else { Some(b) }
+                        if rc < rb || (rc == rb && sets[c].name < sets[b].name) {
+                            Some(c)
+                        } else {
+                            Some(b)
+                        }
                     }
                 };
             }
@@ -276,12 +314,17 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
                 None => {
                     let any_room = cands.iter().any(|&c| load[c] < sets[c].capacity);
                     reason = Some(if cands.is_empty() {
-                        format!("no ShopSet of tier '{tier}' on another schedulable, reachable cluster")
+                        format!(
+                            "no ShopSet of tier '{tier}' on another schedulable, reachable cluster"
+                        )
                     } else if !any_room {
                         format!("every ShopSet of tier '{tier}' elsewhere is full")
                     } else {
                         let fds: Vec<&str> = to.iter().map(|&t| domain[t]).collect();
-                        format!("no ShopSet of tier '{tier}' with room outside failure domain '{}' of its other ShopSet", fds.join("', '"))
+                        format!(
+                            "no ShopSet of tier '{tier}' with room outside failure domain '{}' of its other ShopSet",
+                            fds.join("', '")
+                        )
                     });
                     break;
                 }
@@ -292,13 +335,28 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
                 for &t in to.iter().filter(|t| !keep.contains(t)) {
                     load[t] += 1;
                 }
-                plan.moves.push(Move { shop: shop.name.clone(), from: shop.shopsets.clone(), to: to.iter().map(|&t| sets[t].name.clone()).collect() });
+                plan.moves.push(Move {
+                    shop: shop.name.clone(),
+                    from: shop.shopsets.clone(),
+                    to: to.iter().map(|&t| sets[t].name.clone()).collect(),
+                });
             }
-            Some(_) if shop.redundancy == Redundancy::Dual && !keep.is_empty() && accept_degraded.contains(&shop.name) => {
+            Some(_)
+                if shop.redundancy == Redundancy::Dual
+                    && !keep.is_empty()
+                    && accept_degraded.contains(&shop.name) =>
+            {
                 plan.degraded.push(shop.name.clone());
-                plan.moves.push(Move { shop: shop.name.clone(), from: shop.shopsets.clone(), to: keep.iter().map(|&t| sets[t].name.clone()).collect() });
+                plan.moves.push(Move {
+                    shop: shop.name.clone(),
+                    from: shop.shopsets.clone(),
+                    to: keep.iter().map(|&t| sets[t].name.clone()).collect(),
+                });
             }
-            Some(reason) => plan.blockers.push(Blocker { shop: shop.name.clone(), reason }),
+            Some(reason) => plan.blockers.push(Blocker {
+                shop: shop.name.clone(),
+                reason,
+            }),
         }
     }
     plan

@@ -55,7 +55,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
 
 fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let now = app.now;
-    let sep = || Span::styled(" │ ", theme.header());
+    // Narrow terminals get short words so the outage and freshness stay visible.
+    let narrow = area.width < 110;
+    let sep = || Span::styled(if narrow { "│" } else { " │ " }, theme.header());
     let mut left = vec![
         Span::styled(
             " shopctl ",
@@ -66,10 +68,11 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(app.info.mode, theme.header()),
         sep(),
         Span::styled(
-            if app.readonly {
-                text::READ_ONLY
-            } else {
-                text::READ_WRITE
+            match (app.readonly, narrow) {
+                (true, false) => text::READ_ONLY,
+                (false, false) => text::READ_WRITE,
+                (true, true) => "RO",
+                (false, true) => "RW",
             },
             theme.header(),
         ),
@@ -80,7 +83,10 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             format!("locked by {}", l.holder),
             theme.warn().patch(theme.header()),
         )),
-        None => left.push(Span::styled("lock free", theme.header())),
+        None => left.push(Span::styled(
+            if narrow { "unlocked" } else { "lock free" },
+            theme.header(),
+        )),
     }
     let violations = app.fleet.violations().len();
     if violations > 0 {
@@ -97,7 +103,11 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if down + one_leg > 0 {
         left.push(sep());
         left.push(Span::styled(
-            format!("✗ {down} shops down, {one_leg} on one leg"),
+            if narrow {
+                format!("✗{down} down {one_leg} 1-leg")
+            } else {
+                format!("✗ {down} shops down, {one_leg} on one leg")
+            },
             theme.danger(),
         ));
     }

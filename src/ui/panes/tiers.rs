@@ -103,8 +103,15 @@ impl PaneView for TiersPane {
                 .app_for(&s.name)
                 .is_some_and(|a| a.health == crate::domain::HealthStatus::Degraded)
         });
+        let unknown = fleet.shopsets_of_tier(&t.name).any(|s| {
+            fleet
+                .app_for(&s.name)
+                .is_some_and(|a| a.sync == crate::domain::SyncStatus::Unknown)
+        });
         let (settled_text, settled_style) = if degraded {
             (format!("✗ {settled}/{total}"), theme.danger())
+        } else if unknown {
+            (format!("? {settled}/{total}"), theme.unknown())
         } else if settled == total {
             (format!("✓ {settled}/{total}"), theme.ok())
         } else {
@@ -128,6 +135,7 @@ impl PaneView for TiersPane {
                     }
                 }
                 None if degraded => ("✗ degraded".into(), theme.danger()),
+                None if unknown => ("? unknown".into(), theme.unknown()),
                 None => ("◐ syncing".into(), theme.progress()),
             };
             cells.push(styled(soak.0, soak.1));
