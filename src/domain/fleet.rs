@@ -219,7 +219,13 @@ impl Fleet {
         }
         self.shopsets_per_cluster = per_cluster;
         let mut by_shop = BTreeMap::new();
-        for shop in self.shops.iter() {
+        // Until ShopSets are known every shop would look misplaced: judge placement only then.
+        let shops: &[Shop] = if self.shopsets.is_empty() {
+            &[]
+        } else {
+            &self.shops
+        };
+        for shop in shops {
             let found = invariants::check_shop(self, shop);
             if !found.is_empty() {
                 by_shop.insert(shop.name.clone(), found);

@@ -256,15 +256,6 @@ impl FleetSource for DemoSource {
                     false
                 }
             };
-            if first || reloaded {
-                if tx
-                    .blocking_send(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())))
-                    .is_err()
-                {
-                    return;
-                }
-                first = false;
-            }
             let now = Ts::now();
             match self.fleet.read(now) {
                 Ok(reading) => {
@@ -281,6 +272,16 @@ impl FleetSource for DemoSource {
                         return;
                     }
                 }
+            }
+            // Shops after the topology they refer to, so that no view sees shops on unknown ShopSets.
+            if first || reloaded {
+                if tx
+                    .blocking_send(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())))
+                    .is_err()
+                {
+                    return;
+                }
+                first = false;
             }
             if !failing && tx.blocking_send(SourceEvent::Heartbeat(now)).is_err() {
                 return;
