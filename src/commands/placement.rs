@@ -31,6 +31,32 @@ fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     Ok(())
 }
 
+/// What every placement command does first: refuse in read-only mode, read the fleet, check the
+/// cluster exists and that no other operator holds the lock.
+fn prepare<'e>(
+    source: &mut dyn FleetSource,
+    executor: Option<&'e Executor>,
+    cluster: &str,
+    command: &str,
+) -> Result<(&'e Executor, Fleet, Ts), Exit> {
+    let Some(ex) = executor else {
+        eprintln!("shopctl: read-only: '{command}' is refused (started with --readonly)");
+        return Err(Exit::ReadOnly);
+    };
+    let now = Ts::now();
+    let fleet = snapshot(source, now)?;
+    known_cluster(&fleet, cluster)?;
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
+        eprintln!(
+            "shopctl: locked by {} until {}",
+            l.holder,
+            l.expires_at.hhmmss()
+        );
+        return Err(Exit::Locked);
+    }
+    Ok((ex, fleet, now))
+}
+
 /// The plan as operators read it: flows source → target with counts, loads after, blockers.
 pub fn plan_text(fleet: &Fleet, plan: &DrainPlan, verb: &str) -> String {
     let mut s = String::new();
@@ -145,26 +171,10 @@ pub fn drain(
     yes: bool,
     accept: &[String],
 ) -> Exit {
-    let Some(ex) = executor else {
-        eprintln!("shopctl: read-only: 'drain' is refused (started with --readonly)");
-        return Exit::ReadOnly;
-    };
-    let now = Ts::now();
-    let fleet = match snapshot(source, now) {
-        Ok(f) => f,
+    let (ex, fleet, now) = match prepare(source, executor, cluster, "drain") {
+        Ok(p) => p,
         Err(e) => return e,
     };
-    if let Err(e) = known_cluster(&fleet, cluster) {
-        return e;
-    }
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
-        eprintln!(
-            "shopctl: locked by {} until {}",
-            l.holder,
-            l.expires_at.hhmmss()
-        );
-        return Exit::Locked;
-    }
     let accept: HashSet<String> = accept
         .iter()
         .map(|s| s.trim().to_string())
@@ -210,18 +220,10 @@ pub fn restore(
     cluster: &str,
     yes: bool,
 ) -> Exit {
-    let Some(ex) = executor else {
-        eprintln!("shopctl: read-only: 'restore' is refused (started with --readonly)");
-        return Exit::ReadOnly;
-    };
-    let now = Ts::now();
-    let fleet = match snapshot(source, now) {
-        Ok(f) => f,
+    let (ex, fleet, _now) = match prepare(source, executor, cluster, "restore") {
+        Ok(p) => p,
         Err(e) => return e,
     };
-    if let Err(e) = known_cluster(&fleet, cluster) {
-        return e;
-    }
     let Some(id) = fleet.cluster(cluster).and_then(|c| c.drain.clone()) else {
         eprintln!("shopctl: cluster '{cluster}' has no drain to restore");
         return Exit::Refused;

@@ -522,19 +522,7 @@ fn info<'a>(
                     ),
                     Span::styled(verdict.0, verdict.1),
                 ]));
-                for c in &g.checks {
-                    let (mark, style) = if c.passed {
-                        ("✓", theme.ok())
-                    } else if c.condition.overridable() {
-                        ("▲", theme.warn())
-                    } else {
-                        ("✗", theme.danger())
-                    };
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {mark} {:<18} ", c.condition.name()), style),
-                        Span::raw(c.detail.clone()),
-                    ]));
-                }
+                lines.extend(super::release::check_lines(&g, theme));
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled("ShopSets", theme.title(false)));

@@ -80,3 +80,14 @@ pub fn main(size: Rect) -> MainAreas {
         panes,
     }
 }
+
+/// A `w`×`h` area in the middle of `size`, for dialogs.
+pub fn centered(size: Rect, w: u16, h: u16) -> Rect {
+    let [area] = Layout::vertical([Constraint::Length(h)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(size);
+    let [area] = Layout::horizontal([Constraint::Length(w)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(area);
+    area
+}

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph};
 use tui_textarea::TextArea;
 
+use super::layout::centered;
 use super::theme::Theme;
 use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
 use crate::domain::{Fleet, Redundancy, Shop};
@@ -378,14 +379,4 @@ impl ReassignDialog {
         }
         frame.render_widget(Paragraph::new(lines), inner);
     }
-}
-
-fn centered(size: Rect, w: u16, h: u16) -> Rect {
-    let [area] = Layout::vertical([Constraint::Length(h)])
-        .flex(Flex::Center)
-        .areas(size);
-    let [area] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(area);
-    area
 }

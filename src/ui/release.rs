@@ -3,11 +3,12 @@
 //! console on the fleet — read-only ones too — shows the same progress.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_textarea::TextArea;
 
+use super::layout::centered;
 use super::theme::Theme;
 use crate::commands::release::rollback_mutation;
 use crate::domain::release::{self, Gate, GatePolicy};
@@ -231,19 +232,7 @@ impl ConfirmDialog {
                 format!("Gate {} → {}", g.from_tier, g.tier),
                 theme.title(false),
             ));
-            for c in &g.checks {
-                let (mark, style) = if c.passed {
-                    ("✓", theme.ok())
-                } else if c.condition.overridable() {
-                    ("▲", theme.warn())
-                } else {
-                    ("✗", theme.danger())
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {mark} {:<18} ", c.condition.name()), style),
-                    Span::raw(c.detail.clone()),
-                ]));
-            }
+            lines.extend(check_lines(g, theme));
         }
         lines.push(Line::from(vec![
             Span::styled("ShopSets that change: ", theme.muted()),
@@ -291,6 +280,26 @@ impl ConfirmDialog {
     }
 }
 
+/// The gate, one line per condition: ✓ passed, ▲ failed but overridable, ✗ failed.
+pub fn check_lines<'a>(g: &Gate, theme: &Theme) -> Vec<Line<'a>> {
+    g.checks
+        .iter()
+        .map(|c| {
+            let (mark, style) = if c.passed {
+                ("✓", theme.ok())
+            } else if c.condition.overridable() {
+                ("▲", theme.warn())
+            } else {
+                ("✗", theme.danger())
+            };
+            Line::from(vec![
+                Span::styled(format!("  {mark} {:<18} ", c.condition.name()), style),
+                Span::raw(c.detail.clone()),
+            ])
+        })
+        .collect()
+}
+
 fn rev_line<'a>(theme: &Theme, label: &str, r: Option<&Revision>) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("  {label:<6}"), theme.muted()),
@@ -299,16 +308,6 @@ fn rev_line<'a>(theme: &Theme, label: &str, r: Option<&Revision>) -> Line<'a> {
                 .unwrap_or_else(|| "nothing".into()),
         ),
     ])
-}
-
-fn centered(size: Rect, w: u16, h: u16) -> Rect {
-    let [area] = Layout::vertical([Constraint::Length(h)])
-        .flex(Flex::Center)
-        .areas(size);
-    let [area] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(area);
-    area
 }
 
 /// A step this console pushed, followed until its ShopSets settle or degrade.

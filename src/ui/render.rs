@@ -1,7 +1,7 @@
 //! Pure drawing: `render(&App, &Theme, &mut Frame)` changes nothing.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -250,12 +250,7 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     }
     let h = (lines.len() as u16 + 2).min(size.height);
     let w = 84.min(size.width);
-    let [area] = Layout::vertical([Constraint::Length(h)])
-        .flex(Flex::Center)
-        .areas(size);
-    let [area] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = layout::centered(size, w, h);
     frame.render_widget(Clear, area);
     let block = Block::bordered()
         .border_style(theme.border(true))
