@@ -51,6 +51,9 @@ pub struct Fleet {
     /// ShopSet indices by tier level, then name (`C-2` before `C-10`).
     shopset_order: Vec<usize>,
     shopsets_per_cluster: HashMap<String, usize>,
+    /// ShopSet indices by tier and by cluster, in `shopsets` order.
+    by_tier: HashMap<String, Vec<usize>>,
+    by_cluster: HashMap<String, Vec<usize>>,
     violations: Vec<Violation>,
     /// Violations of individual shops, by shop name, kept up to date shop by shop.
     shop_violations: BTreeMap<String, Vec<Violation>>,
@@ -105,6 +108,15 @@ impl Fleet {
                     .enumerate()
                     .map(|(i, s)| (s.name.clone(), i))
                     .collect();
+                self.by_tier.clear();
+                self.by_cluster.clear();
+                for (i, s) in self.shopsets.iter().enumerate() {
+                    self.by_tier.entry(s.tier.clone()).or_default().push(i);
+                    self.by_cluster
+                        .entry(s.cluster.clone())
+                        .or_default()
+                        .push(i);
+                }
             }
             FleetUpdate::Shops(s) => {
                 self.shops = s;
@@ -147,12 +159,12 @@ impl Fleet {
     fn upsert_shop(&mut self, shop: Shop) {
         self.ensure_shop_index();
         let incremental = !self.derived_stale && self.shop_counts.len() == self.shopsets.len();
-        let old = self
-            .shop_index
-            .get(&shop.name)
-            .map(|&i| self.shops[i].shopsets.clone());
+        let old = self.shop_index.get(&shop.name).copied();
         if incremental {
-            for name in old.iter().flatten() {
+            let old_legs = old
+                .map(|i| self.shops[i].shopsets.as_slice())
+                .unwrap_or(&[]);
+            for name in old_legs {
                 if let Some(&i) = self.shopset_index.get(name) {
                     self.shop_counts[i] = self.shop_counts[i].saturating_sub(1);
                 }
@@ -353,14 +365,20 @@ impl Fleet {
     }
 
     pub fn shopsets_of_tier<'a>(&'a self, tier: &'a str) -> impl Iterator<Item = &'a ShopSet> + 'a {
-        self.shopsets.iter().filter(move |s| s.tier == tier)
+        let idx = self.by_tier.get(tier).map(Vec::as_slice).unwrap_or(&[]);
+        idx.iter().map(|&i| &self.shopsets[i])
     }
 
     pub fn shopsets_of_cluster<'a>(
         &'a self,
         cluster: &'a str,
     ) -> impl Iterator<Item = &'a ShopSet> + 'a {
-        self.shopsets.iter().filter(move |s| s.cluster == cluster)
+        let idx = self
+            .by_cluster
+            .get(cluster)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        idx.iter().map(|&i| &self.shopsets[i])
     }
 
     /// Does the alert concern this ShopSet (directly, or through its tier or cluster)?
