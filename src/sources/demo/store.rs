@@ -53,6 +53,10 @@ pub enum DemoError {
         lock: PathBuf,
         secs: u64,
     },
+    #[error(
+        "the lock file '{path}' is damaged ({message}); if no release or drain is running, remove it"
+    )]
+    BadLock { path: PathBuf, message: String },
     #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
     Scale(u32),
     #[error("cannot create the demo git repositories in '{dir}': {source}")]
@@ -325,7 +329,7 @@ pub fn read_lock(dir: &Path) -> Result<Option<ReleaseLock>, DemoError> {
     match fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| DemoError::Corrupt {
+            .map_err(|e| DemoError::BadLock {
                 path,
                 message: e.to_string(),
             }),
