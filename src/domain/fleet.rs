@@ -51,6 +51,9 @@ pub struct Fleet {
     /// ShopSet indices by tier level, then name (`C-2` before `C-10`).
     shopset_order: Vec<usize>,
     shopsets_per_cluster: HashMap<String, usize>,
+    /// Application indices in ShopSet order, then those whose ShopSet is unknown.
+    app_order: Vec<usize>,
+    app_order_stale: bool,
     /// ShopSet indices by tier and by cluster, in `shopsets` order.
     by_tier: HashMap<String, Vec<usize>>,
     by_cluster: HashMap<String, Vec<usize>>,
@@ -134,6 +137,7 @@ impl Fleet {
                     self.reindex_apps();
                 }
                 None => {
+                    self.app_order_stale = true;
                     self.app_index.insert(app.name.clone(), self.apps.len());
                     self.app_by_shopset
                         .insert(app.shopset.clone(), self.apps.len());
@@ -194,6 +198,15 @@ impl Fleet {
 
     /// Recomputes shop counts and invariant violations if anything changed since the last call.
     pub fn refresh(&mut self) {
+        let reorder = self.app_order_stale || self.derived_stale;
+        self.refresh_derived();
+        if reorder {
+            self.app_order_stale = false;
+            self.order_apps();
+        }
+    }
+
+    fn refresh_derived(&mut self) {
         if !self.derived_stale {
             if self.violations_stale {
                 self.violations_stale = false;
@@ -247,6 +260,19 @@ impl Fleet {
         self.collect_violations();
     }
 
+    fn order_apps(&mut self) {
+        let mut order: Vec<usize> = Vec::with_capacity(self.apps.len());
+        let mut placed = vec![false; self.apps.len()];
+        for &i in &self.shopset_order {
+            if let Some(&a) = self.app_by_shopset.get(&self.shopsets[i].name) {
+                order.push(a);
+                placed[a] = true;
+            }
+        }
+        order.extend((0..self.apps.len()).filter(|&a| !placed[a]));
+        self.app_order = order;
+    }
+
     fn collect_violations(&mut self) {
         let mut all: Vec<Violation> = self.shop_violations.values().flatten().cloned().collect();
         all.extend(invariants::check_topology(self));
@@ -264,7 +290,13 @@ impl Fleet {
         }
     }
 
+    /// Applications in ShopSet order (as of the last [`Fleet::refresh`]).
+    pub fn apps_in_order(&self) -> impl Iterator<Item = &AppStatus> + '_ {
+        self.app_order.iter().filter_map(|&i| self.apps.get(i))
+    }
+
     fn reindex_apps(&mut self) {
+        self.app_order_stale = true;
         self.app_index = self
             .apps
             .iter()

@@ -21,19 +21,7 @@ impl PaneView for AppsPane {
 
     fn items(fleet: &Fleet) -> Vec<&AppStatus> {
         // In ShopSet order, then applications whose ShopSet is unknown.
-        let mut v: Vec<&AppStatus> = fleet
-            .shopsets_in_order()
-            .filter_map(|s| fleet.app_for(&s.name))
-            .collect();
-        if v.len() < fleet.apps.len() {
-            v.extend(
-                fleet
-                    .apps
-                    .iter()
-                    .filter(|a| fleet.shopset(&a.shopset).is_none()),
-            );
-        }
-        v
+        fleet.apps_in_order().collect()
     }
 
     fn key(a: &AppStatus) -> Cow<'_, str> {

@@ -97,17 +97,16 @@ impl PaneView for TiersPane {
         } else {
             (rev, theme.base())
         };
-        let (settled, total) = rollout(fleet, t);
-        let degraded = fleet.shopsets_of_tier(&t.name).any(|s| {
-            fleet
-                .app_for(&s.name)
-                .is_some_and(|a| a.health == crate::domain::HealthStatus::Degraded)
-        });
-        let unknown = fleet.shopsets_of_tier(&t.name).any(|s| {
-            fleet
-                .app_for(&s.name)
-                .is_some_and(|a| a.sync == crate::domain::SyncStatus::Unknown)
-        });
+        // One pass over the tier's applications.
+        let (mut settled, mut total, mut degraded, mut unknown) = (0, 0, false, false);
+        for ss in fleet.shopsets_of_tier(&t.name) {
+            total += 1;
+            if let Some(a) = fleet.app_for(&ss.name) {
+                settled += usize::from(a.is_settled());
+                degraded |= a.health == crate::domain::HealthStatus::Degraded;
+                unknown |= a.sync == crate::domain::SyncStatus::Unknown;
+            }
+        }
         let (settled_text, settled_style) = if degraded {
             (format!("✗ {settled}/{total}"), theme.danger())
         } else if unknown {
@@ -139,6 +138,8 @@ impl PaneView for TiersPane {
                 None => ("◐ syncing".into(), theme.progress()),
             };
             cells.push(styled(soak.0, soak.1));
+        }
+        if !narrow {
             cells.push(styled(
                 t.revision
                     .as_ref()
