@@ -50,7 +50,8 @@ pub struct Fleet {
     shop_counts: Vec<u32>,
     /// ShopSet indices by tier level, then name (`C-2` before `C-10`).
     shopset_order: Vec<usize>,
-    shopsets_per_cluster: HashMap<String, usize>,
+    /// Shops down and dual shops on one leg because their clusters are unreachable.
+    outage: (usize, usize),
     /// Application indices in ShopSet order, then those whose ShopSet is unknown.
     app_order: Vec<usize>,
     app_order_stale: bool,
@@ -238,11 +239,6 @@ impl Fleet {
             la.cmp(&lb).then_with(|| natural_cmp(&a.name, &b.name))
         });
         self.shopset_order = order;
-        let mut per_cluster = HashMap::new();
-        for ss in &self.shopsets {
-            *per_cluster.entry(ss.cluster.clone()).or_insert(0) += 1;
-        }
-        self.shopsets_per_cluster = per_cluster;
         let mut by_shop = BTreeMap::new();
         // Until ShopSets are known every shop would look misplaced: judge placement only then.
         let shops: &[Shop] = if self.shopsets.is_empty() {
@@ -274,6 +270,7 @@ impl Fleet {
     }
 
     fn collect_violations(&mut self) {
+        self.outage = self.count_outage();
         let mut all: Vec<Violation> = self.shop_violations.values().flatten().cloned().collect();
         all.extend(invariants::check_topology(self));
         self.violations = all;
@@ -316,9 +313,9 @@ impl Fleet {
         self.shopset_order.iter().map(|&i| &self.shopsets[i])
     }
 
-    /// Number of ShopSets on a cluster (as of the last [`Fleet::refresh`]).
+    /// Number of ShopSets on a cluster.
     pub fn shopset_count_on(&self, cluster: &str) -> usize {
-        self.shopsets_per_cluster.get(cluster).copied().unwrap_or(0)
+        self.by_cluster.get(cluster).map_or(0, Vec::len)
     }
 
     /// The updates that rebuild this snapshot from an empty fleet (for replays and tests).
@@ -469,8 +466,12 @@ impl Fleet {
     }
 
     /// Shops that have lost all serving ShopSets (their clusters are unreachable), and dual shops
-    /// down to one leg.
+    /// down to one leg (as of the last [`Fleet::refresh`]).
     pub fn shops_affected_by_outage(&self) -> (usize, usize) {
+        self.outage
+    }
+
+    fn count_outage(&self) -> (usize, usize) {
         let down_sets: std::collections::HashSet<&str> = self
             .shopsets
             .iter()
