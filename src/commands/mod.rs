@@ -6,6 +6,12 @@ pub mod status;
 
 pub use status::{status, themes};
 
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::domain::{Fleet, Ts};
+use crate::ops::OpsError;
+use crate::sources::FleetSource;
+
 /// Exit status of every command (DESIGN.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -16,4 +22,38 @@ pub enum Exit {
     ReadOnly = 3,
     /// Another operator holds the lock.
     Locked = 4,
+}
+
+/// Reads the fleet, or says why not.
+fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
+    source.snapshot(now).map_err(|e| {
+        eprintln!("shopctl: {e:#}");
+        Exit::Error
+    })
+}
+
+/// Asks on the terminal and checks the answer is exactly `expected`. Without a terminal to ask on
+/// it refuses (exit 1) and says to pass `--yes`.
+fn ask(prompt: &str, expected: &str) -> Result<bool, Exit> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("shopctl: confirmation needed and there is no terminal to ask on; pass --yes");
+        return Err(Exit::Error);
+    }
+    eprint!("{prompt} ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| Exit::Error)?;
+    Ok(line.trim() == expected)
+}
+
+/// Reports a failed mutation; a lock held by someone else is exit 4.
+fn ops_exit(e: OpsError) -> Exit {
+    eprintln!("shopctl: {e}");
+    match e {
+        OpsError::Locked(_) => Exit::Locked,
+        _ => Exit::Error,
+    }
 }

@@ -2,22 +2,14 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::AtomicBool;
 
-use super::Exit;
+use super::{Exit, ask, ops_exit, snapshot};
 use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
 use crate::ops::drain::{DrainReport, drain_id, execute_drain, execute_restore};
 use crate::ops::{Executor, Mutation, OpsError};
 use crate::sources::FleetSource;
-
-fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
-    source.snapshot(now).map_err(|e| {
-        eprintln!("shopctl: {e:#}");
-        Exit::Error
-    })
-}
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     if fleet.cluster(cluster).is_none() {
@@ -123,22 +115,35 @@ pub fn drain_plan(source: &mut dyn FleetSource, cluster: &str, json: bool) -> Ex
     Exit::Done
 }
 
-fn confirm_typed(cluster: &str, yes: bool) -> Result<bool, Exit> {
-    if yes {
-        return Ok(true);
+/// Confirmation by typing the cluster's name (or `--yes`); anything else moves nothing.
+fn confirm_typed(cluster: &str, yes: bool) -> Result<(), Exit> {
+    if yes
+        || ask(
+            &format!("Type the cluster's name ('{cluster}') to go ahead:"),
+            cluster,
+        )?
+    {
+        return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        eprintln!("shopctl: confirmation needed and there is no terminal to ask on; pass --yes");
-        return Err(Exit::Error);
+    eprintln!("shopctl: the typed name is not '{cluster}'; nothing moved");
+    Err(Exit::Refused)
+}
+
+/// Runs a confirmed drain or restore with progress on stderr and reports what it did.
+fn execute(
+    verb: &str,
+    cluster: &str,
+    run: impl FnOnce(&mut dyn FnMut(usize, usize), &AtomicBool) -> Result<DrainReport, OpsError>,
+) -> Exit {
+    let cancel = AtomicBool::new(false);
+    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
+    match run(&mut progress, &cancel) {
+        Ok(r) => {
+            report(verb, cluster, &r);
+            Exit::Done
+        }
+        Err(e) => ops_exit(e),
     }
-    eprint!("Type the cluster's name ('{cluster}') to go ahead: ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|_| Exit::Error)?;
-    Ok(line.trim() == cluster)
 }
 
 fn report(verb: &str, cluster: &str, r: &DrainReport) {
@@ -152,14 +157,6 @@ fn report(verb: &str, cluster: &str, r: &DrainReport) {
     );
     for (shop, why) in r.skipped.iter().take(20) {
         crate::outln!("  skipped {shop}: {why}");
-    }
-}
-
-fn ops_exit(e: OpsError) -> Exit {
-    eprintln!("shopctl: {e}");
-    match e {
-        OpsError::Locked(_) => Exit::Locked,
-        _ => Exit::Error,
     }
 }
 
@@ -189,28 +186,17 @@ pub fn drain(
         );
         return Exit::Refused;
     }
-    match confirm_typed(cluster, yes) {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!("shopctl: the typed name is not '{cluster}'; nothing moved");
-            return Exit::Refused;
-        }
-        Err(e) => return e,
+    if let Err(e) = confirm_typed(cluster, yes) {
+        return e;
     }
     let id = drain_id(
         cluster,
         fleet.cluster(cluster).and_then(|c| c.drain.as_deref()),
         now,
     );
-    let cancel = AtomicBool::new(false);
-    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
-    match execute_drain(ex, &plan, &id, &Ts::now, &mut progress, &cancel) {
-        Ok(r) => {
-            report("drained", cluster, &r);
-            Exit::Done
-        }
-        Err(e) => ops_exit(e),
-    }
+    execute("drained", cluster, |progress, cancel| {
+        execute_drain(ex, &plan, &id, &Ts::now, progress, cancel)
+    })
 }
 
 /// `restore CLUSTER [--yes]`.
@@ -230,23 +216,12 @@ pub fn restore(
     };
     let plan = plan_restore(&fleet, cluster, &id);
     eprint!("{}", plan_text(&fleet, &plan, "restore"));
-    match confirm_typed(cluster, yes) {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!("shopctl: the typed name is not '{cluster}'; nothing moved");
-            return Exit::Refused;
-        }
-        Err(e) => return e,
+    if let Err(e) = confirm_typed(cluster, yes) {
+        return e;
     }
-    let cancel = AtomicBool::new(false);
-    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
-    match execute_restore(ex, &plan, &id, &Ts::now, &mut progress, &cancel) {
-        Ok(r) => {
-            report("restored", cluster, &r);
-            Exit::Done
-        }
-        Err(e) => ops_exit(e),
-    }
+    execute("restored", cluster, |progress, cancel| {
+        execute_restore(ex, &plan, &id, &Ts::now, progress, cancel)
+    })
 }
 
 /// `reassign SHOP --to X[,Y] [--yes]`.
@@ -306,20 +281,18 @@ pub fn reassign(
         from: s.shopsets.clone(),
         to,
     };
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "shopctl: confirmation needed and there is no terminal to ask on; pass --yes"
-            );
-            return Exit::Error;
-        }
-        eprint!("{}? Type 'yes' to go ahead: ", m.summary());
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).is_err() || line.trim() != "yes" {
+    let confirmed = if yes {
+        Ok(true)
+    } else {
+        ask(&format!("{}? Type 'yes' to go ahead:", m.summary()), "yes")
+    };
+    match confirmed {
+        Ok(true) => {}
+        Ok(false) => {
             eprintln!("shopctl: not confirmed; nothing changed");
             return Exit::Refused;
         }
+        Err(e) => return e,
     }
     let result = ex.execute(&m, now, None);
     let _ = ex.unlock();

@@ -1,11 +1,10 @@
 //! `shopctl release status | step | rollback`.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
-use super::Exit;
+use super::{Exit, ask, ops_exit, snapshot};
 use crate::domain::release::{self, Condition, Gate, GatePolicy};
 use crate::domain::{Fleet, Ts};
 use crate::ops::{Executor, Mutation, OpsError};
@@ -144,24 +143,10 @@ pub enum Confirm {
     Ask,
 }
 
-fn confirm(question: &str, how: &Confirm) -> Result<bool, String> {
+fn confirm(question: &str, how: &Confirm) -> Result<bool, Exit> {
     match how {
         Confirm::Yes => Ok(true),
-        Confirm::Ask => {
-            if !std::io::stdin().is_terminal() {
-                return Err(
-                    "confirmation needed and there is no terminal to ask on; pass --yes".into(),
-                );
-            }
-            eprint!("{question} Type 'yes' to go ahead: ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            Ok(line.trim() == "yes")
-        }
+        Confirm::Ask => ask(&format!("{question} Type 'yes' to go ahead:"), "yes"),
     }
 }
 
@@ -180,12 +165,9 @@ pub fn step(
     };
     for _attempt in 0..3 {
         let now = clock();
-        let fleet = match source.snapshot(now) {
+        let fleet = match snapshot(source, now) {
             Ok(f) => f,
-            Err(e) => {
-                eprintln!("shopctl: {e:#}");
-                return Exit::Error;
-            }
+            Err(e) => return e,
         };
         let Some(tier_info) = fleet.tier(tier) else {
             eprintln!(
@@ -273,12 +255,9 @@ pub fn rollback(
         return Exit::ReadOnly;
     };
     let now = clock();
-    let fleet = match source.snapshot(now) {
+    let fleet = match snapshot(source, now) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("shopctl: {e:#}");
-            return Exit::Error;
-        }
+        Err(e) => return e,
     };
     let m = match rollback_mutation(&fleet, tier, now, &executor.operator) {
         Ok(m) => m,
@@ -287,17 +266,7 @@ pub fn rollback(
             return code;
         }
     };
-    match run(executor, &m, &how, now) {
-        Ok(code) => code,
-        Err(OpsError::Locked(l)) => {
-            eprintln!("shopctl: locked by {}", l.holder);
-            Exit::Locked
-        }
-        Err(e) => {
-            eprintln!("shopctl: {e}");
-            Exit::Error
-        }
-    }
+    run(executor, &m, &how, now).unwrap_or_else(ops_exit)
 }
 
 /// The rollback of `tier`, or why there is none.
@@ -369,10 +338,7 @@ fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit
             eprintln!("shopctl: not confirmed; nothing changed");
             return Ok(Exit::Refused);
         }
-        Err(msg) => {
-            eprintln!("shopctl: {msg}");
-            return Ok(Exit::Error);
-        }
+        Err(code) => return Ok(code),
     }
     let done = executor.execute(m, now, None);
     let _ = executor.unlock();

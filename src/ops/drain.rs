@@ -39,22 +39,18 @@ pub fn execute_drain(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<DrainReport, OpsError> {
-    ex.lock(now())?;
-    ex.store.set_cordon(&plan.cluster, true, Some(drain))?;
-    ex.audit_event(now(), "cordon", &plan.cluster, "done", None);
-    let result = run_batches(
-        ex,
-        plan,
-        Record::Drain(drain.to_string()),
-        "drain batch",
-        now,
-        progress,
-        cancel,
-    );
-    let _ = ex.unlock();
-    result.map(|mut r| {
-        r.drain = drain.to_string();
-        r
+    holding_lock(ex, drain, now, || {
+        ex.store.set_cordon(&plan.cluster, true, Some(drain))?;
+        ex.audit_event(now(), "cordon", &plan.cluster, "done", None);
+        run_batches(
+            ex,
+            plan,
+            Record::Drain(drain.to_string()),
+            "drain batch",
+            now,
+            progress,
+            cancel,
+        )
     })
 }
 
@@ -68,30 +64,38 @@ pub fn execute_restore(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<DrainReport, OpsError> {
-    ex.lock(now())?;
-    let result = run_batches(
-        ex,
-        plan,
-        Record::Clear,
-        "restore batch",
-        now,
-        progress,
-        cancel,
-    );
-    let outcome = match result {
-        Ok(r) if !r.cancelled => {
+    holding_lock(ex, drain, now, || {
+        let r = run_batches(
+            ex,
+            plan,
+            Record::Clear,
+            "restore batch",
+            now,
+            progress,
+            cancel,
+        )?;
+        if !r.cancelled {
             let keep = (!plan.blockers.is_empty() || !r.skipped.is_empty()).then_some(drain);
-            ex.store.set_cordon(&plan.cluster, false, keep).map(|_| r)
+            ex.store.set_cordon(&plan.cluster, false, keep)?;
+            ex.audit_event(now(), "restore", &plan.cluster, "done", None);
         }
-        other => other,
-    };
-    if outcome.is_ok() {
-        ex.audit_event(now(), "restore", &plan.cluster, "done", None);
-    }
+        Ok(r)
+    })
+}
+
+/// Runs `f` holding the operator lock, and gives the lock back whatever `f` returns.
+fn holding_lock(
+    ex: &Executor,
+    drain: &str,
+    now: &dyn Fn() -> Ts,
+    f: impl FnOnce() -> Result<DrainReport, OpsError>,
+) -> Result<DrainReport, OpsError> {
+    ex.lock(now())?;
+    let result = f();
     let _ = ex.unlock();
-    outcome.map(|mut r| {
-        r.drain = drain.to_string();
-        r
+    result.map(|r| DrainReport {
+        drain: drain.to_string(),
+        ..r
     })
 }
 

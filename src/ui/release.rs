@@ -31,20 +31,24 @@ pub struct ConfirmDialog {
 }
 
 impl ConfirmDialog {
-    pub fn step(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> ConfirmDialog {
-        let shopsets = fleet
-            .shopsets_of_tier(tier)
-            .map(|s| s.name.clone())
-            .collect();
-        let mut d = ConfirmDialog {
+    /// A dialog about `tier` with nothing decided yet.
+    fn blank(fleet: &Fleet, tier: &str, title: String) -> ConfirmDialog {
+        ConfirmDialog {
             mutation: None,
-            title: format!("Promote '{tier}'"),
+            title,
             gate: None,
             commits: Vec::new(),
-            shopsets,
+            shopsets: fleet
+                .shopsets_of_tier(tier)
+                .map(|s| s.name.clone())
+                .collect(),
             refused: None,
             reason: None,
-        };
+        }
+    }
+
+    pub fn step(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> ConfirmDialog {
+        let mut d = ConfirmDialog::blank(fleet, tier, format!("Promote '{tier}'"));
         let Some(t) = fleet.tier(tier) else {
             d.refused = Some(format!("unknown tier '{tier}'"));
             return d;
@@ -104,19 +108,7 @@ impl ConfirmDialog {
     }
 
     pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> ConfirmDialog {
-        let shopsets = fleet
-            .shopsets_of_tier(tier)
-            .map(|s| s.name.clone())
-            .collect();
-        let mut d = ConfirmDialog {
-            mutation: None,
-            title: format!("Roll back '{tier}'"),
-            gate: None,
-            commits: Vec::new(),
-            shopsets,
-            refused: None,
-            reason: None,
-        };
+        let mut d = ConfirmDialog::blank(fleet, tier, format!("Roll back '{tier}'"));
         match rollback_mutation(fleet, tier, now, me) {
             Ok(m) => {
                 if let Mutation::Rollback {
