@@ -206,7 +206,13 @@ impl ConfirmDialog {
                     theme.muted(),
                 ));
             }
-            None => {}
+            None => {
+                // Refused: still say what the step would have been.
+                if let Some(g) = &self.gate {
+                    lines.push(rev_line(theme, "from", g.current.as_ref()));
+                    lines.push(rev_line(theme, "to", g.target.as_ref()));
+                }
+            }
         }
         if !self.commits.is_empty() {
             let heading = if matches!(self.mutation, Some(Mutation::Rollback { .. })) {
