@@ -1,6 +1,7 @@
 //! Pure types and rules of the fleet: no I/O, no terminal.
 
 pub mod fleet;
+pub mod freshness;
 pub mod invariants;
 pub mod model;
 pub mod placement;
