@@ -1,5 +1,6 @@
 //! Pure types and rules of the fleet: no I/O, no terminal.
 
+pub mod drains;
 pub mod fleet;
 pub mod freshness;
 pub mod invariants;

@@ -61,7 +61,10 @@ fn hostname() -> String {
 /// its lock is stale whatever its expiry says.
 pub fn session_is_dead(session: &str) -> bool {
     let mut parts = session.split('/');
-    match (parts.next(), parts.next().and_then(|p| p.parse::<u32>().ok())) {
+    match (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+    ) {
         (Some(host), Some(pid)) if host == hostname() => {
             !std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
