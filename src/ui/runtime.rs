@@ -266,7 +266,7 @@ async fn event_loop(
     mut runner: Runner,
     started: Instant,
 ) -> anyhow::Result<Outcome> {
-    let size = guard.terminal.size()?;
+    let size = guard.terminal()?.size()?;
     let mut app = App::new(
         source.info(),
         runner.executor.is_none(),
@@ -338,7 +338,7 @@ async fn event_loop(
         }
         for effect in effects {
             if effect == Effect::ClearScreen && !terminal_gone {
-                if let Err(e) = guard.terminal.clear() {
+                if let Err(e) = guard.terminal().and_then(|t| t.clear()) {
                     tracing::warn!("clearing the terminal: {e}");
                 }
                 app.dirty = true;
@@ -379,9 +379,10 @@ impl Drop for AbortOnDrop {
 }
 
 fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
-    execute!(guard.terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
-    guard.terminal.draw(|f| render::render(app, theme, f))?;
-    execute!(guard.terminal.backend_mut(), ct::EndSynchronizedUpdate)?;
-    guard.terminal.backend_mut().flush()?;
+    let terminal = guard.terminal()?;
+    execute!(terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
+    terminal.draw(|f| render::render(app, theme, f))?;
+    execute!(terminal.backend_mut(), ct::EndSynchronizedUpdate)?;
+    terminal.backend_mut().flush()?;
     Ok(())
 }
