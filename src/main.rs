@@ -19,12 +19,25 @@ fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let _log = logging::init();
-    match run(cli, started) {
+    let code = match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("shopctl: {e:#}");
             ExitCode::from(1)
+        }
+    };
+    // Output that could not be written is an error, even when the command itself succeeded.
+    match shopctl::output::finish() {
+        Ok(()) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("shopctl: {e}");
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(Exit::Error as u8)
+            } else {
+                code
+            }
         }
     }
 }

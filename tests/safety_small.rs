@@ -1,0 +1,79 @@
+//! The binary's exit status when its output or its demo directory fails, and the small argument
+//! and theme rules, as an on-call engineer meets them.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use assert_cmd::assert::OutputAssertExt;
+use predicates::prelude::*;
+
+fn shopctl() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("shopctl"));
+    c.env_remove("NO_COLOR")
+        .env_remove("SHOPCTL_OPERATOR")
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("shopctl-test-state"),
+        )
+        .stdin(Stdio::null());
+    c
+}
+
+fn demo(dir: &Path) -> Command {
+    let mut c = shopctl();
+    c.arg("--demo")
+        .arg("--demo-dir")
+        .arg(dir)
+        .args(["--demo-seed", "7", "--demo-scale", "300"]);
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("shopctl runs")
+}
+
+/// The headless commands that print something, each with the arguments it needs.
+const PRINTING: [&[&str]; 5] = [
+    &["status", "-o", "json"],
+    &["release", "status"],
+    &["drain", "plan", "B"],
+    &["themes"],
+    &["crds"],
+];
+
+#[test]
+fn output_that_cannot_be_written_exits_1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path()).arg("status").assert().success();
+    for args in PRINTING {
+        let full = File::options()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = run(demo(tmp.path()).args(args).stdout(full));
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        out.assert()
+            .code(1)
+            .stderr(predicate::str::contains("cannot write the output"));
+        assert_eq!(
+            stderr.matches("cannot write the output").count(),
+            1,
+            "{args:?}: said once: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path()).arg("status").assert().success();
+    for args in PRINTING {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        run(demo(tmp.path()).args(args).stdout(writer))
+            .assert()
+            .success()
+            .stderr("");
+    }
+}
