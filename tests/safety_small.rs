@@ -77,3 +77,41 @@ fn a_closed_pipe_is_not_an_error() {
             .stderr("");
     }
 }
+
+#[test]
+fn a_theme_may_give_a_colour_index_as_an_integer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let theme = tmp.path().join("indexed.toml");
+    std::fs::write(&theme, "[base]\nfg = 5\n[state]\ndanger = 196\n").expect("theme written");
+    run(demo(&tmp.path().join("demo"))
+        .arg("--theme")
+        .arg(&theme)
+        .arg("status"))
+    .assert()
+    .success();
+    std::fs::write(&theme, "[base]\nfg = 256\n").expect("theme written");
+    run(demo(&tmp.path().join("demo"))
+        .arg("--theme")
+        .arg(&theme)
+        .arg("status"))
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains(
+        "'base.fg' has invalid value '256'",
+    ));
+}
+
+#[test]
+fn demo_scale_out_of_range_is_an_argument_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for scale in ["0", "1000001"] {
+        run(shopctl()
+            .arg("--demo")
+            .arg("--demo-dir")
+            .arg(tmp.path())
+            .args(["--demo-scale", scale, "status"]))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--demo-scale").and(predicate::str::contains(scale)));
+    }
+}
