@@ -8,15 +8,20 @@ use std::process::{Command, Output, Stdio};
 use assert_cmd::assert::OutputAssertExt;
 use predicates::prelude::*;
 
-fn shopctl() -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("shopctl"));
+/// The environment every run gets: no colour preference, its own state directory, no terminal.
+fn isolated(c: &mut Command) -> &mut Command {
     c.env_remove("NO_COLOR")
         .env_remove("SHOPCTL_OPERATOR")
         .env(
             "XDG_STATE_HOME",
             std::env::temp_dir().join("shopctl-test-state"),
         )
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+}
+
+fn shopctl() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("shopctl"));
+    isolated(&mut c);
     c
 }
 
@@ -114,4 +119,79 @@ fn demo_scale_out_of_range_is_an_argument_error() {
         .code(2)
         .stderr(predicate::str::contains("--demo-scale").and(predicate::str::contains(scale)));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_demo_directory_that_is_not_utf8_works() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"demo-\xff\xfe-dir"));
+    demo(&dir).args(["status", "-o", "json"]).assert().success();
+    // The working clone fetches from and pushes to the remote in that directory.
+    run(demo(&dir).args(["release", "rollback", "--tier", "prod-ha", "--yes"]))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pushed"));
+}
+
+/// Runs shopctl with writes to files limited to `kib` KiB: creation fails as on a full disk.
+#[cfg(unix)]
+fn with_small_disk(kib: u32, dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("sh");
+    isolated(&mut c)
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+            kib * 2
+        ))
+        .arg(assert_cmd::cargo::cargo_bin("shopctl"))
+        .args(["--demo", "--demo-seed", "7", "--demo-scale", "300"])
+        .arg("--demo-dir")
+        .arg(dir)
+        .args(args);
+    run(&mut c)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_creation_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A directory that does not exist yet, and one that exists and is empty.
+    let new = tmp.path().join("new");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    for dir in [&new, &empty] {
+        let out = with_small_disk(4, dir, &["status"]);
+        out.assert()
+            .code(1)
+            .stderr(predicate::str::contains(dir.display().to_string()));
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{}: left {left:?}", dir.display());
+        assert_eq!(dir.exists(), dir == &empty, "{}", dir.display());
+        // The next run creates the fleet.
+        demo(dir).arg("status").assert().success();
+    }
+}
+
+#[test]
+fn an_unfinished_demo_directory_is_named_and_reset_recovers_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("git/app.git")).expect("mkdir");
+    std::fs::write(dir.join("shops.json"), "[").expect("write");
+    let out = run(demo(&dir).arg("status"));
+    out.assert().code(1).stderr(
+        predicate::str::contains("incomplete demo fleet")
+            .and(predicate::str::contains("--demo-reset")),
+    );
+    demo(&dir)
+        .args(["--demo-reset", "status"])
+        .assert()
+        .success();
+    demo(&dir).arg("status").assert().success();
 }

@@ -46,6 +46,10 @@ pub enum DemoError {
     )]
     NotDemoDir { dir: PathBuf },
     #[error(
+        "'{dir}' holds an incomplete demo fleet (its creation did not finish); add --demo-reset to recreate it"
+    )]
+    Incomplete { dir: PathBuf },
+    #[error(
         "another shopctl has been creating the demo fleet in '{dir}' for over {secs} s; if none is running, remove '{lock}'"
     )]
     InitBusy {
@@ -114,9 +118,14 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// Where [`write_atomic`] writes before renaming: `state.tmp.<pid>` for `state.json`.
+fn tmp_path(path: &Path) -> PathBuf {
+    path.with_extension(format!("tmp.{}", std::process::id()))
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let tmp = tmp_path(path);
     let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
     f.write_all(bytes).map_err(io("write", &tmp))?;
     f.sync_all().map_err(io("write", &tmp))?;
@@ -132,15 +141,12 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
         return Err(DemoError::Scale(scale));
     }
     if opts.reset && dir.exists() {
-        let is_demo = dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists();
-        let is_empty = fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !is_demo && !is_empty {
+        if contents(dir)? == Contents::Foreign {
             return Err(DemoError::NotDemoDir { dir: dir.clone() });
         }
         fs::remove_dir_all(dir).map_err(io("remove", dir))?;
     }
+    let existed = dir.exists();
     fs::create_dir_all(dir).map_err(io("create", dir))?;
     let state_path = dir.join(STATE_FILE);
     let lock = dir.join(INIT_LOCK);
@@ -159,6 +165,10 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
             Ok(_) => {
                 let result = create(opts);
                 let _ = fs::remove_file(&lock);
+                if result.is_err() && !existed {
+                    // Only succeeds when empty: a failed creation removed what it wrote.
+                    let _ = fs::remove_dir(dir);
+                }
                 return result;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -200,15 +210,88 @@ fn check_matches(state: &DemoState, opts: &DemoOptions) -> Result<(), DemoError>
     Ok(())
 }
 
+/// What a directory without a finished demo fleet holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Contents {
+    /// Nothing, or only the lock of a creation in progress.
+    Empty,
+    /// A demo fleet, finished or not: only files a demo fleet consists of.
+    Demo,
+    /// Something else: never written to, never deleted.
+    Foreign,
+}
+
+/// The names a demo directory's entries may have.
+fn is_demo_entry(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let tmp_of = |file: &str| {
+        Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|stem| name.starts_with(&format!("{stem}.tmp.")))
+    };
+    [
+        STATE_FILE,
+        SHOPS_FILE,
+        LOCK_FILE,
+        INIT_LOCK,
+        super::AUDIT_FILE,
+        repos::GIT_DIR,
+    ]
+    .contains(&name)
+        || [STATE_FILE, SHOPS_FILE, LOCK_FILE].into_iter().any(tmp_of)
+}
+
+fn contents(dir: &Path) -> Result<Contents, DemoError> {
+    if dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists() {
+        return Ok(Contents::Demo);
+    }
+    let mut found = Contents::Empty;
+    for entry in fs::read_dir(dir).map_err(io("read", dir))? {
+        let entry = entry.map_err(io("read", dir))?;
+        if !is_demo_entry(&entry.file_name()) {
+            return Ok(Contents::Foreign);
+        }
+        found = Contents::Demo;
+    }
+    Ok(found)
+}
+
+/// Creates the fleet in `opts.dir`, which must be empty apart from the creation lock; when
+/// creation fails, what it wrote is removed again so that the next run starts afresh.
 fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     let dir = &opts.dir;
-    let non_demo = fs::read_dir(dir)
+    let others = fs::read_dir(dir)
         .map_err(io("read", dir))?
         .flatten()
-        .any(|e| e.file_name() != INIT_LOCK);
-    if non_demo {
-        return Err(DemoError::NotDemoDir { dir: dir.clone() });
+        .filter(|e| e.file_name() != INIT_LOCK)
+        .count();
+    if others > 0 {
+        return Err(match contents(dir)? {
+            Contents::Foreign => DemoError::NotDemoDir { dir: dir.clone() },
+            Contents::Empty | Contents::Demo => DemoError::Incomplete { dir: dir.clone() },
+        });
     }
+    let result = build(opts);
+    if result.is_err() {
+        remove_partial(dir);
+    }
+    result
+}
+
+/// Removes what a failed [`build`] may have written (and nothing else).
+fn remove_partial(dir: &Path) {
+    let _ = fs::remove_dir_all(dir.join(repos::GIT_DIR));
+    for file in [STATE_FILE, SHOPS_FILE] {
+        let _ = fs::remove_file(dir.join(file));
+        let _ = fs::remove_file(tmp_path(&dir.join(file)));
+    }
+}
+
+fn build(opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let dir = &opts.dir;
     let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..1_000_000));
     let scale = opts.scale.unwrap_or(DEFAULT_SCALE);
     let (topology, shops) = topology::generate(scale, seed);
