@@ -11,6 +11,7 @@ use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
 use shopctl::ops::Executor;
 use shopctl::sources::FleetSource;
+use shopctl::sources::demo::store::DemoError;
 use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("shopctl: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit_status(&e) as u8)
         }
     };
     // Output that could not be written is an error, even when the command itself succeeded.
@@ -153,6 +154,17 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The exit status of an error that stopped the run (DESIGN.md §5).
+fn exit_status(e: &anyhow::Error) -> Exit {
+    match e.downcast_ref::<DemoError>() {
+        Some(DemoError::ReadOnlyReset { .. }) => Exit::ReadOnly,
+        Some(DemoError::ResetWhileLocked { .. } | DemoError::ResetLockUnreadable { .. }) => {
+            Exit::Locked
+        }
+        _ => Exit::Error,
+    }
+}
+
 /// The fleet's source, and an executor unless the session is read-only.
 fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Executor>)> {
     if !cli.demo {
@@ -166,6 +178,7 @@ fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Execut
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
+        readonly: cli.readonly,
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;

@@ -195,3 +195,91 @@ fn an_unfinished_demo_directory_is_named_and_reset_recovers_it() {
         .success();
     demo(&dir).arg("status").assert().success();
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .expect("clock after 1970")
+}
+
+/// Writes the operator lock as another operator's shopctl would.
+fn hold_lock(dir: &Path, holder: &str, expires_in_secs: i64) {
+    let now = now_ms();
+    std::fs::write(
+        dir.join("lock.json"),
+        format!(
+            r#"{{"holder":"{holder}","acquired_at":{now},"expires_at":{}}}"#,
+            now + expires_in_secs * 1000
+        ),
+    )
+    .expect("lock written");
+}
+
+/// The demo directory still holds its audit log: nothing was deleted.
+fn kept(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("audit.jsonl")).is_ok_and(|s| s == "{}\n")
+}
+
+#[test]
+fn demo_reset_is_refused_read_only_and_while_the_lock_is_held() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir).arg("status").assert().success();
+    std::fs::write(dir.join("audit.jsonl"), "{}\n").expect("audit log written");
+
+    run(demo(&dir).args(["--readonly", "--demo-reset", "status"]))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--readonly"));
+    assert!(kept(&dir), "read-only reset deleted nothing");
+
+    hold_lock(&dir, "bob@elsewhere", 600);
+    run(demo(&dir).args(["--demo-reset", "status"]))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("'bob@elsewhere'"));
+    assert!(kept(&dir), "a held lock keeps the fleet");
+
+    std::fs::write(dir.join("lock.json"), "").expect("damaged lock");
+    run(demo(&dir).args(["--demo-reset", "status"]))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            dir.join("lock.json").display().to_string(),
+        ));
+    assert!(kept(&dir), "a damaged lock keeps the fleet");
+
+    // An expired lock holds nothing: the reset goes ahead.
+    hold_lock(&dir, "bob@elsewhere", -1);
+    run(demo(&dir).args(["--demo-reset", "status"]))
+        .assert()
+        .success();
+    assert!(!dir.join("lock.json").exists() && !kept(&dir));
+}
+
+#[test]
+fn a_read_only_run_creates_no_fleet() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let new = tmp.path().join("new");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    for dir in [&new, &empty] {
+        run(demo(dir).args(["--readonly", "status"]))
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::contains("no demo fleet")
+                    .and(predicate::str::contains(dir.display().to_string()))
+                    .and(predicate::str::contains("without --readonly")),
+            );
+        assert_eq!(dir.exists(), dir == &empty);
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    // Once created, read-only runs read it.
+    demo(&new).arg("status").assert().success();
+    demo(&new).args(["--readonly", "status"]).assert().success();
+}

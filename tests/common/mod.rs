@@ -18,6 +18,7 @@ pub fn demo_options(dir: &Path, scale: u32, scenario: Scenario) -> DemoOptions {
         seed: Some(7),
         scenario: Some(scenario),
         reset: false,
+        readonly: false,
         created_at: Some(CREATED),
     }
 }

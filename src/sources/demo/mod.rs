@@ -78,6 +78,8 @@ pub struct DemoOptions {
     pub seed: Option<u64>,
     pub scenario: Option<Scenario>,
     pub reset: bool,
+    /// Read-only: open an existing fleet only; never create, reset or write one.
+    pub readonly: bool,
     /// Creation time of a new fleet (default: now); tests pin it for reproducible fleets.
     pub created_at: Option<Ts>,
 }

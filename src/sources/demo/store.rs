@@ -19,6 +19,9 @@ pub const SHOPS_FILE: &str = "shops.json";
 /// The operator lock: `{"holder", "acquired_at", "expires_at"}` (milliseconds since the epoch).
 pub const LOCK_FILE: &str = "lock.json";
 const INIT_LOCK: &str = ".init.lock";
+/// How long a run waits for another process to finish creating the fleet, checking this often.
+const INIT_WAIT: Duration = Duration::from_secs(30);
+const INIT_POLL: Duration = Duration::from_millis(100);
 const FORMAT_VERSION: u32 = 1;
 /// The largest demo fleet the simulator supports.
 pub const MAX_SCALE: u32 = 1_000_000;
@@ -61,6 +64,26 @@ pub enum DemoError {
         "the lock file '{path}' is damaged ({message}); if no release or drain is running, remove it"
     )]
     BadLock { path: PathBuf, message: String },
+    #[error(
+        "--demo-reset deletes the demo fleet in '{dir}', its audit log and git history, and is refused with --readonly"
+    )]
+    ReadOnlyReset { dir: PathBuf },
+    #[error(
+        "'{holder}' holds the operator lock of the demo fleet in '{dir}' until {until}; --demo-reset would delete the fleet under a running release or drain, so it is refused"
+    )]
+    ResetWhileLocked {
+        dir: PathBuf,
+        holder: String,
+        until: String,
+    },
+    #[error(
+        "the lock file '{path}' cannot be read ({message}), so a release or drain may be running; --demo-reset is refused. If none is running, remove '{path}'"
+    )]
+    ResetLockUnreadable { path: PathBuf, message: String },
+    #[error(
+        "there is no demo fleet in '{dir}', and a --readonly run creates none; run once without --readonly to create it, e.g. 'shopctl --demo --demo-dir {dir} status'"
+    )]
+    NoFleet { dir: PathBuf },
     #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
     Scale(u32),
     #[error("cannot create the demo git repositories in '{dir}': {source}")]
@@ -140,11 +163,18 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     {
         return Err(DemoError::Scale(scale));
     }
+    if opts.reset && opts.readonly {
+        return Err(DemoError::ReadOnlyReset { dir: dir.clone() });
+    }
     if opts.reset && dir.exists() {
         if contents(dir)? == Contents::Foreign {
             return Err(DemoError::NotDemoDir { dir: dir.clone() });
         }
+        refuse_while_locked(dir, Ts::now())?;
         fs::remove_dir_all(dir).map_err(io("remove", dir))?;
+    }
+    if opts.readonly {
+        return open_existing(dir, opts);
     }
     let existed = dir.exists();
     fs::create_dir_all(dir).map_err(io("create", dir))?;
@@ -172,17 +202,67 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
                 return result;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if started.elapsed() > Duration::from_secs(30) {
+                if started.elapsed() > INIT_WAIT {
                     return Err(DemoError::InitBusy {
                         dir: dir.clone(),
                         lock,
-                        secs: 30,
+                        secs: INIT_WAIT.as_secs(),
                     });
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(INIT_POLL);
             }
             Err(e) => return Err(io("create", &lock)(e)),
         }
+    }
+}
+
+/// A read-only run reads the fleet that is there (waiting for one being created) and never
+/// writes.
+fn open_existing(dir: &Path, opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let started = Instant::now();
+    loop {
+        if dir.join(STATE_FILE).exists() {
+            let state = read_state(dir)?;
+            check_matches(&state, opts)?;
+            return Ok(state);
+        }
+        if !dir.join(INIT_LOCK).exists() {
+            return Err(match dir.exists().then(|| contents(dir)).transpose()? {
+                None | Some(Contents::Empty) => DemoError::NoFleet { dir: dir.into() },
+                Some(Contents::Demo) => DemoError::Incomplete { dir: dir.into() },
+                Some(Contents::Foreign) => DemoError::NotDemoDir { dir: dir.into() },
+            });
+        }
+        if started.elapsed() > INIT_WAIT {
+            return Err(DemoError::InitBusy {
+                dir: dir.into(),
+                lock: dir.join(INIT_LOCK),
+                secs: INIT_WAIT.as_secs(),
+            });
+        }
+        std::thread::sleep(INIT_POLL);
+    }
+}
+
+/// A reset deletes the lock file with everything else: refused while someone holds the lock, or
+/// while the lock file cannot be read (it may be held).
+fn refuse_while_locked(dir: &Path, now: Ts) -> Result<(), DemoError> {
+    match read_lock(dir) {
+        Ok(None) => Ok(()),
+        Ok(Some(lock)) if !lock.is_held(now) => Ok(()),
+        Ok(Some(lock)) => Err(DemoError::ResetWhileLocked {
+            dir: dir.into(),
+            holder: lock.holder,
+            until: lock.expires_at.rfc3339(),
+        }),
+        Err(DemoError::BadLock { path, message }) => {
+            Err(DemoError::ResetLockUnreadable { path, message })
+        }
+        Err(DemoError::Io { path, source, .. }) => Err(DemoError::ResetLockUnreadable {
+            path,
+            message: source.to_string(),
+        }),
+        Err(e) => Err(e),
     }
 }
 
