@@ -283,3 +283,53 @@ fn a_read_only_run_creates_no_fleet() {
     demo(&new).arg("status").assert().success();
     demo(&new).args(["--readonly", "status"]).assert().success();
 }
+
+#[test]
+fn reassign_refuses_another_tier_or_configuration() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = run(demo(tmp.path()).args(["status", "-o", "json"]));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let shopsets = status["shopsets"].as_array().expect("shopsets");
+    let tier_of = |name: &str| {
+        shopsets
+            .iter()
+            .find(|s| s["name"] == name)
+            .and_then(|s| s["tier"].as_str())
+            .map(str::to_string)
+    };
+    let shop = status["shops"]
+        .as_array()
+        .expect("shops")
+        .iter()
+        .find(|s| {
+            s["redundancy"] == "dual"
+                && tier_of(s["shopsets"][0].as_str().unwrap_or_default()).as_deref()
+                    == Some("prod-ha")
+        })
+        .and_then(|s| s["name"].as_str())
+        .expect("a dual prod-ha shop")
+        .to_string();
+    let dev: Vec<&str> = shopsets
+        .iter()
+        .filter(|s| s["tier"] == "dev")
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(dev.len() >= 2, "{dev:?}");
+    let shops_before = std::fs::read(tmp.path().join("shops.json")).expect("shops.json");
+    run(demo(tmp.path())
+        .args(["reassign", &shop, "--to"])
+        .arg(format!("{},{}", dev[0], dev[1]))
+        .arg("--yes"))
+    .assert()
+    .code(2)
+    .stderr(
+        predicate::str::contains("of tier 'dev', the shop of tier 'prod-ha'").and(
+            predicate::str::contains("of configuration 'staging', the shop of 'production'"),
+        ),
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("shops.json")).expect("shops.json"),
+        shops_before,
+        "nothing moved"
+    );
+}
