@@ -28,11 +28,12 @@ pub const MAX_SCALE: u32 = 1_000_000;
 
 #[derive(Debug, Error)]
 pub enum DemoError {
-    #[error("cannot {action} '{path}': {source}")]
+    /// The cause is part of the message (not a separate source), so it is said once.
+    #[error("cannot {action} '{path}': {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("'{path}' is damaged: {message}; run with --demo-reset to recreate the demo fleet")]
     Corrupt { path: PathBuf, message: String },
@@ -86,8 +87,8 @@ pub enum DemoError {
     NoFleet { dir: PathBuf },
     #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
     Scale(u32),
-    #[error("cannot create the demo git repositories in '{dir}': {source}")]
-    CreateRepos { dir: PathBuf, source: git2::Error },
+    #[error("cannot create the demo git repositories in '{dir}': {cause}")]
+    CreateRepos { dir: PathBuf, cause: git2::Error },
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -130,10 +131,10 @@ pub struct DemoState {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DemoError + 'a {
-    move |source| DemoError::Io {
+    move |cause| DemoError::Io {
         action,
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -258,9 +259,9 @@ fn refuse_while_locked(dir: &Path, now: Ts) -> Result<(), DemoError> {
         Err(DemoError::BadLock { path, message }) => {
             Err(DemoError::ResetLockUnreadable { path, message })
         }
-        Err(DemoError::Io { path, source, .. }) => Err(DemoError::ResetLockUnreadable {
+        Err(DemoError::Io { path, cause, .. }) => Err(DemoError::ResetLockUnreadable {
             path,
-            message: source.to_string(),
+            message: cause.to_string(),
         }),
         Err(e) => Err(e),
     }
@@ -377,9 +378,9 @@ fn build(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     let (topology, shops) = topology::generate(scale, seed);
     // Whole seconds, so that git commit times and the recorded creation time agree.
     let created_at = Ts::from_secs(opts.created_at.unwrap_or_else(Ts::now).secs());
-    repos::create(dir, &topology, created_at).map_err(|source| DemoError::CreateRepos {
+    repos::create(dir, &topology, created_at).map_err(|cause| DemoError::CreateRepos {
         dir: dir.clone(),
-        source,
+        cause,
     })?;
     write_shops(dir, &shops)?;
     let meta = DemoMeta {
