@@ -353,7 +353,7 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     }
     assert!(
         broken.iter().any(|b| b.to_string()
-            == "'A-4' is of tier 'dev', the shop of tier 'prod-ha'; a shop stays in its tier"),
+            == "'A-4' is in tier 'dev', the shop in 'prod-ha' (a tier change must be asked for)"),
         "{broken:?}"
     );
 

@@ -323,8 +323,8 @@ fn reassign_refuses_another_tier_or_configuration() {
     .assert()
     .code(2)
     .stderr(
-        predicate::str::contains("of tier 'dev', the shop of tier 'prod-ha'").and(
-            predicate::str::contains("of configuration 'staging', the shop of 'production'"),
+        predicate::str::contains("is in tier 'dev', the shop in 'prod-ha'").and(
+            predicate::str::contains("connects to 'staging', the shop to 'production'"),
         ),
     );
     assert_eq!(

@@ -93,7 +93,7 @@ impl fmt::Display for Broken {
                 current,
             } => write!(
                 f,
-                "'{shopset}' is of tier '{tier}', the shop of tier '{current}'; a shop stays in its tier"
+                "'{shopset}' is in tier '{tier}', the shop in '{current}' (a tier change must be asked for)"
             ),
             Broken::OtherConfiguration {
                 shopset,
@@ -101,7 +101,7 @@ impl fmt::Display for Broken {
                 current,
             } => write!(
                 f,
-                "'{shopset}' is of configuration '{configuration}', the shop of '{current}'; a shop never changes configuration"
+                "'{shopset}' connects to '{configuration}', the shop to '{current}'"
             ),
         }
     }
