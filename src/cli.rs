@@ -69,6 +69,9 @@ pub enum Command {
             value_name = "SHOPSET[,SHOPSET]"
         )]
         to: Vec<String>,
+        /// Allow moving the shop to ShopSets of another tier (same configuration only).
+        #[arg(long)]
+        change_tier: bool,
         #[arg(long)]
         yes: bool,
     },

@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,7 +9,8 @@ use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
-use shopctl::ops::Executor;
+use shopctl::domain::release::GatePolicy;
+use shopctl::ops::{Executor, Holder};
 use shopctl::sources::FleetSource;
 use shopctl::sources::demo::store::DemoError;
 use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
@@ -24,7 +25,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("shopctl: {e:#}");
+            // The terminal may be gone (a dropped SSH session): never panic on writing this.
+            let _ = writeln!(std::io::stderr(), "shopctl: {e:#}");
             ExitCode::from(exit_status(&e) as u8)
         }
     };
@@ -33,7 +35,7 @@ fn main() -> ExitCode {
         Ok(()) => code,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("shopctl: {e}");
+            let _ = writeln!(std::io::stderr(), "shopctl: {e}");
             if code == ExitCode::SUCCESS {
                 ExitCode::from(Exit::Error as u8)
             } else {
@@ -57,7 +59,11 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
-    let (source, executor) = open_source(&cli)?;
+    let Opened {
+        source,
+        executor,
+        policy,
+    } = open_backend(&cli)?;
     match cli.command {
         Some(Command::Status { output }) => {
             let mut source = source;
@@ -67,10 +73,21 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
-        Some(Command::Reassign { shop, to, yes }) => {
+        Some(Command::Reassign {
+            shop,
+            to,
+            change_tier,
+            yes,
+        }) => {
             let mut source = source;
-            let exit =
-                commands::placement::reassign(source.as_mut(), executor.as_ref(), &shop, &to, yes);
+            let exit = commands::placement::reassign(
+                source.as_mut(),
+                executor.as_ref(),
+                &shop,
+                &to,
+                change_tier,
+                yes,
+            );
             Ok(ExitCode::from(exit as u8))
         }
         Some(Command::Drain {
@@ -116,7 +133,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     let me = shopctl::ops::operator();
                     shopctl::out!(
                         "{}",
-                        commands::release::status(&fleet, now, output == Output::Json, &me)
+                        commands::release::status(
+                            &fleet,
+                            now,
+                            output == Output::Json,
+                            &me,
+                            &policy
+                        )
                     );
                     Exit::Done
                 }
@@ -148,8 +171,8 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     "the console needs a terminal; for scripts use a command such as 'shopctl status -o json'"
                 );
             }
-            ui::run(source, executor, theme, started)?;
-            Ok(ExitCode::SUCCESS)
+            let outcome = ui::run(source, executor, policy, theme, started)?;
+            Ok(ExitCode::from(outcome.exit_code()))
         }
     }
 }
@@ -165,8 +188,16 @@ fn exit_status(e: &anyhow::Error) -> Exit {
     }
 }
 
-/// The fleet's source, and an executor unless the session is read-only.
-fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Executor>)> {
+/// What a backend opens to: the fleet's source, the release policy, and an executor unless the
+/// session is read-only.
+struct Opened {
+    source: Box<dyn FleetSource>,
+    executor: Option<Executor>,
+    policy: GatePolicy,
+}
+
+/// Picks the backend. Only this function knows which one runs.
+fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
     if !cli.demo {
         anyhow::bail!(
             "live mode is not available in this build yet; run with --demo for the embedded demo fleet"
@@ -182,6 +213,15 @@ fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Execut
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
-    let executor = (!cli.readonly).then(|| fleet.executor(shopctl::ops::operator()));
-    Ok((Box::new(DemoSource::new(fleet)), executor))
+    let executor = if cli.readonly {
+        None
+    } else {
+        Some(fleet.executor(Holder::new_session(shopctl::ops::operator()))?)
+    };
+    let policy = fleet.policy();
+    Ok(Opened {
+        source: Box::new(DemoSource::new(fleet)),
+        executor,
+        policy,
+    })
 }

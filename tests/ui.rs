@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 
 use common::{CREATED, demo_snapshot};
 use shopctl::domain::{Fleet, Ts};
+use shopctl::sources::SourceId;
 use shopctl::sources::demo::Scenario;
 use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope, update};
@@ -42,7 +43,13 @@ fn app_with(fleet: &Fleet, w: u16, h: u16) -> App {
     for u in fleet.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
     }
-    update(&mut app, Msg::Source(SourceEvent::Heartbeat(now)));
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: now,
+        }),
+    );
     app
 }
 
@@ -192,7 +199,10 @@ fn nothing_is_redrawn_while_nothing_changes() {
     for s in 1..=3 {
         update(
             &mut app,
-            Msg::Source(SourceEvent::Heartbeat(now.plus_secs(s))),
+            Msg::Source(SourceEvent::Heartbeat {
+                source: SourceId::ControlPlane,
+                at: now.plus_secs(s),
+            }),
         );
         update(&mut app, Msg::Tick(now.plus_secs(s)));
         assert!(!app.dirty, "redraw requested at +{s}s");
@@ -209,19 +219,26 @@ fn data_goes_stale_when_the_source_stops_reporting() {
     assert_eq!(app.freshness(), Freshness::Live);
     let hb = app.now;
     update(&mut app, Msg::Tick(hb.plus_secs(30)));
-    assert_eq!(app.freshness(), Freshness::Stale { secs: 30 });
+    assert!(
+        matches!(app.freshness(), Freshness::Stale { secs: 30, .. }),
+        "{:?}",
+        app.freshness()
+    );
     assert!(app.dirty);
     update(
         &mut app,
         Msg::Source(SourceEvent::Problem {
-            source: "demo".into(),
+            source: SourceId::ControlPlane,
             message: "cannot read".into(),
         }),
     );
     assert!(screen(&app, "default").contains("cannot read"));
     update(
         &mut app,
-        Msg::Source(SourceEvent::Heartbeat(hb.plus_secs(31))),
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: hb.plus_secs(31),
+        }),
     );
     assert_eq!(app.freshness(), Freshness::Live);
 }

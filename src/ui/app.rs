@@ -12,10 +12,12 @@ use super::layout;
 use super::panes::{self, PaneId};
 use super::placement::{DrainRun, PlanDialog, PlanKind, ReassignDialog};
 use super::release::{ConfirmDialog, Guide, Progress, ProgressState};
+use crate::domain::freshness::Sources;
 use crate::domain::placement::DrainPlan;
+use crate::domain::release::GatePolicy;
 use crate::domain::{Fleet, Ts};
-use crate::ops::drain::DrainReport;
-use crate::ops::{Done, Mutation};
+use crate::ops::drain::{DrainReport, StopReason};
+use crate::ops::{Done, Mutation, OpsError};
 use crate::sources::{SourceEvent, SourceInfo};
 
 /// Everything that can happen to the console.
@@ -36,12 +38,11 @@ pub enum Msg {
         total: usize,
     },
     /// A drain or restore ended.
-    DrainDone(Result<DrainReport, String>),
+    DrainDone(Result<DrainReport, OpsError>),
     /// A mutation finished (or failed) in the executor.
     Executed {
         mutation: Box<Mutation>,
-        result: Result<Done, String>,
-        race: bool,
+        result: Result<Done, OpsError>,
     },
 }
 
@@ -114,16 +115,7 @@ pub struct FilterInput {
     pub target: FilterTarget,
 }
 
-/// How current the data is, as the header shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Freshness {
-    Connecting,
-    Live,
-    Stale { secs: i64 },
-}
-
-/// Data older than this is shown as stale.
-pub const STALE_AFTER_SECS: i64 = 5;
+pub use crate::domain::freshness::{Freshness, STALE_AFTER_SECS};
 /// How long a footer message stays.
 const TOAST_SECS: i64 = 8;
 
@@ -148,9 +140,8 @@ pub struct App {
     pub help: bool,
     pub input: Option<FilterInput>,
     pub now: Ts,
-    pub last_heartbeat: Option<Ts>,
-    /// The last problem a source reported, until it reads again.
-    pub problem: Option<String>,
+    /// Freshness and the last error of every source.
+    pub sources: Sources,
     pub size: Rect,
     /// Something visible changed since the last draw.
     pub dirty: bool,
@@ -170,6 +161,10 @@ pub struct App {
     pub drain_run: Option<DrainRun>,
     /// First line of the help shown (the help scrolls on small terminals).
     pub help_scroll: u16,
+    /// The release policy the gate applies (from the backend's configuration).
+    pub policy: GatePolicy,
+    /// This console's lock session, when it can write.
+    pub session: String,
 }
 
 impl App {
@@ -188,8 +183,7 @@ impl App {
             help: false,
             input: None,
             now,
-            last_heartbeat: None,
-            problem: None,
+            sources: Sources::default(),
             size,
             dirty: true,
             operator: crate::ops::operator(),
@@ -204,6 +198,8 @@ impl App {
             reassign: None,
             drain_run: None,
             help_scroll: 0,
+            policy: GatePolicy::default(),
+            session: String::new(),
         }
     }
 
@@ -240,17 +236,22 @@ impl App {
     }
 
     pub fn freshness(&self) -> Freshness {
-        match self.last_heartbeat {
-            None => Freshness::Connecting,
-            Some(t) => {
-                let secs = t.secs_until(self.now);
-                if secs <= STALE_AFTER_SECS && self.problem.is_none() {
-                    Freshness::Live
-                } else {
-                    Freshness::Stale { secs }
-                }
-            }
-        }
+        self.sources.freshness(self.now)
+    }
+
+    /// The problems sources report now, as `source: message`.
+    pub fn problem(&self) -> Option<String> {
+        let all: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|(id, s)| s.error.as_ref().map(|e| format!("{id}: {e}")))
+            .collect();
+        (!all.is_empty()).then(|| all.join(" · "))
+    }
+
+    /// Some source has answered at least once.
+    pub fn has_data(&self) -> bool {
+        self.sources.iter().any(|(_, s)| s.last_ok.is_some())
     }
 
     /// What the header shows that depends on the clock alone.
@@ -291,11 +292,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Executed {
-            mutation,
-            result,
-            race,
-        } => on_executed(app, mutation, result, race),
+        Msg::Executed { mutation, result } => on_executed(app, mutation, result),
         Msg::DrainProgress { done, total } => {
             if let Some(r) = &mut app.drain_run {
                 r.done = done;
@@ -318,13 +315,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     } else {
                         format!(", {} skipped (moved meanwhile)", r.skipped.len())
                     };
-                    let state = if r.cancelled { "cancelled" } else { "done" };
+                    let state = match r.stopped {
+                        None => "done",
+                        Some(StopReason::Cancelled) => "cancelled",
+                        Some(StopReason::Interrupted) => "interrupted",
+                    };
                     app.say(
                         format!(
                             "{verb} {state}: {} shops moved{skipped}",
                             r.moved + r.already
                         ),
-                        r.cancelled,
+                        r.cancelled(),
                     );
                 }
                 Err(e) => app.say(
@@ -408,44 +409,52 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
 fn on_executed(
     app: &mut App,
     mutation: Box<Mutation>,
-    result: Result<Done, String>,
-    race: bool,
+    result: Result<Done, OpsError>,
 ) -> Vec<Effect> {
     app.busy = false;
     app.dirty = true;
-    if let (Mutation::Reassign { .. }, Ok(_)) = (&*mutation, &result) {
-        app.say(format!("✓ {}", mutation.summary()), false);
-        return vec![Effect::Unlock];
-    }
-    match result {
-        Ok(done) => {
-            app.progress = Some(Progress {
-                tier: mutation.tier().to_string(),
-                commit: done.commit.clone(),
-                since: app.now,
-                rollback: matches!(*mutation, Mutation::Rollback { .. }),
-            });
-            app.failed_step = None;
+    match (result, mutation.is_release()) {
+        (Ok(done), true) => {
+            let commit = done.commit.unwrap_or_default();
             app.say(
                 format!(
                     "pushed {}: {}",
-                    &done.commit[..done.commit.len().min(7)],
+                    &commit[..commit.len().min(7)],
                     done.summary
                 ),
                 false,
             );
+            app.progress = Some(Progress {
+                tier: mutation.tier().to_string(),
+                commit,
+                since: app.now,
+                rollback: matches!(*mutation, Mutation::Rollback { .. }),
+            });
+            app.failed_step = None;
             Vec::new()
         }
-        Err(e) if race => {
+        (Ok(_), false) if matches!(*mutation, Mutation::Notes { .. }) => {
+            app.say("notes saved to the audit log", false);
+            Vec::new()
+        }
+        (Ok(_), false) => {
+            app.say(format!("✓ {}", mutation.summary()), false);
+            Vec::new()
+        }
+        (Err(e @ OpsError::AlreadyThere { .. }), _) => {
+            app.say(e.to_string(), false);
+            Vec::new()
+        }
+        (Err(e), true) if e.is_race() || e.is_refusal() => {
             app.say(
                 format!("{e}. The gate is evaluated again: press s to review."),
                 true,
             );
-            vec![Effect::Unlock]
+            Vec::new()
         }
-        Err(e) => {
+        (Err(e), _) => {
             app.say(format!("✗ {e}"), true);
-            vec![Effect::Unlock]
+            Vec::new()
         }
     }
 }
@@ -456,17 +465,14 @@ fn on_source(app: &mut App, ev: SourceEvent) {
             app.fleet.apply(u);
             app.dirty = true;
         }
-        SourceEvent::Heartbeat(at) => {
+        SourceEvent::Heartbeat { source, at } => {
             let before = app.clock_view();
-            app.last_heartbeat = Some(at);
-            if app.problem.take().is_some() || app.clock_view() != before {
+            if app.sources.ok(source, at) || app.clock_view() != before {
                 app.dirty = true;
             }
         }
         SourceEvent::Problem { source, message } => {
-            let text = format!("{source}: {message}");
-            if app.problem.as_deref() != Some(&text) {
-                app.problem = Some(text);
+            if app.sources.problem(source, message) {
                 app.dirty = true;
             }
         }
@@ -724,6 +730,7 @@ fn on_reassign_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                     shop: r.shop.name.clone(),
                     from: r.shop.shopsets.clone(),
                     to: r.chosen.clone(),
+                    tier_change: false,
                 };
                 app.reassign = None;
                 app.busy = true;

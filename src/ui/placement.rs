@@ -14,11 +14,7 @@ use super::theme::Theme;
 use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
 use crate::domain::{Fleet, Redundancy, Shop};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanKind {
-    Drain,
-    Restore,
-}
+pub use crate::ops::drain::PlanKind;
 
 /// A drain or restore plan, shown before anything moves; confirmed by typing the cluster's name.
 pub struct PlanDialog {

@@ -206,6 +206,8 @@ impl ConfirmDialog {
                     theme.muted(),
                 ));
             }
+            // The confirmation dialog holds only release mutations.
+            Some(_) => {}
             None => {
                 // Refused: still say what the step would have been.
                 if let Some(g) = &self.gate {

@@ -114,8 +114,8 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let (fresh, fresh_style) = match app.freshness() {
         Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
         Freshness::Live => ("● live".to_string(), theme.ok()),
-        Freshness::Stale { secs } => (
-            format!("▲ STALE {}", crate::domain::time::age(secs)),
+        Freshness::Stale { secs, source, .. } => (
+            format!("▲ STALE {} {source}", crate::domain::time::age(secs)),
             theme.danger(),
         ),
     };
@@ -158,7 +158,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
         return;
     }
-    if let Some(problem) = &app.problem {
+    if let Some(problem) = &app.problem() {
         frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
         return;
     }

@@ -12,3 +12,6 @@ pub fn too_small(w: u16, h: u16) -> String {
         super::layout::MIN_HEIGHT
     )
 }
+
+/// Said when a mutating effect reaches a console without an executor.
+pub const NO_EXECUTOR: &str = "read-only: nothing can be changed from this console";

@@ -191,7 +191,7 @@ fn render_pane<V: PaneView>(
     if rows.is_empty() {
         let (msg, style) = if total > 0 {
             ("no rows match the filter", theme.muted())
-        } else if app.last_heartbeat.is_none() {
+        } else if !app.has_data() {
             ("waiting for data…", theme.progress())
         } else {
             (V::EMPTY, theme.ok())
