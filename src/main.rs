@@ -12,6 +12,7 @@ use shopctl::domain::Ts;
 use shopctl::domain::release::GatePolicy;
 use shopctl::ops::{Executor, Holder};
 use shopctl::sources::FleetSource;
+use shopctl::sources::demo::store::DemoError;
 use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
@@ -20,13 +21,26 @@ fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let _log = logging::init();
-    match run(cli, started) {
+    let code = match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             // The terminal may be gone (a dropped SSH session): never panic on writing this.
             let _ = writeln!(std::io::stderr(), "shopctl: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit_status(&e) as u8)
+        }
+    };
+    // Output that could not be written is an error, even when the command itself succeeded.
+    match shopctl::output::finish() {
+        Ok(()) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            let _ = writeln!(std::io::stderr(), "shopctl: {e}");
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(Exit::Error as u8)
+            } else {
+                code
+            }
         }
     }
 }
@@ -163,6 +177,17 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The exit status of an error that stopped the run (DESIGN.md §5).
+fn exit_status(e: &anyhow::Error) -> Exit {
+    match e.downcast_ref::<DemoError>() {
+        Some(DemoError::ReadOnlyReset { .. }) => Exit::ReadOnly,
+        Some(DemoError::ResetWhileLocked { .. } | DemoError::ResetLockUnreadable { .. }) => {
+            Exit::Locked
+        }
+        _ => Exit::Error,
+    }
+}
+
 /// What a backend opens to: the fleet's source, the release policy, and an executor unless the
 /// session is read-only.
 struct Opened {
@@ -184,6 +209,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
+        readonly: cli.readonly,
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;

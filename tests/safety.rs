@@ -43,6 +43,7 @@ fn join(dir: &Path, operator: &str) -> (DemoSource, Executor) {
         seed: None,
         scenario: None,
         reset: false,
+        readonly: false,
         created_at: None,
     })
     .expect("demo opens");

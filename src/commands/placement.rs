@@ -4,10 +4,9 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::{Exit, ask, ops_exit, snapshot};
-use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
+use crate::domain::placement::{DrainPlan, check_move_with, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
 use crate::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, drain_id, run_plan};
-use crate::ops::executor::tier_and_configuration;
 use crate::ops::{Executor, Mutation};
 use crate::sources::FleetSource;
 
@@ -280,11 +279,10 @@ pub fn reassign(
         );
         return Exit::Done;
     }
-    let mut broken: Vec<String> = check_move(&fleet, s, &to)
+    let broken: Vec<String> = check_move_with(&fleet, s, &to, tier_change)
         .iter()
         .map(ToString::to_string)
         .collect();
-    broken.extend(tier_and_configuration(&fleet, s, &to, tier_change));
     if !broken.is_empty() {
         for b in &broken {
             eprintln!("  ✗ {b}");

@@ -80,6 +80,8 @@ pub struct Fleet {
     violations: Vec<Violation>,
     /// Violations of individual shops, by shop name, kept up to date shop by shop.
     shop_violations: BTreeMap<String, Vec<Violation>>,
+    /// Shop names used more than once (a single shop's update never changes which).
+    duplicate_shops: Vec<Violation>,
     /// Counts and violations must be recomputed from scratch.
     derived_stale: bool,
     /// Only the violation list (and topology rules) must be rebuilt.
@@ -349,10 +351,14 @@ impl Fleet {
         for shop in shops {
             let found = invariants::check_shop(self, shop);
             if !found.is_empty() {
-                by_shop.insert(shop.name.clone(), found);
+                by_shop
+                    .entry(shop.name.clone())
+                    .or_insert_with(Vec::new)
+                    .extend(found);
             }
         }
         self.shop_violations = by_shop;
+        self.duplicate_shops = invariants::duplicate_shops(shops);
         self.collect_violations();
     }
 
@@ -371,7 +377,8 @@ impl Fleet {
 
     fn collect_violations(&mut self) {
         self.outage = self.count_outage();
-        let mut all: Vec<Violation> = self.shop_violations.values().flatten().cloned().collect();
+        let mut all: Vec<Violation> = self.duplicate_shops.clone();
+        all.extend(self.shop_violations.values().flatten().cloned());
         all.extend(invariants::check_topology(self));
         self.violations = all;
     }

@@ -11,7 +11,7 @@ use super::audit::{AuditEntry, AuditSink};
 use super::lock::{Holder, LockGuard, LockStore};
 use super::mutation::Mutation;
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
-use crate::domain::placement::{Move, check_move};
+use crate::domain::placement::{Move, check_move_with};
 use crate::domain::release::{self, GatePolicy};
 use crate::domain::{Fleet, Shop, Ts};
 
@@ -463,48 +463,15 @@ fn recheck_reassign(
             ),
         });
     }
-    let mut broken: Vec<String> = check_move(fresh, s, to)
+    let broken: Vec<String> = check_move_with(fresh, s, to, tier_change)
         .iter()
         .map(|b| b.to_string())
         .collect();
-    broken.extend(tier_and_configuration(fresh, s, to, tier_change));
     if broken.is_empty() {
         Ok(())
     } else {
         Err(OpsError::Refused(broken.join("; ")))
     }
-}
-
-/// A reassignment stays within the shop's tier unless the operator asks for a tier change, and
-/// never changes the shop's configuration.
-pub fn tier_and_configuration(
-    fleet: &Fleet,
-    shop: &Shop,
-    to: &[String],
-    tier_change: bool,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let current: Vec<_> = shop
-        .shopsets
-        .iter()
-        .filter_map(|s| fleet.shopset(s))
-        .collect();
-    for t in to.iter().filter_map(|t| fleet.shopset(t)) {
-        if !tier_change && let Some(c) = current.iter().find(|c| c.tier != t.tier) {
-            out.push(format!(
-                "'{}' is in tier '{}', the shop in '{}' (a tier change must be asked for)",
-                t.name, t.tier, c.tier
-            ));
-        }
-        if let Some(c) = current.iter().find(|c| c.configuration != t.configuration) {
-            out.push(format!(
-                "'{}' connects to '{}', the shop to '{}'",
-                t.name, t.configuration, c.configuration
-            ));
-        }
-    }
-    out.dedup();
-    out
 }
 
 /// A batch as planned, against the fleet as it is now: every target still exists, is not

@@ -84,6 +84,8 @@ pub struct DemoOptions {
     pub seed: Option<u64>,
     pub scenario: Option<Scenario>,
     pub reset: bool,
+    /// Read-only: open an existing fleet only; never create, reset or write one.
+    pub readonly: bool,
     /// Creation time of a new fleet (default: now); tests pin it for reproducible fleets.
     pub created_at: Option<Ts>,
 }
@@ -198,6 +200,8 @@ impl DemoFleet {
             seed: None,
             scenario: None,
             reset: false,
+            // The fleet is there: reading it never creates one.
+            readonly: true,
             created_at: None,
         })?;
         let stores = Stores {
