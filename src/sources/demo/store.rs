@@ -250,7 +250,11 @@ fn open_existing(dir: &Path, opts: &DemoOptions) -> Result<DemoState, DemoError>
 fn refuse_while_locked(dir: &Path, now: Ts) -> Result<(), DemoError> {
     match read_lock(dir) {
         Ok(None) => Ok(()),
-        Ok(Some(lock)) if !lock.is_held(now) => Ok(()),
+        Ok(Some(lock))
+            if !lock.is_held(now) || crate::ops::lock::session_is_dead(&lock.session) =>
+        {
+            Ok(())
+        }
         Ok(Some(lock)) => Err(DemoError::ResetWhileLocked {
             dir: dir.into(),
             holder: lock.holder,
