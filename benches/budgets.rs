@@ -133,7 +133,7 @@ fn app(fleet: &Fleet, w: u16, h: u16) -> App {
         mode: "demo",
     };
     let now = Ts::from_secs(1_795_363_260);
-    let mut app = App::new(info, false, now, Rect::new(0, 0, w, h));
+    let mut app = App::new(info, None, now, Rect::new(0, 0, w, h));
     update(
         &mut app,
         Msg::Sources(

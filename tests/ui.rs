@@ -7,9 +7,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
-use common::{CREATED, demo_snapshot};
+use common::{CREATED, demo_options, demo_snapshot};
 use shopctl::domain::{Fleet, Ts};
-use shopctl::sources::demo::Scenario;
+use shopctl::ops::access::WriteAccess;
+use shopctl::sources::demo::{DemoFleet, Scenario};
 use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope, update};
 use shopctl::ui::detail::DetailTarget;
@@ -35,10 +36,29 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
+/// Write access from a real (demo) executor, as a read-write console gets it.
+fn access() -> WriteAccess {
+    static ACCESS: std::sync::OnceLock<WriteAccess> = std::sync::OnceLock::new();
+    *ACCESS.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
+        WriteAccess::of(&demo.executor("op".into()))
+    })
+}
+
 /// An app fed a demo snapshot through source messages, as the real loop does.
 fn app_with(fleet: &Fleet, w: u16, h: u16) -> App {
+    app_as(fleet, Some(access()), w, h)
+}
+
+/// A read-only app fed a demo snapshot.
+fn read_only_app(fleet: &Fleet, w: u16, h: u16) -> App {
+    app_as(fleet, None, w, h)
+}
+
+fn app_as(fleet: &Fleet, access: Option<WriteAccess>, w: u16, h: u16) -> App {
     let now = CREATED.plus_secs(NOW_AFTER);
-    let mut app = App::new(info(), false, now, Rect::new(0, 0, w, h));
+    let mut app = App::new(info(), access, now, Rect::new(0, 0, w, h));
     for u in fleet.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
     }
@@ -373,7 +393,7 @@ fn overriding_the_soak_needs_a_typed_reason() {
     let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, at);
     let mut app = App::new(
         info(),
-        false,
+        Some(access()),
         CREATED.plus_secs(at),
         Rect::new(0, 0, 100, 30),
     );
@@ -422,28 +442,13 @@ fn overriding_the_soak_needs_a_typed_reason() {
 #[test]
 fn a_read_only_console_never_opens_a_mutation() {
     let (_d, f) = fleet(300);
-    let now = CREATED.plus_secs(NOW_AFTER);
-    let mut app = App::new(info(), true, now, Rect::new(0, 0, 100, 30));
-    update(
-        &mut app,
-        Msg::Sources(
-            f.as_updates()
-                .into_iter()
-                .map(SourceEvent::Update)
-                .collect(),
-        ),
-    );
+    let mut app = read_only_app(&f, 100, 30);
     tiers_pane_on(&mut app, "prod-beta");
     for k in ['s', 'b'] {
         assert!(update(&mut app, ch(k)).is_empty());
         assert!(app.dialog.is_none());
-        assert!(
-            app.toast
-                .as_ref()
-                .is_some_and(|t| t.text.contains("read-only"))
-        );
     }
-    assert!(screen(&app, "default").contains("read-only"));
+    assert!(screen(&app, "default").contains("│RO│"));
 }
 
 #[test]
@@ -476,7 +481,10 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
     }
     assert_eq!(
         update(&mut app, key(KeyCode::Esc)),
-        vec![Effect::SaveNotes("watching checkout".into())]
+        vec![Effect::SaveNotes {
+            access: access(),
+            text: "watching checkout".into()
+        }]
     );
     // s in the guide opens the step for the next tier.
     update(&mut app, ch('s'));
@@ -550,21 +558,7 @@ fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
     assert!(app.plan_dialog.is_none());
-    let mut ro = App::new(
-        info(),
-        true,
-        CREATED.plus_secs(NOW_AFTER),
-        Rect::new(0, 0, 100, 30),
-    );
-    update(
-        &mut ro,
-        Msg::Sources(
-            f.as_updates()
-                .into_iter()
-                .map(SourceEvent::Update)
-                .collect(),
-        ),
-    );
+    let mut ro = read_only_app(&f, 100, 30);
     clusters_pane_on(&mut ro, "A");
     update(&mut ro, ch('d'));
     update(&mut ro, ch('u'));

@@ -1,6 +1,7 @@
 //! The one place mutations happen. A `Mutation` is typed; only a confirmed one reaches an
 //! `Executor`, and a read-only console has no executor at all.
 
+pub mod access;
 pub mod audit;
 pub mod drain;
 pub mod git;

@@ -14,6 +14,7 @@ use super::placement::{DrainRun, PlanDialog, PlanKind, ReassignDialog};
 use super::release::{ConfirmDialog, Guide, Progress, ProgressState};
 use crate::domain::placement::DrainPlan;
 use crate::domain::{Fleet, Ts};
+use crate::ops::access::WriteAccess;
 use crate::ops::drain::DrainReport;
 use crate::ops::{Done, Mutation};
 use crate::sources::{SourceEvent, SourceInfo};
@@ -51,15 +52,17 @@ pub enum Effect {
     Quit,
     /// Throw away what the terminal shows and draw everything again.
     ClearScreen,
-    /// Run a confirmed mutation (never produced by a read-only console).
+    /// Run a confirmed mutation.
     Execute {
+        access: WriteAccess,
         mutation: Box<Mutation>,
         notes: Option<String>,
     },
     /// Give the operator lock back.
     Unlock,
-    /// Execute a confirmed drain or restore plan (never produced by a read-only console).
+    /// Execute a confirmed drain or restore plan.
     RunPlan {
+        access: WriteAccess,
         kind: PlanKind,
         plan: Box<DrainPlan>,
         drain: String,
@@ -67,7 +70,10 @@ pub enum Effect {
     /// Stop the running drain after its current batch.
     CancelDrain,
     /// Append the release guide's notes to the audit log.
-    SaveNotes(String),
+    SaveNotes {
+        access: WriteAccess,
+        text: String,
+    },
 }
 
 /// The cluster or tier whose ShopSets, apps and alerts the other panes highlight.
@@ -140,7 +146,8 @@ pub struct App {
     /// Who is operating (lock holder, commit author, audit).
     pub operator: String,
     pub info: SourceInfo,
-    pub readonly: bool,
+    /// Present when this console may change the fleet; `None` makes it read-only.
+    pub access: Option<WriteAccess>,
     pub focus: PaneId,
     panes: HashMap<PaneId, ListState>,
     pub scope: Option<Scope>,
@@ -173,11 +180,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(info: SourceInfo, readonly: bool, now: Ts, size: Rect) -> App {
+    pub fn new(info: SourceInfo, access: Option<WriteAccess>, now: Ts, size: Rect) -> App {
         App {
             fleet: Fleet::new(info.fleet.clone()),
             info,
-            readonly,
+            access,
             focus: PaneId::Clusters,
             panes: PaneId::ALL
                 .iter()
@@ -205,6 +212,11 @@ impl App {
             drain_run: None,
             help_scroll: 0,
         }
+    }
+
+    /// Nothing in this console can change the fleet.
+    pub fn readonly(&self) -> bool {
+        self.access.is_none()
     }
 
     pub fn say(&mut self, text: impl Into<String>, bad: bool) {
@@ -510,16 +522,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             g.editing = false;
             let text = g.text();
             app.notes = text.clone();
-            if text != g.saved {
+            if text != g.saved
+                && let Some(access) = app.access
+            {
                 g.saved = text.clone();
-                return vec![Effect::SaveNotes(text)];
+                return vec![Effect::SaveNotes { access, text }];
             }
         } else {
             g.notes.input(key);
         }
         return Vec::new();
     }
-    let Some(action) = keymap::action_for(key, app.context()) else {
+    let Some(action) = keymap::action_for(key, app.context(), app.readonly()) else {
         return Vec::new();
     };
     app.dirty = true;
@@ -591,24 +605,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-fn refuse_read_only(app: &mut App) -> bool {
-    if app.readonly {
-        app.say(
-            format!(
-                "{}: nothing can be changed from this console",
-                super::text::READ_ONLY
-            ),
-            true,
-        );
-    }
-    app.readonly
-}
-
 /// `d` and `u` on a cluster: the plan, shown before anything moves.
 fn open_plan(app: &mut App, action: Action) {
-    if refuse_read_only(app) {
-        return;
-    }
     if app.drain_run.is_some() {
         app.say("wait: a drain is running (x cancels it)", true);
         return;
@@ -658,8 +656,8 @@ fn on_plan_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Up => d.offset = d.offset.saturating_sub(1),
         KeyCode::PageDown => d.offset += 10,
         KeyCode::PageUp => d.offset = d.offset.saturating_sub(10),
-        KeyCode::Enter => match d.confirmed() {
-            Ok(plan) if !app.readonly => {
+        KeyCode::Enter => match (d.confirmed(), app.access) {
+            (Ok(plan), Some(access)) => {
                 let (kind, cluster, drain) = (d.kind, d.cluster.clone(), d.drain.clone());
                 app.plan_dialog = None;
                 app.drain_run = Some(DrainRun {
@@ -670,13 +668,14 @@ fn on_plan_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                     cancelling: false,
                 });
                 return vec![Effect::RunPlan {
+                    access,
                     kind,
                     plan: Box::new(plan),
                     drain,
                 }];
             }
-            Ok(_) => app.plan_dialog = None,
-            Err(why) => app.say(why, true),
+            (Ok(_), None) => app.plan_dialog = None,
+            (Err(why), _) => app.say(why, true),
         },
         _ => {
             d.typed.input(key);
@@ -687,9 +686,6 @@ fn on_plan_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 /// `r` on a shop in a shop list.
 fn open_reassign(app: &mut App) {
-    if refuse_read_only(app) {
-        return;
-    }
     let Some(d) = &app.detail else { return };
     let Some(&idx) = d.rows.get(d.list.selected) else {
         app.say("select a shop first", true);
@@ -719,7 +715,7 @@ fn on_reassign_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 app.say("choose other ShopSets with space first", true);
             } else if let Some(b) = broken.first() {
                 app.say(format!("refused: {b}"), true);
-            } else if !app.readonly {
+            } else if let Some(access) = app.access {
                 let mutation = Mutation::Reassign {
                     shop: r.shop.name.clone(),
                     from: r.shop.shopsets.clone(),
@@ -729,6 +725,7 @@ fn on_reassign_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 app.busy = true;
                 app.say(format!("moving: {}", mutation.summary()), false);
                 return vec![Effect::Execute {
+                    access,
                     mutation: Box::new(mutation),
                     notes: None,
                 }];
@@ -741,16 +738,6 @@ fn on_reassign_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
 fn open_dialog(app: &mut App, action: Action) {
-    if app.readonly {
-        app.say(
-            format!(
-                "{}: stepping and rolling back are disabled in this console",
-                super::text::READ_ONLY
-            ),
-            true,
-        );
-        return;
-    }
     if app.busy || app.progress.is_some() {
         let what = app
             .progress
@@ -796,22 +783,23 @@ fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         {
             vec![Effect::Quit]
         }
-        KeyCode::Enter => match dialog.confirmed() {
-            Ok(mutation) if !app.readonly => {
+        KeyCode::Enter => match (dialog.confirmed(), app.access) {
+            (Ok(mutation), Some(access)) => {
                 app.dialog = None;
                 app.busy = true;
                 let notes = Some(app.notes.clone()).filter(|n| !n.trim().is_empty());
                 app.say(format!("pushing: {}", mutation.summary()), false);
                 vec![Effect::Execute {
+                    access,
                     mutation: Box::new(mutation),
                     notes,
                 }]
             }
-            Ok(_) => {
+            (Ok(_), None) => {
                 app.dialog = None;
                 Vec::new()
             }
-            Err(why) => {
+            (Err(why), _) => {
                 if dialog.refused.is_some() {
                     app.dialog = None;
                 }

@@ -58,7 +58,7 @@ pub struct Binding {
     pub short: &'static str,
     /// Shown in the footer (the rest only in help).
     pub footer: bool,
-    /// Changes the fleet: shown as read-only and not bound in a read-only console.
+    /// Changes the fleet: neither bound nor shown in a read-only console.
     pub mutating: bool,
 }
 
@@ -270,8 +270,9 @@ pub const BINDINGS: &[Binding] = &[
 /// Overlay-only meaning of `q`: close the overlay rather than quit.
 const Q_CLOSES: &[Context] = OVERLAYS;
 
-/// The action a key triggers in a context, if any.
-pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
+/// The action a key triggers in a context, if any. A read-only console binds no key that
+/// changes the fleet.
+pub fn action_for(key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let action = match key.code {
         KeyCode::Char('c') if ctrl => Action::Quit,
@@ -305,8 +306,7 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Char('/') => Action::Filter,
         _ => return None,
     };
-    let applies = BINDINGS
-        .iter()
+    let applies = bindings(readonly)
         .any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
         || (action == Action::Back && Q_CLOSES.contains(&ctx));
     applies.then_some(action)
@@ -324,11 +324,14 @@ fn same_family(row: Action, a: Action) -> bool {
     ) || row == a
 }
 
+/// The bindings a console has: all of them, or, read-only, those that change nothing.
+pub fn bindings(readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| !(readonly && b.mutating))
+}
+
 /// The footer's bindings for a context.
-pub fn footer(ctx: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS
-        .iter()
-        .filter(move |b| b.footer && b.contexts.contains(&ctx))
+pub fn footer(ctx: Context, readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    bindings(readonly).filter(move |b| b.footer && b.contexts.contains(&ctx))
 }
 
 #[cfg(test)]
@@ -342,24 +345,46 @@ mod tests {
     #[test]
     fn q_quits_the_console_but_closes_overlays() {
         assert_eq!(
-            action_for(key(KeyCode::Char('q')), Context::Main),
+            action_for(key(KeyCode::Char('q')), Context::Main, false),
             Some(Action::Quit)
         );
         assert_eq!(
-            action_for(key(KeyCode::Char('q')), Context::Help),
+            action_for(key(KeyCode::Char('q')), Context::Help, false),
             Some(Action::Back)
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(ctrl_c, Context::Detail), Some(Action::Quit));
+        assert_eq!(
+            action_for(ctrl_c, Context::Detail, false),
+            Some(Action::Quit)
+        );
     }
 
     #[test]
     fn pane_keys_only_in_the_main_view() {
         assert_eq!(
-            action_for(key(KeyCode::Char('3')), Context::Main),
+            action_for(key(KeyCode::Char('3')), Context::Main, false),
             Some(Action::FocusPane(2))
         );
-        assert_eq!(action_for(key(KeyCode::Char('3')), Context::Detail), None);
-        assert_eq!(action_for(key(KeyCode::Tab), Context::Help), None);
+        assert_eq!(
+            action_for(key(KeyCode::Char('3')), Context::Detail, false),
+            None
+        );
+        assert_eq!(action_for(key(KeyCode::Tab), Context::Help, false), None);
+    }
+
+    #[test]
+    fn read_only_binds_no_mutating_key() {
+        for b in BINDINGS.iter().filter(|b| b.mutating) {
+            for ctx in b.contexts {
+                let c = b.keys.chars().next().expect("a key");
+                assert_eq!(
+                    action_for(key(KeyCode::Char(c)), *ctx, true),
+                    None,
+                    "{}",
+                    b.keys
+                );
+                assert!(footer(*ctx, true).all(|f| f.action != b.action));
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ use self::terminal::TerminalGuard;
 use self::theme::Theme;
 use crate::domain::Ts;
 use crate::ops::Executor;
+use crate::ops::access::WriteAccess;
 use crate::sources::FleetSource;
 
 /// Runs the console until the operator quits or a signal ends it.
@@ -75,7 +76,7 @@ async fn event_loop(
     let size = guard.terminal.size()?;
     let mut app = App::new(
         source.info(),
-        readonly,
+        executor.as_deref().map(WriteAccess::of),
         Ts::now(),
         Rect::new(0, 0, size.width, size.height),
     );
@@ -136,7 +137,9 @@ async fn event_loop(
                     guard.terminal.clear()?;
                     app.dirty = true;
                 }
-                Effect::Execute { mutation, notes } => {
+                Effect::Execute {
+                    mutation, notes, ..
+                } => {
                     let Some(ex) = executor.clone() else {
                         app.say("read-only: nothing can be changed from this console", true);
                         continue;
@@ -158,7 +161,9 @@ async fn event_loop(
                         });
                     });
                 }
-                Effect::RunPlan { kind, plan, drain } => {
+                Effect::RunPlan {
+                    kind, plan, drain, ..
+                } => {
                     let Some(ex) = executor.clone() else {
                         app.say("read-only: nothing can be changed from this console", true);
                         continue;
@@ -207,7 +212,7 @@ async fn event_loop(
                         });
                     }
                 }
-                Effect::SaveNotes(text) => match executor.clone() {
+                Effect::SaveNotes { text, .. } => match executor.clone() {
                     Some(ex) => {
                         let entry =
                             crate::ops::audit::AuditEntry::notes(&ex.operator, Ts::now(), &text);

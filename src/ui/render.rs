@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::app::{App, FilterTarget, Freshness};
-use super::keymap::{self, BINDINGS, Context};
+use super::keymap::{self, Context};
 use super::layout;
 use super::panes::{self, PaneId};
 use super::theme::Theme;
@@ -68,7 +68,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(app.info.mode, theme.header()),
         sep(),
         Span::styled(
-            match (app.readonly, narrow) {
+            match (app.readonly(), narrow) {
                 (true, false) => text::READ_ONLY,
                 (false, false) => text::READ_WRITE,
                 (true, true) => "RO",
@@ -183,25 +183,16 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         spans.push(Span::styled("esc", theme.key()));
         spans.push(Span::styled(" cancel", theme.muted()));
     }
-    for b in keymap::footer(app.context()).filter(|_| app.dialog.is_none()) {
+    for b in keymap::footer(app.context(), app.readonly()).filter(|_| app.dialog.is_none()) {
         spans.push(Span::styled(b.keys, theme.key()));
-        if b.mutating && app.readonly {
-            spans.push(Span::styled(
-                format!(" {} ({})  ", b.short, text::READ_ONLY),
-                theme
-                    .muted()
-                    .add_modifier(ratatui::style::Modifier::CROSSED_OUT),
-            ));
-        } else {
-            spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
-        }
+        spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
     }
     frame.render_widget(Line::from(spans), area);
 }
 
 fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
-    for b in BINDINGS {
+    for b in keymap::bindings(app.readonly()) {
         let contexts: Vec<&str> = if b.contexts.len() == 4 {
             vec!["anywhere"]
         } else {
@@ -244,7 +235,7 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    if app.readonly {
+    if app.readonly() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));
     }
