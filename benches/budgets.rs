@@ -12,9 +12,10 @@ use ratatui::layout::Rect;
 
 use shopctl::domain::*;
 use shopctl::sources::{SourceEvent, SourceInfo};
-use shopctl::ui::app::{App, Msg, update};
+use shopctl::ui::app::{App, Msg};
 use shopctl::ui::detail::{Detail, DetailTarget};
 use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
 
 const CLUSTERS: usize = 50;
 const TIERS: usize = 10;

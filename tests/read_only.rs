@@ -12,9 +12,10 @@ use common::{CREATED, demo_snapshot};
 use shopctl::domain::Fleet;
 use shopctl::sources::demo::Scenario;
 use shopctl::sources::{SourceEvent, SourceInfo};
-use shopctl::ui::app::{App, Effect, Msg, update};
+use shopctl::ui::app::{App, Effect, Msg};
 use shopctl::ui::render::render;
 use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
 
 const NOW_AFTER: i64 = 150;
 
@@ -120,7 +121,9 @@ fn no_key_anywhere_opens_a_dialog_or_emits_a_change() {
                 "{place:?} then {k:?}: {effects:?}"
             );
             assert!(
-                app.dialog.is_none() && app.plan_dialog.is_none() && app.reassign.is_none(),
+                app.modals.dialog().is_none()
+                    && app.modals.plan().is_none()
+                    && app.modals.reassign().is_none(),
                 "{place:?} then {k:?} opened a dialog"
             );
         }

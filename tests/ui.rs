@@ -12,11 +12,12 @@ use shopctl::domain::{Fleet, Ts};
 use shopctl::ops::access::WriteAccess;
 use shopctl::sources::demo::{DemoFleet, Scenario};
 use shopctl::sources::{SourceEvent, SourceInfo};
-use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope, update};
+use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope};
 use shopctl::ui::detail::DetailTarget;
 use shopctl::ui::panes::PaneId;
 use shopctl::ui::render::render;
 use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
 
 const NOW_AFTER: i64 = 150;
 
@@ -115,7 +116,7 @@ fn selection_survives_data_updates_by_key() {
         update(&mut app, ch('j'));
     }
     let selected = app.selected_key(PaneId::ShopSets);
-    let keys = shopctl::ui::panes::keys_of(&app, PaneId::ShopSets);
+    let keys = app.keys_of(PaneId::ShopSets);
     assert_eq!(selected.as_deref(), Some(keys[4].as_str()));
     for u in f.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
@@ -129,14 +130,14 @@ fn filtering_narrows_the_focused_list_and_esc_clears_it() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, ch('/'));
-    assert!(app.input.is_some());
+    assert!(app.modals.filter().is_some());
     for c in "prod-ha".chars() {
         update(&mut app, ch(c));
     }
-    let keys = shopctl::ui::panes::keys_of(&app, PaneId::ShopSets);
+    let keys = app.keys_of(PaneId::ShopSets);
     assert_eq!(keys, ["A-3", "B-4", "C-3", "D-4"]);
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.input.is_none());
+    assert!(app.modals.filter().is_none());
     assert_eq!(app.pane(PaneId::ShopSets).filter, "prod-ha");
     update(&mut app, key(KeyCode::Esc));
     assert_eq!(app.pane(PaneId::ShopSets).filter, "");
@@ -148,7 +149,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, key(KeyCode::Enter));
-    let d = app.detail.as_ref().expect("detail open");
+    let d = app.modals.detail().expect("detail open");
     assert_eq!(
         d.target,
         DetailTarget::ShopSet("A-4".into()),
@@ -161,7 +162,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
         update(&mut app, ch(c));
     }
     update(&mut app, key(KeyCode::Enter));
-    let d = app.detail.as_ref().expect("still open");
+    let d = app.modals.detail().expect("still open");
     assert!(
         !d.rows.is_empty()
             && d.rows
@@ -169,7 +170,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
                 .all(|&i| f.shops[i as usize].name.contains(&first))
     );
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.detail.is_none());
+    assert!(app.modals.detail().is_none());
     assert_eq!(app.focus, PaneId::ShopSets);
 }
 
@@ -178,9 +179,9 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('?'));
-    assert!(app.help);
+    assert!(app.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), Vec::<Effect>::new());
-    assert!(!app.help);
+    assert!(!app.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), vec![Effect::Quit]);
     assert_eq!(
         update(
@@ -334,7 +335,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         update(&mut app, ch('s')).is_empty(),
         "nothing happens before confirmation"
     );
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(d.refused.is_none() && d.reason.is_none(), "the gate passes");
     assert_eq!(d.shopsets.len(), f.shopsets_of_tier("prod-beta").count());
     assert!(
@@ -362,7 +363,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         }
         other => panic!("expected one promotion, got {other:?}"),
     }
-    assert!(app.dialog.is_none() && app.busy);
+    assert!(app.modals.dialog().is_none() && app.busy);
 }
 
 #[test]
@@ -371,7 +372,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     let mut app = app_with(&f, 100, 30);
     tiers_pane_on(&mut app, "prod");
     update(&mut app, ch('s'));
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(
         d.refused
             .as_deref()
@@ -382,7 +383,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.dialog.is_none());
+    assert!(app.modals.dialog().is_none());
 }
 
 #[test]
@@ -408,7 +409,7 @@ fn overriding_the_soak_needs_a_typed_reason() {
     );
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(d.refused.is_none(), "{:?}", d.refused);
     assert!(
         d.reason.is_some(),
@@ -446,7 +447,7 @@ fn a_read_only_console_never_opens_a_mutation() {
     tiers_pane_on(&mut app, "prod-beta");
     for k in ['s', 'b'] {
         assert!(update(&mut app, ch(k)).is_empty());
-        assert!(app.dialog.is_none());
+        assert!(app.modals.dialog().is_none());
     }
     assert!(screen(&app, "default").contains("│RO│"));
 }
@@ -489,8 +490,8 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
     // s in the guide opens the step for the next tier.
     update(&mut app, ch('s'));
     assert!(
-        app.dialog
-            .as_ref()
+        app.modals
+            .dialog()
             .is_some_and(|d| d.title.contains("prod-beta"))
     );
 }
@@ -510,7 +511,7 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
     let mut app = app_with(&f, 100, 30);
     clusters_pane_on(&mut app, "C");
     assert!(update(&mut app, ch('d')).is_empty());
-    let d = app.plan_dialog.as_ref().expect("plan shown");
+    let d = app.modals.plan().expect("plan shown");
     assert!(d.plan.blockers.is_empty() && !d.plan.moves.is_empty());
     let s = screen(&app, "default");
     assert!(
@@ -557,12 +558,12 @@ fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
     clusters_pane_on(&mut app, "A");
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.plan_dialog.is_none());
+    assert!(app.modals.plan().is_none());
     let mut ro = read_only_app(&f, 100, 30);
     clusters_pane_on(&mut ro, "A");
     update(&mut ro, ch('d'));
     update(&mut ro, ch('u'));
-    assert!(ro.plan_dialog.is_none());
+    assert!(ro.modals.plan().is_none());
 }
 
 #[test]
@@ -583,7 +584,7 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
     }
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, ch('r'));
-    let r = app.reassign.as_ref().expect("reassign dialog");
+    let r = app.modals.reassign().expect("reassign dialog");
     assert_eq!(r.shop.name, first);
     // Choosing a ShopSet in the same failure domain as the other leg is refused with the rule.
     let other = r.chosen[1].clone();
@@ -592,7 +593,7 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
         *c != other && !r.chosen.contains(c) && f.failure_domain_of(c).map(str::to_string) == fd
     });
     if let Some(i) = same_fd {
-        while app.reassign.as_ref().is_some_and(|r| r.cursor < i) {
+        while app.modals.reassign().is_some_and(|r| r.cursor < i) {
             update(&mut app, ch('j'));
         }
         update(&mut app, ch(' '));
@@ -605,4 +606,47 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
             app.toast
         );
     }
+}
+
+/// The app of `a_drain_needs_the_cluster_name_typed…`, with a drain of `cluster` running.
+fn draining(f: &Fleet, cluster: &str) -> App {
+    let mut app = app_with(f, 100, 30);
+    clusters_pane_on(&mut app, cluster);
+    update(&mut app, ch('d'));
+    for c in cluster.chars() {
+        update(&mut app, ch(c));
+    }
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunPlan { .. }]),
+        "{effects:?}"
+    );
+    app
+}
+
+#[test]
+fn quitting_during_a_drain_asks_first() {
+    let (_d, f) = fleet(600);
+    let mut app = draining(&f, "C");
+    assert!(
+        update(&mut app, ch('q')).is_empty(),
+        "q asks, it does not quit"
+    );
+    let question = app.modals.quit().expect("asked").question();
+    assert!(
+        question.contains("a drain of 'C' is running") && question.contains("quit? y/n"),
+        "{question}"
+    );
+    assert!(screen(&app, "default").contains("a drain of 'C' is running"));
+    assert!(update(&mut app, ch('n')).is_empty());
+    assert!(app.modals.quit().is_none() && app.drain_run.is_some());
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(update(&mut app, ctrl_c).is_empty(), "ctrl-c asks too");
+    assert_eq!(update(&mut app, ch('y')), vec![Effect::Quit]);
+    // A signal does not ask: the main loop stops the drain after its batch.
+    let mut app = draining(&f, "C");
+    assert_eq!(
+        update(&mut app, Msg::Terminate("SIGTERM")),
+        vec![Effect::Quit]
+    );
 }

@@ -3,16 +3,21 @@
 
 pub mod app;
 pub mod detail;
+pub mod dialogs;
+pub mod guide;
 pub mod keymap;
 pub mod layout;
+pub mod modal;
 pub mod panes;
 pub mod placement;
 pub mod release;
 pub mod render;
+pub mod state;
 pub mod symbols;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod update;
 
 use std::io::Write;
 use std::time::Duration;
@@ -24,10 +29,11 @@ use ratatui::layout::Rect;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use self::app::{App, Effect, Msg, update};
+use self::app::{App, Effect, Msg};
 use self::placement::PlanKind;
 use self::terminal::TerminalGuard;
 use self::theme::Theme;
+use self::update::update;
 use crate::domain::Ts;
 use crate::ops::Executor;
 use crate::ops::access::WriteAccess;

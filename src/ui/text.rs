@@ -1,9 +1,24 @@
-//! User-visible wording that appears in more than one place.
+//! The console's user-visible wording: messages, questions and labels, so it stays consistent.
+
+use super::placement::PlanKind;
+use super::release::Progress;
+use crate::ops::Done;
+use crate::ops::drain::DrainReport;
 
 pub const READ_ONLY: &str = "read-only";
 pub const READ_WRITE: &str = "read-write";
 pub const READ_ONLY_HELP: &str =
     "This console is read-only: everything is visible, nothing can be changed.";
+
+pub const NO_DRAIN: &str = "no drain is running";
+pub const DRAIN_RUNNING: &str = "wait: a drain is running (x cancels it)";
+pub const SELECT_CLUSTER: &str = "select a cluster in the Clusters pane (1) first";
+pub const SELECT_TIER: &str = "select a tier in the Tiers pane (2) first";
+pub const SELECT_SHOP: &str = "select a shop first";
+pub const CHOOSE_OTHER: &str = "choose other ShopSets with space first";
+pub const NOTHING_MOVED: &str = "cancelled: nothing moved";
+pub const NOTHING_TO_PROMOTE: &str = "nothing left to promote";
+pub const QUIT_TITLE: &str = " Quit? ";
 
 pub fn too_small(w: u16, h: u16) -> String {
     format!(
@@ -11,4 +26,86 @@ pub fn too_small(w: u16, h: u16) -> String {
         super::layout::MIN_WIDTH,
         super::layout::MIN_HEIGHT
     )
+}
+
+fn drain_noun(kind: Option<PlanKind>) -> &'static str {
+    match kind {
+        Some(PlanKind::Restore) => "restore",
+        _ => "drain",
+    }
+}
+
+pub fn nothing_to_restore(cluster: &str) -> String {
+    format!("cluster '{cluster}' has no drain to restore")
+}
+
+pub fn quit_during_drain(kind: PlanKind, cluster: &str) -> String {
+    format!(
+        "a {} of '{cluster}' is running: quit stops it after the current batch — quit? y/n",
+        drain_noun(Some(kind))
+    )
+}
+
+pub fn drain_done(kind: Option<PlanKind>, r: &DrainReport) -> String {
+    let skipped = if r.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped (moved meanwhile)", r.skipped.len())
+    };
+    let state = if r.cancelled { "cancelled" } else { "done" };
+    format!(
+        "{} {state}: {} shops moved{skipped}",
+        drain_noun(kind),
+        r.moved + r.already
+    )
+}
+
+pub fn drain_failed(kind: Option<PlanKind>, e: &str) -> String {
+    format!(
+        "✗ {} stopped: {e}; run it again to continue",
+        drain_noun(kind)
+    )
+}
+
+fn progress_verb(p: &Progress) -> &'static str {
+    if p.rollback {
+        "rollback of"
+    } else {
+        "step into"
+    }
+}
+
+pub fn progress_done(p: &Progress) -> String {
+    format!(
+        "✓ {} '{}' done: every ShopSet Synced and Healthy",
+        progress_verb(p),
+        p.tier
+    )
+}
+
+/// The footer message and the Tiers pane's banner for a followed step that failed.
+pub fn progress_failed(p: &Progress, why: &str) -> (String, String) {
+    let verb = progress_verb(p);
+    (
+        format!(
+            "✗ {verb} '{}' failed: {why}; press b on the tier to roll back",
+            p.tier
+        ),
+        format!(
+            "✗ {verb} '{}' failed: {why} — b rolls back, esc dismisses",
+            p.tier
+        ),
+    )
+}
+
+pub fn pushed(done: &Done) -> String {
+    format!(
+        "pushed {}: {}",
+        &done.commit[..done.commit.len().min(7)],
+        done.summary
+    )
+}
+
+pub fn race(e: &str) -> String {
+    format!("{e}. The gate is evaluated again: press s to review.")
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::Cell;
 use super::{PaneView, styled};
 use crate::domain::time::{age, countdown};
 use crate::domain::{Fleet, Tier, Ts};
-use crate::ui::app::Scope;
+use crate::ui::state::Scope;
 use crate::ui::theme::Theme;
 
 pub struct TiersPane;
