@@ -454,9 +454,14 @@ fn a_read_only_console_never_opens_a_mutation() {
 
 #[test]
 fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
-    use shopctl::ui::release::{GuideState, guide, next_action};
+    use shopctl::domain::release::{GatePolicy, GuideState, guide, next_action};
     let (_d, f) = fleet(300);
-    let rows = guide(&f, CREATED.plus_secs(NOW_AFTER), "me");
+    let rows = guide(
+        &f,
+        CREATED.plus_secs(NOW_AFTER),
+        &GatePolicy::default(),
+        "me",
+    );
     let states: Vec<&GuideState> = rows.iter().map(|r| &r.state).collect();
     assert_eq!(
         states,
@@ -468,7 +473,10 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
             &GuideState::Waiting
         ]
     );
-    assert_eq!(next_action(&rows).0, Some("prod-beta"));
+    assert_eq!(
+        next_action(&rows).map(|r| r.tier.as_str()),
+        Some("prod-beta")
+    );
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('g'));
     let s = screen(&app, "default");
@@ -648,5 +656,53 @@ fn quitting_during_a_drain_asks_first() {
     assert_eq!(
         update(&mut app, Msg::Terminate("SIGTERM")),
         vec![Effect::Quit]
+    );
+}
+
+#[test]
+fn a_followed_step_superseded_by_another_change_stops_being_followed() {
+    use shopctl::domain::FleetUpdate;
+    use shopctl::domain::release::Progress;
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    let head = f.tier("prod-beta").and_then(|t| t.head.clone());
+    app.progress = Some(Progress {
+        tier: "prod-beta".into(),
+        commit: "pushed-by-this-console".into(),
+        before: head,
+        since: app.now,
+        rollback: false,
+    });
+    let mut tiers = f.tiers.clone();
+    let pb = tiers
+        .iter_mut()
+        .find(|t| t.name == "prod-beta")
+        .expect("prod-beta");
+    pb.head = Some("pushed-by-this-console".into());
+    let effects = update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Tiers(tiers.clone()))),
+    );
+    assert!(effects.is_empty(), "still rolling out: {effects:?}");
+    assert!(screen(&app, "default").contains("promoting prod-beta"));
+    // Someone else rolls prod-beta back: its head moves past what this console pushed.
+    let pb = tiers
+        .iter_mut()
+        .find(|t| t.name == "prod-beta")
+        .expect("prod-beta");
+    pb.head = Some("another-operators-rollback".into());
+    let effects = update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Tiers(tiers))),
+    );
+    assert_eq!(effects, vec![Effect::Unlock]);
+    assert!(app.progress.is_none());
+    let toast = app.toast.as_ref().expect("said so");
+    assert!(toast.text.contains("superseded"), "{}", toast.text);
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    assert!(
+        app.modals.dialog().is_some(),
+        "the tier can be stepped again"
     );
 }

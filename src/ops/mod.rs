@@ -7,6 +7,7 @@ pub mod drain;
 pub mod git;
 pub mod lock;
 pub mod placement;
+pub mod release;
 
 use std::path::PathBuf;
 

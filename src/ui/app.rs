@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
+use super::dialogs::confirm::Judge;
 use super::keymap::Context;
 use super::modal::Modals;
 use super::panes;
 use super::placement::{DrainRun, PlanKind};
-use super::release::Progress;
 pub use super::state::{FilterTarget, Freshness, ListState, PaneId, Scope, Toast};
 use crate::domain::placement::DrainPlan;
+use crate::domain::release::{GatePolicy, Progress};
 use crate::domain::{Fleet, Ts};
 use crate::ops::access::WriteAccess;
 use crate::ops::drain::DrainReport;
@@ -109,6 +110,8 @@ pub struct App {
     /// The last step this console followed failed: shown until rolled back or dismissed.
     pub failed_step: Option<String>,
     pub drain_run: Option<DrainRun>,
+    /// What the release gate considers.
+    pub policy: GatePolicy,
 }
 
 impl App {
@@ -136,6 +139,7 @@ impl App {
             busy: false,
             failed_step: None,
             drain_run: None,
+            policy: GatePolicy::default(),
         }
     }
 
@@ -162,6 +166,15 @@ impl App {
 
     pub(super) fn pane_mut(&mut self, pane: PaneId) -> &mut ListState {
         self.panes.entry(pane).or_default()
+    }
+
+    /// What the release dialogs are judged with, besides the fleet.
+    pub fn judge(&self) -> Judge<'_> {
+        Judge {
+            now: self.now,
+            policy: &self.policy,
+            me: &self.operator,
+        }
     }
 
     /// Where keys go now.

@@ -1,16 +1,17 @@
 //! The release guide overlay: the checklist, the next action and the notes for the postmortem.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_textarea::TextArea;
 
 use super::layout::centered;
-use super::release::{GuideState, guide, next_action};
+use super::state::View;
+use super::text;
 use super::theme::Theme;
+use crate::domain::release::{GuideState, guide, next_action};
 use crate::domain::time::countdown;
-use crate::domain::{Fleet, Ts};
 
 /// The guide overlay's own state: the notes field.
 pub struct Guide {
@@ -39,17 +40,12 @@ impl Guide {
         self.notes.lines().join("\n")
     }
 
-    pub fn render(
-        &self,
-        fleet: &Fleet,
-        theme: &Theme,
-        frame: &mut Frame<'_>,
-        size: Rect,
-        now: Ts,
-        me: &str,
-    ) {
-        let rows = guide(fleet, now, me);
-        let (next, action) = next_action(&rows);
+    pub fn render(&self, view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
+        let (fleet, size) = (view.fleet, view.size);
+        let rows = guide(fleet, view.now, view.policy, view.me);
+        let next_row = next_action(&rows);
+        let next = next_row.map(|r| r.tier.as_str());
+        let action = text::next_action(next_row);
         let release = fleet
             .tiers
             .first()
@@ -69,7 +65,11 @@ impl Guide {
                 GuideState::Syncing { settled, total } => {
                     ("◐", format!("syncing {settled}/{total}"), theme.progress())
                 }
-                GuideState::Failed(why) => ("✗", format!("failed: {why}"), theme.danger()),
+                GuideState::Failed { shopset } => (
+                    "✗",
+                    format!("failed: {}", text::guide_failed(shopset)),
+                    theme.danger(),
+                ),
                 GuideState::Soaking { left } => (
                     "◷",
                     format!("soaking {}", countdown(*left)),

@@ -10,7 +10,6 @@ pub mod layout;
 pub mod modal;
 pub mod panes;
 pub mod placement;
-pub mod release;
 pub mod render;
 pub mod state;
 pub mod symbols;

@@ -3,16 +3,14 @@
 //! is drawn last; nothing else encodes their priority.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
 use tui_textarea::TextArea;
 
 use super::detail::{self, Detail};
 use super::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
 use super::guide::Guide;
 use super::keymap::Context;
-use super::state::FilterTarget;
+use super::state::{FilterTarget, View};
 use super::theme::Theme;
-use crate::domain::{Fleet, Ts};
 
 /// Filter text being typed into a pane or a detail view's list.
 pub struct FilterInput {
@@ -56,14 +54,6 @@ impl Modal {
 #[derive(Default)]
 pub struct Modals {
     stack: Vec<Modal>,
-}
-
-/// What drawing the layers needs besides themselves.
-pub struct ModalView<'a> {
-    pub fleet: &'a Fleet,
-    pub now: Ts,
-    pub me: &'a str,
-    pub size: Rect,
 }
 
 macro_rules! find {
@@ -131,10 +121,10 @@ impl Modals {
     }
 
     /// Draws the detail view in place of the panes (when there is one); `false` if there is none.
-    pub fn render_body(&self, view: &ModalView<'_>, theme: &Theme, frame: &mut Frame<'_>) -> bool {
+    pub fn render_body(&self, view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) -> bool {
         match self.detail() {
             Some(d) => {
-                detail::render(view.fleet, d, theme, frame, view.size, view.now, view.me);
+                detail::render(view, d, theme, frame);
                 true
             }
             None => false,
@@ -144,7 +134,7 @@ impl Modals {
     /// Draws the overlays, bottom first; `help` draws help at its scroll position.
     pub fn render_overlays(
         &self,
-        view: &ModalView<'_>,
+        view: &View<'_>,
         theme: &Theme,
         frame: &mut Frame<'_>,
         help: &dyn Fn(u16, &mut Frame<'_>),
@@ -153,7 +143,7 @@ impl Modals {
             match m {
                 Modal::Detail(_) | Modal::Filter(_) => {}
                 Modal::Help(scroll) => help(*scroll, frame),
-                Modal::Guide(g) => g.render(view.fleet, theme, frame, view.size, view.now, view.me),
+                Modal::Guide(g) => g.render(view, theme, frame),
                 Modal::Confirm(d) => d.render(theme, frame, view.size),
                 Modal::Plan(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Reassign(d) => d.render(view.fleet, theme, frame, view.size),

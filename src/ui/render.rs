@@ -8,12 +8,11 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::app::App;
 use super::keymap;
 use super::layout;
-use super::modal::ModalView;
 use super::panes::{self, PaneId, PanesView};
-use super::release::ProgressState;
-use super::state::{FilterTarget, Freshness};
+use super::state::{FilterTarget, Freshness, View};
 use super::theme::Theme;
 use super::{symbols, text};
+use crate::domain::release::ProgressState;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     let size = frame.area();
@@ -30,9 +29,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     }
     let areas = layout::main(size);
     header(app, theme, frame, areas.header);
-    let view = ModalView {
+    let view = View {
         fleet: &app.fleet,
         now: app.now,
+        policy: &app.policy,
         me: &app.operator,
         size,
     };
@@ -73,6 +73,7 @@ fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
             ProgressState::Syncing { settled, total } => format!("{settled}/{total} synced"),
             ProgressState::Done => "done".to_string(),
             ProgressState::Failed(why) => why,
+            ProgressState::Superseded { .. } => "superseded".to_string(),
         };
         note.push(Span::styled(
             format!("◐ {verb} {}: {state} ", p.tier),

@@ -1,7 +1,20 @@
 //! The console's plain state types, shared by `App`, the panes and the views: which pane, what is
 //! highlighted, what a list shows, how fresh the data is.
 
-use crate::domain::Ts;
+use ratatui::layout::Rect;
+
+use crate::domain::release::GatePolicy;
+use crate::domain::{Fleet, Ts};
+
+/// What drawing a view needs besides its own state.
+pub struct View<'a> {
+    pub fleet: &'a Fleet,
+    pub now: Ts,
+    pub policy: &'a GatePolicy,
+    /// Who is operating (the gate's lock condition).
+    pub me: &'a str,
+    pub size: Rect,
+}
 
 /// The panes of the main screen, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,8 @@
 //! The console's user-visible wording: messages, questions and labels, so it stays consistent.
 
 use super::placement::PlanKind;
-use super::release::Progress;
+use crate::domain::release::{GuideRow, GuideState, Progress};
+use crate::domain::time::countdown;
 use crate::ops::Done;
 use crate::ops::drain::DrainReport;
 
@@ -19,6 +20,17 @@ pub const CHOOSE_OTHER: &str = "choose other ShopSets with space first";
 pub const NOTHING_MOVED: &str = "cancelled: nothing moved";
 pub const NOTHING_TO_PROMOTE: &str = "nothing left to promote";
 pub const QUIT_TITLE: &str = " Quit? ";
+pub const OVERRIDE_TITLE: &str = " override reason (required) ";
+pub const OVERRIDE_PLACEHOLDER: &str =
+    "why override? (required; goes into the commit and the audit log)";
+
+pub fn promote_title(tier: &str) -> String {
+    format!("Promote '{tier}'")
+}
+
+pub fn rollback_title(tier: &str) -> String {
+    format!("Roll back '{tier}'")
+}
 
 pub fn too_small(w: u16, h: u16) -> String {
     format!(
@@ -108,4 +120,37 @@ pub fn pushed(done: &Done) -> String {
 
 pub fn race(e: &str) -> String {
     format!("{e}. The gate is evaluated again: press s to review.")
+}
+
+pub fn progress_superseded(p: &Progress) -> String {
+    format!(
+        "'{}' moved on: the {} this console pushed was superseded by another change; no longer followed",
+        p.tier,
+        if p.rollback { "rollback" } else { "step" }
+    )
+}
+
+/// The guide's one line about what to do next.
+pub fn next_action(row: Option<&GuideRow>) -> String {
+    let Some(row) = row else {
+        return "✓ every tier runs the release: nothing left to do".into();
+    };
+    let t = row.tier.as_str();
+    match &row.state {
+        GuideState::Next => format!("▶ promote '{t}' — press s"),
+        GuideState::Syncing { settled, total } => {
+            format!("◐ wait: '{t}' is syncing ({settled}/{total})")
+        }
+        GuideState::Soaking { left } => format!(
+            "◷ wait: soaking {} before '{t}' (s overrides with a reason)",
+            countdown(*left)
+        ),
+        GuideState::Failed { shopset } => format!("✗ '{t}': {}", guide_failed(shopset)),
+        GuideState::Blocked(why) => format!("✗ '{t}' is blocked: {why}"),
+        GuideState::Waiting | GuideState::Done => format!("· '{t}' waits for the tier below"),
+    }
+}
+
+pub fn guide_failed(shopset: &str) -> String {
+    format!("{shopset} Degraded — b rolls it back")
 }

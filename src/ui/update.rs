@@ -6,6 +6,7 @@ use tui_textarea::TextArea;
 
 use super::app::{App, Effect, Msg};
 use super::detail::{Detail, DetailTarget};
+use super::dialogs::confirm::ReleaseAction;
 use super::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
 use super::guide::Guide;
 use super::keymap::{self, Action, Context};
@@ -13,9 +14,9 @@ use super::layout;
 use super::modal::{FilterInput, Modal};
 use super::panes;
 use super::placement::DrainRun;
-use super::release::{Progress, ProgressState};
 use super::state::{FilterTarget, PaneId, Scope};
 use super::text;
+use crate::domain::release::{Progress, ProgressState, guide, next_action};
 use crate::ops::{Done, Mutation};
 use crate::sources::SourceEvent;
 
@@ -122,7 +123,13 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
             app.say(msg, true);
             vec![Effect::Unlock]
         }
-        _ => Vec::new(),
+        ProgressState::Superseded { .. } => {
+            let msg = text::progress_superseded(p);
+            app.progress = None;
+            app.say(msg, true);
+            vec![Effect::Unlock]
+        }
+        ProgressState::Waiting | ProgressState::Syncing { .. } => Vec::new(),
     }
 }
 
@@ -140,8 +147,10 @@ fn on_executed(
     }
     match result {
         Ok(done) => {
+            let tier = mutation.tier().to_string();
             app.progress = Some(Progress {
-                tier: mutation.tier().to_string(),
+                before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
+                tier,
                 commit: done.commit.clone(),
                 since: app.now,
                 rollback: matches!(*mutation, Mutation::Rollback { .. }),
@@ -502,8 +511,8 @@ fn open_confirm(app: &mut App, action: Action) {
         return;
     }
     let tier = if app.modals.guide().is_some() {
-        let rows = super::release::guide(&app.fleet, app.now, &app.operator);
-        super::release::next_action(&rows).0.map(str::to_string)
+        let rows = guide(&app.fleet, app.now, &app.policy, &app.operator);
+        next_action(&rows).map(|r| r.tier.clone())
     } else if app.focus == PaneId::Tiers {
         app.selected_key(PaneId::Tiers)
     } else {
@@ -514,10 +523,11 @@ fn open_confirm(app: &mut App, action: Action) {
         app.say(text::NOTHING_TO_PROMOTE, false);
         return;
     };
-    let dialog = match action {
-        Action::Rollback => ConfirmDialog::rollback(&app.fleet, &tier, app.now, &app.operator),
-        _ => ConfirmDialog::step(&app.fleet, &tier, app.now, &app.operator),
+    let action = match action {
+        Action::Rollback => ReleaseAction::Rollback,
+        _ => ReleaseAction::Step,
     };
+    let dialog = ConfirmDialog::open(&app.fleet, action, &tier, &app.judge());
     app.modals.push(Modal::Confirm(dialog));
 }
 
@@ -527,7 +537,7 @@ fn on_confirm_action(app: &mut App, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::Quit => quit(app),
-        Action::Confirm => match (dialog.confirmed(), app.access) {
+        Action::Confirm => match (dialog.confirmed(&app.fleet, &app.judge()), app.access) {
             (Ok(mutation), Some(access)) => {
                 app.modals.pop();
                 app.busy = true;

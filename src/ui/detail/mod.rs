@@ -14,9 +14,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::panes::shopsets::components_line;
+use super::state::View;
 use super::symbols;
 use super::theme::Theme;
-use crate::domain::{Fleet, Redundancy, Ts};
+use crate::domain::{Fleet, Redundancy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailTarget {
@@ -160,17 +161,10 @@ fn areas(size: Rect, has_list: bool) -> (Rect, Rect) {
 }
 
 /// Draws a detail view over the body of the screen.
-pub fn render(
-    fleet: &Fleet,
-    detail: &Detail,
-    theme: &Theme,
-    frame: &mut Frame<'_>,
-    size: Rect,
-    now: Ts,
-    me: &str,
-) {
-    let (info_area, list_area) = areas(size, detail.has_list());
-    let (title, lines) = info(fleet, detail, theme, now, me);
+pub fn render(view: &View<'_>, detail: &Detail, theme: &Theme, frame: &mut Frame<'_>) {
+    let fleet = view.fleet;
+    let (info_area, list_area) = areas(view.size, detail.has_list());
+    let (title, lines) = info(view, detail, theme);
     let scroll = if detail.has_list() {
         0
     } else {
@@ -199,17 +193,12 @@ pub(super) fn kv<'a>(theme: &Theme, key: &str, value: impl Into<Line<'a>>) -> Li
 }
 
 /// The title and the lines of the info panel.
-fn info<'a>(
-    fleet: &'a Fleet,
-    detail: &'a Detail,
-    theme: &Theme,
-    now: Ts,
-    me: &str,
-) -> (String, Vec<Line<'a>>) {
+fn info<'a>(view: &View<'a>, detail: &'a Detail, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let (fleet, now) = (view.fleet, view.now);
     match &detail.target {
         DetailTarget::ShopSet(name) => shopset::info(fleet, name, detail.dual, theme),
         DetailTarget::Cluster(name) => cluster::info(fleet, name, theme, now),
-        DetailTarget::Tier(name) => tier::info(fleet, name, theme, now, me),
+        DetailTarget::Tier(name) => tier::info(view, name, theme),
         DetailTarget::App(name) => app::info(fleet, name, theme, now),
         DetailTarget::Alert(key) => alert::info(fleet, key, theme, now),
         DetailTarget::AllShops => shops::all_info(fleet, theme),

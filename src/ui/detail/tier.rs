@@ -5,23 +5,19 @@ use ratatui::text::{Line, Span};
 
 use super::{kv, shopset_line};
 use crate::domain::time::age;
-use crate::domain::{Fleet, Ts};
+
+use crate::domain::release::{Rollout, gate, rollout};
 use crate::ui::dialogs::confirm::check_lines;
-use crate::ui::panes::tiers::rollout;
+use crate::ui::state::View;
 use crate::ui::theme::Theme;
 
 /// Title and lines of a tier's info panel.
-pub fn info<'a>(
-    fleet: &'a Fleet,
-    name: &'a str,
-    theme: &Theme,
-    now: Ts,
-    me: &str,
-) -> (String, Vec<Line<'a>>) {
+pub fn info<'a>(view: &View<'a>, name: &'a str, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let (fleet, now) = (view.fleet, view.now);
     let Some(t) = fleet.tier(name) else {
         return super::missing(theme, "tier", name);
     };
-    let (settled, total) = rollout(fleet, t);
+    let Rollout { settled, total, .. } = rollout(fleet, t);
     let mut lines = vec![
         kv(theme, "level", t.level.to_string()),
         kv(theme, "branch", t.branch.clone()),
@@ -77,14 +73,7 @@ pub fn info<'a>(
             format!("{}  {}", prev.label(), prev.subject),
         ));
     }
-    if let Some(g) = crate::domain::release::gate(
-        fleet,
-        name,
-        now,
-        &Default::default(),
-        fleet.lock.as_ref(),
-        me,
-    ) {
+    if let Some(g) = gate(fleet, name, now, view.policy, fleet.lock.as_ref(), view.me) {
         lines.push(Line::raw(""));
         let verdict = if g.passed() {
             ("passes: s promotes", theme.ok())

@@ -1,5 +1,5 @@
-//! The release confirmation: a step or rollback with everything needed to decide, and the
-//! override reason when failed conditions may be overridden.
+//! The release confirmation: a step or rollback with everything needed to decide, the override
+//! reason when failed conditions may be overridden, judged again as the fleet changes.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,16 +7,28 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_textarea::TextArea;
 
-use crate::commands::release::rollback_mutation;
-use crate::domain::release::{self, Gate, GatePolicy};
+use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Ts};
 use crate::ops::Mutation;
+use crate::ops::release::{self, Refusal};
 use crate::ui::keymap::{self, Context};
 use crate::ui::layout::centered;
+use crate::ui::text;
 use crate::ui::theme::Theme;
 
-/// A mutation waiting for the operator's confirmation, with everything needed to decide.
+/// Which release change the dialog is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseAction {
+    Step,
+    Rollback,
+}
+
+/// A step or rollback waiting for the operator's confirmation, with everything needed to decide.
+/// It follows the fleet while open: [`ConfirmDialog::evaluate`] runs on every data batch and tick.
 pub struct ConfirmDialog {
+    pub action: ReleaseAction,
+    pub tier: String,
+    /// What enter would execute (for a step needing a reason: without the reason yet).
     pub mutation: Option<Mutation>,
     pub title: String,
     pub gate: Option<Gate>,
@@ -29,144 +41,115 @@ pub struct ConfirmDialog {
     pub reason: Option<TextArea<'static>>,
 }
 
+/// What a release dialog is judged with besides the fleet.
+pub struct Judge<'a> {
+    pub now: Ts,
+    pub policy: &'a GatePolicy,
+    pub me: &'a str,
+}
+
 impl ConfirmDialog {
-    /// A dialog about `tier` with nothing decided yet.
-    fn blank(fleet: &Fleet, tier: &str, title: String) -> ConfirmDialog {
-        ConfirmDialog {
+    pub fn open(fleet: &Fleet, action: ReleaseAction, tier: &str, judge: &Judge<'_>) -> Self {
+        let title = match action {
+            ReleaseAction::Step => text::promote_title(tier),
+            ReleaseAction::Rollback => text::rollback_title(tier),
+        };
+        let mut d = ConfirmDialog {
+            action,
+            tier: tier.into(),
             mutation: None,
             title,
             gate: None,
             commits: Vec::new(),
-            shopsets: fleet
-                .shopsets_of_tier(tier)
-                .map(|s| s.name.clone())
-                .collect(),
+            shopsets: Vec::new(),
             refused: None,
             reason: None,
-        }
+        };
+        d.evaluate(fleet, judge);
+        d
     }
 
-    pub fn step(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> ConfirmDialog {
-        let mut d = ConfirmDialog::blank(fleet, tier, format!("Promote '{tier}'"));
-        let Some(t) = fleet.tier(tier) else {
-            d.refused = Some(format!("unknown tier '{tier}'"));
-            return d;
-        };
-        let Some(g) = release::gate(
-            fleet,
-            tier,
-            now,
-            &GatePolicy::default(),
-            fleet.lock.as_ref(),
-            me,
-        ) else {
-            d.refused = Some(format!(
-                "'{tier}' is the lowest tier: a release enters it by merging into '{}'",
-                t.branch
-            ));
-            return d;
-        };
-        if let Some(target) = &g.target {
-            d.commits = fleet
-                .releases_between(g.current.as_ref(), target)
-                .into_iter()
-                .cloned()
-                .collect();
-        }
-        let blocking: Vec<&str> = g.blocking().map(|c| c.condition.name()).collect();
-        let overridable: Vec<String> = g
-            .failed()
-            .filter(|c| c.condition.overridable())
-            .map(|c| c.condition.name().to_string())
+    /// Judges the change again on the fleet as it is now: a gate that starts failing refuses,
+    /// an override reason is asked for exactly while an overridable condition fails.
+    pub fn evaluate(&mut self, fleet: &Fleet, judge: &Judge<'_>) {
+        self.shopsets = fleet
+            .shopsets_of_tier(&self.tier)
+            .map(|s| s.name.clone())
             .collect();
-        if !blocking.is_empty() {
-            d.refused = Some(format!(
-                "refused: {} cannot be overridden",
-                blocking.join(", ")
-            ));
-        } else if let Some(target) = g.target.clone() {
-            if !overridable.is_empty() {
-                let mut ta = TextArea::default();
-                ta.set_placeholder_text(
-                    "why override? (required; goes into the commit and the audit log)",
-                );
-                d.reason = Some(ta);
+        let built = match self.action {
+            ReleaseAction::Step => {
+                release::promotion(fleet, &self.tier, judge.now, judge.policy, judge.me, None)
+                    .map(|(g, m)| (Some(g), m))
             }
-            d.mutation = Some(Mutation::Promote {
-                tier: tier.into(),
-                branch: t.branch.clone(),
-                from_tier: g.from_tier.clone(),
-                current: g.current.clone(),
-                target,
-                override_reason: None,
-                overridden: overridable,
-            });
-        }
-        d.gate = Some(g);
-        d
-    }
-
-    pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> ConfirmDialog {
-        let mut d = ConfirmDialog::blank(fleet, tier, format!("Roll back '{tier}'"));
-        match rollback_mutation(fleet, tier, now, me) {
-            Ok(m) => {
-                if let Mutation::Rollback {
+            ReleaseAction::Rollback => {
+                release::rollback(fleet, &self.tier, judge.now, judge.me).map(|m| (None, m))
+            }
+        };
+        let (gate, mutation, needs_reason, refused) = match built {
+            Ok((gate, m)) => (gate, Some(m), false, None),
+            Err(Refusal::NeedsReason { gate, mutation, .. }) => {
+                (Some(*gate), Some(*mutation), true, None)
+            }
+            Err(r) => (r.gate().cloned(), None, false, Some(r.to_string())),
+        };
+        self.commits = match (&mutation, &gate) {
+            (
+                Some(Mutation::Rollback {
                     current, target, ..
-                } = &m
-                {
-                    d.commits = fleet
-                        .releases_between(Some(target), current)
-                        .into_iter()
-                        .cloned()
-                        .collect();
-                }
-                d.mutation = Some(m);
-            }
-            Err((_, why)) => d.refused = Some(why),
+                }),
+                _,
+            ) => fleet.releases_between(Some(target), current),
+            (
+                _,
+                Some(Gate {
+                    current,
+                    target: Some(target),
+                    ..
+                }),
+            ) => fleet.releases_between(current.as_ref(), target),
+            _ => Vec::new(),
         }
-        d
+        .into_iter()
+        .cloned()
+        .collect();
+        if !needs_reason {
+            self.reason = None;
+        } else if self.reason.is_none() {
+            let mut ta = TextArea::default();
+            ta.set_placeholder_text(text::OVERRIDE_PLACEHOLDER);
+            self.reason = Some(ta);
+        }
+        self.gate = gate;
+        self.mutation = mutation;
+        self.refused = refused;
     }
 
-    /// The mutation to execute, with the typed reason; `Err` says what is missing.
-    pub fn confirmed(&self) -> Result<Mutation, String> {
+    /// The typed override reason, if the dialog asks for one.
+    pub fn typed_reason(&self) -> Option<String> {
+        self.reason
+            .as_ref()
+            .map(|ta| ta.lines().join(" ").trim().to_string())
+    }
+
+    /// The mutation to execute, built again on the fleet as it is now with the typed reason;
+    /// `Err` says why not.
+    pub fn confirmed(&self, fleet: &Fleet, judge: &Judge<'_>) -> Result<Mutation, String> {
         if let Some(why) = &self.refused {
             return Err(why.clone());
         }
-        let Some(m) = self.mutation.clone() else {
-            return Err("nothing to do".into());
+        let built = match self.action {
+            ReleaseAction::Step => release::promotion(
+                fleet,
+                &self.tier,
+                judge.now,
+                judge.policy,
+                judge.me,
+                self.typed_reason().as_deref(),
+            )
+            .map(|(_, m)| m),
+            ReleaseAction::Rollback => release::rollback(fleet, &self.tier, judge.now, judge.me),
         };
-        match (m, &self.reason) {
-            (
-                Mutation::Promote {
-                    tier,
-                    branch,
-                    from_tier,
-                    current,
-                    target,
-                    overridden,
-                    ..
-                },
-                Some(ta),
-            ) => {
-                let reason = ta.lines().join(" ").trim().to_string();
-                if reason.is_empty() {
-                    return Err(format!(
-                        "type a reason to override {}",
-                        overridden.join(", ")
-                    ));
-                }
-                Ok(Mutation::Promote {
-                    tier,
-                    branch,
-                    from_tier,
-                    current,
-                    target,
-                    override_reason: Some(reason),
-                    overridden,
-                })
-            }
-            (m, _) => Ok(m),
-        }
+        built.map_err(|e| e.to_string())
     }
 
     pub fn render(&self, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
@@ -270,7 +253,7 @@ impl ConfirmDialog {
             ta.set_block(
                 Block::bordered()
                     .border_style(theme.warn())
-                    .title(" override reason (required) "),
+                    .title(text::OVERRIDE_TITLE),
             );
             frame.render_widget(&ta, reason);
         }
