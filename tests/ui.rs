@@ -706,3 +706,79 @@ fn a_followed_step_superseded_by_another_change_stops_being_followed() {
         "the tier can be stepped again"
     );
 }
+
+/// prod-beta's confirmation opened while beta still soaks (a reason is required).
+fn soaking_dialog(tmp: &std::path::Path) -> (Fleet, App) {
+    let at = -20 * 60 + 30;
+    let f = demo_snapshot(tmp, 300, Scenario::Calm, at);
+    let mut app = App::new(
+        info(),
+        Some(access()),
+        CREATED.plus_secs(at),
+        Rect::new(0, 0, 100, 30),
+    );
+    update(
+        &mut app,
+        Msg::Sources(
+            f.as_updates()
+                .into_iter()
+                .map(SourceEvent::Update)
+                .collect(),
+        ),
+    );
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    let d = app.modals.dialog().expect("dialog");
+    assert!(d.refused.is_none() && d.reason.is_some(), "soaking");
+    (f, app)
+}
+
+#[test]
+fn the_open_dialog_follows_the_gate_live() {
+    use shopctl::domain::{Alert, AlertState, FleetUpdate, Severity, SyncStatus};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (f, mut app) = soaking_dialog(tmp.path());
+    // The soak ends while the dialog is open: no reason is needed any more.
+    let later = app.now.plus_secs(3600);
+    update(&mut app, Msg::Tick(later));
+    let d = app.modals.dialog().expect("still open");
+    assert!(d.reason.is_none() && d.refused.is_none(), "soak over");
+    // A critical alert on beta fires: a reason is needed again.
+    let alert = Alert {
+        name: "CheckoutErrorRateHigh".into(),
+        severity: Severity::Critical,
+        state: AlertState::Active,
+        labels: [("tier".to_string(), "beta".to_string())].into(),
+        since: later,
+        summary: String::new(),
+    };
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Alerts(vec![alert]))),
+    );
+    let d = app.modals.dialog().expect("still open");
+    assert!(d.reason.is_some(), "an alert asks for a reason");
+    assert!(
+        screen(&app, "default").contains("CheckoutErrorRateHigh"),
+        "the dialog names the alert"
+    );
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Alerts(Vec::new()))),
+    );
+    // A beta ShopSet goes OutOfSync (someone changed beta): the dialog turns into a refusal.
+    let beta = f.shopsets_of_tier("beta").next().expect("a beta ShopSet");
+    let mut app_status = f.app_for(&beta.name).cloned().expect("its app");
+    app_status.sync = SyncStatus::OutOfSync;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(app_status))),
+    );
+    let d = app.modals.dialog().expect("still open");
+    let refused = d.refused.clone().expect("refused");
+    assert!(refused.contains("lower_tier_settled"), "{refused}");
+    assert!(
+        update(&mut app, key(KeyCode::Enter)).is_empty(),
+        "enter executes nothing"
+    );
+}

@@ -6,7 +6,7 @@ use tui_textarea::TextArea;
 
 use super::app::{App, Effect, Msg};
 use super::detail::{Detail, DetailTarget};
-use super::dialogs::confirm::ReleaseAction;
+use super::dialogs::confirm::{Judge, ReleaseAction};
 use super::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
 use super::guide::Guide;
 use super::keymap::{self, Action, Context};
@@ -42,6 +42,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if soaking || app.modals.guide().is_some() || app.modals.dialog().is_some() {
                 app.dirty = true;
             }
+            follow_gate(app);
             Vec::new()
         }
         Msg::Executed {
@@ -106,6 +107,7 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
     if let Some(d) = app.modals.detail_mut() {
         d.refresh(&app.fleet);
     }
+    follow_gate(app);
     let Some(p) = &app.progress else {
         return Vec::new();
     };
@@ -130,6 +132,19 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
             vec![Effect::Unlock]
         }
         ProgressState::Waiting | ProgressState::Syncing { .. } => Vec::new(),
+    }
+}
+
+/// An open release dialog judges its change again on the fleet as it is now.
+fn follow_gate(app: &mut App) {
+    let judge = Judge {
+        now: app.now,
+        policy: &app.policy,
+        me: &app.operator,
+    };
+    if let Some(d) = app.modals.dialog_mut() {
+        d.evaluate(&app.fleet, &judge);
+        app.dirty = true;
     }
 }
 
