@@ -782,3 +782,70 @@ fn the_open_dialog_follows_the_gate_live() {
         "enter executes nothing"
     );
 }
+
+#[test]
+fn b_in_the_guide_rolls_back_the_failed_tier() {
+    use shopctl::domain::{FleetUpdate, HealthStatus};
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('g'));
+    assert!(update(&mut app, ch('b')).is_empty());
+    assert!(
+        app.modals.dialog().is_none(),
+        "no tier failed: nothing to roll back"
+    );
+    let toast = app.toast.as_ref().expect("said why");
+    assert!(toast.text.contains("no tier has failed"), "{}", toast.text);
+    // A beta ShopSet degrades: the guide marks beta failed and b rolls beta back.
+    let beta = f.shopsets_of_tier("beta").next().expect("a beta ShopSet");
+    let mut degraded = f.app_for(&beta.name).cloned().expect("its app");
+    degraded.health = HealthStatus::Degraded;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(degraded))),
+    );
+    let s = screen(&app, "default");
+    assert!(s.contains("b rolls it back"), "{s}");
+    update(&mut app, ch('b'));
+    let d = app.modals.dialog().expect("rollback dialog");
+    assert_eq!(d.title, "Roll back 'beta'");
+}
+
+#[test]
+fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), 600, Scenario::ClusterOutage, 120);
+    let (down, one_leg) = f.shops_affected_by_outage();
+    assert!(down + one_leg > 0, "cluster B is down");
+    let mut app = app_with(&f, 120, 40);
+    clusters_pane_on(&mut app, "B");
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail");
+    assert_eq!(
+        d.down + d.one_leg,
+        d.rows.len(),
+        "every affected shop listed"
+    );
+    assert!(
+        d.down > 0 && d.one_leg > 0,
+        "{} down, {} on one leg",
+        d.down,
+        d.one_leg
+    );
+    let first = f.shops[d.rows[0] as usize].name.clone();
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Shops down or on one leg") && s.contains("✗ down") && s.contains(&first),
+        "{s}"
+    );
+    // The listed shops can be reassigned from there.
+    update(&mut app, ch('r'));
+    let r = app.modals.reassign().expect("reassign dialog");
+    assert_eq!(r.shop.name, first);
+    // A reachable cluster's detail lists no shops.
+    let mut app = app_with(&f, 120, 40);
+    clusters_pane_on(&mut app, "A");
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail");
+    assert!(!d.has_list() && d.rows.is_empty());
+}

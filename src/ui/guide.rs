@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_textarea::TextArea;
 
+use super::keymap::{self, Context};
 use super::layout::centered;
 use super::state::View;
 use super::text;
@@ -97,11 +98,12 @@ impl Guide {
         let h = (lines.len() as u16 + 9).min(size.height);
         let area = centered(size, 90.min(size.width), h);
         frame.render_widget(Clear, area);
-        let keys = if self.editing {
-            " esc stop writing (saves) "
+        let ctx = if self.editing {
+            Context::Notes
         } else {
-            " s step · e notes · esc close "
+            Context::Guide
         };
+        let keys = keymap::hint(ctx, view.readonly);
         let block = Block::bordered()
             .border_style(theme.border(true))
             .title(Line::styled(" Release guide ", theme.title(true)))

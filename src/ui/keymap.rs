@@ -232,8 +232,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "b",
         action: Action::Rollback,
-        contexts: MAIN,
-        help: "roll the selected tier back (a new commit)",
+        contexts: STEP,
+        help: "roll the selected (guide: the failed) tier back",
         short: "rollback",
         footer: true,
         mutating: true,

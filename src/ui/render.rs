@@ -35,6 +35,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         policy: &app.policy,
         me: &app.operator,
         size,
+        readonly: app.readonly(),
     };
     if !app.modals.render_body(&view, theme, frame) {
         let panes = PanesView {

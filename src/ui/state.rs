@@ -14,6 +14,8 @@ pub struct View<'a> {
     /// Who is operating (the gate's lock condition).
     pub me: &'a str,
     pub size: Rect,
+    /// The console cannot change the fleet: views offer no key that would.
+    pub readonly: bool,
 }
 
 /// The panes of the main screen, in focus order.

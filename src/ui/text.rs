@@ -19,6 +19,8 @@ pub const SELECT_SHOP: &str = "select a shop first";
 pub const CHOOSE_OTHER: &str = "choose other ShopSets with space first";
 pub const NOTHING_MOVED: &str = "cancelled: nothing moved";
 pub const NOTHING_TO_PROMOTE: &str = "nothing left to promote";
+pub const NO_FAILED_TIER: &str =
+    "no tier has failed: to roll one back, select it in the Tiers pane (2) and press b";
 pub const QUIT_TITLE: &str = " Quit? ";
 pub const OVERRIDE_TITLE: &str = " override reason (required) ";
 pub const OVERRIDE_PLACEHOLDER: &str =
@@ -153,4 +155,16 @@ pub fn next_action(row: Option<&GuideRow>) -> String {
 
 pub fn guide_failed(shopset: &str) -> String {
     format!("{shopset} Degraded — b rolls it back")
+}
+
+/// An unreachable cluster's detail: what it takes down here and fleet-wide.
+pub fn cluster_outage(
+    down: usize,
+    one_leg: usize,
+    fleet_down: usize,
+    fleet_one_leg: usize,
+) -> String {
+    format!(
+        "{down} shops down, {one_leg} on one leg (listed below; r reassigns) — fleet-wide {fleet_down} down, {fleet_one_leg} on one leg; esc, then d plans their evacuation"
+    )
 }

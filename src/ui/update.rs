@@ -16,7 +16,7 @@ use super::panes;
 use super::placement::DrainRun;
 use super::state::{FilterTarget, PaneId, Scope};
 use super::text;
-use crate::domain::release::{Progress, ProgressState, guide, next_action};
+use crate::domain::release::{GuideState, Progress, ProgressState, guide, next_action};
 use crate::ops::{Done, Mutation};
 use crate::sources::SourceEvent;
 
@@ -527,7 +527,18 @@ fn open_confirm(app: &mut App, action: Action) {
     }
     let tier = if app.modals.guide().is_some() {
         let rows = guide(&app.fleet, app.now, &app.policy, &app.operator);
-        next_action(&rows).map(|r| r.tier.clone())
+        let tier = match action {
+            Action::Rollback => rows
+                .iter()
+                .find(|r| matches!(r.state, GuideState::Failed { .. }))
+                .map(|r| r.tier.clone()),
+            _ => next_action(&rows).map(|r| r.tier.clone()),
+        };
+        if tier.is_none() && action == Action::Rollback {
+            app.say(text::NO_FAILED_TIER, false);
+            return;
+        }
+        tier
     } else if app.focus == PaneId::Tiers {
         app.selected_key(PaneId::Tiers)
     } else {

@@ -3,15 +3,16 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{kv, shopset_line};
+use super::{Detail, kv, shopset_line};
 use crate::domain::time::age;
 use crate::domain::{Fleet, Ts};
-use crate::ui::symbols;
 use crate::ui::theme::Theme;
+use crate::ui::{symbols, text};
 
 /// Title and lines of a cluster's info panel.
 pub fn info<'a>(
     fleet: &'a Fleet,
+    detail: &Detail,
     name: &'a str,
     theme: &Theme,
     now: Ts,
@@ -66,13 +67,10 @@ pub fn info<'a>(
     for ss in fleet.shopsets_of_cluster(name) {
         lines.push(shopset_line(fleet, ss, theme));
     }
-    let (down, one_leg) = fleet.shops_affected_by_outage();
     if !c.is_reachable() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!("fleet-wide: {down} shops down, {one_leg} dual shops on one leg — esc, then d plans their evacuation"),
-            theme.danger(),
-        ));
+        let (down, one_leg) = fleet.shops_affected_by_outage();
+        let here = text::cluster_outage(detail.down, detail.one_leg, down, one_leg);
+        lines.insert(3, kv(theme, "outage", Span::styled(here, theme.danger())));
     }
     (format!("Cluster {name}"), lines)
 }

@@ -42,10 +42,18 @@ pub struct DetailList {
 pub struct Detail {
     pub target: DetailTarget,
     pub list: DetailList,
-    /// For a ShopSet: indices into `fleet.shops` of its shops matching the filter.
+    /// Indices into `fleet.shops` of the listed shops matching the filter: a ShopSet's shops,
+    /// every shop, or the shops an unreachable cluster takes down or leaves on one leg.
     pub rows: Vec<u32>,
+    /// How many shops the list holds before filtering.
+    pub total: usize,
     /// For a ShopSet: how many of its shops (unfiltered) are dual.
     pub dual: usize,
+    /// For an unreachable cluster: its shops that are down, and those on one leg.
+    pub down: usize,
+    pub one_leg: usize,
+    /// The view lists shops below its info panel.
+    listing: bool,
     /// The fleet generation `rows` were computed for.
     generation: Option<u64>,
 }
@@ -56,7 +64,11 @@ impl Detail {
             target,
             list: DetailList::default(),
             rows: Vec::new(),
+            total: 0,
             dual: 0,
+            down: 0,
+            one_leg: 0,
+            listing: false,
             generation: None,
         };
         d.refresh(fleet);
@@ -69,7 +81,17 @@ impl Detail {
             return;
         }
         self.generation = Some(fleet.generation());
+        if let DetailTarget::Cluster(name) = &self.target {
+            let (rows, down, one_leg) = outage_rows(fleet, name, &self.list.filter);
+            self.listing = down + one_leg > 0;
+            (self.rows, self.down, self.one_leg, self.total) =
+                (rows, down, one_leg, down + one_leg);
+            self.list.selected = self.list.selected.min(self.rows.len().saturating_sub(1));
+            return;
+        }
         if self.target == DetailTarget::AllShops {
+            self.listing = true;
+            self.total = fleet.shops.len();
             let needle = self.list.filter.trim().to_lowercase();
             self.rows = fleet
                 .shops
@@ -88,12 +110,15 @@ impl Detail {
         }
         if let DetailTarget::ShopSet(name) = &self.target {
             let needle = self.list.filter.trim().to_lowercase();
+            self.listing = true;
             self.rows.clear();
             self.dual = 0;
+            self.total = 0;
             for (i, s) in fleet.shops.iter().enumerate() {
                 if !s.shopsets.iter().any(|x| x == name) {
                     continue;
                 }
+                self.total += 1;
                 if s.redundancy == Redundancy::Dual {
                     self.dual += 1;
                 }
@@ -115,10 +140,7 @@ impl Detail {
     }
 
     pub fn has_list(&self) -> bool {
-        matches!(
-            self.target,
-            DetailTarget::ShopSet(_) | DetailTarget::AllShops
-        )
+        self.listing
     }
 
     pub fn page_rows(&self, size: Rect) -> usize {
@@ -145,6 +167,48 @@ impl Detail {
             self.list.offset = next + 1 - page;
         }
     }
+}
+
+/// The shops an unreachable cluster affects (down first, then those on one leg) matching
+/// `filter`, and how many are down and on one leg in all. Empty while the cluster is reachable.
+fn outage_rows(fleet: &Fleet, cluster: &str, filter: &str) -> (Vec<u32>, usize, usize) {
+    if fleet.cluster(cluster).is_none_or(|c| c.is_reachable()) {
+        return (Vec::new(), 0, 0);
+    }
+    let sets: std::collections::HashSet<&str> = fleet
+        .shopsets_of_cluster(cluster)
+        .map(|s| s.name.as_str())
+        .collect();
+    let needle = filter.trim().to_lowercase();
+    let (mut down, mut one_leg) = (Vec::new(), Vec::new());
+    let (mut n_down, mut n_one_leg) = (0, 0);
+    for (i, shop) in fleet.shops.iter().enumerate() {
+        if !shop.shopsets.iter().any(|s| sets.contains(s.as_str())) {
+            continue;
+        }
+        let serving = shop
+            .shopsets
+            .iter()
+            .filter(|s| {
+                fleet
+                    .shopset(s)
+                    .and_then(|ss| fleet.cluster(&ss.cluster))
+                    .is_some_and(|c| c.is_reachable())
+            })
+            .count();
+        let list = if serving == 0 {
+            n_down += 1;
+            &mut down
+        } else {
+            n_one_leg += 1;
+            &mut one_leg
+        };
+        if needle.is_empty() || shop.name.contains(&needle) {
+            list.push(i as u32);
+        }
+    }
+    down.extend(one_leg);
+    (down, n_down, n_one_leg)
 }
 
 /// The info panel and the list below it (the list is empty for views without one).
@@ -197,7 +261,7 @@ fn info<'a>(view: &View<'a>, detail: &'a Detail, theme: &Theme) -> (String, Vec<
     let (fleet, now) = (view.fleet, view.now);
     match &detail.target {
         DetailTarget::ShopSet(name) => shopset::info(fleet, name, detail.dual, theme),
-        DetailTarget::Cluster(name) => cluster::info(fleet, name, theme, now),
+        DetailTarget::Cluster(name) => cluster::info(fleet, detail, name, theme, now),
         DetailTarget::Tier(name) => tier::info(view, name, theme),
         DetailTarget::App(name) => app::info(fleet, name, theme, now),
         DetailTarget::Alert(key) => alert::info(fleet, key, theme, now),

@@ -95,11 +95,12 @@ pub fn render(fleet: &Fleet, detail: &Detail, theme: &Theme, frame: &mut Frame<'
             }
         })
         .collect();
-    let total = match &detail.target {
-        DetailTarget::ShopSet(n) => fleet.shop_count(n) as usize,
-        _ => fleet.shops.len(),
+    let total = detail.total;
+    let heading = match detail.target {
+        DetailTarget::Cluster(_) => " Shops down or on one leg ",
+        _ => " Shops ",
     };
-    let mut title = vec![Span::styled(" Shops ", theme.title(true))];
+    let mut title = vec![Span::styled(heading, theme.title(true))];
     if detail.list.filter.is_empty() {
         title.push(Span::styled(format!("{total} "), theme.muted()));
     } else {
