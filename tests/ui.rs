@@ -594,26 +594,24 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
     update(&mut app, ch('r'));
     let r = app.modals.reassign().expect("reassign dialog");
     assert_eq!(r.shop.name, first);
-    // Choosing a ShopSet in the same failure domain as the other leg is refused with the rule.
-    let other = r.chosen[1].clone();
-    let fd = f.failure_domain_of(&other).map(str::to_string);
-    let same_fd = r.candidates.iter().position(|c| {
-        *c != other && !r.chosen.contains(c) && f.failure_domain_of(c).map(str::to_string) == fd
-    });
-    if let Some(i) = same_fd {
-        while app.modals.reassign().is_some_and(|r| r.cursor < i) {
-            update(&mut app, ch('j'));
-        }
-        update(&mut app, ch(' '));
-        assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        assert!(
-            app.toast
-                .as_ref()
-                .is_some_and(|t| t.text.contains("failure domain")),
-            "{:?}",
-            app.toast
-        );
+    // Dropping one leg of a dual shop breaks its redundancy: refused with the rule, nothing runs.
+    let leg = r.chosen[0].clone();
+    let i = r
+        .candidates
+        .iter()
+        .position(|c| *c == leg)
+        .expect("a leg is a candidate");
+    while app.modals.reassign().expect("open").cursor < i {
+        update(&mut app, ch('j'));
     }
+    update(&mut app, ch(' '));
+    assert_eq!(app.modals.reassign().expect("open").chosen.len(), 1);
+    let s = screen(&app, "default");
+    assert!(s.contains("✗"), "the broken rule is shown:\n{s}");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let toast = app.toast.as_ref().expect("refused");
+    assert!(toast.text.starts_with("refused:"), "{}", toast.text);
+    assert!(app.modals.reassign().is_some(), "the dialog stays open");
 }
 
 /// The app of `a_drain_needs_the_cluster_name_typed…`, with a drain of `cluster` running.
@@ -848,4 +846,126 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
     update(&mut app, key(KeyCode::Enter));
     let d = app.modals.detail().expect("detail");
     assert!(!d.has_list() && d.rows.is_empty());
+}
+
+/// The screen's text, then for each line the runs of cells sharing colours and modifiers, so a
+/// colour regression changes the snapshot.
+fn styled_screen(app: &App, theme: &str) -> String {
+    use std::fmt::Write as _;
+    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let theme = Theme::load(theme).expect("theme");
+    t.draw(|f| render(app, &theme, f)).expect("draw");
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let cell = &buf[(x, y)];
+            line.push_str(cell.symbol());
+            let style = format!("{:?}/{:?}/{:?}", cell.fg, cell.bg, cell.modifier);
+            match runs.last_mut() {
+                Some((_, end, s)) if *s == style => *end = x,
+                _ => runs.push((x, x, style)),
+            }
+        }
+        let _ = writeln!(out, "{line}");
+        for (a, b, s) in runs {
+            let _ = writeln!(out, "    {a}-{b} {s}");
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_every_theme_with_styles() {
+    let (_d, f) = fleet(300);
+    for theme in ["default", "light", "high-contrast", "mono"] {
+        let mut app = app_with(&f, 80, 24);
+        tiers_pane_on(&mut app, "prod-beta");
+        insta::assert_snapshot!(format!("styles_{theme}"), styled_screen(&app, theme));
+    }
+}
+
+#[test]
+fn snapshot_release_confirmation() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_override_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_f, mut app) = soaking_dialog(tmp.path());
+    for c in "hotfix for checkout".chars() {
+        update(&mut app, ch(c));
+    }
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_drain_plan_with_blockers() {
+    use shopctl::domain::FleetUpdate;
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    // Every ShopSet off cluster C is full: none of C's shops has a place.
+    let full: Vec<_> = f
+        .shopsets
+        .iter()
+        .cloned()
+        .map(|mut ss| {
+            if ss.cluster != "C" {
+                ss.capacity = f.shop_count(&ss.name);
+            }
+            ss
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::ShopSets(full))),
+    );
+    clusters_pane_on(&mut app, "C");
+    update(&mut app, ch('d'));
+    let d = app.modals.plan().expect("plan");
+    assert!(!d.plan.blockers.is_empty(), "blocked");
+    insta::assert_snapshot!(screen(&app, "default"));
+    // Enter refuses while shops are blocked.
+    for c in "C".chars() {
+        update(&mut app, ch(c));
+    }
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn snapshot_reassign() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    let dual = f
+        .shops
+        .iter()
+        .find(|s| s.redundancy == shopctl::domain::Redundancy::Dual)
+        .expect("a dual shop")
+        .name
+        .clone();
+    update(&mut app, ch('f'));
+    update(&mut app, ch('/'));
+    for c in dual.chars() {
+        update(&mut app, ch(c));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, ch('r'));
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_quit_during_drain() {
+    let (_d, f) = fleet(600);
+    let mut app = draining(&f, "C");
+    update(&mut app, ch('q'));
+    insta::assert_snapshot!(screen(&app, "default"));
 }
