@@ -1,5 +1,5 @@
 //! The console's state: one `App`, owned by the main loop and changed only in
-//! [`update`](super::update::update); the messages it reacts to and the effects it asks for.
+//! `update`; the messages it reacts to and the effects it asks for.
 
 use std::collections::HashMap;
 

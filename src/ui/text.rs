@@ -3,8 +3,8 @@
 use super::placement::PlanKind;
 use crate::domain::release::{GuideRow, GuideState, Progress};
 use crate::domain::time::countdown;
-use crate::ops::Done;
 use crate::ops::drain::DrainReport;
+use crate::ops::{Done, Mutation};
 
 pub const READ_ONLY: &str = "read-only";
 pub const READ_WRITE: &str = "read-write";
@@ -167,4 +167,104 @@ pub fn cluster_outage(
     format!(
         "{down} shops down, {one_leg} on one leg (listed below; r reassigns) — fleet-wide {fleet_down} down, {fleet_one_leg} on one leg; esc, then d plans their evacuation"
     )
+}
+
+/// A release change cannot start while this console's last one is still on its way.
+pub fn busy(rolling_out: Option<&str>) -> String {
+    match rolling_out {
+        Some(tier) => format!("wait: '{tier}' is still rolling out"),
+        None => "wait: a change is being pushed".into(),
+    }
+}
+
+pub fn refused(rule: &impl std::fmt::Display) -> String {
+    format!("refused: {rule}")
+}
+
+pub fn moving(m: &Mutation) -> String {
+    format!("moving: {}", m.summary())
+}
+
+pub fn pushing(m: &Mutation) -> String {
+    format!("pushing: {}", m.summary())
+}
+
+pub fn moved(m: &Mutation) -> String {
+    format!("✓ {}", m.summary())
+}
+
+pub const ROLLBACK_KEEPS_HISTORY: &str = "      a new commit; history is kept";
+pub const COMMITS_TAKEN_BACK: &str = "App commits taken back";
+pub const COMMITS_BROUGHT: &str = "App commits brought";
+pub const SHOPSETS_THAT_CHANGE: &str = "ShopSets that change: ";
+pub const ESC_CLOSE: &str = " esc close ";
+
+pub fn exactly_what_runs(from_tier: &str) -> String {
+    format!("      exactly the revision '{from_tier}' runs")
+}
+
+pub const NO_BLOCKERS: &str = "✓ no blockers: every shop has a place";
+pub const MOVES_HEADING: &str = "Moves (source → target: shops)";
+pub const LOAD_AFTER: &str = "Load after";
+
+pub fn plan_title(kind: PlanKind, cluster: &str) -> String {
+    let verb = match kind {
+        PlanKind::Drain => "Drain",
+        PlanKind::Restore => "Restore",
+    };
+    format!(" {verb} cluster '{cluster}' ")
+}
+
+pub fn plan_intro(kind: PlanKind, cluster: &str, drain: &str, moves: usize) -> String {
+    match kind {
+        PlanKind::Drain => format!(
+            "cordon '{cluster}', then move {moves} shops in batches; nothing moves before you confirm"
+        ),
+        PlanKind::Restore => format!(
+            "move {moves} shops back to where drain '{drain}' found them, then uncordon '{cluster}'"
+        ),
+    }
+}
+
+pub fn type_to_confirm(cluster: &str) -> String {
+    format!("type '{cluster}' to confirm")
+}
+
+pub fn type_cluster_name(cluster: &str, typed: &str) -> String {
+    format!("type the cluster's name '{cluster}' to confirm (typed '{typed}')")
+}
+
+pub fn plan_blocked(blockers: usize) -> String {
+    format!(
+        "{blockers} shops cannot be placed; cancel, or accept degraded redundancy (tab) where offered"
+    )
+}
+
+pub fn blockers_below(blockers: usize) -> String {
+    format!("✗ {blockers} blockers: listed below")
+}
+
+pub fn blockers_heading(blockers: usize, acceptable: usize) -> String {
+    if acceptable > 0 {
+        format!(
+            "✗ {blockers} blockers ({acceptable} dual: tab accepts degraded redundancy for exactly these)"
+        )
+    } else {
+        format!("✗ {blockers} blockers")
+    }
+}
+
+pub fn accepted_degraded(shops: usize) -> String {
+    format!("Accepted: {shops} dual shops run on one ShopSet")
+}
+
+pub fn reassign_title(shop: &str, redundancy: &str) -> String {
+    format!(" Reassign shop '{shop}' ({redundancy}) ")
+}
+
+pub const BREAKS_NO_RULE: &str = "✓ breaks no rule";
+pub const CHOOSE_WITH_SPACE: &str = "choose other ShopSets with space";
+
+pub fn confirm_by_typing(cluster: &str) -> String {
+    format!(" confirm: type '{cluster}' ")
 }

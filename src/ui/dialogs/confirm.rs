@@ -164,7 +164,7 @@ impl ConfirmDialog {
                 lines.push(rev_line(theme, "from", current.as_ref()));
                 lines.push(rev_line(theme, "to", Some(target)));
                 lines.push(Line::styled(
-                    format!("      exactly the revision '{from_tier}' runs"),
+                    text::exactly_what_runs(from_tier),
                     theme.muted(),
                 ));
             }
@@ -183,10 +183,7 @@ impl ConfirmDialog {
             }) => {
                 lines.push(rev_line(theme, "from", Some(current)));
                 lines.push(rev_line(theme, "to", Some(target)));
-                lines.push(Line::styled(
-                    "      a new commit; history is kept",
-                    theme.muted(),
-                ));
+                lines.push(Line::styled(text::ROLLBACK_KEEPS_HISTORY, theme.muted()));
             }
             None => {
                 // Refused: still say what the step would have been.
@@ -198,9 +195,9 @@ impl ConfirmDialog {
         }
         if !self.commits.is_empty() {
             let heading = if matches!(self.mutation, Some(Mutation::Rollback { .. })) {
-                "App commits taken back"
+                text::COMMITS_TAKEN_BACK
             } else {
-                "App commits brought"
+                text::COMMITS_BROUGHT
             };
             lines.push(Line::styled(heading, theme.title(false)));
             for r in self.commits.iter().rev().take(6) {
@@ -215,7 +212,7 @@ impl ConfirmDialog {
             lines.extend(check_lines(g, theme));
         }
         lines.push(Line::from(vec![
-            Span::styled("ShopSets that change: ", theme.muted()),
+            Span::styled(text::SHOPSETS_THAT_CHANGE, theme.muted()),
             Span::raw(format!(
                 "{} ({})",
                 self.shopsets.join(", "),
@@ -231,7 +228,7 @@ impl ConfirmDialog {
         let area = centered(size, w, h);
         frame.render_widget(Clear, area);
         let keys = if self.refused.is_some() {
-            " esc close ".to_string()
+            text::ESC_CLOSE.to_string()
         } else {
             keymap::hint(Context::Confirm, false)
         };

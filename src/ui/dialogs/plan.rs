@@ -14,6 +14,7 @@ use crate::domain::{Fleet, Redundancy};
 use crate::ui::keymap::{self, Context};
 use crate::ui::layout::centered;
 use crate::ui::placement::PlanKind;
+use crate::ui::text;
 use crate::ui::theme::Theme;
 
 /// A drain or restore plan, shown before anything moves; confirmed by typing the cluster's name.
@@ -25,6 +26,9 @@ pub struct PlanDialog {
     pub plan: DrainPlan,
     /// The blocked dual shops the operator accepted to run on one ShopSet.
     pub accepted: bool,
+    /// Dual shops among the blockers of the plan as first made: the ones that may be accepted
+    /// as degraded.
+    pub acceptable: Vec<String>,
     pub typed: TextArea<'static>,
     pub offset: usize,
 }
@@ -32,7 +36,16 @@ pub struct PlanDialog {
 impl PlanDialog {
     pub fn drain(fleet: &Fleet, cluster: &str, drain: String) -> PlanDialog {
         let plan = plan_drain(fleet, cluster, &HashSet::new());
-        PlanDialog::new(PlanKind::Drain, cluster, drain, plan)
+        let blocked: HashSet<&str> = plan.blockers.iter().map(|b| b.shop.as_str()).collect();
+        let acceptable = fleet
+            .shops
+            .iter()
+            .filter(|s| s.redundancy == Redundancy::Dual && blocked.contains(s.name.as_str()))
+            .map(|s| s.name.clone())
+            .collect();
+        let mut d = PlanDialog::new(PlanKind::Drain, cluster, drain, plan);
+        d.acceptable = acceptable;
+        d
     }
 
     pub fn restore(fleet: &Fleet, cluster: &str, drain: String) -> PlanDialog {
@@ -42,31 +55,17 @@ impl PlanDialog {
 
     fn new(kind: PlanKind, cluster: &str, drain: String, plan: DrainPlan) -> PlanDialog {
         let mut typed = TextArea::default();
-        typed.set_placeholder_text(format!("type '{cluster}' to confirm"));
+        typed.set_placeholder_text(text::type_to_confirm(cluster));
         PlanDialog {
             kind,
             cluster: cluster.into(),
             drain,
             plan,
             accepted: false,
+            acceptable: Vec::new(),
             typed,
             offset: 0,
         }
-    }
-
-    /// Dual shops among the blockers: the ones that may be accepted as degraded.
-    pub fn acceptable(&self, fleet: &Fleet) -> Vec<String> {
-        self.plan
-            .blockers
-            .iter()
-            .filter(|b| {
-                fleet
-                    .shops
-                    .iter()
-                    .any(|s| s.name == b.shop && s.redundancy == Redundancy::Dual)
-            })
-            .map(|b| b.shop.clone())
-            .collect()
     }
 
     /// Toggles acceptance of degraded redundancy for exactly the listed blocked dual shops.
@@ -76,7 +75,7 @@ impl PlanDialog {
         }
         self.accepted = !self.accepted;
         let accept: HashSet<String> = if self.accepted {
-            self.acceptable(fleet).into_iter().collect()
+            self.acceptable.iter().cloned().collect()
         } else {
             HashSet::new()
         };
@@ -87,20 +86,10 @@ impl PlanDialog {
     pub fn confirmed(&self) -> Result<DrainPlan, String> {
         let typed = self.typed.lines().join("");
         if !self.plan.blockers.is_empty() && self.kind == PlanKind::Drain {
-            return Err(format!(
-                "{} shops cannot be placed; cancel, or accept degraded redundancy (tab) where offered",
-                self.plan.blockers.len()
-            ));
+            return Err(text::plan_blocked(self.plan.blockers.len()));
         }
         if typed.trim() != self.cluster {
-            return Err(format!(
-                "type the cluster's name '{}' to confirm (typed '{}')",
-                self.cluster,
-                typed.trim()
-            ));
-        }
-        if self.plan.moves.is_empty() && self.kind == PlanKind::Drain {
-            return Ok(self.plan.clone());
+            return Err(text::type_cluster_name(&self.cluster, typed.trim()));
         }
         Ok(self.plan.clone())
     }
@@ -112,15 +101,11 @@ impl PlanDialog {
             size.height.saturating_sub(2).max(10),
         );
         frame.render_widget(Clear, area);
-        let verb = match self.kind {
-            PlanKind::Drain => "Drain",
-            PlanKind::Restore => "Restore",
-        };
         let keys = keymap::hint(Context::Plan, false);
         let block = Block::bordered()
             .border_style(theme.border(true))
             .title(Line::styled(
-                format!(" {verb} cluster '{}' ", self.cluster),
+                text::plan_title(self.kind, &self.cluster),
                 theme.title(true),
             ))
             .title_bottom(Line::styled(keys, theme.key()))
@@ -130,39 +115,25 @@ impl PlanDialog {
         let [body, input] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(inner);
         let mut lines = Vec::new();
-        let first = match self.kind {
-            PlanKind::Drain => format!(
-                "cordon '{}', then move {} shops in batches; nothing moves before you confirm",
-                self.cluster,
-                self.plan.moves.len()
-            ),
-            PlanKind::Restore => format!(
-                "move {} shops back to where drain '{}' found them, then uncordon '{}'",
-                self.plan.moves.len(),
-                self.drain,
-                self.cluster
-            ),
-        };
-        lines.push(Line::raw(first));
+        lines.push(Line::raw(text::plan_intro(
+            self.kind,
+            &self.cluster,
+            &self.drain,
+            self.plan.moves.len(),
+        )));
         if self.plan.blockers.is_empty() {
-            lines.push(Line::styled(
-                "✓ no blockers: every shop has a place",
-                theme.ok(),
-            ));
+            lines.push(Line::styled(text::NO_BLOCKERS, theme.ok()));
         } else {
             lines.push(Line::styled(
-                format!("✗ {} blockers: listed below", self.plan.blockers.len()),
+                text::blockers_below(self.plan.blockers.len()),
                 theme.danger(),
             ));
         }
-        lines.push(Line::styled(
-            "Moves (source → target: shops)",
-            theme.title(false),
-        ));
+        lines.push(Line::styled(text::MOVES_HEADING, theme.title(false)));
         for (from, to, n) in self.plan.flows() {
             lines.push(Line::raw(format!("  {from:>8} → {to:<16} {n:>6}")));
         }
-        lines.push(Line::styled("Load after", theme.title(false)));
+        lines.push(Line::styled(text::LOAD_AFTER, theme.title(false)));
         for (ss, n, cap) in self.plan.loads_after(fleet) {
             let pct = (u64::from(n) * 100)
                 .checked_div(u64::from(cap))
@@ -175,18 +146,18 @@ impl PlanDialog {
         }
         if !self.plan.degraded.is_empty() {
             lines.push(Line::styled(
-                format!(
-                    "Accepted: {} dual shops run on one ShopSet",
-                    self.plan.degraded.len()
-                ),
+                text::accepted_degraded(self.plan.degraded.len()),
                 theme.warn(),
             ));
             lines.push(Line::raw(format!("  {}", self.plan.degraded.join(", "))));
         }
         if !self.plan.blockers.is_empty() {
-            let acceptable = self.acceptable(fleet).len();
+            let acceptable = match self.kind {
+                PlanKind::Drain => self.acceptable.len(),
+                PlanKind::Restore => 0,
+            };
             lines.push(Line::styled(
-                format!("✗ {} blockers{}", self.plan.blockers.len(), if acceptable > 0 && self.kind == PlanKind::Drain { format!(" ({acceptable} dual: tab accepts degraded redundancy for exactly these)") } else { String::new() }),
+                text::blockers_heading(self.plan.blockers.len(), acceptable),
                 theme.danger(),
             ));
             for b in &self.plan.blockers {
@@ -201,7 +172,7 @@ impl PlanDialog {
         ta.set_block(
             Block::bordered()
                 .border_style(theme.warn())
-                .title(format!(" confirm: type '{}' ", self.cluster)),
+                .title(text::confirm_by_typing(&self.cluster)),
         );
         frame.render_widget(&ta, input);
     }

@@ -9,6 +9,7 @@ use crate::domain::placement::check_move;
 use crate::domain::{Fleet, Redundancy, Shop};
 use crate::ui::keymap::{self, Context};
 use crate::ui::layout::centered;
+use crate::ui::text;
 use crate::ui::theme::Theme;
 
 /// Choosing new ShopSets for one shop, with the rules it would break shown live.
@@ -70,11 +71,7 @@ impl ReassignDialog {
         let block = Block::bordered()
             .border_style(theme.border(true))
             .title(Line::styled(
-                format!(
-                    " Reassign shop '{}' ({}) ",
-                    self.shop.name,
-                    self.shop.redundancy.as_str()
-                ),
+                text::reassign_title(&self.shop.name, self.shop.redundancy.as_str()),
                 theme.title(true),
             ))
             .title_bottom(Line::styled(
@@ -96,12 +93,9 @@ impl ReassignDialog {
             ]),
         ];
         if broken.is_empty() && self.chosen != self.shop.shopsets {
-            lines.push(Line::styled("✓ breaks no rule", theme.ok()));
+            lines.push(Line::styled(text::BREAKS_NO_RULE, theme.ok()));
         } else if self.chosen == self.shop.shopsets {
-            lines.push(Line::styled(
-                "choose other ShopSets with space",
-                theme.muted(),
-            ));
+            lines.push(Line::styled(text::CHOOSE_WITH_SPACE, theme.muted()));
         }
         for b in &broken {
             lines.push(Line::styled(format!("✗ {b}"), theme.danger()));
