@@ -182,3 +182,120 @@ fn unknown(fleet: &Fleet, tier: &str) -> Refusal {
             .join(", "),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::release::testing::{NOW, alert, fleet, rev};
+    use crate::domain::{FleetUpdate, ReleaseLock, Severity};
+
+    fn promote(f: &Fleet, reason: Option<&str>) -> Result<(Gate, Mutation), Refusal> {
+        promotion(f, "prod", NOW, &GatePolicy::default(), "me", reason)
+    }
+
+    #[test]
+    fn a_passing_gate_promotes_exactly_what_the_tier_below_runs() {
+        let (g, m) = promote(&fleet(), None).expect("promotion");
+        assert!(g.passed());
+        match m {
+            Mutation::Promote {
+                target,
+                from_tier,
+                override_reason: None,
+                overridden,
+                ..
+            } => {
+                assert_eq!((target, from_tier.as_str()), (rev(5), "dev"));
+                assert!(overridden.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            promotion(&fleet(), "dev", NOW, &GatePolicy::default(), "me", None),
+            Err(Refusal::LowestTier { .. })
+        ));
+        assert!(matches!(
+            promote_unknown(&fleet()),
+            Err(Refusal::UnknownTier { .. })
+        ));
+    }
+
+    fn promote_unknown(f: &Fleet) -> Result<(Gate, Mutation), Refusal> {
+        promotion(f, "nope", NOW, &GatePolicy::default(), "me", None)
+    }
+
+    #[test]
+    fn an_alert_needs_a_reason_and_the_reason_is_carried() {
+        let mut f = fleet();
+        f.apply(FleetUpdate::Alerts(vec![alert(
+            "CheckoutErrorRateHigh",
+            Severity::Critical,
+            &[("tier", "dev")],
+        )]));
+        match promote(&f, Some("  ")) {
+            Err(Refusal::NeedsReason { overridden, .. }) => assert_eq!(overridden, ["no_alerts"]),
+            other => panic!("{other:?}"),
+        }
+        match promote(&f, Some("hotfix")) {
+            Ok((
+                _,
+                Mutation::Promote {
+                    override_reason,
+                    overridden,
+                    ..
+                },
+            )) => {
+                assert_eq!(override_reason.as_deref(), Some("hotfix"));
+                assert_eq!(overridden, ["no_alerts"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn another_operators_lock_refuses_step_and_rollback() {
+        let mut f = fleet();
+        f.lock = Some(ReleaseLock {
+            holder: "alice@ops".into(),
+            acquired_at: NOW,
+            expires_at: NOW.plus_secs(60),
+        });
+        let refusal = promote(&f, None).expect_err("locked");
+        assert!(
+            matches!(&refusal, Refusal::Locked { holder, gate: Some(_), .. } if holder == "alice@ops"),
+            "{refusal:?}"
+        );
+        assert!(matches!(
+            rollback(&f, "prod", NOW, "me"),
+            Err(Refusal::Locked { gate: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_rollback_returns_to_the_previous_revision_unless_a_tier_above_is_newer() {
+        let mut f = fleet();
+        assert!(matches!(
+            rollback(&f, "prod", NOW, "me"),
+            Err(Refusal::NoEarlier { .. })
+        ));
+        let mut tiers = f.tiers.clone();
+        tiers[0].previous = Some(rev(4));
+        tiers[1].previous = Some(rev(3));
+        f.apply(FleetUpdate::Tiers(tiers));
+        match rollback(&f, "prod", NOW, "me") {
+            Ok(Mutation::Rollback {
+                current, target, ..
+            }) => assert_eq!((current, target), (rev(4), rev(3))),
+            other => panic!("{other:?}"),
+        }
+        // dev back to 4 is fine (prod runs 4); to 3 would leave prod ahead of dev.
+        assert!(rollback(&f, "dev", NOW, "me").is_ok());
+        let mut tiers = f.tiers.clone();
+        tiers[0].previous = Some(rev(3));
+        f.apply(FleetUpdate::Tiers(tiers));
+        assert!(matches!(
+            rollback(&f, "dev", NOW, "me"),
+            Err(Refusal::TierAbove { above, .. }) if above == "prod"
+        ));
+    }
+}

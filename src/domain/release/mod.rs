@@ -7,7 +7,7 @@ pub mod guide;
 pub mod progress;
 pub mod settled;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use gate::{Check, Condition, Gate, GatePolicy, gate};
 pub use guide::{GuideRow, GuideState, guide, next_action};
