@@ -145,7 +145,13 @@ fn app(fleet: &Fleet, w: u16, h: u16) -> App {
                 .collect(),
         ),
     );
-    update(&mut app, Msg::Source(SourceEvent::Heartbeat(now)));
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: shopctl::sources::SourceId::ControlPlane,
+            at: now,
+        }),
+    );
     app
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::sources::demo::Scenario;
+use crate::sources::demo::store::MAX_SCALE;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,7 +21,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub demo_dir: Option<PathBuf>,
     /// Number of shops in a new demo fleet [default: 2000].
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SCALE))
+    )]
     pub demo_scale: Option<u32>,
     /// Seed for a new demo fleet (same seed, same fleet) [default: random].
     #[arg(long, global = true, value_name = "S")]
@@ -63,6 +69,9 @@ pub enum Command {
             value_name = "SHOPSET[,SHOPSET]"
         )]
         to: Vec<String>,
+        /// Allow moving the shop to ShopSets of another tier (same configuration only).
+        #[arg(long)]
+        change_tier: bool,
         #[arg(long)]
         yes: bool,
     },

@@ -1,30 +1,77 @@
 //! shopctl: a terminal console for operating a multi-cluster Kubernetes e-commerce fleet.
 
-/// Prints to stdout like `print!`, but a closed pipe (`shopctl status | head`) is not an error
-/// and a failed write is reported instead of panicking.
+/// Prints to stdout like `print!`. A closed pipe (`shopctl status | head`) is not an error; any
+/// other failed write is remembered and reported by [`output::finish`], which decides the exit
+/// status.
 #[macro_export]
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("shopctl: cannot write the output: {e}");
-            }
-        }
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!($($arg)*))
+    };
 }
 
 /// `out!` with a newline.
 #[macro_export]
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("shopctl: cannot write the output: {e}");
-            }
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Standard output of the headless commands: writes that stop at the first failure, and the
+/// failure reported once when the command finishes.
+pub mod output {
+    use std::fmt;
+    use std::io::{ErrorKind, Write};
+    use std::sync::Mutex;
+
+    use thiserror::Error;
+
+    #[derive(Debug, Error)]
+    #[error("cannot write the output: {0}")]
+    pub struct OutputError(#[source] pub std::io::Error);
+
+    enum State {
+        Open,
+        /// The reader went away (a closed pipe): nothing more is written, and that is fine.
+        Closed,
+        Failed(std::io::Error),
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State::Open);
+
+    fn settle(state: &mut State, e: std::io::Error) {
+        *state = if e.kind() == ErrorKind::BrokenPipe {
+            State::Closed
+        } else {
+            State::Failed(e)
+        };
+    }
+
+    /// Writes to stdout unless an earlier write failed or the reader is gone.
+    pub fn write(args: fmt::Arguments<'_>) {
+        let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(*state, State::Open) {
+            return;
         }
-    }};
+        if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+            settle(&mut state, e);
+        }
+    }
+
+    /// Flushes stdout; the first write that failed (other than to a closed pipe) is the error.
+    pub fn finish() -> Result<(), OutputError> {
+        let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*state, State::Open)
+            && let Err(e) = std::io::stdout().lock().flush()
+        {
+            settle(&mut state, e);
+        }
+        match std::mem::replace(&mut *state, State::Closed) {
+            State::Failed(e) => Err(OutputError(e)),
+            State::Open | State::Closed => Ok(()),
+        }
+    }
 }
 
 pub mod cli;

@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,8 +9,10 @@ use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
-use shopctl::ops::Executor;
+use shopctl::domain::release::GatePolicy;
+use shopctl::ops::{Executor, Holder};
 use shopctl::sources::FleetSource;
+use shopctl::sources::demo::store::DemoError;
 use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
@@ -19,12 +21,26 @@ fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let _log = logging::init();
-    match run(cli, started) {
+    let code = match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("shopctl: {e:#}");
-            ExitCode::from(1)
+            // The terminal may be gone (a dropped SSH session): never panic on writing this.
+            let _ = writeln!(std::io::stderr(), "shopctl: {e:#}");
+            ExitCode::from(exit_status(&e) as u8)
+        }
+    };
+    // Output that could not be written is an error, even when the command itself succeeded.
+    match shopctl::output::finish() {
+        Ok(()) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            let _ = writeln!(std::io::stderr(), "shopctl: {e}");
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(Exit::Error as u8)
+            } else {
+                code
+            }
         }
     }
 }
@@ -43,7 +59,11 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
-    let (source, executor) = open_source(&cli)?;
+    let Opened {
+        source,
+        executor,
+        policy,
+    } = open_backend(&cli)?;
     match cli.command {
         Some(Command::Status { output }) => {
             let mut source = source;
@@ -53,10 +73,21 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
-        Some(Command::Reassign { shop, to, yes }) => {
+        Some(Command::Reassign {
+            shop,
+            to,
+            change_tier,
+            yes,
+        }) => {
             let mut source = source;
-            let exit =
-                commands::placement::reassign(source.as_mut(), executor.as_ref(), &shop, &to, yes);
+            let exit = commands::placement::reassign(
+                source.as_mut(),
+                executor.as_ref(),
+                &shop,
+                &to,
+                change_tier,
+                yes,
+            );
             Ok(ExitCode::from(exit as u8))
         }
         Some(Command::Drain {
@@ -102,7 +133,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     let me = shopctl::ops::operator();
                     shopctl::out!(
                         "{}",
-                        commands::release::status(&fleet, now, output == Output::Json, &me)
+                        commands::release::status(
+                            &fleet,
+                            now,
+                            output == Output::Json,
+                            &me,
+                            &policy
+                        )
                     );
                     Exit::Done
                 }
@@ -134,14 +171,33 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     "the console needs a terminal; for scripts use a command such as 'shopctl status -o json'"
                 );
             }
-            ui::run(source, executor, theme, started)?;
-            Ok(ExitCode::SUCCESS)
+            let outcome = ui::run(source, executor, policy, theme, started)?;
+            Ok(ExitCode::from(outcome.exit_code()))
         }
     }
 }
 
-/// The fleet's source, and an executor unless the session is read-only.
-fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Executor>)> {
+/// The exit status of an error that stopped the run (DESIGN.md §5).
+fn exit_status(e: &anyhow::Error) -> Exit {
+    match e.downcast_ref::<DemoError>() {
+        Some(DemoError::ReadOnlyReset { .. }) => Exit::ReadOnly,
+        Some(DemoError::ResetWhileLocked { .. } | DemoError::ResetLockUnreadable { .. }) => {
+            Exit::Locked
+        }
+        _ => Exit::Error,
+    }
+}
+
+/// What a backend opens to: the fleet's source, the release policy, and an executor unless the
+/// session is read-only.
+struct Opened {
+    source: Box<dyn FleetSource>,
+    executor: Option<Executor>,
+    policy: GatePolicy,
+}
+
+/// Picks the backend. Only this function knows which one runs.
+fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
     if !cli.demo {
         anyhow::bail!(
             "live mode is not available in this build yet; run with --demo for the embedded demo fleet"
@@ -153,9 +209,19 @@ fn open_source(cli: &Cli) -> anyhow::Result<(Box<dyn FleetSource>, Option<Execut
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
+        readonly: cli.readonly,
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
-    let executor = (!cli.readonly).then(|| fleet.executor(shopctl::ops::operator()));
-    Ok((Box::new(DemoSource::new(fleet)), executor))
+    let executor = if cli.readonly {
+        None
+    } else {
+        Some(fleet.executor(Holder::new_session(shopctl::ops::operator()))?)
+    };
+    let policy = fleet.policy();
+    Ok(Opened {
+        source: Box::new(DemoSource::new(fleet)),
+        executor,
+        policy,
+    })
 }

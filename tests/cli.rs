@@ -65,7 +65,7 @@ fn invalid_theme_files_are_refused_naming_file_key_and_value() {
         ("bad-bool.toml", vec!["bad-bool.toml", "'colour'", "'yes'"]),
         (
             "not-a-string.toml",
-            vec!["not-a-string.toml", "state.ok", "'34'"],
+            vec!["not-a-string.toml", "state.ok", "'true'"],
         ),
         ("syntax.toml", vec!["syntax.toml", "not valid TOML"]),
     ];
@@ -120,8 +120,14 @@ fn bad_arguments_get_clear_messages() {
         .arg(tmp.path())
         .args(["--demo-scale", "0", "status"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("--demo-scale 0 is out of range"));
+        .code(2)
+        .stderr(predicate::str::contains("--demo-scale").and(predicate::str::contains("'0'")));
+    assert!(
+        std::fs::read_dir(tmp.path())
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false),
+        "a refused argument creates nothing"
+    );
     shopctl()
         .arg("status")
         .assert()

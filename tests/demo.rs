@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{CREATED, demo_options, demo_snapshot, git, push_gitlink};
+use common::{CREATED, demo_options, demo_snapshot, git, push_gitlink, push_gitlink_at};
 use shopctl::domain::{
     AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus,
 };
@@ -285,4 +285,108 @@ fn a_non_demo_directory_is_never_deleted() {
     let err = DemoFleet::open(&opts).err().expect("refused").to_string();
     assert!(err.contains("not a demo directory"), "{err}");
     assert!(tmp.path().join("precious.txt").exists());
+}
+
+#[test]
+fn a_rollback_rolls_out_like_any_other_change() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let before = demo_snapshot(tmp.path(), 500, Scenario::BadRelease, 60);
+    let revision = |tier: &str| {
+        before
+            .tier(tier)
+            .and_then(|t| t.revision.clone())
+            .expect("revision")
+            .id
+    };
+    let (bad, good) = (revision("beta"), revision("prod-beta"));
+    assert_ne!(bad, good);
+    let promoted = CREATED.plus_secs(120);
+    push_gitlink_at(tmp.path(), "tier-2", &bad, promoted);
+    let rolled_back = promoted.plus_secs(600);
+    let mut source = DemoSource::new(
+        DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::BadRelease)).expect("reopen"),
+    );
+    let checkout_alert = |f: &shopctl::domain::Fleet, ss: &str| {
+        f.alerts.iter().any(|a| {
+            a.name == "CheckoutErrorRateHigh"
+                && a.state == AlertState::Active
+                && a.label("shopset") == Some(ss)
+        })
+    };
+
+    // The bad release ran for ten minutes: degraded, alerts firing.
+    let f = source
+        .snapshot(rolled_back.plus_secs(-1))
+        .expect("snapshot");
+    let prod_beta: Vec<String> = f
+        .shopsets_of_tier("prod-beta")
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(!prod_beta.is_empty());
+    for ss in &prod_beta {
+        let app = f.app_for(ss).expect("app");
+        assert_eq!(
+            (app.sync, app.health),
+            (SyncStatus::Synced, HealthStatus::Degraded),
+            "{ss}"
+        );
+        assert!(checkout_alert(&f, ss), "{ss}: {:?}", f.alerts);
+    }
+
+    push_gitlink_at(tmp.path(), "tier-2", &good, rolled_back);
+    // Right after the rollback push nothing has synced: the bad release still runs and alerts.
+    let f = source.snapshot(rolled_back).expect("snapshot");
+    for ss in &prod_beta {
+        let app = f.app_for(ss).expect("app");
+        assert_eq!(app.sync, SyncStatus::OutOfSync, "{ss}");
+        assert_eq!(app.health, HealthStatus::Degraded, "{ss}");
+        assert_eq!(app.app_revision.as_deref(), Some(bad.as_str()), "{ss}");
+        assert!(checkout_alert(&f, ss), "{ss}: {:?}", f.alerts);
+    }
+
+    // Each ShopSet goes OutOfSync → Progressing → Synced/Healthy; its alert lasts while the bad
+    // release still runs there, and ends once the rollback is deployed.
+    let mut seen: std::collections::HashMap<&str, Vec<HealthStatus>> = Default::default();
+    for secs in 0..=60 {
+        let f = source
+            .snapshot(rolled_back.plus_secs(secs))
+            .expect("snapshot");
+        for ss in &prod_beta {
+            let app = f.app_for(ss).expect("app");
+            let phases = seen.entry(ss.as_str()).or_default();
+            if phases.last() != Some(&app.health) {
+                phases.push(app.health);
+            }
+            let deployed_bad = app.sync != SyncStatus::Synced;
+            assert_eq!(
+                checkout_alert(&f, ss),
+                deployed_bad,
+                "{ss} at +{secs}s: {app:?}"
+            );
+            if app.sync == SyncStatus::Synced {
+                assert_eq!(app.app_revision.as_deref(), Some(good.as_str()), "{ss}");
+            }
+        }
+    }
+    for (ss, phases) in &seen {
+        assert_eq!(
+            phases,
+            &[
+                HealthStatus::Degraded,
+                HealthStatus::Progressing,
+                HealthStatus::Healthy
+            ],
+            "{ss}"
+        );
+    }
+    let f = source
+        .snapshot(rolled_back.plus_secs(60))
+        .expect("snapshot");
+    assert!(
+        f.alerts
+            .iter()
+            .all(|a| a.severity != Severity::Critical || a.state != AlertState::Active),
+        "{:?}",
+        f.alerts
+    );
 }

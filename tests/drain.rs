@@ -153,9 +153,38 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("drain starts");
-    std::thread::sleep(Duration::from_millis(400));
+    // Once the first batch is written, hold the placement write lock so that the drain cannot
+    // write another one, then kill it: the kill lands mid-drain, by construction.
+    let audit = tmp.path().join("audit.jsonl");
+    let write_lock = tmp.path().join(".placement.lock");
+    let started = std::time::Instant::now();
+    loop {
+        let batches = std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .matches("\"drain batch\"")
+            .count();
+        if batches > 0
+            && std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&write_lock)
+                .and_then(|mut f| {
+                    use std::io::Write;
+                    write!(f, "{}", std::process::id())
+                })
+                .is_ok()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the drain never wrote a batch"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let _ = child.kill(); // SIGKILL: no cleanup at all
     let _ = child.wait();
+    std::fs::remove_file(&write_lock).expect("write lock released");
 
     let midway = placement(tmp.path(), scale);
     assert_eq!(
@@ -164,12 +193,24 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
         "no shop lost or duplicated mid-drain"
     );
     assert!(midway.values().all(|s| !s.is_empty()));
-    // The operator lock the killed process held is this operator's own: running again renews it.
+    let on_b = shopsets_on(tmp.path(), scale, "B");
+    let still_on_b = midway
+        .values()
+        .filter(|s| s.iter().any(|x| on_b.contains(x)))
+        .count();
+    let moved = midway
+        .iter()
+        .filter(|(shop, s)| before.get(*shop) != Some(*s))
+        .count();
+    assert!(
+        moved > 0 && still_on_b > 0,
+        "killed mid-drain: {moved} shops moved, {still_on_b} still on B"
+    );
+    // The killed process's lock is recovered (its process is gone); running again continues.
     demo(tmp.path(), scale)
         .args(["drain", "B", "--yes"])
         .assert()
         .success();
-    let on_b = shopsets_on(tmp.path(), scale, "B");
     let done = placement(tmp.path(), scale);
     assert!(done.values().flatten().all(|s| !on_b.contains(s)));
     assert_eq!(done.len(), before.len());
@@ -196,7 +237,9 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
     let mut opts = common::demo_options(tmp.path(), 2000, Scenario::ClusterOutage);
     opts.created_at = Some(shopctl::domain::Ts::now().plus_secs(-120));
     let fleet = DemoFleet::open(&opts).expect("demo");
-    let ex = fleet.executor("alice@ops".into());
+    let ex = fleet
+        .executor(shopctl::ops::Holder::new_session("alice@ops"))
+        .expect("executor");
     let mut source = DemoSource::new(fleet);
     let snapshot = source
         .snapshot(shopctl::domain::Ts::now())

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use shopctl::domain::placement::{check_move, plan_drain, plan_restore};
+use shopctl::domain::placement::{Broken, check_move, check_move_with, plan_drain, plan_restore};
 use shopctl::domain::*;
 
 /// A random fleet whose placement obeys every rule.
@@ -39,7 +39,12 @@ fn random_fleet(
         .map(|i| ShopSet {
             name: format!("s{i}"),
             tier: format!("t{}", rng.usize(0..tiers.max(1))),
-            configuration: "production".into(),
+            configuration: if rng.u8(0..3) == 0 {
+                "staging"
+            } else {
+                "production"
+            }
+            .into(),
             cluster: clusters[rng.usize(0..clusters.len())].name.clone(),
             capacity: rng.u32(1..25),
             components: Components::all(ComponentHealth::Up),
@@ -65,6 +70,7 @@ fn random_fleet(
             let b = (0..sets.len()).find(|&b| {
                 b != a
                     && sets[b].tier == sets[a].tier
+                    && sets[b].configuration == sets[a].configuration
                     && fd(&sets[b]) != fd(&sets[a])
                     && load[b] < sets[b].capacity
             });
@@ -141,9 +147,11 @@ proptest! {
         for m in &plan.moves {
             let shop = fleet.shops.iter().find(|s| s.name == m.shop).expect("shop");
             let tier = fleet.shopset(&shop.shopsets[0]).map(|s| s.tier.clone());
+            let configuration = fleet.shopset(&shop.shopsets[0]).map(|s| s.configuration.clone());
             for t in &m.to {
                 let ss = fleet.shopset(t).expect("target exists");
                 prop_assert_eq!(Some(ss.tier.clone()), tier.clone(), "same tier");
+                prop_assert_eq!(Some(ss.configuration.clone()), configuration.clone(), "same configuration");
                 prop_assert!(!on_cluster.contains(t.as_str()), "nothing stays on the drained cluster");
                 if !shop.shopsets.contains(t) {
                     let c = fleet.cluster(&ss.cluster).expect("cluster");
@@ -275,4 +283,125 @@ fn restore_returns_shops_to_their_recorded_placement() {
     for m in &back.moves {
         assert_eq!(&m.to, &before[&m.shop]);
     }
+}
+
+/// prod-ha and dev ShopSets on clusters A and C (two failure domains); dev is staging.
+fn tiers_and_configurations_fleet() -> Fleet {
+    let mut f = Fleet::new("t");
+    let c = |n: &str| Cluster {
+        name: n.into(),
+        provider: "on-prem".into(),
+        failure_domain: n.into(),
+        server_version: None,
+        reachability: Reachability::Reachable,
+        reachability_since: None,
+        nodes_ready: 1,
+        nodes_total: 1,
+        cordoned: false,
+        drain: None,
+    };
+    let ss = |n: &str, tier: &str, configuration: &str, cl: &str| ShopSet {
+        name: n.into(),
+        tier: tier.into(),
+        configuration: configuration.into(),
+        cluster: cl.into(),
+        capacity: 10,
+        components: Components::all(ComponentHealth::Up),
+    };
+    f.apply(FleetUpdate::Clusters(vec![c("A"), c("C")]));
+    f.apply(FleetUpdate::ShopSets(vec![
+        ss("A-1", "prod-ha", "production", "A"),
+        ss("C-1", "prod-ha", "production", "C"),
+        ss("A-3", "prod-ha", "staging", "A"),
+        ss("C-3", "prod", "production", "C"),
+        ss("A-4", "dev", "staging", "A"),
+        ss("C-2", "dev", "staging", "C"),
+    ]));
+    f.apply(FleetUpdate::Shops(Arc::new(vec![Shop {
+        name: "maple-bakery".into(),
+        redundancy: Redundancy::Dual,
+        shopsets: vec!["A-1".into(), "C-1".into()],
+        previous: None,
+    }])));
+    f.refresh();
+    f
+}
+
+#[test]
+fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
+    let f = tiers_and_configurations_fleet();
+    let shop = f.shops[0].clone();
+    let to = |sets: &[&str]| -> Vec<String> { sets.iter().map(|s| s.to_string()).collect() };
+
+    // The reproduction: a prod-ha shop onto dev ShopSets of the staging configuration.
+    let broken = check_move(&f, &shop, &to(&["A-4", "C-2"]));
+    for target in ["A-4", "C-2"] {
+        assert!(
+            broken
+                .iter()
+                .any(|b| matches!(b, Broken::OtherTier { shopset, tier, current }
+                if shopset == target && tier == "dev" && current == "prod-ha")),
+            "{broken:?}"
+        );
+        assert!(
+            broken.iter().any(
+                |b| matches!(b, Broken::OtherConfiguration { shopset, configuration, current }
+                if shopset == target && configuration == "staging" && current == "production")
+            ),
+            "{broken:?}"
+        );
+    }
+    assert!(
+        broken.iter().any(|b| b.to_string()
+            == "'A-4' is in tier 'dev', the shop in 'prod-ha' (a tier change must be asked for)"),
+        "{broken:?}"
+    );
+
+    // One leg to another tier: the tier rule, and the legs' tiers differ.
+    let broken = check_move(&f, &shop, &to(&["A-1", "C-3"]));
+    assert!(broken.contains(&Broken::MixedTiers), "{broken:?}");
+    assert!(
+        broken.iter().any(|b| matches!(b, Broken::OtherTier { .. })),
+        "{broken:?}"
+    );
+    // An explicit tier change lifts the tier rule, never the configuration rule.
+    assert!(
+        check_move_with(&f, &shop, &to(&["A-4", "C-2"]), true)
+            .iter()
+            .all(|b| !matches!(b, Broken::OtherTier { .. })),
+    );
+    assert!(
+        check_move_with(&f, &shop, &to(&["A-4", "C-2"]), true)
+            .iter()
+            .any(|b| matches!(b, Broken::OtherConfiguration { .. })),
+    );
+    // Same tier, other configuration: refused, and the legs' configurations differ.
+    let broken = check_move_with(&f, &shop, &to(&["A-3", "C-1"]), true);
+    assert!(broken.contains(&Broken::MixedConfigurations), "{broken:?}");
+    assert!(
+        broken
+            .iter()
+            .any(|b| matches!(b, Broken::OtherConfiguration { shopset, .. } if shopset == "A-3")),
+        "{broken:?}"
+    );
+    // Within the tier and configuration, nothing is broken.
+    assert_eq!(check_move(&f, &shop, &to(&["C-1", "A-1"])), []);
+}
+
+#[test]
+fn the_invariants_report_a_shop_across_configurations() {
+    let mut f = tiers_and_configurations_fleet();
+    f.apply(FleetUpdate::ShopUpserted(Shop {
+        name: "maple-bakery".into(),
+        redundancy: Redundancy::Dual,
+        shopsets: vec!["A-3".into(), "C-1".into()],
+        previous: None,
+    }));
+    f.refresh();
+    assert_eq!(
+        f.violations(),
+        &[Violation::MixedConfigurations {
+            shop: "maple-bakery".into()
+        }]
+    );
 }

@@ -42,7 +42,10 @@ fn read_only(fleet: &Fleet) -> App {
                 .as_updates()
                 .into_iter()
                 .map(SourceEvent::Update)
-                .chain([SourceEvent::Heartbeat(now)])
+                .chain([SourceEvent::Heartbeat {
+                    source: shopctl::sources::SourceId::ControlPlane,
+                    at: now,
+                }])
                 .collect(),
         ),
     );

@@ -11,7 +11,7 @@ use shopctl::commands::Exit;
 use shopctl::commands::release::{Confirm, rollback, step};
 use shopctl::domain::Ts;
 use shopctl::ops::audit::AuditLog;
-use shopctl::ops::{Executor, OpsError};
+use shopctl::ops::{Executor, Holder, OpsError};
 use shopctl::sources::FleetSource;
 use shopctl::sources::demo::{AUDIT_FILE, DemoFleet, DemoSource, Scenario};
 
@@ -33,7 +33,9 @@ impl Rig {
         let mut opts = demo_options(dir.path(), 300, scenario);
         opts.created_at = None;
         let fleet = DemoFleet::open(&opts).expect("demo");
-        let executor = fleet.executor(operator.into());
+        let executor = fleet
+            .executor(Holder::new_session(operator))
+            .expect("executor");
         Rig {
             source: DemoSource::new(fleet),
             executor,
@@ -286,7 +288,7 @@ fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
 fn two_operators_contend_for_the_lock() {
     let mut alice = Rig::with_operator(Scenario::Calm, "alice@ops");
     let bob = alice.dir.path().to_path_buf();
-    alice
+    let alices = alice
         .executor
         .lock(alice.now())
         .expect("alice takes the lock");
@@ -299,7 +301,9 @@ fn two_operators_contend_for_the_lock() {
         o
     })
     .expect("bob opens the same fleet");
-    let bob_exec = fleet.executor("bob@ops".into());
+    let bob_exec = fleet
+        .executor(Holder::new_session("bob@ops"))
+        .expect("executor");
     let mut bob_source = DemoSource::new(fleet);
     let code = step(
         &mut bob_source,
@@ -315,7 +319,7 @@ fn two_operators_contend_for_the_lock() {
         f.lock_holder(Ts::now()).map(|l| l.holder.clone()),
         Some("alice@ops".into())
     );
-    alice.executor.unlock().expect("alice lets go");
+    alices.release().expect("alice lets go");
     assert_eq!(
         step(
             &mut bob_source,
@@ -328,9 +332,12 @@ fn two_operators_contend_for_the_lock() {
         Exit::Done
     );
     // A lock left behind expires.
-    bob_exec
-        .lock(Ts::now())
-        .expect("bob takes it and walks away");
+    // A lock left behind: its holder vanished without giving it back.
+    std::mem::forget(
+        bob_exec
+            .lock(Ts::now())
+            .expect("bob takes it and walks away"),
+    );
     alice.wait(3600);
     assert_eq!(
         alice.step("prod", None),

@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use common::{CREATED, demo_options, demo_snapshot};
 use shopctl::domain::{Fleet, Ts};
 use shopctl::ops::access::WriteAccess;
+use shopctl::sources::SourceId;
 use shopctl::sources::demo::{DemoFleet, Scenario};
 use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope};
@@ -43,7 +44,10 @@ fn access() -> WriteAccess {
     *ACCESS.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
         let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
-        WriteAccess::of(&demo.executor("op".into()))
+        let executor = demo
+            .executor(shopctl::ops::Holder::new_session("op"))
+            .expect("executor");
+        WriteAccess::of(&executor)
     })
 }
 
@@ -63,7 +67,13 @@ fn app_as(fleet: &Fleet, access: Option<WriteAccess>, w: u16, h: u16) -> App {
     for u in fleet.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
     }
-    update(&mut app, Msg::Source(SourceEvent::Heartbeat(now)));
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: now,
+        }),
+    );
     app
 }
 
@@ -213,7 +223,10 @@ fn nothing_is_redrawn_while_nothing_changes() {
     for s in 1..=3 {
         update(
             &mut app,
-            Msg::Source(SourceEvent::Heartbeat(now.plus_secs(s))),
+            Msg::Source(SourceEvent::Heartbeat {
+                source: SourceId::ControlPlane,
+                at: now.plus_secs(s),
+            }),
         );
         update(&mut app, Msg::Tick(now.plus_secs(s)));
         assert!(!app.dirty, "redraw requested at +{s}s");
@@ -230,19 +243,26 @@ fn data_goes_stale_when_the_source_stops_reporting() {
     assert_eq!(app.freshness(), Freshness::Live);
     let hb = app.now;
     update(&mut app, Msg::Tick(hb.plus_secs(30)));
-    assert_eq!(app.freshness(), Freshness::Stale { secs: 30 });
+    assert!(
+        matches!(app.freshness(), Freshness::Stale { secs: 30, .. }),
+        "{:?}",
+        app.freshness()
+    );
     assert!(app.dirty);
     update(
         &mut app,
         Msg::Source(SourceEvent::Problem {
-            source: "demo".into(),
+            source: SourceId::ControlPlane,
             message: "cannot read".into(),
         }),
     );
     assert!(screen(&app, "default").contains("cannot read"));
     update(
         &mut app,
-        Msg::Source(SourceEvent::Heartbeat(hb.plus_secs(31))),
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: hb.plus_secs(31),
+        }),
     );
     assert_eq!(app.freshness(), Freshness::Live);
 }

@@ -27,7 +27,7 @@ pub enum Exit {
 /// Reads the fleet, or says why not.
 fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
     source.snapshot(now).map_err(|e| {
-        eprintln!("shopctl: {e:#}");
+        eprintln!("shopctl: {e}");
         Exit::Error
     })
 }
@@ -49,11 +49,18 @@ fn ask(prompt: &str, expected: &str) -> Result<bool, Exit> {
     Ok(line.trim() == expected)
 }
 
-/// Reports a failed mutation; a lock held by someone else is exit 4.
+/// Reports a failed mutation: a lock held elsewhere is exit 4, a rule that refuses it on fresh
+/// data exit 2, anything else exit 1.
 fn ops_exit(e: OpsError) -> Exit {
     eprintln!("shopctl: {e}");
+    exit_for(&e)
+}
+
+/// The exit status for a failed mutation.
+pub fn exit_for(e: &OpsError) -> Exit {
     match e {
-        OpsError::Locked(_) => Exit::Locked,
+        OpsError::Locked(_) | OpsError::Busy => Exit::Locked,
+        e if e.is_refusal() || matches!(e, OpsError::Changed(_)) => Exit::Refused,
         _ => Exit::Error,
     }
 }

@@ -2,13 +2,12 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::atomic::AtomicBool;
 
 use super::{Exit, ask, ops_exit, snapshot};
-use crate::domain::placement::{DrainPlan, check_move, plan_drain, plan_restore};
+use crate::domain::placement::{DrainPlan, check_move_with, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
-use crate::ops::drain::{DrainReport, drain_id, execute_drain, execute_restore};
-use crate::ops::{Executor, Mutation, OpsError};
+use crate::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, drain_id, run_plan};
+use crate::ops::{Executor, Mutation};
 use crate::sources::FleetSource;
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
@@ -38,7 +37,7 @@ fn prepare<'e>(
     let now = Ts::now();
     let fleet = snapshot(source, now)?;
     known_cluster(&fleet, cluster)?;
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
+    if let Some(l) = fleet.lock_holder(now).filter(|l| !ex.holder().owns(l)) {
         eprintln!(
             "shopctl: locked by {} until {}",
             l.holder,
@@ -129,17 +128,22 @@ fn confirm_typed(cluster: &str, yes: bool) -> Result<(), Exit> {
     Err(Exit::Refused)
 }
 
-/// Runs a confirmed drain or restore with progress on stderr and reports what it did.
-fn execute(
-    verb: &str,
-    cluster: &str,
-    run: impl FnOnce(&mut dyn FnMut(usize, usize), &AtomicBool) -> Result<DrainReport, OpsError>,
-) -> Exit {
-    let cancel = AtomicBool::new(false);
+/// Runs a confirmed drain or restore holding the operator lock, with progress on stderr, and
+/// reports what it did.
+fn execute(ex: &Executor, verb: &str, req: &PlanRequest) -> Exit {
+    let guard = match ex.lock(Ts::now()) {
+        Ok(g) => g,
+        Err(e) => return ops_exit(e),
+    };
+    let stop = StopFlag::default();
     let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
-    match run(&mut progress, &cancel) {
+    let result = run_plan(ex, &guard, req, &Ts::now, &mut progress, &stop);
+    if let Err(e) = guard.release() {
+        eprintln!("shopctl: {e}");
+    }
+    match result {
         Ok(r) => {
-            report(verb, cluster, &r);
+            report(verb, &req.cluster, &r);
             Exit::Done
         }
         Err(e) => ops_exit(e),
@@ -153,7 +157,7 @@ fn report(verb: &str, cluster: &str, r: &DrainReport) {
         r.moved,
         r.already,
         r.skipped.len(),
-        if r.cancelled { ", cancelled" } else { "" }
+        if r.cancelled() { ", stopped" } else { "" }
     );
     for (shop, why) in r.skipped.iter().take(20) {
         crate::outln!("  skipped {shop}: {why}");
@@ -194,9 +198,14 @@ pub fn drain(
         fleet.cluster(cluster).and_then(|c| c.drain.as_deref()),
         now,
     );
-    execute("drained", cluster, |progress, cancel| {
-        execute_drain(ex, &plan, &id, &Ts::now, progress, cancel)
-    })
+    let req = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: cluster.into(),
+        drain: id,
+        accepted: accept,
+        confirmed: plan,
+    };
+    execute(ex, "drained", &req)
 }
 
 /// `restore CLUSTER [--yes]`.
@@ -219,9 +228,14 @@ pub fn restore(
     if let Err(e) = confirm_typed(cluster, yes) {
         return e;
     }
-    execute("restored", cluster, |progress, cancel| {
-        execute_restore(ex, &plan, &id, &Ts::now, progress, cancel)
-    })
+    let req = PlanRequest {
+        kind: PlanKind::Restore,
+        cluster: cluster.into(),
+        drain: id,
+        accepted: HashSet::new(),
+        confirmed: plan,
+    };
+    execute(ex, "restored", &req)
 }
 
 /// `reassign SHOP --to X[,Y] [--yes]`.
@@ -230,6 +244,7 @@ pub fn reassign(
     executor: Option<&Executor>,
     shop: &str,
     to: &[String],
+    tier_change: bool,
     yes: bool,
 ) -> Exit {
     let Some(ex) = executor else {
@@ -256,7 +271,18 @@ pub fn reassign(
         s.shopsets.join(" + "),
         to.join(" + ")
     );
-    let broken = check_move(&fleet, s, &to);
+    if s.shopsets == to {
+        crate::outln!(
+            "shop '{}' is already on {}; nothing to do",
+            s.name,
+            to.join(" + ")
+        );
+        return Exit::Done;
+    }
+    let broken: Vec<String> = check_move_with(&fleet, s, &to, tier_change)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if !broken.is_empty() {
         for b in &broken {
             eprintln!("  ✗ {b}");
@@ -268,7 +294,7 @@ pub fn reassign(
         );
         return Exit::Refused;
     }
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != ex.operator) {
+    if let Some(l) = fleet.lock_holder(now).filter(|l| !ex.holder().owns(l)) {
         eprintln!(
             "shopctl: locked by {} until {}",
             l.holder,
@@ -280,7 +306,11 @@ pub fn reassign(
         shop: s.name.clone(),
         from: s.shopsets.clone(),
         to,
+        tier_change,
     };
+    if tier_change {
+        eprintln!("this moves the shop to another tier (--change-tier)");
+    }
     let confirmed = if yes {
         Ok(true)
     } else {
@@ -294,8 +324,14 @@ pub fn reassign(
         }
         Err(e) => return e,
     }
-    let result = ex.execute(&m, now, None);
-    let _ = ex.unlock();
+    let guard = match ex.lock(now) {
+        Ok(g) => g,
+        Err(e) => return ops_exit(e),
+    };
+    let result = ex.execute(Some(&guard), &m, now, None);
+    if let Err(e) = guard.release() {
+        eprintln!("shopctl: {e}");
+    }
     match result {
         Ok(_) => {
             crate::outln!("{}: done", m.summary());

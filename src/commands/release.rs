@@ -69,12 +69,11 @@ fn gate_json(g: &Gate) -> GateJson {
 }
 
 /// `release status`: every tier, its revision and the gate for promoting into it.
-pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str) -> String {
-    let policy = GatePolicy::default();
+pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy) -> String {
     let gates: Vec<Option<Gate>> = fleet
         .tiers
         .iter()
-        .map(|t| rules::gate(fleet, &t.name, now, &policy, fleet.lock.as_ref(), me))
+        .map(|t| rules::gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me))
         .collect();
     if json {
         let out = StatusJson {
@@ -174,8 +173,8 @@ pub fn step(
             &fleet,
             tier,
             now,
-            &GatePolicy::default(),
-            &executor.operator,
+            executor.policy(),
+            executor.operator(),
             override_reason,
         ) {
             Ok((g, m)) => {
@@ -194,10 +193,7 @@ pub fn step(
                 eprintln!("shopctl: locked by {}", l.holder);
                 return Exit::Locked;
             }
-            Err(e) => {
-                eprintln!("shopctl: {e}");
-                return Exit::Error;
-            }
+            Err(e) => return ops_exit(e),
         }
     }
     eprintln!("shopctl: '{tier}' kept moving under us; gave up after three attempts");
@@ -221,7 +217,7 @@ pub fn rollback(
         Ok(f) => f,
         Err(e) => return e,
     };
-    let m = match release::rollback(&fleet, tier, now, &executor.operator) {
+    let m = match release::rollback(&fleet, tier, now, executor.operator()) {
         Ok(m) => m,
         Err(refusal) => {
             eprintln!("shopctl: {refusal}");
@@ -270,13 +266,17 @@ fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit
         }
         Err(code) => return Ok(code),
     }
-    let done = executor.execute(m, now, None);
-    let _ = executor.unlock();
+    let guard = executor.lock(now)?;
+    let done = executor.execute(Some(&guard), m, now, None);
+    if let Err(e) = guard.release() {
+        eprintln!("shopctl: {e}");
+    }
     let done = done?;
+    let commit = done.commit.unwrap_or_default();
     crate::outln!(
         "{}: pushed {}",
         capitalise(&done.summary),
-        &done.commit[..done.commit.len().min(12)]
+        &commit[..commit.len().min(12)]
     );
     Ok(Exit::Done)
 }

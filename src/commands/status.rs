@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::cli::Output;
+use crate::domain::drains::{UnfinishedDrain, unfinished_drains};
 use crate::domain::{Fleet, Ts};
 use crate::ui::theme;
 
@@ -20,6 +21,19 @@ struct StatusJson<'a> {
     apps: Vec<AppJson<'a>>,
     alerts: Vec<AlertJson<'a>>,
     violations: Vec<ViolationJson>,
+    /// The operator lock when held (`{"holder", "acquired_at", "expires_at"}`), else null.
+    lock: Option<LockJson<'a>>,
+    /// Why the lock cannot be read, when it cannot.
+    lock_problem: Option<&'a str>,
+    /// Drains started and not finished.
+    unfinished_drains: Vec<UnfinishedDrain>,
+}
+
+#[derive(Serialize)]
+struct LockJson<'a> {
+    holder: &'a str,
+    acquired_at: String,
+    expires_at: String,
 }
 
 #[derive(Serialize)]
@@ -187,6 +201,13 @@ fn status_json(f: &Fleet, now: Ts) -> String {
                 detail: v.to_string(),
             })
             .collect(),
+        lock: f.lock_holder(now).map(|l| LockJson {
+            holder: &l.holder,
+            acquired_at: l.acquired_at.rfc3339(),
+            expires_at: l.expires_at.rfc3339(),
+        }),
+        lock_problem: f.lock_problem.as_deref(),
+        unfinished_drains: unfinished_drains(f),
     };
     let mut s =
         serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
@@ -303,6 +324,23 @@ fn status_table(f: &Fleet, now: Ts) -> String {
     }
     if v.len() > 20 {
         let _ = writeln!(s, "  … and {} more", v.len() - 20);
+    }
+    match (f.lock_holder(now), &f.lock_problem) {
+        (_, Some(why)) => {
+            let _ = writeln!(s, "\nLOCK ✗ {why}");
+        }
+        (Some(l), None) => {
+            let _ = writeln!(
+                s,
+                "\nLOCK held by {} until {}",
+                l.holder,
+                l.expires_at.hhmmss()
+            );
+        }
+        (None, None) => {}
+    }
+    for d in unfinished_drains(f) {
+        let _ = writeln!(s, "\nDRAIN ▲ {}", d.advice());
     }
     s
 }

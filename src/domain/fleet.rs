@@ -22,6 +22,21 @@ pub enum FleetUpdate {
     AppRemoved(String),
     Alerts(Vec<Alert>),
     Lock(Option<ReleaseLock>),
+    /// The lock exists but cannot be read (named, with why): shown, never a reason to stop.
+    LockUnreadable(String),
+    /// The control plane's part of a cluster (added or changed); its status part is kept.
+    ClusterSpec(ClusterSpec),
+    /// The cluster's own part, read through its context.
+    ClusterStatus(ClusterStatus),
+    ClusterRemoved(String),
+    /// The control plane's part of a tier; what its branch pins is kept.
+    TierSpec(TierSpec),
+    /// The system repository's part of a tier.
+    TierBranch(TierBranch),
+    TierRemoved(String),
+    ShopSetUpserted(ShopSet),
+    ShopSetRemoved(String),
+    ShopRemoved(String),
     /// The app repository's release history, oldest first.
     Releases(Vec<Revision>),
 }
@@ -40,6 +55,10 @@ pub struct Fleet {
     pub scope_labels: AlertScopeLabels,
     /// The operator lock as last read (it may have expired since).
     pub lock: Option<ReleaseLock>,
+    /// Why the lock could not be read, when it could not.
+    pub lock_problem: Option<String>,
+    /// Cluster status parts that arrived before their cluster's spec.
+    pending_status: HashMap<String, ClusterStatus>,
     /// The app repository's revisions, oldest first (for "what a promotion brings").
     pub releases: Vec<Revision>,
     shopset_index: HashMap<String, usize>,
@@ -61,6 +80,8 @@ pub struct Fleet {
     violations: Vec<Violation>,
     /// Violations of individual shops, by shop name, kept up to date shop by shop.
     shop_violations: BTreeMap<String, Vec<Violation>>,
+    /// Shop names used more than once (a single shop's update never changes which).
+    duplicate_shops: Vec<Violation>,
     /// Counts and violations must be recomputed from scratch.
     derived_stale: bool,
     /// Only the violation list (and topology rules) must be rebuilt.
@@ -87,18 +108,73 @@ impl Fleet {
                 | FleetUpdate::Tiers(_)
                 | FleetUpdate::ShopSets(_)
                 | FleetUpdate::Shops(_)
+                | FleetUpdate::ClusterSpec(_)
+                | FleetUpdate::ClusterStatus(_)
+                | FleetUpdate::ClusterRemoved(_)
+                | FleetUpdate::TierSpec(_)
+                | FleetUpdate::TierRemoved(_)
+                | FleetUpdate::ShopSetUpserted(_)
+                | FleetUpdate::ShopSetRemoved(_)
+                | FleetUpdate::ShopRemoved(_)
         );
         let placement_changed = affects_derived || matches!(update, FleetUpdate::ShopUpserted(_));
         match update {
             FleetUpdate::Name(name) => self.name = name,
             FleetUpdate::Clusters(c) => {
                 self.clusters = c;
-                self.cluster_index = self
-                    .clusters
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.name.clone(), i))
-                    .collect();
+                self.reindex_clusters();
+            }
+            FleetUpdate::ClusterSpec(spec) => self.apply_cluster_spec(spec),
+            FleetUpdate::ClusterStatus(status) => match self.cluster_index.get(&status.name) {
+                Some(&i) => status.apply_to(&mut self.clusters[i]),
+                None => {
+                    self.pending_status.insert(status.name.clone(), status);
+                }
+            },
+            FleetUpdate::ClusterRemoved(name) => {
+                self.clusters.retain(|c| c.name != name);
+                self.pending_status.remove(&name);
+                self.reindex_clusters();
+            }
+            FleetUpdate::TierSpec(spec) => {
+                match self.tiers.iter_mut().find(|t| t.name == spec.name) {
+                    Some(t) => spec.apply_to(t),
+                    None => self.tiers.push(spec.into_tier()),
+                }
+                self.tiers.sort_by_key(|t| t.level);
+            }
+            FleetUpdate::TierBranch(b) => {
+                if let Some(t) = self.tiers.iter_mut().find(|t| t.name == b.name) {
+                    b.apply_to(t);
+                }
+            }
+            FleetUpdate::TierRemoved(name) => self.tiers.retain(|t| t.name != name),
+            FleetUpdate::ShopSetUpserted(ss) => {
+                let mut all = std::mem::take(&mut self.shopsets);
+                match all.iter_mut().find(|s| s.name == ss.name) {
+                    Some(s) => *s = ss,
+                    None => all.push(ss),
+                }
+                self.apply(FleetUpdate::ShopSets(all));
+            }
+            FleetUpdate::ShopSetRemoved(name) => {
+                let mut all = std::mem::take(&mut self.shopsets);
+                all.retain(|s| s.name != name);
+                self.apply(FleetUpdate::ShopSets(all));
+            }
+            FleetUpdate::ShopRemoved(name) => {
+                self.ensure_shop_index();
+                if let Some(i) = self.shop_index.remove(&name) {
+                    let shops = Arc::make_mut(&mut self.shops);
+                    shops.swap_remove(i);
+                    if let Some(moved) = shops.get(i) {
+                        self.shop_index.insert(moved.name.clone(), i);
+                    }
+                }
+            }
+            FleetUpdate::LockUnreadable(why) => {
+                self.lock = None;
+                self.lock_problem = Some(why);
             }
             FleetUpdate::Tiers(mut t) => {
                 t.sort_by_key(|t| t.level);
@@ -152,12 +228,38 @@ impl Fleet {
                 }
             }
             FleetUpdate::Alerts(a) => self.alerts = a,
-            FleetUpdate::Lock(l) => self.lock = l,
+            FleetUpdate::Lock(l) => {
+                self.lock = l;
+                self.lock_problem = None;
+            }
             FleetUpdate::Releases(r) => self.releases = r,
         }
         self.derived_stale |= affects_derived;
         if placement_changed {
             self.shops_generation += 1;
+        }
+    }
+
+    fn reindex_clusters(&mut self) {
+        self.cluster_index = self
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+    }
+
+    fn apply_cluster_spec(&mut self, spec: ClusterSpec) {
+        match self.cluster_index.get(&spec.name) {
+            Some(&i) => spec.apply_to(&mut self.clusters[i]),
+            None => {
+                let mut c = spec.into_cluster();
+                if let Some(status) = self.pending_status.remove(&c.name) {
+                    status.apply_to(&mut c);
+                }
+                self.clusters.push(c);
+                self.reindex_clusters();
+            }
         }
     }
 
@@ -249,10 +351,14 @@ impl Fleet {
         for shop in shops {
             let found = invariants::check_shop(self, shop);
             if !found.is_empty() {
-                by_shop.insert(shop.name.clone(), found);
+                by_shop
+                    .entry(shop.name.clone())
+                    .or_insert_with(Vec::new)
+                    .extend(found);
             }
         }
         self.shop_violations = by_shop;
+        self.duplicate_shops = invariants::duplicate_shops(shops);
         self.collect_violations();
     }
 
@@ -271,7 +377,8 @@ impl Fleet {
 
     fn collect_violations(&mut self) {
         self.outage = self.count_outage();
-        let mut all: Vec<Violation> = self.shop_violations.values().flatten().cloned().collect();
+        let mut all: Vec<Violation> = self.duplicate_shops.clone();
+        all.extend(self.shop_violations.values().flatten().cloned());
         all.extend(invariants::check_topology(self));
         self.violations = all;
     }
@@ -328,7 +435,10 @@ impl Fleet {
             FleetUpdate::Shops(Arc::clone(&self.shops)),
             FleetUpdate::Apps(self.apps.clone()),
             FleetUpdate::Alerts(self.alerts.clone()),
-            FleetUpdate::Lock(self.lock.clone()),
+            match &self.lock_problem {
+                Some(why) => FleetUpdate::LockUnreadable(why.clone()),
+                None => FleetUpdate::Lock(self.lock.clone()),
+            },
             FleetUpdate::Releases(self.releases.clone()),
         ]
     }

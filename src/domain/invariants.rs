@@ -1,9 +1,125 @@
-//! The platform's conventions, checked over a snapshot. Violations are data the console shows.
+//! The platform's conventions: one set of rules ([`Breach`]), checked over a snapshot as
+//! [`Violation`]s the console shows, and over a proposed move as placement's `Broken`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use super::fleet::Fleet;
-use super::model::{Redundancy, Shop};
+use super::model::{Redundancy, Shop, ShopSet};
+
+/// A placement rule broken by one shop's ShopSets or by one ShopSet's load. The one rule engine:
+/// [`check_shop`] and [`check_topology`] report breaches as [`Violation`]s of a snapshot, and
+/// `placement::check_move` as the `Broken` rules of a proposed move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breach {
+    /// No ShopSet at all.
+    NoShopSet,
+    /// The wrong number of ShopSets for the shop's redundancy.
+    WrongCount {
+        redundancy: Redundancy,
+        legs: usize,
+    },
+    SameShopSetTwice(String),
+    UnknownShopSet(String),
+    /// ShopSets of different tiers.
+    MixedTiers,
+    /// ShopSets of different configurations (staging and production).
+    MixedConfigurations,
+    /// Both ShopSets of a dual shop in one failure domain.
+    SameFailureDomain {
+        domain: String,
+    },
+    /// A ShopSet holding more shops than its capacity.
+    OverCapacity {
+        shopset: String,
+        shops: u32,
+        capacity: u32,
+    },
+}
+
+/// The ShopSets a shop needs for its redundancy.
+pub fn legs_needed(redundancy: Redundancy) -> usize {
+    match redundancy {
+        Redundancy::Single => 1,
+        Redundancy::Dual => 2,
+    }
+}
+
+/// The rules a shop of `redundancy` placed on `shopsets` breaks: the count of ShopSets, each
+/// named once and known, one tier, one configuration, and for a dual shop two failure domains.
+/// A shop on no ShopSet breaks [`Breach::NoShopSet`] only.
+pub fn placement_breaches(
+    fleet: &Fleet,
+    redundancy: Redundancy,
+    shopsets: &[String],
+) -> Vec<Breach> {
+    if shopsets.is_empty() {
+        return vec![Breach::NoShopSet];
+    }
+    let mut out = Vec::new();
+    if shopsets.len() != legs_needed(redundancy) {
+        out.push(Breach::WrongCount {
+            redundancy,
+            legs: shopsets.len(),
+        });
+    }
+    // Shops have one or two ShopSets: comparing each with those before it is cheapest.
+    let mut seen: Vec<(&str, &ShopSet, Option<&str>)> = Vec::with_capacity(shopsets.len());
+    let (mut mixed_tiers, mut mixed_configurations) = (false, false);
+    let mut shared_domain = None;
+    for name in shopsets {
+        if seen.iter().any(|(n, _, _)| *n == name.as_str()) {
+            out.push(Breach::SameShopSetTwice(name.clone()));
+            continue;
+        }
+        let Some(ss) = fleet.shopset(name) else {
+            out.push(Breach::UnknownShopSet(name.clone()));
+            continue;
+        };
+        let fd = fleet.failure_domain_of(name);
+        for (_, other, other_fd) in &seen {
+            mixed_tiers |= other.tier != ss.tier;
+            mixed_configurations |= other.configuration != ss.configuration;
+            if fd.is_some() && *other_fd == fd && shared_domain.is_none() {
+                shared_domain = fd;
+            }
+        }
+        seen.push((name.as_str(), ss, fd));
+    }
+    if mixed_tiers {
+        out.push(Breach::MixedTiers);
+    }
+    if mixed_configurations {
+        out.push(Breach::MixedConfigurations);
+    }
+    if let (Redundancy::Dual, Some(domain)) = (redundancy, shared_domain) {
+        out.push(Breach::SameFailureDomain {
+            domain: domain.to_string(),
+        });
+    }
+    out
+}
+
+/// Capacity: `ss` may hold at most its capacity; `shops` is what it would hold.
+pub fn capacity_breach(ss: &ShopSet, shops: u32) -> Option<Breach> {
+    (shops > ss.capacity).then(|| Breach::OverCapacity {
+        shopset: ss.name.clone(),
+        shops,
+        capacity: ss.capacity,
+    })
+}
+
+/// The tiers and configurations of the known ShopSets among `shopsets`: where a shop is now.
+pub fn tiers_and_configurations<'a>(
+    fleet: &'a Fleet,
+    shopsets: &[String],
+) -> (HashSet<&'a str>, HashSet<&'a str>) {
+    shopsets
+        .iter()
+        .filter_map(|s| fleet.shopset(s))
+        .map(|ss| (ss.tier.as_str(), ss.configuration.as_str()))
+        .unzip()
+}
 
 /// One broken convention.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +147,20 @@ pub enum Violation {
     MixedTiers {
         shop: String,
     },
+    /// A shop placed on ShopSets of different configurations (staging and production).
+    MixedConfigurations {
+        shop: String,
+    },
+    /// A shop that names one ShopSet twice.
+    SameShopSetTwice {
+        shop: String,
+        shopset: String,
+    },
+    /// More than one shop with the same name: each name is one shop.
+    DuplicateShop {
+        shop: String,
+        count: usize,
+    },
     OverCapacity {
         shopset: String,
         shops: u32,
@@ -52,6 +182,9 @@ impl Violation {
             Violation::ShopUnplaced { .. } => "shop without ShopSet",
             Violation::UnknownShopSet { .. } => "unknown ShopSet",
             Violation::MixedTiers { .. } => "shop across tiers",
+            Violation::MixedConfigurations { .. } => "shop across configurations",
+            Violation::SameShopSetTwice { .. } => "ShopSet named twice",
+            Violation::DuplicateShop { .. } => "duplicate shop name",
             Violation::OverCapacity { .. } => "ShopSet over capacity",
             Violation::TierAhead { .. } => "tier ahead of the tier below",
         }
@@ -85,6 +218,18 @@ impl fmt::Display for Violation {
             Violation::MixedTiers { shop } => {
                 write!(f, "shop '{shop}' spans ShopSets of different tiers")
             }
+            Violation::MixedConfigurations { shop } => {
+                write!(
+                    f,
+                    "shop '{shop}' spans ShopSets of different configurations"
+                )
+            }
+            Violation::SameShopSetTwice { shop, shopset } => {
+                write!(f, "shop '{shop}' names ShopSet '{shopset}' twice")
+            }
+            Violation::DuplicateShop { shop, count } => {
+                write!(f, "{count} shops are named '{shop}'")
+            }
             Violation::OverCapacity {
                 shopset,
                 shops,
@@ -105,71 +250,85 @@ impl fmt::Display for Violation {
     }
 }
 
+impl Violation {
+    /// The breach as a violation of `shop`'s placement.
+    fn of_shop(shop: &Shop, breach: Breach) -> Violation {
+        let name = shop.name.clone();
+        match breach {
+            Breach::NoShopSet => Violation::ShopUnplaced { shop: name },
+            Breach::WrongCount { redundancy, legs } => Violation::WrongLegCount {
+                shop: name,
+                redundancy,
+                legs,
+            },
+            Breach::SameShopSetTwice(shopset) => Violation::SameShopSetTwice {
+                shop: name,
+                shopset,
+            },
+            Breach::UnknownShopSet(shopset) => Violation::UnknownShopSet {
+                shop: name,
+                shopset,
+            },
+            Breach::MixedTiers => Violation::MixedTiers { shop: name },
+            Breach::MixedConfigurations => Violation::MixedConfigurations { shop: name },
+            Breach::SameFailureDomain { domain } => {
+                Violation::DualSameDomain { shop: name, domain }
+            }
+            Breach::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            } => Violation::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            },
+        }
+    }
+}
+
 /// The rules one shop's placement must follow.
 pub fn check_shop(fleet: &Fleet, shop: &Shop) -> Vec<Violation> {
-    let mut out = Vec::new();
-    if shop.shopsets.is_empty() {
-        out.push(Violation::ShopUnplaced {
-            shop: shop.name.clone(),
-        });
-        return out;
+    placement_breaches(fleet, shop.redundancy, &shop.shopsets)
+        .into_iter()
+        .map(|b| Violation::of_shop(shop, b))
+        .collect()
+}
+
+/// Names used by more than one shop, each with how many shops use it, in name order.
+pub fn duplicate_shops(shops: &[Shop]) -> Vec<Violation> {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(shops.len());
+    if shops.iter().all(|s| seen.insert(s.name.as_str())) {
+        return Vec::new();
     }
-    let want = match shop.redundancy {
-        Redundancy::Single => 1,
-        Redundancy::Dual => 2,
-    };
-    if shop.shopsets.len() != want {
-        out.push(Violation::WrongLegCount {
-            shop: shop.name.clone(),
-            redundancy: shop.redundancy,
-            legs: shop.shopsets.len(),
-        });
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in shops {
+        *counts.entry(s.name.as_str()).or_default() += 1;
     }
-    // (tier, failure domain) of the legs seen so far; shops have one or two legs.
-    let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
-    let mut mixed = false;
-    let mut shared_domain = None;
-    for name in &shop.shopsets {
-        let Some(ss) = fleet.shopset(name) else {
-            out.push(Violation::UnknownShopSet {
-                shop: shop.name.clone(),
-                shopset: name.clone(),
-            });
-            continue;
-        };
-        let fd = fleet.failure_domain_of(name);
-        for (tier, other_fd) in &seen {
-            mixed |= *tier != ss.tier;
-            if fd.is_some() && *other_fd == fd {
-                shared_domain = fd.map(str::to_string);
-            }
-        }
-        seen.push((ss.tier.as_str(), fd));
-    }
-    if mixed {
-        out.push(Violation::MixedTiers {
-            shop: shop.name.clone(),
-        });
-    }
-    if let (Redundancy::Dual, Some(domain)) = (shop.redundancy, shared_domain) {
-        out.push(Violation::DualSameDomain {
-            shop: shop.name.clone(),
-            domain,
-        });
-    }
-    out
+    counts
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(name, count)| Violation::DuplicateShop {
+            shop: name.to_string(),
+            count,
+        })
+        .collect()
 }
 
 /// Rules over ShopSets and tiers: capacity and tier ordering.
 pub fn check_topology(fleet: &Fleet) -> Vec<Violation> {
     let mut out = Vec::new();
     for ss in &fleet.shopsets {
-        let shops = fleet.shop_count(&ss.name);
-        if shops > ss.capacity {
+        if let Some(Breach::OverCapacity {
+            shopset,
+            shops,
+            capacity,
+        }) = capacity_breach(ss, fleet.shop_count(&ss.name))
+        {
             out.push(Violation::OverCapacity {
-                shopset: ss.name.clone(),
+                shopset,
                 shops,
-                capacity: ss.capacity,
+                capacity,
             });
         }
     }
@@ -389,6 +548,96 @@ mod tests {
         assert!(f.violations().is_empty(), "{:?}", f.violations());
         assert_eq!(f.shop_count("A-1"), 2);
         assert_eq!(f.shops.len(), 3);
+    }
+
+    #[test]
+    fn a_shop_across_configurations_or_named_twice() {
+        let mut f = fleet(
+            vec![
+                shop("s1", Redundancy::Dual, &["A-1", "B-1"]),
+                shop("s2", Redundancy::Dual, &["C-1", "C-1"]),
+            ],
+            vec![],
+        );
+        let mut sets = f.shopsets.clone();
+        sets[1].configuration = "staging".into();
+        f.apply(FleetUpdate::ShopSets(sets));
+        f.refresh();
+        let v = f.violations();
+        assert!(
+            v.contains(&Violation::MixedConfigurations { shop: "s1".into() }),
+            "{v:?}"
+        );
+        assert!(
+            v.contains(&Violation::SameShopSetTwice {
+                shop: "s2".into(),
+                shopset: "C-1".into()
+            }),
+            "{v:?}"
+        );
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(
+            v[0].to_string(),
+            "shop 's1' spans ShopSets of different configurations"
+        );
+    }
+
+    #[test]
+    fn duplicate_shop_names_are_a_violation() {
+        let mut f = fleet(
+            vec![
+                shop("s1", Redundancy::Single, &["A-1"]),
+                shop("s2", Redundancy::Single, &["B-1"]),
+                shop("s1", Redundancy::Single, &["C-1"]),
+                shop("s3", Redundancy::Single, &["B-1"]),
+                shop("s1", Redundancy::Single, &["C-1"]),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            f.violations(),
+            &[Violation::DuplicateShop {
+                shop: "s1".into(),
+                count: 3
+            }]
+        );
+        assert_eq!(f.violations()[0].to_string(), "3 shops are named 's1'");
+        // A single shop's update neither hides nor invents duplicates.
+        f.apply(FleetUpdate::ShopUpserted(shop(
+            "s3",
+            Redundancy::Single,
+            &["A-1"],
+        )));
+        f.refresh();
+        assert_eq!(f.violations().len(), 1, "{:?}", f.violations());
+        let unique = fleet(vec![shop("s1", Redundancy::Single, &["A-1"])], vec![]);
+        assert!(unique.violations().is_empty());
+    }
+
+    #[test]
+    fn the_invariants_and_a_move_apply_the_same_rules() {
+        use crate::domain::placement::{Broken, check_move};
+        let f = fleet(vec![], vec![]);
+        let cases: [(Redundancy, &[&str]); 5] = [
+            (Redundancy::Dual, &["A-1", "C-1"]),
+            (Redundancy::Dual, &["A-1"]),
+            (Redundancy::Dual, &["A-1", "B-2"]),
+            (Redundancy::Single, &["Z-9"]),
+            (Redundancy::Single, &["A-1", "A-1"]),
+        ];
+        for (redundancy, sets) in cases {
+            let placed = shop("s", redundancy, sets);
+            let kinds: Vec<&str> = check_shop(&f, &placed).iter().map(|v| v.kind()).collect();
+            let unplaced = shop("s", redundancy, &[]);
+            let targets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            let broken: Vec<Broken> = check_move(&f, &unplaced, &targets);
+            assert_eq!(
+                kinds.len(),
+                broken.len(),
+                "{sets:?}: {kinds:?} vs {broken:?}"
+            );
+            assert!(!broken.is_empty(), "{sets:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Pure types and rules of the fleet: no I/O, no terminal.
 
+pub mod drains;
 pub mod fleet;
+pub mod freshness;
 pub mod invariants;
 pub mod model;
 pub mod placement;

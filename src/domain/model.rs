@@ -58,6 +58,112 @@ impl Cluster {
     }
 }
 
+/// The control plane's part of a cluster (`FleetCluster.spec`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub provider: String,
+    pub failure_domain: String,
+    pub cordoned: bool,
+    pub drain: Option<String>,
+}
+
+impl ClusterSpec {
+    pub fn apply_to(self, c: &mut Cluster) {
+        c.provider = self.provider;
+        c.failure_domain = self.failure_domain;
+        c.cordoned = self.cordoned;
+        c.drain = self.drain;
+    }
+
+    /// A cluster known only by its spec: its status is unknown until its context answers.
+    pub fn into_cluster(self) -> Cluster {
+        Cluster {
+            name: self.name,
+            provider: self.provider,
+            failure_domain: self.failure_domain,
+            server_version: None,
+            reachability: Reachability::Unknown,
+            reachability_since: None,
+            nodes_ready: 0,
+            nodes_total: 0,
+            cordoned: self.cordoned,
+            drain: self.drain,
+        }
+    }
+}
+
+/// A cluster's own part, read through its context: reachability, version, nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterStatus {
+    pub name: String,
+    pub reachability: Reachability,
+    pub reachability_since: Option<Ts>,
+    pub server_version: Option<String>,
+    pub nodes_ready: u32,
+    pub nodes_total: u32,
+}
+
+impl ClusterStatus {
+    pub fn apply_to(self, c: &mut Cluster) {
+        c.reachability = self.reachability;
+        c.reachability_since = self.reachability_since;
+        c.server_version = self.server_version;
+        c.nodes_ready = self.nodes_ready;
+        c.nodes_total = self.nodes_total;
+    }
+}
+
+/// The control plane's part of a tier (`Tier.spec`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierSpec {
+    pub name: String,
+    pub level: u8,
+    pub branch: String,
+    pub soak_secs: u32,
+}
+
+impl TierSpec {
+    pub fn apply_to(self, t: &mut Tier) {
+        t.level = self.level;
+        t.branch = self.branch;
+        t.soak_secs = self.soak_secs;
+    }
+
+    /// A tier known only by its spec: what its branch pins is unknown until git is read.
+    pub fn into_tier(self) -> Tier {
+        Tier {
+            name: self.name,
+            level: self.level,
+            branch: self.branch,
+            revision: None,
+            updated_at: None,
+            head: None,
+            previous: None,
+            soak_secs: self.soak_secs,
+        }
+    }
+}
+
+/// The system repository's part of a tier: what its branch pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierBranch {
+    pub name: String,
+    pub revision: Option<Revision>,
+    pub updated_at: Option<Ts>,
+    pub head: Option<String>,
+    pub previous: Option<Revision>,
+}
+
+impl TierBranch {
+    pub fn apply_to(self, t: &mut Tier) {
+        t.revision = self.revision;
+        t.updated_at = self.updated_at;
+        t.head = self.head;
+        t.previous = self.previous;
+    }
+}
+
 /// An app-repository commit that a tier branch pins as its `base` gitlink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
@@ -345,8 +451,11 @@ impl Alert {
 /// The operator lock that serialises releases and drains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseLock {
-    /// Operator identity, e.g. `alice@host`.
+    /// Operator identity, e.g. `alice@host`: what people see.
     pub holder: String,
+    /// The holding session: two consoles of one operator are two sessions.
+    #[serde(default)]
+    pub session: String,
     pub acquired_at: Ts,
     pub expires_at: Ts,
 }

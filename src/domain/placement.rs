@@ -6,6 +6,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::fleet::Fleet;
+use super::invariants::{
+    Breach, capacity_breach, legs_needed, placement_breaches, tiers_and_configurations,
+};
 use super::model::{Redundancy, Shop};
 
 /// One rule a placement would break.
@@ -18,6 +21,8 @@ pub enum Broken {
     },
     SameShopSetTwice(String),
     MixedTiers,
+    /// The ShopSets connect to different configurations (staging and production).
+    MixedConfigurations,
     SameFailureDomain {
         domain: String,
     },
@@ -34,6 +39,18 @@ pub enum Broken {
         shopset: String,
         cluster: String,
     },
+    /// A target of another tier than the shop's, without a tier change asked for.
+    OtherTier {
+        shopset: String,
+        tier: String,
+        current: String,
+    },
+    /// A target of another configuration than the shop's: never allowed.
+    OtherConfiguration {
+        shopset: String,
+        configuration: String,
+        current: String,
+    },
 }
 
 impl fmt::Display for Broken {
@@ -41,11 +58,7 @@ impl fmt::Display for Broken {
         match self {
             Broken::UnknownShopSet(s) => write!(f, "ShopSet '{s}' does not exist"),
             Broken::WrongCount { redundancy, legs } => {
-                let want = if *redundancy == Redundancy::Dual {
-                    2
-                } else {
-                    1
-                };
+                let want = legs_needed(*redundancy);
                 write!(
                     f,
                     "a {} shop needs {want} ShopSet{}, not {legs}",
@@ -55,6 +68,9 @@ impl fmt::Display for Broken {
             }
             Broken::SameShopSetTwice(s) => write!(f, "ShopSet '{s}' is named twice"),
             Broken::MixedTiers => write!(f, "the ShopSets are of different tiers"),
+            Broken::MixedConfigurations => {
+                write!(f, "the ShopSets are of different configurations")
+            }
             Broken::SameFailureDomain { domain } => {
                 write!(f, "both ShopSets are in failure domain '{domain}'")
             }
@@ -71,72 +87,118 @@ impl fmt::Display for Broken {
             Broken::Unreachable { shopset, cluster } => {
                 write!(f, "'{shopset}' is on unreachable cluster '{cluster}'")
             }
+            Broken::OtherTier {
+                shopset,
+                tier,
+                current,
+            } => write!(
+                f,
+                "'{shopset}' is in tier '{tier}', the shop in '{current}' (a tier change must be asked for)"
+            ),
+            Broken::OtherConfiguration {
+                shopset,
+                configuration,
+                current,
+            } => write!(
+                f,
+                "'{shopset}' connects to '{configuration}', the shop to '{current}'"
+            ),
         }
     }
 }
 
-/// Every rule that placing `shop` on `targets` would break (empty: allowed).
-/// Capacity counts the shop's current legs as already there.
-pub fn check_move(fleet: &Fleet, shop: &Shop, targets: &[String]) -> Vec<Broken> {
-    let mut out = Vec::new();
-    let want = if shop.redundancy == Redundancy::Dual {
-        2
-    } else {
-        1
-    };
-    if targets.len() != want {
-        out.push(Broken::WrongCount {
-            redundancy: shop.redundancy,
-            legs: targets.len(),
-        });
+impl Broken {
+    /// A breach of the placement rules by a shop of `redundancy`, as a rule a move would break.
+    fn of(redundancy: Redundancy, b: Breach) -> Broken {
+        match b {
+            Breach::NoShopSet => Broken::WrongCount {
+                redundancy,
+                legs: 0,
+            },
+            Breach::WrongCount { redundancy, legs } => Broken::WrongCount { redundancy, legs },
+            Breach::SameShopSetTwice(s) => Broken::SameShopSetTwice(s),
+            Breach::UnknownShopSet(s) => Broken::UnknownShopSet(s),
+            Breach::MixedTiers => Broken::MixedTiers,
+            Breach::MixedConfigurations => Broken::MixedConfigurations,
+            Breach::SameFailureDomain { domain } => Broken::SameFailureDomain { domain },
+            Breach::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            } => Broken::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            },
+        }
     }
+}
+
+/// Every rule that placing `shop` on `targets` would break (empty: allowed); the shop stays in
+/// its tier. See [`check_move_with`].
+pub fn check_move(fleet: &Fleet, shop: &Shop, targets: &[String]) -> Vec<Broken> {
+    check_move_with(fleet, shop, targets, false)
+}
+
+/// Every rule that placing `shop` on `targets` would break (empty: allowed): the placement rules
+/// every shop follows, and those of moving it: new ShopSets on schedulable, reachable clusters
+/// with room (the shop's current legs count as already there), of the shop's configuration, and
+/// of its tier unless `allow_tier_change`.
+pub fn check_move_with(
+    fleet: &Fleet,
+    shop: &Shop,
+    targets: &[String],
+    allow_tier_change: bool,
+) -> Vec<Broken> {
+    let mut out: Vec<Broken> = placement_breaches(fleet, shop.redundancy, targets)
+        .into_iter()
+        .map(|b| Broken::of(shop.redundancy, b))
+        .collect();
+    let (tiers, configurations) = tiers_and_configurations(fleet, &shop.shopsets);
+    let joined = |set: &HashSet<&str>| {
+        let mut v: Vec<&str> = set.iter().copied().collect();
+        v.sort_unstable();
+        v.join("', '")
+    };
     let mut seen = HashSet::new();
-    let mut tiers = HashSet::new();
-    let mut domains: HashMap<&str, usize> = HashMap::new();
     for t in targets {
         if !seen.insert(t.as_str()) {
-            out.push(Broken::SameShopSetTwice(t.clone()));
             continue;
         }
         let Some(ss) = fleet.shopset(t) else {
-            out.push(Broken::UnknownShopSet(t.clone()));
             continue;
         };
-        tiers.insert(ss.tier.as_str());
+        if !configurations.is_empty() && !configurations.contains(ss.configuration.as_str()) {
+            out.push(Broken::OtherConfiguration {
+                shopset: t.clone(),
+                configuration: ss.configuration.clone(),
+                current: joined(&configurations),
+            });
+        }
+        if !allow_tier_change && !tiers.is_empty() && !tiers.contains(ss.tier.as_str()) {
+            out.push(Broken::OtherTier {
+                shopset: t.clone(),
+                tier: ss.tier.clone(),
+                current: joined(&tiers),
+            });
+        }
+        if shop.shopsets.contains(t) {
+            continue;
+        }
         match fleet.cluster(&ss.cluster) {
-            Some(c) if c.cordoned && !shop.shopsets.contains(t) => out.push(Broken::Cordoned {
+            Some(c) if c.cordoned => out.push(Broken::Cordoned {
                 shopset: t.clone(),
                 cluster: c.name.clone(),
             }),
-            Some(c) if !c.is_reachable() && !shop.shopsets.contains(t) => {
-                out.push(Broken::Unreachable {
-                    shopset: t.clone(),
-                    cluster: c.name.clone(),
-                })
-            }
+            Some(c) if !c.is_reachable() => out.push(Broken::Unreachable {
+                shopset: t.clone(),
+                cluster: c.name.clone(),
+            }),
             _ => {}
         }
-        if let Some(fd) = fleet.failure_domain_of(t) {
-            *domains.entry(fd).or_default() += 1;
+        if let Some(b) = capacity_breach(ss, fleet.shop_count(t) + 1) {
+            out.push(Broken::of(shop.redundancy, b));
         }
-        let count = fleet.shop_count(t);
-        if !shop.shopsets.contains(t) && count >= ss.capacity {
-            out.push(Broken::OverCapacity {
-                shopset: t.clone(),
-                shops: count + 1,
-                capacity: ss.capacity,
-            });
-        }
-    }
-    if tiers.len() > 1 {
-        out.push(Broken::MixedTiers);
-    }
-    if shop.redundancy == Redundancy::Dual
-        && let Some((fd, _)) = domains.iter().find(|(_, n)| **n > 1)
-    {
-        out.push(Broken::SameFailureDomain {
-            domain: fd.to_string(),
-        });
     }
     out
 }
@@ -236,15 +298,19 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
         .collect();
     let drained: Vec<bool> = sets.iter().map(|s| s.cluster == cluster).collect();
     let mut load: Vec<u32> = sets.iter().map(|s| fleet.shop_count(&s.name)).collect();
-    // Candidate targets per tier: reachable, uncordoned, not on the drained cluster.
-    let mut candidates: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Candidate targets per tier and configuration: reachable, uncordoned, not on the drained
+    // cluster. A shop never moves to another tier or configuration.
+    let mut candidates: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, ss) in sets.iter().enumerate() {
         let ok = ss.cluster != cluster
             && fleet
                 .cluster(&ss.cluster)
                 .is_some_and(|c| c.is_reachable() && !c.cordoned);
         if ok {
-            candidates.entry(ss.tier.as_str()).or_default().push(i);
+            candidates
+                .entry((ss.tier.as_str(), ss.configuration.as_str()))
+                .or_default()
+                .push(i);
         }
     }
     let on_drained = |s: &Shop| {
@@ -281,7 +347,8 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
         };
         let keep: Vec<usize> = legs.iter().copied().filter(|&i| !drained[i]).collect();
         let tier = sets[legs[0]].tier.as_str();
-        let cands = candidates.get(tier).unwrap_or(&none);
+        let configuration = sets[legs[0]].configuration.as_str();
+        let cands = candidates.get(&(tier, configuration)).unwrap_or(&none);
         let need = legs.len() - keep.len();
         let mut to = keep.clone();
         let mut reason = None;
@@ -315,7 +382,7 @@ pub fn plan_drain(fleet: &Fleet, cluster: &str, accept_degraded: &HashSet<String
                     let any_room = cands.iter().any(|&c| load[c] < sets[c].capacity);
                     reason = Some(if cands.is_empty() {
                         format!(
-                            "no ShopSet of tier '{tier}' on another schedulable, reachable cluster"
+                            "no ShopSet of tier '{tier}' and configuration '{configuration}' on another schedulable, reachable cluster"
                         )
                     } else if !any_room {
                         format!("every ShopSet of tier '{tier}' elsewhere is full")

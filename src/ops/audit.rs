@@ -14,7 +14,8 @@ pub struct AuditEntry {
     /// RFC 3339, UTC.
     pub time: String,
     pub operator: String,
-    /// `promote`, `rollback` or `notes`.
+    /// `promote`, `rollback`, `reassign`, `cordon`, `uncordon`, `drain batch`,
+    /// `restore batch`, `restore`, `cancel`, `interrupted` or `notes`.
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
@@ -27,7 +28,8 @@ pub struct AuditEntry {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// `pushed` (with `commit`), `rejected`, `locked` or `error`.
+    /// `pushed` (with `commit`), `done`, `saved`, `rejected`, `refused`, `cancelled`,
+    /// `interrupted`, `locked` or `error`.
     pub result: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -45,60 +47,97 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The line for an executed (or failed) mutation; `outcome` is the commit pushed, if any.
     pub fn for_mutation(
         m: &Mutation,
         operator: &str,
         now: Ts,
-        result: &Result<String, OpsError>,
+        result: &Result<Option<String>, OpsError>,
         notes: Option<&str>,
     ) -> AuditEntry {
-        let (from, to, reason, overridden) = match m {
-            Mutation::Reassign { from, to, .. } => {
-                (Some(from.join(",")), Some(to.join(",")), None, Vec::new())
-            }
+        let mut e = AuditEntry::blank(operator, now, m.action());
+        match m {
             Mutation::Promote {
+                tier,
                 current,
                 target,
                 override_reason,
                 overridden,
                 ..
-            } => (
-                current.as_ref().map(|r| r.id.clone()),
-                Some(target.id.clone()),
-                override_reason.clone(),
-                overridden.clone(),
-            ),
+            } => {
+                e.tier = Some(tier.clone());
+                e.from = current.as_ref().map(|r| r.id.clone());
+                e.to = Some(target.id.clone());
+                e.reason = override_reason.clone();
+                e.overridden = overridden.clone();
+            }
             Mutation::Rollback {
-                current, target, ..
-            } => (
-                Some(current.id.clone()),
-                Some(target.id.clone()),
-                None,
-                Vec::new(),
-            ),
-        };
+                tier,
+                current,
+                target,
+                ..
+            } => {
+                e.tier = Some(tier.clone());
+                e.from = Some(current.id.clone());
+                e.to = Some(target.id.clone());
+            }
+            Mutation::Reassign {
+                shop,
+                from,
+                to,
+                tier_change,
+            } => {
+                e.shop = Some(shop.clone());
+                e.from = Some(from.join(","));
+                e.to = Some(to.join(","));
+                if *tier_change {
+                    e.overridden = vec!["same_tier".into()];
+                }
+            }
+            Mutation::Cordon { cluster, drain } => {
+                e.cluster = Some(cluster.clone());
+                e.notes = Some(drain.clone());
+            }
+            Mutation::Uncordon { cluster, .. } => e.cluster = Some(cluster.clone()),
+            Mutation::DrainBatch { cluster, .. } | Mutation::RestoreBatch { cluster, .. } => {
+                e.cluster = Some(cluster.clone());
+            }
+            Mutation::Notes { text } => e.notes = Some(text.clone()),
+        }
         let (result, commit, error) = match result {
-            Ok(_) if matches!(m, Mutation::Reassign { .. }) => ("done", None, None),
-            Ok(c) => ("pushed", Some(c.clone()), None),
+            Ok(Some(c)) => ("pushed", Some(c.clone()), None),
+            Ok(None) if matches!(m, Mutation::Notes { .. }) => ("saved", None, None),
+            Ok(None) => ("done", None, None),
             Err(e @ OpsError::Locked(_)) => ("locked", None, Some(e.to_string())),
             Err(e) if e.is_race() => ("rejected", None, Some(e.to_string())),
+            Err(e) if e.is_refusal() => ("refused", None, Some(e.to_string())),
             Err(e) => ("error", None, Some(e.to_string())),
         };
+        e.result = result.into();
+        e.commit = commit;
+        e.error = error;
+        if let Some(n) = notes.filter(|n| !n.trim().is_empty()) {
+            e.notes = Some(n.to_string());
+        }
+        e
+    }
+
+    fn blank(operator: &str, now: Ts, action: &str) -> AuditEntry {
         AuditEntry {
             time: now.rfc3339(),
             operator: operator.into(),
-            action: m.action().into(),
-            tier: (!matches!(m, Mutation::Reassign { .. })).then(|| m.tier().into()),
+            action: action.into(),
+            tier: None,
             cluster: None,
-            shop: matches!(m, Mutation::Reassign { .. }).then(|| m.tier().into()),
-            from,
-            to,
-            result: result.into(),
-            commit,
-            reason,
-            overridden,
-            error,
-            notes: notes.filter(|n| !n.trim().is_empty()).map(str::to_string),
+            shop: None,
+            from: None,
+            to: None,
+            result: String::new(),
+            commit: None,
+            reason: None,
+            overridden: Vec::new(),
+            error: None,
+            notes: None,
         }
     }
 
@@ -112,47 +151,29 @@ impl AuditEntry {
         detail: Option<String>,
     ) -> AuditEntry {
         AuditEntry {
-            time: now.rfc3339(),
-            operator: operator.into(),
-            action: action.into(),
-            tier: None,
             cluster: Some(cluster.into()),
-            shop: None,
-            from: None,
-            to: None,
             result: result.into(),
-            commit: None,
-            reason: None,
-            overridden: Vec::new(),
-            error: None,
             notes: detail,
+            ..AuditEntry::blank(operator, now, action)
         }
     }
+}
 
-    pub fn notes(operator: &str, now: Ts, notes: &str) -> AuditEntry {
-        AuditEntry {
-            time: now.rfc3339(),
-            operator: operator.into(),
-            action: "notes".into(),
-            tier: None,
-            cluster: None,
-            shop: None,
-            from: None,
-            to: None,
-            result: "saved".into(),
-            commit: None,
-            reason: None,
-            overridden: Vec::new(),
-            error: None,
-            notes: Some(notes.into()),
-        }
-    }
+/// Where audit lines go: the JSONL log (demo and live), Kubernetes Events next to it in live mode.
+pub trait AuditSink: Send + Sync {
+    fn append(&self, entry: &AuditEntry) -> std::io::Result<()>;
 }
 
 /// An append-only JSONL file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pub path: PathBuf,
+}
+
+impl AuditSink for AuditLog {
+    fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+        AuditLog::append(self, entry)
+    }
 }
 
 impl AuditLog {

@@ -1,17 +1,73 @@
-//! Drain and restore as sequences of confirmed steps: cordon, then batches of moves with
-//! progress, each batch atomic and audited. Resumable: running a drain again plans from the
-//! current placement, so it continues where it stopped.
+//! Drain and restore as sequences of mutations under one lock guard: cordon, then a plan made
+//! from the fleet as it is *then*, then batches of moves, each re-validated against the current
+//! fleet, atomic and audited. Resumable: running a drain again plans from the current placement,
+//! so it continues where it stopped. A plan that changed materially since the operator confirmed
+//! it stops and says why.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU8, Ordering};
 
+use super::OpsError;
+use super::executor::Executor;
+use super::lock::LockGuard;
+use super::mutation::Mutation;
 use crate::domain::Ts;
-use crate::domain::placement::DrainPlan;
-
-use super::placement::Record;
-use super::{Executor, OpsError};
+use crate::domain::placement::{DrainPlan, plan_drain, plan_restore};
 
 /// Shops per batch: one atomic write each.
 pub const BATCH: usize = 250;
+
+/// Drain a cluster, or move a drained cluster's shops back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    Drain,
+    Restore,
+}
+
+/// A confirmed drain or restore: what the operator saw and accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRequest {
+    pub kind: PlanKind,
+    pub cluster: String,
+    /// The drain id the moves are recorded under (drain) or undo (restore).
+    pub drain: String,
+    /// The dual shops accepted to run on one ShopSet.
+    pub accepted: HashSet<String>,
+    /// The plan as confirmed.
+    pub confirmed: DrainPlan,
+}
+
+/// Asks a running drain to stop after its current batch.
+#[derive(Debug, Default)]
+pub struct StopFlag(AtomicU8);
+
+/// Why a drain stops early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The operator cancelled it (`x`).
+    Cancelled,
+    /// The session is ending: `q`, SIGTERM, SIGHUP.
+    Interrupted,
+}
+
+impl StopFlag {
+    pub fn stop(&self, why: StopReason) {
+        let v = match why {
+            StopReason::Cancelled => 1,
+            StopReason::Interrupted => 2,
+        };
+        // An interruption wins over a cancel.
+        self.0.fetch_max(v, Ordering::SeqCst);
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        match self.0.load(Ordering::SeqCst) {
+            1 => Some(StopReason::Cancelled),
+            2 => Some(StopReason::Interrupted),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrainReport {
@@ -19,7 +75,15 @@ pub struct DrainReport {
     pub moved: usize,
     pub already: usize,
     pub skipped: Vec<(String, String)>,
-    pub cancelled: bool,
+    /// Stopped before the end, and why.
+    pub stopped: Option<StopReason>,
+    pub total: usize,
+}
+
+impl DrainReport {
+    pub fn cancelled(&self) -> bool {
+        self.stopped.is_some()
+    }
 }
 
 /// A new drain id for `cluster`, unless the cluster is already being drained.
@@ -29,122 +93,132 @@ pub fn drain_id(cluster: &str, existing: Option<&str>, now: Ts) -> String {
         .unwrap_or_else(|| format!("drain-{cluster}-{}", now.secs()))
 }
 
-/// Executes a drain plan: cordon (recording the drain id), then the moves in batches.
-/// `progress(done, total)` is called after every batch; `cancel` stops after the current batch.
-pub fn execute_drain(
+/// Runs a confirmed drain or restore holding `guard`. `progress(done, total)` is called after
+/// every batch; `stop` ends it after the current batch.
+pub fn run_plan(
     ex: &Executor,
-    plan: &DrainPlan,
-    drain: &str,
+    guard: &LockGuard,
+    req: &PlanRequest,
     now: &dyn Fn() -> Ts,
     progress: &mut dyn FnMut(usize, usize),
-    cancel: &AtomicBool,
+    stop: &StopFlag,
 ) -> Result<DrainReport, OpsError> {
-    holding_lock(ex, drain, now, || {
-        ex.store.set_cordon(&plan.cluster, true, Some(drain))?;
-        ex.audit_event(now(), "cordon", &plan.cluster, "done", None);
-        run_batches(
-            ex,
-            plan,
-            Record::Drain(drain.to_string()),
-            "drain batch",
-            now,
-            progress,
-            cancel,
-        )
-    })
-}
-
-/// Executes a restore plan: moves back in batches, then uncordons. The drain id is kept while
-/// shops remain that could not be restored, so that a later restore can retry them.
-pub fn execute_restore(
-    ex: &Executor,
-    plan: &DrainPlan,
-    drain: &str,
-    now: &dyn Fn() -> Ts,
-    progress: &mut dyn FnMut(usize, usize),
-    cancel: &AtomicBool,
-) -> Result<DrainReport, OpsError> {
-    holding_lock(ex, drain, now, || {
-        let r = run_batches(
-            ex,
-            plan,
-            Record::Clear,
-            "restore batch",
-            now,
-            progress,
-            cancel,
+    let cluster = &req.cluster;
+    if req.kind == PlanKind::Drain {
+        ex.execute(
+            Some(guard),
+            &Mutation::Cordon {
+                cluster: cluster.clone(),
+                drain: req.drain.clone(),
+            },
+            now(),
+            None,
         )?;
-        if !r.cancelled {
-            let keep = (!plan.blockers.is_empty() || !r.skipped.is_empty()).then_some(drain);
-            ex.store.set_cordon(&plan.cluster, false, keep)?;
-            ex.audit_event(now(), "restore", &plan.cluster, "done", None);
-        }
-        Ok(r)
-    })
-}
-
-/// Runs `f` holding the operator lock, and gives the lock back whatever `f` returns.
-fn holding_lock(
-    ex: &Executor,
-    drain: &str,
-    now: &dyn Fn() -> Ts,
-    f: impl FnOnce() -> Result<DrainReport, OpsError>,
-) -> Result<DrainReport, OpsError> {
-    ex.lock(now())?;
-    let result = f();
-    let _ = ex.unlock();
-    result.map(|r| DrainReport {
-        drain: drain.to_string(),
-        ..r
-    })
-}
-
-fn run_batches(
-    ex: &Executor,
-    plan: &DrainPlan,
-    record: Record,
-    action: &str,
-    now: &dyn Fn() -> Ts,
-    progress: &mut dyn FnMut(usize, usize),
-    cancel: &AtomicBool,
-) -> Result<DrainReport, OpsError> {
-    let mut report = DrainReport::default();
-    let total = plan.moves.len();
-    progress(0, total);
+    }
+    // The plan that runs is made now, from the fleet as it is (cordoned).
+    let fresh = ex.read(now())?;
+    let plan = match req.kind {
+        PlanKind::Drain => plan_drain(&fresh, cluster, &req.accepted),
+        PlanKind::Restore => plan_restore(&fresh, cluster, &req.drain),
+    };
+    if req.kind == PlanKind::Drain {
+        material_change(&req.confirmed, &plan)?;
+    }
+    let mut report = DrainReport {
+        drain: req.drain.clone(),
+        total: plan.moves.len(),
+        ..DrainReport::default()
+    };
+    progress(0, report.total);
     for (i, batch) in plan.moves.chunks(BATCH).enumerate() {
-        if cancel.load(Ordering::SeqCst) {
-            report.cancelled = true;
+        if let Some(why) = stop.reason() {
+            report.stopped = Some(why);
+            let (action, result) = match why {
+                StopReason::Cancelled => ("cancel", "cancelled"),
+                StopReason::Interrupted => ("interrupted", "interrupted"),
+            };
             ex.audit_event(
                 now(),
-                "cancel",
-                &plan.cluster,
-                "cancelled",
+                action,
+                cluster,
+                result,
                 Some(format!(
-                    "after {} of {total} shops",
-                    report.moved + report.already
+                    "after {} of {} shops",
+                    report.moved + report.already,
+                    report.total
                 )),
             );
-            break;
+            return Ok(report);
         }
-        ex.lock(now())?; // renew
-        let out = ex.store.apply(batch, &record)?;
-        ex.audit_event(
-            now(),
-            action,
-            &plan.cluster,
-            "done",
-            Some(format!(
-                "batch {}: {} moved, {} already in place, {} skipped",
-                i + 1,
-                out.applied,
-                out.already,
-                out.skipped.len()
-            )),
-        );
+        let m = match req.kind {
+            PlanKind::Drain => Mutation::DrainBatch {
+                cluster: cluster.clone(),
+                drain: req.drain.clone(),
+                batch: i + 1,
+                moves: batch.to_vec(),
+            },
+            PlanKind::Restore => Mutation::RestoreBatch {
+                cluster: cluster.clone(),
+                drain: req.drain.clone(),
+                batch: i + 1,
+                moves: batch.to_vec(),
+            },
+        };
+        let done = ex.execute(Some(guard), &m, now(), None)?;
+        let out = done.batch.unwrap_or_default();
         report.moved += out.applied;
         report.already += out.already;
         report.skipped.extend(out.skipped);
-        progress(report.moved + report.already + report.skipped.len(), total);
+        if let Some((shop, why)) = out.full.first() {
+            return Err(OpsError::Changed(format!(
+                "the fleet changed since the plan: shop '{shop}' was not moved, {why}"
+            )));
+        }
+        progress(
+            report.moved + report.already + report.skipped.len(),
+            report.total,
+        );
+    }
+    if req.kind == PlanKind::Restore {
+        let keep =
+            (!plan.blockers.is_empty() || !report.skipped.is_empty()).then(|| req.drain.clone());
+        ex.execute(
+            Some(guard),
+            &Mutation::Uncordon {
+                cluster: cluster.clone(),
+                keep_drain: keep,
+            },
+            now(),
+            None,
+        )?;
+        ex.audit_event(now(), "restore", cluster, "done", None);
     }
     Ok(report)
+}
+
+/// A plan made at execution time differs materially from the confirmed one when shops the
+/// operator did not see as blockers cannot be placed now.
+fn material_change(confirmed: &DrainPlan, now: &DrainPlan) -> Result<(), OpsError> {
+    let seen: HashSet<&str> = confirmed.blockers.iter().map(|b| b.shop.as_str()).collect();
+    let new: Vec<String> = now
+        .blockers
+        .iter()
+        .filter(|b| !seen.contains(b.shop.as_str()))
+        .map(|b| format!("{}: {}", b.shop, b.reason))
+        .collect();
+    if new.is_empty() && now.blockers.is_empty() {
+        return Ok(());
+    }
+    let mut why = if new.is_empty() {
+        format!("{} shops cannot be placed", now.blockers.len())
+    } else {
+        format!(
+            "{} shops that could be placed when the plan was confirmed cannot be now ({}{})",
+            new.len(),
+            new.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+            if new.len() > 3 { "; …" } else { "" }
+        )
+    };
+    why.push_str("; the cluster stays cordoned: look at the new plan and run the drain again");
+    Err(OpsError::Changed(why))
 }

@@ -2,12 +2,31 @@
 //! one commit that sets the `base` gitlink, then a push. Never a force-push.
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository, Signature};
 
 use super::OpsError;
 use crate::domain::Ts;
+
+/// The system repository through shopctl's working clone of it (demo and live alike).
+pub struct GitReleases {
+    pub clone: PathBuf,
+}
+
+impl super::executor::ReleaseStore for GitReleases {
+    fn set_gitlink(
+        &self,
+        branch: &str,
+        expected: Option<&str>,
+        target: &str,
+        message: &str,
+        author: &str,
+        now: Ts,
+    ) -> Result<String, OpsError> {
+        set_gitlink(&self.clone, branch, expected, target, message, author, now)
+    }
+}
 
 /// Fetches, checks the branch still pins `expected` (when given), commits the new gitlink on top
 /// of the remote branch and pushes it. Returns the new commit id.

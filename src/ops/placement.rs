@@ -2,6 +2,8 @@
 //! atomically under a file lock; live mode patches `Shop.spec.shopSets` and
 //! `FleetCluster.spec.unschedulable` with resourceVersion preconditions.
 
+use std::collections::HashMap;
+
 use crate::domain::placement::Move;
 
 use super::OpsError;
@@ -14,6 +16,8 @@ pub struct BatchOutcome {
     pub already: usize,
     /// Moved by someone else meanwhile: left alone, with why.
     pub skipped: Vec<(String, String)>,
+    /// Not moved because a target is full now: left alone, with why.
+    pub full: Vec<(String, String)>,
 }
 
 /// How a batch records previous placements.
@@ -27,9 +31,19 @@ pub enum Record {
     Clear,
 }
 
+/// The capacity of every ShopSet a batch may fill: checked by the store against the placement
+/// as it is stored at the moment of writing, so no concurrent writer can push a ShopSet over.
+pub type Capacities = HashMap<String, u32>;
+
 pub trait PlacementStore: Send + Sync {
-    /// Applies the moves whose shop is still at `from`, all at once.
-    fn apply(&self, moves: &[Move], record: &Record) -> Result<BatchOutcome, OpsError>;
+    /// Applies the moves whose shop is still at `from`, all at once, skipping (with why) any
+    /// move that would put a target over its capacity.
+    fn apply(
+        &self,
+        moves: &[Move],
+        record: &Record,
+        capacity: &Capacities,
+    ) -> Result<BatchOutcome, OpsError>;
     /// Cordons or uncordons a cluster and sets or clears its drain id.
     fn set_cordon(
         &self,
@@ -44,8 +58,17 @@ pub fn apply_moves(
     shops: &mut [crate::domain::Shop],
     moves: &[Move],
     record: &Record,
+    capacity: &Capacities,
 ) -> BatchOutcome {
-    let index: std::collections::HashMap<&str, usize> = shops
+    let mut load: HashMap<&str, u32> = HashMap::new();
+    for shop in shops.iter() {
+        for ss in &shop.shopsets {
+            if let Some((name, _)) = capacity.get_key_value(ss.as_str()) {
+                *load.entry(name.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let index: HashMap<&str, usize> = shops
         .iter()
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i))
@@ -58,7 +81,31 @@ pub fn apply_moves(
                 .skipped
                 .push((m.shop.clone(), "the shop no longer exists".into())),
             Some(&i) if shops[i].shopsets == m.to => out.already += 1,
-            Some(&i) if shops[i].shopsets == m.from => plan.push((i, m)),
+            Some(&i) if shops[i].shopsets == m.from => {
+                let incoming: Vec<&String> = m.to.iter().filter(|t| !m.from.contains(t)).collect();
+                let full = incoming.iter().find_map(|t| {
+                    let (name, cap) = capacity.get_key_value(t.as_str())?;
+                    let n = load.get(name.as_str()).copied().unwrap_or(0);
+                    (n >= *cap).then(|| format!("'{t}' is full ({n}/{cap})"))
+                });
+                match full {
+                    Some(why) => out.full.push((m.shop.clone(), why)),
+                    None => {
+                        for t in incoming {
+                            if let Some((name, _)) = capacity.get_key_value(t.as_str()) {
+                                *load.entry(name.as_str()).or_default() += 1;
+                            }
+                        }
+                        for f in m.from.iter().filter(|f| !m.to.contains(f)) {
+                            if let Some((name, _)) = capacity.get_key_value(f.as_str()) {
+                                let n = load.entry(name.as_str()).or_default();
+                                *n = n.saturating_sub(1);
+                            }
+                        }
+                        plan.push((i, m));
+                    }
+                }
+            }
             Some(&i) => out.skipped.push((
                 m.shop.clone(),
                 format!(

@@ -257,6 +257,7 @@ mod tests {
         let mut f = fleet();
         f.lock = Some(ReleaseLock {
             holder: "alice@ops".into(),
+            session: "1".into(),
             acquired_at: NOW,
             expires_at: NOW.plus_secs(60),
         });

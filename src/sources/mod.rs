@@ -1,12 +1,17 @@
-//! Adapters that watch the world and report it as domain updates. They send messages; they never
-//! touch UI state. The demo simulator is one backend; live Kubernetes mode is another.
+//! The seam between the console and the world: a backend opens to a [`FleetSource`] (what the
+//! fleet looks like, as a stream of domain updates with freshness per source) and, read-write,
+//! to an executor. Sources send messages; they never touch UI state. The demo simulator is one
+//! backend; live Kubernetes mode is another.
 
 pub mod demo;
 pub mod git;
 pub mod kube;
 
+use futures::future::BoxFuture;
+use thiserror::Error;
 use tokio::sync::mpsc;
 
+pub use crate::domain::freshness::SourceId;
 use crate::domain::{Fleet, FleetUpdate, Ts};
 
 /// What a source tells the console.
@@ -14,10 +19,13 @@ use crate::domain::{Fleet, FleetUpdate, Ts};
 pub enum SourceEvent {
     Update(FleetUpdate),
     /// The source read the world at this moment (whether or not anything changed).
-    Heartbeat(Ts),
+    Heartbeat {
+        source: SourceId,
+        at: Ts,
+    },
     /// A source could not read; the view keeps its last data and shows it as stale.
     Problem {
-        source: String,
+        source: SourceId,
         message: String,
     },
 }
@@ -30,14 +38,23 @@ pub struct SourceInfo {
     pub mode: &'static str,
 }
 
+/// Why the fleet could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{from}: {message}")]
+pub struct SourceError {
+    pub from: SourceId,
+    pub message: String,
+}
+
 /// The seam every backend implements: one full read for headless commands, and a watch that
-/// streams events to the console until the receiver goes away.
+/// streams events to the console until the receiver goes away or the task is aborted.
 pub trait FleetSource: Send + 'static {
     fn info(&self) -> SourceInfo;
 
     /// Reads the whole fleet once.
-    fn snapshot(&mut self, now: Ts) -> anyhow::Result<Fleet>;
+    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError>;
 
-    /// Watches the fleet, sending the initial state and then every change.
-    fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>);
+    /// Watches the fleet on the caller's runtime, sending the initial state and then every
+    /// change. Dropping (aborting) the future stops it.
+    fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()>;
 }

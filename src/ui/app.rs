@@ -11,13 +11,15 @@ use super::keymap::Context;
 use super::modal::Modals;
 use super::panes;
 use super::placement::{DrainRun, PlanKind};
-pub use super::state::{FilterTarget, Freshness, ListState, PaneId, Scope, Toast};
+pub use super::state::{FilterTarget, ListState, PaneId, Scope, Toast};
+use crate::domain::freshness::Sources;
+pub use crate::domain::freshness::{Freshness, STALE_AFTER_SECS};
 use crate::domain::placement::DrainPlan;
 use crate::domain::release::{GatePolicy, Progress};
 use crate::domain::{Fleet, Ts};
 use crate::ops::access::WriteAccess;
 use crate::ops::drain::DrainReport;
-use crate::ops::{Done, Mutation};
+use crate::ops::{Done, Mutation, OpsError};
 use crate::sources::{SourceEvent, SourceInfo};
 
 /// Everything that can happen to the console.
@@ -38,12 +40,11 @@ pub enum Msg {
         total: usize,
     },
     /// A drain or restore ended.
-    DrainDone(Result<DrainReport, String>),
+    DrainDone(Result<DrainReport, OpsError>),
     /// A mutation finished (or failed) in the executor.
     Executed {
         mutation: Box<Mutation>,
-        result: Result<Done, String>,
-        race: bool,
+        result: Result<Done, OpsError>,
     },
 }
 
@@ -76,8 +77,6 @@ pub enum Effect {
     SaveNotes { access: WriteAccess, text: String },
 }
 
-/// Data older than this is shown as stale.
-pub const STALE_AFTER_SECS: i64 = 5;
 /// How long a footer message stays.
 const TOAST_SECS: i64 = 8;
 
@@ -94,9 +93,8 @@ pub struct App {
     /// Detail, guide, help, filter entry and dialogs over the panes; the top one has the keys.
     pub modals: Modals,
     pub now: Ts,
-    pub last_heartbeat: Option<Ts>,
-    /// The last problem a source reported, until it reads again.
-    pub problem: Option<String>,
+    /// Freshness and the last error of every source.
+    pub sources: Sources,
     pub size: Rect,
     /// Something visible changed since the last draw.
     pub dirty: bool,
@@ -110,8 +108,10 @@ pub struct App {
     /// The last step this console followed failed: shown until rolled back or dismissed.
     pub failed_step: Option<String>,
     pub drain_run: Option<DrainRun>,
-    /// What the release gate considers.
+    /// The release policy the gate applies (from the backend's configuration).
     pub policy: GatePolicy,
+    /// This console's lock session, when it can write.
+    pub session: String,
 }
 
 impl App {
@@ -128,8 +128,7 @@ impl App {
             scope: None,
             modals: Modals::default(),
             now,
-            last_heartbeat: None,
-            problem: None,
+            sources: Sources::default(),
             size,
             dirty: true,
             operator: crate::ops::operator(),
@@ -140,6 +139,7 @@ impl App {
             failed_step: None,
             drain_run: None,
             policy: GatePolicy::default(),
+            session: String::new(),
         }
     }
 
@@ -183,17 +183,22 @@ impl App {
     }
 
     pub fn freshness(&self) -> Freshness {
-        match self.last_heartbeat {
-            None => Freshness::Connecting,
-            Some(t) => {
-                let secs = t.secs_until(self.now);
-                if secs <= STALE_AFTER_SECS && self.problem.is_none() {
-                    Freshness::Live
-                } else {
-                    Freshness::Stale { secs }
-                }
-            }
-        }
+        self.sources.freshness(self.now)
+    }
+
+    /// The problems sources report now, as `source: message`.
+    pub fn problem(&self) -> Option<String> {
+        let all: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|(id, s)| s.error.as_ref().map(|e| format!("{id}: {e}")))
+            .collect();
+        (!all.is_empty()).then(|| all.join(" · "))
+    }
+
+    /// Some source has answered at least once.
+    pub fn has_data(&self) -> bool {
+        self.sources.iter().any(|(_, s)| s.last_ok.is_some())
     }
 
     /// What the header shows that depends on the clock alone.

@@ -6,11 +6,7 @@ use ratatui::widgets::Gauge;
 
 use super::theme::Theme;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanKind {
-    Drain,
-    Restore,
-}
+pub use crate::ops::drain::PlanKind;
 
 /// A drain or restore being executed, with its live counts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::app::App;
+use super::app::Freshness;
 use super::keymap;
 use super::layout;
 use super::panes::{self, PaneId, PanesView};
-use super::state::{FilterTarget, Freshness, View};
+use super::state::{FilterTarget, View};
 use super::theme::Theme;
 use super::{symbols, text};
 use crate::domain::release::ProgressState;
@@ -43,7 +44,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             now: app.now,
             focus: Some(app.focus),
             scope: app.scope.as_ref(),
-            waiting: app.last_heartbeat.is_none(),
+            waiting: !app.has_data(),
             tiers_note: tiers_note(app, theme),
         };
         for pane in PaneId::ALL {
@@ -145,8 +146,8 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let (fresh, fresh_style) = match app.freshness() {
         Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
         Freshness::Live => ("● live".to_string(), theme.ok()),
-        Freshness::Stale { secs } => (
-            format!("▲ STALE {}", crate::domain::time::age(secs)),
+        Freshness::Stale { secs, source, .. } => (
+            format!("▲ STALE {} {source}", crate::domain::time::age(secs)),
             theme.danger(),
         ),
     };
@@ -189,7 +190,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
         return;
     }
-    if let Some(problem) = &app.problem {
+    if let Some(problem) = &app.problem() {
         frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
         return;
     }

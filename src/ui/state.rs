@@ -130,14 +130,6 @@ pub enum FilterTarget {
     Detail,
 }
 
-/// How current the data is, as the header shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Freshness {
-    Connecting,
-    Live,
-    Stale { secs: i64 },
-}
-
 /// A short message in the footer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toast {

@@ -11,7 +11,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Owns the terminal while the console runs; dropping it restores the terminal.
 pub struct TerminalGuard {
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Always present until the guard is dropped.
+    terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
 }
 
 impl TerminalGuard {
@@ -25,7 +26,9 @@ impl TerminalGuard {
             return Err(e);
         }
         match Terminal::new(CrosstermBackend::new(stdout)) {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => Ok(TerminalGuard {
+                terminal: Some(terminal),
+            }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -34,8 +37,23 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    pub fn terminal(&mut self) -> io::Result<&mut Terminal<CrosstermBackend<Stdout>>> {
+        self.terminal
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the terminal was released"))
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        if let Some(mut terminal) = self.terminal.take()
+            && terminal.show_cursor().is_err()
+        {
+            // The terminal is gone (a hangup): dropping the terminal would try to print that it
+            // cannot show the cursor, on a stderr that is gone too. There is nothing to restore.
+            std::mem::forget(terminal);
+        }
         restore();
     }
 }
@@ -63,7 +81,10 @@ fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
-        tracing::error!("panic: {info}");
+        tracing::error!(
+            "panic: {info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
         previous(info);
     }));
 }

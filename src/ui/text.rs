@@ -3,8 +3,8 @@
 use super::placement::PlanKind;
 use crate::domain::release::{GuideRow, GuideState, Progress};
 use crate::domain::time::countdown;
-use crate::ops::drain::DrainReport;
-use crate::ops::{Done, Mutation};
+use crate::ops::Mutation;
+use crate::ops::drain::{DrainReport, StopReason};
 
 pub const READ_ONLY: &str = "read-only";
 pub const READ_WRITE: &str = "read-write";
@@ -66,7 +66,11 @@ pub fn drain_done(kind: Option<PlanKind>, r: &DrainReport) -> String {
     } else {
         format!(", {} skipped (moved meanwhile)", r.skipped.len())
     };
-    let state = if r.cancelled { "cancelled" } else { "done" };
+    let state = match r.stopped {
+        None => "done",
+        Some(StopReason::Cancelled) => "cancelled",
+        Some(StopReason::Interrupted) => "interrupted",
+    };
     format!(
         "{} {state}: {} shops moved{skipped}",
         drain_noun(kind),
@@ -112,13 +116,13 @@ pub fn progress_failed(p: &Progress, why: &str) -> (String, String) {
     )
 }
 
-pub fn pushed(done: &Done) -> String {
-    format!(
-        "pushed {}: {}",
-        &done.commit[..done.commit.len().min(7)],
-        done.summary
-    )
+pub fn pushed(commit: &str, summary: &str) -> String {
+    format!("pushed {}: {summary}", &commit[..commit.len().min(7)])
 }
+
+pub const NOTES_SAVED: &str = "notes saved to the audit log";
+/// Said when a mutating effect reaches a console without an executor.
+pub const NO_EXECUTOR: &str = "read-only: nothing can be changed from this console";
 
 pub fn race(e: &str) -> String {
     format!("{e}. The gate is evaluated again: press s to review.")

@@ -190,10 +190,12 @@ impl Theme {
                                 .join(", ");
                             return Err(unknown_key(file, &full, v, &valid));
                         }
-                        let s = v
-                            .as_str()
-                            .ok_or_else(|| value_err(&full, v, "expected a colour string"))?;
-                        let colour = parse_colour(s).ok_or_else(|| {
+                        let colour = match v {
+                            toml::Value::String(s) => parse_colour(s),
+                            toml::Value::Integer(n) => u8::try_from(*n).ok().map(Color::Indexed),
+                            _ => None,
+                        }
+                        .ok_or_else(|| {
                             value_err(&full, v, "expected a colour name (e.g. 'red', 'lightcyan'), '#rrggbb' or 0-255")
                         })?;
                         *t.slot(section, k) = colour;
@@ -497,5 +499,21 @@ mod tests {
         assert!(e.to_string().contains("'x.toml' is not valid TOML"), "{e}");
         assert!(Theme::parse("x", f, "[ui]\nkey = \"#12345\"\n").is_err());
         assert!(Theme::parse("x", f, "[ui]\nkey = \"#123456\"\n").is_ok());
+        let e = Theme::parse("x", f, "[ui]\nkey = 256\n").unwrap_err();
+        assert!(
+            e.to_string().contains("'ui.key' has invalid value '256'"),
+            "{e}"
+        );
+        assert!(Theme::parse("x", f, "[base]\nfg = -1\n").is_err());
+    }
+
+    #[test]
+    fn a_colour_index_may_be_an_integer_or_a_string() {
+        let f = Path::new("x.toml");
+        let t = Theme::parse("x", f, "[base]\nfg = 5\nbg = \"255\"\nmuted = 0\n").unwrap();
+        assert_eq!(
+            (t.fg, t.bg, t.muted),
+            (Color::Indexed(5), Color::Indexed(255), Color::Indexed(0))
+        );
     }
 }

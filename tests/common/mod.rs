@@ -18,6 +18,7 @@ pub fn demo_options(dir: &Path, scale: u32, scenario: Scenario) -> DemoOptions {
         seed: Some(7),
         scenario: Some(scenario),
         reset: false,
+        readonly: false,
         created_at: Some(CREATED),
     }
 }
@@ -49,6 +50,15 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Commits on `branch` of the system remote a new `base` gitlink, as an operator's clone would.
 pub fn push_gitlink(demo: &Path, branch: &str, app_commit: &str) {
+    push_gitlink_when(demo, branch, app_commit, None);
+}
+
+/// [`push_gitlink`] with the commit dated `at` (Argo CD in the demo reacts to commit times).
+pub fn push_gitlink_at(demo: &Path, branch: &str, app_commit: &str, at: Ts) {
+    push_gitlink_when(demo, branch, app_commit, Some(at));
+}
+
+fn push_gitlink_when(demo: &Path, branch: &str, app_commit: &str, at: Option<Ts>) {
     let work = demo.join("scratch-clone");
     let remote = demo.join("git/system.git");
     let out = Command::new("git")
@@ -70,17 +80,27 @@ pub fn push_gitlink(demo: &Path, branch: &str, app_commit: &str) {
             &format!("160000,{app_commit},base"),
         ],
     );
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qm",
-            "Promote by test",
-        ],
+    let mut commit = Command::new("git");
+    commit.arg("-C").arg(&work).args([
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qm",
+        "Promote by test",
+    ]);
+    if let Some(at) = at {
+        let date = format!("@{} +0000", at.secs());
+        commit
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+    }
+    let out = commit.output().expect("git commit runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     git(&work, &["push", "-q", "origin", branch]);
     std::fs::remove_dir_all(&work).expect("scratch clone removed");

@@ -390,6 +390,7 @@ mod tests {
         let f = fleet();
         let lock = ReleaseLock {
             holder: "alice@ops".into(),
+            session: "1".into(),
             acquired_at: NOW,
             expires_at: NOW.plus_secs(60),
         };

@@ -10,16 +10,22 @@ pub mod topology;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use self::store::{DemoError, DemoState};
 use super::git::{self, AppHistory};
-use super::{FleetSource, SourceEvent, SourceInfo};
-use crate::domain::{Fleet, FleetUpdate, Shop, Ts};
+use super::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
+use crate::domain::release::GatePolicy;
+use crate::domain::{Fleet, FleetUpdate, ReleaseLock, Shop, Ts};
+use crate::ops::audit::AuditLog;
+use crate::ops::git::GitReleases;
+use crate::ops::lock::{FileLock, read_lock_file, session_is_dead};
+use crate::ops::{Executor, FleetReader, Holder, OpsError, Stores};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -78,6 +84,8 @@ pub struct DemoOptions {
     pub seed: Option<u64>,
     pub scenario: Option<Scenario>,
     pub reset: bool,
+    /// Read-only: open an existing fleet only; never create, reset or write one.
+    pub readonly: bool,
     /// Creation time of a new fleet (default: now); tests pin it for reproducible fleets.
     pub created_at: Option<Ts>,
 }
@@ -144,8 +152,9 @@ impl DemoFleet {
         Arc::clone(&self.shops)
     }
 
-    /// The simulated world at `now`.
-    pub fn read(&mut self, now: Ts) -> Result<sim::Reading, DemoError> {
+    /// The simulated world at `now`. The operator lock is read beside it: a lock that cannot be
+    /// read is reported, not a reason to stop showing the fleet.
+    pub fn read(&mut self, now: Ts) -> Result<(sim::Reading, LockRead), DemoError> {
         let branches =
             git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
         let tip_changed = {
@@ -162,6 +171,9 @@ impl DemoFleet {
             self.history =
                 AppHistory::read(&self.state.dir.join(repos::APP_REPO), repos::APP_BRANCH)?;
         }
+        // A lock whose process is gone holds nothing.
+        let lock = read_lock_file(&self.state.dir.join(store::LOCK_FILE))
+            .map(|l| l.filter(|l| !session_is_dead(&l.session)));
         let world = sim::World {
             topology: &self.state.topology,
             seed: self.state.meta.seed,
@@ -169,29 +181,66 @@ impl DemoFleet {
             created_at: self.state.meta.created_at,
             branches: &branches,
             history: &self.history,
-            lock: store::read_lock(&self.state.dir)?,
+            lock: lock.clone().ok().flatten(),
         };
-        Ok(world.read(now))
+        Ok((world.read(now), lock))
     }
 
     pub fn history(&self) -> &AppHistory {
         &self.history
     }
 
-    /// The read-write executor for this demo fleet: its working clone, lock file and audit log.
-    pub fn executor(&self, operator: String) -> crate::ops::Executor {
+    /// The read-write executor for this demo fleet, for one operator session: a fresh reader of
+    /// the directory, its working clone, lock file, placement files and audit log.
+    pub fn executor(&self, holder: Holder) -> Result<Executor, DemoError> {
         let dir = &self.state.dir;
-        crate::ops::Executor::new(
-            operator,
-            dir.join(repos::SYSTEM_CLONE),
-            Box::new(crate::ops::lock::FileLock {
+        let reader = DemoFleet::open(&DemoOptions {
+            dir: dir.clone(),
+            scale: None,
+            seed: None,
+            scenario: None,
+            reset: false,
+            // The fleet is there: reading it never creates one.
+            readonly: true,
+            created_at: None,
+        })?;
+        let stores = Stores {
+            fleet: Box::new(DemoReader(Mutex::new(DemoSource::new(reader)))),
+            releases: Box::new(GitReleases {
+                clone: dir.join(repos::SYSTEM_CLONE),
+            }),
+            placement: Box::new(placement::DemoPlacement { dir: dir.clone() }),
+            locks: Arc::new(FileLock {
                 path: dir.join(store::LOCK_FILE),
             }),
-            crate::ops::audit::AuditLog {
+            audit: Box::new(AuditLog {
                 path: dir.join(AUDIT_FILE),
-            },
-            Box::new(placement::DemoPlacement { dir: dir.clone() }),
-        )
+            }),
+        };
+        Ok(Executor::new(holder, stores, self.policy()))
+    }
+
+    /// The release policy of the demo fleet.
+    pub fn policy(&self) -> GatePolicy {
+        GatePolicy::default()
+    }
+}
+
+/// The operator lock as read: absent, held, or unreadable (with why).
+pub type LockRead = Result<Option<ReleaseLock>, String>;
+
+/// The executor's fresh reads of the demo directory.
+struct DemoReader(Mutex<DemoSource>);
+
+impl FleetReader for DemoReader {
+    fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
+        let mut source = self
+            .0
+            .lock()
+            .map_err(|_| OpsError::Read("the demo reader failed earlier".into()))?;
+        source
+            .snapshot(now)
+            .map_err(|e| OpsError::Read(e.to_string()))
     }
 }
 
@@ -203,6 +252,8 @@ pub struct DemoSource {
     fleet: DemoFleet,
     /// How often the simulated world is re-read.
     pub interval: Duration,
+    last: Option<(sim::Reading, LockRead)>,
+    shops_sent: bool,
 }
 
 impl DemoSource {
@@ -210,8 +261,56 @@ impl DemoSource {
         DemoSource {
             fleet,
             interval: Duration::from_millis(1000),
+            last: None,
+            shops_sent: false,
         }
     }
+
+    /// Reads the directory once and returns what changed since the last poll, with a heartbeat
+    /// or a problem for each source the demo simulates.
+    pub fn poll(&mut self, now: Ts) -> Vec<SourceEvent> {
+        let mut out = Vec::new();
+        let reloaded = match self.fleet.reload() {
+            Ok(changed) => changed,
+            Err(e) => {
+                out.push(problem(&e));
+                return out;
+            }
+        };
+        match self.fleet.read(now) {
+            Ok((reading, lock)) => {
+                out.extend(
+                    updates(self.last.as_ref(), &reading, &lock)
+                        .into_iter()
+                        .map(SourceEvent::Update),
+                );
+                self.last = Some((reading, lock));
+            }
+            Err(e) => {
+                out.push(problem(&e));
+                return out;
+            }
+        }
+        // Shops after the topology they refer to, so that no view sees shops on unknown ShopSets.
+        if !self.shops_sent || reloaded {
+            out.push(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())));
+            self.shops_sent = true;
+        }
+        for source in demo_sources() {
+            out.push(SourceEvent::Heartbeat { source, at: now });
+        }
+        out
+    }
+}
+
+/// What the demo simulates: one control plane, one Argo CD, one Alertmanager, git.
+fn demo_sources() -> [SourceId; 4] {
+    [
+        SourceId::ControlPlane,
+        SourceId::Git,
+        SourceId::ArgoCd("demo".into()),
+        SourceId::Alertmanager,
+    ]
 }
 
 impl FleetSource for DemoSource {
@@ -229,11 +328,15 @@ impl FleetSource for DemoSource {
         }
     }
 
-    fn snapshot(&mut self, now: Ts) -> anyhow::Result<Fleet> {
-        self.fleet.reload()?;
-        let reading = self.fleet.read(now)?;
+    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
+        let err = |e: DemoError| SourceError {
+            from: source_of(&e),
+            message: e.to_string(),
+        };
+        self.fleet.reload().map_err(err)?;
+        let (reading, lock) = self.fleet.read(now).map_err(err)?;
         let mut fleet = Fleet::new(self.fleet.meta().fleet_name.clone());
-        for u in updates(None, &reading) {
+        for u in updates(None, &reading, &lock) {
             fleet.apply(u);
         }
         fleet.apply(FleetUpdate::Shops(self.fleet.shops()));
@@ -241,66 +344,60 @@ impl FleetSource for DemoSource {
         Ok(fleet)
     }
 
-    fn watch(mut self: Box<Self>, tx: mpsc::Sender<SourceEvent>) {
-        let mut last: Option<sim::Reading> = None;
-        let mut first = true;
-        loop {
-            let mut failing = false;
-            let reloaded = match self.fleet.reload() {
-                Ok(changed) => changed,
-                Err(e) => {
-                    failing = true;
-                    if tx.blocking_send(problem(&e)).is_err() {
-                        return;
-                    }
-                    false
-                }
-            };
-            let now = Ts::now();
-            match self.fleet.read(now) {
-                Ok(reading) => {
-                    for u in updates(last.as_ref(), &reading) {
-                        if tx.blocking_send(SourceEvent::Update(u)).is_err() {
-                            return;
-                        }
-                    }
-                    last = Some(reading);
-                }
-                Err(e) => {
-                    failing = true;
-                    if tx.blocking_send(problem(&e)).is_err() {
-                        return;
-                    }
-                }
-            }
-            // Shops after the topology they refer to, so that no view sees shops on unknown ShopSets.
-            if first || reloaded {
-                if tx
-                    .blocking_send(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())))
-                    .is_err()
-                {
+    fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let mut source = *self;
+            loop {
+                let interval = source.interval;
+                let polled = tokio::task::spawn_blocking(move || {
+                    let events = source.poll(Ts::now());
+                    (source, events)
+                })
+                .await;
+                let Ok((back, events)) = polled else {
                     return;
+                };
+                source = back;
+                for ev in events {
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
                 }
-                first = false;
+                tokio::time::sleep(interval).await;
             }
-            if !failing && tx.blocking_send(SourceEvent::Heartbeat(now)).is_err() {
-                return;
-            }
-            std::thread::sleep(self.interval);
-        }
+        })
+    }
+}
+
+/// Which simulated source an error belongs to.
+fn source_of(e: &DemoError) -> SourceId {
+    match e {
+        DemoError::Git(_) | DemoError::CreateRepos { .. } => SourceId::Git,
+        _ => SourceId::ControlPlane,
     }
 }
 
 fn problem(e: &DemoError) -> SourceEvent {
     SourceEvent::Problem {
-        source: "demo".into(),
+        source: source_of(e),
         message: e.to_string(),
     }
 }
 
 /// The updates that turn `old` into `new` (everything when there is no `old`).
-fn updates(old: Option<&sim::Reading>, new: &sim::Reading) -> Vec<FleetUpdate> {
+fn updates(
+    old: Option<&(sim::Reading, LockRead)>,
+    new: &sim::Reading,
+    lock: &LockRead,
+) -> Vec<FleetUpdate> {
     let mut out = Vec::new();
+    if old.is_none_or(|(_, l)| l != lock) {
+        out.push(match lock {
+            Ok(l) => FleetUpdate::Lock(l.clone()),
+            Err(why) => FleetUpdate::LockUnreadable(why.clone()),
+        });
+    }
+    let old = old.map(|(r, _)| r);
     if old.is_none_or(|o| o.clusters != new.clusters) {
         out.push(FleetUpdate::Clusters(new.clusters.clone()));
     }
@@ -322,9 +419,6 @@ fn updates(old: Option<&sim::Reading>, new: &sim::Reading) -> Vec<FleetUpdate> {
     }
     if old.is_none_or(|o| o.alerts != new.alerts) {
         out.push(FleetUpdate::Alerts(new.alerts.clone()));
-    }
-    if old.is_none_or(|o| o.lock != new.lock) {
-        out.push(FleetUpdate::Lock(new.lock.clone()));
     }
     if old.is_none_or(|o| o.releases != new.releases) {
         out.push(FleetUpdate::Releases(new.releases.clone()));

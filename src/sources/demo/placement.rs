@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::domain::placement::Move;
 use crate::ops::OpsError;
-use crate::ops::placement::{BatchOutcome, PlacementStore, Record, apply_moves};
+use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record, apply_moves};
 
 use super::store;
 
@@ -32,7 +32,14 @@ impl WriteLock {
             {
                 Ok(mut f) => {
                     use std::io::Write;
-                    let _ = write!(f, "{}", std::process::id());
+                    if let Err(e) = write!(f, "{}", std::process::id()).and_then(|()| f.sync_all())
+                    {
+                        let _ = fs::remove_file(&path);
+                        return Err(OpsError::Store(format!(
+                            "cannot write '{}': {e}",
+                            path.display()
+                        )));
+                    }
                     return Ok(WriteLock(path));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -53,7 +60,7 @@ impl WriteLock {
                         continue;
                     }
                     if started.elapsed() > Duration::from_secs(10) {
-                        return Err(OpsError::Lock(format!(
+                        return Err(OpsError::Store(format!(
                             "'{}' is held by another writer",
                             path.display()
                         )));
@@ -61,7 +68,7 @@ impl WriteLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
-                    return Err(OpsError::Lock(format!(
+                    return Err(OpsError::Store(format!(
                         "cannot create '{}': {e}",
                         path.display()
                     )));
@@ -78,14 +85,19 @@ impl Drop for WriteLock {
 }
 
 fn err(e: store::DemoError) -> OpsError {
-    OpsError::Lock(e.to_string())
+    OpsError::Store(e.to_string())
 }
 
 impl PlacementStore for DemoPlacement {
-    fn apply(&self, moves: &[Move], record: &Record) -> Result<BatchOutcome, OpsError> {
+    fn apply(
+        &self,
+        moves: &[Move],
+        record: &Record,
+        capacity: &Capacities,
+    ) -> Result<BatchOutcome, OpsError> {
         let _guard = WriteLock::take(&self.dir)?;
         let mut shops = store::read_shops(&self.dir).map_err(err)?;
-        let out = apply_moves(&mut shops, moves, record);
+        let out = apply_moves(&mut shops, moves, record, capacity);
         if out.applied > 0 {
             store::write_shops(&self.dir, &shops).map_err(err)?;
         }

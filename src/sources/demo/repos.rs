@@ -9,6 +9,8 @@ use git2::{Oid, Repository, Signature, Time};
 use super::topology::Topology;
 use crate::domain::Ts;
 
+/// The directory that holds every repository.
+pub const GIT_DIR: &str = "git";
 pub const APP_REPO: &str = "git/app.git";
 pub const SYSTEM_REMOTE: &str = "git/system.git";
 pub const SYSTEM_CLONE: &str = "git/system";
@@ -135,9 +137,40 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
         }
     }
     remote.set_head(&format!("refs/heads/{}", tier_branch(0)))?;
-    let url = dir.join(SYSTEM_REMOTE);
-    git2::build::RepoBuilder::new().clone(&url.to_string_lossy(), &dir.join(SYSTEM_CLONE))?;
+    git2::build::RepoBuilder::new().clone(
+        &remote_url(&dir.join(SYSTEM_REMOTE)),
+        &dir.join(SYSTEM_CLONE),
+    )?;
     Ok(releases)
+}
+
+/// How the working clone names its remote: the path itself, or, for a path that is not UTF-8, a
+/// `file://` URL with the path's bytes percent-encoded (git decodes them back).
+fn remote_url(path: &Path) -> String {
+    if let Some(s) = path.to_str() {
+        return s.to_string();
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut url = String::from("file://");
+    for &b in path_bytes(&absolute).iter() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    std::borrow::Cow::Owned(path.to_string_lossy().replace('\\', "/").into_bytes())
 }
 
 fn signature(name: &str, email: &str, secs: i64) -> Result<Signature<'static>, git2::Error> {

@@ -101,6 +101,8 @@ impl World<'_> {
                     last_sync_finished: None,
                 },
                 Some(b) => {
+                    // Every change of the branch, forward or back, is noticed after `detect`
+                    // seconds and rolled out over `dur`; until then the previous head runs.
                     let (detect, dur) = self.timings(&ss.name);
                     let started = b.head_time.plus_secs(detect);
                     let finished = started.plus_secs(dur);
@@ -128,11 +130,24 @@ impl World<'_> {
                         components.shop_page = ComponentHealth::Progressing;
                         components.cart = ComponentHealth::Progressing;
                         components.api = ComponentHealth::Progressing;
-                    } else if self.bad_release(ss, b.base.as_deref()) {
-                        app.health = HealthStatus::Degraded;
+                    }
+                    // What is deployed, and since when: the head's app commit once its sync
+                    // finished, the previous one until then.
+                    let (deployed, deployed_at) = if now >= finished {
+                        (b.base.as_deref(), Some(finished))
+                    } else {
+                        (b.previous_base.as_deref(), prev_finished)
+                    };
+                    if let Some(deployed_at) = deployed_at
+                        && now >= deployed_at
+                        && self.bad_release(ss, deployed)
+                    {
+                        if app.health == HealthStatus::Healthy {
+                            app.health = HealthStatus::Degraded;
+                        }
                         components.cart = ComponentHealth::Degraded;
                         components.api = ComponentHealth::Degraded;
-                        let since = finished.plus_secs(5);
+                        let since = deployed_at.plus_secs(5);
                         if now >= since {
                             alerts.push(alert(
                                 "CheckoutErrorRateHigh",

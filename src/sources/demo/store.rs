@@ -19,17 +19,21 @@ pub const SHOPS_FILE: &str = "shops.json";
 /// The operator lock: `{"holder", "acquired_at", "expires_at"}` (milliseconds since the epoch).
 pub const LOCK_FILE: &str = "lock.json";
 const INIT_LOCK: &str = ".init.lock";
+/// How long a run waits for another process to finish creating the fleet, checking this often.
+const INIT_WAIT: Duration = Duration::from_secs(30);
+const INIT_POLL: Duration = Duration::from_millis(100);
 const FORMAT_VERSION: u32 = 1;
 /// The largest demo fleet the simulator supports.
 pub const MAX_SCALE: u32 = 1_000_000;
 
 #[derive(Debug, Error)]
 pub enum DemoError {
-    #[error("cannot {action} '{path}': {source}")]
+    /// The cause is part of the message (not a separate source), so it is said once.
+    #[error("cannot {action} '{path}': {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("'{path}' is damaged: {message}; run with --demo-reset to recreate the demo fleet")]
     Corrupt { path: PathBuf, message: String },
@@ -46,6 +50,10 @@ pub enum DemoError {
     )]
     NotDemoDir { dir: PathBuf },
     #[error(
+        "'{dir}' holds an incomplete demo fleet (its creation did not finish); add --demo-reset to recreate it"
+    )]
+    Incomplete { dir: PathBuf },
+    #[error(
         "another shopctl has been creating the demo fleet in '{dir}' for over {secs} s; if none is running, remove '{lock}'"
     )]
     InitBusy {
@@ -57,10 +65,30 @@ pub enum DemoError {
         "the lock file '{path}' is damaged ({message}); if no release or drain is running, remove it"
     )]
     BadLock { path: PathBuf, message: String },
+    #[error(
+        "--demo-reset deletes the demo fleet in '{dir}', its audit log and git history, and is refused with --readonly"
+    )]
+    ReadOnlyReset { dir: PathBuf },
+    #[error(
+        "'{holder}' holds the operator lock of the demo fleet in '{dir}' until {until}; --demo-reset would delete the fleet under a running release or drain, so it is refused"
+    )]
+    ResetWhileLocked {
+        dir: PathBuf,
+        holder: String,
+        until: String,
+    },
+    #[error(
+        "the lock file '{path}' cannot be read ({message}), so a release or drain may be running; --demo-reset is refused. If none is running, remove '{path}'"
+    )]
+    ResetLockUnreadable { path: PathBuf, message: String },
+    #[error(
+        "there is no demo fleet in '{dir}', and a --readonly run creates none; run once without --readonly to create it, e.g. 'shopctl --demo --demo-dir {dir} status'"
+    )]
+    NoFleet { dir: PathBuf },
     #[error("--demo-scale {0} is out of range (1 to {MAX_SCALE})")]
     Scale(u32),
-    #[error("cannot create the demo git repositories in '{dir}': {source}")]
-    CreateRepos { dir: PathBuf, source: git2::Error },
+    #[error("cannot create the demo git repositories in '{dir}': {cause}")]
+    CreateRepos { dir: PathBuf, cause: git2::Error },
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -103,10 +131,10 @@ pub struct DemoState {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DemoError + 'a {
-    move |source| DemoError::Io {
+    move |cause| DemoError::Io {
         action,
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -114,9 +142,14 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// Where [`write_atomic`] writes before renaming: `state.tmp.<pid>` for `state.json`.
+fn tmp_path(path: &Path) -> PathBuf {
+    path.with_extension(format!("tmp.{}", std::process::id()))
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let tmp = tmp_path(path);
     let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
     f.write_all(bytes).map_err(io("write", &tmp))?;
     f.sync_all().map_err(io("write", &tmp))?;
@@ -131,16 +164,20 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     {
         return Err(DemoError::Scale(scale));
     }
+    if opts.reset && opts.readonly {
+        return Err(DemoError::ReadOnlyReset { dir: dir.clone() });
+    }
     if opts.reset && dir.exists() {
-        let is_demo = dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists();
-        let is_empty = fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !is_demo && !is_empty {
+        if contents(dir)? == Contents::Foreign {
             return Err(DemoError::NotDemoDir { dir: dir.clone() });
         }
+        refuse_while_locked(dir, Ts::now())?;
         fs::remove_dir_all(dir).map_err(io("remove", dir))?;
     }
+    if opts.readonly {
+        return open_existing(dir, opts);
+    }
+    let existed = dir.exists();
     fs::create_dir_all(dir).map_err(io("create", dir))?;
     let state_path = dir.join(STATE_FILE);
     let lock = dir.join(INIT_LOCK);
@@ -159,20 +196,74 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
             Ok(_) => {
                 let result = create(opts);
                 let _ = fs::remove_file(&lock);
+                if result.is_err() && !existed {
+                    // Only succeeds when empty: a failed creation removed what it wrote.
+                    let _ = fs::remove_dir(dir);
+                }
                 return result;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if started.elapsed() > Duration::from_secs(30) {
+                if started.elapsed() > INIT_WAIT {
                     return Err(DemoError::InitBusy {
                         dir: dir.clone(),
                         lock,
-                        secs: 30,
+                        secs: INIT_WAIT.as_secs(),
                     });
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(INIT_POLL);
             }
             Err(e) => return Err(io("create", &lock)(e)),
         }
+    }
+}
+
+/// A read-only run reads the fleet that is there (waiting for one being created) and never
+/// writes.
+fn open_existing(dir: &Path, opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let started = Instant::now();
+    loop {
+        if dir.join(STATE_FILE).exists() {
+            let state = read_state(dir)?;
+            check_matches(&state, opts)?;
+            return Ok(state);
+        }
+        if !dir.join(INIT_LOCK).exists() {
+            return Err(match dir.exists().then(|| contents(dir)).transpose()? {
+                None | Some(Contents::Empty) => DemoError::NoFleet { dir: dir.into() },
+                Some(Contents::Demo) => DemoError::Incomplete { dir: dir.into() },
+                Some(Contents::Foreign) => DemoError::NotDemoDir { dir: dir.into() },
+            });
+        }
+        if started.elapsed() > INIT_WAIT {
+            return Err(DemoError::InitBusy {
+                dir: dir.into(),
+                lock: dir.join(INIT_LOCK),
+                secs: INIT_WAIT.as_secs(),
+            });
+        }
+        std::thread::sleep(INIT_POLL);
+    }
+}
+
+/// A reset deletes the lock file with everything else: refused while someone holds the lock, or
+/// while the lock file cannot be read (it may be held).
+fn refuse_while_locked(dir: &Path, now: Ts) -> Result<(), DemoError> {
+    match read_lock(dir) {
+        Ok(None) => Ok(()),
+        Ok(Some(lock)) if !lock.is_held(now) => Ok(()),
+        Ok(Some(lock)) => Err(DemoError::ResetWhileLocked {
+            dir: dir.into(),
+            holder: lock.holder,
+            until: lock.expires_at.rfc3339(),
+        }),
+        Err(DemoError::BadLock { path, message }) => {
+            Err(DemoError::ResetLockUnreadable { path, message })
+        }
+        Err(DemoError::Io { path, cause, .. }) => Err(DemoError::ResetLockUnreadable {
+            path,
+            message: cause.to_string(),
+        }),
+        Err(e) => Err(e),
     }
 }
 
@@ -200,23 +291,96 @@ fn check_matches(state: &DemoState, opts: &DemoOptions) -> Result<(), DemoError>
     Ok(())
 }
 
+/// What a directory without a finished demo fleet holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Contents {
+    /// Nothing, or only the lock of a creation in progress.
+    Empty,
+    /// A demo fleet, finished or not: only files a demo fleet consists of.
+    Demo,
+    /// Something else: never written to, never deleted.
+    Foreign,
+}
+
+/// The names a demo directory's entries may have.
+fn is_demo_entry(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let tmp_of = |file: &str| {
+        Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|stem| name.starts_with(&format!("{stem}.tmp.")))
+    };
+    [
+        STATE_FILE,
+        SHOPS_FILE,
+        LOCK_FILE,
+        INIT_LOCK,
+        super::AUDIT_FILE,
+        repos::GIT_DIR,
+    ]
+    .contains(&name)
+        || [STATE_FILE, SHOPS_FILE, LOCK_FILE].into_iter().any(tmp_of)
+}
+
+fn contents(dir: &Path) -> Result<Contents, DemoError> {
+    if dir.join(STATE_FILE).exists() || dir.join(INIT_LOCK).exists() {
+        return Ok(Contents::Demo);
+    }
+    let mut found = Contents::Empty;
+    for entry in fs::read_dir(dir).map_err(io("read", dir))? {
+        let entry = entry.map_err(io("read", dir))?;
+        if !is_demo_entry(&entry.file_name()) {
+            return Ok(Contents::Foreign);
+        }
+        found = Contents::Demo;
+    }
+    Ok(found)
+}
+
+/// Creates the fleet in `opts.dir`, which must be empty apart from the creation lock; when
+/// creation fails, what it wrote is removed again so that the next run starts afresh.
 fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
     let dir = &opts.dir;
-    let non_demo = fs::read_dir(dir)
+    let others = fs::read_dir(dir)
         .map_err(io("read", dir))?
         .flatten()
-        .any(|e| e.file_name() != INIT_LOCK);
-    if non_demo {
-        return Err(DemoError::NotDemoDir { dir: dir.clone() });
+        .filter(|e| e.file_name() != INIT_LOCK)
+        .count();
+    if others > 0 {
+        return Err(match contents(dir)? {
+            Contents::Foreign => DemoError::NotDemoDir { dir: dir.clone() },
+            Contents::Empty | Contents::Demo => DemoError::Incomplete { dir: dir.clone() },
+        });
     }
+    let result = build(opts);
+    if result.is_err() {
+        remove_partial(dir);
+    }
+    result
+}
+
+/// Removes what a failed [`build`] may have written (and nothing else).
+fn remove_partial(dir: &Path) {
+    let _ = fs::remove_dir_all(dir.join(repos::GIT_DIR));
+    for file in [STATE_FILE, SHOPS_FILE] {
+        let _ = fs::remove_file(dir.join(file));
+        let _ = fs::remove_file(tmp_path(&dir.join(file)));
+    }
+}
+
+fn build(opts: &DemoOptions) -> Result<DemoState, DemoError> {
+    let dir = &opts.dir;
     let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..1_000_000));
     let scale = opts.scale.unwrap_or(DEFAULT_SCALE);
     let (topology, shops) = topology::generate(scale, seed);
     // Whole seconds, so that git commit times and the recorded creation time agree.
     let created_at = Ts::from_secs(opts.created_at.unwrap_or_else(Ts::now).secs());
-    repos::create(dir, &topology, created_at).map_err(|source| DemoError::CreateRepos {
+    repos::create(dir, &topology, created_at).map_err(|cause| DemoError::CreateRepos {
         dir: dir.clone(),
-        source,
+        cause,
     })?;
     write_shops(dir, &shops)?;
     let meta = DemoMeta {

@@ -185,6 +185,8 @@ impl ConfirmDialog {
                 lines.push(rev_line(theme, "to", Some(target)));
                 lines.push(Line::styled(text::ROLLBACK_KEEPS_HISTORY, theme.muted()));
             }
+            // The confirmation dialog holds only release mutations.
+            Some(_) => {}
             None => {
                 // Refused: still say what the step would have been.
                 if let Some(g) = &self.gate {

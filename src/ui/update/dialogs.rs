@@ -126,6 +126,7 @@ pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
                     shop: r.shop.name.clone(),
                     from: r.shop.shopsets.clone(),
                     to: r.chosen.clone(),
+                    tier_change: false,
                 };
                 app.modals.pop();
                 app.busy = true;

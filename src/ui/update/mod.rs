@@ -11,7 +11,7 @@ use super::app::{App, Effect, Msg};
 use super::dialogs::confirm::Judge;
 use super::text;
 use crate::domain::release::{Progress, ProgressState};
-use crate::ops::{Done, Mutation};
+use crate::ops::{Done, Mutation, OpsError};
 use crate::sources::SourceEvent;
 
 /// Applies one message. Returns the effects for the main loop; sets `app.dirty` when the screen
@@ -39,11 +39,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             follow_gate(app);
             Vec::new()
         }
-        Msg::Executed {
-            mutation,
-            result,
-            race,
-        } => on_executed(app, mutation, result, race),
+        Msg::Executed { mutation, result } => on_executed(app, mutation, result),
         Msg::DrainProgress { done, total } => {
             if let Some(r) = &mut app.drain_run {
                 r.done = done;
@@ -59,8 +55,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             let kind = run.map(|r| r.kind);
             match result {
-                Ok(r) => app.say(text::drain_done(kind, &r), r.cancelled),
-                Err(e) => app.say(text::drain_failed(kind, &e), true),
+                Ok(r) => app.say(text::drain_done(kind, &r), r.cancelled()),
+                Err(e) => app.say(text::drain_failed(kind, &e.to_string()), true),
             }
             Vec::new()
         }
@@ -145,38 +141,35 @@ fn follow_gate(app: &mut App) {
 fn on_executed(
     app: &mut App,
     mutation: Box<Mutation>,
-    result: Result<Done, String>,
-    race: bool,
+    result: Result<Done, OpsError>,
 ) -> Vec<Effect> {
     app.busy = false;
     app.dirty = true;
-    if let (Mutation::Reassign { .. }, Ok(_)) = (&*mutation, &result) {
-        app.say(text::moved(&mutation), false);
-        return vec![Effect::Unlock];
-    }
-    match result {
-        Ok(done) => {
+    match (result, mutation.is_release()) {
+        (Ok(done), true) => {
+            let commit = done.commit.clone().unwrap_or_default();
+            app.say(text::pushed(&commit, &done.summary), false);
             let tier = mutation.tier().to_string();
             app.progress = Some(Progress {
                 before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
                 tier,
-                commit: done.commit.clone(),
+                commit,
                 since: app.now,
                 rollback: matches!(*mutation, Mutation::Rollback { .. }),
             });
             app.failed_step = None;
-            app.say(text::pushed(&done), false);
-            Vec::new()
         }
-        Err(e) if race => {
-            app.say(text::race(&e), true);
-            vec![Effect::Unlock]
+        (Ok(_), false) if matches!(*mutation, Mutation::Notes { .. }) => {
+            app.say(text::NOTES_SAVED, false);
         }
-        Err(e) => {
-            app.say(format!("✗ {e}"), true);
-            vec![Effect::Unlock]
+        (Ok(_), false) => app.say(text::moved(&mutation), false),
+        (Err(e @ OpsError::AlreadyThere { .. }), _) => app.say(e.to_string(), false),
+        (Err(e), true) if e.is_race() || e.is_refusal() => {
+            app.say(text::race(&e.to_string()), true);
         }
+        (Err(e), _) => app.say(format!("✗ {e}"), true),
     }
+    Vec::new()
 }
 
 fn on_source(app: &mut App, ev: SourceEvent) {
@@ -185,17 +178,14 @@ fn on_source(app: &mut App, ev: SourceEvent) {
             app.fleet.apply(u);
             app.dirty = true;
         }
-        SourceEvent::Heartbeat(at) => {
+        SourceEvent::Heartbeat { source, at } => {
             let before = app.clock_view();
-            app.last_heartbeat = Some(at);
-            if app.problem.take().is_some() || app.clock_view() != before {
+            if app.sources.ok(source, at) || app.clock_view() != before {
                 app.dirty = true;
             }
         }
         SourceEvent::Problem { source, message } => {
-            let text = format!("{source}: {message}");
-            if app.problem.as_deref() != Some(&text) {
-                app.problem = Some(text);
+            if app.sources.problem(source, message) {
                 app.dirty = true;
             }
         }

@@ -1,0 +1,153 @@
+//! How current the data is, per source: the control plane, each workload cluster, each Argo CD,
+//! Alertmanager and git. One healthy source never hides a dead one: the worst one decides.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::time::Ts;
+
+/// Where a piece of the fleet's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceId {
+    /// The shopset.dev resources (demo: the demo directory).
+    ControlPlane,
+    /// One workload cluster, through its own context.
+    Cluster(String),
+    /// One Argo CD instance.
+    ArgoCd(String),
+    Alertmanager,
+    /// The system repository.
+    Git,
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceId::ControlPlane => f.write_str("control plane"),
+            SourceId::Cluster(c) => write!(f, "cluster {c}"),
+            SourceId::ArgoCd(a) => write!(f, "Argo CD {a}"),
+            SourceId::Alertmanager => f.write_str("Alertmanager"),
+            SourceId::Git => f.write_str("git"),
+        }
+    }
+}
+
+/// The last word from one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceState {
+    /// When it last read successfully.
+    pub last_ok: Option<Ts>,
+    /// What went wrong since, if anything.
+    pub error: Option<String>,
+}
+
+/// How current the data is, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// No source has answered yet.
+    Connecting,
+    Live,
+    /// The worst source: silent for `secs`, or failing with `error`.
+    Stale {
+        secs: i64,
+        source: SourceId,
+        error: Option<String>,
+    },
+}
+
+/// Data older than this is shown as stale.
+pub const STALE_AFTER_SECS: i64 = 5;
+
+/// Every source's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    map: BTreeMap<SourceId, SourceState>,
+}
+
+impl Sources {
+    /// The source read at `at`. True when what the header shows may have changed.
+    pub fn ok(&mut self, id: SourceId, at: Ts) -> bool {
+        let s = self.map.entry(id).or_default();
+        let changed = s.error.is_some() || s.last_ok.is_none();
+        s.last_ok = Some(at);
+        s.error = None;
+        changed
+    }
+
+    /// The source failed to read. True when this is news.
+    pub fn problem(&mut self, id: SourceId, message: String) -> bool {
+        let s = self.map.entry(id).or_default();
+        if s.error.as_deref() == Some(&message) {
+            return false;
+        }
+        s.error = Some(message);
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&SourceId, &SourceState)> {
+        self.map.iter()
+    }
+
+    /// The worst source at `now`: failing first, then the oldest.
+    pub fn freshness(&self, now: Ts) -> Freshness {
+        if self.map.is_empty() {
+            return Freshness::Connecting;
+        }
+        let mut worst: Option<(bool, i64, &SourceId, &SourceState)> = None;
+        for (id, s) in &self.map {
+            let age = s.last_ok.map_or(i64::MAX, |t| t.secs_until(now));
+            let key = (s.error.is_some(), age);
+            if worst.is_none_or(|(e, a, _, _)| key > (e, a)) {
+                worst = Some((key.0, key.1, id, s));
+            }
+        }
+        match worst {
+            Some((failing, age, id, s)) if failing || age > STALE_AFTER_SECS => {
+                if s.last_ok.is_none() && !failing {
+                    return Freshness::Connecting;
+                }
+                Freshness::Stale {
+                    secs: if s.last_ok.is_none() { 0 } else { age },
+                    source: id.clone(),
+                    error: s.error.clone(),
+                }
+            }
+            _ => Freshness::Live,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_source_decides() {
+        let t = Ts::from_secs(1000);
+        let mut s = Sources::default();
+        assert_eq!(s.freshness(t), Freshness::Connecting);
+        s.ok(SourceId::ControlPlane, t);
+        s.ok(SourceId::Alertmanager, t);
+        assert_eq!(s.freshness(t.plus_secs(2)), Freshness::Live);
+        // Alertmanager dies; the control plane keeps answering.
+        s.ok(SourceId::ControlPlane, t.plus_secs(10));
+        match s.freshness(t.plus_secs(10)) {
+            Freshness::Stale { secs, source, .. } => {
+                assert_eq!((secs, source), (10, SourceId::Alertmanager))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.problem(SourceId::Git, "fetch failed".into()));
+        assert!(!s.problem(SourceId::Git, "fetch failed".into()));
+        match s.freshness(t.plus_secs(10)) {
+            Freshness::Stale { source, error, .. } => {
+                assert_eq!(source, SourceId::Git);
+                assert_eq!(error.as_deref(), Some("fetch failed"));
+            }
+            other => panic!("{other:?}"),
+        }
+        s.ok(SourceId::Git, t.plus_secs(11));
+        s.ok(SourceId::Alertmanager, t.plus_secs(11));
+        assert_eq!(s.freshness(t.plus_secs(12)), Freshness::Live);
+    }
+}

@@ -1,0 +1,534 @@
+//! The executor: the only thing that writes to the fleet. Every mutation is re-checked against a
+//! fresh read of the fleet at the moment it runs, written through the backend's stores while the
+//! session holds the operator lock, and audited.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::OpsError;
+use super::audit::{AuditEntry, AuditSink};
+use super::lock::{Holder, LockGuard, LockStore};
+use super::mutation::Mutation;
+use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
+use crate::domain::placement::{Move, check_move_with};
+use crate::domain::release::{self, GatePolicy};
+use crate::domain::{Fleet, Shop, Ts};
+
+/// A fresh, complete read of the fleet (not the console's possibly stale view).
+pub trait FleetReader: Send + Sync {
+    fn read(&self, now: Ts) -> Result<Fleet, OpsError>;
+}
+
+/// The system repository: tier branches and their `base` gitlinks.
+pub trait ReleaseStore: Send + Sync {
+    /// Commits a new `base` gitlink on `branch` (which must still pin `expected`) and pushes it;
+    /// never force-pushes. Returns the new commit id.
+    fn set_gitlink(
+        &self,
+        branch: &str,
+        expected: Option<&str>,
+        target: &str,
+        message: &str,
+        author: &str,
+        now: Ts,
+    ) -> Result<String, OpsError>;
+}
+
+/// What a backend hands the executor to write through.
+pub struct Stores {
+    pub fleet: Box<dyn FleetReader>,
+    pub releases: Box<dyn ReleaseStore>,
+    pub placement: Box<dyn PlacementStore>,
+    pub locks: Arc<dyn LockStore>,
+    pub audit: Box<dyn AuditSink>,
+}
+
+/// What an executed mutation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// The commit pushed, for a release mutation.
+    pub commit: Option<String>,
+    pub summary: String,
+    /// What a placement batch did.
+    pub batch: Option<BatchOutcome>,
+}
+
+/// Executes confirmed mutations. Only ever built for a read-write session.
+pub struct Executor {
+    holder: Holder,
+    stores: Stores,
+    policy: GatePolicy,
+    /// Set while this session holds the lock for an operation.
+    busy: Arc<AtomicBool>,
+}
+
+impl Executor {
+    pub fn new(holder: Holder, stores: Stores, policy: GatePolicy) -> Executor {
+        Executor {
+            holder,
+            stores,
+            policy,
+            busy: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn holder(&self) -> &Holder {
+        &self.holder
+    }
+
+    pub fn operator(&self) -> &str {
+        &self.holder.operator
+    }
+
+    pub fn policy(&self) -> &GatePolicy {
+        &self.policy
+    }
+
+    /// Takes the operator lock for one operation. Refused while another session holds it, and
+    /// while this session is already running one.
+    pub fn lock(&self, now: Ts) -> Result<LockGuard, OpsError> {
+        LockGuard::take(
+            Arc::clone(&self.stores.locks),
+            self.holder.clone(),
+            Arc::clone(&self.busy),
+            now,
+        )
+    }
+
+    /// A fresh read of the fleet.
+    pub fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
+        self.stores.fleet.read(now)
+    }
+
+    /// Appends an audit line for a step that is not itself a mutation (cancel, interrupt, the
+    /// end of a restore).
+    pub fn audit_event(
+        &self,
+        now: Ts,
+        action: &str,
+        cluster: &str,
+        result: &str,
+        detail: Option<String>,
+    ) {
+        let entry = AuditEntry::event(self.operator(), now, action, cluster, result, detail);
+        self.append(&entry);
+    }
+
+    fn append(&self, entry: &AuditEntry) {
+        if let Err(e) = self.stores.audit.append(entry) {
+            tracing::error!("audit log: {e}");
+        }
+    }
+
+    /// Re-checks `m` on fresh data, writes it and audits the result either way. Every mutation
+    /// but release notes needs the lock, held by this session through `guard`. `notes` (e.g.
+    /// from the release guide) go into the audit line.
+    pub fn execute(
+        &self,
+        guard: Option<&LockGuard>,
+        m: &Mutation,
+        now: Ts,
+        notes: Option<&str>,
+    ) -> Result<Done, OpsError> {
+        let effective = match (guard, m) {
+            (_, Mutation::Notes { .. }) => Ok(m.clone()),
+            (None, _) => Err(OpsError::Lock("the operator lock is not held".into())),
+            (Some(g), _) if g.holder() != &self.holder => {
+                Err(OpsError::Lock("the lock guard is another session's".into()))
+            }
+            (Some(g), _) => g.renew(now).and_then(|()| self.recheck(m, now)),
+        };
+        let result = effective.and_then(|m| self.write(&m, now).map(|done| (m, done)));
+        match &result {
+            // Nothing happened and nothing is written down.
+            Err(OpsError::AlreadyThere { .. }) => {}
+            Ok((m, done)) => {
+                let mut entry = AuditEntry::for_mutation(
+                    m,
+                    self.operator(),
+                    now,
+                    &Ok(done.commit.clone()),
+                    notes,
+                );
+                if let Some(b) = &done.batch
+                    && matches!(
+                        m,
+                        Mutation::DrainBatch { .. } | Mutation::RestoreBatch { .. }
+                    )
+                {
+                    entry.notes = Some(batch_note(m, b));
+                }
+                self.append(&entry);
+            }
+            Err(e) => {
+                let entry =
+                    AuditEntry::for_mutation(m, self.operator(), now, &Err(e.clone()), notes);
+                self.append(&entry);
+            }
+        }
+        result.map(|(_, done)| done)
+    }
+
+    /// The mutation as it will be written, checked against the fleet as it is now.
+    fn recheck(&self, m: &Mutation, now: Ts) -> Result<Mutation, OpsError> {
+        if matches!(m, Mutation::Notes { .. } | Mutation::Uncordon { .. }) {
+            return Ok(m.clone());
+        }
+        let fresh = self.read(now)?;
+        match m {
+            Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy),
+            Mutation::Rollback { .. } => recheck_rollback(&fresh, m).map(|()| m.clone()),
+            Mutation::Reassign {
+                shop,
+                from,
+                to,
+                tier_change,
+            } => recheck_reassign(&fresh, shop, from, to, *tier_change).map(|()| m.clone()),
+            Mutation::Cordon { cluster, .. } => match fresh.cluster(cluster) {
+                Some(_) => Ok(m.clone()),
+                None => Err(OpsError::Changed(format!(
+                    "cluster '{cluster}' no longer exists"
+                ))),
+            },
+            Mutation::DrainBatch { moves, .. } => {
+                recheck_batch(&fresh, moves, None).map(|()| m.clone())
+            }
+            Mutation::RestoreBatch { cluster, moves, .. } => {
+                recheck_batch(&fresh, moves, Some(cluster)).map(|()| m.clone())
+            }
+            Mutation::Notes { .. } | Mutation::Uncordon { .. } => Ok(m.clone()),
+        }
+    }
+
+    fn write(&self, m: &Mutation, now: Ts) -> Result<Done, OpsError> {
+        let summary = m.summary();
+        let done = |commit, batch| Done {
+            commit,
+            summary: summary.clone(),
+            batch,
+        };
+        match m {
+            Mutation::Promote {
+                branch,
+                current,
+                target,
+                ..
+            } => self
+                .stores
+                .releases
+                .set_gitlink(
+                    branch,
+                    current.as_ref().map(|r| r.id.as_str()),
+                    &target.id,
+                    &m.commit_message(self.operator()),
+                    self.operator(),
+                    now,
+                )
+                .map(|c| done(Some(c), None)),
+            Mutation::Rollback {
+                branch,
+                current,
+                target,
+                ..
+            } => self
+                .stores
+                .releases
+                .set_gitlink(
+                    branch,
+                    Some(&current.id),
+                    &target.id,
+                    &m.commit_message(self.operator()),
+                    self.operator(),
+                    now,
+                )
+                .map(|c| done(Some(c), None)),
+            Mutation::Reassign { shop, from, to, .. } => {
+                let mv = Move {
+                    shop: shop.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                };
+                let fresh = self.read(now)?;
+                let out = self.stores.placement.apply(
+                    std::slice::from_ref(&mv),
+                    &Record::Nothing,
+                    &capacities(&fresh, std::slice::from_ref(&mv)),
+                )?;
+                if let Some((_, why)) = out.full.into_iter().next() {
+                    return Err(OpsError::Refused(why));
+                }
+                match out.skipped.into_iter().next() {
+                    Some((shop, why)) => Err(OpsError::ShopMoved { shop, why }),
+                    None => Ok(done(None, None)),
+                }
+            }
+            Mutation::Cordon { cluster, drain } => self
+                .stores
+                .placement
+                .set_cordon(cluster, true, Some(drain))
+                .map(|()| done(None, None)),
+            Mutation::Uncordon {
+                cluster,
+                keep_drain,
+            } => self
+                .stores
+                .placement
+                .set_cordon(cluster, false, keep_drain.as_deref())
+                .map(|()| done(None, None)),
+            Mutation::DrainBatch { drain, moves, .. } => {
+                let fresh = self.read(now)?;
+                self.stores
+                    .placement
+                    .apply(
+                        moves,
+                        &Record::Drain(drain.clone()),
+                        &capacities(&fresh, moves),
+                    )
+                    .map(|b| done(None, Some(b)))
+            }
+            Mutation::RestoreBatch { moves, .. } => {
+                let fresh = self.read(now)?;
+                self.stores
+                    .placement
+                    .apply(moves, &Record::Clear, &capacities(&fresh, moves))
+                    .map(|b| done(None, Some(b)))
+            }
+            Mutation::Notes { .. } => Ok(done(None, None)),
+        }
+    }
+}
+
+fn batch_note(m: &Mutation, b: &BatchOutcome) -> String {
+    let batch = match m {
+        Mutation::DrainBatch { batch, .. } | Mutation::RestoreBatch { batch, .. } => *batch,
+        _ => 0,
+    };
+    format!(
+        "batch {batch}: {} moved, {} already in place, {} skipped{}",
+        b.applied,
+        b.already,
+        b.skipped.len(),
+        if b.full.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not moved: target full", b.full.len())
+        }
+    )
+}
+
+/// The capacity of every ShopSet the moves fill.
+fn capacities(fleet: &Fleet, moves: &[Move]) -> Capacities {
+    moves
+        .iter()
+        .flat_map(|m| m.to.iter())
+        .filter_map(|t| fleet.shopset(t).map(|ss| (t.clone(), ss.capacity)))
+        .collect()
+}
+
+/// The promotion as it will be pushed: the gate evaluated again on fresh data. Conditions that
+/// pass now are no longer overridden; ones that fail now without a reason refuse it.
+fn recheck_promote(
+    fresh: &Fleet,
+    m: &Mutation,
+    now: Ts,
+    policy: &GatePolicy,
+) -> Result<Mutation, OpsError> {
+    let Mutation::Promote {
+        tier,
+        branch,
+        from_tier,
+        current,
+        target,
+        override_reason,
+        ..
+    } = m
+    else {
+        return Ok(m.clone());
+    };
+    // The lock is this session's (the guard was just renewed), so it is not a condition here.
+    let g = release::gate(fresh, tier, now, policy, None, "")
+        .ok_or_else(|| OpsError::Refused(format!("'{tier}' has no tier below to promote from")))?;
+    let now_target = g.target.as_ref().map(|r| r.id.as_str());
+    if now_target != Some(target.id.as_str()) {
+        return Err(OpsError::Changed(format!(
+            "'{from_tier}' now runs {}, not {}",
+            g.target
+                .as_ref()
+                .map(|r| r.label())
+                .unwrap_or_else(|| "nothing known".into()),
+            target.label()
+        )));
+    }
+    if g.current.as_ref().map(|r| &r.id) != current.as_ref().map(|r| &r.id) {
+        return Err(OpsError::Changed(format!(
+            "'{tier}' now runs {}",
+            g.current
+                .as_ref()
+                .map(|r| r.label())
+                .unwrap_or_else(|| "nothing known".into())
+        )));
+    }
+    let blocking: Vec<String> = g
+        .blocking()
+        .map(|c| format!("{}: {}", c.condition.name(), c.detail))
+        .collect();
+    if !blocking.is_empty() {
+        return Err(OpsError::Refused(format!(
+            "the gate now fails — {}",
+            blocking.join("; ")
+        )));
+    }
+    let failing: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
+    if !failing.is_empty() && override_reason.is_none() {
+        return Err(OpsError::NeedsOverride(failing));
+    }
+    Ok(Mutation::Promote {
+        tier: tier.clone(),
+        branch: branch.clone(),
+        from_tier: from_tier.clone(),
+        current: current.clone(),
+        target: target.clone(),
+        override_reason: if failing.is_empty() {
+            None
+        } else {
+            override_reason.clone()
+        },
+        overridden: failing,
+    })
+}
+
+fn recheck_rollback(fresh: &Fleet, m: &Mutation) -> Result<(), OpsError> {
+    let Mutation::Rollback {
+        tier,
+        current,
+        target,
+        ..
+    } = m
+    else {
+        return Ok(());
+    };
+    let t = fresh
+        .tier(tier)
+        .ok_or_else(|| OpsError::Changed(format!("tier '{tier}' no longer exists")))?;
+    if t.revision.as_ref().map(|r| &r.id) != Some(&current.id) {
+        return Err(OpsError::Changed(format!(
+            "'{tier}' now runs {}, not {}",
+            t.revision
+                .as_ref()
+                .map(|r| r.label())
+                .unwrap_or_else(|| "nothing known".into()),
+            current.label()
+        )));
+    }
+    if let Some(above) = fresh
+        .tiers
+        .iter()
+        .find(|o| o.level > t.level && o.revision.as_ref().is_some_and(|r| r.seq > target.seq))
+    {
+        return Err(OpsError::Refused(format!(
+            "tier '{}' above now runs something newer than {}; roll it back first",
+            above.name,
+            target.label()
+        )));
+    }
+    Ok(())
+}
+
+fn recheck_reassign(
+    fresh: &Fleet,
+    shop: &str,
+    from: &[String],
+    to: &[String],
+    tier_change: bool,
+) -> Result<(), OpsError> {
+    let s: &Shop = fresh
+        .shops
+        .iter()
+        .find(|s| s.name == shop)
+        .ok_or_else(|| OpsError::Changed(format!("shop '{shop}' no longer exists")))?;
+    if s.shopsets == to {
+        return Err(OpsError::AlreadyThere {
+            shop: shop.into(),
+            on: to.to_vec(),
+        });
+    }
+    if s.shopsets != from {
+        return Err(OpsError::ShopMoved {
+            shop: shop.into(),
+            why: format!(
+                "moved meanwhile: now on {}, not {}",
+                s.shopsets.join(","),
+                from.join(",")
+            ),
+        });
+    }
+    let broken: Vec<String> = check_move_with(fresh, s, to, tier_change)
+        .iter()
+        .map(|b| b.to_string())
+        .collect();
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(OpsError::Refused(broken.join("; ")))
+    }
+}
+
+/// A batch as planned, against the fleet as it is now: every target still exists, is not
+/// cordoned (except the restored cluster itself), is reachable and has room for the batch.
+fn recheck_batch(fresh: &Fleet, moves: &[Move], restoring: Option<&str>) -> Result<(), OpsError> {
+    let names: HashSet<&str> = moves.iter().map(|m| m.shop.as_str()).collect();
+    let placed: HashMap<&str, &[String]> = fresh
+        .shops
+        .iter()
+        .filter(|s| names.contains(s.name.as_str()))
+        .map(|s| (s.name.as_str(), s.shopsets.as_slice()))
+        .collect();
+    let mut incoming: HashMap<&str, u32> = HashMap::new();
+    for m in moves {
+        if placed
+            .get(m.shop.as_str())
+            .is_some_and(|p| *p == m.to.as_slice())
+        {
+            continue;
+        }
+        for t in m.to.iter().filter(|t| !m.from.contains(t)) {
+            *incoming.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let mut problems = Vec::new();
+    let seen: HashSet<&str> = incoming.keys().copied().collect();
+    for t in seen {
+        let Some(ss) = fresh.shopset(t) else {
+            problems.push(format!("ShopSet '{t}' no longer exists"));
+            continue;
+        };
+        if let Some(c) = fresh.cluster(&ss.cluster)
+            && Some(c.name.as_str()) != restoring
+        {
+            if c.cordoned {
+                problems.push(format!("'{t}' is on cluster '{}', now cordoned", c.name));
+            } else if !c.is_reachable() {
+                problems.push(format!("'{t}' is on cluster '{}', now unreachable", c.name));
+            }
+        }
+        let n = fresh.shop_count(t);
+        let add = incoming.get(t).copied().unwrap_or(0);
+        if n + add > ss.capacity {
+            problems.push(format!(
+                "'{t}' would hold {}/{} (it holds {n} now)",
+                n + add,
+                ss.capacity
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.sort();
+        Err(OpsError::Changed(format!(
+            "the fleet changed since the plan: {}",
+            problems.join("; ")
+        )))
+    }
+}

@@ -1,0 +1,394 @@
+//! The console's main loop and effect runner. Input, source events, ticks and signals become
+//! messages for `update`; everything waiting is applied as one batch and drawn once, only when
+//! something visible changed. Effects run here, outside `App`, and report back as messages. The
+//! runner owns the operator lock guard while an operation (or a followed rollout) holds it, and
+//! gives it back exactly once.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use crossterm::{execute, terminal as ct};
+use futures::StreamExt;
+use ratatui::layout::Rect;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::app::{App, Effect, Msg};
+use super::render;
+use super::terminal::TerminalGuard;
+use super::theme::Theme;
+use super::update::update;
+use crate::domain::Ts;
+use crate::domain::release::GatePolicy;
+use crate::ops::access::WriteAccess;
+use crate::ops::drain::{PlanRequest, StopFlag, StopReason, run_plan};
+use crate::ops::{Executor, LockGuard, Mutation};
+use crate::sources::FleetSource;
+
+/// How the console ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Quit,
+    /// Work was running and was stopped: what, and how to continue it.
+    Interrupted(String),
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Quit => 0,
+            Outcome::Interrupted(_) => 1,
+        }
+    }
+}
+
+/// How long a quitting console waits for a running batch to finish.
+const STOP_WAIT: Duration = Duration::from_secs(120);
+/// How often a held lock is renewed while a rollout is followed.
+const RENEW_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the console until the operator quits or a signal ends it.
+/// `started` is when the process started, for the first-frame time in the log.
+/// A console without an executor is read-only: nothing in it can mutate the fleet.
+pub fn run(
+    source: Box<dyn FleetSource>,
+    executor: Option<Executor>,
+    policy: GatePolicy,
+    theme: Theme,
+    started: Instant,
+) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut guard = TerminalGuard::enter()?;
+    let runner = Runner::new(executor.map(Arc::new));
+    let result = runtime.block_on(event_loop(
+        &mut guard, source, policy, &theme, runner, started,
+    ));
+    drop(guard);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    if let Ok(Outcome::Interrupted(what)) = &result {
+        let _ = writeln!(std::io::stderr(), "shopctl: {what}");
+    }
+    result
+}
+
+/// Runs effects: mutations on blocking threads, the lock guard, a running drain.
+pub struct Runner {
+    executor: Option<Arc<Executor>>,
+    /// The lock, while this console holds it.
+    held: Arc<Mutex<Option<LockGuard>>>,
+    last_renew: Instant,
+    /// The running drain or restore, and how to stop it.
+    drain: Option<(Arc<StopFlag>, String)>,
+    done_tx: mpsc::Sender<Msg>,
+    done_rx: mpsc::Receiver<Msg>,
+}
+
+impl Runner {
+    pub fn new(executor: Option<Arc<Executor>>) -> Runner {
+        let (done_tx, done_rx) = mpsc::channel(64);
+        Runner {
+            executor,
+            held: Arc::new(Mutex::new(None)),
+            last_renew: Instant::now(),
+            drain: None,
+            done_tx,
+            done_rx,
+        }
+    }
+
+    /// The next message an effect reported.
+    pub async fn recv(&mut self) -> Option<Msg> {
+        self.done_rx.recv().await
+    }
+
+    /// Gives the lock back, if held.
+    fn unlock(&self) {
+        let guard = self.held.lock().ok().and_then(|mut g| g.take());
+        if let Some(g) = guard
+            && let Err(e) = g.release()
+        {
+            tracing::warn!("giving the operator lock back: {e}");
+        }
+    }
+
+    /// Renews a lock held across a followed rollout.
+    fn renew(&mut self) {
+        if self.last_renew.elapsed() < RENEW_EVERY {
+            return;
+        }
+        self.last_renew = Instant::now();
+        let held = Arc::clone(&self.held);
+        tokio::task::spawn_blocking(move || {
+            if let Ok(g) = held.lock()
+                && let Some(guard) = g.as_ref()
+                && let Err(e) = guard.renew(Ts::now())
+            {
+                tracing::warn!("renewing the operator lock: {e}");
+            }
+        });
+    }
+
+    /// Starts one effect. Returns false for `Quit`.
+    pub fn start(&mut self, effect: Effect, app: &mut App) -> bool {
+        match effect {
+            Effect::Quit => return false,
+            Effect::ClearScreen => {}
+            Effect::Unlock => self.unlock(),
+            Effect::CancelDrain => {
+                if let Some((stop, _)) = &self.drain {
+                    stop.stop(StopReason::Cancelled);
+                }
+            }
+            Effect::Execute {
+                mutation, notes, ..
+            } => self.execute(*mutation, notes, app),
+            Effect::SaveNotes { text, .. } => self.execute(Mutation::Notes { text }, None, app),
+            Effect::RunPlan {
+                kind, plan, drain, ..
+            } => {
+                let req = PlanRequest {
+                    kind,
+                    cluster: plan.cluster.clone(),
+                    drain,
+                    accepted: plan.degraded.iter().cloned().collect(),
+                    confirmed: *plan,
+                };
+                self.run_plan(req, app);
+            }
+        }
+        true
+    }
+
+    fn execute(&mut self, mutation: Mutation, notes: Option<String>, app: &mut App) {
+        let Some(ex) = self.executor.clone() else {
+            app.say(super::text::NO_EXECUTOR, true);
+            return;
+        };
+        let (tx, held) = (self.done_tx.clone(), Arc::clone(&self.held));
+        self.last_renew = Instant::now();
+        tokio::task::spawn_blocking(move || {
+            let now = Ts::now();
+            let result = if matches!(mutation, Mutation::Notes { .. }) {
+                ex.execute(None, &mutation, now, notes.as_deref())
+            } else {
+                match ex.lock(now) {
+                    Ok(guard) => {
+                        let r = ex.execute(Some(&guard), &mutation, now, notes.as_deref());
+                        // A pushed release is followed until it settles: the lock stays held
+                        // until `update` asks for it back.
+                        if r.is_ok() && mutation.is_release() {
+                            if let Ok(mut h) = held.lock() {
+                                *h = Some(guard);
+                            }
+                        } else if let Err(e) = guard.release() {
+                            tracing::warn!("giving the operator lock back: {e}");
+                        }
+                        r
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            tracing::info!(
+                action = mutation.action(),
+                subject = mutation.subject(),
+                ok = result.is_ok(),
+                "mutation"
+            );
+            let _ = tx.blocking_send(Msg::Executed {
+                mutation: Box::new(mutation),
+                result,
+            });
+        });
+    }
+
+    fn run_plan(&mut self, req: PlanRequest, app: &mut App) {
+        let Some(ex) = self.executor.clone() else {
+            app.say(super::text::NO_EXECUTOR, true);
+            return;
+        };
+        let stop = Arc::new(StopFlag::default());
+        self.drain = Some((Arc::clone(&stop), req.cluster.clone()));
+        let tx = self.done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let progress_tx = tx.clone();
+            let mut progress = move |done: usize, total: usize| {
+                let _ = progress_tx.blocking_send(Msg::DrainProgress { done, total });
+            };
+            let result = ex.lock(Ts::now()).and_then(|guard| {
+                let r = run_plan(&ex, &guard, &req, &Ts::now, &mut progress, &stop);
+                if let Err(e) = guard.release() {
+                    tracing::warn!("giving the operator lock back: {e}");
+                }
+                r
+            });
+            tracing::info!(cluster = %req.cluster, kind = ?req.kind, ok = result.is_ok(), "placement plan executed");
+            let _ = tx.blocking_send(Msg::DrainDone(result));
+        });
+    }
+
+    /// Ends the session: a running drain stops after its current batch (audited as
+    /// interrupted), and the lock is given back.
+    async fn finish(&mut self, app: &mut App) -> Outcome {
+        let outcome = match self.drain.take() {
+            None => Outcome::Quit,
+            Some((stop, cluster)) => {
+                stop.stop(StopReason::Interrupted);
+                let deadline = tokio::time::Instant::now() + STOP_WAIT;
+                loop {
+                    match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
+                        Ok(Some(Msg::DrainDone(result))) => {
+                            update(app, Msg::DrainDone(result));
+                            break;
+                        }
+                        Ok(Some(_)) => continue,
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                Outcome::Interrupted(format!(
+                    "the drain or restore of cluster '{cluster}' was interrupted after its current batch; run 'shopctl drain {cluster}' (or 'restore {cluster}') to continue"
+                ))
+            }
+        };
+        self.unlock();
+        outcome
+    }
+
+    fn finished_drain(&mut self) {
+        self.drain = None;
+    }
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    source: Box<dyn FleetSource>,
+    policy: GatePolicy,
+    theme: &Theme,
+    mut runner: Runner,
+    started: Instant,
+) -> anyhow::Result<Outcome> {
+    let size = guard.terminal()?.size()?;
+    let mut app = App::new(
+        source.info(),
+        runner.executor.as_deref().map(WriteAccess::of),
+        Ts::now(),
+        Rect::new(0, 0, size.width, size.height),
+    );
+    app.policy = policy;
+    if let Some(ex) = &runner.executor {
+        app.session = ex.holder().session.clone();
+    }
+    draw(guard, &app, theme)?;
+    app.dirty = false;
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
+    let mut first_data = true;
+    tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly(), "console started");
+
+    let (tx, mut rx) = mpsc::channel(1024);
+    let watch: JoinHandle<()> = tokio::spawn(source.watch(tx));
+    let _stop_watch = AbortOnDrop(watch);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut terminal_gone = false;
+
+    loop {
+        let msg = tokio::select! {
+            ev = events.next(), if !terminal_gone => match ev {
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::warn!("reading the terminal: {e}");
+                    terminal_gone = true;
+                    Msg::Terminate("terminal closed")
+                }
+                None => Msg::Terminate("input closed"),
+            },
+            Some(ev) = rx.recv() => Msg::Source(ev),
+            Some(msg) = runner.recv() => msg,
+            _ = tick.tick() => Msg::Tick(Ts::now()),
+            _ = sigterm.recv() => Msg::Terminate("SIGTERM"),
+            _ = sighup.recv() => Msg::Terminate("SIGHUP"),
+            _ = sigint.recv() => Msg::Terminate("SIGINT"),
+        };
+        if let Msg::Terminate(why) = &msg {
+            tracing::info!("terminating: {why}");
+            terminal_gone |= *why == "SIGHUP";
+        }
+        if matches!(msg, Msg::DrainDone(_)) {
+            runner.finished_drain();
+        }
+        if matches!(msg, Msg::Tick(_)) && runner.held.lock().is_ok_and(|h| h.is_some()) {
+            runner.renew();
+        }
+        let mut effects = update(&mut app, msg);
+        // Coalesce: apply everything already waiting as one batch, then draw once.
+        let mut waiting = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            waiting.push(ev);
+        }
+        if !waiting.is_empty() {
+            effects.extend(update(&mut app, Msg::Sources(waiting)));
+        }
+        for effect in effects {
+            if effect == Effect::ClearScreen && !terminal_gone {
+                if let Err(e) = guard.terminal().and_then(|t| t.clear()) {
+                    tracing::warn!("clearing the terminal: {e}");
+                }
+                app.dirty = true;
+            }
+            if !runner.start(effect, &mut app) {
+                let outcome = runner.finish(&mut app).await;
+                tracing::info!(?outcome, "console stopped");
+                return Ok(outcome);
+            }
+        }
+        if app.dirty && !terminal_gone {
+            if let Err(e) = draw(guard, &app, theme) {
+                // A closed terminal (hangup): stop cleanly instead of failing mid-operation.
+                tracing::warn!("drawing: {e}");
+                let outcome = runner.finish(&mut app).await;
+                return Ok(outcome);
+            }
+            app.dirty = false;
+            if first_data && !app.fleet.shops.is_empty() {
+                first_data = false;
+                tracing::info!(
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    shops = app.fleet.shops.len(),
+                    "first frame with the whole fleet drawn"
+                );
+            }
+        }
+    }
+}
+
+/// Stops the source task when the loop ends, however it ends.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
+    let terminal = guard.terminal()?;
+    execute!(terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
+    terminal.draw(|f| render::render(app, theme, f))?;
+    execute!(terminal.backend_mut(), ct::EndSynchronizedUpdate)?;
+    terminal.backend_mut().flush()?;
+    Ok(())
+}

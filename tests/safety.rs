@@ -1,0 +1,496 @@
+//! The safety rules of mutations: re-checked on fresh data when they execute, one lock session
+//! at a time, capacity never exceeded by a concurrent writer, reassignments kept in their tier
+//! and configuration, state that cannot be read reported rather than fatal, interrupted drains
+//! audited and reported.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::{demo_options, git};
+use shopctl::commands::Exit;
+use shopctl::commands::release::{Confirm, rollback};
+use shopctl::domain::drains::unfinished_drains;
+use shopctl::domain::placement::{Move, plan_drain};
+use shopctl::domain::release::{GatePolicy, gate};
+use shopctl::domain::{Fleet, Redundancy, Ts};
+use shopctl::ops::audit::AuditLog;
+use shopctl::ops::drain::{PlanKind, PlanRequest, StopFlag, StopReason, run_plan};
+use shopctl::ops::placement::{PlacementStore, Record};
+use shopctl::ops::{Executor, Holder, Mutation, OpsError};
+use shopctl::sources::FleetSource;
+use shopctl::sources::demo::placement::DemoPlacement;
+use shopctl::sources::demo::{AUDIT_FILE, DemoFleet, DemoOptions, DemoSource, Scenario};
+
+/// A fleet created now in a temporary directory, opened by one operator session.
+fn open(dir: &Path, scale: u32, operator: &str) -> (DemoSource, Executor) {
+    let mut opts = demo_options(dir, scale, Scenario::Calm);
+    opts.created_at = None;
+    let fleet = DemoFleet::open(&opts).expect("demo");
+    let ex = fleet
+        .executor(Holder::new_session(operator))
+        .expect("executor");
+    (DemoSource::new(fleet), ex)
+}
+
+/// Another session on the same directory.
+fn join(dir: &Path, operator: &str) -> (DemoSource, Executor) {
+    let fleet = DemoFleet::open(&DemoOptions {
+        dir: dir.to_path_buf(),
+        scale: None,
+        seed: None,
+        scenario: None,
+        reset: false,
+        readonly: false,
+        created_at: None,
+    })
+    .expect("demo opens");
+    let ex = fleet
+        .executor(Holder::new_session(operator))
+        .expect("executor");
+    (DemoSource::new(fleet), ex)
+}
+
+fn audit(dir: &Path) -> Vec<shopctl::ops::audit::AuditEntry> {
+    AuditLog {
+        path: dir.join(AUDIT_FILE),
+    }
+    .read()
+    .expect("audit")
+}
+
+fn pinned(dir: &Path, branch: &str) -> String {
+    git(&dir.join("git/system.git"), &["ls-tree", branch, "base"])
+}
+
+/// The promotion the console's dialog would confirm for `tier` at `now`.
+fn promotion(fleet: &Fleet, tier: &str, now: Ts, reason: Option<&str>) -> Mutation {
+    let g = gate(fleet, tier, now, &GatePolicy::default(), None, "").expect("gate");
+    Mutation::Promote {
+        tier: tier.into(),
+        branch: fleet.tier(tier).expect("tier").branch.clone(),
+        from_tier: g.from_tier.clone(),
+        current: g.current.clone(),
+        target: g.target.clone().expect("target"),
+        override_reason: reason.map(str::to_string),
+        overridden: g.failed().map(|c| c.condition.name().to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_confirmed_step_is_refused_when_the_tier_below_was_rolled_back_meanwhile() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
+    let later = Ts::now().plus_secs(3600);
+    let fleet = source.snapshot(later).expect("snapshot");
+    let step = promotion(&fleet, "prod-beta", later, None);
+    let before = pinned(tmp.path(), "tier-2");
+
+    // Meanwhile Bob rolls beta back: prod-beta would run something beta no longer runs.
+    let (mut bob_source, bob) = join(tmp.path(), "bob@ops");
+    let clock = move || later;
+    assert_eq!(
+        rollback(&mut bob_source, Some(&bob), "beta", Confirm::Yes, &clock),
+        Exit::Done
+    );
+
+    let guard = alice.lock(later).expect("alice locks");
+    match alice.execute(Some(&guard), &step, later, None) {
+        Err(e @ OpsError::Changed(_)) => assert!(e.is_race(), "{e}"),
+        other => panic!("the stale step ran: {other:?}"),
+    }
+    guard.release().expect("released");
+    assert_eq!(pinned(tmp.path(), "tier-2"), before, "tier-2 untouched");
+    let last = audit(tmp.path()).pop().expect("audited");
+    assert_eq!(
+        (last.action.as_str(), last.result.as_str()),
+        ("promote", "rejected")
+    );
+}
+
+#[test]
+fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
+    let start = Ts::now().plus_secs(3600);
+    let clock = move || start;
+    assert_eq!(
+        shopctl::commands::release::step(
+            &mut source,
+            Some(&alice),
+            "prod-beta",
+            None,
+            Confirm::Yes,
+            &clock
+        ),
+        Exit::Done
+    );
+    // Find the moment prod-beta has settled but not soaked.
+    let (at, fleet) = (0..900)
+        .step_by(3)
+        .map(|s| start.plus_secs(s))
+        .find_map(|t| {
+            let f = source.snapshot(t).expect("snapshot");
+            let g = gate(&f, "prod", t, &GatePolicy::default(), None, "")?;
+            let failed: Vec<&str> = g.failed().map(|c| c.condition.name()).collect();
+            (failed == ["soaked"]).then_some((t, f))
+        })
+        .expect("prod-beta soaks at some point");
+
+    // Without a reason the executor refuses, even though the console's view was older.
+    let unreasoned = promotion(&fleet, "prod", at, None);
+    let guard = alice.lock(at).expect("lock");
+    assert_eq!(
+        alice.execute(Some(&guard), &unreasoned, at, None),
+        Err(OpsError::NeedsOverride(vec!["soaked".into()]))
+    );
+    drop(guard);
+
+    // Confirmed with a reason while soaking; executed after the soak: no override is recorded.
+    let reasoned = promotion(&fleet, "prod", at, Some("hotfix"));
+    let after = at.plus_secs(600);
+    let guard = alice.lock(after).expect("lock");
+    alice
+        .execute(Some(&guard), &reasoned, after, None)
+        .expect("the step runs");
+    guard.release().expect("released");
+    let last = audit(tmp.path()).pop().expect("audited");
+    assert_eq!(last.result, "pushed");
+    assert!(
+        last.overridden.is_empty() && last.reason.is_none(),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_drain_never_fills_a_target_past_capacity_when_someone_filled_it_meanwhile() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
+    let now = Ts::now();
+    let fleet = source.snapshot(now).expect("snapshot");
+    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
+    assert!(confirmed.blockers.is_empty());
+
+    // The target most of B's shops were to go to is filled up to its capacity by someone else.
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for m in &confirmed.moves {
+        for t in m.to.iter().filter(|t| !m.from.contains(t)) {
+            *count.entry(t).or_default() += 1;
+        }
+    }
+    let (target, _) = count.iter().max_by_key(|(_, n)| **n).expect("a target");
+    let target = target.to_string();
+    let ss = fleet.shopset(&target).expect("target").clone();
+    let room = (ss.capacity - fleet.shop_count(&target)) as usize;
+    let fillers: Vec<Move> = fleet
+        .shops
+        .iter()
+        .filter(|s| s.redundancy == Redundancy::Single)
+        .filter(|s| {
+            s.shopsets.len() == 1
+                && fleet
+                    .shopset(&s.shopsets[0])
+                    .is_some_and(|o| o.tier == ss.tier && o.cluster != "B" && o.name != target)
+        })
+        .take(room)
+        .map(|s| Move {
+            shop: s.name.clone(),
+            from: s.shopsets.clone(),
+            to: vec![target.clone()],
+        })
+        .collect();
+    assert_eq!(fillers.len(), room, "enough shops to fill '{target}'");
+    let store = DemoPlacement {
+        dir: tmp.path().to_path_buf(),
+    };
+    store
+        .apply(&fillers, &Record::Nothing, &HashMap::new())
+        .expect("filled");
+
+    let req = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: "B".into(),
+        drain: "drain-B-test".into(),
+        accepted: HashSet::new(),
+        confirmed,
+    };
+    let guard = alice.lock(now).expect("lock");
+    let result = run_plan(
+        &alice,
+        &guard,
+        &req,
+        &Ts::now,
+        &mut |_, _| {},
+        &StopFlag::default(),
+    );
+    guard.release().expect("released");
+    let after = source.snapshot(Ts::now()).expect("snapshot");
+    for s in &after.shopsets {
+        assert!(
+            after.shop_count(&s.name) <= s.capacity,
+            "'{}' holds {}/{} ({result:?})",
+            s.name,
+            after.shop_count(&s.name),
+            s.capacity
+        );
+    }
+    if result.is_ok() {
+        assert!(unfinished_drains(&after).is_empty(), "replanned and done");
+    }
+}
+
+#[test]
+fn a_placement_store_skips_moves_into_a_full_shopset() {
+    let mut shops = vec![
+        shopctl::domain::Shop {
+            name: "a".into(),
+            redundancy: Redundancy::Single,
+            shopsets: vec!["x".into()],
+            previous: None,
+        },
+        shopctl::domain::Shop {
+            name: "b".into(),
+            redundancy: Redundancy::Single,
+            shopsets: vec!["y".into()],
+            previous: None,
+        },
+    ];
+    let moves = vec![Move {
+        shop: "b".into(),
+        from: vec!["y".into()],
+        to: vec!["x".into()],
+    }];
+    let cap: HashMap<String, u32> = [("x".to_string(), 1)].into();
+    let out = shopctl::ops::placement::apply_moves(&mut shops, &moves, &Record::Nothing, &cap);
+    assert_eq!((out.applied, out.full.len()), (0, 1));
+    assert_eq!(shops[1].shopsets, vec!["y".to_string()]);
+}
+
+#[test]
+fn two_sessions_of_one_operator_contend_for_the_lock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_s1, first) = open(tmp.path(), 300, "alice@ops");
+    let (mut s2, second) = join(tmp.path(), "alice@ops");
+    let now = Ts::now();
+    let held = first.lock(now).expect("the first console locks");
+    assert!(matches!(second.lock(now), Err(OpsError::Locked(_))));
+    let clock = move || now;
+    assert_eq!(
+        shopctl::commands::release::step(
+            &mut s2,
+            Some(&second),
+            "prod-beta",
+            None,
+            Confirm::Yes,
+            &clock
+        ),
+        Exit::Locked,
+        "the same operator's second console is refused"
+    );
+    // The second session finishing does not free the first session's lock.
+    assert!(
+        s2.snapshot(now)
+            .expect("snapshot")
+            .lock_holder(now)
+            .is_some()
+    );
+    // One session runs one operation at a time, in the same console too.
+    assert!(matches!(first.lock(now), Err(OpsError::Busy)));
+    held.release().expect("released");
+    first
+        .lock(now)
+        .expect("free again")
+        .release()
+        .expect("released");
+}
+
+fn demo(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("shopctl").expect("binary");
+    c.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join("shopctl-test-state"),
+    )
+    .args(["--demo", "--demo-dir"])
+    .arg(dir);
+    c
+}
+
+fn status(dir: &Path) -> serde_json::Value {
+    let out = demo(dir)
+        .args(["status", "-o", "json"])
+        .output()
+        .expect("status");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn headless_reassign_stays_in_the_tier_and_configuration_unless_asked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path())
+        .args(["--demo-seed", "7", "--demo-scale", "300", "status"])
+        .assert()
+        .success();
+    let v = status(tmp.path());
+    let tier_of: HashMap<String, (String, String, String)> = v["shopsets"]
+        .as_array()
+        .expect("shopsets")
+        .iter()
+        .map(|s| {
+            let f = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+            (f("name"), (f("tier"), f("configuration"), f("cluster")))
+        })
+        .collect();
+    let dual = v["shops"]
+        .as_array()
+        .expect("shops")
+        .iter()
+        .find(|s| {
+            s["redundancy"] == "dual"
+                && s["shopsets"][0]
+                    .as_str()
+                    .is_some_and(|ss| tier_of[ss].0 == "prod-ha")
+        })
+        .expect("a prod-ha dual shop");
+    let shop = dual["name"].as_str().expect("name");
+    // Two dev ShopSets (staging) in different clusters.
+    let pick = |tier: &str| -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out: Vec<String> = tier_of
+            .iter()
+            .filter(|(_, (t, _, c))| t == tier && seen.insert(c.clone()))
+            .map(|(n, _)| n.clone())
+            .collect();
+        out.sort();
+        out.truncate(2);
+        out
+    };
+    let dev = pick("dev").join(",");
+    demo(tmp.path())
+        .args(["reassign", shop, "--to", &dev, "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("tier"));
+    demo(tmp.path())
+        .args(["reassign", shop, "--to", &dev, "--yes", "--change-tier"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("connects to 'staging'"));
+    let v = status(tmp.path());
+    let now_on = v["shops"]
+        .as_array()
+        .expect("shops")
+        .iter()
+        .find(|s| s["name"] == shop)
+        .expect("shop")["shopsets"]
+        .clone();
+    assert_eq!(now_on, dual["shopsets"], "nothing moved");
+    assert!(
+        audit(tmp.path()).is_empty(),
+        "nothing happened, nothing audited"
+    );
+
+    // To where it already is: said, not written.
+    let here = dual["shopsets"]
+        .as_array()
+        .expect("legs")
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    demo(tmp.path())
+        .args(["reassign", shop, "--to", &here, "--yes"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("already on"));
+    assert!(audit(tmp.path()).is_empty());
+}
+
+#[test]
+fn a_damaged_lock_is_reported_and_the_fleet_still_shows() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path())
+        .args(["--demo-seed", "7", "--demo-scale", "300", "status"])
+        .assert()
+        .success();
+    // What a full disk left behind before writes were atomic.
+    std::fs::write(tmp.path().join("lock.json"), b"").expect("write");
+    let v = status(tmp.path());
+    assert!(
+        v["lock_problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("damaged")),
+        "{}",
+        v["lock_problem"]
+    );
+    assert!(!v["shops"].as_array().expect("shops").is_empty());
+    demo(tmp.path())
+        .args(["--readonly", "release", "status"])
+        .assert()
+        .success();
+    demo(tmp.path())
+        .args(["drain", "B", "--yes"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("damaged"));
+}
+
+#[test]
+fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
+    let now = Ts::now();
+    let fleet = source.snapshot(now).expect("snapshot");
+    let req = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: "B".into(),
+        drain: "drain-B-1".into(),
+        accepted: HashSet::new(),
+        confirmed: plan_drain(&fleet, "B", &HashSet::new()),
+    };
+    assert!(req.confirmed.moves.len() > shopctl::ops::drain::BATCH);
+    let stop = StopFlag::default();
+    let guard = alice.lock(now).expect("lock");
+    // A signal arrives while the first batch is written.
+    let report = run_plan(
+        &alice,
+        &guard,
+        &req,
+        &Ts::now,
+        &mut |done, _| {
+            if done > 0 {
+                stop.stop(StopReason::Interrupted);
+            }
+        },
+        &stop,
+    )
+    .expect("stops cleanly");
+    guard.release().expect("released");
+    assert_eq!(report.stopped, Some(StopReason::Interrupted));
+    assert!(report.moved > 0 && report.moved < report.total);
+    let lines = audit(tmp.path());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.action == "interrupted" && l.result == "interrupted"),
+        "{lines:?}"
+    );
+    let after = source.snapshot(Ts::now()).expect("snapshot");
+    assert!(after.lock_holder(Ts::now()).is_none(), "lock given back");
+    let left = unfinished_drains(&after);
+    assert_eq!(left.len(), 1);
+    assert!(left[0].advice().contains("shopctl drain B"));
+    demo(tmp.path())
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "drain of cluster 'B' is unfinished",
+        ));
+}
