@@ -12,9 +12,10 @@ use ratatui::layout::Rect;
 
 use shopctl::domain::*;
 use shopctl::sources::{SourceEvent, SourceInfo};
-use shopctl::ui::app::{App, Msg, update};
+use shopctl::ui::app::{App, Msg};
 use shopctl::ui::detail::{Detail, DetailTarget};
 use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
 
 const CLUSTERS: usize = 50;
 const TIERS: usize = 10;
@@ -133,7 +134,7 @@ fn app(fleet: &Fleet, w: u16, h: u16) -> App {
         mode: "demo",
     };
     let now = Ts::from_secs(1_795_363_260);
-    let mut app = App::new(info, false, now, Rect::new(0, 0, w, h));
+    let mut app = App::new(info, None, now, Rect::new(0, 0, w, h));
     update(
         &mut app,
         Msg::Sources(

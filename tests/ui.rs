@@ -7,16 +7,18 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
-use common::{CREATED, demo_snapshot};
+use common::{CREATED, demo_options, demo_snapshot};
 use shopctl::domain::{Fleet, Ts};
+use shopctl::ops::access::WriteAccess;
 use shopctl::sources::SourceId;
-use shopctl::sources::demo::Scenario;
+use shopctl::sources::demo::{DemoFleet, Scenario};
 use shopctl::sources::{SourceEvent, SourceInfo};
-use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope, update};
+use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope};
 use shopctl::ui::detail::DetailTarget;
 use shopctl::ui::panes::PaneId;
 use shopctl::ui::render::render;
 use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
 
 const NOW_AFTER: i64 = 150;
 
@@ -36,10 +38,32 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
+/// Write access from a real (demo) executor, as a read-write console gets it.
+fn access() -> WriteAccess {
+    static ACCESS: std::sync::OnceLock<WriteAccess> = std::sync::OnceLock::new();
+    *ACCESS.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
+        let executor = demo
+            .executor(shopctl::ops::Holder::new_session("op"))
+            .expect("executor");
+        WriteAccess::of(&executor)
+    })
+}
+
 /// An app fed a demo snapshot through source messages, as the real loop does.
 fn app_with(fleet: &Fleet, w: u16, h: u16) -> App {
+    app_as(fleet, Some(access()), w, h)
+}
+
+/// A read-only app fed a demo snapshot.
+fn read_only_app(fleet: &Fleet, w: u16, h: u16) -> App {
+    app_as(fleet, None, w, h)
+}
+
+fn app_as(fleet: &Fleet, access: Option<WriteAccess>, w: u16, h: u16) -> App {
     let now = CREATED.plus_secs(NOW_AFTER);
-    let mut app = App::new(info(), false, now, Rect::new(0, 0, w, h));
+    let mut app = App::new(info(), access, now, Rect::new(0, 0, w, h));
     for u in fleet.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
     }
@@ -102,7 +126,7 @@ fn selection_survives_data_updates_by_key() {
         update(&mut app, ch('j'));
     }
     let selected = app.selected_key(PaneId::ShopSets);
-    let keys = shopctl::ui::panes::keys_of(&app, PaneId::ShopSets);
+    let keys = app.keys_of(PaneId::ShopSets);
     assert_eq!(selected.as_deref(), Some(keys[4].as_str()));
     for u in f.as_updates() {
         update(&mut app, Msg::Source(SourceEvent::Update(u)));
@@ -116,14 +140,14 @@ fn filtering_narrows_the_focused_list_and_esc_clears_it() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, ch('/'));
-    assert!(app.input.is_some());
+    assert!(app.modals.filter().is_some());
     for c in "prod-ha".chars() {
         update(&mut app, ch(c));
     }
-    let keys = shopctl::ui::panes::keys_of(&app, PaneId::ShopSets);
+    let keys = app.keys_of(PaneId::ShopSets);
     assert_eq!(keys, ["A-3", "B-4", "C-3", "D-4"]);
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.input.is_none());
+    assert!(app.modals.filter().is_none());
     assert_eq!(app.pane(PaneId::ShopSets).filter, "prod-ha");
     update(&mut app, key(KeyCode::Esc));
     assert_eq!(app.pane(PaneId::ShopSets).filter, "");
@@ -135,7 +159,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, key(KeyCode::Enter));
-    let d = app.detail.as_ref().expect("detail open");
+    let d = app.modals.detail().expect("detail open");
     assert_eq!(
         d.target,
         DetailTarget::ShopSet("A-4".into()),
@@ -148,7 +172,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
         update(&mut app, ch(c));
     }
     update(&mut app, key(KeyCode::Enter));
-    let d = app.detail.as_ref().expect("still open");
+    let d = app.modals.detail().expect("still open");
     assert!(
         !d.rows.is_empty()
             && d.rows
@@ -156,7 +180,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
                 .all(|&i| f.shops[i as usize].name.contains(&first))
     );
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.detail.is_none());
+    assert!(app.modals.detail().is_none());
     assert_eq!(app.focus, PaneId::ShopSets);
 }
 
@@ -165,9 +189,9 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('?'));
-    assert!(app.help);
+    assert!(app.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), Vec::<Effect>::new());
-    assert!(!app.help);
+    assert!(!app.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), vec![Effect::Quit]);
     assert_eq!(
         update(
@@ -331,7 +355,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         update(&mut app, ch('s')).is_empty(),
         "nothing happens before confirmation"
     );
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(d.refused.is_none() && d.reason.is_none(), "the gate passes");
     assert_eq!(d.shopsets.len(), f.shopsets_of_tier("prod-beta").count());
     assert!(
@@ -359,7 +383,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         }
         other => panic!("expected one promotion, got {other:?}"),
     }
-    assert!(app.dialog.is_none() && app.busy);
+    assert!(app.modals.dialog().is_none() && app.busy);
 }
 
 #[test]
@@ -368,7 +392,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     let mut app = app_with(&f, 100, 30);
     tiers_pane_on(&mut app, "prod");
     update(&mut app, ch('s'));
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(
         d.refused
             .as_deref()
@@ -379,7 +403,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.dialog.is_none());
+    assert!(app.modals.dialog().is_none());
 }
 
 #[test]
@@ -390,7 +414,7 @@ fn overriding_the_soak_needs_a_typed_reason() {
     let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, at);
     let mut app = App::new(
         info(),
-        false,
+        Some(access()),
         CREATED.plus_secs(at),
         Rect::new(0, 0, 100, 30),
     );
@@ -405,7 +429,7 @@ fn overriding_the_soak_needs_a_typed_reason() {
     );
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
-    let d = app.dialog.as_ref().expect("dialog");
+    let d = app.modals.dialog().expect("dialog");
     assert!(d.refused.is_none(), "{:?}", d.refused);
     assert!(
         d.reason.is_some(),
@@ -439,35 +463,25 @@ fn overriding_the_soak_needs_a_typed_reason() {
 #[test]
 fn a_read_only_console_never_opens_a_mutation() {
     let (_d, f) = fleet(300);
-    let now = CREATED.plus_secs(NOW_AFTER);
-    let mut app = App::new(info(), true, now, Rect::new(0, 0, 100, 30));
-    update(
-        &mut app,
-        Msg::Sources(
-            f.as_updates()
-                .into_iter()
-                .map(SourceEvent::Update)
-                .collect(),
-        ),
-    );
+    let mut app = read_only_app(&f, 100, 30);
     tiers_pane_on(&mut app, "prod-beta");
     for k in ['s', 'b'] {
         assert!(update(&mut app, ch(k)).is_empty());
-        assert!(app.dialog.is_none());
-        assert!(
-            app.toast
-                .as_ref()
-                .is_some_and(|t| t.text.contains("read-only"))
-        );
+        assert!(app.modals.dialog().is_none());
     }
-    assert!(screen(&app, "default").contains("read-only"));
+    assert!(screen(&app, "default").contains("│RO│"));
 }
 
 #[test]
 fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
-    use shopctl::ui::release::{GuideState, guide, next_action};
+    use shopctl::domain::release::{GatePolicy, GuideState, guide, next_action};
     let (_d, f) = fleet(300);
-    let rows = guide(&f, CREATED.plus_secs(NOW_AFTER), "me");
+    let rows = guide(
+        &f,
+        CREATED.plus_secs(NOW_AFTER),
+        &GatePolicy::default(),
+        "me",
+    );
     let states: Vec<&GuideState> = rows.iter().map(|r| &r.state).collect();
     assert_eq!(
         states,
@@ -479,7 +493,10 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
             &GuideState::Waiting
         ]
     );
-    assert_eq!(next_action(&rows).0, Some("prod-beta"));
+    assert_eq!(
+        next_action(&rows).map(|r| r.tier.as_str()),
+        Some("prod-beta")
+    );
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('g'));
     let s = screen(&app, "default");
@@ -493,13 +510,16 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
     }
     assert_eq!(
         update(&mut app, key(KeyCode::Esc)),
-        vec![Effect::SaveNotes("watching checkout".into())]
+        vec![Effect::SaveNotes {
+            access: access(),
+            text: "watching checkout".into()
+        }]
     );
     // s in the guide opens the step for the next tier.
     update(&mut app, ch('s'));
     assert!(
-        app.dialog
-            .as_ref()
+        app.modals
+            .dialog()
             .is_some_and(|d| d.title.contains("prod-beta"))
     );
 }
@@ -519,7 +539,7 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
     let mut app = app_with(&f, 100, 30);
     clusters_pane_on(&mut app, "C");
     assert!(update(&mut app, ch('d')).is_empty());
-    let d = app.plan_dialog.as_ref().expect("plan shown");
+    let d = app.modals.plan().expect("plan shown");
     assert!(d.plan.blockers.is_empty() && !d.plan.moves.is_empty());
     let s = screen(&app, "default");
     assert!(
@@ -566,26 +586,12 @@ fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
     clusters_pane_on(&mut app, "A");
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.plan_dialog.is_none());
-    let mut ro = App::new(
-        info(),
-        true,
-        CREATED.plus_secs(NOW_AFTER),
-        Rect::new(0, 0, 100, 30),
-    );
-    update(
-        &mut ro,
-        Msg::Sources(
-            f.as_updates()
-                .into_iter()
-                .map(SourceEvent::Update)
-                .collect(),
-        ),
-    );
+    assert!(app.modals.plan().is_none());
+    let mut ro = read_only_app(&f, 100, 30);
     clusters_pane_on(&mut ro, "A");
     update(&mut ro, ch('d'));
     update(&mut ro, ch('u'));
-    assert!(ro.plan_dialog.is_none());
+    assert!(ro.modals.plan().is_none());
 }
 
 #[test]
@@ -606,26 +612,380 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
     }
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, ch('r'));
-    let r = app.reassign.as_ref().expect("reassign dialog");
+    let r = app.modals.reassign().expect("reassign dialog");
     assert_eq!(r.shop.name, first);
-    // Choosing a ShopSet in the same failure domain as the other leg is refused with the rule.
-    let other = r.chosen[1].clone();
-    let fd = f.failure_domain_of(&other).map(str::to_string);
-    let same_fd = r.candidates.iter().position(|c| {
-        *c != other && !r.chosen.contains(c) && f.failure_domain_of(c).map(str::to_string) == fd
-    });
-    if let Some(i) = same_fd {
-        while app.reassign.as_ref().is_some_and(|r| r.cursor < i) {
-            update(&mut app, ch('j'));
-        }
-        update(&mut app, ch(' '));
-        assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        assert!(
-            app.toast
-                .as_ref()
-                .is_some_and(|t| t.text.contains("failure domain")),
-            "{:?}",
-            app.toast
-        );
+    // Dropping one leg of a dual shop breaks its redundancy: refused with the rule, nothing runs.
+    let leg = r.chosen[0].clone();
+    let i = r
+        .candidates
+        .iter()
+        .position(|c| *c == leg)
+        .expect("a leg is a candidate");
+    while app.modals.reassign().expect("open").cursor < i {
+        update(&mut app, ch('j'));
     }
+    update(&mut app, ch(' '));
+    assert_eq!(app.modals.reassign().expect("open").chosen.len(), 1);
+    let s = screen(&app, "default");
+    assert!(s.contains("✗"), "the broken rule is shown:\n{s}");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let toast = app.toast.as_ref().expect("refused");
+    assert!(toast.text.starts_with("refused:"), "{}", toast.text);
+    assert!(app.modals.reassign().is_some(), "the dialog stays open");
+}
+
+/// The app of `a_drain_needs_the_cluster_name_typed…`, with a drain of `cluster` running.
+fn draining(f: &Fleet, cluster: &str) -> App {
+    let mut app = app_with(f, 100, 30);
+    clusters_pane_on(&mut app, cluster);
+    update(&mut app, ch('d'));
+    for c in cluster.chars() {
+        update(&mut app, ch(c));
+    }
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunPlan { .. }]),
+        "{effects:?}"
+    );
+    app
+}
+
+#[test]
+fn quitting_during_a_drain_asks_first() {
+    let (_d, f) = fleet(600);
+    let mut app = draining(&f, "C");
+    assert!(
+        update(&mut app, ch('q')).is_empty(),
+        "q asks, it does not quit"
+    );
+    let question = app.modals.quit().expect("asked").question();
+    assert!(
+        question.contains("a drain of 'C' is running") && question.contains("quit? y/n"),
+        "{question}"
+    );
+    assert!(screen(&app, "default").contains("a drain of 'C' is running"));
+    assert!(update(&mut app, ch('n')).is_empty());
+    assert!(app.modals.quit().is_none() && app.drain_run.is_some());
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(update(&mut app, ctrl_c).is_empty(), "ctrl-c asks too");
+    assert_eq!(update(&mut app, ch('y')), vec![Effect::Quit]);
+    // A signal does not ask: the main loop stops the drain after its batch.
+    let mut app = draining(&f, "C");
+    assert_eq!(
+        update(&mut app, Msg::Terminate("SIGTERM")),
+        vec![Effect::Quit]
+    );
+}
+
+#[test]
+fn a_followed_step_superseded_by_another_change_stops_being_followed() {
+    use shopctl::domain::FleetUpdate;
+    use shopctl::domain::release::Progress;
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    let head = f.tier("prod-beta").and_then(|t| t.head.clone());
+    app.progress = Some(Progress {
+        tier: "prod-beta".into(),
+        commit: "pushed-by-this-console".into(),
+        before: head,
+        since: app.now,
+        rollback: false,
+    });
+    let mut tiers = f.tiers.clone();
+    let pb = tiers
+        .iter_mut()
+        .find(|t| t.name == "prod-beta")
+        .expect("prod-beta");
+    pb.head = Some("pushed-by-this-console".into());
+    let effects = update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Tiers(tiers.clone()))),
+    );
+    assert!(effects.is_empty(), "still rolling out: {effects:?}");
+    assert!(screen(&app, "default").contains("promoting prod-beta"));
+    // Someone else rolls prod-beta back: its head moves past what this console pushed.
+    let pb = tiers
+        .iter_mut()
+        .find(|t| t.name == "prod-beta")
+        .expect("prod-beta");
+    pb.head = Some("another-operators-rollback".into());
+    let effects = update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Tiers(tiers))),
+    );
+    assert_eq!(effects, vec![Effect::Unlock]);
+    assert!(app.progress.is_none());
+    let toast = app.toast.as_ref().expect("said so");
+    assert!(toast.text.contains("superseded"), "{}", toast.text);
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    assert!(
+        app.modals.dialog().is_some(),
+        "the tier can be stepped again"
+    );
+}
+
+/// prod-beta's confirmation opened while beta still soaks (a reason is required).
+fn soaking_dialog(tmp: &std::path::Path) -> (Fleet, App) {
+    let at = -20 * 60 + 30;
+    let f = demo_snapshot(tmp, 300, Scenario::Calm, at);
+    let mut app = App::new(
+        info(),
+        Some(access()),
+        CREATED.plus_secs(at),
+        Rect::new(0, 0, 100, 30),
+    );
+    update(
+        &mut app,
+        Msg::Sources(
+            f.as_updates()
+                .into_iter()
+                .map(SourceEvent::Update)
+                .collect(),
+        ),
+    );
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    let d = app.modals.dialog().expect("dialog");
+    assert!(d.refused.is_none() && d.reason.is_some(), "soaking");
+    (f, app)
+}
+
+#[test]
+fn the_open_dialog_follows_the_gate_live() {
+    use shopctl::domain::{Alert, AlertState, FleetUpdate, Severity, SyncStatus};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (f, mut app) = soaking_dialog(tmp.path());
+    // The soak ends while the dialog is open: no reason is needed any more.
+    let later = app.now.plus_secs(3600);
+    update(&mut app, Msg::Tick(later));
+    let d = app.modals.dialog().expect("still open");
+    assert!(d.reason.is_none() && d.refused.is_none(), "soak over");
+    // A critical alert on beta fires: a reason is needed again.
+    let alert = Alert {
+        name: "CheckoutErrorRateHigh".into(),
+        severity: Severity::Critical,
+        state: AlertState::Active,
+        labels: [("tier".to_string(), "beta".to_string())].into(),
+        since: later,
+        summary: String::new(),
+    };
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Alerts(vec![alert]))),
+    );
+    let d = app.modals.dialog().expect("still open");
+    assert!(d.reason.is_some(), "an alert asks for a reason");
+    assert!(
+        screen(&app, "default").contains("CheckoutErrorRateHigh"),
+        "the dialog names the alert"
+    );
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::Alerts(Vec::new()))),
+    );
+    // A beta ShopSet goes OutOfSync (someone changed beta): the dialog turns into a refusal.
+    let beta = f.shopsets_of_tier("beta").next().expect("a beta ShopSet");
+    let mut app_status = f.app_for(&beta.name).cloned().expect("its app");
+    app_status.sync = SyncStatus::OutOfSync;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(app_status))),
+    );
+    let d = app.modals.dialog().expect("still open");
+    let refused = d.refused.clone().expect("refused");
+    assert!(refused.contains("lower_tier_settled"), "{refused}");
+    assert!(
+        update(&mut app, key(KeyCode::Enter)).is_empty(),
+        "enter executes nothing"
+    );
+}
+
+#[test]
+fn b_in_the_guide_rolls_back_the_failed_tier() {
+    use shopctl::domain::{FleetUpdate, HealthStatus};
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    update(&mut app, ch('g'));
+    assert!(update(&mut app, ch('b')).is_empty());
+    assert!(
+        app.modals.dialog().is_none(),
+        "no tier failed: nothing to roll back"
+    );
+    let toast = app.toast.as_ref().expect("said why");
+    assert!(toast.text.contains("no tier has failed"), "{}", toast.text);
+    // A beta ShopSet degrades: the guide marks beta failed and b rolls beta back.
+    let beta = f.shopsets_of_tier("beta").next().expect("a beta ShopSet");
+    let mut degraded = f.app_for(&beta.name).cloned().expect("its app");
+    degraded.health = HealthStatus::Degraded;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(degraded))),
+    );
+    let s = screen(&app, "default");
+    assert!(s.contains("b rolls it back"), "{s}");
+    update(&mut app, ch('b'));
+    let d = app.modals.dialog().expect("rollback dialog");
+    assert_eq!(d.title, "Roll back 'beta'");
+}
+
+#[test]
+fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), 600, Scenario::ClusterOutage, 120);
+    let (down, one_leg) = f.shops_affected_by_outage();
+    assert!(down + one_leg > 0, "cluster B is down");
+    let mut app = app_with(&f, 120, 40);
+    clusters_pane_on(&mut app, "B");
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail");
+    assert_eq!(
+        d.down + d.one_leg,
+        d.rows.len(),
+        "every affected shop listed"
+    );
+    assert!(
+        d.down > 0 && d.one_leg > 0,
+        "{} down, {} on one leg",
+        d.down,
+        d.one_leg
+    );
+    let first = f.shops[d.rows[0] as usize].name.clone();
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Shops down or on one leg") && s.contains("✗ down") && s.contains(&first),
+        "{s}"
+    );
+    // The listed shops can be reassigned from there.
+    update(&mut app, ch('r'));
+    let r = app.modals.reassign().expect("reassign dialog");
+    assert_eq!(r.shop.name, first);
+    // A reachable cluster's detail lists no shops.
+    let mut app = app_with(&f, 120, 40);
+    clusters_pane_on(&mut app, "A");
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail");
+    assert!(!d.has_list() && d.rows.is_empty());
+}
+
+/// The screen's text, then for each line the runs of cells sharing colours and modifiers, so a
+/// colour regression changes the snapshot.
+fn styled_screen(app: &App, theme: &str) -> String {
+    use std::fmt::Write as _;
+    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let theme = Theme::load(theme).expect("theme");
+    t.draw(|f| render(app, &theme, f)).expect("draw");
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let cell = &buf[(x, y)];
+            line.push_str(cell.symbol());
+            let style = format!("{:?}/{:?}/{:?}", cell.fg, cell.bg, cell.modifier);
+            match runs.last_mut() {
+                Some((_, end, s)) if *s == style => *end = x,
+                _ => runs.push((x, x, style)),
+            }
+        }
+        let _ = writeln!(out, "{line}");
+        for (a, b, s) in runs {
+            let _ = writeln!(out, "    {a}-{b} {s}");
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_every_theme_with_styles() {
+    let (_d, f) = fleet(300);
+    for theme in ["default", "light", "high-contrast", "mono"] {
+        let mut app = app_with(&f, 80, 24);
+        tiers_pane_on(&mut app, "prod-beta");
+        insta::assert_snapshot!(format!("styles_{theme}"), styled_screen(&app, theme));
+    }
+}
+
+#[test]
+fn snapshot_release_confirmation() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_override_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_f, mut app) = soaking_dialog(tmp.path());
+    for c in "hotfix for checkout".chars() {
+        update(&mut app, ch(c));
+    }
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_drain_plan_with_blockers() {
+    use shopctl::domain::FleetUpdate;
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    // Every ShopSet off cluster C is full: none of C's shops has a place.
+    let full: Vec<_> = f
+        .shopsets
+        .iter()
+        .cloned()
+        .map(|mut ss| {
+            if ss.cluster != "C" {
+                ss.capacity = f.shop_count(&ss.name);
+            }
+            ss
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::ShopSets(full))),
+    );
+    clusters_pane_on(&mut app, "C");
+    update(&mut app, ch('d'));
+    let d = app.modals.plan().expect("plan");
+    assert!(!d.plan.blockers.is_empty(), "blocked");
+    insta::assert_snapshot!(screen(&app, "default"));
+    // Enter refuses while shops are blocked.
+    for c in "C".chars() {
+        update(&mut app, ch(c));
+    }
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn snapshot_reassign() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 100, 30);
+    let dual = f
+        .shops
+        .iter()
+        .find(|s| s.redundancy == shopctl::domain::Redundancy::Dual)
+        .expect("a dual shop")
+        .name
+        .clone();
+    update(&mut app, ch('f'));
+    update(&mut app, ch('/'));
+    for c in dual.chars() {
+        update(&mut app, ch(c));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, ch('r'));
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    insta::assert_snapshot!(screen(&app, "default"));
+}
+
+#[test]
+fn snapshot_quit_during_drain() {
+    let (_d, f) = fleet(600);
+    let mut app = draining(&f, "C");
+    update(&mut app, ch('q'));
+    insta::assert_snapshot!(screen(&app, "default"));
 }

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Exit, ask, ops_exit, snapshot};
-use crate::domain::release::{self, Condition, Gate, GatePolicy};
+use crate::domain::release::{self as rules, Gate, GatePolicy};
 use crate::domain::{Fleet, Ts};
+use crate::ops::release::{self, Refusal, promotion};
 use crate::ops::{Executor, Mutation, OpsError};
 use crate::sources::FleetSource;
 
@@ -72,7 +73,7 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
     let gates: Vec<Option<Gate>> = fleet
         .tiers
         .iter()
-        .map(|t| release::gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me))
+        .map(|t| rules::gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me))
         .collect();
     if json {
         let out = StatusJson {
@@ -168,58 +169,19 @@ pub fn step(
             Ok(f) => f,
             Err(e) => return e,
         };
-        let Some(tier_info) = fleet.tier(tier) else {
-            eprintln!(
-                "shopctl: unknown tier '{tier}' (tiers: {})",
-                tier_names(&fleet)
-            );
-            return Exit::Error;
-        };
-        let Some(g) = release::gate(
+        let m = match promotion(
             &fleet,
             tier,
             now,
             executor.policy(),
-            fleet.lock.as_ref(),
             executor.operator(),
-        ) else {
-            eprintln!(
-                "shopctl: '{tier}' is the lowest tier; releases enter it by merging into '{}'",
-                tier_info.branch
-            );
-            return Exit::Refused;
-        };
-        eprint!("{}", verdict(&g));
-        if g.failed().any(|c| c.condition == Condition::LockFree) {
-            return Exit::Locked;
-        }
-        if g.blocking().next().is_some() {
-            return Exit::Refused;
-        }
-        let overridden: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
-        let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
-        if !overridden.is_empty() && reason.is_none() {
-            eprintln!(
-                "shopctl: the gate fails on {}; pass --override-reason TEXT to override it",
-                overridden.join(", ")
-            );
-            return Exit::Refused;
-        }
-        let Some(target) = g.target.clone() else {
-            return Exit::Refused;
-        };
-        let m = Mutation::Promote {
-            tier: tier.into(),
-            branch: tier_info.branch.clone(),
-            from_tier: g.from_tier.clone(),
-            current: g.current.clone(),
-            target,
-            override_reason: if overridden.is_empty() {
-                None
-            } else {
-                reason.map(str::to_string)
-            },
-            overridden,
+            override_reason,
+        ) {
+            Ok((g, m)) => {
+                eprint!("{}", verdict(&g));
+                m
+            }
+            Err(refusal) => return refused_step(&refusal),
         };
         match run(executor, &m, &how, clock()) {
             Ok(code) => return code,
@@ -255,76 +217,44 @@ pub fn rollback(
         Ok(f) => f,
         Err(e) => return e,
     };
-    let m = match rollback_mutation(&fleet, tier, now, executor.operator()) {
+    let m = match release::rollback(&fleet, tier, now, executor.operator()) {
         Ok(m) => m,
-        Err((code, msg)) => {
-            eprintln!("shopctl: {msg}");
-            return code;
+        Err(refusal) => {
+            eprintln!("shopctl: {refusal}");
+            return refusal_exit(&refusal);
         }
     };
     run(executor, &m, &how, now).unwrap_or_else(ops_exit)
 }
 
-/// The rollback of `tier`, or why there is none.
-pub fn rollback_mutation(
-    fleet: &Fleet,
-    tier: &str,
-    now: Ts,
-    me: &str,
-) -> Result<Mutation, (Exit, String)> {
-    let t = fleet.tier(tier).ok_or((
-        Exit::Error,
-        format!("unknown tier '{tier}' (tiers: {})", tier_names(fleet)),
-    ))?;
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != me) {
-        return Err((
-            Exit::Locked,
-            format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
-        ));
+/// Prints why a step is refused (the gate, when one was evaluated) and gives its exit status.
+fn refused_step(refusal: &Refusal) -> Exit {
+    if let Some(g) = refusal.gate() {
+        eprint!("{}", verdict(g));
     }
-    let current = t
-        .revision
-        .clone()
-        .ok_or((Exit::Error, format!("'{tier}' pins no known revision")))?;
-    let target = t.previous.clone().ok_or((
-        Exit::Refused,
-        format!("'{tier}' has no earlier revision to roll back to"),
-    ))?;
-    if target.id == current.id {
-        return Err((
-            Exit::Refused,
-            format!(
-                "'{tier}' ran {} before its last change too; nothing to roll back",
-                current.label()
-            ),
-        ));
+    match refusal {
+        Refusal::Locked { .. } | Refusal::Blocked { .. } => {}
+        Refusal::NeedsReason { overridden, .. } => eprintln!(
+            "shopctl: the gate fails on {}; pass --override-reason TEXT to override it",
+            overridden.join(", ")
+        ),
+        other => eprintln!("shopctl: {other}"),
     }
-    if let Some(above) = fleet
-        .tiers
-        .iter()
-        .find(|o| o.level > t.level && o.revision.as_ref().is_some_and(|r| r.seq > target.seq))
-    {
-        return Err((
-            Exit::Refused,
-            format!(
-                "tier '{}' above runs {}, newer than {}; roll back '{}' first so no tier runs ahead of the tier below",
-                above.name,
-                above
-                    .revision
-                    .as_ref()
-                    .map(|r| r.label())
-                    .unwrap_or_default(),
-                target.label(),
-                above.name
-            ),
-        ));
+    refusal_exit(refusal)
+}
+
+/// The exit status of a refused step or rollback.
+fn refusal_exit(refusal: &Refusal) -> Exit {
+    match refusal {
+        Refusal::UnknownTier { .. } | Refusal::NoRevision { .. } => Exit::Error,
+        Refusal::Locked { .. } => Exit::Locked,
+        Refusal::LowestTier { .. }
+        | Refusal::Blocked { .. }
+        | Refusal::NeedsReason { .. }
+        | Refusal::NoEarlier { .. }
+        | Refusal::NothingToRollBack { .. }
+        | Refusal::TierAbove { .. } => Exit::Refused,
     }
-    Ok(Mutation::Rollback {
-        tier: tier.into(),
-        branch: t.branch.clone(),
-        current,
-        target,
-    })
 }
 
 fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit, OpsError> {
@@ -356,13 +286,4 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
-}
-
-fn tier_names(fleet: &Fleet) -> String {
-    fleet
-        .tiers
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

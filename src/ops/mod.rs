@@ -6,6 +6,7 @@
 //! [`PlacementStore`], [`LockStore`], [`AuditSink`]); each backend implements them. Nothing here
 //! knows which backend runs.
 
+pub mod access;
 pub mod atomic;
 pub mod audit;
 pub mod drain;
@@ -14,6 +15,7 @@ pub mod git;
 pub mod lock;
 pub mod mutation;
 pub mod placement;
+pub mod release;
 
 use thiserror::Error;
 

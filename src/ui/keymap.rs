@@ -3,6 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::state::PaneId;
+
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -10,7 +12,7 @@ pub enum Action {
     Help,
     NextPane,
     PrevPane,
-    FocusPane(usize),
+    FocusPane(PaneId),
     Up,
     Down,
     PageUp,
@@ -37,6 +39,12 @@ pub enum Action {
     FindShop,
     /// Cancel a running drain after its current batch.
     Cancel,
+    /// Confirm the open dialog (or keep the typed filter).
+    Confirm,
+    /// Reassign dialog: choose or drop the ShopSet under the cursor.
+    Choose,
+    /// Drain plan: accept degraded redundancy for the blocked dual shops.
+    AcceptDegraded,
 }
 
 /// Where the operator is: decides which bindings apply.
@@ -46,6 +54,35 @@ pub enum Context {
     Detail,
     Help,
     Guide,
+    /// Writing the guide's notes: every other key is text.
+    Notes,
+    /// Typing a filter: every other key is text.
+    Filter,
+    /// The release confirmation (with its override reason: every other key is text).
+    Confirm,
+    /// The drain or restore plan (the cluster's name is typed: every other key is text).
+    Plan,
+    Reassign,
+    /// Quitting while a drain runs.
+    Quit,
+}
+
+impl Context {
+    /// The word help shows for the context.
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Main => "main",
+            Context::Detail => "detail",
+            Context::Help => "help",
+            Context::Guide => "guide",
+            Context::Notes => "notes",
+            Context::Filter => "filter",
+            Context::Confirm => "confirm",
+            Context::Plan => "plan",
+            Context::Reassign => "reassign",
+            Context::Quit => "quit?",
+        }
+    }
 }
 
 pub struct Binding {
@@ -58,13 +95,14 @@ pub struct Binding {
     pub short: &'static str,
     /// Shown in the footer (the rest only in help).
     pub footer: bool,
-    /// Changes the fleet: shown as read-only and not bound in a read-only console.
+    /// Changes the fleet: neither bound nor shown in a read-only console.
     pub mutating: bool,
 }
 
 const MAIN: &[Context] = &[Context::Main];
 const LISTS: &[Context] = &[Context::Main, Context::Detail];
-const ALL: &[Context] = &[
+/// The views (not dialogs, not text entry).
+pub const ALL: &[Context] = &[
     Context::Main,
     Context::Detail,
     Context::Help,
@@ -74,6 +112,31 @@ const OVERLAYS: &[Context] = &[Context::Detail, Context::Help, Context::Guide];
 const STEP: &[Context] = &[Context::Main, Context::Guide];
 const GUIDE: &[Context] = &[Context::Guide];
 const DETAIL: &[Context] = &[Context::Detail];
+const SCROLLS: &[Context] = &[
+    Context::Main,
+    Context::Detail,
+    Context::Help,
+    Context::Reassign,
+];
+const PAGES: &[Context] = &[Context::Main, Context::Detail, Context::Plan];
+const ENTRY: &[Context] = &[
+    Context::Notes,
+    Context::Filter,
+    Context::Confirm,
+    Context::Plan,
+    Context::Reassign,
+    Context::Quit,
+];
+const CONFIRMS: &[Context] = &[
+    Context::Filter,
+    Context::Confirm,
+    Context::Plan,
+    Context::Reassign,
+];
+const DIALOGS: &[Context] = &[Context::Confirm, Context::Plan, Context::Reassign];
+const QUIT: &[Context] = &[Context::Quit];
+const REASSIGN: &[Context] = &[Context::Reassign];
+const PLAN: &[Context] = &[Context::Plan];
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
@@ -96,7 +159,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "1-5",
-        action: Action::FocusPane(0),
+        action: Action::FocusPane(PaneId::Clusters),
         contexts: MAIN,
         help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts",
         short: "pane",
@@ -106,16 +169,34 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "j/k ↑/↓",
         action: Action::Down,
-        contexts: LISTS,
-        help: "move the selection",
+        contexts: SCROLLS,
+        help: "move the selection (help: scroll)",
         short: "move",
         footer: false,
         mutating: false,
     },
     Binding {
+        keys: "j/k",
+        action: Action::Down,
+        contexts: REASSIGN,
+        help: "move the cursor",
+        short: "move",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "↑/↓",
+        action: Action::Up,
+        contexts: PLAN,
+        help: "scroll the plan",
+        short: "scroll",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
         keys: "PgUp/PgDn",
         action: Action::PageDown,
-        contexts: LISTS,
+        contexts: PAGES,
         help: "move a page",
         short: "page",
         footer: false,
@@ -151,8 +232,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "b",
         action: Action::Rollback,
-        contexts: MAIN,
-        help: "roll the selected tier back (a new commit)",
+        contexts: STEP,
+        help: "roll the selected (guide: the failed) tier back",
         short: "rollback",
         footer: true,
         mutating: true,
@@ -221,6 +302,51 @@ pub const BINDINGS: &[Binding] = &[
         mutating: true,
     },
     Binding {
+        keys: "space",
+        action: Action::Choose,
+        contexts: REASSIGN,
+        help: "choose / drop the ShopSet at the cursor",
+        short: "choose",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "tab",
+        action: Action::AcceptDegraded,
+        contexts: PLAN,
+        help: "accept degraded redundancy for blocked dual shops",
+        short: "accept degraded",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "enter",
+        action: Action::Confirm,
+        contexts: CONFIRMS,
+        help: "confirm the dialog (filter: keep it)",
+        short: "confirm",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "y",
+        action: Action::Confirm,
+        contexts: QUIT,
+        help: "quit; the running drain stops after its batch",
+        short: "quit",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "n esc",
+        action: Action::Back,
+        contexts: QUIT,
+        help: "keep the console and the drain running",
+        short: "stay",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
         keys: "/",
         action: Action::Filter,
         contexts: LISTS,
@@ -235,6 +361,24 @@ pub const BINDINGS: &[Binding] = &[
         contexts: ALL,
         help: "close / clear the filter and highlight",
         short: "back",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "esc",
+        action: Action::Back,
+        contexts: DIALOGS,
+        help: "cancel the dialog: nothing changes",
+        short: "cancel",
+        footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "esc",
+        action: Action::Back,
+        contexts: &[Context::Notes, Context::Filter],
+        help: "stop writing (notes: saved; filter: cleared)",
+        short: "done",
         footer: true,
         mutating: false,
     },
@@ -260,9 +404,18 @@ pub const BINDINGS: &[Binding] = &[
         keys: "q ctrl-c",
         action: Action::Quit,
         contexts: ALL,
-        help: "quit",
+        help: "quit (asks first while a drain runs)",
         short: "quit",
         footer: true,
+        mutating: false,
+    },
+    Binding {
+        keys: "ctrl-c",
+        action: Action::Quit,
+        contexts: DIALOGS,
+        help: "quit from a dialog",
+        short: "quit",
+        footer: false,
         mutating: false,
     },
 ];
@@ -270,10 +423,29 @@ pub const BINDINGS: &[Binding] = &[
 /// Overlay-only meaning of `q`: close the overlay rather than quit.
 const Q_CLOSES: &[Context] = OVERLAYS;
 
-/// The action a key triggers in a context, if any.
-pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
+/// The action a key triggers in a context, if any. A read-only console binds no key that
+/// changes the fleet. In contexts that take text, an unbound key is text.
+pub fn action_for(key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action> {
+    let action = match ctx {
+        Context::Main | Context::Detail | Context::Help | Context::Guide => view_key(key, ctx)?,
+        Context::Notes | Context::Filter | Context::Confirm | Context::Plan | Context::Reassign => {
+            entry_key(key, ctx)?
+        }
+        Context::Quit => match key.code {
+            KeyCode::Char('y') => Action::Confirm,
+            KeyCode::Char('n') | KeyCode::Char('q') | KeyCode::Esc => Action::Back,
+            _ => return None,
+        },
+    };
+    let applies = bindings(readonly)
+        .any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
+        || (action == Action::Back && (Q_CLOSES.contains(&ctx) || ENTRY.contains(&ctx)));
+    applies.then_some(action)
+}
+
+fn view_key(key: KeyEvent, ctx: Context) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let action = match key.code {
+    Some(match key.code {
         KeyCode::Char('c') if ctrl => Action::Quit,
         KeyCode::Char('l') if ctrl => Action::Redraw,
         KeyCode::Char('q') if Q_CLOSES.contains(&ctx) => Action::Back,
@@ -282,7 +454,9 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Esc => Action::Back,
         KeyCode::Tab => Action::NextPane,
         KeyCode::BackTab => Action::PrevPane,
-        KeyCode::Char(c @ '1'..='5') if !ctrl => Action::FocusPane(c as usize - '1' as usize),
+        KeyCode::Char(c) if !ctrl && PaneId::numbered(c).is_some() => {
+            Action::FocusPane(PaneId::numbered(c)?)
+        }
         KeyCode::Char('j') | KeyCode::Down => Action::Down,
         KeyCode::Char('k') | KeyCode::Up => Action::Up,
         KeyCode::PageDown => Action::PageDown,
@@ -304,12 +478,27 @@ pub fn action_for(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Enter => Action::Open,
         KeyCode::Char('/') => Action::Filter,
         _ => return None,
-    };
-    let applies = BINDINGS
-        .iter()
-        .any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
-        || (action == Action::Back && Q_CLOSES.contains(&ctx));
-    applies.then_some(action)
+    })
+}
+
+/// Keys of dialogs and text entry; `None` leaves the key to the text field.
+fn entry_key(key: KeyEvent, ctx: Context) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let text = ctx != Context::Reassign;
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl && DIALOGS.contains(&ctx) => Action::Quit,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Enter => Action::Confirm,
+        KeyCode::Tab => Action::AcceptDegraded,
+        KeyCode::Char(' ') if !text => Action::Choose,
+        KeyCode::Char('j') if !text => Action::Down,
+        KeyCode::Char('k') if !text => Action::Up,
+        KeyCode::Down => Action::Down,
+        KeyCode::Up => Action::Up,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::PageUp => Action::PageUp,
+        _ => return None,
+    })
 }
 
 /// Bindings of one table row cover related actions (j/k, PgUp/PgDn, Home/End, 1-5).
@@ -320,15 +509,27 @@ fn same_family(row: Action, a: Action) -> bool {
         (Down, Up | Down)
             | (PageDown, PageUp | PageDown)
             | (Top, Top | Bottom)
+            | (Up, Up | Down)
             | (FocusPane(_), FocusPane(_))
     ) || row == a
 }
 
+/// The bindings a console has: all of them, or, read-only, those that change nothing.
+pub fn bindings(readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| !(readonly && b.mutating))
+}
+
 /// The footer's bindings for a context.
-pub fn footer(ctx: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS
-        .iter()
-        .filter(move |b| b.footer && b.contexts.contains(&ctx))
+pub fn footer(ctx: Context, readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    bindings(readonly).filter(move |b| b.footer && b.contexts.contains(&ctx))
+}
+
+/// The keys of a context in one line, as a dialog's bottom border shows them.
+pub fn hint(ctx: Context, readonly: bool) -> String {
+    let keys: Vec<String> = footer(ctx, readonly)
+        .map(|b| format!("{} {}", b.keys, b.short))
+        .collect();
+    format!(" {} ", keys.join(" · "))
 }
 
 #[cfg(test)]
@@ -342,24 +543,46 @@ mod tests {
     #[test]
     fn q_quits_the_console_but_closes_overlays() {
         assert_eq!(
-            action_for(key(KeyCode::Char('q')), Context::Main),
+            action_for(key(KeyCode::Char('q')), Context::Main, false),
             Some(Action::Quit)
         );
         assert_eq!(
-            action_for(key(KeyCode::Char('q')), Context::Help),
+            action_for(key(KeyCode::Char('q')), Context::Help, false),
             Some(Action::Back)
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(ctrl_c, Context::Detail), Some(Action::Quit));
+        assert_eq!(
+            action_for(ctrl_c, Context::Detail, false),
+            Some(Action::Quit)
+        );
     }
 
     #[test]
     fn pane_keys_only_in_the_main_view() {
         assert_eq!(
-            action_for(key(KeyCode::Char('3')), Context::Main),
-            Some(Action::FocusPane(2))
+            action_for(key(KeyCode::Char('3')), Context::Main, false),
+            Some(Action::FocusPane(PaneId::ShopSets))
         );
-        assert_eq!(action_for(key(KeyCode::Char('3')), Context::Detail), None);
-        assert_eq!(action_for(key(KeyCode::Tab), Context::Help), None);
+        assert_eq!(
+            action_for(key(KeyCode::Char('3')), Context::Detail, false),
+            None
+        );
+        assert_eq!(action_for(key(KeyCode::Tab), Context::Help, false), None);
+    }
+
+    #[test]
+    fn read_only_binds_no_mutating_key() {
+        for b in BINDINGS.iter().filter(|b| b.mutating) {
+            for ctx in b.contexts {
+                let c = b.keys.chars().next().expect("a key");
+                assert_eq!(
+                    action_for(key(KeyCode::Char(c)), *ctx, true),
+                    None,
+                    "{}",
+                    b.keys
+                );
+                assert!(footer(*ctx, true).all(|f| f.action != b.action));
+            }
+        }
     }
 }

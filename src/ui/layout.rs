@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::panes::PaneId;
+use super::state::PaneId;
 
 /// Below this the console asks for a bigger terminal instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -20,7 +20,7 @@ pub struct MainAreas {
 
 impl MainAreas {
     pub fn pane(&self, pane: PaneId) -> Rect {
-        self.panes[pane.index()]
+        self.panes[usize::from(pane.number() - 1)]
     }
 }
 

@@ -3,16 +3,20 @@
 
 pub mod app;
 pub mod detail;
+pub mod dialogs;
+pub mod guide;
 pub mod keymap;
 pub mod layout;
+pub mod modal;
 pub mod panes;
 pub mod placement;
-pub mod release;
 pub mod render;
 pub mod runtime;
+pub mod state;
 pub mod symbols;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod update;
 
 pub use self::runtime::{Outcome, run};

@@ -5,12 +5,15 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::app::{App, FilterTarget, Freshness};
-use super::keymap::{self, BINDINGS, Context};
+use super::app::App;
+use super::app::Freshness;
+use super::keymap;
 use super::layout;
-use super::panes::{self, PaneId};
+use super::panes::{self, PaneId, PanesView};
+use super::state::{FilterTarget, View};
 use super::theme::Theme;
-use super::{detail, symbols, text};
+use super::{symbols, text};
+use crate::domain::release::ProgressState;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     let size = frame.area();
@@ -27,30 +30,59 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     }
     let areas = layout::main(size);
     header(app, theme, frame, areas.header);
-    match &app.detail {
-        Some(d) => detail::render(app, d, theme, frame),
-        None => {
-            for pane in PaneId::ALL {
-                panes::render(app, theme, frame, areas.pane(pane), pane);
-            }
+    let view = View {
+        fleet: &app.fleet,
+        now: app.now,
+        policy: &app.policy,
+        me: &app.operator,
+        size,
+        readonly: app.readonly(),
+    };
+    if !app.modals.render_body(&view, theme, frame) {
+        let panes = PanesView {
+            fleet: &app.fleet,
+            now: app.now,
+            focus: Some(app.focus),
+            scope: app.scope.as_ref(),
+            waiting: !app.has_data(),
+            tiers_note: tiers_note(app, theme),
+        };
+        for pane in PaneId::ALL {
+            panes::render(&panes, app.pane(pane), theme, frame, areas.pane(pane), pane);
         }
     }
     footer(app, theme, frame, areas.footer);
-    if let Some(g) = &app.guide {
-        g.render(&app.fleet, theme, frame, size, app.now, &app.operator);
+    app.modals
+        .render_overlays(&view, theme, frame, &|scroll, frame| {
+            help(app, scroll, theme, frame, size)
+        });
+}
+
+/// What the Tiers pane's title says about this console's own rollout.
+fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
+    let mut note = Vec::new();
+    if let Some(failed) = &app.failed_step {
+        note.push(Span::styled(format!("{failed} "), theme.danger()));
     }
-    if let Some(d) = &app.dialog {
-        d.render(theme, frame, size);
+    if let Some(p) = &app.progress {
+        let verb = if p.rollback {
+            "rolling back"
+        } else {
+            "promoting"
+        };
+        let state = match p.state(&app.fleet) {
+            ProgressState::Waiting => "pushed, waiting for Argo CD".to_string(),
+            ProgressState::Syncing { settled, total } => format!("{settled}/{total} synced"),
+            ProgressState::Done => "done".to_string(),
+            ProgressState::Failed(why) => why,
+            ProgressState::Superseded { .. } => "superseded".to_string(),
+        };
+        note.push(Span::styled(
+            format!("◐ {verb} {}: {state} ", p.tier),
+            theme.progress(),
+        ));
     }
-    if let Some(d) = &app.plan_dialog {
-        d.render(&app.fleet, theme, frame, size);
-    }
-    if let Some(r) = &app.reassign {
-        r.render(&app.fleet, theme, frame, size);
-    }
-    if app.help {
-        help(app, theme, frame, size);
-    }
+    note
 }
 
 fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -68,7 +100,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(app.info.mode, theme.header()),
         sep(),
         Span::styled(
-            match (app.readonly, narrow) {
+            match (app.readonly(), narrow) {
                 (true, false) => text::READ_ONLY,
                 (false, false) => text::READ_WRITE,
                 (true, true) => "RO",
@@ -142,7 +174,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    if let Some(input) = &app.input {
+    if let Some(input) = app.modals.filter() {
         let label = match input.target {
             FilterTarget::Pane(p) => format!("filter {}: ", p.title()),
             FilterTarget::Detail => "filter shops: ".to_string(),
@@ -177,43 +209,20 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    if app.dialog.is_some() {
-        spans.push(Span::styled("enter", theme.key()));
-        spans.push(Span::styled(" confirm  ", theme.muted()));
-        spans.push(Span::styled("esc", theme.key()));
-        spans.push(Span::styled(" cancel", theme.muted()));
-    }
-    for b in keymap::footer(app.context()).filter(|_| app.dialog.is_none()) {
+    for b in keymap::footer(app.context(), app.readonly()) {
         spans.push(Span::styled(b.keys, theme.key()));
-        if b.mutating && app.readonly {
-            spans.push(Span::styled(
-                format!(" {} ({})  ", b.short, text::READ_ONLY),
-                theme
-                    .muted()
-                    .add_modifier(ratatui::style::Modifier::CROSSED_OUT),
-            ));
-        } else {
-            spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
-        }
+        spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
     }
     frame.render_widget(Line::from(spans), area);
 }
 
-fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
+fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
-    for b in BINDINGS {
-        let contexts: Vec<&str> = if b.contexts.len() == 4 {
+    for b in keymap::bindings(app.readonly()) {
+        let contexts: Vec<&str> = if b.contexts == keymap::ALL {
             vec!["anywhere"]
         } else {
-            b.contexts
-                .iter()
-                .map(|c| match c {
-                    Context::Main => "main",
-                    Context::Detail => "detail",
-                    Context::Help => "help",
-                    Context::Guide => "guide",
-                })
-                .collect()
+            b.contexts.iter().map(|c| c.name()).collect()
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<14}", b.keys), theme.key()),
@@ -244,7 +253,7 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    if app.readonly {
+    if app.readonly() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));
     }
@@ -268,7 +277,7 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.help_scroll.min(hidden), 0)),
+            .scroll((scroll.min(hidden), 0)),
         area,
     );
 }

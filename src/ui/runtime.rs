@@ -16,12 +16,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::app::{App, Effect, Msg, update};
+use super::app::{App, Effect, Msg};
 use super::render;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
+use super::update::update;
 use crate::domain::Ts;
 use crate::domain::release::GatePolicy;
+use crate::ops::access::WriteAccess;
 use crate::ops::drain::{PlanRequest, StopFlag, StopReason, run_plan};
 use crate::ops::{Executor, LockGuard, Mutation};
 use crate::sources::FleetSource;
@@ -143,9 +145,13 @@ impl Runner {
                     stop.stop(StopReason::Cancelled);
                 }
             }
-            Effect::Execute { mutation, notes } => self.execute(*mutation, notes, app),
-            Effect::SaveNotes(text) => self.execute(Mutation::Notes { text }, None, app),
-            Effect::RunPlan { kind, plan, drain } => {
+            Effect::Execute {
+                mutation, notes, ..
+            } => self.execute(*mutation, notes, app),
+            Effect::SaveNotes { text, .. } => self.execute(Mutation::Notes { text }, None, app),
+            Effect::RunPlan {
+                kind, plan, drain, ..
+            } => {
                 let req = PlanRequest {
                     kind,
                     cluster: plan.cluster.clone(),
@@ -269,7 +275,7 @@ async fn event_loop(
     let size = guard.terminal()?.size()?;
     let mut app = App::new(
         source.info(),
-        runner.executor.is_none(),
+        runner.executor.as_deref().map(WriteAccess::of),
         Ts::now(),
         Rect::new(0, 0, size.width, size.height),
     );
@@ -284,7 +290,7 @@ async fn event_loop(
         "first frame drawn"
     );
     let mut first_data = true;
-    tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly, "console started");
+    tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly(), "console started");
 
     let (tx, mut rx) = mpsc::channel(1024);
     let watch: JoinHandle<()> = tokio::spawn(source.watch(tx));

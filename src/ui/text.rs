@@ -1,9 +1,38 @@
-//! User-visible wording that appears in more than one place.
+//! The console's user-visible wording: messages, questions and labels, so it stays consistent.
+
+use super::placement::PlanKind;
+use crate::domain::release::{GuideRow, GuideState, Progress};
+use crate::domain::time::countdown;
+use crate::ops::Mutation;
+use crate::ops::drain::{DrainReport, StopReason};
 
 pub const READ_ONLY: &str = "read-only";
 pub const READ_WRITE: &str = "read-write";
 pub const READ_ONLY_HELP: &str =
     "This console is read-only: everything is visible, nothing can be changed.";
+
+pub const NO_DRAIN: &str = "no drain is running";
+pub const DRAIN_RUNNING: &str = "wait: a drain is running (x cancels it)";
+pub const SELECT_CLUSTER: &str = "select a cluster in the Clusters pane (1) first";
+pub const SELECT_TIER: &str = "select a tier in the Tiers pane (2) first";
+pub const SELECT_SHOP: &str = "select a shop first";
+pub const CHOOSE_OTHER: &str = "choose other ShopSets with space first";
+pub const NOTHING_MOVED: &str = "cancelled: nothing moved";
+pub const NOTHING_TO_PROMOTE: &str = "nothing left to promote";
+pub const NO_FAILED_TIER: &str =
+    "no tier has failed: to roll one back, select it in the Tiers pane (2) and press b";
+pub const QUIT_TITLE: &str = " Quit? ";
+pub const OVERRIDE_TITLE: &str = " override reason (required) ";
+pub const OVERRIDE_PLACEHOLDER: &str =
+    "why override? (required; goes into the commit and the audit log)";
+
+pub fn promote_title(tier: &str) -> String {
+    format!("Promote '{tier}'")
+}
+
+pub fn rollback_title(tier: &str) -> String {
+    format!("Roll back '{tier}'")
+}
 
 pub fn too_small(w: u16, h: u16) -> String {
     format!(
@@ -13,5 +42,233 @@ pub fn too_small(w: u16, h: u16) -> String {
     )
 }
 
+fn drain_noun(kind: Option<PlanKind>) -> &'static str {
+    match kind {
+        Some(PlanKind::Restore) => "restore",
+        _ => "drain",
+    }
+}
+
+pub fn nothing_to_restore(cluster: &str) -> String {
+    format!("cluster '{cluster}' has no drain to restore")
+}
+
+pub fn quit_during_drain(kind: PlanKind, cluster: &str) -> String {
+    format!(
+        "a {} of '{cluster}' is running: quit stops it after the current batch — quit? y/n",
+        drain_noun(Some(kind))
+    )
+}
+
+pub fn drain_done(kind: Option<PlanKind>, r: &DrainReport) -> String {
+    let skipped = if r.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped (moved meanwhile)", r.skipped.len())
+    };
+    let state = match r.stopped {
+        None => "done",
+        Some(StopReason::Cancelled) => "cancelled",
+        Some(StopReason::Interrupted) => "interrupted",
+    };
+    format!(
+        "{} {state}: {} shops moved{skipped}",
+        drain_noun(kind),
+        r.moved + r.already
+    )
+}
+
+pub fn drain_failed(kind: Option<PlanKind>, e: &str) -> String {
+    format!(
+        "✗ {} stopped: {e}; run it again to continue",
+        drain_noun(kind)
+    )
+}
+
+fn progress_verb(p: &Progress) -> &'static str {
+    if p.rollback {
+        "rollback of"
+    } else {
+        "step into"
+    }
+}
+
+pub fn progress_done(p: &Progress) -> String {
+    format!(
+        "✓ {} '{}' done: every ShopSet Synced and Healthy",
+        progress_verb(p),
+        p.tier
+    )
+}
+
+/// The footer message and the Tiers pane's banner for a followed step that failed.
+pub fn progress_failed(p: &Progress, why: &str) -> (String, String) {
+    let verb = progress_verb(p);
+    (
+        format!(
+            "✗ {verb} '{}' failed: {why}; press b on the tier to roll back",
+            p.tier
+        ),
+        format!(
+            "✗ {verb} '{}' failed: {why} — b rolls back, esc dismisses",
+            p.tier
+        ),
+    )
+}
+
+pub fn pushed(commit: &str, summary: &str) -> String {
+    format!("pushed {}: {summary}", &commit[..commit.len().min(7)])
+}
+
+pub const NOTES_SAVED: &str = "notes saved to the audit log";
 /// Said when a mutating effect reaches a console without an executor.
 pub const NO_EXECUTOR: &str = "read-only: nothing can be changed from this console";
+
+pub fn race(e: &str) -> String {
+    format!("{e}. The gate is evaluated again: press s to review.")
+}
+
+pub fn progress_superseded(p: &Progress) -> String {
+    format!(
+        "'{}' moved on: the {} this console pushed was superseded by another change; no longer followed",
+        p.tier,
+        if p.rollback { "rollback" } else { "step" }
+    )
+}
+
+/// The guide's one line about what to do next.
+pub fn next_action(row: Option<&GuideRow>) -> String {
+    let Some(row) = row else {
+        return "✓ every tier runs the release: nothing left to do".into();
+    };
+    let t = row.tier.as_str();
+    match &row.state {
+        GuideState::Next => format!("▶ promote '{t}' — press s"),
+        GuideState::Syncing { settled, total } => {
+            format!("◐ wait: '{t}' is syncing ({settled}/{total})")
+        }
+        GuideState::Soaking { left } => format!(
+            "◷ wait: soaking {} before '{t}' (s overrides with a reason)",
+            countdown(*left)
+        ),
+        GuideState::Failed { shopset } => format!("✗ '{t}': {}", guide_failed(shopset)),
+        GuideState::Blocked(why) => format!("✗ '{t}' is blocked: {why}"),
+        GuideState::Waiting | GuideState::Done => format!("· '{t}' waits for the tier below"),
+    }
+}
+
+pub fn guide_failed(shopset: &str) -> String {
+    format!("{shopset} Degraded — b rolls it back")
+}
+
+/// An unreachable cluster's detail: what it takes down here and fleet-wide.
+pub fn cluster_outage(
+    down: usize,
+    one_leg: usize,
+    fleet_down: usize,
+    fleet_one_leg: usize,
+) -> String {
+    format!(
+        "{down} shops down, {one_leg} on one leg (listed below; r reassigns) — fleet-wide {fleet_down} down, {fleet_one_leg} on one leg; esc, then d plans their evacuation"
+    )
+}
+
+/// A release change cannot start while this console's last one is still on its way.
+pub fn busy(rolling_out: Option<&str>) -> String {
+    match rolling_out {
+        Some(tier) => format!("wait: '{tier}' is still rolling out"),
+        None => "wait: a change is being pushed".into(),
+    }
+}
+
+pub fn refused(rule: &impl std::fmt::Display) -> String {
+    format!("refused: {rule}")
+}
+
+pub fn moving(m: &Mutation) -> String {
+    format!("moving: {}", m.summary())
+}
+
+pub fn pushing(m: &Mutation) -> String {
+    format!("pushing: {}", m.summary())
+}
+
+pub fn moved(m: &Mutation) -> String {
+    format!("✓ {}", m.summary())
+}
+
+pub const ROLLBACK_KEEPS_HISTORY: &str = "      a new commit; history is kept";
+pub const COMMITS_TAKEN_BACK: &str = "App commits taken back";
+pub const COMMITS_BROUGHT: &str = "App commits brought";
+pub const SHOPSETS_THAT_CHANGE: &str = "ShopSets that change: ";
+pub const ESC_CLOSE: &str = " esc close ";
+
+pub fn exactly_what_runs(from_tier: &str) -> String {
+    format!("      exactly the revision '{from_tier}' runs")
+}
+
+pub const NO_BLOCKERS: &str = "✓ no blockers: every shop has a place";
+pub const MOVES_HEADING: &str = "Moves (source → target: shops)";
+pub const LOAD_AFTER: &str = "Load after";
+
+pub fn plan_title(kind: PlanKind, cluster: &str) -> String {
+    let verb = match kind {
+        PlanKind::Drain => "Drain",
+        PlanKind::Restore => "Restore",
+    };
+    format!(" {verb} cluster '{cluster}' ")
+}
+
+pub fn plan_intro(kind: PlanKind, cluster: &str, drain: &str, moves: usize) -> String {
+    match kind {
+        PlanKind::Drain => format!(
+            "cordon '{cluster}', then move {moves} shops in batches; nothing moves before you confirm"
+        ),
+        PlanKind::Restore => format!(
+            "move {moves} shops back to where drain '{drain}' found them, then uncordon '{cluster}'"
+        ),
+    }
+}
+
+pub fn type_to_confirm(cluster: &str) -> String {
+    format!("type '{cluster}' to confirm")
+}
+
+pub fn type_cluster_name(cluster: &str, typed: &str) -> String {
+    format!("type the cluster's name '{cluster}' to confirm (typed '{typed}')")
+}
+
+pub fn plan_blocked(blockers: usize) -> String {
+    format!(
+        "{blockers} shops cannot be placed; cancel, or accept degraded redundancy (tab) where offered"
+    )
+}
+
+pub fn blockers_below(blockers: usize) -> String {
+    format!("✗ {blockers} blockers: listed below")
+}
+
+pub fn blockers_heading(blockers: usize, acceptable: usize) -> String {
+    if acceptable > 0 {
+        format!(
+            "✗ {blockers} blockers ({acceptable} dual: tab accepts degraded redundancy for exactly these)"
+        )
+    } else {
+        format!("✗ {blockers} blockers")
+    }
+}
+
+pub fn accepted_degraded(shops: usize) -> String {
+    format!("Accepted: {shops} dual shops run on one ShopSet")
+}
+
+pub fn reassign_title(shop: &str, redundancy: &str) -> String {
+    format!(" Reassign shop '{shop}' ({redundancy}) ")
+}
+
+pub const BREAKS_NO_RULE: &str = "✓ breaks no rule";
+pub const CHOOSE_WITH_SPACE: &str = "choose other ShopSets with space";
+
+pub fn confirm_by_typing(cluster: &str) -> String {
+    format!(" confirm: type '{cluster}' ")
+}

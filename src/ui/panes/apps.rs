@@ -8,7 +8,7 @@ use ratatui::widgets::Cell;
 use super::{PaneView, styled};
 use crate::domain::time::age;
 use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
-use crate::ui::app::Scope;
+use crate::ui::state::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
 

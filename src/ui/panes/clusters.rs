@@ -7,7 +7,7 @@ use ratatui::widgets::Cell;
 
 use super::{PaneView, styled};
 use crate::domain::{Cluster, Fleet, Ts};
-use crate::ui::app::Scope;
+use crate::ui::state::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
 

@@ -13,50 +13,22 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 
-use super::app::{App, Scope};
+pub use super::state::PaneId;
+use super::state::{ListState, Scope};
 use super::theme::Theme;
 use crate::domain::{Fleet, Ts};
 
-/// The panes of the main screen, in focus order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaneId {
-    Clusters,
-    Tiers,
-    ShopSets,
-    Apps,
-    Alerts,
-}
-
-impl PaneId {
-    pub const ALL: [PaneId; 5] = [
-        PaneId::Clusters,
-        PaneId::Tiers,
-        PaneId::ShopSets,
-        PaneId::Apps,
-        PaneId::Alerts,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            PaneId::Clusters => "Clusters",
-            PaneId::Tiers => "Tiers",
-            PaneId::ShopSets => "ShopSets",
-            PaneId::Apps => "Argo CD",
-            PaneId::Alerts => "Alerts",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    pub fn next(self) -> PaneId {
-        PaneId::ALL[(self.index() + 1) % PaneId::ALL.len()]
-    }
-
-    pub fn prev(self) -> PaneId {
-        PaneId::ALL[(self.index() + PaneId::ALL.len() - 1) % PaneId::ALL.len()]
-    }
+/// What drawing the panes needs to know besides the fleet.
+pub struct PanesView<'a> {
+    pub fleet: &'a Fleet,
+    pub now: Ts,
+    /// The focused pane, `None` while a detail view covers the panes.
+    pub focus: Option<PaneId>,
+    pub scope: Option<&'a Scope>,
+    /// No data has arrived yet.
+    pub waiting: bool,
+    /// What the Tiers pane's title adds: the followed rollout or the failed step.
+    pub tiers_note: Vec<Span<'a>>,
 }
 
 /// What every pane provides; [`rows_of`] and [`render`] do the rest generically.
@@ -92,31 +64,39 @@ pub fn filtered<'a, V: PaneView>(fleet: &'a Fleet, filter: &str) -> Vec<&'a V::I
         .collect()
 }
 
-/// The keys of a pane's visible rows, for selection handling in `update`.
-pub fn keys_of(app: &App, pane: PaneId) -> Vec<String> {
-    fn keys<V: PaneView>(app: &App, pane: PaneId) -> Vec<String> {
-        filtered::<V>(&app.fleet, &app.pane(pane).filter)
+/// The keys of a pane's visible rows (after `filter`), for selection handling in `update`.
+pub fn keys_of(fleet: &Fleet, pane: PaneId, filter: &str) -> Vec<String> {
+    fn keys<V: PaneView>(fleet: &Fleet, filter: &str) -> Vec<String> {
+        filtered::<V>(fleet, filter)
             .into_iter()
             .map(|i| V::key(i).into_owned())
             .collect()
     }
     match pane {
-        PaneId::Clusters => keys::<clusters::ClustersPane>(app, pane),
-        PaneId::Tiers => keys::<tiers::TiersPane>(app, pane),
-        PaneId::ShopSets => keys::<shopsets::ShopSetsPane>(app, pane),
-        PaneId::Apps => keys::<apps::AppsPane>(app, pane),
-        PaneId::Alerts => keys::<alerts::AlertsPane>(app, pane),
+        PaneId::Clusters => keys::<clusters::ClustersPane>(fleet, filter),
+        PaneId::Tiers => keys::<tiers::TiersPane>(fleet, filter),
+        PaneId::ShopSets => keys::<shopsets::ShopSetsPane>(fleet, filter),
+        PaneId::Apps => keys::<apps::AppsPane>(fleet, filter),
+        PaneId::Alerts => keys::<alerts::AlertsPane>(fleet, filter),
     }
 }
 
-pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect, pane: PaneId) {
-    match pane {
-        PaneId::Clusters => render_pane::<clusters::ClustersPane>(app, theme, frame, area, pane),
-        PaneId::Tiers => render_pane::<tiers::TiersPane>(app, theme, frame, area, pane),
-        PaneId::ShopSets => render_pane::<shopsets::ShopSetsPane>(app, theme, frame, area, pane),
-        PaneId::Apps => render_pane::<apps::AppsPane>(app, theme, frame, area, pane),
-        PaneId::Alerts => render_pane::<alerts::AlertsPane>(app, theme, frame, area, pane),
-    }
+pub fn render(
+    view: &PanesView<'_>,
+    state: &ListState,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pane: PaneId,
+) {
+    let f = match pane {
+        PaneId::Clusters => render_pane::<clusters::ClustersPane>,
+        PaneId::Tiers => render_pane::<tiers::TiersPane>,
+        PaneId::ShopSets => render_pane::<shopsets::ShopSetsPane>,
+        PaneId::Apps => render_pane::<apps::AppsPane>,
+        PaneId::Alerts => render_pane::<alerts::AlertsPane>,
+    };
+    f(view, state, theme, frame, area, pane);
 }
 
 /// Rows of a table that fit in a pane of this outer height (border and header line excluded).
@@ -125,19 +105,19 @@ pub fn page_rows(height: u16) -> usize {
 }
 
 fn render_pane<V: PaneView>(
-    app: &App,
+    view: &PanesView<'_>,
+    state: &ListState,
     theme: &Theme,
     frame: &mut Frame<'_>,
     area: Rect,
     pane: PaneId,
 ) {
-    let state = app.pane(pane);
-    let focused = app.focus == pane && app.detail.is_none();
-    let rows = filtered::<V>(&app.fleet, &state.filter);
+    let focused = view.focus == Some(pane);
+    let rows = filtered::<V>(view.fleet, &state.filter);
     let total = if state.filter.is_empty() {
         rows.len()
     } else {
-        V::items(&app.fleet).len()
+        V::items(view.fleet).len()
     };
     let selected = state
         .selected
@@ -145,7 +125,7 @@ fn render_pane<V: PaneView>(
         .and_then(|k| rows.iter().position(|i| V::key(i) == *k))
         .or(if rows.is_empty() { None } else { Some(0) });
     let narrow = area.width.saturating_sub(2) < V::WIDE_FROM;
-    let block = pane_block(theme, app, pane, focused, rows.len(), total, &state.filter);
+    let block = pane_block(theme, view, pane, focused, rows.len(), total, &state.filter);
     let page = page_rows(area.height);
     let offset = state.offset.min(rows.len().saturating_sub(1));
     let columns = V::columns(narrow);
@@ -155,11 +135,8 @@ fn render_pane<V: PaneView>(
         .skip(offset)
         .take(page)
         .map(|(i, item)| {
-            let related = app
-                .scope
-                .as_ref()
-                .is_some_and(|s| V::related(&app.fleet, item, s));
-            let mut cells = V::cells(&app.fleet, item, theme, narrow, app.now);
+            let related = view.scope.is_some_and(|s| V::related(view.fleet, item, s));
+            let mut cells = V::cells(view.fleet, item, theme, narrow, view.now);
             let marker = if related {
                 Span::styled(super::symbols::RELATED, theme.related())
             } else {
@@ -191,7 +168,7 @@ fn render_pane<V: PaneView>(
     if rows.is_empty() {
         let (msg, style) = if total > 0 {
             ("no rows match the filter", theme.muted())
-        } else if !app.has_data() {
+        } else if view.waiting {
             ("waiting for data…", theme.progress())
         } else {
             (V::EMPTY, theme.ok())
@@ -216,7 +193,7 @@ fn header_cells<'a>(
 
 fn pane_block<'a>(
     theme: &Theme,
-    app: &App,
+    view: &PanesView<'a>,
     pane: PaneId,
     focused: bool,
     shown: usize,
@@ -224,7 +201,7 @@ fn pane_block<'a>(
     filter: &str,
 ) -> Block<'a> {
     let mut title = vec![
-        Span::styled(format!("{}", pane.index() + 1), theme.key()),
+        Span::styled(pane.number().to_string(), theme.key()),
         Span::styled(format!(" {} ", pane.title()), theme.title(focused)),
     ];
     if filter.is_empty() {
@@ -235,33 +212,10 @@ fn pane_block<'a>(
             theme.related(),
         ));
     }
-    if pane == PaneId::Tiers
-        && let Some(failed) = &app.failed_step
-    {
-        title.push(Span::styled(format!("{failed} "), theme.danger()));
+    if pane == PaneId::Tiers {
+        title.extend(view.tiers_note.iter().cloned());
     }
-    if pane == PaneId::Tiers
-        && let Some(p) = &app.progress
-    {
-        let verb = if p.rollback {
-            "rolling back"
-        } else {
-            "promoting"
-        };
-        let state = match p.state(&app.fleet) {
-            crate::ui::release::ProgressState::Waiting => "pushed, waiting for Argo CD".to_string(),
-            crate::ui::release::ProgressState::Syncing { settled, total } => {
-                format!("{settled}/{total} synced")
-            }
-            crate::ui::release::ProgressState::Done => "done".to_string(),
-            crate::ui::release::ProgressState::Failed(why) => why,
-        };
-        title.push(Span::styled(
-            format!("◐ {verb} {}: {state} ", p.tier),
-            theme.progress(),
-        ));
-    }
-    if let Some(scope) = &app.scope
+    if let Some(scope) = view.scope
         && pane != scope.pane()
     {
         title.push(Span::styled(

@@ -6,22 +6,13 @@ use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
 use super::{PaneView, styled};
+use crate::domain::release::{Rollout, rollout, settled_at};
 use crate::domain::time::{age, countdown};
 use crate::domain::{Fleet, Tier, Ts};
-use crate::ui::app::Scope;
+use crate::ui::state::Scope;
 use crate::ui::theme::Theme;
 
 pub struct TiersPane;
-
-/// How far a tier's ShopSets are with its revision.
-pub fn rollout(fleet: &Fleet, tier: &Tier) -> (usize, usize) {
-    let sets: Vec<_> = fleet.shopsets_of_tier(&tier.name).collect();
-    let settled = sets
-        .iter()
-        .filter(|s| fleet.app_for(&s.name).is_some_and(|a| a.is_settled()))
-        .count();
-    (settled, sets.len())
-}
 
 impl PaneView for TiersPane {
     type Item = Tier;
@@ -97,16 +88,13 @@ impl PaneView for TiersPane {
         } else {
             (rev, theme.base())
         };
-        // One pass over the tier's applications.
-        let (mut settled, mut total, mut degraded, mut unknown) = (0, 0, false, false);
-        for ss in fleet.shopsets_of_tier(&t.name) {
-            total += 1;
-            if let Some(a) = fleet.app_for(&ss.name) {
-                settled += usize::from(a.is_settled());
-                degraded |= a.health == crate::domain::HealthStatus::Degraded;
-                unknown |= a.sync == crate::domain::SyncStatus::Unknown;
-            }
-        }
+        let Rollout {
+            settled,
+            total,
+            degraded,
+            unknown,
+        } = rollout(fleet, t);
+        let degraded = degraded.is_some();
         let (settled_text, settled_style) = if degraded {
             (format!("✗ {settled}/{total}"), theme.danger())
         } else if unknown {
@@ -124,7 +112,7 @@ impl PaneView for TiersPane {
         cells.push(styled(rev, rev_style));
         cells.push(styled(settled_text, settled_style));
         {
-            let soak = match crate::domain::release::settled_at(fleet, t) {
+            let soak = match settled_at(fleet, t) {
                 Some(at) => {
                     let left = i64::from(t.soak_secs) - at.secs_until(now);
                     if left > 0 {

@@ -1,11 +1,11 @@
-//! Releases move up one tier at a time. The gate for promoting into a tier, condition by
-//! condition, as pure rules over a snapshot.
+//! The gate for promoting into a tier, condition by condition, as pure rules over a snapshot.
 
 use serde::Serialize;
 
-use super::fleet::Fleet;
-use super::model::{AlertState, ReleaseLock, Revision, Severity, Tier};
-use super::time::{Ts, countdown};
+use super::settled::{app_settled, settled_at};
+use crate::domain::fleet::Fleet;
+use crate::domain::model::{AlertState, ReleaseLock, Revision, Severity};
+use crate::domain::time::{Ts, countdown};
 
 /// The gate's conditions, in the order DESIGN.md §4 lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,20 +97,6 @@ impl Default for GatePolicy {
     }
 }
 
-/// When the tier finished its last rollout: all its applications Synced at the head and Healthy,
-/// the last of them at this time. `None` while any is not.
-pub fn settled_at(fleet: &Fleet, tier: &Tier) -> Option<Ts> {
-    let mut last = None;
-    for ss in fleet.shopsets_of_tier(&tier.name) {
-        let app = fleet.app_for(&ss.name)?;
-        if !app.is_settled() || app.revision.is_none() || app.revision != tier.head {
-            return None;
-        }
-        last = last.max(app.last_sync_finished);
-    }
-    last.or(tier.updated_at)
-}
-
 /// The gate for promoting into `tier_name`; `None` for the lowest tier or an unknown one.
 pub fn gate(
     fleet: &Fleet,
@@ -151,13 +137,11 @@ pub fn gate(
     for ss in &sets {
         match fleet.app_for(&ss.name) {
             None => unsettled.push(format!("{}: no Argo CD application", ss.name)),
-            Some(app) => {
-                if app.revision.is_none() || app.revision != below.head {
-                    unsettled.push(format!("{}: {} not at the branch head", ss.name, app.sync));
-                } else if !app.is_settled() {
-                    unsettled.push(format!("{}: {}/{}", ss.name, app.sync, app.health));
-                }
+            Some(app) if app_settled(app, below) => {}
+            Some(app) if app.revision.is_none() || app.revision != below.head => {
+                unsettled.push(format!("{}: {} not at the branch head", ss.name, app.sync));
             }
+            Some(app) => unsettled.push(format!("{}: {}/{}", ss.name, app.sync, app.health)),
         }
     }
     let detail = if sets.is_empty() {
@@ -231,7 +215,7 @@ pub fn gate(
                     format!(
                         "'{}' settled {} ago",
                         below.name,
-                        super::time::age(at.secs_until(now))
+                        crate::domain::time::age(at.secs_until(now))
                     ),
                 )
             }
@@ -269,92 +253,15 @@ pub fn gate(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-
+    use super::super::testing::{NOW, alert, fleet, rev};
     use super::*;
     use crate::domain::*;
-
-    const NOW: Ts = Ts(1_795_363_200_000);
-
-    fn rev(seq: u32) -> Revision {
-        Revision {
-            id: format!("{seq:040}"),
-            tag: Some(format!("v1.{seq}.0")),
-            subject: format!("release {seq}"),
-            seq,
-        }
-    }
-
-    /// dev (level 0) at revision 5, prod (level 1) at 4; dev's two ShopSets synced 300 s ago.
-    fn fleet() -> Fleet {
-        let tier = |name: &str, level: u8, seq: u32| Tier {
-            name: name.into(),
-            level,
-            branch: format!("tier-{level}"),
-            revision: Some(rev(seq)),
-            updated_at: Some(NOW.plus_secs(-400)),
-            head: Some(format!("head-{level}")),
-            previous: None,
-            soak_secs: 120,
-        };
-        let ss = |name: &str, tier: &str, cluster: &str| ShopSet {
-            name: name.into(),
-            tier: tier.into(),
-            configuration: "production".into(),
-            cluster: cluster.into(),
-            capacity: 10,
-            components: Components::all(ComponentHealth::Up),
-        };
-        let app = |ss: &str, head: &str| AppStatus {
-            name: format!("app-{ss}"),
-            shopset: ss.into(),
-            sync: SyncStatus::Synced,
-            health: HealthStatus::Healthy,
-            operation: Some(OperationPhase::Succeeded),
-            revision: Some(head.into()),
-            app_revision: None,
-            last_sync_finished: Some(NOW.plus_secs(-300)),
-        };
-        let mut f = Fleet::new("t");
-        f.apply(FleetUpdate::Tiers(vec![
-            tier("dev", 0, 5),
-            tier("prod", 1, 4),
-        ]));
-        f.apply(FleetUpdate::ShopSets(vec![
-            ss("D-1", "dev", "A"),
-            ss("D-2", "dev", "B"),
-            ss("P-1", "prod", "A"),
-        ]));
-        f.apply(FleetUpdate::Apps(vec![
-            app("D-1", "head-0"),
-            app("D-2", "head-0"),
-            app("P-1", "head-1"),
-        ]));
-        f.apply(FleetUpdate::Shops(Arc::new(Vec::new())));
-        f.refresh();
-        f
-    }
 
     fn check(g: &Gate, c: Condition) -> &Check {
         g.checks
             .iter()
             .find(|x| x.condition == c)
             .expect("condition present")
-    }
-
-    fn alert(name: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
-        Alert {
-            name: name.into(),
-            severity,
-            state: AlertState::Active,
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            since: NOW,
-            summary: String::new(),
-        }
     }
 
     fn g(f: &Fleet) -> Gate {

@@ -1,0 +1,164 @@
+//! The release as a checklist, lowest tier first, and the one thing to do next. Every console,
+//! read-only ones included, computes the same guide from the same data.
+
+use super::gate::{GatePolicy, gate};
+use super::settled::rollout;
+use crate::domain::fleet::Fleet;
+use crate::domain::time::Ts;
+
+/// Where one tier stands in the release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuideState {
+    /// Runs the release, every ShopSet settled at the branch head.
+    Done,
+    Syncing {
+        settled: usize,
+        total: usize,
+    },
+    /// A ShopSet of the tier is Degraded: the tier should be rolled back.
+    Failed {
+        shopset: String,
+    },
+    Soaking {
+        left: i64,
+    },
+    /// The gate into the tier passes: promote it.
+    Next,
+    /// The gate into the tier fails for this reason.
+    Blocked(String),
+    /// The tier below has not finished.
+    Waiting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuideRow {
+    pub tier: String,
+    pub revision: String,
+    pub state: GuideState,
+}
+
+/// The tiers as a checklist, lowest first.
+pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<GuideRow> {
+    let mut rows: Vec<GuideRow> = Vec::new();
+    // The release on its way up: what the lowest tier runs.
+    let release = fleet
+        .tiers
+        .first()
+        .and_then(|t| t.revision.as_ref())
+        .map(|r| r.id.clone());
+    for (i, t) in fleet.tiers.iter().enumerate() {
+        let revision = t
+            .revision
+            .as_ref()
+            .map(|r| r.label())
+            .unwrap_or_else(|| "?".into());
+        let below_done = i == 0 || rows.last().is_some_and(|r| r.state == GuideState::Done);
+        let same_as_below = i == 0
+            || fleet
+                .tier_below(&t.name)
+                .and_then(|b| b.revision.as_ref())
+                .map(|r| &r.id)
+                == t.revision.as_ref().map(|r| &r.id);
+        let has_release = t.revision.as_ref().map(|r| &r.id) == release.as_ref();
+        let state = if same_as_below && !has_release {
+            GuideState::Waiting
+        } else if same_as_below {
+            let r = rollout(fleet, t);
+            match r.degraded {
+                Some(shopset) => GuideState::Failed { shopset },
+                None if r.settled == r.total => GuideState::Done,
+                None => GuideState::Syncing {
+                    settled: r.settled,
+                    total: r.total,
+                },
+            }
+        } else if !below_done {
+            GuideState::Waiting
+        } else {
+            match gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me) {
+                Some(g) if g.passed() => GuideState::Next,
+                Some(g) => match (g.soak_left, g.failed().count()) {
+                    (Some(left), 1) => GuideState::Soaking { left },
+                    _ => GuideState::Blocked(
+                        g.failed()
+                            .map(|c| c.detail.clone())
+                            .next()
+                            .unwrap_or_default(),
+                    ),
+                },
+                None => GuideState::Waiting,
+            }
+        };
+        rows.push(GuideRow {
+            tier: t.name.clone(),
+            revision,
+            state,
+        });
+    }
+    rows
+}
+
+/// The first tier not done: where the release needs attention. `None` when every tier runs it.
+pub fn next_action(rows: &[GuideRow]) -> Option<&GuideRow> {
+    rows.iter().find(|r| r.state != GuideState::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{NOW, fleet};
+    use super::*;
+    use crate::domain::*;
+
+    fn states(f: &Fleet, now: Ts) -> Vec<GuideState> {
+        guide(f, now, &GatePolicy::default(), "me")
+            .into_iter()
+            .map(|r| r.state)
+            .collect()
+    }
+
+    #[test]
+    fn a_settled_lowest_tier_makes_the_next_tier_the_next_action() {
+        let f = fleet();
+        assert_eq!(states(&f, NOW), [GuideState::Done, GuideState::Next]);
+        let rows = guide(&f, NOW, &GatePolicy::default(), "me");
+        assert_eq!(next_action(&rows).map(|r| r.tier.as_str()), Some("prod"));
+    }
+
+    #[test]
+    fn a_tier_not_yet_at_its_branch_head_is_syncing_not_done() {
+        let mut f = fleet();
+        let mut tiers = f.tiers.clone();
+        tiers[0].head = Some("a-newer-head".into());
+        f.apply(FleetUpdate::Tiers(tiers));
+        assert_eq!(
+            states(&f, NOW),
+            [
+                GuideState::Syncing {
+                    settled: 0,
+                    total: 2
+                },
+                GuideState::Waiting
+            ]
+        );
+    }
+
+    #[test]
+    fn a_degraded_shopset_fails_its_tier_and_a_short_soak_waits() {
+        let mut f = fleet();
+        let mut app = f.app_for("D-2").cloned().expect("app");
+        app.health = HealthStatus::Degraded;
+        f.apply(FleetUpdate::AppUpserted(app));
+        assert_eq!(
+            states(&f, NOW)[0],
+            GuideState::Failed {
+                shopset: "D-2".into()
+            }
+        );
+        let f = fleet();
+        // dev synced 300 s before NOW and soaks 120 s: 60 s after its sync it still soaks.
+        assert_eq!(
+            states(&f, NOW.plus_secs(-240))[1],
+            GuideState::Soaking { left: 60 }
+        );
+    }
+}

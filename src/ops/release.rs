@@ -1,0 +1,302 @@
+//! The one builder of release mutations, shared by the console and the headless commands: a
+//! promotion that only a passing (or properly overridden) gate allows, and a rollback that never
+//! leaves a tier running ahead of the tier below.
+
+use thiserror::Error;
+
+use super::Mutation;
+use crate::domain::release::{Condition, Gate, GatePolicy, gate};
+use crate::domain::{Fleet, Ts};
+
+/// Why a step or rollback cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    #[error("unknown tier '{tier}' (tiers: {tiers})")]
+    UnknownTier { tier: String, tiers: String },
+    #[error("'{tier}' is the lowest tier; releases enter it by merging into '{branch}'")]
+    LowestTier { tier: String, branch: String },
+    /// Another operator holds the release lock; for a step, the gate that says so.
+    #[error("locked by {holder} until {until}")]
+    Locked {
+        holder: String,
+        until: String,
+        gate: Option<Box<Gate>>,
+    },
+    /// The gate fails on conditions no reason can override.
+    #[error("refused: {} cannot be overridden", .conditions.join(", "))]
+    Blocked {
+        gate: Box<Gate>,
+        conditions: Vec<&'static str>,
+    },
+    /// The gate fails only on overridable conditions, and no reason was given. `mutation` is the
+    /// promotion a reason would allow.
+    #[error("type a reason to override {}", .overridden.join(", "))]
+    NeedsReason {
+        gate: Box<Gate>,
+        overridden: Vec<String>,
+        mutation: Box<Mutation>,
+    },
+    #[error("'{tier}' pins no known revision")]
+    NoRevision { tier: String },
+    #[error("'{tier}' has no earlier revision to roll back to")]
+    NoEarlier { tier: String },
+    #[error("'{tier}' ran {revision} before its last change too; nothing to roll back")]
+    NothingToRollBack { tier: String, revision: String },
+    #[error(
+        "tier '{above}' above runs {runs}, newer than {target}; roll back '{above}' first so no tier runs ahead of the tier below"
+    )]
+    TierAbove {
+        above: String,
+        runs: String,
+        target: String,
+    },
+}
+
+impl Refusal {
+    /// The gate behind the refusal, when a gate was evaluated.
+    pub fn gate(&self) -> Option<&Gate> {
+        match self {
+            Refusal::Blocked { gate, .. } | Refusal::NeedsReason { gate, .. } => Some(gate),
+            Refusal::Locked { gate, .. } => gate.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The promotion into `tier` of exactly what the tier below runs, if its gate allows it. A
+/// failing alert or soak condition is overridden only with a non-empty `override_reason`.
+pub fn promotion(
+    fleet: &Fleet,
+    tier: &str,
+    now: Ts,
+    policy: &GatePolicy,
+    me: &str,
+    override_reason: Option<&str>,
+) -> Result<(Gate, Mutation), Refusal> {
+    let t = fleet.tier(tier).ok_or_else(|| unknown(fleet, tier))?;
+    let g = gate(fleet, tier, now, policy, fleet.lock.as_ref(), me).ok_or_else(|| {
+        Refusal::LowestTier {
+            tier: tier.into(),
+            branch: t.branch.clone(),
+        }
+    })?;
+    if g.failed().any(|c| c.condition == Condition::LockFree) {
+        let (holder, until) = fleet
+            .lock_holder(now)
+            .map(|l| (l.holder.clone(), l.expires_at.hhmmss()))
+            .unwrap_or_default();
+        return Err(Refusal::Locked {
+            holder,
+            until,
+            gate: Some(Box::new(g)),
+        });
+    }
+    let conditions: Vec<&'static str> = g.blocking().map(|c| c.condition.name()).collect();
+    let target = match (&g.target, conditions.is_empty()) {
+        (Some(target), true) => target.clone(),
+        _ => {
+            return Err(Refusal::Blocked {
+                gate: Box::new(g),
+                conditions,
+            });
+        }
+    };
+    let overridden: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
+    let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+    let mutation = Mutation::Promote {
+        tier: tier.into(),
+        branch: t.branch.clone(),
+        from_tier: g.from_tier.clone(),
+        current: g.current.clone(),
+        target,
+        override_reason: reason
+            .filter(|_| !overridden.is_empty())
+            .map(str::to_string),
+        overridden: overridden.clone(),
+    };
+    if !overridden.is_empty() && reason.is_none() {
+        return Err(Refusal::NeedsReason {
+            gate: Box::new(g),
+            overridden,
+            mutation: Box::new(mutation),
+        });
+    }
+    Ok((g, mutation))
+}
+
+/// The rollback of `tier` to the revision it ran before its last change, as a new commit.
+pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation, Refusal> {
+    let t = fleet.tier(tier).ok_or_else(|| unknown(fleet, tier))?;
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != me) {
+        return Err(Refusal::Locked {
+            holder: l.holder.clone(),
+            until: l.expires_at.hhmmss(),
+            gate: None,
+        });
+    }
+    let current = t
+        .revision
+        .clone()
+        .ok_or_else(|| Refusal::NoRevision { tier: tier.into() })?;
+    let target = t
+        .previous
+        .clone()
+        .ok_or_else(|| Refusal::NoEarlier { tier: tier.into() })?;
+    if target.id == current.id {
+        return Err(Refusal::NothingToRollBack {
+            tier: tier.into(),
+            revision: current.label(),
+        });
+    }
+    if let Some(above) = fleet
+        .tiers
+        .iter()
+        .find(|o| o.level > t.level && o.revision.as_ref().is_some_and(|r| r.seq > target.seq))
+    {
+        return Err(Refusal::TierAbove {
+            above: above.name.clone(),
+            runs: above
+                .revision
+                .as_ref()
+                .map(|r| r.label())
+                .unwrap_or_default(),
+            target: target.label(),
+        });
+    }
+    Ok(Mutation::Rollback {
+        tier: tier.into(),
+        branch: t.branch.clone(),
+        current,
+        target,
+    })
+}
+
+fn unknown(fleet: &Fleet, tier: &str) -> Refusal {
+    Refusal::UnknownTier {
+        tier: tier.into(),
+        tiers: fleet
+            .tiers
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::release::testing::{NOW, alert, fleet, rev};
+    use crate::domain::{FleetUpdate, ReleaseLock, Severity};
+
+    fn promote(f: &Fleet, reason: Option<&str>) -> Result<(Gate, Mutation), Refusal> {
+        promotion(f, "prod", NOW, &GatePolicy::default(), "me", reason)
+    }
+
+    #[test]
+    fn a_passing_gate_promotes_exactly_what_the_tier_below_runs() {
+        let (g, m) = promote(&fleet(), None).expect("promotion");
+        assert!(g.passed());
+        match m {
+            Mutation::Promote {
+                target,
+                from_tier,
+                override_reason: None,
+                overridden,
+                ..
+            } => {
+                assert_eq!((target, from_tier.as_str()), (rev(5), "dev"));
+                assert!(overridden.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            promotion(&fleet(), "dev", NOW, &GatePolicy::default(), "me", None),
+            Err(Refusal::LowestTier { .. })
+        ));
+        assert!(matches!(
+            promote_unknown(&fleet()),
+            Err(Refusal::UnknownTier { .. })
+        ));
+    }
+
+    fn promote_unknown(f: &Fleet) -> Result<(Gate, Mutation), Refusal> {
+        promotion(f, "nope", NOW, &GatePolicy::default(), "me", None)
+    }
+
+    #[test]
+    fn an_alert_needs_a_reason_and_the_reason_is_carried() {
+        let mut f = fleet();
+        f.apply(FleetUpdate::Alerts(vec![alert(
+            "CheckoutErrorRateHigh",
+            Severity::Critical,
+            &[("tier", "dev")],
+        )]));
+        match promote(&f, Some("  ")) {
+            Err(Refusal::NeedsReason { overridden, .. }) => assert_eq!(overridden, ["no_alerts"]),
+            other => panic!("{other:?}"),
+        }
+        match promote(&f, Some("hotfix")) {
+            Ok((
+                _,
+                Mutation::Promote {
+                    override_reason,
+                    overridden,
+                    ..
+                },
+            )) => {
+                assert_eq!(override_reason.as_deref(), Some("hotfix"));
+                assert_eq!(overridden, ["no_alerts"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn another_operators_lock_refuses_step_and_rollback() {
+        let mut f = fleet();
+        f.lock = Some(ReleaseLock {
+            holder: "alice@ops".into(),
+            session: "1".into(),
+            acquired_at: NOW,
+            expires_at: NOW.plus_secs(60),
+        });
+        let refusal = promote(&f, None).expect_err("locked");
+        assert!(
+            matches!(&refusal, Refusal::Locked { holder, gate: Some(_), .. } if holder == "alice@ops"),
+            "{refusal:?}"
+        );
+        assert!(matches!(
+            rollback(&f, "prod", NOW, "me"),
+            Err(Refusal::Locked { gate: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_rollback_returns_to_the_previous_revision_unless_a_tier_above_is_newer() {
+        let mut f = fleet();
+        assert!(matches!(
+            rollback(&f, "prod", NOW, "me"),
+            Err(Refusal::NoEarlier { .. })
+        ));
+        let mut tiers = f.tiers.clone();
+        tiers[0].previous = Some(rev(4));
+        tiers[1].previous = Some(rev(3));
+        f.apply(FleetUpdate::Tiers(tiers));
+        match rollback(&f, "prod", NOW, "me") {
+            Ok(Mutation::Rollback {
+                current, target, ..
+            }) => assert_eq!((current, target), (rev(4), rev(3))),
+            other => panic!("{other:?}"),
+        }
+        // dev back to 4 is fine (prod runs 4); to 3 would leave prod ahead of dev.
+        assert!(rollback(&f, "dev", NOW, "me").is_ok());
+        let mut tiers = f.tiers.clone();
+        tiers[0].previous = Some(rev(3));
+        f.apply(FleetUpdate::Tiers(tiers));
+        assert!(matches!(
+            rollback(&f, "dev", NOW, "me"),
+            Err(Refusal::TierAbove { above, .. }) if above == "prod"
+        ));
+    }
+}

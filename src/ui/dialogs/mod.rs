@@ -1,0 +1,11 @@
+//! The console's dialogs, one file each: each holds what the operator decides on and draws itself.
+
+pub mod confirm;
+pub mod plan;
+pub mod quit;
+pub mod reassign;
+
+pub use confirm::ConfirmDialog;
+pub use plan::PlanDialog;
+pub use quit::QuitDialog;
+pub use reassign::ReassignDialog;

@@ -1,0 +1,139 @@
+//! The console's plain state types, shared by `App`, the panes and the views: which pane, what is
+//! highlighted, what a list shows, how fresh the data is.
+
+use ratatui::layout::Rect;
+
+use crate::domain::release::GatePolicy;
+use crate::domain::{Fleet, Ts};
+
+/// What drawing a view needs besides its own state.
+pub struct View<'a> {
+    pub fleet: &'a Fleet,
+    pub now: Ts,
+    pub policy: &'a GatePolicy,
+    /// Who is operating (the gate's lock condition).
+    pub me: &'a str,
+    pub size: Rect,
+    /// The console cannot change the fleet: views offer no key that would.
+    pub readonly: bool,
+}
+
+/// The panes of the main screen, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaneId {
+    Clusters,
+    Tiers,
+    ShopSets,
+    Apps,
+    Alerts,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 5] = [
+        PaneId::Clusters,
+        PaneId::Tiers,
+        PaneId::ShopSets,
+        PaneId::Apps,
+        PaneId::Alerts,
+    ];
+
+    /// The pane a number key focuses (`1` is Clusters).
+    pub fn numbered(key: char) -> Option<PaneId> {
+        match key {
+            '1' => Some(PaneId::Clusters),
+            '2' => Some(PaneId::Tiers),
+            '3' => Some(PaneId::ShopSets),
+            '4' => Some(PaneId::Apps),
+            '5' => Some(PaneId::Alerts),
+            _ => None,
+        }
+    }
+
+    /// The number key that focuses the pane, as its title shows it.
+    pub fn number(self) -> u8 {
+        match self {
+            PaneId::Clusters => 1,
+            PaneId::Tiers => 2,
+            PaneId::ShopSets => 3,
+            PaneId::Apps => 4,
+            PaneId::Alerts => 5,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Clusters => "Clusters",
+            PaneId::Tiers => "Tiers",
+            PaneId::ShopSets => "ShopSets",
+            PaneId::Apps => "Argo CD",
+            PaneId::Alerts => "Alerts",
+        }
+    }
+
+    pub fn next(self) -> PaneId {
+        match self {
+            PaneId::Clusters => PaneId::Tiers,
+            PaneId::Tiers => PaneId::ShopSets,
+            PaneId::ShopSets => PaneId::Apps,
+            PaneId::Apps => PaneId::Alerts,
+            PaneId::Alerts => PaneId::Clusters,
+        }
+    }
+
+    pub fn prev(self) -> PaneId {
+        match self {
+            PaneId::Clusters => PaneId::Alerts,
+            PaneId::Tiers => PaneId::Clusters,
+            PaneId::ShopSets => PaneId::Tiers,
+            PaneId::Apps => PaneId::ShopSets,
+            PaneId::Alerts => PaneId::Apps,
+        }
+    }
+}
+
+/// The cluster or tier whose ShopSets, apps and alerts the other panes highlight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Cluster(String),
+    Tier(String),
+}
+
+impl Scope {
+    pub fn pane(&self) -> PaneId {
+        match self {
+            Scope::Cluster(_) => PaneId::Clusters,
+            Scope::Tier(_) => PaneId::Tiers,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Scope::Cluster(c) => format!("cluster {c}"),
+            Scope::Tier(t) => format!("tier {t}"),
+        }
+    }
+}
+
+/// Selection, scroll position and filter of one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    /// Key of the selected row; survives reordering and data updates.
+    pub selected: Option<String>,
+    pub offset: usize,
+    pub filter: String,
+}
+
+/// Where typed filter text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterTarget {
+    Pane(PaneId),
+    Detail,
+}
+
+/// A short message in the footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub bad: bool,
+    pub until: Ts,
+}

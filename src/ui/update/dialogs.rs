@@ -1,0 +1,220 @@
+//! The dialogs' side of `update`: opening the release confirmation, the drain plan and the
+//! reassign dialog, and what their keys do. Only a confirmed dialog of a console with write
+//! access yields a mutating effect.
+
+use super::keys::quit;
+use crate::domain::release::{GuideState, guide, next_action};
+use crate::ops::Mutation;
+use crate::ui::app::{App, Effect};
+use crate::ui::dialogs::confirm::ReleaseAction;
+use crate::ui::dialogs::{ConfirmDialog, PlanDialog, ReassignDialog};
+use crate::ui::keymap::Action;
+use crate::ui::modal::Modal;
+use crate::ui::placement::DrainRun;
+use crate::ui::state::PaneId;
+use crate::ui::text;
+
+/// `d` and `u` on a cluster: the plan, shown before anything moves.
+pub(super) fn open_plan(app: &mut App, action: Action) {
+    if app.drain_run.is_some() {
+        app.say(text::DRAIN_RUNNING, true);
+        return;
+    }
+    if app.focus != PaneId::Clusters {
+        app.say(text::SELECT_CLUSTER, true);
+        return;
+    }
+    let Some(cluster) = app.selected_key(PaneId::Clusters) else {
+        return;
+    };
+    let existing = app.fleet.cluster(&cluster).and_then(|c| c.drain.clone());
+    let dialog = match action {
+        Action::Restore => {
+            let Some(id) = existing else {
+                app.say(text::nothing_to_restore(&cluster), true);
+                return;
+            };
+            PlanDialog::restore(&app.fleet, &cluster, id)
+        }
+        _ => {
+            let id = crate::ops::drain::drain_id(&cluster, existing.as_deref(), app.now);
+            PlanDialog::drain(&app.fleet, &cluster, id)
+        }
+    };
+    app.modals.push(Modal::Plan(dialog));
+}
+
+pub(super) fn on_plan_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(d) = app.modals.plan_mut() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => return quit(app),
+        Action::Back => {
+            app.modals.pop();
+            app.say(text::NOTHING_MOVED, false);
+        }
+        Action::AcceptDegraded => d.toggle_accept(&app.fleet),
+        Action::Down => d.offset += 1,
+        Action::Up => d.offset = d.offset.saturating_sub(1),
+        Action::PageDown => d.offset += 10,
+        Action::PageUp => d.offset = d.offset.saturating_sub(10),
+        Action::Confirm => match (d.confirmed(), app.access) {
+            (Ok(plan), Some(access)) => {
+                let (kind, cluster, drain) = (d.kind, d.cluster.clone(), d.drain.clone());
+                app.modals.pop();
+                app.drain_run = Some(DrainRun {
+                    kind,
+                    cluster,
+                    done: 0,
+                    total: plan.moves.len(),
+                    cancelling: false,
+                });
+                return vec![Effect::RunPlan {
+                    access,
+                    kind,
+                    plan: Box::new(plan),
+                    drain,
+                }];
+            }
+            (Ok(_), None) => {
+                app.modals.pop();
+            }
+            (Err(why), _) => app.say(why, true),
+        },
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// `r` on a shop in a shop list.
+pub(super) fn open_reassign(app: &mut App) {
+    let Some(d) = app.modals.detail() else {
+        return;
+    };
+    let Some(&idx) = d.rows.get(d.list.selected) else {
+        app.say(text::SELECT_SHOP, true);
+        return;
+    };
+    let Some(shop) = app.fleet.shops.get(idx as usize) else {
+        return;
+    };
+    let dialog = ReassignDialog::new(&app.fleet, shop);
+    app.modals.push(Modal::Reassign(dialog));
+}
+
+pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(r) = app.modals.reassign_mut() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => return quit(app),
+        Action::Back => {
+            app.modals.pop();
+        }
+        Action::Down => r.cursor = (r.cursor + 1).min(r.candidates.len().saturating_sub(1)),
+        Action::Up => r.cursor = r.cursor.saturating_sub(1),
+        Action::Choose => r.toggle(),
+        Action::Confirm => {
+            let broken = crate::domain::placement::check_move(&app.fleet, &r.shop, &r.chosen);
+            if r.chosen == r.shop.shopsets {
+                app.say(text::CHOOSE_OTHER, true);
+            } else if let Some(b) = broken.first() {
+                app.say(text::refused(&b), true);
+            } else if let Some(access) = app.access {
+                let mutation = Mutation::Reassign {
+                    shop: r.shop.name.clone(),
+                    from: r.shop.shopsets.clone(),
+                    to: r.chosen.clone(),
+                    tier_change: false,
+                };
+                app.modals.pop();
+                app.busy = true;
+                app.say(text::moving(&mutation), false);
+                return vec![Effect::Execute {
+                    access,
+                    mutation: Box::new(mutation),
+                    notes: None,
+                }];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
+pub(super) fn open_confirm(app: &mut App, action: Action) {
+    if app.busy || app.progress.is_some() {
+        let msg = text::busy(app.progress.as_ref().map(|p| p.tier.as_str()));
+        app.say(msg, true);
+        return;
+    }
+    let tier = if app.modals.guide().is_some() {
+        let rows = guide(&app.fleet, app.now, &app.policy, &app.operator);
+        let tier = match action {
+            Action::Rollback => rows
+                .iter()
+                .find(|r| matches!(r.state, GuideState::Failed { .. }))
+                .map(|r| r.tier.clone()),
+            _ => next_action(&rows).map(|r| r.tier.clone()),
+        };
+        if tier.is_none() && action == Action::Rollback {
+            app.say(text::NO_FAILED_TIER, false);
+            return;
+        }
+        tier
+    } else if app.focus == PaneId::Tiers {
+        app.selected_key(PaneId::Tiers)
+    } else {
+        app.say(text::SELECT_TIER, true);
+        return;
+    };
+    let Some(tier) = tier else {
+        app.say(text::NOTHING_TO_PROMOTE, false);
+        return;
+    };
+    let action = match action {
+        Action::Rollback => ReleaseAction::Rollback,
+        _ => ReleaseAction::Step,
+    };
+    let dialog = ConfirmDialog::open(&app.fleet, action, &tier, &app.judge());
+    app.modals.push(Modal::Confirm(dialog));
+}
+
+pub(super) fn on_confirm_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(dialog) = app.modals.dialog() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => quit(app),
+        Action::Confirm => match (dialog.confirmed(&app.fleet, &app.judge()), app.access) {
+            (Ok(mutation), Some(access)) => {
+                app.modals.pop();
+                app.busy = true;
+                let notes = Some(app.notes.clone()).filter(|n| !n.trim().is_empty());
+                app.say(text::pushing(&mutation), false);
+                vec![Effect::Execute {
+                    access,
+                    mutation: Box::new(mutation),
+                    notes,
+                }]
+            }
+            (Ok(_), None) => {
+                app.modals.pop();
+                Vec::new()
+            }
+            (Err(why), _) => {
+                if dialog.refused.is_some() {
+                    app.modals.pop();
+                }
+                app.say(why, true);
+                Vec::new()
+            }
+        },
+        _ => {
+            app.modals.pop();
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Keys: the action the key table gives in the current context, applied to the views, the
+//! filter and the selection; text for the field that has the keys otherwise.
+
+use crossterm::event::KeyEvent;
+use tui_textarea::TextArea;
+
+use super::dialogs;
+use crate::ui::app::{App, Effect};
+use crate::ui::detail::{Detail, DetailTarget};
+use crate::ui::dialogs::QuitDialog;
+use crate::ui::guide::Guide;
+use crate::ui::keymap::{self, Action, Context};
+use crate::ui::layout;
+use crate::ui::modal::{FilterInput, Modal};
+use crate::ui::panes;
+use crate::ui::state::{FilterTarget, PaneId, Scope};
+use crate::ui::text;
+
+pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let ctx = app.context();
+    let Some(action) = keymap::action_for(key, ctx, app.readonly()) else {
+        return type_text(app, key);
+    };
+    app.dirty = true;
+    match ctx {
+        Context::Main | Context::Detail | Context::Help | Context::Guide => {
+            on_view_action(app, ctx, action)
+        }
+        Context::Notes => stop_notes(app),
+        Context::Filter => on_filter_action(app, action),
+        Context::Confirm => dialogs::on_confirm_action(app, action),
+        Context::Plan => dialogs::on_plan_action(app, action),
+        Context::Reassign => dialogs::on_reassign_action(app, action),
+        Context::Quit => match action {
+            Action::Confirm => vec![Effect::Quit],
+            _ => {
+                app.modals.pop();
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// A key no binding claims: text for the field that has the keys, if any.
+fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let typed = match app.modals.top_mut() {
+        Some(Modal::Guide(g)) if g.editing => g.notes.input(key),
+        Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.input(key)),
+        Some(Modal::Plan(d)) => d.typed.input(key),
+        Some(Modal::Filter(input)) => {
+            let changed = input.textarea.input(key);
+            let target = input.target;
+            let text = input.textarea.lines().first().cloned().unwrap_or_default();
+            set_filter(app, target, text);
+            changed
+        }
+        _ => false,
+    };
+    if typed {
+        app.dirty = true;
+    }
+    Vec::new()
+}
+
+/// Quit, unless a drain runs: then ask first.
+pub(super) fn quit(app: &mut App) -> Vec<Effect> {
+    match &app.drain_run {
+        Some(run) if app.modals.quit().is_none() => {
+            let dialog = QuitDialog {
+                kind: run.kind,
+                cluster: run.cluster.clone(),
+            };
+            app.modals.push(Modal::Quit(dialog));
+            Vec::new()
+        }
+        _ => vec![Effect::Quit],
+    }
+}
+
+fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => return quit(app),
+        Action::Redraw => return vec![Effect::ClearScreen],
+        Action::Help if ctx == Context::Help => {
+            app.modals.pop();
+        }
+        Action::Help => app.modals.push(Modal::Help(0)),
+        Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
+        Action::Drain | Action::Restore => dialogs::open_plan(app, action),
+        Action::Reassign => dialogs::open_reassign(app),
+        Action::FindShop => app.modals.push(Modal::Detail(Detail::open(
+            DetailTarget::AllShops,
+            &app.fleet,
+        ))),
+        Action::Cancel => {
+            if let Some(r) = &mut app.drain_run {
+                r.cancelling = true;
+                return vec![Effect::CancelDrain];
+            }
+            app.say(text::NO_DRAIN, false);
+        }
+        Action::Guide => app.modals.push(Modal::Guide(Guide::new(&app.notes))),
+        Action::EditNotes => {
+            if let Some(g) = app.modals.guide_mut() {
+                g.editing = true;
+            }
+        }
+        Action::Back => back(app),
+        Action::NextPane => focus(app, app.focus.next()),
+        Action::PrevPane => focus(app, app.focus.prev()),
+        Action::FocusPane(p) => focus(app, p),
+        Action::Up | Action::Down if ctx == Context::Help => {
+            if let Some(Modal::Help(scroll)) = app.modals.top_mut() {
+                *scroll = if action == Action::Up {
+                    scroll.saturating_sub(1)
+                } else {
+                    scroll.saturating_add(1)
+                };
+            }
+        }
+        Action::Up => move_by(app, -1),
+        Action::Down => move_by(app, 1),
+        Action::PageUp => move_by(app, -(page(app) as isize)),
+        Action::PageDown => move_by(app, page(app) as isize),
+        Action::Top => move_by(app, isize::MIN / 2),
+        Action::Bottom => move_by(app, isize::MAX / 2),
+        Action::Open => open_detail(app),
+        Action::Filter => open_filter(app),
+        Action::Confirm | Action::Choose | Action::AcceptDegraded => {}
+    }
+    Vec::new()
+}
+
+/// `esc`: close the top layer, else dismiss a failed step, else clear the filter, else the
+/// highlight.
+fn back(app: &mut App) {
+    if let Some(m) = app.modals.pop() {
+        if let Modal::Guide(g) = m {
+            app.notes = g.text();
+        }
+    } else if app.failed_step.take().is_some() {
+    } else if !app.pane(app.focus).filter.is_empty() {
+        let focus = app.focus;
+        app.pane_mut(focus).filter.clear();
+    } else {
+        app.scope = None;
+    }
+}
+
+/// `esc` while writing notes: stop, and save them if they changed.
+fn stop_notes(app: &mut App) -> Vec<Effect> {
+    let Some(g) = app.modals.guide_mut() else {
+        return Vec::new();
+    };
+    g.editing = false;
+    let text = g.text();
+    app.notes = text.clone();
+    if text != g.saved
+        && let Some(access) = app.access
+    {
+        g.saved = text.clone();
+        return vec![Effect::SaveNotes { access, text }];
+    }
+    Vec::new()
+}
+
+fn open_filter(app: &mut App) {
+    let target = if app.modals.detail().is_some() {
+        FilterTarget::Detail
+    } else {
+        FilterTarget::Pane(app.focus)
+    };
+    let current = match target {
+        FilterTarget::Detail => app
+            .modals
+            .detail()
+            .map(|d| d.list.filter.clone())
+            .unwrap_or_default(),
+        FilterTarget::Pane(p) => app.pane(p).filter.clone(),
+    };
+    let mut textarea = TextArea::new(vec![current]);
+    textarea.move_cursor(tui_textarea::CursorMove::End);
+    app.modals
+        .push(Modal::Filter(FilterInput { textarea, target }));
+}
+
+fn on_filter_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(Modal::Filter(input)) = app.modals.pop() else {
+        return Vec::new();
+    };
+    if action == Action::Back {
+        set_filter(app, input.target, String::new());
+    }
+    Vec::new()
+}
+
+fn set_filter(app: &mut App, target: FilterTarget, text: String) {
+    match target {
+        FilterTarget::Pane(p) => {
+            let state = app.pane_mut(p);
+            state.filter = text;
+            state.offset = 0;
+            let key = app.selected_key(p);
+            app.pane_mut(p).selected = key;
+            ensure_visible(app, p);
+        }
+        FilterTarget::Detail => {
+            if let Some(d) = app.modals.detail_mut() {
+                d.set_filter(&app.fleet, text);
+            }
+        }
+    }
+}
+
+fn focus(app: &mut App, pane: PaneId) {
+    app.focus = pane;
+    let key = app.selected_key(pane);
+    app.pane_mut(pane).selected = key;
+    update_scope(app);
+}
+
+/// Selecting a cluster or a tier highlights what belongs to it elsewhere.
+fn update_scope(app: &mut App) {
+    let key = app.selected_key(app.focus);
+    match (app.focus, key) {
+        (PaneId::Clusters, Some(k)) => app.scope = Some(Scope::Cluster(k)),
+        (PaneId::Tiers, Some(k)) => app.scope = Some(Scope::Tier(k)),
+        _ => {}
+    }
+}
+
+fn page(app: &App) -> usize {
+    if let Some(d) = app.modals.detail() {
+        return d.page_rows(app.size);
+    }
+    let areas = layout::main(app.size);
+    panes::page_rows(areas.pane(app.focus).height)
+}
+
+fn move_by(app: &mut App, delta: isize) {
+    let size = app.size;
+    if let Some(d) = app.modals.detail_mut() {
+        let page = d.page_rows(size);
+        d.move_by(delta, page);
+        return;
+    }
+    let pane = app.focus;
+    let keys = app.keys_of(pane);
+    if keys.is_empty() {
+        return;
+    }
+    let current = app
+        .pane(pane)
+        .selected
+        .as_ref()
+        .and_then(|k| keys.iter().position(|x| x == k))
+        .unwrap_or(0);
+    let next = (current as isize)
+        .saturating_add(delta)
+        .clamp(0, keys.len() as isize - 1) as usize;
+    app.pane_mut(pane).selected = Some(keys[next].clone());
+    ensure_visible(app, pane);
+    update_scope(app);
+}
+
+fn ensure_visible(app: &mut App, pane: PaneId) {
+    let keys = app.keys_of(pane);
+    let idx = app
+        .pane(pane)
+        .selected
+        .as_ref()
+        .and_then(|k| keys.iter().position(|x| x == k))
+        .unwrap_or(0);
+    let page = panes::page_rows(layout::main(app.size).pane(pane).height);
+    let state = app.pane_mut(pane);
+    if idx < state.offset {
+        state.offset = idx;
+    } else if idx >= state.offset + page {
+        state.offset = idx + 1 - page;
+    }
+    state.offset = state.offset.min(keys.len().saturating_sub(page));
+}
+
+pub(super) fn clamp_all(app: &mut App) {
+    for p in PaneId::ALL {
+        ensure_visible(app, p);
+    }
+}
+
+fn open_detail(app: &mut App) {
+    let Some(key) = app.selected_key(app.focus) else {
+        return;
+    };
+    let target = match app.focus {
+        PaneId::Clusters => DetailTarget::Cluster(key),
+        PaneId::Tiers => DetailTarget::Tier(key),
+        PaneId::ShopSets => DetailTarget::ShopSet(key),
+        PaneId::Apps => DetailTarget::App(key),
+        PaneId::Alerts => DetailTarget::Alert(key),
+    };
+    app.modals
+        .push(Modal::Detail(Detail::open(target, &app.fleet)));
+}

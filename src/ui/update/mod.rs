@@ -1,0 +1,193 @@
+//! The one place the console's state changes: `update(app, msg)`. Keys go where the modal stack
+//! says (`keys`, `dialogs`); data batches refresh what depends on them; effects go back to the
+//! main loop.
+
+mod dialogs;
+mod keys;
+
+use crossterm::event::KeyEventKind;
+
+use super::app::{App, Effect, Msg};
+use super::dialogs::confirm::Judge;
+use super::text;
+use crate::domain::release::{Progress, ProgressState};
+use crate::ops::{Done, Mutation, OpsError};
+use crate::sources::SourceEvent;
+
+/// Applies one message. Returns the effects for the main loop; sets `app.dirty` when the screen
+/// must be drawn again.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => {
+            let before = app.clock_view();
+            app.now = now;
+            if app.clock_view() != before {
+                app.dirty = true;
+            }
+            if app.toast.as_ref().is_some_and(|t| t.until <= now) {
+                app.toast = None;
+                app.dirty = true;
+            }
+            // Soak countdowns (Tiers pane, guide, dialog) move every second.
+            let soaking = app.fleet.tiers.iter().any(|t| {
+                crate::domain::release::settled_at(&app.fleet, t)
+                    .is_some_and(|at| at.secs_until(now) <= i64::from(t.soak_secs) + 1)
+            });
+            if soaking || app.modals.guide().is_some() || app.modals.dialog().is_some() {
+                app.dirty = true;
+            }
+            follow_gate(app);
+            Vec::new()
+        }
+        Msg::Executed { mutation, result } => on_executed(app, mutation, result),
+        Msg::DrainProgress { done, total } => {
+            if let Some(r) = &mut app.drain_run {
+                r.done = done;
+                r.total = total;
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::DrainDone(result) => {
+            let run = app.drain_run.take();
+            if app.modals.quit().is_some() {
+                app.modals.pop();
+            }
+            let kind = run.map(|r| r.kind);
+            match result {
+                Ok(r) => app.say(text::drain_done(kind, &r), r.cancelled()),
+                Err(e) => app.say(text::drain_failed(kind, &e.to_string()), true),
+            }
+            Vec::new()
+        }
+        Msg::Resize(w, h) => {
+            app.size = ratatui::layout::Rect::new(0, 0, w, h);
+            keys::clamp_all(app);
+            app.dirty = true;
+            Vec::new()
+        }
+        // The main loop stops a running drain after its batch and reports it.
+        Msg::Terminate(_) => vec![Effect::Quit],
+        Msg::Source(ev) => {
+            on_source(app, ev);
+            after_sources(app)
+        }
+        Msg::Sources(events) => {
+            for ev in events {
+                on_source(app, ev);
+            }
+            after_sources(app)
+        }
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return Vec::new();
+            }
+            keys::on_key(app, key)
+        }
+    }
+}
+
+/// Derived facts are recomputed once per batch, not once per event; a followed step may have
+/// finished.
+fn after_sources(app: &mut App) -> Vec<Effect> {
+    if !app.dirty {
+        return Vec::new();
+    }
+    app.fleet.refresh();
+    if let Some(d) = app.modals.detail_mut() {
+        d.refresh(&app.fleet);
+    }
+    follow_gate(app);
+    let Some(p) = &app.progress else {
+        return Vec::new();
+    };
+    match p.state(&app.fleet) {
+        ProgressState::Done => {
+            let msg = text::progress_done(p);
+            app.progress = None;
+            app.say(msg, false);
+            vec![Effect::Unlock]
+        }
+        ProgressState::Failed(why) => {
+            let (msg, banner) = text::progress_failed(p, &why);
+            app.failed_step = Some(banner);
+            app.progress = None;
+            app.say(msg, true);
+            vec![Effect::Unlock]
+        }
+        ProgressState::Superseded { .. } => {
+            let msg = text::progress_superseded(p);
+            app.progress = None;
+            app.say(msg, true);
+            vec![Effect::Unlock]
+        }
+        ProgressState::Waiting | ProgressState::Syncing { .. } => Vec::new(),
+    }
+}
+
+/// An open release dialog judges its change again on the fleet as it is now.
+fn follow_gate(app: &mut App) {
+    let judge = Judge {
+        now: app.now,
+        policy: &app.policy,
+        me: &app.operator,
+    };
+    if let Some(d) = app.modals.dialog_mut() {
+        d.evaluate(&app.fleet, &judge);
+        app.dirty = true;
+    }
+}
+
+fn on_executed(
+    app: &mut App,
+    mutation: Box<Mutation>,
+    result: Result<Done, OpsError>,
+) -> Vec<Effect> {
+    app.busy = false;
+    app.dirty = true;
+    match (result, mutation.is_release()) {
+        (Ok(done), true) => {
+            let commit = done.commit.clone().unwrap_or_default();
+            app.say(text::pushed(&commit, &done.summary), false);
+            let tier = mutation.tier().to_string();
+            app.progress = Some(Progress {
+                before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
+                tier,
+                commit,
+                since: app.now,
+                rollback: matches!(*mutation, Mutation::Rollback { .. }),
+            });
+            app.failed_step = None;
+        }
+        (Ok(_), false) if matches!(*mutation, Mutation::Notes { .. }) => {
+            app.say(text::NOTES_SAVED, false);
+        }
+        (Ok(_), false) => app.say(text::moved(&mutation), false),
+        (Err(e @ OpsError::AlreadyThere { .. }), _) => app.say(e.to_string(), false),
+        (Err(e), true) if e.is_race() || e.is_refusal() => {
+            app.say(text::race(&e.to_string()), true);
+        }
+        (Err(e), _) => app.say(format!("✗ {e}"), true),
+    }
+    Vec::new()
+}
+
+fn on_source(app: &mut App, ev: SourceEvent) {
+    match ev {
+        SourceEvent::Update(u) => {
+            app.fleet.apply(u);
+            app.dirty = true;
+        }
+        SourceEvent::Heartbeat { source, at } => {
+            let before = app.clock_view();
+            if app.sources.ok(source, at) || app.clock_view() != before {
+                app.dirty = true;
+            }
+        }
+        SourceEvent::Problem { source, message } => {
+            if app.sources.problem(source, message) {
+                app.dirty = true;
+            }
+        }
+    }
+}
