@@ -130,16 +130,10 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 ReleaseAction::Status { output } => {
                     let now = Ts::now();
                     let fleet = source.snapshot(now)?;
-                    let me = shopctl::ops::operator();
+                    // This process holds no lock: any held lock is another session's.
                     shopctl::out!(
                         "{}",
-                        commands::release::status(
-                            &fleet,
-                            now,
-                            output == Output::Json,
-                            &me,
-                            &policy
-                        )
+                        commands::release::status(&fleet, now, output == Output::Json, "", &policy)
                     );
                     Exit::Done
                 }

@@ -989,3 +989,26 @@ fn snapshot_quit_during_drain() {
     update(&mut app, ch('q'));
     insta::assert_snapshot!(screen(&app, "default"));
 }
+
+#[test]
+fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_shows() {
+    let (_d, mut f) = fleet(200);
+    let b = f.cluster("B").expect("B").clone();
+    f.apply(shopctl::domain::FleetUpdate::ClusterSpec(
+        shopctl::domain::ClusterSpec {
+            name: b.name.clone(),
+            provider: b.provider.clone(),
+            failure_domain: b.failure_domain.clone(),
+            cordoned: true,
+            drain: Some("drain-B-1".into()),
+        },
+    ));
+    f.apply(shopctl::domain::FleetUpdate::LockUnreadable(
+        "the lock file 'lock.json' is damaged".into(),
+    ));
+    f.refresh();
+    let app = read_only_app(&f, 160, 40);
+    let s = screen(&app, "default");
+    assert!(s.contains("drain of cluster 'B' is unfinished"), "{s}");
+    assert!(s.contains("lock unreadable"), "{s}");
+}

@@ -174,7 +174,7 @@ pub fn step(
             tier,
             now,
             executor.policy(),
-            executor.operator(),
+            &executor.holder().session,
             override_reason,
         ) {
             Ok((g, m)) => {
@@ -217,7 +217,7 @@ pub fn rollback(
         Ok(f) => f,
         Err(e) => return e,
     };
-    let m = match release::rollback(&fleet, tier, now, executor.operator()) {
+    let m = match release::rollback(&fleet, tier, now, &executor.holder().session) {
         Ok(m) => m,
         Err(refusal) => {
             eprintln!("shopctl: {refusal}");

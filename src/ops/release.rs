@@ -127,7 +127,7 @@ pub fn promotion(
 /// The rollback of `tier` to the revision it ran before its last change, as a new commit.
 pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation, Refusal> {
     let t = fleet.tier(tier).ok_or_else(|| unknown(fleet, tier))?;
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.holder != me) {
+    if let Some(l) = fleet.lock_holder(now).filter(|l| l.session != me) {
         return Err(Refusal::Locked {
             holder: l.holder.clone(),
             until: l.expires_at.hhmmss(),

@@ -112,6 +112,8 @@ pub struct App {
     pub policy: GatePolicy,
     /// This console's lock session, when it can write.
     pub session: String,
+    /// Unfinished drains were looked for once the whole fleet arrived.
+    pub drains_checked: bool,
 }
 
 impl App {
@@ -140,6 +142,7 @@ impl App {
             drain_run: None,
             policy: GatePolicy::default(),
             session: String::new(),
+            drains_checked: false,
         }
     }
 
@@ -149,10 +152,15 @@ impl App {
     }
 
     pub fn say(&mut self, text: impl Into<String>, bad: bool) {
+        self.say_for(text, bad, TOAST_SECS);
+    }
+
+    /// A footer message that stays `secs` seconds.
+    pub fn say_for(&mut self, text: impl Into<String>, bad: bool, secs: i64) {
         self.toast = Some(Toast {
             text: text.into(),
             bad,
-            until: self.now.plus_secs(TOAST_SECS),
+            until: self.now.plus_secs(secs),
         });
         self.dirty = true;
     }
@@ -173,7 +181,7 @@ impl App {
         Judge {
             now: self.now,
             policy: &self.policy,
-            me: &self.operator,
+            me: &self.session,
         }
     }
 

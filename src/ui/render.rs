@@ -34,7 +34,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         fleet: &app.fleet,
         now: app.now,
         policy: &app.policy,
-        me: &app.operator,
+        me: &app.session,
         size,
         readonly: app.readonly(),
     };
@@ -111,6 +111,14 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         sep(),
     ];
     match app.fleet.lock_holder(now) {
+        _ if app.fleet.lock_problem.is_some() => left.push(Span::styled(
+            if narrow {
+                "✗ lock?"
+            } else {
+                "✗ lock unreadable"
+            },
+            theme.danger().patch(theme.header()),
+        )),
         Some(l) => left.push(Span::styled(
             format!("locked by {}", l.holder),
             theme.warn().patch(theme.header()),

@@ -104,6 +104,7 @@ pub fn gate(
     now: Ts,
     policy: &GatePolicy,
     lock: Option<&ReleaseLock>,
+    // The caller's lock session: a lock held by any other session fails the gate.
     me: &str,
 ) -> Option<Gate> {
     let tier = fleet.tier(tier_name)?;
@@ -228,7 +229,14 @@ pub fn gate(
     });
 
     let (free, detail) = match lock.filter(|l| l.is_held(now)) {
-        Some(l) if l.holder != me => (
+        _ if fleet.lock_problem.is_some() => (
+            false,
+            format!(
+                "the lock cannot be read: {}",
+                fleet.lock_problem.as_deref().unwrap_or_default()
+            ),
+        ),
+        Some(l) if l.session != me => (
             false,
             format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
         ),
@@ -407,16 +415,9 @@ mod tests {
         assert!(!c.passed && c.detail.contains("alice@ops"));
         assert!(!v.passes_with_override());
         assert!(
-            gate(
-                &f,
-                "prod",
-                NOW,
-                &GatePolicy::default(),
-                Some(&lock),
-                "alice@ops"
-            )
-            .expect("gate")
-            .passed()
+            gate(&f, "prod", NOW, &GatePolicy::default(), Some(&lock), "1")
+                .expect("gate")
+                .passed()
         );
         assert!(
             gate(

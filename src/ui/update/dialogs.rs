@@ -151,7 +151,7 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
         return;
     }
     let tier = if app.modals.guide().is_some() {
-        let rows = guide(&app.fleet, app.now, &app.policy, &app.operator);
+        let rows = guide(&app.fleet, app.now, &app.policy, &app.session);
         let tier = match action {
             Action::Rollback => rows
                 .iter()

@@ -98,6 +98,13 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
         d.refresh(&app.fleet);
     }
     follow_gate(app);
+    if !app.drains_checked && !app.fleet.shops.is_empty() {
+        app.drains_checked = true;
+        let left = crate::domain::drains::unfinished_drains(&app.fleet);
+        if let Some(d) = left.first() {
+            app.say_for(format!("▲ {}", d.advice()), true, 120);
+        }
+    }
     let Some(p) = &app.progress else {
         return Vec::new();
     };
@@ -130,7 +137,7 @@ fn follow_gate(app: &mut App) {
     let judge = Judge {
         now: app.now,
         policy: &app.policy,
-        me: &app.operator,
+        me: &app.session,
     };
     if let Some(d) = app.modals.dialog_mut() {
         d.evaluate(&app.fleet, &judge);
