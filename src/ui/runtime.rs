@@ -392,3 +392,147 @@ fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<
     terminal.backend_mut().flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{Holder, OpsError, release};
+    use crate::sources::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
+    use crate::sources::{SourceEvent, SourceInfo};
+    use crate::ui::update::update;
+
+    fn info() -> SourceInfo {
+        SourceInfo {
+            fleet: "t".into(),
+            context: "t".into(),
+            mode: "demo",
+        }
+    }
+
+    fn demo(dir: &std::path::Path) -> (DemoSource, Executor) {
+        let fleet = DemoFleet::open(&DemoOptions {
+            dir: dir.to_path_buf(),
+            scale: Some(300),
+            seed: Some(7),
+            scenario: Some(Scenario::Calm),
+            reset: false,
+            readonly: false,
+            created_at: Some(Ts::now().plus_secs(-3600)),
+        })
+        .unwrap();
+        let ex = fleet.executor(Holder::new_session("alice@ops")).unwrap();
+        (DemoSource::new(fleet), ex)
+    }
+
+    fn feed(app: &mut App, source: &mut DemoSource, at: Ts) -> Vec<Effect> {
+        app.now = at;
+        let fleet = source.snapshot(at).unwrap();
+        let events = fleet
+            .as_updates()
+            .into_iter()
+            .map(SourceEvent::Update)
+            .collect();
+        update(app, Msg::Sources(events))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_an_executor_nothing_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut source, ex) = demo(dir.path());
+        let access = WriteAccess::of(&ex);
+        let now = Ts::now();
+        let fleet = source.snapshot(now).unwrap();
+        let (_, m) = release::promotion(&fleet, "prod-beta", now, ex.policy(), "", None).unwrap();
+        let mut runner = Runner::new(None);
+        let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
+        assert!(runner.start(
+            Effect::Execute {
+                access,
+                mutation: Box::new(m),
+                notes: None,
+            },
+            &mut app,
+        ));
+        assert_eq!(
+            app.toast.as_ref().map(|t| t.text.as_str()),
+            Some(crate::ui::text::NO_EXECUTOR)
+        );
+        let nothing = tokio::time::timeout(Duration::from_millis(300), runner.recv()).await;
+        assert!(nothing.is_err(), "no effect reported anything");
+        assert!(!dir.path().join("lock.json").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pushed_step_holds_the_lock_until_its_rollout_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut source, ex) = demo(dir.path());
+        let access = WriteAccess::of(&ex);
+        let now = Ts::now();
+        let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
+        app.session = ex.holder().session.clone();
+        feed(&mut app, &mut source, now);
+        let (_, m) = release::promotion(
+            &app.fleet,
+            "prod-beta",
+            now,
+            ex.policy(),
+            &app.session,
+            None,
+        )
+        .unwrap();
+        let mut runner = Runner::new(Some(Arc::new(ex)));
+        runner.start(
+            Effect::Execute {
+                access,
+                mutation: Box::new(m),
+                notes: None,
+            },
+            &mut app,
+        );
+        let msg = tokio::time::timeout(Duration::from_secs(30), runner.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(&msg, Msg::Executed { result: Ok(_), .. }),
+            "{msg:?}"
+        );
+        assert!(update(&mut app, msg).is_empty());
+        assert!(app.progress.is_some(), "the step is followed");
+        let lock = dir.path().join("lock.json");
+        assert!(lock.exists(), "held while the rollout runs");
+        // A second operation from the same console is refused while the lock is held.
+        let fleet = source.snapshot(now).unwrap();
+        let again = release::rollback(&fleet, "prod-beta", now, &app.session).unwrap();
+        runner.start(
+            Effect::Execute {
+                access,
+                mutation: Box::new(again),
+                notes: None,
+            },
+            &mut app,
+        );
+        let msg = tokio::time::timeout(Duration::from_secs(30), runner.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(
+                &msg,
+                Msg::Executed {
+                    result: Err(OpsError::Busy),
+                    ..
+                }
+            ),
+            "{msg:?}"
+        );
+        update(&mut app, msg);
+        // Later the rollout has settled: update asks for the lock back, and it is given back.
+        let effects = feed(&mut app, &mut source, now.plus_secs(3600));
+        assert_eq!(effects, vec![Effect::Unlock]);
+        for e in effects {
+            runner.start(e, &mut app);
+        }
+        assert!(!lock.exists(), "given back once the rollout settled");
+    }
+}
