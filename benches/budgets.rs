@@ -10,8 +10,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
+use shopctl::backends::{SourceEvent, SourceInfo};
 use shopctl::domain::*;
-use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Msg};
 use shopctl::ui::detail::{Detail, DetailTarget};
 use shopctl::ui::theme::Theme;
@@ -148,7 +148,7 @@ fn app(fleet: &Fleet, w: u16, h: u16) -> App {
     update(
         &mut app,
         Msg::Source(SourceEvent::Heartbeat {
-            source: shopctl::sources::SourceId::ControlPlane,
+            source: shopctl::backends::SourceId::ControlPlane,
             at: now,
         }),
     );

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::sources::demo::Scenario;
-use crate::sources::demo::store::MAX_SCALE;
+use crate::backends::demo::Scenario;
+use crate::backends::demo::store::MAX_SCALE;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -74,12 +74,12 @@ pub mod output {
     }
 }
 
+pub mod backends;
 pub mod cli;
 pub mod commands;
 pub mod domain;
 pub mod logging;
 pub mod ops;
-pub mod sources;
 pub mod ui;
 
 use std::path::PathBuf;

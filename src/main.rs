@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use shopctl::backends::FleetSource;
+use shopctl::backends::demo::store::DemoError;
+use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
 use shopctl::domain::release::GatePolicy;
 use shopctl::ops::{Executor, Holder};
-use shopctl::sources::FleetSource;
-use shopctl::sources::demo::store::DemoError;
-use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
 
@@ -48,11 +48,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Themes) => {
-            shopctl::out!("{}", commands::themes());
+            shopctl::out!("{}", ui::theme::listing());
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Crds) => {
-            shopctl::out!("{}", shopctl::sources::kube::crds::crds_yaml()?);
+            shopctl::out!("{}", shopctl::backends::live::crds::crds_yaml()?);
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}

@@ -3,11 +3,11 @@
 mod common;
 
 use common::{CREATED, demo_options, demo_snapshot, git, push_gitlink, push_gitlink_at};
+use shopctl::backends::FleetSource;
+use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
 use shopctl::domain::{
     AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus,
 };
-use shopctl::sources::FleetSource;
-use shopctl::sources::demo::{DemoFleet, DemoSource, Scenario};
 
 #[test]
 fn the_git_layout_is_real() {

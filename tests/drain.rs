@@ -227,10 +227,10 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
 
 #[test]
 fn blockers_refuse_the_drain_unless_accepted_by_name() {
+    use shopctl::backends::FleetSource;
+    use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
     use shopctl::commands::Exit;
     use shopctl::commands::placement::drain;
-    use shopctl::sources::FleetSource;
-    use shopctl::sources::demo::{DemoFleet, DemoSource, Scenario};
 
     // Cluster B died two minutes ago: draining A has nowhere to put some dual prod-beta legs.
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -9,9 +9,9 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
 use common::{CREATED, demo_snapshot};
+use shopctl::backends::demo::Scenario;
+use shopctl::backends::{SourceEvent, SourceInfo};
 use shopctl::domain::Fleet;
-use shopctl::sources::demo::Scenario;
-use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Effect, Msg};
 use shopctl::ui::render::render;
 use shopctl::ui::theme::Theme;
@@ -43,7 +43,7 @@ fn read_only(fleet: &Fleet) -> App {
                 .into_iter()
                 .map(SourceEvent::Update)
                 .chain([SourceEvent::Heartbeat {
-                    source: shopctl::sources::SourceId::ControlPlane,
+                    source: shopctl::backends::SourceId::ControlPlane,
                     at: now,
                 }])
                 .collect(),

@@ -7,13 +7,13 @@ use std::cell::Cell;
 use std::path::Path;
 
 use common::{demo_options, git};
+use shopctl::backends::FleetSource;
+use shopctl::backends::demo::{AUDIT_FILE, DemoFleet, DemoSource, Scenario};
 use shopctl::commands::Exit;
 use shopctl::commands::release::{Confirm, rollback, step};
 use shopctl::domain::Ts;
 use shopctl::ops::audit::AuditLog;
 use shopctl::ops::{Executor, Holder, OpsError};
-use shopctl::sources::FleetSource;
-use shopctl::sources::demo::{AUDIT_FILE, DemoFleet, DemoSource, Scenario};
 
 /// A demo fleet created now, with a clock the test moves forward.
 struct Rig {

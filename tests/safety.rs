@@ -10,6 +10,9 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use common::{demo_options, git};
+use shopctl::backends::FleetSource;
+use shopctl::backends::demo::placement::DemoPlacement;
+use shopctl::backends::demo::{AUDIT_FILE, DemoFleet, DemoOptions, DemoSource, Scenario};
 use shopctl::commands::Exit;
 use shopctl::commands::release::{Confirm, rollback};
 use shopctl::domain::drains::unfinished_drains;
@@ -20,9 +23,6 @@ use shopctl::ops::audit::AuditLog;
 use shopctl::ops::drain::{PlanKind, PlanRequest, StopFlag, StopReason, run_plan};
 use shopctl::ops::placement::{PlacementStore, Record};
 use shopctl::ops::{Executor, Holder, Mutation, OpsError};
-use shopctl::sources::FleetSource;
-use shopctl::sources::demo::placement::DemoPlacement;
-use shopctl::sources::demo::{AUDIT_FILE, DemoFleet, DemoOptions, DemoSource, Scenario};
 
 /// A fleet created now in a temporary directory, opened by one operator session.
 fn open(dir: &Path, scale: u32, operator: &str) -> (DemoSource, Executor) {

@@ -8,11 +8,11 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
 use common::{CREATED, demo_options, demo_snapshot};
+use shopctl::backends::SourceId;
+use shopctl::backends::demo::{DemoFleet, Scenario};
+use shopctl::backends::{SourceEvent, SourceInfo};
 use shopctl::domain::{Fleet, Ts};
 use shopctl::ops::access::WriteAccess;
-use shopctl::sources::SourceId;
-use shopctl::sources::demo::{DemoFleet, Scenario};
-use shopctl::sources::{SourceEvent, SourceInfo};
 use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope};
 use shopctl::ui::detail::DetailTarget;
 use shopctl::ui::panes::PaneId;

@@ -4,13 +4,13 @@ pub mod placement;
 pub mod release;
 pub mod status;
 
-pub use status::{status, themes};
+pub use status::status;
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::backends::FleetSource;
 use crate::domain::{Fleet, Ts};
 use crate::ops::OpsError;
-use crate::sources::FleetSource;
 
 /// Exit status of every command (DESIGN.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

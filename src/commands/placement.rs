@@ -4,11 +4,11 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::{Exit, ask, ops_exit, snapshot};
+use crate::backends::FleetSource;
 use crate::domain::placement::{DrainPlan, check_move_with, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
 use crate::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, drain_id, run_plan};
 use crate::ops::{Executor, Mutation};
-use crate::sources::FleetSource;
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     if fleet.cluster(cluster).is_none() {

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Exit, ask, ops_exit, snapshot};
+use crate::backends::FleetSource;
 use crate::domain::release::{self as rules, Gate, GatePolicy};
 use crate::domain::{Fleet, Ts};
 use crate::ops::release::{self, Refusal, promotion};
 use crate::ops::{Executor, Mutation, OpsError};
-use crate::sources::FleetSource;
 
 #[derive(Serialize)]
 struct StatusJson {

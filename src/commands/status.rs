@@ -1,4 +1,4 @@
-//! Headless commands: `status` and `themes`.
+//! `shopctl status`: the whole fleet as tables or JSON.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::cli::Output;
 use crate::domain::drains::{UnfinishedDrain, unfinished_drains};
 use crate::domain::{Fleet, Ts};
-use crate::ui::theme;
 
 #[derive(Serialize)]
 struct StatusJson<'a> {
@@ -342,18 +341,5 @@ fn status_table(f: &Fleet, now: Ts) -> String {
     for d in unfinished_drains(f) {
         let _ = writeln!(s, "\nDRAIN ▲ {}", d.advice());
     }
-    s
-}
-
-/// `shopctl themes`: built-in themes and where they come from.
-pub fn themes() -> String {
-    let mut s = String::new();
-    for (name, about) in theme::builtin_names() {
-        let _ = writeln!(s, "{name:<14} {about}");
-    }
-    let _ = writeln!(
-        s,
-        "\n--theme also takes a path to a TOML theme file (see themes/ in the source for the keys)."
-    );
     s
 }

@@ -12,6 +12,7 @@ use super::modal::Modals;
 use super::panes;
 use super::placement::{DrainRun, PlanKind};
 pub use super::state::{FilterTarget, ListState, PaneId, Scope, Toast};
+use crate::backends::{SourceEvent, SourceInfo};
 use crate::domain::freshness::Sources;
 pub use crate::domain::freshness::{Freshness, STALE_AFTER_SECS};
 use crate::domain::placement::DrainPlan;
@@ -20,7 +21,6 @@ use crate::domain::{Fleet, Ts};
 use crate::ops::access::WriteAccess;
 use crate::ops::drain::DrainReport;
 use crate::ops::{Done, Mutation, OpsError};
-use crate::sources::{SourceEvent, SourceInfo};
 
 /// Everything that can happen to the console.
 #[derive(Debug)]

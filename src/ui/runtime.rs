@@ -21,12 +21,12 @@ use super::render;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::update::update;
+use crate::backends::FleetSource;
 use crate::domain::Ts;
 use crate::domain::release::GatePolicy;
 use crate::ops::access::WriteAccess;
 use crate::ops::drain::{PlanRequest, StopFlag, StopReason, run_plan};
 use crate::ops::{Executor, LockGuard, Mutation};
-use crate::sources::FleetSource;
 
 /// How the console ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,9 +396,9 @@ fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backends::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
+    use crate::backends::{SourceEvent, SourceInfo};
     use crate::ops::{Holder, OpsError, release};
-    use crate::sources::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
-    use crate::sources::{SourceEvent, SourceInfo};
     use crate::ui::update::update;
 
     fn info() -> SourceInfo {

@@ -96,6 +96,20 @@ const SECTIONS: [(&str, &[&str]); 3] = [
 const TOP_LEVEL: [&str; 3] = ["description", "colour", "bold_states"];
 
 /// Built-in theme names with their one-line descriptions.
+/// `shopctl themes`: the built-in themes and where others come from.
+pub fn listing() -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for (name, about) in builtin_names() {
+        let _ = writeln!(s, "{name:<14} {about}");
+    }
+    let _ = writeln!(
+        s,
+        "\n--theme also takes a path to a TOML theme file (see themes/ in the source for the keys)."
+    );
+    s
+}
+
 pub fn builtin_names() -> Vec<(&'static str, String)> {
     BUILTIN
         .iter()

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use shopctl::backends::FleetSource;
+use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
 use shopctl::domain::{Fleet, Ts};
-use shopctl::sources::FleetSource;
-use shopctl::sources::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
 
 /// 2026-11-22T16:00:00Z: when test fleets are created.
 pub const CREATED: Ts = Ts(1_795_363_200_000);

@@ -10,9 +10,9 @@ use crossterm::event::KeyEventKind;
 use super::app::{App, Effect, Msg};
 use super::dialogs::confirm::Judge;
 use super::text;
+use crate::backends::SourceEvent;
 use crate::domain::release::{Progress, ProgressState};
 use crate::ops::{Done, Mutation, OpsError};
-use crate::sources::SourceEvent;
 
 /// Applies one message. Returns the effects for the main loop; sets `app.dirty` when the screen
 /// must be drawn again.

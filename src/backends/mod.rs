@@ -5,7 +5,7 @@
 
 pub mod demo;
 pub mod git;
-pub mod kube;
+pub mod live;
 
 use futures::future::BoxFuture;
 use thiserror::Error;

@@ -1,0 +1,5 @@
+//! The live backend: a real fleet through Kubernetes, Argo CD, Alertmanager and the git remote.
+//! For now: the `shopset.dev/v1alpha1` custom resources that the control-plane cluster holds,
+//! and their CRDs (`shopctl crds`).
+
+pub mod crds;

@@ -1,4 +1,0 @@
-//! Live mode's Kubernetes side. For now: the `shopset.dev/v1alpha1` custom resources that the
-//! control-plane cluster holds, and their CRDs (`shopctl crds`).
-
-pub mod crds;
