@@ -2,12 +2,11 @@
 //! reassign dialog, and what their keys do. Only a confirmed dialog of a console with write
 //! access yields a mutating effect.
 
-use super::keys::quit;
 use crate::domain::release::{GuideState, guide, next_action};
 use crate::ops::Mutation;
 use crate::ui::app::{App, Effect};
 use crate::ui::dialogs::confirm::ReleaseAction;
-use crate::ui::dialogs::{ConfirmDialog, PlanDialog, ReassignDialog};
+use crate::ui::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
 use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
 use crate::ui::placement::DrainRun;
@@ -216,5 +215,20 @@ pub(super) fn on_confirm_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.modals.pop();
             Vec::new()
         }
+    }
+}
+
+/// Quit, unless a drain runs: then ask first.
+pub(super) fn quit(app: &mut App) -> Vec<Effect> {
+    match &app.drain_run {
+        Some(run) if app.modals.quit().is_none() => {
+            let dialog = QuitDialog {
+                kind: run.kind,
+                cluster: run.cluster.clone(),
+            };
+            app.modals.push(Modal::Quit(dialog));
+            Vec::new()
+        }
+        _ => vec![Effect::Quit],
     }
 }

@@ -4,10 +4,9 @@
 use crossterm::event::KeyEvent;
 use tui_textarea::TextArea;
 
-use super::dialogs;
+use super::dialogs::{self, quit};
 use crate::ui::app::{App, Effect};
 use crate::ui::detail::{Detail, DetailTarget};
-use crate::ui::dialogs::QuitDialog;
 use crate::ui::guide::Guide;
 use crate::ui::keymap::{self, Action, Context};
 use crate::ui::layout;
@@ -60,21 +59,6 @@ fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         app.dirty = true;
     }
     Vec::new()
-}
-
-/// Quit, unless a drain runs: then ask first.
-pub(super) fn quit(app: &mut App) -> Vec<Effect> {
-    match &app.drain_run {
-        Some(run) if app.modals.quit().is_none() => {
-            let dialog = QuitDialog {
-                kind: run.kind,
-                cluster: run.cluster.clone(),
-            };
-            app.modals.push(Modal::Quit(dialog));
-            Vec::new()
-        }
-        _ => vec![Effect::Quit],
-    }
 }
 
 fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {

@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use super::fleet::Fleet;
-use super::model::{Redundancy, Shop, ShopSet};
+use super::model::{Redundancy, Shop, ShopSet, Tier};
 
 /// A placement rule broken by one shop's ShopSets or by one ShopSet's load. The one rule engine:
 /// [`check_shop`] and [`check_topology`] report breaches as [`Violation`]s of a snapshot, and
@@ -37,6 +36,18 @@ pub enum Breach {
     },
 }
 
+/// What the rules need to know of the fleet: its ShopSets and tiers, where each ShopSet is and
+/// how full. The fleet snapshot implements it; the rules never depend on the snapshot itself.
+pub trait Topology {
+    fn shopset(&self, name: &str) -> Option<&ShopSet>;
+    fn failure_domain_of(&self, shopset: &str) -> Option<&str>;
+    /// Shops placed on the ShopSet now.
+    fn shop_count(&self, shopset: &str) -> u32;
+    fn all_shopsets(&self) -> &[ShopSet];
+    /// Sorted by level, lowest first.
+    fn all_tiers(&self) -> &[Tier];
+}
+
 /// The ShopSets a shop needs for its redundancy.
 pub fn legs_needed(redundancy: Redundancy) -> usize {
     match redundancy {
@@ -49,7 +60,7 @@ pub fn legs_needed(redundancy: Redundancy) -> usize {
 /// named once and known, one tier, one configuration, and for a dual shop two failure domains.
 /// A shop on no ShopSet breaks [`Breach::NoShopSet`] only.
 pub fn placement_breaches(
-    fleet: &Fleet,
+    fleet: &impl Topology,
     redundancy: Redundancy,
     shopsets: &[String],
 ) -> Vec<Breach> {
@@ -111,7 +122,7 @@ pub fn capacity_breach(ss: &ShopSet, shops: u32) -> Option<Breach> {
 
 /// The tiers and configurations of the known ShopSets among `shopsets`: where a shop is now.
 pub fn tiers_and_configurations<'a>(
-    fleet: &'a Fleet,
+    fleet: &'a impl Topology,
     shopsets: &[String],
 ) -> (HashSet<&'a str>, HashSet<&'a str>) {
     shopsets
@@ -288,7 +299,7 @@ impl Violation {
 }
 
 /// The rules one shop's placement must follow.
-pub fn check_shop(fleet: &Fleet, shop: &Shop) -> Vec<Violation> {
+pub fn check_shop(fleet: &impl Topology, shop: &Shop) -> Vec<Violation> {
     placement_breaches(fleet, shop.redundancy, &shop.shopsets)
         .into_iter()
         .map(|b| Violation::of_shop(shop, b))
@@ -316,9 +327,9 @@ pub fn duplicate_shops(shops: &[Shop]) -> Vec<Violation> {
 }
 
 /// Rules over ShopSets and tiers: capacity and tier ordering.
-pub fn check_topology(fleet: &Fleet) -> Vec<Violation> {
+pub fn check_topology(fleet: &impl Topology) -> Vec<Violation> {
     let mut out = Vec::new();
-    for ss in &fleet.shopsets {
+    for ss in fleet.all_shopsets() {
         if let Some(Breach::OverCapacity {
             shopset,
             shops,
@@ -332,7 +343,7 @@ pub fn check_topology(fleet: &Fleet) -> Vec<Violation> {
             });
         }
     }
-    for pair in fleet.tiers.windows(2) {
+    for pair in fleet.all_tiers().windows(2) {
         let (below, tier) = (&pair[0], &pair[1]);
         if let (Some(rb), Some(rt)) = (&below.revision, &tier.revision)
             && rt.seq > rb.seq
@@ -347,310 +358,4 @@ pub fn check_topology(fleet: &Fleet) -> Vec<Violation> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::domain::{
-        Cluster, ComponentHealth, Components, FleetUpdate, Reachability, Revision, Shop, ShopSet,
-        Tier,
-    };
-
-    fn cluster(name: &str, fd: &str) -> Cluster {
-        Cluster {
-            name: name.into(),
-            provider: "on-prem".into(),
-            failure_domain: fd.into(),
-            server_version: None,
-            reachability: Reachability::Reachable,
-            reachability_since: None,
-            nodes_ready: 3,
-            nodes_total: 3,
-            cordoned: false,
-            drain: None,
-        }
-    }
-
-    fn shopset(name: &str, tier: &str, cluster: &str, capacity: u32) -> ShopSet {
-        ShopSet {
-            name: name.into(),
-            tier: tier.into(),
-            configuration: "production".into(),
-            cluster: cluster.into(),
-            capacity,
-            components: Components::all(ComponentHealth::Up),
-        }
-    }
-
-    fn tier(name: &str, level: u8, seq: u32) -> Tier {
-        Tier {
-            name: name.into(),
-            level,
-            branch: format!("tier-{level}"),
-            revision: Some(Revision {
-                id: format!("{seq:040}"),
-                tag: None,
-                subject: String::new(),
-                seq,
-            }),
-            updated_at: None,
-            head: None,
-            previous: None,
-            soak_secs: 60,
-        }
-    }
-
-    fn shop(name: &str, redundancy: Redundancy, sets: &[&str]) -> Shop {
-        Shop {
-            name: name.into(),
-            redundancy,
-            shopsets: sets.iter().map(|s| s.to_string()).collect(),
-            previous: None,
-        }
-    }
-
-    fn fleet(shops: Vec<Shop>, tiers: Vec<Tier>) -> Fleet {
-        let mut f = Fleet::new("test");
-        f.apply(FleetUpdate::Clusters(vec![
-            cluster("A", "fd-1"),
-            cluster("B", "fd-2"),
-            cluster("C", "fd-1"),
-        ]));
-        f.apply(FleetUpdate::ShopSets(vec![
-            shopset("A-1", "prod", "A", 2),
-            shopset("B-1", "prod", "B", 2),
-            shopset("C-1", "prod", "C", 2),
-            shopset("B-2", "dev", "B", 2),
-        ]));
-        f.apply(FleetUpdate::Tiers(tiers));
-        f.apply(FleetUpdate::Shops(Arc::new(shops)));
-        f.refresh();
-        f
-    }
-
-    #[test]
-    fn natural_order() {
-        use crate::domain::natural_cmp;
-        let mut v = vec!["C-10", "C-2", "B-1", "C-1"];
-        v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["B-1", "C-1", "C-2", "C-10"]);
-    }
-
-    #[test]
-    fn a_clean_fleet_has_no_violations() {
-        let f = fleet(
-            vec![
-                shop("s1", Redundancy::Dual, &["A-1", "B-1"]),
-                shop("s2", Redundancy::Single, &["C-1"]),
-            ],
-            vec![tier("dev", 0, 5), tier("prod", 1, 4)],
-        );
-        assert_eq!(f.violations(), &[]);
-        assert_eq!(f.shop_count("A-1"), 1);
-    }
-
-    #[test]
-    fn dual_shop_in_one_failure_domain() {
-        let f = fleet(vec![shop("s1", Redundancy::Dual, &["A-1", "C-1"])], vec![]);
-        assert_eq!(
-            f.violations(),
-            &[Violation::DualSameDomain {
-                shop: "s1".into(),
-                domain: "fd-1".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn over_capacity_unplaced_and_unknown() {
-        let f = fleet(
-            vec![
-                shop("s1", Redundancy::Single, &["A-1"]),
-                shop("s2", Redundancy::Single, &["A-1"]),
-                shop("s3", Redundancy::Single, &["A-1"]),
-                shop("s4", Redundancy::Single, &[]),
-                shop("s5", Redundancy::Single, &["Z-9"]),
-            ],
-            vec![],
-        );
-        let v = f.violations();
-        assert!(v.contains(&Violation::OverCapacity {
-            shopset: "A-1".into(),
-            shops: 3,
-            capacity: 2
-        }));
-        assert!(v.contains(&Violation::ShopUnplaced { shop: "s4".into() }));
-        assert!(v.contains(&Violation::UnknownShopSet {
-            shop: "s5".into(),
-            shopset: "Z-9".into()
-        }));
-    }
-
-    #[test]
-    fn wrong_leg_count_and_mixed_tiers() {
-        let f = fleet(
-            vec![
-                shop("s1", Redundancy::Dual, &["A-1"]),
-                shop("s2", Redundancy::Dual, &["A-1", "B-2"]),
-            ],
-            vec![],
-        );
-        let v = f.violations();
-        assert!(v.contains(&Violation::WrongLegCount {
-            shop: "s1".into(),
-            redundancy: Redundancy::Dual,
-            legs: 1
-        }));
-        assert!(v.contains(&Violation::MixedTiers { shop: "s2".into() }));
-    }
-
-    #[test]
-    fn a_single_shop_update_is_applied_incrementally_and_matches_a_full_check() {
-        let mut f = fleet(
-            vec![
-                shop("s1", Redundancy::Dual, &["A-1", "B-1"]),
-                shop("s2", Redundancy::Single, &["C-1"]),
-            ],
-            vec![],
-        );
-        f.apply(FleetUpdate::ShopUpserted(shop(
-            "s1",
-            Redundancy::Dual,
-            &["A-1", "C-1"],
-        )));
-        f.refresh();
-        assert_eq!(f.shop_count("B-1"), 0);
-        assert_eq!(f.shop_count("C-1"), 2);
-        assert_eq!(
-            f.violations(),
-            &[Violation::DualSameDomain {
-                shop: "s1".into(),
-                domain: "fd-1".into()
-            }]
-        );
-        let mut full = Fleet::new("full");
-        for u in f.as_updates() {
-            full.apply(u);
-        }
-        full.refresh();
-        assert_eq!(full.violations(), f.violations());
-        f.apply(FleetUpdate::ShopUpserted(shop(
-            "s1",
-            Redundancy::Dual,
-            &["A-1", "B-1"],
-        )));
-        f.apply(FleetUpdate::ShopUpserted(shop(
-            "s3",
-            Redundancy::Single,
-            &["A-1"],
-        )));
-        f.refresh();
-        assert!(f.violations().is_empty(), "{:?}", f.violations());
-        assert_eq!(f.shop_count("A-1"), 2);
-        assert_eq!(f.shops.len(), 3);
-    }
-
-    #[test]
-    fn a_shop_across_configurations_or_named_twice() {
-        let mut f = fleet(
-            vec![
-                shop("s1", Redundancy::Dual, &["A-1", "B-1"]),
-                shop("s2", Redundancy::Dual, &["C-1", "C-1"]),
-            ],
-            vec![],
-        );
-        let mut sets = f.shopsets.clone();
-        sets[1].configuration = "staging".into();
-        f.apply(FleetUpdate::ShopSets(sets));
-        f.refresh();
-        let v = f.violations();
-        assert!(
-            v.contains(&Violation::MixedConfigurations { shop: "s1".into() }),
-            "{v:?}"
-        );
-        assert!(
-            v.contains(&Violation::SameShopSetTwice {
-                shop: "s2".into(),
-                shopset: "C-1".into()
-            }),
-            "{v:?}"
-        );
-        assert_eq!(v.len(), 2, "{v:?}");
-        assert_eq!(
-            v[0].to_string(),
-            "shop 's1' spans ShopSets of different configurations"
-        );
-    }
-
-    #[test]
-    fn duplicate_shop_names_are_a_violation() {
-        let mut f = fleet(
-            vec![
-                shop("s1", Redundancy::Single, &["A-1"]),
-                shop("s2", Redundancy::Single, &["B-1"]),
-                shop("s1", Redundancy::Single, &["C-1"]),
-                shop("s3", Redundancy::Single, &["B-1"]),
-                shop("s1", Redundancy::Single, &["C-1"]),
-            ],
-            vec![],
-        );
-        assert_eq!(
-            f.violations(),
-            &[Violation::DuplicateShop {
-                shop: "s1".into(),
-                count: 3
-            }]
-        );
-        assert_eq!(f.violations()[0].to_string(), "3 shops are named 's1'");
-        // A single shop's update neither hides nor invents duplicates.
-        f.apply(FleetUpdate::ShopUpserted(shop(
-            "s3",
-            Redundancy::Single,
-            &["A-1"],
-        )));
-        f.refresh();
-        assert_eq!(f.violations().len(), 1, "{:?}", f.violations());
-        let unique = fleet(vec![shop("s1", Redundancy::Single, &["A-1"])], vec![]);
-        assert!(unique.violations().is_empty());
-    }
-
-    #[test]
-    fn the_invariants_and_a_move_apply_the_same_rules() {
-        use crate::domain::placement::{Broken, check_move};
-        let f = fleet(vec![], vec![]);
-        let cases: [(Redundancy, &[&str]); 5] = [
-            (Redundancy::Dual, &["A-1", "C-1"]),
-            (Redundancy::Dual, &["A-1"]),
-            (Redundancy::Dual, &["A-1", "B-2"]),
-            (Redundancy::Single, &["Z-9"]),
-            (Redundancy::Single, &["A-1", "A-1"]),
-        ];
-        for (redundancy, sets) in cases {
-            let placed = shop("s", redundancy, sets);
-            let kinds: Vec<&str> = check_shop(&f, &placed).iter().map(|v| v.kind()).collect();
-            let unplaced = shop("s", redundancy, &[]);
-            let targets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-            let broken: Vec<Broken> = check_move(&f, &unplaced, &targets);
-            assert_eq!(
-                kinds.len(),
-                broken.len(),
-                "{sets:?}: {kinds:?} vs {broken:?}"
-            );
-            assert!(!broken.is_empty(), "{sets:?}");
-        }
-    }
-
-    #[test]
-    fn tier_ahead_of_the_tier_below() {
-        let f = fleet(vec![], vec![tier("prod", 1, 7), tier("dev", 0, 6)]);
-        assert_eq!(
-            f.violations(),
-            &[Violation::TierAhead {
-                tier: "prod".into(),
-                below: "dev".into()
-            }]
-        );
-        let ok = fleet(vec![], vec![tier("prod", 1, 6), tier("dev", 0, 6)]);
-        assert!(ok.violations().is_empty());
-    }
-}
+mod tests;

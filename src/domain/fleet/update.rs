@@ -1,11 +1,12 @@
-//! The fleet snapshot the console shows, and the updates sources send to it.
+//! How source updates change the fleet snapshot, and the derived facts (counts, order,
+//! violations) recomputed once per batch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::invariants::{self, Violation};
-use super::model::*;
-use super::time::Ts;
+use super::Fleet;
+use crate::domain::invariants::{self, Violation};
+use crate::domain::model::*;
 
 /// One change reported by a source. Collections that sources read as a whole replace the old
 /// value; per-object variants serve watch streams and cost O(1).
@@ -41,62 +42,7 @@ pub enum FleetUpdate {
     Releases(Vec<Revision>),
 }
 
-/// Everything known about the fleet at one moment, with the indexes and derived facts views need.
-#[derive(Debug, Clone, Default)]
-pub struct Fleet {
-    pub name: String,
-    pub clusters: Vec<Cluster>,
-    /// Sorted by level, lowest first.
-    pub tiers: Vec<Tier>,
-    pub shopsets: Vec<ShopSet>,
-    pub shops: Arc<Vec<Shop>>,
-    pub apps: Vec<AppStatus>,
-    pub alerts: Vec<Alert>,
-    pub scope_labels: AlertScopeLabels,
-    /// The operator lock as last read (it may have expired since).
-    pub lock: Option<ReleaseLock>,
-    /// Why the lock could not be read, when it could not.
-    pub lock_problem: Option<String>,
-    /// Cluster status parts that arrived before their cluster's spec.
-    pending_status: HashMap<String, ClusterStatus>,
-    /// The app repository's revisions, oldest first (for "what a promotion brings").
-    pub releases: Vec<Revision>,
-    shopset_index: HashMap<String, usize>,
-    shop_index: HashMap<String, usize>,
-    app_index: HashMap<String, usize>,
-    app_by_shopset: HashMap<String, usize>,
-    cluster_index: HashMap<String, usize>,
-    shop_counts: Vec<u32>,
-    /// ShopSet indices by tier level, then name (`C-2` before `C-10`).
-    shopset_order: Vec<usize>,
-    /// Shops down and dual shops on one leg because their clusters are unreachable.
-    outage: (usize, usize),
-    /// Application indices in ShopSet order, then those whose ShopSet is unknown.
-    app_order: Vec<usize>,
-    app_order_stale: bool,
-    /// ShopSet indices by tier and by cluster, in `shopsets` order.
-    by_tier: HashMap<String, Vec<usize>>,
-    by_cluster: HashMap<String, Vec<usize>>,
-    violations: Vec<Violation>,
-    /// Violations of individual shops, by shop name, kept up to date shop by shop.
-    shop_violations: BTreeMap<String, Vec<Violation>>,
-    /// Shop names used more than once (a single shop's update never changes which).
-    duplicate_shops: Vec<Violation>,
-    /// Counts and violations must be recomputed from scratch.
-    derived_stale: bool,
-    /// Only the violation list (and topology rules) must be rebuilt.
-    violations_stale: bool,
-    shops_generation: u64,
-}
-
 impl Fleet {
-    pub fn new(name: impl Into<String>) -> Fleet {
-        Fleet {
-            name: name.into(),
-            ..Fleet::default()
-        }
-    }
-
     /// Applies one update. Derived facts (counts, violations) are refreshed by [`Fleet::refresh`],
     /// once per batch of updates.
     pub fn apply(&mut self, update: FleetUpdate) {
@@ -394,11 +340,6 @@ impl Fleet {
         }
     }
 
-    /// Applications in ShopSet order (as of the last [`Fleet::refresh`]).
-    pub fn apps_in_order(&self) -> impl Iterator<Item = &AppStatus> + '_ {
-        self.app_order.iter().filter_map(|&i| self.apps.get(i))
-    }
-
     fn reindex_apps(&mut self) {
         self.app_order_stale = true;
         self.app_index = self
@@ -413,172 +354,6 @@ impl Fleet {
             .enumerate()
             .map(|(i, a)| (a.shopset.clone(), i))
             .collect();
-    }
-
-    /// ShopSets by tier level, then name.
-    pub fn shopsets_in_order(&self) -> impl Iterator<Item = &ShopSet> + '_ {
-        self.shopset_order.iter().map(|&i| &self.shopsets[i])
-    }
-
-    /// Number of ShopSets on a cluster.
-    pub fn shopset_count_on(&self, cluster: &str) -> usize {
-        self.by_cluster.get(cluster).map_or(0, Vec::len)
-    }
-
-    /// The updates that rebuild this snapshot from an empty fleet (for replays and tests).
-    pub fn as_updates(&self) -> Vec<FleetUpdate> {
-        vec![
-            FleetUpdate::Name(self.name.clone()),
-            FleetUpdate::Clusters(self.clusters.clone()),
-            FleetUpdate::Tiers(self.tiers.clone()),
-            FleetUpdate::ShopSets(self.shopsets.clone()),
-            FleetUpdate::Shops(Arc::clone(&self.shops)),
-            FleetUpdate::Apps(self.apps.clone()),
-            FleetUpdate::Alerts(self.alerts.clone()),
-            match &self.lock_problem {
-                Some(why) => FleetUpdate::LockUnreadable(why.clone()),
-                None => FleetUpdate::Lock(self.lock.clone()),
-            },
-            FleetUpdate::Releases(self.releases.clone()),
-        ]
-    }
-
-    /// App revisions after `from` up to and including `to` (by history order), oldest first.
-    pub fn releases_between(&self, from: Option<&Revision>, to: &Revision) -> Vec<&Revision> {
-        let (lo, hi) = match from {
-            Some(f) if f.seq <= to.seq => (f.seq, to.seq),
-            Some(f) => (to.seq, f.seq),
-            None => (0, to.seq),
-        };
-        self.releases
-            .iter()
-            .filter(|r| r.seq > lo && r.seq <= hi)
-            .collect()
-    }
-
-    /// The lock holder, if the lock is held at `now`.
-    pub fn lock_holder(&self, now: Ts) -> Option<&ReleaseLock> {
-        self.lock.as_ref().filter(|l| l.is_held(now))
-    }
-
-    /// Changes whenever placement or topology changes; views cache per generation.
-    pub fn generation(&self) -> u64 {
-        self.shops_generation
-    }
-
-    pub fn violations(&self) -> &[Violation] {
-        &self.violations
-    }
-
-    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
-        self.cluster_index
-            .get(name)
-            .and_then(|&i| self.clusters.get(i))
-    }
-
-    pub fn tier(&self, name: &str) -> Option<&Tier> {
-        self.tiers.iter().find(|t| t.name == name)
-    }
-
-    pub fn shopset(&self, name: &str) -> Option<&ShopSet> {
-        self.shopset_index.get(name).map(|&i| &self.shopsets[i])
-    }
-
-    /// Number of shops placed on the ShopSet (as of the last [`Fleet::refresh`]).
-    pub fn shop_count(&self, shopset: &str) -> u32 {
-        self.shopset_index
-            .get(shopset)
-            .and_then(|&i| self.shop_counts.get(i).copied())
-            .unwrap_or(0)
-    }
-
-    pub fn failure_domain_of(&self, shopset: &str) -> Option<&str> {
-        let ss = self.shopset(shopset)?;
-        self.cluster(&ss.cluster).map(|c| c.failure_domain.as_str())
-    }
-
-    pub fn app_for(&self, shopset: &str) -> Option<&AppStatus> {
-        self.app_by_shopset
-            .get(shopset)
-            .and_then(|&i| self.apps.get(i))
-    }
-
-    pub fn shopsets_of_tier<'a>(&'a self, tier: &'a str) -> impl Iterator<Item = &'a ShopSet> + 'a {
-        let idx = self.by_tier.get(tier).map(Vec::as_slice).unwrap_or(&[]);
-        idx.iter().map(|&i| &self.shopsets[i])
-    }
-
-    pub fn shopsets_of_cluster<'a>(
-        &'a self,
-        cluster: &'a str,
-    ) -> impl Iterator<Item = &'a ShopSet> + 'a {
-        let idx = self
-            .by_cluster
-            .get(cluster)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        idx.iter().map(|&i| &self.shopsets[i])
-    }
-
-    /// Does the alert concern this ShopSet (directly, or through its tier or cluster)?
-    pub fn alert_touches_shopset(&self, alert: &Alert, ss: &ShopSet) -> bool {
-        let l = &self.scope_labels;
-        match alert.label(&l.shopset) {
-            Some(v) => v == ss.name,
-            None => {
-                alert.label(&l.cluster).is_some_and(|c| c == ss.cluster)
-                    || (alert.label(&l.cluster).is_none()
-                        && alert.label(&l.tier).is_some_and(|t| t == ss.tier))
-            }
-        }
-    }
-
-    /// Does the alert concern the tier: scoped to it, or to one of its ShopSets?
-    pub fn alert_touches_tier(&self, alert: &Alert, tier: &str) -> bool {
-        let l = &self.scope_labels;
-        if alert.label(&l.tier).is_some_and(|t| t == tier) {
-            return true;
-        }
-        alert
-            .label(&l.shopset)
-            .and_then(|s| self.shopset(s))
-            .is_some_and(|ss| ss.tier == tier)
-    }
-
-    pub fn alert_touches_cluster(&self, alert: &Alert, cluster: &str) -> bool {
-        let l = &self.scope_labels;
-        if alert.label(&l.cluster).is_some_and(|c| c == cluster) {
-            return true;
-        }
-        alert
-            .label(&l.shopset)
-            .and_then(|s| self.shopset(s))
-            .is_some_and(|ss| ss.cluster == cluster)
-    }
-
-    /// Active alerts touching the ShopSet, worst first.
-    pub fn active_alerts_for_shopset<'a>(
-        &'a self,
-        ss: &'a ShopSet,
-    ) -> impl Iterator<Item = &'a Alert> + 'a {
-        self.alerts
-            .iter()
-            .filter(move |a| a.state == AlertState::Active && self.alert_touches_shopset(a, ss))
-    }
-
-    /// The tier directly below `tier` (by level), if any.
-    pub fn tier_below(&self, tier: &str) -> Option<&Tier> {
-        let t = self.tier(tier)?;
-        self.tiers
-            .iter()
-            .filter(|o| o.level < t.level)
-            .max_by_key(|o| o.level)
-    }
-
-    /// Shops that have lost all serving ShopSets (their clusters are unreachable), and dual shops
-    /// down to one leg (as of the last [`Fleet::refresh`]).
-    pub fn shops_affected_by_outage(&self) -> (usize, usize) {
-        self.outage
     }
 
     fn count_outage(&self) -> (usize, usize) {
@@ -608,143 +383,5 @@ impl Fleet {
             }
         }
         (down, one_leg)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::model::{ComponentHealth, Components, Reachability, Redundancy};
-
-    fn spec(name: &str, cordoned: bool) -> ClusterSpec {
-        ClusterSpec {
-            name: name.into(),
-            provider: "eks".into(),
-            failure_domain: name.into(),
-            cordoned,
-            drain: None,
-        }
-    }
-
-    fn shopset(name: &str, cluster: &str) -> ShopSet {
-        ShopSet {
-            name: name.into(),
-            tier: "prod".into(),
-            configuration: "production".into(),
-            cluster: cluster.into(),
-            capacity: 10,
-            components: Components::all(ComponentHealth::Up),
-        }
-    }
-
-    fn shop(name: &str, on: &str) -> Shop {
-        Shop {
-            name: name.into(),
-            redundancy: Redundancy::Single,
-            shopsets: vec![on.into()],
-            previous: None,
-        }
-    }
-
-    #[test]
-    fn each_source_updates_its_own_part_of_a_cluster() {
-        let mut f = Fleet::new("t");
-        // The cluster's own context answered before the control plane listed it.
-        f.apply(FleetUpdate::ClusterStatus(ClusterStatus {
-            name: "a".into(),
-            reachability: Reachability::Reachable,
-            reachability_since: None,
-            server_version: Some("v1.31.2".into()),
-            nodes_ready: 3,
-            nodes_total: 3,
-        }));
-        assert!(f.cluster("a").is_none());
-        f.apply(FleetUpdate::ClusterSpec(spec("a", false)));
-        let c = f.cluster("a").expect("added");
-        assert_eq!((c.nodes_ready, c.is_reachable()), (3, true));
-        // A spec change keeps the status; a status change keeps the spec.
-        f.apply(FleetUpdate::ClusterSpec(spec("a", true)));
-        f.apply(FleetUpdate::ClusterStatus(ClusterStatus {
-            name: "a".into(),
-            reachability: Reachability::Unreachable,
-            reachability_since: None,
-            server_version: None,
-            nodes_ready: 0,
-            nodes_total: 3,
-        }));
-        let c = f.cluster("a").expect("still there");
-        assert!(c.cordoned && !c.is_reachable());
-        f.apply(FleetUpdate::ClusterSpec(spec("b", false)));
-        f.apply(FleetUpdate::ClusterRemoved("a".into()));
-        assert!(f.cluster("a").is_none());
-        assert!(f.cluster("b").is_some(), "the index follows the removal");
-    }
-
-    #[test]
-    fn removals_of_shopsets_and_shops_keep_counts_and_indexes_true() {
-        let mut f = Fleet::new("t");
-        f.apply(FleetUpdate::TierSpec(TierSpec {
-            name: "prod".into(),
-            level: 3,
-            branch: "tier-3".into(),
-            soak_secs: 90,
-        }));
-        f.apply(FleetUpdate::ClusterSpec(spec("a", false)));
-        f.apply(FleetUpdate::ShopSetUpserted(shopset("a-1", "a")));
-        f.apply(FleetUpdate::ShopSetUpserted(shopset("a-2", "a")));
-        for (n, on) in [("x", "a-1"), ("y", "a-1"), ("z", "a-2")] {
-            f.apply(FleetUpdate::ShopUpserted(shop(n, on)));
-        }
-        f.refresh();
-        assert_eq!((f.shop_count("a-1"), f.shop_count("a-2")), (2, 1));
-        f.apply(FleetUpdate::ShopRemoved("x".into()));
-        f.refresh();
-        assert_eq!(f.shop_count("a-1"), 1);
-        assert_eq!(f.shops.len(), 2);
-        // The shop moved into the removed one's slot is still found by name.
-        f.apply(FleetUpdate::ShopUpserted(shop("z", "a-1")));
-        f.refresh();
-        assert_eq!((f.shops.len(), f.shop_count("a-1")), (2, 2));
-        f.apply(FleetUpdate::ShopSetRemoved("a-2".into()));
-        f.refresh();
-        assert!(f.shopset("a-2").is_none());
-        assert_eq!(f.shopsets_of_cluster("a").count(), 1);
-        f.apply(FleetUpdate::TierRemoved("prod".into()));
-        assert!(f.tier("prod").is_none());
-    }
-
-    #[test]
-    fn a_tier_spec_keeps_what_its_branch_pins() {
-        let mut f = Fleet::new("t");
-        f.apply(FleetUpdate::TierSpec(TierSpec {
-            name: "dev".into(),
-            level: 0,
-            branch: "tier-0".into(),
-            soak_secs: 30,
-        }));
-        f.apply(FleetUpdate::TierBranch(TierBranch {
-            name: "dev".into(),
-            revision: None,
-            updated_at: Some(Ts::from_secs(5)),
-            head: Some("abc".into()),
-            previous: None,
-        }));
-        f.apply(FleetUpdate::TierSpec(TierSpec {
-            name: "dev".into(),
-            level: 0,
-            branch: "tier-0".into(),
-            soak_secs: 60,
-        }));
-        let t = f.tier("dev").expect("tier");
-        assert_eq!((t.soak_secs, t.head.as_deref()), (60, Some("abc")));
-    }
-
-    #[test]
-    fn an_unreadable_lock_is_kept_as_a_problem_until_the_lock_reads_again() {
-        let mut f = Fleet::new("t");
-        f.apply(FleetUpdate::LockUnreadable("damaged".into()));
-        assert_eq!(f.lock_problem.as_deref(), Some("damaged"));
-        f.apply(FleetUpdate::Lock(None));
-        assert!(f.lock_problem.is_none());
     }
 }
