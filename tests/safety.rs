@@ -494,3 +494,43 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
             "drain of cluster 'B' is unfinished",
         ));
 }
+
+#[test]
+fn every_headless_mutation_is_refused_read_only_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path())
+        .args(["--demo-seed", "7", "--demo-scale", "300", "status"])
+        .assert()
+        .success();
+    let shop = status(tmp.path())["shops"][0]["name"]
+        .as_str()
+        .expect("a shop")
+        .to_string();
+    let before = std::fs::read(tmp.path().join("shops.json")).expect("shops");
+    let remote = tmp.path().join("git/system.git");
+    let heads = git(&remote, &["for-each-ref", "--format=%(objectname)"]);
+    for args in [
+        vec!["release", "step", "--tier", "prod-beta", "--yes"],
+        vec!["release", "rollback", "--tier", "beta", "--yes"],
+        vec!["reassign", &shop, "--to", "A-1", "--yes"],
+        vec!["drain", "B", "--yes"],
+        vec!["restore", "B", "--yes"],
+    ] {
+        demo(tmp.path())
+            .arg("--readonly")
+            .args(&args)
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains("read-only"));
+    }
+    assert_eq!(
+        std::fs::read(tmp.path().join("shops.json")).expect("shops"),
+        before
+    );
+    assert_eq!(
+        git(&remote, &["for-each-ref", "--format=%(objectname)"]),
+        heads
+    );
+    assert!(!tmp.path().join("lock.json").exists());
+    assert!(audit(tmp.path()).is_empty());
+}
