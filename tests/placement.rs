@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use shopctl::domain::invariants::Breach;
 use shopctl::domain::placement::{Broken, check_move, check_move_with, plan_drain, plan_restore};
 use shopctl::domain::*;
 
@@ -359,7 +360,10 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
 
     // One leg to another tier: the tier rule, and the legs' tiers differ.
     let broken = check_move(&f, &shop, &to(&["A-1", "C-3"]));
-    assert!(broken.contains(&Broken::MixedTiers), "{broken:?}");
+    assert!(
+        broken.contains(&Broken::Rule(Breach::MixedTiers)),
+        "{broken:?}"
+    );
     assert!(
         broken.iter().any(|b| matches!(b, Broken::OtherTier { .. })),
         "{broken:?}"
@@ -377,7 +381,10 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     );
     // Same tier, other configuration: refused, and the legs' configurations differ.
     let broken = check_move_with(&f, &shop, &to(&["A-3", "C-1"]), true);
-    assert!(broken.contains(&Broken::MixedConfigurations), "{broken:?}");
+    assert!(
+        broken.contains(&Broken::Rule(Breach::MixedConfigurations)),
+        "{broken:?}"
+    );
     assert!(
         broken
             .iter()

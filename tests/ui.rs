@@ -409,32 +409,9 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
 #[test]
 fn overriding_the_soak_needs_a_typed_reason() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    // Read when beta (changed 20 minutes before creation) has synced but not soaked 45 s.
-    let at = -20 * 60 + 30;
-    let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, at);
-    let mut app = App::new(
-        info(),
-        Some(access()),
-        CREATED.plus_secs(at),
-        Rect::new(0, 0, 100, 30),
-    );
-    update(
-        &mut app,
-        Msg::Sources(
-            f.as_updates()
-                .into_iter()
-                .map(SourceEvent::Update)
-                .collect(),
-        ),
-    );
-    tiers_pane_on(&mut app, "prod-beta");
-    update(&mut app, ch('s'));
-    let d = app.modals.dialog().expect("dialog");
-    assert!(d.refused.is_none(), "{:?}", d.refused);
-    assert!(
-        d.reason.is_some(),
-        "soak not over: a reason field is offered"
-    );
+    // Read when beta (changed 20 minutes before creation) has synced but not soaked 45 s: a
+    // reason field is offered.
+    let (_f, mut app) = soaking_dialog(tmp.path());
     assert!(
         update(&mut app, key(KeyCode::Enter)).is_empty(),
         "no reason, no promotion"

@@ -6,31 +6,16 @@ use std::fmt;
 use serde::Serialize;
 
 use super::fleet::Fleet;
-use super::invariants::{
-    Breach, capacity_breach, legs_needed, placement_breaches, tiers_and_configurations,
-};
+use super::invariants::{Breach, capacity_breach, placement_breaches, tiers_and_configurations};
 use super::model::{Redundancy, Shop};
 
-/// One rule a placement would break.
+/// One rule a placement would break: a convention every placement follows (shared with the
+/// invariants), or a rule of moving shops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broken {
-    UnknownShopSet(String),
-    WrongCount {
-        redundancy: Redundancy,
-        legs: usize,
-    },
-    SameShopSetTwice(String),
-    MixedTiers,
-    /// The ShopSets connect to different configurations (staging and production).
-    MixedConfigurations,
-    SameFailureDomain {
-        domain: String,
-    },
-    OverCapacity {
-        shopset: String,
-        shops: u32,
-        capacity: u32,
-    },
+    /// A convention of placement (count of ShopSets, one tier and configuration, failure
+    /// domains, capacity).
+    Rule(Breach),
     Cordoned {
         shopset: String,
         cluster: String,
@@ -56,31 +41,7 @@ pub enum Broken {
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Broken::UnknownShopSet(s) => write!(f, "ShopSet '{s}' does not exist"),
-            Broken::WrongCount { redundancy, legs } => {
-                let want = legs_needed(*redundancy);
-                write!(
-                    f,
-                    "a {} shop needs {want} ShopSet{}, not {legs}",
-                    redundancy.as_str(),
-                    if want == 1 { "" } else { "s" }
-                )
-            }
-            Broken::SameShopSetTwice(s) => write!(f, "ShopSet '{s}' is named twice"),
-            Broken::MixedTiers => write!(f, "the ShopSets are of different tiers"),
-            Broken::MixedConfigurations => {
-                write!(f, "the ShopSets are of different configurations")
-            }
-            Broken::SameFailureDomain { domain } => {
-                write!(f, "both ShopSets are in failure domain '{domain}'")
-            }
-            Broken::OverCapacity {
-                shopset,
-                shops,
-                capacity,
-            } => {
-                write!(f, "'{shopset}' is full ({shops}/{capacity})")
-            }
+            Broken::Rule(b) => b.fmt(f),
             Broken::Cordoned { shopset, cluster } => {
                 write!(f, "'{shopset}' is on cordoned cluster '{cluster}'")
             }
@@ -111,25 +72,12 @@ impl Broken {
     /// A breach of the placement rules by a shop of `redundancy`, as a rule a move would break.
     fn of(redundancy: Redundancy, b: Breach) -> Broken {
         match b {
-            Breach::NoShopSet => Broken::WrongCount {
+            // A move always names its targets: none is the wrong count.
+            Breach::NoShopSet => Broken::Rule(Breach::WrongCount {
                 redundancy,
                 legs: 0,
-            },
-            Breach::WrongCount { redundancy, legs } => Broken::WrongCount { redundancy, legs },
-            Breach::SameShopSetTwice(s) => Broken::SameShopSetTwice(s),
-            Breach::UnknownShopSet(s) => Broken::UnknownShopSet(s),
-            Breach::MixedTiers => Broken::MixedTiers,
-            Breach::MixedConfigurations => Broken::MixedConfigurations,
-            Breach::SameFailureDomain { domain } => Broken::SameFailureDomain { domain },
-            Breach::OverCapacity {
-                shopset,
-                shops,
-                capacity,
-            } => Broken::OverCapacity {
-                shopset,
-                shops,
-                capacity,
-            },
+            }),
+            b => Broken::Rule(b),
         }
     }
 }

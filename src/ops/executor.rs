@@ -208,41 +208,30 @@ impl Executor {
             summary: summary.clone(),
             batch,
         };
+        let gitlink = |branch: &str, expected: Option<&str>, target: &str| {
+            self.stores.releases.set_gitlink(
+                branch,
+                expected,
+                target,
+                &m.commit_message(self.operator()),
+                self.operator(),
+                now,
+            )
+        };
         match m {
             Mutation::Promote {
                 branch,
                 current,
                 target,
                 ..
-            } => self
-                .stores
-                .releases
-                .set_gitlink(
-                    branch,
-                    current.as_ref().map(|r| r.id.as_str()),
-                    &target.id,
-                    &m.commit_message(self.operator()),
-                    self.operator(),
-                    now,
-                )
+            } => gitlink(branch, current.as_ref().map(|r| r.id.as_str()), &target.id)
                 .map(|c| done(Some(c), None)),
             Mutation::Rollback {
                 branch,
                 current,
                 target,
                 ..
-            } => self
-                .stores
-                .releases
-                .set_gitlink(
-                    branch,
-                    Some(&current.id),
-                    &target.id,
-                    &m.commit_message(self.operator()),
-                    self.operator(),
-                    now,
-                )
-                .map(|c| done(Some(c), None)),
+            } => gitlink(branch, Some(&current.id), &target.id).map(|c| done(Some(c), None)),
             Mutation::Reassign { shop, from, to, .. } => {
                 let mv = Move {
                     shop: shop.clone(),

@@ -435,6 +435,22 @@ mod tests {
         update(app, Msg::Sources(events))
     }
 
+    /// Starts one mutation and waits for what it reports.
+    async fn run_one(runner: &mut Runner, app: &mut App, access: WriteAccess, m: Mutation) -> Msg {
+        runner.start(
+            Effect::Execute {
+                access,
+                mutation: Box::new(m),
+                notes: None,
+            },
+            app,
+        );
+        tokio::time::timeout(Duration::from_secs(30), runner.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_an_executor_nothing_runs() {
         let dir = tempfile::tempdir().unwrap();
@@ -481,18 +497,7 @@ mod tests {
         )
         .unwrap();
         let mut runner = Runner::new(Some(Arc::new(ex)));
-        runner.start(
-            Effect::Execute {
-                access,
-                mutation: Box::new(m),
-                notes: None,
-            },
-            &mut app,
-        );
-        let msg = tokio::time::timeout(Duration::from_secs(30), runner.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let msg = run_one(&mut runner, &mut app, access, m).await;
         assert!(
             matches!(&msg, Msg::Executed { result: Ok(_), .. }),
             "{msg:?}"
@@ -504,18 +509,7 @@ mod tests {
         // A second operation from the same console is refused while the lock is held.
         let fleet = source.snapshot(now).unwrap();
         let again = release::rollback(&fleet, "prod-beta", now, &app.session).unwrap();
-        runner.start(
-            Effect::Execute {
-                access,
-                mutation: Box::new(again),
-                notes: None,
-            },
-            &mut app,
-        );
-        let msg = tokio::time::timeout(Duration::from_secs(30), runner.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let msg = run_one(&mut runner, &mut app, access, again).await;
         assert!(
             matches!(
                 &msg,

@@ -231,6 +231,18 @@ impl Fleet {
             .max_by_key(|o| o.level)
     }
 
+    /// How many of the shop's ShopSets are on reachable clusters (still serving it).
+    pub fn reachable_legs(&self, shop: &Shop) -> usize {
+        shop.shopsets
+            .iter()
+            .filter(|s| {
+                self.shopset(s)
+                    .and_then(|ss| self.cluster(&ss.cluster))
+                    .is_some_and(|c| c.is_reachable())
+            })
+            .count()
+    }
+
     /// Shops that have lost all serving ShopSets (their clusters are unreachable), and dual shops
     /// down to one leg (as of the last [`Fleet::refresh`]).
     pub fn shops_affected_by_outage(&self) -> (usize, usize) {

@@ -36,6 +36,38 @@ pub enum Breach {
     },
 }
 
+impl std::fmt::Display for Breach {
+    /// The rule as it reads for a proposed placement (violations name the shop themselves).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Breach::NoShopSet => write!(f, "a shop needs a ShopSet"),
+            Breach::UnknownShopSet(s) => write!(f, "ShopSet '{s}' does not exist"),
+            Breach::WrongCount { redundancy, legs } => {
+                let want = legs_needed(*redundancy);
+                write!(
+                    f,
+                    "a {} shop needs {want} ShopSet{}, not {legs}",
+                    redundancy.as_str(),
+                    if want == 1 { "" } else { "s" }
+                )
+            }
+            Breach::SameShopSetTwice(s) => write!(f, "ShopSet '{s}' is named twice"),
+            Breach::MixedTiers => write!(f, "the ShopSets are of different tiers"),
+            Breach::MixedConfigurations => {
+                write!(f, "the ShopSets are of different configurations")
+            }
+            Breach::SameFailureDomain { domain } => {
+                write!(f, "both ShopSets are in failure domain '{domain}'")
+            }
+            Breach::OverCapacity {
+                shopset,
+                shops,
+                capacity,
+            } => write!(f, "'{shopset}' is full ({shops}/{capacity})"),
+        }
+    }
+}
+
 /// What the rules need to know of the fleet: its ShopSets and tiers, where each ShopSet is and
 /// how full. The fleet snapshot implements it; the rules never depend on the snapshot itself.
 pub trait Topology {

@@ -186,16 +186,7 @@ fn outage_rows(fleet: &Fleet, cluster: &str, filter: &str) -> (Vec<u32>, usize, 
         if !shop.shopsets.iter().any(|s| sets.contains(s.as_str())) {
             continue;
         }
-        let serving = shop
-            .shopsets
-            .iter()
-            .filter(|s| {
-                fleet
-                    .shopset(s)
-                    .and_then(|ss| fleet.cluster(&ss.cluster))
-                    .is_some_and(|c| c.is_reachable())
-            })
-            .count();
+        let serving = fleet.reachable_legs(shop);
         let list = if serving == 0 {
             n_down += 1;
             &mut down

@@ -63,16 +63,7 @@ pub fn render(fleet: &Fleet, detail: &Detail, theme: &Theme, frame: &mut Frame<'
                 .iter()
                 .map(|s| format!("{s}@{}", fleet.failure_domain_of(s).unwrap_or("?")))
                 .collect();
-            let reachable = shop
-                .shopsets
-                .iter()
-                .filter(|s| {
-                    fleet
-                        .shopset(s)
-                        .and_then(|ss| fleet.cluster(&ss.cluster))
-                        .is_some_and(|c| c.is_reachable())
-                })
-                .count();
+            let reachable = fleet.reachable_legs(shop);
             let (state, style) = match (reachable, shop.shopsets.len()) {
                 (0, _) => ("✗ down", theme.danger()),
                 (r, n) if r < n => ("▲ one leg", theme.warn()),
