@@ -156,24 +156,19 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
     // Once the first batch is written, hold the placement write lock so that the drain cannot
     // write another one, then kill it: the kill lands mid-drain, by construction.
     let audit = tmp.path().join("audit.jsonl");
-    let write_lock = tmp.path().join(".placement.lock");
+    let write_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(tmp.path().join(".placement.lock"))
+        .expect("the placement write lock file");
     let started = std::time::Instant::now();
     loop {
         let batches = std::fs::read_to_string(&audit)
             .unwrap_or_default()
             .matches("\"drain batch\"")
             .count();
-        if batches > 0
-            && std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&write_lock)
-                .and_then(|mut f| {
-                    use std::io::Write;
-                    write!(f, "{}", std::process::id())
-                })
-                .is_ok()
-        {
+        if batches > 0 && write_lock.try_lock().is_ok() {
             break;
         }
         assert!(
@@ -184,7 +179,7 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
     }
     let _ = child.kill(); // SIGKILL: no cleanup at all
     let _ = child.wait();
-    std::fs::remove_file(&write_lock).expect("write lock released");
+    write_lock.unlock().expect("write lock released");
 
     let midway = placement(tmp.path(), scale);
     assert_eq!(

@@ -29,33 +29,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Creates `path` with `bytes` only if it does not exist yet (atomically, like [`write`]).
-/// Returns false when it already existed.
-pub fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        // A hard link fails if the target exists: the whole file appears at once, or not at all.
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
-        }
-    })();
-    let _ = fs::remove_file(&tmp);
-    result
-}
-
+/// `state.json` → `state.tmp.<pid>.<random>` beside it.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.tmp.{}.{:x}",
+    path.with_extension(format!(
+        "tmp.{}.{:x}",
         std::process::id(),
         fastrand::u32(..)
     ))
@@ -66,18 +43,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replaces_whole_files_and_creates_only_once() {
+    fn replaces_whole_files() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("state.json");
         write(&p, b"one").unwrap();
         write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let q = dir.path().join("lock.json");
-        assert!(create_new(&q, b"a").unwrap());
-        assert!(!create_new(&q, b"b").unwrap());
-        assert_eq!(fs::read(&q).unwrap(), b"a");
-        // Nothing but the two files is left behind.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        // Nothing but the file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The embedded demo fleet: a simulated control plane and Argo CD over real git repositories,
 //! with all state in one directory so that every process on it sees the same fleet.
 
+pub mod lock;
 pub mod placement;
 pub mod repos;
 pub mod sim;
@@ -17,6 +18,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use self::lock::{FileLock, read_lock_file, session_is_dead};
 use self::store::{DemoError, DemoState};
 use super::git::{self, AppHistory};
 use super::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
@@ -24,7 +26,6 @@ use crate::domain::release::GatePolicy;
 use crate::domain::{Fleet, FleetUpdate, ReleaseLock, Shop, Ts};
 use crate::ops::audit::AuditLog;
 use crate::ops::git::GitReleases;
-use crate::ops::lock::{FileLock, read_lock_file, session_is_dead};
 use crate::ops::{Executor, FleetReader, Holder, OpsError, Stores};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

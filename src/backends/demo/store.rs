@@ -2,7 +2,6 @@
 //! is placed) and the git repositories. Writes are atomic (write, then rename).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -142,19 +141,9 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Where [`write_atomic`] writes before renaming: `state.tmp.<pid>` for `state.json`.
-fn tmp_path(path: &Path) -> PathBuf {
-    path.with_extension(format!("tmp.{}", std::process::id()))
-}
-
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
-    let tmp = tmp_path(path);
-    let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
-    f.write_all(bytes).map_err(io("write", &tmp))?;
-    f.sync_all().map_err(io("write", &tmp))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(io("replace", path))
+    crate::ops::atomic::write(path, bytes).map_err(io("write", path))
 }
 
 pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
@@ -250,9 +239,7 @@ fn open_existing(dir: &Path, opts: &DemoOptions) -> Result<DemoState, DemoError>
 fn refuse_while_locked(dir: &Path, now: Ts) -> Result<(), DemoError> {
     match read_lock(dir) {
         Ok(None) => Ok(()),
-        Ok(Some(lock))
-            if !lock.is_held(now) || crate::ops::lock::session_is_dead(&lock.session) =>
-        {
+        Ok(Some(lock)) if !lock.is_held(now) || super::lock::session_is_dead(&lock.session) => {
             Ok(())
         }
         Ok(Some(lock)) => Err(DemoError::ResetWhileLocked {
@@ -323,6 +310,8 @@ fn is_demo_entry(name: &std::ffi::OsStr) -> bool {
         LOCK_FILE,
         INIT_LOCK,
         super::AUDIT_FILE,
+        super::lock::LOCK_MUTEX,
+        super::lock::PLACEMENT_MUTEX,
         repos::GIT_DIR,
     ]
     .contains(&name)
@@ -369,9 +358,9 @@ fn create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
 /// Removes what a failed [`build`] may have written (and nothing else).
 fn remove_partial(dir: &Path) {
     let _ = fs::remove_dir_all(dir.join(repos::GIT_DIR));
+    // A failed atomic write removes its own temporary file.
     for file in [STATE_FILE, SHOPS_FILE] {
         let _ = fs::remove_file(dir.join(file));
-        let _ = fs::remove_file(tmp_path(&dir.join(file)));
     }
 }
 
