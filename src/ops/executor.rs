@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::OpsError;
+use super::release::{self, Refusal};
 use super::audit::{AuditEntry, AuditSink};
 use super::lock::{Holder, LockGuard, LockStore};
 use super::mutation::Mutation;
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 use crate::domain::placement::{Move, check_move_with};
-use crate::domain::release::{self, GatePolicy};
-use crate::domain::{Fleet, Shop, Ts};
+use crate::domain::release::{Gate, GatePolicy};
+use crate::domain::{Fleet, Revision, Shop, Ts};
 
 /// A fresh, complete read of the fleet (not the console's possibly stale view).
 pub trait FleetReader: Send + Sync {
@@ -137,9 +138,17 @@ impl Executor {
             (Some(g), _) if g.holder() != &self.holder => {
                 Err(OpsError::Lock("the lock guard is another session's".into()))
             }
-            (Some(g), _) => g.renew(now).and_then(|()| self.recheck(m, now)),
+            (Some(g), _) => g.renew(now).map(|()| m.clone()),
         };
-        let result = effective.and_then(|m| self.write(&m, now).map(|done| (m, done)));
+        let result = effective
+            .and_then(|m| {
+                if matches!(m, Mutation::Notes { .. }) {
+                    Ok((m, None))
+                } else {
+                    self.recheck(&m, now)
+                }
+            })
+            .and_then(|(m, fresh)| self.write(&m, fresh.as_ref(), now).map(|done| (m, done)));
         match &result {
             // Nothing happened and nothing is written down.
             Err(OpsError::AlreadyThere { .. }) => {}
@@ -170,38 +179,43 @@ impl Executor {
         result.map(|(_, done)| done)
     }
 
-    /// The mutation as it will be written, checked against the fleet as it is now.
-    fn recheck(&self, m: &Mutation, now: Ts) -> Result<Mutation, OpsError> {
+    /// The mutation as it will be written, checked against the fleet as it is now, and that
+    /// fleet (for what the write needs of it).
+    fn recheck(&self, m: &Mutation, now: Ts) -> Result<(Mutation, Option<Fleet>), OpsError> {
         if matches!(m, Mutation::Notes { .. } | Mutation::Uncordon { .. }) {
-            return Ok(m.clone());
+            return Ok((m.clone(), None));
         }
         let fresh = self.read(now)?;
-        match m {
-            Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy),
-            Mutation::Rollback { .. } => recheck_rollback(&fresh, m).map(|()| m.clone()),
+        let me = &self.holder.session;
+        let m = match m {
+            Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy, me)?,
+            Mutation::Rollback { .. } => recheck_rollback(&fresh, m, now, me)?,
             Mutation::Reassign {
                 shop,
                 from,
                 to,
                 tier_change,
-            } => recheck_reassign(&fresh, shop, from, to, *tier_change).map(|()| m.clone()),
+            } => recheck_reassign(&fresh, shop, from, to, *tier_change).map(|()| m.clone())?,
             Mutation::Cordon { cluster, .. } => match fresh.cluster(cluster) {
-                Some(_) => Ok(m.clone()),
-                None => Err(OpsError::Changed(format!(
-                    "cluster '{cluster}' no longer exists"
-                ))),
+                Some(_) => m.clone(),
+                None => {
+                    return Err(OpsError::Changed(format!(
+                        "cluster '{cluster}' no longer exists"
+                    )));
+                }
             },
             Mutation::DrainBatch { moves, .. } => {
-                recheck_batch(&fresh, moves, None).map(|()| m.clone())
+                recheck_batch(&fresh, moves, None).map(|()| m.clone())?
             }
             Mutation::RestoreBatch { cluster, moves, .. } => {
-                recheck_batch(&fresh, moves, Some(cluster)).map(|()| m.clone())
+                recheck_batch(&fresh, moves, Some(cluster)).map(|()| m.clone())?
             }
-            Mutation::Notes { .. } | Mutation::Uncordon { .. } => Ok(m.clone()),
-        }
+            Mutation::Notes { .. } | Mutation::Uncordon { .. } => m.clone(),
+        };
+        Ok((m, Some(fresh)))
     }
 
-    fn write(&self, m: &Mutation, now: Ts) -> Result<Done, OpsError> {
+    fn write(&self, m: &Mutation, fresh: Option<&Fleet>, now: Ts) -> Result<Done, OpsError> {
         let summary = m.summary();
         let done = |commit, batch| Done {
             commit,
@@ -238,11 +252,10 @@ impl Executor {
                     from: from.clone(),
                     to: to.clone(),
                 };
-                let fresh = self.read(now)?;
                 let out = self.stores.placement.apply(
                     std::slice::from_ref(&mv),
                     &Record::Nothing,
-                    &capacities(&fresh, std::slice::from_ref(&mv)),
+                    &capacities(fresh, std::slice::from_ref(&mv)),
                 )?;
                 if let Some((_, why)) = out.full.into_iter().next() {
                     return Err(OpsError::Refused(why));
@@ -265,24 +278,20 @@ impl Executor {
                 .placement
                 .set_cordon(cluster, false, keep_drain.as_deref())
                 .map(|()| done(None, None)),
-            Mutation::DrainBatch { drain, moves, .. } => {
-                let fresh = self.read(now)?;
-                self.stores
-                    .placement
-                    .apply(
-                        moves,
-                        &Record::Drain(drain.clone()),
-                        &capacities(&fresh, moves),
-                    )
-                    .map(|b| done(None, Some(b)))
-            }
-            Mutation::RestoreBatch { moves, .. } => {
-                let fresh = self.read(now)?;
-                self.stores
-                    .placement
-                    .apply(moves, &Record::Clear, &capacities(&fresh, moves))
-                    .map(|b| done(None, Some(b)))
-            }
+            Mutation::DrainBatch { drain, moves, .. } => self
+                .stores
+                .placement
+                .apply(
+                    moves,
+                    &Record::Drain(drain.clone()),
+                    &capacities(fresh, moves),
+                )
+                .map(|b| done(None, Some(b))),
+            Mutation::RestoreBatch { moves, .. } => self
+                .stores
+                .placement
+                .apply(moves, &Record::Clear, &capacities(fresh, moves))
+                .map(|b| done(None, Some(b))),
             Mutation::Notes { .. } => Ok(done(None, None)),
         }
     }
@@ -306,8 +315,11 @@ fn batch_note(m: &Mutation, b: &BatchOutcome) -> String {
     )
 }
 
-/// The capacity of every ShopSet the moves fill.
-fn capacities(fleet: &Fleet, moves: &[Move]) -> Capacities {
+/// The capacity of every ShopSet the moves fill (as the re-check read the fleet).
+fn capacities(fleet: Option<&Fleet>, moves: &[Move]) -> Capacities {
+    let Some(fleet) = fleet else {
+        return Capacities::new();
+    };
     moves
         .iter()
         .flat_map(|m| m.to.iter())
@@ -315,18 +327,18 @@ fn capacities(fleet: &Fleet, moves: &[Move]) -> Capacities {
         .collect()
 }
 
-/// The promotion as it will be pushed: the gate evaluated again on fresh data. Conditions that
-/// pass now are no longer overridden; ones that fail now without a reason refuse it.
+/// The promotion as it will be pushed, built again by the shared builder on fresh data: the
+/// revisions must be those the operator confirmed; conditions that pass now are no longer
+/// overridden; ones that fail now without a reason refuse it.
 fn recheck_promote(
     fresh: &Fleet,
     m: &Mutation,
     now: Ts,
     policy: &GatePolicy,
+    me: &str,
 ) -> Result<Mutation, OpsError> {
     let Mutation::Promote {
         tier,
-        branch,
-        from_tier,
         current,
         target,
         override_reason,
@@ -335,59 +347,48 @@ fn recheck_promote(
     else {
         return Ok(m.clone());
     };
-    // The lock is this session's (the guard was just renewed), so it is not a condition here.
-    let g = release::gate(fresh, tier, now, policy, None, "")
-        .ok_or_else(|| OpsError::Refused(format!("'{tier}' has no tier below to promote from")))?;
-    let now_target = g.target.as_ref().map(|r| r.id.as_str());
-    if now_target != Some(target.id.as_str()) {
-        return Err(OpsError::Changed(format!(
-            "'{from_tier}' now runs {}, not {}",
-            g.target
-                .as_ref()
-                .map(|r| r.label())
-                .unwrap_or_else(|| "nothing known".into()),
-            target.label()
-        )));
+    let same = |g: &Gate| -> Result<(), OpsError> {
+        let now_target = g.target.as_ref().map(|r| r.id.as_str());
+        if now_target != Some(target.id.as_str()) {
+            return Err(OpsError::Changed(format!(
+                "'{}' now runs {}, not {}",
+                g.from_tier,
+                label(g.target.as_ref()),
+                target.label()
+            )));
+        }
+        if g.current.as_ref().map(|r| &r.id) != current.as_ref().map(|r| &r.id) {
+            return Err(OpsError::Changed(format!(
+                "'{tier}' now runs {}",
+                label(g.current.as_ref())
+            )));
+        }
+        Ok(())
+    };
+    match release::promotion(fresh, tier, now, policy, me, override_reason.as_deref()) {
+        Ok((g, rebuilt)) => same(&g).map(|()| rebuilt),
+        Err(Refusal::NeedsReason { gate, overridden, .. }) => {
+            same(&gate)?;
+            Err(OpsError::NeedsOverride(overridden))
+        }
+        Err(Refusal::Blocked { gate, .. }) => {
+            same(&gate)?;
+            let failing: Vec<String> = gate
+                .blocking()
+                .map(|c| format!("{}: {}", c.condition.name(), c.detail))
+                .collect();
+            Err(OpsError::Refused(format!(
+                "the gate now fails — {}",
+                failing.join("; ")
+            )))
+        }
+        Err(e) => Err(refusal(fresh, now, e)),
     }
-    if g.current.as_ref().map(|r| &r.id) != current.as_ref().map(|r| &r.id) {
-        return Err(OpsError::Changed(format!(
-            "'{tier}' now runs {}",
-            g.current
-                .as_ref()
-                .map(|r| r.label())
-                .unwrap_or_else(|| "nothing known".into())
-        )));
-    }
-    let blocking: Vec<String> = g
-        .blocking()
-        .map(|c| format!("{}: {}", c.condition.name(), c.detail))
-        .collect();
-    if !blocking.is_empty() {
-        return Err(OpsError::Refused(format!(
-            "the gate now fails — {}",
-            blocking.join("; ")
-        )));
-    }
-    let failing: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
-    if !failing.is_empty() && override_reason.is_none() {
-        return Err(OpsError::NeedsOverride(failing));
-    }
-    Ok(Mutation::Promote {
-        tier: tier.clone(),
-        branch: branch.clone(),
-        from_tier: from_tier.clone(),
-        current: current.clone(),
-        target: target.clone(),
-        override_reason: if failing.is_empty() {
-            None
-        } else {
-            override_reason.clone()
-        },
-        overridden: failing,
-    })
 }
 
-fn recheck_rollback(fresh: &Fleet, m: &Mutation) -> Result<(), OpsError> {
+/// The rollback as it will be pushed, built again on fresh data: the tier must still run what
+/// the operator confirmed rolling back.
+fn recheck_rollback(fresh: &Fleet, m: &Mutation, now: Ts, me: &str) -> Result<Mutation, OpsError> {
     let Mutation::Rollback {
         tier,
         current,
@@ -395,33 +396,42 @@ fn recheck_rollback(fresh: &Fleet, m: &Mutation) -> Result<(), OpsError> {
         ..
     } = m
     else {
-        return Ok(());
+        return Ok(m.clone());
     };
-    let t = fresh
-        .tier(tier)
-        .ok_or_else(|| OpsError::Changed(format!("tier '{tier}' no longer exists")))?;
-    if t.revision.as_ref().map(|r| &r.id) != Some(&current.id) {
-        return Err(OpsError::Changed(format!(
-            "'{tier}' now runs {}, not {}",
-            t.revision
-                .as_ref()
-                .map(|r| r.label())
-                .unwrap_or_else(|| "nothing known".into()),
-            current.label()
-        )));
+    match release::rollback(fresh, tier, now, me) {
+        Ok(Mutation::Rollback {
+            current: c,
+            target: t,
+            ..
+        }) if c.id != current.id || t.id != target.id => Err(OpsError::Changed(format!(
+            "'{tier}' now runs {} (rolling back would return it to {})",
+            c.label(),
+            t.label()
+        ))),
+        Ok(rebuilt) => Ok(rebuilt),
+        Err(Refusal::NothingToRollBack { .. } | Refusal::NoEarlier { .. }) => Err(
+            OpsError::Changed(format!("'{tier}' changed since the rollback was confirmed")),
+        ),
+        Err(e) => Err(refusal(fresh, now, e)),
     }
-    if let Some(above) = fresh
-        .tiers
-        .iter()
-        .find(|o| o.level > t.level && o.revision.as_ref().is_some_and(|r| r.seq > target.seq))
-    {
-        return Err(OpsError::Refused(format!(
-            "tier '{}' above now runs something newer than {}; roll it back first",
-            above.name,
-            target.label()
-        )));
+}
+
+/// A builder's refusal on fresh data, as the executor reports it.
+fn refusal(fresh: &Fleet, now: Ts, e: Refusal) -> OpsError {
+    match e {
+        Refusal::Locked { .. } => match fresh.lock_holder(now) {
+            Some(l) => OpsError::Locked(l.clone()),
+            None => OpsError::Lock(e.to_string()),
+        },
+        Refusal::LockUnreadable(why) => OpsError::Lock(why),
+        Refusal::UnknownTier { .. } => OpsError::Changed(e.to_string()),
+        other => OpsError::Refused(other.to_string()),
     }
-    Ok(())
+}
+
+fn label(r: Option<&Revision>) -> String {
+    r.map(|r| r.label())
+        .unwrap_or_else(|| "nothing known".into())
 }
 
 fn recheck_reassign(
@@ -492,10 +502,9 @@ fn recheck_batch(fresh: &Fleet, moves: &[Move], restoring: Option<&str>) -> Resu
             problems.push(format!("ShopSet '{t}' no longer exists"));
             continue;
         };
-        if let Some(c) = fresh.cluster(&ss.cluster)
-            && Some(c.name.as_str()) != restoring
-        {
-            if c.cordoned {
+        if let Some(c) = fresh.cluster(&ss.cluster) {
+            // The restored cluster itself is still cordoned until its shops are back.
+            if c.cordoned && Some(c.name.as_str()) != restoring {
                 problems.push(format!("'{t}' is on cluster '{}', now cordoned", c.name));
             } else if !c.is_reachable() {
                 problems.push(format!("'{t}' is on cluster '{}', now unreachable", c.name));

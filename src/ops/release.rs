@@ -36,6 +36,9 @@ pub enum Refusal {
         overridden: Vec<String>,
         mutation: Box<Mutation>,
     },
+    /// The lock file cannot be read, so no one may take it.
+    #[error("the operator lock cannot be read: {0}")]
+    LockUnreadable(String),
     #[error("'{tier}' pins no known revision")]
     NoRevision { tier: String },
     #[error("'{tier}' has no earlier revision to roll back to")]
@@ -80,6 +83,9 @@ pub fn promotion(
             branch: t.branch.clone(),
         }
     })?;
+    if let Some(why) = &fleet.lock_problem {
+        return Err(Refusal::LockUnreadable(why.clone()));
+    }
     if g.failed().any(|c| c.condition == Condition::LockFree) {
         let (holder, until) = fleet
             .lock_holder(now)
@@ -127,7 +133,13 @@ pub fn promotion(
 /// The rollback of `tier` to the revision it ran before its last change, as a new commit.
 pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation, Refusal> {
     let t = fleet.tier(tier).ok_or_else(|| unknown(fleet, tier))?;
-    if let Some(l) = fleet.lock_holder(now).filter(|l| l.session != me) {
+    if let Some(why) = &fleet.lock_problem {
+        return Err(Refusal::LockUnreadable(why.clone()));
+    }
+    if let Some(l) = fleet
+        .lock_holder(now)
+        .filter(|l| l.session.is_empty() || l.session != me)
+    {
         return Err(Refusal::Locked {
             holder: l.holder.clone(),
             until: l.expires_at.hhmmss(),

@@ -236,7 +236,7 @@ pub fn gate(
                 fleet.lock_problem.as_deref().unwrap_or_default()
             ),
         ),
-        Some(l) if l.session != me => (
+        Some(l) if l.session.is_empty() || l.session != me => (
             false,
             format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
         ),
