@@ -201,7 +201,7 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
         vec![Effect::Quit]
     );
     assert_eq!(
-        update(&mut app, Msg::Terminate("SIGHUP")),
+        update(&mut app, Msg::Terminate(shopctl::ui::app::Ending::Hangup)),
         vec![Effect::Quit]
     );
     assert_eq!(
@@ -649,7 +649,10 @@ fn quitting_during_a_drain_asks_first() {
     // A signal does not ask: the main loop stops the drain after its batch.
     let mut app = draining(&f, "C");
     assert_eq!(
-        update(&mut app, Msg::Terminate("SIGTERM")),
+        update(
+            &mut app,
+            Msg::Terminate(shopctl::ui::app::Ending::Terminate)
+        ),
         vec![Effect::Quit]
     );
 }

@@ -246,9 +246,9 @@ fn refused_step(refusal: &Refusal) -> Exit {
 /// The exit status of a refused step or rollback.
 fn refusal_exit(refusal: &Refusal) -> Exit {
     match refusal {
-        Refusal::UnknownTier { .. }
-        | Refusal::NoRevision { .. }
-        | Refusal::LockUnreadable(_) => Exit::Error,
+        Refusal::UnknownTier { .. } | Refusal::NoRevision { .. } | Refusal::LockUnreadable(_) => {
+            Exit::Error
+        }
         Refusal::Locked { .. } => Exit::Locked,
         Refusal::LowestTier { .. }
         | Refusal::Blocked { .. }

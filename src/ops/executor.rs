@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::OpsError;
-use super::release::{self, Refusal};
 use super::audit::{AuditEntry, AuditSink};
 use super::lock::{Holder, LockGuard, LockStore};
 use super::mutation::Mutation;
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
+use super::release::{self, Refusal};
 use crate::domain::placement::{Move, check_move_with};
 use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Shop, Ts};
@@ -367,7 +367,9 @@ fn recheck_promote(
     };
     match release::promotion(fresh, tier, now, policy, me, override_reason.as_deref()) {
         Ok((g, rebuilt)) => same(&g).map(|()| rebuilt),
-        Err(Refusal::NeedsReason { gate, overridden, .. }) => {
+        Err(Refusal::NeedsReason {
+            gate, overridden, ..
+        }) => {
             same(&gate)?;
             Err(OpsError::NeedsOverride(overridden))
         }

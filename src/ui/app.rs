@@ -22,6 +22,19 @@ use crate::ops::access::WriteAccess;
 use crate::ops::drain::DrainReport;
 use crate::ops::{Done, Mutation, OpsError};
 
+/// Why the console is told to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// SIGTERM.
+    Terminate,
+    /// SIGINT.
+    Interrupt,
+    /// SIGHUP: the terminal (an SSH session) is gone.
+    Hangup,
+    /// The terminal cannot be read any more.
+    TerminalGone,
+}
+
 /// Everything that can happen to the console.
 #[derive(Debug)]
 pub enum Msg {
@@ -33,7 +46,12 @@ pub enum Msg {
     /// The clock moved on (sent about once a second).
     Tick(Ts),
     /// SIGTERM, SIGHUP or the like: leave cleanly.
-    Terminate(&'static str),
+    Terminate(Ending),
+    /// Something the effect runner has to say (no executor, the lock lost).
+    Notice {
+        text: String,
+        bad: bool,
+    },
     /// A drain or restore made progress.
     DrainProgress {
         done: usize,

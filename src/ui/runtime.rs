@@ -5,6 +5,7 @@
 //! gives it back exactly once.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,9 +17,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::app::{App, Effect, Msg};
+use super::app::{App, Effect, Ending, Msg};
 use super::render;
 use super::terminal::TerminalGuard;
+use super::text;
 use super::theme::Theme;
 use super::update::update;
 use crate::backends::FleetSource;
@@ -77,7 +79,8 @@ pub fn run(
     result
 }
 
-/// Runs effects: mutations on blocking threads, the lock guard, a running drain.
+/// Runs effects: mutations on blocking threads, the lock guard, a running drain. What they did
+/// comes back as messages; the runner never changes `App` itself.
 pub struct Runner {
     executor: Option<Arc<Executor>>,
     /// The lock, while this console holds it.
@@ -85,8 +88,26 @@ pub struct Runner {
     last_renew: Instant,
     /// The running drain or restore, and how to stop it.
     drain: Option<(Arc<StopFlag>, String)>,
+    /// Effects still running on blocking threads.
+    inflight: Arc<AtomicUsize>,
     done_tx: mpsc::Sender<Msg>,
     done_rx: mpsc::Receiver<Msg>,
+}
+
+/// Counts a running effect until dropped (also when the effect panics).
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn start(n: &Arc<AtomicUsize>) -> Running {
+        n.fetch_add(1, Ordering::SeqCst);
+        Running(Arc::clone(n))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Runner {
@@ -97,6 +118,7 @@ impl Runner {
             held: Arc::new(Mutex::new(None)),
             last_renew: Instant::now(),
             drain: None,
+            inflight: Arc::new(AtomicUsize::new(0)),
             done_tx,
             done_rx,
         }
@@ -105,6 +127,14 @@ impl Runner {
     /// The next message an effect reported.
     pub async fn recv(&mut self) -> Option<Msg> {
         self.done_rx.recv().await
+    }
+
+    /// Says something in the footer, through `update`.
+    fn notice(&self, text: impl Into<String>, bad: bool) {
+        let _ = self.done_tx.try_send(Msg::Notice {
+            text: text.into(),
+            bad,
+        });
     }
 
     /// Gives the lock back, if held.
@@ -117,25 +147,32 @@ impl Runner {
         }
     }
 
-    /// Renews a lock held across a followed rollout.
+    /// Renews a lock held across a followed rollout; says so if it was lost.
     fn renew(&mut self) {
         if self.last_renew.elapsed() < RENEW_EVERY {
             return;
         }
         self.last_renew = Instant::now();
-        let held = Arc::clone(&self.held);
+        let (held, tx) = (Arc::clone(&self.held), self.done_tx.clone());
+        let running = Running::start(&self.inflight);
         tokio::task::spawn_blocking(move || {
-            if let Ok(g) = held.lock()
-                && let Some(guard) = g.as_ref()
-                && let Err(e) = guard.renew(Ts::now())
-            {
+            let _running = running;
+            let result = match held.lock() {
+                Ok(g) => g.as_ref().map(|guard| guard.renew(Ts::now())),
+                Err(_) => None,
+            };
+            if let Some(Err(e)) = result {
                 tracing::warn!("renewing the operator lock: {e}");
+                let _ = tx.blocking_send(Msg::Notice {
+                    text: text::lock_lost(&e.to_string()),
+                    bad: true,
+                });
             }
         });
     }
 
     /// Starts one effect. Returns false for `Quit`.
-    pub fn start(&mut self, effect: Effect, app: &mut App) -> bool {
+    pub fn start(&mut self, effect: Effect) -> bool {
         match effect {
             Effect::Quit => return false,
             Effect::ClearScreen => {}
@@ -147,8 +184,8 @@ impl Runner {
             }
             Effect::Execute {
                 mutation, notes, ..
-            } => self.execute(*mutation, notes, app),
-            Effect::SaveNotes { text, .. } => self.execute(Mutation::Notes { text }, None, app),
+            } => self.execute(*mutation, notes),
+            Effect::SaveNotes { text, .. } => self.execute(Mutation::Notes { text }, None),
             Effect::RunPlan {
                 kind, plan, drain, ..
             } => {
@@ -159,20 +196,22 @@ impl Runner {
                     accepted: plan.degraded.iter().cloned().collect(),
                     confirmed: *plan,
                 };
-                self.run_plan(req, app);
+                self.run_plan(req);
             }
         }
         true
     }
 
-    fn execute(&mut self, mutation: Mutation, notes: Option<String>, app: &mut App) {
+    fn execute(&mut self, mutation: Mutation, notes: Option<String>) {
         let Some(ex) = self.executor.clone() else {
-            app.say(super::text::NO_EXECUTOR, true);
+            self.notice(text::NO_EXECUTOR, true);
             return;
         };
         let (tx, held) = (self.done_tx.clone(), Arc::clone(&self.held));
         self.last_renew = Instant::now();
+        let running = Running::start(&self.inflight);
         tokio::task::spawn_blocking(move || {
+            let _running = running;
             let now = Ts::now();
             let result = if matches!(mutation, Mutation::Notes { .. }) {
                 ex.execute(None, &mutation, now, notes.as_deref())
@@ -207,15 +246,17 @@ impl Runner {
         });
     }
 
-    fn run_plan(&mut self, req: PlanRequest, app: &mut App) {
+    fn run_plan(&mut self, req: PlanRequest) {
         let Some(ex) = self.executor.clone() else {
-            app.say(super::text::NO_EXECUTOR, true);
+            self.notice(text::NO_EXECUTOR, true);
             return;
         };
         let stop = Arc::new(StopFlag::default());
         self.drain = Some((Arc::clone(&stop), req.cluster.clone()));
         let tx = self.done_tx.clone();
+        let running = Running::start(&self.inflight);
         tokio::task::spawn_blocking(move || {
+            let _running = running;
             let progress_tx = tx.clone();
             let mut progress = move |done: usize, total: usize| {
                 let _ = progress_tx.blocking_send(Msg::DrainProgress { done, total });
@@ -233,30 +274,39 @@ impl Runner {
     }
 
     /// Ends the session: a running drain stops after its current batch (audited as
-    /// interrupted), and the lock is given back.
-    async fn finish(&mut self, app: &mut App) -> Outcome {
-        let outcome = match self.drain.take() {
-            None => Outcome::Quit,
-            Some((stop, cluster)) => {
-                stop.stop(StopReason::Interrupted);
-                let deadline = tokio::time::Instant::now() + STOP_WAIT;
-                loop {
-                    match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
-                        Ok(Some(Msg::DrainDone(result))) => {
-                            update(app, Msg::DrainDone(result));
-                            break;
-                        }
-                        Ok(Some(_)) => continue,
-                        Ok(None) | Err(_) => break,
+    /// interrupted), every other running effect finishes, and the lock is given back.
+    pub async fn finish(&mut self, app: &mut App) -> Outcome {
+        let drain = self.drain.take();
+        if let Some((stop, _)) = &drain {
+            stop.stop(StopReason::Interrupted);
+        }
+        let mut stopped = None;
+        let deadline = Instant::now() + STOP_WAIT;
+        loop {
+            let msg =
+                match tokio::time::timeout(Duration::from_millis(50), self.done_rx.recv()).await {
+                    Ok(Some(msg)) => msg,
+                    Ok(None) => break,
+                    Err(_) if self.inflight.load(Ordering::SeqCst) == 0 => break,
+                    Err(_) if Instant::now() > deadline => {
+                        tracing::warn!("quitting with effects still running");
+                        break;
                     }
-                }
-                Outcome::Interrupted(format!(
-                    "the drain or restore of cluster '{cluster}' was interrupted after its current batch; run 'shopctl drain {cluster}' (or 'restore {cluster}') to continue"
-                ))
+                    Err(_) => continue,
+                };
+            if let Msg::DrainDone(Ok(r)) = &msg {
+                stopped = r.stopped;
             }
-        };
+            // What the effects report is still shown and logged; their follow-ups are not run.
+            update(app, msg);
+        }
         self.unlock();
-        outcome
+        match (drain, stopped) {
+            (Some((_, cluster)), Some(StopReason::Interrupted)) => {
+                Outcome::Interrupted(text::interrupted(&cluster))
+            }
+            _ => Outcome::Quit,
+        }
     }
 
     fn finished_drain(&mut self) {
@@ -312,20 +362,20 @@ async fn event_loop(
                 Some(Err(e)) => {
                     tracing::warn!("reading the terminal: {e}");
                     terminal_gone = true;
-                    Msg::Terminate("terminal closed")
+                    Msg::Terminate(Ending::TerminalGone)
                 }
-                None => Msg::Terminate("input closed"),
+                None => Msg::Terminate(Ending::TerminalGone),
             },
             Some(ev) = rx.recv() => Msg::Source(ev),
             Some(msg) = runner.recv() => msg,
             _ = tick.tick() => Msg::Tick(Ts::now()),
-            _ = sigterm.recv() => Msg::Terminate("SIGTERM"),
-            _ = sighup.recv() => Msg::Terminate("SIGHUP"),
-            _ = sigint.recv() => Msg::Terminate("SIGINT"),
+            _ = sigterm.recv() => Msg::Terminate(Ending::Terminate),
+            _ = sighup.recv() => Msg::Terminate(Ending::Hangup),
+            _ = sigint.recv() => Msg::Terminate(Ending::Interrupt),
         };
         if let Msg::Terminate(why) = &msg {
-            tracing::info!("terminating: {why}");
-            terminal_gone |= *why == "SIGHUP";
+            tracing::info!(?why, "terminating");
+            terminal_gone |= matches!(why, Ending::Hangup | Ending::TerminalGone);
         }
         if matches!(msg, Msg::DrainDone(_)) {
             runner.finished_drain();
@@ -349,7 +399,7 @@ async fn event_loop(
                 }
                 app.dirty = true;
             }
-            if !runner.start(effect, &mut app) {
+            if !runner.start(effect) {
                 let outcome = runner.finish(&mut app).await;
                 tracing::info!(?outcome, "console stopped");
                 return Ok(outcome);
@@ -436,15 +486,12 @@ mod tests {
     }
 
     /// Starts one mutation and waits for what it reports.
-    async fn run_one(runner: &mut Runner, app: &mut App, access: WriteAccess, m: Mutation) -> Msg {
-        runner.start(
-            Effect::Execute {
-                access,
-                mutation: Box::new(m),
-                notes: None,
-            },
-            app,
-        );
+    async fn run_one(runner: &mut Runner, access: WriteAccess, m: Mutation) -> Msg {
+        runner.start(Effect::Execute {
+            access,
+            mutation: Box::new(m),
+            notes: None,
+        });
         tokio::time::timeout(Duration::from_secs(30), runner.recv())
             .await
             .unwrap()
@@ -460,21 +507,18 @@ mod tests {
         let fleet = source.snapshot(now).unwrap();
         let (_, m) = release::promotion(&fleet, "prod-beta", now, ex.policy(), "", None).unwrap();
         let mut runner = Runner::new(None);
-        let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
-        assert!(runner.start(
-            Effect::Execute {
-                access,
-                mutation: Box::new(m),
-                notes: None,
-            },
-            &mut app,
-        ));
-        assert_eq!(
-            app.toast.as_ref().map(|t| t.text.as_str()),
-            Some(crate::ui::text::NO_EXECUTOR)
-        );
-        let nothing = tokio::time::timeout(Duration::from_millis(300), runner.recv()).await;
-        assert!(nothing.is_err(), "no effect reported anything");
+        assert!(runner.start(Effect::Execute {
+            access,
+            mutation: Box::new(m),
+            notes: None,
+        }));
+        match runner.recv().await {
+            Some(Msg::Notice { text, bad: true }) => {
+                assert_eq!(text, crate::ui::text::NO_EXECUTOR)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(runner.done_rx.try_recv().is_err(), "nothing else ran");
         assert!(!dir.path().join("lock.json").exists());
     }
 
@@ -497,7 +541,7 @@ mod tests {
         )
         .unwrap();
         let mut runner = Runner::new(Some(Arc::new(ex)));
-        let msg = run_one(&mut runner, &mut app, access, m).await;
+        let msg = run_one(&mut runner, access, m).await;
         assert!(
             matches!(&msg, Msg::Executed { result: Ok(_), .. }),
             "{msg:?}"
@@ -509,7 +553,7 @@ mod tests {
         // A second operation from the same console is refused while the lock is held.
         let fleet = source.snapshot(now).unwrap();
         let again = release::rollback(&fleet, "prod-beta", now, &app.session).unwrap();
-        let msg = run_one(&mut runner, &mut app, access, again).await;
+        let msg = run_one(&mut runner, access, again).await;
         assert!(
             matches!(
                 &msg,
@@ -525,8 +569,64 @@ mod tests {
         let effects = feed(&mut app, &mut source, now.plus_secs(3600));
         assert_eq!(effects, vec![Effect::Unlock]);
         for e in effects {
-            runner.start(e, &mut app);
+            runner.start(e);
         }
         assert!(!lock.exists(), "given back once the rollout settled");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn quitting_during_a_drain_stops_it_audits_it_and_gives_the_lock_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut source, ex) = demo(dir.path());
+        let access = WriteAccess::of(&ex);
+        let now = Ts::now();
+        let fleet = source.snapshot(now).unwrap();
+        let plan =
+            crate::domain::placement::plan_drain(&fleet, "B", &std::collections::HashSet::new());
+        let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
+        let mut runner = Runner::new(Some(Arc::new(ex)));
+        runner.start(Effect::RunPlan {
+            access,
+            kind: crate::ops::drain::PlanKind::Drain,
+            plan: Box::new(plan),
+            drain: "drain-B-1".into(),
+        });
+        match runner.finish(&mut app).await {
+            Outcome::Interrupted(what) => assert!(what.contains("shopctl drain B"), "{what}"),
+            Outcome::Quit => panic!("a running drain was not reported"),
+        }
+        assert!(!dir.path().join("lock.json").exists(), "lock given back");
+        let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        assert!(audit.contains("\"interrupted\""), "{audit}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn quitting_waits_for_a_running_mutation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut source, ex) = demo(dir.path());
+        let access = WriteAccess::of(&ex);
+        let now = Ts::now();
+        let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
+        app.session = ex.holder().session.clone();
+        feed(&mut app, &mut source, now);
+        let (_, m) = release::promotion(
+            &app.fleet,
+            "prod-beta",
+            now,
+            ex.policy(),
+            &app.session,
+            None,
+        )
+        .unwrap();
+        let mut runner = Runner::new(Some(Arc::new(ex)));
+        runner.start(Effect::Execute {
+            access,
+            mutation: Box::new(m),
+            notes: None,
+        });
+        assert_eq!(runner.finish(&mut app).await, Outcome::Quit);
+        let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        assert!(audit.contains("\"pushed\""), "the push finished: {audit}");
+        assert!(!dir.path().join("lock.json").exists(), "lock given back");
     }
 }

@@ -272,3 +272,15 @@ pub const CHOOSE_WITH_SPACE: &str = "choose other ShopSets with space";
 pub fn confirm_by_typing(cluster: &str) -> String {
     format!(" confirm: type '{cluster}' ")
 }
+
+/// The operator lock could not be renewed while this console followed a rollout.
+pub fn lock_lost(why: &str) -> String {
+    format!("✗ the operator lock could not be renewed: {why}")
+}
+
+/// What a console that stopped a running drain prints when it exits.
+pub fn interrupted(cluster: &str) -> String {
+    format!(
+        "the drain or restore of cluster '{cluster}' was interrupted after its current batch; run 'shopctl drain {cluster}' (or 'restore {cluster}') to continue"
+    )
+}

@@ -125,8 +125,8 @@ pub struct DemoState {
     pub dir: PathBuf,
     pub meta: DemoMeta,
     pub topology: Topology,
-    state_mtime: Option<SystemTime>,
-    shops_mtime: Option<SystemTime>,
+    state_mtime: Option<Stamp>,
+    shops_mtime: Option<Stamp>,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DemoError + 'a {
@@ -137,8 +137,14 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-fn mtime(path: &Path) -> Option<SystemTime> {
-    fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells one version of a file from another: modification time, size and inode (a file
+/// replaced by rename is a new inode, whatever the clock's resolution).
+type Stamp = (SystemTime, u64, u64);
+
+fn mtime(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
 /// Writes `bytes` to `path` atomically.

@@ -68,6 +68,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         // The main loop stops a running drain after its batch and reports it.
         Msg::Terminate(_) => vec![Effect::Quit],
+        Msg::Notice { text, bad } => {
+            app.say(text, bad);
+            Vec::new()
+        }
         Msg::Source(ev) => {
             on_source(app, ev);
             after_sources(app)
