@@ -164,18 +164,11 @@ fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has_not()
     );
 }
 
-#[test]
-fn a_drain_never_fills_a_target_past_capacity_when_someone_filled_it_meanwhile() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
-    let now = Ts::now();
-    let fleet = source.snapshot(now).expect("snapshot");
-    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
-    assert!(confirmed.blockers.is_empty());
-
-    // The target most of B's shops were to go to is filled up to its capacity by someone else.
+/// The busiest target of a plan, and single shops of its tier elsewhere that would fill it up
+/// to its capacity.
+fn filler_for(fleet: &Fleet, plan: &shopctl::domain::placement::DrainPlan) -> (String, Vec<Move>) {
     let mut count: HashMap<&str, usize> = HashMap::new();
-    for m in &confirmed.moves {
+    for m in &plan.moves {
         for t in m.to.iter().filter(|t| !m.from.contains(t)) {
             *count.entry(t).or_default() += 1;
         }
@@ -187,12 +180,11 @@ fn a_drain_never_fills_a_target_past_capacity_when_someone_filled_it_meanwhile()
     let fillers: Vec<Move> = fleet
         .shops
         .iter()
-        .filter(|s| s.redundancy == Redundancy::Single)
+        .filter(|s| s.redundancy == Redundancy::Single && s.shopsets.len() == 1)
         .filter(|s| {
-            s.shopsets.len() == 1
-                && fleet
-                    .shopset(&s.shopsets[0])
-                    .is_some_and(|o| o.tier == ss.tier && o.cluster != "B" && o.name != target)
+            fleet
+                .shopset(&s.shopsets[0])
+                .is_some_and(|o| o.tier == ss.tier && o.cluster != "B" && o.name != target)
         })
         .take(room)
         .map(|s| Move {
@@ -202,13 +194,121 @@ fn a_drain_never_fills_a_target_past_capacity_when_someone_filled_it_meanwhile()
         })
         .collect();
     assert_eq!(fillers.len(), room, "enough shops to fill '{target}'");
-    let store = DemoPlacement {
-        dir: tmp.path().to_path_buf(),
-    };
-    store
-        .apply(&fillers, &Record::Nothing, &HashMap::new())
-        .expect("filled");
+    (target, fillers)
+}
 
+fn assert_within_capacity(f: &Fleet) {
+    for s in &f.shopsets {
+        assert!(
+            f.shop_count(&s.name) <= s.capacity,
+            "'{}' holds {}/{}",
+            s.name,
+            f.shop_count(&s.name),
+            s.capacity
+        );
+    }
+}
+
+#[test]
+fn a_drain_plans_again_after_the_cordon_around_a_target_filled_before() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
+    let now = Ts::now();
+    let fleet = source.snapshot(now).expect("snapshot");
+    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
+    assert!(confirmed.blockers.is_empty());
+    // Someone fills the plan's busiest target while the dialog is open.
+    let (_, fillers) = filler_for(&fleet, &confirmed);
+    DemoPlacement {
+        dir: tmp.path().to_path_buf(),
+    }
+    .apply(&fillers, &Record::Nothing, &HashMap::new())
+    .expect("filled");
+
+    let req = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: "B".into(),
+        drain: "drain-B-test".into(),
+        accepted: HashSet::new(),
+        confirmed,
+    };
+    let guard = alice.lock(now).expect("lock");
+    let report = run_plan(
+        &alice,
+        &guard,
+        &req,
+        &Ts::now,
+        &mut |_, _| {},
+        &StopFlag::default(),
+    )
+    .expect("planned again from the fleet as it is, and done");
+    guard.release().expect("released");
+    assert_eq!(report.moved, report.total);
+    let after = source.snapshot(Ts::now()).expect("snapshot");
+    assert_within_capacity(&after);
+    assert!(unfinished_drains(&after).is_empty());
+}
+
+/// A placement store that lets a concurrent writer fill a ShopSet just before a batch that
+/// moves shops into it is written.
+struct Racing {
+    inner: DemoPlacement,
+    target: String,
+    fillers: std::sync::Mutex<Option<Vec<Move>>>,
+}
+
+impl PlacementStore for Racing {
+    fn apply(
+        &self,
+        moves: &[Move],
+        record: &Record,
+        capacity: &shopctl::ops::placement::Capacities,
+    ) -> Result<shopctl::ops::placement::BatchOutcome, OpsError> {
+        if moves.iter().any(|m| m.to.contains(&self.target))
+            && let Some(f) = self.fillers.lock().expect("fillers").take()
+        {
+            self.inner.apply(&f, &Record::Nothing, &HashMap::new())?;
+        }
+        self.inner.apply(moves, record, capacity)
+    }
+
+    fn set_cordon(
+        &self,
+        cluster: &str,
+        cordoned: bool,
+        drain: Option<&str>,
+    ) -> Result<(), OpsError> {
+        self.inner.set_cordon(cluster, cordoned, drain)
+    }
+}
+
+#[test]
+fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capacity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, _) = open(tmp.path(), 2000, "alice@ops");
+    let now = Ts::now();
+    let fleet = source.snapshot(now).expect("snapshot");
+    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
+    let (target, fillers) = filler_for(&fleet, &confirmed);
+    let demo = DemoFleet::open(&DemoOptions {
+        dir: tmp.path().to_path_buf(),
+        scale: None,
+        seed: None,
+        scenario: None,
+        reset: false,
+        readonly: true,
+        created_at: None,
+    })
+    .expect("demo");
+    let mut stores = demo.stores().expect("stores");
+    stores.placement = Box::new(Racing {
+        inner: DemoPlacement {
+            dir: tmp.path().to_path_buf(),
+        },
+        target: target.clone(),
+        fillers: std::sync::Mutex::new(Some(fillers)),
+    });
+    let alice = Executor::new(Holder::new_session("alice@ops"), stores, demo.policy());
     let req = PlanRequest {
         kind: PlanKind::Drain,
         cluster: "B".into(),
@@ -226,19 +326,13 @@ fn a_drain_never_fills_a_target_past_capacity_when_someone_filled_it_meanwhile()
         &StopFlag::default(),
     );
     guard.release().expect("released");
+    match result {
+        Err(OpsError::Changed(why)) => assert!(why.contains(&target), "{why}"),
+        other => panic!("the drain went on past a full target: {other:?}"),
+    }
     let after = source.snapshot(Ts::now()).expect("snapshot");
-    for s in &after.shopsets {
-        assert!(
-            after.shop_count(&s.name) <= s.capacity,
-            "'{}' holds {}/{} ({result:?})",
-            s.name,
-            after.shop_count(&s.name),
-            s.capacity
-        );
-    }
-    if result.is_ok() {
-        assert!(unfinished_drains(&after).is_empty(), "replanned and done");
-    }
+    assert_within_capacity(&after);
+    assert_eq!(after.shops.len(), fleet.shops.len(), "no shop lost");
 }
 
 #[test]
@@ -491,7 +585,7 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "drain of cluster 'B' is unfinished",
+            "cluster 'B' has an unfinished drain or restore",
         ));
 }
 

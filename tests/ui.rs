@@ -989,6 +989,9 @@ fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_sh
     f.refresh();
     let app = read_only_app(&f, 160, 40);
     let s = screen(&app, "default");
-    assert!(s.contains("drain of cluster 'B' is unfinished"), "{s}");
+    assert!(
+        s.contains("cluster 'B' has an unfinished drain or restore"),
+        "{s}"
+    );
     assert!(s.contains("lock unreadable"), "{s}");
 }

@@ -2,12 +2,16 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
 
 use super::{Exit, ask, ops_exit, snapshot};
 use crate::backends::FleetSource;
 use crate::domain::placement::{DrainPlan, check_move_with, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
-use crate::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, drain_id, run_plan};
+use crate::ops::drain::{
+    DrainReport, PlanKind, PlanRequest, StopFlag, StopReason, drain_id, run_plan,
+};
 use crate::ops::{Executor, Mutation};
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
@@ -129,25 +133,64 @@ fn confirm_typed(cluster: &str, yes: bool) -> Result<(), Exit> {
 }
 
 /// Runs a confirmed drain or restore holding the operator lock, with progress on stderr, and
-/// reports what it did.
+/// reports what it did. SIGTERM, SIGHUP or SIGINT stop it after the current batch (audited as
+/// interrupted; exit 1, saying how to continue).
 fn execute(ex: &Executor, verb: &str, req: &PlanRequest) -> Exit {
     let guard = match ex.lock(Ts::now()) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),
     };
-    let stop = StopFlag::default();
-    let mut progress = |done: usize, total: usize| eprintln!("  {done}/{total} shops");
+    let stop = Arc::new(StopFlag::default());
+    let signals = stop_on_signals(&stop);
+    let mut progress = |done: usize, total: usize| {
+        // A closed stderr (a dropped session) must not stop the drain.
+        let _ = writeln!(std::io::stderr(), "  {done}/{total} shops");
+    };
     let result = run_plan(ex, &guard, req, &Ts::now, &mut progress, &stop);
+    if let Some(handle) = signals {
+        handle.close();
+    }
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");
     }
     match result {
+        Ok(r) if r.stopped == Some(StopReason::Interrupted) => {
+            report(verb, &req.cluster, &r);
+            let _ = writeln!(
+                std::io::stderr(),
+                "shopctl: interrupted after the current batch; run 'shopctl {} {}' to continue",
+                if req.kind == PlanKind::Drain {
+                    "drain"
+                } else {
+                    "restore"
+                },
+                req.cluster
+            );
+            Exit::Error
+        }
         Ok(r) => {
             report(verb, &req.cluster, &r);
             Exit::Done
         }
         Err(e) => ops_exit(e),
     }
+}
+
+/// Asks `stop` to interrupt on SIGTERM, SIGHUP and SIGINT, on a thread of its own.
+fn stop_on_signals(stop: &Arc<StopFlag>) -> Option<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT]).ok()?;
+    let handle = signals.handle();
+    let stop = Arc::clone(stop);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                stop.stop(StopReason::Interrupted);
+            }
+        })
+        .ok()?;
+    Some(handle)
 }
 
 fn report(verb: &str, cluster: &str, r: &DrainReport) {
@@ -157,7 +200,7 @@ fn report(verb: &str, cluster: &str, r: &DrainReport) {
         r.moved,
         r.already,
         r.skipped.len(),
-        if r.cancelled() { ", stopped" } else { "" }
+        if r.stopped_early() { ", stopped" } else { "" }
     );
     for (shop, why) in r.skipped.iter().take(20) {
         crate::outln!("  skipped {shop}: {why}");
@@ -271,7 +314,7 @@ pub fn reassign(
         s.shopsets.join(" + "),
         to.join(" + ")
     );
-    if s.shopsets == to {
+    if s.is_on(&to) {
         crate::outln!(
             "shop '{}' is already on {}; nothing to do",
             s.name,
@@ -324,6 +367,8 @@ pub fn reassign(
         }
         Err(e) => return e,
     }
+    // After the answer: a slow answer neither shortens the lock nor judges on old data.
+    let now = Ts::now();
     let guard = match ex.lock(now) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),

@@ -183,7 +183,7 @@ pub fn step(
             }
             Err(refusal) => return refused_step(&refusal),
         };
-        match run(executor, &m, &how, clock()) {
+        match run(executor, &m, &how, clock) {
             Ok(code) => return code,
             Err(e) if e.is_race() => {
                 eprintln!("shopctl: {e}; re-evaluating the gate");
@@ -224,7 +224,7 @@ pub fn rollback(
             return refusal_exit(&refusal);
         }
     };
-    run(executor, &m, &how, now).unwrap_or_else(ops_exit)
+    run(executor, &m, &how, clock).unwrap_or_else(ops_exit)
 }
 
 /// Prints why a step is refused (the gate, when one was evaluated) and gives its exit status.
@@ -259,7 +259,14 @@ fn refusal_exit(refusal: &Refusal) -> Exit {
     }
 }
 
-fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit, OpsError> {
+/// Asks, then executes holding the lock. The clock is read after the answer: a slow answer
+/// neither shortens the lock nor judges the gate on old data.
+fn run(
+    executor: &Executor,
+    m: &Mutation,
+    how: &Confirm,
+    clock: &dyn Fn() -> Ts,
+) -> Result<Exit, OpsError> {
     match confirm(&format!("{}.", capitalise(&m.summary())), how) {
         Ok(true) => {}
         Ok(false) => {
@@ -268,6 +275,7 @@ fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit
         }
         Err(code) => return Ok(code),
     }
+    let now = clock();
     let guard = executor.lock(now)?;
     let done = executor.execute(Some(&guard), m, now, None);
     if let Err(e) = guard.release() {
@@ -278,7 +286,7 @@ fn run(executor: &Executor, m: &Mutation, how: &Confirm, now: Ts) -> Result<Exit
     crate::outln!(
         "{}: pushed {}",
         capitalise(&done.summary),
-        &commit[..commit.len().min(12)]
+        commit.get(..12).unwrap_or(&commit)
     );
     Ok(Exit::Done)
 }

@@ -304,6 +304,18 @@ pub struct Shop {
     pub previous: Option<PreviousPlacement>,
 }
 
+impl Shop {
+    /// Is the shop on exactly these ShopSets (in any order)?
+    pub fn is_on(&self, shopsets: &[String]) -> bool {
+        same_shopsets(&self.shopsets, shopsets)
+    }
+}
+
+/// The same ShopSets, in any order (a shop's legs have no order).
+pub fn same_shopsets(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviousPlacement {
     pub shopsets: Vec<String>,

@@ -81,7 +81,8 @@ pub struct DrainReport {
 }
 
 impl DrainReport {
-    pub fn cancelled(&self) -> bool {
+    /// Cancelled or interrupted before the end.
+    pub fn stopped_early(&self) -> bool {
         self.stopped.is_some()
     }
 }

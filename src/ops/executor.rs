@@ -448,13 +448,13 @@ fn recheck_reassign(
         .iter()
         .find(|s| s.name == shop)
         .ok_or_else(|| OpsError::Changed(format!("shop '{shop}' no longer exists")))?;
-    if s.shopsets == to {
+    if s.is_on(to) {
         return Err(OpsError::AlreadyThere {
             shop: shop.into(),
             on: to.to_vec(),
         });
     }
-    if s.shopsets != from {
+    if !s.is_on(from) {
         return Err(OpsError::ShopMoved {
             shop: shop.into(),
             why: format!(
@@ -489,7 +489,7 @@ fn recheck_batch(fresh: &Fleet, moves: &[Move], restoring: Option<&str>) -> Resu
     for m in moves {
         if placed
             .get(m.shop.as_str())
-            .is_some_and(|p| *p == m.to.as_slice())
+            .is_some_and(|p| crate::domain::same_shopsets(p, &m.to))
         {
             continue;
         }

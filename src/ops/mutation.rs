@@ -74,11 +74,6 @@ impl Mutation {
         }
     }
 
-    /// The tier a release mutation is about (for other mutations, their subject).
-    pub fn tier(&self) -> &str {
-        self.subject()
-    }
-
     /// The audit log's `action`.
     pub fn action(&self) -> &'static str {
         match self {

@@ -80,8 +80,8 @@ pub fn apply_moves(
             None => out
                 .skipped
                 .push((m.shop.clone(), "the shop no longer exists".into())),
-            Some(&i) if shops[i].shopsets == m.to => out.already += 1,
-            Some(&i) if shops[i].shopsets == m.from => {
+            Some(&i) if shops[i].is_on(&m.to) => out.already += 1,
+            Some(&i) if shops[i].is_on(&m.from) => {
                 let incoming: Vec<&String> = m.to.iter().filter(|t| !m.from.contains(t)).collect();
                 let full = incoming.iter().find_map(|t| {
                     let (name, cap) = capacity.get_key_value(t.as_str())?;

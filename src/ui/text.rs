@@ -117,7 +117,7 @@ pub fn progress_failed(p: &Progress, why: &str) -> (String, String) {
 }
 
 pub fn pushed(commit: &str, summary: &str) -> String {
-    format!("pushed {}: {summary}", &commit[..commit.len().min(7)])
+    format!("pushed {}: {summary}", commit.get(..7).unwrap_or(commit))
 }
 
 pub const NOTES_SAVED: &str = "notes saved to the audit log";

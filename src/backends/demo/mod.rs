@@ -194,6 +194,11 @@ impl DemoFleet {
     /// The read-write executor for this demo fleet, for one operator session: a fresh reader of
     /// the directory, its working clone, lock file, placement files and audit log.
     pub fn executor(&self, holder: Holder) -> Result<Executor, DemoError> {
+        Ok(Executor::new(holder, self.stores()?, self.policy()))
+    }
+
+    /// The stores the demo's executor writes through.
+    pub fn stores(&self) -> Result<Stores, DemoError> {
         let dir = &self.state.dir;
         let reader = DemoFleet::open(&DemoOptions {
             dir: dir.clone(),
@@ -218,7 +223,7 @@ impl DemoFleet {
                 path: dir.join(AUDIT_FILE),
             }),
         };
-        Ok(Executor::new(holder, stores, self.policy()))
+        Ok(stores)
     }
 
     /// The release policy of the demo fleet.

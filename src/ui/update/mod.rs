@@ -55,7 +55,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             let kind = run.map(|r| r.kind);
             match result {
-                Ok(r) => app.say(text::drain_done(kind, &r), r.cancelled()),
+                Ok(r) => app.say(text::drain_done(kind, &r), r.stopped_early()),
                 Err(e) => app.say(text::drain_failed(kind, &e.to_string()), true),
             }
             Vec::new()
@@ -160,7 +160,7 @@ fn on_executed(
         (Ok(done), true) => {
             let commit = done.commit.clone().unwrap_or_default();
             app.say(text::pushed(&commit, &done.summary), false);
-            let tier = mutation.tier().to_string();
+            let tier = mutation.subject().to_string();
             app.progress = Some(Progress {
                 before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
                 tier,
