@@ -52,6 +52,20 @@ fn read_only(fleet: &Fleet) -> App {
     app
 }
 
+/// Write access from an executor of a demo fleet in `dir`.
+fn access(dir: &std::path::Path) -> shopctl::ops::access::WriteAccess {
+    let fleet = shopctl::backends::demo::DemoFleet::open(&common::demo_options(
+        &dir.join("rw"),
+        300,
+        Scenario::Calm,
+    ))
+    .expect("demo");
+    let ex = fleet
+        .executor(shopctl::ops::Holder::new_session("op"))
+        .expect("executor");
+    shopctl::ops::access::WriteAccess::of(&ex)
+}
+
 fn screen(app: &App) -> String {
     let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
     let theme = Theme::load("default").expect("theme");
@@ -150,18 +164,67 @@ fn help_and_footer_offer_no_mutating_key() {
             );
         }
     }
-    let mut app = read_only(&f);
-    update(&mut app, ch('?'));
-    let s = screen(&app);
-    for text in [
-        "promote into the selected tier",
-        "roll the selected tier back",
-        "plan a drain",
-        "restore the selected",
-        "reassign the selected shop",
-        "cancel a running drain",
-    ] {
-        assert!(!s.contains(text), "help lists '{text}':\n{s}");
+    // Help, tall enough to show every line: each mutating binding's own help text is absent
+    // read-only, and present in a read-write console (so this can fail).
+    let mut ro = read_only(&f);
+    ro.size = Rect::new(0, 0, 200, 90);
+    update(&mut ro, ch('?'));
+    let s = screen(&ro);
+    let mut rw = App::new(ro.info.clone(), Some(access(tmp.path())), ro.now, ro.size);
+    update(&mut rw, ch('?'));
+    let rw_help = screen(&rw);
+    let mutating: Vec<_> = shopctl::ui::keymap::bindings(false)
+        .filter(|b| b.mutating)
+        .collect();
+    assert!(mutating.len() >= 6, "{}", mutating.len());
+    for b in mutating {
+        assert!(
+            rw_help.contains(b.help),
+            "read-write help lacks '{}'",
+            b.help
+        );
+        assert!(
+            !s.contains(b.help),
+            "read-only help lists '{}':\n{s}",
+            b.help
+        );
     }
     assert!(s.contains("read-only"), "{s}");
+}
+
+#[test]
+fn read_only_views_offer_no_mutating_key_in_their_text() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Prod-beta degraded by the bad release (the guide's failed tier), cluster B unreachable.
+    let bad = demo_snapshot(&tmp.path().join("bad"), 300, Scenario::BadRelease, 4 * 3600);
+    let outage = demo_snapshot(&tmp.path().join("out"), 300, Scenario::ClusterOutage, 120);
+    let offers = [
+        "press s",
+        "s overrides",
+        "b rolls",
+        "press b",
+        "r reassigns",
+        "d plans",
+    ];
+    let mut screens = Vec::new();
+    for (f, keys) in [
+        (&bad, &['g'][..]),
+        (&outage, &['g'][..]),
+        (&outage, &['1', 'j'][..]),
+        (&outage, &['f'][..]),
+    ] {
+        let mut app = read_only(f);
+        for k in keys {
+            update(&mut app, ch(*k));
+        }
+        if keys == ['1', 'j'] {
+            update(&mut app, key(KeyCode::Enter));
+        }
+        screens.push(screen(&app));
+    }
+    for s in &screens {
+        for o in offers {
+            assert!(!s.contains(o), "a read-only view offers '{o}':\n{s}");
+        }
+    }
 }

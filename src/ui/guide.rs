@@ -46,7 +46,7 @@ impl Guide {
         let rows = guide(fleet, view.now, view.policy, view.me);
         let next_row = next_action(&rows);
         let next = next_row.map(|r| r.tier.as_str());
-        let action = text::next_action(next_row);
+        let action = text::next_action(next_row, view.readonly);
         let release = fleet
             .tiers
             .first()
@@ -68,7 +68,7 @@ impl Guide {
                 }
                 GuideState::Failed { shopset } => (
                     "✗",
-                    format!("failed: {}", text::guide_failed(shopset)),
+                    format!("failed: {}", text::guide_failed(shopset, view.readonly)),
                     theme.danger(),
                 ),
                 GuideState::Soaking { left } => (

@@ -570,19 +570,40 @@ mod tests {
         assert_eq!(action_for(key(KeyCode::Tab), Context::Help, false), None);
     }
 
+    /// The keys a binding's label names.
+    fn codes(keys: &str) -> Vec<KeyCode> {
+        keys.split([' ', '/'])
+            .filter_map(|k| match k {
+                "space" => Some(KeyCode::Char(' ')),
+                "tab" => Some(KeyCode::Tab),
+                "enter" => Some(KeyCode::Enter),
+                "esc" => Some(KeyCode::Esc),
+                k if k.chars().count() == 1 => k.chars().next().map(KeyCode::Char),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn read_only_binds_no_mutating_key() {
+        let mut checked = 0;
         for b in BINDINGS.iter().filter(|b| b.mutating) {
+            let codes = codes(b.keys);
+            assert!(!codes.is_empty(), "no key read from '{}'", b.keys);
             for ctx in b.contexts {
-                let c = b.keys.chars().next().expect("a key");
-                assert_eq!(
-                    action_for(key(KeyCode::Char(c)), *ctx, true),
-                    None,
-                    "{}",
-                    b.keys
-                );
+                for c in &codes {
+                    assert_eq!(
+                        action_for(key(*c), *ctx, false),
+                        Some(b.action),
+                        "'{}' is bound read-write",
+                        b.keys
+                    );
+                    assert_eq!(action_for(key(*c), *ctx, true), None, "{}", b.keys);
+                    checked += 1;
+                }
                 assert!(footer(*ctx, true).all(|f| f.action != b.action));
             }
         }
+        assert!(checked >= 8, "{checked}");
     }
 }

@@ -137,28 +137,48 @@ pub fn progress_superseded(p: &Progress) -> String {
 }
 
 /// The guide's one line about what to do next.
-pub fn next_action(row: Option<&GuideRow>) -> String {
+/// In a read-only console it names the step without offering a key.
+pub fn next_action(row: Option<&GuideRow>, readonly: bool) -> String {
     let Some(row) = row else {
         return "✓ every tier runs the release: nothing left to do".into();
     };
     let t = row.tier.as_str();
     match &row.state {
+        GuideState::Next if readonly => format!("▶ next: promote '{t}'"),
         GuideState::Next => format!("▶ promote '{t}' — press s"),
         GuideState::Syncing { settled, total } => {
             format!("◐ wait: '{t}' is syncing ({settled}/{total})")
+        }
+        GuideState::Soaking { left } if readonly => {
+            format!("◷ wait: soaking {} before '{t}'", countdown(*left))
         }
         GuideState::Soaking { left } => format!(
             "◷ wait: soaking {} before '{t}' (s overrides with a reason)",
             countdown(*left)
         ),
-        GuideState::Failed { shopset } => format!("✗ '{t}': {}", guide_failed(shopset)),
+        GuideState::Failed { shopset } => {
+            format!("✗ '{t}': {}", guide_failed(shopset, readonly))
+        }
         GuideState::Blocked(why) => format!("✗ '{t}' is blocked: {why}"),
         GuideState::Waiting | GuideState::Done => format!("· '{t}' waits for the tier below"),
     }
 }
 
-pub fn guide_failed(shopset: &str) -> String {
-    format!("{shopset} Degraded — b rolls it back")
+pub fn guide_failed(shopset: &str, readonly: bool) -> String {
+    if readonly {
+        format!("{shopset} Degraded — a rollback is needed")
+    } else {
+        format!("{shopset} Degraded — b rolls it back")
+    }
+}
+
+/// The fleet-wide shop search's hint.
+pub fn shop_search_hint(readonly: bool) -> &'static str {
+    if readonly {
+        "/ filters by name or ShopSet"
+    } else {
+        "/ filters by name or ShopSet; r reassigns the selected shop"
+    }
 }
 
 /// An unreachable cluster's detail: what it takes down here and fleet-wide.
@@ -167,7 +187,13 @@ pub fn cluster_outage(
     one_leg: usize,
     fleet_down: usize,
     fleet_one_leg: usize,
+    readonly: bool,
 ) -> String {
+    if readonly {
+        return format!(
+            "{down} shops down, {one_leg} on one leg (listed below) — fleet-wide {fleet_down} down, {fleet_one_leg} on one leg"
+        );
+    }
     format!(
         "{down} shops down, {one_leg} on one leg (listed below; r reassigns) — fleet-wide {fleet_down} down, {fleet_one_leg} on one leg; esc, then d plans their evacuation"
     )

@@ -16,6 +16,7 @@ pub fn info<'a>(
     name: &'a str,
     theme: &Theme,
     now: Ts,
+    readonly: bool,
 ) -> (String, Vec<Line<'a>>) {
     let Some(c) = fleet.cluster(name) else {
         return super::missing(theme, "cluster", name);
@@ -69,7 +70,7 @@ pub fn info<'a>(
     }
     if !c.is_reachable() {
         let (down, one_leg) = fleet.shops_affected_by_outage();
-        let here = text::cluster_outage(detail.down, detail.one_leg, down, one_leg);
+        let here = text::cluster_outage(detail.down, detail.one_leg, down, one_leg, readonly);
         lines.insert(3, kv(theme, "outage", Span::styled(here, theme.danger())));
     }
     (format!("Cluster {name}"), lines)

@@ -252,11 +252,13 @@ fn info<'a>(view: &View<'a>, detail: &'a Detail, theme: &Theme) -> (String, Vec<
     let (fleet, now) = (view.fleet, view.now);
     match &detail.target {
         DetailTarget::ShopSet(name) => shopset::info(fleet, name, detail.dual, theme),
-        DetailTarget::Cluster(name) => cluster::info(fleet, detail, name, theme, now),
+        DetailTarget::Cluster(name) => {
+            cluster::info(fleet, detail, name, theme, now, view.readonly)
+        }
         DetailTarget::Tier(name) => tier::info(view, name, theme),
         DetailTarget::App(name) => app::info(fleet, name, theme, now),
         DetailTarget::Alert(key) => alert::info(fleet, key, theme, now),
-        DetailTarget::AllShops => shops::all_info(fleet, theme),
+        DetailTarget::AllShops => shops::all_info(fleet, theme, view.readonly),
     }
 }
 

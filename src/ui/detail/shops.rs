@@ -11,7 +11,7 @@ use crate::domain::{Fleet, Redundancy};
 use crate::ui::theme::Theme;
 
 /// Title and lines of the fleet-wide shop search's info panel.
-pub fn all_info<'a>(fleet: &'a Fleet, theme: &Theme) -> (String, Vec<Line<'a>>) {
+pub fn all_info<'a>(fleet: &'a Fleet, theme: &Theme, readonly: bool) -> (String, Vec<Line<'a>>) {
     let dual = fleet
         .shops
         .iter()
@@ -28,11 +28,7 @@ pub fn all_info<'a>(fleet: &'a Fleet, theme: &Theme) -> (String, Vec<Line<'a>>) 
                 fleet.shops.len() - dual
             ),
         ),
-        kv(
-            theme,
-            "search",
-            "/ filters by name or ShopSet; r reassigns the selected shop",
-        ),
+        kv(theme, "search", crate::ui::text::shop_search_hint(readonly)),
     ];
     if down + one_leg > 0 {
         lines.push(kv(
