@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::settled::{app_settled, settled_at};
+use super::settled::{app_settled, rollout, settled_at};
 use crate::domain::fleet::Fleet;
 use crate::domain::model::{AlertState, ReleaseLock, Revision, Severity};
 use crate::domain::time::{Ts, countdown};
@@ -158,7 +158,7 @@ pub fn gate(
     };
     checks.push(Check {
         condition: Condition::LowerTierSettled,
-        passed: !sets.is_empty() && unsettled.is_empty(),
+        passed: rollout(fleet, below).is_settled(),
         detail,
     });
 

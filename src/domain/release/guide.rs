@@ -66,7 +66,7 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
             let r = rollout(fleet, t);
             match r.degraded {
                 Some(shopset) => GuideState::Failed { shopset },
-                None if r.settled == r.total => GuideState::Done,
+                None if r.is_settled() => GuideState::Done,
                 None => GuideState::Syncing {
                     settled: r.settled,
                     total: r.total,

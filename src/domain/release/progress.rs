@@ -1,7 +1,7 @@
 //! How a pushed step or rollback is rolling out, judged against the tier's actual branch head:
 //! if the head moves on from the commit that was pushed, the followed change is over.
 
-use super::settled::app_settled;
+use super::settled::rollout;
 use crate::domain::fleet::Fleet;
 use crate::domain::model::HealthStatus;
 use crate::domain::time::Ts;
@@ -49,23 +49,23 @@ impl Progress {
                 }
             };
         }
-        let mut settled = 0;
-        let mut total = 0;
+        // A ShopSet that degraded running the pushed commit fails the change.
         for ss in fleet.shopsets_of_tier(&self.tier) {
-            total += 1;
-            let Some(app) = fleet.app_for(&ss.name) else {
-                continue;
-            };
-            let at_head = app.revision.as_deref() == Some(self.commit.as_str());
-            if at_head && app.health == HealthStatus::Degraded {
+            if let Some(app) = fleet.app_for(&ss.name)
+                && app.revision.as_deref() == Some(self.commit.as_str())
+                && app.health == HealthStatus::Degraded
+            {
                 return ProgressState::Failed(format!("{} is Degraded", ss.name));
             }
-            settled += usize::from(app_settled(app, t));
         }
-        if settled == total {
+        let r = rollout(fleet, t);
+        if r.is_settled() {
             ProgressState::Done
         } else {
-            ProgressState::Syncing { settled, total }
+            ProgressState::Syncing {
+                settled: r.settled,
+                total: r.total,
+            }
         }
     }
 

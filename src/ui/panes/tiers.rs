@@ -88,18 +88,20 @@ impl PaneView for TiersPane {
         } else {
             (rev, theme.base())
         };
+        let r = rollout(fleet, t);
+        let done = r.is_settled();
         let Rollout {
             settled,
             total,
             degraded,
             unknown,
-        } = rollout(fleet, t);
+        } = r;
         let degraded = degraded.is_some();
         let (settled_text, settled_style) = if degraded {
             (format!("✗ {settled}/{total}"), theme.danger())
         } else if unknown {
             (format!("? {settled}/{total}"), theme.unknown())
-        } else if settled == total {
+        } else if done {
             (format!("✓ {settled}/{total}"), theme.ok())
         } else {
             (format!("◐ {settled}/{total}"), theme.progress())
