@@ -210,43 +210,63 @@ fn assert_within_capacity(f: &Fleet) {
 }
 
 #[test]
-fn a_drain_plans_again_after_the_cordon_around_a_target_filled_before() {
+fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
     let fleet = source.snapshot(now).expect("snapshot");
     let confirmed = plan_drain(&fleet, "B", &HashSet::new());
     assert!(confirmed.blockers.is_empty());
-    // Someone fills the plan's busiest target while the dialog is open.
+    // Someone fills the plan's busiest target between the confirmation and the execution.
     let (_, fillers) = filler_for(&fleet, &confirmed);
     DemoPlacement {
         dir: tmp.path().to_path_buf(),
     }
     .apply(&fillers, &Record::Nothing, &HashMap::new())
     .expect("filled");
-
-    let req = PlanRequest {
+    let req = |confirmed| PlanRequest {
         kind: PlanKind::Drain,
         cluster: "B".into(),
         drain: "drain-B-test".into(),
         accepted: HashSet::new(),
         confirmed,
     };
-    let guard = alice.lock(now).expect("lock");
-    let report = run_plan(
-        &alice,
-        &guard,
-        &req,
-        &Ts::now,
-        &mut |_, _| {},
-        &StopFlag::default(),
-    )
-    .expect("planned again from the fleet as it is, and done");
-    guard.release().expect("released");
-    assert_eq!(report.moved, report.total);
+    let run = |r: &PlanRequest| {
+        let guard = alice.lock(Ts::now()).expect("lock");
+        let result = run_plan(
+            &alice,
+            &guard,
+            r,
+            &Ts::now,
+            &mut |_, _| {},
+            &StopFlag::default(),
+        );
+        guard.release().expect("released");
+        result
+    };
+    match run(&req(confirmed)) {
+        Err(OpsError::Changed(why)) => assert!(why.contains("changed since"), "{why}"),
+        other => panic!("a changed plan ran: {other:?}"),
+    }
     let after = source.snapshot(Ts::now()).expect("snapshot");
     assert_within_capacity(&after);
-    assert!(unfinished_drains(&after).is_empty());
+    assert!(after.cluster("B").expect("B").cordoned, "stays cordoned");
+    let last = audit(tmp.path()).pop().expect("audited");
+    assert_eq!(
+        (last.action.as_str(), last.result.as_str()),
+        ("drain", "rejected")
+    );
+    // Looked at again and confirmed, it runs; the cordon is not written twice.
+    let report = run(&req(plan_drain(&after, "B", &HashSet::new()))).expect("runs");
+    assert_eq!(report.moved, report.total);
+    let done = source.snapshot(Ts::now()).expect("snapshot");
+    assert_within_capacity(&done);
+    assert!(unfinished_drains(&done).is_empty());
+    let cordons = audit(tmp.path())
+        .iter()
+        .filter(|l| l.action == "cordon")
+        .count();
+    assert_eq!(cordons, 1);
 }
 
 /// A placement store that lets a concurrent writer fill a ShopSet just before a batch that

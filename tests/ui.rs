@@ -995,3 +995,66 @@ fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_sh
     );
     assert!(s.contains("lock unreadable"), "{s}");
 }
+
+#[test]
+fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_changed() {
+    let (_d, f) = fleet(600);
+    let mut app = app_with(&f, 100, 30);
+    clusters_pane_on(&mut app, "C");
+    update(&mut app, ch('d'));
+    for c in "C".chars() {
+        update(&mut app, ch(c));
+    }
+    let first = app.modals.plan().expect("plan shown").plan.clone();
+    // Someone moves the first planned shop to another ShopSet of its tier meanwhile.
+    let m = first.moves.first().expect("a move").clone();
+    let mut shop = f
+        .shops
+        .iter()
+        .find(|s| s.name == m.shop)
+        .expect("shop")
+        .clone();
+    let elsewhere = f
+        .shopsets
+        .iter()
+        .find(|ss| {
+            let now = f.shopset(&shop.shopsets[0]).expect("its ShopSet");
+            ss.tier == now.tier
+                && ss.configuration == now.configuration
+                && ss.cluster != "C"
+                && !m.to.contains(&ss.name)
+                && !shop.shopsets.contains(&ss.name)
+        })
+        .expect("another ShopSet")
+        .name
+        .clone();
+    shop.shopsets = shop
+        .shopsets
+        .iter()
+        .map(|s| {
+            if f.shopset(s).is_some_and(|ss| ss.cluster == "C") {
+                elsewhere.clone()
+            } else {
+                s.clone()
+            }
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(
+            shopctl::domain::FleetUpdate::ShopUpserted(shop),
+        )),
+    );
+    let d = app.modals.plan().expect("still open");
+    assert!(d.changed, "the dialog noticed");
+    assert_ne!(d.plan, first, "the plan is the fleet's as it is now");
+    assert!(
+        d.typed.lines().join("").is_empty(),
+        "the typed name was cleared"
+    );
+    assert!(screen(&app, "default").contains("the fleet changed"));
+    assert!(
+        update(&mut app, key(KeyCode::Enter)).is_empty(),
+        "nothing runs without the name typed again"
+    );
+}

@@ -87,6 +87,14 @@ impl DrainReport {
     }
 }
 
+/// The audit action of a whole drain or restore.
+fn action_of(kind: PlanKind) -> &'static str {
+    match kind {
+        PlanKind::Drain => "drain",
+        PlanKind::Restore => "restore",
+    }
+}
+
 /// A new drain id for `cluster`, unless the cluster is already being drained.
 pub fn drain_id(cluster: &str, existing: Option<&str>, now: Ts) -> String {
     existing
@@ -105,7 +113,12 @@ pub fn run_plan(
     stop: &StopFlag,
 ) -> Result<DrainReport, OpsError> {
     let cluster = &req.cluster;
-    if req.kind == PlanKind::Drain {
+    let before = ex.read(now())?;
+    let cordoned = before
+        .cluster(cluster)
+        .is_some_and(|c| c.cordoned && c.drain.as_deref() == Some(req.drain.as_str()));
+    // A resumed drain finds its cluster cordoned already: nothing to write, nothing to audit.
+    if req.kind == PlanKind::Drain && !cordoned {
         ex.execute(
             Some(guard),
             &Mutation::Cordon {
@@ -117,13 +130,24 @@ pub fn run_plan(
         )?;
     }
     // The plan that runs is made now, from the fleet as it is (cordoned).
-    let fresh = ex.read(now())?;
+    let fresh = if req.kind == PlanKind::Drain && !cordoned {
+        ex.read(now())?
+    } else {
+        before
+    };
     let plan = match req.kind {
         PlanKind::Drain => plan_drain(&fresh, cluster, &req.accepted),
         PlanKind::Restore => plan_restore(&fresh, cluster, &req.drain),
     };
-    if req.kind == PlanKind::Drain {
-        material_change(&req.confirmed, &plan)?;
+    if let Err(e) = material_change(req.kind, &req.confirmed, &plan) {
+        ex.audit_event(
+            now(),
+            action_of(req.kind),
+            cluster,
+            "rejected",
+            Some(e.to_string()),
+        );
+        return Err(e);
     }
     let mut report = DrainReport {
         drain: req.drain.clone(),
@@ -198,8 +222,9 @@ pub fn run_plan(
 }
 
 /// A plan made at execution time differs materially from the confirmed one when shops the
-/// operator did not see as blockers cannot be placed now.
-fn material_change(confirmed: &DrainPlan, now: &DrainPlan) -> Result<(), OpsError> {
+/// operator did not see as blockers cannot be placed now, or when shops would go to other
+/// ShopSets than the operator saw (the flows source → target changed).
+fn material_change(kind: PlanKind, confirmed: &DrainPlan, now: &DrainPlan) -> Result<(), OpsError> {
     let seen: HashSet<&str> = confirmed.blockers.iter().map(|b| b.shop.as_str()).collect();
     let new: Vec<String> = now
         .blockers
@@ -207,19 +232,28 @@ fn material_change(confirmed: &DrainPlan, now: &DrainPlan) -> Result<(), OpsErro
         .filter(|b| !seen.contains(b.shop.as_str()))
         .map(|b| format!("{}: {}", b.shop, b.reason))
         .collect();
-    if new.is_empty() && now.blockers.is_empty() {
-        return Ok(());
-    }
-    let mut why = if new.is_empty() {
-        format!("{} shops cannot be placed", now.blockers.len())
-    } else {
+    let why = if !new.is_empty() {
         format!(
             "{} shops that could be placed when the plan was confirmed cannot be now ({}{})",
             new.len(),
             new.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
             if new.len() > 3 { "; …" } else { "" }
         )
+    } else if kind == PlanKind::Drain && !now.blockers.is_empty() {
+        format!("{} shops cannot be placed", now.blockers.len())
+    } else if now.flows() != confirmed.flows() {
+        let (was, is) = (confirmed.moves.len(), now.moves.len());
+        format!(
+            "the plan changed since it was confirmed ({was} moves then, {is} now, or to other ShopSets)"
+        )
+    } else {
+        return Ok(());
     };
-    why.push_str("; the cluster stays cordoned: look at the new plan and run the drain again");
-    Err(OpsError::Changed(why))
+    let next = match kind {
+        PlanKind::Drain => {
+            "; the cluster stays cordoned: look at the new plan and run the drain again"
+        }
+        PlanKind::Restore => "; look at the new plan and run the restore again",
+    };
+    Err(OpsError::Changed(why + next))
 }

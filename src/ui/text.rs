@@ -234,6 +234,8 @@ pub fn exactly_what_runs(from_tier: &str) -> String {
 }
 
 pub const NO_BLOCKERS: &str = "✓ no blockers: every shop has a place";
+pub const PLAN_CHANGED: &str =
+    "▲ the fleet changed: this is the plan as it is now — review it and type the name again";
 pub const MOVES_HEADING: &str = "Moves (source → target: shops)";
 pub const LOAD_AFTER: &str = "Load after";
 

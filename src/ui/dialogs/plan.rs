@@ -31,6 +31,8 @@ pub struct PlanDialog {
     pub acceptable: Vec<String>,
     pub typed: TextArea<'static>,
     pub offset: usize,
+    /// The plan changed with the fleet while the dialog was open (the typed name was cleared).
+    pub changed: bool,
 }
 
 impl PlanDialog {
@@ -65,6 +67,30 @@ impl PlanDialog {
             acceptable: Vec::new(),
             typed,
             offset: 0,
+            changed: false,
+        }
+    }
+
+    /// Makes the plan again from the fleet as it is now. A plan whose moves or blockers
+    /// changed asks for the cluster's name again, so that nothing runs that was not seen.
+    pub fn refresh(&mut self, fleet: &Fleet) {
+        let plan = match self.kind {
+            PlanKind::Drain => {
+                let accept: HashSet<String> = if self.accepted {
+                    self.acceptable.iter().cloned().collect()
+                } else {
+                    HashSet::new()
+                };
+                plan_drain(fleet, &self.cluster, &accept)
+            }
+            PlanKind::Restore => plan_restore(fleet, &self.cluster, &self.drain),
+        };
+        if plan.flows() != self.plan.flows() || plan.blockers != self.plan.blockers {
+            self.plan = plan;
+            self.changed = true;
+            self.typed = TextArea::default();
+            self.typed
+                .set_placeholder_text(text::type_to_confirm(&self.cluster));
         }
     }
 
@@ -121,6 +147,9 @@ impl PlanDialog {
             &self.drain,
             self.plan.moves.len(),
         )));
+        if self.changed {
+            lines.push(Line::styled(text::PLAN_CHANGED, theme.warn()));
+        }
         if self.plan.blockers.is_empty() {
             lines.push(Line::styled(text::NO_BLOCKERS, theme.ok()));
         } else {

@@ -102,6 +102,9 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
         d.refresh(&app.fleet);
     }
     follow_gate(app);
+    if let Some(d) = app.modals.plan_mut() {
+        d.refresh(&app.fleet);
+    }
     if !app.drains_checked && !app.fleet.shops.is_empty() {
         app.drains_checked = true;
         let left = crate::domain::drains::unfinished_drains(&app.fleet);
