@@ -648,3 +648,36 @@ fn every_headless_mutation_is_refused_read_only_and_writes_nothing() {
     assert!(!tmp.path().join("lock.json").exists());
     assert!(audit(tmp.path()).is_empty());
 }
+
+#[test]
+fn names_from_outside_reach_the_terminal_without_control_characters() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path())
+        .args(["--demo-seed", "7", "--demo-scale", "300", "status"])
+        .assert()
+        .success();
+    let now = Ts::now();
+    std::fs::write(
+        tmp.path().join("lock.json"),
+        format!(
+            "{{\"holder\":\"mallory\\u001b[31mRED\\u001b]0;pwned\\u0007\\nX\",\"session\":\"elsewhere/1/a\",\"acquired_at\":{},\"expires_at\":{}}}",
+            now.0,
+            now.plus_secs(600).0
+        ),
+    )
+    .expect("lock written");
+    let out = demo(tmp.path()).arg("status").output().expect("status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mallory"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "control characters printed: {text:?}"
+    );
+    let out = demo(tmp.path())
+        .env("SHOPCTL_OPERATOR", "eve\u{1b}[2J")
+        .args(["drain", "B", "--yes"])
+        .output()
+        .expect("drain");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}

@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::time::Ts;
 
+/// Text from outside (an operator name, a reason, a lock file) as it may be printed on a
+/// terminal or written into a commit: control characters (escape sequences, bells, line
+/// breaks) become spaces.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Orders names the way people read them: `C-2` before `C-10`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn split(s: &str) -> (&str, u64, &str) {

@@ -31,12 +31,12 @@ pub fn operator() -> String {
     if let Ok(op) = std::env::var("SHOPCTL_OPERATOR")
         && !op.trim().is_empty()
     {
-        return op.trim().to_string();
+        return crate::domain::printable(op.trim());
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "operator".into());
-    format!("{user}@{}", hostname())
+    crate::domain::printable(&format!("{user}@{}", hostname()))
 }
 
 /// This machine's host name.

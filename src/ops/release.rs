@@ -108,7 +108,11 @@ pub fn promotion(
         }
     };
     let overridden: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
-    let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+    let reason = override_reason
+        .map(crate::domain::printable)
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    let reason = reason.as_deref();
     let mutation = Mutation::Promote {
         tier: tier.into(),
         branch: t.branch.clone(),
@@ -246,6 +250,17 @@ mod tests {
         )]));
         match promote(&f, Some("  ")) {
             Err(Refusal::NeedsReason { overridden, .. }) => assert_eq!(overridden, ["no_alerts"]),
+            other => panic!("{other:?}"),
+        }
+        // A reason reaches commits and terminals without control characters.
+        match promote(&f, Some("ok\n\u{1b}[31mred\u{7}")) {
+            Ok((
+                _,
+                Mutation::Promote {
+                    override_reason: Some(r),
+                    ..
+                },
+            )) => assert_eq!(r, "ok  [31mred"),
             other => panic!("{other:?}"),
         }
         match promote(&f, Some("hotfix")) {

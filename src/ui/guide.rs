@@ -118,7 +118,7 @@ impl Guide {
         ta.set_block(
             Block::bordered()
                 .border_style(theme.border(self.editing))
-                .title(" notes (saved with the audit log) "),
+                .title(text::notes_title(view.readonly)),
         );
         if !self.editing {
             ta.set_cursor_style(ratatui::style::Style::new());

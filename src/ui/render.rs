@@ -120,7 +120,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.danger().patch(theme.header()),
         )),
         Some(l) => left.push(Span::styled(
-            format!("locked by {}", l.holder),
+            text::locked_by(l, &app.session, &app.operator),
             theme.warn().patch(theme.header()),
         )),
         None => left.push(Span::styled(

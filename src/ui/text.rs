@@ -312,3 +312,24 @@ pub fn interrupted(cluster: &str) -> String {
         "the drain or restore of cluster '{cluster}' was interrupted after its current batch; run 'shopctl drain {cluster}' (or 'restore {cluster}') to continue"
     )
 }
+
+/// The guide's notes box: where the notes go.
+pub fn notes_title(readonly: bool) -> &'static str {
+    if readonly {
+        " notes (read-only: kept on screen, not saved) "
+    } else {
+        " notes (saved with the audit log) "
+    }
+}
+
+/// Who holds the lock, as the header says it: this console, another console of this operator,
+/// or someone else.
+pub fn locked_by(lock: &crate::domain::ReleaseLock, session: &str, operator: &str) -> String {
+    if !lock.session.is_empty() && lock.session == session {
+        "locked by this console".into()
+    } else if lock.holder == operator {
+        format!("locked by {} (another session)", lock.holder)
+    } else {
+        format!("locked by {}", lock.holder)
+    }
+}

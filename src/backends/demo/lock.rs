@@ -71,7 +71,13 @@ pub fn session_is_dead(session: &str) -> bool {
 /// Reads a lock file: `None` when there is none, an error naming the file when it is damaged.
 pub fn read_lock_file(path: &Path) -> Result<Option<ReleaseLock>, String> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Ok(bytes) => serde_json::from_slice::<ReleaseLock>(&bytes)
+            .map(|mut l| {
+                // Whoever wrote the file, what it names is shown on terminals.
+                l.holder = crate::domain::printable(&l.holder);
+                Some(l)
+            })
+            .map_err(|e| {
             format!(
                 "the lock file '{}' is damaged ({e}); if no release or drain is running, remove it",
                 path.display()

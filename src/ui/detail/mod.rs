@@ -242,7 +242,7 @@ pub fn render(view: &View<'_>, detail: &Detail, theme: &Theme, frame: &mut Frame
 }
 
 pub(super) fn kv<'a>(theme: &Theme, key: &str, value: impl Into<Line<'a>>) -> Line<'a> {
-    let mut spans = vec![Span::styled(format!("{key:<14}"), theme.muted())];
+    let mut spans = vec![Span::styled(format!("{key:<14} "), theme.muted())];
     spans.extend(value.into().spans);
     Line::from(spans)
 }
