@@ -251,7 +251,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "e",
         action: Action::EditNotes,
         contexts: GUIDE,
-        help: "write release notes (saved with the audit log, unless read-only)",
+        help: "write release notes for the audit log",
         short: "notes",
         footer: true,
         mutating: false,
