@@ -390,3 +390,37 @@ fn a_rollback_rolls_out_like_any_other_change() {
         f.alerts
     );
 }
+
+#[test]
+fn each_simulated_cluster_reports_as_its_own_source() {
+    use shopctl::backends::{SourceEvent, SourceId};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fleet = shopctl::backends::demo::DemoFleet::open(&common::demo_options(
+        tmp.path(),
+        300,
+        shopctl::backends::demo::Scenario::ClusterOutage,
+    ))
+    .expect("demo");
+    let mut source = shopctl::backends::demo::DemoSource::new(fleet);
+    let at = common::CREATED.plus_secs(120);
+    let events = source.poll(at);
+    let problem_of = |name: &str| {
+        events.iter().any(
+            |e| matches!(e, SourceEvent::Problem { source: SourceId::Cluster(c), .. } if c == name),
+        )
+    };
+    let heartbeat_of = |name: &str| {
+        events.iter().any(|e| {
+            matches!(e, SourceEvent::Heartbeat { source: SourceId::Cluster(c), .. } if c == name)
+        })
+    };
+    assert!(problem_of("B"), "the dead cluster is a failing source");
+    assert!(heartbeat_of("A") && !heartbeat_of("B"));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            ..
+        }
+    )));
+}

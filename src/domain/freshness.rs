@@ -84,6 +84,11 @@ impl Sources {
         true
     }
 
+    /// Forgets a source that no longer exists (a cluster removed from the fleet).
+    pub fn remove(&mut self, id: &SourceId) -> bool {
+        self.map.remove(id).is_some()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&SourceId, &SourceState)> {
         self.map.iter()
     }

@@ -213,10 +213,13 @@ impl App {
     }
 
     /// The problems sources report now, as `source: message`.
+    /// An unreachable cluster is shown in the Clusters pane and the header's freshness; the
+    /// footer keeps its keys for it.
     pub fn problem(&self) -> Option<String> {
         let all: Vec<String> = self
             .sources
             .iter()
+            .filter(|(id, _)| !matches!(id, crate::domain::freshness::SourceId::Cluster(_)))
             .filter_map(|(id, s)| s.error.as_ref().map(|e| format!("{id}: {e}")))
             .collect();
         (!all.is_empty()).then(|| all.join(" · "))

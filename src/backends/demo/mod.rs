@@ -305,6 +305,20 @@ impl DemoSource {
         for source in demo_sources() {
             out.push(SourceEvent::Heartbeat { source, at: now });
         }
+        // Each cluster answers through its own context, or does not.
+        if let Some((reading, _)) = &self.last {
+            for c in &reading.clusters {
+                let source = SourceId::Cluster(c.name.clone());
+                out.push(if c.is_reachable() {
+                    SourceEvent::Heartbeat { source, at: now }
+                } else {
+                    SourceEvent::Problem {
+                        source,
+                        message: "its API server does not answer".into(),
+                    }
+                });
+            }
+        }
         out
     }
 }
@@ -414,14 +428,22 @@ fn updates(
         out.push(FleetUpdate::ShopSets(new.shopsets.clone()));
     }
     match old {
-        Some(o) if o.apps.len() == new.apps.len() => {
-            for (a, b) in o.apps.iter().zip(&new.apps) {
-                if a != b {
+        Some(o) => {
+            // Per application, as a watch reports them: changed ones, then removed ones.
+            let before: std::collections::HashMap<&str, &crate::domain::AppStatus> =
+                o.apps.iter().map(|a| (a.name.as_str(), a)).collect();
+            for b in &new.apps {
+                if before.get(b.name.as_str()) != Some(&b) {
                     out.push(FleetUpdate::AppUpserted(b.clone()));
                 }
             }
+            let now: std::collections::HashSet<&str> =
+                new.apps.iter().map(|a| a.name.as_str()).collect();
+            for a in o.apps.iter().filter(|a| !now.contains(a.name.as_str())) {
+                out.push(FleetUpdate::AppRemoved(a.name.clone()));
+            }
         }
-        _ => out.push(FleetUpdate::Apps(new.apps.clone())),
+        None => out.push(FleetUpdate::Apps(new.apps.clone())),
     }
     if old.is_none_or(|o| o.alerts != new.alerts) {
         out.push(FleetUpdate::Alerts(new.alerts.clone()));

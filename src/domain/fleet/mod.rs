@@ -28,6 +28,8 @@ pub struct Fleet {
     pub lock_problem: Option<String>,
     /// Cluster status parts that arrived before their cluster's spec.
     pending_status: HashMap<String, ClusterStatus>,
+    /// What tier branches pin, read before the tier's spec arrived.
+    pending_branches: HashMap<String, TierBranch>,
     /// The app repository's revisions, oldest first (for "what a promotion brings").
     pub releases: Vec<Revision>,
     shopset_index: HashMap<String, usize>,

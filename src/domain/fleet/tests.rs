@@ -134,3 +134,23 @@ fn an_unreadable_lock_is_kept_as_a_problem_until_the_lock_reads_again() {
     f.apply(FleetUpdate::Lock(None));
     assert!(f.lock_problem.is_none());
 }
+
+#[test]
+fn a_branch_read_before_its_tier_is_kept_for_it() {
+    let mut f = Fleet::new("t");
+    f.apply(FleetUpdate::TierBranch(TierBranch {
+        name: "dev".into(),
+        revision: None,
+        updated_at: None,
+        head: Some("abc".into()),
+        previous: None,
+    }));
+    assert!(f.tier("dev").is_none());
+    f.apply(FleetUpdate::TierSpec(TierSpec {
+        name: "dev".into(),
+        level: 0,
+        branch: "tier-0".into(),
+        soak_secs: 30,
+    }));
+    assert_eq!(f.tier("dev").and_then(|t| t.head.as_deref()), Some("abc"));
+}

@@ -85,15 +85,22 @@ impl Fleet {
             FleetUpdate::TierSpec(spec) => {
                 match self.tiers.iter_mut().find(|t| t.name == spec.name) {
                     Some(t) => spec.apply_to(t),
-                    None => self.tiers.push(spec.into_tier()),
+                    None => {
+                        let mut t = spec.into_tier();
+                        if let Some(b) = self.pending_branches.remove(&t.name) {
+                            b.apply_to(&mut t);
+                        }
+                        self.tiers.push(t);
+                    }
                 }
                 self.tiers.sort_by_key(|t| t.level);
             }
-            FleetUpdate::TierBranch(b) => {
-                if let Some(t) = self.tiers.iter_mut().find(|t| t.name == b.name) {
-                    b.apply_to(t);
+            FleetUpdate::TierBranch(b) => match self.tiers.iter_mut().find(|t| t.name == b.name) {
+                Some(t) => b.apply_to(t),
+                None => {
+                    self.pending_branches.insert(b.name.clone(), b);
                 }
-            }
+            },
             FleetUpdate::TierRemoved(name) => self.tiers.retain(|t| t.name != name),
             FleetUpdate::ShopSetUpserted(ss) => {
                 let mut all = std::mem::take(&mut self.shopsets);

@@ -189,6 +189,10 @@ fn on_executed(
 fn on_source(app: &mut App, ev: SourceEvent) {
     match ev {
         SourceEvent::Update(u) => {
+            if let crate::domain::FleetUpdate::ClusterRemoved(name) = &u {
+                app.sources
+                    .remove(&crate::domain::freshness::SourceId::Cluster(name.clone()));
+            }
             app.fleet.apply(u);
             app.dirty = true;
         }
