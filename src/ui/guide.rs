@@ -12,7 +12,6 @@ use super::state::View;
 use super::text;
 use super::theme::Theme;
 use crate::domain::release::{GuideState, guide, next_action};
-use crate::domain::time::countdown;
 
 /// The guide overlay's own state: the notes field.
 pub struct Guide {
@@ -29,7 +28,7 @@ impl Guide {
         } else {
             notes.lines().map(str::to_string).collect()
         });
-        ta.set_placeholder_text("notes for the postmortem: press e to write, esc to stop");
+        ta.set_placeholder_text(text::NOTES_PLACEHOLDER);
         Guide {
             notes: ta,
             editing: false,
@@ -55,7 +54,7 @@ impl Guide {
             .unwrap_or_default();
         let mut lines = vec![
             Line::from(vec![
-                Span::styled("Release ", theme.muted()),
+                Span::styled(text::RELEASE_LABEL, theme.muted()),
                 Span::raw(release),
             ]),
             Line::raw(""),
@@ -64,21 +63,17 @@ impl Guide {
             let (mark, word, style) = match &r.state {
                 GuideState::Done => ("✓", "done".to_string(), theme.ok()),
                 GuideState::Syncing { settled, total } => {
-                    ("◐", format!("syncing {settled}/{total}"), theme.progress())
+                    ("◐", text::syncing(*settled, *total), theme.progress())
                 }
                 GuideState::Failed { shopset } => (
                     "✗",
                     format!("failed: {}", text::guide_failed(shopset, view.readonly)),
                     theme.danger(),
                 ),
-                GuideState::Soaking { left } => (
-                    "◷",
-                    format!("soaking {}", countdown(*left)),
-                    theme.progress(),
-                ),
+                GuideState::Soaking { left } => ("◷", text::soaking(*left), theme.progress()),
                 GuideState::Next => ("▶", "next".to_string(), theme.selected()),
-                GuideState::Blocked(why) => ("✗", format!("blocked: {why}"), theme.danger()),
-                GuideState::Waiting => ("·", "waiting".to_string(), theme.muted()),
+                GuideState::Blocked(why) => ("✗", text::blocked(why), theme.danger()),
+                GuideState::Waiting => ("·", text::WAITING.to_string(), theme.muted()),
             };
             let line = Line::from(vec![
                 Span::styled(

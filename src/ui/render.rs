@@ -13,7 +13,6 @@ use super::panes::{self, PaneId, PanesView};
 use super::state::{FilterTarget, View};
 use super::theme::Theme;
 use super::{symbols, text};
-use crate::domain::release::ProgressState;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     let size = frame.area();
@@ -65,20 +64,8 @@ fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
         note.push(Span::styled(format!("{failed} "), theme.danger()));
     }
     if let Some(p) = &app.progress {
-        let verb = if p.rollback {
-            "rolling back"
-        } else {
-            "promoting"
-        };
-        let state = match p.state(&app.fleet) {
-            ProgressState::Waiting => "pushed, waiting for Argo CD".to_string(),
-            ProgressState::Syncing { settled, total } => format!("{settled}/{total} synced"),
-            ProgressState::Done => "done".to_string(),
-            ProgressState::Failed(why) => why,
-            ProgressState::Superseded { .. } => "superseded".to_string(),
-        };
         note.push(Span::styled(
-            format!("◐ {verb} {}: {state} ", p.tier),
+            text::following(p, &p.state(&app.fleet)),
             theme.progress(),
         ));
     }
@@ -124,7 +111,11 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.warn().patch(theme.header()),
         )),
         None => left.push(Span::styled(
-            if narrow { "unlocked" } else { "lock free" },
+            if narrow {
+                text::UNLOCKED
+            } else {
+                text::LOCK_FREE
+            },
             theme.header(),
         )),
     }
@@ -184,8 +175,8 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if let Some(input) = app.modals.filter() {
         let label = match input.target {
-            FilterTarget::Pane(p) => format!("filter {}: ", p.title()),
-            FilterTarget::Detail => "filter shops: ".to_string(),
+            FilterTarget::Pane(p) => text::filter_label(p.title()),
+            FilterTarget::Detail => text::filter_label("shops"),
         };
         let [l, r, hint] = Layout::horizontal([
             Constraint::Length(label.len() as u16),
@@ -228,7 +219,7 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
     for b in keymap::bindings(app.readonly()) {
         let contexts: Vec<&str> = if b.contexts == keymap::ALL {
-            vec!["anywhere"]
+            vec![text::ANYWHERE]
         } else {
             b.contexts.iter().map(|c| c.name()).collect()
         };
@@ -238,21 +229,25 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             Span::styled(contexts.join(","), theme.muted()),
         ]));
     }
-    lines.push(Line::styled("Symbols", theme.title(true)));
-    let legend: [(&str, ratatui::style::Style, &str); 8] = [
-        ("● ✓", theme.ok(), "up, Synced, Healthy  "),
-        ("◐ ◷", theme.progress(), "syncing, soaking  "),
-        ("▲ ≠", theme.warn(), "degraded, OutOfSync"),
-        ("✗", theme.danger(), "down, failed, critical  "),
-        ("? ◌", theme.unknown(), "unknown, silenced  "),
-        ("⊘", theme.warn(), "cordoned  "),
-        (
-            symbols::RELATED,
-            theme.related(),
-            "highlighted cluster/tier  ",
-        ),
-        ("STACK", theme.muted(), "LB·TLS proxy·shop page·cart·API"),
+    lines.push(Line::styled(text::SYMBOLS, theme.title(true)));
+    let styles = [
+        theme.ok(),
+        theme.progress(),
+        theme.warn(),
+        theme.danger(),
+        theme.unknown(),
+        theme.warn(),
+        theme.related(),
+        theme.muted(),
     ];
+    let legend: Vec<(&str, ratatui::style::Style, &str)> = text::LEGEND
+        .iter()
+        .zip(styles)
+        .map(|((sym, what), style)| {
+            let sym = if *sym == "›" { symbols::RELATED } else { sym };
+            (sym, style, *what)
+        })
+        .collect();
     for chunk in legend.chunks(3).map(|c| c.to_vec()) {
         let mut spans = vec![Span::raw("  ")];
         for (sym, style, what) in chunk.into_iter().take(4) {

@@ -333,3 +333,66 @@ pub fn locked_by(lock: &crate::domain::ReleaseLock, session: &str, operator: &st
         format!("locked by {}", lock.holder)
     }
 }
+
+/// The Tiers pane's note about the change this console follows.
+pub fn following(p: &Progress, state: &crate::domain::release::ProgressState) -> String {
+    use crate::domain::release::ProgressState;
+    let verb = if p.rollback {
+        "rolling back"
+    } else {
+        "promoting"
+    };
+    let state = match state {
+        ProgressState::Waiting => "pushed, waiting for Argo CD".to_string(),
+        ProgressState::Syncing { settled, total } => format!("{settled}/{total} synced"),
+        ProgressState::Done => "done".to_string(),
+        ProgressState::Failed(why) => why.clone(),
+        ProgressState::Superseded { .. } => "superseded".to_string(),
+    };
+    format!("◐ {verb} {}: {state} ", p.tier)
+}
+
+pub const UNLOCKED: &str = "unlocked";
+pub const LOCK_FREE: &str = "lock free";
+pub const ANYWHERE: &str = "anywhere";
+pub const SYMBOLS: &str = "Symbols";
+/// The help's symbol legend; `›` stands for the related-row marker.
+pub const LEGEND: [(&str, &str); 8] = [
+    ("● ✓", "up, Synced, Healthy  "),
+    ("◐ ◷", "syncing, soaking  "),
+    ("▲ ≠", "degraded, OutOfSync"),
+    ("✗", "down, failed, critical  "),
+    ("? ◌", "unknown, silenced  "),
+    ("⊘", "cordoned  "),
+    ("›", "highlighted cluster/tier  "),
+    ("STACK", "LB·TLS proxy·shop page·cart·API"),
+];
+
+pub fn filter_label(what: &str) -> String {
+    format!("filter {what}: ")
+}
+
+pub const NO_MATCH: &str = "no rows match the filter";
+pub const WAITING_FOR_DATA: &str = "waiting for data…";
+pub const NO_ALERTS: &str = "✓ no alerts firing";
+pub const NO_APPS: &str = "no Argo CD applications";
+pub const NO_CLUSTERS: &str = "no clusters registered";
+pub const NO_SHOPSETS: &str = "no ShopSets";
+pub const NO_TIERS: &str = "no tiers defined";
+pub const NOTES_PLACEHOLDER: &str = "notes for the postmortem: press e to write, esc to stop";
+pub const RELEASE_LABEL: &str = "Release ";
+pub const WAITING: &str = "waiting";
+pub const BEFORE: &str = "before  ";
+pub const AFTER: &str = "after   ";
+
+pub fn syncing(settled: usize, total: usize) -> String {
+    format!("syncing {settled}/{total}")
+}
+
+pub fn soaking(left: i64) -> String {
+    format!("soaking {}", countdown(left))
+}
+
+pub fn blocked(why: &str) -> String {
+    format!("blocked: {why}")
+}

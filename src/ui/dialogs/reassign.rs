@@ -84,11 +84,11 @@ impl ReassignDialog {
         let broken = check_move(fleet, &self.shop, &self.chosen);
         let mut lines = vec![
             Line::from(vec![
-                Span::styled("before  ", theme.muted()),
+                Span::styled(text::BEFORE, theme.muted()),
                 Span::raw(self.shop.shopsets.join(" + ")),
             ]),
             Line::from(vec![
-                Span::styled("after   ", theme.muted()),
+                Span::styled(text::AFTER, theme.muted()),
                 Span::raw(self.chosen.join(" + ")),
             ]),
         ];

@@ -23,7 +23,7 @@ pub fn alert_key(a: &Alert) -> String {
 impl PaneView for AlertsPane {
     type Item = Alert;
     const WIDE_FROM: u16 = 70;
-    const EMPTY: &'static str = "✓ no alerts firing";
+    const EMPTY: &'static str = crate::ui::text::NO_ALERTS;
 
     fn items(fleet: &Fleet) -> Vec<&Alert> {
         let mut v: Vec<&Alert> = fleet.alerts.iter().collect();

@@ -17,7 +17,7 @@ pub struct AppsPane;
 impl PaneView for AppsPane {
     type Item = AppStatus;
     const WIDE_FROM: u16 = 68;
-    const EMPTY: &'static str = "no Argo CD applications";
+    const EMPTY: &'static str = crate::ui::text::NO_APPS;
 
     fn items(fleet: &Fleet) -> Vec<&AppStatus> {
         // In ShopSet order, then applications whose ShopSet is unknown.

@@ -16,7 +16,7 @@ pub struct ClustersPane;
 impl PaneView for ClustersPane {
     type Item = Cluster;
     const WIDE_FROM: u16 = 50;
-    const EMPTY: &'static str = "no clusters registered";
+    const EMPTY: &'static str = crate::ui::text::NO_CLUSTERS;
 
     fn items(fleet: &Fleet) -> Vec<&Cluster> {
         let mut v: Vec<&Cluster> = fleet.clusters.iter().collect();

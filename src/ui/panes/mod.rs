@@ -167,9 +167,9 @@ fn render_pane<V: PaneView>(
     frame.render_widget(table, area);
     if rows.is_empty() {
         let (msg, style) = if total > 0 {
-            ("no rows match the filter", theme.muted())
+            (super::text::NO_MATCH, theme.muted())
         } else if view.waiting {
-            ("waiting for data…", theme.progress())
+            (super::text::WAITING_FOR_DATA, theme.progress())
         } else {
             (V::EMPTY, theme.ok())
         };

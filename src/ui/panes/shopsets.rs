@@ -32,7 +32,7 @@ pub fn components_line<'a>(ss: &ShopSet, theme: &Theme) -> Line<'a> {
 impl PaneView for ShopSetsPane {
     type Item = ShopSet;
     const WIDE_FROM: u16 = 58;
-    const EMPTY: &'static str = "no ShopSets";
+    const EMPTY: &'static str = crate::ui::text::NO_SHOPSETS;
 
     fn items(fleet: &Fleet) -> Vec<&ShopSet> {
         fleet.shopsets_in_order().collect()

@@ -17,7 +17,7 @@ pub struct TiersPane;
 impl PaneView for TiersPane {
     type Item = Tier;
     const WIDE_FROM: u16 = 56;
-    const EMPTY: &'static str = "no tiers defined";
+    const EMPTY: &'static str = crate::ui::text::NO_TIERS;
 
     fn items(fleet: &Fleet) -> Vec<&Tier> {
         fleet.tiers.iter().collect()
