@@ -37,6 +37,12 @@ pub struct Cli {
     /// Delete and recreate the demo directory.
     #[arg(long, global = true)]
     pub demo_reset: bool,
+    /// Live mode's configuration file [default: $XDG_CONFIG_HOME/shopctl/config.toml].
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "demo")]
+    pub config: Option<PathBuf>,
+    /// The control plane's kubeconfig context (overrides the configuration).
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "demo")]
+    pub context: Option<String>,
     /// Show everything, change nothing.
     #[arg(long, global = true)]
     pub readonly: bool,

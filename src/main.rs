@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use shopctl::backends::FleetSource;
 use shopctl::backends::demo::store::DemoError;
 use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
+use shopctl::backends::{FleetSource, live};
 use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
@@ -193,8 +193,14 @@ struct Opened {
 /// Picks the backend. Only this function knows which one runs.
 fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
     if !cli.demo {
+        let file = cli
+            .config
+            .clone()
+            .unwrap_or_else(live::config::default_file);
+        let config = live::config::Config::load(&file, cli.context.as_deref())?;
         anyhow::bail!(
-            "live mode is not available in this build yet; run with --demo for the embedded demo fleet"
+            "configuration '{}' is valid, but live mode (Kubernetes, Argo CD and Alertmanager sources) is not in this build yet; run with --demo for the embedded demo fleet",
+            config.file.display()
         );
     }
     let opts = DemoOptions {

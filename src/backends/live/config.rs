@@ -1,0 +1,579 @@
+//! Live mode's configuration: `--config FILE` (default `$XDG_CONFIG_HOME/shopctl/config.toml`),
+//! TOML. Every key has a default except `alertmanager.url` and `git.remote`; unknown keys are
+//! refused; every error names the file, the key and the value. Credentials are referenced by
+//! file, never written in the configuration itself.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// The whole configuration, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where it was read from.
+    pub file: PathBuf,
+    pub control_plane: ControlPlane,
+    pub argocd: Vec<ArgoCd>,
+    pub alertmanager: Alertmanager,
+    pub git: Git,
+    pub lock: Lock,
+}
+
+/// The cluster holding the shopset.dev resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlPlane {
+    /// Kubeconfig context; `None`: the kubeconfig's current-context.
+    pub context: Option<String>,
+    /// `None`: `$KUBECONFIG`, else `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// One Argo CD instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgoCd {
+    /// `None`: the control plane's context.
+    pub context: Option<String>,
+    pub namespace: String,
+    /// The label that maps an Application to its ShopSet.
+    pub shopset_label: String,
+}
+
+/// The Alertmanager the gate and the Alerts pane read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alertmanager {
+    pub url: String,
+    pub labels: AlertLabels,
+    /// Alerts at or above this severity block a gate.
+    pub gate_severity: String,
+    /// Lowest first.
+    pub severities: Vec<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub basic_auth: Option<BasicAuth>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The label names that scope an alert to the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertLabels {
+    pub shopset: String,
+    pub tier: String,
+    pub cluster: String,
+    pub severity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password_file: PathBuf,
+}
+
+/// The system repository and shopctl's working clone of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Git {
+    pub remote: String,
+    pub cache: PathBuf,
+}
+
+/// The operator lock: a `coordination.k8s.io/v1` Lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub namespace: String,
+    pub name: String,
+    pub duration_secs: u32,
+}
+
+/// What is wrong with a configuration, naming the file, the key and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error(
+        "no configuration at '{file}': create it (see the README, 'Live mode'), pass --config FILE, or run with --demo"
+    )]
+    NotFound { file: PathBuf },
+    #[error("cannot read the configuration '{file}': {reason}")]
+    Read { file: PathBuf, reason: String },
+    #[error("configuration '{file}' is not valid TOML: {reason}")]
+    Syntax { file: PathBuf, reason: String },
+    #[error("configuration '{file}': unknown key '{key}' (valid here: {valid})")]
+    UnknownKey {
+        file: PathBuf,
+        key: String,
+        valid: String,
+    },
+    #[error("configuration '{file}': key '{key}' is required ({hint})")]
+    Missing {
+        file: PathBuf,
+        key: String,
+        hint: &'static str,
+    },
+    #[error("configuration '{file}': key '{key}' has invalid value '{value}': {reason}")]
+    Value {
+        file: PathBuf,
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The default configuration file: `$XDG_CONFIG_HOME/shopctl/config.toml`.
+pub fn default_file() -> PathBuf {
+    dirs::config_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("shopctl")
+        .join("config.toml")
+}
+
+impl Config {
+    /// Reads `file`; `context` (from `--context`) overrides the control plane's context.
+    pub fn load(file: &Path, context: Option<&str>) -> Result<Config, ConfigError> {
+        let src = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotFound { file: file.into() });
+            }
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    file: file.into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut config = Config::parse(file, &src)?;
+        if let Some(c) = context {
+            let key = Keys::new(file, "");
+            config.control_plane.context = Some(key.name("--context", c, c)?);
+        }
+        Ok(config)
+    }
+
+    /// Parses the text of a configuration read from `file`.
+    pub fn parse(file: &Path, src: &str) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(src).map_err(|e| ConfigError::Syntax {
+            file: file.into(),
+            reason: e.to_string().trim().replace('\n', " "),
+        })?;
+        let mut root = Section::new(file, "", &table);
+        let control_plane = {
+            let mut s = root.section("control_plane")?;
+            let cp = ControlPlane {
+                context: s.name_opt("context")?,
+                kubeconfig: s.path_opt("kubeconfig")?,
+            };
+            s.finish()?;
+            cp
+        };
+        let argocd = match root.array_of_tables("argocd")? {
+            None => vec![ArgoCd {
+                context: None,
+                namespace: "argocd".into(),
+                shopset_label: "shopset.dev/shopset".into(),
+            }],
+            Some(list) => {
+                let mut out = Vec::new();
+                for mut s in list {
+                    out.push(ArgoCd {
+                        context: s.name_opt("context")?,
+                        namespace: s.name_or("namespace", "argocd")?,
+                        shopset_label: s.label_or("shopset_label", "shopset.dev/shopset")?,
+                    });
+                    s.finish()?;
+                }
+                out
+            }
+        };
+        let alertmanager = {
+            let mut s = root.section("alertmanager")?;
+            let url = s.string("url")?.ok_or_else(|| {
+                s.missing(
+                    "url",
+                    "the Alertmanager's URL, e.g. 'http://127.0.0.1:9093'",
+                )
+            })?;
+            s.check_url("url", &url)?;
+            let labels = {
+                let mut l = s.section("labels")?;
+                let labels = AlertLabels {
+                    shopset: l.label_or("shopset", "shopset")?,
+                    tier: l.label_or("tier", "tier")?,
+                    cluster: l.label_or("cluster", "cluster")?,
+                    severity: l.label_or("severity", "severity")?,
+                };
+                l.finish()?;
+                labels
+            };
+            let severities = s
+                .severities("severities")?
+                .unwrap_or_else(|| ["info", "warning", "critical"].map(str::to_string).to_vec());
+            let gate_severity = s
+                .string("gate_severity")?
+                .unwrap_or_else(|| "critical".into());
+            if !severities.contains(&gate_severity) {
+                return Err(s.value(
+                    "gate_severity",
+                    &gate_severity,
+                    format!("not one of the severities ({})", severities.join(", ")),
+                ));
+            }
+            let bearer_token_file = s.path_opt("bearer_token_file")?;
+            let basic_auth = match s.section_opt("basic_auth")? {
+                None => None,
+                Some(mut b) => {
+                    if b.get("password").is_some() {
+                        // The value is never repeated: it is a secret.
+                        return Err(b.value(
+                            "password",
+                            "(hidden)",
+                            "passwords are never written in the configuration: put it in a file and name the file with password_file".into(),
+                        ));
+                    }
+                    let username = b
+                        .string("username")?
+                        .ok_or_else(|| b.missing("username", "the basic auth user"))?;
+                    let password_file = b.path_opt("password_file")?.ok_or_else(|| {
+                        b.missing(
+                            "password_file",
+                            "a file holding the password; passwords are never written in the configuration",
+                        )
+                    })?;
+                    b.finish()?;
+                    Some(BasicAuth {
+                        username,
+                        password_file,
+                    })
+                }
+            };
+            if bearer_token_file.is_some() && basic_auth.is_some() {
+                return Err(s.value(
+                    "basic_auth",
+                    "…",
+                    "use either bearer_token_file or basic_auth, not both".into(),
+                ));
+            }
+            let ca_file = s.path_opt("ca_file")?;
+            s.finish()?;
+            Alertmanager {
+                url,
+                labels,
+                gate_severity,
+                severities,
+                bearer_token_file,
+                basic_auth,
+                ca_file,
+            }
+        };
+        let git = {
+            let mut s = root.section("git")?;
+            let remote = s.string("remote")?.ok_or_else(|| {
+                s.missing(
+                    "remote",
+                    "the system repository, e.g. 'ssh://git@git.example.com/platform/system.git'",
+                )
+            })?;
+            if remote.trim().is_empty() {
+                return Err(s.value("remote", &remote, "empty".into()));
+            }
+            let cache = s
+                .path_opt("cache")?
+                .unwrap_or_else(|| expand_home("~/.cache/shopctl/system"));
+            s.finish()?;
+            Git { remote, cache }
+        };
+        let lock = {
+            let mut s = root.section("lock")?;
+            let lock = Lock {
+                namespace: s.name_or("namespace", "shopctl")?,
+                name: s.name_or("name", "shopctl-release")?,
+                duration_secs: s.integer_or("duration_secs", 600, 15..=3600)?,
+            };
+            s.finish()?;
+            lock
+        };
+        root.finish()?;
+        Ok(Config {
+            file: file.into(),
+            control_plane,
+            argocd,
+            alertmanager,
+            git,
+            lock,
+        })
+    }
+}
+
+/// `~/…` is the home directory.
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// Names a key by its path (`alertmanager.labels.tier`) for errors.
+struct Keys<'a> {
+    file: &'a Path,
+    prefix: String,
+}
+
+impl<'a> Keys<'a> {
+    fn new(file: &'a Path, prefix: &str) -> Keys<'a> {
+        Keys {
+            file,
+            prefix: prefix.into(),
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.into()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    fn value(&self, key: &str, value: &str, reason: String) -> ConfigError {
+        ConfigError::Value {
+            file: self.file.into(),
+            key: self.path(key),
+            value: value.into(),
+            reason,
+        }
+    }
+
+    /// A Kubernetes object name or context name: what the API accepts.
+    fn name(&self, key: &str, value: &str, shown: &str) -> Result<String, ConfigError> {
+        if value.is_empty() || value.chars().any(char::is_control) || value.len() > 253 {
+            return Err(self.value(key, shown, "expected a non-empty name".into()));
+        }
+        Ok(value.into())
+    }
+}
+
+/// One table of the configuration, and which of its keys were read.
+struct Section<'a> {
+    keys: Keys<'a>,
+    table: &'a toml::Table,
+    seen: HashSet<&'static str>,
+}
+
+impl<'a> Section<'a> {
+    fn new(file: &'a Path, prefix: &str, table: &'a toml::Table) -> Section<'a> {
+        Section {
+            keys: Keys::new(file, prefix),
+            table,
+            seen: HashSet::new(),
+        }
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&'a toml::Value> {
+        self.seen.insert(key);
+        self.table.get(key)
+    }
+
+    fn value(&self, key: &str, value: &str, reason: String) -> ConfigError {
+        self.keys.value(key, value, reason)
+    }
+
+    fn missing(&self, key: &str, hint: &'static str) -> ConfigError {
+        ConfigError::Missing {
+            file: self.keys.file.into(),
+            key: self.keys.path(key),
+            hint,
+        }
+    }
+
+    fn wrong_type(&self, key: &str, v: &toml::Value, expected: &str) -> ConfigError {
+        self.value(key, &shown(v), format!("expected {expected}"))
+    }
+
+    /// The sub-table `key`, empty when absent.
+    fn section(&mut self, key: &'static str) -> Result<Section<'a>, ConfigError> {
+        static EMPTY: std::sync::OnceLock<toml::Table> = std::sync::OnceLock::new();
+        Ok(self.section_opt(key)?.unwrap_or_else(|| {
+            Section::new(
+                self.keys.file,
+                &self.keys.path(key),
+                EMPTY.get_or_init(toml::Table::new),
+            )
+        }))
+    }
+
+    fn section_opt(&mut self, key: &'static str) -> Result<Option<Section<'a>>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(t)) => {
+                Ok(Some(Section::new(self.keys.file, &self.keys.path(key), t)))
+            }
+            Some(v) => Err(self.wrong_type(key, v, "a table")),
+        }
+    }
+
+    fn array_of_tables(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<Vec<Section<'a>>>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    toml::Value::Table(t) => Ok(Section::new(
+                        self.keys.file,
+                        &format!("{}[{i}]", self.keys.path(key)),
+                        t,
+                    )),
+                    other => Err(self.wrong_type(key, other, "a table ([[argocd]])")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(v) => Err(self.wrong_type(key, v, "one or more [[argocd]] tables")),
+        }
+    }
+
+    fn string(&mut self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(self.wrong_type(key, v, "a string")),
+        }
+    }
+
+    fn name_opt(&mut self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(s) => self.keys.name(key, &s, &s).map(Some),
+        }
+    }
+
+    /// A Kubernetes namespace or object name: lowercase DNS-1123.
+    fn name_or(&mut self, key: &'static str, default: &str) -> Result<String, ConfigError> {
+        let s = self.string(key)?.unwrap_or_else(|| default.into());
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok {
+            Ok(s)
+        } else {
+            Err(self.value(
+                key,
+                &s,
+                "expected a Kubernetes name: lowercase letters, digits and '-', at most 63".into(),
+            ))
+        }
+    }
+
+    /// A label name (`shopset`, `shopset.dev/shopset`).
+    fn label_or(&mut self, key: &'static str, default: &str) -> Result<String, ConfigError> {
+        let s = self.string(key)?.unwrap_or_else(|| default.into());
+        let ok = !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        if ok {
+            Ok(s)
+        } else {
+            Err(self.value(key, &s, "expected a label name".into()))
+        }
+    }
+
+    fn path_opt(&mut self, key: &'static str) -> Result<Option<PathBuf>, ConfigError> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(s) if s.trim().is_empty() => Err(self.value(key, &s, "empty path".into())),
+            Some(s) => Ok(Some(expand_home(&s))),
+        }
+    }
+
+    fn integer_or(
+        &mut self,
+        key: &'static str,
+        default: u32,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<u32, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) => u32::try_from(*n)
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    self.value(
+                        key,
+                        &n.to_string(),
+                        format!("expected {} to {}", range.start(), range.end()),
+                    )
+                }),
+            Some(v) => Err(self.wrong_type(key, v, "an integer")),
+        }
+    }
+
+    fn severities(&mut self, key: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let list: Option<Vec<String>> = match v {
+            toml::Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => None,
+        };
+        let list =
+            list.ok_or_else(|| self.wrong_type(key, v, "a list of severity names, lowest first"))?;
+        let unique: HashSet<&String> = list.iter().collect();
+        if unique.len() != list.len() {
+            return Err(self.value(key, &shown(v), "a severity is named twice".into()));
+        }
+        Ok(Some(list))
+    }
+
+    fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
+        let bad = |reason: &str| self.value(key, url, reason.into());
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| bad("expected a URL such as 'http://127.0.0.1:9093'"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(bad("expected an http:// or https:// URL")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(bad("the URL names no host"));
+        }
+        Ok(())
+    }
+
+    /// Refuses the keys nobody read.
+    fn finish(self) -> Result<(), ConfigError> {
+        let mut unknown: Vec<&String> = self
+            .table
+            .keys()
+            .filter(|k| !self.seen.contains(k.as_str()))
+            .collect();
+        unknown.sort();
+        match unknown.first() {
+            None => Ok(()),
+            Some(k) => {
+                let mut valid: Vec<&str> = self.seen.iter().copied().collect();
+                valid.sort_unstable();
+                Err(ConfigError::UnknownKey {
+                    file: self.keys.file.into(),
+                    key: self.keys.path(k),
+                    valid: valid.join(", "),
+                })
+            }
+        }
+    }
+}
+
+/// A value as the configuration wrote it, for messages.
+fn shown(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
