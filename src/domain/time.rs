@@ -17,6 +17,15 @@ impl Ts {
         Ts(d.as_millis() as i64)
     }
 
+    /// An RFC 3339 timestamp (`2024-03-05T07:33:04Z`), as Kubernetes and Alertmanager write them.
+    pub fn parse_rfc3339(s: &str) -> Option<Ts> {
+        let t =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Ts)
+    }
+
     pub fn from_secs(secs: i64) -> Ts {
         Ts(secs * 1000)
     }
@@ -95,6 +104,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_reads_back_what_it_writes() {
+        let t = Ts::from_secs(1_795_363_200);
+        assert_eq!(Ts::parse_rfc3339(&t.rfc3339()), Some(t));
+        assert_eq!(
+            Ts::parse_rfc3339("2024-03-05T07:33:04.250+01:00"),
+            Ts::parse_rfc3339("2024-03-05T06:33:04Z").map(|t| t.plus_ms(250))
+        );
+        assert_eq!(Ts::parse_rfc3339("yesterday"), None);
+    }
+
     use super::*;
 
     #[test]

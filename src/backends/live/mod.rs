@@ -2,5 +2,6 @@
 //! For now: the `shopset.dev/v1alpha1` custom resources that the control-plane cluster holds,
 //! and their CRDs (`shopctl crds`).
 
+pub mod argocd;
 pub mod config;
 pub mod crds;

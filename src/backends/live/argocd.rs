@@ -1,0 +1,224 @@
+//! Argo CD `Application` objects as the fleet model sees them: read tolerantly across Argo CD 2.x
+//! and 3.x. Only what the console shows is kept — sync status and revision, health, the last
+//! operation's phase and times; every other field (history, resources, managedFields, the 3.x
+//! `resourceHealthSource`) is skipped while decoding, and any field may be missing.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::domain::{AppStatus, HealthStatus, OperationPhase, SyncStatus, Ts};
+
+/// The parts of an `argoproj.io/v1alpha1` Application the console uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Application {
+    pub metadata: Metadata,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Metadata {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    pub sync: Sync,
+    pub health: Health,
+    #[serde(rename = "operationState")]
+    pub operation_state: Option<OperationState>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Sync {
+    pub status: Option<String>,
+    pub revision: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Health {
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OperationState {
+    pub phase: Option<String>,
+    #[serde(rename = "startedAt")]
+    pub started_at: Option<String>,
+    #[serde(rename = "finishedAt")]
+    pub finished_at: Option<String>,
+    pub message: Option<String>,
+}
+
+/// An Application the console cannot place, named so that it can be shown as a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AppProblem {
+    #[error("Argo CD Application '{name}' has no label '{label}': it maps to no ShopSet")]
+    NoShopSet { name: String, label: String },
+    #[error("Argo CD Application without a name")]
+    NoName,
+}
+
+impl Application {
+    /// The Application as the fleet model holds it; `shopset_label` maps it to its ShopSet.
+    pub fn to_domain(&self, shopset_label: &str) -> Result<AppStatus, AppProblem> {
+        let name = self.metadata.name.clone();
+        if name.is_empty() {
+            return Err(AppProblem::NoName);
+        }
+        let shopset = self
+            .metadata
+            .labels
+            .get(shopset_label)
+            .cloned()
+            .ok_or_else(|| AppProblem::NoShopSet {
+                name: name.clone(),
+                label: shopset_label.into(),
+            })?;
+        let op = self.status.operation_state.as_ref();
+        Ok(AppStatus {
+            name,
+            shopset,
+            sync: sync_status(self.status.sync.status.as_deref()),
+            health: health_status(self.status.health.status.as_deref()),
+            operation: op.and_then(|o| o.phase.as_deref()).and_then(phase),
+            revision: self.status.sync.revision.clone(),
+            // Which app commit a system-repository revision pins is read from git.
+            app_revision: None,
+            last_sync_finished: op
+                .and_then(|o| o.finished_at.as_deref())
+                .and_then(Ts::parse_rfc3339),
+        })
+    }
+}
+
+/// `Synced`, `OutOfSync`; anything else (missing, `Unknown`, a newer word) is Unknown.
+pub fn sync_status(s: Option<&str>) -> SyncStatus {
+    match s {
+        Some("Synced") => SyncStatus::Synced,
+        Some("OutOfSync") => SyncStatus::OutOfSync,
+        _ => SyncStatus::Unknown,
+    }
+}
+
+/// Argo CD's health words; anything else is Unknown.
+pub fn health_status(s: Option<&str>) -> HealthStatus {
+    match s {
+        Some("Healthy") => HealthStatus::Healthy,
+        Some("Progressing") => HealthStatus::Progressing,
+        Some("Degraded") => HealthStatus::Degraded,
+        Some("Suspended") => HealthStatus::Suspended,
+        Some("Missing") => HealthStatus::Missing,
+        _ => HealthStatus::Unknown,
+    }
+}
+
+/// The operation's phase; an unknown word is no phase rather than a wrong one.
+pub fn phase(s: &str) -> Option<OperationPhase> {
+    match s {
+        "Running" => Some(OperationPhase::Running),
+        "Terminating" => Some(OperationPhase::Terminating),
+        "Failed" => Some(OperationPhase::Failed),
+        "Error" => Some(OperationPhase::Error),
+        "Succeeded" => Some(OperationPhase::Succeeded),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LABEL: &str = "shopset.dev/shopset";
+
+    fn fixture(name: &str) -> Application {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/argocd")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_yaml::from_str(&text).unwrap()
+    }
+
+    fn labelled(mut app: Application, shopset: &str) -> Application {
+        app.metadata.labels.insert(LABEL.into(), shopset.into());
+        app
+    }
+
+    #[test]
+    fn a_2x_application_with_its_full_status_reads_as_synced_healthy_succeeded() {
+        let app = labelled(fixture("argocd-diff-cache.yaml"), "a-1");
+        let s = app.to_domain(LABEL).unwrap();
+        assert_eq!(s.shopset, "a-1");
+        assert_eq!(s.health, HealthStatus::Healthy);
+        assert_eq!(s.operation, Some(OperationPhase::Succeeded));
+        assert!(s.revision.is_some());
+        assert_eq!(
+            s.last_sync_finished,
+            Ts::parse_rfc3339("2024-03-05T07:33:04Z")
+        );
+    }
+
+    #[test]
+    fn an_automated_sync_application_keeps_its_revision_and_times() {
+        let app = labelled(fixture("gitops-backend-application3.yaml"), "b-2");
+        let s = app.to_domain(LABEL).unwrap();
+        assert_eq!(s.name, "dev-app-taxi");
+        assert_eq!(s.health, HealthStatus::Healthy);
+        assert_eq!(s.operation, Some(OperationPhase::Succeeded));
+        assert_eq!(
+            s.last_sync_finished,
+            Ts::parse_rfc3339("2022-04-22T17:11:29Z")
+        );
+    }
+
+    #[test]
+    fn the_3x_status_without_per_resource_health_reads_and_missing_fields_are_optional() {
+        let mut app = labelled(fixture("argocd-3.0-status-apptree.yaml"), "c-3");
+        app.metadata.name = "shopset-c-3".into();
+        let s = app.to_domain(LABEL).unwrap();
+        assert_eq!(
+            (s.sync, s.health, s.operation, s.revision),
+            (SyncStatus::OutOfSync, HealthStatus::Healthy, None, None)
+        );
+    }
+
+    #[test]
+    fn fields_no_version_has_are_ignored_and_words_no_version_has_are_unknown() {
+        let app: Application = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "x", "labels": {LABEL: "d-1"}, "managedFields": [{"manager": "m"}]},
+            "spec": {"future": true},
+            "status": {
+                "sync": {"status": "Drifting", "revision": "abc", "comparedTo": {}},
+                "health": {"status": "Sparkling"},
+                "operationState": {"phase": "Pondering", "finishedAt": "not a time"},
+                "somethingNew": [1, 2, 3]
+            }
+        }))
+        .unwrap();
+        let s = app.to_domain(LABEL).unwrap();
+        assert_eq!(
+            (s.sync, s.health, s.operation, s.last_sync_finished),
+            (SyncStatus::Unknown, HealthStatus::Unknown, None, None)
+        );
+        let unlabelled = Application {
+            metadata: Metadata {
+                name: "stray".into(),
+                ..Metadata::default()
+            },
+            ..Application::default()
+        };
+        assert_eq!(
+            unlabelled.to_domain(LABEL).unwrap_err().to_string(),
+            "Argo CD Application 'stray' has no label 'shopset.dev/shopset': it maps to no ShopSet"
+        );
+    }
+}
