@@ -2,6 +2,7 @@
 //! For now: the `shopset.dev/v1alpha1` custom resources that the control-plane cluster holds,
 //! and their CRDs (`shopctl crds`).
 
+pub mod alertmanager;
 pub mod argocd;
 pub mod config;
 pub mod crds;

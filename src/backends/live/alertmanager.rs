@@ -1,0 +1,175 @@
+//! Prometheus Alertmanager's API v2 as the fleet model sees it: `GET /api/v2/alerts` decoded
+//! tolerantly (newer Alertmanagers add fields) into alerts scoped by the configured labels, with
+//! silenced and inhibited alerts kept as suppressed.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::config::Alertmanager;
+use crate::domain::{Alert, AlertState, Severity, Ts};
+
+/// One alert of `GET /api/v2/alerts` (`gettableAlert`), the parts the console uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GettableAlert {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt")]
+    pub starts_at: Option<String>,
+    pub fingerprint: Option<String>,
+    pub status: AlertStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AlertStatus {
+    /// `active`, `suppressed` or `unprocessed`.
+    pub state: Option<String>,
+    #[serde(rename = "silencedBy")]
+    pub silenced_by: Vec<String>,
+    #[serde(rename = "inhibitedBy")]
+    pub inhibited_by: Vec<String>,
+}
+
+/// A response that is not Alertmanager's alert list.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("Alertmanager's alert list cannot be read: {0}")]
+pub struct DecodeError(String);
+
+/// The alerts of a `GET /api/v2/alerts` body, mapped with the configured severities.
+pub fn decode_alerts(body: &[u8], config: &Alertmanager) -> Result<Vec<Alert>, DecodeError> {
+    let raw: Vec<GettableAlert> =
+        serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?;
+    Ok(raw.iter().map(|a| to_domain(a, config)).collect())
+}
+
+fn to_domain(a: &GettableAlert, config: &Alertmanager) -> Alert {
+    let suppressed = a.status.state.as_deref() == Some("suppressed")
+        || !a.status.silenced_by.is_empty()
+        || !a.status.inhibited_by.is_empty();
+    let severity = a
+        .labels
+        .get(&config.labels.severity)
+        .map(|s| severity(s, config))
+        .unwrap_or(Severity::Info);
+    Alert {
+        name: a
+            .labels
+            .get("alertname")
+            .cloned()
+            .unwrap_or_else(|| a.fingerprint.clone().unwrap_or_default()),
+        severity,
+        state: if suppressed {
+            AlertState::Suppressed
+        } else {
+            AlertState::Active
+        },
+        labels: a.labels.clone(),
+        since: a
+            .starts_at
+            .as_deref()
+            .and_then(Ts::parse_rfc3339)
+            .unwrap_or_default(),
+        summary: a
+            .annotations
+            .get("summary")
+            .or_else(|| a.annotations.get("description"))
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// Where a severity label stands against the configured ladder: at or above the gate severity it
+/// blocks (critical), the lowest rung is info, the rungs between are warnings. A value the ladder
+/// does not name is read by its usual meaning.
+pub fn severity(label: &str, config: &Alertmanager) -> Severity {
+    let rank = |s: &str| {
+        config
+            .severities
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(s))
+    };
+    match (rank(label), rank(&config.gate_severity)) {
+        (Some(r), Some(gate)) if r >= gate => Severity::Critical,
+        (Some(0), _) => Severity::Info,
+        (Some(_), _) => Severity::Warning,
+        (None, _) => Severity::from_label(label),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::live::config::Config;
+
+    fn config(extra: &str) -> Alertmanager {
+        let src = format!(
+            "[alertmanager]\nurl = \"http://127.0.0.1:9093\"\n{extra}\n[git]\nremote = \"r\"\n"
+        );
+        Config::parse(std::path::Path::new("t.toml"), &src)
+            .unwrap()
+            .alertmanager
+    }
+
+    /// What Alertmanager 0.25+ answers, with a field no version has.
+    const BODY: &str = r#"[
+      {"annotations": {"summary": "checkout errors above 2%"},
+       "endsAt": "2026-11-23T18:00:00.000Z", "fingerprint": "a1",
+       "receivers": [{"name": "team"}], "startsAt": "2026-11-23T17:00:00.000Z",
+       "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"},
+       "updatedAt": "2026-11-23T17:01:00.000Z", "generatorURL": "http://prom/graph",
+       "labels": {"alertname": "CheckoutErrorRateHigh", "severity": "critical", "shopset": "a-1"},
+       "somethingNew": {"x": 1}},
+      {"annotations": {"description": "node not ready"},
+       "fingerprint": "b2", "startsAt": "2026-11-23T16:00:00Z",
+       "status": {"inhibitedBy": [], "silencedBy": ["s-1"], "state": "suppressed"},
+       "labels": {"alertname": "NodeNotReady", "severity": "warning", "cluster": "b"}}
+    ]"#;
+
+    #[test]
+    fn alerts_keep_their_scope_and_silenced_ones_are_suppressed() {
+        let alerts = decode_alerts(BODY.as_bytes(), &config("")).unwrap();
+        assert_eq!(alerts.len(), 2);
+        let (a, b) = (&alerts[0], &alerts[1]);
+        assert_eq!(
+            (a.name.as_str(), a.severity, a.state),
+            (
+                "CheckoutErrorRateHigh",
+                Severity::Critical,
+                AlertState::Active
+            )
+        );
+        assert_eq!(a.label("shopset"), Some("a-1"));
+        assert_eq!(a.summary, "checkout errors above 2%");
+        assert_eq!(a.since, Ts::parse_rfc3339("2026-11-23T17:00:00Z").unwrap());
+        assert_eq!(
+            (b.severity, b.state, b.summary.as_str()),
+            (Severity::Warning, AlertState::Suppressed, "node not ready")
+        );
+    }
+
+    #[test]
+    fn the_configured_ladder_decides_what_blocks() {
+        let c = config(
+            "severities = [\"low\", \"medium\", \"high\", \"page\"]\ngate_severity = \"high\"",
+        );
+        assert_eq!(severity("page", &c), Severity::Critical);
+        assert_eq!(severity("high", &c), Severity::Critical);
+        assert_eq!(severity("medium", &c), Severity::Warning);
+        assert_eq!(severity("low", &c), Severity::Info);
+        assert_eq!(
+            severity("warning", &c),
+            Severity::Warning,
+            "read by meaning"
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_alert_list_is_an_error_not_an_empty_list() {
+        assert!(decode_alerts(b"{\"error\": \"unauthorized\"}", &config("")).is_err());
+        assert!(decode_alerts(b"<html>", &config("")).is_err());
+        assert!(decode_alerts(b"[]", &config("")).unwrap().is_empty());
+    }
+}
