@@ -8,6 +8,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::config::Alertmanager;
+use super::http::{Auth, HttpClient, HttpError};
 use crate::domain::{Alert, AlertState, Severity, Ts};
 
 /// One alert of `GET /api/v2/alerts` (`gettableAlert`), the parts the console uses.
@@ -37,6 +38,46 @@ pub struct AlertStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("Alertmanager's alert list cannot be read: {0}")]
 pub struct DecodeError(String);
+
+/// Alertmanager as live mode reads it.
+#[derive(Debug, Clone)]
+pub struct AlertmanagerClient {
+    http: HttpClient,
+    config: Alertmanager,
+}
+
+/// Why the alerts could not be read: Alertmanager is down, refuses, or answers something else.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AlertsError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl AlertmanagerClient {
+    /// A client for the configured Alertmanager (its credentials read from their files now).
+    pub fn new(config: &Alertmanager) -> Result<AlertmanagerClient, HttpError> {
+        let auth = match (&config.bearer_token_file, &config.basic_auth) {
+            (Some(f), _) => Auth::BearerFile(f),
+            (None, Some(b)) => Auth::Basic {
+                username: &b.username,
+                password_file: &b.password_file,
+            },
+            (None, None) => Auth::None,
+        };
+        Ok(AlertmanagerClient {
+            http: HttpClient::new(&config.url, auth, config.ca_file.as_deref())?,
+            config: config.clone(),
+        })
+    }
+
+    /// Every alert Alertmanager holds, silenced and inhibited ones as suppressed.
+    pub async fn alerts(&self) -> Result<Vec<Alert>, AlertsError> {
+        let body = self.http.get("/api/v2/alerts").await?;
+        Ok(decode_alerts(&body, &self.config)?)
+    }
+}
 
 /// The alerts of a `GET /api/v2/alerts` body, mapped with the configured severities.
 pub fn decode_alerts(body: &[u8], config: &Alertmanager) -> Result<Vec<Alert>, DecodeError> {

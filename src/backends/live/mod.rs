@@ -6,3 +6,4 @@ pub mod alertmanager;
 pub mod argocd;
 pub mod config;
 pub mod crds;
+pub mod http;

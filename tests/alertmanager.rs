@@ -1,0 +1,163 @@
+//! Live mode against a real Prometheus Alertmanager (Debian package `prometheus-alertmanager`),
+//! started on 127.0.0.1 with a temporary storage directory. Its absence is a failure, not a skip.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use shopctl::backends::live::alertmanager::{AlertmanagerClient, AlertsError};
+use shopctl::backends::live::config::Config;
+use shopctl::backends::live::http::{Auth, HttpClient, HttpError};
+use shopctl::domain::{AlertState, Severity};
+
+/// A running Alertmanager, stopped when dropped.
+struct Alertmanager {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> String {
+    for b in ["prometheus-alertmanager", "alertmanager"] {
+        if Command::new(b)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            return b.into();
+        }
+    }
+    panic!("Prometheus Alertmanager is not installed: apt-get install prometheus-alertmanager");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start() -> Alertmanager {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+    )
+    .expect("config written");
+    let port = free_port();
+    let child = Command::new(binary())
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("alertmanager starts");
+    let am = Alertmanager {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let probe = HttpClient::new(&am.url, Auth::None, None).expect("client");
+    let started = Instant::now();
+    while probe.get("/-/ready").await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "alertmanager did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    am
+}
+
+fn client(url: &str, dir: &Path) -> AlertmanagerClient {
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        format!("[alertmanager]\nurl = \"{url}\"\n[git]\nremote = \"r\"\n"),
+    )
+    .expect("config");
+    let config = Config::load(&file, None).expect("valid");
+    AlertmanagerClient::new(&config.alertmanager).expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_posted_to_alertmanager_reach_the_fleet_model_with_their_scope_and_silences() {
+    let am = start().await;
+    let http = HttpClient::new(&am.url, Auth::None, None).expect("client");
+    let now = shopctl::domain::Ts::now().rfc3339();
+    let alerts = format!(
+        r#"[{{"labels": {{"alertname": "CheckoutErrorRateHigh", "severity": "critical", "shopset": "a-1"}},
+             "annotations": {{"summary": "checkout errors above 2%"}}, "startsAt": "{now}"}},
+            {{"labels": {{"alertname": "NodeNotReady", "severity": "warning", "cluster": "b"}},
+             "annotations": {{"description": "a node is not ready"}}, "startsAt": "{now}"}}]"#
+    );
+    http.post_json("/api/v2/alerts", alerts.into_bytes())
+        .await
+        .expect("alerts posted");
+    let ends = shopctl::domain::Ts::now().plus_secs(3600).rfc3339();
+    let silence = format!(
+        r#"{{"matchers": [{{"name": "alertname", "value": "NodeNotReady", "isRegex": false, "isEqual": true}}],
+            "startsAt": "{now}", "endsAt": "{ends}", "createdBy": "test", "comment": "maintenance"}}"#
+    );
+    http.post_json("/api/v2/silences", silence.into_bytes())
+        .await
+        .expect("silence created");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&am.url, tmp.path());
+    // Alertmanager applies silences asynchronously: wait for what it reports, not for a time.
+    let started = Instant::now();
+    let alerts = loop {
+        let alerts = client.alerts().await.expect("alerts read");
+        let silenced = alerts
+            .iter()
+            .any(|a| a.name == "NodeNotReady" && a.state == AlertState::Suppressed);
+        if alerts.len() == 2 && silenced {
+            break alerts;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "alertmanager never reported the silenced alert: {alerts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let checkout = alerts
+        .iter()
+        .find(|a| a.name == "CheckoutErrorRateHigh")
+        .expect("the critical alert");
+    assert_eq!(
+        (checkout.severity, checkout.state, checkout.label("shopset")),
+        (Severity::Critical, AlertState::Active, Some("a-1"))
+    );
+    assert_eq!(checkout.summary, "checkout errors above 2%");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_alertmanager_is_an_error_not_an_empty_alert_list() {
+    let am = start().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&am.url, tmp.path());
+    assert!(client.alerts().await.expect("read").is_empty());
+    drop(am);
+    match client.alerts().await {
+        Err(AlertsError::Http(HttpError::Unreachable { url, .. })) => {
+            assert!(url.ends_with("/api/v2/alerts"), "{url}")
+        }
+        other => panic!("a dead Alertmanager read as {other:?}"),
+    }
+}
