@@ -7,3 +7,4 @@ pub mod argocd;
 pub mod config;
 pub mod crds;
 pub mod http;
+pub mod objects;
