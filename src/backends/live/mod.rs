@@ -7,4 +7,5 @@ pub mod argocd;
 pub mod config;
 pub mod crds;
 pub mod http;
+pub mod kubeconfig;
 pub mod objects;

@@ -1,0 +1,179 @@
+//! Kubernetes clients as kubectl makes them: the kubeconfig (`control_plane.kubeconfig`, else
+//! `$KUBECONFIG`, else `~/.kube/config`), a context by name (else the current-context), and its
+//! credentials — tokens, client certificates, exec credential plugins. Every request has a
+//! timeout, so an unreachable cluster is an error within seconds, not a hang.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use thiserror::Error;
+
+/// How long connecting to an API server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request (not a watch) may wait for an answer.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a client for a context cannot be made. Never holds a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KubeconfigError {
+    #[error("cannot read the kubeconfig '{file}': {reason}")]
+    Read { file: String, reason: String },
+    #[error(
+        "the kubeconfig '{file}' has no context '{context}' (contexts: {known}); set control_plane.context or --context"
+    )]
+    NoSuchContext {
+        file: String,
+        context: String,
+        known: String,
+    },
+    #[error(
+        "the kubeconfig '{file}' names no current-context; set control_plane.context or --context"
+    )]
+    NoCurrentContext { file: String },
+    #[error("context '{context}' of '{file}' cannot be used: {reason}")]
+    Unusable {
+        file: String,
+        context: String,
+        reason: String,
+    },
+}
+
+/// The kubeconfig live mode reads, and how it names it in messages.
+pub fn load(explicit: Option<&Path>) -> Result<(Kubeconfig, String), KubeconfigError> {
+    let (result, name) = match explicit {
+        Some(p) => (Kubeconfig::read_from(p), p.display().to_string()),
+        None => (
+            Kubeconfig::read(),
+            std::env::var("KUBECONFIG").unwrap_or_else(|_| default_path().display().to_string()),
+        ),
+    };
+    result
+        .map(|k| (k, name.clone()))
+        .map_err(|e| KubeconfigError::Read {
+            file: name,
+            reason: e.to_string(),
+        })
+}
+
+fn default_path() -> PathBuf {
+    dirs::home_dir()
+        .unwrap_or_default()
+        .join(".kube")
+        .join("config")
+}
+
+/// The client configuration of `context` (else the current-context), with timeouts.
+pub async fn client_config(
+    kubeconfig: &Kubeconfig,
+    file: &str,
+    context: Option<&str>,
+) -> Result<kube::Config, KubeconfigError> {
+    let context = match context {
+        Some(c) => c.to_string(),
+        None => kubeconfig
+            .current_context
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| KubeconfigError::NoCurrentContext { file: file.into() })?,
+    };
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(KubeconfigError::NoSuchContext {
+            file: file.into(),
+            context,
+            known: if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            },
+        });
+    }
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+        .await
+        .map_err(|e| KubeconfigError::Unusable {
+            file: file.into(),
+            context,
+            reason: e.to_string(),
+        })?;
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBECONFIG: &str = r#"
+apiVersion: v1
+kind: Config
+current-context: ops
+clusters:
+  - name: ops
+    cluster:
+      server: http://127.0.0.1:1
+  - name: eks
+    cluster:
+      server: https://127.0.0.1:2
+      insecure-skip-tls-verify: true
+contexts:
+  - name: ops
+    context: {cluster: ops, user: alice}
+  - name: eks-prod
+    context: {cluster: eks, user: aws}
+users:
+  - name: alice
+    user: {token: canary-token-9f2}
+  - name: aws
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1beta1
+        command: /bin/false
+        interactiveMode: Never
+"#;
+
+    fn kubeconfig(dir: &Path) -> (Kubeconfig, String) {
+        let f = dir.join("kubeconfig");
+        std::fs::write(&f, KUBECONFIG).unwrap();
+        load(Some(&f)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_named_or_current_context_gives_a_client_with_timeouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k, file) = kubeconfig(dir.path());
+        let c = client_config(&k, &file, None).await.unwrap();
+        assert_eq!(c.cluster_url.to_string(), "http://127.0.0.1:1/");
+        assert_eq!(c.connect_timeout, Some(CONNECT_TIMEOUT));
+        let eks = client_config(&k, &file, Some("eks-prod")).await.unwrap();
+        assert_eq!(eks.cluster_url.to_string(), "https://127.0.0.1:2/");
+    }
+
+    #[tokio::test]
+    async fn a_missing_context_names_the_file_and_the_known_contexts_but_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k, file) = kubeconfig(dir.path());
+        let e = client_config(&k, &file, Some("staging"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'staging'") && e.contains("ops, eks-prod") && e.contains(&file),
+            "{e}"
+        );
+        assert!(!e.contains("canary"), "{e}");
+        let missing = load(Some(&dir.path().join("nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope"), "{missing}");
+    }
+}
