@@ -9,3 +9,4 @@ pub mod crds;
 pub mod http;
 pub mod kubeconfig;
 pub mod objects;
+pub mod watch;

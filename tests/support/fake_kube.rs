@@ -1,0 +1,329 @@
+//! A fake Kubernetes API server for tests: it speaks the real protocol to the real `kube::Client`
+//! through a kubeconfig on 127.0.0.1 — list with a resourceVersion, paginated by `limit` and
+//! `continue`, watch streams, `410 Gone` for a resourceVersion it has compacted away, and `403`
+//! per verb and resource. Cluster-scoped custom resources of one group, kept as JSON.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+/// One change, as a watch reports it.
+#[derive(Debug, Clone)]
+struct Change {
+    rv: u64,
+    plural: String,
+    kind: &'static str,
+    object: Value,
+}
+
+#[derive(Default)]
+struct Store {
+    rv: u64,
+    /// (plural, name) → object, with its resourceVersion in its metadata.
+    objects: BTreeMap<(String, String), Value>,
+    changes: Vec<Change>,
+    /// Changes at or below this resourceVersion are forgotten: watching from there is 410 Gone.
+    compacted: u64,
+    forbidden: HashSet<(String, String)>,
+}
+
+/// A running fake API server; dropping it stops it.
+pub struct FakeKube {
+    pub url: String,
+    store: Arc<Mutex<Store>>,
+    changed: Arc<Notify>,
+    group: &'static str,
+    version: &'static str,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+impl FakeKube {
+    /// Serves `group/version` on a free port of 127.0.0.1.
+    pub async fn start(group: &'static str, version: &'static str) -> FakeKube {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let store = Arc::new(Mutex::new(Store::default()));
+        let changed = Arc::new(Notify::new());
+        let (s, n) = (store.clone(), changed.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (s, n) = (s.clone(), n.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let (s, n) = (s.clone(), n.clone());
+                        async move { Ok::<_, Infallible>(route(req, s, n, group, version).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        FakeKube {
+            url,
+            store,
+            changed,
+            group,
+            version,
+            task,
+        }
+    }
+
+    /// A kubeconfig whose context `name` reaches this server with a bearer token.
+    pub fn kubeconfig(&self, dir: &Path, name: &str, token: &str) -> PathBuf {
+        let f = dir.join(format!("kubeconfig-{name}"));
+        std::fs::write(
+            &f,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: {name}}}\nusers:\n- name: {name}\n  user: {{token: {token}}}\n",
+                url = self.url
+            ),
+        )
+        .expect("kubeconfig written");
+        f
+    }
+
+    /// Creates or replaces an object (its `metadata.name` names it).
+    pub fn put(&self, plural: &str, kind: &str, mut object: Value) {
+        let mut st = self.store.lock().expect("store");
+        st.rv += 1;
+        let rv = st.rv;
+        object["apiVersion"] = json!(format!("{}/{}", self.group, self.version));
+        object["kind"] = json!(kind);
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("a name")
+            .to_string();
+        let existed = st
+            .objects
+            .insert((plural.into(), name), object.clone())
+            .is_some();
+        st.changes.push(Change {
+            rv,
+            plural: plural.into(),
+            kind: if existed { "MODIFIED" } else { "ADDED" },
+            object,
+        });
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
+    pub fn delete(&self, plural: &str, name: &str) {
+        let mut st = self.store.lock().expect("store");
+        let Some(mut object) = st.objects.remove(&(plural.to_string(), name.to_string())) else {
+            return;
+        };
+        st.rv += 1;
+        let rv = st.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        st.changes.push(Change {
+            rv,
+            plural: plural.into(),
+            kind: "DELETED",
+            object,
+        });
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
+    /// Forgets every change so far: a watch from an older resourceVersion gets 410 Gone, and
+    /// open watches are ended (as an API server restart or a compaction does).
+    pub fn compact(&self) {
+        let mut st = self.store.lock().expect("store");
+        st.compacted = st.rv;
+        st.changes.clear();
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
+    /// Refuses `verb` (`list`, `watch`, `patch`, …) on `plural` with 403.
+    pub fn forbid(&self, verb: &str, plural: &str) {
+        self.store
+            .lock()
+            .expect("store")
+            .forbidden
+            .insert((verb.into(), plural.into()));
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
+        .expect("response")
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+    json_response(
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code.as_u16()}),
+    )
+}
+
+fn query(req: &Request<Incoming>) -> BTreeMap<String, String> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn route(
+    req: Request<Incoming>,
+    store: Arc<Mutex<Store>>,
+    changed: Arc<Notify>,
+    group: &str,
+    version: &str,
+) -> Response<Body> {
+    let prefix = format!("/apis/{group}/{version}/");
+    let path = req.uri().path().to_string();
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let q = query(&req);
+    let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match (parts.len(), watch) {
+        (1, true) => "watch",
+        (1, false) => "list",
+        _ => "get",
+    };
+    let plural = parts[0].to_string();
+    if store
+        .lock()
+        .expect("store")
+        .forbidden
+        .contains(&(verb.to_string(), plural.clone()))
+    {
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!("{plural}.{group} is forbidden: cannot {verb}"),
+        );
+    }
+    match verb {
+        "list" => list(&store, &plural, &q),
+        "watch" => watch_stream(store, changed, plural, &q),
+        _ => {
+            let st = store.lock().expect("store");
+            match st.objects.get(&(plural, parts[1].to_string())) {
+                Some(o) => json_response(StatusCode::OK, o.clone()),
+                None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
+            }
+        }
+    }
+}
+
+fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -> Response<Body> {
+    let st = store.lock().expect("store");
+    let all: Vec<&Value> = st
+        .objects
+        .iter()
+        .filter(|((p, _), _)| p == plural)
+        .map(|(_, o)| o)
+        .collect();
+    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let page: Vec<Value> = all.iter().skip(start).take(limit).map(|o| (*o).clone()).collect();
+    let next = start + page.len();
+    let cont = if next < all.len() {
+        next.to_string()
+    } else {
+        String::new()
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"apiVersion": "v1", "kind": "List",
+               "metadata": {"resourceVersion": st.rv.to_string(), "continue": cont},
+               "items": page}),
+    )
+}
+
+fn watch_stream(
+    store: Arc<Mutex<Store>>,
+    changed: Arc<Notify>,
+    plural: String,
+    q: &BTreeMap<String, String>,
+) -> Response<Body> {
+    let from: u64 = q
+        .get("resourceVersion")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        let mut seen = from;
+        let epoch = store.lock().expect("store").compacted;
+        if from < epoch {
+            let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
+                "status": "Failure", "reason": "Expired", "code": 410,
+                "message": format!("too old resource version: {from} ({epoch})")}});
+            let _ = tx.send(Bytes::from(format!("{gone}\n"))).await;
+            return;
+        }
+        loop {
+            let notified = changed.notified();
+            let (batch, compacted) = {
+                let st = store.lock().expect("store");
+                let batch: Vec<Change> = st
+                    .changes
+                    .iter()
+                    .filter(|c| c.rv > seen && c.plural == plural)
+                    .cloned()
+                    .collect();
+                (batch, st.compacted > epoch)
+            };
+            if compacted {
+                // The server forgot history under this watch: end it; the client relists.
+                return;
+            }
+            for c in batch {
+                seen = c.rv;
+                let line = json!({"type": c.kind, "object": c.object});
+                if tx.send(Bytes::from(format!("{line}\n"))).await.is_err() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    });
+    let frames = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(StreamBody::new(frames).boxed())
+        .expect("response")
+}
