@@ -245,7 +245,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
         result
     };
     match run(&req(confirmed)) {
-        Err(OpsError::Changed(why)) => assert!(why.contains("changed since"), "{why}"),
+        Err(OpsError::PlanChanged(why)) => assert!(why.contains("changed since"), "{why}"),
         other => panic!("a changed plan ran: {other:?}"),
     }
     let after = source.snapshot(Ts::now()).expect("snapshot");
@@ -347,7 +347,7 @@ fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capaci
     );
     guard.release().expect("released");
     match result {
-        Err(OpsError::Changed(why)) => assert!(why.contains(&target), "{why}"),
+        Err(OpsError::PlanChanged(why)) => assert!(why.contains(&target), "{why}"),
         other => panic!("the drain went on past a full target: {other:?}"),
     }
     let after = source.snapshot(Ts::now()).expect("snapshot");
@@ -680,4 +680,29 @@ fn names_from_outside_reach_the_terminal_without_control_characters() {
         .expect("drain");
     assert_eq!(out.status.code(), Some(4));
     assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn temporary_files_of_killed_writers_are_swept_and_races_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path())
+        .args(["--demo-seed", "7", "--demo-scale", "300", "status"])
+        .assert()
+        .success();
+    // What a writer killed mid-write leaves: a temporary file of a process that is gone.
+    let stale = tmp.path().join("state.tmp.4194302.1f2e3d4c");
+    std::fs::write(&stale, b"half a file").expect("written");
+    demo(tmp.path()).arg("status").assert().success();
+    assert!(!stale.exists(), "swept");
+    assert_eq!(
+        shopctl::commands::exit_for(&OpsError::ShopMoved {
+            shop: "s".into(),
+            why: "moved meanwhile".into()
+        }),
+        Exit::Refused
+    );
+    assert_eq!(
+        shopctl::commands::exit_for(&OpsError::PlanChanged("x".into())),
+        Exit::Refused
+    );
 }

@@ -135,21 +135,23 @@ fn confirm_typed(cluster: &str, yes: bool) -> Result<(), Exit> {
 /// Runs a confirmed drain or restore holding the operator lock, with progress on stderr, and
 /// reports what it did. SIGTERM, SIGHUP or SIGINT stop it after the current batch (audited as
 /// interrupted; exit 1, saying how to continue).
-fn execute(ex: &Executor, verb: &str, req: &PlanRequest) -> Exit {
+fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exit {
+    if stop.reason().is_some() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "shopctl: interrupted before anything moved"
+        );
+        return Exit::Error;
+    }
     let guard = match ex.lock(Ts::now()) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),
     };
-    let stop = Arc::new(StopFlag::default());
-    let signals = stop_on_signals(&stop);
     let mut progress = |done: usize, total: usize| {
         // A closed stderr (a dropped session) must not stop the drain.
         let _ = writeln!(std::io::stderr(), "  {done}/{total} shops");
     };
-    let result = run_plan(ex, &guard, req, &Ts::now, &mut progress, &stop);
-    if let Some(handle) = signals {
-        handle.close();
-    }
+    let result = run_plan(ex, &guard, req, &Ts::now, &mut progress, stop);
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");
     }
@@ -236,6 +238,10 @@ pub fn drain(
     if let Err(e) = confirm_typed(cluster, yes) {
         return e;
     }
+    // From the confirmation on, a signal stops the work cleanly (before it starts, or after the
+    // current batch) instead of killing the process while it holds the lock.
+    let stop = Arc::new(StopFlag::default());
+    let signals = stop_on_signals(&stop);
     let id = drain_id(
         cluster,
         fleet.cluster(cluster).and_then(|c| c.drain.as_deref()),
@@ -248,7 +254,11 @@ pub fn drain(
         accepted: accept,
         confirmed: plan,
     };
-    execute(ex, "drained", &req)
+    let exit = execute(ex, "drained", &req, &stop);
+    if let Some(handle) = signals {
+        handle.close();
+    }
+    exit
 }
 
 /// `restore CLUSTER [--yes]`.
@@ -271,6 +281,10 @@ pub fn restore(
     if let Err(e) = confirm_typed(cluster, yes) {
         return e;
     }
+    // From the confirmation on, a signal stops the work cleanly (before it starts, or after the
+    // current batch) instead of killing the process while it holds the lock.
+    let stop = Arc::new(StopFlag::default());
+    let signals = stop_on_signals(&stop);
     let req = PlanRequest {
         kind: PlanKind::Restore,
         cluster: cluster.into(),
@@ -278,7 +292,11 @@ pub fn restore(
         accepted: HashSet::new(),
         confirmed: plan,
     };
-    execute(ex, "restored", &req)
+    let exit = execute(ex, "restored", &req, &stop);
+    if let Some(handle) = signals {
+        handle.close();
+    }
+    exit
 }
 
 /// `reassign SHOP --to X[,Y] [--yes]`.

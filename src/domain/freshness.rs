@@ -39,6 +39,8 @@ pub struct SourceState {
     pub last_ok: Option<Ts>,
     /// What went wrong since, if anything.
     pub error: Option<String>,
+    /// When it was first seen failing (for a source that never answered: how long ago).
+    pub failing_since: Option<Ts>,
 }
 
 /// How current the data is, as the header shows it.
@@ -71,12 +73,14 @@ impl Sources {
         let changed = s.error.is_some() || s.last_ok.is_none();
         s.last_ok = Some(at);
         s.error = None;
+        s.failing_since = None;
         changed
     }
 
-    /// The source failed to read. True when this is news.
-    pub fn problem(&mut self, id: SourceId, message: String) -> bool {
+    /// The source failed to read, noticed at `at`. True when this is news.
+    pub fn problem(&mut self, id: SourceId, message: String, at: Ts) -> bool {
         let s = self.map.entry(id).or_default();
+        s.failing_since.get_or_insert(at);
         if s.error.as_deref() == Some(&message) {
             return false;
         }
@@ -100,7 +104,10 @@ impl Sources {
         }
         let mut worst: Option<(bool, i64, &SourceId, &SourceState)> = None;
         for (id, s) in &self.map {
-            let age = s.last_ok.map_or(i64::MAX, |t| t.secs_until(now));
+            let age = s
+                .last_ok
+                .or(s.failing_since)
+                .map_or(i64::MAX, |t| t.secs_until(now));
             let key = (s.error.is_some(), age);
             if worst.is_none_or(|(e, a, _, _)| key > (e, a)) {
                 worst = Some((key.0, key.1, id, s));
@@ -112,7 +119,7 @@ impl Sources {
                     return Freshness::Connecting;
                 }
                 Freshness::Stale {
-                    secs: if s.last_ok.is_none() { 0 } else { age },
+                    secs: if age == i64::MAX { 0 } else { age },
                     source: id.clone(),
                     error: s.error.clone(),
                 }
@@ -142,8 +149,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(s.problem(SourceId::Git, "fetch failed".into()));
-        assert!(!s.problem(SourceId::Git, "fetch failed".into()));
+        assert!(s.problem(SourceId::Git, "fetch failed".into(), t.plus_secs(10)));
+        assert!(!s.problem(SourceId::Git, "fetch failed".into(), t.plus_secs(10)));
         match s.freshness(t.plus_secs(10)) {
             Freshness::Stale { source, error, .. } => {
                 assert_eq!(source, SourceId::Git);
@@ -154,5 +161,17 @@ mod tests {
         s.ok(SourceId::Git, t.plus_secs(11));
         s.ok(SourceId::Alertmanager, t.plus_secs(11));
         assert_eq!(s.freshness(t.plus_secs(12)), Freshness::Live);
+        // A source failing since before anyone looked counts its age from when it was seen failing.
+        s.problem(
+            SourceId::Cluster("b".into()),
+            "down".into(),
+            t.plus_secs(12),
+        );
+        match s.freshness(t.plus_secs(40)) {
+            Freshness::Stale { secs, source, .. } => {
+                assert_eq!((secs, source), (28, SourceId::Cluster("b".into())))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

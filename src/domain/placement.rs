@@ -181,12 +181,17 @@ impl DrainPlan {
         for m in &self.moves {
             let gone: Vec<&String> = m.from.iter().filter(|s| !m.to.contains(s)).collect();
             let new: Vec<&String> = m.to.iter().filter(|s| !m.from.contains(s)).collect();
-            for (i, src) in gone.iter().enumerate() {
+            // A leg may be dropped (accepted degraded) or added back (a restore of one).
+            for i in 0..gone.len().max(new.len()) {
+                let src = gone
+                    .get(i)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "(added leg)".into());
                 let dst = new
                     .get(i)
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "(none: degraded)".into());
-                *counts.entry((src.to_string(), dst)).or_default() += 1;
+                *counts.entry((src, dst)).or_default() += 1;
             }
         }
         let mut v: Vec<(String, String, usize)> =

@@ -140,13 +140,7 @@ pub fn run_plan(
         PlanKind::Restore => plan_restore(&fresh, cluster, &req.drain),
     };
     if let Err(e) = material_change(req.kind, &req.confirmed, &plan) {
-        ex.audit_event(
-            now(),
-            action_of(req.kind),
-            cluster,
-            "rejected",
-            Some(e.to_string()),
-        );
+        ex.audit_rejected(now(), action_of(req.kind), cluster, &e);
         return Err(e);
     }
     let mut report = DrainReport {
@@ -195,8 +189,8 @@ pub fn run_plan(
         report.already += out.already;
         report.skipped.extend(out.skipped);
         if let Some((shop, why)) = out.full.first() {
-            return Err(OpsError::Changed(format!(
-                "the fleet changed since the plan: shop '{shop}' was not moved, {why}"
+            return Err(OpsError::PlanChanged(format!(
+                "the fleet changed since the plan: shop '{shop}' was not moved, {why}; the shops moved so far stay moved: run it again to continue with a new plan"
             )));
         }
         progress(
@@ -243,9 +237,12 @@ fn material_change(kind: PlanKind, confirmed: &DrainPlan, now: &DrainPlan) -> Re
         format!("{} shops cannot be placed", now.blockers.len())
     } else if now.flows() != confirmed.flows() {
         let (was, is) = (confirmed.moves.len(), now.moves.len());
-        format!(
-            "the plan changed since it was confirmed ({was} moves then, {is} now, or to other ShopSets)"
-        )
+        if was == is {
+            "the plan changed since it was confirmed: some shops would go to other ShopSets"
+                .to_string()
+        } else {
+            format!("the plan changed since it was confirmed: {was} moves then, {is} now")
+        }
     } else {
         return Ok(());
     };
@@ -255,5 +252,5 @@ fn material_change(kind: PlanKind, confirmed: &DrainPlan, now: &DrainPlan) -> Re
         }
         PlanKind::Restore => "; look at the new plan and run the restore again",
     };
-    Err(OpsError::Changed(why + next))
+    Err(OpsError::PlanChanged(why + next))
 }

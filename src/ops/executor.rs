@@ -116,6 +116,13 @@ impl Executor {
         self.append(&entry);
     }
 
+    /// Appends the audit line of a drain or restore refused on fresh data, with why in `error`.
+    pub fn audit_rejected(&self, now: Ts, action: &str, cluster: &str, e: &OpsError) {
+        let mut entry = AuditEntry::event(self.operator(), now, action, cluster, "rejected", None);
+        entry.error = Some(e.to_string());
+        self.append(&entry);
+    }
+
     fn append(&self, entry: &AuditEntry) {
         if let Err(e) = self.stores.audit.append(entry) {
             tracing::error!("audit log: {e}");

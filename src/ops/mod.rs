@@ -49,7 +49,7 @@ pub fn hostname() -> String {
 /// Why a mutation did not happen. Every variant names what to do next.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpsError {
-    #[error("the operator lock is held by {} until {}", .0.holder, .0.expires_at.hhmmss())]
+    #[error("locked by {} until {}", .0.holder, .0.expires_at.hhmmss())]
     Locked(ReleaseLock),
     #[error("this session is already running an operation; wait for it to finish")]
     Busy,
@@ -68,6 +68,9 @@ pub enum OpsError {
     /// The fleet changed between confirmation and execution in a way that matters.
     #[error("{0}; nothing was changed — look again and retry")]
     Changed(String),
+    /// A drain or restore plan changed since it was confirmed (the text says what to do).
+    #[error("{0}")]
+    PlanChanged(String),
     /// A rule refuses the mutation on the fleet as it is now.
     #[error("refused: {0}")]
     Refused(String),
@@ -100,6 +103,7 @@ impl OpsError {
                 | OpsError::Rejected { .. }
                 | OpsError::ShopMoved { .. }
                 | OpsError::Changed(_)
+                | OpsError::PlanChanged(_)
         )
     }
 

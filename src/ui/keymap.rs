@@ -377,7 +377,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "esc",
         action: Action::Back,
         contexts: &[Context::Notes, Context::Filter],
-        help: "stop writing (notes: saved; filter: cleared)",
+        help: "stop writing (notes: kept; filter: cleared)",
         short: "done",
         footer: true,
         mutating: false,
@@ -516,7 +516,20 @@ fn same_family(row: Action, a: Action) -> bool {
 
 /// The bindings a console has: all of them, or, read-only, those that change nothing.
 pub fn bindings(readonly: bool) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| !(readonly && b.mutating))
+    BINDINGS
+        .iter()
+        .filter(move |b| !(readonly && (b.mutating || only_while_changing(b))))
+}
+
+/// Bindings of the confirmation, plan, reassign and quit-during-drain dialogs only: a read-only
+/// console never opens them, so its help does not list them.
+fn only_while_changing(b: &Binding) -> bool {
+    b.contexts.iter().all(|c| {
+        matches!(
+            c,
+            Context::Confirm | Context::Plan | Context::Reassign | Context::Quit
+        )
+    })
 }
 
 /// The footer's bindings for a context.

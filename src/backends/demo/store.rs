@@ -147,6 +147,28 @@ fn mtime(path: &Path) -> Option<Stamp> {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// Removes the temporary files (`state.tmp.<pid>.<random>`) that processes killed mid-write left
+/// behind; a live process's are left alone.
+fn sweep_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, rest)) = name.split_once(".tmp.") else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
     crate::ops::atomic::write(path, bytes).map_err(io("write", path))
@@ -181,6 +203,7 @@ pub fn open_or_create(opts: &DemoOptions) -> Result<DemoState, DemoError> {
         if state_path.exists() {
             let state = read_state(dir)?;
             check_matches(&state, opts)?;
+            sweep_temporaries(dir);
             return Ok(state);
         }
         match fs::OpenOptions::new()
@@ -490,8 +513,11 @@ pub fn write_shops(dir: &Path, shops: &[Shop]) -> Result<(), DemoError> {
 pub fn read_lock(dir: &Path) -> Result<Option<ReleaseLock>, DemoError> {
     let path = dir.join(LOCK_FILE);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
+        Ok(bytes) => serde_json::from_slice::<ReleaseLock>(&bytes)
+            .map(|mut l| {
+                l.holder = crate::domain::printable(&l.holder);
+                Some(l)
+            })
             .map_err(|e| DemoError::BadLock {
                 path,
                 message: e.to_string(),

@@ -238,11 +238,7 @@ pub fn gate(
         ),
         Some(l) if l.session.is_empty() || l.session != me => (
             false,
-            format!(
-                "locked by {} (another session) until {}",
-                l.holder,
-                l.expires_at.hhmmss()
-            ),
+            format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
         ),
         Some(_) => (true, "held by you".to_string()),
         None => (true, "free".to_string()),

@@ -203,7 +203,7 @@ fn on_source(app: &mut App, ev: SourceEvent) {
             }
         }
         SourceEvent::Problem { source, message } => {
-            if app.sources.problem(source, message) {
+            if app.sources.problem(source, message, app.now) {
                 app.dirty = true;
             }
         }
