@@ -148,6 +148,16 @@ impl FakeKube {
         self.changed.notify_waiters();
     }
 
+    /// Deletes an object without a watch event, as if it went while nobody watched; the next
+    /// watch from an older resourceVersion gets 410 Gone and must relist to notice.
+    pub fn delete_unseen(&self, plural: &str, name: &str) {
+        let mut st = self.store.lock().expect("store");
+        st.objects.remove(&(plural.to_string(), name.to_string()));
+        st.rv += 1;
+        drop(st);
+        self.compact();
+    }
+
     /// Forgets every change so far: a watch from an older resourceVersion gets 410 Gone, and
     /// open watches are ended (as an API server restart or a compaction does).
     pub fn compact(&self) {
@@ -254,7 +264,12 @@ fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let page: Vec<Value> = all.iter().skip(start).take(limit).map(|o| (*o).clone()).collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|o| (*o).clone())
+        .collect();
     let next = start + page.len();
     let cont = if next < all.len() {
         next.to_string()

@@ -1,0 +1,173 @@
+//! Live mode's control-plane watch through the real `kube::Client` against the fake API server:
+//! the initial list, additions, changes and deletions as they happen, a relist after 410 Gone
+//! that removes what went unseen, and a refused watch reported as the control plane's problem.
+
+#[path = "support/fake_kube.rs"]
+mod fake_kube;
+
+use std::time::{Duration, Instant};
+
+use fake_kube::FakeKube;
+use serde_json::json;
+use shopctl::backends::live::{kubeconfig, watch};
+use shopctl::backends::{SourceEvent, SourceId};
+use shopctl::domain::Fleet;
+use tokio::sync::mpsc;
+
+async fn client(fake: &FakeKube, dir: &std::path::Path) -> kube::Client {
+    let file = fake.kubeconfig(dir, "ops", "canary-token-1");
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let config = kubeconfig::client_config(&k, &name, None)
+        .await
+        .expect("context");
+    kube::Client::try_from(config).expect("client")
+}
+
+fn seed(fake: &FakeKube) {
+    for c in ["a", "b"] {
+        fake.put(
+            "fleetclusters",
+            "FleetCluster",
+            json!({"metadata": {"name": c}, "spec": {"provider": "eks"}}),
+        );
+    }
+    fake.put(
+        "tiers",
+        "Tier",
+        json!({"metadata": {"name": "prod"}, "spec": {"level": 3, "branch": "tier-3", "soakSeconds": 90}}),
+    );
+    for (s, c) in [("a-1", "a"), ("b-1", "b")] {
+        fake.put(
+            "shopsets",
+            "ShopSet",
+            json!({"metadata": {"name": s}, "spec": {"tier": "prod", "configuration": "production", "cluster": c, "capacity": 10}}),
+        );
+    }
+    for (n, on) in [("s1", "a-1"), ("s2", "a-1"), ("s3", "b-1")] {
+        shop(fake, n, &[on]);
+    }
+}
+
+fn shop(fake: &FakeKube, name: &str, on: &[&str]) {
+    fake.put(
+        "shops",
+        "Shop",
+        json!({"metadata": {"name": name}, "spec": {"redundancy": "single", "shopSets": on}}),
+    );
+}
+
+/// Applies what the source says to a fleet until `done` holds (or fails after a while).
+async fn until(
+    rx: &mut mpsc::Receiver<SourceEvent>,
+    fleet: &mut Fleet,
+    problems: &mut Vec<String>,
+    what: &str,
+    done: impl Fn(&Fleet, &[String]) -> bool,
+) {
+    let started = Instant::now();
+    while !done(fleet, problems) {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => {
+                fleet.apply(u);
+                fleet.refresh();
+            }
+            Ok(Some(SourceEvent::Problem { source, message })) => {
+                assert_eq!(source, SourceId::ControlPlane);
+                problems.push(message);
+            }
+            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
+            Ok(None) | Err(_) => panic!("never saw {what}; fleet has {:?}", names(fleet)),
+        }
+    }
+}
+
+fn names(f: &Fleet) -> Vec<String> {
+    let mut v: Vec<String> = f.shops.iter().map(|s| s.name.clone()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_is_watched_with_changes_deletions_and_relists() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    seed(&fake);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&fake, tmp.path()).await;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::control_plane(client, tx));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| {
+            f.shops.len() == 3
+                && f.shopsets.len() == 2
+                && f.clusters.len() == 2
+                && f.tiers.len() == 1
+        },
+    )
+    .await;
+    assert_eq!(fleet.shop_count("a-1"), 2);
+    assert_eq!(fleet.tier("prod").map(|t| t.soak_secs), Some(90));
+
+    // Changes as they happen: a new shop, a moved shop, a deleted shop.
+    shop(&fake, "s4", &["b-1"]);
+    shop(&fake, "s1", &["b-1"]);
+    fake.delete("shops", "s2");
+    until(&mut rx, &mut fleet, &mut problems, "the changes", |f, _| {
+        names(f) == ["s1", "s3", "s4"] && f.shop_count("b-1") == 3
+    })
+    .await;
+
+    // A shop deleted while nobody watched: the watch gets 410 Gone, relists, and removes it.
+    fake.delete_unseen("shops", "s3");
+    until(&mut rx, &mut fleet, &mut problems, "the relist", |f, _| {
+        names(f) == ["s1", "s4"]
+    })
+    .await;
+    fake.delete("fleetclusters", "b");
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "a removed cluster",
+        |f, _| f.cluster("b").is_none() && f.cluster("a").is_some(),
+    )
+    .await;
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_watch_is_the_control_planes_problem_and_the_rest_keeps_updating() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    seed(&fake);
+    fake.forbid("list", "shops");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&fake, tmp.path()).await;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::control_plane(client, tx));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "a forbidden list",
+        |f, p| f.clusters.len() == 2 && !p.is_empty(),
+    )
+    .await;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("shops") && p.contains("403")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().all(|p| !p.contains("canary-token")),
+        "a credential in a message: {problems:?}"
+    );
+    task.abort();
+}
