@@ -171,3 +171,96 @@ async fn a_refused_watch_is_the_control_planes_problem_and_the_rest_keeps_updati
     );
     task.abort();
 }
+
+fn application(fake: &FakeKube, name: &str, shopset: Option<&str>, sync: &str, health: &str) {
+    let mut labels = serde_json::Map::new();
+    if let Some(s) = shopset {
+        labels.insert("shopset.dev/shopset".into(), json!(s));
+    }
+    fake.put_as(
+        "argoproj.io/v1alpha1",
+        "applications",
+        "Application",
+        json!({"metadata": {"name": name, "namespace": "argocd", "labels": labels,
+                            "managedFields": [{"manager": "argocd-controller"}]},
+               "spec": {"project": "default"},
+               "status": {"sync": {"status": sync, "revision": "abc123"},
+                          "health": {"status": health},
+                          "resourceHealthSource": "appTree",
+                          "operationState": {"phase": "Succeeded",
+                                             "finishedAt": "2026-11-23T17:00:00Z"}}}),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argo_cd_applications_are_watched_and_an_unmapped_one_is_a_named_problem() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    application(&fake, "shopset-a-1", Some("a-1"), "Synced", "Healthy");
+    application(&fake, "stray", None, "Synced", "Healthy");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&fake, tmp.path()).await;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::argocd(
+        client,
+        "ops".into(),
+        "argocd".into(),
+        "shopset.dev/shopset".into(),
+        tx,
+    ));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    let started = Instant::now();
+    // The Argo CD source reports as its own source; collect until both objects were seen.
+    while fleet.app_for("a-1").is_none() || problems.is_empty() {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => {
+                fleet.apply(u);
+                fleet.refresh();
+            }
+            Ok(Some(SourceEvent::Problem { source, message })) => {
+                assert_eq!(source, SourceId::ArgoCd("ops".into()));
+                problems.push(message);
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("never saw the applications: {problems:?}"),
+        }
+    }
+    let app = fleet.app_for("a-1").expect("mapped");
+    assert_eq!(
+        (app.sync, app.health, app.revision.as_deref()),
+        (
+            shopctl::domain::SyncStatus::Synced,
+            shopctl::domain::HealthStatus::Healthy,
+            Some("abc123")
+        )
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("'stray'")),
+        "{problems:?}"
+    );
+    // A change and a deletion arrive as they happen.
+    application(
+        &fake,
+        "shopset-a-1",
+        Some("a-1"),
+        "OutOfSync",
+        "Progressing",
+    );
+    fake.delete("applications", "stray");
+    let started = Instant::now();
+    while fleet
+        .app_for("a-1")
+        .is_none_or(|a| a.sync != shopctl::domain::SyncStatus::OutOfSync)
+    {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => {
+                fleet.apply(u);
+                fleet.refresh();
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("never saw the change"),
+        }
+    }
+    task.abort();
+}

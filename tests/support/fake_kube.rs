@@ -104,12 +104,18 @@ impl FakeKube {
         f
     }
 
-    /// Creates or replaces an object (its `metadata.name` names it).
-    pub fn put(&self, plural: &str, kind: &str, mut object: Value) {
+    /// Creates or replaces an object of the served group (its `metadata.name` names it).
+    pub fn put(&self, plural: &str, kind: &str, object: Value) {
+        let api_version = format!("{}/{}", self.group, self.version);
+        self.put_as(&api_version, plural, kind, object);
+    }
+
+    /// Creates or replaces an object of any group (namespaced ones carry `metadata.namespace`).
+    pub fn put_as(&self, api_version: &str, plural: &str, kind: &str, mut object: Value) {
         let mut st = self.store.lock().expect("store");
         st.rv += 1;
         let rv = st.rv;
-        object["apiVersion"] = json!(format!("{}/{}", self.group, self.version));
+        object["apiVersion"] = json!(api_version);
         object["kind"] = json!(kind);
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         let name = object["metadata"]["name"]
@@ -211,14 +217,23 @@ async fn route(
     group: &str,
     version: &str,
 ) -> Response<Body> {
-    let prefix = format!("/apis/{group}/{version}/");
+    // /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}]; objects are kept by plural
+    // and name (the tests use one namespace per resource).
+    let _ = (group, version);
     let path = req.uri().path().to_string();
-    let Some(rest) = path.strip_prefix(&prefix) else {
+    let Some(rest) = path.strip_prefix("/apis/") else {
         return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
     };
-    let parts: Vec<&str> = rest.split('/').collect();
+    let mut parts: Vec<&str> = rest.split('/').skip(2).collect();
+    if parts.first() == Some(&"namespaces") && parts.len() >= 3 {
+        parts.drain(..2);
+    }
+    if parts.is_empty() || parts[0].is_empty() {
+        return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
+    }
     let q = query(&req);
     let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let group = rest.split('/').next().unwrap_or_default();
     let verb = match (parts.len(), watch) {
         (1, true) => "watch",
         (1, false) => "list",

@@ -91,33 +91,50 @@ fn annotation(a: &BTreeMap<String, String>, key: &str) -> Option<String> {
     a.get(key).filter(|v| !v.is_empty()).cloned()
 }
 
+/// Maps one object to its update, or says why it cannot (an object that cannot be decoded is
+/// a problem naming it, never a crash).
+pub type Upsert<K> = Box<dyn Fn(&K) -> Result<FleetUpdate, String> + Send>;
+
 /// Turns one resource's watch events into fleet updates, remembering which objects it has
 /// reported so that a relist can remove the ones that are gone.
 pub struct Relist<K> {
-    upsert: fn(&K) -> FleetUpdate,
+    upsert: Upsert<K>,
     remove: fn(String) -> FleetUpdate,
     known: HashSet<String>,
     /// Names seen since the current relist began.
     listing: Option<HashSet<String>>,
+    /// Objects that could not be mapped, with why (reported once each).
+    pub problems: Vec<String>,
 }
 
 impl<K: kube::Resource> Relist<K> {
-    pub fn new(upsert: fn(&K) -> FleetUpdate, remove: fn(String) -> FleetUpdate) -> Relist<K> {
+    pub fn new(upsert: Upsert<K>, remove: fn(String) -> FleetUpdate) -> Relist<K> {
         Relist {
             upsert,
             remove,
             known: HashSet::new(),
             listing: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn map(&mut self, obj: &K) -> Vec<FleetUpdate> {
+        match (self.upsert)(obj) {
+            Ok(u) => {
+                self.known.insert(obj.name_any());
+                vec![u]
+            }
+            Err(why) => {
+                self.problems.push(why);
+                Vec::new()
+            }
         }
     }
 
     /// The updates one event means.
     pub fn on(&mut self, event: Event<K>) -> Vec<FleetUpdate> {
         match event {
-            Event::Apply(obj) => {
-                self.known.insert(obj.name_any());
-                vec![(self.upsert)(&obj)]
-            }
+            Event::Apply(obj) => self.map(&obj),
             Event::Delete(obj) => {
                 let name = obj.name_any();
                 self.known.remove(&name);
@@ -128,12 +145,10 @@ impl<K: kube::Resource> Relist<K> {
                 Vec::new()
             }
             Event::InitApply(obj) => {
-                let name = obj.name_any();
                 if let Some(l) = &mut self.listing {
-                    l.insert(name.clone());
+                    l.insert(obj.name_any());
                 }
-                self.known.insert(name);
-                vec![(self.upsert)(&obj)]
+                self.map(&obj)
             }
             Event::InitDone => {
                 let Some(listed) = self.listing.take() else {
@@ -156,27 +171,47 @@ impl<K: kube::Resource> Relist<K> {
 
 /// The relists of the four control-plane resources.
 pub fn tiers() -> Relist<crds::Tier> {
-    Relist::new(|t| FleetUpdate::TierSpec(tier(t)), FleetUpdate::TierRemoved)
+    Relist::new(
+        Box::new(|t| Ok(FleetUpdate::TierSpec(tier(t)))),
+        FleetUpdate::TierRemoved,
+    )
 }
 
 pub fn shopsets() -> Relist<crds::ShopSet> {
     Relist::new(
-        |s| FleetUpdate::ShopSetUpserted(shopset(s)),
+        Box::new(|s| Ok(FleetUpdate::ShopSetUpserted(shopset(s)))),
         FleetUpdate::ShopSetRemoved,
     )
 }
 
 pub fn clusters() -> Relist<crds::FleetCluster> {
     Relist::new(
-        |c| FleetUpdate::ClusterSpec(cluster(c)),
+        Box::new(|c| Ok(FleetUpdate::ClusterSpec(cluster(c)))),
         FleetUpdate::ClusterRemoved,
     )
 }
 
 pub fn shops() -> Relist<crds::Shop> {
     Relist::new(
-        |s| FleetUpdate::ShopUpserted(shop(s)),
+        Box::new(|s| Ok(FleetUpdate::ShopUpserted(shop(s)))),
         FleetUpdate::ShopRemoved,
+    )
+}
+
+/// Argo CD Applications (as dynamic objects), mapped by `shopset_label`; one that cannot be
+/// decoded or maps to no ShopSet is a problem naming it.
+pub fn applications(shopset_label: String) -> Relist<kube::api::DynamicObject> {
+    Relist::new(
+        Box::new(move |o: &kube::api::DynamicObject| {
+            let value = serde_json::to_value(o).map_err(|e| e.to_string())?;
+            let app: super::argocd::Application = serde_json::from_value(value).map_err(|e| {
+                format!("Argo CD Application '{}' cannot be read: {e}", o.name_any())
+            })?;
+            app.to_domain(&shopset_label)
+                .map(FleetUpdate::AppUpserted)
+                .map_err(|e| e.to_string())
+        }),
+        FleetUpdate::AppRemoved,
     )
 }
 

@@ -12,61 +12,95 @@ use super::objects::{self, Relist};
 use crate::backends::{SourceEvent, SourceId};
 use crate::domain::{FleetUpdate, Ts};
 
-/// What one resource's watcher says: updates, or why it could not watch.
-type Said = Result<Vec<FleetUpdate>, String>;
+/// What one resource's watcher says: updates, and problems (objects it cannot map, or why it
+/// could not watch).
+type Said = (Vec<FleetUpdate>, Vec<String>);
 
-fn watched<K>(
-    client: &kube::Client,
-    mut relist: Relist<K>,
-    what: &'static str,
-) -> impl Stream<Item = Said> + Send + 'static
+fn watched<K>(api: Api<K>, mut relist: Relist<K>, what: String) -> impl Stream<Item = Said> + Send
 where
-    K: kube::Resource<DynamicType = (), Scope = kube::core::ClusterResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + 'static,
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
-    let api: Api<K> = Api::all(client.clone());
     watcher(api, watcher::Config::default())
         .default_backoff()
         .map(move |event| match event {
-            Ok(e) => Ok(relist.on(e)),
-            Err(e) => Err(format!("watching {what}: {e}")),
+            Ok(e) => {
+                let updates = relist.on(e);
+                (updates, std::mem::take(&mut relist.problems))
+            }
+            Err(e) => (Vec::new(), vec![format!("watching {what}: {e}")]),
         })
 }
 
-/// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
-/// goes away (or the task is aborted).
-pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
-    let streams = vec![
-        watched(&client, objects::tiers(), "tiers").boxed(),
-        watched(&client, objects::clusters(), "fleetclusters").boxed(),
-        watched(&client, objects::shopsets(), "shopsets").boxed(),
-        watched(&client, objects::shops(), "shops").boxed(),
-    ];
-    let mut all = futures::stream::select_all(streams);
-    while let Some(said) = all.next().await {
-        let events = match said {
-            Ok(updates) => {
-                let mut events: Vec<SourceEvent> =
-                    updates.into_iter().map(SourceEvent::Update).collect();
-                events.push(SourceEvent::Heartbeat {
-                    source: SourceId::ControlPlane,
-                    at: Ts::now(),
-                });
-                events
-            }
-            Err(message) => vec![SourceEvent::Problem {
-                source: SourceId::ControlPlane,
-                message,
-            }],
-        };
+/// Forwards what watchers say to `tx` as events of `source` until the receiver goes away.
+async fn forward(
+    mut all: impl Stream<Item = Said> + Unpin,
+    source: SourceId,
+    tx: mpsc::Sender<SourceEvent>,
+) {
+    while let Some((updates, problems)) = all.next().await {
+        let mut events: Vec<SourceEvent> = updates.into_iter().map(SourceEvent::Update).collect();
+        if problems.is_empty() {
+            events.push(SourceEvent::Heartbeat {
+                source: source.clone(),
+                at: Ts::now(),
+            });
+        }
+        events.extend(problems.into_iter().map(|message| SourceEvent::Problem {
+            source: source.clone(),
+            message,
+        }));
         for ev in events {
             if tx.send(ev).await.is_err() {
                 return;
             }
         }
     }
+}
+
+/// Streams one Argo CD instance's Applications in `namespace` to `tx`; `name` names the
+/// instance as a source.
+pub async fn argocd(
+    client: kube::Client,
+    name: String,
+    namespace: String,
+    shopset_label: String,
+    tx: mpsc::Sender<SourceEvent>,
+) {
+    let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+    let stream = watched(
+        api,
+        objects::applications(shopset_label),
+        format!("Argo CD Applications in '{namespace}'"),
+    )
+    .boxed();
+    forward(stream, SourceId::ArgoCd(name), tx).await;
+}
+
+/// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
+/// goes away (or the task is aborted).
+pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
+    let streams = vec![
+        watched(Api::all(client.clone()), objects::tiers(), "tiers".into()).boxed(),
+        watched(
+            Api::all(client.clone()),
+            objects::clusters(),
+            "fleetclusters".into(),
+        )
+        .boxed(),
+        watched(
+            Api::all(client.clone()),
+            objects::shopsets(),
+            "shopsets".into(),
+        )
+        .boxed(),
+        watched(Api::all(client), objects::shops(), "shops".into()).boxed(),
+    ];
+    forward(
+        futures::stream::select_all(streams),
+        SourceId::ControlPlane,
+        tx,
+    )
+    .await;
 }
