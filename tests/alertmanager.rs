@@ -161,3 +161,58 @@ async fn a_dead_alertmanager_is_an_error_not_an_empty_alert_list() {
         other => panic!("a dead Alertmanager read as {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reports_alerts_and_an_unknown_state_when_alertmanager_dies() {
+    use shopctl::backends::{SourceEvent, SourceId};
+    use shopctl::domain::Fleet;
+    let am = start().await;
+    let http = HttpClient::new(&am.url, Auth::None, None).expect("client");
+    let now = shopctl::domain::Ts::now().rfc3339();
+    http.post_json(
+        "/api/v2/alerts",
+        format!(
+            r#"[{{"labels": {{"alertname": "CartErrors", "severity": "critical", "tier": "beta"}}, "startsAt": "{now}"}}]"#
+        )
+        .into_bytes(),
+    )
+    .await
+    .expect("posted");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&am.url, tmp.path());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(shopctl::backends::live::alertmanager::poll(
+        client,
+        Duration::from_millis(100),
+        tx,
+    ));
+    let mut fleet = Fleet::new("live");
+    let mut next = async |fleet: &mut Fleet| -> SourceEvent {
+        let ev = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("an event in time")
+            .expect("the poller runs");
+        if let SourceEvent::Update(u) = &ev {
+            fleet.apply(u.clone());
+        }
+        ev
+    };
+    while fleet.alerts.is_empty() {
+        next(&mut fleet).await;
+    }
+    assert_eq!(fleet.alerts[0].name, "CartErrors");
+    assert!(fleet.alerts_unknown.is_none());
+    drop(am);
+    loop {
+        if let SourceEvent::Problem { source, .. } = next(&mut fleet).await {
+            assert_eq!(source, SourceId::Alertmanager);
+            break;
+        }
+    }
+    assert!(
+        fleet.alerts_unknown.is_some(),
+        "a dead Alertmanager leaves the alert state unknown"
+    );
+    assert_eq!(fleet.alerts.len(), 1, "the last alerts stay shown");
+    task.abort();
+}

@@ -79,6 +79,49 @@ impl AlertmanagerClient {
     }
 }
 
+/// Polls Alertmanager every `interval` and sends its alerts (when they changed) to `tx`, with a
+/// heartbeat of the Alertmanager source; when it cannot be read, the alert state is unknown
+/// (the last alerts stay shown, the gate fails its alert condition) until it answers again.
+pub async fn poll(
+    client: AlertmanagerClient,
+    interval: std::time::Duration,
+    tx: tokio::sync::mpsc::Sender<crate::backends::SourceEvent>,
+) {
+    use crate::backends::{SourceEvent, SourceId};
+    use crate::domain::FleetUpdate;
+    let mut last: Option<Result<Vec<Alert>, String>> = None;
+    loop {
+        let now = match client.alerts().await {
+            Ok(alerts) => Ok(alerts),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut events = Vec::new();
+        if last.as_ref() != Some(&now) {
+            events.push(SourceEvent::Update(match &now {
+                Ok(alerts) => FleetUpdate::Alerts(alerts.clone()),
+                Err(why) => FleetUpdate::AlertsUnknown(why.clone()),
+            }));
+        }
+        events.push(match &now {
+            Ok(_) => SourceEvent::Heartbeat {
+                source: SourceId::Alertmanager,
+                at: Ts::now(),
+            },
+            Err(why) => SourceEvent::Problem {
+                source: SourceId::Alertmanager,
+                message: why.clone(),
+            },
+        });
+        last = Some(now);
+        for ev in events {
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
 /// The alerts of a `GET /api/v2/alerts` body, mapped with the configured severities.
 pub fn decode_alerts(body: &[u8], config: &Alertmanager) -> Result<Vec<Alert>, DecodeError> {
     let raw: Vec<GettableAlert> =

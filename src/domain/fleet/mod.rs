@@ -26,6 +26,9 @@ pub struct Fleet {
     pub lock: Option<ReleaseLock>,
     /// Why the lock could not be read, when it could not.
     pub lock_problem: Option<String>,
+    /// Why the alerts cannot be known (Alertmanager unreachable), when they cannot: the last
+    /// alerts stay shown, and no gate takes their absence for a pass.
+    pub alerts_unknown: Option<String>,
     /// Cluster status parts that arrived before their cluster's spec.
     pending_status: HashMap<String, ClusterStatus>,
     /// What tier branches pin, read before the tier's spec arrived.
@@ -85,7 +88,7 @@ impl Fleet {
 
     /// The updates that rebuild this snapshot from an empty fleet (for replays and tests).
     pub fn as_updates(&self) -> Vec<FleetUpdate> {
-        vec![
+        let mut all = vec![
             FleetUpdate::Name(self.name.clone()),
             FleetUpdate::Clusters(self.clusters.clone()),
             FleetUpdate::Tiers(self.tiers.clone()),
@@ -98,7 +101,11 @@ impl Fleet {
                 None => FleetUpdate::Lock(self.lock.clone()),
             },
             FleetUpdate::Releases(self.releases.clone()),
-        ]
+        ];
+        if let Some(why) = &self.alerts_unknown {
+            all.push(FleetUpdate::AlertsUnknown(why.clone()));
+        }
+        all
     }
 
     /// App revisions after `from` up to and including `to` (by history order), oldest first.

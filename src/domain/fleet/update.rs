@@ -22,6 +22,8 @@ pub enum FleetUpdate {
     AppUpserted(AppStatus),
     AppRemoved(String),
     Alerts(Vec<Alert>),
+    /// The alert state cannot be read now (with why).
+    AlertsUnknown(String),
     Lock(Option<ReleaseLock>),
     /// The lock exists but cannot be read (named, with why): shown, never a reason to stop.
     LockUnreadable(String),
@@ -180,7 +182,11 @@ impl Fleet {
                     self.reindex_apps();
                 }
             }
-            FleetUpdate::Alerts(a) => self.alerts = a,
+            FleetUpdate::Alerts(a) => {
+                self.alerts = a;
+                self.alerts_unknown = None;
+            }
+            FleetUpdate::AlertsUnknown(why) => self.alerts_unknown = Some(why),
             FleetUpdate::Lock(l) => {
                 self.lock = l;
                 self.lock_problem = None;

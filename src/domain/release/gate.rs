@@ -179,18 +179,22 @@ pub fn gate(
             )
         })
         .collect();
-    let detail = if firing.is_empty() {
-        format!(
-            "no active {}+ alert on '{}'",
-            policy.min_severity.as_str(),
-            below.name
-        )
-    } else {
-        firing.join("; ")
+    // Alerts that cannot be read are not "no alerts": the condition fails, saying why.
+    let (passed, detail) = match &fleet.alerts_unknown {
+        Some(why) => (false, format!("alert state unknown: {why}")),
+        None if firing.is_empty() => (
+            true,
+            format!(
+                "no active {}+ alert on '{}'",
+                policy.min_severity.as_str(),
+                below.name
+            ),
+        ),
+        None => (false, firing.join("; ")),
     };
     checks.push(Check {
         condition: Condition::NoAlerts,
-        passed: firing.is_empty(),
+        passed,
         detail,
     });
 
@@ -323,6 +327,21 @@ mod tests {
                 "not settled, so not soaking either"
             );
         }
+    }
+
+    #[test]
+    fn alerts_that_cannot_be_read_fail_the_alert_condition_instead_of_passing_it() {
+        let mut f = fleet();
+        f.apply(FleetUpdate::AlertsUnknown(
+            "'http://127.0.0.1:9093/api/v2/alerts' cannot be reached".into(),
+        ));
+        let c = check(&g(&f), Condition::NoAlerts).clone();
+        assert!(
+            !c.passed && c.detail.contains("alert state unknown"),
+            "{c:?}"
+        );
+        f.apply(FleetUpdate::Alerts(Vec::new()));
+        assert!(check(&g(&f), Condition::NoAlerts).passed);
     }
 
     #[test]
