@@ -247,8 +247,18 @@ pub fn plan_title(kind: PlanKind, cluster: &str) -> String {
     format!(" {verb} cluster '{cluster}' ")
 }
 
-pub fn plan_intro(kind: PlanKind, cluster: &str, drain: &str, moves: usize) -> String {
+/// `resuming`: the cluster is cordoned for this drain already (an unfinished drain goes on).
+pub fn plan_intro(
+    kind: PlanKind,
+    cluster: &str,
+    drain: &str,
+    moves: usize,
+    resuming: bool,
+) -> String {
     match kind {
+        PlanKind::Drain if resuming => format!(
+            "continue the unfinished drain '{drain}' ('{cluster}' is cordoned): move the {moves} shops still on it; nothing moves before you confirm"
+        ),
         PlanKind::Drain => format!(
             "cordon '{cluster}', then move {moves} shops in batches; nothing moves before you confirm"
         ),

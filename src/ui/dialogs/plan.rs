@@ -141,11 +141,15 @@ impl PlanDialog {
         let [body, input] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(inner);
         let mut lines = Vec::new();
+        let resuming = fleet
+            .cluster(&self.cluster)
+            .is_some_and(|c| c.cordoned && c.drain.as_deref() == Some(self.drain.as_str()));
         lines.push(Line::raw(text::plan_intro(
             self.kind,
             &self.cluster,
             &self.drain,
             self.plan.moves.len(),
+            resuming,
         )));
         if self.changed {
             lines.push(Line::styled(text::PLAN_CHANGED, theme.warn()));
