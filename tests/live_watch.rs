@@ -264,3 +264,74 @@ async fn argo_cd_applications_are_watched_and_an_unmapped_one_is_a_named_problem
     }
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_cluster_is_probed_through_its_context_and_a_dead_one_is_unreachable() {
+    use shopctl::backends::live::probe;
+    use shopctl::domain::{FleetUpdate, Reachability};
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    fake.node("n1", true);
+    fake.node("n2", true);
+    fake.node("n3", false);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let up = client(&fake, tmp.path()).await;
+    let p = probe::probe(&up).await.expect("probed");
+    assert_eq!(
+        (p.version.as_str(), p.nodes_ready, p.nodes_total),
+        ("v1.31.2", 2, 3)
+    );
+    // A cluster whose API server is gone: a free port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let dead_file = tmp.path().join("dead");
+    std::fs::write(
+        &dead_file,
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: d\nclusters:\n- name: d\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: d\n  context: {{cluster: d, user: d}}\nusers:\n- name: d\n  user: {{token: t}}\n"),
+    )
+    .expect("kubeconfig");
+    let (k, name) = kubeconfig::load(Some(&dead_file)).expect("kubeconfig");
+    let dead = kube::Client::try_from(
+        kubeconfig::client_config(&k, &name, None)
+            .await
+            .expect("config"),
+    )
+    .expect("client");
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(probe::probe_loop(
+        vec![
+            ("a".into(), Ok(up)),
+            ("b".into(), Ok(dead)),
+            (
+                "c".into(),
+                Err("context 'eks' is not in the kubeconfig".into()),
+            ),
+        ],
+        Duration::from_secs(60),
+        tx,
+    ));
+    let mut seen = std::collections::HashMap::new();
+    let mut problems = std::collections::HashMap::new();
+    while seen.len() < 3 || problems.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(SourceEvent::Update(FleetUpdate::ClusterStatus(s)))) => {
+                seen.insert(s.name.clone(), s);
+            }
+            Ok(Some(SourceEvent::Problem {
+                source: SourceId::Cluster(c),
+                message,
+            })) => {
+                problems.insert(c, message);
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("probes never reported: {seen:?} {problems:?}"),
+        }
+    }
+    assert_eq!(seen["a"].reachability, Reachability::Reachable);
+    assert_eq!(seen["a"].nodes_ready, 2);
+    assert_eq!(seen["b"].reachability, Reachability::Unreachable);
+    assert!(problems["b"].contains("no answer"), "{problems:?}");
+    assert!(problems["c"].contains("eks"), "{problems:?}");
+    task.abort();
+}

@@ -110,6 +110,17 @@ impl FakeKube {
         self.put_as(&api_version, plural, kind, object);
     }
 
+    /// A node, Ready or not.
+    pub fn node(&self, name: &str, ready: bool) {
+        self.put_as(
+            "v1",
+            "nodes",
+            "Node",
+            json!({"metadata": {"name": name},
+                   "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}}),
+        );
+    }
+
     /// Creates or replaces an object of any group (namespaced ones carry `metadata.namespace`).
     pub fn put_as(&self, api_version: &str, plural: &str, kind: &str, mut object: Value) {
         let mut st = self.store.lock().expect("store");
@@ -221,6 +232,14 @@ async fn route(
     // and name (the tests use one namespace per resource).
     let _ = (group, version);
     let path = req.uri().path().to_string();
+    if path == "/version" {
+        return json_response(
+            StatusCode::OK,
+            json!({"major": "1", "minor": "31", "gitVersion": "v1.31.2", "platform": "linux/amd64"}),
+        );
+    }
+    // The core group's nodes: served like the custom resources, under the plural "nodes".
+    let path = path.replacen("/api/v1/", "/apis/core/v1/", 1);
     let Some(rest) = path.strip_prefix("/apis/") else {
         return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
     };

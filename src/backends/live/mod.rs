@@ -9,4 +9,5 @@ pub mod crds;
 pub mod http;
 pub mod kubeconfig;
 pub mod objects;
+pub mod probe;
 pub mod watch;
