@@ -57,6 +57,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
+    if !cli.demo && changes_the_fleet(cli.command.as_ref()) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "shopctl: live mode is read-only in this build: releases, reassignments, drains and restores run with --demo only"
+        );
+        return Ok(ExitCode::from(Exit::ReadOnly as u8));
+    }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
     let Opened {
@@ -182,6 +189,16 @@ fn exit_status(e: &anyhow::Error) -> Exit {
     }
 }
 
+/// Commands that write to the fleet.
+fn changes_the_fleet(command: Option<&Command>) -> bool {
+    match command {
+        Some(Command::Reassign { .. } | Command::Restore { .. }) => true,
+        Some(Command::Drain { plan, .. }) => plan.is_none(),
+        Some(Command::Release { action }) => !matches!(action, ReleaseAction::Status { .. }),
+        _ => false,
+    }
+}
+
 /// What a backend opens to: the fleet's source, the release policy, and an executor unless the
 /// session is read-only.
 struct Opened {
@@ -198,10 +215,12 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             .clone()
             .unwrap_or_else(live::config::default_file);
         let config = live::config::Config::load(&file, cli.context.as_deref())?;
-        anyhow::bail!(
-            "configuration '{}' is valid, but live mode (Kubernetes, Argo CD and Alertmanager sources) is not in this build yet; run with --demo for the embedded demo fleet",
-            config.file.display()
-        );
+        // Read-only in this build: live mode opens to no executor.
+        return Ok(Opened {
+            source: Box::new(live::source::LiveSource::new(config)),
+            executor: None,
+            policy: GatePolicy::default(),
+        });
     }
     let opts = DemoOptions {
         dir: cli.demo_dir.clone().unwrap_or_else(default_dir),

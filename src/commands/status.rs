@@ -24,6 +24,8 @@ struct StatusJson<'a> {
     lock: Option<LockJson<'a>>,
     /// Why the lock cannot be read, when it cannot.
     lock_problem: Option<&'a str>,
+    /// Why the alerts cannot be known (Alertmanager unreachable), when they cannot.
+    alerts_unknown: Option<&'a str>,
     /// Drains started and not finished.
     unfinished_drains: Vec<UnfinishedDrain>,
 }
@@ -206,6 +208,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
             expires_at: l.expires_at.rfc3339(),
         }),
         lock_problem: f.lock_problem.as_deref(),
+        alerts_unknown: f.alerts_unknown.as_deref(),
         unfinished_drains: unfinished_drains(f),
     };
     let mut s =
@@ -337,6 +340,9 @@ fn status_table(f: &Fleet, now: Ts) -> String {
             );
         }
         (None, None) => {}
+    }
+    if let Some(why) = &f.alerts_unknown {
+        let _ = writeln!(s, "\nALERTS ? unknown: {why}");
     }
     for d in unfinished_drains(f) {
         let _ = writeln!(s, "\nDRAIN ▲ {}", d.advice());

@@ -406,3 +406,8 @@ pub fn soaking(left: i64) -> String {
 pub fn blocked(why: &str) -> String {
     format!("blocked: {why}")
 }
+
+/// The Alerts pane when Alertmanager cannot be read.
+pub fn alerts_unknown(why: &str) -> String {
+    format!("? alert state unknown — {why}")
+}

@@ -11,4 +11,5 @@ pub mod http;
 pub mod kubeconfig;
 pub mod objects;
 pub mod probe;
+pub mod source;
 pub mod watch;

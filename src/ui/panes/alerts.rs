@@ -25,6 +25,13 @@ impl PaneView for AlertsPane {
     const WIDE_FROM: u16 = 70;
     const EMPTY: &'static str = crate::ui::text::NO_ALERTS;
 
+    fn unknown(fleet: &Fleet) -> Option<String> {
+        fleet
+            .alerts_unknown
+            .as_deref()
+            .map(crate::ui::text::alerts_unknown)
+    }
+
     fn items(fleet: &Fleet) -> Vec<&Alert> {
         let mut v: Vec<&Alert> = fleet.alerts.iter().collect();
         v.sort_by_key(|a| (a.state as u8, a.severity, std::cmp::Reverse(a.since)));

@@ -53,6 +53,11 @@ pub trait PaneView {
     const WIDE_FROM: u16;
     /// Shown when the source has reported and the pane has no rows.
     const EMPTY: &'static str;
+
+    /// Why the pane's data cannot be known now (shown instead of the empty message).
+    fn unknown(_fleet: &Fleet) -> Option<String> {
+        None
+    }
 }
 
 /// The pane's rows after its filter, in display order.
@@ -167,11 +172,13 @@ fn render_pane<V: PaneView>(
     frame.render_widget(table, area);
     if rows.is_empty() {
         let (msg, style) = if total > 0 {
-            (super::text::NO_MATCH, theme.muted())
+            (super::text::NO_MATCH.to_string(), theme.muted())
+        } else if let Some(why) = V::unknown(view.fleet) {
+            (why, theme.danger())
         } else if view.waiting {
-            (super::text::WAITING_FOR_DATA, theme.progress())
+            (super::text::WAITING_FOR_DATA.to_string(), theme.progress())
         } else {
-            (V::EMPTY, theme.ok())
+            (V::EMPTY.to_string(), theme.ok())
         };
         let inner = Rect {
             x: area.x + 3,

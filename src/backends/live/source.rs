@@ -1,0 +1,411 @@
+//! The live backend behind the [`FleetSource`] seam: the control plane and every Argo CD
+//! watched, every workload cluster probed through its context, Alertmanager polled, the system
+//! repository fetched — each a source of its own, so that one dead peer never hides behind a
+//! healthy one. Read-only in this build: it opens to no executor.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use kube::Api;
+use kube::api::ListParams;
+use kube::config::Kubeconfig;
+use tokio::sync::mpsc;
+
+use super::alertmanager::{self, AlertmanagerClient};
+use super::config::Config;
+use super::git::GitCache;
+use super::{crds, kubeconfig, objects, probe, watch};
+use crate::backends::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
+use crate::domain::{Fleet, FleetUpdate, Ts};
+
+/// How often Alertmanager is asked.
+const ALERTS_EVERY: Duration = Duration::from_secs(5);
+/// How often clusters are probed and the system repository fetched.
+const PROBE_EVERY: Duration = Duration::from_secs(15);
+
+/// A live fleet, as its configuration describes it.
+pub struct LiveSource {
+    config: Config,
+}
+
+impl LiveSource {
+    pub fn new(config: Config) -> LiveSource {
+        LiveSource { config }
+    }
+
+    fn kubeconfig(&self) -> Result<(Kubeconfig, String), SourceError> {
+        kubeconfig::load(self.config.control_plane.kubeconfig.as_deref()).map_err(|e| SourceError {
+            from: SourceId::ControlPlane,
+            message: e.to_string(),
+        })
+    }
+
+    async fn client(
+        k: &Kubeconfig,
+        file: &str,
+        context: Option<&str>,
+        source: SourceId,
+    ) -> Result<kube::Client, SourceError> {
+        let err = |message: String| SourceError {
+            from: source.clone(),
+            message,
+        };
+        let config = kubeconfig::client_config(k, file, context)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| err(e.to_string()))
+    }
+
+    /// The whole fleet, read once (for headless commands).
+    async fn read(&self, now: Ts) -> Result<Fleet, SourceError> {
+        let (k, file) = self.kubeconfig()?;
+        let cp_context = self.config.control_plane.context.as_deref();
+        let cp = Self::client(&k, &file, cp_context, SourceId::ControlPlane).await?;
+        let list_err = |what: &str, e: kube::Error| SourceError {
+            from: SourceId::ControlPlane,
+            message: format!("cannot list {what}: {e}"),
+        };
+        let lp = ListParams::default();
+        let tiers = Api::<crds::Tier>::all(cp.clone())
+            .list(&lp)
+            .await
+            .map_err(|e| list_err("tiers", e))?;
+        let clusters = Api::<crds::FleetCluster>::all(cp.clone())
+            .list(&lp)
+            .await
+            .map_err(|e| list_err("fleetclusters", e))?;
+        let shopsets = Api::<crds::ShopSet>::all(cp.clone())
+            .list(&lp)
+            .await
+            .map_err(|e| list_err("shopsets", e))?;
+        let shops = Api::<crds::Shop>::all(cp.clone())
+            .list(&lp)
+            .await
+            .map_err(|e| list_err("shops", e))?;
+        let mut fleet = Fleet::new(self.fleet_name());
+        for t in &tiers.items {
+            fleet.apply(FleetUpdate::TierSpec(objects::tier(t)));
+        }
+        for c in &clusters.items {
+            fleet.apply(FleetUpdate::ClusterSpec(objects::cluster(c)));
+        }
+        for s in &shopsets.items {
+            fleet.apply(FleetUpdate::ShopSetUpserted(objects::shopset(s)));
+        }
+        let shops: Vec<_> = shops.items.iter().map(objects::shop).collect();
+        fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
+        for argo in &self.config.argocd {
+            let client = match argo.context.as_deref() {
+                None => cp.clone(),
+                Some(c) => Self::client(&k, &file, Some(c), SourceId::ArgoCd(c.into())).await?,
+            };
+            let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+            let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(client, &argo.namespace, &resource);
+            let apps = api.list(&lp).await.map_err(|e| SourceError {
+                from: SourceId::ArgoCd(argo.namespace.clone()),
+                message: format!("cannot list Argo CD Applications: {e}"),
+            })?;
+            let mut relist = objects::applications(argo.shopset_label.clone());
+            for a in apps.items {
+                for u in relist.on(kube::runtime::watcher::Event::Apply(a)) {
+                    fleet.apply(u);
+                }
+            }
+        }
+        // Each cluster through its own context; one that does not answer is unreachable.
+        for (name, status) in self.probe_clusters(&k, &file, &clusters.items).await {
+            fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
+        }
+        match AlertmanagerClient::new(&self.config.alertmanager) {
+            Ok(c) => match c.alerts().await {
+                Ok(alerts) => fleet.apply(FleetUpdate::Alerts(alerts)),
+                Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
+            },
+            Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
+        }
+        let cache = self.git();
+        let tier_branches: Vec<(String, String)> = fleet
+            .tiers
+            .iter()
+            .map(|t| (t.name.clone(), t.branch.clone()))
+            .collect();
+        let branches = tokio::task::spawn_blocking(move || {
+            cache.fetch()?;
+            Ok::<_, super::git::LiveGitError>((cache.tiers(&tier_branches)?, cache.history()))
+        })
+        .await
+        .map_err(|e| SourceError {
+            from: SourceId::Git,
+            message: e.to_string(),
+        })?
+        .map_err(|e| SourceError {
+            from: SourceId::Git,
+            message: e.to_string(),
+        })?;
+        for b in branches.0 {
+            fleet.apply(FleetUpdate::TierBranch(b));
+        }
+        fleet.apply(FleetUpdate::Releases(branches.1.all()));
+        fleet.refresh();
+        Ok(fleet)
+    }
+
+    async fn probe_clusters(
+        &self,
+        k: &Kubeconfig,
+        file: &str,
+        clusters: &[crds::FleetCluster],
+    ) -> Vec<(String, Result<probe::Probed, String>)> {
+        let mut out = Vec::new();
+        for c in clusters {
+            let name = kube::ResourceExt::name_any(c);
+            let context = c.spec.context.clone().unwrap_or_else(|| name.clone());
+            let r = match Self::client(k, file, Some(&context), SourceId::Cluster(name.clone()))
+                .await
+            {
+                Ok(client) => probe::probe(&client).await,
+                Err(e) => Err(e.message),
+            };
+            out.push((name, r));
+        }
+        out
+    }
+
+    fn git(&self) -> GitCache {
+        GitCache {
+            remote: self.config.git.remote.clone(),
+            cache: self.config.git.cache.clone(),
+        }
+    }
+
+    fn fleet_name(&self) -> String {
+        self.config
+            .control_plane
+            .context
+            .clone()
+            .unwrap_or_else(|| "live".into())
+    }
+
+    /// Everything the live fleet says, to `tx`, until the receiver goes away.
+    async fn run(self, tx: mpsc::Sender<SourceEvent>) {
+        let problem = |source: SourceId, message: String| SourceEvent::Problem { source, message };
+        let (k, file) = match self.kubeconfig() {
+            Ok(k) => k,
+            Err(e) => {
+                let _ = tx.send(problem(e.from, e.message)).await;
+                return;
+            }
+        };
+        let cp_context = self.config.control_plane.context.clone();
+        let cp = match Self::client(&k, &file, cp_context.as_deref(), SourceId::ControlPlane).await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(problem(e.from, e.message)).await;
+                return;
+            }
+        };
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(watch::control_plane(cp.clone(), tx.clone())));
+        for argo in &self.config.argocd {
+            let name = argo
+                .context
+                .clone()
+                .unwrap_or_else(|| cp_context.clone().unwrap_or_else(|| "control plane".into()));
+            let client = match argo.context.as_deref() {
+                None => Ok(cp.clone()),
+                Some(c) => Self::client(&k, &file, Some(c), SourceId::ArgoCd(name.clone())).await,
+            };
+            match client {
+                Ok(c) => tasks.push(tokio::spawn(watch::argocd(
+                    c,
+                    name,
+                    argo.namespace.clone(),
+                    argo.shopset_label.clone(),
+                    tx.clone(),
+                ))),
+                Err(e) => {
+                    let _ = tx.send(problem(e.from, e.message)).await;
+                }
+            }
+        }
+        match AlertmanagerClient::new(&self.config.alertmanager) {
+            Ok(c) => tasks.push(tokio::spawn(alertmanager::poll(
+                c,
+                ALERTS_EVERY,
+                tx.clone(),
+            ))),
+            Err(e) => {
+                let _ = tx
+                    .send(SourceEvent::Update(FleetUpdate::AlertsUnknown(
+                        e.to_string(),
+                    )))
+                    .await;
+                let _ = tx
+                    .send(problem(SourceId::Alertmanager, e.to_string()))
+                    .await;
+            }
+        }
+        tasks.push(tokio::spawn(self.clusters_and_git(k, file, cp, tx.clone())));
+        // Stops every task when this future is dropped (the console quits).
+        let _stop = AbortAll(tasks);
+        tx.closed().await;
+    }
+
+    /// Every round: the clusters probed through their contexts, the system repository fetched.
+    async fn clusters_and_git(
+        self,
+        k: Kubeconfig,
+        file: String,
+        cp: kube::Client,
+        tx: mpsc::Sender<SourceEvent>,
+    ) {
+        let mut since: HashMap<String, (bool, Ts)> = HashMap::new();
+        loop {
+            let lp = ListParams::default();
+            if let Ok(clusters) = Api::<crds::FleetCluster>::all(cp.clone()).list(&lp).await {
+                for (name, r) in self.probe_clusters(&k, &file, &clusters.items).await {
+                    let now = Ts::now();
+                    let up = r.is_ok();
+                    let first = since.entry(name.clone()).or_insert((up, now));
+                    if first.0 != up {
+                        *first = (up, now);
+                    }
+                    let at = first.1;
+                    let event = match &r {
+                        Ok(_) => SourceEvent::Heartbeat {
+                            source: SourceId::Cluster(name.clone()),
+                            at: now,
+                        },
+                        Err(m) => SourceEvent::Problem {
+                            source: SourceId::Cluster(name.clone()),
+                            message: m.clone(),
+                        },
+                    };
+                    let update =
+                        SourceEvent::Update(FleetUpdate::ClusterStatus(status_of(&name, r, at)));
+                    if tx.send(update).await.is_err() || tx.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            let tiers: Vec<(String, String)> = Api::<crds::Tier>::all(cp.clone())
+                .list(&lp)
+                .await
+                .map(|l| {
+                    l.items
+                        .iter()
+                        .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cache = self.git();
+            let read = tokio::task::spawn_blocking(move || {
+                cache.fetch()?;
+                Ok::<_, super::git::LiveGitError>((cache.tiers(&tiers)?, cache.history()))
+            })
+            .await;
+            let events = match read {
+                Ok(Ok((branches, history))) => {
+                    let mut ev: Vec<SourceEvent> = branches
+                        .into_iter()
+                        .map(|b| SourceEvent::Update(FleetUpdate::TierBranch(b)))
+                        .collect();
+                    ev.push(SourceEvent::Update(FleetUpdate::Releases(history.all())));
+                    ev.push(SourceEvent::Heartbeat {
+                        source: SourceId::Git,
+                        at: Ts::now(),
+                    });
+                    ev
+                }
+                Ok(Err(e)) => vec![SourceEvent::Problem {
+                    source: SourceId::Git,
+                    message: e.to_string(),
+                }],
+                Err(e) => vec![SourceEvent::Problem {
+                    source: SourceId::Git,
+                    message: e.to_string(),
+                }],
+            };
+            for ev in events {
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(PROBE_EVERY).await;
+        }
+    }
+}
+
+fn status_of(
+    name: &str,
+    r: Result<probe::Probed, String>,
+    since: Ts,
+) -> crate::domain::ClusterStatus {
+    use crate::domain::{ClusterStatus, Reachability};
+    match r {
+        Ok(p) => ClusterStatus {
+            name: name.into(),
+            reachability: Reachability::Reachable,
+            reachability_since: Some(since),
+            server_version: Some(p.version),
+            nodes_ready: p.nodes_ready,
+            nodes_total: p.nodes_total,
+        },
+        Err(_) => ClusterStatus {
+            name: name.into(),
+            reachability: Reachability::Unreachable,
+            reachability_since: Some(since),
+            server_version: None,
+            nodes_ready: 0,
+            nodes_total: 0,
+        },
+    }
+}
+
+/// Aborts its tasks when dropped.
+struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortAll {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+impl FleetSource for LiveSource {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            fleet: self.fleet_name(),
+            context: format!(
+                "live:{} ({})",
+                self.config
+                    .control_plane
+                    .context
+                    .as_deref()
+                    .unwrap_or("current-context"),
+                self.config.file.display()
+            ),
+            mode: "live",
+        }
+    }
+
+    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SourceError {
+                from: SourceId::ControlPlane,
+                message: e.to_string(),
+            })?;
+        rt.block_on(self.read(now))
+    }
+
+    fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {
+        Box::pin(self.run(tx))
+    }
+}
