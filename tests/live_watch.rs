@@ -64,6 +64,18 @@ async fn until(
     what: &str,
     done: impl Fn(&Fleet, &[String]) -> bool,
 ) {
+    until_from(rx, fleet, problems, SourceId::ControlPlane, what, done).await;
+}
+
+/// [`until`], for the events of `source`.
+async fn until_from(
+    rx: &mut mpsc::Receiver<SourceEvent>,
+    fleet: &mut Fleet,
+    problems: &mut Vec<String>,
+    expected: SourceId,
+    what: &str,
+    done: impl Fn(&Fleet, &[String]) -> bool,
+) {
     let started = Instant::now();
     while !done(fleet, problems) {
         let left = Duration::from_secs(30).saturating_sub(started.elapsed());
@@ -73,7 +85,7 @@ async fn until(
                 fleet.refresh();
             }
             Ok(Some(SourceEvent::Problem { source, message })) => {
-                assert_eq!(source, SourceId::ControlPlane);
+                assert_eq!(source, expected);
                 problems.push(message);
             }
             Ok(Some(SourceEvent::Heartbeat { .. })) => {}
@@ -208,23 +220,16 @@ async fn argo_cd_applications_are_watched_and_an_unmapped_one_is_a_named_problem
         tx,
     ));
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
-    let started = Instant::now();
-    // The Argo CD source reports as its own source; collect until both objects were seen.
-    while fleet.app_for("a-1").is_none() || problems.is_empty() {
-        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(SourceEvent::Update(u))) => {
-                fleet.apply(u);
-                fleet.refresh();
-            }
-            Ok(Some(SourceEvent::Problem { source, message })) => {
-                assert_eq!(source, SourceId::ArgoCd("ops".into()));
-                problems.push(message);
-            }
-            Ok(Some(_)) => {}
-            _ => panic!("never saw the applications: {problems:?}"),
-        }
-    }
+    let argo = SourceId::ArgoCd("ops".into());
+    until_from(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        argo.clone(),
+        "the applications",
+        |f, p| f.app_for("a-1").is_some() && !p.is_empty(),
+    )
+    .await;
     let app = fleet.app_for("a-1").expect("mapped");
     assert_eq!(
         (app.sync, app.health, app.revision.as_deref()),
@@ -247,21 +252,18 @@ async fn argo_cd_applications_are_watched_and_an_unmapped_one_is_a_named_problem
         "Progressing",
     );
     fake.delete("applications", "stray");
-    let started = Instant::now();
-    while fleet
-        .app_for("a-1")
-        .is_none_or(|a| a.sync != shopctl::domain::SyncStatus::OutOfSync)
-    {
-        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(SourceEvent::Update(u))) => {
-                fleet.apply(u);
-                fleet.refresh();
-            }
-            Ok(Some(_)) => {}
-            _ => panic!("never saw the change"),
-        }
-    }
+    until_from(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        argo,
+        "the change",
+        |f, _| {
+            f.app_for("a-1")
+                .is_some_and(|a| a.sync == shopctl::domain::SyncStatus::OutOfSync)
+        },
+    )
+    .await;
     task.abort();
 }
 

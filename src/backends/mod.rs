@@ -1,7 +1,7 @@
 //! The seam between the console and the world: a backend opens to a [`FleetSource`] (what the
 //! fleet looks like, as a stream of domain updates with freshness per source) and, read-write,
 //! to an executor. Sources send messages; they never touch UI state. The demo simulator is one
-//! backend; live Kubernetes mode is another.
+//! backend; live mode (backends/live) is another.
 
 pub mod demo;
 pub mod git;
