@@ -137,3 +137,79 @@ async fn status_of_a_live_fleet_and_writes_refused_in_this_build() {
     assert_eq!(refused.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("read-only in this build"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_credential_plugin_is_used_and_its_token_never_appears_anywhere() {
+    let canary = "canary-exec-5d1c9";
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    seed(&fake);
+    fake.require_token(canary);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = fake.kubeconfig_exec(tmp.path(), "eks-prod", canary);
+    let demo_dir = tmp.path().join("demo");
+    DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
+            kubeconfig.display(),
+            demo_dir.join("git/system.git").display(),
+            tmp.path().join("cache/system.git").display()
+        ),
+    )
+    .expect("config");
+    let state = tmp.path().join("state");
+    let (bin, cfg, st) = (
+        assert_cmd::cargo::cargo_bin("shopctl"),
+        config.clone(),
+        state.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .env("XDG_STATE_HOME", &st)
+            .env("SHOPCTL_LOG", "debug")
+            .arg("--config")
+            .arg(&cfg)
+            .args(["status", "-o", "json"])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fake.seen_auth()
+            .iter()
+            .any(|a| a == &format!("Bearer {canary}")),
+        "the plugin's token was sent"
+    );
+    // Nothing shopctl wrote holds the token: output, errors, log, caches.
+    let mut written =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    for entry in walk(&state) {
+        written.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry).unwrap_or_default(),
+        ));
+    }
+    assert!(!written.contains(canary), "the credential leaked");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -33,6 +33,10 @@ struct Store {
     /// Changes at or below this resourceVersion are forgotten: watching from there is 410 Gone.
     compacted: u64,
     forbidden: HashSet<(String, String)>,
+    /// When set, every request must carry `Authorization: Bearer <token>` (else 401).
+    token: Option<String>,
+    /// Every Authorization header seen, for tests that check what was sent.
+    pub seen_auth: Vec<String>,
 }
 
 /// A running fake API server; dropping it stops it.
@@ -88,6 +92,33 @@ impl FakeKube {
             version,
             task,
         }
+    }
+
+    /// A kubeconfig whose context `name` gets its token from an exec credential plugin (a
+    /// script in `dir` printing an ExecCredential), as EKS and GKE kubeconfigs do.
+    pub fn kubeconfig_exec(&self, dir: &Path, name: &str, token: &str) -> PathBuf {
+        let plugin = dir.join(format!("credential-plugin-{name}"));
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"
+            ),
+        )
+        .expect("plugin written");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755))
+            .expect("plugin executable");
+        let f = dir.join(format!("kubeconfig-exec-{name}"));
+        std::fs::write(
+            &f,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: {name}}}\nusers:\n- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {plugin}\n      interactiveMode: Never\n",
+                url = self.url,
+                plugin = plugin.display()
+            ),
+        )
+        .expect("kubeconfig written");
+        f
     }
 
     /// A kubeconfig whose context `name` reaches this server with a bearer token.
@@ -185,6 +216,16 @@ impl FakeKube {
         self.changed.notify_waiters();
     }
 
+    /// Answers 401 to any request without this bearer token.
+    pub fn require_token(&self, token: &str) {
+        self.store.lock().expect("store").token = Some(token.into());
+    }
+
+    /// The Authorization headers requests carried.
+    pub fn seen_auth(&self) -> Vec<String> {
+        self.store.lock().expect("store").seen_auth.clone()
+    }
+
     /// Refuses `verb` (`list`, `watch`, `patch`, …) on `plural` with 403.
     pub fn forbid(&self, verb: &str, plural: &str) {
         self.store
@@ -231,6 +272,21 @@ async fn route(
     // /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}]; objects are kept by plural
     // and name (the tests use one namespace per resource).
     let _ = (group, version);
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    {
+        let mut st = store.lock().expect("store");
+        st.seen_auth.push(auth.clone());
+        if let Some(t) = &st.token
+            && auth != format!("Bearer {t}")
+        {
+            return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        }
+    }
     let path = req.uri().path().to_string();
     if path == "/version" {
         return json_response(
