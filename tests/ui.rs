@@ -1058,3 +1058,32 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
         "nothing runs without the name typed again"
     );
 }
+
+#[test]
+fn i_lists_every_source_with_its_state_age_and_last_error() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 120, 30);
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: SourceId::Alertmanager,
+            message: "'http://127.0.0.1:9093/api/v2/alerts' cannot be reached".into(),
+        }),
+    );
+    update(&mut app, Msg::Tick(now.plus_secs(20)));
+    update(&mut app, ch('i'));
+    let s = screen(&app, "default");
+    assert!(s.contains("Sources"), "{s}");
+    assert!(s.contains("control plane") && s.contains("stale"), "{s}");
+    assert!(s.contains("Alertmanager") && s.contains("failing"), "{s}");
+    assert!(s.contains("cannot be reached"), "{s}");
+    update(&mut app, ch('i'));
+    assert!(
+        !screen(&app, "default").contains("LAST ERROR"),
+        "i closes it"
+    );
+    update(&mut app, ch('i'));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.modals.is_empty(), "esc closes it");
+}

@@ -10,6 +10,8 @@ use super::state::PaneId;
 pub enum Action {
     Quit,
     Help,
+    /// Every source with its freshness and last error.
+    Sources,
     NextPane,
     PrevPane,
     FocusPane(PaneId),
@@ -54,6 +56,8 @@ pub enum Context {
     Detail,
     Help,
     Guide,
+    /// The sources view.
+    Sources,
     /// Writing the guide's notes: every other key is text.
     Notes,
     /// Typing a filter: every other key is text.
@@ -75,6 +79,7 @@ impl Context {
             Context::Detail => "detail",
             Context::Help => "help",
             Context::Guide => "guide",
+            Context::Sources => "sources",
             Context::Notes => "notes",
             Context::Filter => "filter",
             Context::Confirm => "confirm",
@@ -107,8 +112,15 @@ pub const ALL: &[Context] = &[
     Context::Detail,
     Context::Help,
     Context::Guide,
+    Context::Sources,
 ];
-const OVERLAYS: &[Context] = &[Context::Detail, Context::Help, Context::Guide];
+const OVERLAYS: &[Context] = &[
+    Context::Detail,
+    Context::Help,
+    Context::Guide,
+    Context::Sources,
+];
+const SOURCES: &[Context] = &[Context::Main, Context::Sources];
 const STEP: &[Context] = &[Context::Main, Context::Guide];
 const GUIDE: &[Context] = &[Context::Guide];
 const DETAIL: &[Context] = &[Context::Detail];
@@ -392,6 +404,15 @@ pub const BINDINGS: &[Binding] = &[
         mutating: false,
     },
     Binding {
+        keys: "i",
+        action: Action::Sources,
+        contexts: SOURCES,
+        help: "every data source: freshness, age, last error",
+        short: "sources",
+        footer: false,
+        mutating: false,
+    },
+    Binding {
         keys: "?",
         action: Action::Help,
         contexts: ALL,
@@ -427,7 +448,9 @@ const Q_CLOSES: &[Context] = OVERLAYS;
 /// changes the fleet. In contexts that take text, an unbound key is text.
 pub fn action_for(key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action> {
     let action = match ctx {
-        Context::Main | Context::Detail | Context::Help | Context::Guide => view_key(key, ctx)?,
+        Context::Main | Context::Detail | Context::Help | Context::Guide | Context::Sources => {
+            view_key(key, ctx)?
+        }
         Context::Notes | Context::Filter | Context::Confirm | Context::Plan | Context::Reassign => {
             entry_key(key, ctx)?
         }
@@ -451,6 +474,7 @@ fn view_key(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Char('q') if Q_CLOSES.contains(&ctx) => Action::Back,
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::Help,
+        KeyCode::Char('i') => Action::Sources,
         KeyCode::Esc => Action::Back,
         KeyCode::Tab => Action::NextPane,
         KeyCode::BackTab => Action::PrevPane,

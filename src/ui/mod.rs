@@ -12,6 +12,7 @@ pub mod panes;
 pub mod placement;
 pub mod render;
 pub mod runtime;
+pub mod sources;
 pub mod state;
 pub mod symbols;
 pub mod terminal;

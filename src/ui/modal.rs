@@ -32,6 +32,8 @@ pub enum Modal {
     Plan(PlanDialog),
     Reassign(ReassignDialog),
     Quit(QuitDialog),
+    /// Every data source with its freshness and last error.
+    Sources,
 }
 
 impl Modal {
@@ -46,6 +48,7 @@ impl Modal {
             Modal::Plan(_) => Context::Plan,
             Modal::Reassign(_) => Context::Reassign,
             Modal::Quit(_) => Context::Quit,
+            Modal::Sources => Context::Sources,
         }
     }
 }
@@ -148,6 +151,7 @@ impl Modals {
                 Modal::Plan(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Reassign(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Quit(d) => d.render(theme, frame, view.size),
+                Modal::Sources => super::sources::render(view, theme, frame),
             }
         }
     }

@@ -36,6 +36,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         me: &app.session,
         size,
         readonly: app.readonly(),
+        sources: &app.sources,
     };
     if !app.modals.render_body(&view, theme, frame) {
         let panes = PanesView {

@@ -16,6 +16,8 @@ pub struct View<'a> {
     pub size: Rect,
     /// The console cannot change the fleet: views offer no key that would.
     pub readonly: bool,
+    /// Every source's freshness and last error.
+    pub sources: &'a crate::domain::freshness::Sources,
 }
 
 /// The panes of the main screen, in focus order.

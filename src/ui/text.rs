@@ -411,3 +411,11 @@ pub fn blocked(why: &str) -> String {
 pub fn alerts_unknown(why: &str) -> String {
     format!("? alert state unknown — {why}")
 }
+
+pub const SOURCES_TITLE: &str = " Sources ";
+pub const SOURCES_KEYS: &str = " i/esc close ";
+pub const SOURCES_COLUMNS: [&str; 4] = ["SOURCE", "STATE", "AGE", "LAST ERROR"];
+pub const SOURCE_LIVE: &str = "● live";
+pub const SOURCE_STALE: &str = "▲ stale";
+pub const SOURCE_FAILING: &str = "✗ failing";
+pub const SOURCE_WAITING: &str = "◌ waiting";

@@ -22,7 +22,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     app.dirty = true;
     match ctx {
-        Context::Main | Context::Detail | Context::Help | Context::Guide => {
+        Context::Main | Context::Detail | Context::Help | Context::Guide | Context::Sources => {
             on_view_action(app, ctx, action)
         }
         Context::Notes => stop_notes(app),
@@ -69,6 +69,10 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
             app.modals.pop();
         }
         Action::Help => app.modals.push(Modal::Help(0)),
+        Action::Sources if ctx == Context::Sources => {
+            app.modals.pop();
+        }
+        Action::Sources => app.modals.push(Modal::Sources),
         Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
         Action::Drain | Action::Restore => dialogs::open_plan(app, action),
         Action::Reassign => dialogs::open_reassign(app),

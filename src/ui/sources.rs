@@ -1,0 +1,76 @@
+//! The sources view (`i`): every source the fleet's data comes from — control plane, each
+//! cluster, each Argo CD, Alertmanager, git — with its state, the age of its last answer and its
+//! last error, so that a stale header can be traced to the peer behind it.
+
+use ratatui::Frame;
+use ratatui::layout::Constraint;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Cell, Clear, Row, Table};
+
+use super::layout::centered;
+use super::state::View;
+use super::text;
+use super::theme::Theme;
+use crate::domain::freshness::STALE_AFTER_SECS;
+use crate::domain::time::age;
+
+pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
+    let size = view.size;
+    let area = centered(
+        size,
+        100.min(size.width),
+        size.height.saturating_sub(4).max(6),
+    );
+    frame.render_widget(Clear, area);
+    let rows: Vec<Row<'_>> = view
+        .sources
+        .iter()
+        .map(|(id, s)| {
+            let since = s.last_ok.or(s.failing_since);
+            let secs = since.map(|t| t.secs_until(view.now));
+            let (state, style) = match (&s.error, secs) {
+                (Some(_), _) => (text::SOURCE_FAILING, theme.danger()),
+                (None, Some(a)) if a > STALE_AFTER_SECS => (text::SOURCE_STALE, theme.warn()),
+                (None, Some(_)) => (text::SOURCE_LIVE, theme.ok()),
+                (None, None) => (text::SOURCE_WAITING, theme.progress()),
+            };
+            Row::new(vec![
+                Cell::from(id.to_string()),
+                Cell::from(state).style(style),
+                Cell::from(secs.map(age).unwrap_or_else(|| "—".into())),
+                Cell::from(s.error.clone().unwrap_or_default()),
+            ])
+        })
+        .collect();
+    let empty = rows.is_empty();
+    let block = Block::bordered()
+        .border_style(theme.border(true))
+        .title(Line::styled(text::SOURCES_TITLE, theme.title(true)))
+        .title_bottom(Line::styled(text::SOURCES_KEYS, theme.key()))
+        .style(theme.base());
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(22),
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(text::SOURCES_COLUMNS.iter().copied().map(Cell::from)).style(theme.muted()))
+    .block(block)
+    .column_spacing(1);
+    frame.render_widget(table, area);
+    if empty && area.height > 3 {
+        let inner = ratatui::layout::Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        };
+        frame.render_widget(
+            Line::styled(text::WAITING_FOR_DATA, theme.progress()),
+            inner,
+        );
+    }
+}
