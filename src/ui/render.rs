@@ -168,8 +168,20 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         left.push(sep());
         left.push(Span::styled(shown, theme.header()));
     }
-    let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
+    let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
+    let [l, _, r] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(right_w),
+    ])
+    .areas(area);
+    frame.render_widget(Block::new().style(theme.header()), area);
     frame.render_widget(Paragraph::new(Line::from(left)).style(theme.header()), l);
+    if left_w > l.width && l.width > 0 {
+        // Cut text says so, rather than running into the clock ("274 down 417:51").
+        let last = Rect::new(l.x + l.width - 1, l.y, 1, 1);
+        frame.render_widget(Span::styled("…", theme.header()), last);
+    }
     frame.render_widget(Paragraph::new(Line::from(right)).style(theme.header()), r);
 }
 
