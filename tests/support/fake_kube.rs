@@ -309,9 +309,13 @@ async fn route(
     let q = query(&req);
     let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
     let group = rest.split('/').next().unwrap_or_default();
-    let verb = match (parts.len(), watch) {
-        (1, true) => "watch",
-        (1, false) => "list",
+    let method = req.method().clone();
+    let verb = match (method.as_str(), parts.len(), watch) {
+        ("POST", 1, _) => "create",
+        ("PUT", _, _) => "update",
+        ("DELETE", _, _) => "delete",
+        (_, 1, true) => "watch",
+        (_, 1, false) => "list",
         _ => "get",
     };
     let plural = parts[0].to_string();
@@ -327,9 +331,25 @@ async fn route(
             &format!("{plural}.{group} is forbidden: cannot {verb}"),
         );
     }
+    let name = parts.get(1).map(|n| n.to_string());
+    let api_version = rest.split('/').take(2).collect::<Vec<_>>().join("/");
+    let api_version = api_version
+        .strip_prefix("core/")
+        .unwrap_or(&api_version)
+        .to_string();
     match verb {
         "list" => list(&store, &plural, &q),
         "watch" => watch_stream(store, changed, plural, &q),
+        "create" | "update" | "delete" => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            write(&store, &changed, verb, &api_version, &plural, name, body)
+        }
         _ => {
             let st = store.lock().expect("store");
             match st.objects.get(&(plural, parts[1].to_string())) {
@@ -338,6 +358,99 @@ async fn route(
             }
         }
     }
+}
+
+/// Create (409 AlreadyExists if present), replace and delete (409 Conflict when the
+/// resourceVersion given is not the stored one).
+fn write(
+    store: &Arc<Mutex<Store>>,
+    changed: &Arc<Notify>,
+    verb: &str,
+    api_version: &str,
+    plural: &str,
+    name: Option<String>,
+    mut body: Value,
+) -> Response<Body> {
+    let mut st = store.lock().expect("store");
+    let name = name.or_else(|| body["metadata"]["name"].as_str().map(str::to_string));
+    let Some(name) = name else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "no name");
+    };
+    let key = (plural.to_string(), name.clone());
+    let stored_rv = st
+        .objects
+        .get(&key)
+        .map(|o| o["metadata"]["resourceVersion"].clone());
+    let conflict = || {
+        status(
+            StatusCode::CONFLICT,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {plural} \"{name}\": the object has been modified"
+            ),
+        )
+    };
+    match verb {
+        "create" if stored_rv.is_some() => {
+            return status(
+                StatusCode::CONFLICT,
+                "AlreadyExists",
+                &format!("{plural} \"{name}\" already exists"),
+            );
+        }
+        "update" => {
+            let given = &body["metadata"]["resourceVersion"];
+            match &stored_rv {
+                None => return status(StatusCode::NOT_FOUND, "NotFound", "not found"),
+                Some(rv) if !given.is_null() && given != rv => return conflict(),
+                Some(_) => {}
+            }
+        }
+        "delete" => {
+            let given = &body["preconditions"]["resourceVersion"];
+            match &stored_rv {
+                None => return status(StatusCode::NOT_FOUND, "NotFound", "not found"),
+                Some(rv) if !given.is_null() && given != rv => return conflict(),
+                Some(_) => {}
+            }
+            st.rv += 1;
+            let rv = st.rv;
+            let mut gone = st.objects.remove(&key).unwrap_or(Value::Null);
+            gone["metadata"]["resourceVersion"] = json!(rv.to_string());
+            st.changes.push(Change {
+                rv,
+                plural: plural.into(),
+                kind: "DELETED",
+                object: gone.clone(),
+            });
+            drop(st);
+            changed.notify_waiters();
+            return json_response(StatusCode::OK, gone);
+        }
+        _ => {}
+    }
+    st.rv += 1;
+    let rv = st.rv;
+    body["apiVersion"] = json!(api_version);
+    body["metadata"]["name"] = json!(name);
+    body["metadata"]["resourceVersion"] = json!(rv.to_string());
+    let existed = st.objects.insert(key, body.clone()).is_some();
+    st.changes.push(Change {
+        rv,
+        plural: plural.into(),
+        kind: if existed { "MODIFIED" } else { "ADDED" },
+        object: body.clone(),
+    });
+    drop(st);
+    changed.notify_waiters();
+    json_response(
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        body,
+    )
 }
 
 fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -> Response<Body> {

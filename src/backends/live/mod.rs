@@ -9,6 +9,7 @@ pub mod crds;
 pub mod git;
 pub mod http;
 pub mod kubeconfig;
+pub mod lease;
 pub mod objects;
 pub mod probe;
 pub mod source;

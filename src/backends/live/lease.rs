@@ -1,0 +1,196 @@
+//! The operator lock in live mode: a `coordination.k8s.io/v1` Lease. Acquired by create; an
+//! expired (or own) Lease is taken by replace with its resourceVersion, so of two contenders
+//! exactly one wins (the other gets 409 Conflict); renewed by replace; released by delete with
+//! the resourceVersion it was read at. `holderIdentity` is `operator session`.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::Api;
+use kube::api::{DeleteParams, PostParams, Preconditions};
+
+use crate::domain::{ReleaseLock, Ts};
+use crate::ops::lock::LOCK_TTL_SECS;
+use crate::ops::{Holder, LockStore, OpsError};
+
+/// How long one Lease request may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Lease `name` in `namespace`, through its own small runtime (the executor is synchronous).
+pub struct LeaseLock {
+    api: Api<Lease>,
+    name: String,
+    duration_secs: i32,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl LeaseLock {
+    /// The client is made on the store's own runtime, which then drives it.
+    pub fn new(
+        config: kube::Config,
+        namespace: &str,
+        name: &str,
+        duration_secs: u32,
+    ) -> Result<LeaseLock, OpsError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OpsError::Lock(e.to_string()))?;
+        let client = runtime
+            .block_on(async { kube::Client::try_from(config) })
+            .map_err(lease_error)?;
+        Ok(LeaseLock {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            duration_secs: i32::try_from(duration_secs)
+                .unwrap_or(i32::try_from(LOCK_TTL_SECS).unwrap_or(600)),
+            runtime,
+        })
+    }
+
+    fn block<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, kube::Error> {
+        self.runtime.block_on(async {
+            match tokio::time::timeout(TIMEOUT, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(kube::Error::Service(
+                    format!("no answer within {} s", TIMEOUT.as_secs()).into(),
+                )),
+            }
+        })
+    }
+
+    fn get(&self) -> Result<Option<Lease>, OpsError> {
+        self.block(self.api.get_opt(&self.name))
+            .map_err(lease_error)
+    }
+
+    fn lease(&self, holder: &Holder, acquired: Ts, now: Ts, rv: Option<String>) -> Lease {
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                resource_version: rv,
+                ..ObjectMeta::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(format!("{} {}", holder.operator, holder.session)),
+                lease_duration_seconds: Some(self.duration_secs),
+                acquire_time: Some(micro(acquired)),
+                renew_time: Some(micro(now)),
+                ..LeaseSpec::default()
+            }),
+        }
+    }
+}
+
+fn micro(t: Ts) -> MicroTime {
+    MicroTime(k8s_openapi::jiff::Timestamp::from_millisecond(t.0).unwrap_or_default())
+}
+
+fn ts(m: &MicroTime) -> Ts {
+    Ts(m.0.as_millisecond())
+}
+
+fn lease_error(e: kube::Error) -> OpsError {
+    OpsError::Lock(format!("the operator Lease cannot be used: {e}"))
+}
+
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
+/// The Lease as the fleet model reads a lock; `None` when nobody holds it.
+pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
+    let spec = l.spec.as_ref()?;
+    let identity = spec.holder_identity.as_deref().filter(|h| !h.is_empty())?;
+    let (operator, session) = identity.rsplit_once(' ').unwrap_or((identity, ""));
+    let renewed = spec
+        .renew_time
+        .as_ref()
+        .or(spec.acquire_time.as_ref())
+        .map(ts)
+        .unwrap_or_default();
+    Some(ReleaseLock {
+        holder: crate::domain::printable(operator),
+        session: session.into(),
+        acquired_at: spec.acquire_time.as_ref().map(ts).unwrap_or(renewed),
+        expires_at: renewed.plus_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0))),
+    })
+}
+
+impl LockStore for LeaseLock {
+    fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+        Ok(self.get()?.as_ref().and_then(to_lock))
+    }
+
+    fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        match self.get()? {
+            None => {
+                let lease = self.lease(holder, now, now, None);
+                match self.block(self.api.create(&PostParams::default(), &lease)) {
+                    Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
+                    // Someone created it first: it is theirs.
+                    Err(e) if is_conflict(&e) => match self.read()? {
+                        Some(l) => Err(OpsError::Locked(l)),
+                        None => Err(OpsError::Lock(
+                            "the Lease changed meanwhile; try again".into(),
+                        )),
+                    },
+                    Err(e) => Err(lease_error(e)),
+                }
+            }
+            Some(existing) => {
+                let current = to_lock(&existing);
+                let since = match &current {
+                    Some(l) if l.is_held(now) && !holder.owns(l) => {
+                        return Err(OpsError::Locked(l.clone()));
+                    }
+                    Some(l) if holder.owns(l) && l.is_held(now) => l.acquired_at,
+                    _ => now,
+                };
+                let lease = self.lease(
+                    holder,
+                    since,
+                    now,
+                    existing.metadata.resource_version.clone(),
+                );
+                match self.block(self.api.replace(&self.name, &PostParams::default(), &lease)) {
+                    Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
+                    // Another contender replaced it first: it won.
+                    Err(e) if is_conflict(&e) => match self.read()? {
+                        Some(l) => Err(OpsError::Locked(l)),
+                        None => Err(OpsError::Lock(
+                            "the Lease changed meanwhile; try again".into(),
+                        )),
+                    },
+                    Err(e) => Err(lease_error(e)),
+                }
+            }
+        }
+    }
+
+    fn release(&self, holder: &Holder) -> Result<(), OpsError> {
+        let Some(existing) = self.get()? else {
+            return Ok(());
+        };
+        if !to_lock(&existing).is_some_and(|l| holder.owns(&l)) {
+            return Ok(());
+        }
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                resource_version: existing.metadata.resource_version.clone(),
+                uid: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match self.block(self.api.delete(&self.name, &dp)) {
+            Ok(_) => Ok(()),
+            // Changed since read: no longer ours to delete.
+            Err(e) if is_conflict(&e) => Ok(()),
+            Err(e) => Err(lease_error(e)),
+        }
+    }
+}
