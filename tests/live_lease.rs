@@ -65,7 +65,7 @@ async fn one_session_holds_the_lease_and_of_two_takers_of_an_expired_one_exactly
         let n = 6;
         let barrier = Arc::new(Barrier::new(n));
         let stores: Vec<LeaseLock> = (0..n).map(|_| lease(&file)).collect();
-        let winners = std::thread::scope(|s| {
+        std::thread::scope(|s| {
             let handles: Vec<_> = stores
                 .iter()
                 .enumerate()
@@ -82,8 +82,7 @@ async fn one_session_holds_the_lease_and_of_two_takers_of_an_expired_one_exactly
                 .map(|h| h.join().expect("joined"))
                 .filter(|w| *w)
                 .count()
-        });
-        winners
+        })
     })
     .await
     .expect("joined");
