@@ -33,6 +33,10 @@ struct Store {
     /// Changes at or below this resourceVersion are forgotten: watching from there is 410 Gone.
     compacted: u64,
     forbidden: HashSet<(String, String)>,
+    /// Objects whose next patch meets a concurrent writer: 409, and their resourceVersion moves.
+    conflict_next: HashSet<(String, String)>,
+    /// Patches received, as (plural, name, field manager, body): for exact-request checks.
+    pub patches: Vec<(String, String, String, Value)>,
     /// When set, every request must carry `Authorization: Bearer <token>` (else 401).
     token: Option<String>,
     /// Every Authorization header seen, for tests that check what was sent.
@@ -216,6 +220,30 @@ impl FakeKube {
         self.changed.notify_waiters();
     }
 
+    /// The next patch of `plural/name` finds that someone else wrote it first (409).
+    pub fn conflict_next_patch(&self, plural: &str, name: &str) {
+        self.store
+            .lock()
+            .expect("store")
+            .conflict_next
+            .insert((plural.into(), name.into()));
+    }
+
+    /// Every patch received: (plural, name, fieldManager, body).
+    pub fn patches(&self) -> Vec<(String, String, String, Value)> {
+        self.store.lock().expect("store").patches.clone()
+    }
+
+    /// An object as stored.
+    pub fn get(&self, plural: &str, name: &str) -> Option<Value> {
+        self.store
+            .lock()
+            .expect("store")
+            .objects
+            .get(&(plural.to_string(), name.to_string()))
+            .cloned()
+    }
+
     /// Answers 401 to any request without this bearer token.
     pub fn require_token(&self, token: &str) {
         self.store.lock().expect("store").token = Some(token.into());
@@ -313,6 +341,7 @@ async fn route(
     let verb = match (method.as_str(), parts.len(), watch) {
         ("POST", 1, _) => "create",
         ("PUT", _, _) => "update",
+        ("PATCH", _, _) => "patch",
         ("DELETE", _, _) => "delete",
         (_, 1, true) => "watch",
         (_, 1, false) => "list",
@@ -340,7 +369,7 @@ async fn route(
     match verb {
         "list" => list(&store, &plural, &q),
         "watch" => watch_stream(store, changed, plural, &q),
-        "create" | "update" | "delete" => {
+        "create" | "update" | "delete" | "patch" => {
             let body = req
                 .into_body()
                 .collect()
@@ -348,7 +377,17 @@ async fn route(
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            write(&store, &changed, verb, &api_version, &plural, name, body)
+            let manager = q.get("fieldManager").cloned().unwrap_or_default();
+            write(
+                &store,
+                &changed,
+                verb,
+                &api_version,
+                &plural,
+                name,
+                body,
+                &manager,
+            )
         }
         _ => {
             let st = store.lock().expect("store");
@@ -362,6 +401,7 @@ async fn route(
 
 /// Create (409 AlreadyExists if present), replace and delete (409 Conflict when the
 /// resourceVersion given is not the stored one).
+#[allow(clippy::too_many_arguments)]
 fn write(
     store: &Arc<Mutex<Store>>,
     changed: &Arc<Notify>,
@@ -370,6 +410,7 @@ fn write(
     plural: &str,
     name: Option<String>,
     mut body: Value,
+    manager: &str,
 ) -> Response<Body> {
     let mut st = store.lock().expect("store");
     let name = name.or_else(|| body["metadata"]["name"].as_str().map(str::to_string));
@@ -390,6 +431,33 @@ fn write(
             ),
         )
     };
+    if verb == "patch" {
+        st.patches.push((
+            plural.to_string(),
+            name.clone(),
+            manager.to_string(),
+            body.clone(),
+        ));
+        let Some(current) = st.objects.get(&key).cloned() else {
+            return status(StatusCode::NOT_FOUND, "NotFound", "not found");
+        };
+        if st.conflict_next.remove(&key) {
+            // Someone else wrote it just now.
+            st.rv += 1;
+            let rv = st.rv;
+            if let Some(o) = st.objects.get_mut(&key) {
+                o["metadata"]["resourceVersion"] = json!(rv.to_string());
+            }
+            return conflict();
+        }
+        let given = &body["metadata"]["resourceVersion"];
+        if !given.is_null() && Some(given) != stored_rv.as_ref() {
+            return conflict();
+        }
+        let mut merged = current;
+        merge(&mut merged, &body);
+        body = merged;
+    }
     match verb {
         "create" if stored_rv.is_some() => {
             return status(
@@ -451,6 +519,27 @@ fn write(
         },
         body,
     )
+}
+
+/// JSON merge patch (RFC 7386): objects merge, null removes, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
 }
 
 fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -> Response<Body> {

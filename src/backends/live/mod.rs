@@ -11,6 +11,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod lease;
 pub mod objects;
+pub mod placement;
 pub mod probe;
 pub mod source;
 pub mod watch;

@@ -1,0 +1,142 @@
+//! Live placement writes through the real `kube::Client` against the fake API server: the exact
+//! Shop patch (shopSets, the resourceVersion precondition, the drain's annotations, the field
+//! manager), a 409 from a concurrent writer re-read and retried, a shop moved meanwhile left
+//! alone, and cordon on the FleetCluster.
+
+#[path = "support/fake_kube.rs"]
+mod fake_kube;
+
+use fake_kube::FakeKube;
+use serde_json::json;
+use shopctl::backends::live::{kubeconfig, placement::ShopPatcher};
+use shopctl::domain::placement::Move;
+use shopctl::ops::placement::{Capacities, PlacementStore, Record};
+
+fn patcher(file: &std::path::Path) -> ShopPatcher {
+    let (k, name) = kubeconfig::load(Some(file)).expect("kubeconfig");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let config = rt
+        .block_on(kubeconfig::client_config(&k, &name, None))
+        .expect("context");
+    ShopPatcher::new(config).expect("patcher")
+}
+
+fn mv(shop: &str, from: &[&str], to: &[&str]) -> Move {
+    Move {
+        shop: shop.into(),
+        from: from.iter().map(|s| s.to_string()).collect(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurrent_writer() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    for (n, on) in [("s1", "b-1"), ("s2", "b-1"), ("s3", "b-1")] {
+        fake.put(
+            "shops",
+            "Shop",
+            json!({"metadata": {"name": n}, "spec": {"redundancy": "single", "shopSets": [on]}}),
+        );
+    }
+    fake.put(
+        "fleetclusters",
+        "FleetCluster",
+        json!({"metadata": {"name": "b"}, "spec": {"provider": "eks"}}),
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = fake.kubeconfig(tmp.path(), "ops", "t");
+    // s2 meets a concurrent writer; s3 was moved elsewhere before the batch.
+    fake.conflict_next_patch("shops", "s2");
+    fake.put(
+        "shops",
+        "Shop",
+        json!({"metadata": {"name": "s3"}, "spec": {"redundancy": "single", "shopSets": ["c-1"]}}),
+    );
+    let rv_s1 = fake.get("shops", "s1").expect("s1")["metadata"]["resourceVersion"].clone();
+    let f2 = file.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let p = patcher(&f2);
+        p.set_cordon("b", true, Some("drain-b-1"))
+            .expect("cordoned");
+        let out = p
+            .apply(
+                &[
+                    mv("s1", &["b-1"], &["a-1"]),
+                    mv("s2", &["b-1"], &["a-1"]),
+                    mv("s3", &["b-1"], &["a-1"]),
+                ],
+                &Record::Drain("drain-b-1".into()),
+                &Capacities::new(),
+            )
+            .expect("batch");
+        // Running the batch again moves nothing twice.
+        let again = p
+            .apply(
+                &[mv("s1", &["b-1"], &["a-1"])],
+                &Record::Drain("drain-b-1".into()),
+                &Capacities::new(),
+            )
+            .expect("batch");
+        (out, again)
+    })
+    .await
+    .expect("joined");
+    let (out, again) = out;
+    assert_eq!((out.applied, out.already), (2, 0), "{out:?}");
+    assert_eq!(out.skipped.len(), 1);
+    assert!(out.skipped[0].1.contains("moved meanwhile"), "{out:?}");
+    assert_eq!((again.applied, again.already), (0, 1));
+
+    let s1 = fake.get("shops", "s1").expect("s1");
+    assert_eq!(s1["spec"]["shopSets"], json!(["a-1"]));
+    assert_eq!(
+        s1["metadata"]["annotations"]["shopset.dev/drain"],
+        "drain-b-1"
+    );
+    assert_eq!(
+        s1["metadata"]["annotations"]["shopset.dev/previous-shopsets"],
+        "b-1"
+    );
+    assert_eq!(
+        fake.get("shops", "s2").expect("s2")["spec"]["shopSets"],
+        json!(["a-1"])
+    );
+    let b = fake.get("fleetclusters", "b").expect("b");
+    assert_eq!(b["spec"]["unschedulable"], true);
+    // The exact request: a merge patch with the resourceVersion read, by field manager shopctl.
+    let patches = fake.patches();
+    let (_, _, manager, body) = patches
+        .iter()
+        .find(|(p, n, _, _)| p == "shops" && n == "s1")
+        .expect("s1 patched");
+    assert_eq!(manager, "shopctl");
+    assert_eq!(body["metadata"]["resourceVersion"], rv_s1);
+    assert_eq!(body["spec"], json!({"shopSets": ["a-1"]}));
+    let s2_attempts = patches.iter().filter(|(_, n, _, _)| n == "s2").count();
+    assert_eq!(s2_attempts, 2, "a 409 is re-read and retried once");
+
+    // A restore clears what the drain recorded.
+    let out = tokio::task::spawn_blocking(move || {
+        patcher(&file)
+            .apply(
+                &[mv("s1", &["a-1"], &["b-1"])],
+                &Record::Clear,
+                &Capacities::new(),
+            )
+            .expect("restore batch")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(out.applied, 1);
+    let s1 = fake.get("shops", "s1").expect("s1");
+    assert!(
+        s1["metadata"]["annotations"]
+            .get("shopset.dev/drain")
+            .is_none(),
+        "{s1}"
+    );
+}
