@@ -140,3 +140,56 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
         "{s1}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_is_asked_with_the_exact_operation_and_never_over_a_running_one() {
+    use shopctl::backends::live::sync::{SyncError, trigger};
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    for (name, phase) in [("shopset-a-1", "Succeeded"), ("shopset-b-1", "Running")] {
+        fake.put_as(
+            "argoproj.io/v1alpha1",
+            "applications",
+            "Application",
+            json!({"metadata": {"name": name, "namespace": "argocd"},
+                   "status": {"operationState": {"phase": phase}}}),
+        );
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = fake.kubeconfig(tmp.path(), "ops", "t");
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let config = kubeconfig::client_config(&k, &name, None)
+        .await
+        .expect("context");
+    let client = kube::Client::try_from(config).expect("client");
+    let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
+    let apps: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, "argocd", &ar);
+    trigger(
+        &apps,
+        "shopset-a-1",
+        "alice@ops",
+        "0c5d6c0",
+        "promote prod-beta to v1.42.0",
+    )
+    .await
+    .expect("asked");
+    assert_eq!(
+        trigger(&apps, "shopset-b-1", "alice@ops", "0c5d6c0", "promote").await,
+        Err(SyncError::Running("shopset-b-1".into()))
+    );
+    let patches = fake.patches();
+    assert_eq!(patches.len(), 1, "nothing sent to the running one");
+    let (_, app, manager, body) = &patches[0];
+    assert_eq!((app.as_str(), manager.as_str()), ("shopset-a-1", "shopctl"));
+    assert_eq!(
+        body["operation"],
+        json!({"initiatedBy": {"username": "alice@ops", "automated": false},
+               "info": [{"name": "Reason", "value": "shopctl: promote prod-beta to v1.42.0"}],
+               "sync": {"revision": "0c5d6c0"}})
+    );
+    assert_eq!(
+        body["metadata"]["annotations"]["argocd.argoproj.io/refresh"],
+        "normal"
+    );
+}

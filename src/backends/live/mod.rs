@@ -14,4 +14,5 @@ pub mod objects;
 pub mod placement;
 pub mod probe;
 pub mod source;
+pub mod sync;
 pub mod watch;
