@@ -57,10 +57,10 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    if !cli.demo && changes_the_fleet(cli.command.as_ref()) {
+    if !cli.demo && is_release(cli.command.as_ref()) {
         let _ = writeln!(
             std::io::stderr(),
-            "shopctl: live mode is read-only in this build: releases, reassignments, drains and restores run with --demo only"
+            "shopctl: releases in live mode are not in this build (reassign, drain and restore are); step and roll back with --demo"
         );
         return Ok(ExitCode::from(Exit::ReadOnly as u8));
     }
@@ -189,14 +189,12 @@ fn exit_status(e: &anyhow::Error) -> Exit {
     }
 }
 
-/// Commands that write to the fleet.
-fn changes_the_fleet(command: Option<&Command>) -> bool {
-    match command {
-        Some(Command::Reassign { .. } | Command::Restore { .. }) => true,
-        Some(Command::Drain { plan, .. }) => plan.is_none(),
-        Some(Command::Release { action }) => !matches!(action, ReleaseAction::Status { .. }),
-        _ => false,
-    }
+/// Release steps and rollbacks (not yet connected in live mode).
+fn is_release(command: Option<&Command>) -> bool {
+    matches!(
+        command,
+        Some(Command::Release { action }) if !matches!(action, ReleaseAction::Status { .. })
+    )
 }
 
 /// What a backend opens to: the fleet's source, the release policy, and an executor unless the
@@ -215,10 +213,17 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             .clone()
             .unwrap_or_else(live::config::default_file);
         let config = live::config::Config::load(&file, cli.context.as_deref())?;
-        // Read-only in this build: live mode opens to no executor.
+        let executor = if cli.readonly {
+            None
+        } else {
+            Some(live::executor::executor(
+                &config,
+                Holder::new_session(shopctl::ops::operator()),
+            )?)
+        };
         return Ok(Opened {
             source: Box::new(live::source::LiveSource::new(config)),
-            executor: None,
+            executor,
             policy: GatePolicy::default(),
         });
     }

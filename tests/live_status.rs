@@ -55,7 +55,7 @@ fn seed(fake: &FakeKube) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_of_a_live_fleet_and_writes_refused_in_this_build() {
+async fn status_of_a_live_fleet_and_releases_refused_in_this_build() {
     let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
     seed(&fake);
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -128,14 +128,14 @@ async fn status_of_a_live_fleet_and_writes_refused_in_this_build() {
             .expect("binary")
             .arg("--config")
             .arg(&cfg)
-            .args(["reassign", "maple-bakery", "--to", "a-1,c-1", "--yes"])
+            .args(["release", "step", "--tier", "beta", "--yes"])
             .output()
             .expect("runs")
     })
     .await
     .expect("joined");
     assert_eq!(refused.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("read-only in this build"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not in this build"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,4 +212,134 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A config for the fake server and the demo's remote, and the state directory to use.
+fn live_config(fake: &FakeKube, dir: &std::path::Path) -> std::path::PathBuf {
+    let kubeconfig = fake.kubeconfig(dir, "ops", "t");
+    let demo_dir = dir.join("demo");
+    DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
+            kubeconfig.display(),
+            demo_dir.join("git/system.git").display(),
+            dir.join("cache/system.git").display()
+        ),
+    )
+    .expect("config");
+    config
+}
+
+async fn shopctl_live(
+    config: &std::path::Path,
+    state: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let (bin, cfg, st) = (
+        assert_cmd::cargo::cargo_bin("shopctl"),
+        config.to_path_buf(),
+        state.to_path_buf(),
+    );
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .env("XDG_STATE_HOME", &st)
+            .env("SHOPCTL_OPERATOR", "alice@ops")
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audited() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    for c in ["a", "b", "c"] {
+        fake.put(
+            "fleetclusters",
+            "FleetCluster",
+            json!({"metadata": {"name": c}, "spec": {"provider": "eks", "context": "ops"}}),
+        );
+        fake.put(
+            "shopsets",
+            "ShopSet",
+            json!({"metadata": {"name": format!("{c}-1")}, "spec": {"tier": "dev", "configuration": "staging", "cluster": c, "capacity": 10}}),
+        );
+    }
+    fake.put(
+        "tiers",
+        "Tier",
+        json!({"metadata": {"name": "dev"}, "spec": {"level": 0, "branch": "tier-0", "soakSeconds": 30}}),
+    );
+    for (n, on) in [
+        ("s1", vec!["b-1"]),
+        ("s2", vec!["b-1"]),
+        ("d1", vec!["a-1", "b-1"]),
+    ] {
+        fake.put(
+            "shops",
+            "Shop",
+            json!({"metadata": {"name": n}, "spec": {"redundancy": if on.len() == 2 { "dual" } else { "single" }, "shopSets": on}}),
+        );
+    }
+    fake.node("n1", true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let state = tmp.path().join("state");
+
+    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in ["s1", "s2", "d1"] {
+        let s = fake.get("shops", n).expect("shop");
+        let on: Vec<String> = serde_json::from_value(s["spec"]["shopSets"].clone()).expect("sets");
+        assert!(!on.contains(&"b-1".to_string()), "{n} still on b-1: {on:?}");
+        assert!(
+            s["metadata"]["annotations"]["shopset.dev/drain"].is_string(),
+            "{s}"
+        );
+    }
+    assert_eq!(
+        fake.get("fleetclusters", "b").expect("b")["spec"]["unschedulable"],
+        true
+    );
+    assert!(
+        fake.get("leases", "shopctl-release").is_none(),
+        "the Lease was given back"
+    );
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    assert!(
+        audit.contains("\"cordon\"") && audit.contains("\"drain batch\""),
+        "{audit}"
+    );
+
+    let out = shopctl_live(&config, &state, &["restore", "b", "--yes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fake.get("shops", "d1").expect("d1")["spec"]["shopSets"],
+        json!(["a-1", "b-1"])
+    );
+    assert_eq!(
+        fake.get("fleetclusters", "b").expect("b")["spec"]["unschedulable"],
+        false
+    );
+    assert!(
+        fake.get("shops", "s1").expect("s1")["metadata"]["annotations"]
+            .get("shopset.dev/drain")
+            .is_none()
+    );
 }
