@@ -1,7 +1,7 @@
 //! The live backend behind the [`FleetSource`] seam: the control plane and every Argo CD
 //! watched, every workload cluster probed through its context, Alertmanager polled, the system
 //! repository fetched — each a source of its own, so that one dead peer never hides behind a
-//! healthy one. Read-only in this build: it opens to no executor.
+//! healthy one. Writes go through the live executor (`executor.rs`).
 
 use std::collections::HashMap;
 use std::time::Duration;
