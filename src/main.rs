@@ -57,13 +57,6 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    if !cli.demo && is_release(cli.command.as_ref()) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "shopctl: releases in live mode are not in this build (reassign, drain and restore are); step and roll back with --demo"
-        );
-        return Ok(ExitCode::from(Exit::ReadOnly as u8));
-    }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
     let Opened {
@@ -187,14 +180,6 @@ fn exit_status(e: &anyhow::Error) -> Exit {
         }
         _ => Exit::Error,
     }
-}
-
-/// Release steps and rollbacks (not yet connected in live mode).
-fn is_release(command: Option<&Command>) -> bool {
-    matches!(
-        command,
-        Some(Command::Release { action }) if !matches!(action, ReleaseAction::Status { .. })
-    )
 }
 
 /// What a backend opens to: the fleet's source, the release policy, and an executor unless the

@@ -6,7 +6,6 @@ mod common;
 #[path = "support/fake_kube.rs"]
 mod fake_kube;
 
-use assert_cmd::Command;
 use fake_kube::FakeKube;
 use serde_json::{Value, json};
 use shopctl::backends::demo::{DemoFleet, Scenario};
@@ -55,7 +54,7 @@ fn seed(fake: &FakeKube) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_of_a_live_fleet_and_releases_refused_in_this_build() {
+async fn status_of_a_live_fleet() {
     let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
     seed(&fake);
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -121,21 +120,6 @@ async fn status_of_a_live_fleet_and_releases_refused_in_this_build() {
         !text.contains("canary-token-live"),
         "a credential was printed"
     );
-
-    let cfg = config.clone();
-    let refused = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("shopctl")
-            .expect("binary")
-            .arg("--config")
-            .arg(&cfg)
-            .args(["release", "step", "--tier", "beta", "--yes"])
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined");
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not in this build"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,5 +325,108 @@ async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audi
         fake.get("shops", "s1").expect("s1")["metadata"]["annotations"]
             .get("shopset.dev/drain")
             .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_tier() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let remote = tmp.path().join("demo/git/system.git");
+    let head = |branch: &str| common::git(&remote, &["rev-parse", branch]);
+    fake.put(
+        "fleetclusters",
+        "FleetCluster",
+        json!({"metadata": {"name": "a"}, "spec": {"provider": "eks", "context": "ops"}}),
+    );
+    for (name, level) in [("beta", 1), ("prod-beta", 2)] {
+        fake.put(
+            "tiers",
+            "Tier",
+            json!({"metadata": {"name": name}, "spec": {"level": level, "branch": format!("tier-{level}"), "soakSeconds": 30}}),
+        );
+    }
+    // beta has settled at its branch head long ago; prod-beta runs the older release.
+    let beta_head = head("tier-1");
+    for (set, tier, revision) in [
+        ("a-1", "beta", beta_head.clone()),
+        ("a-2", "prod-beta", head("tier-2")),
+    ] {
+        fake.put(
+            "shopsets",
+            "ShopSet",
+            json!({"metadata": {"name": set}, "spec": {"tier": tier, "configuration": "production", "cluster": "a", "capacity": 10}}),
+        );
+        fake.put_as(
+            "argoproj.io/v1alpha1",
+            "applications",
+            "Application",
+            json!({"metadata": {"name": format!("shopset-{set}"), "namespace": "argocd",
+                                "labels": {"shopset.dev/shopset": set}},
+                   "status": {"sync": {"status": "Synced", "revision": revision},
+                              "health": {"status": "Healthy"},
+                              "operationState": {"phase": "Succeeded", "finishedAt": "2026-01-01T00:00:00Z"}}}),
+        );
+    }
+    fake.node("n1", true);
+    let before = head("tier-2");
+    let state = tmp.path().join("state");
+    // Alertmanager does not answer: the alert condition fails and needs a reason.
+    let refused = shopctl_live(
+        &config,
+        &state,
+        &["release", "step", "--tier", "prod-beta", "--yes"],
+    )
+    .await;
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(head("tier-2"), before, "nothing pushed");
+    let out = shopctl_live(
+        &config,
+        &state,
+        &[
+            "release",
+            "step",
+            "--tier",
+            "prod-beta",
+            "--yes",
+            "--override-reason",
+            "alerting is down, checked by hand",
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = head("tier-2");
+    assert_ne!(after, before, "pushed to the remote");
+    // prod-beta's Application was asked to sync exactly the pushed commit; beta's was not.
+    let patches = fake.patches();
+    let synced: Vec<&(String, String, String, serde_json::Value)> = patches
+        .iter()
+        .filter(|(p, _, _, _)| p == "applications")
+        .collect();
+    assert_eq!(synced.len(), 1, "{synced:?}");
+    assert_eq!(synced[0].1, "shopset-a-2");
+    assert_eq!(synced[0].3["operation"]["sync"]["revision"], json!(after));
+    assert_eq!(
+        synced[0].3["operation"]["initiatedBy"]["username"],
+        "alice@ops"
+    );
+    assert!(
+        fake.get("leases", "shopctl-release").is_none(),
+        "the Lease was given back"
+    );
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    assert!(
+        audit.contains("\"pushed\"") && audit.contains("alerting is down"),
+        "{audit}"
     );
 }

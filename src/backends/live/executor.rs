@@ -1,7 +1,7 @@
-//! The live backend's executor: the one executor of `ops`, writing through live stores — Shop
-//! patches with preconditions, cordon on the FleetCluster, the operator Lease, the JSONL audit
-//! log in the state directory — after fresh reads of the control plane. Releases (the git push
-//! and the Argo CD sync requests that follow it) are not connected yet: they are refused.
+//! The live backend's executor: the one executor of `ops`, writing through live stores — the
+//! tier branch pushed from shopctl's push clone and Argo CD asked to sync, Shop patches with
+//! preconditions, cordon on the FleetCluster, the operator Lease, the JSONL audit log in the
+//! state directory — after fresh reads of the fleet.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,12 +9,13 @@ use super::config::Config;
 use super::kubeconfig;
 use super::lease::LeaseLock;
 use super::placement::ShopPatcher;
+use super::releases::{ArgoTarget, LiveReleases};
 use super::source::LiveSource;
 use crate::backends::FleetSource;
 use crate::domain::release::GatePolicy;
 use crate::domain::{Fleet, Ts};
 use crate::ops::audit::AuditLog;
-use crate::ops::{Executor, FleetReader, Holder, OpsError, ReleaseStore, Stores};
+use crate::ops::{Executor, FleetReader, Holder, OpsError, Stores};
 
 /// Fresh reads of the live fleet for the executor's re-checks.
 struct LiveReader(Mutex<LiveSource>);
@@ -28,25 +29,6 @@ impl FleetReader for LiveReader {
         source
             .snapshot(now)
             .map_err(|e| OpsError::Read(e.to_string()))
-    }
-}
-
-/// Releases in live mode are not connected yet.
-struct NoReleases;
-
-impl ReleaseStore for NoReleases {
-    fn set_gitlink(
-        &self,
-        _branch: &str,
-        _expected: Option<&str>,
-        _target: &str,
-        _message: &str,
-        _author: &str,
-        _now: Ts,
-    ) -> Result<String, OpsError> {
-        Err(OpsError::Refused(
-            "releases in live mode are not in this build; nothing was pushed".into(),
-        ))
     }
 }
 
@@ -65,11 +47,29 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
             config.control_plane.context.as_deref(),
         ))
         .map_err(|e| OpsError::Store(e.to_string()))?;
+    let mut argo = Vec::new();
+    for a in &config.argocd {
+        let cfg = match a.context.as_deref() {
+            None => client_config.clone(),
+            Some(c) => runtime
+                .block_on(kubeconfig::client_config(&k, &file, Some(c)))
+                .map_err(|e| OpsError::Store(e.to_string()))?,
+        };
+        argo.push(ArgoTarget {
+            config: cfg,
+            namespace: a.namespace.clone(),
+            shopset_label: a.shopset_label.clone(),
+        });
+    }
+    let releases = LiveReleases::new(
+        &config.git.remote,
+        config.git.cache.with_extension("push.git"),
+        client_config.clone(),
+        argo,
+    )?;
     let stores = Stores {
-        fleet: Box::new(LiveReader(Mutex::new(LiveSource::for_placement(
-            config.clone(),
-        )))),
-        releases: Box::new(NoReleases),
+        fleet: Box::new(LiveReader(Mutex::new(LiveSource::new(config.clone())))),
+        releases: Box::new(releases),
         placement: Box::new(ShopPatcher::new(client_config.clone())?),
         locks: Arc::new(LeaseLock::new(
             client_config,

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod objects;
 pub mod placement;
 pub mod probe;
+pub mod releases;
 pub mod source;
 pub mod sync;
 pub mod watch;

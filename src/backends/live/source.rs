@@ -27,25 +27,11 @@ const PROBE_EVERY: Duration = Duration::from_secs(15);
 /// A live fleet, as its configuration describes it.
 pub struct LiveSource {
     config: Config,
-    /// Reads only what placement needs (the control plane, Argo CD, the clusters): the
-    /// executor's fresh reads before each write.
-    placement_only: bool,
 }
 
 impl LiveSource {
     pub fn new(config: Config) -> LiveSource {
-        LiveSource {
-            config,
-            placement_only: false,
-        }
-    }
-
-    /// A source for the executor's re-checks of placement writes.
-    pub fn for_placement(config: Config) -> LiveSource {
-        LiveSource {
-            config,
-            placement_only: true,
-        }
+        LiveSource { config }
     }
 
     fn kubeconfig(&self) -> Result<(Kubeconfig, String), SourceError> {
@@ -132,10 +118,6 @@ impl LiveSource {
         // Each cluster through its own context; one that does not answer is unreachable.
         for (name, status) in self.probe_clusters(&k, &file, &clusters.items).await {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
-        }
-        if self.placement_only {
-            fleet.refresh();
-            return Ok(fleet);
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
             Ok(c) => match c.alerts().await {

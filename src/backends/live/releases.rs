@@ -1,0 +1,154 @@
+//! Releases in live mode: the commit on the tier branch made in shopctl's push clone (a bare
+//! repository whose `origin` is the configured remote) and pushed — never forced; a rejected push
+//! is reported for the gate to be evaluated again — then every Argo CD Application of that tier is
+//! asked to sync the new commit (never over a running operation).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+
+use super::crds;
+use super::sync;
+use crate::domain::Ts;
+use crate::ops::{OpsError, ReleaseStore};
+
+/// One Argo CD instance's Applications.
+pub struct ArgoTarget {
+    pub config: kube::Config,
+    pub namespace: String,
+    pub shopset_label: String,
+}
+
+/// The system repository's push clone and the Argo CD instances to ask after a push.
+pub struct LiveReleases {
+    remote: String,
+    clone: PathBuf,
+    control_plane: kube::Client,
+    argo: Vec<(Api<DynamicObject>, String)>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl LiveReleases {
+    pub fn new(
+        remote: &str,
+        clone: PathBuf,
+        control_plane: kube::Config,
+        argo: Vec<ArgoTarget>,
+    ) -> Result<LiveReleases, OpsError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OpsError::Store(e.to_string()))?;
+        let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+        let resource = ApiResource::from_gvk_with_plural(&gvk, "applications");
+        let (control_plane, argo) = runtime.block_on(async {
+            let cp = kube::Client::try_from(control_plane)
+                .map_err(|e| OpsError::Store(e.to_string()))?;
+            let mut apis = Vec::new();
+            for a in argo {
+                let client =
+                    kube::Client::try_from(a.config).map_err(|e| OpsError::Store(e.to_string()))?;
+                apis.push((
+                    Api::namespaced_with(client, &a.namespace, &resource),
+                    a.shopset_label,
+                ));
+            }
+            Ok::<_, OpsError>((cp, apis))
+        })?;
+        Ok(LiveReleases {
+            remote: remote.into(),
+            clone,
+            control_plane,
+            argo,
+            runtime,
+        })
+    }
+
+    /// The bare push clone, created with `origin` = the remote when missing.
+    fn ensure_clone(&self) -> Result<(), OpsError> {
+        if git2::Repository::open_bare(&self.clone).is_ok() {
+            return Ok(());
+        }
+        let repo = git2::Repository::init_bare(&self.clone)?;
+        repo.remote("origin", &self.remote)?;
+        Ok(())
+    }
+
+    /// Asks every Application of the tier deploying `branch` to sync `commit`. Best effort: a
+    /// failure is logged and the rollout is followed anyway (Argo CD may sync by itself).
+    fn trigger_syncs(&self, branch: &str, commit: &str, operator: &str, why: &str) {
+        let result: Result<Vec<String>, String> = self.runtime.block_on(async {
+            let lp = ListParams::default();
+            let tiers = Api::<crds::Tier>::all(self.control_plane.clone())
+                .list(&lp)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(tier) = tiers.items.iter().find(|t| t.spec.branch == branch) else {
+                return Ok(Vec::new());
+            };
+            let tier = kube::ResourceExt::name_any(tier);
+            let sets: HashSet<String> = Api::<crds::ShopSet>::all(self.control_plane.clone())
+                .list(&lp)
+                .await
+                .map_err(|e| e.to_string())?
+                .items
+                .iter()
+                .filter(|s| s.spec.tier == tier)
+                .map(kube::ResourceExt::name_any)
+                .collect();
+            let mut problems = Vec::new();
+            for (api, label) in &self.argo {
+                let apps = api.list(&lp).await.map_err(|e| e.to_string())?;
+                for app in apps.items {
+                    let of_tier = kube::ResourceExt::labels(&app)
+                        .get(label)
+                        .is_some_and(|s| sets.contains(s));
+                    if !of_tier {
+                        continue;
+                    }
+                    let name = kube::ResourceExt::name_any(&app);
+                    if let Err(e) = sync::trigger(api, &name, operator, commit, why).await {
+                        problems.push(e.to_string());
+                    }
+                }
+            }
+            Ok(problems)
+        });
+        match result {
+            Ok(problems) => {
+                for p in problems {
+                    tracing::warn!("{p}");
+                }
+            }
+            Err(e) => tracing::warn!("asking Argo CD to sync '{branch}': {e}"),
+        }
+    }
+}
+
+impl ReleaseStore for LiveReleases {
+    fn set_gitlink(
+        &self,
+        branch: &str,
+        expected: Option<&str>,
+        target: &str,
+        message: &str,
+        author: &str,
+        now: Ts,
+    ) -> Result<String, OpsError> {
+        self.ensure_clone()?;
+        let commit = crate::ops::git::set_gitlink(
+            &self.clone,
+            branch,
+            expected,
+            target,
+            message,
+            author,
+            now,
+        )?;
+        let why = message.lines().next().unwrap_or_default();
+        self.trigger_syncs(branch, &commit, author, why);
+        Ok(commit)
+    }
+}
