@@ -273,6 +273,17 @@ impl Config {
             if remote.trim().is_empty() {
                 return Err(s.value("remote", &remote, "empty".into()));
             }
+            let networked = ["ssh://", "http://", "https://", "git://"]
+                .iter()
+                .any(|p| remote.starts_with(p))
+                || (remote.contains('@') && remote.contains(':') && !remote.starts_with('/'));
+            if networked {
+                return Err(s.value(
+                    "remote",
+                    &remote,
+                    "this build reaches local paths and file:// URLs only (its git has no network transports)".into(),
+                ));
+            }
             let cache = s
                 .path_opt("cache")?
                 .unwrap_or_else(|| expand_home("~/.cache/shopctl/system"));

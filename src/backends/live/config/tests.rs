@@ -18,7 +18,7 @@ const MINIMAL: &str = r#"
 url = "http://127.0.0.1:9093"
 
 [git]
-remote = "ssh://git@git.example.com/platform/system.git"
+remote = "/srv/git/platform/system.git"
 "#;
 
 #[test]
@@ -47,7 +47,7 @@ bearer_token_file = "/run/secrets/am-token"
 ca_file = "/etc/ssl/am-ca.pem"
 
 [git]
-remote = "ssh://git@git.example.com/platform/system.git"
+remote = "/srv/git/platform/system.git"
 cache = "/var/cache/shopctl/system"
 
 [lock]
@@ -172,6 +172,24 @@ fn errors_name_the_file_the_key_and_the_value() {
         let e = err(&src);
         assert!(e.contains(FILE), "{e}");
         assert!(e.contains(want), "wanted {want:?} in: {e}");
+    }
+}
+
+#[test]
+fn a_remote_this_build_cannot_reach_is_refused() {
+    for remote in [
+        "ssh://git@git.example.com/platform/system.git",
+        "git@github.com:org/system.git",
+        "https://git.example.com/system.git",
+    ] {
+        let e = err(&format!(
+            "[alertmanager]\nurl = \"http://a:1\"\n[git]\nremote = \"{remote}\"\n"
+        ));
+        assert!(e.contains("'git.remote'") && e.contains("file://"), "{e}");
+    }
+    for remote in ["/srv/git/system.git", "file:///srv/git/system.git"] {
+        let src = format!("[alertmanager]\nurl = \"http://a:1\"\n[git]\nremote = \"{remote}\"\n");
+        assert_eq!(parse(&src).expect("valid").git.remote, remote);
     }
 }
 
