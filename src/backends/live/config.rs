@@ -267,7 +267,7 @@ impl Config {
             let remote = s.string("remote")?.ok_or_else(|| {
                 s.missing(
                     "remote",
-                    "the system repository, e.g. 'ssh://git@git.example.com/platform/system.git'",
+                    "the system repository, e.g. '/srv/git/platform/system.git'",
                 )
             })?;
             if remote.trim().is_empty() {
