@@ -234,6 +234,18 @@ impl FakeKube {
         self.store.lock().expect("store").patches.clone()
     }
 
+    /// Every stored object of a resource.
+    pub fn all(&self, plural: &str) -> Vec<Value> {
+        self.store
+            .lock()
+            .expect("store")
+            .objects
+            .iter()
+            .filter(|((p, _), _)| p == plural)
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+
     /// An object as stored.
     pub fn get(&self, plural: &str, name: &str) -> Option<Value> {
         self.store

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::config::Config;
+use super::events::LiveAudit;
 use super::kubeconfig;
 use super::lease::LeaseLock;
 use super::placement::ShopPatcher;
@@ -72,14 +73,21 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
         releases: Box::new(releases),
         placement: Box::new(ShopPatcher::new(client_config.clone())?),
         locks: Arc::new(LeaseLock::new(
-            client_config,
+            client_config.clone(),
             &config.lock.namespace,
             &config.lock.name,
             config.lock.duration_secs,
         )?),
-        audit: Box::new(AuditLog {
-            path: crate::state_dir().join("audit.jsonl"),
-        }),
+        audit: Box::new(
+            LiveAudit::new(
+                AuditLog {
+                    path: crate::state_dir().join("audit.jsonl"),
+                },
+                client_config.clone(),
+                &holder.session,
+            )
+            .map_err(OpsError::Store)?,
+        ),
     };
     Ok(Executor::new(holder, stores, GatePolicy::default()))
 }

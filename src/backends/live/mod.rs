@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod argocd;
 pub mod config;
 pub mod crds;
+pub mod events;
 pub mod executor;
 pub mod git;
 pub mod http;

@@ -1,0 +1,124 @@
+//! The audit trail in live mode: the JSONL log, and a Kubernetes Event (`events.k8s.io/v1`,
+//! reporting controller `shopctl`) on the object each audited step touched — the Tier of a
+//! release, the Shop of a reassignment, the FleetCluster of a drain or restore. Events go to the
+//! `default` namespace (the objects are cluster-scoped). An Event that cannot be written is
+//! logged; the JSONL line is what must not be lost.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::Api;
+use kube::api::PostParams;
+
+use crate::ops::audit::{AuditEntry, AuditLog, AuditSink};
+
+/// How long writing one Event may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The JSONL log plus Kubernetes Events.
+pub struct LiveAudit {
+    log: AuditLog,
+    events: Api<Event>,
+    instance: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl LiveAudit {
+    pub fn new(log: AuditLog, config: kube::Config, instance: &str) -> Result<LiveAudit, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client = runtime
+            .block_on(async { kube::Client::try_from(config) })
+            .map_err(|e| e.to_string())?;
+        Ok(LiveAudit {
+            log,
+            events: Api::namespaced(client, "default"),
+            instance: instance.into(),
+            runtime,
+        })
+    }
+}
+
+/// The Event an audit line means, if it touched an object.
+pub fn event_of(entry: &AuditEntry, instance: &str, now_ms: i64) -> Option<Event> {
+    let (kind, name) = match (&entry.tier, &entry.shop, &entry.cluster) {
+        (Some(t), _, _) => ("Tier", t),
+        (_, Some(s), _) => ("Shop", s),
+        (_, _, Some(c)) => ("FleetCluster", c),
+        _ => return None,
+    };
+    let warning = matches!(
+        entry.result.as_str(),
+        "error" | "rejected" | "refused" | "locked"
+    );
+    let mut note = format!("{} by {}: {}", entry.action, entry.operator, entry.result);
+    for part in [&entry.notes, &entry.reason, &entry.error]
+        .into_iter()
+        .flatten()
+    {
+        note.push_str("; ");
+        note.push_str(part);
+    }
+    // Events keep their note short (1 kB).
+    let note: String = note.chars().take(1000).collect();
+    let reason: String = entry
+        .action
+        .split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    Some(Event {
+        metadata: ObjectMeta {
+            name: Some(format!(
+                "{}.{:x}{:04x}",
+                name.to_ascii_lowercase(),
+                now_ms,
+                fastrand::u16(..)
+            )),
+            namespace: Some("default".into()),
+            ..ObjectMeta::default()
+        },
+        action: Some(reason.clone()),
+        reason: Some(reason),
+        note: Some(note),
+        type_: Some(if warning { "Warning" } else { "Normal" }.into()),
+        event_time: Some(MicroTime(
+            k8s_openapi::jiff::Timestamp::from_millisecond(now_ms).unwrap_or_default(),
+        )),
+        reporting_controller: Some("shopctl".into()),
+        reporting_instance: Some(instance.into()),
+        regarding: Some(ObjectReference {
+            api_version: Some("shopset.dev/v1alpha1".into()),
+            kind: Some(kind.into()),
+            name: Some(name.clone()),
+            ..ObjectReference::default()
+        }),
+        ..Event::default()
+    })
+}
+
+impl AuditSink for LiveAudit {
+    fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+        self.log.append(entry)?;
+        if let Some(event) = event_of(entry, &self.instance, crate::domain::Ts::now().0) {
+            let sent = self.runtime.block_on(async {
+                tokio::time::timeout(TIMEOUT, self.events.create(&PostParams::default(), &event))
+                    .await
+            });
+            match sent {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("writing the audit Event: {e}"),
+                Err(_) => tracing::warn!("writing the audit Event: no answer in time"),
+            }
+        }
+        Ok(())
+    }
+}
