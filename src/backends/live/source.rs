@@ -96,16 +96,17 @@ impl LiveSource {
         let shops: Vec<_> = shops.items.iter().map(objects::shop).collect();
         fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
         for argo in &self.config.argocd {
+            let source = SourceId::ArgoCd(self.argo_name(argo));
             let client = match argo.context.as_deref() {
                 None => cp.clone(),
-                Some(c) => Self::client(&k, &file, Some(c), SourceId::ArgoCd(c.into())).await?,
+                Some(c) => Self::client(&k, &file, Some(c), source.clone()).await?,
             };
             let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
             let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
             let api: Api<kube::api::DynamicObject> =
                 Api::namespaced_with(client, &argo.namespace, &resource);
             let apps = api.list(&lp).await.map_err(|e| SourceError {
-                from: SourceId::ArgoCd(argo.namespace.clone()),
+                from: source.clone(),
                 message: format!("cannot list Argo CD Applications: {e}"),
             })?;
             let mut relist = objects::applications(argo.shopset_label.clone());
@@ -174,6 +175,14 @@ impl LiveSource {
         out
     }
 
+    /// How an Argo CD instance is named as a source: its context (else the control plane's).
+    fn argo_name(&self, argo: &super::config::ArgoCd) -> String {
+        argo.context
+            .clone()
+            .or_else(|| self.config.control_plane.context.clone())
+            .unwrap_or_else(|| "control plane".into())
+    }
+
     fn git(&self) -> GitCache {
         GitCache {
             remote: self.config.git.remote.clone(),
@@ -211,10 +220,7 @@ impl LiveSource {
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(watch::control_plane(cp.clone(), tx.clone())));
         for argo in &self.config.argocd {
-            let name = argo
-                .context
-                .clone()
-                .unwrap_or_else(|| cp_context.clone().unwrap_or_else(|| "control plane".into()));
+            let name = self.argo_name(argo);
             let client = match argo.context.as_deref() {
                 None => Ok(cp.clone()),
                 Some(c) => Self::client(&k, &file, Some(c), SourceId::ArgoCd(name.clone())).await,
