@@ -4,35 +4,29 @@
 //! `default` namespace (the objects are cluster-scoped). An Event that cannot be written is
 //! logged; the JSONL line is what must not be lost.
 
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::PostParams;
 
+use super::blocking::BlockingRuntime;
 use crate::ops::audit::{AuditEntry, AuditLog, AuditSink};
-
-/// How long writing one Event may take.
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The JSONL log plus Kubernetes Events.
 pub struct LiveAudit {
     log: AuditLog,
     events: Api<Event>,
     instance: String,
-    runtime: tokio::runtime::Runtime,
+    runtime: BlockingRuntime,
 }
 
 impl LiveAudit {
     pub fn new(log: AuditLog, config: kube::Config, instance: &str) -> Result<LiveAudit, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let runtime = BlockingRuntime::new().map_err(|e| e.to_string())?;
         let client = runtime
-            .block_on(async { kube::Client::try_from(config) })
+            .run(async { kube::Client::try_from(config) })
+            .ok_or("no runtime")?
             .map_err(|e| e.to_string())?;
         Ok(LiveAudit {
             log,
@@ -63,8 +57,10 @@ pub fn event_of(entry: &AuditEntry, instance: &str, now_ms: i64) -> Option<Event
         note.push_str("; ");
         note.push_str(part);
     }
-    // Events keep their note short (1 kB).
-    let note: String = note.chars().take(1000).collect();
+    // Events keep their note under 1 kB (bytes), cut at a character boundary.
+    while note.len() > 1000 {
+        note.pop();
+    }
     let reason: String = entry
         .action
         .split(' ')
@@ -109,14 +105,12 @@ impl AuditSink for LiveAudit {
     fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         self.log.append(entry)?;
         if let Some(event) = event_of(entry, &self.instance, crate::domain::Ts::now().0) {
-            let sent = self.runtime.block_on(async {
-                tokio::time::timeout(TIMEOUT, self.events.create(&PostParams::default(), &event))
-                    .await
-            });
-            match sent {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!("writing the audit Event: {e}"),
-                Err(_) => tracing::warn!("writing the audit Event: no answer in time"),
+            let pp = PostParams {
+                field_manager: Some(super::placement::FIELD_MANAGER.into()),
+                ..PostParams::default()
+            };
+            if let Err(e) = self.runtime.call(self.events.create(&pp, &event)) {
+                tracing::warn!("writing the audit Event: {e}");
             }
         }
         Ok(())

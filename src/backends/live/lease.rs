@@ -3,26 +3,23 @@
 //! exactly one wins (the other gets 409 Conflict); renewed by replace; released by delete with
 //! the resourceVersion it was read at. `holderIdentity` is `operator session`.
 
-use std::time::Duration;
-
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams, Preconditions};
 
+use super::blocking::{BlockingRuntime, is_conflict};
+use super::placement::FIELD_MANAGER;
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::lock::LOCK_TTL_SECS;
 use crate::ops::{Holder, LockStore, OpsError};
-
-/// How long one Lease request may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Lease `name` in `namespace`, through its own small runtime (the executor is synchronous).
 pub struct LeaseLock {
     api: Api<Lease>,
     name: String,
     duration_secs: i32,
-    runtime: tokio::runtime::Runtime,
+    runtime: BlockingRuntime,
 }
 
 impl LeaseLock {
@@ -33,12 +30,10 @@ impl LeaseLock {
         name: &str,
         duration_secs: u32,
     ) -> Result<LeaseLock, OpsError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| OpsError::Lock(e.to_string()))?;
+        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Lock(e.to_string()))?;
         let client = runtime
-            .block_on(async { kube::Client::try_from(config) })
+            .run(async { kube::Client::try_from(config) })
+            .ok_or_else(|| OpsError::Lock("no runtime".into()))?
             .map_err(lease_error)?;
         Ok(LeaseLock {
             api: Api::namespaced(client, namespace),
@@ -53,14 +48,7 @@ impl LeaseLock {
         &self,
         fut: impl std::future::Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, kube::Error> {
-        self.runtime.block_on(async {
-            match tokio::time::timeout(TIMEOUT, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(kube::Error::Service(
-                    format!("no answer within {} s", TIMEOUT.as_secs()).into(),
-                )),
-            }
-        })
+        self.runtime.call(fut)
     }
 
     fn get(&self) -> Result<Option<Lease>, OpsError> {
@@ -86,6 +74,13 @@ impl LeaseLock {
     }
 }
 
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PostParams::default()
+    }
+}
+
 fn micro(t: Ts) -> MicroTime {
     MicroTime(k8s_openapi::jiff::Timestamp::from_millisecond(t.0).unwrap_or_default())
 }
@@ -96,10 +91,6 @@ fn ts(m: &MicroTime) -> Ts {
 
 fn lease_error(e: kube::Error) -> OpsError {
     OpsError::Lock(format!("the operator Lease cannot be used: {e}"))
-}
-
-fn is_conflict(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 409)
 }
 
 /// The Lease as the fleet model reads a lock; `None` when nobody holds it.
@@ -130,7 +121,7 @@ impl LockStore for LeaseLock {
         match self.get()? {
             None => {
                 let lease = self.lease(holder, now, now, None);
-                match self.block(self.api.create(&PostParams::default(), &lease)) {
+                match self.block(self.api.create(&post_params(), &lease)) {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
                     // Someone created it first: it is theirs.
                     Err(e) if is_conflict(&e) => match self.read()? {
@@ -157,7 +148,7 @@ impl LockStore for LeaseLock {
                     now,
                     existing.metadata.resource_version.clone(),
                 );
-                match self.block(self.api.replace(&self.name, &PostParams::default(), &lease)) {
+                match self.block(self.api.replace(&self.name, &post_params(), &lease)) {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
                     // Another contender replaced it first: it won.
                     Err(e) if is_conflict(&e) => match self.read()? {

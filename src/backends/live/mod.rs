@@ -1,9 +1,10 @@
-//! The live backend: a real fleet through Kubernetes, Argo CD, Alertmanager and the git remote.
-//! For now: the `shopset.dev/v1alpha1` custom resources that the control-plane cluster holds,
-//! and their CRDs (`shopctl crds`).
+//! The live backend: a real fleet through Kubernetes, Argo CD, Alertmanager and the system
+//! repository — read as sources (`source.rs`), written through the executor's live stores
+//! (`executor.rs`).
 
 pub mod alertmanager;
 pub mod argocd;
+pub mod blocking;
 pub mod config;
 pub mod crds;
 pub mod events;

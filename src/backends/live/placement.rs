@@ -5,12 +5,11 @@
 //! from any machine. Cordon is `FleetCluster.spec.unschedulable`. Capacity is checked by the
 //! executor on its fresh read, under the operator Lease that serialises shopctl's writers.
 
-use std::time::Duration;
-
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
+use super::blocking::{BlockingRuntime, is_conflict};
 use super::crds;
 use super::objects::{DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
 use crate::domain::placement::Move;
@@ -20,34 +19,26 @@ use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 
 /// The field manager shopctl's writes carry.
 pub const FIELD_MANAGER: &str = "shopctl";
-/// How long one request may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Shops and FleetClusters of the control plane, written through its own small runtime (the
 /// executor is synchronous).
 pub struct ShopPatcher {
     shops: Api<crds::Shop>,
     clusters: Api<crds::FleetCluster>,
-    runtime: tokio::runtime::Runtime,
+    runtime: BlockingRuntime,
 }
 
 fn store_error(e: kube::Error) -> OpsError {
     OpsError::Store(e.to_string())
 }
 
-fn is_conflict(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 409)
-}
-
 impl ShopPatcher {
     /// The client is made on the store's own runtime, which then drives it.
     pub fn new(config: kube::Config) -> Result<ShopPatcher, OpsError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| OpsError::Store(e.to_string()))?;
+        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
         let client = runtime
-            .block_on(async { kube::Client::try_from(config) })
+            .run(async { kube::Client::try_from(config) })
+            .ok_or_else(|| OpsError::Store("no runtime".into()))?
             .map_err(store_error)?;
         Ok(ShopPatcher {
             shops: Api::all(client.clone()),
@@ -60,14 +51,7 @@ impl ShopPatcher {
         &self,
         fut: impl std::future::Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, kube::Error> {
-        self.runtime.block_on(async {
-            match tokio::time::timeout(TIMEOUT, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(kube::Error::Service(
-                    format!("no answer within {} s", TIMEOUT.as_secs()).into(),
-                )),
-            }
-        })
+        self.runtime.call(fut)
     }
 
     /// Moves one shop if it is still where the move found it. `Ok(true)`: moved; `Ok(false)`:

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
+use super::blocking::BlockingRuntime;
 use super::crds;
 use super::sync;
 use crate::domain::Ts;
@@ -27,7 +28,7 @@ pub struct LiveReleases {
     clone: PathBuf,
     control_plane: kube::Client,
     argo: Vec<(Api<DynamicObject>, String)>,
-    runtime: tokio::runtime::Runtime,
+    runtime: BlockingRuntime,
 }
 
 impl LiveReleases {
@@ -37,26 +38,25 @@ impl LiveReleases {
         control_plane: kube::Config,
         argo: Vec<ArgoTarget>,
     ) -> Result<LiveReleases, OpsError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| OpsError::Store(e.to_string()))?;
+        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
         let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "applications");
-        let (control_plane, argo) = runtime.block_on(async {
-            let cp = kube::Client::try_from(control_plane)
-                .map_err(|e| OpsError::Store(e.to_string()))?;
-            let mut apis = Vec::new();
-            for a in argo {
-                let client =
-                    kube::Client::try_from(a.config).map_err(|e| OpsError::Store(e.to_string()))?;
-                apis.push((
-                    Api::namespaced_with(client, &a.namespace, &resource),
-                    a.shopset_label,
-                ));
-            }
-            Ok::<_, OpsError>((cp, apis))
-        })?;
+        let (control_plane, argo) = runtime
+            .run(async {
+                let cp = kube::Client::try_from(control_plane)
+                    .map_err(|e| OpsError::Store(e.to_string()))?;
+                let mut apis = Vec::new();
+                for a in argo {
+                    let client = kube::Client::try_from(a.config)
+                        .map_err(|e| OpsError::Store(e.to_string()))?;
+                    apis.push((
+                        Api::namespaced_with(client, &a.namespace, &resource),
+                        a.shopset_label,
+                    ));
+                }
+                Ok::<_, OpsError>((cp, apis))
+            })
+            .ok_or_else(|| OpsError::Store("no runtime".into()))??;
         Ok(LiveReleases {
             remote: remote.into(),
             clone,
@@ -79,43 +79,46 @@ impl LiveReleases {
     /// Asks every Application of the tier deploying `branch` to sync `commit`. Best effort: a
     /// failure is logged and the rollout is followed anyway (Argo CD may sync by itself).
     fn trigger_syncs(&self, branch: &str, commit: &str, operator: &str, why: &str) {
-        let result: Result<Vec<String>, String> = self.runtime.block_on(async {
-            let lp = ListParams::default();
-            let tiers = Api::<crds::Tier>::all(self.control_plane.clone())
-                .list(&lp)
-                .await
-                .map_err(|e| e.to_string())?;
-            let Some(tier) = tiers.items.iter().find(|t| t.spec.branch == branch) else {
-                return Ok(Vec::new());
-            };
-            let tier = kube::ResourceExt::name_any(tier);
-            let sets: HashSet<String> = Api::<crds::ShopSet>::all(self.control_plane.clone())
-                .list(&lp)
-                .await
-                .map_err(|e| e.to_string())?
-                .items
-                .iter()
-                .filter(|s| s.spec.tier == tier)
-                .map(kube::ResourceExt::name_any)
-                .collect();
-            let mut problems = Vec::new();
-            for (api, label) in &self.argo {
-                let apps = api.list(&lp).await.map_err(|e| e.to_string())?;
-                for app in apps.items {
-                    let of_tier = kube::ResourceExt::labels(&app)
-                        .get(label)
-                        .is_some_and(|s| sets.contains(s));
-                    if !of_tier {
-                        continue;
-                    }
-                    let name = kube::ResourceExt::name_any(&app);
-                    if let Err(e) = sync::trigger(api, &name, operator, commit, why).await {
-                        problems.push(e.to_string());
+        let result: Result<Vec<String>, String> = self
+            .runtime
+            .run(async {
+                let lp = ListParams::default();
+                let tiers = Api::<crds::Tier>::all(self.control_plane.clone())
+                    .list(&lp)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let Some(tier) = tiers.items.iter().find(|t| t.spec.branch == branch) else {
+                    return Ok(Vec::new());
+                };
+                let tier = kube::ResourceExt::name_any(tier);
+                let sets: HashSet<String> = Api::<crds::ShopSet>::all(self.control_plane.clone())
+                    .list(&lp)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .items
+                    .iter()
+                    .filter(|s| s.spec.tier == tier)
+                    .map(kube::ResourceExt::name_any)
+                    .collect();
+                let mut problems = Vec::new();
+                for (api, label) in &self.argo {
+                    let apps = api.list(&lp).await.map_err(|e| e.to_string())?;
+                    for app in apps.items {
+                        let of_tier = kube::ResourceExt::labels(&app)
+                            .get(label)
+                            .is_some_and(|s| sets.contains(s));
+                        if !of_tier {
+                            continue;
+                        }
+                        let name = kube::ResourceExt::name_any(&app);
+                        if let Err(e) = sync::trigger(api, &name, operator, commit, why).await {
+                            problems.push(e.to_string());
+                        }
                     }
                 }
-            }
-            Ok(problems)
-        });
+                Ok(problems)
+            })
+            .unwrap_or_else(|| Err("no runtime".into()));
         match result {
             Ok(problems) => {
                 for p in problems {

@@ -84,6 +84,7 @@ impl LiveSource {
             .await
             .map_err(|e| list_err("shops", e))?;
         let mut fleet = Fleet::new(self.fleet_name());
+        fleet.apply(FleetUpdate::ScopeLabels(self.scope_labels()));
         for t in &tiers.items {
             fleet.apply(FleetUpdate::TierSpec(objects::tier(t)));
         }
@@ -175,6 +176,16 @@ impl LiveSource {
         out
     }
 
+    /// The configured label names that scope an alert to a ShopSet, tier or cluster.
+    fn scope_labels(&self) -> crate::domain::AlertScopeLabels {
+        let l = &self.config.alertmanager.labels;
+        crate::domain::AlertScopeLabels {
+            shopset: l.shopset.clone(),
+            tier: l.tier.clone(),
+            cluster: l.cluster.clone(),
+        }
+    }
+
     /// How an Argo CD instance is named as a source: its context (else the control plane's).
     fn argo_name(&self, argo: &super::config::ArgoCd) -> String {
         argo.context
@@ -217,6 +228,15 @@ impl LiveSource {
                 return;
             }
         };
+        if tx
+            .send(SourceEvent::Update(FleetUpdate::ScopeLabels(
+                self.scope_labels(),
+            )))
+            .await
+            .is_err()
+        {
+            return;
+        }
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(watch::control_plane(cp.clone(), tx.clone())));
         for argo in &self.config.argocd {

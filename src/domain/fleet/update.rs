@@ -22,6 +22,8 @@ pub enum FleetUpdate {
     AppUpserted(AppStatus),
     AppRemoved(String),
     Alerts(Vec<Alert>),
+    /// The label names that scope alerts to the fleet (live mode's configuration).
+    ScopeLabels(AlertScopeLabels),
     /// The alert state cannot be read now (with why).
     AlertsUnknown(String),
     Lock(Option<ReleaseLock>),
@@ -187,6 +189,7 @@ impl Fleet {
                 self.alerts_unknown = None;
             }
             FleetUpdate::AlertsUnknown(why) => self.alerts_unknown = Some(why),
+            FleetUpdate::ScopeLabels(l) => self.scope_labels = l,
             FleetUpdate::Lock(l) => {
                 self.lock = l;
                 self.lock_problem = None;

@@ -138,13 +138,14 @@ impl Runner {
     }
 
     /// Gives the lock back, if held.
-    fn unlock(&self) {
-        let guard = self.held.lock().ok().and_then(|mut g| g.take());
-        if let Some(g) = guard
-            && let Err(e) = g.release()
-        {
-            tracing::warn!("giving the operator lock back: {e}");
-        }
+    /// Gives the lock back, if held, on a blocking thread (a live Lease is a network call).
+    fn unlock(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let guard = self.held.lock().ok().and_then(|mut g| g.take())?;
+        Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = guard.release() {
+                tracing::warn!("giving the operator lock back: {e}");
+            }
+        }))
     }
 
     /// Renews a lock held across a followed rollout; says so if it was lost.
@@ -176,7 +177,9 @@ impl Runner {
         match effect {
             Effect::Quit => return false,
             Effect::ClearScreen => {}
-            Effect::Unlock => self.unlock(),
+            Effect::Unlock => {
+                self.unlock();
+            }
             Effect::CancelDrain => {
                 if let Some((stop, _)) = &self.drain {
                     stop.stop(StopReason::Cancelled);
@@ -300,7 +303,9 @@ impl Runner {
             // What the effects report is still shown and logged; their follow-ups are not run.
             update(app, msg);
         }
-        self.unlock();
+        if let Some(giving_back) = self.unlock() {
+            let _ = giving_back.await;
+        }
         match (drain, stopped) {
             (Some((_, cluster)), Some(StopReason::Interrupted)) => {
                 Outcome::Interrupted(text::interrupted(&cluster))
@@ -380,7 +385,8 @@ async fn event_loop(
         if matches!(msg, Msg::DrainDone(_)) {
             runner.finished_drain();
         }
-        if matches!(msg, Msg::Tick(_)) && runner.held.lock().is_ok_and(|h| h.is_some()) {
+        // Never wait on the lock's mutex here: a renewal may hold it across a network call.
+        if matches!(msg, Msg::Tick(_)) && runner.held.try_lock().is_ok_and(|h| h.is_some()) {
             runner.renew();
         }
         let mut effects = update(&mut app, msg);
