@@ -293,12 +293,9 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
 }
 
 fn query(req: &Request<Incoming>) -> BTreeMap<String, String> {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+    let q = req.uri().query().unwrap_or("");
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -554,12 +551,28 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Whether `object` matches the request's `labelSelector`: comma-separated `key` (the label
+/// exists) and `key=value` terms, as the API server reads them.
+fn selected(object: &Value, q: &BTreeMap<String, String>) -> bool {
+    let Some(selector) = q.get("labelSelector") else {
+        return true;
+    };
+    let labels = &object["metadata"]["labels"];
+    selector
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .all(|term| match term.split_once('=') {
+            Some((k, v)) => labels[k.trim_end_matches('=')].as_str() == Some(v),
+            None => labels.get(term).is_some(),
+        })
+}
+
 fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -> Response<Body> {
     let st = store.lock().expect("store");
     let all: Vec<&Value> = st
         .objects
         .iter()
-        .filter(|((p, _), _)| p == plural)
+        .filter(|((p, _), o)| p == plural && selected(o, q))
         .map(|(_, o)| o)
         .collect();
     let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -594,6 +607,7 @@ fn watch_stream(
     plural: String,
     q: &BTreeMap<String, String>,
 ) -> Response<Body> {
+    let q = q.clone();
     let from: u64 = q
         .get("resourceVersion")
         .and_then(|r| r.parse().ok())
@@ -616,7 +630,7 @@ fn watch_stream(
                 let batch: Vec<Change> = st
                     .changes
                     .iter()
-                    .filter(|c| c.rv > seen && c.plural == plural)
+                    .filter(|c| c.rv > seen && c.plural == plural && selected(&c.object, &q))
                     .cloned()
                     .collect();
                 (batch, st.compacted > epoch)

@@ -1,6 +1,6 @@
 //! Kubernetes clients as kubectl makes them: the kubeconfig (`control_plane.kubeconfig`, else
 //! `$KUBECONFIG`, else `~/.kube/config`), a context by name (else the current-context), and its
-//! credentials — tokens, client certificates, exec credential plugins. Every request has a
+//! credentials — tokens, client certificates, exec credential plugins. Connecting has a 5 s
 //! timeout, so an unreachable cluster is an error within seconds, not a hang.
 
 use std::path::{Path, PathBuf};
@@ -11,8 +11,10 @@ use thiserror::Error;
 
 /// How long connecting to an API server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a request (not a watch) may wait for an answer.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a connection may stay silent. Longer than the 290 s a watch asks the server to keep
+/// it open, so a quiet watch is never cut; plain reads and writes are bounded by their callers
+/// (a full read by 30 s, each write by 10 s).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(295);
 
 /// Why a client for a context cannot be made. Never holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -154,6 +156,10 @@ users:
         let c = client_config(&k, &file, None).await.unwrap();
         assert_eq!(c.cluster_url.to_string(), "http://127.0.0.1:1/");
         assert_eq!(c.connect_timeout, Some(CONNECT_TIMEOUT));
+        assert!(
+            c.read_timeout > Some(Duration::from_secs(290)),
+            "a quiet watch is cut"
+        );
         let eks = client_config(&k, &file, Some("eks-prod")).await.unwrap();
         assert_eq!(eks.cluster_url.to_string(), "https://127.0.0.1:2/");
     }

@@ -24,6 +24,9 @@ const ALERTS_EVERY: Duration = Duration::from_secs(5);
 /// How often clusters are probed and the system repository fetched.
 const PROBE_EVERY: Duration = Duration::from_secs(15);
 
+/// How long one full read (every source, each answering or failing on its own) may take.
+const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A live fleet, as its configuration describes it.
 pub struct LiveSource {
     config: Config,
@@ -106,7 +109,8 @@ impl LiveSource {
             let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
             let api: Api<kube::api::DynamicObject> =
                 Api::namespaced_with(client, &argo.namespace, &resource);
-            let apps = api.list(&lp).await.map_err(|e| SourceError {
+            let labelled = ListParams::default().labels(&argo.shopset_label);
+            let apps = api.list(&labelled).await.map_err(|e| SourceError {
                 from: source.clone(),
                 message: format!("cannot list Argo CD Applications: {e}"),
             })?;
@@ -428,7 +432,16 @@ impl FleetSource for LiveSource {
                 from: SourceId::ControlPlane,
                 message: e.to_string(),
             })?;
-        rt.block_on(self.read(now))
+        let read = async { tokio::time::timeout(SNAPSHOT_TIMEOUT, self.read(now)).await };
+        rt.block_on(read).unwrap_or_else(|_| {
+            Err(SourceError {
+                from: SourceId::ControlPlane,
+                message: format!(
+                    "no complete answer from the control plane, Argo CD and Alertmanager within {} s",
+                    SNAPSHOT_TIMEOUT.as_secs()
+                ),
+            })
+        })
     }
 
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {

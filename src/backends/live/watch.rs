@@ -16,11 +16,16 @@ use crate::domain::{FleetUpdate, Ts};
 /// could not watch).
 type Said = (Vec<FleetUpdate>, Vec<String>);
 
-fn watched<K>(api: Api<K>, mut relist: Relist<K>, what: String) -> impl Stream<Item = Said> + Send
+fn watched<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    mut relist: Relist<K>,
+    what: String,
+) -> impl Stream<Item = Said> + Send
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
-    watcher(api, watcher::Config::default())
+    watcher(api, config)
         .default_backoff()
         .map(move |event| match event {
             Ok(e) => {
@@ -69,8 +74,12 @@ pub async fn argocd(
     let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
     let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+    // Only the Applications that carry the ShopSet label: an Argo CD namespace also holds
+    // applications of other teams, which are none of this console's business.
+    let config = watcher::Config::default().labels(&shopset_label);
     let stream = watched(
         api,
+        config,
         objects::applications(shopset_label),
         format!("Argo CD Applications in '{namespace}'"),
     )
@@ -82,20 +91,34 @@ pub async fn argocd(
 /// goes away (or the task is aborted).
 pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
     let streams = vec![
-        watched(Api::all(client.clone()), objects::tiers(), "tiers".into()).boxed(),
         watched(
             Api::all(client.clone()),
+            watcher::Config::default(),
+            objects::tiers(),
+            "tiers".into(),
+        )
+        .boxed(),
+        watched(
+            Api::all(client.clone()),
+            watcher::Config::default(),
             objects::clusters(),
             "fleetclusters".into(),
         )
         .boxed(),
         watched(
             Api::all(client.clone()),
+            watcher::Config::default(),
             objects::shopsets(),
             "shopsets".into(),
         )
         .boxed(),
-        watched(Api::all(client), objects::shops(), "shops".into()).boxed(),
+        watched(
+            Api::all(client),
+            watcher::Config::default(),
+            objects::shops(),
+            "shops".into(),
+        )
+        .boxed(),
     ];
     forward(
         futures::stream::select_all(streams),
