@@ -542,6 +542,18 @@ impl<'a> Section<'a> {
 
     fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
         let bad = |reason: &str| self.value(key, url, reason.into());
+        if let Some((scheme, rest)) = url.split_once("://")
+            && let authority = rest.split(['/', '?', '#']).next().unwrap_or("")
+            && let Some((_, host)) = authority.rsplit_once('@')
+        {
+            // Credentials in the URL: never echoed, never sent; they belong in a file.
+            let path = &rest[authority.len()..];
+            return Err(self.value(
+                key,
+                &format!("{scheme}://…@{host}{path}"),
+                "credentials do not belong in the URL: use basic_auth with password_file, or bearer_token_file".into(),
+            ));
+        }
         let uri: http::Uri = url
             .parse()
             .map_err(|_| bad("expected a URL such as 'http://127.0.0.1:9093'"))?;

@@ -194,6 +194,23 @@ fn a_remote_this_build_cannot_reach_is_refused() {
 }
 
 #[test]
+fn credentials_in_the_alertmanager_url_are_refused_without_being_echoed() {
+    let src =
+        "[alertmanager]\nurl = \"http://ops:hunter2@127.0.0.1:9093\"\n[git]\nremote = \"r\"\n";
+    let e = err(src);
+    assert!(
+        e.contains("'alertmanager.url'")
+            && e.contains("password_file")
+            && e.contains("127.0.0.1:9093"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("hunter2") && !e.contains("ops:"),
+        "a secret in a message: {e}"
+    );
+}
+
+#[test]
 fn passwords_are_never_written_in_the_file() {
     let src = "[alertmanager]\nurl = \"http://a:1\"\nbasic_auth = { username = \"shopctl\", password = \"hunter2\" }\n[git]\nremote = \"r\"\n";
     let e = err(src);
