@@ -337,3 +337,42 @@ async fn each_cluster_is_probed_through_its_context_and_a_dead_one_is_unreachabl
     assert!(problems["c"].contains("eks"), "{problems:?}");
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_connected_watch_keeps_saying_it_is_live() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    seed(&fake);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&fake, tmp.path()).await;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::control_plane(client, tx));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 3,
+    )
+    .await;
+    // Nothing changes; heartbeats still come, and nothing else.
+    let quiet_since = Instant::now();
+    let mut beats = 0;
+    while beats < 2 {
+        let ev = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("a heartbeat within 30 s of quiet")
+            .expect("the watch is running");
+        match ev {
+            SourceEvent::Heartbeat { source, .. } if source == SourceId::ControlPlane => {
+                if quiet_since.elapsed() > Duration::from_secs(1) {
+                    beats += 1;
+                }
+            }
+            SourceEvent::Heartbeat { .. } | SourceEvent::Update(_) => {}
+            other => panic!("a quiet fleet said {other:?}"),
+        }
+    }
+    assert!(problems.is_empty(), "{problems:?}");
+    task.abort();
+}

@@ -57,8 +57,17 @@ pub enum Freshness {
     },
 }
 
-/// Data older than this is shown as stale.
-pub const STALE_AFTER_SECS: i64 = 5;
+impl SourceId {
+    /// A source silent for longer than this is shown as stale: three times how often it reports
+    /// (a connected watch every 5 s, Alertmanager's poll every 5 s, the cluster probes and git
+    /// fetches every 15 s), so one late answer is not an alarm and a dead peer shows quickly.
+    pub fn stale_after_secs(&self) -> i64 {
+        match self {
+            SourceId::ControlPlane | SourceId::ArgoCd(_) | SourceId::Alertmanager => 15,
+            SourceId::Cluster(_) | SourceId::Git => 45,
+        }
+    }
+}
 
 /// Every source's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,19 +111,20 @@ impl Sources {
         if self.map.is_empty() {
             return Freshness::Connecting;
         }
-        let mut worst: Option<(bool, i64, &SourceId, &SourceState)> = None;
+        let mut worst: Option<(bool, bool, i64, &SourceId, &SourceState)> = None;
         for (id, s) in &self.map {
             let age = s
                 .last_ok
                 .or(s.failing_since)
                 .map_or(i64::MAX, |t| t.secs_until(now));
-            let key = (s.error.is_some(), age);
-            if worst.is_none_or(|(e, a, _, _)| key > (e, a)) {
-                worst = Some((key.0, key.1, id, s));
+            let overdue = age > id.stale_after_secs();
+            let key = (s.error.is_some(), overdue, age);
+            if worst.is_none_or(|(e, o, a, _, _)| key > (e, o, a)) {
+                worst = Some((key.0, key.1, key.2, id, s));
             }
         }
         match worst {
-            Some((failing, age, id, s)) if failing || age > STALE_AFTER_SECS => {
+            Some((failing, overdue, age, id, s)) if failing || overdue => {
                 if s.last_ok.is_none() && !failing {
                     return Freshness::Connecting;
                 }
@@ -141,11 +151,20 @@ mod tests {
         s.ok(SourceId::ControlPlane, t);
         s.ok(SourceId::Alertmanager, t);
         assert_eq!(s.freshness(t.plus_secs(2)), Freshness::Live);
-        // Alertmanager dies; the control plane keeps answering.
+        // Alertmanager dies; the control plane keeps answering. Git, fetched every 15 s, is
+        // older but not overdue.
+        s.ok(SourceId::Git, t);
         s.ok(SourceId::ControlPlane, t.plus_secs(10));
-        match s.freshness(t.plus_secs(10)) {
+        assert_eq!(
+            s.freshness(t.plus_secs(10)),
+            Freshness::Live,
+            "one late answer"
+        );
+        s.ok(SourceId::ControlPlane, t.plus_secs(16));
+        s.ok(SourceId::Git, t.plus_secs(-4));
+        match s.freshness(t.plus_secs(16)) {
             Freshness::Stale { secs, source, .. } => {
-                assert_eq!((secs, source), (10, SourceId::Alertmanager))
+                assert_eq!((secs, source), (16, SourceId::Alertmanager))
             }
             other => panic!("{other:?}"),
         }

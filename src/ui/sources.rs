@@ -11,7 +11,6 @@ use super::layout::centered;
 use super::state::View;
 use super::text;
 use super::theme::Theme;
-use crate::domain::freshness::STALE_AFTER_SECS;
 use crate::domain::time::age;
 
 pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
@@ -30,7 +29,7 @@ pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
             let secs = since.map(|t| t.secs_until(view.now));
             let (state, style) = match (&s.error, secs) {
                 (Some(_), _) => (text::SOURCE_FAILING, theme.danger()),
-                (None, Some(a)) if a > STALE_AFTER_SECS => (text::SOURCE_STALE, theme.warn()),
+                (None, Some(a)) if a > id.stale_after_secs() => (text::SOURCE_STALE, theme.warn()),
                 (None, Some(_)) => (text::SOURCE_LIVE, theme.ok()),
                 (None, None) => (text::SOURCE_WAITING, theme.progress()),
             };

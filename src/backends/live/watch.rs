@@ -36,15 +36,39 @@ where
         })
 }
 
-/// Forwards what watchers say to `tx` as events of `source` until the receiver goes away.
+/// How often a connected, quiet watch says it is still there.
+const QUIET_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Forwards what watchers say to `tx` as events of `source` until the receiver goes away. A
+/// watch with nothing to say is still live: while the last thing it said was not a problem, a
+/// heartbeat goes out every 5 s, so a quiet fleet is not shown as stale.
 async fn forward(
     mut all: impl Stream<Item = Said> + Unpin,
     source: SourceId,
     tx: mpsc::Sender<SourceEvent>,
 ) {
-    while let Some((updates, problems)) = all.next().await {
+    let mut quiet = tokio::time::interval(QUIET_HEARTBEAT);
+    quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut healthy = false;
+    loop {
+        let (updates, problems) = tokio::select! {
+            said = all.next() => match said {
+                Some(said) => said,
+                None => return,
+            },
+            _ = quiet.tick() => {
+                if healthy {
+                    let beat = SourceEvent::Heartbeat { source: source.clone(), at: Ts::now() };
+                    if tx.send(beat).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
+        healthy = problems.is_empty();
         let mut events: Vec<SourceEvent> = updates.into_iter().map(SourceEvent::Update).collect();
-        if problems.is_empty() {
+        if healthy {
             events.push(SourceEvent::Heartbeat {
                 source: source.clone(),
                 at: Ts::now(),
