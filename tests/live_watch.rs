@@ -364,7 +364,10 @@ async fn a_quiet_connected_watch_keeps_saying_it_is_live() {
             .expect("a heartbeat within 30 s of quiet")
             .expect("the watch is running");
         match ev {
-            SourceEvent::Heartbeat { source, .. } if source == SourceId::ControlPlane => {
+            SourceEvent::Heartbeat {
+                source: SourceId::ControlPlane,
+                ..
+            } => {
                 if quiet_since.elapsed() > Duration::from_secs(1) {
                     beats += 1;
                 }
