@@ -102,7 +102,8 @@ impl LiveReleases {
                     .collect();
                 let mut problems = Vec::new();
                 for (api, label) in &self.argo {
-                    let apps = api.list(&lp).await.map_err(|e| e.to_string())?;
+                    let labelled = ListParams::default().labels(label);
+                    let apps = api.list(&labelled).await.map_err(|e| e.to_string())?;
                     for app in apps.items {
                         let of_tier = kube::ResourceExt::labels(&app)
                             .get(label)
