@@ -369,6 +369,22 @@ async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_t
                               "operationState": {"phase": "Succeeded", "finishedAt": "2026-01-01T00:00:00Z"}}}),
         );
     }
+    // A second prod-beta ShopSet whose Application is busy with an operation of its own.
+    fake.put(
+        "shopsets",
+        "ShopSet",
+        json!({"metadata": {"name": "a-3"}, "spec": {"tier": "prod-beta", "configuration": "production", "cluster": "a", "capacity": 10}}),
+    );
+    fake.put_as(
+        "argoproj.io/v1alpha1",
+        "applications",
+        "Application",
+        json!({"metadata": {"name": "shopset-a-3", "namespace": "argocd",
+                            "labels": {"shopset.dev/shopset": "a-3"}},
+               "status": {"sync": {"status": "Synced", "revision": head("tier-2")},
+                          "health": {"status": "Healthy"},
+                          "operationState": {"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"}}}),
+    );
     fake.node("n1", true);
     let before = head("tier-2");
     let state = tmp.path().join("state");
@@ -429,4 +445,11 @@ async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_t
         audit.contains("\"pushed\"") && audit.contains("alerting is down"),
         "{audit}"
     );
+    // The busy Application was not asked; the operator is told, and so is the audit log.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("'shopset-a-3'"),
+        "{stderr}"
+    );
+    assert!(audit.contains("'shopset-a-3'"), "{audit}");
 }

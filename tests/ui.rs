@@ -387,6 +387,32 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
 }
 
 #[test]
+fn a_step_pushed_with_a_warning_says_so_in_the_footer_and_follows_the_rollout() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 120, 30);
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let mutation = executed(&effects).expect("a promotion").clone();
+    let done = shopctl::ops::Done {
+        commit: Some("0123456789abcdef".into()),
+        summary: mutation.summary(),
+        batch: None,
+        warnings: vec!["Argo CD Application 'shopset-b-7' is running an operation".into()],
+    };
+    update(
+        &mut app,
+        Msg::Executed {
+            mutation: Box::new(mutation),
+            result: Ok(done),
+        },
+    );
+    let s = screen(&app, "default");
+    assert!(s.contains("⚠ Argo CD Application 'shopset-b-7'"), "{s}");
+    assert!(app.progress.is_some(), "the rollout is followed anyway");
+}
+
+#[test]
 fn esc_cancels_and_a_refused_step_executes_nothing() {
     let (_d, f) = fleet(300);
     let mut app = app_with(&f, 100, 30);

@@ -282,6 +282,9 @@ fn run(
         eprintln!("shopctl: {e}");
     }
     let done = done?;
+    for w in &done.warnings {
+        eprintln!("shopctl: warning: {w}");
+    }
     let commit = done.commit.unwrap_or_default();
     crate::outln!(
         "{}: pushed {}",

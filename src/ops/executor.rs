@@ -24,7 +24,8 @@ pub trait FleetReader: Send + Sync {
 /// The system repository: tier branches and their `base` gitlinks.
 pub trait ReleaseStore: Send + Sync {
     /// Commits a new `base` gitlink on `branch` (which must still pin `expected`) and pushes it;
-    /// never force-pushes. Returns the new commit id.
+    /// never force-pushes. Returns the new commit id, and what went wrong after the push without
+    /// undoing it (an Argo CD sync that could not be asked).
     fn set_gitlink(
         &self,
         branch: &str,
@@ -33,7 +34,15 @@ pub trait ReleaseStore: Send + Sync {
         message: &str,
         author: &str,
         now: Ts,
-    ) -> Result<String, OpsError>;
+    ) -> Result<Pushed, OpsError>;
+}
+
+/// A release commit on its branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub commit: String,
+    /// What did not go through after the push; the push itself stands.
+    pub warnings: Vec<String>,
 }
 
 /// What a backend hands the executor to write through.
@@ -53,6 +62,8 @@ pub struct Done {
     pub summary: String,
     /// What a placement batch did.
     pub batch: Option<BatchOutcome>,
+    /// What did not go through after the write (it stands); shown to the operator and audited.
+    pub warnings: Vec<String>,
 }
 
 /// Executes confirmed mutations. Only ever built for a read-write session.
@@ -175,6 +186,13 @@ impl Executor {
                 {
                     entry.notes = Some(batch_note(m, b));
                 }
+                if !done.warnings.is_empty() {
+                    let warnings = done.warnings.join("; ");
+                    entry.notes = Some(match entry.notes.take() {
+                        Some(n) => format!("{n}; {warnings}"),
+                        None => warnings,
+                    });
+                }
                 self.append(&entry);
             }
             Err(e) => {
@@ -228,6 +246,11 @@ impl Executor {
             commit,
             summary: summary.clone(),
             batch,
+            warnings: Vec::new(),
+        };
+        let pushed = |p: Pushed| Done {
+            warnings: p.warnings,
+            ..done(Some(p.commit), None)
         };
         let gitlink = |branch: &str, expected: Option<&str>, target: &str| {
             self.stores.releases.set_gitlink(
@@ -245,14 +268,13 @@ impl Executor {
                 current,
                 target,
                 ..
-            } => gitlink(branch, current.as_ref().map(|r| r.id.as_str()), &target.id)
-                .map(|c| done(Some(c), None)),
+            } => gitlink(branch, current.as_ref().map(|r| r.id.as_str()), &target.id).map(pushed),
             Mutation::Rollback {
                 branch,
                 current,
                 target,
                 ..
-            } => gitlink(branch, Some(&current.id), &target.id).map(|c| done(Some(c), None)),
+            } => gitlink(branch, Some(&current.id), &target.id).map(pushed),
             Mutation::Reassign { shop, from, to, .. } => {
                 let mv = Move {
                     shop: shop.clone(),

@@ -23,8 +23,12 @@ impl super::executor::ReleaseStore for GitReleases {
         message: &str,
         author: &str,
         now: Ts,
-    ) -> Result<String, OpsError> {
-        set_gitlink(&self.clone, branch, expected, target, message, author, now)
+    ) -> Result<super::executor::Pushed, OpsError> {
+        let commit = set_gitlink(&self.clone, branch, expected, target, message, author, now)?;
+        Ok(super::executor::Pushed {
+            commit,
+            warnings: Vec::new(),
+        })
     }
 }
 

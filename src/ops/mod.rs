@@ -20,7 +20,7 @@ pub mod release;
 use thiserror::Error;
 
 pub use self::audit::AuditSink;
-pub use self::executor::{Done, Executor, FleetReader, ReleaseStore, Stores};
+pub use self::executor::{Done, Executor, FleetReader, Pushed, ReleaseStore, Stores};
 pub use self::lock::{Holder, LockGuard, LockStore};
 pub use self::mutation::Mutation;
 pub use self::placement::PlacementStore;

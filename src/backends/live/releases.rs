@@ -13,7 +13,7 @@ use super::blocking::BlockingRuntime;
 use super::crds;
 use super::sync;
 use crate::domain::Ts;
-use crate::ops::{OpsError, ReleaseStore};
+use crate::ops::{OpsError, Pushed, ReleaseStore};
 
 /// One Argo CD instance's Applications.
 pub struct ArgoTarget {
@@ -76,9 +76,10 @@ impl LiveReleases {
         Ok(())
     }
 
-    /// Asks every Application of the tier deploying `branch` to sync `commit`. Best effort: a
-    /// failure is logged and the rollout is followed anyway (Argo CD may sync by itself).
-    fn trigger_syncs(&self, branch: &str, commit: &str, operator: &str, why: &str) {
+    /// Asks every Application of the tier deploying `branch` to sync `commit`. Best effort: the
+    /// push stands and the rollout is followed anyway (Argo CD may sync by itself); what could not
+    /// be asked is returned, for the operator and the audit log.
+    fn trigger_syncs(&self, branch: &str, commit: &str, operator: &str, why: &str) -> Vec<String> {
         let result: Result<Vec<String>, String> = self
             .runtime
             .run(async {
@@ -120,14 +121,14 @@ impl LiveReleases {
                 Ok(problems)
             })
             .unwrap_or_else(|| Err("no runtime".into()));
-        match result {
-            Ok(problems) => {
-                for p in problems {
-                    tracing::warn!("{p}");
-                }
-            }
-            Err(e) => tracing::warn!("asking Argo CD to sync '{branch}': {e}"),
+        let warnings = match result {
+            Ok(problems) => problems,
+            Err(e) => vec![format!("Argo CD was not asked to sync '{branch}': {e}")],
+        };
+        for w in &warnings {
+            tracing::warn!("{w}");
         }
+        warnings
     }
 }
 
@@ -140,7 +141,7 @@ impl ReleaseStore for LiveReleases {
         message: &str,
         author: &str,
         now: Ts,
-    ) -> Result<String, OpsError> {
+    ) -> Result<Pushed, OpsError> {
         self.ensure_clone()?;
         let commit = crate::ops::git::set_gitlink(
             &self.clone,
@@ -152,7 +153,7 @@ impl ReleaseStore for LiveReleases {
             now,
         )?;
         let why = message.lines().next().unwrap_or_default();
-        self.trigger_syncs(branch, &commit, author, why);
-        Ok(commit)
+        let warnings = self.trigger_syncs(branch, &commit, author, why);
+        Ok(Pushed { commit, warnings })
     }
 }

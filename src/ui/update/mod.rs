@@ -152,6 +152,9 @@ fn follow_gate(app: &mut App) {
     }
 }
 
+/// How long a release pushed with a warning keeps it in the footer.
+const WARNING_SECS: i64 = 30;
+
 fn on_executed(
     app: &mut App,
     mutation: Box<Mutation>,
@@ -162,7 +165,15 @@ fn on_executed(
     match (result, mutation.is_release()) {
         (Ok(done), true) => {
             let commit = done.commit.clone().unwrap_or_default();
-            app.say(text::pushed(&commit, &done.summary), false);
+            match done.warnings.first() {
+                None => app.say(text::pushed(&commit, &done.summary), false),
+                Some(w) => app.say_for(
+                    // The warning first: a narrow footer cuts the end.
+                    format!("⚠ {w} · {}", text::pushed(&commit, &done.summary)),
+                    true,
+                    WARNING_SECS,
+                ),
+            }
             let tier = mutation.subject().to_string();
             app.progress = Some(Progress {
                 before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
