@@ -24,6 +24,9 @@ const ALERTS_EVERY: Duration = Duration::from_secs(5);
 /// How often clusters are probed and the system repository fetched.
 const PROBE_EVERY: Duration = Duration::from_secs(15);
 
+/// How many clusters are probed at the same time.
+const PROBES_AT_ONCE: usize = 16;
+
 /// How long one full read (every source, each answering or failing on its own) may take.
 const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -165,19 +168,32 @@ impl LiveSource {
         file: &str,
         clusters: &[crds::FleetCluster],
     ) -> Vec<(String, Result<probe::Probed, String>)> {
-        let mut out = Vec::new();
-        for c in clusters {
-            let name = kube::ResourceExt::name_any(c);
-            let context = c.spec.context.clone().unwrap_or_else(|| name.clone());
-            let r = match Self::client(k, file, Some(&context), SourceId::Cluster(name.clone()))
-                .await
-            {
-                Ok(client) => probe::probe(&client).await,
-                Err(e) => Err(e.message),
-            };
-            out.push((name, r));
-        }
-        out
+        use futures::StreamExt;
+        // Side by side (at most PROBES_AT_ONCE), so a fleet of dead clusters costs one probe
+        // timeout, not one per cluster; answers come back in the clusters' order.
+        let probes: Vec<_> = clusters
+            .iter()
+            .map(|c| Self::probe_one(k, file, c))
+            .collect();
+        futures::stream::iter(probes)
+            .buffered(PROBES_AT_ONCE)
+            .collect()
+            .await
+    }
+
+    async fn probe_one(
+        k: &Kubeconfig,
+        file: &str,
+        cluster: &crds::FleetCluster,
+    ) -> (String, Result<probe::Probed, String>) {
+        let name = kube::ResourceExt::name_any(cluster);
+        let context = cluster.spec.context.clone().unwrap_or_else(|| name.clone());
+        let source = SourceId::Cluster(name.clone());
+        let r = match Self::client(k, file, Some(&context), source).await {
+            Ok(client) => probe::probe(&client).await,
+            Err(e) => Err(e.message),
+        };
+        (name, r)
     }
 
     /// The configured label names that scope an alert to a ShopSet, tier or cluster.
