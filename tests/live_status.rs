@@ -242,9 +242,8 @@ async fn shopctl_live(
     .expect("joined")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audited() {
-    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+/// Clusters a, b and c with a dev ShopSet each; s1 and s2 on b-1, d1 on a-1 and b-1.
+fn three_clusters(fake: &FakeKube) {
     for c in ["a", "b", "c"] {
         fake.put(
             "fleetclusters",
@@ -273,6 +272,37 @@ async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audi
             json!({"metadata": {"name": n}, "spec": {"redundancy": if on.len() == 2 { "dual" } else { "single" }, "shopSets": on}}),
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_credentials_may_not_make_is_refused_before_anything_is_written() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
+    fake.node("n1", true);
+    fake.forbid("patch", "shops");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let state = tmp.path().join("state");
+    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("not permitted") && stderr.contains("patch shops.shopset.dev"),
+        "{stderr}"
+    );
+    // Not even the cordon (which may be written) went out, and no Lease was taken.
+    assert!(fake.patches().is_empty(), "{:?}", fake.patches());
+    assert!(fake.get("leases", "shopctl-release").is_none());
+    assert!(fake.all("leases").is_empty());
+    // Reading is still allowed.
+    let status = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    assert!(status.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audited() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
     fake.node("n1", true);
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = live_config(&fake, tmp.path());

@@ -706,3 +706,53 @@ fn temporary_files_of_killed_writers_are_swept_and_races_exit_2() {
         Exit::Refused
     );
 }
+
+#[test]
+fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_those() {
+    use shopctl::ops::{Capability, Denial};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, ex) = open(tmp.path(), 300, "alice@ops");
+    let ex = ex.with_denied(vec![Denial {
+        what: "patch shops.shopset.dev".into(),
+        blocks: Some(Capability::Placement),
+    }]);
+    let now = Ts::now().plus_secs(3600);
+    let fleet = source.snapshot(now).expect("snapshot");
+    let cluster = fleet.clusters[0].name.clone();
+    let cordon = Mutation::Cordon {
+        cluster: cluster.clone(),
+        drain: "d".into(),
+    };
+    assert!(ex.permitted(&cordon).is_ok(), "cordon needs no shop patch");
+    assert!(matches!(
+        ex.permits(shopctl::ops::drain::PLAN_NEEDS),
+        Err(OpsError::NotPermitted(w)) if w == "patch shops.shopset.dev"
+    ));
+    // A release step is still permitted and goes through; a shop move is refused at execution
+    // even if asked for, and nothing is written.
+    let step = promotion(&fleet, "prod-beta", now, None);
+    let guard = ex.lock(now).expect("lock");
+    let shop = fleet.shops.first().expect("a shop").clone();
+    let mv = Mutation::Reassign {
+        shop: shop.name.clone(),
+        from: shop.shopsets.clone(),
+        to: vec!["nowhere-1".into()],
+        tier_change: false,
+    };
+    match ex.execute(Some(&guard), &mv, now, None) {
+        Err(e @ OpsError::NotPermitted(_)) => {
+            assert_eq!(commands_exit(&e), 3);
+            assert!(e.to_string().contains("may not patch shops"), "{e}");
+        }
+        other => panic!("a denied move ran: {other:?}"),
+    }
+    assert!(ex.execute(Some(&guard), &step, now, None).is_ok());
+    guard.release().expect("released");
+    let after = source.snapshot(now).expect("snapshot");
+    let moved = after.shops.iter().find(|s| s.name == shop.name).map(|s| &s.shopsets);
+    assert_eq!(moved, Some(&shop.shopsets));
+}
+
+fn commands_exit(e: &OpsError) -> i32 {
+    shopctl::commands::exit_for(e) as i32
+}

@@ -60,6 +60,8 @@ fn ops_exit(e: OpsError) -> Exit {
 pub fn exit_for(e: &OpsError) -> Exit {
     match e {
         OpsError::Locked(_) | OpsError::Busy => Exit::Locked,
+        // The credentials may not write what it needs: like a read-only session.
+        OpsError::NotPermitted(_) => Exit::ReadOnly,
         // Refused by a rule, or the fleet changed under the confirmed change: nothing was done.
         e if e.is_refusal() || e.is_race() => Exit::Refused,
         _ => Exit::Error,

@@ -143,6 +143,9 @@ fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exi
         );
         return Exit::Error;
     }
+    if let Err(e) = ex.permits(crate::ops::drain::PLAN_NEEDS) {
+        return ops_exit(e);
+    }
     let guard = match ex.lock(Ts::now()) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),
@@ -369,6 +372,9 @@ pub fn reassign(
         to,
         tier_change,
     };
+    if let Err(e) = ex.permitted(&m) {
+        return ops_exit(e);
+    }
     if tier_change {
         eprintln!("this moves the shop to another tier (--change-tier)");
     }

@@ -267,6 +267,8 @@ fn run(
     how: &Confirm,
     clock: &dyn Fn() -> Ts,
 ) -> Result<Exit, OpsError> {
+    // Never ask to confirm what these credentials may not write.
+    executor.permitted(m)?;
     match confirm(&format!("{}.", capitalise(&m.summary())), how) {
         Ok(true) => {}
         Ok(false) => {

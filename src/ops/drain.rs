@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::OpsError;
 use super::executor::Executor;
 use super::lock::LockGuard;
-use super::mutation::Mutation;
+use super::mutation::{Capability, Mutation};
 use crate::domain::Ts;
 use crate::domain::placement::{DrainPlan, plan_drain, plan_restore};
 
@@ -102,6 +102,10 @@ pub fn drain_id(cluster: &str, existing: Option<&str>, now: Ts) -> String {
         .unwrap_or_else(|| format!("drain-{cluster}-{}", now.secs()))
 }
 
+/// What a drain or restore writes: the cluster's cordon and the shops' placements.
+pub const PLAN_NEEDS: &[Capability] =
+    &[Capability::Lock, Capability::Cordon, Capability::Placement];
+
 /// Runs a confirmed drain or restore holding `guard`. `progress(done, total)` is called after
 /// every batch; `stop` ends it after the current batch.
 pub fn run_plan(
@@ -112,6 +116,8 @@ pub fn run_plan(
     progress: &mut dyn FnMut(usize, usize),
     stop: &StopFlag,
 ) -> Result<DrainReport, OpsError> {
+    // Every write the plan needs, before the first: never a cordon without the moves.
+    ex.permits(PLAN_NEEDS)?;
     let cluster = &req.cluster;
     let before = ex.read(now())?;
     let cordoned = before

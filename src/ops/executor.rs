@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use super::OpsError;
 use super::audit::{AuditEntry, AuditSink};
 use super::lock::{Holder, LockGuard, LockStore};
-use super::mutation::Mutation;
+use super::mutation::{Capability, Mutation};
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 use super::release::{self, Refusal};
 use crate::domain::placement::{Move, check_move_with};
@@ -73,6 +73,16 @@ pub struct Executor {
     policy: GatePolicy,
     /// Set while this session holds the lock for an operation.
     busy: Arc<AtomicBool>,
+    /// Writes the session's credentials may not perform, found at start.
+    denied: Vec<Denial>,
+}
+
+/// A write the session may not perform: `what` names the verb and resource; `blocks` is the
+/// capability it takes away (none when only a side effect is lost, such as an Argo CD sync).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub what: String,
+    pub blocks: Option<Capability>,
 }
 
 impl Executor {
@@ -82,6 +92,36 @@ impl Executor {
             stores,
             policy,
             busy: Arc::new(AtomicBool::new(false)),
+            denied: Vec::new(),
+        }
+    }
+
+    /// Records what the session's credentials may not do: mutations needing a blocked
+    /// capability are refused before anything is written.
+    pub fn with_denied(mut self, denied: Vec<Denial>) -> Executor {
+        self.denied = denied;
+        self
+    }
+
+    /// Everything the session may not do, for the operator.
+    pub fn denied(&self) -> &[Denial] {
+        &self.denied
+    }
+
+    /// Refused when the session may not perform a write that `m` needs.
+    pub fn permitted(&self, m: &Mutation) -> Result<(), OpsError> {
+        self.permits(m.needs())
+    }
+
+    /// Refused when the session may not perform one of `needs`.
+    pub fn permits(&self, needs: &[Capability]) -> Result<(), OpsError> {
+        match self
+            .denied
+            .iter()
+            .find(|d| d.blocks.is_some_and(|c| needs.contains(&c)))
+        {
+            Some(d) => Err(OpsError::NotPermitted(d.what.clone())),
+            None => Ok(()),
         }
     }
 
@@ -100,6 +140,7 @@ impl Executor {
     /// Takes the operator lock for one operation. Refused while another session holds it, and
     /// while this session is already running one.
     pub fn lock(&self, now: Ts) -> Result<LockGuard, OpsError> {
+        self.permits(&[Capability::Lock])?;
         LockGuard::take(
             Arc::clone(&self.stores.locks),
             self.holder.clone(),
@@ -150,14 +191,14 @@ impl Executor {
         now: Ts,
         notes: Option<&str>,
     ) -> Result<Done, OpsError> {
-        let effective = match (guard, m) {
+        let effective = self.permitted(m).and_then(|()| match (guard, m) {
             (_, Mutation::Notes { .. }) => Ok(m.clone()),
             (None, _) => Err(OpsError::Lock("the operator lock is not held".into())),
             (Some(g), _) if g.holder() != &self.holder => {
                 Err(OpsError::Lock("the lock guard is another session's".into()))
             }
             (Some(g), _) => g.renew(now).map(|()| m.clone()),
-        };
+        });
         let result = effective
             .and_then(|m| {
                 if matches!(m, Mutation::Notes { .. }) {

@@ -20,9 +20,9 @@ pub mod release;
 use thiserror::Error;
 
 pub use self::audit::AuditSink;
-pub use self::executor::{Done, Executor, FleetReader, Pushed, ReleaseStore, Stores};
+pub use self::executor::{Denial, Done, Executor, FleetReader, Pushed, ReleaseStore, Stores};
 pub use self::lock::{Holder, LockGuard, LockStore};
-pub use self::mutation::Mutation;
+pub use self::mutation::{Capability, Mutation};
 pub use self::placement::PlacementStore;
 use crate::domain::ReleaseLock;
 
@@ -86,6 +86,9 @@ pub enum OpsError {
     Store(String),
     #[error("git: {0}")]
     Git(String),
+    /// The credentials in use may not perform a write this mutation needs (checked at start).
+    #[error("not permitted: this session may not {0}")]
+    NotPermitted(String),
 }
 
 impl From<git2::Error> for OpsError {

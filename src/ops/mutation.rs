@@ -205,3 +205,31 @@ impl Mutation {
         }
     }
 }
+
+/// A kind of write a mutation needs beyond the operator lock, so that what the session's
+/// credentials may not do is refused before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Taking, renewing and giving back the operator lock.
+    Lock,
+    /// Moving shops between ShopSets.
+    Placement,
+    /// Cordoning and uncordoning clusters.
+    Cordon,
+}
+
+impl Mutation {
+    /// The writes this mutation needs.
+    pub fn needs(&self) -> &'static [Capability] {
+        match self {
+            Mutation::Promote { .. } | Mutation::Rollback { .. } => &[Capability::Lock],
+            Mutation::Reassign { .. }
+            | Mutation::DrainBatch { .. }
+            | Mutation::RestoreBatch { .. } => &[Capability::Lock, Capability::Placement],
+            Mutation::Cordon { .. } | Mutation::Uncordon { .. } => {
+                &[Capability::Lock, Capability::Cordon]
+            }
+            Mutation::Notes { .. } => &[],
+        }
+    }
+}

@@ -419,3 +419,9 @@ pub const SOURCE_LIVE: &str = "● live";
 pub const SOURCE_STALE: &str = "▲ stale";
 pub const SOURCE_FAILING: &str = "✗ failing";
 pub const SOURCE_WAITING: &str = "◌ waiting";
+
+/// What the session's credentials may not write, said when the console starts.
+pub fn not_permitted(denied: &[crate::ops::Denial]) -> String {
+    let what: Vec<&str> = denied.iter().map(|d| d.what.as_str()).collect();
+    format!("⚠ this session may not {}", what.join(", "))
+}

@@ -357,6 +357,24 @@ async fn route(
         _ => "get",
     };
     let plural = parts[0].to_string();
+    if verb == "create" && plural == "selfsubjectaccessreviews" {
+        // "May I?": allowed unless the test forbade that verb on that resource.
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let mut review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let attrs = &review["spec"]["resourceAttributes"];
+        let asked = (
+            attrs["verb"].as_str().unwrap_or_default().to_string(),
+            attrs["resource"].as_str().unwrap_or_default().to_string(),
+        );
+        let allowed = !store.lock().expect("store").forbidden.contains(&asked);
+        review["status"] = json!({"allowed": allowed});
+        return json_response(StatusCode::CREATED, review);
+    }
     if store
         .lock()
         .expect("store")

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::access;
 use super::config::Config;
 use super::events::LiveAudit;
 use super::kubeconfig;
@@ -89,5 +90,22 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
             .map_err(OpsError::Store)?,
         ),
     };
-    Ok(Executor::new(holder, stores, GatePolicy::default()))
+    // What these credentials may not write, asked once, bounded like any other read.
+    let denied = runtime.block_on(async {
+        let client = kube::Client::try_from(client_config.clone())
+            .map_err(|e| OpsError::Store(e.to_string()))?;
+        let asks = access::asks(config);
+        tokio::time::timeout(ACCESS_TIMEOUT, access::denied(&client, &asks))
+            .await
+            .map_err(|_| {
+                OpsError::Read(format!(
+                    "the control plane did not say within {} s what this session may write",
+                    ACCESS_TIMEOUT.as_secs()
+                ))
+            })
+    })?;
+    Ok(Executor::new(holder, stores, GatePolicy::default()).with_denied(denied))
 }
+
+/// How long asking what the session may write may take.
+const ACCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -2,6 +2,7 @@
 //! repository — read as sources (`source.rs`), written through the executor's live stores
 //! (`executor.rs`).
 
+pub mod access;
 pub mod alertmanager;
 pub mod argocd;
 pub mod blocking;

@@ -30,6 +30,9 @@ use crate::ops::access::WriteAccess;
 use crate::ops::drain::{PlanRequest, StopFlag, StopReason, run_plan};
 use crate::ops::{Executor, LockGuard, Mutation};
 
+/// How long the footer says what the session may not write.
+const NOT_PERMITTED_SECS: i64 = 30;
+
 /// How the console ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -337,6 +340,9 @@ async fn event_loop(
     app.policy = policy;
     if let Some(ex) = &runner.executor {
         app.session = ex.holder().session.clone();
+        if !ex.denied().is_empty() {
+            app.say_for(text::not_permitted(ex.denied()), true, NOT_PERMITTED_SECS);
+        }
     }
     draw(guard, &app, theme)?;
     app.dirty = false;
