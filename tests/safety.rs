@@ -749,7 +749,11 @@ fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_thos
     assert!(ex.execute(Some(&guard), &step, now, None).is_ok());
     guard.release().expect("released");
     let after = source.snapshot(now).expect("snapshot");
-    let moved = after.shops.iter().find(|s| s.name == shop.name).map(|s| &s.shopsets);
+    let moved = after
+        .shops
+        .iter()
+        .find(|s| s.name == shop.name)
+        .map(|s| &s.shopsets);
     assert_eq!(moved, Some(&shop.shopsets));
 }
 

@@ -1113,3 +1113,26 @@ fn i_lists_every_source_with_its_state_age_and_last_error() {
     update(&mut app, key(KeyCode::Esc));
     assert!(app.modals.is_empty(), "esc closes it");
 }
+
+#[test]
+fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
+    use shopctl::ops::{Capability, Denial};
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 120, 30);
+    app.denied = vec![Denial {
+        what: "patch shops.shopset.dev".into(),
+        blocks: Some(Capability::Placement),
+    }];
+    clusters_pane_on(&mut app, "B");
+    assert!(update(&mut app, ch('d')).is_empty());
+    assert!(app.modals.is_empty(), "no drain plan opened");
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("✗ not permitted: this session may not patch shops.shopset.dev"),
+        "{s}"
+    );
+    // A release step needs no shop patch: its confirmation opens.
+    tiers_pane_on(&mut app, "prod-beta");
+    update(&mut app, ch('s'));
+    assert!(app.modals.dialog().is_some());
+}

@@ -85,6 +85,17 @@ pub struct Denial {
     pub blocks: Option<Capability>,
 }
 
+/// Refused when one of `denied` takes away a capability in `needs`.
+pub fn permits(denied: &[Denial], needs: &[Capability]) -> Result<(), OpsError> {
+    match denied
+        .iter()
+        .find(|d| d.blocks.is_some_and(|c| needs.contains(&c)))
+    {
+        Some(d) => Err(OpsError::NotPermitted(d.what.clone())),
+        None => Ok(()),
+    }
+}
+
 impl Executor {
     pub fn new(holder: Holder, stores: Stores, policy: GatePolicy) -> Executor {
         Executor {
@@ -115,14 +126,7 @@ impl Executor {
 
     /// Refused when the session may not perform one of `needs`.
     pub fn permits(&self, needs: &[Capability]) -> Result<(), OpsError> {
-        match self
-            .denied
-            .iter()
-            .find(|d| d.blocks.is_some_and(|c| needs.contains(&c)))
-        {
-            Some(d) => Err(OpsError::NotPermitted(d.what.clone())),
-            None => Ok(()),
-        }
+        permits(&self.denied, needs)
     }
 
     pub fn holder(&self) -> &Holder {

@@ -130,6 +130,9 @@ pub struct App {
     pub policy: GatePolicy,
     /// This console's lock session, when it can write.
     pub session: String,
+    /// Writes this session's credentials may not make (live mode): the dialogs needing them do
+    /// not open.
+    pub denied: Vec<crate::ops::Denial>,
     /// Unfinished drains were looked for once the whole fleet arrived.
     pub drains_checked: bool,
 }
@@ -160,6 +163,7 @@ impl App {
             drain_run: None,
             policy: GatePolicy::default(),
             session: String::new(),
+            denied: Vec::new(),
             drains_checked: false,
         }
     }

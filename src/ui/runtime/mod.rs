@@ -340,8 +340,9 @@ async fn event_loop(
     app.policy = policy;
     if let Some(ex) = &runner.executor {
         app.session = ex.holder().session.clone();
-        if !ex.denied().is_empty() {
-            app.say_for(text::not_permitted(ex.denied()), true, NOT_PERMITTED_SECS);
+        app.denied = ex.denied().to_vec();
+        if !app.denied.is_empty() {
+            app.say_for(text::not_permitted(&app.denied), true, NOT_PERMITTED_SECS);
         }
     }
     draw(guard, &app, theme)?;

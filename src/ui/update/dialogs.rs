@@ -3,7 +3,8 @@
 //! access yields a mutating effect.
 
 use crate::domain::release::{GuideState, guide, next_action};
-use crate::ops::Mutation;
+use crate::ops::executor::permits;
+use crate::ops::{Capability, Mutation};
 use crate::ui::app::{App, Effect};
 use crate::ui::dialogs::confirm::ReleaseAction;
 use crate::ui::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
@@ -13,8 +14,23 @@ use crate::ui::placement::DrainRun;
 use crate::ui::state::PaneId;
 use crate::ui::text;
 
+/// Whether this session may make the writes `needs`; when not, says which it may not make and
+/// no dialog opens (the same refusal the executor would give after the confirmation).
+fn permitted(app: &mut App, needs: &[Capability]) -> bool {
+    match permits(&app.denied, needs) {
+        Ok(()) => true,
+        Err(e) => {
+            app.say(format!("✗ {e}"), true);
+            false
+        }
+    }
+}
+
 /// `d` and `u` on a cluster: the plan, shown before anything moves.
 pub(super) fn open_plan(app: &mut App, action: Action) {
+    if !permitted(app, crate::ops::drain::PLAN_NEEDS) {
+        return;
+    }
     if app.drain_run.is_some() {
         app.say(text::DRAIN_RUNNING, true);
         return;
@@ -88,6 +104,9 @@ pub(super) fn on_plan_action(app: &mut App, action: Action) -> Vec<Effect> {
 
 /// `r` on a shop in a shop list.
 pub(super) fn open_reassign(app: &mut App) {
+    if !permitted(app, &[Capability::Lock, Capability::Placement]) {
+        return;
+    }
     let Some(d) = app.modals.detail() else {
         return;
     };
@@ -144,6 +163,9 @@ pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
 
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
 pub(super) fn open_confirm(app: &mut App, action: Action) {
+    if !permitted(app, &[Capability::Lock]) {
+        return;
+    }
     if app.busy || app.progress.is_some() {
         let msg = text::busy(app.progress.as_ref().map(|p| p.tier.as_str()));
         app.say(msg, true);
