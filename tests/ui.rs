@@ -1131,6 +1131,17 @@ fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
         s.contains("✗ not permitted: this session may not patch shops.shopset.dev"),
         "{s}"
     );
+    // Help says so too, at its end.
+    update(&mut app, ch('?'));
+    for _ in 0..100 {
+        update(&mut app, ch('j'));
+    }
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("patch shops.shopset.dev: d, u and r refused"),
+        "{s}"
+    );
+    update(&mut app, key(KeyCode::Esc));
     // A release step needs no shop patch: its confirmation opens.
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));

@@ -273,6 +273,12 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));
     }
+    if !app.denied.is_empty() {
+        lines.push(Line::raw(""));
+        for line in text::not_permitted_help(&app.denied) {
+            lines.push(Line::styled(line, theme.warn()));
+        }
+    }
     let h = (lines.len() as u16 + 2).min(size.height);
     let w = 84.min(size.width);
     let area = layout::centered(size, w, h);

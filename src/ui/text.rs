@@ -425,3 +425,20 @@ pub fn not_permitted(denied: &[crate::ops::Denial]) -> String {
     let what: Vec<&str> = denied.iter().map(|d| d.what.as_str()).collect();
     format!("⚠ this session may not {}", what.join(", "))
 }
+
+/// The help screen's account of what the session may not write, and the keys that are refused
+/// for it.
+pub fn not_permitted_help(denied: &[crate::ops::Denial]) -> Vec<String> {
+    use crate::ops::Capability;
+    let mut out = vec!["Not permitted to this session's credentials:".to_string()];
+    for d in denied {
+        let keys = match d.blocks {
+            Some(Capability::Lock) => "s, b, d, u and r refused",
+            Some(Capability::Placement) => "d, u and r refused",
+            Some(Capability::Cordon) => "d and u refused",
+            None => "a side effect is skipped with a warning",
+        };
+        out.push(format!("  {}: {keys}", d.what));
+    }
+    out
+}
