@@ -5,7 +5,6 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command as Proc;
-use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -150,33 +149,34 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
             "--yes",
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("drain starts");
-    // Once the first batch is written, hold the placement write lock so that the drain cannot
-    // write another one, then kill it: the kill lands mid-drain, by construction.
-    let audit = tmp.path().join("audit.jsonl");
+    // Once the drain reports its first batch written, hold the placement write lock so that it
+    // cannot write another one, then kill it: the kill lands mid-drain, by construction.
+    let stderr = child.stderr.take().expect("stderr piped");
+    let first_batch = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .map_while(Result::ok)
+        .find(|l| {
+            // The progress lines, `  done/total shops`; the first says 0 before any batch.
+            l.trim()
+                .strip_suffix(" shops")
+                .and_then(|p| p.split_once('/'))
+                .and_then(|(done, _)| done.parse::<u32>().ok())
+                .is_some_and(|done| done > 0)
+        });
+    assert!(
+        first_batch.is_some(),
+        "the drain ended without writing a batch"
+    );
     let write_lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(tmp.path().join(".placement.lock"))
         .expect("the placement write lock file");
-    let started = std::time::Instant::now();
-    loop {
-        let batches = std::fs::read_to_string(&audit)
-            .unwrap_or_default()
-            .matches("\"drain batch\"")
-            .count();
-        if batches > 0 && write_lock.try_lock().is_ok() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the drain never wrote a batch"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    // Waits for the batch being written, if any, to finish.
+    write_lock.lock().expect("the placement write lock");
     let _ = child.kill(); // SIGKILL: no cleanup at all
     let _ = child.wait();
     write_lock.unlock().expect("write lock released");
