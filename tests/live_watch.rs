@@ -100,14 +100,37 @@ fn names(f: &Fleet) -> Vec<String> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_control_plane_is_watched_with_changes_deletions_and_relists() {
+/// A seeded fake API server, and its control plane watched into `rx`.
+struct Watching {
+    fake: FakeKube,
+    _tmp: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+    rx: mpsc::Receiver<SourceEvent>,
+}
+
+async fn watch_seeded() -> Watching {
     let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
     seed(&fake);
     let tmp = tempfile::tempdir().expect("tempdir");
     let client = client(&fake, tmp.path()).await;
-    let (tx, mut rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(1024);
     let task = tokio::spawn(watch::control_plane(client, tx));
+    Watching {
+        fake,
+        _tmp: tmp,
+        task,
+        rx,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_is_watched_with_changes_deletions_and_relists() {
+    let Watching {
+        fake,
+        _tmp,
+        task,
+        mut rx,
+    } = watch_seeded().await;
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
 
     until(
@@ -340,12 +363,12 @@ async fn each_cluster_is_probed_through_its_context_and_a_dead_one_is_unreachabl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_connected_watch_keeps_saying_it_is_live() {
-    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
-    seed(&fake);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let client = client(&fake, tmp.path()).await;
-    let (tx, mut rx) = mpsc::channel(1024);
-    let task = tokio::spawn(watch::control_plane(client, tx));
+    let Watching {
+        fake: _fake,
+        _tmp,
+        task,
+        mut rx,
+    } = watch_seeded().await;
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
     until(
         &mut rx,
