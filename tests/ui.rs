@@ -1020,6 +1020,10 @@ fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_sh
         "{s}"
     );
     assert!(s.contains("lock unreadable"), "{s}");
+    // Read-write, at 80 columns: the keys that continue it fit.
+    let app = app_with(&f, 80, 24);
+    let s = screen(&app, "default");
+    assert!(s.contains("d continues, u restores"), "{s}");
 }
 
 #[test]

@@ -442,3 +442,20 @@ pub fn not_permitted_help(denied: &[crate::ops::Denial]) -> Vec<String> {
     }
     out
 }
+
+/// The console's footer for a drain or restore left unfinished: the keys that continue it first,
+/// so that a narrow footer keeps them (the headless advice names commands instead).
+pub fn unfinished_drain(d: &crate::domain::drains::UnfinishedDrain, readonly: bool) -> String {
+    let counts = format!("{} shops on it, {} away", d.shops_left, d.shops_away);
+    if readonly {
+        format!(
+            "▲ cluster '{}' has an unfinished drain or restore ({counts})",
+            d.cluster
+        )
+    } else {
+        format!(
+            "▲ cluster '{}' has an unfinished drain or restore: d continues, u restores ({counts})",
+            d.cluster
+        )
+    }
+}

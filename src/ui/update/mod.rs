@@ -109,7 +109,7 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
         app.drains_checked = true;
         let left = crate::domain::drains::unfinished_drains(&app.fleet);
         if let Some(d) = left.first() {
-            app.say_for(format!("▲ {}", d.advice()), true, 120);
+            app.say_for(text::unfinished_drain(d, app.readonly()), true, 120);
         }
     }
     let Some(p) = &app.progress else {
