@@ -1151,3 +1151,19 @@ fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
     update(&mut app, ch('s'));
     assert!(app.modals.dialog().is_some());
 }
+
+#[test]
+fn a_changing_key_in_a_read_only_console_says_why_nothing_happens() {
+    let (_d, f) = fleet(300);
+    let mut app = read_only_app(&f, 80, 24);
+    tiers_pane_on(&mut app, "prod-beta");
+    for k in ['s', 'b'] {
+        assert!(update(&mut app, ch(k)).is_empty());
+        assert!(app.modals.is_empty(), "no dialog in a read-only console");
+        let s = screen(&app, "default");
+        assert!(
+            s.contains("read-only: this console cannot change the fleet"),
+            "{s}"
+        );
+    }
+}

@@ -11,6 +11,8 @@ pub const READ_WRITE: &str = "read-write";
 pub const READ_ONLY_HELP: &str =
     "This console is read-only: everything is visible, nothing can be changed.";
 
+pub const READ_ONLY_REFUSED: &str = "read-only: this console cannot change the fleet";
+
 pub const NO_DRAIN: &str = "no drain is running";
 pub const DRAIN_RUNNING: &str = "wait: a drain is running (x cancels it)";
 pub const SELECT_CLUSTER: &str = "select a cluster in the Clusters pane (1) first";

@@ -18,6 +18,11 @@ use crate::ui::text;
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let ctx = app.context();
     let Some(action) = keymap::action_for(key, ctx, app.readonly()) else {
+        // A key that changes the fleet in a read-write console: say why nothing happens.
+        if app.readonly() && keymap::action_for(key, ctx, false).is_some() {
+            app.say(text::READ_ONLY_REFUSED, true);
+            return Vec::new();
+        }
         return type_text(app, key);
     };
     app.dirty = true;
