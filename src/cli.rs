@@ -104,6 +104,42 @@ pub enum Command {
         #[command(subcommand)]
         action: ReleaseAction,
     },
+    /// Alertmanager's silences: list them, silence alerts, expire a silence.
+    Silence {
+        #[command(subcommand)]
+        action: SilenceAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceAction {
+    /// Every silence, active and pending first, with how many firing alerts each mutes.
+    List {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Silence the alerts the matchers select (prints the new silence's id).
+    Create {
+        /// Matchers in Alertmanager's syntax, e.g. 'alertname="HighLatency"' 'cluster=~"b|c"'.
+        #[arg(required = true, value_name = "MATCHER")]
+        matchers: Vec<String>,
+        /// How long: 30m, 2h, 1h30m, 3d (at most 30 days).
+        #[arg(long = "for", value_name = "DURATION", default_value = "2h")]
+        duration: String,
+        /// Why the alerts are silenced (Alertmanager requires it; it goes into the audit log).
+        #[arg(long, value_name = "TEXT")]
+        comment: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Expire a silence now.
+    Expire {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

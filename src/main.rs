@@ -8,7 +8,7 @@ use clap::Parser;
 use shopctl::backends::demo::store::DemoError;
 use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::backends::{FleetSource, live};
-use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction};
+use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction, SilenceAction};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
@@ -156,6 +156,37 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     if yes { Confirm::Yes } else { Confirm::Ask },
                     &Ts::now,
                 ),
+            };
+            Ok(ExitCode::from(exit as u8))
+        }
+        Some(Command::Silence { action }) => {
+            let mut source = source;
+            let exit = match action {
+                SilenceAction::List { output } => {
+                    let now = Ts::now();
+                    let fleet = source.snapshot(now)?;
+                    shopctl::out!(
+                        "{}",
+                        commands::silence::list(&fleet, output == Output::Json, now)
+                    );
+                    Exit::Done
+                }
+                SilenceAction::Create {
+                    matchers,
+                    duration,
+                    comment,
+                    yes,
+                } => commands::silence::create(
+                    source.as_mut(),
+                    executor.as_ref(),
+                    &matchers,
+                    &duration,
+                    &comment,
+                    yes,
+                ),
+                SilenceAction::Expire { id, yes } => {
+                    commands::silence::expire(source.as_mut(), executor.as_ref(), &id, yes)
+                }
             };
             Ok(ExitCode::from(exit as u8))
         }

@@ -2,6 +2,7 @@
 
 pub mod placement;
 pub mod release;
+pub mod silence;
 pub mod status;
 
 pub use status::status;

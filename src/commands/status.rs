@@ -97,6 +97,8 @@ struct AlertJson<'a> {
     labels: &'a BTreeMap<String, String>,
     since: String,
     summary: &'a str,
+    /// The ids of the silences muting it.
+    silenced_by: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -192,6 +194,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
                 labels: &a.labels,
                 since: a.since.rfc3339(),
                 summary: &a.summary,
+                silenced_by: &a.silenced_by,
             })
             .collect(),
         violations: f

@@ -7,9 +7,11 @@ pub mod invariants;
 pub mod model;
 pub mod placement;
 pub mod release;
+pub mod silence;
 pub mod time;
 
 pub use fleet::{Fleet, FleetUpdate};
 pub use invariants::Violation;
 pub use model::*;
+pub use silence::{MatchOp, Matcher, Silence, SilenceState};
 pub use time::Ts;

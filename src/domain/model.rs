@@ -433,6 +433,9 @@ pub struct Alert {
     pub labels: BTreeMap<String, String>,
     pub since: Ts,
     pub summary: String,
+    /// The silences muting it (their ids), as Alertmanager says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced_by: Vec<String>,
 }
 
 /// Label names that scope an alert to the fleet (configurable in live mode).

@@ -15,7 +15,8 @@ pub struct AuditEntry {
     pub time: String,
     pub operator: String,
     /// `promote`, `rollback`, `reassign`, `cordon`, `uncordon`, `drain batch`,
-    /// `restore batch`, `restore`, `cancel`, `interrupted` or `notes`.
+    /// `restore batch`, `restore`, `cancel`, `interrupted`, `notes`, `silence` or
+    /// `expire silence`.
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
@@ -44,6 +45,15 @@ pub struct AuditEntry {
     /// The release guide's notes at the time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The silence created or expired (its Alertmanager id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<String>,
+    /// The silence's matchers, as Alertmanager's syntax (`alertname="X" cluster="b"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matchers: Option<String>,
+    /// When the silence ends (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 impl AuditEntry {
@@ -103,6 +113,19 @@ impl AuditEntry {
                 e.cluster = Some(cluster.clone());
             }
             Mutation::Notes { text } => e.notes = Some(text.clone()),
+            Mutation::Silence {
+                matchers,
+                duration_secs,
+                comment,
+            } => {
+                e.matchers = Some(crate::domain::silence::format_matchers(matchers));
+                e.reason = Some(comment.clone());
+                e.until = Some(now.plus_secs(*duration_secs).rfc3339());
+            }
+            Mutation::ExpireSilence { id, matchers } => {
+                e.silence = Some(id.clone());
+                e.matchers = Some(crate::domain::silence::format_matchers(matchers));
+            }
         }
         let (result, commit, error) = match result {
             Ok(Some(c)) => ("pushed", Some(c.clone()), None),
@@ -138,6 +161,9 @@ impl AuditEntry {
             overridden: Vec::new(),
             error: None,
             notes: None,
+            silence: None,
+            matchers: None,
+            until: None,
         }
     }
 

@@ -12,6 +12,7 @@ use super::lock::{Holder, LockGuard, LockStore};
 use super::mutation::{Capability, Mutation};
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 use super::release::{self, Refusal};
+use super::silence::{NewSilence, SilenceStore, covering};
 use crate::domain::placement::{Move, check_move_with};
 use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Shop, Ts};
@@ -52,6 +53,7 @@ pub struct Stores {
     pub placement: Box<dyn PlacementStore>,
     pub locks: Arc<dyn LockStore>,
     pub audit: Box<dyn AuditSink>,
+    pub silences: Box<dyn SilenceStore>,
 }
 
 /// What an executed mutation did.
@@ -64,6 +66,8 @@ pub struct Done {
     pub batch: Option<BatchOutcome>,
     /// What did not go through after the write (it stands); shown to the operator and audited.
     pub warnings: Vec<String>,
+    /// The silence created, for a silence.
+    pub silence: Option<String>,
 }
 
 /// Executes confirmed mutations. Only ever built for a read-write session.
@@ -214,7 +218,7 @@ impl Executor {
             .and_then(|(m, fresh)| self.write(&m, fresh.as_ref(), now).map(|done| (m, done)));
         match &result {
             // Nothing happened and nothing is written down.
-            Err(OpsError::AlreadyThere { .. }) => {}
+            Err(OpsError::AlreadyThere { .. } | OpsError::AlreadyDone(_)) => {}
             Ok((m, done)) => {
                 let mut entry = AuditEntry::for_mutation(
                     m,
@@ -223,6 +227,9 @@ impl Executor {
                     &Ok(done.commit.clone()),
                     notes,
                 );
+                if let Some(id) = &done.silence {
+                    entry.silence = Some(id.clone());
+                }
                 if let Some(b) = &done.batch
                     && matches!(
                         m,
@@ -252,8 +259,13 @@ impl Executor {
     /// The mutation as it will be written, checked against the fleet as it is now, and that
     /// fleet (for what the write needs of it).
     fn recheck(&self, m: &Mutation, now: Ts) -> Result<(Mutation, Option<Fleet>), OpsError> {
-        if matches!(m, Mutation::Notes { .. } | Mutation::Uncordon { .. }) {
-            return Ok((m.clone(), None));
+        match m {
+            Mutation::Notes { .. } | Mutation::Uncordon { .. } => return Ok((m.clone(), None)),
+            // Checked against Alertmanager's own list when written.
+            Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => {
+                return Ok((m.clone(), None));
+            }
+            _ => {}
         }
         let fresh = self.read(now)?;
         let me = &self.holder.session;
@@ -280,7 +292,10 @@ impl Executor {
             Mutation::RestoreBatch { cluster, moves, .. } => {
                 recheck_batch(&fresh, moves, Some(cluster)).map(|()| m.clone())?
             }
-            Mutation::Notes { .. } | Mutation::Uncordon { .. } => m.clone(),
+            Mutation::Notes { .. }
+            | Mutation::Uncordon { .. }
+            | Mutation::Silence { .. }
+            | Mutation::ExpireSilence { .. } => m.clone(),
         };
         Ok((m, Some(fresh)))
     }
@@ -292,6 +307,7 @@ impl Executor {
             summary: summary.clone(),
             batch,
             warnings: Vec::new(),
+            silence: None,
         };
         let pushed = |p: Pushed| Done {
             warnings: p.warnings,
@@ -367,6 +383,48 @@ impl Executor {
                 .apply(moves, &Record::Clear, &capacities(fresh, moves))
                 .map(|b| done(None, Some(b))),
             Mutation::Notes { .. } => Ok(done(None, None)),
+            Mutation::Silence {
+                matchers,
+                duration_secs,
+                comment,
+            } => {
+                let new = NewSilence {
+                    matchers: matchers.clone(),
+                    starts_at: now,
+                    ends_at: now.plus_secs(*duration_secs),
+                    created_by: self.operator().to_string(),
+                    comment: comment.clone(),
+                };
+                let existing = self.stores.silences.silences()?;
+                if let Some(s) = covering(&existing, &new) {
+                    return Err(OpsError::AlreadyDone(format!(
+                        "silence {} already mutes these alerts until {}",
+                        s.id,
+                        s.ends_at.rfc3339()
+                    )));
+                }
+                let id = self.stores.silences.create(&new)?;
+                Ok(Done {
+                    silence: Some(id),
+                    ..done(None, None)
+                })
+            }
+            Mutation::ExpireSilence { id, .. } => {
+                let existing = self.stores.silences.silences()?;
+                match existing.iter().find(|s| s.id == *id) {
+                    None => Err(OpsError::AlreadyDone(format!(
+                        "Alertmanager no longer holds silence {id}"
+                    ))),
+                    Some(s) if s.state == crate::domain::SilenceState::Expired => Err(
+                        OpsError::AlreadyDone(format!("silence {id} has already expired")),
+                    ),
+                    Some(_) => self
+                        .stores
+                        .silences
+                        .expire(id)
+                        .map(|()| done(None, None)),
+                }
+            }
         }
     }
 }

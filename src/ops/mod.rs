@@ -16,6 +16,7 @@ pub mod lock;
 pub mod mutation;
 pub mod placement;
 pub mod release;
+pub mod silence;
 
 use thiserror::Error;
 
@@ -77,6 +78,9 @@ pub enum OpsError {
     /// Failed gate conditions that may be overridden, but no reason was given for them.
     #[error("the gate now fails on {}; an override reason is needed", .0.join(", "))]
     NeedsOverride(Vec<String>),
+    /// What the mutation would do is already so (the text says what is).
+    #[error("{0}; nothing to do")]
+    AlreadyDone(String),
     /// The shop is already where the reassignment would put it.
     #[error("shop '{shop}' is already on {}; nothing to do", .on.join(" + "))]
     AlreadyThere { shop: String, on: Vec<String> },
@@ -114,7 +118,10 @@ impl OpsError {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            OpsError::Refused(_) | OpsError::NeedsOverride(_) | OpsError::AlreadyThere { .. }
+            OpsError::Refused(_)
+                | OpsError::NeedsOverride(_)
+                | OpsError::AlreadyThere { .. }
+                | OpsError::AlreadyDone(_)
         )
     }
 }

@@ -1,8 +1,9 @@
 //! Every write to the fleet, described completely before anything happens. Confirmation texts,
 //! commit messages and audit lines come from exhaustive matches on it.
 
-use crate::domain::Revision;
 use crate::domain::placement::Move;
+use crate::domain::silence::{format_duration, format_matchers};
+use crate::domain::{Matcher, Revision};
 
 /// A change to the fleet. The executor re-checks it against fresh data before writing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,15 @@ pub enum Mutation {
     },
     /// The release guide's notes, kept in the audit log.
     Notes { text: String },
+    /// Silence the alerts `matchers` select, from now for `duration_secs`; `created_by` is the
+    /// operator.
+    Silence {
+        matchers: Vec<Matcher>,
+        duration_secs: i64,
+        comment: String,
+    },
+    /// Expire silence `id` now (`matchers` say what it silenced).
+    ExpireSilence { id: String, matchers: Vec<Matcher> },
 }
 
 impl Mutation {
@@ -71,6 +81,7 @@ impl Mutation {
             | Mutation::DrainBatch { cluster, .. }
             | Mutation::RestoreBatch { cluster, .. } => cluster,
             Mutation::Notes { .. } => "release",
+            Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => "alerts",
         }
     }
 
@@ -85,6 +96,8 @@ impl Mutation {
             Mutation::DrainBatch { .. } => "drain batch",
             Mutation::RestoreBatch { .. } => "restore batch",
             Mutation::Notes { .. } => "notes",
+            Mutation::Silence { .. } => "silence",
+            Mutation::ExpireSilence { .. } => "expire silence",
         }
     }
 
@@ -156,6 +169,18 @@ impl Mutation {
                 moves.len()
             ),
             Mutation::Notes { .. } => "save the release notes".into(),
+            Mutation::Silence {
+                matchers,
+                duration_secs,
+                ..
+            } => format!(
+                "silence {} for {}",
+                format_matchers(matchers),
+                format_duration(*duration_secs)
+            ),
+            Mutation::ExpireSilence { id, matchers } => {
+                format!("expire silence {id} ({})", format_matchers(matchers))
+            }
         }
     }
 
@@ -201,7 +226,9 @@ impl Mutation {
             | Mutation::Uncordon { .. }
             | Mutation::DrainBatch { .. }
             | Mutation::RestoreBatch { .. }
-            | Mutation::Notes { .. } => String::new(),
+            | Mutation::Notes { .. }
+            | Mutation::Silence { .. }
+            | Mutation::ExpireSilence { .. } => String::new(),
         }
     }
 }
@@ -230,6 +257,8 @@ impl Mutation {
                 &[Capability::Lock, Capability::Cordon]
             }
             Mutation::Notes { .. } => &[],
+            // A silence changes what the release gate sees: it is held under the lock too.
+            Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => &[Capability::Lock],
         }
     }
 }

@@ -47,6 +47,12 @@ pub enum Action {
     Choose,
     /// Drain plan: accept degraded redundancy for the blocked dual shops.
     AcceptDegraded,
+    /// Silence the selected alert (Alerts pane, alert detail).
+    Silence,
+    /// Expire a silence (the selected alert's first).
+    Unsilence,
+    /// Silence dialog: the next field.
+    NextField,
 }
 
 /// Where the operator is: decides which bindings apply.
@@ -67,6 +73,10 @@ pub enum Context {
     /// The drain or restore plan (the cluster's name is typed: every other key is text).
     Plan,
     Reassign,
+    /// Writing a silence (matchers, duration, comment: every other key is text).
+    Silence,
+    /// Choosing a silence to expire.
+    Expire,
     /// Quitting while a drain runs.
     Quit,
 }
@@ -85,6 +95,8 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Plan => "plan",
             Context::Reassign => "reassign",
+            Context::Silence => "silence",
+            Context::Expire => "expire",
             Context::Quit => "quit?",
         }
     }
@@ -129,6 +141,7 @@ const SCROLLS: &[Context] = &[
     Context::Detail,
     Context::Help,
     Context::Reassign,
+    Context::Expire,
 ];
 const PAGES: &[Context] = &[Context::Main, Context::Detail, Context::Plan];
 const ENTRY: &[Context] = &[
@@ -137,6 +150,8 @@ const ENTRY: &[Context] = &[
     Context::Confirm,
     Context::Plan,
     Context::Reassign,
+    Context::Silence,
+    Context::Expire,
     Context::Quit,
 ];
 const CONFIRMS: &[Context] = &[
@@ -144,10 +159,20 @@ const CONFIRMS: &[Context] = &[
     Context::Confirm,
     Context::Plan,
     Context::Reassign,
+    Context::Silence,
+    Context::Expire,
 ];
-const DIALOGS: &[Context] = &[Context::Confirm, Context::Plan, Context::Reassign];
+const DIALOGS: &[Context] = &[
+    Context::Confirm,
+    Context::Plan,
+    Context::Reassign,
+    Context::Silence,
+    Context::Expire,
+];
+const SILENCE: &[Context] = &[Context::Silence];
 const QUIT: &[Context] = &[Context::Quit];
 const REASSIGN: &[Context] = &[Context::Reassign];
+const CURSOR: &[Context] = &[Context::Reassign, Context::Expire];
 const PLAN: &[Context] = &[Context::Plan];
 
 pub const BINDINGS: &[Binding] = &[
@@ -190,7 +215,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "j/k",
         action: Action::Down,
-        contexts: REASSIGN,
+        contexts: CURSOR,
         help: "move the cursor",
         short: "move",
         footer: true,
@@ -310,6 +335,33 @@ pub const BINDINGS: &[Binding] = &[
         contexts: DETAIL,
         help: "reassign the selected shop",
         short: "reassign",
+        footer: true,
+        mutating: true,
+    },
+    Binding {
+        keys: "S",
+        action: Action::Silence,
+        contexts: LISTS,
+        help: "silence the selected alert (Alerts pane, alert detail)",
+        short: "silence",
+        footer: false,
+        mutating: true,
+    },
+    Binding {
+        keys: "E",
+        action: Action::Unsilence,
+        contexts: LISTS,
+        help: "expire a silence (the selected alert's first)",
+        short: "expire",
+        footer: false,
+        mutating: true,
+    },
+    Binding {
+        keys: "tab",
+        action: Action::NextField,
+        contexts: SILENCE,
+        help: "next field: matchers, duration, comment (alt-enter: new line)",
+        short: "field",
         footer: true,
         mutating: true,
     },
@@ -451,9 +503,13 @@ pub fn action_for(key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action>
         Context::Main | Context::Detail | Context::Help | Context::Guide | Context::Sources => {
             view_key(key, ctx)?
         }
-        Context::Notes | Context::Filter | Context::Confirm | Context::Plan | Context::Reassign => {
-            entry_key(key, ctx)?
-        }
+        Context::Notes
+        | Context::Filter
+        | Context::Confirm
+        | Context::Plan
+        | Context::Reassign
+        | Context::Silence
+        | Context::Expire => entry_key(key, ctx)?,
         Context::Quit => match key.code {
             KeyCode::Char('y') => Action::Confirm,
             KeyCode::Char('n') | KeyCode::Char('q') | KeyCode::Esc => Action::Back,
@@ -496,6 +552,8 @@ fn view_key(key: KeyEvent, ctx: Context) -> Option<Action> {
         KeyCode::Char('d') => Action::Drain,
         KeyCode::Char('u') => Action::Restore,
         KeyCode::Char('r') => Action::Reassign,
+        KeyCode::Char('S') => Action::Silence,
+        KeyCode::Char('E') => Action::Unsilence,
         KeyCode::Char('f') => Action::FindShop,
         KeyCode::Char('x') => Action::Cancel,
         KeyCode::End | KeyCode::Char('G') => Action::Bottom,
@@ -508,11 +566,16 @@ fn view_key(key: KeyEvent, ctx: Context) -> Option<Action> {
 /// Keys of dialogs and text entry; `None` leaves the key to the text field.
 fn entry_key(key: KeyEvent, ctx: Context) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let text = ctx != Context::Reassign;
+    let text = !matches!(ctx, Context::Reassign | Context::Expire);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
     Some(match key.code {
         KeyCode::Char('c') if ctrl && DIALOGS.contains(&ctx) => Action::Quit,
         KeyCode::Esc => Action::Back,
+        // A new line in the silence's comment.
+        KeyCode::Enter if alt && ctx == Context::Silence => return None,
         KeyCode::Enter => Action::Confirm,
+        KeyCode::Tab if ctx == Context::Silence => Action::NextField,
+        KeyCode::Char('y') if ctx == Context::Expire => Action::Confirm,
         KeyCode::Tab => Action::AcceptDegraded,
         KeyCode::Char(' ') if !text => Action::Choose,
         KeyCode::Char('j') if !text => Action::Down,
@@ -551,7 +614,12 @@ fn only_while_changing(b: &Binding) -> bool {
     b.contexts.iter().all(|c| {
         matches!(
             c,
-            Context::Confirm | Context::Plan | Context::Reassign | Context::Quit
+            Context::Confirm
+                | Context::Plan
+                | Context::Reassign
+                | Context::Silence
+                | Context::Expire
+                | Context::Quit
         )
     })
 }

@@ -6,7 +6,9 @@ use ratatui::Frame;
 use tui_textarea::TextArea;
 
 use super::detail::{self, Detail};
-use super::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
+use super::dialogs::{
+    ConfirmDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
+};
 use super::guide::Guide;
 use super::keymap::Context;
 use super::state::{FilterTarget, View};
@@ -31,6 +33,8 @@ pub enum Modal {
     Confirm(ConfirmDialog),
     Plan(PlanDialog),
     Reassign(ReassignDialog),
+    Silence(SilenceDialog),
+    Expire(ExpireDialog),
     Quit(QuitDialog),
     /// Every data source with its freshness and last error.
     Sources,
@@ -47,6 +51,8 @@ impl Modal {
             Modal::Confirm(_) => Context::Confirm,
             Modal::Plan(_) => Context::Plan,
             Modal::Reassign(_) => Context::Reassign,
+            Modal::Silence(_) => Context::Silence,
+            Modal::Expire(_) => Context::Expire,
             Modal::Quit(_) => Context::Quit,
             Modal::Sources => Context::Sources,
         }
@@ -85,6 +91,8 @@ impl Modals {
     find!(reassign, reassign_mut, Reassign, ReassignDialog);
     find!(filter, filter_mut, Filter, FilterInput);
     find!(quit, quit_mut, Quit, QuitDialog);
+    find!(silence, silence_mut, Silence, SilenceDialog);
+    find!(expire, expire_mut, Expire, ExpireDialog);
 
     /// Where keys go now.
     pub fn context(&self) -> Context {
@@ -150,6 +158,8 @@ impl Modals {
                 Modal::Confirm(d) => d.render(theme, frame, view.size),
                 Modal::Plan(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Reassign(d) => d.render(view.fleet, theme, frame, view.size),
+                Modal::Silence(d) => d.render(view.fleet, theme, frame, view.size, view.now),
+                Modal::Expire(d) => d.render(view.fleet, theme, frame, view.size, view.now),
                 Modal::Quit(d) => d.render(theme, frame, view.size),
                 Modal::Sources => super::sources::render(view, theme, frame),
             }

@@ -306,6 +306,35 @@ pub fn reassign_title(shop: &str, redundancy: &str) -> String {
     format!(" Reassign shop '{shop}' ({redundancy}) ")
 }
 
+pub const SILENCE_TITLE: &str = " Silence alerts ";
+pub const EXPIRE_TITLE: &str = " Expire a silence ";
+pub const MATCHERS: &str = "matchers";
+pub const DURATION: &str = "for";
+pub const COMMENT_TITLE: &str = "comment (required; goes into Alertmanager and the audit log)";
+pub const SILENCE_COMMENT_PLACEHOLDER: &str = "why? e.g. the incident or change being worked on";
+pub const SILENCE_NEEDS_COMMENT: &str = "comment: say why the alerts are silenced";
+pub const SELECT_ALERT: &str = "select an alert in the Alerts pane (5) first";
+pub const NO_SILENCES: &str = "no silence is active or pending";
+pub const NOTHING_TO_EXPIRE: &str = "no silence is active or pending: nothing to expire";
+pub const GONE: &str = "(gone)";
+pub const MUTING_MARK: &str = "● mutes the selected alert";
+
+pub fn silence_until(hhmm: &str, duration: &str) -> String {
+    format!("({duration}, until {hhmm})")
+}
+
+pub fn silence_mutes(n: usize) -> String {
+    match n {
+        0 => "▲ mutes none of the alerts firing now".into(),
+        1 => "✓ mutes 1 alert firing now:".into(),
+        n => format!("✓ mutes {n} alerts firing now:"),
+    }
+}
+
+pub fn silencing(m: &Mutation) -> String {
+    format!("asking Alertmanager: {}", m.summary())
+}
+
 pub const BREAKS_NO_RULE: &str = "✓ breaks no rule";
 pub const CHOOSE_WITH_SPACE: &str = "choose other ShopSets with space";
 

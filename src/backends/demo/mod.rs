@@ -4,6 +4,7 @@
 pub mod lock;
 pub mod placement;
 pub mod repos;
+pub mod silences;
 pub mod sim;
 pub mod store;
 pub mod topology;
@@ -175,7 +176,9 @@ impl DemoFleet {
         // A lock whose process is gone holds nothing.
         let lock = read_lock_file(&self.state.dir.join(store::LOCK_FILE))
             .map(|l| l.filter(|l| !session_is_dead(&l.session)));
+        let silences = silences::read(&self.state.dir, now);
         let world = sim::World {
+            silences: silences.as_deref().unwrap_or_default(),
             topology: &self.state.topology,
             seed: self.state.meta.seed,
             scenario: self.state.meta.scenario,
@@ -184,7 +187,9 @@ impl DemoFleet {
             history: &self.history,
             lock: lock.clone().ok().flatten(),
         };
-        Ok((world.read(now), lock))
+        let mut reading = world.read(now);
+        reading.silences = silences;
+        Ok((reading, lock))
     }
 
     pub fn history(&self) -> &AppHistory {
@@ -222,6 +227,7 @@ impl DemoFleet {
             audit: Box::new(AuditLog {
                 path: dir.join(AUDIT_FILE),
             }),
+            silences: Box::new(silences::DemoSilences { dir: dir.clone() }),
         };
         Ok(stores)
     }
@@ -445,8 +451,22 @@ fn updates(
         }
         None => out.push(FleetUpdate::Apps(new.apps.clone())),
     }
-    if old.is_none_or(|o| o.alerts != new.alerts) {
+    let alerts_changed = old.is_none_or(|o| o.alerts != new.alerts);
+    if alerts_changed {
         out.push(FleetUpdate::Alerts(new.alerts.clone()));
+    }
+    match &new.silences {
+        Ok(s) if old.is_none_or(|o| o.silences.as_ref() != Ok(s)) => {
+            out.push(FleetUpdate::Silences(s.clone()));
+            if old.is_some_and(|o| o.silences.is_err()) && !alerts_changed {
+                out.push(FleetUpdate::Alerts(new.alerts.clone()));
+            }
+        }
+        // Which alerts are muted cannot be known: no gate may take them for quiet.
+        Err(why) if alerts_changed || old.is_none_or(|o| o.silences.as_ref() != Err(why)) => {
+            out.push(FleetUpdate::AlertsUnknown(why.clone()));
+        }
+        _ => {}
     }
     if old.is_none_or(|o| o.releases != new.releases) {
         out.push(FleetUpdate::Releases(new.releases.clone()));

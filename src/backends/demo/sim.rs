@@ -19,6 +19,8 @@ pub struct World<'a> {
     pub branches: &'a [Option<BranchState>],
     pub history: &'a AppHistory,
     pub lock: Option<ReleaseLock>,
+    /// The silences of the demo's Alertmanager: active ones mute the alerts they cover.
+    pub silences: &'a [Silence],
 }
 
 /// The dynamic part of the fleet at one moment.
@@ -31,6 +33,8 @@ pub struct Reading {
     pub alerts: Vec<Alert>,
     pub lock: Option<ReleaseLock>,
     pub releases: Vec<Revision>,
+    /// As read from the demo directory (filled in by the caller), or why it cannot be read.
+    pub silences: Result<Vec<Silence>, String>,
 }
 
 /// The cluster that fails in the `cluster-outage` scenario, and when (seconds after creation).
@@ -216,6 +220,17 @@ impl World<'_> {
             ));
         }
         alerts.retain(|a| a.since <= now);
+        for a in &mut alerts {
+            a.silenced_by = self
+                .silences
+                .iter()
+                .filter(|s| s.is_active() && s.covers(&a.labels))
+                .map(|s| s.id.clone())
+                .collect();
+            if !a.silenced_by.is_empty() {
+                a.state = AlertState::Suppressed;
+            }
+        }
         alerts.sort_by_key(|a| (a.severity, std::cmp::Reverse(a.since)));
 
         let clusters = self
@@ -286,6 +301,7 @@ impl World<'_> {
             alerts,
             lock: self.lock.clone(),
             releases: self.history.all(),
+            silences: Ok(Vec::new()),
         }
     }
 }
@@ -314,6 +330,7 @@ fn alert(
         labels,
         since,
         summary: summary.into(),
+        silenced_by: Vec::new(),
     }
 }
 

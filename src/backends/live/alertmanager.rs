@@ -1,6 +1,7 @@
 //! Prometheus Alertmanager's API v2 as the fleet model sees it: `GET /api/v2/alerts` decoded
 //! tolerantly (newer Alertmanagers add fields) into alerts scoped by the configured labels, with
-//! silenced and inhibited alerts kept as suppressed.
+//! silenced and inhibited alerts kept as suppressed; `GET /api/v2/silences` for the silences,
+//! which shopctl creates (`POST /api/v2/silences`) and expires (`DELETE /api/v2/silence/{id}`).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,9 @@ use thiserror::Error;
 
 use super::config::Alertmanager;
 use super::http::{Auth, HttpClient, HttpError};
-use crate::domain::{Alert, AlertState, Severity, Ts};
+use crate::domain::{Alert, AlertState, MatchOp, Matcher, Severity, Silence, SilenceState, Ts};
+use crate::ops::OpsError;
+use crate::ops::silence::{NewSilence, SilenceStore};
 
 /// One alert of `GET /api/v2/alerts` (`gettableAlert`), the parts the console uses.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,9 +37,65 @@ pub struct AlertStatus {
     pub inhibited_by: Vec<String>,
 }
 
-/// A response that is not Alertmanager's alert list.
+/// One silence of `GET /api/v2/silences` (`gettableSilence`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct GettableSilence {
+    id: String,
+    matchers: Vec<ApiMatcher>,
+    #[serde(rename = "startsAt")]
+    starts_at: String,
+    #[serde(rename = "endsAt")]
+    ends_at: String,
+    #[serde(rename = "createdBy")]
+    created_by: String,
+    comment: String,
+    status: SilenceStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct SilenceStatus {
+    state: String,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+struct ApiMatcher {
+    name: String,
+    value: String,
+    #[serde(rename = "isRegex")]
+    is_regex: bool,
+    /// Absent before Alertmanager 0.22: an equality.
+    #[serde(rename = "isEqual", default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The body of `POST /api/v2/silences` (`postableSilence`).
+#[derive(Debug, serde::Serialize)]
+struct PostableSilence<'a> {
+    matchers: Vec<ApiMatcher>,
+    #[serde(rename = "startsAt")]
+    starts_at: String,
+    #[serde(rename = "endsAt")]
+    ends_at: String,
+    #[serde(rename = "createdBy")]
+    created_by: &'a str,
+    comment: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+struct PostedSilence {
+    #[serde(rename = "silenceID")]
+    silence_id: String,
+}
+
+/// A response that is not what Alertmanager's API answers.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("Alertmanager's alert list cannot be read: {0}")]
+#[error("Alertmanager's answer cannot be read: {0}")]
 pub struct DecodeError(String);
 
 /// Alertmanager as live mode reads it.
@@ -77,6 +136,125 @@ impl AlertmanagerClient {
         let body = self.http.get("/api/v2/alerts").await?;
         Ok(decode_alerts(&body, &self.config)?)
     }
+
+    /// Every silence Alertmanager holds, expired ones included.
+    pub async fn silences(&self) -> Result<Vec<Silence>, AlertsError> {
+        let body = self.http.get("/api/v2/silences").await?;
+        Ok(decode_silences(&body)?)
+    }
+
+    /// The alerts and the silences, read together.
+    pub async fn read(&self) -> Result<(Vec<Alert>, Vec<Silence>), AlertsError> {
+        let (alerts, silences) = futures::join!(self.alerts(), self.silences());
+        Ok((alerts?, silences?))
+    }
+
+    /// Creates a silence and returns its id.
+    pub async fn create_silence(&self, s: &NewSilence) -> Result<String, AlertsError> {
+        let body = serde_json::to_vec(&postable(s)).map_err(|e| DecodeError(e.to_string()))?;
+        let answer = self.http.post_json("/api/v2/silences", body).await?;
+        let posted: PostedSilence =
+            serde_json::from_slice(&answer).map_err(|e| DecodeError(e.to_string()))?;
+        Ok(posted.silence_id)
+    }
+
+    /// Expires a silence now.
+    pub async fn expire_silence(&self, id: &str) -> Result<(), AlertsError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(DecodeError(format!("'{id}' is not a silence id")).into());
+        }
+        self.http.delete(&format!("/api/v2/silence/{id}")).await?;
+        Ok(())
+    }
+}
+
+fn postable(s: &NewSilence) -> PostableSilence<'_> {
+    PostableSilence {
+        matchers: s
+            .matchers
+            .iter()
+            .map(|m| ApiMatcher {
+                name: m.name.clone(),
+                value: m.value.clone(),
+                is_regex: m.op.is_regex(),
+                is_equal: m.op.is_equal(),
+            })
+            .collect(),
+        starts_at: s.starts_at.rfc3339(),
+        ends_at: s.ends_at.rfc3339(),
+        created_by: &s.created_by,
+        comment: &s.comment,
+    }
+}
+
+/// The silences of a `GET /api/v2/silences` body.
+pub fn decode_silences(body: &[u8]) -> Result<Vec<Silence>, DecodeError> {
+    let raw: Vec<GettableSilence> =
+        serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?;
+    Ok(raw
+        .into_iter()
+        .map(|s| Silence {
+            id: s.id,
+            matchers: s
+                .matchers
+                .into_iter()
+                .map(|m| Matcher {
+                    name: m.name,
+                    op: MatchOp::from_flags(m.is_regex, m.is_equal),
+                    value: m.value,
+                })
+                .collect(),
+            starts_at: Ts::parse_rfc3339(&s.starts_at).unwrap_or_default(),
+            ends_at: Ts::parse_rfc3339(&s.ends_at).unwrap_or_default(),
+            created_by: crate::domain::printable(&s.created_by),
+            comment: crate::domain::printable(&s.comment),
+            state: SilenceState::from_api(&s.status.state),
+        })
+        .collect())
+}
+
+/// Silences written to Alertmanager for the executor: each call bounded by the HTTP timeout.
+pub struct LiveSilences {
+    client: AlertmanagerClient,
+    rt: super::blocking::BlockingRuntime,
+}
+
+impl LiveSilences {
+    pub fn new(config: &Alertmanager) -> Result<LiveSilences, OpsError> {
+        let rt =
+            super::blocking::BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
+        // The HTTP client's connector needs a runtime to be built in.
+        let client = rt
+            .run(async { AlertmanagerClient::new(config) })
+            .ok_or_else(|| OpsError::Store("the Alertmanager client was shut down".into()))?
+            .map_err(|e| OpsError::Store(e.to_string()))?;
+        Ok(LiveSilences { client, rt })
+    }
+
+    fn call<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, AlertsError>>,
+    ) -> Result<T, OpsError> {
+        self.rt
+            .run(fut)
+            .ok_or_else(|| OpsError::Store("the Alertmanager client was shut down".into()))?
+            .map_err(|e| OpsError::Store(e.to_string()))
+    }
+}
+
+impl SilenceStore for LiveSilences {
+    fn silences(&self) -> Result<Vec<Silence>, OpsError> {
+        self.call(self.client.silences())
+            .map_err(|e| OpsError::Read(e.to_string()))
+    }
+
+    fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
+        self.call(self.client.create_silence(s))
+    }
+
+    fn expire(&self, id: &str) -> Result<(), OpsError> {
+        self.call(self.client.expire_silence(id))
+    }
 }
 
 /// Polls Alertmanager every `interval` and sends its alerts (when they changed) to `tx`, with a
@@ -89,18 +267,27 @@ pub async fn poll(
 ) {
     use crate::backends::{SourceEvent, SourceId};
     use crate::domain::FleetUpdate;
-    let mut last: Option<Result<Vec<Alert>, String>> = None;
+    let mut last: Option<Result<(Vec<Alert>, Vec<Silence>), String>> = None;
     loop {
-        let now = match client.alerts().await {
-            Ok(alerts) => Ok(alerts),
-            Err(e) => Err(e.to_string()),
-        };
+        let now = client.read().await.map_err(|e| e.to_string());
         let mut events = Vec::new();
-        if last.as_ref() != Some(&now) {
-            events.push(SourceEvent::Update(match &now {
-                Ok(alerts) => FleetUpdate::Alerts(alerts.clone()),
-                Err(why) => FleetUpdate::AlertsUnknown(why.clone()),
-            }));
+        match (&now, &last) {
+            (Ok((alerts, silences)), Some(Ok((a, s)))) => {
+                if alerts != a {
+                    events.push(SourceEvent::Update(FleetUpdate::Alerts(alerts.clone())));
+                }
+                if silences != s {
+                    events.push(SourceEvent::Update(FleetUpdate::Silences(silences.clone())));
+                }
+            }
+            (Ok((alerts, silences)), _) => {
+                events.push(SourceEvent::Update(FleetUpdate::Alerts(alerts.clone())));
+                events.push(SourceEvent::Update(FleetUpdate::Silences(silences.clone())));
+            }
+            (Err(why), Some(Err(w))) if why == w => {}
+            (Err(why), _) => {
+                events.push(SourceEvent::Update(FleetUpdate::AlertsUnknown(why.clone())))
+            }
         }
         events.push(match &now {
             Ok(_) => SourceEvent::Heartbeat {
@@ -162,6 +349,7 @@ fn to_domain(a: &GettableAlert, config: &Alertmanager) -> Alert {
             .or_else(|| a.annotations.get("description"))
             .cloned()
             .unwrap_or_default(),
+        silenced_by: a.status.silenced_by.clone(),
     }
 }
 

@@ -132,6 +132,11 @@ impl HttpClient {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// DELETEs `path` and returns the body of a 2xx answer.
+    pub async fn delete(&self, path: &str) -> Result<Bytes, HttpError> {
+        self.send(Method::DELETE, path, None).await
+    }
+
     async fn send(
         &self,
         method: Method,

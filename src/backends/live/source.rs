@@ -129,8 +129,11 @@ impl LiveSource {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
-            Ok(c) => match c.alerts().await {
-                Ok(alerts) => fleet.apply(FleetUpdate::Alerts(alerts)),
+            Ok(c) => match c.read().await {
+                Ok((alerts, silences)) => {
+                    fleet.apply(FleetUpdate::Alerts(alerts));
+                    fleet.apply(FleetUpdate::Silences(silences));
+                }
                 Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
             },
             Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),

@@ -21,6 +21,8 @@ pub struct Fleet {
     pub shops: Arc<Vec<Shop>>,
     pub apps: Vec<AppStatus>,
     pub alerts: Vec<Alert>,
+    /// Alertmanager's silences, active and pending first, newest first within each.
+    pub silences: Vec<crate::domain::Silence>,
     pub scope_labels: AlertScopeLabels,
     /// The operator lock as last read (it may have expired since).
     pub lock: Option<ReleaseLock>,
@@ -96,6 +98,7 @@ impl Fleet {
             FleetUpdate::Shops(Arc::clone(&self.shops)),
             FleetUpdate::Apps(self.apps.clone()),
             FleetUpdate::Alerts(self.alerts.clone()),
+            FleetUpdate::Silences(self.silences.clone()),
             match &self.lock_problem {
                 Some(why) => FleetUpdate::LockUnreadable(why.clone()),
                 None => FleetUpdate::Lock(self.lock.clone()),

@@ -22,6 +22,8 @@ pub enum FleetUpdate {
     AppUpserted(AppStatus),
     AppRemoved(String),
     Alerts(Vec<Alert>),
+    /// Alertmanager's silences (all it holds, expired ones included).
+    Silences(Vec<crate::domain::Silence>),
     /// The label names that scope alerts to the fleet (live mode's configuration).
     ScopeLabels(AlertScopeLabels),
     /// The alert state cannot be read now (with why).
@@ -189,6 +191,10 @@ impl Fleet {
                 self.alerts_unknown = None;
             }
             FleetUpdate::AlertsUnknown(why) => self.alerts_unknown = Some(why),
+            FleetUpdate::Silences(mut s) => {
+                s.sort_by_key(|x| (!x.is_active(), x.state, std::cmp::Reverse(x.starts_at)));
+                self.silences = s;
+            }
             FleetUpdate::ScopeLabels(l) => self.scope_labels = l,
             FleetUpdate::Lock(l) => {
                 self.lock = l;

@@ -77,5 +77,6 @@ pub fn alert(name: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
             .collect::<BTreeMap<_, _>>(),
         since: NOW,
         summary: String::new(),
+        silenced_by: Vec::new(),
     }
 }

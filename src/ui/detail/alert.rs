@@ -3,6 +3,7 @@
 use ratatui::text::{Line, Span};
 
 use super::kv;
+use crate::domain::silence::format_matchers;
 use crate::domain::time::age;
 use crate::domain::{Fleet, Ts};
 use crate::ui::panes::alerts::alert_key;
@@ -42,6 +43,22 @@ pub fn info<'a>(fleet: &'a Fleet, key: &str, theme: &Theme, now: Ts) -> (String,
     ];
     for (k, v) in &a.labels {
         lines.push(kv(theme, k, v.clone()));
+    }
+    if !a.silenced_by.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Silenced by", theme.title(false)));
+        for id in &a.silenced_by {
+            lines.push(kv(theme, "silence", id.clone()));
+            if let Some(s) = fleet.silences.iter().find(|s| s.id == *id) {
+                lines.push(kv(theme, "matchers", format_matchers(&s.matchers)));
+                lines.push(kv(
+                    theme,
+                    "until",
+                    format!("{} (set by {})", s.ends_at.rfc3339(), s.created_by),
+                ));
+                lines.push(kv(theme, "comment", s.comment.clone()));
+            }
+        }
     }
     (format!("Alert {}", a.name), lines)
 }

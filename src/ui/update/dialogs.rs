@@ -7,7 +7,12 @@ use crate::ops::executor::permits;
 use crate::ops::{Capability, Mutation};
 use crate::ui::app::{App, Effect};
 use crate::ui::dialogs::confirm::ReleaseAction;
-use crate::ui::dialogs::{ConfirmDialog, PlanDialog, QuitDialog, ReassignDialog};
+use crate::domain::Alert;
+use crate::ui::detail::DetailTarget;
+use crate::ui::dialogs::{
+    ConfirmDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
+};
+use crate::ui::panes::alerts::alert_key;
 use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
 use crate::ui::placement::DrainRun;
@@ -154,6 +159,126 @@ pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
                     mutation: Box::new(mutation),
                     notes: None,
                 }];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The alert the operator points at: the alert detail's, else the Alerts pane's selection.
+fn selected_alert(app: &App) -> Option<Alert> {
+    let key = match app.modals.detail() {
+        Some(d) => match &d.target {
+            DetailTarget::Alert(k) => Some(k.clone()),
+            _ => None,
+        },
+        None if app.focus == PaneId::Alerts => app.selected_key(PaneId::Alerts),
+        None => None,
+    }?;
+    app.fleet.alerts.iter().find(|a| alert_key(a) == key).cloned()
+}
+
+/// `S` on an alert: the silence dialog, its matchers taken from the alert's labels.
+pub(super) fn open_silence(app: &mut App) {
+    if !permitted(app, &[Capability::Lock]) {
+        return;
+    }
+    let Some(alert) = selected_alert(app) else {
+        app.say(text::SELECT_ALERT, true);
+        return;
+    };
+    app.modals
+        .push(Modal::Silence(SilenceDialog::for_alert(&alert)));
+}
+
+pub(super) fn on_silence_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(d) = app.modals.silence_mut() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => return quit(app),
+        Action::Back => {
+            app.modals.pop();
+        }
+        Action::NextField => d.next_field(),
+        Action::Confirm => match (d.parsed(), app.access) {
+            (Ok(input), Some(access)) => {
+                let mutation = Mutation::Silence {
+                    matchers: input.matchers,
+                    duration_secs: input.duration_secs,
+                    comment: input.comment,
+                };
+                app.modals.pop();
+                app.busy = true;
+                app.say(text::silencing(&mutation), false);
+                return vec![Effect::Execute {
+                    access,
+                    mutation: Box::new(mutation),
+                    notes: None,
+                }];
+            }
+            (Ok(_), None) => {
+                app.modals.pop();
+            }
+            (Err(why), _) => app.say(format!("✗ {why}"), true),
+        },
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// `E`: the silences that may be expired, the selected alert's first.
+pub(super) fn open_expire(app: &mut App) {
+    if !permitted(app, &[Capability::Lock]) {
+        return;
+    }
+    let alert = selected_alert(app);
+    let dialog = ExpireDialog::open(&app.fleet, alert.as_ref());
+    if dialog.ids.is_empty() {
+        app.say(text::NOTHING_TO_EXPIRE, false);
+        return;
+    }
+    app.modals.push(Modal::Expire(dialog));
+}
+
+pub(super) fn on_expire_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(d) = app.modals.expire_mut() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => return quit(app),
+        Action::Back => {
+            app.modals.pop();
+        }
+        Action::Down => d.cursor = (d.cursor + 1).min(d.ids.len().saturating_sub(1)),
+        Action::Up => d.cursor = d.cursor.saturating_sub(1),
+        Action::Confirm => {
+            let silence = d
+                .selected()
+                .and_then(|id| app.fleet.silences.iter().find(|s| s.id == id));
+            match (silence, app.access) {
+                (Some(s), Some(access)) => {
+                    let mutation = Mutation::ExpireSilence {
+                        id: s.id.clone(),
+                        matchers: s.matchers.clone(),
+                    };
+                    app.modals.pop();
+                    app.busy = true;
+                    app.say(text::silencing(&mutation), false);
+                    return vec![Effect::Execute {
+                        access,
+                        mutation: Box::new(mutation),
+                        notes: None,
+                    }];
+                }
+                (_, None) => {
+                    app.modals.pop();
+                }
+                (None, _) => {
+                    app.modals.pop();
+                    app.say(text::NOTHING_TO_EXPIRE, false);
+                }
             }
         }
         _ => {}

@@ -35,6 +35,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Context::Confirm => dialogs::on_confirm_action(app, action),
         Context::Plan => dialogs::on_plan_action(app, action),
         Context::Reassign => dialogs::on_reassign_action(app, action),
+        Context::Silence => dialogs::on_silence_action(app, action),
+        Context::Expire => dialogs::on_expire_action(app, action),
         Context::Quit => match action {
             Action::Confirm => vec![Effect::Quit],
             _ => {
@@ -51,6 +53,7 @@ fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Some(Modal::Guide(g)) if g.editing => g.notes.input(key),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.input(key)),
         Some(Modal::Plan(d)) => d.typed.input(key),
+        Some(Modal::Silence(d)) => d.input(key),
         Some(Modal::Filter(input)) => {
             let changed = input.textarea.input(key);
             let target = input.target;
@@ -81,6 +84,8 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
         Action::Drain | Action::Restore => dialogs::open_plan(app, action),
         Action::Reassign => dialogs::open_reassign(app),
+        Action::Silence => dialogs::open_silence(app),
+        Action::Unsilence => dialogs::open_expire(app),
         Action::FindShop => app.modals.push(Modal::Detail(Detail::open(
             DetailTarget::AllShops,
             &app.fleet,
@@ -119,7 +124,7 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::Bottom => move_by(app, isize::MAX / 2),
         Action::Open => open_detail(app),
         Action::Filter => open_filter(app),
-        Action::Confirm | Action::Choose | Action::AcceptDegraded => {}
+        Action::Confirm | Action::Choose | Action::AcceptDegraded | Action::NextField => {}
     }
     Vec::new()
 }

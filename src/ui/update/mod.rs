@@ -188,7 +188,9 @@ fn on_executed(
             app.say(text::NOTES_SAVED, false);
         }
         (Ok(_), false) => app.say(text::moved(&mutation), false),
-        (Err(e @ OpsError::AlreadyThere { .. }), _) => app.say(e.to_string(), false),
+        (Err(e @ (OpsError::AlreadyThere { .. } | OpsError::AlreadyDone(_))), _) => {
+            app.say(e.to_string(), false)
+        }
         (Err(e), true) if e.is_race() || e.is_refusal() => {
             app.say(text::race(&e.to_string()), true);
         }
