@@ -110,6 +110,7 @@ fn budget_fleet() -> Fleet {
             labels: BTreeMap::from([("shopset".to_string(), format!("ss-{:04}", i * 7))]),
             since: now,
             summary: "p99 shop page latency above 800 ms".into(),
+            silenced_by: Vec::new(),
         })
         .collect();
     let mut f = Fleet::new("bench");

@@ -1,6 +1,10 @@
 //! Live mode against a real Prometheus Alertmanager (Debian package `prometheus-alertmanager`),
 //! started on 127.0.0.1 with a temporary storage directory. Its absence is a failure, not a skip.
 
+mod common;
+#[path = "support/fake_kube.rs"]
+mod fake_kube;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -219,4 +223,187 @@ async fn the_poller_reports_alerts_and_an_unknown_state_when_alertmanager_dies()
     );
     assert_eq!(fleet.alerts.len(), 1, "the last alerts stay shown");
     task.abort();
+}
+
+/// `shopctl --config FILE silence …` against the real Alertmanager (and the fake API server for
+/// the operator Lease): Alertmanager's own API sees what shopctl created and expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_created_and_expired_by_shopctl_are_alertmanagers_own() {
+    use serde_json::Value;
+    let am = start().await;
+    let http = HttpClient::new(&am.url, Auth::None, None).expect("client");
+    let now = shopctl::domain::Ts::now().rfc3339();
+    http.post_json(
+        "/api/v2/alerts",
+        format!(
+            r#"[{{"labels": {{"alertname": "NodeNotReady", "severity": "warning", "cluster": "b"}}, "startsAt": "{now}"}}]"#
+        )
+        .into_bytes(),
+    )
+    .await
+    .expect("posted");
+    let fake = fake_kube::FakeKube::start("shopset.dev", "v1alpha1").await;
+    fake.node("n1", true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = fake.kubeconfig(tmp.path(), "ops", "t");
+    let demo_dir = tmp.path().join("demo");
+    shopctl::backends::demo::DemoFleet::open(&common::demo_options(
+        &demo_dir,
+        300,
+        shopctl::backends::demo::Scenario::Calm,
+    ))
+    .expect("demo");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"{}\"\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
+            kubeconfig.display(),
+            am.url,
+            demo_dir.join("git/system.git").display(),
+            tmp.path().join("cache/system.git").display()
+        ),
+    )
+    .expect("config");
+    let state = tmp.path().join("state");
+    let run = |args: &[&str]| {
+        let (config, state) = (config.clone(), state.clone());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
+                .env("XDG_STATE_HOME", &state)
+                .env("SHOPCTL_OPERATOR", "alice@ops")
+                .arg("--config")
+                .arg(&config)
+                .args(&args)
+                .output()
+                .expect("runs")
+        })
+    };
+    let silence_args = [
+        "silence",
+        "create",
+        "alertname=\"NodeNotReady\"",
+        "cluster=~\"b|c\"",
+        "--for",
+        "90m",
+        "--comment",
+        "node b-7 is being replaced",
+        "--yes",
+    ];
+    let out = run(&silence_args).await.expect("joined");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!id.is_empty());
+
+    // Alertmanager's own view of it.
+    let body = http.get("/api/v2/silences").await.expect("silences");
+    let silences: Vec<Value> = serde_json::from_slice(&body).expect("json");
+    let s = silences
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .expect("created");
+    assert_eq!(s["createdBy"], "alice@ops");
+    assert_eq!(s["comment"], "node b-7 is being replaced");
+    assert_eq!(s["status"]["state"], "active");
+    let mut matchers = s["matchers"].as_array().expect("matchers").clone();
+    matchers.sort_by_key(|m| m["name"].as_str().unwrap_or_default().to_string());
+    assert_eq!(
+        (
+            &matchers[0]["name"],
+            &matchers[0]["isRegex"],
+            &matchers[1]["value"]
+        ),
+        (
+            &Value::from("alertname"),
+            &Value::from(false),
+            &Value::from("b|c")
+        )
+    );
+    assert_eq!(matchers[1]["isRegex"], true);
+
+    // The console's model: the alert is muted by that silence.
+    let out = run(&["silence", "list", "-o", "json"])
+        .await
+        .expect("joined");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json list");
+    let row = list
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(
+        (&row["state"], &row["muting"]),
+        (&Value::from("active"), &Value::from(1))
+    );
+    let out = run(&["status", "-o", "json"]).await.expect("joined");
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(status["alerts"][0]["state"], "suppressed");
+    assert_eq!(status["alerts"][0]["silenced_by"][0], id.as_str());
+
+    // Asking again changes nothing.
+    let again = run(&silence_args).await.expect("joined");
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already mutes"));
+    let body = http.get("/api/v2/silences").await.expect("silences");
+    assert_eq!(
+        serde_json::from_slice::<Vec<Value>>(&body)
+            .expect("json")
+            .len(),
+        1
+    );
+
+    // Read-only sessions may not.
+    let ro = run(&["--readonly", "silence", "expire", &id, "--yes"])
+        .await
+        .expect("joined");
+    assert_eq!(ro.status.code(), Some(3));
+
+    let out = run(&["silence", "expire", &id, "--yes"])
+        .await
+        .expect("joined");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body = http.get("/api/v2/silences").await.expect("silences");
+    let silences: Vec<Value> = serde_json::from_slice(&body).expect("json");
+    assert_eq!(silences[0]["status"]["state"], "expired");
+    let again = run(&["silence", "expire", &id, "--yes"])
+        .await
+        .expect("joined");
+    assert_eq!(again.status.code(), Some(2), "expiring twice is a no-op");
+
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!(
+        (
+            &lines[0]["action"],
+            &lines[0]["silence"],
+            &lines[0]["reason"]
+        ),
+        (
+            &Value::from("silence"),
+            &Value::from(id.as_str()),
+            &Value::from("node b-7 is being replaced")
+        )
+    );
+    assert_eq!(lines[1]["action"], "expire silence");
+    assert!(
+        fake.get("leases", "shopctl-release").is_none(),
+        "the Lease was given back"
+    );
 }

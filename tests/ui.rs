@@ -399,6 +399,7 @@ fn a_step_pushed_with_a_warning_says_so_in_the_footer_and_follows_the_rollout() 
         summary: mutation.summary(),
         batch: None,
         warnings: vec!["Argo CD Application 'shopset-b-7' is running an operation".into()],
+        silence: None,
     };
     update(
         &mut app,
@@ -775,6 +776,7 @@ fn the_open_dialog_follows_the_gate_live() {
         labels: [("tier".to_string(), "beta".to_string())].into(),
         since: later,
         summary: String::new(),
+        silenced_by: Vec::new(),
     };
     update(
         &mut app,
@@ -1166,4 +1168,118 @@ fn a_changing_key_in_a_read_only_console_says_why_nothing_happens() {
             "{s}"
         );
     }
+}
+
+/// An app showing one warning alert on cluster B, muted or not by silence `s1`.
+fn alerting_app(silenced: bool, access: Option<WriteAccess>) -> App {
+    use shopctl::domain::{Alert, AlertState, FleetUpdate, Severity, Silence, SilenceState};
+    let (_d, f) = fleet(300);
+    let mut app = app_as(&f, access, 80, 24);
+    let alert = Alert {
+        name: "NodeNotReady".into(),
+        severity: Severity::Warning,
+        state: if silenced {
+            AlertState::Suppressed
+        } else {
+            AlertState::Active
+        },
+        labels: [
+            ("alertname".to_string(), "NodeNotReady".to_string()),
+            ("cluster".to_string(), "B".to_string()),
+        ]
+        .into(),
+        since: app.now,
+        summary: "a node is not ready".into(),
+        silenced_by: if silenced {
+            vec!["s1".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    let silence = Silence {
+        id: "s1".into(),
+        matchers: vec![shopctl::domain::Matcher::equal("cluster", "B")],
+        starts_at: app.now,
+        ends_at: app.now.plus_secs(3600),
+        created_by: "bob".into(),
+        comment: "node replaced".into(),
+        state: SilenceState::Active,
+    };
+    for u in [
+        FleetUpdate::Alerts(vec![alert]),
+        FleetUpdate::Silences(if silenced { vec![silence] } else { Vec::new() }),
+    ] {
+        update(&mut app, Msg::Source(SourceEvent::Update(u)));
+    }
+    update(&mut app, ch('5'));
+    app
+}
+
+#[test]
+fn shift_s_silences_the_selected_alert_with_its_labels_and_a_comment() {
+    use shopctl::domain::Matcher;
+    use shopctl::ops::Mutation;
+    let mut app = alerting_app(false, Some(access()));
+    update(&mut app, ch('S'));
+    assert!(app.modals.silence().is_some(), "the dialog opens");
+    insta::assert_snapshot!("silence_dialog_80x24", screen(&app, "default"));
+    // No comment: nothing is executed, and the footer says why.
+    assert!(executed(&update(&mut app, key(KeyCode::Enter))).is_none());
+    assert!(app.modals.silence().is_some());
+    for c in "replacing the node".chars() {
+        update(&mut app, ch(c));
+    }
+    // The duration field: 2h becomes 45m.
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(
+        app.modals.silence().expect("open").field,
+        shopctl::ui::dialogs::silence::Field::Duration
+    );
+    update(&mut app, key(KeyCode::Backspace));
+    update(&mut app, key(KeyCode::Backspace));
+    for c in "45m".chars() {
+        update(&mut app, ch(c));
+    }
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        executed(&effects),
+        Some(&Mutation::Silence {
+            matchers: vec![
+                Matcher::equal("alertname", "NodeNotReady"),
+                Matcher::equal("cluster", "B")
+            ],
+            duration_secs: 45 * 60,
+            comment: "replacing the node".into(),
+        })
+    );
+    assert!(app.modals.silence().is_none(), "the dialog closed");
+}
+
+#[test]
+fn shift_e_expires_the_silence_muting_the_selected_alert() {
+    use shopctl::ops::Mutation;
+    let mut app = alerting_app(true, Some(access()));
+    update(&mut app, ch('E'));
+    assert!(app.modals.expire().is_some(), "the dialog opens");
+    let shown = screen(&app, "default");
+    assert!(
+        shown.contains("node replaced") && shown.contains("cluster=\"B\""),
+        "{shown}"
+    );
+    let effects = update(&mut app, ch('y'));
+    match executed(&effects) {
+        Some(Mutation::ExpireSilence { id, .. }) => assert_eq!(id, "s1"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_read_only_console_neither_silences_nor_expires() {
+    let mut app = alerting_app(true, None);
+    for c in ['S', 'E'] {
+        assert!(update(&mut app, ch(c)).is_empty());
+        assert!(app.modals.is_empty(), "no dialog for {c}");
+    }
+    assert!(!screen(&app, "default").contains("silence the selected"));
 }

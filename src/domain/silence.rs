@@ -165,7 +165,9 @@ pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
         if op.is_regex()
             && let Err(e) = anchored(&value)
         {
-            return Err(format!("the regular expression of '{name}' is invalid: {e}"));
+            return Err(format!(
+                "the regular expression of '{name}' is invalid: {e}"
+            ));
         }
         let m = Matcher {
             name: name.to_string(),
@@ -236,7 +238,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             'h' => 3600,
             'd' => 86_400,
             'w' => 7 * 86_400,
-            _ => return Err(format!("'{t}' is not a duration (use s, m, h, d, w: 1h30m)")),
+            _ => {
+                return Err(format!(
+                    "'{t}' is not a duration (use s, m, h, d, w: 1h30m)"
+                ));
+            }
         };
         let n: i64 = num
             .parse()
@@ -251,7 +257,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         return Err("the duration must be longer than zero".into());
     }
     if total > MAX_SILENCE_SECS {
-        return Err(format!("'{t}' is longer than the 30 days a silence may last"));
+        return Err(format!(
+            "'{t}' is longer than the 30 days a silence may last"
+        ));
     }
     Ok(total)
 }

@@ -418,11 +418,7 @@ impl Executor {
                     Some(s) if s.state == crate::domain::SilenceState::Expired => Err(
                         OpsError::AlreadyDone(format!("silence {id} has already expired")),
                     ),
-                    Some(_) => self
-                        .stores
-                        .silences
-                        .expire(id)
-                        .map(|()| done(None, None)),
+                    Some(_) => self.stores.silences.expire(id).map(|()| done(None, None)),
                 }
             }
         }

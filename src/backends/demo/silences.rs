@@ -130,7 +130,9 @@ impl SilenceStore for DemoSilences {
         if found {
             Ok(())
         } else {
-            Err(OpsError::Changed(format!("silence {id} is no longer active")))
+            Err(OpsError::Changed(format!(
+                "silence {id} is no longer active"
+            )))
         }
     }
 }
@@ -160,7 +162,10 @@ mod tests {
         let id = store.create(&new("alertname=X", 3600)).unwrap();
         let all = store.silences().unwrap();
         assert_eq!(all.len(), 1);
-        assert_eq!((all[0].id.as_str(), all[0].state), (id.as_str(), SilenceState::Active));
+        assert_eq!(
+            (all[0].id.as_str(), all[0].state),
+            (id.as_str(), SilenceState::Active)
+        );
         store.expire(&id).unwrap();
         assert_eq!(store.silences().unwrap()[0].state, SilenceState::Expired);
         assert!(matches!(store.expire(&id), Err(OpsError::Changed(_))));

@@ -267,7 +267,8 @@ pub async fn poll(
 ) {
     use crate::backends::{SourceEvent, SourceId};
     use crate::domain::FleetUpdate;
-    let mut last: Option<Result<(Vec<Alert>, Vec<Silence>), String>> = None;
+    type Read = Result<(Vec<Alert>, Vec<Silence>), String>;
+    let mut last: Option<Read> = None;
     loop {
         let now = client.read().await.map_err(|e| e.to_string());
         let mut events = Vec::new();

@@ -89,7 +89,9 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
             )
             .map_err(OpsError::Store)?,
         ),
-        silences: Box::new(super::alertmanager::LiveSilences::new(&config.alertmanager)?),
+        silences: Box::new(super::alertmanager::LiveSilences::new(
+            &config.alertmanager,
+        )?),
     };
     // What these credentials may not write, asked once, bounded like any other read.
     let denied = runtime.block_on(async {

@@ -110,7 +110,18 @@ impl SilenceDialog {
     }
 
     pub fn render(&self, fleet: &Fleet, theme: &Theme, frame: &mut Frame<'_>, size: Rect, now: Ts) {
-        let area = centered(size, 86.min(size.width), 20.min(size.height));
+        let parsed = self.parsed();
+        let hits: Vec<&Alert> = match &parsed {
+            Ok(input) => fleet
+                .alerts
+                .iter()
+                .filter(|a| all_match(&input.matchers, &a.labels))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        // Fields, the verdict, up to six muted alerts, borders.
+        let height = 10 + 1 + hits.len().min(6) as u16 + 2;
+        let area = centered(size, 86.min(size.width), height.min(size.height));
         frame.render_widget(Clear, area);
         let block = Block::bordered()
             .border_style(theme.border(true))
@@ -133,7 +144,12 @@ impl SilenceDialog {
             .map(|s| text::silence_until(&now.plus_secs(s).hhmm(), &format_duration(s)))
             .unwrap_or_default();
         for (ta, area, field, title) in [
-            (&self.matchers, m, Field::Matchers, text::MATCHERS.to_string()),
+            (
+                &self.matchers,
+                m,
+                Field::Matchers,
+                text::MATCHERS.to_string(),
+            ),
             (
                 &self.duration,
                 d,
@@ -160,14 +176,9 @@ impl SilenceDialog {
             frame.render_widget(&ta, area);
         }
         let mut lines = Vec::new();
-        match self.parsed() {
+        match parsed {
             Err(why) => lines.push(Line::styled(format!("✗ {why}"), theme.danger())),
-            Ok(input) => {
-                let hits: Vec<&Alert> = fleet
-                    .alerts
-                    .iter()
-                    .filter(|a| all_match(&input.matchers, &a.labels))
-                    .collect();
+            Ok(_) => {
                 lines.push(Line::styled(
                     text::silence_mutes(hits.len()),
                     if hits.is_empty() {
@@ -240,7 +251,10 @@ impl ExpireDialog {
         }
         for (i, id) in self.ids.iter().enumerate() {
             let Some(s) = fleet.silences.iter().find(|s| s.id == *id) else {
-                lines.push(Line::styled(format!("  {id}  {}", text::GONE), theme.muted()));
+                lines.push(Line::styled(
+                    format!("  {id}  {}", text::GONE),
+                    theme.muted(),
+                ));
                 continue;
             };
             // To the minute: the seconds would only make the row flicker.
@@ -292,9 +306,9 @@ impl ExpireDialog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
     use crate::domain::release::testing::alert;
     use crate::domain::{Severity, Silence};
+    use crossterm::event::KeyModifiers;
 
     #[test]
     fn the_dialog_starts_from_the_alerts_labels_and_needs_a_comment() {

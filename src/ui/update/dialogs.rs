@@ -2,19 +2,19 @@
 //! reassign dialog, and what their keys do. Only a confirmed dialog of a console with write
 //! access yields a mutating effect.
 
+use crate::domain::Alert;
 use crate::domain::release::{GuideState, guide, next_action};
 use crate::ops::executor::permits;
 use crate::ops::{Capability, Mutation};
 use crate::ui::app::{App, Effect};
-use crate::ui::dialogs::confirm::ReleaseAction;
-use crate::domain::Alert;
 use crate::ui::detail::DetailTarget;
+use crate::ui::dialogs::confirm::ReleaseAction;
 use crate::ui::dialogs::{
     ConfirmDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
 };
-use crate::ui::panes::alerts::alert_key;
 use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
+use crate::ui::panes::alerts::alert_key;
 use crate::ui::placement::DrainRun;
 use crate::ui::state::PaneId;
 use crate::ui::text;
@@ -176,7 +176,11 @@ fn selected_alert(app: &App) -> Option<Alert> {
         None if app.focus == PaneId::Alerts => app.selected_key(PaneId::Alerts),
         None => None,
     }?;
-    app.fleet.alerts.iter().find(|a| alert_key(a) == key).cloned()
+    app.fleet
+        .alerts
+        .iter()
+        .find(|a| alert_key(a) == key)
+        .cloned()
 }
 
 /// `S` on an alert: the silence dialog, its matchers taken from the alert's labels.
