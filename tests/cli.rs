@@ -165,7 +165,7 @@ fn status_json_follows_the_contract() {
         .flatten()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(names, ["A", "B", "C", "D"]);
+    assert_eq!(names, ["a", "b", "c", "d"]);
     let tiers: Vec<&str> = v["tiers"]
         .as_array()
         .into_iter()
@@ -450,7 +450,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
     // Every alert on A the demo shows now is muted by it; no other is.
     let status = status_json(dir);
     for a in status["alerts"].as_array().expect("alerts") {
-        let on_a = a["labels"]["cluster"] == "A";
+        let on_a = a["labels"]["cluster"] == "a";
         assert_eq!(
             a["silenced_by"]
                 .as_array()

@@ -230,9 +230,9 @@ fn cluster_outage_takes_cluster_b_down() {
         DemoFleet::open(&demo_options(tmp.path(), 500, Scenario::ClusterOutage)).expect("reopen"),
     );
     let f = source.snapshot(CREATED.plus_secs(120)).expect("snapshot");
-    let b = f.cluster("B").expect("B");
+    let b = f.cluster("b").expect("b");
     assert_eq!(b.reachability, Reachability::Unreachable);
-    for ss in f.shopsets_of_cluster("B") {
+    for ss in f.shopsets_of_cluster("b") {
         assert_eq!(
             f.app_for(&ss.name).map(|a| a.sync),
             Some(SyncStatus::Unknown)
@@ -243,7 +243,7 @@ fn cluster_outage_takes_cluster_b_down() {
     assert!(
         f.alerts
             .iter()
-            .any(|a| a.name == "ClusterUnreachable" && a.label("cluster") == Some("B"))
+            .any(|a| a.name == "ClusterUnreachable" && a.label("cluster") == Some("b"))
     );
 }
 
@@ -414,8 +414,8 @@ fn each_simulated_cluster_reports_as_its_own_source() {
             matches!(e, SourceEvent::Heartbeat { source: SourceId::Cluster(c), .. } if c == name)
         })
     };
-    assert!(problem_of("B"), "the dead cluster is a failing source");
-    assert!(heartbeat_of("A") && !heartbeat_of("B"));
+    assert!(problem_of("b"), "the dead cluster is a failing source");
+    assert!(heartbeat_of("a") && !heartbeat_of("b"));
     assert!(events.iter().any(|e| matches!(
         e,
         SourceEvent::Heartbeat {

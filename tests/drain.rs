@@ -70,23 +70,23 @@ fn drain_then_restore_gives_back_the_same_placement() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let before = placement(tmp.path(), 2000);
     let plan = demo(tmp.path(), 2000)
-        .args(["drain", "plan", "D", "-o", "json"])
+        .args(["drain", "plan", "d", "-o", "json"])
         .output()
         .expect("plan");
     let plan: Value = serde_json::from_slice(&plan.stdout).expect("plan json");
-    assert_eq!(plan["cluster"], "D");
+    assert_eq!(plan["cluster"], "d");
     assert_eq!(plan["blockers"].as_array().map(Vec::len), Some(0));
     let moves = plan["moves"].as_array().map(Vec::len).unwrap_or(0);
     assert!(moves > 100, "{moves} moves");
     assert_eq!(placement(tmp.path(), 2000), before, "a plan moves nothing");
 
     demo(tmp.path(), 2000)
-        .args(["drain", "D", "--yes"])
+        .args(["drain", "d", "--yes"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("{moves} shops moved")));
     let drained = placement(tmp.path(), 2000);
-    let on_d = shopsets_on(tmp.path(), 2000, "D");
+    let on_d = shopsets_on(tmp.path(), 2000, "d");
     assert!(
         drained.values().flatten().all(|s| !on_d.contains(s)),
         "nothing left on D"
@@ -104,7 +104,7 @@ fn drain_then_restore_gives_back_the_same_placement() {
     );
 
     demo(tmp.path(), 2000)
-        .args(["restore", "D", "--yes"])
+        .args(["restore", "d", "--yes"])
         .assert()
         .success();
     assert_eq!(placement(tmp.path(), 2000), before);
@@ -145,7 +145,7 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
             "--demo-scale",
             &scale.to_string(),
             "drain",
-            "B",
+            "b",
             "--yes",
         ])
         .stdout(std::process::Stdio::null())
@@ -188,7 +188,7 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
         "no shop lost or duplicated mid-drain"
     );
     assert!(midway.values().all(|s| !s.is_empty()));
-    let on_b = shopsets_on(tmp.path(), scale, "B");
+    let on_b = shopsets_on(tmp.path(), scale, "b");
     let still_on_b = midway
         .values()
         .filter(|s| s.iter().any(|x| on_b.contains(x)))
@@ -203,14 +203,14 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
     );
     // The killed process's lock is recovered (its process is gone); running again continues.
     demo(tmp.path(), scale)
-        .args(["drain", "B", "--yes"])
+        .args(["drain", "b", "--yes"])
         .assert()
         .success();
     let done = placement(tmp.path(), scale);
     assert!(done.values().flatten().all(|s| !on_b.contains(s)));
     assert_eq!(done.len(), before.len());
     demo(tmp.path(), scale)
-        .args(["restore", "B", "--yes"])
+        .args(["restore", "b", "--yes"])
         .assert()
         .success();
     assert_eq!(
@@ -239,7 +239,7 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
     let snapshot = source
         .snapshot(shopctl::domain::Ts::now())
         .expect("snapshot");
-    let plan = shopctl::domain::placement::plan_drain(&snapshot, "A", &Default::default());
+    let plan = shopctl::domain::placement::plan_drain(&snapshot, "a", &Default::default());
     assert!(
         !plan.blockers.is_empty(),
         "the outage leaves no second failure domain for some shops"
@@ -247,14 +247,14 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
     for m in &plan.moves {
         for s in m.to.iter().filter(|s| !m.from.contains(s)) {
             assert!(
-                snapshot.shopset(s).is_some_and(|ss| ss.cluster != "B"),
+                snapshot.shopset(s).is_some_and(|ss| ss.cluster != "b"),
                 "{} goes to the dead cluster",
                 m.shop
             );
         }
     }
     let before = snapshot.shops.clone();
-    assert_eq!(drain(&mut source, Some(&ex), "A", true, &[]), Exit::Refused);
+    assert_eq!(drain(&mut source, Some(&ex), "a", true, &[]), Exit::Refused);
     assert_eq!(
         source
             .snapshot(shopctl::domain::Ts::now())
@@ -264,7 +264,7 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
         "nothing moved"
     );
     let names: Vec<String> = plan.blockers.iter().map(|b| b.shop.clone()).collect();
-    assert_eq!(drain(&mut source, Some(&ex), "A", true, &names), Exit::Done);
+    assert_eq!(drain(&mut source, Some(&ex), "a", true, &names), Exit::Done);
     let after = source
         .snapshot(shopctl::domain::Ts::now())
         .expect("snapshot");
@@ -273,7 +273,7 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
         assert!(!shop.shopsets.is_empty(), "{name} keeps a ShopSet");
     }
     // Read-only and locked are refused like releases.
-    assert_eq!(drain(&mut source, None, "C", true, &[]), Exit::ReadOnly);
+    assert_eq!(drain(&mut source, None, "c", true, &[]), Exit::ReadOnly);
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn reassign_checks_the_rules_and_audits() {
     let shops = placement(tmp.path(), 600);
     let (name, sets) = shops
         .iter()
-        .find(|(_, s)| s.len() == 1 && s[0].starts_with('A'))
+        .find(|(_, s)| s.len() == 1 && s[0].starts_with('a'))
         .map(|(n, s)| (n.clone(), s.clone()))
         .expect("a single shop on A");
     let out = demo(tmp.path(), 600)

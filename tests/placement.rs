@@ -206,11 +206,11 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
         capacity: 10,
         components: Components::all(ComponentHealth::Up),
     };
-    f.apply(FleetUpdate::Clusters(vec![c("A"), c("B")]));
+    f.apply(FleetUpdate::Clusters(vec![c("a"), c("b")]));
     f.apply(FleetUpdate::ShopSets(vec![
-        ss("A-1", "A"),
-        ss("A-2", "A"),
-        ss("B-1", "B"),
+        ss("a-1", "a"),
+        ss("a-2", "a"),
+        ss("b-1", "b"),
     ]));
     let shop = |n: &str, r: Redundancy, s: &[&str]| Shop {
         name: n.into(),
@@ -219,12 +219,12 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
         previous: None,
     };
     f.apply(FleetUpdate::Shops(Arc::new(vec![
-        shop("dual-1", Redundancy::Dual, &["A-1", "B-1"]),
-        shop("dual-2", Redundancy::Dual, &["A-2", "B-1"]),
-        shop("single-1", Redundancy::Single, &["B-1"]),
+        shop("dual-1", Redundancy::Dual, &["a-1", "b-1"]),
+        shop("dual-2", Redundancy::Dual, &["a-2", "b-1"]),
+        shop("single-1", Redundancy::Single, &["b-1"]),
     ])));
     f.refresh();
-    let plan = plan_drain(&f, "B", &HashSet::new());
+    let plan = plan_drain(&f, "b", &HashSet::new());
     assert_eq!(plan.moves.len(), 1, "{plan:?}");
     assert_eq!(plan.moves[0].shop, "single-1");
     assert_eq!(plan.blockers.len(), 2);
@@ -236,7 +236,7 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
         plan.blockers
     );
     // Accepting degraded redundancy for one named shop only.
-    let plan = plan_drain(&f, "B", &HashSet::from(["dual-1".to_string()]));
+    let plan = plan_drain(&f, "b", &HashSet::from(["dual-1".to_string()]));
     assert_eq!(plan.degraded, ["dual-1"]);
     assert_eq!(plan.blockers.len(), 1);
     assert_eq!(
@@ -244,15 +244,15 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
             .iter()
             .find(|m| m.shop == "dual-1")
             .map(|m| m.to.clone()),
-        Some(vec!["A-1".to_string()])
+        Some(vec!["a-1".to_string()])
     );
     // A target that would break the rules is named.
     let d1 = f.shops[0].clone();
-    let broken = check_move(&f, &d1, &["A-1".into(), "A-2".into()]);
+    let broken = check_move(&f, &d1, &["a-1".into(), "a-2".into()]);
     assert!(
         broken
             .iter()
-            .any(|b| b.to_string().contains("failure domain 'A'")),
+            .any(|b| b.to_string().contains("failure domain 'a'")),
         "{broken:?}"
     );
 }
@@ -309,19 +309,19 @@ fn tiers_and_configurations_fleet() -> Fleet {
         capacity: 10,
         components: Components::all(ComponentHealth::Up),
     };
-    f.apply(FleetUpdate::Clusters(vec![c("A"), c("C")]));
+    f.apply(FleetUpdate::Clusters(vec![c("a"), c("c")]));
     f.apply(FleetUpdate::ShopSets(vec![
-        ss("A-1", "prod-ha", "production", "A"),
-        ss("C-1", "prod-ha", "production", "C"),
-        ss("A-3", "prod-ha", "staging", "A"),
-        ss("C-3", "prod", "production", "C"),
-        ss("A-4", "dev", "staging", "A"),
-        ss("C-2", "dev", "staging", "C"),
+        ss("a-1", "prod-ha", "production", "a"),
+        ss("c-1", "prod-ha", "production", "c"),
+        ss("a-3", "prod-ha", "staging", "a"),
+        ss("c-3", "prod", "production", "c"),
+        ss("a-4", "dev", "staging", "a"),
+        ss("c-2", "dev", "staging", "c"),
     ]));
     f.apply(FleetUpdate::Shops(Arc::new(vec![Shop {
         name: "maple-bakery".into(),
         redundancy: Redundancy::Dual,
-        shopsets: vec!["A-1".into(), "C-1".into()],
+        shopsets: vec!["a-1".into(), "c-1".into()],
         previous: None,
     }])));
     f.refresh();
@@ -335,8 +335,8 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     let to = |sets: &[&str]| -> Vec<String> { sets.iter().map(|s| s.to_string()).collect() };
 
     // The reproduction: a prod-ha shop onto dev ShopSets of the staging configuration.
-    let broken = check_move(&f, &shop, &to(&["A-4", "C-2"]));
-    for target in ["A-4", "C-2"] {
+    let broken = check_move(&f, &shop, &to(&["a-4", "c-2"]));
+    for target in ["a-4", "c-2"] {
         assert!(
             broken
                 .iter()
@@ -354,12 +354,12 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     }
     assert!(
         broken.iter().any(|b| b.to_string()
-            == "'A-4' is in tier 'dev', the shop in 'prod-ha' (a tier change must be asked for)"),
+            == "'a-4' is in tier 'dev', the shop in 'prod-ha' (a tier change must be asked for)"),
         "{broken:?}"
     );
 
     // One leg to another tier: the tier rule, and the legs' tiers differ.
-    let broken = check_move(&f, &shop, &to(&["A-1", "C-3"]));
+    let broken = check_move(&f, &shop, &to(&["a-1", "c-3"]));
     assert!(
         broken.contains(&Broken::Rule(Breach::MixedTiers)),
         "{broken:?}"
@@ -370,17 +370,17 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     );
     // An explicit tier change lifts the tier rule, never the configuration rule.
     assert!(
-        check_move_with(&f, &shop, &to(&["A-4", "C-2"]), true)
+        check_move_with(&f, &shop, &to(&["a-4", "c-2"]), true)
             .iter()
             .all(|b| !matches!(b, Broken::OtherTier { .. })),
     );
     assert!(
-        check_move_with(&f, &shop, &to(&["A-4", "C-2"]), true)
+        check_move_with(&f, &shop, &to(&["a-4", "c-2"]), true)
             .iter()
             .any(|b| matches!(b, Broken::OtherConfiguration { .. })),
     );
     // Same tier, other configuration: refused, and the legs' configurations differ.
-    let broken = check_move_with(&f, &shop, &to(&["A-3", "C-1"]), true);
+    let broken = check_move_with(&f, &shop, &to(&["a-3", "c-1"]), true);
     assert!(
         broken.contains(&Broken::Rule(Breach::MixedConfigurations)),
         "{broken:?}"
@@ -388,11 +388,11 @@ fn a_reassignment_stays_in_the_shops_tier_and_configuration() {
     assert!(
         broken
             .iter()
-            .any(|b| matches!(b, Broken::OtherConfiguration { shopset, .. } if shopset == "A-3")),
+            .any(|b| matches!(b, Broken::OtherConfiguration { shopset, .. } if shopset == "a-3")),
         "{broken:?}"
     );
     // Within the tier and configuration, nothing is broken.
-    assert_eq!(check_move(&f, &shop, &to(&["C-1", "A-1"])), []);
+    assert_eq!(check_move(&f, &shop, &to(&["c-1", "a-1"])), []);
 }
 
 #[test]
@@ -401,7 +401,7 @@ fn the_invariants_report_a_shop_across_configurations() {
     f.apply(FleetUpdate::ShopUpserted(Shop {
         name: "maple-bakery".into(),
         redundancy: Redundancy::Dual,
-        shopsets: vec!["A-3".into(), "C-1".into()],
+        shopsets: vec!["a-3".into(), "c-1".into()],
         previous: None,
     }));
     f.refresh();

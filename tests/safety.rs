@@ -184,7 +184,7 @@ fn filler_for(fleet: &Fleet, plan: &shopctl::domain::placement::DrainPlan) -> (S
         .filter(|s| {
             fleet
                 .shopset(&s.shopsets[0])
-                .is_some_and(|o| o.tier == ss.tier && o.cluster != "B" && o.name != target)
+                .is_some_and(|o| o.tier == ss.tier && o.cluster != "b" && o.name != target)
         })
         .take(room)
         .map(|s| Move {
@@ -215,7 +215,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
     let fleet = source.snapshot(now).expect("snapshot");
-    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
+    let confirmed = plan_drain(&fleet, "b", &HashSet::new());
     assert!(confirmed.blockers.is_empty());
     // Someone fills the plan's busiest target between the confirmation and the execution.
     let (_, fillers) = filler_for(&fleet, &confirmed);
@@ -226,8 +226,8 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     .expect("filled");
     let req = |confirmed| PlanRequest {
         kind: PlanKind::Drain,
-        cluster: "B".into(),
-        drain: "drain-B-test".into(),
+        cluster: "b".into(),
+        drain: "drain-b-test".into(),
         accepted: HashSet::new(),
         confirmed,
     };
@@ -250,14 +250,14 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     }
     let after = source.snapshot(Ts::now()).expect("snapshot");
     assert_within_capacity(&after);
-    assert!(after.cluster("B").expect("B").cordoned, "stays cordoned");
+    assert!(after.cluster("b").expect("b").cordoned, "stays cordoned");
     let last = audit(tmp.path()).pop().expect("audited");
     assert_eq!(
         (last.action.as_str(), last.result.as_str()),
         ("drain", "rejected")
     );
     // Looked at again and confirmed, it runs; the cordon is not written twice.
-    let report = run(&req(plan_drain(&after, "B", &HashSet::new()))).expect("runs");
+    let report = run(&req(plan_drain(&after, "b", &HashSet::new()))).expect("runs");
     assert_eq!(report.moved, report.total);
     let done = source.snapshot(Ts::now()).expect("snapshot");
     assert_within_capacity(&done);
@@ -308,7 +308,7 @@ fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capaci
     let (mut source, _) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
     let fleet = source.snapshot(now).expect("snapshot");
-    let confirmed = plan_drain(&fleet, "B", &HashSet::new());
+    let confirmed = plan_drain(&fleet, "b", &HashSet::new());
     let (target, fillers) = filler_for(&fleet, &confirmed);
     let demo = DemoFleet::open(&DemoOptions {
         dir: tmp.path().to_path_buf(),
@@ -331,8 +331,8 @@ fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capaci
     let alice = Executor::new(Holder::new_session("alice@ops"), stores, demo.policy());
     let req = PlanRequest {
         kind: PlanKind::Drain,
-        cluster: "B".into(),
-        drain: "drain-B-test".into(),
+        cluster: "b".into(),
+        drain: "drain-b-test".into(),
         accepted: HashSet::new(),
         confirmed,
     };
@@ -549,7 +549,7 @@ fn a_damaged_lock_is_reported_and_the_fleet_still_shows() {
         .assert()
         .success();
     demo(tmp.path())
-        .args(["drain", "B", "--yes"])
+        .args(["drain", "b", "--yes"])
         .assert()
         .failure()
         .stderr(predicates::str::contains("damaged"));
@@ -563,10 +563,10 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
     let fleet = source.snapshot(now).expect("snapshot");
     let req = PlanRequest {
         kind: PlanKind::Drain,
-        cluster: "B".into(),
-        drain: "drain-B-1".into(),
+        cluster: "b".into(),
+        drain: "drain-b-1".into(),
         accepted: HashSet::new(),
-        confirmed: plan_drain(&fleet, "B", &HashSet::new()),
+        confirmed: plan_drain(&fleet, "b", &HashSet::new()),
     };
     assert!(req.confirmed.moves.len() > shopctl::ops::drain::BATCH);
     let stop = StopFlag::default();
@@ -599,13 +599,13 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
     assert!(after.lock_holder(Ts::now()).is_none(), "lock given back");
     let left = unfinished_drains(&after);
     assert_eq!(left.len(), 1);
-    assert!(left[0].advice().contains("shopctl drain B"));
+    assert!(left[0].advice().contains("shopctl drain b"));
     demo(tmp.path())
         .arg("status")
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "cluster 'B' has an unfinished drain or restore",
+            "cluster 'b' has an unfinished drain or restore",
         ));
 }
 
@@ -626,9 +626,9 @@ fn every_headless_mutation_is_refused_read_only_and_writes_nothing() {
     for args in [
         vec!["release", "step", "--tier", "prod-beta", "--yes"],
         vec!["release", "rollback", "--tier", "beta", "--yes"],
-        vec!["reassign", &shop, "--to", "A-1", "--yes"],
-        vec!["drain", "B", "--yes"],
-        vec!["restore", "B", "--yes"],
+        vec!["reassign", &shop, "--to", "a-1", "--yes"],
+        vec!["drain", "b", "--yes"],
+        vec!["restore", "b", "--yes"],
     ] {
         demo(tmp.path())
             .arg("--readonly")
@@ -675,7 +675,7 @@ fn names_from_outside_reach_the_terminal_without_control_characters() {
     );
     let out = demo(tmp.path())
         .env("SHOPCTL_OPERATOR", "eve\u{1b}[2J")
-        .args(["drain", "B", "--yes"])
+        .args(["drain", "b", "--yes"])
         .output()
         .expect("drain");
     assert_eq!(out.status.code(), Some(4));

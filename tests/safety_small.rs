@@ -42,7 +42,7 @@ fn run(c: &mut Command) -> Output {
 const PRINTING: [&[&str]; 5] = [
     &["status", "-o", "json"],
     &["release", "status"],
-    &["drain", "plan", "B"],
+    &["drain", "plan", "b"],
     &["themes"],
     &["crds"],
 ];

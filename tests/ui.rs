@@ -109,7 +109,7 @@ fn selecting_a_cluster_or_tier_sets_the_highlight() {
     let (_d, f) = fleet(400);
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('j'));
-    assert_eq!(app.scope, Some(Scope::Cluster("B".into())));
+    assert_eq!(app.scope, Some(Scope::Cluster("b".into())));
     update(&mut app, ch('2'));
     update(&mut app, key(KeyCode::End));
     assert_eq!(app.scope, Some(Scope::Tier("prod-ha".into())));
@@ -145,7 +145,7 @@ fn filtering_narrows_the_focused_list_and_esc_clears_it() {
         update(&mut app, ch(c));
     }
     let keys = app.keys_of(PaneId::ShopSets);
-    assert_eq!(keys, ["A-3", "B-4", "C-3", "D-4"]);
+    assert_eq!(keys, ["a-3", "b-4", "c-3", "d-4"]);
     update(&mut app, key(KeyCode::Enter));
     assert!(app.modals.filter().is_none());
     assert_eq!(app.pane(PaneId::ShopSets).filter, "prod-ha");
@@ -162,10 +162,10 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     let d = app.modals.detail().expect("detail open");
     assert_eq!(
         d.target,
-        DetailTarget::ShopSet("A-4".into()),
+        DetailTarget::ShopSet("a-4".into()),
         "dev's first ShopSet"
     );
-    assert_eq!(d.rows.len() as u32, f.shop_count("A-4"));
+    assert_eq!(d.rows.len() as u32, f.shop_count("a-4"));
     let first = f.shops[d.rows[0] as usize].name.clone();
     update(&mut app, ch('/'));
     for c in first.chars() {
@@ -541,25 +541,25 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
     use shopctl::ui::placement::PlanKind;
     let (_d, f) = fleet(600);
     let mut app = app_with(&f, 100, 30);
-    clusters_pane_on(&mut app, "C");
+    clusters_pane_on(&mut app, "c");
     assert!(update(&mut app, ch('d')).is_empty());
     let d = app.modals.plan().expect("plan shown");
     assert!(d.plan.blockers.is_empty() && !d.plan.moves.is_empty());
     let s = screen(&app, "default");
     assert!(
-        s.contains("Drain cluster 'C'") && s.contains("Load after"),
+        s.contains("Drain cluster 'c'") && s.contains("Load after"),
         "{s}"
     );
     // The wrong name is refused; nothing runs.
-    update(&mut app, ch('D'));
+    update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     assert!(
         app.toast
             .as_ref()
-            .is_some_and(|t| t.text.contains("type the cluster's name 'C'"))
+            .is_some_and(|t| t.text.contains("type the cluster's name 'c'"))
     );
     update(&mut app, key(KeyCode::Backspace));
-    update(&mut app, ch('C'));
+    update(&mut app, ch('c'));
     match update(&mut app, key(KeyCode::Enter)).as_slice() {
         [
             Effect::RunPlan {
@@ -568,8 +568,8 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
                 ..
             },
         ] => {
-            assert_eq!(plan.cluster, "C");
-            assert_eq!(plan.moves.len(), d_moves(&f, "C"));
+            assert_eq!(plan.cluster, "c");
+            assert_eq!(plan.moves.len(), d_moves(&f, "c"));
         }
         other => panic!("{other:?}"),
     }
@@ -587,12 +587,12 @@ fn d_moves(f: &Fleet, cluster: &str) -> usize {
 fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
     let (_d, f) = fleet(300);
     let mut app = app_with(&f, 100, 30);
-    clusters_pane_on(&mut app, "A");
+    clusters_pane_on(&mut app, "a");
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
     assert!(app.modals.plan().is_none());
     let mut ro = read_only_app(&f, 100, 30);
-    clusters_pane_on(&mut ro, "A");
+    clusters_pane_on(&mut ro, "a");
     update(&mut ro, ch('d'));
     update(&mut ro, ch('u'));
     assert!(ro.modals.plan().is_none());
@@ -657,24 +657,24 @@ fn draining(f: &Fleet, cluster: &str) -> App {
 #[test]
 fn quitting_during_a_drain_asks_first() {
     let (_d, f) = fleet(600);
-    let mut app = draining(&f, "C");
+    let mut app = draining(&f, "c");
     assert!(
         update(&mut app, ch('q')).is_empty(),
         "q asks, it does not quit"
     );
     let question = app.modals.quit().expect("asked").question();
     assert!(
-        question.contains("a drain of 'C' is running") && question.contains("quit? y/n"),
+        question.contains("a drain of 'c' is running") && question.contains("quit? y/n"),
         "{question}"
     );
-    assert!(screen(&app, "default").contains("a drain of 'C' is running"));
+    assert!(screen(&app, "default").contains("a drain of 'c' is running"));
     assert!(update(&mut app, ch('n')).is_empty());
     assert!(app.modals.quit().is_none() && app.drain_run.is_some());
     let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(update(&mut app, ctrl_c).is_empty(), "ctrl-c asks too");
     assert_eq!(update(&mut app, ch('y')), vec![Effect::Quit]);
     // A signal does not ask: the main loop stops the drain after its batch.
-    let mut app = draining(&f, "C");
+    let mut app = draining(&f, "c");
     assert_eq!(
         update(
             &mut app,
@@ -844,7 +844,7 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
     let (down, one_leg) = f.shops_affected_by_outage();
     assert!(down + one_leg > 0, "cluster B is down");
     let mut app = app_with(&f, 120, 40);
-    clusters_pane_on(&mut app, "B");
+    clusters_pane_on(&mut app, "b");
     update(&mut app, key(KeyCode::Enter));
     let d = app.modals.detail().expect("detail");
     assert_eq!(
@@ -870,7 +870,7 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
     assert_eq!(r.shop.name, first);
     // A reachable cluster's detail lists no shops.
     let mut app = app_with(&f, 120, 40);
-    clusters_pane_on(&mut app, "A");
+    clusters_pane_on(&mut app, "a");
     update(&mut app, key(KeyCode::Enter));
     let d = app.modals.detail().expect("detail");
     assert!(!d.has_list() && d.rows.is_empty());
@@ -945,7 +945,7 @@ fn snapshot_drain_plan_with_blockers() {
         .iter()
         .cloned()
         .map(|mut ss| {
-            if ss.cluster != "C" {
+            if ss.cluster != "c" {
                 ss.capacity = f.shop_count(&ss.name);
             }
             ss
@@ -955,13 +955,13 @@ fn snapshot_drain_plan_with_blockers() {
         &mut app,
         Msg::Source(SourceEvent::Update(FleetUpdate::ShopSets(full))),
     );
-    clusters_pane_on(&mut app, "C");
+    clusters_pane_on(&mut app, "c");
     update(&mut app, ch('d'));
     let d = app.modals.plan().expect("plan");
     assert!(!d.plan.blockers.is_empty(), "blocked");
     insta::assert_snapshot!(screen(&app, "default"));
     // Enter refuses while shops are blocked.
-    for c in "C".chars() {
+    for c in "c".chars() {
         update(&mut app, ch(c));
     }
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
@@ -993,7 +993,7 @@ fn snapshot_reassign() {
 #[test]
 fn snapshot_quit_during_drain() {
     let (_d, f) = fleet(600);
-    let mut app = draining(&f, "C");
+    let mut app = draining(&f, "c");
     update(&mut app, ch('q'));
     insta::assert_snapshot!(screen(&app, "default"));
 }
@@ -1001,14 +1001,14 @@ fn snapshot_quit_during_drain() {
 #[test]
 fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_shows() {
     let (_d, mut f) = fleet(200);
-    let b = f.cluster("B").expect("B").clone();
+    let b = f.cluster("b").expect("b").clone();
     f.apply(shopctl::domain::FleetUpdate::ClusterSpec(
         shopctl::domain::ClusterSpec {
             name: b.name.clone(),
             provider: b.provider.clone(),
             failure_domain: b.failure_domain.clone(),
             cordoned: true,
-            drain: Some("drain-B-1".into()),
+            drain: Some("drain-b-1".into()),
         },
     ));
     f.apply(shopctl::domain::FleetUpdate::LockUnreadable(
@@ -1018,7 +1018,7 @@ fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_sh
     let app = read_only_app(&f, 160, 40);
     let s = screen(&app, "default");
     assert!(
-        s.contains("cluster 'B' has an unfinished drain or restore"),
+        s.contains("cluster 'b' has an unfinished drain or restore"),
         "{s}"
     );
     assert!(s.contains("lock unreadable"), "{s}");
@@ -1032,9 +1032,9 @@ fn a_start_on_an_unfinished_drain_says_how_to_continue_and_an_unreadable_lock_sh
 fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_changed() {
     let (_d, f) = fleet(600);
     let mut app = app_with(&f, 100, 30);
-    clusters_pane_on(&mut app, "C");
+    clusters_pane_on(&mut app, "c");
     update(&mut app, ch('d'));
-    for c in "C".chars() {
+    for c in "c".chars() {
         update(&mut app, ch(c));
     }
     let first = app.modals.plan().expect("plan shown").plan.clone();
@@ -1053,7 +1053,7 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
             let now = f.shopset(&shop.shopsets[0]).expect("its ShopSet");
             ss.tier == now.tier
                 && ss.configuration == now.configuration
-                && ss.cluster != "C"
+                && ss.cluster != "c"
                 && !m.to.contains(&ss.name)
                 && !shop.shopsets.contains(&ss.name)
         })
@@ -1064,7 +1064,7 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
         .shopsets
         .iter()
         .map(|s| {
-            if f.shopset(s).is_some_and(|ss| ss.cluster == "C") {
+            if f.shopset(s).is_some_and(|ss| ss.cluster == "c") {
                 elsewhere.clone()
             } else {
                 s.clone()
@@ -1129,7 +1129,7 @@ fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
         what: "patch shops.shopset.dev".into(),
         blocks: Some(Capability::Placement),
     }];
-    clusters_pane_on(&mut app, "B");
+    clusters_pane_on(&mut app, "b");
     assert!(update(&mut app, ch('d')).is_empty());
     assert!(app.modals.is_empty(), "no drain plan opened");
     let s = screen(&app, "default");
@@ -1185,7 +1185,7 @@ fn alerting_app(silenced: bool, access: Option<WriteAccess>) -> App {
         },
         labels: [
             ("alertname".to_string(), "NodeNotReady".to_string()),
-            ("cluster".to_string(), "B".to_string()),
+            ("cluster".to_string(), "b".to_string()),
         ]
         .into(),
         since: app.now,
@@ -1198,7 +1198,7 @@ fn alerting_app(silenced: bool, access: Option<WriteAccess>) -> App {
     };
     let silence = Silence {
         id: "s1".into(),
-        matchers: vec![shopctl::domain::Matcher::equal("cluster", "B")],
+        matchers: vec![shopctl::domain::Matcher::equal("cluster", "b")],
         starts_at: app.now,
         ends_at: app.now.plus_secs(3600),
         created_by: "bob".into(),
@@ -1247,7 +1247,7 @@ fn shift_s_silences_the_selected_alert_with_its_labels_and_a_comment() {
         Some(&Mutation::Silence {
             matchers: vec![
                 Matcher::equal("alertname", "NodeNotReady"),
-                Matcher::equal("cluster", "B")
+                Matcher::equal("cluster", "b")
             ],
             duration_secs: 45 * 60,
             comment: "replacing the node".into(),
@@ -1264,7 +1264,7 @@ fn shift_e_expires_the_silence_muting_the_selected_alert() {
     assert!(app.modals.expire().is_some(), "the dialog opens");
     let shown = screen(&app, "default");
     assert!(
-        shown.contains("node replaced") && shown.contains("cluster=\"B\""),
+        shown.contains("node replaced") && shown.contains("cluster=\"b\""),
         "{shown}"
     );
     let effects = update(&mut app, ch('y'));

@@ -38,7 +38,7 @@ pub struct Reading {
 }
 
 /// The cluster that fails in the `cluster-outage` scenario, and when (seconds after creation).
-pub const OUTAGE_CLUSTER: &str = "B";
+pub const OUTAGE_CLUSTER: &str = "b";
 pub const OUTAGE_AFTER_SECS: i64 = 30;
 const ALERT_WINDOW_SECS: i64 = 300;
 

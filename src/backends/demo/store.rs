@@ -109,7 +109,7 @@ struct StateFile {
     topology: Topology,
 }
 
-/// `shops.json` rows: `{"n": "maple-bakery", "r": "dual", "s": ["A-2", "B-1"]}`, plus
+/// `shops.json` rows: `{"n": "maple-bakery", "r": "dual", "s": ["a-2", "b-1"]}`, plus
 /// `"p": {"shopsets": [...], "drain": "..."}` for a shop a drain moved.
 #[derive(Serialize, Deserialize)]
 struct ShopRow {

@@ -64,8 +64,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "staging",
         share: 3,
         dual: 0,
-        base: &["C-2", "D-1", "A-4"],
-        clusters: &["C", "D", "A"],
+        base: &["c-2", "d-1", "a-4"],
+        clusters: &["c", "d", "a"],
     },
     TierPlan {
         name: "beta",
@@ -73,8 +73,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "staging",
         share: 7,
         dual: 20,
-        base: &["C-1", "D-2", "B-3"],
-        clusters: &["C", "D", "B"],
+        base: &["c-1", "d-2", "b-3"],
+        clusters: &["c", "d", "b"],
     },
     TierPlan {
         name: "prod-beta",
@@ -82,8 +82,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 15,
         dual: 30,
-        base: &["A-1", "B-2", "D-5"],
-        clusters: &["A", "B", "D"],
+        base: &["a-1", "b-2", "d-5"],
+        clusters: &["a", "b", "d"],
     },
     TierPlan {
         name: "prod",
@@ -91,8 +91,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 55,
         dual: 40,
-        base: &["A-2", "B-1", "D-3", "C-4"],
-        clusters: &["A", "B", "C", "D"],
+        base: &["a-2", "b-1", "d-3", "c-4"],
+        clusters: &["a", "b", "c", "d"],
     },
     TierPlan {
         name: "prod-ha",
@@ -100,8 +100,8 @@ const TIERS: [TierPlan; 5] = [
         configuration: "production",
         share: 20,
         dual: 100,
-        base: &["A-3", "C-3", "D-4", "B-4"],
-        clusters: &["A", "B", "C", "D"],
+        base: &["a-3", "c-3", "d-4", "b-4"],
+        clusters: &["a", "b", "c", "d"],
     },
 ];
 
@@ -120,10 +120,10 @@ pub fn clusters() -> Vec<ClusterSpec> {
         drain: None,
     };
     vec![
-        c("A", "on-prem", "v1.31.4", 24),
-        c("B", "eks", "v1.32.2-eks-8f1a2c", 18),
-        c("C", "on-prem", "v1.31.4", 16),
-        c("D", "gke", "v1.33.1-gke.1100", 20),
+        c("a", "on-prem", "v1.31.4", 24),
+        c("b", "eks", "v1.32.2-eks-8f1a2c", 18),
+        c("c", "on-prem", "v1.31.4", 16),
+        c("d", "gke", "v1.33.1-gke.1100", 20),
     ]
 }
 
@@ -329,7 +329,7 @@ mod tests {
                 .collect();
             assert!(fds.len() >= 2, "tier {} spans {fds:?}", tier.name);
         }
-        for name in ["A-1", "A-2", "B-1", "B-2", "C-1", "C-2"] {
+        for name in ["a-1", "a-2", "b-1", "b-2", "c-1", "c-2"] {
             assert!(t.shopsets.iter().any(|s| s.name == name), "{name} missing");
         }
     }

@@ -151,17 +151,17 @@ async fn quitting_during_a_drain_stops_it_audits_it_and_gives_the_lock_back() {
     let access = WriteAccess::of(&ex);
     let now = Ts::now();
     let fleet = source.snapshot(now).unwrap();
-    let plan = crate::domain::placement::plan_drain(&fleet, "B", &std::collections::HashSet::new());
+    let plan = crate::domain::placement::plan_drain(&fleet, "b", &std::collections::HashSet::new());
     let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
     let mut runner = Runner::new(Some(Arc::new(ex)));
     runner.start(Effect::RunPlan {
         access,
         kind: crate::ops::drain::PlanKind::Drain,
         plan: Box::new(plan),
-        drain: "drain-B-1".into(),
+        drain: "drain-b-1".into(),
     });
     match runner.finish(&mut app).await {
-        Outcome::Interrupted(what) => assert!(what.contains("shopctl drain B"), "{what}"),
+        Outcome::Interrupted(what) => assert!(what.contains("shopctl drain b"), "{what}"),
         Outcome::Quit => panic!("a running drain was not reported"),
     }
     assert!(!dir.path().join("lock.json").exists(), "lock given back");
