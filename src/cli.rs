@@ -104,6 +104,16 @@ pub enum Command {
         #[command(subcommand)]
         action: ReleaseAction,
     },
+    /// The fleet as shopset.dev objects and Argo CD Applications, YAML for `kubectl apply -f -`.
+    Export {
+        /// The system repository the Applications track (default: the demo's remote, or
+        /// `git.remote` of the configuration).
+        #[arg(long, value_name = "URL")]
+        repo_url: Option<String>,
+        /// Include each Application's status as last read (for loading into a test API server).
+        #[arg(long)]
+        with_status: bool,
+    },
     /// Alertmanager's silences: list them, silence alerts, expire a silence.
     Silence {
         #[command(subcommand)]

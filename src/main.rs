@@ -63,6 +63,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         source,
         executor,
         policy,
+        export,
     } = open_backend(&cli)?;
     match cli.command {
         Some(Command::Status { output }) => {
@@ -159,6 +160,48 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             };
             Ok(ExitCode::from(exit as u8))
         }
+        Some(Command::Export {
+            repo_url,
+            with_status,
+        }) => {
+            let mut source = source;
+            let fleet = source.snapshot(Ts::now())?;
+            let opts = commands::export::ExportOptions {
+                repo_url: repo_url.as_deref().unwrap_or(&export.0),
+                argocd_namespace: &export.1,
+                shopset_label: &export.2,
+                with_status,
+            };
+            match commands::export::objects(&fleet, &opts) {
+                Ok(objects) => {
+                    shopctl::out!("{}", commands::export::yaml(&objects)?);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(bad) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "shopctl: cannot export: {} not valid Kubernetes object names (lowercase letters, digits and '-'): {}{}{}",
+                        if bad.len() == 1 {
+                            "this name is"
+                        } else {
+                            "these names are"
+                        },
+                        bad.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                        if bad.len() > 10 {
+                            format!(" and {} more", bad.len() - 10)
+                        } else {
+                            String::new()
+                        },
+                        if cli.demo {
+                            "; this demo directory was created by an older shopctl: --demo-reset recreates it with valid names"
+                        } else {
+                            ""
+                        }
+                    );
+                    Ok(ExitCode::from(Exit::Error as u8))
+                }
+            }
+        }
         Some(Command::Silence { action }) => {
             let mut source = source;
             let exit = match action {
@@ -219,6 +262,9 @@ struct Opened {
     source: Box<dyn FleetSource>,
     executor: Option<Executor>,
     policy: GatePolicy,
+    /// Where exported Applications point: the system repository, Argo CD's namespace and the
+    /// label naming a ShopSet.
+    export: (String, String, String),
 }
 
 /// Picks the backend. Only this function knows which one runs.
@@ -237,10 +283,17 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
                 Holder::new_session(shopctl::ops::operator()),
             )?)
         };
+        let argo = config.argocd.first();
+        let export = (
+            config.git.remote.clone(),
+            argo.map_or_else(|| "argocd".into(), |a| a.namespace.clone()),
+            argo.map_or_else(|| "shopset.dev/shopset".into(), |a| a.shopset_label.clone()),
+        );
         return Ok(Opened {
             source: Box::new(live::source::LiveSource::new(config)),
             executor,
             policy: GatePolicy::default(),
+            export,
         });
     }
     let opts = DemoOptions {
@@ -259,9 +312,13 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         Some(fleet.executor(Holder::new_session(shopctl::ops::operator()))?)
     };
     let policy = fleet.policy();
+    let remote = shopctl::backends::demo::repos::remote_url(
+        &opts.dir.join(shopctl::backends::demo::repos::SYSTEM_REMOTE),
+    );
     Ok(Opened {
         source: Box::new(DemoSource::new(fleet)),
         executor,
         policy,
+        export: (remote, "argocd".into(), "shopset.dev/shopset".into()),
     })
 }

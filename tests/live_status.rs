@@ -483,3 +483,189 @@ async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_t
     );
     assert!(audit.contains("'shopset-a-3'"), "{audit}");
 }
+
+/// The demo fleet, half-way through a drain, exported and loaded into the fake API server:
+/// live mode shows the same clusters, tiers, ShopSets, shops and apps as the demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exported_demo_fleet_reads_the_same_in_live_mode() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo_dir = tmp.path().join("demo");
+    DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let run_demo = |args: &[&str]| {
+        let (dir, args) = (
+            demo_dir.clone(),
+            args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        );
+        let state = tmp.path().join("demo-state");
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
+                .env("XDG_STATE_HOME", &state)
+                .arg("--demo")
+                .arg("--demo-dir")
+                .arg(&dir)
+                .args(&args)
+                .output()
+                .expect("runs")
+        })
+    };
+    // A drain leaves cordons, drain ids and previous placements to carry over.
+    let drained = run_demo(&["drain", "c", "--yes"]).await.expect("joined");
+    assert!(
+        drained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drained.stderr)
+    );
+    let out = run_demo(&["export", "--with-status"])
+        .await
+        .expect("joined");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    fake.node("n1", true);
+    let mut kinds = std::collections::BTreeMap::new();
+    for doc in serde_yaml::Deserializer::from_str(&yaml) {
+        let mut object: Value =
+            serde::Deserialize::deserialize(doc).expect("every document is an object");
+        // Each workload cluster is reached through the one context of the fake server.
+        if object["kind"] == "FleetCluster" {
+            assert!(object["spec"].get("context").is_none(), "{object}");
+            object["spec"]["context"] = Value::from("ops");
+        }
+        let kind = object["kind"].as_str().expect("kind").to_string();
+        let api = object["apiVersion"]
+            .as_str()
+            .expect("apiVersion")
+            .to_string();
+        let (plural, kind): (&str, &'static str) = match kind.as_str() {
+            "Tier" => ("tiers", "Tier"),
+            "FleetCluster" => ("fleetclusters", "FleetCluster"),
+            "ShopSet" => ("shopsets", "ShopSet"),
+            "Shop" => ("shops", "Shop"),
+            "Application" => ("applications", "Application"),
+            other => panic!("unexpected kind {other}"),
+        };
+        *kinds.entry(kind).or_insert(0) += 1;
+        fake.put_as(&api, plural, kind, object);
+    }
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+
+    let config = live_config(&fake, tmp.path());
+    let state = tmp.path().join("state");
+    let live = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let live: Value = serde_json::from_slice(&live.stdout).expect("json");
+    let out = run_demo(&["status", "-o", "json"]).await.expect("joined");
+    let demo: Value = serde_json::from_slice(&out.stdout).expect("json");
+
+    let pick = |v: &Value, list: &str, fields: &[&str]| -> Vec<Value> {
+        let mut rows: Vec<Value> = v[list]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    fields
+                        .iter()
+                        .map(|f| (f.to_string(), row[*f].clone()))
+                        .collect(),
+                )
+            })
+            .collect();
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    };
+    for (list, fields) in [
+        (
+            "clusters",
+            &["name", "provider", "failure_domain", "cordoned"][..],
+        ),
+        (
+            "tiers",
+            &[
+                "name",
+                "level",
+                "branch",
+                "revision",
+                "revision_tag",
+                "soak_secs",
+            ][..],
+        ),
+        (
+            "shopsets",
+            &[
+                "name",
+                "tier",
+                "cluster",
+                "configuration",
+                "capacity",
+                "shop_count",
+            ][..],
+        ),
+        ("shops", &["name", "redundancy", "shopsets"][..]),
+        (
+            "apps",
+            &[
+                "name",
+                "shopset",
+                "sync",
+                "health",
+                "operation",
+                "revision",
+                "app_revision",
+            ][..],
+        ),
+        (
+            "unfinished_drains",
+            &["cluster", "drain", "shops_left", "shops_away"][..],
+        ),
+    ] {
+        let (d, l) = (pick(&demo, list, fields), pick(&live, list, fields));
+        assert!(
+            !d.is_empty() || list == "unfinished_drains",
+            "the demo has {list}"
+        );
+        assert_eq!(d, l, "{list} differ");
+    }
+    // The drain's records came along: restoring in either puts every shop back the same way.
+    let restored = run_demo(&["restore", "c", "--yes"]).await.expect("joined");
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let restored = shopctl_live(&config, &state, &["restore", "c", "--yes"]).await;
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let live = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let live: Value = serde_json::from_slice(&live.stdout).expect("json");
+    let out = run_demo(&["status", "-o", "json"]).await.expect("joined");
+    let demo: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let fields = &["name", "shopsets"][..];
+    assert_eq!(pick(&demo, "shops", fields), pick(&live, "shops", fields));
+    let on_c = |v: &Value| {
+        v["shopsets"]
+            .as_array()
+            .expect("shopsets")
+            .iter()
+            .filter(|s| s["cluster"] == "c")
+            .map(|s| s["shop_count"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert!(on_c(&live) > 0, "shops are back on c");
+    assert_eq!(
+        pick(&demo, "clusters", &["name", "cordoned"][..]),
+        pick(&live, "clusters", &["name", "cordoned"][..])
+    );
+}

@@ -162,6 +162,9 @@ pub struct TierBranch {
     pub updated_at: Option<Ts>,
     pub head: Option<String>,
     pub previous: Option<Revision>,
+    /// Recent commits of the branch and the app commit each pins (newest first): what an
+    /// Application synced to one of them runs.
+    pub pins: Vec<(String, String)>,
 }
 
 impl TierBranch {

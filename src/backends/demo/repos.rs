@@ -146,7 +146,7 @@ pub fn create(dir: &Path, topology: &Topology, created_at: Ts) -> Result<Vec<Oid
 
 /// How the working clone names its remote: the path itself, or, for a path that is not UTF-8, a
 /// `file://` URL with the path's bytes percent-encoded (git decodes them back).
-fn remote_url(path: &Path) -> String {
+pub fn remote_url(path: &Path) -> String {
     if let Some(s) = path.to_str() {
         return s.to_string();
     }

@@ -76,10 +76,17 @@ impl GitCache {
             reason: e.to_string(),
         })?;
         let history = self.history();
+        let repo = Repository::open(&self.cache).ok();
         Ok(tiers
             .iter()
             .zip(states)
-            .map(|((name, _), state)| branch(name, state.as_ref(), &history))
+            .map(|((name, branch_name), state)| {
+                let mut b = branch(name, state.as_ref(), &history);
+                if let Some(repo) = &repo {
+                    b.pins = recent_pins(repo, branch_name, PINS_PER_BRANCH);
+                }
+                b
+            })
             .collect())
     }
 
@@ -93,6 +100,34 @@ impl GitCache {
     }
 }
 
+/// How far back a branch's commits are matched to the Applications synced to them.
+const PINS_PER_BRANCH: usize = 50;
+
+/// The newest `n` commits of `branch` (first parents) and the `base` gitlink each pins.
+fn recent_pins(repo: &Repository, branch: &str, n: usize) -> Vec<(String, String)> {
+    let Ok(mut commit) = repo
+        .find_branch(branch, git2::BranchType::Local)
+        .and_then(|b| b.get().peel_to_commit())
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for _ in 0..n {
+        if let Some(base) = commit
+            .tree()
+            .ok()
+            .and_then(|t| t.get_name("base").map(|e| e.id()))
+        {
+            out.push((commit.id().to_string(), base.to_string()));
+        }
+        match commit.parent(0) {
+            Ok(p) => commit = p,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
 fn branch(name: &str, state: Option<&BranchState>, history: &AppHistory) -> TierBranch {
     let rev = |id: Option<&String>| -> Option<Revision> { id.map(|id| history.revision(id)) };
     TierBranch {
@@ -101,6 +136,7 @@ fn branch(name: &str, state: Option<&BranchState>, history: &AppHistory) -> Tier
         updated_at: state.map(|s| s.head_time),
         head: state.map(|s| s.head.clone()),
         previous: rev(state.and_then(|s| s.previous_base.as_ref())),
+        pins: Vec::new(),
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Fleet {
     pub alerts_unknown: Option<String>,
     /// Cluster status parts that arrived before their cluster's spec.
     pending_status: HashMap<String, ClusterStatus>,
+    /// Per tier, recent commits of its branch and the app commit each pins.
+    pins_by_tier: HashMap<String, Vec<(String, String)>>,
+    /// The same, by system-repository commit.
+    pins: HashMap<String, String>,
     /// What tier branches pin, read before the tier's spec arrived.
     pending_branches: HashMap<String, TierBranch>,
     /// The app repository's revisions, oldest first (for "what a promotion brings").

@@ -115,6 +115,7 @@ fn a_tier_spec_keeps_what_its_branch_pins() {
         updated_at: Some(Ts::from_secs(5)),
         head: Some("abc".into()),
         previous: None,
+        pins: Vec::new(),
     }));
     f.apply(FleetUpdate::TierSpec(TierSpec {
         name: "dev".into(),
@@ -144,6 +145,7 @@ fn a_branch_read_before_its_tier_is_kept_for_it() {
         updated_at: None,
         head: Some("abc".into()),
         previous: None,
+        pins: Vec::new(),
     }));
     assert!(f.tier("dev").is_none());
     f.apply(FleetUpdate::TierSpec(TierSpec {

@@ -101,12 +101,28 @@ impl Fleet {
                 }
                 self.tiers.sort_by_key(|t| t.level);
             }
-            FleetUpdate::TierBranch(b) => match self.tiers.iter_mut().find(|t| t.name == b.name) {
-                Some(t) => b.apply_to(t),
-                None => {
-                    self.pending_branches.insert(b.name.clone(), b);
+            FleetUpdate::TierBranch(mut b) => {
+                let pins = std::mem::take(&mut b.pins);
+                if !pins.is_empty() {
+                    self.pins_by_tier.insert(b.name.clone(), pins);
+                    self.pins = self
+                        .pins_by_tier
+                        .values()
+                        .flatten()
+                        .map(|(s, a)| (s.clone(), a.clone()))
+                        .collect();
+                    let pins = &self.pins;
+                    for app in &mut self.apps {
+                        fill_app_revision(pins, app);
+                    }
                 }
-            },
+                match self.tiers.iter_mut().find(|t| t.name == b.name) {
+                    Some(t) => b.apply_to(t),
+                    None => {
+                        self.pending_branches.insert(b.name.clone(), b);
+                    }
+                }
+            }
             FleetUpdate::TierRemoved(name) => self.tiers.retain(|t| t.name != name),
             FleetUpdate::ShopSetUpserted(ss) => {
                 let mut all = std::mem::take(&mut self.shopsets);
@@ -162,24 +178,30 @@ impl Fleet {
                 self.shop_index.clear();
             }
             FleetUpdate::ShopUpserted(shop) => self.upsert_shop(shop),
-            FleetUpdate::Apps(a) => {
+            FleetUpdate::Apps(mut a) => {
+                for app in &mut a {
+                    fill_app_revision(&self.pins, app);
+                }
                 self.apps = a;
                 self.reindex_apps();
             }
-            FleetUpdate::AppUpserted(app) => match self.app_index.get(&app.name) {
-                Some(&i) if self.apps[i].shopset == app.shopset => self.apps[i] = app,
-                Some(&i) => {
-                    self.apps[i] = app;
-                    self.reindex_apps();
+            FleetUpdate::AppUpserted(mut app) => {
+                fill_app_revision(&self.pins, &mut app);
+                match self.app_index.get(&app.name) {
+                    Some(&i) if self.apps[i].shopset == app.shopset => self.apps[i] = app,
+                    Some(&i) => {
+                        self.apps[i] = app;
+                        self.reindex_apps();
+                    }
+                    None => {
+                        self.app_order_stale = true;
+                        self.app_index.insert(app.name.clone(), self.apps.len());
+                        self.app_by_shopset
+                            .insert(app.shopset.clone(), self.apps.len());
+                        self.apps.push(app);
+                    }
                 }
-                None => {
-                    self.app_order_stale = true;
-                    self.app_index.insert(app.name.clone(), self.apps.len());
-                    self.app_by_shopset
-                        .insert(app.shopset.clone(), self.apps.len());
-                    self.apps.push(app);
-                }
-            },
+            }
             FleetUpdate::AppRemoved(name) => {
                 if let Some(i) = self.app_index.remove(&name) {
                     self.apps.remove(i);
@@ -405,5 +427,16 @@ impl Fleet {
             }
         }
         (down, one_leg)
+    }
+}
+
+/// An Application's app commit, when its source does not say and a tier branch's recent history
+/// does: the `base` gitlink of the system commit it synced.
+fn fill_app_revision(pins: &HashMap<String, String>, app: &mut AppStatus) {
+    if app.app_revision.is_none()
+        && let Some(r) = &app.revision
+        && let Some(pinned) = pins.get(r)
+    {
+        app.app_revision = Some(pinned.clone());
     }
 }

@@ -1,0 +1,170 @@
+//! `shopctl export`: the fleet as the objects live mode reads — `shopset.dev/v1alpha1` Tiers,
+//! FleetClusters, ShopSets and Shops, and one Argo CD Application per ShopSet — as YAML that
+//! `kubectl apply -f -` accepts. Names that are not Kubernetes object names are refused, naming
+//! each one.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::backends::live::objects::{DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
+use crate::domain::Fleet;
+
+/// What the export is for.
+pub struct ExportOptions<'a> {
+    /// The system repository Applications track (`spec.source.repoURL`).
+    pub repo_url: &'a str,
+    /// The namespace of the Applications (Argo CD's).
+    pub argocd_namespace: &'a str,
+    /// The label naming an Application's ShopSet.
+    pub shopset_label: &'a str,
+    /// Include each Application's `status` as last read (for loading into a test server; Argo
+    /// CD writes its own).
+    pub with_status: bool,
+}
+
+/// Lowercase RFC 1123 subdomain: what Kubernetes accepts as an object name.
+pub fn is_object_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// The objects, or every name that cannot be an object name.
+pub fn objects(fleet: &Fleet, opts: &ExportOptions<'_>) -> Result<Vec<Value>, Vec<String>> {
+    let mut bad = Vec::new();
+    let mut check = |kind: &str, name: &str| {
+        if !is_object_name(name) {
+            bad.push(format!("{kind} '{name}'"));
+        }
+    };
+    fleet
+        .clusters
+        .iter()
+        .for_each(|c| check("cluster", &c.name));
+    fleet.tiers.iter().for_each(|t| check("tier", &t.name));
+    fleet
+        .shopsets
+        .iter()
+        .for_each(|s| check("ShopSet", &s.name));
+    fleet.shops.iter().for_each(|s| check("shop", &s.name));
+    fleet
+        .apps
+        .iter()
+        .for_each(|a| check("Application", &a.name));
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    let api = "shopset.dev/v1alpha1";
+    let mut out = Vec::new();
+    for t in &fleet.tiers {
+        out.push(
+            json!({"apiVersion": api, "kind": "Tier", "metadata": {"name": t.name},
+            "spec": {"level": t.level, "branch": t.branch, "soakSeconds": t.soak_secs}}),
+        );
+    }
+    for c in &fleet.clusters {
+        let mut metadata = json!({"name": c.name});
+        if let Some(d) = &c.drain {
+            metadata["annotations"] = json!({DRAIN_ANNOTATION: d});
+        }
+        out.push(
+            json!({"apiVersion": api, "kind": "FleetCluster", "metadata": metadata,
+            "spec": {"provider": c.provider, "failureDomain": c.failure_domain,
+                     "unschedulable": c.cordoned}}),
+        );
+    }
+    for s in fleet.shopsets_in_order() {
+        out.push(
+            json!({"apiVersion": api, "kind": "ShopSet", "metadata": {"name": s.name},
+            "spec": {"tier": s.tier, "configuration": s.configuration, "cluster": s.cluster,
+                     "capacity": s.capacity}}),
+        );
+    }
+    for s in fleet.shops.iter() {
+        let mut metadata = json!({"name": s.name});
+        if let Some(p) = &s.previous {
+            metadata["annotations"] = json!({
+                DRAIN_ANNOTATION: p.drain,
+                PREVIOUS_ANNOTATION: p.shopsets.join(","),
+            });
+        }
+        out.push(
+            json!({"apiVersion": api, "kind": "Shop", "metadata": metadata,
+            "spec": {"redundancy": s.redundancy.as_str(), "shopSets": s.shopsets}}),
+        );
+    }
+    let branch: BTreeMap<&str, &str> = fleet
+        .tiers
+        .iter()
+        .map(|t| (t.name.as_str(), t.branch.as_str()))
+        .collect();
+    for a in &fleet.apps {
+        let Some(ss) = fleet.shopset(&a.shopset) else {
+            continue;
+        };
+        let mut app = json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": a.name, "namespace": opts.argocd_namespace,
+                         "labels": {opts.shopset_label: ss.name}},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": opts.repo_url,
+                           "targetRevision": branch.get(ss.tier.as_str()).copied().unwrap_or_default(),
+                           "path": format!("overlays/{}", ss.name)},
+                "destination": {"name": ss.cluster, "namespace": format!("shopset-{}", ss.name)},
+            },
+        });
+        if opts.with_status {
+            let mut status = json!({
+                "sync": {"status": a.sync.to_string()},
+                "health": {"status": a.health.to_string()},
+            });
+            if let Some(r) = &a.revision {
+                status["sync"]["revision"] = json!(r);
+            }
+            if let Some(p) = a.operation {
+                status["operationState"] = json!({"phase": p.to_string()});
+                if let Some(t) = a.last_sync_finished {
+                    status["operationState"]["finishedAt"] = json!(t.rfc3339());
+                }
+            }
+            app["status"] = status;
+        }
+        out.push(app);
+    }
+    Ok(out)
+}
+
+/// The objects as a multi-document YAML stream.
+pub fn yaml(objects: &[Value]) -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for o in objects {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(o)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_lowercase_dns_subdomains() {
+        for ok in ["a", "a-1", "maple-bakery-2", "shopset-a-1", "x.y"] {
+            assert!(is_object_name(ok), "{ok}");
+        }
+        for bad in ["A", "C-2", "-a", "a-", "", "a_b", "a..b", &"x".repeat(254)] {
+            assert!(!is_object_name(bad), "{bad}");
+        }
+    }
+}
