@@ -402,3 +402,63 @@ async fn a_quiet_connected_watch_keeps_saying_it_is_live() {
     assert!(problems.is_empty(), "{problems:?}");
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_connection_that_dies_silently_is_noticed_and_started_again() {
+    let Watching {
+        fake,
+        _tmp,
+        task,
+        mut rx,
+    } = watch_seeded().await;
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 3,
+    )
+    .await;
+    let lists = fake.lists("shops");
+    // The network drops every packet without closing anything: the watches just go quiet.
+    fake.freeze();
+    let frozen = Instant::now();
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the outage reported",
+        |_, p| !p.is_empty(),
+    )
+    .await;
+    assert!(
+        problems[0].contains("did not answer within 5 s"),
+        "{problems:?}"
+    );
+    // Well before the client's 295 s read timeout.
+    assert!(
+        frozen.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        frozen.elapsed()
+    );
+    // While it is out, a shop moves and another goes; nothing of it arrives.
+    shop(&fake, "s1", &["b-1"]);
+    fake.delete("shops", "s2");
+    // The network comes back: the old connections are still dead, so the watches start again,
+    // relist, and the fleet catches up (the deletion included).
+    fake.thaw();
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the catch-up",
+        |f, _| names(f) == ["s1", "s3"] && f.shop_count("b-1") == 2,
+    )
+    .await;
+    assert!(
+        fake.lists("shops") > lists,
+        "the watches were started again"
+    );
+    task.abort();
+}

@@ -41,6 +41,15 @@ struct Store {
     token: Option<String>,
     /// Every Authorization header seen, for tests that check what was sent.
     pub seen_auth: Vec<String>,
+    /// The network is silently gone: requests get no answer and open watches go quiet, with no
+    /// connection closed (a forgotten NAT entry).
+    frozen: bool,
+    /// Counts freezes: a watch opened before the latest never says anything again.
+    freezes: u64,
+    /// List requests answered, per resource.
+    pub lists: BTreeMap<String, usize>,
+    /// How long every answer waits (a slow API server or link).
+    delay: std::time::Duration,
 }
 
 /// A running fake API server; dropping it stops it.
@@ -266,6 +275,36 @@ impl FakeKube {
         self.store.lock().expect("store").seen_auth.clone()
     }
 
+    /// The connection dies silently: nothing answers and open watches go quiet for good,
+    /// though no connection is closed.
+    pub fn freeze(&self) {
+        let mut st = self.store.lock().expect("store");
+        st.frozen = true;
+        st.freezes += 1;
+    }
+
+    /// New connections work again (the watches opened before stay dead).
+    pub fn thaw(&self) {
+        self.store.lock().expect("store").frozen = false;
+        self.changed.notify_waiters();
+    }
+
+    /// Every answer waits this long first.
+    pub fn slow(&self, delay: std::time::Duration) {
+        self.store.lock().expect("store").delay = delay;
+    }
+
+    /// How many list requests `plural` has had.
+    pub fn lists(&self, plural: &str) -> usize {
+        self.store
+            .lock()
+            .expect("store")
+            .lists
+            .get(plural)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Refuses `verb` (`list`, `watch`, `patch`, …) on `plural` with 403.
     pub fn forbid(&self, verb: &str, plural: &str) {
         self.store
@@ -309,6 +348,21 @@ async fn route(
     // /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}]; objects are kept by plural
     // and name (the tests use one namespace per resource).
     let _ = (group, version);
+    // A frozen network answers nothing until it thaws; a slow one answers late.
+    loop {
+        let notified = changed.notified();
+        let (frozen, delay) = {
+            let st = store.lock().expect("store");
+            (st.frozen, st.delay)
+        };
+        if !frozen {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            break;
+        }
+        notified.await;
+    }
     let auth = req
         .headers()
         .get("authorization")
@@ -586,7 +640,9 @@ fn selected(object: &Value, q: &BTreeMap<String, String>) -> bool {
 }
 
 fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -> Response<Body> {
-    let st = store.lock().expect("store");
+    let mut st = store.lock().expect("store");
+    *st.lists.entry(plural.to_string()).or_insert(0) += 1;
+    let st = st;
     let all: Vec<&Value> = st
         .objects
         .iter()
@@ -633,7 +689,10 @@ fn watch_stream(
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::spawn(async move {
         let mut seen = from;
-        let epoch = store.lock().expect("store").compacted;
+        let (epoch, freezes) = {
+            let st = store.lock().expect("store");
+            (st.compacted, st.freezes)
+        };
         if from < epoch {
             let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
                 "status": "Failure", "reason": "Expired", "code": 410,
@@ -643,6 +702,14 @@ fn watch_stream(
         }
         loop {
             let notified = changed.notified();
+            let dead = store.lock().expect("store").freezes != freezes;
+            if dead {
+                // Its connection died silently: it never says anything again, and it is not
+                // closed either.
+                let _keep = tx;
+                std::future::pending::<()>().await;
+                return;
+            }
             let (batch, compacted) = {
                 let st = store.lock().expect("store");
                 let batch: Vec<Change> = st
