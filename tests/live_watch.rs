@@ -462,3 +462,55 @@ async fn a_watch_connection_that_dies_silently_is_noticed_and_started_again() {
     );
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookmarks_let_a_watch_resume_after_compaction_without_a_relist() {
+    let Watching {
+        fake,
+        _tmp,
+        task,
+        mut rx,
+    } = watch_seeded().await;
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 3,
+    )
+    .await;
+    let lists = fake.lists("shops");
+    // Other resources change; the shops' watch hears of it only through a bookmark.
+    fake.tick();
+    fake.tick();
+    fake.bookmark();
+    let asked = Instant::now();
+    while fake.bookmarks_sent() < 4 {
+        assert!(
+            asked.elapsed() < Duration::from_secs(30),
+            "bookmarks never went out: {}",
+            fake.bookmarks_sent()
+        );
+        tokio::task::yield_now().await;
+    }
+    // The server compacts its history and closes the watches: they resume from the bookmark,
+    // which is not too old, so nothing is listed again.
+    fake.compact();
+    shop(&fake, "s5", &["b-1"]);
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the shop after the resume",
+        |f, _| names(f).contains(&"s5".to_string()),
+    )
+    .await;
+    assert_eq!(
+        fake.lists("shops"),
+        lists,
+        "resumed from the bookmark, no relist"
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    task.abort();
+}

@@ -1,7 +1,9 @@
 //! A fake Kubernetes API server for tests: it speaks the real protocol to the real `kube::Client`
 //! through a kubeconfig on 127.0.0.1 — list with a resourceVersion, paginated by `limit` and
-//! `continue`, watch streams, `410 Gone` for a resourceVersion it has compacted away, and `403`
-//! per verb and resource. Cluster-scoped custom resources of one group, kept as JSON.
+//! `continue`, watch streams with bookmarks, `410 Gone` for a resourceVersion it has compacted
+//! away, merge patches with `409` on a resourceVersion mismatch, `403` per verb and resource, a
+//! slow link, and a network that dies silently (nothing answers, nothing is closed). Custom
+//! resources of one group (and Applications, Leases, Events, nodes), kept as JSON.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashSet};
@@ -50,6 +52,10 @@ struct Store {
     pub lists: BTreeMap<String, usize>,
     /// How long every answer waits (a slow API server or link).
     delay: std::time::Duration,
+    /// Bookmarks asked for: each watch that allows them sends one per request.
+    bookmarks: u64,
+    /// Bookmarks sent, over all watches.
+    pub bookmarks_sent: usize,
 }
 
 /// A running fake API server; dropping it stops it.
@@ -287,6 +293,24 @@ impl FakeKube {
     pub fn thaw(&self) {
         self.store.lock().expect("store").frozen = false;
         self.changed.notify_waiters();
+    }
+
+    /// Every watch that allows bookmarks sends one now, at the current resourceVersion (as an
+    /// API server does about once a minute).
+    pub fn bookmark(&self) {
+        self.store.lock().expect("store").bookmarks += 1;
+        self.changed.notify_waiters();
+    }
+
+    /// How many bookmarks the watches have sent.
+    pub fn bookmarks_sent(&self) -> usize {
+        self.store.lock().expect("store").bookmarks_sent
+    }
+
+    /// Advances the resourceVersion without changing anything watched (another resource
+    /// changed).
+    pub fn tick(&self) {
+        self.store.lock().expect("store").rv += 1;
     }
 
     /// Every answer waits this long first.
@@ -693,6 +717,11 @@ fn watch_stream(
             let st = store.lock().expect("store");
             (st.compacted, st.freezes)
         };
+        // Bookmarks asked for before this watch opened are sent at once (one for all).
+        let mut bookmarks = 0;
+        let allow_bookmarks = q
+            .get("allowWatchBookmarks")
+            .is_some_and(|b| b == "true" || b == "1");
         if from < epoch {
             let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
                 "status": "Failure", "reason": "Expired", "code": 410,
@@ -710,15 +739,20 @@ fn watch_stream(
                 std::future::pending::<()>().await;
                 return;
             }
-            let (batch, compacted) = {
-                let st = store.lock().expect("store");
+            let (batch, compacted, bookmark) = {
+                let mut st = store.lock().expect("store");
+                let bookmark = (allow_bookmarks && st.bookmarks > bookmarks).then(|| {
+                    bookmarks = st.bookmarks;
+                    st.bookmarks_sent += 1;
+                    st.rv
+                });
                 let batch: Vec<Change> = st
                     .changes
                     .iter()
                     .filter(|c| c.rv > seen && c.plural == plural && selected(&c.object, &q))
                     .cloned()
                     .collect();
-                (batch, st.compacted > epoch)
+                (batch, st.compacted > epoch, bookmark)
             };
             if compacted {
                 // The server forgot history under this watch: end it; the client relists.
@@ -727,6 +761,15 @@ fn watch_stream(
             for c in batch {
                 seen = c.rv;
                 let line = json!({"type": c.kind, "object": c.object});
+                if tx.send(Bytes::from(format!("{line}\n"))).await.is_err() {
+                    return;
+                }
+            }
+            if let Some(rv) = bookmark {
+                seen = seen.max(rv);
+                let line = json!({"type": "BOOKMARK", "object": {
+                    "kind": kind_of(&plural), "apiVersion": "shopset.dev/v1alpha1",
+                    "metadata": {"resourceVersion": rv.to_string()}}});
                 if tx.send(Bytes::from(format!("{line}\n"))).await.is_err() {
                     return;
                 }
@@ -744,4 +787,17 @@ fn watch_stream(
         .header("content-type", "application/json")
         .body(StreamBody::new(frames).boxed())
         .expect("response")
+}
+
+/// The kind of a resource's objects, for bookmarks.
+fn kind_of(plural: &str) -> &'static str {
+    match plural {
+        "tiers" => "Tier",
+        "shopsets" => "ShopSet",
+        "shops" => "Shop",
+        "fleetclusters" => "FleetCluster",
+        "applications" => "Application",
+        "nodes" => "Node",
+        _ => "Object",
+    }
 }
