@@ -667,29 +667,25 @@ fn list(store: &Arc<Mutex<Store>>, plural: &str, q: &BTreeMap<String, String>) -
     let mut st = store.lock().expect("store");
     *st.lists.entry(plural.to_string()).or_insert(0) += 1;
     let st = st;
-    let all: Vec<&Value> = st
-        .objects
-        .iter()
-        .filter(|((p, _), o)| p == plural && selected(o, q))
-        .map(|(_, o)| o)
-        .collect();
-    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+    // The continue token is the last name of the previous page.
+    let after = q.get("continue").cloned().unwrap_or_default();
     let limit: usize = q
         .get("limit")
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let page: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|o| (*o).clone())
-        .collect();
-    let next = start + page.len();
-    let cont = if next < all.len() {
-        next.to_string()
-    } else {
-        String::new()
+    let mut rest = st
+        .objects
+        .range((plural.to_string(), after.clone())..)
+        .take_while(|((p, _), _)| p == plural)
+        .filter(|((_, n), o)| (after.is_empty() || *n != after) && selected(o, q));
+    let page: Vec<Value> = rest.by_ref().take(limit).map(|(_, o)| o.clone()).collect();
+    let cont = match (rest.next(), page.last()) {
+        (Some(_), Some(last)) => last["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
     };
     json_response(
         StatusCode::OK,
@@ -746,10 +742,11 @@ fn watch_stream(
                     st.bookmarks_sent += 1;
                     st.rv
                 });
-                let batch: Vec<Change> = st
-                    .changes
+                // Changes are kept in resourceVersion order: skip to the unseen ones.
+                let first = st.changes.partition_point(|c| c.rv <= seen);
+                let batch: Vec<Change> = st.changes[first..]
                     .iter()
-                    .filter(|c| c.rv > seen && c.plural == plural && selected(&c.object, &q))
+                    .filter(|c| c.plural == plural && selected(&c.object, &q))
                     .cloned()
                     .collect();
                 (batch, st.compacted > epoch, bookmark)

@@ -352,6 +352,8 @@ async fn event_loop(
         "first frame drawn"
     );
     let mut first_data = true;
+    // How many shops the last frame showed (a live fleet's shops arrive as they are listed).
+    let mut drawn_shops = 0;
     tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly(), "console started");
 
     let (tx, mut rx) = mpsc::channel(1024);
@@ -426,6 +428,14 @@ async fn event_loop(
                 return Ok(outcome);
             }
             app.dirty = false;
+            if app.fleet.shops.len() != drawn_shops {
+                drawn_shops = app.fleet.shops.len();
+                tracing::debug!(
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    shops = drawn_shops,
+                    "frame drawn"
+                );
+            }
             if first_data && !app.fleet.shops.is_empty() {
                 first_data = false;
                 tracing::info!(
