@@ -371,7 +371,6 @@ async fn route(
 ) -> Response<Body> {
     // /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}]; objects are kept by plural
     // and name (the tests use one namespace per resource).
-    let _ = (group, version);
     // A frozen network answers nothing until it thaws; a slow one answers late.
     loop {
         let notified = changed.notified();
@@ -403,6 +402,9 @@ async fn route(
         }
     }
     let path = req.uri().path().to_string();
+    if let Some(answer) = discovery(&path, group, version) {
+        return json_response(StatusCode::OK, answer);
+    }
     if path == "/version" {
         return json_response(
             StatusCode::OK,
@@ -796,5 +798,87 @@ fn kind_of(plural: &str) -> &'static str {
         "applications" => "Application",
         "nodes" => "Node",
         _ => "Object",
+    }
+}
+
+/// The resources served, as discovery lists them: (group, version, plural, kind, namespaced).
+fn resources(
+    group: &str,
+    version: &str,
+) -> Vec<(String, String, &'static str, &'static str, bool)> {
+    let mut out = Vec::new();
+    for (plural, kind) in [
+        ("tiers", "Tier"),
+        ("shopsets", "ShopSet"),
+        ("shops", "Shop"),
+        ("fleetclusters", "FleetCluster"),
+    ] {
+        out.push((group.to_string(), version.to_string(), plural, kind, false));
+    }
+    for (g, v, plural, kind, namespaced) in [
+        ("", "v1", "nodes", "Node", false),
+        (
+            "argoproj.io",
+            "v1alpha1",
+            "applications",
+            "Application",
+            true,
+        ),
+        ("coordination.k8s.io", "v1", "leases", "Lease", true),
+        ("events.k8s.io", "v1", "events", "Event", true),
+    ] {
+        out.push((g.to_string(), v.to_string(), plural, kind, namespaced));
+    }
+    out
+}
+
+/// Discovery, as kubectl asks for it: `/api`, `/apis`, and each group version's resources.
+fn discovery(path: &str, group: &str, version: &str) -> Option<Value> {
+    let all = resources(group, version);
+    let list = |g: &str, v: &str| {
+        let gv = if g.is_empty() {
+            v.to_string()
+        } else {
+            format!("{g}/{v}")
+        };
+        let items: Vec<Value> = all
+            .iter()
+            .filter(|r| r.0 == g && r.1 == v)
+            .map(|r| {
+                json!({"name": r.2, "singularName": r.3.to_lowercase(), "namespaced": r.4,
+                       "kind": r.3, "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]})
+            })
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items})
+    };
+    match path.trim_end_matches('/') {
+        "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
+        "/api/v1" => Some(list("", "v1")),
+        "/apis" => {
+            let mut groups: Vec<(String, String)> = all
+                .iter()
+                .filter(|r| !r.0.is_empty())
+                .map(|r| (r.0.clone(), r.1.clone()))
+                .collect();
+            groups.dedup();
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| {
+                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+                })
+                .collect();
+            Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+        }
+        p => {
+            let rest = p.strip_prefix("/apis/")?;
+            let mut parts = rest.split('/');
+            let (g, v) = (parts.next()?, parts.next()?);
+            if parts.next().is_some() || !all.iter().any(|r| r.0 == g && r.1 == v) {
+                return None;
+            }
+            Some(list(g, v))
+        }
     }
 }
