@@ -54,3 +54,169 @@ fn the_fetched_cache_shows_the_tiers_the_demo_shows() {
     let e = gone.fetch().expect_err("no remote").to_string();
     assert!(e.contains("nowhere.git"), "{e}");
 }
+
+/// A `git daemon` serving the demo's repositories on 127.0.0.1, pushes enabled; stopped when
+/// dropped.
+struct Daemon {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn daemon(base: &std::path::Path) -> Daemon {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    // git-daemon itself (not `git daemon`, whose child would outlive a kill of `git`).
+    let exec_path = std::process::Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .expect("git installed");
+    let mut child = std::process::Command::new(format!("{exec_path}/git-daemon"))
+        .arg("--verbose")
+        .arg("--export-all")
+        .arg("--enable=receive-pack")
+        .arg("--reuseaddr")
+        .arg("--listen=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", base.display()))
+        .arg(base)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("git daemon starts");
+    // It says when it listens; its log is read to the end so it never blocks on a full pipe.
+    let log = child.stderr.take().expect("stderr");
+    let (ready, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains("Ready to rumble") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    heard
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("git daemon listens");
+    Daemon {
+        child,
+        url: format!("git://127.0.0.1:{port}"),
+    }
+}
+
+#[test]
+fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo_dir = tmp.path().join("demo");
+    let fleet =
+        DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let demo = DemoSource::new(fleet)
+        .snapshot(common::CREATED.plus_secs(60))
+        .expect("snapshot");
+    let served = daemon(&demo_dir);
+    let remote = format!("{}/git/system.git", served.url);
+
+    // Fetched over git://, the app repository found through .gitmodules over git:// too.
+    let cache = GitCache {
+        remote: remote.clone(),
+        cache: tmp.path().join("cache/system.git"),
+    };
+    cache.fetch().expect("fetched over the network");
+    let tiers: Vec<(String, String)> = demo
+        .tiers
+        .iter()
+        .map(|t| (t.name.clone(), t.branch.clone()))
+        .collect();
+    let live = cache.tiers(&tiers).expect("read");
+    for (t, l) in demo.tiers.iter().zip(&live) {
+        assert_eq!(
+            (l.head.as_ref(), l.revision.as_ref()),
+            (t.head.as_ref(), t.revision.as_ref())
+        );
+    }
+    assert!(
+        live[0].revision.as_ref().is_some_and(|r| r.tag.is_some()),
+        "tags came along"
+    );
+
+    // A release commit pushed over git:// lands on the remote's branch.
+    let clone = |name: &str| {
+        let path = tmp.path().join(name);
+        let repo = git2::Repository::init_bare(&path).expect("clone");
+        repo.remote("origin", &remote).expect("origin");
+        path
+    };
+    let (a, b) = (clone("a.git"), clone("b.git"));
+    let dev = demo.tier("dev").expect("dev");
+    let current = dev.revision.clone().expect("dev pins something");
+    let older = dev.previous.clone().expect("an earlier revision");
+    let now = shopctl::domain::Ts::now();
+    let pushed = shopctl::ops::git::set_gitlink(
+        &a,
+        &dev.branch,
+        Some(&current.id),
+        &older.id,
+        "Roll back dev",
+        "alice@ops",
+        now,
+    )
+    .expect("pushed");
+    let head = |branch: &str| {
+        git2::Repository::open_bare(demo_dir.join("git/system.git"))
+            .and_then(|r| r.refname_to_id(&format!("refs/heads/{branch}")))
+            .map(|o| o.to_string())
+            .expect("branch")
+    };
+    assert_eq!(head(&dev.branch), pushed);
+
+    // Two clones race: the one that pushes second is rejected, not forced.
+    let late = shopctl::ops::git::commit_gitlink(
+        &b,
+        &dev.branch,
+        Some(&older.id),
+        &current.id,
+        "Promote dev",
+        "bob@ops",
+        now,
+    )
+    .expect("committed locally");
+    let first = shopctl::ops::git::set_gitlink(
+        &a,
+        &dev.branch,
+        Some(&older.id),
+        &current.id,
+        "Promote dev",
+        "alice@ops",
+        now,
+    )
+    .expect("the first push");
+    let e = shopctl::ops::git::push(&b, &dev.branch).expect_err("the second is rejected");
+    assert!(matches!(e, shopctl::ops::OpsError::Rejected { .. }), "{e}");
+    assert_eq!(head(&dev.branch), first, "nothing was forced");
+    assert_ne!(late, first);
+
+    // A remote that is down: a clear error naming it, in bounded time.
+    drop(served);
+    let e = cache.fetch().expect_err("the daemon is gone").to_string();
+    assert!(e.contains(&remote), "{e}");
+    let e = shopctl::ops::git::set_gitlink(
+        &a,
+        &dev.branch,
+        None,
+        &older.id,
+        "Roll back dev",
+        "alice@ops",
+        now,
+    )
+    .expect_err("the remote is down")
+    .to_string();
+    assert!(e.contains("cannot fetch") && e.contains(&remote), "{e}");
+}

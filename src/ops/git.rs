@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use git2::{Oid, Repository, Signature};
 
 use super::OpsError;
+use super::transport;
 use crate::domain::Ts;
 
 /// The system repository through shopctl's working clone of it (demo and live alike).
@@ -60,11 +61,18 @@ pub fn commit_gitlink(
 ) -> Result<String, OpsError> {
     let repo = Repository::open(clone)?;
     let mut remote = repo.find_remote("origin")?;
-    remote.fetch(
-        &[format!("+refs/heads/{branch}:refs/remotes/origin/{branch}")],
-        None,
-        None,
-    )?;
+    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    match remote
+        .url()
+        .ok()
+        .map(str::to_string)
+        .filter(|u| transport::is_network(u))
+    {
+        Some(url) => transport::fetch_network(repo.path(), &url, &[&spec]).map_err(|e| {
+            OpsError::Git(format!("cannot fetch '{}': {e}", transport::redact(&url)))
+        })?,
+        None => remote.fetch(&[spec.as_str()], None, None)?,
+    }
     let parent = repo
         .find_reference(&format!("refs/remotes/origin/{branch}"))?
         .peel_to_commit()?;
@@ -102,6 +110,24 @@ pub fn commit_gitlink(
 pub fn push(clone: &Path, branch: &str) -> Result<(), OpsError> {
     let repo = Repository::open(clone)?;
     let mut remote = repo.find_remote("origin")?;
+    if let Some(url) = remote
+        .url()
+        .ok()
+        .map(str::to_string)
+        .filter(|u| transport::is_network(u))
+    {
+        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        return match transport::push_network(repo.path(), &url, &spec) {
+            Ok(transport::Pushed::Done) => Ok(()),
+            Ok(transport::Pushed::Rejected) => Err(OpsError::Rejected {
+                branch: branch.into(),
+            }),
+            Err(e) => Err(OpsError::Git(format!(
+                "cannot push to '{}': {e}",
+                transport::redact(&url)
+            ))),
+        };
+    }
     let rejected: RefCell<Option<String>> = RefCell::new(None);
     let mut callbacks = git2::RemoteCallbacks::new();
     callbacks.push_update_reference(|_, status| {

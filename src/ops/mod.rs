@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod placement;
 pub mod release;
 pub mod silence;
+pub mod transport;
 
 use thiserror::Error;
 

@@ -273,15 +273,12 @@ impl Config {
             if remote.trim().is_empty() {
                 return Err(s.value("remote", &remote, "empty".into()));
             }
-            let networked = ["ssh://", "http://", "https://", "git://"]
-                .iter()
-                .any(|p| remote.starts_with(p))
-                || (remote.contains('@') && remote.contains(':') && !remote.starts_with('/'));
-            if networked {
+            if crate::ops::transport::redact(&remote) != remote {
+                // A password or token in the URL: never echoed; git's credential helper holds it.
                 return Err(s.value(
                     "remote",
-                    &remote,
-                    "this build reaches local paths and file:// URLs only (its git has no network transports)".into(),
+                    &crate::ops::transport::redact(&remote),
+                    "credentials do not belong in the URL: git's credential helper or ssh-agent provides them".into(),
                 ));
             }
             let cache = s

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::backends::git::{AppHistory, BranchState, read_branches};
 use crate::domain::{Revision, TierBranch};
+use crate::ops::transport;
 
 /// Why the system repository could not be read. Never holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -162,7 +163,7 @@ fn resolve(remote: &str, url: &str) -> String {
 /// Fetches every branch and tag of `remote` into the bare repository `cache` (created if need be).
 fn mirror(remote: &str, cache: &Path) -> Result<(), LiveGitError> {
     let err = |e: git2::Error| LiveGitError::Fetch {
-        remote: remote.into(),
+        remote: transport::redact(remote),
         cache: cache.into(),
         reason: e.message().to_string(),
     };
@@ -170,6 +171,18 @@ fn mirror(remote: &str, cache: &Path) -> Result<(), LiveGitError> {
         Ok(r) => r,
         Err(_) => Repository::init_bare(cache).map_err(err)?,
     };
+    if transport::is_network(remote) {
+        return transport::fetch_network(
+            cache,
+            remote,
+            &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+        )
+        .map_err(|reason| LiveGitError::Fetch {
+            remote: transport::redact(remote),
+            cache: cache.into(),
+            reason,
+        });
+    }
     let mut r = repo.remote_anonymous(remote).map_err(err)?;
     let mut options = FetchOptions::new();
     options.prune(git2::FetchPrune::On);
