@@ -281,6 +281,11 @@ pub fn restore(
     };
     let plan = plan_restore(&fleet, cluster, &id);
     eprint!("{}", plan_text(&fleet, &plan, "restore"));
+    let waiting: Vec<(String, String)> = plan
+        .blockers
+        .iter()
+        .map(|b| (b.shop.clone(), b.reason.clone()))
+        .collect();
     if let Err(e) = confirm_typed(cluster, yes) {
         return e;
     }
@@ -296,6 +301,17 @@ pub fn restore(
         confirmed: plan,
     };
     let exit = execute(ex, "restored", &req, &stop);
+    if let Some((shop, why)) = waiting.first()
+        && exit == Exit::Done
+    {
+        eprintln!(
+            "{} shop{} not back yet ({shop}: {why}); the drain record stays, and 'shopctl restore {cluster}' moves {} once {} can",
+            waiting.len(),
+            if waiting.len() == 1 { " is" } else { "s are" },
+            if waiting.len() == 1 { "it" } else { "them" },
+            if waiting.len() == 1 { "it" } else { "they" },
+        );
+    }
     if let Some(handle) = signals {
         handle.close();
     }

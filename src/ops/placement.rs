@@ -121,8 +121,10 @@ pub fn apply_moves(
         match record {
             Record::Nothing => {}
             Record::Drain(id) => {
-                // A shop moved twice by one drain keeps its first recorded placement.
-                if shop.previous.as_ref().is_none_or(|p| p.drain != *id) {
+                // A shop moved again — by the same drain, or by the drain of another cluster
+                // before the first was restored — keeps its first record: it goes home when that
+                // drain is restored.
+                if shop.previous.is_none() {
                     shop.previous = Some(crate::domain::PreviousPlacement {
                         shopsets: shop.shopsets.clone(),
                         drain: id.clone(),

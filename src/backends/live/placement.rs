@@ -78,12 +78,13 @@ impl ShopPatcher {
             let annotations = match record {
                 Record::Nothing => json!({}),
                 Record::Drain(id) => {
+                    // A record of this drain or of an earlier one stays: the shop goes home
+                    // when that drain is restored.
                     let keep = shop
                         .metadata
                         .annotations
                         .as_ref()
-                        .and_then(|a| a.get(DRAIN_ANNOTATION))
-                        .is_some_and(|d| d == id);
+                        .is_some_and(|a| a.contains_key(DRAIN_ANNOTATION));
                     if keep {
                         json!({})
                     } else {
