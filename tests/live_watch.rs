@@ -536,3 +536,62 @@ async fn a_list_longer_than_a_page_arrives_whole() {
     assert_eq!(fake.lists("shops"), 3, "three pages");
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_argo_cd_context_missing_at_start_is_tried_again_until_it_works() {
+    use shopctl::backends::FleetSource;
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    seed(&fake);
+    application(&fake, "shopset-a-1", Some("a-1"), "Synced", "Healthy");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The kubeconfig has the control plane's context only; Argo CD's context comes later.
+    let kubeconfig = fake.kubeconfig(tmp.path(), "ops", "t");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[[argocd]]\ncontext = \"argo\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\n[git]\nremote = \"{}\"\n",
+            kubeconfig.display(),
+            tmp.path().join("none.git").display()
+        ),
+    )
+    .expect("config");
+    let config = shopctl::backends::live::config::Config::load(&config, None).expect("valid");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task =
+        tokio::spawn(Box::new(shopctl::backends::live::source::LiveSource::new(config)).watch(tx));
+    let mut fleet = Fleet::new("live");
+    let mut argo_problem = None;
+    let started = Instant::now();
+    while fleet.apps.is_empty() {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => fleet.apply(u),
+            Ok(Some(SourceEvent::Problem {
+                source: SourceId::ArgoCd(name),
+                message,
+            })) => {
+                assert_eq!(name, "argo");
+                if argo_problem.is_none() {
+                    assert!(message.contains("trying again"), "{message}");
+                    // The operator fixes their kubeconfig: the context appears.
+                    let text = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
+                    let fixed = text.replace(
+                        "contexts:\n",
+                        "contexts:\n- name: argo\n  context: {cluster: ops, user: ops}\n",
+                    );
+                    std::fs::write(&kubeconfig, fixed).expect("kubeconfig fixed");
+                }
+                argo_problem = Some(message);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("Argo CD never came: {argo_problem:?}"),
+        }
+    }
+    assert!(
+        argo_problem.is_some(),
+        "the missing context was reported first"
+    );
+    assert_eq!(fleet.apps[0].name, "shopset-a-1");
+    task.abort();
+}

@@ -243,14 +243,6 @@ impl LiveSource {
             }
         };
         let cp_context = self.config.control_plane.context.clone();
-        let cp = match Self::client(&k, &file, cp_context.as_deref(), SourceId::ControlPlane).await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = tx.send(problem(e.from, e.message)).await;
-                return;
-            }
-        };
         if tx
             .send(SourceEvent::Update(FleetUpdate::ScopeLabels(
                 self.scope_labels(),
@@ -261,25 +253,19 @@ impl LiveSource {
             return;
         }
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(watch::control_plane(cp.clone(), tx.clone())));
+        // Each connection is made by its own task, and tried again until it works: a context
+        // whose credential plugin fails at start (an expired SSO session) is not given up on.
         for argo in &self.config.argocd {
             let name = self.argo_name(argo);
-            let client = match argo.context.as_deref() {
-                None => Ok(cp.clone()),
-                Some(c) => Self::client(&k, &file, Some(c), SourceId::ArgoCd(name.clone())).await,
-            };
-            match client {
-                Ok(c) => tasks.push(tokio::spawn(watch::argocd(
-                    c,
-                    name,
-                    argo.namespace.clone(),
-                    argo.shopset_label.clone(),
-                    tx.clone(),
-                ))),
-                Err(e) => {
-                    let _ = tx.send(problem(e.from, e.message)).await;
+            let context = argo.context.clone().or_else(|| cp_context.clone());
+            let (kf, tx) = (self.config.control_plane.kubeconfig.clone(), tx.clone());
+            let (namespace, label) = (argo.namespace.clone(), argo.shopset_label.clone());
+            tasks.push(tokio::spawn(async move {
+                let source = SourceId::ArgoCd(name.clone());
+                if let Some(c) = connect(kf.as_deref(), context.as_deref(), source, &tx).await {
+                    watch::argocd(c, name, namespace, label, tx).await;
                 }
-            }
+            }));
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
             Ok(c) => tasks.push(tokio::spawn(alertmanager::poll(
@@ -298,7 +284,22 @@ impl LiveSource {
                     .await;
             }
         }
-        tasks.push(tokio::spawn(self.clusters_and_git(k, file, cp, tx.clone())));
+        let cp_tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let kf = self.config.control_plane.kubeconfig.clone();
+            let Some(cp) = connect(
+                kf.as_deref(),
+                cp_context.as_deref(),
+                SourceId::ControlPlane,
+                &cp_tx,
+            )
+            .await
+            else {
+                return;
+            };
+            let watching = watch::control_plane(cp.clone(), cp_tx.clone());
+            futures::join!(watching, self.clusters_and_git(k, file, cp, cp_tx));
+        }));
         // Stops every task when this future is dropped (the console quits).
         let _stop = AbortAll(tasks);
         tx.closed().await;
@@ -465,5 +466,49 @@ impl FleetSource for LiveSource {
 
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {
         Box::pin(self.run(tx))
+    }
+}
+
+/// How long to wait before trying a connection again, at first and at most.
+const CONNECT_RETRY: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(60),
+);
+
+/// A client for `context`, tried again (2 s, doubling to 60 s) until it can be made — the
+/// kubeconfig read afresh each time, so a context added or fixed meanwhile is found — each
+/// failure reported as a problem of `source`; `None` once nobody listens.
+async fn connect(
+    kubeconfig_file: Option<&std::path::Path>,
+    context: Option<&str>,
+    source: SourceId,
+    tx: &mpsc::Sender<SourceEvent>,
+) -> Option<kube::Client> {
+    let mut wait = CONNECT_RETRY.0;
+    loop {
+        let made = match kubeconfig::load(kubeconfig_file) {
+            Ok((k, file)) => LiveSource::client(&k, &file, context, source.clone())
+                .await
+                .map_err(|e| e.message),
+            Err(e) => Err(e.to_string()),
+        };
+        match made {
+            Ok(c) => return Some(c),
+            Err(e) => {
+                let message = format!("{e}; trying again in {} s", wait.as_secs());
+                if tx
+                    .send(SourceEvent::Problem {
+                        source: source.clone(),
+                        message,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(CONNECT_RETRY.1);
     }
 }
