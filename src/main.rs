@@ -269,13 +269,25 @@ struct Opened {
 
 /// Picks the backend. Only this function knows which one runs.
 fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
+    // Only what may write gets an executor: a read (status, export, plans, lists) never waits
+    // for the access reviews nor depends on them.
+    let writes = match &cli.command {
+        None
+        | Some(Command::Reassign { .. })
+        | Some(Command::Restore { .. })
+        | Some(Command::Drain { plan: None, .. }) => true,
+        Some(Command::Release { action }) => !matches!(action, ReleaseAction::Status { .. }),
+        Some(Command::Silence { action }) => !matches!(action, SilenceAction::List { .. }),
+        Some(_) => false,
+    };
+    let readonly = cli.readonly || !writes;
     if !cli.demo {
         let file = cli
             .config
             .clone()
             .unwrap_or_else(live::config::default_file);
         let config = live::config::Config::load(&file, cli.context.as_deref())?;
-        let executor = if cli.readonly {
+        let executor = if readonly {
             None
         } else {
             Some(live::executor::executor(
@@ -306,7 +318,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
-    let executor = if cli.readonly {
+    let executor = if readonly {
         None
     } else {
         Some(fleet.executor(Holder::new_session(shopctl::ops::operator()))?)

@@ -669,3 +669,32 @@ async fn the_exported_demo_fleet_reads_the_same_in_live_mode() {
         pick(&live, "clusters", &["name", "cordoned"][..])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_api_server_is_waited_for_and_a_frozen_one_is_named_in_bounded_time() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
+    fake.node("n1", true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let state = tmp.path().join("state");
+    // Every answer takes 300 ms (a long way round): slower, still complete.
+    fake.slow(std::time::Duration::from_millis(300));
+    let out = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["shops"].as_array().map(Vec::len), Some(3));
+    // Nothing answers at all: a clear error naming the control plane, not a hang.
+    fake.freeze();
+    let started = std::time::Instant::now();
+    let out = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("within 30 s"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    fake.thaw();
+}
