@@ -325,6 +325,11 @@ fn every_theme_renders_every_screen() {
         update(&mut app, key(KeyCode::Enter));
         screen(&app, theme);
         update(&mut app, ch('?'));
+        assert!(screen(&app, theme).contains("Keys"));
+        // The legend is further down.
+        for _ in 0..30 {
+            update(&mut app, ch('j'));
+        }
         assert!(screen(&app, theme).contains("Symbols"));
     }
     let _ = Ts::now();

@@ -631,7 +631,13 @@ pub fn footer(ctx: Context, readonly: bool) -> impl Iterator<Item = &'static Bin
 
 /// The keys of a context in one line, as a dialog's bottom border shows them.
 pub fn hint(ctx: Context, readonly: bool) -> String {
+    hint_without(ctx, readonly, &[])
+}
+
+/// [`hint`], leaving out actions that would do nothing now.
+pub fn hint_without(ctx: Context, readonly: bool, without: &[Action]) -> String {
     let keys: Vec<String> = footer(ctx, readonly)
+        .filter(|b| !without.contains(&b.action))
         .map(|b| format!("{} {}", b.keys, b.short))
         .collect();
     format!(" {} ", keys.join(" · "))

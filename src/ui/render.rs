@@ -221,7 +221,11 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    for b in keymap::footer(app.context(), app.readonly()) {
+    let idle = match app.modals.top() {
+        Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
+        _ => &[],
+    };
+    for b in keymap::footer(app.context(), app.readonly()).filter(|b| !idle.contains(&b.action)) {
         spans.push(Span::styled(b.keys, theme.key()));
         spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
     }
@@ -229,6 +233,10 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
+    let w = 84.min(size.width);
+    // Where each key works goes beside its help when it fits, else on the line below: a narrow
+    // terminal never cuts it off.
+    let room = (w.saturating_sub(2) as usize).saturating_sub(16 + 50);
     let mut lines = vec![Line::styled("Keys", theme.title(true))];
     for b in keymap::bindings(app.readonly()) {
         let contexts: Vec<&str> = if b.contexts == keymap::ALL {
@@ -236,11 +244,21 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
         } else {
             b.contexts.iter().map(|c| c.name()).collect()
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {:<14}", b.keys), theme.key()),
-            Span::raw(format!("{:<50}", b.help)),
-            Span::styled(contexts.join(","), theme.muted()),
-        ]));
+        let contexts = contexts.join(",");
+        let keys = Span::styled(format!("  {:<14}", b.keys), theme.key());
+        if contexts.chars().count() <= room {
+            lines.push(Line::from(vec![
+                keys,
+                Span::raw(format!("{:<50}", b.help)),
+                Span::styled(contexts, theme.muted()),
+            ]));
+        } else {
+            lines.push(Line::from(vec![keys, Span::raw(b.help)]));
+            lines.push(Line::styled(
+                format!("{:16}in {contexts}", ""),
+                theme.muted(),
+            ));
+        }
     }
     lines.push(Line::styled(text::SYMBOLS, theme.title(true)));
     let styles = [
@@ -280,7 +298,6 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
         }
     }
     let h = (lines.len() as u16 + 2).min(size.height);
-    let w = 84.min(size.width);
     let area = layout::centered(size, w, h);
     frame.render_widget(Clear, area);
     let block = Block::bordered()

@@ -71,6 +71,16 @@ impl PlanDialog {
         }
     }
 
+    /// Keys that would do nothing in this plan: accepting degraded redundancy when no blocked
+    /// dual shop could be accepted.
+    pub fn idle_keys(&self) -> &'static [keymap::Action] {
+        if self.acceptable.is_empty() && !self.accepted {
+            &[keymap::Action::AcceptDegraded]
+        } else {
+            &[]
+        }
+    }
+
     /// Makes the plan again from the fleet as it is now. A plan whose moves or blockers
     /// changed asks for the cluster's name again, so that nothing runs that was not seen.
     pub fn refresh(&mut self, fleet: &Fleet) {
@@ -127,7 +137,7 @@ impl PlanDialog {
             size.height.saturating_sub(2).max(10),
         );
         frame.render_widget(Clear, area);
-        let keys = keymap::hint(Context::Plan, false);
+        let keys = keymap::hint_without(Context::Plan, false, self.idle_keys());
         let block = Block::bordered()
             .border_style(theme.border(true))
             .title(Line::styled(
