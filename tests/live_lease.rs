@@ -16,6 +16,7 @@ fn holder(op: &str, session: &str) -> Holder {
     Holder {
         operator: op.into(),
         session: session.into(),
+        operation: None,
     }
 }
 

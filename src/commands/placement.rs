@@ -44,7 +44,7 @@ fn prepare<'e>(
     if let Some(l) = fleet.lock_holder(now).filter(|l| !ex.holder().owns(l)) {
         eprintln!(
             "shopctl: locked by {} until {}",
-            l.holder,
+            l.who(),
             l.expires_at.hhmmss()
         );
         return Err(Exit::Locked);
@@ -146,7 +146,7 @@ fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exi
     if let Err(e) = ex.permits(crate::ops::drain::PLAN_NEEDS) {
         return ops_exit(e);
     }
-    let guard = match ex.lock(Ts::now()) {
+    let guard = match ex.lock_for(Ts::now(), &req.purpose()) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),
     };
@@ -377,7 +377,7 @@ pub fn reassign(
     if let Some(l) = fleet.lock_holder(now).filter(|l| !ex.holder().owns(l)) {
         eprintln!(
             "shopctl: locked by {} until {}",
-            l.holder,
+            l.who(),
             l.expires_at.hhmmss()
         );
         return Exit::Locked;
@@ -409,7 +409,7 @@ pub fn reassign(
     }
     // After the answer: a slow answer neither shortens the lock nor judges on old data.
     let now = Ts::now();
-    let guard = match ex.lock(now) {
+    let guard = match ex.lock_for(now, &format!("moving shop '{}'", s.name)) {
         Ok(g) => g,
         Err(e) => return ops_exit(e),
     };

@@ -278,7 +278,7 @@ fn run(
         Err(code) => return Ok(code),
     }
     let now = clock();
-    let guard = executor.lock(now)?;
+    let guard = executor.lock_for(now, &m.purpose())?;
     let done = executor.execute(Some(&guard), m, now, None);
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");

@@ -92,7 +92,7 @@ pub fn list(fleet: &Fleet, json: bool, now: Ts) -> String {
 /// Takes the lock, executes `m` and gives the lock back.
 fn execute(ex: &Executor, m: &Mutation) -> Result<crate::ops::Done, Exit> {
     let now = Ts::now();
-    let guard = ex.lock(now).map_err(ops_exit)?;
+    let guard = ex.lock_for(now, &m.purpose()).map_err(ops_exit)?;
     let result = ex.execute(Some(&guard), m, now, None);
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");

@@ -33,6 +33,8 @@ struct StatusJson<'a> {
 #[derive(Serialize)]
 struct LockJson<'a> {
     holder: &'a str,
+    /// What the holder is doing (`draining 'c'`), when it said.
+    operation: Option<&'a str>,
     acquired_at: String,
     expires_at: String,
 }
@@ -207,6 +209,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
             .collect(),
         lock: f.lock_holder(now).map(|l| LockJson {
             holder: &l.holder,
+            operation: l.operation.as_deref(),
             acquired_at: l.acquired_at.rfc3339(),
             expires_at: l.expires_at.rfc3339(),
         }),
@@ -338,7 +341,7 @@ fn status_table(f: &Fleet, now: Ts) -> String {
             let _ = writeln!(
                 s,
                 "\nLOCK held by {} until {}",
-                l.holder,
+                l.who(),
                 l.expires_at.hhmmss()
             );
         }

@@ -485,9 +485,20 @@ pub struct ReleaseLock {
     pub session: String,
     pub acquired_at: Ts,
     pub expires_at: Ts,
+    /// What it is held for (`drain of 'c'`), when the holder said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 impl ReleaseLock {
+    /// `alice@ops (drain of 'c')`: who holds it, and for what when known.
+    pub fn who(&self) -> String {
+        match &self.operation {
+            Some(op) => format!("{} ({op})", self.holder),
+            None => self.holder.clone(),
+        }
+    }
+
     /// A lock past its expiry is stale and no longer held.
     pub fn is_held(&self, now: Ts) -> bool {
         now < self.expires_at

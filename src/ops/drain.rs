@@ -24,6 +24,16 @@ pub enum PlanKind {
     Restore,
 }
 
+impl PlanRequest {
+    /// What the lock is held for: `draining 'c'`.
+    pub fn purpose(&self) -> String {
+        match self.kind {
+            PlanKind::Drain => format!("draining '{}'", self.cluster),
+            PlanKind::Restore => format!("restoring '{}'", self.cluster),
+        }
+    }
+}
+
 /// A confirmed drain or restore: what the operator saw and accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRequest {

@@ -148,10 +148,15 @@ impl Executor {
     /// Takes the operator lock for one operation. Refused while another session holds it, and
     /// while this session is already running one.
     pub fn lock(&self, now: Ts) -> Result<LockGuard, OpsError> {
+        self.lock_for(now, "")
+    }
+
+    /// [`Executor::lock`], saying what for (shown to anyone else who wants the lock).
+    pub fn lock_for(&self, now: Ts, what: &str) -> Result<LockGuard, OpsError> {
         self.permits(&[Capability::Lock])?;
         LockGuard::take(
             Arc::clone(&self.stores.locks),
-            self.holder.clone(),
+            self.holder.doing(what),
             Arc::clone(&self.busy),
             now,
         )

@@ -12,13 +12,22 @@ use crate::domain::{ReleaseLock, Ts};
 /// How long a lock lasts unless renewed.
 pub const LOCK_TTL_SECS: i64 = 600;
 
-/// Who holds the lock: an operator's one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who holds the lock: an operator's one session (and what for, which is only shown).
+#[derive(Debug, Clone, Eq)]
 pub struct Holder {
     /// Shown to people: `alice@ops`.
     pub operator: String,
     /// Unique per process: two consoles of one operator are two sessions.
     pub session: String,
+    /// What the lock is taken for (`drain of 'c'`), shown to whoever else wants it.
+    pub operation: Option<String>,
+}
+
+/// One session is one holder, whatever it is doing.
+impl PartialEq for Holder {
+    fn eq(&self, other: &Holder) -> bool {
+        self.operator == other.operator && self.session == other.session
+    }
 }
 
 impl Holder {
@@ -32,6 +41,15 @@ impl Holder {
                 std::process::id(),
                 fastrand::u32(..)
             ),
+            operation: None,
+        }
+    }
+
+    /// This session, doing `what`.
+    pub fn doing(&self, what: &str) -> Holder {
+        Holder {
+            operation: Some(crate::domain::printable(what)).filter(|w| !w.is_empty()),
+            ..self.clone()
         }
     }
 
@@ -42,6 +60,7 @@ impl Holder {
             session: self.session.clone(),
             acquired_at,
             expires_at: now.plus_secs(LOCK_TTL_SECS),
+            operation: self.operation.clone(),
         }
     }
 
@@ -182,6 +201,7 @@ mod tests {
         let me = Holder {
             operator: "alice".into(),
             session: "h/1/a".into(),
+            operation: None,
         };
         let guard = LockGuard::take(store.clone(), me.clone(), busy.clone(), t).unwrap();
         assert!(matches!(
@@ -201,12 +221,14 @@ mod tests {
         let me = Holder {
             operator: "alice".into(),
             session: String::new(),
+            operation: None,
         };
         let old = ReleaseLock {
             holder: "alice".into(),
             session: String::new(),
             acquired_at: Ts::from_secs(1),
             expires_at: Ts::from_secs(2),
+            operation: None,
         };
         assert!(!me.owns(&old));
     }

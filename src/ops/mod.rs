@@ -51,7 +51,7 @@ pub fn hostname() -> String {
 /// Why a mutation did not happen. Every variant names what to do next.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpsError {
-    #[error("locked by {} until {}", .0.holder, .0.expires_at.hhmmss())]
+    #[error("locked by {} until {}", .0.who(), .0.expires_at.hhmmss())]
     Locked(ReleaseLock),
     #[error("this session is already running an operation; wait for it to finish")]
     Busy,

@@ -101,6 +101,22 @@ impl Mutation {
         }
     }
 
+    /// What the lock is held for, as others see it: `promoting 'prod'`.
+    pub fn purpose(&self) -> String {
+        match self {
+            Mutation::Promote { tier, .. } => format!("promoting '{tier}'"),
+            Mutation::Rollback { tier, .. } => format!("rolling back '{tier}'"),
+            Mutation::Reassign { shop, .. } => format!("moving shop '{shop}'"),
+            Mutation::Cordon { cluster, .. } => format!("cordoning '{cluster}'"),
+            Mutation::Uncordon { cluster, .. } => format!("uncordoning '{cluster}'"),
+            Mutation::DrainBatch { cluster, .. } => format!("draining '{cluster}'"),
+            Mutation::RestoreBatch { cluster, .. } => format!("restoring '{cluster}'"),
+            Mutation::Notes { .. } => "saving release notes".into(),
+            Mutation::Silence { .. } => "silencing alerts".into(),
+            Mutation::ExpireSilence { .. } => "expiring a silence".into(),
+        }
+    }
+
     /// A push to a tier branch, followed until it settles.
     pub fn is_release(&self) -> bool {
         matches!(self, Mutation::Promote { .. } | Mutation::Rollback { .. })

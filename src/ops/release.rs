@@ -89,7 +89,7 @@ pub fn promotion(
     if g.failed().any(|c| c.condition == Condition::LockFree) {
         let (holder, until) = fleet
             .lock_holder(now)
-            .map(|l| (l.holder.clone(), l.expires_at.hhmmss()))
+            .map(|l| (l.who(), l.expires_at.hhmmss()))
             .unwrap_or_default();
         return Err(Refusal::Locked {
             holder,
@@ -145,7 +145,7 @@ pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation
         .filter(|l| l.session.is_empty() || l.session != me)
     {
         return Err(Refusal::Locked {
-            holder: l.holder.clone(),
+            holder: l.who(),
             until: l.expires_at.hhmmss(),
             gate: None,
         });
@@ -287,6 +287,7 @@ mod tests {
             session: "1".into(),
             acquired_at: NOW,
             expires_at: NOW.plus_secs(60),
+            operation: None,
         });
         let refusal = promote(&f, None).expect_err("locked");
         assert!(

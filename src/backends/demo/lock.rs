@@ -152,6 +152,7 @@ mod tests {
         Holder {
             operator: op.into(),
             session: session.into(),
+            operation: None,
         }
     }
 

@@ -61,6 +61,9 @@ impl LeaseLock {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),
                 resource_version: rv,
+                annotations: holder.operation.as_ref().map(|op| {
+                    std::collections::BTreeMap::from([(OPERATION_ANNOTATION.into(), op.clone())])
+                }),
                 ..ObjectMeta::default()
             },
             spec: Some(LeaseSpec {
@@ -93,6 +96,9 @@ fn lease_error(e: kube::Error) -> OpsError {
     OpsError::Lock(format!("the operator Lease cannot be used: {e}"))
 }
 
+/// What the holder is doing, on the Lease (for whoever else wants it).
+pub const OPERATION_ANNOTATION: &str = "shopset.dev/operation";
+
 /// The Lease as the fleet model reads a lock; `None` when nobody holds it.
 pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
     let spec = l.spec.as_ref()?;
@@ -109,6 +115,12 @@ pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
         session: session.into(),
         acquired_at: spec.acquire_time.as_ref().map(ts).unwrap_or(renewed),
         expires_at: renewed.plus_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0))),
+        operation: l
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(OPERATION_ANNOTATION))
+            .map(|op| crate::domain::printable(op)),
     })
 }
 

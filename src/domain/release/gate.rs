@@ -242,7 +242,7 @@ pub fn gate(
         ),
         Some(l) if l.session.is_empty() || l.session != me => (
             false,
-            format!("locked by {} until {}", l.holder, l.expires_at.hhmmss()),
+            format!("locked by {} until {}", l.who(), l.expires_at.hhmmss()),
         ),
         Some(_) => (true, "held by you".to_string()),
         None => (true, "free".to_string()),
@@ -420,6 +420,7 @@ mod tests {
             session: "1".into(),
             acquired_at: NOW,
             expires_at: NOW.plus_secs(60),
+            operation: None,
         };
         let v = gate(
             &f,

@@ -222,7 +222,7 @@ impl Runner {
             let result = if matches!(mutation, Mutation::Notes { .. }) {
                 ex.execute(None, &mutation, now, notes.as_deref())
             } else {
-                match ex.lock(now) {
+                match ex.lock_for(now, &mutation.purpose()) {
                     Ok(guard) => {
                         let r = ex.execute(Some(&guard), &mutation, now, notes.as_deref());
                         // A pushed release is followed until it settles: the lock stays held
@@ -267,7 +267,7 @@ impl Runner {
             let mut progress = move |done: usize, total: usize| {
                 let _ = progress_tx.blocking_send(Msg::DrainProgress { done, total });
             };
-            let result = ex.lock(Ts::now()).and_then(|guard| {
+            let result = ex.lock_for(Ts::now(), &req.purpose()).and_then(|guard| {
                 let r = run_plan(&ex, &guard, &req, &Ts::now, &mut progress, &stop);
                 if let Err(e) = guard.release() {
                     tracing::warn!("giving the operator lock back: {e}");
