@@ -70,6 +70,21 @@ impl Holder {
     }
 }
 
+/// A session of a process on this host that no longer runs (killed, or the machine rebooted):
+/// its lock is stale whatever its expiry says.
+pub fn session_is_dead(session: &str) -> bool {
+    let mut parts = session.split('/');
+    match (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+    ) {
+        (Some(host), Some(pid)) if host == crate::ops::hostname() => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
 /// Where the lock lives. Implementations make `acquire` atomic against other processes.
 pub trait LockStore: Send + Sync {
     /// The lock as stored now; an unreadable lock is an error that names it.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::atomic;
+pub use crate::ops::lock::session_is_dead;
 use crate::ops::{Holder, LockStore, OpsError};
 
 /// Serialises changes of `lock.json`.
@@ -50,21 +51,6 @@ impl Exclusive {
                 }
             }
         }
-    }
-}
-
-/// A session of a process on this host that no longer runs (killed, or the machine rebooted):
-/// its lock is stale whatever its expiry says.
-pub fn session_is_dead(session: &str) -> bool {
-    let mut parts = session.split('/');
-    match (
-        parts.next(),
-        parts.next().and_then(|p| p.parse::<u32>().ok()),
-    ) {
-        (Some(host), Some(pid)) if host == crate::ops::hostname() => {
-            !Path::new(&format!("/proc/{pid}")).exists()
-        }
-        _ => false,
     }
 }
 

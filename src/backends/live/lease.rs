@@ -12,6 +12,7 @@ use super::blocking::{BlockingRuntime, is_conflict};
 use super::placement::FIELD_MANAGER;
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::lock::LOCK_TTL_SECS;
+use crate::ops::lock::session_is_dead;
 use crate::ops::{Holder, LockStore, OpsError};
 
 /// The Lease `name` in `namespace`, through its own small runtime (the executor is synchronous).
@@ -35,13 +36,34 @@ impl LeaseLock {
             .run(async { kube::Client::try_from(config) })
             .ok_or_else(|| OpsError::Lock("no runtime".into()))?
             .map_err(lease_error)?;
-        Ok(LeaseLock {
+        Ok(Self::on(runtime, client, namespace, name, duration_secs))
+    }
+
+    /// The lock through an existing client (driven by the runtime it was made on).
+    pub fn with_client(
+        client: kube::Client,
+        namespace: &str,
+        name: &str,
+        duration_secs: u32,
+    ) -> Result<LeaseLock, OpsError> {
+        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Lock(e.to_string()))?;
+        Ok(Self::on(runtime, client, namespace, name, duration_secs))
+    }
+
+    fn on(
+        runtime: BlockingRuntime,
+        client: kube::Client,
+        namespace: &str,
+        name: &str,
+        duration_secs: u32,
+    ) -> LeaseLock {
+        LeaseLock {
             api: Api::namespaced(client, namespace),
             name: name.into(),
             duration_secs: i32::try_from(duration_secs)
                 .unwrap_or(i32::try_from(LOCK_TTL_SECS).unwrap_or(600)),
             runtime,
-        })
+        }
     }
 
     fn block<T>(
@@ -148,7 +170,10 @@ impl LockStore for LeaseLock {
             Some(existing) => {
                 let current = to_lock(&existing);
                 let since = match &current {
-                    Some(l) if l.is_held(now) && !holder.owns(l) => {
+                    // A session of this host whose process is gone (killed) holds nothing.
+                    Some(l)
+                        if l.is_held(now) && !holder.owns(l) && !session_is_dead(&l.session) =>
+                    {
                         return Err(OpsError::Locked(l.clone()));
                     }
                     Some(l) if holder.owns(l) && l.is_held(now) => l.acquired_at,

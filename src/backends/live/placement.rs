@@ -47,6 +47,16 @@ impl ShopPatcher {
         })
     }
 
+    /// The store through an existing client (driven by the runtime it was made on).
+    pub fn with_client(client: kube::Client) -> Result<ShopPatcher, OpsError> {
+        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
+        Ok(ShopPatcher {
+            shops: Api::all(client.clone()),
+            clusters: Api::all(client),
+            runtime,
+        })
+    }
+
     fn block<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, kube::Error>>,
