@@ -698,3 +698,102 @@ async fn a_slow_api_server_is_waited_for_and_a_frozen_one_is_named_in_bounded_ti
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     fake.thaw();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_drain_killed_midway_resumes_from_the_cluster() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
+    // Room for 600 more shops on b-1's neighbours, and 600 shops on b-1: three batches.
+    for c in ["a", "c"] {
+        fake.put(
+            "shopsets",
+            "ShopSet",
+            json!({"metadata": {"name": format!("{c}-1")}, "spec": {"tier": "dev", "configuration": "staging", "cluster": c, "capacity": 1000}}),
+        );
+    }
+    fake.put(
+        "shopsets",
+        "ShopSet",
+        json!({"metadata": {"name": "b-1"}, "spec": {"tier": "dev", "configuration": "staging", "cluster": "b", "capacity": 1000}}),
+    );
+    for i in 0..600 {
+        fake.put(
+            "shops",
+            "Shop",
+            json!({"metadata": {"name": format!("m{i:03}")}, "spec": {"redundancy": "single", "shopSets": ["b-1"]}}),
+        );
+    }
+    fake.node("n1", true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let state = tmp.path().join("state");
+    // Slow enough to be caught mid-way: every answer takes 10 ms.
+    fake.slow(std::time::Duration::from_millis(10));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
+        .env("XDG_STATE_HOME", &state)
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .arg("--config")
+        .arg(&config)
+        .args(["drain", "b", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("drain starts");
+    let moved = |fake: &FakeKube| {
+        fake.patches()
+            .iter()
+            .filter(|(p, _, _, _)| p == "shops")
+            .count()
+    };
+    // Killed (no chance to clean up) once the first batch is in and before the last.
+    let started = std::time::Instant::now();
+    while moved(&fake) < 260 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the drain never got going"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().expect("killed");
+    let _ = child.wait();
+    let at_kill = moved(&fake);
+    assert!(at_kill < 600, "killed mid-way ({at_kill} moved)");
+    assert_eq!(
+        fake.get("fleetclusters", "b").expect("b")["spec"]["unschedulable"],
+        true,
+        "cordoned"
+    );
+    // Still on b: the unfinished drain is visible to anyone, from the cluster itself.
+    fake.slow(std::time::Duration::ZERO);
+    let status = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let v: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(
+        v["unfinished_drains"][0]["cluster"], "b",
+        "{}",
+        v["unfinished_drains"]
+    );
+    // The Lease of the killed process is taken over at once (its process is gone), and the
+    // drain goes on where it stopped: every shop moved exactly once.
+    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut per_shop = std::collections::HashMap::new();
+    for (p, name, _, _) in fake.patches() {
+        if p == "shops" {
+            *per_shop.entry(name).or_insert(0) += 1;
+        }
+    }
+    assert!(per_shop.values().all(|n| *n == 1), "a shop was moved twice");
+    for i in 0..600 {
+        let s = fake.get("shops", &format!("m{i:03}")).expect("shop");
+        assert_ne!(
+            s["spec"]["shopSets"],
+            json!(["b-1"]),
+            "m{i:03} still on b-1"
+        );
+        assert!(s["metadata"]["annotations"]["shopset.dev/drain"].is_string());
+    }
+}
