@@ -595,3 +595,62 @@ async fn an_argo_cd_context_missing_at_start_is_tried_again_until_it_works() {
     assert_eq!(fleet.apps[0].name, "shopset-a-1");
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_patch_applies_whole_or_not_at_all_and_the_watch_sees_it() {
+    let Watching {
+        fake,
+        _tmp,
+        task,
+        mut rx,
+    } = watch_seeded().await;
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 3,
+    )
+    .await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = client(&fake, tmp.path()).await;
+    let send = |ops: serde_json::Value| {
+        let req = http::Request::builder()
+            .method("PATCH")
+            .uri("/apis/shopset.dev/v1alpha1/shops/s1")
+            .header("content-type", "application/json-patch+json")
+            .body(serde_json::to_vec(&ops).expect("json"))
+            .expect("request");
+        let client = client.clone();
+        async move { client.request::<serde_json::Value>(req).await }
+    };
+    // A test that fails: nothing changes.
+    let refused = send(json!([
+        {"op": "test", "path": "/spec/shopSets/0", "value": "b-1"},
+        {"op": "replace", "path": "/spec/shopSets/0", "value": "b-1"}
+    ]))
+    .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(
+        fake.get("shops", "s1").expect("s1")["spec"]["shopSets"],
+        json!(["a-1"])
+    );
+    // A test that holds: the move applies, and the watch reports it.
+    send(json!([
+        {"op": "test", "path": "/spec/shopSets/0", "value": "a-1"},
+        {"op": "replace", "path": "/spec/shopSets/0", "value": "b-1"},
+        {"op": "add", "path": "/metadata/annotations", "value": {"note": "moved"}}
+    ]))
+    .await
+    .expect("applied");
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the patched shop",
+        |f, _| f.shop_count("b-1") == 2,
+    )
+    .await;
+    task.abort();
+}

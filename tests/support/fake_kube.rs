@@ -477,6 +477,11 @@ async fn route(
         "list" => list(&store, &plural, &q),
         "watch" => watch_stream(store, changed, plural, &q),
         "create" | "update" | "delete" | "patch" => {
+            let json_patch = req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("application/json-patch+json"));
             let body = req
                 .into_body()
                 .collect()
@@ -485,6 +490,9 @@ async fn route(
                 .unwrap_or_default();
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let manager = q.get("fieldManager").cloned().unwrap_or_default();
+            if verb == "patch" && json_patch {
+                return write_json_patch(&store, &changed, &plural, name, body, &manager);
+            }
             write(
                 &store,
                 &changed,
@@ -881,4 +889,87 @@ fn discovery(path: &str, group: &str, version: &str) -> Option<Value> {
             Some(list(g, v))
         }
     }
+}
+
+/// A JSON patch (RFC 6902: `add`, `replace`, `remove`, `test`), all or nothing: a failed
+/// `test` (how a client makes a precondition of any field) is 422, as the API server answers.
+fn write_json_patch(
+    store: &Arc<Mutex<Store>>,
+    changed: &Arc<Notify>,
+    plural: &str,
+    name: Option<String>,
+    ops: Value,
+    manager: &str,
+) -> Response<Body> {
+    let mut st = store.lock().expect("store");
+    let Some(name) = name else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "no name");
+    };
+    let key = (plural.to_string(), name.clone());
+    st.patches.push((
+        plural.to_string(),
+        name.clone(),
+        manager.to_string(),
+        ops.clone(),
+    ));
+    let Some(mut object) = st.objects.get(&key).cloned() else {
+        return status(StatusCode::NOT_FOUND, "NotFound", "not found");
+    };
+    let invalid = |why: &str| status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", why);
+    let Some(ops) = ops.as_array() else {
+        return invalid("a JSON patch is a list of operations");
+    };
+    for op in ops {
+        let path = op["path"].as_str().unwrap_or_default();
+        let (parent, last) = match path.rsplit_once('/') {
+            Some((p, l)) => (p, l.replace("~1", "/").replace("~0", "~")),
+            None => return invalid("a path starts with '/'"),
+        };
+        match op["op"].as_str().unwrap_or_default() {
+            "test" => {
+                if object.pointer(path) != Some(&op["value"]) {
+                    return invalid(&format!("the test of '{path}' failed"));
+                }
+            }
+            "add" | "replace" => {
+                let Some(target) = object.pointer_mut(parent) else {
+                    return invalid(&format!("'{parent}' does not exist"));
+                };
+                match target {
+                    Value::Object(m) => {
+                        m.insert(last, op["value"].clone());
+                    }
+                    Value::Array(a) if last == "-" => a.push(op["value"].clone()),
+                    Value::Array(a) => match last.parse::<usize>() {
+                        Ok(i) if i < a.len() => a[i] = op["value"].clone(),
+                        _ => return invalid(&format!("'{path}' is out of range")),
+                    },
+                    _ => return invalid(&format!("'{parent}' holds no fields")),
+                }
+            }
+            "remove" => {
+                let removed = match object.pointer_mut(parent) {
+                    Some(Value::Object(m)) => m.remove(&last).is_some(),
+                    _ => false,
+                };
+                if !removed {
+                    return invalid(&format!("'{path}' does not exist"));
+                }
+            }
+            other => return invalid(&format!("unsupported operation '{other}'")),
+        }
+    }
+    st.rv += 1;
+    let rv = st.rv;
+    object["metadata"]["resourceVersion"] = json!(rv.to_string());
+    st.objects.insert(key, object.clone());
+    st.changes.push(Change {
+        rv,
+        plural: plural.into(),
+        kind: "MODIFIED",
+        object: object.clone(),
+    });
+    drop(st);
+    changed.notify_waiters();
+    json_response(StatusCode::OK, object)
 }
