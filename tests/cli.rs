@@ -421,7 +421,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
     // Silence every alert the demo can fire on cluster A (regular expression on the name).
     let create = |comment: &str| {
         demo(dir)
-            .args(["silence", "create", "alertname=~\".+\"", "cluster=\"A\""])
+            .args(["silence", "create", "alertname=~\".+\"", "cluster=\"a\""])
             .args(["--for", "1h", "--comment", comment, "--yes"])
             .output()
             .expect("runs")
@@ -446,7 +446,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
     .expect("json");
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["state"], "active");
-    assert_eq!(list[0]["matchers"], "alertname=~\".+\" cluster=\"A\"");
+    assert_eq!(list[0]["matchers"], "alertname=~\".+\" cluster=\"a\"");
     // Every alert on A the demo shows now is muted by it; no other is.
     let status = status_json(dir);
     for a in status["alerts"].as_array().expect("alerts") {
@@ -464,7 +464,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
         .args([
             "silence",
             "create",
-            "cluster!=\"A\"",
+            "cluster!=\"a\"",
             "--comment",
             "x",
             "--yes",
@@ -476,7 +476,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
         .args([
             "silence",
             "create",
-            "cluster=\"A\"",
+            "cluster=\"a\"",
             "--for",
             "40d",
             "--comment",
@@ -505,7 +505,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
         .args([
             "silence",
             "create",
-            "cluster=\"B\"",
+            "cluster=\"b\"",
             "--comment",
             "x",
             "--yes",
