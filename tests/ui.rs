@@ -1288,3 +1288,29 @@ fn a_read_only_console_neither_silences_nor_expires() {
     }
     assert!(!screen(&app, "default").contains("silence the selected"));
 }
+
+#[test]
+fn shift_s_without_an_alert_writes_a_silence_for_the_highlighted_cluster() {
+    use shopctl::domain::Matcher;
+    use shopctl::ops::Mutation;
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 80, 24);
+    clusters_pane_on(&mut app, "b");
+    update(&mut app, ch('S'));
+    assert!(app.modals.silence().is_some(), "the dialog opens");
+    // The matchers have the keys; tab twice to the comment.
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Tab));
+    for c in "kernel upgrade on b".chars() {
+        update(&mut app, ch(c));
+    }
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        executed(&effects),
+        Some(&Mutation::Silence {
+            matchers: vec![Matcher::equal("cluster", "b")],
+            duration_secs: 7200,
+            comment: "kernel upgrade on b".into(),
+        })
+    );
+}

@@ -342,7 +342,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "S",
         action: Action::Silence,
         contexts: LISTS,
-        help: "silence the selected alert (Alerts pane)",
+        help: "silence the selected alert, or write a silence",
         short: "silence",
         footer: false,
         mutating: true,

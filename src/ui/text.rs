@@ -313,7 +313,7 @@ pub const DURATION: &str = "for";
 pub const COMMENT_TITLE: &str = "comment (required; goes into Alertmanager and the audit log)";
 pub const SILENCE_COMMENT_PLACEHOLDER: &str = "why? e.g. the incident or change being worked on";
 pub const SILENCE_NEEDS_COMMENT: &str = "comment: say why the alerts are silenced";
-pub const SELECT_ALERT: &str = "select an alert in the Alerts pane (5) first";
+pub const MATCHERS_PLACEHOLDER: &str = "e.g. cluster=\"b\" or alertname=\"HighLatency\"";
 pub const NO_SILENCES: &str = "no silence is active or pending";
 pub const NOTHING_TO_EXPIRE: &str = "no silence is active or pending: nothing to expire";
 pub const GONE: &str = "(gone)";

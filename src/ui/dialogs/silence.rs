@@ -64,6 +64,21 @@ impl SilenceDialog {
         }
     }
 
+    /// A silence written from scratch (ahead of maintenance, say), starting from `matchers`;
+    /// the matchers have the keys.
+    pub fn blank(matchers: &str) -> SilenceDialog {
+        let mut comment = TextArea::default();
+        comment.set_placeholder_text(text::SILENCE_COMMENT_PLACEHOLDER);
+        let mut m = line(matchers);
+        m.set_placeholder_text(text::MATCHERS_PLACEHOLDER);
+        SilenceDialog {
+            matchers: m,
+            duration: line(DEFAULT_DURATION),
+            comment,
+            field: Field::Matchers,
+        }
+    }
+
     pub fn next_field(&mut self) {
         self.field = match self.field {
             Field::Matchers => Field::Duration,

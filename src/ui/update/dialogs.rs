@@ -16,7 +16,7 @@ use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
 use crate::ui::panes::alerts::alert_key;
 use crate::ui::placement::DrainRun;
-use crate::ui::state::PaneId;
+use crate::ui::state::{PaneId, Scope};
 use crate::ui::text;
 
 /// Whether this session may make the writes `needs`; when not, says which it may not make and
@@ -183,17 +183,25 @@ fn selected_alert(app: &App) -> Option<Alert> {
         .cloned()
 }
 
-/// `S` on an alert: the silence dialog, its matchers taken from the alert's labels.
+/// `S`: the silence dialog — for the selected alert, its matchers taken from its labels;
+/// otherwise from scratch (ahead of maintenance), starting from the highlighted cluster or tier.
 pub(super) fn open_silence(app: &mut App) {
     if !permitted(app, &[Capability::Lock]) {
         return;
     }
-    let Some(alert) = selected_alert(app) else {
-        app.say(text::SELECT_ALERT, true);
-        return;
+    let dialog = match selected_alert(app) {
+        Some(alert) => SilenceDialog::for_alert(&alert),
+        None => {
+            let labels = &app.fleet.scope_labels;
+            let start = match &app.scope {
+                Some(Scope::Cluster(c)) => format!("{}=\"{c}\"", labels.cluster),
+                Some(Scope::Tier(t)) => format!("{}=\"{t}\"", labels.tier),
+                None => String::new(),
+            };
+            SilenceDialog::blank(&start)
+        }
     };
-    app.modals
-        .push(Modal::Silence(SilenceDialog::for_alert(&alert)));
+    app.modals.push(Modal::Silence(dialog));
 }
 
 pub(super) fn on_silence_action(app: &mut App, action: Action) -> Vec<Effect> {
