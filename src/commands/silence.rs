@@ -89,15 +89,9 @@ pub fn list(fleet: &Fleet, json: bool, now: Ts) -> String {
     out
 }
 
-/// Takes the lock, executes `m` and gives the lock back.
+/// Executes `m` (silences are not held under the operator lock: see [`Mutation::needs`]).
 fn execute(ex: &Executor, m: &Mutation) -> Result<crate::ops::Done, Exit> {
-    let now = Ts::now();
-    let guard = ex.lock_for(now, &m.purpose()).map_err(ops_exit)?;
-    let result = ex.execute(Some(&guard), m, now, None);
-    if let Err(e) = guard.release() {
-        eprintln!("shopctl: {e}");
-    }
-    result.map_err(ops_exit)
+    ex.execute(None, m, Ts::now(), None).map_err(ops_exit)
 }
 
 fn confirmed(m: &Mutation, yes: bool) -> Result<(), Exit> {
@@ -166,6 +160,23 @@ pub fn create(
             format!(": {}", hits.join(", "))
         }
     );
+    // Already so: the silence that does it, and success (a retried script gets its id).
+    let wanted = crate::ops::silence::NewSilence {
+        matchers: matchers.clone(),
+        starts_at: now,
+        ends_at: now.plus_secs(duration_secs),
+        created_by: ex.operator().to_string(),
+        comment: comment.clone(),
+    };
+    if let Some(s) = crate::ops::silence::covering(&fleet.silences, &wanted) {
+        eprintln!(
+            "silence {} already mutes these alerts until {}; nothing to do",
+            s.id,
+            s.ends_at.rfc3339()
+        );
+        crate::outln!("{}", s.id);
+        return Exit::Done;
+    }
     let m = Mutation::Silence {
         matchers,
         duration_secs,

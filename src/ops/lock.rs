@@ -37,7 +37,7 @@ impl Holder {
             operator: operator.into(),
             session: format!(
                 "{}/{}/{:08x}",
-                super::hostname(),
+                local_identity(),
                 std::process::id(),
                 fastrand::u32(..)
             ),
@@ -70,15 +70,39 @@ impl Holder {
     }
 }
 
-/// A session of a process on this host that no longer runs (killed, or the machine rebooted):
-/// its lock is stale whatever its expiry says.
+/// Where this process runs, as precisely as a session needs: the host name, and — where the
+/// system says (`/proc`) — which boot and which process-id namespace, so that containers sharing
+/// a host name, or a host that rebooted, are not taken for this one.
+pub fn local_identity() -> String {
+    let host = crate::ops::hostname();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
+    let pidns = std::fs::read_link("/proc/self/ns/pid").ok();
+    match (boot, pidns) {
+        (Some(boot), Some(ns)) => {
+            let seen = format!("{}{}", boot.trim(), ns.display());
+            let hash = seen.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            format!("{host}#{:08x}", hash as u32)
+        }
+        _ => host,
+    }
+}
+
+/// A session of a process of this very system (same host, boot and process-id namespace) that
+/// no longer runs — killed: its lock is stale whatever its expiry says. Where that cannot be
+/// known (no `/proc`, another host or container), it is not dead: expiry decides.
 pub fn session_is_dead(session: &str) -> bool {
     let mut parts = session.split('/');
     match (
         parts.next(),
         parts.next().and_then(|p| p.parse::<u32>().ok()),
     ) {
-        (Some(host), Some(pid)) if host == crate::ops::hostname() => {
+        (Some(host), Some(pid))
+            if host.contains('#')
+                && host == local_identity()
+                && std::path::Path::new("/proc/self").exists() =>
+        {
             !std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => false,

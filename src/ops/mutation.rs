@@ -272,9 +272,12 @@ impl Mutation {
             Mutation::Cordon { .. } | Mutation::Uncordon { .. } => {
                 &[Capability::Lock, Capability::Cordon]
             }
-            Mutation::Notes { .. } => &[],
-            // A silence changes what the release gate sees: it is held under the lock too.
-            Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => &[Capability::Lock],
+            // Alertmanager is shared with every team, whose own tools never take this lock, and
+            // silencing is what an incident needs while a drain or release holds the lock; a
+            // release step reads the alerts afresh when it runs anyway.
+            Mutation::Notes { .. } | Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => {
+                &[]
+            }
         }
     }
 }

@@ -28,12 +28,12 @@ pub trait SilenceStore: Send + Sync {
 /// (a command retried a little later asks for a slightly later end).
 pub const SAME_END_SLACK_SECS: i64 = 60;
 
-/// An active or pending silence with the same matchers that lasts (within a minute) at least
-/// until `ends_at`: creating another would change nothing.
+/// An active silence with the same matchers that lasts (within a minute) at least until
+/// `ends_at`: creating another would change nothing. (A pending one mutes nothing yet.)
 pub fn covering<'a>(silences: &'a [Silence], new: &NewSilence) -> Option<&'a Silence> {
     silences
         .iter()
-        .filter(|s| !matches!(s.state, crate::domain::SilenceState::Expired))
+        .filter(|s| s.is_active() && s.starts_at <= new.starts_at)
         .find(|s| {
             s.same_matchers(&new.matchers)
                 && s.ends_at.plus_secs(SAME_END_SLACK_SECS) >= new.ends_at

@@ -38,16 +38,22 @@ fn scp_like(url: &str) -> bool {
     }
 }
 
-/// The URL with any password or token in it replaced: what messages may show.
+/// The URL with any password or token in it replaced: what messages may show. Over http(s)
+/// any user part may be a token (`https://ghp_…@host`), so all of it goes; over ssh only a
+/// password does (`ssh://git@host` names the account, not a secret).
 pub fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..authority_end];
-        if let Some((userinfo, host)) = authority.rsplit_once('@')
-            && userinfo.contains(':')
-        {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            return format!("{scheme}://{user}:…@{host}{}", &rest[authority_end..]);
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let tail = &rest[authority_end..];
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+                return format!("{scheme}://…@{host}{tail}");
+            }
+            if userinfo.contains(':') {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                return format!("{scheme}://{user}:…@{host}{tail}");
+            }
         }
     }
     url.to_string()
@@ -89,6 +95,8 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group: on a timeout, git's ssh or https helpers go with it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     // ssh must not ask for a password or a host key on the console's terminal; an operator who
     // set their own ssh command keeps it.
     if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
@@ -107,20 +115,23 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
         .map_err(|e| format!("cannot run git (is it installed?): {e}"))?;
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
-    // Read both pipes on their own threads so a chatty git never blocks on a full pipe.
-    let out = std::thread::spawn(move || {
+    // Read both pipes on their own threads so a chatty git never blocks on a full pipe; a
+    // helper that keeps a pipe open after git is gone is not waited for.
+    let (out_tx, out) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut s = String::new();
         if let Some(o) = stdout.as_mut() {
             let _ = o.read_to_string(&mut s);
         }
-        s
+        let _ = out_tx.send(s);
     });
-    let err = std::thread::spawn(move || {
+    let (err_tx, err) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut s = String::new();
         if let Some(e) = stderr.as_mut() {
             let _ = e.read_to_string(&mut s);
         }
-        s
+        let _ = err_tx.send(s);
     });
     let started = Instant::now();
     let status = loop {
@@ -130,6 +141,13 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
                 std::thread::sleep(Duration::from_millis(20))
             }
             Ok(None) => {
+                // The whole group: git and whatever it started.
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(format!("-{}", child.id()))
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("git did not finish within {} s", timeout.as_secs()));
@@ -137,13 +155,15 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
             Err(e) => return Err(format!("waiting for git: {e}")),
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let drain = Duration::from_secs(5);
+    let stdout = out.recv_timeout(drain).unwrap_or_default();
+    let stderr = err.recv_timeout(drain).unwrap_or_default();
     if status.success() {
         return Ok((stdout, true));
     }
-    // A push that was refused exits 1 with its verdict on stdout (--porcelain).
-    if stdout.lines().any(|l| l.starts_with('!')) {
+    // A push that lost the race exits 1 with its verdict on stdout (--porcelain); any other
+    // refusal (a hook, a protected branch) is an error with git's reason.
+    if stdout.lines().any(lost_race) {
         return Ok((stdout, false));
     }
     let why: Vec<&str> = stderr
@@ -157,6 +177,15 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
     } else {
         &why
     }))
+}
+
+/// A `--porcelain` push line saying someone else pushed first: `!` with `[rejected]` for a
+/// non-fast-forward or "fetch first" (not `[remote rejected]`, which a hook or a protection
+/// rule says).
+fn lost_race(line: &str) -> bool {
+    line.starts_with('!')
+        && line.contains("[rejected]")
+        && (line.contains("non-fast-forward") || line.contains("fetch first"))
 }
 
 /// Fetches `refspecs` from `url` into the bare repository `repo` (pruning what the remote no
@@ -174,10 +203,13 @@ pub fn push_network(repo: &Path, url: &str, refspec: &str) -> Result<Pushed, Str
         &["push", "--porcelain", url, refspec],
         NETWORK_TIMEOUT,
     )?;
-    if ok && !stdout.lines().any(|l| l.starts_with('!')) {
+    if stdout.lines().any(lost_race) {
+        Ok(Pushed::Rejected)
+    } else if ok {
         Ok(Pushed::Done)
     } else {
-        Ok(Pushed::Rejected)
+        let why: Vec<&str> = stdout.lines().filter(|l| l.starts_with('!')).collect();
+        Err(redact_text(&why.join("; ")))
     }
 }
 
@@ -206,10 +238,31 @@ mod tests {
     }
 
     #[test]
+    fn only_a_lost_race_is_a_rejection() {
+        assert!(lost_race(
+            "!\trefs/heads/tier-0:refs/heads/tier-0\t[rejected] (non-fast-forward)"
+        ));
+        assert!(lost_race(
+            "!\trefs/heads/tier-0:refs/heads/tier-0\t[rejected] (fetch first)"
+        ));
+        assert!(!lost_race(
+            "!\trefs/heads/tier-0:refs/heads/tier-0\t[remote rejected] (pre-receive hook declined)"
+        ));
+    }
+
+    #[test]
     fn secrets_in_urls_are_never_shown() {
         assert_eq!(
             redact("https://bob:s3cret-token@git.example.com/system.git"),
-            "https://bob:…@git.example.com/system.git"
+            "https://…@git.example.com/system.git"
+        );
+        assert_eq!(
+            redact("https://ghp_canary@git.example.com/system.git"),
+            "https://…@git.example.com/system.git"
+        );
+        assert_eq!(
+            redact("ssh://git:pw@git.example.com/system.git"),
+            "ssh://git:…@git.example.com/system.git"
         );
         assert_eq!(
             redact("ssh://git@git.example.com/system.git"),

@@ -214,8 +214,10 @@ pub fn decode_silences(body: &[u8]) -> Result<Vec<Silence>, DecodeError> {
 }
 
 /// Silences written to Alertmanager for the executor: each call bounded by the HTTP timeout.
+/// Its credentials are read when a silence is written, so an unreadable token file only
+/// refuses silences, never the session's other writes.
 pub struct LiveSilences {
-    client: AlertmanagerClient,
+    config: Alertmanager,
     rt: super::blocking::BlockingRuntime,
 }
 
@@ -223,20 +225,21 @@ impl LiveSilences {
     pub fn new(config: &Alertmanager) -> Result<LiveSilences, OpsError> {
         let rt =
             super::blocking::BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        // The HTTP client's connector needs a runtime to be built in.
-        let client = rt
-            .run(async { AlertmanagerClient::new(config) })
-            .ok_or_else(|| OpsError::Store("the Alertmanager client was shut down".into()))?
-            .map_err(|e| OpsError::Store(e.to_string()))?;
-        Ok(LiveSilences { client, rt })
+        Ok(LiveSilences {
+            config: config.clone(),
+            rt,
+        })
     }
 
-    fn call<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, AlertsError>>,
-    ) -> Result<T, OpsError> {
+    fn call<T, F>(&self, f: impl FnOnce(AlertmanagerClient) -> F) -> Result<T, OpsError>
+    where
+        F: std::future::Future<Output = Result<T, AlertsError>>,
+    {
         self.rt
-            .run(fut)
+            .run(async {
+                let client = AlertmanagerClient::new(&self.config)?;
+                f(client).await
+            })
             .ok_or_else(|| OpsError::Store("the Alertmanager client was shut down".into()))?
             .map_err(|e| OpsError::Store(e.to_string()))
     }
@@ -244,16 +247,16 @@ impl LiveSilences {
 
 impl SilenceStore for LiveSilences {
     fn silences(&self) -> Result<Vec<Silence>, OpsError> {
-        self.call(self.client.silences())
+        self.call(|c| async move { c.silences().await })
             .map_err(|e| OpsError::Read(e.to_string()))
     }
 
     fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
-        self.call(self.client.create_silence(s))
+        self.call(|c| async move { c.create_silence(s).await })
     }
 
     fn expire(&self, id: &str) -> Result<(), OpsError> {
-        self.call(self.client.expire_silence(id))
+        self.call(|c| async move { c.expire_silence(id).await })
     }
 }
 

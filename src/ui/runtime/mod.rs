@@ -219,7 +219,7 @@ impl Runner {
         tokio::task::spawn_blocking(move || {
             let _running = running;
             let now = Ts::now();
-            let result = if matches!(mutation, Mutation::Notes { .. }) {
+            let result = if !mutation.needs().contains(&crate::ops::Capability::Lock) {
                 ex.execute(None, &mutation, now, notes.as_deref())
             } else {
                 match ex.lock_for(now, &mutation.purpose()) {
