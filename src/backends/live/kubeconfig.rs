@@ -11,10 +11,16 @@ use thiserror::Error;
 
 /// How long connecting to an API server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a connection may stay silent. Longer than the 290 s a watch asks the server to keep
-/// it open, so a quiet watch is never cut; plain reads and writes are bounded by their callers
-/// (a full read by 30 s, each write by 10 s).
-pub const READ_TIMEOUT: Duration = Duration::from_secs(295);
+/// How long a connection may stay silent. Longer than the 55 s a watch asks the server to keep
+/// it open (`WATCH_SECS`), so a quiet watch is never cut, and short enough that a watch whose
+/// connection died without a word (a NAT that forgot it) is given up and started again within
+/// about a minute; plain reads and writes are bounded by their callers (a full read by 30 s,
+/// each write by 10 s).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(70);
+
+/// How long the API server is asked to keep each watch open before ending it (the watch then
+/// continues on a new connection, from where it was).
+pub const WATCH_SECS: u32 = 55;
 
 /// Why a client for a context cannot be made. Never holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

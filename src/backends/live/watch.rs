@@ -101,7 +101,7 @@ async fn forward<S>(
                         all = start();
                         continue;
                     }
-                    Ok(()) if healthy => SourceEvent::Heartbeat { source: source.clone(), at: Ts::now() },
+                    Ok(()) if healthy && !lost => SourceEvent::Heartbeat { source: source.clone(), at: Ts::now() },
                     Ok(()) => continue,
                     Err(message) => {
                         lost = true;
@@ -116,7 +116,9 @@ async fn forward<S>(
         };
         healthy = problems.is_empty();
         let mut events: Vec<SourceEvent> = updates.into_iter().map(SourceEvent::Update).collect();
-        if healthy {
+        // While the API server does not answer the probe, nothing the old streams say makes the
+        // source fresh.
+        if healthy && !lost {
             events.push(SourceEvent::Heartbeat {
                 source: source.clone(),
                 at: Ts::now(),
@@ -149,7 +151,9 @@ pub async fn argocd(
         Api::namespaced_with(client.clone(), &namespace, &resource);
     // Only the Applications that carry the ShopSet label: an Argo CD namespace also holds
     // applications of other teams, which are none of this console's business.
-    let config = watcher::Config::default().labels(&shopset_label);
+    let config = watcher::Config::default()
+        .labels(&shopset_label)
+        .timeout(super::kubeconfig::WATCH_SECS);
     let start = watched(
         api,
         config,
@@ -162,7 +166,7 @@ pub async fn argocd(
 /// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
 /// goes away (or the task is aborted).
 pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
-    let config = watcher::Config::default;
+    let config = || watcher::Config::default().timeout(super::kubeconfig::WATCH_SECS);
     let tiers = watched(
         Api::all(client.clone()),
         config(),
