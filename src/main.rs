@@ -172,7 +172,12 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 shopset_label: &export.2,
                 with_status,
             };
-            match commands::export::objects(&fleet, &opts) {
+            let mut skipped = Vec::new();
+            let exported = commands::export::objects(&fleet, &opts, &mut skipped);
+            for s in &skipped {
+                let _ = writeln!(std::io::stderr(), "shopctl: {s}");
+            }
+            match exported {
                 Ok(objects) => {
                     shopctl::out!("{}", commands::export::yaml(&objects)?);
                     Ok(ExitCode::SUCCESS)

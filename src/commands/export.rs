@@ -37,8 +37,13 @@ pub fn is_object_name(name: &str) -> bool {
         })
 }
 
-/// The objects, or every name that cannot be an object name.
-pub fn objects(fleet: &Fleet, opts: &ExportOptions<'_>) -> Result<Vec<Value>, Vec<String>> {
+/// The objects, or every name that cannot be an object name. Applications whose ShopSet the
+/// fleet does not have are left out, each named in `skipped`.
+pub fn objects(
+    fleet: &Fleet,
+    opts: &ExportOptions<'_>,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Value>, Vec<String>> {
     let mut bad = Vec::new();
     let mut check = |kind: &str, name: &str| {
         if !is_object_name(name) {
@@ -59,6 +64,16 @@ pub fn objects(fleet: &Fleet, opts: &ExportOptions<'_>) -> Result<Vec<Value>, Ve
         .apps
         .iter()
         .for_each(|a| check("Application", &a.name));
+    // A ShopSet's name is also a label value and part of a namespace (`shopset-<name>`): a
+    // DNS-1123 label of at most 63 characters.
+    for s in &fleet.shopsets {
+        if is_object_name(&s.name) && (s.name.contains('.') || s.name.len() > 55) {
+            bad.push(format!(
+                "ShopSet '{}' (a label value and namespace: no dots, at most 55 characters)",
+                s.name
+            ));
+        }
+    }
     if !bad.is_empty() {
         return Err(bad);
     }
@@ -108,6 +123,10 @@ pub fn objects(fleet: &Fleet, opts: &ExportOptions<'_>) -> Result<Vec<Value>, Ve
         .collect();
     for a in &fleet.apps {
         let Some(ss) = fleet.shopset(&a.shopset) else {
+            skipped.push(format!(
+                "Application '{}' left out: its ShopSet '{}' is not in the fleet",
+                a.name, a.shopset
+            ));
             continue;
         };
         let mut app = json!({

@@ -190,7 +190,7 @@ pub fn step(
                 continue;
             }
             Err(OpsError::Locked(l)) => {
-                eprintln!("shopctl: locked by {}", l.holder);
+                eprintln!("shopctl: locked by {}", l.who());
                 return Exit::Locked;
             }
             Err(e) => return ops_exit(e),

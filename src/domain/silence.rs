@@ -59,9 +59,30 @@ pub struct Matcher {
     pub value: String,
 }
 
+/// A value quoted as `parse_matchers` reads it back: `"` and `\` escaped, new lines and tabs
+/// as `\n`, `\r`, `\t`; other control characters (which no terminal should receive) left out.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+        let name: String = self.name.chars().filter(|c| !c.is_control()).collect();
+        write!(f, "{name}{}{}", self.op.as_str(), quoted(&self.value))
     }
 }
 
@@ -140,6 +161,9 @@ pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
             while let Some((i, c)) = chars.next() {
                 match c {
                     '\\' => match chars.next() {
+                        Some((_, 'n')) => v.push('\n'),
+                        Some((_, 'r')) => v.push('\r'),
+                        Some((_, 't')) => v.push('\t'),
                         Some((_, e)) => v.push(e),
                         None => break,
                     },
@@ -361,6 +385,8 @@ mod tests {
         assert_eq!(m[2].op, MatchOp::NotEqual);
         assert_eq!(m[3].value, "a\"b");
         assert_eq!(parse_matchers(&format_matchers(&m)).unwrap(), m);
+        let odd = vec![Matcher::equal("summary", "line one\nline \"two\"\t\\ end")];
+        assert_eq!(parse_matchers(&format_matchers(&odd)).unwrap(), odd);
     }
 
     #[test]

@@ -143,10 +143,14 @@ impl AlertmanagerClient {
         Ok(decode_silences(&body)?)
     }
 
-    /// The alerts and the silences, read together.
-    pub async fn read(&self) -> Result<(Vec<Alert>, Vec<Silence>), AlertsError> {
-        let (alerts, silences) = futures::join!(self.alerts(), self.silences());
-        Ok((alerts?, silences?))
+    /// The alerts and the silences, read together (each may fail on its own).
+    pub async fn read(
+        &self,
+    ) -> (
+        Result<Vec<Alert>, AlertsError>,
+        Result<Vec<Silence>, AlertsError>,
+    ) {
+        futures::join!(self.alerts(), self.silences())
     }
 
     /// Creates a silence and returns its id.
@@ -194,7 +198,7 @@ pub fn decode_silences(body: &[u8]) -> Result<Vec<Silence>, DecodeError> {
     Ok(raw
         .into_iter()
         .map(|s| Silence {
-            id: s.id,
+            id: crate::domain::printable(&s.id),
             matchers: s
                 .matchers
                 .into_iter()
@@ -270,40 +274,43 @@ pub async fn poll(
 ) {
     use crate::backends::{SourceEvent, SourceId};
     use crate::domain::FleetUpdate;
-    type Read = Result<(Vec<Alert>, Vec<Silence>), String>;
-    let mut last: Option<Read> = None;
+    let mut last_alerts: Option<Result<Vec<Alert>, String>> = None;
+    let mut last_silences: Option<Vec<Silence>> = None;
     loop {
-        let now = client.read().await.map_err(|e| e.to_string());
+        let (alerts, silences) = futures::join!(client.alerts(), client.silences());
+        let alerts = alerts.map_err(|e| e.to_string());
         let mut events = Vec::new();
-        match (&now, &last) {
-            (Ok((alerts, silences)), Some(Ok((a, s)))) => {
-                if alerts != a {
-                    events.push(SourceEvent::Update(FleetUpdate::Alerts(alerts.clone())));
-                }
-                if silences != s {
-                    events.push(SourceEvent::Update(FleetUpdate::Silences(silences.clone())));
-                }
-            }
-            (Ok((alerts, silences)), _) => {
-                events.push(SourceEvent::Update(FleetUpdate::Alerts(alerts.clone())));
-                events.push(SourceEvent::Update(FleetUpdate::Silences(silences.clone())));
-            }
+        match (&alerts, &last_alerts) {
+            (Ok(a), Some(Ok(before))) if a == before => {}
+            (Ok(a), _) => events.push(SourceEvent::Update(FleetUpdate::Alerts(a.clone()))),
             (Err(why), Some(Err(w))) if why == w => {}
             (Err(why), _) => {
                 events.push(SourceEvent::Update(FleetUpdate::AlertsUnknown(why.clone())))
             }
         }
-        events.push(match &now {
-            Ok(_) => SourceEvent::Heartbeat {
+        // The silences on their own: a proxy that lets only the alerts through leaves the alert
+        // state known (Alertmanager says which alerts are silenced), only the silence list old.
+        let silences = match silences {
+            Ok(s) => {
+                if last_silences.as_ref() != Some(&s) {
+                    events.push(SourceEvent::Update(FleetUpdate::Silences(s.clone())));
+                    last_silences = Some(s);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        events.push(match (&alerts, &silences) {
+            (Ok(_), Ok(())) => SourceEvent::Heartbeat {
                 source: SourceId::Alertmanager,
                 at: Ts::now(),
             },
-            Err(why) => SourceEvent::Problem {
+            (Err(why), _) | (Ok(_), Err(why)) => SourceEvent::Problem {
                 source: SourceId::Alertmanager,
                 message: why.clone(),
             },
         });
-        last = Some(now);
+        last_alerts = Some(alerts);
         for ev in events {
             if tx.send(ev).await.is_err() {
                 return;

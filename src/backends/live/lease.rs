@@ -39,7 +39,7 @@ impl LeaseLock {
         Ok(Self::on(runtime, client, namespace, name, duration_secs))
     }
 
-    /// The lock through an existing client (driven by the runtime it was made on).
+    /// The lock through an existing client (its requests run on a runtime of the store's own).
     pub fn with_client(
         client: kube::Client,
         namespace: &str,

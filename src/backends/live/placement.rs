@@ -47,7 +47,7 @@ impl ShopPatcher {
         })
     }
 
-    /// The store through an existing client (driven by the runtime it was made on).
+    /// The store through an existing client (its requests run on a runtime of the store's own).
     pub fn with_client(client: kube::Client) -> Result<ShopPatcher, OpsError> {
         let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
         Ok(ShopPatcher {

@@ -130,11 +130,14 @@ impl LiveSource {
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
             Ok(c) => match c.read().await {
-                Ok((alerts, silences)) => {
+                (Ok(alerts), silences) => {
                     fleet.apply(FleetUpdate::Alerts(alerts));
-                    fleet.apply(FleetUpdate::Silences(silences));
+                    match silences {
+                        Ok(s) => fleet.apply(FleetUpdate::Silences(s)),
+                        Err(e) => tracing::warn!("the silences cannot be read: {e}"),
+                    }
                 }
-                Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
+                (Err(e), _) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
             },
             Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
         }

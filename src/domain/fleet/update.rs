@@ -103,14 +103,9 @@ impl Fleet {
             }
             FleetUpdate::TierBranch(mut b) => {
                 let pins = std::mem::take(&mut b.pins);
-                if !pins.is_empty() {
+                if !pins.is_empty() || self.pins_by_tier.contains_key(&b.name) {
                     self.pins_by_tier.insert(b.name.clone(), pins);
-                    self.pins = self
-                        .pins_by_tier
-                        .values()
-                        .flatten()
-                        .map(|(s, a)| (s.clone(), a.clone()))
-                        .collect();
+                    self.rebuild_pins();
                     let pins = &self.pins;
                     for app in &mut self.apps {
                         fill_app_revision(pins, app);
@@ -123,7 +118,12 @@ impl Fleet {
                     }
                 }
             }
-            FleetUpdate::TierRemoved(name) => self.tiers.retain(|t| t.name != name),
+            FleetUpdate::TierRemoved(name) => {
+                if self.pins_by_tier.remove(&name).is_some() {
+                    self.rebuild_pins();
+                }
+                self.tiers.retain(|t| t.name != name);
+            }
             FleetUpdate::ShopSetUpserted(ss) => {
                 let mut all = std::mem::take(&mut self.shopsets);
                 match all.iter_mut().find(|s| s.name == ss.name) {
@@ -438,5 +438,17 @@ fn fill_app_revision(pins: &HashMap<String, String>, app: &mut AppStatus) {
         && let Some(pinned) = pins.get(r)
     {
         app.app_revision = Some(pinned.clone());
+    }
+}
+
+impl Fleet {
+    /// The system-commit → app-commit index, from every tier's recent history.
+    fn rebuild_pins(&mut self) {
+        self.pins = self
+            .pins_by_tier
+            .values()
+            .flatten()
+            .map(|(s, a)| (s.clone(), a.clone()))
+            .collect();
     }
 }
