@@ -797,3 +797,54 @@ async fn a_live_drain_killed_midway_resumes_from_the_cluster() {
         assert!(s["metadata"]["annotations"]["shopset.dev/drain"].is_string());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_contend_for_the_lease_through_the_binary() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
+    fake.node("n1", true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    // Bob, on another machine, is draining c.
+    fake.put_as(
+        "coordination.k8s.io/v1",
+        "leases",
+        "Lease",
+        json!({"metadata": {"name": "shopctl-release", "namespace": "shopctl",
+                            "annotations": {"shopset.dev/operation": "draining 'c'"}},
+               "spec": {"holderIdentity": "bob@ops laptop-bob/4242/0badcafe",
+                        "leaseDurationSeconds": 600,
+                        "acquireTime": shopctl::domain::Ts::now().rfc3339(),
+                        "renewTime": shopctl::domain::Ts::now().rfc3339()}}),
+    );
+    let state = tmp.path().join("state");
+    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("locked by bob@ops (draining 'c')"),
+        "{stderr}"
+    );
+    assert!(fake.patches().is_empty(), "nothing was written");
+    // Bob's Lease expires (he crashed and never renewed): Alice takes it over and drains.
+    fake.put_as(
+        "coordination.k8s.io/v1",
+        "leases",
+        "Lease",
+        json!({"metadata": {"name": "shopctl-release", "namespace": "shopctl"},
+               "spec": {"holderIdentity": "bob@ops laptop-bob/4242/0badcafe",
+                        "leaseDurationSeconds": 600,
+                        "acquireTime": "2026-01-01T00:00:00Z",
+                        "renewTime": "2026-01-01T00:00:00Z"}}),
+    );
+    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fake.get("leases", "shopctl-release").is_none(),
+        "given back"
+    );
+}
