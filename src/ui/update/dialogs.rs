@@ -31,6 +31,24 @@ fn permitted(app: &mut App, needs: &[Capability]) -> bool {
     }
 }
 
+/// Closes the dialog and runs the confirmed `mutation`, saying what `doing` says of it meanwhile.
+fn run(
+    app: &mut App,
+    access: crate::ops::access::WriteAccess,
+    mutation: Mutation,
+    doing: fn(&Mutation) -> String,
+    notes: Option<String>,
+) -> Vec<Effect> {
+    app.modals.pop();
+    app.busy = true;
+    app.say(doing(&mutation), false);
+    vec![Effect::Execute {
+        access,
+        mutation: Box::new(mutation),
+        notes,
+    }]
+}
+
 /// `d` and `u` on a cluster: the plan, shown before anything moves.
 pub(super) fn open_plan(app: &mut App, action: Action) {
     if !permitted(app, crate::ops::drain::PLAN_NEEDS) {
@@ -151,14 +169,7 @@ pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
                     to: r.chosen.clone(),
                     tier_change: false,
                 };
-                app.modals.pop();
-                app.busy = true;
-                app.say(text::moving(&mutation), false);
-                return vec![Effect::Execute {
-                    access,
-                    mutation: Box::new(mutation),
-                    notes: None,
-                }];
+                return run(app, access, mutation, text::moving, None);
             }
         }
         _ => {}
@@ -218,14 +229,7 @@ pub(super) fn on_silence_action(app: &mut App, action: Action) -> Vec<Effect> {
                     duration_secs: input.duration_secs,
                     comment: input.comment,
                 };
-                app.modals.pop();
-                app.busy = true;
-                app.say(text::silencing(&mutation), false);
-                return vec![Effect::Execute {
-                    access,
-                    mutation: Box::new(mutation),
-                    notes: None,
-                }];
+                return run(app, access, mutation, text::silencing, None);
             }
             (Ok(_), None) => {
                 app.modals.pop();
@@ -269,14 +273,7 @@ pub(super) fn on_expire_action(app: &mut App, action: Action) -> Vec<Effect> {
                         id: s.id.clone(),
                         matchers: s.matchers.clone(),
                     };
-                    app.modals.pop();
-                    app.busy = true;
-                    app.say(text::silencing(&mutation), false);
-                    return vec![Effect::Execute {
-                        access,
-                        mutation: Box::new(mutation),
-                        notes: None,
-                    }];
+                    return run(app, access, mutation, text::silencing, None);
                 }
                 (_, None) => {
                     app.modals.pop();
@@ -342,15 +339,8 @@ pub(super) fn on_confirm_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Quit => quit(app),
         Action::Confirm => match (dialog.confirmed(&app.fleet, &app.judge()), app.access) {
             (Ok(mutation), Some(access)) => {
-                app.modals.pop();
-                app.busy = true;
                 let notes = Some(app.notes.clone()).filter(|n| !n.trim().is_empty());
-                app.say(text::pushing(&mutation), false);
-                vec![Effect::Execute {
-                    access,
-                    mutation: Box::new(mutation),
-                    notes,
-                }]
+                run(app, access, mutation, text::pushing, notes)
             }
             (Ok(_), None) => {
                 app.modals.pop();
