@@ -1314,3 +1314,39 @@ fn shift_s_without_an_alert_writes_a_silence_for_the_highlighted_cluster() {
         })
     );
 }
+
+#[test]
+fn a_paste_is_text_and_never_keys() {
+    use shopctl::ui::app::Msg;
+    let mut app = alerting_app(false, Some(access()));
+    update(&mut app, ch('S'));
+    // Pasted into the comment: two lines, then what would be keys (focus Tiers, step).
+    let effects = update(
+        &mut app,
+        Msg::Paste("INC-99 b outage\nsee runbook\n2jjs\r\n".into()),
+    );
+    assert!(effects.is_empty(), "a paste runs nothing");
+    let d = app.modals.silence().expect("still open");
+    assert_eq!(
+        d.comment.lines(),
+        ["INC-99 b outage", "see runbook", "2jjs", ""],
+        "text, lines kept"
+    );
+    assert_eq!(
+        app.focus,
+        shopctl::ui::state::PaneId::Alerts,
+        "no key acted"
+    );
+    let effects = update(&mut app, key(KeyCode::Enter));
+    match executed(&effects) {
+        Some(shopctl::ops::Mutation::Silence { comment, .. }) => {
+            assert_eq!(comment, "INC-99 b outage\nsee runbook\n2jjs")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a text field a paste does nothing at all.
+    let mut app = alerting_app(false, Some(access()));
+    assert!(update(&mut app, Msg::Paste("2jjs\n".into())).is_empty());
+    assert_eq!(app.focus, shopctl::ui::state::PaneId::Alerts);
+    assert!(app.modals.is_empty());
+}

@@ -134,7 +134,13 @@ pub fn create(
             return Exit::Error;
         }
     };
-    let comment = crate::domain::printable(comment.trim());
+    let comment = comment
+        .lines()
+        .map(crate::domain::printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string();
     if comment.is_empty() {
         eprintln!("shopctl: --comment: say why the alerts are silenced");
         return Exit::Error;

@@ -39,6 +39,9 @@ pub enum Ending {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): text for the field that has the keys,
+    /// never keys.
+    Paste(String),
     Resize(u16, u16),
     Source(SourceEvent),
     /// Several source events that arrived together, applied as one batch.

@@ -3,7 +3,7 @@
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::{cursor, execute, terminal};
+use crossterm::{cursor, event, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
@@ -21,7 +21,13 @@ impl TerminalGuard {
         terminal::enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut stdout = io::stdout();
-        if let Err(e) = execute!(stdout, terminal::EnterAlternateScreen, cursor::Hide) {
+        // Bracketed paste: pasted text arrives as text, never as keys that would act.
+        if let Err(e) = execute!(
+            stdout,
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            event::EnableBracketedPaste
+        ) {
             restore();
             return Err(e);
         }
@@ -65,6 +71,7 @@ pub fn restore() {
         let _ = execute!(
             stdout,
             terminal::EndSynchronizedUpdate,
+            event::DisableBracketedPaste,
             cursor::Show,
             terminal::LeaveAlternateScreen
         );

@@ -103,6 +103,20 @@ impl SilenceDialog {
         }
     }
 
+    /// Pasted text for the field that has the keys: one line for matchers and duration, as
+    /// many as it has for the comment.
+    pub fn paste(&mut self, text: &str) -> bool {
+        let one_line: String = text
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        match self.field {
+            Field::Matchers => self.matchers.insert_str(one_line),
+            Field::Duration => self.duration.insert_str(one_line.trim()),
+            Field::Comment => self.comment.insert_str(text),
+        }
+    }
+
     fn text(ta: &TextArea<'_>) -> String {
         ta.lines().join("\n")
     }
@@ -113,7 +127,14 @@ impl SilenceDialog {
             .map_err(|e| format!("{}: {e}", text::MATCHERS))?;
         let duration_secs = parse_duration(&Self::text(&self.duration))
             .map_err(|e| format!("{}: {e}", text::DURATION))?;
-        let comment = crate::domain::printable(Self::text(&self.comment).trim());
+        // Lines stay lines; nothing else that would act on a terminal stays.
+        let comment = Self::text(&self.comment)
+            .lines()
+            .map(crate::domain::printable)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string();
         if comment.is_empty() {
             return Err(text::SILENCE_NEEDS_COMMENT.into());
         }

@@ -372,6 +372,7 @@ async fn event_loop(
             ev = events.next(), if !terminal_gone => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::warn!("reading the terminal: {e}");

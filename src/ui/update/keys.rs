@@ -47,6 +47,33 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Pasted text: into the field that has the keys (one line where the field has one line);
+/// without a text field, nothing — a paste never acts like keys.
+pub(super) fn on_paste(app: &mut App, text: &str) {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    let typed = match app.modals.top_mut() {
+        Some(Modal::Guide(g)) if g.editing => g.notes.insert_str(text),
+        Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.insert_str(&one_line)),
+        Some(Modal::Plan(d)) => d.typed.insert_str(one_line.trim()),
+        Some(Modal::Silence(d)) => d.paste(text),
+        Some(Modal::Filter(input)) => {
+            let changed = input.textarea.insert_str(&one_line);
+            let target = input.target;
+            let text = input.textarea.lines().first().cloned().unwrap_or_default();
+            set_filter(app, target, text);
+            changed
+        }
+        _ => false,
+    };
+    if typed {
+        app.dirty = true;
+    }
+}
+
 /// A key no binding claims: text for the field that has the keys, if any.
 fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let typed = match app.modals.top_mut() {

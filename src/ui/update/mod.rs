@@ -88,6 +88,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             keys::on_key(app, key)
         }
+        Msg::Paste(text) => {
+            keys::on_paste(app, &text);
+            Vec::new()
+        }
     }
 }
 
