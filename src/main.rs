@@ -165,6 +165,9 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             with_status,
         }) => {
             let mut source = source;
+            if let Some(url) = &repo_url {
+                commands::export::check_repo_url(url)?;
+            }
             let fleet = source.snapshot(Ts::now())?;
             let opts = commands::export::ExportOptions {
                 repo_url: repo_url.as_deref().unwrap_or(&export.0),
@@ -185,11 +188,11 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 Err(bad) => {
                     let _ = writeln!(
                         std::io::stderr(),
-                        "shopctl: cannot export: {} not valid Kubernetes object names (lowercase letters, digits and '-'): {}{}{}",
+                        "shopctl: cannot export: {} (lowercase letters, digits and '-'): {}{}{}",
                         if bad.len() == 1 {
-                            "this name is"
+                            "this name is not a valid Kubernetes object name"
                         } else {
-                            "these names are"
+                            "these names are not valid Kubernetes object names"
                         },
                         bad.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
                         if bad.len() > 10 {
@@ -213,11 +216,16 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 SilenceAction::List { output } => {
                     let now = Ts::now();
                     let fleet = source.snapshot(now)?;
-                    shopctl::out!(
-                        "{}",
-                        commands::silence::list(&fleet, output == Output::Json, now)
-                    );
-                    Exit::Done
+                    match commands::silence::list(&fleet, output == Output::Json, now) {
+                        Ok(text) => {
+                            shopctl::out!("{text}");
+                            Exit::Done
+                        }
+                        Err(why) => {
+                            let _ = writeln!(std::io::stderr(), "shopctl: {why}");
+                            Exit::Error
+                        }
+                    }
                 }
                 SilenceAction::Create {
                     matchers,

@@ -23,6 +23,24 @@ pub struct ExportOptions<'a> {
     pub with_status: bool,
 }
 
+/// A `--repo-url` that can stand in an Application: not empty, one line, and no secret in it
+/// (it would be written into every Application for all to read).
+pub fn check_repo_url(url: &str) -> anyhow::Result<()> {
+    if url.trim().is_empty() {
+        anyhow::bail!("--repo-url: empty; give the system repository's URL");
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        anyhow::bail!("--repo-url: a URL has no spaces or control characters");
+    }
+    let shown = crate::ops::transport::redact(url);
+    if shown != url {
+        anyhow::bail!(
+            "--repo-url '{shown}': credentials do not belong in the URL (every Application would show them); Argo CD's repository credentials hold them"
+        );
+    }
+    Ok(())
+}
+
 /// Lowercase RFC 1123 subdomain: what Kubernetes accepts as an object name.
 pub fn is_object_name(name: &str) -> bool {
     !name.is_empty()

@@ -199,13 +199,23 @@ fn stop_on_signals(stop: &Arc<StopFlag>) -> Option<signal_hook::iterator::Handle
 }
 
 fn report(verb: &str, cluster: &str, r: &DrainReport) {
+    let what = if r.stopped_early() {
+        // Not "drained": it stopped part-way.
+        let noun = if verb == "drained" {
+            "drain"
+        } else {
+            "restore"
+        };
+        format!("{noun} of '{cluster}' stopped")
+    } else {
+        format!("{verb} '{cluster}'")
+    };
     crate::outln!(
-        "{verb} '{cluster}' ({}): {} shops moved, {} already in place, {} skipped{}",
+        "{what} ({}): {} shops moved, {} already in place, {} skipped",
         r.drain,
         r.moved,
         r.already,
         r.skipped.len(),
-        if r.stopped_early() { ", stopped" } else { "" }
     );
     for (shop, why) in r.skipped.iter().take(20) {
         crate::outln!("  skipped {shop}: {why}");

@@ -34,8 +34,16 @@ fn muting(fleet: &Fleet, s: &Silence) -> usize {
         .count()
 }
 
-/// Every silence, active and pending first; as a table or JSON.
-pub fn list(fleet: &Fleet, json: bool, now: Ts) -> String {
+/// Every silence, active and pending first; as a table or JSON. When Alertmanager's state cannot
+/// be read, why (the list would be a guess).
+pub fn list(fleet: &Fleet, json: bool, now: Ts) -> Result<String, String> {
+    if let Some(why) = &fleet.alerts_unknown {
+        return Err(format!("the silences cannot be read: {why}"));
+    }
+    Ok(list_known(fleet, json, now))
+}
+
+fn list_known(fleet: &Fleet, json: bool, now: Ts) -> String {
     if json {
         let rows: Vec<SilenceJson<'_>> = fleet
             .silences
@@ -54,9 +62,6 @@ pub fn list(fleet: &Fleet, json: bool, now: Ts) -> String {
         return serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()) + "\n";
     }
     let mut out = String::new();
-    if let Some(why) = &fleet.alerts_unknown {
-        let _ = writeln!(out, "✗ ALERTS UNKNOWN: {why}");
-    }
     if fleet.silences.is_empty() {
         out.push_str("no silences\n");
         return out;
@@ -78,11 +83,11 @@ pub fn list(fleet: &Fleet, json: bool, now: Ts) -> String {
         let _ = writeln!(
             out,
             "{:<36}  {:<8}  {:>6}  {:<20}  {:<20}  {}",
-            s.id,
+            crate::domain::printable(&s.id),
             s.state.as_str(),
             muting(fleet, s),
             ends,
-            s.created_by,
+            crate::domain::printable(&s.created_by),
             format_matchers(&s.matchers)
         );
     }

@@ -131,6 +131,15 @@ pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(rest.len());
         let name = &rest[..name_len];
+        if rest[name_len..].starts_with(|c: char| c.is_alphanumeric()) {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            return Err(format!(
+                "'{word}' is not a label name: ASCII letters, digits and '_' only"
+            ));
+        }
         if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
             return Err(format!(
                 "expected a label name at '{}'",
@@ -400,6 +409,7 @@ mod tests {
             ("=x", "expected a label name"),
             ("a=~\"(\"", "regular expression of 'a' is invalid"),
             ("a=\"x\"b=c", "expected a space or a comma"),
+            ("clüster=\"a\"", "'clüster' is not a label name"),
         ] {
             let e = parse_matchers(input).unwrap_err();
             assert!(e.contains(says), "{input:?}: {e}");

@@ -308,8 +308,19 @@ impl DemoSource {
             out.push(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())));
             self.shops_sent = true;
         }
+        // The demo's Alertmanager is as good as its silences file.
+        let silences_problem = self
+            .last
+            .as_ref()
+            .and_then(|(r, _)| r.silences.as_ref().err().cloned());
         for source in demo_sources() {
-            out.push(SourceEvent::Heartbeat { source, at: now });
+            out.push(match (&source, &silences_problem) {
+                (SourceId::Alertmanager, Some(why)) => SourceEvent::Problem {
+                    source,
+                    message: why.clone(),
+                },
+                _ => SourceEvent::Heartbeat { source, at: now },
+            });
         }
         // Each cluster answers through its own context, or does not.
         if let Some((reading, _)) = &self.last {

@@ -38,8 +38,14 @@ impl Stored {
             matchers: self.matchers.clone(),
             starts_at: self.starts_at,
             ends_at: self.ends_at,
-            created_by: self.created_by.clone(),
-            comment: self.comment.clone(),
+            // Another tool may have written the file: nothing that acts on a terminal.
+            created_by: crate::domain::printable(&self.created_by),
+            comment: self
+                .comment
+                .lines()
+                .map(crate::domain::printable)
+                .collect::<Vec<_>>()
+                .join("\n"),
             state: if now < self.starts_at {
                 SilenceState::Pending
             } else if now < self.ends_at {

@@ -56,8 +56,11 @@ impl SilenceDialog {
     pub fn for_alert(alert: &Alert) -> SilenceDialog {
         let mut comment = TextArea::default();
         comment.set_placeholder_text(text::SILENCE_COMMENT_PLACEHOLDER);
+        let mut matchers = line(&format_matchers(&matchers_for(alert)));
+        // The start shows: `alertname=` first, not the end of a long line.
+        matchers.move_cursor(tui_textarea::CursorMove::Head);
         SilenceDialog {
-            matchers: line(&format_matchers(&matchers_for(alert))),
+            matchers,
             duration: line(DEFAULT_DURATION),
             comment,
             field: Field::Comment,
@@ -328,7 +331,7 @@ impl ExpireDialog {
             lines.push(Line::styled(s.id.clone(), theme.muted()));
             lines.push(Line::raw(format_matchers(&s.matchers)));
             lines.push(Line::raw(s.comment.clone()));
-            if self.muting > 0 {
+            if self.cursor < self.muting {
                 lines.push(Line::styled(text::MUTING_MARK, theme.muted()));
             }
         }
@@ -368,7 +371,8 @@ mod tests {
         assert_eq!(input.comment, "deploy in progress");
         d.next_field();
         assert_eq!(d.field, Field::Matchers);
-        d.input(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+        // The cursor is at the start of the matchers: a stray '=' breaks them.
+        d.input(KeyEvent::new(KeyCode::Char('='), KeyModifiers::NONE));
         assert!(d.parsed().unwrap_err().starts_with(text::MATCHERS));
     }
 
