@@ -1323,7 +1323,7 @@ fn a_paste_is_text_and_never_keys() {
     // Pasted into the comment: two lines, then what would be keys (focus Tiers, step).
     let effects = update(
         &mut app,
-        Msg::Paste("INC-99 b outage\nsee runbook\n2jjs\r\n".into()),
+        Msg::Paste("INC-99 b outage\rsee runbook\r\n2jjs\n".into()),
     );
     assert!(effects.is_empty(), "a paste runs nothing");
     let d = app.modals.silence().expect("still open");

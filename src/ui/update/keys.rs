@@ -50,6 +50,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// Pasted text: into the field that has the keys (one line where the field has one line);
 /// without a text field, nothing — a paste never acts like keys.
 pub(super) fn on_paste(app: &mut App, text: &str) {
+    // Terminals send a pasted line break as CR (tmux, most), CRLF or LF.
+    let text = &text.replace("\r\n", "\n").replace('\r', "\n");
     let one_line: String = text
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
