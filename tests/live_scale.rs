@@ -188,7 +188,30 @@ async fn live_budgets_at_scale() {
     }
 
     // 2. The console: the first frame showing every shop, and its resident memory.
+    // The console's log is a FIFO read line by line as the console writes it: no polling.
     let log_dir = tmp.path().join("console-state");
+    std::fs::create_dir_all(log_dir.join("shopctl")).expect("state dir");
+    let log = log_dir.join("shopctl/shopctl.log");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&log)
+            .status()
+            .is_ok_and(|s| s.success()),
+        "mkfifo"
+    );
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let fifo = log.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let Ok(f) = std::fs::File::open(&fifo) else {
+            return;
+        };
+        for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
     let shopctl_bin = assert_cmd::cargo::cargo_bin("shopctl");
     let mut console = Command::new("script")
         .arg("-qfc")
@@ -205,23 +228,20 @@ async fn live_budgets_at_scale() {
         .stdout(Stdio::null())
         .spawn()
         .expect("script runs the console");
-    let log = log_dir.join("shopctl/shopctl.log");
     let whole = format!("shops={shops}");
     let deadline = Instant::now() + Duration::from_secs(120);
-    let line = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(l) = text
-            .lines()
-            .find(|l| l.contains("frame drawn") && l.contains(&whole))
-        {
-            break l.to_string();
+    let line = tokio::task::spawn_blocking(move || {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(l) if l.contains("frame drawn") && l.contains(&whole) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("the console never showed every shop"),
+            }
         }
-        assert!(
-            Instant::now() < deadline,
-            "the console never showed every shop:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await
+    .expect("joined");
     let ms: f64 = line
         .split("ms=")
         .nth(1)

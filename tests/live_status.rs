@@ -746,14 +746,11 @@ async fn a_live_drain_killed_midway_resumes_from_the_cluster() {
             .count()
     };
     // Killed (no chance to clean up) once the first batch is in and before the last.
-    let started = std::time::Instant::now();
-    while moved(&fake) < 260 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the drain never got going"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    assert!(
+        fake.until(std::time::Duration::from_secs(60), |f| moved(f) >= 260)
+            .await,
+        "the drain never got going"
+    );
     child.kill().expect("killed");
     let _ = child.wait();
     let at_kill = moved(&fake);

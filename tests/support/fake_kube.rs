@@ -244,6 +244,26 @@ impl FakeKube {
             .insert((plural.into(), name.into()));
     }
 
+    /// Waits until `done` holds, woken by every write the server stores (no fixed sleeps);
+    /// false if it does not hold within `deadline`.
+    pub async fn until(
+        &self,
+        deadline: std::time::Duration,
+        done: impl Fn(&FakeKube) -> bool,
+    ) -> bool {
+        let end = tokio::time::Instant::now() + deadline;
+        loop {
+            // Registered before the check: a write in between still wakes it.
+            let changed = self.changed.notified();
+            if done(self) {
+                return true;
+            }
+            if tokio::time::timeout_at(end, changed).await.is_err() {
+                return done(self);
+            }
+        }
+    }
+
     /// Every patch received: (plural, name, fieldManager, body).
     pub fn patches(&self) -> Vec<(String, String, String, Value)> {
         self.store.lock().expect("store").patches.clone()
