@@ -139,13 +139,7 @@ pub fn create(
             return Exit::Error;
         }
     };
-    let comment = comment
-        .lines()
-        .map(crate::domain::printable)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string();
+    let comment = crate::domain::printable_lines(comment).trim().to_string();
     if comment.is_empty() {
         eprintln!("shopctl: --comment: say why the alerts are silenced");
         return Exit::Error;

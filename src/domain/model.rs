@@ -16,6 +16,11 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// [`printable`] line by line: text of several lines (a comment) keeps its line breaks.
+pub fn printable_lines(s: &str) -> String {
+    s.lines().map(printable).collect::<Vec<_>>().join("\n")
+}
+
 /// Orders names the way people read them: `C-2` before `C-10`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn split(s: &str) -> (&str, u64, &str) {

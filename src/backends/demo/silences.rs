@@ -40,12 +40,7 @@ impl Stored {
             ends_at: self.ends_at,
             // Another tool may have written the file: nothing that acts on a terminal.
             created_by: crate::domain::printable(&self.created_by),
-            comment: self
-                .comment
-                .lines()
-                .map(crate::domain::printable)
-                .collect::<Vec<_>>()
-                .join("\n"),
+            comment: crate::domain::printable_lines(&self.comment),
             state: if now < self.starts_at {
                 SilenceState::Pending
             } else if now < self.ends_at {

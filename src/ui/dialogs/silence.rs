@@ -109,10 +109,7 @@ impl SilenceDialog {
     /// Pasted text for the field that has the keys: one line for matchers and duration, as
     /// many as it has for the comment.
     pub fn paste(&mut self, text: &str) -> bool {
-        let one_line: String = text
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-            .collect();
+        let one_line = crate::domain::printable(text);
         match self.field {
             Field::Matchers => self.matchers.insert_str(one_line),
             Field::Duration => self.duration.insert_str(one_line.trim()),
@@ -131,11 +128,7 @@ impl SilenceDialog {
         let duration_secs = parse_duration(&Self::text(&self.duration))
             .map_err(|e| format!("{}: {e}", text::DURATION))?;
         // Lines stay lines; nothing else that would act on a terminal stays.
-        let comment = Self::text(&self.comment)
-            .lines()
-            .map(crate::domain::printable)
-            .collect::<Vec<_>>()
-            .join("\n")
+        let comment = crate::domain::printable_lines(&Self::text(&self.comment))
             .trim()
             .to_string();
         if comment.is_empty() {

@@ -52,11 +52,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 pub(super) fn on_paste(app: &mut App, text: &str) {
     // Terminals send a pasted line break as CR (tmux, most), CRLF or LF.
     let text = &text.replace("\r\n", "\n").replace('\r', "\n");
-    let one_line: String = text
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect();
+    let one_line = crate::domain::printable(text);
     let typed = match app.modals.top_mut() {
         Some(Modal::Guide(g)) if g.editing => g.notes.insert_str(text),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.insert_str(&one_line)),
