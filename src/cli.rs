@@ -49,6 +49,18 @@ pub struct Cli {
     /// Colour theme: a built-in name (see `shopctl themes`) or a path to a TOML theme file.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// The wall-screen layout: release ladder, failure domains and alerts, read-only.
+    #[arg(long, global = true)]
+    pub wall: bool,
+    /// Seconds each wall view shows when they do not all fit (0: no rotation).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = crate::ui::wall::ROTATE_DEFAULT, requires = "wall")]
+    pub wall_rotate: u64,
+    /// Record this session into FILE (JSON lines) for `shopctl replay`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Do not record this session automatically (a read-write console records by default).
+    #[arg(long, global = true, conflicts_with = "record")]
+    pub no_record: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -113,6 +125,17 @@ pub enum Command {
         /// Include each Application's status as last read (for loading into a test API server).
         #[arg(long)]
         with_status: bool,
+    },
+    /// Replay a recorded session (read-only), or export it as an asciicast.
+    Replay {
+        /// The recording (`--record FILE`, or one in the state directory's `recordings/`).
+        file: PathBuf,
+        /// How much faster than recorded (0.25 to 100000).
+        #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = speed)]
+        speed: f64,
+        /// Write an asciicast v2 file for `asciinema play` instead of replaying on screen.
+        #[arg(long, value_name = "OUT.cast")]
+        export_cast: Option<PathBuf>,
     },
     /// Alertmanager's silences: list them, silence alerts, expire a silence.
     Silence {
@@ -194,4 +217,20 @@ pub enum ReleaseAction {
 pub enum Output {
     Table,
     Json,
+}
+
+/// A replay speed: a number from 0.25 to 100000.
+fn speed(s: &str) -> Result<f64, String> {
+    let x: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number (e.g. 10 or 0.5)"))?;
+    let (lo, hi) = (
+        crate::ui::recording::player::MIN_SPEED,
+        crate::ui::recording::player::MAX_SPEED,
+    );
+    if x.is_finite() && (lo..=hi).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("'{s}' is outside {lo} to {hi}"))
+    }
 }

@@ -59,11 +59,32 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
+    if cli.command.is_some() {
+        if cli.wall {
+            anyhow::bail!(
+                "--wall is a layout of the console: run 'shopctl --wall' without a command"
+            );
+        }
+        if cli.record.is_some() {
+            anyhow::bail!(
+                "--record records the console: run 'shopctl --record FILE' without a command"
+            );
+        }
+    }
+    if let Some(Command::Replay {
+        file,
+        speed,
+        export_cast,
+    }) = &cli.command
+    {
+        return replay(file, *speed, export_cast.as_deref(), &theme);
+    }
     let Opened {
         source,
         executor,
         policy,
         export,
+        recording,
     } = open_backend(&cli)?;
     match cli.command {
         Some(Command::Status { output }) => {
@@ -73,7 +94,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             shopctl::out!("{}", commands::status(&fleet, output, now));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Themes | Command::Crds) => Ok(ExitCode::SUCCESS),
+        Some(Command::Themes | Command::Crds | Command::Replay { .. }) => Ok(ExitCode::SUCCESS),
         Some(Command::Reassign {
             shop,
             to,
@@ -252,8 +273,82 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     "the console needs a terminal; for scripts use a command such as 'shopctl status -o json'"
                 );
             }
-            let outcome = ui::run(source, executor, policy, theme, started)?;
+            let record = match (&cli.record, recording) {
+                (Some(file), _) => ui::Record::To(file.clone()),
+                _ if cli.no_record || executor.is_none() => ui::Record::Off,
+                (None, None) => ui::Record::Off,
+                (None, Some((dir, keep))) => ui::Record::Automatic { dir, keep },
+            };
+            let options = ui::Options {
+                policy,
+                theme,
+                started,
+                record,
+                wall: cli.wall.then_some(cli.wall_rotate),
+            };
+            let outcome = ui::run(source, executor, options)?;
             Ok(ExitCode::from(outcome.exit_code()))
+        }
+    }
+}
+
+/// `shopctl replay FILE`: on screen, or as an asciicast.
+fn replay(
+    file: &std::path::Path,
+    speed: f64,
+    cast: Option<&std::path::Path>,
+    theme: &Theme,
+) -> anyhow::Result<ExitCode> {
+    use ui::recording::{cast, file::Recording, player};
+    let rec = Recording::open(file)?;
+    if let Some(line) = rec.cut_off {
+        let _ = writeln!(
+            std::io::stderr(),
+            "shopctl: '{}' line {line} is cut off (the session ended while writing it); replaying up to line {}",
+            file.display(),
+            line - 1
+        );
+    }
+    match cast {
+        Some(out) => {
+            let write = |out: &std::path::Path| -> anyhow::Result<cast::Exported> {
+                let tmp = out.with_extension("cast.partial");
+                let mut w = std::io::BufWriter::new(
+                    std::fs::File::create(&tmp)
+                        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", tmp.display()))?,
+                );
+                let exported = cast::export(player::Replay::new(rec, speed), speed, theme, &mut w)
+                    .and_then(|e| {
+                        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                        Ok(e)
+                    })
+                    .map_err(|e| {
+                        let _ = std::fs::remove_file(&tmp);
+                        anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                    })?;
+                std::fs::rename(&tmp, out)
+                    .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", out.display()))?;
+                Ok(exported)
+            };
+            let exported = write(out)?;
+            let _ = writeln!(
+                std::io::stderr(),
+                "shopctl: wrote '{}' ({} frames, {} KiB): play it with 'asciinema play {}'",
+                out.display(),
+                exported.frames,
+                exported.bytes / 1024,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                anyhow::bail!(
+                    "a replay needs a terminal; to watch it elsewhere, write a cast with '--export-cast OUT.cast'"
+                );
+            }
+            player::run(rec, speed, theme)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -278,6 +373,9 @@ struct Opened {
     /// Where exported Applications point: the system repository, Argo CD's namespace and the
     /// label naming a ShopSet.
     export: (String, String, String),
+    /// Where a read-write console records itself by default, and how many recordings to keep;
+    /// `None` when automatic recording is off.
+    recording: Option<(std::path::PathBuf, usize)>,
 }
 
 /// Picks the backend. Only this function knows which one runs.
@@ -293,7 +391,10 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         Some(Command::Silence { action }) => !matches!(action, SilenceAction::List { .. }),
         Some(_) => false,
     };
-    let readonly = cli.readonly || !writes;
+    // The wall screen is read-only by construction: it gets no executor.
+    let readonly = cli.readonly || cli.wall || !writes;
+    let auto_dir = ui::recording::writer::default_dir();
+    let auto_keep = ui::recording::writer::KEEP_DEFAULT;
     if !cli.demo {
         let file = cli
             .config
@@ -314,11 +415,18 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             argo.map_or_else(|| "argocd".into(), |a| a.namespace.clone()),
             argo.map_or_else(|| "shopset.dev/shopset".into(), |a| a.shopset_label.clone()),
         );
+        let recording = config.recording.auto.then(|| {
+            (
+                config.recording.dir.clone().unwrap_or(auto_dir),
+                config.recording.keep as usize,
+            )
+        });
         return Ok(Opened {
             source: Box::new(live::source::LiveSource::new(config)),
             executor,
             policy: GatePolicy::default(),
             export,
+            recording,
         });
     }
     let opts = DemoOptions {
@@ -327,7 +435,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
-        readonly: cli.readonly,
+        readonly: cli.readonly || cli.wall,
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
@@ -345,5 +453,6 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         executor,
         policy,
         export: (remote, "argocd".into(), "shopset.dev/shopset".into()),
+        recording: Some((auto_dir, auto_keep)),
     })
 }

@@ -15,7 +15,7 @@ pub use crate::domain::freshness::SourceId;
 use crate::domain::{Fleet, FleetUpdate, Ts};
 
 /// What a source tells the console.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SourceEvent {
     Update(FleetUpdate),
     /// The source read the world at this moment (whether or not anything changed).

@@ -7,7 +7,9 @@ use std::fmt;
 use super::time::Ts;
 
 /// Where a piece of the fleet's data comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum SourceId {
     /// The shopset.dev resources (demo: the demo directory).
     ControlPlane,

@@ -73,7 +73,7 @@ impl Cluster {
 }
 
 /// The control plane's part of a cluster (`FleetCluster.spec`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterSpec {
     pub name: String,
     pub provider: String,
@@ -108,7 +108,7 @@ impl ClusterSpec {
 }
 
 /// A cluster's own part, read through its context: reachability, version, nodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterStatus {
     pub name: String,
     pub reachability: Reachability,
@@ -129,7 +129,7 @@ impl ClusterStatus {
 }
 
 /// The control plane's part of a tier (`Tier.spec`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TierSpec {
     pub name: String,
     pub level: u8,
@@ -160,7 +160,7 @@ impl TierSpec {
 }
 
 /// The system repository's part of a tier: what its branch pins.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TierBranch {
     pub name: String,
     pub revision: Option<Revision>,
@@ -447,7 +447,7 @@ pub struct Alert {
 }
 
 /// Label names that scope an alert to the fleet (configurable in live mode).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlertScopeLabels {
     pub shopset: String,
     pub tier: String,

@@ -151,21 +151,21 @@ pub fn check_move_with(
     out
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Move {
     pub shop: String,
     pub from: Vec<String>,
     pub to: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Blocker {
     pub shop: String,
     pub reason: String,
 }
 
 /// What a drain (or a restore) will do, computed before anything moves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DrainPlan {
     pub cluster: String,
     pub moves: Vec<Move>,

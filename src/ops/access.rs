@@ -16,4 +16,10 @@ impl WriteAccess {
     pub fn of(_: &Executor) -> WriteAccess {
         WriteAccess { _private: () }
     }
+
+    /// The access a replayed read-write session had, so its dialogs show as the operator saw
+    /// them. A replay has no executor and runs none of the effects it produces.
+    pub fn for_replay() -> WriteAccess {
+        WriteAccess { _private: () }
+    }
 }

@@ -54,6 +54,9 @@ pub struct AuditEntry {
     /// When the silence ends (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// The recorded console session this happened in (its file), for the postmortem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
 }
 
 impl AuditEntry {
@@ -162,6 +165,7 @@ impl AuditEntry {
             error: None,
             notes: None,
             silence: None,
+            recording: None,
             matchers: None,
             until: None,
         }

@@ -18,7 +18,7 @@ use crate::domain::placement::{DrainPlan, plan_drain, plan_restore};
 pub const BATCH: usize = 250;
 
 /// Drain a cluster, or move a drained cluster's shops back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlanKind {
     Drain,
     Restore,
@@ -52,7 +52,7 @@ pub struct PlanRequest {
 pub struct StopFlag(AtomicU8);
 
 /// Why a drain stops early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopReason {
     /// The operator cancelled it (`x`).
     Cancelled,
@@ -79,7 +79,7 @@ impl StopFlag {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DrainReport {
     pub drain: String,
     pub moved: usize,

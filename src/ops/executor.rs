@@ -57,7 +57,7 @@ pub struct Stores {
 }
 
 /// What an executed mutation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Done {
     /// The commit pushed, for a release mutation.
     pub commit: Option<String>,
@@ -79,11 +79,13 @@ pub struct Executor {
     busy: Arc<AtomicBool>,
     /// Writes the session's credentials may not perform, found at start.
     denied: Vec<Denial>,
+    /// The file this session is recorded into: every audit line names it.
+    recording: std::sync::OnceLock<String>,
 }
 
 /// A write the session may not perform: `what` names the verb and resource; `blocks` is the
 /// capability it takes away (none when only a side effect is lost, such as an Argo CD sync).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Denial {
     pub what: String,
     pub blocks: Option<Capability>,
@@ -108,7 +110,13 @@ impl Executor {
             policy,
             busy: Arc::new(AtomicBool::new(false)),
             denied: Vec::new(),
+            recording: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Names the recording of this session in every audit line from now on (set once).
+    pub fn name_recording(&self, path: String) {
+        let _ = self.recording.set(path);
     }
 
     /// Records what the session's credentials may not do: mutations needing a blocked
@@ -189,6 +197,17 @@ impl Executor {
     }
 
     fn append(&self, entry: &AuditEntry) {
+        let named;
+        let entry = match (&entry.recording, self.recording.get()) {
+            (None, Some(path)) => {
+                named = AuditEntry {
+                    recording: Some(path.clone()),
+                    ..entry.clone()
+                };
+                &named
+            }
+            _ => entry,
+        };
         if let Err(e) = self.stores.audit.append(entry) {
             tracing::error!("audit log: {e}");
         }

@@ -49,7 +49,7 @@ pub fn hostname() -> String {
 }
 
 /// Why a mutation did not happen. Every variant names what to do next.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
 pub enum OpsError {
     #[error("locked by {} until {}", .0.who(), .0.expires_at.hhmmss())]
     Locked(ReleaseLock),

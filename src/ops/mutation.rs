@@ -6,7 +6,7 @@ use crate::domain::silence::{format_duration, format_matchers};
 use crate::domain::{Matcher, Revision};
 
 /// A change to the fleet. The executor re-checks it against fresh data before writing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mutation {
     /// Set tier `tier`'s `base` gitlink to exactly the revision `from_tier` runs.
     Promote {
@@ -251,7 +251,7 @@ impl Mutation {
 
 /// A kind of write a mutation needs beyond the operator lock, so that what the session's
 /// credentials may not do is refused before anything is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Capability {
     /// Taking, renewing and giving back the operator lock.
     Lock,

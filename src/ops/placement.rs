@@ -9,7 +9,7 @@ use crate::domain::placement::Move;
 use super::OpsError;
 
 /// What a batch of moves did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchOutcome {
     pub applied: usize,
     /// Already where the move wanted them (a resumed drain).

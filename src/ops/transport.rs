@@ -60,7 +60,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Replaces every URL-embedded secret in `text` (git's messages may echo a URL).
-fn redact_text(text: &str) -> String {
+pub fn redact_text(text: &str) -> String {
     text.split_whitespace()
         .map(|w| {
             let trimmed = w.trim_matches(|c| c == '\'' || c == '"');

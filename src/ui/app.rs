@@ -23,7 +23,7 @@ use crate::ops::drain::DrainReport;
 use crate::ops::{Done, Mutation, OpsError};
 
 /// Why the console is told to end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ending {
     /// SIGTERM.
     Terminate,
@@ -138,6 +138,10 @@ pub struct App {
     pub denied: Vec<crate::ops::Denial>,
     /// Unfinished drains were looked for once the whole fleet arrived.
     pub drains_checked: bool,
+    /// The wall-screen layout (read-only, rotating views), when `--wall` runs it.
+    pub wall: Option<super::wall::WallState>,
+    /// This console replays a recording (what the header says about it).
+    pub replay: Option<super::recording::player::ReplayView>,
 }
 
 impl App {
@@ -168,6 +172,8 @@ impl App {
             session: String::new(),
             denied: Vec::new(),
             drains_checked: false,
+            wall: None,
+            replay: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod modal;
 pub mod panes;
 pub mod placement;
+pub mod recording;
 pub mod render;
 pub mod runtime;
 pub mod sources;
@@ -19,5 +20,6 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod update;
+pub mod wall;
 
-pub use self::runtime::{Outcome, run};
+pub use self::runtime::{Options, Outcome, Record, run};

@@ -27,8 +27,6 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         frame.render_widget(msg.style(theme.warn()), size);
         return;
     }
-    let areas = layout::main(size);
-    header(app, theme, frame, areas.header);
     let view = View {
         fleet: &app.fleet,
         now: app.now,
@@ -38,6 +36,16 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         readonly: app.readonly(),
         sources: &app.sources,
     };
+    if app.wall.is_some() {
+        super::wall::render(app, theme, frame);
+        app.modals
+            .render_overlays(&view, theme, frame, &|scroll, frame| {
+                help(app, scroll, theme, frame, size)
+            });
+        return;
+    }
+    let areas = layout::main(size);
+    header(app, theme, frame, areas.header);
     if !app.modals.render_body(&view, theme, frame) {
         let panes = PanesView {
             fleet: &app.fleet,
@@ -87,7 +95,16 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         sep(),
         Span::styled(app.info.mode, theme.header()),
         sep(),
-        Span::styled(
+    ];
+    if let Some(label) = replay_label(app, narrow) {
+        left.push(Span::styled(
+            label,
+            theme
+                .warn()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+    } else {
+        left.push(Span::styled(
             match (app.readonly(), narrow) {
                 (true, false) => text::READ_ONLY,
                 (false, false) => text::READ_WRITE,
@@ -95,9 +112,9 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
                 (false, true) => "RW",
             },
             theme.header(),
-        ),
-        sep(),
-    ];
+        ));
+    }
+    left.push(sep());
     match app.fleet.lock_holder(now) {
         _ if app.fleet.lock_problem.is_some() => left.push(Span::styled(
             if narrow {
@@ -185,7 +202,38 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(right)).style(theme.header()), r);
 }
 
+/// What the header says of a replay: that it is one, how fast, and the recorded time.
+pub(super) fn replay_label(app: &App, narrow: bool) -> Option<String> {
+    let r = app.replay.as_ref()?;
+    let state = if r.ended {
+        "■ end".to_string()
+    } else if r.paused {
+        "⏸ paused".to_string()
+    } else {
+        format!("▶ ×{}", text::speed(r.speed))
+    };
+    let when = app.now.rfc3339().replace('T', " ").replace('Z', "");
+    let when = when.split('.').next().unwrap_or_default().to_string();
+    Some(if narrow {
+        format!(" REPLAY {state} {when} ")
+    } else {
+        format!(" REPLAY of {} · {state} · {when} UTC ", r.name)
+    })
+}
+
 fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    if let Some(r) = &app.replay {
+        let mut spans = Vec::new();
+        if let Some(line) = r.cut_off {
+            spans.push(Span::styled(format!("line {line} cut off  "), theme.warn()));
+        }
+        for (k, what) in text::REPLAY_KEYS {
+            spans.push(Span::styled(*k, theme.key()));
+            spans.push(Span::styled(format!(" {what}  "), theme.muted()));
+        }
+        frame.render_widget(Line::from(spans), area);
+        return;
+    }
     if let Some(input) = app.modals.filter() {
         let label = match input.target {
             FilterTarget::Pane(p) => text::filter_label(p.title()),

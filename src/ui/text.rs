@@ -490,3 +490,25 @@ pub fn unfinished_drain(d: &crate::domain::drains::UnfinishedDrain, readonly: bo
         )
     }
 }
+
+/// The keys of a replay, for its footer.
+pub const REPLAY_KEYS: &[(&str, &str)] = &[
+    ("space", "pause"),
+    ("←/→", "seek 10s"),
+    ("+/-", "speed"),
+    ("q", "quit"),
+];
+
+/// A replay speed as the header shows it: `10`, `0.5`.
+pub fn speed(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Why an automatic recording could not start.
+pub fn not_recording(why: &str) -> String {
+    format!("not recording this session: {why}")
+}

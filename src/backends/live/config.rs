@@ -18,6 +18,18 @@ pub struct Config {
     pub alertmanager: Alertmanager,
     pub git: Git,
     pub lock: Lock,
+    pub recording: Recording,
+}
+
+/// Automatic recordings of the sessions that change something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// Record read-write consoles by default.
+    pub auto: bool,
+    /// How many automatic recordings to keep (the oldest are deleted).
+    pub keep: u32,
+    /// Where they go; `None`: `<state dir>/recordings`.
+    pub dir: Option<PathBuf>,
 }
 
 /// The cluster holding the shopset.dev resources.
@@ -297,6 +309,16 @@ impl Config {
             s.finish()?;
             lock
         };
+        let recording = {
+            let mut s = root.section("recording")?;
+            let recording = Recording {
+                auto: s.bool_or("auto", true)?,
+                keep: s.integer_or("keep", 50, 1..=100_000)?,
+                dir: s.path_opt("dir")?,
+            };
+            s.finish()?;
+            recording
+        };
         root.finish()?;
         Ok(Config {
             file: file.into(),
@@ -305,6 +327,7 @@ impl Config {
             alertmanager,
             git,
             lock,
+            recording,
         })
     }
 }
@@ -492,6 +515,14 @@ impl<'a> Section<'a> {
             None => Ok(None),
             Some(s) if s.trim().is_empty() => Err(self.value(key, &s, "empty path".into())),
             Some(s) => Ok(Some(expand_home(&s))),
+        }
+    }
+
+    fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(*b),
+            Some(v) => Err(self.wrong_type(key, v, "true or false")),
         }
     }
 

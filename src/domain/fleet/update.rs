@@ -10,7 +10,7 @@ use crate::domain::model::*;
 
 /// One change reported by a source. Collections that sources read as a whole replace the old
 /// value; per-object variants serve watch streams and cost O(1).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum FleetUpdate {
     Name(String),
     Clusters(Vec<Cluster>),

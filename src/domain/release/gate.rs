@@ -83,7 +83,7 @@ impl Gate {
 }
 
 /// Release policy: what the gate considers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GatePolicy {
     /// Alerts at or above this severity block (critical is the most severe).
     pub min_severity: Severity,

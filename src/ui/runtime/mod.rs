@@ -5,6 +5,7 @@
 //! gives it back exactly once.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::app::{App, Effect, Ending, Msg};
+use super::recording::writer::{self, Recorder};
+use super::recording::{self, Header};
 use super::render;
 use super::terminal::TerminalGuard;
 use super::text;
@@ -55,31 +58,112 @@ const STOP_WAIT: Duration = Duration::from_secs(120);
 /// How often a held lock is renewed while a rollout is followed.
 const RENEW_EVERY: Duration = Duration::from_secs(60);
 
+/// Where the session is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// Not recorded.
+    Off,
+    /// `--record FILE`: this file, kept whatever the session does.
+    To(PathBuf),
+    /// A read-write console's default: a new file in this directory, kept only if the session
+    /// changed something; the oldest beyond `keep` are deleted.
+    Automatic { dir: PathBuf, keep: usize },
+}
+
+/// How the console runs, besides its backend.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub policy: GatePolicy,
+    pub theme: Theme,
+    /// When the process started, for the first-frame time in the log.
+    pub started: Instant,
+    pub record: Record,
+    /// The wall-screen layout, rotating every this many seconds.
+    pub wall: Option<u64>,
+}
+
 /// Runs the console until the operator quits or a signal ends it.
-/// `started` is when the process started, for the first-frame time in the log.
 /// A console without an executor is read-only: nothing in it can mutate the fleet.
 pub fn run(
     source: Box<dyn FleetSource>,
     executor: Option<Executor>,
-    policy: GatePolicy,
-    theme: Theme,
-    started: Instant,
+    options: Options,
 ) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let (w, h) = ct::size()?;
+    let mut app = App::new(
+        source.info(),
+        executor.as_ref().map(WriteAccess::of),
+        Ts::now(),
+        Rect::new(0, 0, w, h),
+    );
+    app.policy = options.policy.clone();
+    if let Some(every) = options.wall {
+        app.wall = Some(super::wall::WallState::rotating(every));
+    }
+    if let Some(ex) = &executor {
+        app.session = ex.holder().session.clone();
+        app.denied = ex.denied().to_vec();
+        if !app.denied.is_empty() {
+            app.say_for(text::not_permitted(&app.denied), true, NOT_PERMITTED_SECS);
+        }
+    }
+    // An explicit recording that cannot be written stops the console before it starts; an
+    // automatic one is reported and the console goes on unrecorded.
+    let header = Header::of(&app);
+    let recorder = match &options.record {
+        Record::Off => None,
+        Record::To(path) => Some(
+            Recorder::create(path, &header, false)
+                .map_err(|e| anyhow::anyhow!("cannot record the session: {e}"))?,
+        ),
+        Record::Automatic { dir, keep } => {
+            let pruned = recording::writer::prune(dir, keep.saturating_sub(1));
+            if pruned > 0 {
+                tracing::info!(pruned, dir = %dir.display(), "old recordings deleted");
+            }
+            match Recorder::create(&writer::automatic_file(dir, app.now), &header, true) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!("not recording this session: {e}");
+                    app.say_for(
+                        text::not_recording(&e.to_string()),
+                        true,
+                        NOT_PERMITTED_SECS,
+                    );
+                    None
+                }
+            }
+        }
+    };
+    if let (Some(r), Some(ex)) = (&recorder, &executor) {
+        ex.name_recording(r.path().display().to_string());
+    }
     let mut guard = TerminalGuard::enter()?;
     let runner = Runner::new(executor.map(Arc::new));
     let result = runtime.block_on(event_loop(
-        &mut guard, source, policy, &theme, runner, started,
+        &mut guard, source, app, &options, runner, recorder,
     ));
     drop(guard);
     runtime.shutdown_timeout(Duration::from_millis(200));
-    if let Ok(Outcome::Interrupted(what)) = &result {
-        let _ = writeln!(std::io::stderr(), "shopctl: {what}");
+    match &result {
+        Ok((Outcome::Interrupted(what), _)) => {
+            let _ = writeln!(std::io::stderr(), "shopctl: {what}");
+        }
+        Ok((_, Some(kept))) if matches!(options.record, Record::To(_)) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "shopctl: session recorded in '{}' (replay: shopctl replay '{}')",
+                kept.display(),
+                kept.display()
+            );
+        }
+        _ => {}
     }
-    result
+    result.map(|(outcome, _)| outcome)
 }
 
 /// Runs effects: mutations on blocking threads, the lock guard, a running drain. What they did
@@ -281,7 +365,7 @@ impl Runner {
 
     /// Ends the session: a running drain stops after its current batch (audited as
     /// interrupted), every other running effect finishes, and the lock is given back.
-    pub async fn finish(&mut self, app: &mut App) -> Outcome {
+    pub async fn finish(&mut self, app: &mut App, recorder: &mut Option<Recorder>) -> Outcome {
         let drain = self.drain.take();
         if let Some((stop, _)) = &drain {
             stop.stop(StopReason::Interrupted);
@@ -303,7 +387,9 @@ impl Runner {
             if let Msg::DrainDone(Ok(r)) = &msg {
                 stopped = r.stopped;
             }
-            // What the effects report is still shown and logged; their follow-ups are not run.
+            // What the effects report is still shown, logged and recorded; their follow-ups are
+            // not run.
+            record(recorder, app, &msg);
             update(app, msg);
         }
         if let Some(giving_back) = self.unlock() {
@@ -322,28 +408,19 @@ impl Runner {
     }
 }
 
+/// The console's loop. Returns how it ended and the recording kept, if any.
 async fn event_loop(
     guard: &mut TerminalGuard,
     source: Box<dyn FleetSource>,
-    policy: GatePolicy,
-    theme: &Theme,
+    mut app: App,
+    options: &Options,
     mut runner: Runner,
-    started: Instant,
-) -> anyhow::Result<Outcome> {
+    mut recorder: Option<Recorder>,
+) -> anyhow::Result<(Outcome, Option<PathBuf>)> {
+    let (theme, started) = (&options.theme, options.started);
     let size = guard.terminal()?.size()?;
-    let mut app = App::new(
-        source.info(),
-        runner.executor.as_deref().map(WriteAccess::of),
-        Ts::now(),
-        Rect::new(0, 0, size.width, size.height),
-    );
-    app.policy = policy;
-    if let Some(ex) = &runner.executor {
-        app.session = ex.holder().session.clone();
-        app.denied = ex.denied().to_vec();
-        if !app.denied.is_empty() {
-            app.say_for(text::not_permitted(&app.denied), true, NOT_PERMITTED_SECS);
-        }
+    if (size.width, size.height) != (app.size.width, app.size.height) {
+        app.size = Rect::new(0, 0, size.width, size.height);
     }
     draw(guard, &app, theme)?;
     app.dirty = false;
@@ -395,6 +472,7 @@ async fn event_loop(
         if matches!(msg, Msg::DrainDone(_)) {
             runner.finished_drain();
         }
+        record(&mut recorder, &mut app, &msg);
         // Never wait on the lock's mutex here: a renewal may hold it across a network call.
         if matches!(msg, Msg::Tick(_)) && runner.held.try_lock().is_ok_and(|h| h.is_some()) {
             runner.renew();
@@ -406,7 +484,9 @@ async fn event_loop(
             waiting.push(ev);
         }
         if !waiting.is_empty() {
-            effects.extend(update(&mut app, Msg::Sources(waiting)));
+            let batch = Msg::Sources(waiting);
+            record(&mut recorder, &mut app, &batch);
+            effects.extend(update(&mut app, batch));
         }
         for effect in effects {
             if effect == Effect::ClearScreen && !terminal_gone {
@@ -416,17 +496,17 @@ async fn event_loop(
                 app.dirty = true;
             }
             if !runner.start(effect) {
-                let outcome = runner.finish(&mut app).await;
+                let outcome = runner.finish(&mut app, &mut recorder).await;
                 tracing::info!(?outcome, "console stopped");
-                return Ok(outcome);
+                return Ok((outcome, recorder.and_then(Recorder::finish)));
             }
         }
         if app.dirty && !terminal_gone {
             if let Err(e) = draw(guard, &app, theme) {
                 // A closed terminal (hangup): stop cleanly instead of failing mid-operation.
                 tracing::warn!("drawing: {e}");
-                let outcome = runner.finish(&mut app).await;
-                return Ok(outcome);
+                let outcome = runner.finish(&mut app, &mut recorder).await;
+                return Ok((outcome, recorder.and_then(Recorder::finish)));
             }
             app.dirty = false;
             if app.fleet.shops.len() != drawn_shops {
@@ -458,7 +538,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
+/// Records a message; a recording that cannot be written any more says so once.
+fn record(recorder: &mut Option<Recorder>, app: &mut App, msg: &Msg) {
+    if let Some(r) = recorder
+        && let Some(why) = r.record(msg)
+    {
+        app.say_for(why, true, NOT_PERMITTED_SECS);
+    }
+}
+
+/// Draws one frame as a synchronized update (terminals that support it show it at once).
+pub(crate) fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
     let terminal = guard.terminal()?;
     execute!(terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
     terminal.draw(|f| render::render(app, theme, f))?;

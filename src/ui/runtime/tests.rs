@@ -160,7 +160,7 @@ async fn quitting_during_a_drain_stops_it_audits_it_and_gives_the_lock_back() {
         plan: Box::new(plan),
         drain: "drain-b-1".into(),
     });
-    match runner.finish(&mut app).await {
+    match runner.finish(&mut app, &mut None).await {
         Outcome::Interrupted(what) => assert!(what.contains("shopctl drain b"), "{what}"),
         Outcome::Quit => panic!("a running drain was not reported"),
     }
@@ -178,7 +178,7 @@ async fn quitting_waits_for_a_running_mutation() {
         mutation: Box::new(m),
         notes: None,
     });
-    assert_eq!(runner.finish(&mut app).await, Outcome::Quit);
+    assert_eq!(runner.finish(&mut app, &mut None).await, Outcome::Quit);
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"pushed\""), "the push finished: {audit}");
     assert!(!dir.path().join("lock.json").exists(), "lock given back");

@@ -17,6 +17,19 @@ use crate::ui::text;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let ctx = app.context();
+    // The wall screen: its own view keys, then quit, help, the sources view and redraw; the
+    // panes it does not show take no keys.
+    if app.wall.is_some() && ctx == Context::Main {
+        if crate::ui::wall::on_key(app, key) {
+            return Vec::new();
+        }
+        if !matches!(
+            keymap::action_for(key, ctx, true),
+            Some(Action::Quit | Action::Help | Action::Sources | Action::Redraw)
+        ) {
+            return Vec::new();
+        }
+    }
     let Some(action) = keymap::action_for(key, ctx, app.readonly()) else {
         // A key that changes the fleet in a read-write console: say why nothing happens.
         if app.readonly() && keymap::action_for(key, ctx, false).is_some() {

@@ -37,6 +37,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.dirty = true;
             }
             follow_gate(app);
+            if crate::ui::wall::on_tick(app) {
+                app.dirty = true;
+            }
             Vec::new()
         }
         Msg::Executed { mutation, result } => on_executed(app, mutation, result),

@@ -1,0 +1,107 @@
+//! A recording as an asciicast v2 file (`asciinema play OUT.cast`): the console's frames as the
+//! terminal received them, drawn by the same renderer, timed by the recording (and `--speed`).
+//!
+//! asciicast v2: a JSON header line, then one `[seconds, "o", text]` line per frame.
+
+use std::io::Write;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{TerminalOptions, Viewport};
+use serde_json::json;
+
+use super::player::Replay;
+use crate::ui::render;
+use crate::ui::theme::Theme;
+
+/// Recorded messages closer together than this are drawn as one frame.
+const FRAME_MS: u64 = 33;
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exported {
+    pub frames: usize,
+    pub bytes: usize,
+}
+
+/// Writes `replay` as an asciicast v2 to `out`, `speed` times faster than recorded.
+pub fn export(
+    mut replay: Replay,
+    speed: f64,
+    theme: &Theme,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exported> {
+    let (w, h) = (replay.header().width, replay.header().height);
+    let header = json!({
+        "version": 2,
+        "width": w,
+        "height": h,
+        "timestamp": replay.header().started.0 / 1000,
+        "title": format!("shopctl {} · {}", replay.header().fleet, replay.header().started.rfc3339()),
+        "env": {"TERM": "xterm-256color"},
+    });
+    writeln!(out, "{header}")?;
+    let written = Shared::default();
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(written.clone()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+        },
+    )?;
+    terminal.hide_cursor()?;
+    let mut exported = Exported {
+        frames: 0,
+        bytes: 0,
+    };
+    let speed = speed.max(f64::MIN_POSITIVE);
+    let mut frame = |replay: &mut Replay, at: u64| -> anyhow::Result<()> {
+        if !replay.app.dirty {
+            return Ok(());
+        }
+        terminal.draw(|f| render::render(&replay.app, theme, f))?;
+        replay.app.dirty = false;
+        let bytes = written.take();
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        exported.frames += 1;
+        exported.bytes += bytes.len();
+        let event = json!([
+            at as f64 / 1000.0 / speed,
+            "o",
+            String::from_utf8_lossy(&bytes)
+        ]);
+        writeln!(out, "{event}")?;
+        Ok(())
+    };
+    replay.advance_to(0);
+    frame(&mut replay, 0)?;
+    while let Some(t) = replay.next_at() {
+        replay.advance_to(t + FRAME_MS - 1);
+        frame(&mut replay, t)?;
+    }
+    out.flush()?;
+    Ok(exported)
+}
+
+/// The bytes the renderer wrote, taken after each frame.
+#[derive(Debug, Clone, Default)]
+pub struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Shared {
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

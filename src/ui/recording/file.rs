@@ -1,0 +1,153 @@
+//! Reading a recording: the header, then every line in order, each error naming its line.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::{Header, Line, VERSION};
+
+/// Why a recording cannot be replayed.
+#[derive(Debug, Error)]
+pub enum RecordingError {
+    #[error("cannot read the recording '{path}': {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("'{path}' is empty: it holds no recorded session")]
+    Empty { path: PathBuf },
+    #[error(
+        "'{path}' line 1 is not a shopctl recording header ({why}); recordings are written by 'shopctl --record FILE'"
+    )]
+    NotARecording { path: PathBuf, why: String },
+    #[error(
+        "'{path}' is a recording of format version {found}; this shopctl replays version {VERSION}"
+    )]
+    Version { path: PathBuf, found: u32 },
+    #[error("'{path}' line {line}: {why}")]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
+    #[error("'{path}' line {line}: goes back in time ({t} ms after {before} ms)")]
+    OutOfOrder {
+        path: PathBuf,
+        line: usize,
+        t: u64,
+        before: u64,
+    },
+}
+
+/// A recording read into memory.
+#[derive(Debug)]
+pub struct Recording {
+    pub path: PathBuf,
+    pub header: Header,
+    pub lines: Vec<Line>,
+    /// The last line was cut off (the session ended while writing it): its number. Everything
+    /// before it is replayed.
+    pub cut_off: Option<usize>,
+}
+
+impl Recording {
+    pub fn open(path: &Path) -> Result<Recording, RecordingError> {
+        let io = |source| RecordingError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        Recording::read(path, std::io::BufReader::new(file))
+    }
+
+    /// Reads a recording from `reader`; `path` names it in messages.
+    pub fn read(path: &Path, reader: impl BufRead) -> Result<Recording, RecordingError> {
+        let path = path.to_path_buf();
+        let mut raw = reader.split(b'\n').enumerate().peekable();
+        let header = match raw.next() {
+            None => return Err(RecordingError::Empty { path }),
+            Some((_, line)) => {
+                let line = line.map_err(|source| RecordingError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let value: serde_json::Value =
+                    serde_json::from_slice(&line).map_err(|e| RecordingError::NotARecording {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    })?;
+                match value.get("shopctl_recording").and_then(|v| v.as_u64()) {
+                    None => {
+                        return Err(RecordingError::NotARecording {
+                            path,
+                            why: "no 'shopctl_recording' field".into(),
+                        });
+                    }
+                    Some(v) if v != u64::from(VERSION) => {
+                        return Err(RecordingError::Version {
+                            path,
+                            found: u32::try_from(v).unwrap_or(u32::MAX),
+                        });
+                    }
+                    Some(_) => {}
+                }
+                serde_json::from_value::<Header>(value).map_err(|e| {
+                    RecordingError::NotARecording {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    }
+                })?
+            }
+        };
+        let mut lines = Vec::new();
+        let mut cut_off = None;
+        let mut last_t = 0;
+        while let Some((i, line)) = raw.next() {
+            let number = i + 1;
+            let bytes = line.map_err(|source| RecordingError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let last = raw.peek().is_none();
+            match serde_json::from_slice::<Line>(&bytes) {
+                Ok(l) if l.t < last_t => {
+                    return Err(RecordingError::OutOfOrder {
+                        path,
+                        line: number,
+                        t: l.t,
+                        before: last_t,
+                    });
+                }
+                Ok(l) => {
+                    last_t = l.t;
+                    lines.push(l);
+                }
+                // A session killed while writing leaves its last line incomplete.
+                Err(e) if last && e.is_eof() => cut_off = Some(number),
+                Err(e) => {
+                    return Err(RecordingError::BadLine {
+                        path,
+                        line: number,
+                        why: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Recording {
+            path,
+            header,
+            lines,
+            cut_off,
+        })
+    }
+
+    /// How long the recorded session ran, in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        self.lines.last().map_or(0, |l| l.t)
+    }
+}

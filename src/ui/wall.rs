@@ -1,0 +1,518 @@
+//! The wall screen (`--wall`): read from across a room, no keyboard needed, running for weeks.
+//! Three views — the release ladder, the failure-domain map and the firing alerts — shown
+//! together when they fit, otherwise one at a time, rotating. Stale data turns the whole screen
+//! into a warning that counts up until the data flows again.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+use super::app::{App, Freshness};
+use super::theme::Theme;
+use crate::domain::release::{GuideState, guide, rollout};
+use crate::domain::{AlertState, Fleet, Reachability, Ts};
+
+/// Seconds between views by default.
+pub const ROTATE_DEFAULT: u64 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallView {
+    Ladder,
+    Map,
+    Alerts,
+}
+
+impl WallView {
+    pub const ALL: [WallView; 3] = [WallView::Ladder, WallView::Map, WallView::Alerts];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            WallView::Ladder => "RELEASE",
+            WallView::Map => "FAILURE DOMAINS",
+            WallView::Alerts => "ALERTS",
+        }
+    }
+}
+
+/// Which view shows and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WallState {
+    /// Seconds each view shows when they do not all fit; 0 never rotates.
+    pub rotate_secs: u64,
+    pub view: usize,
+    /// When the current view came up (set on the first tick).
+    pub since: Option<Ts>,
+}
+
+impl Default for WallState {
+    fn default() -> Self {
+        WallState::rotating(ROTATE_DEFAULT)
+    }
+}
+
+impl WallState {
+    pub fn rotating(secs: u64) -> WallState {
+        WallState {
+            rotate_secs: secs,
+            view: 0,
+            since: None,
+        }
+    }
+
+    pub fn current(&self) -> WallView {
+        WallView::ALL[self.view % WallView::ALL.len()]
+    }
+
+    /// Seconds until the next view, when rotating.
+    pub fn next_in(&self, now: Ts) -> Option<i64> {
+        let since = self.since?;
+        (self.rotate_secs > 0).then(|| {
+            i64::try_from(self.rotate_secs).unwrap_or(i64::MAX) - since.secs_until(now).abs()
+        })
+    }
+
+    fn step(&mut self, by: isize, now: Ts) {
+        let n = WallView::ALL.len() as isize;
+        self.view = ((self.view as isize + by).rem_euclid(n)) as usize;
+        self.since = Some(now);
+    }
+}
+
+/// The clock moved: rotate when the current view has had its time. Returns whether the screen
+/// changed.
+pub fn on_tick(app: &mut App) -> bool {
+    let now = app.now;
+    let all_fit = fits_all(&app.fleet, app.size);
+    let Some(wall) = &mut app.wall else {
+        return false;
+    };
+    match wall.since {
+        None => {
+            wall.since = Some(now);
+            false
+        }
+        Some(_) if all_fit || wall.rotate_secs == 0 => false,
+        Some(since) => {
+            if since.secs_until(now).abs() >= i64::try_from(wall.rotate_secs).unwrap_or(i64::MAX) {
+                wall.step(1, now);
+            }
+            // The countdown in the header moves every second.
+            true
+        }
+    }
+}
+
+/// A key pressed by someone standing at the wall. Returns false for keys the wall does not use.
+pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
+    let now = app.now;
+    let Some(wall) = &mut app.wall else {
+        return false;
+    };
+    match key.code {
+        KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
+            wall.step(1, now)
+        }
+        KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => wall.step(-1, now),
+        KeyCode::Char(c @ '1'..='3') => {
+            wall.view = usize::from(c as u8 - b'1');
+            wall.since = Some(now);
+        }
+        _ => return false,
+    }
+    app.dirty = true;
+    true
+}
+
+/// Rows each view needs to show everything.
+fn needs(fleet: &Fleet, view: WallView) -> u16 {
+    let n = match view {
+        WallView::Ladder => fleet.tiers.len() * 2,
+        WallView::Map => {
+            let domains: std::collections::BTreeSet<&str> = fleet
+                .clusters
+                .iter()
+                .map(|c| c.failure_domain.as_str())
+                .collect();
+            fleet.clusters.len() + domains.len() + 1
+        }
+        WallView::Alerts => active_alerts(fleet).len().max(1) + 1,
+    };
+    u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2)
+}
+
+/// The three views fit on one screen (then nothing rotates).
+pub fn fits_all(fleet: &Fleet, size: Rect) -> bool {
+    let body = size.height.saturating_sub(4);
+    let (l, m, a) = (
+        needs(fleet, WallView::Ladder),
+        needs(fleet, WallView::Map),
+        needs(fleet, WallView::Alerts).min(8),
+    );
+    if size.width >= 150 {
+        l.max(m) + a <= body || (l + a <= body && m <= body)
+    } else {
+        l + m + a <= body && size.width >= 80
+    }
+}
+
+fn active_alerts(fleet: &Fleet) -> Vec<&crate::domain::Alert> {
+    let mut v: Vec<_> = fleet
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Active)
+        .collect();
+    v.sort_by_key(|a| (a.severity, std::cmp::Reverse(a.since)));
+    v
+}
+
+/// Draws the wall screen.
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
+    let Some(wall) = &app.wall else {
+        return;
+    };
+    let size = frame.area();
+    let stale = match app.freshness() {
+        Freshness::Stale {
+            secs,
+            source,
+            error,
+        } => Some((secs, source, error)),
+        _ => None,
+    };
+    let banner_h = match (&stale, size.height) {
+        (None, _) => 0,
+        (Some(_), h) if h >= 40 => 5,
+        (Some(_), h) if h >= 24 => 3,
+        (Some(_), _) => 1,
+    };
+    let [head, banner, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(size);
+    let all = fits_all(&app.fleet, app.size);
+    header(app, wall, all, theme, frame, head);
+    if let Some((secs, source, error)) = &stale {
+        let text = format!(
+            "▲ DATA IS STALE — {source} silent for {}{}",
+            crate::domain::time::age(*secs),
+            error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        );
+        let style = theme
+            .danger()
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        let lines: Vec<Line> = (0..banner_h)
+            .map(|i| {
+                if i == banner_h / 2 {
+                    Line::styled(text.clone(), style)
+                } else {
+                    Line::styled("", style)
+                }
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines)
+                .style(style)
+                .alignment(ratatui::layout::Alignment::Center),
+            banner,
+        );
+    }
+    // Stale data is framed in the warning colour too: every part of the screen says so.
+    let frame_style = if stale.is_some() {
+        theme.danger()
+    } else {
+        theme.border(false)
+    };
+    if all {
+        if size.width >= 150 {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(body);
+            let ladder_h = needs(&app.fleet, WallView::Ladder);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Length(ladder_h), Constraint::Fill(1)]).areas(left);
+            view(app, WallView::Ladder, frame_style, theme, frame, top);
+            view(app, WallView::Alerts, frame_style, theme, frame, bottom);
+            view(app, WallView::Map, frame_style, theme, frame, right);
+        } else {
+            let [l, m, a] = Layout::vertical([
+                Constraint::Length(needs(&app.fleet, WallView::Ladder)),
+                Constraint::Length(needs(&app.fleet, WallView::Map)),
+                Constraint::Fill(1),
+            ])
+            .areas(body);
+            view(app, WallView::Ladder, frame_style, theme, frame, l);
+            view(app, WallView::Map, frame_style, theme, frame, m);
+            view(app, WallView::Alerts, frame_style, theme, frame, a);
+        }
+    } else {
+        view(app, wall.current(), frame_style, theme, frame, body);
+    }
+    let keys = [
+        ("tab", "next view"),
+        ("1-3", "view"),
+        ("?", "help"),
+        ("q", "quit"),
+    ];
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(k, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.muted()));
+    }
+    frame.render_widget(Line::from(spans), foot);
+}
+
+fn header(
+    app: &App,
+    wall: &WallState,
+    all: bool,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
+    let bold = theme.header().add_modifier(Modifier::BOLD);
+    let mut left = vec![
+        Span::styled(" shopctl wall ", bold),
+        Span::styled(format!("{} ", app.fleet.name), theme.header()),
+    ];
+    if !all {
+        let views: Vec<Span> = WallView::ALL
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| {
+                let style = if i == wall.view % WallView::ALL.len() {
+                    bold.add_modifier(Modifier::REVERSED)
+                } else {
+                    theme.header()
+                };
+                [
+                    Span::styled(format!(" {} ", v.title()), style),
+                    Span::styled(" ", theme.header()),
+                ]
+            })
+            .collect();
+        left.push(Span::styled("│ ", theme.header()));
+        left.extend(views);
+        if let Some(n) = wall.next_in(app.now).filter(|_| wall.rotate_secs > 0) {
+            left.push(Span::styled(
+                format!("next in {}s", n.max(0)),
+                theme.header(),
+            ));
+        }
+    }
+    let (fresh, style) = match app.freshness() {
+        Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
+        Freshness::Live => ("● live".to_string(), theme.ok()),
+        Freshness::Stale { secs, .. } => (
+            format!("▲ STALE {}", crate::domain::time::age(secs)),
+            theme.danger().add_modifier(Modifier::REVERSED),
+        ),
+    };
+    let right = vec![
+        Span::styled(format!("{} UTC ", app.now.hhmm()), bold),
+        Span::styled(format!(" {fresh} "), style),
+    ];
+    let right_w = right.iter().map(Span::width).sum::<usize>() as u16;
+    let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
+    frame.render_widget(Block::new().style(theme.header()), area);
+    frame.render_widget(Line::from(left), l);
+    frame.render_widget(Line::from(right), r);
+}
+
+fn view(app: &App, v: WallView, border: Style, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(border)
+        .title(Span::styled(format!(" {} ", v.title()), theme.title(true)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = match v {
+        WallView::Ladder => ladder(app, theme, inner.width),
+        WallView::Map => map(&app.fleet, theme, inner.width),
+        WallView::Alerts => alerts(app, theme, inner.width),
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A bar of `width` cells, `done` of `total` full.
+fn bar(done: usize, total: usize, width: usize) -> (String, String) {
+    let full = (done * width).checked_div(total).unwrap_or(0).min(width);
+    ("█".repeat(full), "░".repeat(width - full))
+}
+
+/// The tiers as rungs, the highest on top: what each runs, how far its rollout is, the soak.
+fn ladder<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+    let rows = guide(&app.fleet, app.now, &app.policy, &app.session);
+    let name_w = app
+        .fleet
+        .tiers
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(4);
+    let rev_w = rows
+        .iter()
+        .map(|r| r.revision.chars().count())
+        .max()
+        .unwrap_or(7);
+    let bar_w = usize::from(width)
+        .saturating_sub(name_w + rev_w + 30)
+        .clamp(4, 40);
+    let mut lines = Vec::new();
+    for (row, tier) in rows.iter().zip(&app.fleet.tiers).rev() {
+        let r = rollout(&app.fleet, tier);
+        let (full, empty) = bar(r.settled, r.total, bar_w);
+        let (state, style) = match &row.state {
+            GuideState::Done => ("✓ done".to_string(), theme.ok()),
+            GuideState::Syncing { settled, total } => {
+                (format!("⟳ syncing {settled}/{total}"), theme.progress())
+            }
+            GuideState::Failed { shopset } => (format!("✗ {shopset} degraded"), theme.danger()),
+            GuideState::Soaking { left } => (
+                format!("◷ soaking {}", crate::domain::time::age(*left)),
+                theme.progress(),
+            ),
+            GuideState::Next => ("▲ ready to promote".to_string(), theme.warn()),
+            GuideState::Blocked(why) => (format!("⊘ {why}"), theme.warn()),
+            GuideState::Waiting => ("· waiting".to_string(), theme.muted()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {:<name_w$} ", tier.name.to_uppercase()),
+                theme.title(true).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("{:<rev_w$} ", row.revision),
+                theme.base().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(full, style),
+            Span::styled(empty, theme.muted()),
+            Span::styled(format!(" {}/{} ", r.settled, r.total), theme.muted()),
+            Span::styled(state, style.add_modifier(Modifier::BOLD)),
+        ]));
+        lines.push(Line::raw(""));
+    }
+    lines.pop();
+    lines
+}
+
+/// Failure domains, their clusters, and per tier the ShopSets each cluster holds.
+fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+    let mut domains: BTreeMap<&str, Vec<&crate::domain::Cluster>> = BTreeMap::new();
+    for c in &fleet.clusters {
+        domains
+            .entry(c.failure_domain.as_str())
+            .or_default()
+            .push(c);
+    }
+    let name_w = fleet
+        .clusters
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(6);
+    let cell_w = fleet
+        .tiers
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(6);
+    let fits = usize::from(width).saturating_sub(name_w + 16) / (cell_w + 1);
+    let tiers: Vec<_> = fleet.tiers.iter().take(fits.max(1)).collect();
+    let mut head = vec![Span::raw(format!("   {:<name_w$} {:<12}", "", ""))];
+    for t in &tiers {
+        head.push(Span::styled(format!("{:>cell_w$} ", t.name), theme.muted()));
+    }
+    let mut lines = vec![Line::from(head)];
+    for (domain, clusters) in domains {
+        lines.push(Line::styled(
+            format!(" {domain}"),
+            theme.title(true).add_modifier(Modifier::BOLD),
+        ));
+        for c in clusters {
+            let (state, style) = match (c.reachability, c.cordoned) {
+                (Reachability::Unreachable, _) => {
+                    ("✗ DOWN", theme.danger().add_modifier(Modifier::REVERSED))
+                }
+                (_, true) => ("⊘ cordoned", theme.warn()),
+                (Reachability::Unknown, _) => ("? unknown", theme.unknown()),
+                (Reachability::Reachable, false) => ("● up", theme.ok()),
+            };
+            let mut spans = vec![
+                Span::styled(
+                    format!("   {:<name_w$} ", c.name),
+                    theme.base().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(format!("{state:<12}"), style),
+            ];
+            for t in &tiers {
+                let sets: Vec<_> = fleet
+                    .shopsets_of_cluster(&c.name)
+                    .filter(|s| s.tier == t.name)
+                    .collect();
+                let bad = sets
+                    .iter()
+                    .filter(|s| {
+                        fleet
+                            .app_for(&s.name)
+                            .is_none_or(|a| !crate::domain::release::app_settled(a, t))
+                    })
+                    .count();
+                let (text, style) = match (sets.len(), bad) {
+                    (0, _) => ("·".to_string(), theme.muted()),
+                    (n, 0) => (format!("{n} ✓"), theme.ok()),
+                    (n, b) => (format!("{n} ({b}✗)"), theme.warn()),
+                };
+                spans.push(Span::styled(format!("{text:>cell_w$} "), style));
+            }
+            lines.push(Line::from(spans));
+        }
+    }
+    lines
+}
+
+fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+    let active = active_alerts(&app.fleet);
+    if app.fleet.alerts_unknown.is_some() {
+        return vec![Line::styled(
+            " ? the alert state is unknown: Alertmanager cannot be read",
+            theme.danger().add_modifier(Modifier::BOLD),
+        )];
+    }
+    if active.is_empty() {
+        return vec![Line::styled(
+            " ✓ no alert is firing",
+            theme.ok().add_modifier(Modifier::BOLD),
+        )];
+    }
+    let labels = &app.fleet.scope_labels;
+    active
+        .into_iter()
+        .map(|a| {
+            let scope = a.scope(labels);
+            let age = crate::domain::time::age(a.since.secs_until(app.now).abs());
+            let line = format!(
+                " {:<8} {}  {}  {}",
+                format!("{:?}", a.severity).to_uppercase(),
+                a.name,
+                scope,
+                age
+            );
+            let line: String = line.chars().take(usize::from(width)).collect();
+            Line::styled(
+                line,
+                theme
+                    .severity(a.severity, a.state)
+                    .add_modifier(Modifier::BOLD),
+            )
+        })
+        .collect()
+}
