@@ -435,7 +435,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         seed: cli.demo_seed,
         scenario: cli.demo_scenario,
         reset: cli.demo_reset,
-        readonly: cli.readonly || cli.wall,
+        readonly: cli.readonly,
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;

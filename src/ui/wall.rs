@@ -131,33 +131,53 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
 /// Rows each view needs to show everything.
 fn needs(fleet: &Fleet, view: WallView) -> u16 {
     let n = match view {
-        WallView::Ladder => fleet.tiers.len() * 2,
-        WallView::Map => {
-            let domains: std::collections::BTreeSet<&str> = fleet
-                .clusters
-                .iter()
-                .map(|c| c.failure_domain.as_str())
-                .collect();
-            fleet.clusters.len() + domains.len() + 1
-        }
-        WallView::Alerts => active_alerts(fleet).len().max(1) + 1,
+        WallView::Ladder => fleet.tiers.len(),
+        WallView::Map => fleet.clusters.len() + domain_rows(fleet).len() + 1,
+        WallView::Alerts => active_alerts(fleet).len().max(1),
     };
     u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2)
 }
 
+/// How tall the stale banner is on a screen `height` rows high.
+fn banner_rows(height: u16) -> u16 {
+    match height {
+        h if h >= 40 => 5,
+        h if h >= 24 => 3,
+        _ => 1,
+    }
+}
+
 /// The three views fit on one screen (then nothing rotates).
 pub fn fits_all(fleet: &Fleet, size: Rect) -> bool {
-    let body = size.height.saturating_sub(4);
+    // The stale banner's rows are kept free: the layout does not jump when data goes stale.
+    let body = size.height.saturating_sub(2 + banner_rows(size.height));
     let (l, m, a) = (
         needs(fleet, WallView::Ladder),
         needs(fleet, WallView::Map),
-        needs(fleet, WallView::Alerts).min(8),
+        needs(fleet, WallView::Alerts).min(5),
     );
     if size.width >= 150 {
         l.max(m) + a <= body || (l + a <= body && m <= body)
     } else {
         l + m + a <= body && size.width >= 80
     }
+}
+
+/// The failure domains that get a row of their own: those grouping several clusters or named
+/// differently from their one cluster (a domain that is just its cluster needs no header).
+fn domain_rows(fleet: &Fleet) -> Vec<&str> {
+    let mut domains: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for c in &fleet.clusters {
+        domains
+            .entry(c.failure_domain.as_str())
+            .or_default()
+            .push(&c.name);
+    }
+    domains
+        .into_iter()
+        .filter(|(d, cs)| cs.len() > 1 || cs.first().is_some_and(|c| c != d))
+        .map(|(d, _)| d)
+        .collect()
 }
 
 fn active_alerts(fleet: &Fleet) -> Vec<&crate::domain::Alert> {
@@ -184,11 +204,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         } => Some((secs, source, error)),
         _ => None,
     };
-    let banner_h = match (&stale, size.height) {
-        (None, _) => 0,
-        (Some(_), h) if h >= 40 => 5,
-        (Some(_), h) if h >= 24 => 3,
-        (Some(_), _) => 1,
+    let banner_h = if stale.is_some() {
+        banner_rows(size.height)
+    } else {
+        0
     };
     let [head, banner, body, foot] = Layout::vertical([
         Constraint::Length(1),
@@ -241,9 +260,15 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             view(app, WallView::Alerts, frame_style, theme, frame, bottom);
             view(app, WallView::Map, frame_style, theme, frame, right);
         } else {
+            let (ln, mn) = (
+                needs(&app.fleet, WallView::Ladder),
+                needs(&app.fleet, WallView::Map),
+            );
+            let spare = body.height.saturating_sub(ln + mn + 8);
+            let ladder_h = ln + spare.min(u16::try_from(app.fleet.tiers.len()).unwrap_or(0));
             let [l, m, a] = Layout::vertical([
-                Constraint::Length(needs(&app.fleet, WallView::Ladder)),
-                Constraint::Length(needs(&app.fleet, WallView::Map)),
+                Constraint::Length(ladder_h),
+                Constraint::Length(mn),
                 Constraint::Fill(1),
             ])
             .areas(body);
@@ -333,7 +358,7 @@ fn view(app: &App, v: WallView, border: Style, theme: &Theme, frame: &mut Frame<
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines = match v {
-        WallView::Ladder => ladder(app, theme, inner.width),
+        WallView::Ladder => ladder(app, theme, inner.width, inner.height),
         WallView::Map => map(&app.fleet, theme, inner.width),
         WallView::Alerts => alerts(app, theme, inner.width),
     };
@@ -347,7 +372,9 @@ fn bar(done: usize, total: usize, width: usize) -> (String, String) {
 }
 
 /// The tiers as rungs, the highest on top: what each runs, how far its rollout is, the soak.
-fn ladder<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>> {
+    // A blank row between rungs when there is room: easier to read from afar.
+    let spaced = usize::from(height) >= app.fleet.tiers.len() * 2;
     let rows = guide(&app.fleet, app.now, &app.policy, &app.session);
     let name_w = app
         .fleet
@@ -361,14 +388,10 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         .map(|r| r.revision.chars().count())
         .max()
         .unwrap_or(7);
-    let bar_w = usize::from(width)
-        .saturating_sub(name_w + rev_w + 30)
-        .clamp(4, 40);
-    let mut lines = Vec::new();
-    for (row, tier) in rows.iter().zip(&app.fleet.tiers).rev() {
-        let r = rollout(&app.fleet, tier);
-        let (full, empty) = bar(r.settled, r.total, bar_w);
-        let (state, style) = match &row.state {
+    let states: Vec<(String, Style)> = rows
+        .iter()
+        .zip(&app.fleet.tiers)
+        .map(|(row, tier)| match &row.state {
             GuideState::Done => ("✓ done".to_string(), theme.ok()),
             GuideState::Syncing { settled, total } => {
                 (format!("⟳ syncing {settled}/{total}"), theme.progress())
@@ -378,10 +401,33 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
                 format!("◷ soaking {}", crate::domain::time::age(*left)),
                 theme.progress(),
             ),
-            GuideState::Next => ("▲ ready to promote".to_string(), theme.warn()),
+            GuideState::Next => (
+                format!(
+                    "▲ ready: promote {}",
+                    app.fleet
+                        .tier_below(&tier.name)
+                        .and_then(|b| b.revision.as_ref())
+                        .map_or_else(|| "?".into(), |r| r.label())
+                ),
+                theme.warn(),
+            ),
             GuideState::Blocked(why) => (format!("⊘ {why}"), theme.warn()),
             GuideState::Waiting => ("· waiting".to_string(), theme.muted()),
-        };
+        })
+        .collect();
+    let state_w = states
+        .iter()
+        .map(|(s, _)| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    // The bar takes what the words leave (the words are what must be read).
+    let bar_w = usize::from(width)
+        .saturating_sub(name_w + rev_w + state_w + 12)
+        .clamp(4, 40);
+    let mut lines = Vec::new();
+    for ((row, tier), (state, style)) in rows.iter().zip(&app.fleet.tiers).zip(states).rev() {
+        let r = rollout(&app.fleet, tier);
+        let (full, empty) = bar(r.settled, r.total, bar_w);
         lines.push(Line::from(vec![
             Span::styled(
                 format!(" {:<name_w$} ", tier.name.to_uppercase()),
@@ -396,9 +442,13 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             Span::styled(format!(" {}/{} ", r.settled, r.total), theme.muted()),
             Span::styled(state, style.add_modifier(Modifier::BOLD)),
         ]));
-        lines.push(Line::raw(""));
+        if spaced {
+            lines.push(Line::raw(""));
+        }
     }
-    lines.pop();
+    if spaced {
+        lines.pop();
+    }
     lines
 }
 
@@ -432,11 +482,14 @@ fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         head.push(Span::styled(format!("{:>cell_w$} ", t.name), theme.muted()));
     }
     let mut lines = vec![Line::from(head)];
+    let headed = domain_rows(fleet);
     for (domain, clusters) in domains {
-        lines.push(Line::styled(
-            format!(" {domain}"),
-            theme.title(true).add_modifier(Modifier::BOLD),
-        ));
+        if headed.contains(&domain) {
+            lines.push(Line::styled(
+                format!(" failure domain {domain}"),
+                theme.title(true).add_modifier(Modifier::BOLD),
+            ));
+        }
         for c in clusters {
             let (state, style) = match (c.reachability, c.cordoned) {
                 (Reachability::Unreachable, _) => {
