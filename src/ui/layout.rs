@@ -60,8 +60,12 @@ pub fn main(size: Rect) -> MainAreas {
             Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(bottom);
         [c, t, s, g, a]
     } else {
-        let top_h = if body.height >= 30 { 9 } else { 8 };
-        let alerts_h = (body.height / 4).clamp(5, 12);
+        // Every pane keeps at least one row (border, column header, a row: 4 lines), down to
+        // the smallest terminal drawn.
+        let alerts_h = (body.height / 4).clamp(4, 12);
+        let top_h = (if body.height >= 30 { 9 } else { 8 })
+            .min(body.height.saturating_sub(alerts_h + 4))
+            .max(4);
         let [top, mid, alerts] = Layout::vertical([
             Constraint::Length(top_h),
             Constraint::Fill(1),
@@ -90,4 +94,22 @@ pub fn centered(size: Rect, w: u16, h: u16) -> Rect {
         .flex(ratatui::layout::Flex::Center)
         .areas(area);
     area
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pane_keeps_a_row_at_every_size_drawn() {
+        for w in (MIN_WIDTH..=300).step_by(7) {
+            for h in MIN_HEIGHT..=80 {
+                let areas = main(Rect::new(0, 0, w, h));
+                for pane in PaneId::ALL {
+                    let a = areas.pane(pane);
+                    assert!(a.height >= 4, "{pane:?} at {w}×{h}: {a:?}");
+                }
+            }
+        }
+    }
 }

@@ -268,16 +268,52 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         );
         return;
     }
-    let mut spans = Vec::new();
     let idle = match app.modals.top() {
         Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
         _ => &[],
     };
-    for b in keymap::footer(app.context(), app.readonly()).filter(|b| !idle.contains(&b.action)) {
-        spans.push(Span::styled(b.keys, theme.key()));
-        spans.push(Span::styled(format!(" {}  ", b.short), theme.muted()));
+    let keys: Vec<&keymap::Binding> = keymap::footer(app.context(), app.readonly())
+        .filter(|b| !idle.contains(&b.action))
+        .collect();
+    frame.render_widget(Line::from(footer_keys(&keys, area.width, theme)), area);
+}
+
+/// The footer's keys in `width` cells: how to get help, quit or leave always show, at the
+/// end; the others in order while they fit.
+fn footer_keys<'a>(keys: &[&'a keymap::Binding], width: u16, theme: &Theme) -> Vec<Span<'a>> {
+    use keymap::Action;
+    // Help and quit; in a dialog, which has neither, how to leave it.
+    let exits = keys
+        .iter()
+        .any(|b| matches!(b.action, Action::Help | Action::Quit));
+    let pinned = |b: &keymap::Binding| {
+        matches!(b.action, Action::Help | Action::Quit) || (!exits && b.action == Action::Back)
+    };
+    let cost = |b: &keymap::Binding| b.keys.chars().count() + b.short.chars().count() + 3;
+    let mut room = usize::from(width).saturating_sub(
+        keys.iter()
+            .filter(|b| pinned(b))
+            .map(|b| cost(b))
+            .sum::<usize>(),
+    );
+    let mut shown = Vec::new();
+    for b in keys.iter().filter(|b| !pinned(b)) {
+        if cost(b) > room {
+            break;
+        }
+        room -= cost(b);
+        shown.push(*b);
     }
-    frame.render_widget(Line::from(spans), area);
+    shown.extend(keys.iter().filter(|b| pinned(b)));
+    shown
+        .into_iter()
+        .flat_map(|b| {
+            [
+                Span::styled(b.keys, theme.key()),
+                Span::styled(format!(" {}  ", b.short), theme.muted()),
+            ]
+        })
+        .collect()
 }
 
 fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {

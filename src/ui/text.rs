@@ -512,3 +512,99 @@ pub fn speed(x: f64) -> String {
 pub fn not_recording(why: &str) -> String {
     format!("not recording this session: {why}")
 }
+
+/// `text` in at most `width` cells: whole when it fits, else cut at the last word that fits and
+/// marked with `…` (a word is cut only when not even the first one fits).
+pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= width {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    if width == 0 {
+        return std::borrow::Cow::Borrowed("");
+    }
+    let room = width - 1;
+    let mut used = 0;
+    let mut cut = 0;
+    let mut word_end = None;
+    for (i, c) in text.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        if c == ' ' && i > 0 {
+            word_end = Some(i);
+        }
+        used += w;
+        cut = i + c.len_utf8();
+    }
+    // The next character starts a new word: the cut is at a word's end already.
+    let at_boundary = text[cut..].starts_with(' ');
+    let end = match word_end {
+        _ if at_boundary => cut,
+        Some(e) => e,
+        _ => cut,
+    };
+    std::borrow::Cow::Owned(format!("{}…", text[..end].trim_end()))
+}
+
+/// A line in at most `width` cells, shortened like [`fit`], keeping each part's style.
+pub fn fit_line(line: ratatui::text::Line<'_>, width: u16) -> ratatui::text::Line<'_> {
+    let width = usize::from(width);
+    if line.width() <= width {
+        return line;
+    }
+    let whole: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let short = fit(&whole, width).into_owned();
+    // Give each span its share of the shortened text, in order; the `…` takes the style of the
+    // span it ends.
+    let mut rest = short.as_str();
+    let mut spans = Vec::new();
+    for span in &line.spans {
+        if rest.is_empty() {
+            break;
+        }
+        let take = span.content.len().min(rest.len());
+        let mut take = (0..=take)
+            .rev()
+            .find(|&n| rest.is_char_boundary(n))
+            .unwrap_or(0);
+        if take < rest.len() && rest[take..] == *"…" {
+            take = rest.len();
+        }
+        let (part, tail) = rest.split_at(take);
+        spans.push(ratatui::text::Span::styled(part.to_string(), span.style));
+        rest = tail;
+    }
+    if !rest.is_empty()
+        && let Some(last) = spans.last_mut()
+    {
+        last.content = format!("{}{rest}", last.content).into();
+    }
+    ratatui::text::Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
+    }
+}
+
+/// Every line fitted to `width` cells (see [`fit_line`]).
+pub fn fit_lines(lines: Vec<ratatui::text::Line<'_>>, width: u16) -> Vec<ratatui::text::Line<'_>> {
+    lines.into_iter().map(|l| fit_line(l, width)).collect()
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::fit;
+
+    #[test]
+    fn text_is_cut_at_a_word_and_says_so() {
+        assert_eq!(fit("API server and ingress down", 20), "API server and…");
+        assert_eq!(fit("? unknown", 7), "?…");
+        assert_eq!(fit("fits", 4), "fits");
+        assert_eq!(fit("supercalifragilistic", 6), "super…");
+        assert_eq!(fit("⊘ cordoned", 7), "⊘…");
+        assert_eq!(fit("", 0), "");
+        assert_eq!(fit("ab", 0), "");
+    }
+}

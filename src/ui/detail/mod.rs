@@ -233,7 +233,12 @@ pub fn render(view: &View<'_>, detail: &Detail, theme: &Theme, frame: &mut Frame
         ]))
         .style(theme.base());
     frame.render_widget(
-        Paragraph::new(lines).block(block).scroll((scroll, 0)),
+        Paragraph::new(super::text::fit_lines(
+            lines,
+            info_area.width.saturating_sub(2),
+        ))
+        .block(block)
+        .scroll((scroll, 0)),
         info_area,
     );
     if detail.has_list() {

@@ -210,7 +210,10 @@ impl PlanDialog {
                 ]));
             }
         }
-        frame.render_widget(Paragraph::new(lines).scroll((self.offset as u16, 0)), body);
+        frame.render_widget(
+            Paragraph::new(text::fit_lines(lines, body.width)).scroll((self.offset as u16, 0)),
+            body,
+        );
         let mut ta = self.typed.clone();
         ta.set_block(
             Block::bordered()

@@ -124,6 +124,9 @@ impl ReassignDialog {
                 },
             ));
         }
-        frame.render_widget(Paragraph::new(lines), inner);
+        frame.render_widget(
+            Paragraph::new(crate::ui::text::fit_lines(lines, inner.width)),
+            inner,
+        );
     }
 }

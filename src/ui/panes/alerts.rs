@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::{PaneView, styled};
 use crate::domain::time::age;
@@ -78,14 +78,14 @@ impl PaneView for AlertsPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
-    ) -> Vec<Cell<'a>> {
+    ) -> Vec<Line<'a>> {
         let mut cells = vec![
             styled(
                 symbols::severity(a.severity, a.state),
                 theme.severity(a.severity, a.state),
             ),
-            Cell::from(a.name.as_str()),
-            Cell::from(a.scope(&fleet.scope_labels)),
+            Line::from(a.name.as_str()),
+            Line::from(a.scope(&fleet.scope_labels)),
             styled(age(a.since.secs_until(now)), theme.muted()),
         ];
         if !narrow {

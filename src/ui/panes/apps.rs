@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::{PaneView, styled};
 use crate::domain::time::age;
@@ -64,7 +64,7 @@ impl PaneView for AppsPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
-    ) -> Vec<Cell<'a>> {
+    ) -> Vec<Line<'a>> {
         let rev = a
             .app_revision
             .as_deref()
@@ -77,7 +77,7 @@ impl PaneView for AppsPane {
                 (label, if current { theme.base() } else { theme.warn() })
             })
             .unwrap_or_else(|| ("-".into(), theme.muted()));
-        let mut cells = vec![Cell::from(if narrow {
+        let mut cells = vec![Line::from(if narrow {
             a.shopset.as_str()
         } else {
             a.name.as_str()

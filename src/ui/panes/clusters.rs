@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::{PaneView, styled};
 use crate::domain::{Cluster, Fleet, Ts};
@@ -50,7 +50,7 @@ impl PaneView for ClustersPane {
                 ("NAME", Constraint::Length(6)),
                 ("PROVIDER", Constraint::Length(8)),
                 ("FD", Constraint::Length(4)),
-                ("STATE", Constraint::Length(13)),
+                ("STATE", Constraint::Length(11)),
                 ("NODES", Constraint::Length(5)),
                 ("SETS", Constraint::Length(4)),
                 ("VERSION", Constraint::Fill(1)),
@@ -64,7 +64,7 @@ impl PaneView for ClustersPane {
         theme: &Theme,
         narrow: bool,
         _now: Ts,
-    ) -> Vec<Cell<'a>> {
+    ) -> Vec<Line<'a>> {
         let (state, style) = if !c.is_reachable() {
             (
                 symbols::reachability(c.reachability).to_string(),
@@ -84,22 +84,22 @@ impl PaneView for ClustersPane {
             theme.base()
         };
         let sets = fleet.shopset_count_on(&c.name).to_string();
-        let mut cells = vec![Cell::from(c.name.as_str())];
-        cells.push(Cell::from(c.provider.as_str()));
+        let mut cells = vec![Line::from(c.name.as_str())];
+        cells.push(Line::from(c.provider.as_str()));
         if !narrow {
-            cells.push(Cell::from(c.failure_domain.as_str()));
+            cells.push(Line::from(c.failure_domain.as_str()));
         }
         cells.push(styled(state, style));
         cells.push(styled(
             format!("{}/{}", c.nodes_ready, c.nodes_total),
             nodes_style,
         ));
-        cells.push(Cell::from(sets));
+        cells.push(Line::from(sets));
         if !narrow {
-            cells.push(styled(
-                c.server_version.clone().unwrap_or_else(|| "?".into()),
-                theme.muted(),
-            ));
+            // The release alone (`v1.32.2` of `v1.32.2-eks-8f1a2c`); the detail has it whole.
+            let version = c.server_version.as_deref().unwrap_or("?");
+            let short = version.split(['-', '+']).next().unwrap_or(version);
+            cells.push(styled(short.to_string(), theme.muted()));
         }
         cells
     }

@@ -48,7 +48,7 @@ pub trait PaneView {
         theme: &Theme,
         narrow: bool,
         now: Ts,
-    ) -> Vec<Cell<'a>>;
+    ) -> Vec<Line<'a>>;
     /// Narrow when the pane's inner width is below this.
     const WIDE_FROM: u16;
     /// Shown when the source has reported and the pane has no rows.
@@ -132,8 +132,25 @@ fn render_pane<V: PaneView>(
     let narrow = area.width.saturating_sub(2) < V::WIDE_FROM;
     let block = pane_block(theme, view, pane, focused, rows.len(), total, &state.filter);
     let page = page_rows(area.height);
-    let offset = state.offset.min(rows.len().saturating_sub(1));
+    let mut offset = state.offset.min(rows.len().saturating_sub(1));
+    // The rows related to the highlighted cluster or tier are scrolled into view in the panes
+    // that do not have the keys.
+    if let Some(scope) = view.scope.filter(|s| !focused && pane != s.pane()) {
+        let related: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| V::related(view.fleet, i, scope))
+            .map(|(n, _)| n)
+            .collect();
+        let shown = offset..offset + page;
+        if let Some(first) = related.first()
+            && !related.iter().any(|n| shown.contains(n))
+        {
+            offset = (*first).min(rows.len().saturating_sub(page));
+        }
+    }
     let columns = V::columns(narrow);
+    let widths = column_widths(&columns, area.width.saturating_sub(2));
     let body: Vec<Row<'_>> = rows
         .iter()
         .enumerate()
@@ -141,13 +158,20 @@ fn render_pane<V: PaneView>(
         .take(page)
         .map(|(i, item)| {
             let related = view.scope.is_some_and(|s| V::related(view.fleet, item, s));
-            let mut cells = V::cells(view.fleet, item, theme, narrow, view.now);
+            let lines = V::cells(view.fleet, item, theme, narrow, view.now);
             let marker = if related {
                 Span::styled(super::symbols::RELATED, theme.related())
             } else {
                 Span::raw(" ")
             };
-            cells.insert(0, Cell::from(marker));
+            let cells: Vec<Cell<'_>> = std::iter::once(Cell::from(marker))
+                .chain(
+                    lines
+                        .into_iter()
+                        .zip(widths.iter().skip(1).chain(std::iter::repeat(&u16::MAX)))
+                        .map(|(line, w)| Cell::from(super::text::fit_line(line, *w))),
+                )
+                .collect();
             let row = Row::new(cells);
             if Some(i) == selected && focused {
                 row.style(theme.selected())
@@ -190,6 +214,19 @@ fn render_pane<V: PaneView>(
             frame.render_widget(Line::styled(msg, style), inner);
         }
     }
+}
+
+/// The widths the table gives its columns (the marker column first), as ratatui's `Table` lays
+/// them out: so each cell can be shortened to its width at a word, never cut mid-word.
+fn column_widths(columns: &[(&'static str, Constraint)], inner: u16) -> Vec<u16> {
+    let widths = std::iter::once(Constraint::Length(1)).chain(columns.iter().map(|(_, w)| *w));
+    ratatui::layout::Layout::horizontal(widths)
+        .flex(ratatui::layout::Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, inner, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
 }
 
 fn header_cells<'a>(
@@ -241,6 +278,6 @@ fn pane_block<'a>(
 }
 
 /// A cell showing `text` in `style`.
-pub fn styled<'a>(text: impl Into<String>, style: ratatui::style::Style) -> Cell<'a> {
-    Cell::from(Span::styled(text.into(), style))
+pub fn styled<'a>(text: impl Into<String>, style: ratatui::style::Style) -> Line<'a> {
+    Line::from(Span::styled(text.into(), style))
 }

@@ -4,7 +4,6 @@ use std::borrow::Cow;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::{PaneView, styled};
 use crate::domain::{Fleet, ShopSet, Ts};
@@ -82,7 +81,7 @@ impl PaneView for ShopSetsPane {
         theme: &Theme,
         narrow: bool,
         _now: Ts,
-    ) -> Vec<Cell<'a>> {
+    ) -> Vec<Line<'a>> {
         let count = fleet.shop_count(&s.name);
         let load = (count * 100).checked_div(s.capacity).unwrap_or(100);
         let load_style = match load {
@@ -106,16 +105,16 @@ impl PaneView for ShopSetsPane {
                 theme.severity(sev, crate::domain::AlertState::Active),
             ),
         };
-        let mut cells = vec![Cell::from(s.name.as_str()), Cell::from(s.tier.as_str())];
+        let mut cells = vec![Line::from(s.name.as_str()), Line::from(s.tier.as_str())];
         if !narrow {
-            cells.push(Cell::from(s.cluster.as_str()));
+            cells.push(Line::from(s.cluster.as_str()));
             cells.push(styled(s.configuration.as_str(), theme.muted()));
         }
         cells.push(styled(format!("{count}/{}", s.capacity), load_style));
         if !narrow {
             cells.push(styled(format!("{load}%"), load_style));
         }
-        cells.push(Cell::from(components_line(s, theme)));
+        cells.push(Line::from(components_line(s, theme)));
         cells.push(alert_cell);
         cells
     }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::{PaneView, styled};
 use crate::domain::release::{Rollout, rollout, settled_at};
@@ -44,7 +44,7 @@ impl PaneView for TiersPane {
         if narrow {
             vec![
                 ("TIER", Constraint::Length(9)),
-                ("REVISION", Constraint::Length(15)),
+                ("RELEASE", Constraint::Length(10)),
                 ("SETTLED", Constraint::Length(7)),
                 ("SOAK", Constraint::Fill(1)),
             ]
@@ -52,7 +52,7 @@ impl PaneView for TiersPane {
             vec![
                 ("L", Constraint::Length(1)),
                 ("TIER", Constraint::Length(9)),
-                ("REVISION", Constraint::Length(15)),
+                ("REVISION", Constraint::Length(17)),
                 ("SETTLED", Constraint::Length(9)),
                 ("SOAK", Constraint::Length(10)),
                 ("SUBJECT", Constraint::Fill(1)),
@@ -66,7 +66,7 @@ impl PaneView for TiersPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
-    ) -> Vec<Cell<'a>> {
+    ) -> Vec<Line<'a>> {
         let below = fleet.tier_below(&t.name);
         let behind = match (below.and_then(|b| b.revision.as_ref()), &t.revision) {
             (Some(b), Some(r)) => b.seq > r.seq,
@@ -79,7 +79,12 @@ impl PaneView for TiersPane {
         let rev = t
             .revision
             .as_ref()
-            .map(|r| r.label())
+            // Narrow: the release's tag alone (its commit id when it has none).
+            .map(|r| match (&r.tag, narrow) {
+                (Some(tag), true) => tag.clone(),
+                (None, true) => r.short().to_string(),
+                (_, false) => r.label(),
+            })
             .unwrap_or_else(|| "?".into());
         let (rev, rev_style) = if ahead {
             (format!("{rev} ✗"), theme.danger())
@@ -110,7 +115,7 @@ impl PaneView for TiersPane {
         if !narrow {
             cells.push(styled(t.level.to_string(), theme.muted()));
         }
-        cells.push(Cell::from(t.name.as_str()));
+        cells.push(Line::from(t.name.as_str()));
         cells.push(styled(rev, rev_style));
         cells.push(styled(settled_text, settled_style));
         {
