@@ -424,6 +424,12 @@ async fn event_loop(
     }
     draw(guard, &app, theme)?;
     app.dirty = false;
+    // The end-to-end tests check that a panic leaves the terminal usable; only a debug build
+    // can be asked to panic.
+    #[cfg(debug_assertions)]
+    if std::env::var("SHOPCTL_TEST_PANIC").is_ok_and(|v| v == "after-first-frame") {
+        panic!("SHOPCTL_TEST_PANIC asked for a panic after the first frame");
+    }
     tracing::info!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"

@@ -1,0 +1,359 @@
+//! End-to-end tests of the real binary in a real pseudo-terminal: what an operator over SSH
+//! sees and does, and the terminal left behind — raw mode off, the main screen back, the
+//! cursor shown — after quitting, SIGTERM, SIGHUP and a panic. The screen is read with a
+//! terminal emulator (vt100), the terminal's mode from the pty itself.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, SlavePty, native_pty_system};
+
+/// How long any one wait may take before the test fails (CI machines are slow and shared).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Pty {
+    master: Box<dyn MasterPty + Send>,
+    /// Kept open so the terminal's mode can still be read after the program exits.
+    _slave: Box<dyn SlavePty + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: mpsc::Receiver<Vec<u8>>,
+    screen: vt100::Parser,
+    /// Every byte the program wrote.
+    bytes: usize,
+}
+
+impl Pty {
+    fn spawn(state: &Path, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pty");
+        std::fs::create_dir_all(state).expect("state dir");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shopctl"));
+        cmd.cwd(state);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_STATE_HOME", state);
+        cmd.env("XDG_CONFIG_HOME", state);
+        cmd.env("HOME", state);
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("shopctl starts");
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            master: pair.master,
+            _slave: pair.slave,
+            child,
+            writer,
+            output,
+            screen: vt100::Parser::new(rows, cols, 0),
+            bytes: 0,
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("keys sent");
+        self.writer.flush().expect("keys sent");
+    }
+
+    /// Reads what arrives within `d`; returns how many bytes.
+    fn read_for(&mut self, d: Duration) -> usize {
+        let end = Instant::now() + d;
+        let mut n = 0;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.output.recv_timeout(left) {
+                Ok(chunk) => {
+                    n += chunk.len();
+                    self.screen.process(&chunk);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(left.min(Duration::from_millis(20)));
+                    if self.exited() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.bytes += n;
+        n
+    }
+
+    fn text(&self) -> String {
+        self.screen.screen().contents()
+    }
+
+    /// Waits until the screen shows `what`.
+    fn wait_for(&mut self, what: &str) {
+        let end = Instant::now() + PATIENCE;
+        while !self.text().contains(what) {
+            assert!(
+                Instant::now() < end,
+                "the screen never showed {what:?}; it shows:\n{}",
+                self.text()
+            );
+            match self.output.recv_timeout(Duration::from_millis(200)) {
+                Ok(chunk) => {
+                    self.bytes += chunk.len();
+                    self.screen.process(&chunk);
+                }
+                Err(_) if self.exited() => panic!(
+                    "shopctl exited before showing {what:?}; the screen:\n{}",
+                    self.text()
+                ),
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits for the program to end, reading what it writes meanwhile; its exit code.
+    fn wait_exit(&mut self) -> u32 {
+        let end = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // What it wrote last (the restoring sequences) may still be in flight.
+                self.read_for(Duration::from_millis(300));
+                return status.exit_code();
+            }
+            assert!(
+                Instant::now() < end,
+                "shopctl did not exit:\n{}",
+                self.text()
+            );
+            self.read_for(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&mut self, sig: &str) {
+        let pid = self.child.process_id().expect("a pid");
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{sig}"), pid.to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{sig} {pid}");
+    }
+
+    /// The terminal as the program left it: cooked mode (line editing and echo), the main
+    /// screen, the cursor shown, bracketed paste off.
+    fn assert_restored(&self) {
+        let termios = self.master.get_termios().expect("the pty's mode");
+        let local = termios.local_flags;
+        use nix::sys::termios::LocalFlags;
+        assert!(
+            local.contains(LocalFlags::ICANON | LocalFlags::ECHO),
+            "raw mode left on: {local:?}"
+        );
+        let screen = self.screen.screen();
+        assert!(!screen.alternate_screen(), "left on the alternate screen");
+        assert!(!screen.hide_cursor(), "the cursor is left hidden");
+        assert!(!screen.bracketed_paste(), "bracketed paste left on");
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn demo_args(dir: &Path) -> Vec<String> {
+    vec![
+        "--demo".into(),
+        "--demo-dir".into(),
+        dir.display().to_string(),
+        "--demo-seed".into(),
+        "7".into(),
+    ]
+}
+
+fn spawn_demo(tmp: &Path, extra: &[&str], cols: u16, rows: u16) -> Pty {
+    spawn_demo_env(tmp, extra, cols, rows, &[])
+}
+
+fn spawn_demo_env(tmp: &Path, extra: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
+    let demo = tmp.join("demo");
+    let mut args = demo_args(&demo);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Pty::spawn(&tmp.join("state"), &args, cols, rows, env)
+}
+
+#[test]
+fn an_operator_steps_a_release_drains_with_the_typed_name_and_quits() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo(tmp.path(), &[], 80, 24);
+    pty.wait_for("Clusters");
+    pty.wait_for("prod-beta");
+    // The footer says how to get help and how to quit, at 80 columns.
+    pty.wait_for("? help");
+    assert!(pty.text().contains("quit"), "{}", pty.text());
+
+    // Step: the Tiers pane, prod-beta (the release waits there), s, confirm.
+    pty.send("2jj");
+    pty.send("s");
+    pty.wait_for("Promote");
+    pty.send("\r");
+    pty.wait_for("pushed");
+
+    // Drain cluster b: the plan, the cluster's name typed, enter.
+    pty.send("1j");
+    pty.send("d");
+    pty.wait_for("type 'b'");
+    pty.send("b\r");
+    pty.wait_for("done:");
+
+    pty.send("q");
+    let code = pty.wait_exit();
+    assert_eq!(code, 0, "{}", pty.text());
+    pty.assert_restored();
+
+    // The session changed the fleet: it was recorded, and the audit names the recording.
+    let recordings: Vec<_> = std::fs::read_dir(tmp.path().join("state/shopctl/recordings"))
+        .expect("a recordings folder")
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(recordings.len(), 1, "one recording of this session");
+    let audit = std::fs::read_to_string(tmp.path().join("demo/audit.jsonl")).expect("audit");
+    let name = recordings[0].path().display().to_string();
+    assert!(audit.contains(&name), "the audit names {name}:\n{audit}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo(tmp.path(), &["--no-record"], 80, 24);
+    pty.wait_for("Clusters");
+    pty.signal("TERM");
+    pty.wait_exit();
+    pty.assert_restored();
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo(tmp.path(), &["--no-record"], 80, 24);
+    pty.wait_for("Clusters");
+    pty.signal("HUP");
+    pty.wait_exit();
+    pty.assert_restored();
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_says_what_happened() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo_env(
+        tmp.path(),
+        &["--no-record"],
+        80,
+        24,
+        &[
+            ("SHOPCTL_TEST_PANIC", "after-first-frame"),
+            ("RUST_BACKTRACE", "0"),
+        ],
+    );
+    let code = pty.wait_exit();
+    assert_ne!(code, 0);
+    pty.assert_restored();
+    assert!(pty.text().contains("panicked"), "{}", pty.text());
+}
+
+#[test]
+fn every_terminal_type_draws_the_console_without_stray_sequences() {
+    for term in [
+        "xterm",
+        "xterm-256color",
+        "screen",
+        "tmux-256color",
+        "linux",
+        "vt100",
+    ] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut pty = spawn_demo_env(tmp.path(), &["--no-record"], 80, 24, &[("TERM", term)]);
+        pty.wait_for("Clusters");
+        pty.wait_for("? help");
+        let text = pty.text();
+        // An escape sequence the emulator did not understand shows up as text.
+        for stray in ["[?", "\u{1b}", "2026h", "[0m"] {
+            assert!(
+                !text.contains(stray),
+                "TERM={term}: {stray:?} on screen:\n{text}"
+            );
+        }
+        pty.send("q");
+        pty.wait_exit();
+        pty.assert_restored();
+    }
+}
+
+#[test]
+fn below_the_minimum_size_it_says_so_and_comes_back_when_the_terminal_grows() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo(tmp.path(), &["--no-record"], 50, 12);
+    pty.wait_for("needs at least");
+    pty.master
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    pty.screen.screen_mut().set_size(24, 80);
+    pty.wait_for("Clusters");
+    pty.send("q");
+    pty.wait_exit();
+    pty.assert_restored();
+}
+
+#[test]
+fn a_recorded_session_replays_and_exports_a_cast() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rec = tmp.path().join("session.jsonl");
+    let rec_s = rec.display().to_string();
+    let mut pty = spawn_demo(tmp.path(), &["--record", &rec_s], 80, 24);
+    pty.wait_for("Clusters");
+    pty.wait_for("prod-beta");
+    pty.send("2j");
+    pty.wait_for("› tier beta");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
+
+    // The replay shows the recorded selection, says it is a replay, and ends.
+    let mut replay = Pty::spawn(
+        &tmp.path().join("state"),
+        &["replay", &rec_s, "--speed", "50"],
+        100,
+        30,
+        &[],
+    );
+    replay.wait_for("REPLAY");
+    replay.wait_for("■ end");
+    assert!(replay.text().contains("› tier beta"), "{}", replay.text());
+    replay.send("q");
+    assert_eq!(replay.wait_exit(), 0);
+    replay.assert_restored();
+}
