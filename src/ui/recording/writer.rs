@@ -1,7 +1,7 @@
 //! Writing a recording while the console runs: one line per message, flushed every second, and
 //! a failed write (a full disk) stops the recording — never the console.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,7 +16,7 @@ pub const KEEP_DEFAULT: usize = 50;
 /// The recording of a running console.
 pub struct Recorder {
     path: PathBuf,
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<Box<dyn Write + Send>>>,
     started: Instant,
     /// An automatic recording is deleted when the session changed nothing.
     automatic: bool,
@@ -47,7 +47,17 @@ impl Recorder {
                     std::io::Error::new(e.kind(), format!("'{}': {e}", path.display()))
                 }
             })?;
-        let mut out = BufWriter::new(file);
+        Recorder::to_writer(path, Box::new(file), header, automatic)
+    }
+
+    /// Records into `out`; `path` names the recording in messages and the audit.
+    pub fn to_writer(
+        path: &Path,
+        out: Box<dyn Write + Send>,
+        header: &Header,
+        automatic: bool,
+    ) -> std::io::Result<Recorder> {
+        let mut out = BufWriter::new(out);
         let line = serde_json::to_string(header).map_err(std::io::Error::other)?;
         writeln!(out, "{}", scrub(&line))?;
         out.flush()?;
@@ -72,6 +82,12 @@ impl Recorder {
     /// Records one message. A failed write ends the recording and returns what to tell the
     /// operator; the file keeps everything written before.
     pub fn record(&mut self, msg: &Msg) -> Option<String> {
+        let t = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.record_at(msg, t)
+    }
+
+    /// [`Recorder::record`] at `t` milliseconds after the start (an explicit clock).
+    pub fn record_at(&mut self, msg: &Msg, t: u64) -> Option<String> {
         let out = self.out.as_mut()?;
         if matches!(
             msg,
@@ -79,7 +95,6 @@ impl Recorder {
         ) {
             self.mutated = true;
         }
-        let t = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut result = Ok(());
         for entry in Entry::of(msg) {
             let line = Line { t, entry };
