@@ -357,3 +357,81 @@ fn a_recorded_session_replays_and_exports_a_cast() {
     assert_eq!(replay.wait_exit(), 0);
     replay.assert_restored();
 }
+
+mod common;
+#[path = "support/fake_kube.rs"]
+#[allow(dead_code)]
+mod fake_kube;
+
+/// A live session recorded with credentials all around it: a kubeconfig token and an
+/// Alertmanager password. The recording holds the fleet and what the operator did, never a
+/// credential nor the kubeconfig.
+#[test]
+fn a_recorded_live_session_holds_no_secret() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(fake_kube::FakeKube::start("shopset.dev", "v1alpha1"));
+    fake.put(
+        "fleetclusters",
+        "FleetCluster",
+        serde_json::json!({"metadata": {"name": "a"}, "spec": {"provider": "eks", "context": "ops"}}),
+    );
+    fake.put(
+        "shopsets",
+        "ShopSet",
+        serde_json::json!({"metadata": {"name": "a-1"}, "spec": {"tier": "dev", "cluster": "a", "configuration": "staging", "capacity": 10}}),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let token = "planted-token-7f3a9c";
+    let password = "planted-password-41be";
+    let kubeconfig = fake.kubeconfig(tmp.path(), "ops", token);
+    let secret = tmp.path().join("am-password");
+    std::fs::write(&secret, password).expect("secret");
+    let demo = tmp.path().join("demo");
+    shopctl::backends::demo::DemoFleet::open(&common::demo_options(
+        &demo,
+        100,
+        shopctl::backends::demo::Scenario::Calm,
+    ))
+    .expect("demo");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\nbasic_auth = {{ username = \"shopctl\", password_file = \"{}\" }}\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
+            kubeconfig.display(),
+            secret.display(),
+            demo.join("git/system.git").display(),
+            tmp.path().join("cache").display()
+        ),
+    )
+    .expect("config");
+    let rec = tmp.path().join("live.jsonl");
+    let (config_s, rec_s) = (config.display().to_string(), rec.display().to_string());
+    let mut pty = Pty::spawn(
+        &tmp.path().join("state"),
+        &["--config", &config_s, "--record", &rec_s, "--readonly"],
+        100,
+        30,
+        &[],
+    );
+    pty.wait_for("a-1");
+    pty.wait_for("Alertmanager");
+    // The operator pastes a token into a filter by mistake, then clears it.
+    pty.send("3/");
+    pty.send("\u{1b}[200~token=planted-paste-99\u{1b}[201~");
+    pty.wait_for("esc clear");
+    pty.send("\u{1b}");
+    // A lone escape is told from the start of a key sequence only by the pause after it.
+    pty.wait_for("? help");
+    pty.send("q");
+    pty.wait_exit();
+    pty.assert_restored();
+    let text = std::fs::read_to_string(&rec).expect("recording");
+    assert!(text.contains("\"a-1\""), "the fleet is recorded");
+    let kube = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
+    for secret in [token, password, "planted-paste-99", kube.as_str()] {
+        assert!(!text.contains(secret), "{secret:?} is in the recording");
+    }
+    drop(fake);
+    drop(rt);
+}

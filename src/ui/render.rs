@@ -250,24 +250,6 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
         return;
     }
-    if let Some(problem) = &app.problem() {
-        frame.render_widget(Line::styled(format!("✗ {problem}"), theme.danger()), area);
-        return;
-    }
-    if let Some(run) = &app.drain_run {
-        run.render(theme, frame, area);
-        return;
-    }
-    if let Some(t) = &app.toast {
-        frame.render_widget(
-            Line::styled(
-                t.text.clone(),
-                if t.bad { theme.danger() } else { theme.ok() },
-            ),
-            area,
-        );
-        return;
-    }
     let idle = match app.modals.top() {
         Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
         _ => &[],
@@ -275,7 +257,67 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let keys: Vec<&keymap::Binding> = keymap::footer(app.context(), app.readonly())
         .filter(|b| !idle.contains(&b.action))
         .collect();
-    frame.render_widget(Line::from(footer_keys(&keys, area.width, theme)), area);
+    // A problem, a running drain or a message takes the footer, but for how to get help and
+    // quit at its end.
+    let message = app
+        .problem()
+        .map(|p| (format!("✗ {p}"), theme.danger()))
+        .or_else(|| {
+            app.toast
+                .as_ref()
+                .filter(|_| app.drain_run.is_none())
+                .map(|t| {
+                    (
+                        t.text.clone(),
+                        if t.bad { theme.danger() } else { theme.ok() },
+                    )
+                })
+        });
+    if message.is_none() && app.drain_run.is_none() {
+        frame.render_widget(Line::from(footer_keys(&keys, area.width, theme)), area);
+        return;
+    }
+    // The exits in their shortest form (`q quit`, not `q ctrl-c quit`).
+    let exits: Vec<Span<'_>> = keys
+        .iter()
+        .filter(|b| {
+            matches!(
+                b.action,
+                keymap::Action::Help | keymap::Action::Quit | keymap::Action::Back
+            )
+        })
+        .filter(|b| {
+            b.action != keymap::Action::Back
+                || !keys.iter().any(|k| k.action == keymap::Action::Quit)
+        })
+        .flat_map(|b| {
+            [
+                Span::styled(
+                    b.keys.split_whitespace().next().unwrap_or(b.keys),
+                    theme.key(),
+                ),
+                Span::styled(format!(" {} ", b.short), theme.muted()),
+            ]
+        })
+        .collect();
+    let exits_w = exits.iter().map(Span::width).sum::<usize>() as u16;
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(exits_w)]).areas(area);
+    match message {
+        Some((text, style)) => frame.render_widget(
+            Line::styled(
+                text::fit(&text, usize::from(left.width.saturating_sub(1))).into_owned(),
+                style,
+            ),
+            left,
+        ),
+        None => {
+            if let Some(run) = &app.drain_run {
+                run.render(theme, frame, left);
+            }
+        }
+    }
+    frame.render_widget(Line::from(exits), right);
 }
 
 /// The footer's keys in `width` cells: how to get help, quit or leave always show, at the

@@ -485,7 +485,7 @@ pub fn unfinished_drain(d: &crate::domain::drains::UnfinishedDrain, readonly: bo
         )
     } else {
         format!(
-            "▲ cluster '{}' has an unfinished drain or restore: d continues, u restores ({counts})",
+            "▲ cluster '{}': unfinished drain — d continues, u restores ({counts})",
             d.cluster
         )
     }
