@@ -114,7 +114,7 @@ impl PaneView for ShopSetsPane {
         if !narrow {
             cells.push(styled(format!("{load}%"), load_style));
         }
-        cells.push(Line::from(components_line(s, theme)));
+        cells.push(components_line(s, theme));
         cells.push(alert_cell);
         cells
     }
