@@ -360,7 +360,6 @@ fn a_recorded_session_replays_and_exports_a_cast() {
 
 mod common;
 #[path = "support/fake_kube.rs"]
-#[allow(dead_code)]
 mod fake_kube;
 
 /// A live session recorded with credentials all around it: a kubeconfig token and an
