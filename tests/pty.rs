@@ -434,3 +434,185 @@ fn a_recorded_live_session_holds_no_secret() {
     drop(fake);
     drop(rt);
 }
+
+/// Waits until one line of the screen contains every one of `words`.
+fn wait_for_line(pty: &mut Pty, words: &[&str]) {
+    let end = Instant::now() + Duration::from_secs(600);
+    loop {
+        if pty
+            .text()
+            .lines()
+            .any(|l| words.iter().all(|w| l.contains(w)))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "no line showed {words:?}:\n{}",
+            pty.text()
+        );
+        pty.read_for(Duration::from_millis(200));
+    }
+}
+
+/// A demo console recording into `recordings/NAME.jsonl`.
+fn journey(name: &str, scenario: &str) -> (tempfile::TempDir, Pty) {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = out.join(format!("{name}.jsonl"));
+    let _ = std::fs::remove_file(&file);
+    let demo = tmp.path().join("demo").display().to_string();
+    let file_s = file.display().to_string();
+    let args = [
+        "--demo",
+        "--demo-dir",
+        &demo,
+        "--demo-seed",
+        "7",
+        "--demo-scale",
+        "300",
+        "--demo-scenario",
+        scenario,
+        "--record",
+        &file_s,
+    ];
+    let pty = Pty::spawn(&tmp.path().join("state"), &args, 100, 30, &[]);
+    (tmp, pty)
+}
+
+// The demo journeys of `recordings/`, recorded again by hand (minutes of real time each):
+// `cargo test --test pty -- --ignored record_journey`.
+
+/// A guided release: the guide open, each tier stepped when the guide says it is next.
+#[test]
+#[ignore = "writes recordings/; run by hand to record the journey again"]
+fn record_journey_guided_release() {
+    let (_tmp, mut pty) = journey("guided-release", "calm");
+    pty.wait_for("prod-beta");
+    pty.send("g");
+    pty.wait_for("Release guide");
+    for tier in ["prod-beta", "prod ", "prod-ha"] {
+        wait_for_line(&mut pty, &[tier, "next"]);
+        pty.send("s");
+        pty.wait_for("Promote");
+        pty.send("\r");
+        pty.wait_for("pushed");
+    }
+    wait_for_line(&mut pty, &["prod-ha", "done"]);
+    pty.send("\u{1b}");
+    pty.wait_for("? help");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
+}
+
+/// A drain of cluster b, then its restore.
+#[test]
+#[ignore = "writes recordings/; run by hand to record the journey again"]
+fn record_journey_drain_and_restore() {
+    let (_tmp, mut pty) = journey("drain-and-restore", "calm");
+    pty.wait_for("prod-beta");
+    pty.send("1j");
+    pty.send("d");
+    pty.wait_for("type 'b'");
+    pty.send("b\r");
+    pty.wait_for("drain done:");
+    // The restore is planned from the fleet as read: once the moves show.
+    wait_for_line(&mut pty, &["b-3", " 0/"]);
+    pty.send("u");
+    pty.wait_for("type 'b'");
+    pty.send("b\r");
+    pty.wait_for("restore done:");
+    // Back home and uncordoned, as read from the fleet.
+    wait_for_line(&mut pty, &["b ", "● up"]);
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
+}
+
+/// Cluster b goes down; its shops are evacuated onto the other clusters.
+#[test]
+#[ignore = "writes recordings/; run by hand to record the journey again"]
+fn record_journey_cluster_outage() {
+    let (_tmp, mut pty) = journey("cluster-outage", "cluster-outage");
+    pty.wait_for("prod-beta");
+    pty.wait_for("DOWN");
+    pty.send("1j");
+    pty.send("\r");
+    pty.wait_for("shops down");
+    pty.send("\u{1b}");
+    pty.wait_for("1 Clusters");
+    pty.send("d");
+    pty.wait_for("type 'b'");
+    pty.send("b\r");
+    pty.wait_for("drain done:");
+    wait_for_line(&mut pty, &["b-3", " 0/"]);
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
+}
+
+/// Counts the frames in what a terminal received: each is one synchronized update.
+fn frames_in(bytes: &[u8]) -> usize {
+    bytes.windows(8).filter(|w| *w == b"\x1b[?2026h").count()
+}
+
+/// Bytes a real terminal receives, at 200×50 on the demo fleet (2,000 shops), printed:
+/// `cargo test --release --test pty -- --ignored --nocapture measure_terminal_bytes`.
+#[test]
+#[ignore = "a measurement of four idle minutes, printed"]
+fn measure_terminal_bytes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pty = spawn_demo(tmp.path(), &["--readonly"], 200, 50);
+    // `--readonly` needs the fleet: create it first.
+    drop(pty);
+    let demo = tmp.path().join("demo").display().to_string();
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .args(["--demo", "--demo-dir", &demo, "--demo-seed", "7", "status"])
+        .output()
+        .expect("runs");
+    assert!(created.status.success());
+    pty = spawn_demo(tmp.path(), &["--readonly"], 200, 50);
+    pty.wait_for("prod-beta");
+    let start = pty.bytes;
+    pty.read_for(Duration::from_secs(2));
+    println!("first screen: {} bytes", pty.bytes - start);
+    let mut idle = |pty: &mut Pty, view: &str| {
+        let (tx_bytes, frames) = {
+            let before = pty.bytes;
+            let mut raw = Vec::new();
+            let end = Instant::now() + Duration::from_secs(60);
+            while let Some(left) = end.checked_duration_since(Instant::now()) {
+                if let Ok(chunk) = pty.output.recv_timeout(left) {
+                    pty.bytes += chunk.len();
+                    pty.screen.process(&chunk);
+                    raw.extend_from_slice(&chunk);
+                }
+            }
+            (pty.bytes - before, frames_in(&raw))
+        };
+        println!("{view}: {tx_bytes} bytes in 60 s, {frames} frames (each a visible change)");
+    };
+    idle(&mut pty, "main view, idle");
+    pty.send("?");
+    pty.wait_for("Keys");
+    pty.read_for(Duration::from_millis(500));
+    idle(&mut pty, "help open");
+    pty.send("q");
+    pty.wait_for("1 Clusters");
+    pty.send("g");
+    pty.wait_for("Release guide");
+    pty.read_for(Duration::from_millis(500));
+    idle(&mut pty, "release guide open");
+    pty.send("\u{1b}");
+    pty.wait_for("1 Clusters");
+    pty.send("3");
+    pty.read_for(Duration::from_millis(500));
+    let moves: Vec<usize> = (0..10)
+        .map(|_| {
+            pty.send("j");
+            pty.read_for(Duration::from_millis(300))
+        })
+        .collect();
+    println!("one selection move in the ShopSets pane at 200×50: {moves:?} bytes");
+    pty.send("q");
+    pty.wait_exit();
+}

@@ -1,7 +1,8 @@
 //! Raw mode and the alternate screen, restored on every way out: quit, error, panic, signals.
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crossterm::{cursor, event, execute, terminal};
 use ratatui::Terminal;
@@ -9,10 +10,137 @@ use ratatui::backend::CrosstermBackend;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// The start and end of a synchronized update: a frame between them shows at once.
+const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
+const END_SYNC: &[u8] = b"\x1b[?2026l";
+
+/// The console's output: a frame is staged and sent only if it changes something on screen, so
+/// a redraw that finds nothing different (a tick under an open dialog) writes not one byte.
+pub struct Staged<W: Write> {
+    state: Arc<Mutex<Stage<W>>>,
+}
+
+impl<W: Write> Clone for Staged<W> {
+    fn clone(&self) -> Self {
+        Staged {
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+struct Stage<W> {
+    out: W,
+    staging: bool,
+    frame: Vec<u8>,
+}
+
+impl<W: Write> Staged<W> {
+    pub fn new(out: W) -> Staged<W> {
+        Staged {
+            state: Arc::new(Mutex::new(Stage {
+                out,
+                staging: false,
+                frame: Vec::new(),
+            })),
+        }
+    }
+
+    fn stage(&self) -> std::sync::MutexGuard<'_, Stage<W>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a frame: what is written until [`Staged::commit`] is held back.
+    pub fn begin(&self) {
+        let mut s = self.stage();
+        s.staging = true;
+        s.frame.clear();
+    }
+
+    /// Ends a frame: sends it if it holds more than the synchronized-update markers. Returns
+    /// the bytes sent.
+    pub fn commit(&self) -> io::Result<usize> {
+        let mut s = self.stage();
+        s.staging = false;
+        let frame = std::mem::take(&mut s.frame);
+        if shows_nothing(&frame) {
+            return Ok(0);
+        }
+        s.out.write_all(&frame)?;
+        s.out.flush()?;
+        Ok(frame.len())
+    }
+
+    /// The writer underneath (tests read what was sent).
+    pub fn with_out<T>(&self, f: impl FnOnce(&mut W) -> T) -> T {
+        f(&mut self.stage().out)
+    }
+}
+
+impl<W: Write> Write for Staged<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut s = self.stage();
+        if s.staging {
+            s.frame.extend_from_slice(buf);
+            Ok(buf.len())
+        } else {
+            s.out.write(buf)
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut s = self.stage();
+        if s.staging { Ok(()) } else { s.out.flush() }
+    }
+}
+
+/// Draws one frame on `terminal`, whose backend writes into `out`, as a synchronized update,
+/// sent only if it changes what the terminal shows. Returns the bytes sent.
+pub fn draw_frame<W: Write>(
+    terminal: &mut Terminal<CrosstermBackend<Staged<W>>>,
+    out: &Staged<W>,
+    render: impl FnOnce(&mut ratatui::Frame<'_>),
+) -> io::Result<usize> {
+    out.begin();
+    let drawn = (|| {
+        execute!(terminal.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+        terminal.draw(render)?;
+        execute!(terminal.backend_mut(), terminal::EndSynchronizedUpdate)
+    })();
+    let sent = out.commit();
+    drawn?;
+    sent
+}
+
+/// A frame that changes nothing on screen: only the synchronized-update markers and what a
+/// frame always ends with (colours and attributes reset, the cursor hidden).
+fn shows_nothing(frame: &[u8]) -> bool {
+    const NO_EFFECT: [&[u8]; 7] = [
+        BEGIN_SYNC,
+        END_SYNC,
+        b"\x1b[39m",
+        b"\x1b[49m",
+        b"\x1b[59m",
+        b"\x1b[0m",
+        b"\x1b[?25l",
+    ];
+    let mut rest = frame;
+    while !rest.is_empty() {
+        match NO_EFFECT.iter().find(|s| rest.starts_with(s)) {
+            Some(s) => rest = &rest[s.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The console's terminal.
+pub type ConsoleTerminal = Terminal<CrosstermBackend<Staged<io::Stdout>>>;
+
 /// Owns the terminal while the console runs; dropping it restores the terminal.
 pub struct TerminalGuard {
     /// Always present until the guard is dropped.
-    terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
+    terminal: Option<ConsoleTerminal>,
+    out: Staged<io::Stdout>,
 }
 
 impl TerminalGuard {
@@ -31,9 +159,11 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
+        let out = Staged::new(stdout);
+        match Terminal::new(CrosstermBackend::new(out.clone())) {
             Ok(terminal) => Ok(TerminalGuard {
                 terminal: Some(terminal),
+                out,
             }),
             Err(e) => {
                 restore();
@@ -44,10 +174,17 @@ impl TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn terminal(&mut self) -> io::Result<&mut Terminal<CrosstermBackend<Stdout>>> {
+    pub fn terminal(&mut self) -> io::Result<&mut ConsoleTerminal> {
         self.terminal
             .as_mut()
             .ok_or_else(|| io::Error::other("the terminal was released"))
+    }
+
+    /// Draws one frame with `render`, as a synchronized update, and sends it only if it changes
+    /// what the terminal shows. Returns the bytes sent.
+    pub fn frame(&mut self, render: impl FnOnce(&mut ratatui::Frame<'_>)) -> io::Result<usize> {
+        let out = self.out.clone();
+        draw_frame(self.terminal()?, &out, render)
     }
 }
 
@@ -94,4 +231,27 @@ fn install_panic_hook() {
         );
         previous(info);
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_that_changes_nothing_is_not_sent() {
+        let out = Staged::new(Vec::new());
+        let mut w = out.clone();
+        out.begin();
+        w.write_all(b"\x1b[?2026h\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l\x1b[?2026l")
+            .expect("staged");
+        assert_eq!(out.commit().expect("committed"), 0);
+        out.begin();
+        w.write_all(b"\x1b[?2026h\x1b[3;4Hx\x1b[?2026l")
+            .expect("staged");
+        assert_eq!(out.commit().expect("committed"), 23);
+        assert_eq!(out.with_out(|o| o.len()), 23);
+        // Outside a frame (restoring the terminal), writes go straight through.
+        w.write_all(b"\x1b[?25h").expect("written");
+        assert_eq!(out.with_out(|o| o.len()), 29);
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
-use crossterm::{execute, terminal as ct};
+use crossterm::terminal as ct;
 use futures::StreamExt;
 use ratatui::layout::Rect;
 use tokio::signal::unix::{SignalKind, signal};
@@ -555,12 +555,7 @@ fn record(recorder: &mut Option<Recorder>, app: &mut App, msg: &Msg) {
 
 /// Draws one frame as a synchronized update (terminals that support it show it at once).
 pub(crate) fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
-    let terminal = guard.terminal()?;
-    execute!(terminal.backend_mut(), ct::BeginSynchronizedUpdate)?;
-    terminal.draw(|f| render::render(app, theme, f))?;
-    execute!(terminal.backend_mut(), ct::EndSynchronizedUpdate)?;
-    terminal.backend_mut().flush()?;
-    Ok(())
+    guard.frame(|f| render::render(app, theme, f)).map(|_| ())
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! What the console writes to the terminal, through the same output path it uses (staged
+//! frames, synchronized updates, ratatui's cell diff): nothing while nothing visible changes —
+//! in every view, dialogs and the guide included — and bytes in proportion to what changed.
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+use common::{CREATED, demo_snapshot};
+use shopctl::backends::demo::Scenario;
+use shopctl::backends::{SourceEvent, SourceId, SourceInfo};
+use shopctl::domain::FleetUpdate;
+use shopctl::ops::access::WriteAccess;
+use shopctl::ui::app::{App, Msg};
+use shopctl::ui::render::render;
+use shopctl::ui::terminal::{Staged, draw_frame};
+use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
+use shopctl::ui::wall::WallState;
+
+/// When the console is looked at: every alert older than a minute, no soak running.
+const AFTER: i64 = 3 * 3600 + 5;
+
+type Term = Terminal<ratatui::backend::CrosstermBackend<Staged<Vec<u8>>>>;
+
+struct Console {
+    app: App,
+    term: Term,
+    out: Staged<Vec<u8>>,
+    theme: Theme,
+}
+
+impl Console {
+    fn new(w: u16, h: u16, scale: u32) -> (tempfile::TempDir, Console) {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let fleet = demo_snapshot(tmp.path(), scale, Scenario::Calm, AFTER);
+        let now = CREATED.plus_secs(AFTER);
+        let info = SourceInfo {
+            fleet: "demo-fleet".into(),
+            context: "demo".into(),
+            mode: "demo",
+        };
+        let mut app = App::new(
+            info,
+            Some(WriteAccess::for_replay()),
+            now,
+            Rect::new(0, 0, w, h),
+        );
+        let mut events: Vec<SourceEvent> = fleet
+            .as_updates()
+            .into_iter()
+            .map(SourceEvent::Update)
+            .collect();
+        events.push(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: now,
+        });
+        update(&mut app, Msg::Sources(events));
+        let out = Staged::new(Vec::new());
+        let term = Terminal::with_options(
+            ratatui::backend::CrosstermBackend::new(out.clone()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+            },
+        )
+        .expect("terminal");
+        let theme = Theme::load("default").expect("theme");
+        (
+            tmp,
+            Console {
+                app,
+                term,
+                out,
+                theme,
+            },
+        )
+    }
+
+    /// Draws if the console asks to, as the main loop does; the bytes sent.
+    fn frame(&mut self) -> usize {
+        if !self.app.dirty {
+            return 0;
+        }
+        let (app, theme) = (&self.app, &self.theme);
+        let n = draw_frame(&mut self.term, &self.out, |f| render(app, theme, f)).expect("drawn");
+        self.app.dirty = false;
+        n
+    }
+
+    fn send(&mut self, msg: Msg) -> usize {
+        let _ = update(&mut self.app, msg);
+        self.frame()
+    }
+
+    fn key(&mut self, c: KeyCode) -> usize {
+        self.send(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    }
+
+    /// Seconds of nothing happening but the clock (and every source saying it is there).
+    fn idle(&mut self, secs: i64) -> usize {
+        let start = self.app.now;
+        (1..=secs)
+            .map(|s| {
+                let now = start.plus_secs(s);
+                let beat = Msg::Sources(vec![SourceEvent::Heartbeat {
+                    source: SourceId::ControlPlane,
+                    at: now,
+                }]);
+                self.send(beat) + self.send(Msg::Tick(now))
+            })
+            .sum()
+    }
+}
+
+#[test]
+fn nothing_is_written_while_nothing_changes_in_any_view() {
+    let (_tmp, mut c) = Console::new(200, 50, 2000);
+    assert!(c.frame() > 1000, "the first frame draws the screen");
+    // Within one minute of the clock (the header shows hours and minutes).
+    assert_eq!(c.idle(20), 0, "main view");
+    c.key(KeyCode::Char('?'));
+    assert_eq!(c.idle(5), 0, "help");
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('g'));
+    let before = c.out.with_out(|o| o.len());
+    let n = c.idle(5);
+    let sent = c
+        .out
+        .with_out(|o| String::from_utf8_lossy(&o[before..]).into_owned());
+    assert_eq!(n, 0, "the release guide: {sent:?}");
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('1'));
+    c.key(KeyCode::Char('d'));
+    assert!(matches!(
+        c.app.modals.top(),
+        Some(shopctl::ui::modal::Modal::Plan(_))
+    ));
+    assert_eq!(c.idle(5), 0, "a drain plan waiting for its confirmation");
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('2'));
+    c.key(KeyCode::Char('j'));
+    c.key(KeyCode::Char('j'));
+    c.key(KeyCode::Char('s'));
+    assert!(
+        matches!(
+            c.app.modals.top(),
+            Some(shopctl::ui::modal::Modal::Confirm(_))
+        ),
+        "the step's confirmation is open"
+    );
+    assert_eq!(c.idle(5), 0, "a release confirmation");
+    c.key(KeyCode::Esc);
+    c.app.wall = Some(WallState::rotating(0));
+    c.app.dirty = true;
+    c.frame();
+    assert_eq!(c.idle(10), 0, "the wall screen");
+}
+
+#[test]
+fn a_selection_move_costs_bytes_in_proportion_to_the_cells_that_changed() {
+    let (_tmp, mut c) = Console::new(200, 50, 20_000);
+    let whole = c.frame();
+    c.key(KeyCode::Char('3'));
+    let moves: Vec<usize> = (0..10).map(|_| c.key(KeyCode::Char('j'))).collect();
+    let worst = moves.iter().copied().max().unwrap_or(0);
+    println!("a whole 200×50 screen: {whole} bytes; one selection move: {moves:?} bytes");
+    assert!(worst > 0 && worst <= 1024, "{moves:?}");
+    // One application turning Degraded: a few cells in a few panes.
+    let mut app = c.app.fleet.apps_in_order().next().cloned().expect("an app");
+    app.health = shopctl::domain::HealthStatus::Degraded;
+    let changed = c.send(Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(
+        app,
+    ))));
+    println!("one application turning Degraded: {changed} bytes");
+    assert!(changed > 0 && changed < whole / 10, "{changed} of {whole}");
+}
