@@ -167,7 +167,10 @@ fn replaying_an_hour() {
     let began = Instant::now();
     let mut child = std::process::Command::new("script")
         .arg("-qec")
-        .arg(format!("{bin} replay '{}' --speed 1000", file.display()))
+        .arg(format!(
+            "stty rows 30 cols 100; {bin} replay '{}' --speed 1000",
+            file.display()
+        ))
         .arg("/dev/null")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -178,18 +181,14 @@ fn replaying_an_hour() {
     std::thread::spawn(move || {
         use std::io::Read;
         let mut buf = [0u8; 65536];
-        let mut seen = Vec::new();
+        let mut screen = vt100::Parser::new(30, 100, 0);
         while let Ok(n) = stdout.read(&mut buf) {
             if n == 0 {
                 break;
             }
-            seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("■ end") {
+            screen.process(&buf[..n]);
+            if screen.screen().contents().contains("■ end") {
                 let _ = tx.send(());
-                seen.clear();
-            }
-            if seen.len() > 1 << 20 {
-                seen.drain(..seen.len() - 4096);
             }
         }
     });

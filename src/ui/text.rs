@@ -250,23 +250,17 @@ pub fn plan_title(kind: PlanKind, cluster: &str) -> String {
 }
 
 /// `resuming`: the cluster is cordoned for this drain already (an unfinished drain goes on).
-pub fn plan_intro(
-    kind: PlanKind,
-    cluster: &str,
-    drain: &str,
-    moves: usize,
-    resuming: bool,
-) -> String {
+pub fn plan_intro(kind: PlanKind, cluster: &str, moves: usize, resuming: bool) -> String {
     match kind {
         PlanKind::Drain if resuming => format!(
-            "continue the unfinished drain '{drain}' ('{cluster}' is cordoned): move the {moves} shops still on it; nothing moves before you confirm"
+            "continue the unfinished drain: move the {moves} shops still on '{cluster}'; nothing moves before you confirm"
         ),
         PlanKind::Drain => format!(
             "cordon '{cluster}', then move {moves} shops in batches; nothing moves before you confirm"
         ),
-        PlanKind::Restore => format!(
-            "move {moves} shops back to where drain '{drain}' found them, then uncordon '{cluster}'"
-        ),
+        PlanKind::Restore => {
+            format!("move {moves} shops back where the drain found them, then uncordon '{cluster}'")
+        }
     }
 }
 

@@ -302,14 +302,17 @@ fn header(
     area: Rect,
 ) {
     let bold = theme.header().add_modifier(Modifier::BOLD);
+    // Narrow: the fleet and the current view alone (the others are one key away).
+    let narrow = area.width < 100;
     let mut left = vec![
-        Span::styled(" shopctl wall ", bold),
+        Span::styled(if narrow { " " } else { " shopctl wall " }, bold),
         Span::styled(format!("{} ", app.fleet.name), theme.header()),
     ];
     if !all {
         let views: Vec<Span> = WallView::ALL
             .iter()
             .enumerate()
+            .filter(|(i, _)| !narrow || *i == wall.view % WallView::ALL.len())
             .flat_map(|(i, v)| {
                 let style = if i == wall.view % WallView::ALL.len() {
                     bold.add_modifier(Modifier::REVERSED)
@@ -326,7 +329,11 @@ fn header(
         left.extend(views);
         if let Some(n) = wall.next_in(app.now).filter(|_| wall.rotate_secs > 0) {
             left.push(Span::styled(
-                format!("next in {}s", n.max(0)),
+                if narrow {
+                    format!("next {}s", n.max(0))
+                } else {
+                    format!("next in {}s", n.max(0))
+                },
                 theme.header(),
             ));
         }

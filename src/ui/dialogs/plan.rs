@@ -157,7 +157,6 @@ impl PlanDialog {
         lines.push(Line::raw(text::plan_intro(
             self.kind,
             &self.cluster,
-            &self.drain,
             self.plan.moves.len(),
             resuming,
         )));
