@@ -246,25 +246,7 @@ async fn silences_created_and_expired_by_shopctl_are_alertmanagers_own() {
     fake.node("n1", true);
     let tmp = tempfile::tempdir().expect("tempdir");
     let kubeconfig = fake.kubeconfig(tmp.path(), "ops", "t");
-    let demo_dir = tmp.path().join("demo");
-    shopctl::backends::demo::DemoFleet::open(&common::demo_options(
-        &demo_dir,
-        300,
-        shopctl::backends::demo::Scenario::Calm,
-    ))
-    .expect("demo");
-    let config = tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"{}\"\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
-            kubeconfig.display(),
-            am.url,
-            demo_dir.join("git/system.git").display(),
-            tmp.path().join("cache/system.git").display()
-        ),
-    )
-    .expect("config");
+    let config = common::live_config(tmp.path(), &kubeconfig, &am.url, "");
     let state = tmp.path().join("state");
     let run = |args: &[&str]| {
         let (config, state) = (config.clone(), state.clone());

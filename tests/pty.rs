@@ -385,25 +385,15 @@ fn a_recorded_live_session_holds_no_secret() {
     let kubeconfig = fake.kubeconfig(tmp.path(), "ops", token);
     let secret = tmp.path().join("am-password");
     std::fs::write(&secret, password).expect("secret");
-    let demo = tmp.path().join("demo");
-    shopctl::backends::demo::DemoFleet::open(&common::demo_options(
-        &demo,
-        100,
-        shopctl::backends::demo::Scenario::Calm,
-    ))
-    .expect("demo");
-    let config = tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\nbasic_auth = {{ username = \"shopctl\", password_file = \"{}\" }}\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
-            kubeconfig.display(),
-            secret.display(),
-            demo.join("git/system.git").display(),
-            tmp.path().join("cache").display()
+    let config = common::live_config(
+        tmp.path(),
+        &kubeconfig,
+        "http://127.0.0.1:1",
+        &format!(
+            "basic_auth = {{ username = \"shopctl\", password_file = \"{}\" }}",
+            secret.display()
         ),
-    )
-    .expect("config");
+    );
     let rec = tmp.path().join("live.jsonl");
     let (config_s, rec_s) = (config.display().to_string(), rec.display().to_string());
     let mut pty = Pty::spawn(

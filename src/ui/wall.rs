@@ -468,20 +468,9 @@ fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             .or_default()
             .push(c);
     }
-    let name_w = fleet
-        .clusters
-        .iter()
-        .map(|c| c.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(6);
-    let cell_w = fleet
-        .tiers
-        .iter()
-        .map(|t| t.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(6);
+    let widest = |names: &mut dyn Iterator<Item = usize>| names.max().unwrap_or(4).max(6);
+    let name_w = widest(&mut fleet.clusters.iter().map(|c| c.name.len()));
+    let cell_w = widest(&mut fleet.tiers.iter().map(|t| t.name.len()));
     let fits = usize::from(width).saturating_sub(name_w + 16) / (cell_w + 1);
     let tiers: Vec<_> = fleet.tiers.iter().take(fits.max(1)).collect();
     let mut head = vec![Span::raw(format!("   {:<name_w$} {:<12}", "", ""))];

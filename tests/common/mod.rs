@@ -105,3 +105,28 @@ fn push_gitlink_when(demo: &Path, branch: &str, app_commit: &str, at: Option<Ts>
     git(&work, &["push", "-q", "origin", branch]);
     std::fs::remove_dir_all(&work).expect("scratch clone removed");
 }
+
+/// A live-mode configuration in `dir`: the control plane through `kubeconfig` (context `ops`),
+/// Alertmanager at `alertmanager` (with `alertmanager_extra` TOML lines, such as credentials),
+/// and a demo fleet's real git remote as the system repository. Returns the file.
+pub fn live_config(
+    dir: &Path,
+    kubeconfig: &Path,
+    alertmanager: &str,
+    alertmanager_extra: &str,
+) -> std::path::PathBuf {
+    let demo = dir.join("demo");
+    DemoFleet::open(&demo_options(&demo, 100, Scenario::Calm)).expect("demo");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"{alertmanager}\"\n{alertmanager_extra}\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
+            kubeconfig.display(),
+            demo.join("git/system.git").display(),
+            dir.join("cache/system.git").display()
+        ),
+    )
+    .expect("config");
+    config
+}
