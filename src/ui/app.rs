@@ -139,9 +139,9 @@ pub struct App {
     /// Unfinished drains were looked for once the whole fleet arrived.
     pub drains_checked: bool,
     /// The wall-screen layout (read-only, rotating views), when `--wall` runs it.
-    pub wall: Option<super::wall::WallState>,
+    pub wall: Option<super::state::WallState>,
     /// This console replays a recording (what the header says about it).
-    pub replay: Option<super::recording::player::ReplayView>,
+    pub replay: Option<super::state::ReplayView>,
 }
 
 impl App {

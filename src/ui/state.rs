@@ -139,3 +139,86 @@ pub struct Toast {
     pub bad: bool,
     pub until: Ts,
 }
+
+/// Seconds between views by default.
+pub const ROTATE_DEFAULT: u64 = 20;
+
+/// One of the wall screen's views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallView {
+    Ladder,
+    Map,
+    Alerts,
+}
+
+impl WallView {
+    pub const ALL: [WallView; 3] = [WallView::Ladder, WallView::Map, WallView::Alerts];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            WallView::Ladder => "RELEASE",
+            WallView::Map => "FAILURE DOMAINS",
+            WallView::Alerts => "ALERTS",
+        }
+    }
+}
+
+/// Which view shows and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WallState {
+    /// Seconds each view shows when they do not all fit; 0 never rotates.
+    pub rotate_secs: u64,
+    pub view: usize,
+    /// When the current view came up (set on the first tick).
+    pub since: Option<Ts>,
+}
+
+impl Default for WallState {
+    fn default() -> Self {
+        WallState::rotating(ROTATE_DEFAULT)
+    }
+}
+
+impl WallState {
+    pub fn rotating(secs: u64) -> WallState {
+        WallState {
+            rotate_secs: secs,
+            view: 0,
+            since: None,
+        }
+    }
+
+    pub fn current(&self) -> WallView {
+        WallView::ALL[self.view % WallView::ALL.len()]
+    }
+
+    /// Seconds until the next view, when rotating.
+    pub fn next_in(&self, now: Ts) -> Option<i64> {
+        let since = self.since?;
+        (self.rotate_secs > 0).then(|| {
+            i64::try_from(self.rotate_secs).unwrap_or(i64::MAX) - since.secs_until(now).abs()
+        })
+    }
+
+    /// Moves `by` views on (back when negative), from `now`.
+    pub fn step(&mut self, by: isize, now: Ts) {
+        let n = WallView::ALL.len() as isize;
+        self.view = ((self.view as isize + by).rem_euclid(n)) as usize;
+        self.since = Some(now);
+    }
+}
+
+/// What the header shows of a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayView {
+    /// The recording's file name.
+    pub name: String,
+    pub speed: f64,
+    pub paused: bool,
+    /// Every recorded message has been replayed.
+    pub ended: bool,
+    /// How long the recording is, in milliseconds.
+    pub len_ms: u64,
+    /// The recording's last line was cut off (its number).
+    pub cut_off: Option<usize>,
+}

@@ -14,6 +14,7 @@ use super::{Entry, Header};
 use crate::ops::access::WriteAccess;
 use crate::ui::app::{App, Msg};
 use crate::ui::render;
+pub use crate::ui::state::ReplayView;
 use crate::ui::terminal::TerminalGuard;
 use crate::ui::theme::Theme;
 use crate::ui::update::update;
@@ -27,21 +28,6 @@ const SEEK_MS: u64 = 10_000;
 const SEEK_LONG_MS: u64 = 60_000;
 /// At most this many frames a second, however fast the replay.
 const FRAME: Duration = Duration::from_millis(33);
-
-/// What the header shows of a replay.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplayView {
-    /// The recording's file name.
-    pub name: String,
-    pub speed: f64,
-    pub paused: bool,
-    /// Every recorded message has been replayed.
-    pub ended: bool,
-    /// How long the recording is, in milliseconds.
-    pub len_ms: u64,
-    /// The recording's last line was cut off (its number).
-    pub cut_off: Option<usize>,
-}
 
 /// A recording being replayed: the console's state at `pos` milliseconds into it.
 pub struct Replay {
@@ -329,7 +315,7 @@ async fn play(guard: &mut TerminalGuard, mut replay: Replay, theme: &Theme) -> a
 }
 
 fn draw(guard: &mut TerminalGuard, app: &App, theme: &Theme) -> std::io::Result<()> {
-    crate::ui::runtime::draw(guard, app, theme)
+    guard.frame(|f| render::render(app, theme, f)).map(|_| ())
 }
 
 /// The final screen of a recording, as text lines (for tests and `replay --print`).
