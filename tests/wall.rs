@@ -167,3 +167,19 @@ fn an_outage_shows_on_the_map_and_the_wall_changes_nothing() {
     assert_eq!(app.fleet.shops.len(), before);
     assert!(app.readonly());
 }
+
+#[test]
+fn a_replayed_wall_says_it_is_a_replay() {
+    let (_t, mut app) = wall(100, 30, 20, Scenario::Calm);
+    app.replay = Some(shopctl::ui::state::ReplayView {
+        name: "wall.jsonl".into(),
+        speed: 10.0,
+        paused: false,
+        ended: false,
+        len_ms: 60_000,
+        cut_off: None,
+    });
+    let s = screen(&app);
+    assert!(s.contains("REPLAY of wall.jsonl · ▶ ×10"), "{s}");
+    assert!(s.contains("space pause"), "{s}");
+}

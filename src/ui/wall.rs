@@ -214,14 +214,19 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     } else {
         view(app, wall.current(), frame_style, theme, frame, body);
     }
-    let keys = [
-        ("tab", "next view"),
-        ("1-3", "view"),
-        ("?", "help"),
-        ("q", "quit"),
-    ];
+    // A replay's footer has the replay's keys.
+    let keys: &[(&str, &str)] = if app.replay.is_some() {
+        super::text::REPLAY_KEYS
+    } else {
+        &[
+            ("tab", "next view"),
+            ("1-3", "view"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    };
     let mut spans = Vec::new();
-    for (k, what) in keys {
+    for (k, what) in keys.iter().copied() {
         spans.push(Span::styled(k, theme.key()));
         spans.push(Span::styled(format!(" {what}  "), theme.muted()));
     }
@@ -243,6 +248,12 @@ fn header(
         Span::styled(if narrow { " " } else { " shopctl wall " }, bold),
         Span::styled(format!("{} ", app.fleet.name), theme.header()),
     ];
+    if let Some(label) = super::render::replay_label(app, narrow) {
+        left.push(Span::styled(
+            label,
+            theme.warn().add_modifier(Modifier::REVERSED),
+        ));
+    }
     if !all {
         let views: Vec<Span> = WallView::ALL
             .iter()
