@@ -315,7 +315,7 @@ fn replay(
                 let tmp = out.with_extension("cast.partial");
                 let mut w = std::io::BufWriter::new(
                     std::fs::File::create(&tmp)
-                        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", tmp.display()))?,
+                        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", out.display()))?,
                 );
                 let exported = cast::export(player::Replay::new(rec, speed), speed, theme, &mut w)
                     .and_then(|e| {
