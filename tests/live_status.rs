@@ -198,23 +198,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// A config for the fake server and the demo's remote, and the state directory to use.
+/// A config for the fake server and the demo's remote.
 fn live_config(fake: &FakeKube, dir: &std::path::Path) -> std::path::PathBuf {
     let kubeconfig = fake.kubeconfig(dir, "ops", "t");
-    let demo_dir = dir.join("demo");
-    DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[control_plane]\ncontext = \"ops\"\nkubeconfig = \"{}\"\n[alertmanager]\nurl = \"http://127.0.0.1:1\"\n[git]\nremote = \"{}\"\ncache = \"{}\"\n",
-            kubeconfig.display(),
-            demo_dir.join("git/system.git").display(),
-            dir.join("cache/system.git").display()
-        ),
-    )
-    .expect("config");
-    config
+    common::live_config(dir, &kubeconfig, "http://127.0.0.1:1", "")
 }
 
 async fn shopctl_live(

@@ -108,7 +108,8 @@ fn push_gitlink_when(demo: &Path, branch: &str, app_commit: &str, at: Option<Ts>
 
 /// A live-mode configuration in `dir`: the control plane through `kubeconfig` (context `ops`),
 /// Alertmanager at `alertmanager` (with `alertmanager_extra` TOML lines, such as credentials),
-/// and a demo fleet's real git remote as the system repository. Returns the file.
+/// and the real git remote of the demo fleet in `dir/demo` (made if missing) as the system
+/// repository. Returns the file.
 pub fn live_config(
     dir: &Path,
     kubeconfig: &Path,
@@ -116,7 +117,10 @@ pub fn live_config(
     alertmanager_extra: &str,
 ) -> std::path::PathBuf {
     let demo = dir.join("demo");
-    DemoFleet::open(&demo_options(&demo, 100, Scenario::Calm)).expect("demo");
+    // A test that made its own demo fleet there keeps it.
+    if !demo.exists() {
+        DemoFleet::open(&demo_options(&demo, 100, Scenario::Calm)).expect("demo");
+    }
     let config = dir.join("config.toml");
     std::fs::write(
         &config,
