@@ -189,8 +189,10 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             if let Some(url) = &repo_url {
                 commands::export::check_repo_url(url)?;
             }
-            let fleet = source.snapshot(Ts::now())?;
+            let now = Ts::now();
+            let fleet = source.snapshot(now)?;
             let opts = commands::export::ExportOptions {
+                read_at: now,
                 repo_url: repo_url.as_deref().unwrap_or(&export.0),
                 argocd_namespace: &export.1,
                 shopset_label: &export.2,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::backends::live::objects::{DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
-use crate::domain::Fleet;
+use crate::domain::{Fleet, OperationPhase};
 
 /// What the export is for.
 pub struct ExportOptions<'a> {
@@ -21,6 +21,8 @@ pub struct ExportOptions<'a> {
     /// Include each Application's `status` as last read (for loading into a test server; Argo
     /// CD writes its own).
     pub with_status: bool,
+    /// When the fleet was read: an operation's start where the fleet does not know it.
+    pub read_at: crate::domain::Ts,
 }
 
 /// A `--repo-url` that can stand in an Application: not empty, one line, and no secret in it
@@ -169,10 +171,24 @@ pub fn objects(
                 status["sync"]["revision"] = json!(r);
             }
             if let Some(p) = a.operation {
-                status["operationState"] = json!({"phase": p.to_string()});
-                if let Some(t) = a.last_sync_finished {
-                    status["operationState"]["finishedAt"] = json!(t.rfc3339());
+                // Argo CD's CRD requires the operation and its start; the start is not kept, so
+                // the finish (or the moment the fleet was read) stands in for it.
+                let started = a.last_sync_finished.unwrap_or(opts.read_at);
+                let mut op = json!({
+                    "phase": p.to_string(),
+                    "operation": {"sync": {}},
+                    "startedAt": started.rfc3339(),
+                });
+                if let Some(r) = &a.revision {
+                    op["operation"]["sync"]["revision"] = json!(r);
+                    if p == OperationPhase::Succeeded {
+                        op["syncResult"] = json!({"revision": r});
+                    }
                 }
+                if let Some(t) = a.last_sync_finished {
+                    op["finishedAt"] = json!(t.rfc3339());
+                }
+                status["operationState"] = op;
             }
             app["status"] = status;
         }

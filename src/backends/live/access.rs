@@ -76,6 +76,14 @@ pub fn asks(config: &Config) -> Vec<Ask> {
             lock,
             Some(Capability::Lock),
         ),
+        // Without it the lock is taken and never given back: everyone waits out its duration.
+        ask(
+            "delete",
+            "coordination.k8s.io",
+            "leases",
+            lock,
+            Some(Capability::Lock),
+        ),
         ask("create", "events.k8s.io", "events", Some("default"), None),
     ];
     // Argo CD instances on the control plane's context; one elsewhere is asked by its own

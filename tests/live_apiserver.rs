@@ -1,0 +1,598 @@
+//! Live mode against real Kubernetes API servers (k8s.io/kubernetes' kube-apiserver with etcd,
+//! see `tests/support/kube_env.rs`): the CRDs of `shopctl crds` and Argo CD's served as they
+//! are and validating what shopctl writes, the watch with a relist after a real etcd
+//! compaction, real 409s between concurrent writers, the Lease between processes, real RBAC
+//! answering the SelfSubjectAccessReviews, Events, and the demo fleet exported and read back.
+
+mod common;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+#[path = "support/kube_env.rs"]
+mod kube_env;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fault_proxy::FaultProxy;
+use kube_env::KubeEnv;
+use serde_json::{Value, json};
+use shopctl::backends::demo::{DemoFleet, Scenario};
+use shopctl::backends::live::{kubeconfig, watch};
+use shopctl::backends::{SourceEvent, SourceId};
+use shopctl::domain::Fleet;
+use tokio::sync::mpsc;
+
+fn obj(kind: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "shopset.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+fn shop(name: &str, on: &[&str]) -> Value {
+    obj(
+        "Shop",
+        name,
+        json!({"redundancy": if on.len() == 2 { "dual" } else { "single" }, "shopSets": on}),
+    )
+}
+
+/// Clusters a, b and c (each reached as the viewer through workload cluster `a` or `b`) with a
+/// dev ShopSet each; s1 and s2 on b-1, d1 on a-1 and b-1.
+async fn three_clusters(env: &KubeEnv, on: &str) {
+    for (c, ctx) in [("a", "viewer@a"), ("b", "viewer@b"), ("c", "viewer@a")] {
+        env.create(
+            on,
+            obj("FleetCluster", c, json!({"provider": "eks", "context": ctx})),
+        )
+        .await;
+        env.create(
+            on,
+            obj(
+                "ShopSet",
+                &format!("{c}-1"),
+                json!({"tier": "dev", "configuration": "staging", "cluster": c, "capacity": 10}),
+            ),
+        )
+        .await;
+    }
+    env.create(
+        on,
+        obj(
+            "Tier",
+            "dev",
+            json!({"level": 0, "branch": "tier-0", "soakSeconds": 30}),
+        ),
+    )
+    .await;
+    for (n, sets) in [
+        ("s1", vec!["b-1"]),
+        ("s2", vec!["b-1"]),
+        ("d1", vec!["a-1", "b-1"]),
+    ] {
+        env.create(on, shop(n, &sets)).await;
+    }
+    env.node("a", "n1", true).await;
+    env.node("b", "n1", true).await;
+}
+
+/// A live configuration for the control plane as `user`, Argo CD in `argocd_ns`, the Lease in
+/// `lock_ns`, the demo's git remote, and an Alertmanager that does not answer.
+fn config(dir: &Path, env: &KubeEnv, user: &str, argocd_ns: &str, lock_ns: &str) -> PathBuf {
+    let demo = dir.join("demo");
+    if !demo.exists() {
+        DemoFleet::open(&common::demo_options(&demo, 100, Scenario::Calm)).expect("demo");
+    }
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[control_plane]\ncontext = \"{ctx}\"\nkubeconfig = \"{kc}\"\n\
+             [[argocd]]\ncontext = \"{ctx}\"\nnamespace = \"{argocd_ns}\"\n\
+             [alertmanager]\nurl = \"http://127.0.0.1:1\"\n\
+             [git]\nremote = \"{remote}\"\ncache = \"{cache}\"\n\
+             [lock]\nnamespace = \"{lock_ns}\"\n",
+            ctx = KubeEnv::context("control", user),
+            kc = env.kubeconfig.display(),
+            remote = demo.join("git/system.git").display(),
+            cache = dir.join("cache/system.git").display(),
+        ),
+    )
+    .expect("config");
+    file
+}
+
+async fn shopctl(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
+    let (cfg, st) = (config.to_path_buf(), state.to_path_buf());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+            .env("XDG_STATE_HOME", &st)
+            .env("SHOPCTL_OPERATOR", "alice@ops")
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crds_are_served_as_shopctl_prints_them_and_the_server_validates_shops() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    env.create("control", shop("valid", &["a-1"])).await;
+    let bad = env
+        .try_create(
+            "control",
+            obj(
+                "Shop",
+                "bad",
+                json!({"redundancy": "triple", "shopSets": ["a-1"]}),
+            ),
+        )
+        .await
+        .expect_err("the schema refuses an unknown redundancy");
+    assert!(
+        matches!(&bad, kube::Error::Api(s) if s.code == 422 && s.message.contains("redundancy")),
+        "{bad}"
+    );
+    let bad = env
+        .try_create(
+            "control",
+            obj(
+                "ShopSet",
+                "bad",
+                json!({"tier": "dev", "configuration": "x", "cluster": "a", "capacity": "ten"}),
+            ),
+        )
+        .await
+        .expect_err("the schema refuses a capacity that is not a number");
+    assert!(
+        matches!(&bad, kube::Error::Api(s) if s.code == 422),
+        "{bad}"
+    );
+}
+
+/// Applies what the source says to a fleet until `done` holds (or fails after a while).
+async fn until(
+    rx: &mut mpsc::Receiver<SourceEvent>,
+    fleet: &mut Fleet,
+    problems: &mut Vec<String>,
+    what: &str,
+    done: impl Fn(&Fleet, &[String]) -> bool,
+) {
+    let started = Instant::now();
+    while !done(fleet, problems) {
+        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => {
+                fleet.apply(u);
+                fleet.refresh();
+            }
+            Ok(Some(SourceEvent::Problem { source, message })) => {
+                assert_eq!(source, SourceId::ControlPlane);
+                problems.push(message);
+            }
+            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
+            Ok(None) | Err(_) => panic!(
+                "never saw {what}; fleet has {:?}; problems {problems:?}",
+                names(fleet)
+            ),
+        }
+    }
+}
+
+fn names(f: &Fleet) -> Vec<String> {
+    let mut v: Vec<String> = f.shops.iter().map(|s| s.name.clone()).collect();
+    v.sort();
+    v
+}
+
+/// The kubeconfig of the test servers with `cluster` reached through `via`.
+fn kubeconfig_via(env: &KubeEnv, dir: &Path, cluster: &str, via: std::net::SocketAddr) -> PathBuf {
+    let text = std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig");
+    let mut k: Value = serde_yaml::from_str(&text).expect("yaml");
+    for c in k["clusters"].as_array_mut().expect("clusters") {
+        if c["name"] == cluster {
+            c["cluster"]["server"] = Value::from(format!("https://{via}"));
+        }
+    }
+    let file = dir.join("kubeconfig");
+    std::fs::write(&file, serde_yaml::to_string(&k).expect("yaml")).expect("written");
+    file
+}
+
+fn addr_of(server: &str) -> std::net::SocketAddr {
+    server
+        .trim_start_matches("https://")
+        .parse()
+        .expect("host:port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_is_watched_with_changes_deletions_and_a_relist_after_compaction() {
+    let env = KubeEnv::get();
+    // Cluster b has no watch cache: a watch from a compacted revision is etcd's 410 Gone.
+    let _fleet = env.fleet_on("b").await;
+    for c in ["a", "b"] {
+        env.create("b", obj("FleetCluster", c, json!({"provider": "eks"})))
+            .await;
+    }
+    env.create(
+        "b",
+        obj(
+            "Tier",
+            "prod",
+            json!({"level": 3, "branch": "tier-3", "soakSeconds": 90}),
+        ),
+    )
+    .await;
+    for (s, c) in [("a-1", "a"), ("b-1", "b")] {
+        env.create(
+            "b",
+            obj(
+                "ShopSet",
+                s,
+                json!({"tier": "prod", "configuration": "production", "cluster": c, "capacity": 10}),
+            ),
+        )
+        .await;
+    }
+    for (n, on) in [("s1", "a-1"), ("s2", "a-1"), ("s3", "b-1")] {
+        env.create("b", shop(n, &[on])).await;
+    }
+
+    let proxy = FaultProxy::start(addr_of(&env.servers["b"])).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = kubeconfig_via(env, tmp.path(), "b", proxy.addr);
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let client = kube::Client::try_from(
+        kubeconfig::client_config(&k, &name, Some("viewer@b"))
+            .await
+            .expect("context"),
+    )
+    .expect("client");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::control_plane(client, tx));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(&mut rx, &mut fleet, &mut problems, "the initial list", |f, _| {
+        f.shops.len() == 3 && f.shopsets.len() == 2 && f.clusters.len() == 2 && f.tiers.len() == 1
+    })
+    .await;
+    assert_eq!(fleet.shop_count("a-1"), 2);
+
+    env.create("b", shop("s4", &["b-1"])).await;
+    env.patch("b", &shop("s1", &[]), json!({"spec": {"shopSets": ["b-1"]}}))
+        .await;
+    env.delete("b", &shop("s2", &[])).await;
+    until(&mut rx, &mut fleet, &mut problems, "the changes", |f, _| {
+        names(f) == ["s1", "s3", "s4"] && f.shop_count("b-1") == 3
+    })
+    .await;
+
+    // The network goes silent; meanwhile s3 is deleted and etcd compacted; then every
+    // connection is cut. The watch resumes from a revision etcd no longer has: 410 Gone, a
+    // relist, and s3 — whose deletion no watch ever told — is gone.
+    proxy.freeze();
+    env.delete("b", &shop("s3", &[])).await;
+    // A later write elsewhere, so the compaction revision is past the deletion (compacting at
+    // the deletion's own revision leaves an event whose previous state is gone, which the API
+    // server without a watch cache answers with a 500 on every resume).
+    env.namespace("b", "later").await;
+    env.compact("b");
+    proxy.cut();
+    until(&mut rx, &mut fleet, &mut problems, "the relist", |f, _| {
+        names(f) == ["s1", "s4"]
+    })
+    .await;
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_read_it() {
+    use shopctl::backends::live::placement::ShopPatcher;
+    use shopctl::domain::placement::Move;
+    use shopctl::ops::placement::{Capacities, PlacementStore, Record};
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let n = 40;
+    for i in 0..n {
+        env.create("control", shop(&format!("race-{i}"), &["b-1"]))
+            .await;
+    }
+    let file = env.kubeconfig.clone();
+    let writer = |to: &'static str| {
+        let file = file.clone();
+        std::thread::spawn(move || {
+            let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let config = rt
+                .block_on(kubeconfig::client_config(&k, &name, Some("operator@control")))
+                .expect("context");
+            let p = ShopPatcher::new(config).expect("patcher");
+            let moves: Vec<Move> = (0..n)
+                .map(|i| Move {
+                    shop: format!("race-{i}"),
+                    from: vec!["b-1".into()],
+                    to: vec![to.into()],
+                })
+                .collect();
+            p.apply(&moves, &Record::Drain(format!("drain-{to}")), &Capacities::new())
+                .expect("batch")
+        })
+    };
+    let (one, two) = (writer("a-1"), writer("c-1"));
+    let (one, two) = (one.join().expect("a-1"), two.join().expect("c-1"));
+    // Every shop was moved by exactly one of them; the other found it moved and left it.
+    assert_eq!(one.applied + two.applied, n, "{one:?} {two:?}");
+    assert_eq!(one.skipped.len() + two.skipped.len(), n, "{one:?} {two:?}");
+    for (_, why) in one.skipped.iter().chain(&two.skipped) {
+        assert!(why.contains("moved meanwhile"), "{why}");
+    }
+    let mut on_a = 0;
+    for i in 0..n {
+        let s = env
+            .read("control", &shop(&format!("race-{i}"), &[]))
+            .await
+            .expect("shop");
+        let sets = s["spec"]["shopSets"].clone();
+        let drain = s["metadata"]["annotations"]["shopset.dev/drain"].clone();
+        match sets.as_array().and_then(|a| a.first()).and_then(Value::as_str) {
+            Some("a-1") => {
+                on_a += 1;
+                assert_eq!(drain, "drain-a-1", "{s}");
+            }
+            Some("c-1") => assert_eq!(drain, "drain-c-1", "{s}"),
+            other => panic!("race-{i} ended on {other:?}"),
+        }
+        // Written by shopctl's field manager.
+        assert!(
+            s["metadata"]["managedFields"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|f| f["manager"] == "shopctl")),
+            "{s}"
+        );
+    }
+    assert_eq!(on_a, one.applied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_nothing() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    three_clusters(env, "control").await;
+    let (argocd, lock) = (
+        env.namespace("control", "argocd").await,
+        env.namespace("control", "lock").await,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+
+    // The viewer may read but not drain: refused before anything is written (exit 3).
+    let viewer = config(tmp.path(), env, "viewer", &argocd, &lock);
+    let out = shopctl(&viewer, &state, &["drain", "b", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not permitted") && stderr(&out).contains("patch shops.shopset.dev"),
+        "{}",
+        stderr(&out)
+    );
+    let b = env
+        .read("control", &obj("FleetCluster", "b", json!({})))
+        .await
+        .expect("b");
+    // The schema's default, untouched.
+    assert_eq!(b["spec"]["unschedulable"], false, "{b}");
+    let status = shopctl(&viewer, &state, &["status", "-o", "json"]).await;
+    assert!(status.status.success(), "{}", stderr(&status));
+
+    // An operator who may not delete Leases cannot give the lock back: a drain is refused whole.
+    let no_delete = config(tmp.path(), env, "operator-no-lease-delete", &argocd, &lock);
+    let out = shopctl(&no_delete, &state, &["drain", "b", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("delete leases.coordination.k8s.io"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The operator has exactly the rights the README lists, and they are enough.
+    let operator = config(tmp.path(), env, "operator", &argocd, &lock);
+    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    for n in ["s1", "s2", "d1"] {
+        let s = env.read("control", &shop(n, &[])).await.expect("shop");
+        let on: Vec<String> = serde_json::from_value(s["spec"]["shopSets"].clone()).expect("sets");
+        assert!(!on.contains(&"b-1".to_string()), "{n} still on b-1: {on:?}");
+    }
+    let b = env
+        .read("control", &obj("FleetCluster", "b", json!({})))
+        .await
+        .expect("b");
+    assert_eq!(b["spec"]["unschedulable"], true);
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                       "metadata": {"name": "shopctl-release", "namespace": lock}});
+    assert!(
+        env.read("control", &lease).await.is_none(),
+        "the Lease was given back"
+    );
+    // Each audited step is an events.k8s.io/v1 Event on the object it touched.
+    let events = env.client("control", "admin").await;
+    let api: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(events, "default");
+    let list = api
+        .list(&kube::api::ListParams::default().fields("regarding.name=b"))
+        .await
+        .expect("events");
+    assert!(
+        list.items
+            .iter()
+            .any(|e| e.reporting_controller.as_deref() == Some("shopctl")
+                && e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("FleetCluster")),
+        "{:?}",
+        list.items
+    );
+
+    let out = shopctl(&operator, &state, &["restore", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d1 = env.read("control", &shop("d1", &[])).await.expect("d1");
+    assert_eq!(d1["spec"]["shopSets"], json!(["a-1", "b-1"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_contend_for_the_lease_through_the_binary() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    three_clusters(env, "control").await;
+    let (argocd, lock) = (
+        env.namespace("control", "argocd").await,
+        env.namespace("control", "lock").await,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let operator = config(tmp.path(), env, "operator", &argocd, &lock);
+    // Bob, on another machine, is draining c.
+    let now = shopctl::domain::Ts::now().rfc3339();
+    let lease = env
+        .create(
+            "control",
+            json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                   "metadata": {"name": "shopctl-release", "namespace": lock,
+                                "annotations": {"shopset.dev/operation": "draining 'c'"}},
+                   "spec": {"holderIdentity": "bob@ops laptop-bob/4242/0badcafe",
+                            "leaseDurationSeconds": 600,
+                            "acquireTime": format!("{}", now.replace('Z', ".000000Z")),
+                            "renewTime": format!("{}", now.replace('Z', ".000000Z"))}}),
+        )
+        .await;
+    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("locked by bob@ops (draining 'c')"),
+        "{}",
+        stderr(&out)
+    );
+    let b = env
+        .read("control", &obj("FleetCluster", "b", json!({})))
+        .await
+        .expect("b");
+    assert_eq!(b["spec"]["unschedulable"], false, "nothing was written");
+
+    // Bob's Lease expires (he crashed and never renewed): Alice takes it over and drains.
+    env.patch(
+        "control",
+        &lease,
+        json!({"spec": {"acquireTime": "2026-01-01T00:00:00.000000Z",
+                        "renewTime": "2026-01-01T00:00:00.000000Z"}}),
+    )
+    .await;
+    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(env.read("control", &lease).await.is_none(), "given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_same() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo_dir = tmp.path().join("demo");
+    DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let run_demo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+            .env("XDG_STATE_HOME", tmp.path().join("demo-state"))
+            .arg("--demo")
+            .arg("--demo-dir")
+            .arg(&demo_dir)
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let drained = run_demo(&["drain", "c", "--yes"]);
+    assert!(drained.status.success(), "{}", stderr(&drained));
+    let out = run_demo(&["export", "--with-status"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+    let argocd = env.namespace("control", "argocd").await;
+    let lock = env.namespace("control", "lock").await;
+    for a in ["a", "b"] {
+        env.node(a, "n1", true).await;
+    }
+    let mut kinds = std::collections::BTreeMap::new();
+    for doc in serde_yaml::Deserializer::from_str(&yaml) {
+        let mut object: Value =
+            serde::Deserialize::deserialize(doc).expect("every document is an object");
+        if object["kind"] == "FleetCluster" {
+            object["spec"]["context"] = Value::from("viewer@a");
+        }
+        if object["kind"] == "Application" {
+            object["metadata"]["namespace"] = Value::from(argocd.clone());
+        }
+        *kinds
+            .entry(object["kind"].as_str().expect("kind").to_string())
+            .or_insert(0) += 1;
+        // Every object the export writes passes the real server's schema validation.
+        env.create("control", object).await;
+    }
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+
+    let operator = config(tmp.path(), env, "operator", &argocd, &lock);
+    let live = shopctl(&operator, &tmp.path().join("state"), &["status", "-o", "json"]).await;
+    assert!(live.status.success(), "{}", stderr(&live));
+    let live: Value = serde_json::from_slice(&live.stdout).expect("json");
+    let demo: Value = serde_json::from_slice(&run_demo(&["status", "-o", "json"]).stdout).expect("json");
+    let pick = |v: &Value, list: &str, fields: &[&str]| -> Vec<Value> {
+        let mut rows: Vec<Value> = v[list]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    fields
+                        .iter()
+                        .map(|f| (f.to_string(), row[*f].clone()))
+                        .collect(),
+                )
+            })
+            .collect();
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    };
+    for (list, fields) in [
+        (
+            "clusters",
+            &["name", "provider", "failure_domain", "cordoned"][..],
+        ),
+        (
+            "tiers",
+            &["name", "level", "branch", "revision", "revision_tag", "soak_secs"][..],
+        ),
+        (
+            "shopsets",
+            &["name", "tier", "cluster", "configuration", "capacity", "shop_count"][..],
+        ),
+        ("shops", &["name", "redundancy", "shopsets"][..]),
+        (
+            "apps",
+            &["name", "shopset", "sync", "health", "operation", "revision", "app_revision"][..],
+        ),
+        (
+            "unfinished_drains",
+            &["cluster", "drain", "shops_left", "shops_away"][..],
+        ),
+    ] {
+        assert_eq!(
+            pick(&live, list, fields),
+            pick(&demo, list, fields),
+            "{list} differ"
+        );
+    }
+}
