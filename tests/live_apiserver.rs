@@ -40,7 +40,11 @@ async fn three_clusters(env: &KubeEnv, on: &str) {
     for (c, ctx) in [("a", "viewer@a"), ("b", "viewer@b"), ("c", "viewer@a")] {
         env.create(
             on,
-            obj("FleetCluster", c, json!({"provider": "eks", "context": ctx})),
+            obj(
+                "FleetCluster",
+                c,
+                json!({"provider": "eks", "context": ctx}),
+            ),
         )
         .await;
         env.create(
@@ -259,15 +263,28 @@ async fn the_control_plane_is_watched_with_changes_deletions_and_a_relist_after_
     let (tx, mut rx) = mpsc::channel(1024);
     let task = tokio::spawn(watch::control_plane(client, tx));
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
-    until(&mut rx, &mut fleet, &mut problems, "the initial list", |f, _| {
-        f.shops.len() == 3 && f.shopsets.len() == 2 && f.clusters.len() == 2 && f.tiers.len() == 1
-    })
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| {
+            f.shops.len() == 3
+                && f.shopsets.len() == 2
+                && f.clusters.len() == 2
+                && f.tiers.len() == 1
+        },
+    )
     .await;
     assert_eq!(fleet.shop_count("a-1"), 2);
 
     env.create("b", shop("s4", &["b-1"])).await;
-    env.patch("b", &shop("s1", &[]), json!({"spec": {"shopSets": ["b-1"]}}))
-        .await;
+    env.patch(
+        "b",
+        &shop("s1", &[]),
+        json!({"spec": {"shopSets": ["b-1"]}}),
+    )
+    .await;
     env.delete("b", &shop("s2", &[])).await;
     until(&mut rx, &mut fleet, &mut problems, "the changes", |f, _| {
         names(f) == ["s1", "s3", "s4"] && f.shop_count("b-1") == 3
@@ -315,7 +332,11 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
                 .build()
                 .expect("runtime");
             let config = rt
-                .block_on(kubeconfig::client_config(&k, &name, Some("operator@control")))
+                .block_on(kubeconfig::client_config(
+                    &k,
+                    &name,
+                    Some("operator@control"),
+                ))
                 .expect("context");
             let p = ShopPatcher::new(config).expect("patcher");
             let moves: Vec<Move> = (0..n)
@@ -325,8 +346,12 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
                     to: vec![to.into()],
                 })
                 .collect();
-            p.apply(&moves, &Record::Drain(format!("drain-{to}")), &Capacities::new())
-                .expect("batch")
+            p.apply(
+                &moves,
+                &Record::Drain(format!("drain-{to}")),
+                &Capacities::new(),
+            )
+            .expect("batch")
         })
     };
     let (one, two) = (writer("a-1"), writer("c-1"));
@@ -345,7 +370,11 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
             .expect("shop");
         let sets = s["spec"]["shopSets"].clone();
         let drain = s["metadata"]["annotations"]["shopset.dev/drain"].clone();
-        match sets.as_array().and_then(|a| a.first()).and_then(Value::as_str) {
+        match sets
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+        {
             Some("a-1") => {
                 on_a += 1;
                 assert_eq!(drain, "drain-a-1", "{s}");
@@ -545,10 +574,16 @@ async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_sa
     assert_eq!(kinds.len(), 5, "{kinds:?}");
 
     let operator = config(tmp.path(), env, "operator", &argocd, &lock);
-    let live = shopctl(&operator, &tmp.path().join("state"), &["status", "-o", "json"]).await;
+    let live = shopctl(
+        &operator,
+        &tmp.path().join("state"),
+        &["status", "-o", "json"],
+    )
+    .await;
     assert!(live.status.success(), "{}", stderr(&live));
     let live: Value = serde_json::from_slice(&live.stdout).expect("json");
-    let demo: Value = serde_json::from_slice(&run_demo(&["status", "-o", "json"]).stdout).expect("json");
+    let demo: Value =
+        serde_json::from_slice(&run_demo(&["status", "-o", "json"]).stdout).expect("json");
     let pick = |v: &Value, list: &str, fields: &[&str]| -> Vec<Value> {
         let mut rows: Vec<Value> = v[list]
             .as_array()
@@ -573,16 +608,38 @@ async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_sa
         ),
         (
             "tiers",
-            &["name", "level", "branch", "revision", "revision_tag", "soak_secs"][..],
+            &[
+                "name",
+                "level",
+                "branch",
+                "revision",
+                "revision_tag",
+                "soak_secs",
+            ][..],
         ),
         (
             "shopsets",
-            &["name", "tier", "cluster", "configuration", "capacity", "shop_count"][..],
+            &[
+                "name",
+                "tier",
+                "cluster",
+                "configuration",
+                "capacity",
+                "shop_count",
+            ][..],
         ),
         ("shops", &["name", "redundancy", "shopsets"][..]),
         (
             "apps",
-            &["name", "shopset", "sync", "health", "operation", "revision", "app_revision"][..],
+            &[
+                "name",
+                "shopset",
+                "sync",
+                "health",
+                "operation",
+                "revision",
+                "app_revision",
+            ][..],
         ),
         (
             "unfinished_drains",
@@ -595,4 +652,262 @@ async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_sa
             "{list} differ"
         );
     }
+}
+
+async fn shopctl_with_env(
+    config: &Path,
+    state: &Path,
+    vars: &[(&str, String)],
+    args: &[&str],
+) -> std::process::Output {
+    let (cfg, st) = (config.to_path_buf(), state.to_path_buf());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"));
+        for v in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(v);
+        }
+        cmd.env("XDG_STATE_HOME", &st)
+            .env("SHOPCTL_OPERATOR", "alice@ops")
+            .envs(vars)
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_proxy_is_used_for_the_api_servers_and_no_proxy_bypasses_it() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    three_clusters(env, "control").await;
+    let (argocd, lock) = (
+        env.namespace("control", "argocd").await,
+        env.namespace("control", "lock").await,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let viewer = config(tmp.path(), env, "viewer", &argocd, &lock);
+
+    // Every API server through the proxy the environment names.
+    let proxy = fault_proxy::ConnectProxy::start().await;
+    let through = shopctl_with_env(
+        &viewer,
+        &state,
+        &[("HTTPS_PROXY", format!("http://{}", proxy.addr))],
+        &["status", "-o", "json"],
+    )
+    .await;
+    assert!(through.status.success(), "{}", stderr(&through));
+    let json: Value = serde_json::from_slice(&through.stdout).expect("json");
+    assert_eq!(json["shops"].as_array().map(Vec::len), Some(3), "{json}");
+    assert!(proxy.tunnels() > 0, "nothing went through the proxy");
+
+    // NO_PROXY names the servers: a dead proxy is never tried.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let bypassed = shopctl_with_env(
+        &viewer,
+        &state,
+        &[
+            ("HTTPS_PROXY", format!("http://{dead}")),
+            ("NO_PROXY", "127.0.0.1,localhost".into()),
+        ],
+        &["status", "-o", "json"],
+    )
+    .await;
+    assert!(bypassed.status.success(), "{}", stderr(&bypassed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_plugin_runs_once_per_context_while_the_console_keeps_reading() {
+    use shopctl::backends::FleetSource;
+    use shopctl::backends::live::{config::Config, source::LiveSource};
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    three_clusters(env, "control").await;
+    let (argocd, lock) = (
+        env.namespace("control", "argocd").await,
+        env.namespace("control", "lock").await,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A plugin that counts its runs and hands out the viewer's token for an hour; the
+    // kubeconfig asks for it to be interactive, which shopctl never allows.
+    let runs = tmp.path().join("runs");
+    let plugin = tmp.path().join("plugin.sh");
+    let expires = shopctl::domain::Ts::now().plus_secs(3600).rfc3339();
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho run $(date +%s) $KUBERNETES_EXEC_INFO >> '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\",\"expirationTimestamp\":\"{expires}\"}}}}'\n",
+            runs.display(),
+            env.tokens["viewer"]
+        ),
+    )
+    .expect("plugin");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    let mut k: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig"))
+            .expect("yaml");
+    k["users"].as_array_mut().expect("users").push(json!({
+        "name": "exec", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin,
+            "interactiveMode": "Always", "provideClusterInfo": false}}}));
+    for c in ["control", "a", "b"] {
+        k["contexts"]
+            .as_array_mut()
+            .expect("contexts")
+            .push(json!({"name": format!("exec@{c}"), "context": {"cluster": c, "user": "exec"}}));
+    }
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&k).expect("yaml")).expect("written");
+    for (c, ctx) in [("a", "exec@a"), ("b", "exec@b"), ("c", "exec@a")] {
+        env.patch(
+            "control",
+            &obj("FleetCluster", c, json!({})),
+            json!({"spec": {"context": ctx}}),
+        )
+        .await;
+    }
+    let file = config(tmp.path(), env, "viewer", &argocd, &lock);
+    let text = std::fs::read_to_string(&file)
+        .expect("config")
+        .replace("viewer@control", "exec@control")
+        .replace(
+            &env.kubeconfig.display().to_string(),
+            &kubeconfig.display().to_string(),
+        );
+    std::fs::write(&file, text).expect("config");
+
+    let source = LiveSource::new(Config::load(&file, None).expect("config"));
+    let (tx, mut rx) = mpsc::channel(4096);
+    let task = tokio::spawn(Box::new(source).watch(tx));
+    // Every context's client is made by the first round of cluster probes; kube runs the plugin
+    // while it builds a client (for a certificate, then a token). Then nothing runs it again
+    // for the token's lifetime: not the second round of probes 15 s later, not the watches.
+    let runs_now = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let started = Instant::now();
+    let mut probed = std::collections::BTreeMap::new();
+    let mut after_first_round = None;
+    while started.elapsed() < Duration::from_secs(35) {
+        if let Ok(Some(SourceEvent::Heartbeat {
+            source: SourceId::Cluster(c),
+            ..
+        })) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await
+        {
+            *probed.entry(c).or_insert(0) += 1;
+            if probed.len() == 3 && after_first_round.is_none() {
+                after_first_round = Some(runs_now());
+            }
+        }
+    }
+    task.abort();
+    assert!(
+        probed.values().all(|n| *n >= 2) && probed.len() == 3,
+        "two rounds of probes through the plugin's token: {probed:?}"
+    );
+    let (first, count) = (after_first_round.expect("a first round"), runs_now());
+    assert_eq!(
+        count, first,
+        "the plugin ran again after the clients were made"
+    );
+    assert!(
+        count <= 3 * 3,
+        "{count} runs for three contexts (control, a, b): a client per context, not per reader"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_cut_on_a_quiet_fleet_is_live_again_without_a_change() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet_on("b").await;
+    env.create("b", obj("FleetCluster", "a", json!({"provider": "eks"})))
+        .await;
+    env.create(
+        "b",
+        obj("Tier", "dev", json!({"level": 0, "branch": "tier-0"})),
+    )
+    .await;
+    env.create(
+        "b",
+        obj(
+            "ShopSet",
+            "a-1",
+            json!({"tier": "dev", "configuration": "staging", "cluster": "a", "capacity": 10}),
+        ),
+    )
+    .await;
+    env.create("b", shop("s1", &["a-1"])).await;
+    let proxy = FaultProxy::start(addr_of(&env.servers["b"])).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = kubeconfig_via(env, tmp.path(), "b", proxy.addr);
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let client = kube::Client::try_from(
+        kubeconfig::client_config(&k, &name, Some("viewer@b"))
+            .await
+            .expect("context"),
+    )
+    .expect("client");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::control_plane(client, tx));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 1 && f.tiers.len() == 1,
+    )
+    .await;
+
+    // Every connection is cut; the watches fail, say so, and reconnect by themselves. Nothing
+    // changes in the fleet, so no event ever says the watch is back: the source must still be
+    // live again once the watches have gone long enough without failing.
+    proxy.cut();
+    let cut = Instant::now();
+    let mut failed = false;
+    let mut live_again = false;
+    while cut.elapsed() < watch::RECOVERED_AFTER + Duration::from_secs(30) {
+        match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            Ok(Some(SourceEvent::Problem { .. })) => failed = true,
+            Ok(Some(SourceEvent::Heartbeat { .. })) if failed => {
+                live_again = true;
+                break;
+            }
+            Ok(Some(SourceEvent::Update(u))) => fleet.apply(u),
+            Ok(None) => panic!("the watch ended"),
+            _ => {}
+        }
+    }
+    assert!(failed, "the cut was not noticed");
+    assert!(
+        live_again,
+        "still not live {:?} after the cut",
+        cut.elapsed()
+    );
+    assert_eq!(names(&fleet), ["s1"]);
+    task.abort();
 }

@@ -116,7 +116,13 @@ impl KubeEnv {
         let mut child = Command::new(&bin)
             .args(["up", "--dir"])
             .arg(dir.path())
-            .args(["--clusters", "control,a,b", "--no-watch-cache", "b", "--remove"])
+            .args([
+                "--clusters",
+                "control,a,b",
+                "--no-watch-cache",
+                "b",
+                "--remove",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -134,10 +140,9 @@ impl KubeEnv {
             }
             panic!("kube-testenv did not start: {line}{err}");
         }
-        let file: EnvFile = serde_json::from_slice(
-            &std::fs::read(dir.path().join("env.json")).expect("env.json"),
-        )
-        .expect("env.json parses");
+        let file: EnvFile =
+            serde_json::from_slice(&std::fs::read(dir.path().join("env.json")).expect("env.json"))
+                .expect("env.json parses");
         KubeEnv {
             kubeconfig: file.kubeconfig,
             ca: file.ca,
@@ -199,8 +204,11 @@ impl KubeEnv {
     /// A new namespace of `cluster`, for one test.
     pub async fn namespace(&self, cluster: &str, prefix: &str) -> String {
         let name = Self::unique(prefix);
-        self.create(cluster, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
-            .await;
+        self.create(
+            cluster,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        )
+        .await;
         name
     }
 
@@ -235,8 +243,11 @@ impl KubeEnv {
                         self.create(cluster, crd.clone()).await;
                     }
                     for crd in &docs {
-                        self.until_established(cluster, crd["metadata"]["name"].as_str().expect("name"))
-                            .await;
+                        self.until_established(
+                            cluster,
+                            crd["metadata"]["name"].as_str().expect("name"),
+                        )
+                        .await;
                     }
                 }
             })

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use thiserror::Error;
 
 /// How long connecting to an API server may take.
@@ -105,7 +105,15 @@ pub async fn client_config(
         context: Some(context.clone()),
         ..KubeConfigOptions::default()
     };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+    // An exec credential plugin never reads the console's keys or writes on its screen: its
+    // stdin and stderr are kube's, not the terminal's, whatever the kubeconfig asks.
+    let mut kubeconfig = kubeconfig.clone();
+    for named in &mut kubeconfig.auth_infos {
+        if let Some(exec) = named.auth_info.as_mut().and_then(|a| a.exec.as_mut()) {
+            exec.interactive_mode = Some(ExecInteractiveMode::Never);
+        }
+    }
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| KubeconfigError::Unusable {
             file: file.into(),
@@ -168,6 +176,21 @@ users:
         );
         let eks = client_config(&k, &file, Some("eks-prod")).await.unwrap();
         assert_eq!(eks.cluster_url.to_string(), "https://127.0.0.1:2/");
+    }
+
+    #[tokio::test]
+    async fn an_exec_plugin_never_gets_the_terminal_whatever_the_kubeconfig_asks() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("kubeconfig");
+        std::fs::write(
+            &f,
+            KUBECONFIG.replace("interactiveMode: Never", "interactiveMode: Always"),
+        )
+        .unwrap();
+        let (k, file) = load(Some(&f)).unwrap();
+        let c = client_config(&k, &file, Some("eks-prod")).await.unwrap();
+        let exec = c.auth_info.exec.expect("the plugin");
+        assert_eq!(exec.interactive_mode, Some(ExecInteractiveMode::Never));
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod lease;
 pub mod objects;
+pub mod pages;
 pub mod placement;
 pub mod probe;
 pub mod releases;

@@ -31,12 +31,11 @@ pub async fn probe(client: &kube::Client) -> Result<Probed, String> {
             .apiserver_version()
             .await
             .map_err(|e| format!("no answer from its API server: {e}"))?;
-        let nodes = Api::<Node>::all(client.clone())
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| format!("cannot list its nodes: {e}"))?;
+        let nodes =
+            super::pages::list_all(&Api::<Node>::all(client.clone()), &ListParams::default())
+                .await
+                .map_err(|e| format!("cannot list its nodes: {e}"))?;
         let ready = nodes
-            .items
             .iter()
             .filter(|n| {
                 n.status
@@ -48,7 +47,7 @@ pub async fn probe(client: &kube::Client) -> Result<Probed, String> {
         Ok(Probed {
             version: version.git_version,
             nodes_ready: u32::try_from(ready).unwrap_or(u32::MAX),
-            nodes_total: u32::try_from(nodes.items.len()).unwrap_or(u32::MAX),
+            nodes_total: u32::try_from(nodes.len()).unwrap_or(u32::MAX),
         })
     };
     match tokio::time::timeout(PROBE_TIMEOUT, call).await {

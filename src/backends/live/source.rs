@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::alertmanager::{self, AlertmanagerClient};
 use super::config::Config;
 use super::git::GitCache;
+use super::pages::list_all;
 use super::{crds, kubeconfig, objects, probe, watch};
 use crate::backends::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
 use crate::domain::{Fleet, FleetUpdate, Ts};
@@ -33,6 +34,35 @@ const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 /// A live fleet, as its configuration describes it.
 pub struct LiveSource {
     config: Config,
+}
+
+/// One client per kubeconfig context for the whole session, shared by everything that reads
+/// through that context: an exec credential plugin then runs once per token lifetime, not once
+/// per watch, probe round or Argo CD instance.
+#[derive(Clone, Default)]
+struct Clients(std::sync::Arc<tokio::sync::Mutex<HashMap<String, kube::Client>>>);
+
+impl Clients {
+    /// The context's client, made on first use. A new client asks its API server for its
+    /// version once before anyone else uses it, so that its credential (a plugin's token) is
+    /// fetched once rather than by every request started at the same moment.
+    async fn get(
+        &self,
+        k: &Kubeconfig,
+        file: &str,
+        context: Option<&str>,
+        source: SourceId,
+    ) -> Result<kube::Client, SourceError> {
+        let key = context.unwrap_or_default().to_string();
+        let mut clients = self.0.lock().await;
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = LiveSource::client(k, file, context, source).await?;
+        let _ = tokio::time::timeout(probe::PROBE_TIMEOUT, client.apiserver_version()).await;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
 }
 
 impl LiveSource {
@@ -73,34 +103,30 @@ impl LiveSource {
             message: format!("cannot list {what}: {e}"),
         };
         let lp = ListParams::default();
-        let tiers = Api::<crds::Tier>::all(cp.clone())
-            .list(&lp)
+        let tiers = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("tiers", e))?;
-        let clusters = Api::<crds::FleetCluster>::all(cp.clone())
-            .list(&lp)
+        let clusters = list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("fleetclusters", e))?;
-        let shopsets = Api::<crds::ShopSet>::all(cp.clone())
-            .list(&lp)
+        let shopsets = list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("shopsets", e))?;
-        let shops = Api::<crds::Shop>::all(cp.clone())
-            .list(&lp)
+        let shops = list_all(&Api::<crds::Shop>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("shops", e))?;
         let mut fleet = Fleet::new(self.fleet_name());
         fleet.apply(FleetUpdate::ScopeLabels(self.scope_labels()));
-        for t in &tiers.items {
+        for t in &tiers {
             fleet.apply(FleetUpdate::TierSpec(objects::tier(t)));
         }
-        for c in &clusters.items {
+        for c in &clusters {
             fleet.apply(FleetUpdate::ClusterSpec(objects::cluster(c)));
         }
-        for s in &shopsets.items {
+        for s in &shopsets {
             fleet.apply(FleetUpdate::ShopSetUpserted(objects::shopset(s)));
         }
-        let shops: Vec<_> = shops.items.iter().map(objects::shop).collect();
+        let shops: Vec<_> = shops.iter().map(objects::shop).collect();
         fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
         for argo in &self.config.argocd {
             let source = SourceId::ArgoCd(self.argo_name(argo));
@@ -113,19 +139,25 @@ impl LiveSource {
             let api: Api<kube::api::DynamicObject> =
                 Api::namespaced_with(client, &argo.namespace, &resource);
             let labelled = ListParams::default().labels(&argo.shopset_label);
-            let apps = api.list(&labelled).await.map_err(|e| SourceError {
+            let apps = list_all(&api, &labelled).await.map_err(|e| SourceError {
                 from: source.clone(),
                 message: format!("cannot list Argo CD Applications: {e}"),
             })?;
             let mut relist = objects::applications(argo.shopset_label.clone());
-            for a in apps.items {
+            for a in apps {
                 for u in relist.on(kube::runtime::watcher::Event::Apply(a)) {
                     fleet.apply(u);
                 }
             }
         }
         // Each cluster through its own context; one that does not answer is unreachable.
-        for (name, status) in self.probe_clusters(&k, &file, &clusters.items).await {
+        let clients = Clients::default();
+        clients
+            .0
+            .lock()
+            .await
+            .insert(cp_context.unwrap_or_default().to_string(), cp.clone());
+        for (name, status) in self.probe_clusters(&k, &file, &clusters, &clients).await {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
@@ -173,33 +205,33 @@ impl LiveSource {
         k: &Kubeconfig,
         file: &str,
         clusters: &[crds::FleetCluster],
+        clients: &Clients,
     ) -> Vec<(String, Result<probe::Probed, String>)> {
         use futures::StreamExt;
+        // A client per context, made once and kept; a context that cannot be used is tried
+        // again (the kubeconfig as read this round) next time.
+        let mut probes = Vec::new();
+        for c in clusters {
+            let name = kube::ResourceExt::name_any(c);
+            let context = c.spec.context.clone().unwrap_or_else(|| name.clone());
+            let client = clients
+                .get(k, file, Some(&context), SourceId::Cluster(name.clone()))
+                .await
+                .map_err(|e| e.message);
+            probes.push(async move {
+                let r = match client {
+                    Ok(client) => probe::probe(&client).await,
+                    Err(e) => Err(e),
+                };
+                (name, r)
+            });
+        }
         // Side by side (at most PROBES_AT_ONCE), so a fleet of dead clusters costs one probe
         // timeout, not one per cluster; answers come back in the clusters' order.
-        let probes: Vec<_> = clusters
-            .iter()
-            .map(|c| Self::probe_one(k, file, c))
-            .collect();
         futures::stream::iter(probes)
             .buffered(PROBES_AT_ONCE)
             .collect()
             .await
-    }
-
-    async fn probe_one(
-        k: &Kubeconfig,
-        file: &str,
-        cluster: &crds::FleetCluster,
-    ) -> (String, Result<probe::Probed, String>) {
-        let name = kube::ResourceExt::name_any(cluster);
-        let context = cluster.spec.context.clone().unwrap_or_else(|| name.clone());
-        let source = SourceId::Cluster(name.clone());
-        let r = match Self::client(k, file, Some(&context), source).await {
-            Ok(client) => probe::probe(&client).await,
-            Err(e) => Err(e.message),
-        };
-        (name, r)
     }
 
     /// The configured label names that scope an alert to a ShopSet, tier or cluster.
@@ -255,6 +287,7 @@ impl LiveSource {
         {
             return;
         }
+        let clients = Clients::default();
         let mut tasks = Vec::new();
         // Each connection is made by its own task, and tried again until it works: a context
         // whose credential plugin fails at start (an expired SSO session) is not given up on.
@@ -263,9 +296,12 @@ impl LiveSource {
             let context = argo.context.clone().or_else(|| cp_context.clone());
             let (kf, tx) = (self.config.control_plane.kubeconfig.clone(), tx.clone());
             let (namespace, label) = (argo.namespace.clone(), argo.shopset_label.clone());
+            let clients = clients.clone();
             tasks.push(tokio::spawn(async move {
                 let source = SourceId::ArgoCd(name.clone());
-                if let Some(c) = connect(kf.as_deref(), context.as_deref(), source, &tx).await {
+                if let Some(c) =
+                    connect(&clients, kf.as_deref(), context.as_deref(), source, &tx).await
+                {
                     watch::argocd(c, name, namespace, label, tx).await;
                 }
             }));
@@ -291,6 +327,7 @@ impl LiveSource {
         tasks.push(tokio::spawn(async move {
             let kf = self.config.control_plane.kubeconfig.clone();
             let Some(cp) = connect(
+                &clients,
                 kf.as_deref(),
                 cp_context.as_deref(),
                 SourceId::ControlPlane,
@@ -301,7 +338,7 @@ impl LiveSource {
                 return;
             };
             let watching = watch::control_plane(cp.clone(), cp_tx.clone());
-            futures::join!(watching, self.clusters_and_git(k, file, cp, cp_tx));
+            futures::join!(watching, self.clusters_and_git(k, file, cp, clients, cp_tx));
         }));
         // Stops every task when this future is dropped (the console quits).
         let _stop = AbortAll(tasks);
@@ -314,13 +351,14 @@ impl LiveSource {
         k: Kubeconfig,
         file: String,
         cp: kube::Client,
+        clients: Clients,
         tx: mpsc::Sender<SourceEvent>,
     ) {
         let mut since: HashMap<String, (bool, Ts)> = HashMap::new();
         loop {
             let lp = ListParams::default();
-            if let Ok(clusters) = Api::<crds::FleetCluster>::all(cp.clone()).list(&lp).await {
-                for (name, r) in self.probe_clusters(&k, &file, &clusters.items).await {
+            if let Ok(clusters) = list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp).await {
+                for (name, r) in self.probe_clusters(&k, &file, &clusters, &clients).await {
                     let now = Ts::now();
                     let up = r.is_ok();
                     let first = since.entry(name.clone()).or_insert((up, now));
@@ -345,12 +383,10 @@ impl LiveSource {
                     }
                 }
             }
-            let tiers: Vec<(String, String)> = Api::<crds::Tier>::all(cp.clone())
-                .list(&lp)
+            let tiers: Vec<(String, String)> = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
                 .await
                 .map(|l| {
-                    l.items
-                        .iter()
+                    l.iter()
                         .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
                         .collect()
                 })
@@ -482,6 +518,7 @@ const CONNECT_RETRY: (std::time::Duration, std::time::Duration) = (
 /// kubeconfig read afresh each time, so a context added or fixed meanwhile is found — each
 /// failure reported as a problem of `source`; `None` once nobody listens.
 async fn connect(
+    clients: &Clients,
     kubeconfig_file: Option<&std::path::Path>,
     context: Option<&str>,
     source: SourceId,
@@ -490,7 +527,8 @@ async fn connect(
     let mut wait = CONNECT_RETRY.0;
     loop {
         let made = match kubeconfig::load(kubeconfig_file) {
-            Ok((k, file)) => LiveSource::client(&k, &file, context, source.clone())
+            Ok((k, file)) => clients
+                .get(&k, &file, context, source.clone())
                 .await
                 .map_err(|e| e.message),
             Err(e) => Err(e.to_string()),

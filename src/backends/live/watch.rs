@@ -5,10 +5,10 @@
 //!
 //! A watch connection can die without a word (a NAT or load balancer forgets it): the stream
 //! then just goes quiet. So the API server is asked for its version every 5 s; when it does not
-//! answer, the source says so at once, and when it answers again the watches are started anew
-//! (relisting) rather than trusted.
+//! answer, the source says so at once. The probe only reports: the watches reconnect by
+//! themselves — a connection silent for longer than the client's read timeout is dropped and
+//! resumed from its resourceVersion — so a moment without an answer costs no relist.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::BoxStream;
@@ -21,42 +21,55 @@ use super::objects::{self, Relist};
 use crate::backends::{SourceEvent, SourceId};
 use crate::domain::{FleetUpdate, Ts};
 
-/// What one resource's watcher says: updates, and problems (objects it cannot map, or why it
-/// could not watch).
-type Said = (Vec<FleetUpdate>, Vec<String>);
+/// What one resource's watcher says: which resource (its index among those watched together),
+/// updates, problems (objects it cannot map, or why it could not watch), and whether it shows
+/// the watch working (a relist *starting* does not: the list may still be refused).
+type Said = (usize, Vec<FleetUpdate>, Vec<String>, bool);
 
-/// A watch of one resource that can be started again: what it has reported is kept across
-/// restarts, so the relist of a new start removes what went away meanwhile.
+/// A watch of one resource, the `index`-th of those forwarded together. The watcher reconnects
+/// by itself (with backoff and jitter), resuming from the last resourceVersion it saw, and
+/// relists only when the server says that version is gone (410).
 fn watched<K>(
     api: Api<K>,
     config: watcher::Config,
-    relist: Relist<K>,
+    mut relist: Relist<K>,
+    index: usize,
     what: String,
-) -> impl Fn() -> BoxStream<'static, Said> + Send
+) -> BoxStream<'static, Said>
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
-    let relist = Arc::new(Mutex::new(relist));
-    move || {
-        let (relist, what) = (Arc::clone(&relist), what.clone());
-        watcher(api.clone(), config.clone())
-            .default_backoff()
-            .map(move |event| match (event, relist.lock()) {
-                (Ok(e), Ok(mut relist)) => {
-                    let updates = relist.on(e);
-                    (updates, std::mem::take(&mut relist.problems))
-                }
-                (Err(e), _) => (Vec::new(), vec![format!("watching {what}: {e}")]),
-                (Ok(_), Err(_)) => (Vec::new(), vec![format!("watching {what}: failed earlier")]),
-            })
-            .boxed()
-    }
+    watcher(api, config)
+        .default_backoff()
+        .map(move |event| match event {
+            Ok(e) => {
+                let working = !matches!(e, watcher::Event::Init);
+                let updates = relist.on(e);
+                (
+                    index,
+                    updates,
+                    std::mem::take(&mut relist.problems),
+                    working,
+                )
+            }
+            Err(e) => (
+                index,
+                Vec::new(),
+                vec![format!("watching {what}: {e}")],
+                false,
+            ),
+        })
+        .boxed()
 }
 
 /// How often the API server is asked whether it is still there (and a quiet watch says so).
 const QUIET_HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long that question may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a resource whose watch failed must go without failing again, while its API server
+/// answers, to count as watched again on a fleet where nothing changes: longer than the
+/// watcher's longest wait between retries (30 s), so a retry that failed would have said so.
+pub const RECOVERED_AFTER: Duration = Duration::from_secs(40);
 
 /// Whether the API server answers now, or why not.
 async fn probe(client: &kube::Client) -> Result<(), String> {
@@ -64,45 +77,65 @@ async fn probe(client: &kube::Client) -> Result<(), String> {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("the API server does not answer: {e}")),
         Err(_) => Err(format!(
-            "the API server did not answer within {} s; the watches are started again when it does",
+            "the API server did not answer within {} s",
             PROBE_TIMEOUT.as_secs()
         )),
     }
 }
 
-/// Forwards what the watches `start` makes say to `tx` as events of `source` until the receiver
-/// goes away. Every 5 s the API server is asked for its version: while it answers and the last
-/// thing the watches said was not a problem, a heartbeat goes out (a quiet fleet is not stale);
-/// when it does not, a problem goes out; when it answers again, the watches start anew.
-async fn forward<S>(
-    start: impl Fn() -> S,
+/// How each watched resource stands.
+#[derive(Debug, Clone, Default)]
+struct Standing {
+    /// It has said something without a problem (its first list arrived).
+    listed: bool,
+    /// When it last failed, while it has not recovered since.
+    failed_at: Option<tokio::time::Instant>,
+}
+
+/// Forwards what the watches in `all` say to `tx` as events of `source` until the receiver goes
+/// away. The source is fresh (a heartbeat goes out, and every 5 s while nothing changes) only
+/// when every resource has listed and none is failing, and the API server answers its version:
+/// one refused resource is not hidden by another's events. The probe only reports; reconnecting
+/// is the watchers' own (resuming where they were, no relist), so an API server that stopped
+/// answering for a moment costs no relist of the fleet.
+async fn forward(
+    mut all: impl Stream<Item = Said> + Unpin,
+    resources: usize,
     client: kube::Client,
     source: SourceId,
     tx: mpsc::Sender<SourceEvent>,
-) where
-    S: Stream<Item = Said> + Unpin,
-{
-    let mut all = start();
+) {
     let mut quiet = tokio::time::interval(QUIET_HEARTBEAT);
     quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut healthy = false;
+    let mut standing = vec![Standing::default(); resources];
     let mut lost = false;
+    let fresh = |standing: &[Standing], lost: bool| {
+        !lost && standing.iter().all(|s| s.listed && s.failed_at.is_none())
+    };
     loop {
-        let (updates, problems) = tokio::select! {
+        let (index, updates, problems, working) = tokio::select! {
             said = all.next() => match said {
                 Some(said) => said,
                 None => return,
             },
             _ = quiet.tick() => {
                 let event = match probe(&client).await {
-                    Ok(()) if lost => {
-                        // The old connections may be dead without knowing it: start again.
+                    Ok(()) => {
                         lost = false;
-                        all = start();
-                        continue;
+                        // A watch that failed and has not failed again for longer than the
+                        // watcher waits between retries is watching again, even if nothing
+                        // changed to say so.
+                        for s in &mut standing {
+                            if s.failed_at.is_some_and(|t| t.elapsed() >= RECOVERED_AFTER) {
+                                s.failed_at = None;
+                                s.listed = true;
+                            }
+                        }
+                        if !fresh(&standing, lost) {
+                            continue;
+                        }
+                        SourceEvent::Heartbeat { source: source.clone(), at: Ts::now() }
                     }
-                    Ok(()) if healthy && !lost => SourceEvent::Heartbeat { source: source.clone(), at: Ts::now() },
-                    Ok(()) => continue,
                     Err(message) => {
                         lost = true;
                         SourceEvent::Problem { source: source.clone(), message }
@@ -114,11 +147,20 @@ async fn forward<S>(
                 continue;
             }
         };
-        healthy = problems.is_empty();
+        if let Some(s) = standing.get_mut(index) {
+            if !problems.is_empty() {
+                s.failed_at = Some(tokio::time::Instant::now());
+            } else if working {
+                *s = Standing {
+                    listed: true,
+                    failed_at: None,
+                };
+            }
+        }
         let mut events: Vec<SourceEvent> = updates.into_iter().map(SourceEvent::Update).collect();
         // While the API server does not answer the probe, nothing the old streams say makes the
         // source fresh.
-        if healthy && !lost {
+        if fresh(&standing, lost) {
             events.push(SourceEvent::Heartbeat {
                 source: source.clone(),
                 at: Ts::now(),
@@ -154,43 +196,49 @@ pub async fn argocd(
     let config = watcher::Config::default()
         .labels(&shopset_label)
         .timeout(super::kubeconfig::WATCH_SECS);
-    let start = watched(
+    let all = watched(
         api,
         config,
         objects::applications(shopset_label),
+        0,
         format!("Argo CD Applications in '{namespace}'"),
     );
-    forward(start, client, SourceId::ArgoCd(name), tx).await;
+    forward(all, 1, client, SourceId::ArgoCd(name), tx).await;
 }
 
 /// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
 /// goes away (or the task is aborted).
 pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
     let config = || watcher::Config::default().timeout(super::kubeconfig::WATCH_SECS);
-    let tiers = watched(
-        Api::all(client.clone()),
-        config(),
-        objects::tiers(),
-        "tiers".into(),
-    );
-    let clusters = watched(
-        Api::all(client.clone()),
-        config(),
-        objects::clusters(),
-        "fleetclusters".into(),
-    );
-    let shopsets = watched(
-        Api::all(client.clone()),
-        config(),
-        objects::shopsets(),
-        "shopsets".into(),
-    );
-    let shops = watched(
-        Api::all(client.clone()),
-        config(),
-        objects::shops(),
-        "shops".into(),
-    );
-    let start = move || futures::stream::select_all([tiers(), clusters(), shopsets(), shops()]);
-    forward(start, client, SourceId::ControlPlane, tx).await;
+    let all = futures::stream::select_all([
+        watched(
+            Api::all(client.clone()),
+            config(),
+            objects::tiers(),
+            0,
+            "tiers".into(),
+        ),
+        watched(
+            Api::all(client.clone()),
+            config(),
+            objects::clusters(),
+            1,
+            "fleetclusters".into(),
+        ),
+        watched(
+            Api::all(client.clone()),
+            config(),
+            objects::shopsets(),
+            2,
+            "shopsets".into(),
+        ),
+        watched(
+            Api::all(client.clone()),
+            config(),
+            objects::shops(),
+            3,
+            "shops".into(),
+        ),
+    ]);
+    forward(all, 4, client, SourceId::ControlPlane, tx).await;
 }

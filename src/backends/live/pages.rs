@@ -1,0 +1,37 @@
+//! Lists as kubectl makes them: page by page (`limit` and `continue`), so a list of 100,000
+//! objects is many bounded answers rather than one response the API server must hold whole. A
+//! continue token that expired meanwhile (`410 Gone` after a compaction) starts the list again
+//! once, from the first page, as kubectl does.
+
+use kube::Api;
+use kube::api::ListParams;
+
+/// Objects per page: kubectl's and the watcher's.
+pub const PAGE: u32 = 500;
+
+/// Every object of `api` that `lp` selects, read page by page.
+pub async fn list_all<K>(api: &Api<K>, lp: &ListParams) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut restarted = false;
+    'list: loop {
+        let mut params = lp.clone().limit(PAGE);
+        let mut out = Vec::new();
+        loop {
+            let page = match api.list(&params).await {
+                Ok(page) => page,
+                Err(kube::Error::Api(s)) if s.code == 410 && !restarted && !out.is_empty() => {
+                    restarted = true;
+                    continue 'list;
+                }
+                Err(e) => return Err(e),
+            };
+            out.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+}
