@@ -220,3 +220,88 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
     .to_string();
     assert!(e.contains("cannot fetch") && e.contains(&remote), "{e}");
 }
+
+#[test]
+fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
+    use shopctl::backends::live::releases::LiveReleases;
+    use shopctl::ops::ReleaseStore;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo_dir = tmp.path().join("demo");
+    let fleet =
+        DemoFleet::open(&common::demo_options(&demo_dir, 300, Scenario::Calm)).expect("demo");
+    let demo = DemoSource::new(fleet)
+        .snapshot(common::CREATED.plus_secs(60))
+        .expect("snapshot");
+    let old = demo_dir.join("git/system.git");
+    // The system repository moved: the new remote starts as a copy of the old.
+    let new = tmp.path().join("moved/system.git");
+    let out = std::process::Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .expect("git clone");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head = |repo: &std::path::Path, branch: &str| {
+        git2::Repository::open_bare(repo)
+            .and_then(|r| r.refname_to_id(&format!("refs/heads/{branch}")))
+            .map(|o| o.to_string())
+            .expect("branch")
+    };
+    let dev = demo.tier("dev").expect("dev");
+    let current = dev.revision.clone().expect("dev pins something");
+    let older = dev.previous.clone().expect("an earlier revision");
+    let clone = tmp.path().join("cache/system.push.git");
+    let nowhere = || kube::Config::new("http://127.0.0.1:1".parse().expect("url"));
+    let now = shopctl::domain::Ts::now();
+
+    let first = LiveReleases::new(
+        old.to_str().expect("utf-8"),
+        clone.clone(),
+        nowhere(),
+        vec![],
+    )
+    .expect("store");
+    let pushed = first
+        .set_gitlink(
+            &dev.branch,
+            Some(&current.id),
+            &older.id,
+            "Roll back dev",
+            "alice@ops",
+            now,
+        )
+        .expect("pushed");
+    let old_head = head(&old, &dev.branch);
+    assert_eq!(pushed.commit, old_head);
+
+    // git.remote now names the new place: the same push clone pushes there, not to the old.
+    let second =
+        LiveReleases::new(new.to_str().expect("utf-8"), clone, nowhere(), vec![]).expect("store");
+    let pushed = second
+        .set_gitlink(
+            &dev.branch,
+            None,
+            &older.id,
+            "Roll back dev again",
+            "alice@ops",
+            now,
+        )
+        .expect("pushed");
+    assert_eq!(head(&new, &dev.branch), pushed.commit);
+    assert_eq!(
+        head(&old, &dev.branch),
+        old_head,
+        "the old remote was pushed to"
+    );
+    assert_ne!(
+        head(&new, &dev.branch),
+        old_head,
+        "the new remote did not get the push"
+    );
+}

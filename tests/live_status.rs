@@ -832,3 +832,29 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
         "given back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_reads_every_list_in_pages() {
+    let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
+    three_clusters(&fake);
+    fake.node("n1", true);
+    for i in 0..1_200 {
+        fake.put(
+            "shops",
+            "Shop",
+            json!({"metadata": {"name": format!("paged-{i}")}, "spec": {"redundancy": "single", "shopSets": ["a-1"]}}),
+        );
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = live_config(&fake, tmp.path());
+    let out = shopctl_live(&config, &tmp.path().join("state"), &["status", "-o", "json"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["shops"].as_array().map(Vec::len), Some(1_203));
+    // 1,203 shops in pages of 500: three answers, none holding the whole list.
+    assert_eq!(fake.lists("shops"), 3, "the shops were not read in pages");
+}

@@ -100,7 +100,10 @@ fn git(repo: &Path, args: &[&str], timeout: Duration) -> Result<(String, bool), 
     // ssh must not ask for a password or a host key on the console's terminal; an operator who
     // set their own ssh command keeps it.
     if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        // Read inside the repository: its own config and an includeIf for its path count.
         let configured = Command::new("git")
+            .arg("--git-dir")
+            .arg(repo)
             .args(["config", "--get", "core.sshCommand"])
             .stdin(Stdio::null())
             .stderr(Stdio::null())

@@ -11,6 +11,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
 use super::blocking::BlockingRuntime;
 use super::crds;
+use super::pages::list_all;
 use super::sync;
 use crate::domain::Ts;
 use crate::ops::{OpsError, Pushed, ReleaseStore};
@@ -66,9 +67,22 @@ impl LiveReleases {
         })
     }
 
-    /// The bare push clone, created with `origin` = the remote when missing.
+    /// The bare push clone, created with `origin` = the remote when missing; `origin` follows
+    /// `git.remote` when the configuration changed it, so the push goes where the reads come
+    /// from.
     fn ensure_clone(&self) -> Result<(), OpsError> {
-        if git2::Repository::open_bare(&self.clone).is_ok() {
+        if let Ok(repo) = git2::Repository::open_bare(&self.clone) {
+            let current = repo
+                .find_remote("origin")
+                .ok()
+                .and_then(|r| r.url().ok().map(str::to_string));
+            match current {
+                Some(url) if url == self.remote => {}
+                Some(_) => repo.remote_set_url("origin", &self.remote)?,
+                None => {
+                    repo.remote("origin", &self.remote)?;
+                }
+            }
             return Ok(());
         }
         let repo = git2::Repository::init_bare(&self.clone)?;
@@ -84,28 +98,26 @@ impl LiveReleases {
             .runtime
             .run(async {
                 let lp = ListParams::default();
-                let tiers = Api::<crds::Tier>::all(self.control_plane.clone())
-                    .list(&lp)
+                let tiers = list_all(&Api::<crds::Tier>::all(self.control_plane.clone()), &lp)
                     .await
                     .map_err(|e| e.to_string())?;
-                let Some(tier) = tiers.items.iter().find(|t| t.spec.branch == branch) else {
+                let Some(tier) = tiers.iter().find(|t| t.spec.branch == branch) else {
                     return Ok(Vec::new());
                 };
                 let tier = kube::ResourceExt::name_any(tier);
-                let sets: HashSet<String> = Api::<crds::ShopSet>::all(self.control_plane.clone())
-                    .list(&lp)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .items
-                    .iter()
-                    .filter(|s| s.spec.tier == tier)
-                    .map(kube::ResourceExt::name_any)
-                    .collect();
+                let sets: HashSet<String> =
+                    list_all(&Api::<crds::ShopSet>::all(self.control_plane.clone()), &lp)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .iter()
+                        .filter(|s| s.spec.tier == tier)
+                        .map(kube::ResourceExt::name_any)
+                        .collect();
                 let mut problems = Vec::new();
                 for (api, label) in &self.argo {
                     let labelled = ListParams::default().labels(label);
-                    let apps = api.list(&labelled).await.map_err(|e| e.to_string())?;
-                    for app in apps.items {
+                    let apps = list_all(api, &labelled).await.map_err(|e| e.to_string())?;
+                    for app in apps {
                         let of_tier = kube::ResourceExt::labels(&app)
                             .get(label)
                             .is_some_and(|s| sets.contains(s));
