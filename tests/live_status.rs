@@ -553,68 +553,8 @@ async fn the_exported_demo_fleet_reads_the_same_in_live_mode() {
     let out = run_demo(&["status", "-o", "json"]).await.expect("joined");
     let demo: Value = serde_json::from_slice(&out.stdout).expect("json");
 
-    let pick = |v: &Value, list: &str, fields: &[&str]| -> Vec<Value> {
-        let mut rows: Vec<Value> = v[list]
-            .as_array()
-            .expect("a list")
-            .iter()
-            .map(|row| {
-                Value::Object(
-                    fields
-                        .iter()
-                        .map(|f| (f.to_string(), row[*f].clone()))
-                        .collect(),
-                )
-            })
-            .collect();
-        rows.sort_by_key(|r| r.to_string());
-        rows
-    };
-    for (list, fields) in [
-        (
-            "clusters",
-            &["name", "provider", "failure_domain", "cordoned"][..],
-        ),
-        (
-            "tiers",
-            &[
-                "name",
-                "level",
-                "branch",
-                "revision",
-                "revision_tag",
-                "soak_secs",
-            ][..],
-        ),
-        (
-            "shopsets",
-            &[
-                "name",
-                "tier",
-                "cluster",
-                "configuration",
-                "capacity",
-                "shop_count",
-            ][..],
-        ),
-        ("shops", &["name", "redundancy", "shopsets"][..]),
-        (
-            "apps",
-            &[
-                "name",
-                "shopset",
-                "sync",
-                "health",
-                "operation",
-                "revision",
-                "app_revision",
-            ][..],
-        ),
-        (
-            "unfinished_drains",
-            &["cluster", "drain", "shops_left", "shops_away"][..],
-        ),
-    ] {
+    let pick = common::status_rows;
+    for &(list, fields) in common::SAME_IN_BOTH_MODES {
         let (d, l) = (pick(&demo, list, fields), pick(&live, list, fields));
         assert!(
             !d.is_empty() || list == "unfinished_drains",
@@ -847,7 +787,12 @@ async fn a_snapshot_reads_every_list_in_pages() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = live_config(&fake, tmp.path());
-    let out = shopctl_live(&config, &tmp.path().join("state"), &["status", "-o", "json"]).await;
+    let out = shopctl_live(
+        &config,
+        &tmp.path().join("state"),
+        &["status", "-o", "json"],
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",

@@ -134,3 +134,70 @@ pub fn live_config(
     .expect("config");
     config
 }
+
+/// The rows of `list` in a `status -o json` document, each cut to `fields`, in a stable order:
+/// for comparing two readings of the same fleet.
+pub fn status_rows(v: &serde_json::Value, list: &str, fields: &[&str]) -> Vec<serde_json::Value> {
+    let mut rows: Vec<serde_json::Value> = v[list]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|row| {
+            serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|f| (f.to_string(), row[*f].clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|r| r.to_string());
+    rows
+}
+
+/// The lists and fields of `status -o json` that the demo and live mode must read the same.
+pub const SAME_IN_BOTH_MODES: &[(&str, &[&str])] = &[
+    (
+        "clusters",
+        &["name", "provider", "failure_domain", "cordoned"],
+    ),
+    (
+        "tiers",
+        &[
+            "name",
+            "level",
+            "branch",
+            "revision",
+            "revision_tag",
+            "soak_secs",
+        ],
+    ),
+    (
+        "shopsets",
+        &[
+            "name",
+            "tier",
+            "cluster",
+            "configuration",
+            "capacity",
+            "shop_count",
+        ],
+    ),
+    ("shops", &["name", "redundancy", "shopsets"]),
+    (
+        "apps",
+        &[
+            "name",
+            "shopset",
+            "sync",
+            "health",
+            "operation",
+            "revision",
+            "app_revision",
+        ],
+    ),
+    (
+        "unfinished_drains",
+        &["cluster", "drain", "shops_left", "shops_away"],
+    ),
+];
