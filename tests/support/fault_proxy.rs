@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 pub struct FaultProxy {
     pub addr: SocketAddr,
-    frozen: Arc<AtomicBool>,
+    frozen: watch::Sender<bool>,
     cuts: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -30,12 +30,12 @@ impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let frozen = Arc::new(AtomicBool::new(false));
+        let (frozen, _) = watch::channel(false);
         let (cuts, _) = watch::channel(0u64);
         let (f, c) = (frozen.clone(), cuts.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (f, cut) = (f.clone(), c.subscribe());
+                let (f, cut) = (f.subscribe(), c.subscribe());
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
@@ -60,12 +60,12 @@ impl FaultProxy {
 
     /// The network goes silent: bytes stop flowing both ways, and no connection is closed.
     pub fn freeze(&self) {
-        self.frozen.store(true, Ordering::SeqCst);
+        self.frozen.send_replace(true);
     }
 
     /// Every open connection is closed at once, and bytes flow again on new ones.
     pub fn cut(&self) {
-        self.frozen.store(false, Ordering::SeqCst);
+        self.frozen.send_replace(false);
         self.cuts.send_modify(|n| *n += 1);
     }
 }
@@ -77,7 +77,7 @@ async fn until_cut(mut cut: watch::Receiver<u64>) {
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    frozen: Arc<AtomicBool>,
+    mut frozen: watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -85,8 +85,9 @@ async fn pipe(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        while frozen.load(Ordering::SeqCst) {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Held while the network is silent; flows on when it is back (or the proxy is gone).
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;

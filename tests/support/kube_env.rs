@@ -243,39 +243,38 @@ impl KubeEnv {
                         self.create(cluster, crd.clone()).await;
                     }
                     for crd in &docs {
-                        self.until_established(
-                            cluster,
-                            crd["metadata"]["name"].as_str().expect("name"),
-                        )
-                        .await;
+                        self.until_served(cluster, crd).await;
                     }
                 }
             })
             .await;
     }
 
-    async fn until_established(&self, cluster: &str, name: &str) {
-        let api: Api<DynamicObject> = Api::all_with(
-            self.client(cluster, "admin").await,
-            &resource("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    /// Waits, up to 30 s, until `crd`'s resource is served: a list of it answers.
+    async fn until_served(&self, cluster: &str, crd: &Value) {
+        let spec = &crd["spec"];
+        let version = spec["versions"][0]["name"].as_str().expect("a version");
+        let group = spec["group"].as_str().expect("a group");
+        let gvk = GroupVersionKind::gvk(
+            group,
+            version,
+            spec["names"]["kind"].as_str().expect("kind"),
         );
-        for _ in 0..300 {
-            if let Ok(crd) = api.get(name).await {
-                let established = crd.data["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c["type"] == "Established" && c["status"] == "True")
-                    });
-                if established {
-                    // Discovery and the handlers follow the condition within a moment.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    return;
+        let ar = ApiResource::from_gvk_with_plural(
+            &gvk,
+            spec["names"]["plural"].as_str().expect("plural"),
+        );
+        let api: Api<DynamicObject> = Api::all_with(self.client(cluster, "admin").await, &ar);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match api.list(&ListParams::default().limit(1)).await {
+                Ok(_) => return,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("{} of {cluster} not served: {e}", ar.plural)
                 }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("CRD {name} of {cluster} not established");
     }
 
     /// Takes the control plane's fleet for one test: waits for the test before to finish, then
