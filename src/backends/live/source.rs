@@ -40,12 +40,17 @@ pub struct LiveSource {
 /// through that context: an exec credential plugin then runs once per token lifetime, not once
 /// per watch, probe round or Argo CD instance.
 #[derive(Clone, Default)]
-struct Clients(std::sync::Arc<tokio::sync::Mutex<HashMap<String, kube::Client>>>);
+struct Clients(
+    std::sync::Arc<
+        std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<kube::Client>>>>,
+    >,
+);
 
 impl Clients {
     /// The context's client, made on first use. A new client asks its API server for its
     /// version once before anyone else uses it, so that its credential (a plugin's token) is
-    /// fetched once rather than by every request started at the same moment.
+    /// fetched once rather than by every request started at the same moment. Contexts are made
+    /// side by side: only two users of the same context wait for each other.
     async fn get(
         &self,
         k: &Kubeconfig,
@@ -53,15 +58,30 @@ impl Clients {
         context: Option<&str>,
         source: SourceId,
     ) -> Result<kube::Client, SourceError> {
-        let key = context.unwrap_or_default().to_string();
-        let mut clients = self.0.lock().await;
-        if let Some(c) = clients.get(&key) {
-            return Ok(c.clone());
-        }
-        let client = LiveSource::client(k, file, context, source).await?;
-        let _ = tokio::time::timeout(probe::PROBE_TIMEOUT, client.apiserver_version()).await;
-        clients.insert(key, client.clone());
-        Ok(client)
+        let cell = {
+            let mut cells = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            cells
+                .entry(context.unwrap_or_default().to_string())
+                .or_default()
+                .clone()
+        };
+        cell.get_or_try_init(|| async {
+            let client = LiveSource::client(k, file, context, source).await?;
+            let _ = tokio::time::timeout(probe::PROBE_TIMEOUT, client.apiserver_version()).await;
+            Ok(client)
+        })
+        .await
+        .cloned()
+    }
+
+    /// Starts the session's clients with one already made.
+    fn with(context: Option<&str>, client: kube::Client) -> Clients {
+        let clients = Clients::default();
+        clients.0.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            context.unwrap_or_default().to_string(),
+            std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(client))),
+        );
+        clients
     }
 }
 
@@ -151,12 +171,7 @@ impl LiveSource {
             }
         }
         // Each cluster through its own context; one that does not answer is unreachable.
-        let clients = Clients::default();
-        clients
-            .0
-            .lock()
-            .await
-            .insert(cp_context.unwrap_or_default().to_string(), cp.clone());
+        let clients = Clients::with(cp_context, cp.clone());
         for (name, status) in self.probe_clusters(&k, &file, &clusters, &clients).await {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
@@ -208,30 +223,34 @@ impl LiveSource {
         clients: &Clients,
     ) -> Vec<(String, Result<probe::Probed, String>)> {
         use futures::StreamExt;
-        // A client per context, made once and kept; a context that cannot be used is tried
-        // again (the kubeconfig as read this round) next time.
-        let mut probes = Vec::new();
-        for c in clusters {
-            let name = kube::ResourceExt::name_any(c);
-            let context = c.spec.context.clone().unwrap_or_else(|| name.clone());
-            let client = clients
-                .get(k, file, Some(&context), SourceId::Cluster(name.clone()))
-                .await
-                .map_err(|e| e.message);
-            probes.push(async move {
-                let r = match client {
-                    Ok(client) => probe::probe(&client).await,
-                    Err(e) => Err(e),
-                };
-                (name, r)
-            });
-        }
+        // A client per context, made once and kept (a context that cannot be used is tried
+        // again next round).
+        let probes: Vec<_> = clusters
+            .iter()
+            .map(|c| Self::probe_one(k, file, c, clients))
+            .collect();
         // Side by side (at most PROBES_AT_ONCE), so a fleet of dead clusters costs one probe
         // timeout, not one per cluster; answers come back in the clusters' order.
         futures::stream::iter(probes)
             .buffered(PROBES_AT_ONCE)
             .collect()
             .await
+    }
+
+    async fn probe_one(
+        k: &Kubeconfig,
+        file: &str,
+        cluster: &crds::FleetCluster,
+        clients: &Clients,
+    ) -> (String, Result<probe::Probed, String>) {
+        let name = kube::ResourceExt::name_any(cluster);
+        let context = cluster.spec.context.clone().unwrap_or_else(|| name.clone());
+        let source = SourceId::Cluster(name.clone());
+        let r = match clients.get(k, file, Some(&context), source).await {
+            Ok(client) => probe::probe(&client).await,
+            Err(e) => Err(e.message),
+        };
+        (name, r)
     }
 
     /// The configured label names that scope an alert to a ShopSet, tier or cluster.
