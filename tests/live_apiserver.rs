@@ -77,6 +77,26 @@ async fn three_clusters(env: &KubeEnv, on: &str) {
     env.node("b", "n1", true).await;
 }
 
+/// A test's own session on the three-cluster fleet: a directory, its state directory, and
+/// namespaces of its own for Argo CD and the Lease.
+struct Session {
+    tmp: tempfile::TempDir,
+    state: PathBuf,
+    argocd: String,
+    lock: String,
+}
+
+async fn session(env: &KubeEnv) -> Session {
+    three_clusters(env, "control").await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    Session {
+        state: tmp.path().join("state"),
+        tmp,
+        argocd: env.namespace("control", "argocd").await,
+        lock: env.namespace("control", "lock").await,
+    }
+}
+
 /// A live configuration for the control plane as `user`, Argo CD in `argocd_ns`, the Lease in
 /// `lock_ns`, the demo's git remote, and an Alertmanager that does not answer.
 fn config(dir: &Path, env: &KubeEnv, user: &str, argocd_ns: &str, lock_ns: &str) -> PathBuf {
@@ -101,23 +121,6 @@ fn config(dir: &Path, env: &KubeEnv, user: &str, argocd_ns: &str, lock_ns: &str)
     )
     .expect("config");
     file
-}
-
-async fn shopctl(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
-    let (cfg, st) = (config.to_path_buf(), state.to_path_buf());
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
-            .env("XDG_STATE_HOME", &st)
-            .env("SHOPCTL_OPERATOR", "alice@ops")
-            .arg("--config")
-            .arg(&cfg)
-            .args(&args)
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined")
 }
 
 fn stderr(out: &std::process::Output) -> String {
@@ -161,7 +164,7 @@ async fn the_crds_are_served_as_shopctl_prints_them_and_the_server_validates_sho
     );
 }
 
-/// Applies what the source says to a fleet until `done` holds (or fails after a while).
+/// Applies what the control plane says to a fleet until `done` holds (or fails after a while).
 async fn until(
     rx: &mut mpsc::Receiver<SourceEvent>,
     fleet: &mut Fleet,
@@ -169,32 +172,20 @@ async fn until(
     what: &str,
     done: impl Fn(&Fleet, &[String]) -> bool,
 ) {
-    let started = Instant::now();
-    while !done(fleet, problems) {
-        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(SourceEvent::Update(u))) => {
-                fleet.apply(u);
-                fleet.refresh();
-            }
-            Ok(Some(SourceEvent::Problem { source, message })) => {
-                assert_eq!(source, SourceId::ControlPlane);
-                problems.push(message);
-            }
-            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
-            Ok(None) | Err(_) => panic!(
-                "never saw {what}; fleet has {:?}; problems {problems:?}",
-                names(fleet)
-            ),
-        }
-    }
+    let within = Duration::from_secs(60);
+    common::until_source(
+        rx,
+        fleet,
+        problems,
+        SourceId::ControlPlane,
+        within,
+        what,
+        done,
+    )
+    .await;
 }
 
-fn names(f: &Fleet) -> Vec<String> {
-    let mut v: Vec<String> = f.shops.iter().map(|s| s.name.clone()).collect();
-    v.sort();
-    v
-}
+use common::shop_names as names;
 
 /// The kubeconfig of the test servers with `cluster` reached through `via`.
 fn kubeconfig_via(env: &KubeEnv, dir: &Path, cluster: &str, via: std::net::SocketAddr) -> PathBuf {
@@ -411,17 +402,16 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
 async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_nothing() {
     let env = KubeEnv::get();
     let _fleet = env.fleet().await;
-    three_clusters(env, "control").await;
-    let (argocd, lock) = (
-        env.namespace("control", "argocd").await,
-        env.namespace("control", "lock").await,
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let state = tmp.path().join("state");
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
 
     // The viewer may read but not drain: refused before anything is written (exit 3).
     let viewer = config(tmp.path(), env, "viewer", &argocd, &lock);
-    let out = shopctl(&viewer, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&viewer, &state, &["drain", "b", "--yes"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not permitted") && stderr(&out).contains("patch shops.shopset.dev"),
@@ -434,12 +424,12 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
         .expect("b");
     // The schema's default, untouched.
     assert_eq!(b["spec"]["unschedulable"], false, "{b}");
-    let status = shopctl(&viewer, &state, &["status", "-o", "json"]).await;
+    let status = common::shopctl_live(&viewer, &state, &["status", "-o", "json"]).await;
     assert!(status.status.success(), "{}", stderr(&status));
 
     // An operator who may not delete Leases cannot give the lock back: a drain is refused whole.
     let no_delete = config(tmp.path(), env, "operator-no-lease-delete", &argocd, &lock);
-    let out = shopctl(&no_delete, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&no_delete, &state, &["drain", "b", "--yes"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("delete leases.coordination.k8s.io"),
@@ -449,7 +439,7 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
 
     // The operator has exactly the rights the README lists, and they are enough.
     let operator = config(tmp.path(), env, "operator", &argocd, &lock);
-    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&operator, &state, &["drain", "b", "--yes"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     for n in ["s1", "s2", "d1"] {
         let s = env.read("control", &shop(n, &[])).await.expect("shop");
@@ -484,7 +474,7 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
         list.items
     );
 
-    let out = shopctl(&operator, &state, &["restore", "b", "--yes"]).await;
+    let out = common::shopctl_live(&operator, &state, &["restore", "b", "--yes"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let d1 = env.read("control", &shop("d1", &[])).await.expect("d1");
     assert_eq!(d1["spec"]["shopSets"], json!(["a-1", "b-1"]));
@@ -494,13 +484,12 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
 async fn two_operators_contend_for_the_lease_through_the_binary() {
     let env = KubeEnv::get();
     let _fleet = env.fleet().await;
-    three_clusters(env, "control").await;
-    let (argocd, lock) = (
-        env.namespace("control", "argocd").await,
-        env.namespace("control", "lock").await,
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let state = tmp.path().join("state");
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
     let operator = config(tmp.path(), env, "operator", &argocd, &lock);
     // Bob, on another machine, is draining c.
     let now = shopctl::domain::Ts::now().rfc3339();
@@ -516,7 +505,7 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
                             "renewTime": format!("{}", now.replace('Z', ".000000Z"))}}),
         )
         .await;
-    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&operator, &state, &["drain", "b", "--yes"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("locked by bob@ops (draining 'c')"),
@@ -537,7 +526,7 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
                         "renewTime": "2026-01-01T00:00:00.000000Z"}}),
     )
     .await;
-    let out = shopctl(&operator, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&operator, &state, &["drain", "b", "--yes"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(env.read("control", &lease).await.is_none(), "given back");
 }
@@ -588,7 +577,7 @@ async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_sa
     assert_eq!(kinds.len(), 5, "{kinds:?}");
 
     let operator = config(tmp.path(), env, "operator", &argocd, &lock);
-    let live = shopctl(
+    let live = common::shopctl_live(
         &operator,
         &tmp.path().join("state"),
         &["status", "-o", "json"],
@@ -608,59 +597,21 @@ async fn the_exported_demo_fleet_is_accepted_by_the_real_server_and_reads_the_sa
     }
 }
 
-async fn shopctl_with_env(
-    config: &Path,
-    state: &Path,
-    vars: &[(&str, String)],
-    args: &[&str],
-) -> std::process::Output {
-    let (cfg, st) = (config.to_path_buf(), state.to_path_buf());
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"));
-        for v in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
-            cmd.env_remove(v);
-        }
-        cmd.env("XDG_STATE_HOME", &st)
-            .env("SHOPCTL_OPERATOR", "alice@ops")
-            .envs(vars)
-            .arg("--config")
-            .arg(&cfg)
-            .args(&args)
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_proxy_is_used_for_the_api_servers_and_no_proxy_bypasses_it() {
     let env = KubeEnv::get();
     let _fleet = env.fleet().await;
-    three_clusters(env, "control").await;
-    let (argocd, lock) = (
-        env.namespace("control", "argocd").await,
-        env.namespace("control", "lock").await,
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let state = tmp.path().join("state");
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
     let viewer = config(tmp.path(), env, "viewer", &argocd, &lock);
 
     // Every API server through the proxy the environment names.
     let proxy = fault_proxy::ConnectProxy::start().await;
-    let through = shopctl_with_env(
+    let through = common::shopctl_live_with(
         &viewer,
         &state,
         &[("HTTPS_PROXY", format!("http://{}", proxy.addr))],
@@ -676,7 +627,7 @@ async fn https_proxy_is_used_for_the_api_servers_and_no_proxy_bypasses_it() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
-    let bypassed = shopctl_with_env(
+    let bypassed = common::shopctl_live_with(
         &viewer,
         &state,
         &[
@@ -696,12 +647,9 @@ async fn an_exec_plugin_runs_once_per_context_while_the_console_keeps_reading() 
 
     let env = KubeEnv::get();
     let _fleet = env.fleet().await;
-    three_clusters(env, "control").await;
-    let (argocd, lock) = (
-        env.namespace("control", "argocd").await,
-        env.namespace("control", "lock").await,
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let Session {
+        tmp, argocd, lock, ..
+    } = session(env).await;
     // A plugin that counts its runs and hands out the viewer's token for an hour; the
     // kubeconfig asks for it to be interactive, which shopctl never allows.
     let runs = tmp.path().join("runs");

@@ -204,31 +204,6 @@ fn live_config(fake: &FakeKube, dir: &std::path::Path) -> std::path::PathBuf {
     common::live_config(dir, &kubeconfig, "http://127.0.0.1:1", "")
 }
 
-async fn shopctl_live(
-    config: &std::path::Path,
-    state: &std::path::Path,
-    args: &[&str],
-) -> std::process::Output {
-    let (bin, cfg, st) = (
-        assert_cmd::cargo::cargo_bin("shopctl"),
-        config.to_path_buf(),
-        state.to_path_buf(),
-    );
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .env("XDG_STATE_HOME", &st)
-            .env("SHOPCTL_OPERATOR", "alice@ops")
-            .arg("--config")
-            .arg(&cfg)
-            .args(&args)
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined")
-}
-
 /// Clusters a, b and c with a dev ShopSet each; s1 and s2 on b-1, d1 on a-1 and b-1.
 fn three_clusters(fake: &FakeKube) {
     for c in ["a", "b", "c"] {
@@ -270,7 +245,7 @@ async fn a_write_the_credentials_may_not_make_is_refused_before_anything_is_writ
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = live_config(&fake, tmp.path());
     let state = tmp.path().join("state");
-    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -282,7 +257,7 @@ async fn a_write_the_credentials_may_not_make_is_refused_before_anything_is_writ
     assert!(fake.get("leases", "shopctl-release").is_none());
     assert!(fake.all("leases").is_empty());
     // Reading is still allowed.
-    let status = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let status = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     assert!(status.status.success());
 }
 
@@ -295,7 +270,7 @@ async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audi
     let config = live_config(&fake, tmp.path());
     let state = tmp.path().join("state");
 
-    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -324,7 +299,7 @@ async fn a_live_drain_and_restore_patch_the_objects_under_the_lease_and_are_audi
         "{audit}"
     );
 
-    let out = shopctl_live(&config, &state, &["restore", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["restore", "b", "--yes"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -406,7 +381,7 @@ async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_t
     let before = head("tier-2");
     let state = tmp.path().join("state");
     // Alertmanager does not answer: the alert condition fails and needs a reason.
-    let refused = shopctl_live(
+    let refused = common::shopctl_live(
         &config,
         &state,
         &["release", "step", "--tier", "prod-beta", "--yes"],
@@ -419,7 +394,7 @@ async fn a_live_release_step_pushes_to_the_remote_and_asks_argo_cd_to_sync_the_t
         String::from_utf8_lossy(&refused.stderr)
     );
     assert_eq!(head("tier-2"), before, "nothing pushed");
-    let out = shopctl_live(
+    let out = common::shopctl_live(
         &config,
         &state,
         &[
@@ -543,7 +518,7 @@ async fn the_exported_demo_fleet_reads_the_same_in_live_mode() {
 
     let config = live_config(&fake, tmp.path());
     let state = tmp.path().join("state");
-    let live = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let live = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     assert!(
         live.status.success(),
         "{}",
@@ -569,13 +544,13 @@ async fn the_exported_demo_fleet_reads_the_same_in_live_mode() {
         "{}",
         String::from_utf8_lossy(&restored.stderr)
     );
-    let restored = shopctl_live(&config, &state, &["restore", "c", "--yes"]).await;
+    let restored = common::shopctl_live(&config, &state, &["restore", "c", "--yes"]).await;
     assert!(
         restored.status.success(),
         "{}",
         String::from_utf8_lossy(&restored.stderr)
     );
-    let live = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let live = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     let live: Value = serde_json::from_slice(&live.stdout).expect("json");
     let out = run_demo(&["status", "-o", "json"]).await.expect("joined");
     let demo: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -607,7 +582,7 @@ async fn a_slow_api_server_is_waited_for_and_a_frozen_one_is_named_in_bounded_ti
     let state = tmp.path().join("state");
     // Every answer takes 300 ms (a long way round): slower, still complete.
     fake.slow(std::time::Duration::from_millis(300));
-    let out = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let out = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -618,7 +593,7 @@ async fn a_slow_api_server_is_waited_for_and_a_frozen_one_is_named_in_bounded_ti
     // Nothing answers at all: a clear error naming the control plane, not a hang.
     fake.freeze();
     let started = std::time::Instant::now();
-    let out = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let out = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("within 30 s"), "{stderr}");
@@ -689,7 +664,7 @@ async fn a_live_drain_killed_midway_resumes_from_the_cluster() {
     );
     // Still on b: the unfinished drain is visible to anyone, from the cluster itself.
     fake.slow(std::time::Duration::ZERO);
-    let status = shopctl_live(&config, &state, &["status", "-o", "json"]).await;
+    let status = common::shopctl_live(&config, &state, &["status", "-o", "json"]).await;
     let v: Value = serde_json::from_slice(&status.stdout).expect("json");
     assert_eq!(
         v["unfinished_drains"][0]["cluster"], "b",
@@ -698,7 +673,7 @@ async fn a_live_drain_killed_midway_resumes_from_the_cluster() {
     );
     // The Lease of the killed process is taken over at once (its process is gone), and the
     // drain goes on where it stopped: every shop moved exactly once.
-    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -742,7 +717,7 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
                         "renewTime": shopctl::domain::Ts::now().rfc3339()}}),
     );
     let state = tmp.path().join("state");
-    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(
@@ -761,7 +736,7 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
                         "acquireTime": "2026-01-01T00:00:00Z",
                         "renewTime": "2026-01-01T00:00:00Z"}}),
     );
-    let out = shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
+    let out = common::shopctl_live(&config, &state, &["drain", "b", "--yes"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -787,7 +762,7 @@ async fn a_snapshot_reads_every_list_in_pages() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = live_config(&fake, tmp.path());
-    let out = shopctl_live(
+    let out = common::shopctl_live(
         &config,
         &tmp.path().join("state"),
         &["status", "-o", "json"],

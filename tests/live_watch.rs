@@ -2,6 +2,7 @@
 //! the initial list, additions, changes and deletions as they happen, a relist after 410 Gone
 //! that removes what went unseen, and a refused watch reported as the control plane's problem.
 
+mod common;
 #[path = "support/fake_kube.rs"]
 mod fake_kube;
 
@@ -76,29 +77,11 @@ async fn until_from(
     what: &str,
     done: impl Fn(&Fleet, &[String]) -> bool,
 ) {
-    let started = Instant::now();
-    while !done(fleet, problems) {
-        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(SourceEvent::Update(u))) => {
-                fleet.apply(u);
-                fleet.refresh();
-            }
-            Ok(Some(SourceEvent::Problem { source, message })) => {
-                assert_eq!(source, expected);
-                problems.push(message);
-            }
-            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
-            Ok(None) | Err(_) => panic!("never saw {what}; fleet has {:?}", names(fleet)),
-        }
-    }
+    let within = Duration::from_secs(30);
+    common::until_source(rx, fleet, problems, expected, within, what, done).await;
 }
 
-fn names(f: &Fleet) -> Vec<String> {
-    let mut v: Vec<String> = f.shops.iter().map(|s| s.name.clone()).collect();
-    v.sort();
-    v
-}
+use common::shop_names as names;
 
 /// A seeded fake API server, and its control plane watched into `rx`.
 struct Watching {

@@ -201,3 +201,87 @@ pub const SAME_IN_BOTH_MODES: &[(&str, &[&str])] = &[
         &["cluster", "drain", "shops_left", "shops_away"],
     ),
 ];
+
+/// Runs `shopctl --config CONFIG ARGS` as alice@ops with its state in `state`, off the test's
+/// runtime, with `vars` set in its environment (and no proxy from the test's own).
+pub async fn shopctl_live_with(
+    config: &Path,
+    state: &Path,
+    vars: &[(&str, String)],
+    args: &[&str],
+) -> std::process::Output {
+    let (cfg, st) = (config.to_path_buf(), state.to_path_buf());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopctl"));
+        for v in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(v);
+        }
+        cmd.env("XDG_STATE_HOME", &st)
+            .env("SHOPCTL_OPERATOR", "alice@ops")
+            .envs(vars)
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
+/// [`shopctl_live_with`] with nothing added to the environment.
+pub async fn shopctl_live(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
+    shopctl_live_with(config, state, &[], args).await
+}
+
+/// Applies what a live source says to `fleet` until `done` holds, collecting the problems of
+/// `expected` (any other source's problem fails the test); fails after `within`.
+pub async fn until_source(
+    rx: &mut tokio::sync::mpsc::Receiver<shopctl::backends::SourceEvent>,
+    fleet: &mut Fleet,
+    problems: &mut Vec<String>,
+    expected: shopctl::backends::SourceId,
+    within: std::time::Duration,
+    what: &str,
+    done: impl Fn(&Fleet, &[String]) -> bool,
+) {
+    use shopctl::backends::SourceEvent;
+    let started = std::time::Instant::now();
+    while !done(fleet, problems) {
+        let left = within.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Update(u))) => {
+                fleet.apply(u);
+                fleet.refresh();
+            }
+            Ok(Some(SourceEvent::Problem { source, message })) => {
+                assert_eq!(source, expected);
+                problems.push(message);
+            }
+            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
+            Ok(None) | Err(_) => panic!(
+                "never saw {what}; fleet has {:?}; problems {problems:?}",
+                shop_names(fleet)
+            ),
+        }
+    }
+}
+
+/// The fleet's shop names, sorted.
+pub fn shop_names(f: &Fleet) -> Vec<String> {
+    let mut v: Vec<String> = f.shops.iter().map(|s| s.name.clone()).collect();
+    v.sort();
+    v
+}
