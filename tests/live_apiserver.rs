@@ -812,3 +812,67 @@ async fn a_watch_cut_on_a_quiet_fleet_is_live_again_without_a_change() {
     assert_eq!(names(&fleet), ["s1"]);
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_kubeconfig_a_pod_reads_its_cluster_through_its_service_account() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    env.create("control", shop("in-pod", &["a-1"])).await;
+    // A service account's mount: the token (the viewer's) and the cluster's CA.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sa = tmp.path().join("serviceaccount");
+    std::fs::create_dir_all(&sa).expect("dir");
+    std::fs::write(sa.join("token"), &env.tokens["viewer"]).expect("token");
+    std::fs::copy(&env.ca, sa.join("ca.crt")).expect("ca");
+    let port = addr_of(&env.servers["control"]).port().to_string();
+    let k = kubeconfig::in_cluster(&sa, "127.0.0.1", &port).expect("in-cluster");
+    let config = kubeconfig::client_config(&k, "in-cluster", None)
+        .await
+        .expect("the current context is the pod's");
+    let client = kube::Client::try_from(config).expect("client");
+    let shops: kube::Api<shopctl::backends::live::crds::Shop> = kube::Api::all(client);
+    let names: Vec<String> = shops
+        .list(&Default::default())
+        .await
+        .expect("listed with the service account's token")
+        .items
+        .iter()
+        .map(kube::ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, ["in-pod"]);
+    // A mount without its token is named.
+    std::fs::remove_file(sa.join("token")).expect("removed");
+    let e = kubeconfig::in_cluster(&sa, "127.0.0.1", &port)
+        .expect_err("no token")
+        .to_string();
+    assert!(e.contains("in-cluster") && e.contains("token"), "{e}");
+
+    // The binary, with no kubeconfig anywhere and KUBERNETES_SERVICE_HOST set, goes for the
+    // service account (whose fixed mount this machine does not have) and says so.
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[alertmanager]\nurl = \"http://127.0.0.1:1\"\n[git]\nremote = \"/nonexistent\"\n",
+    )
+    .expect("config");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", &port)
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "-o", "json"])
+        .output()
+        .expect("runs");
+    let err = stderr(&out);
+    if !std::path::Path::new(kubeconfig::SERVICE_ACCOUNT_DIR).exists() {
+        assert!(
+            err.contains("in-cluster service account") && err.contains("/var/run/secrets"),
+            "{err}"
+        );
+    }
+}

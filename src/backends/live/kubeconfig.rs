@@ -39,6 +39,10 @@ pub enum KubeconfigError {
         "the kubeconfig '{file}' names no current-context; set control_plane.context or --context"
     )]
     NoCurrentContext { file: String },
+    #[error(
+        "no kubeconfig (none named, $KUBECONFIG unset, no ~/.kube/config), and the in-cluster service account '{dir}' cannot be used: {reason}"
+    )]
+    InCluster { dir: String, reason: String },
     #[error("context '{context}' of '{file}' cannot be used: {reason}")]
     Unusable {
         file: String,
@@ -47,8 +51,22 @@ pub enum KubeconfigError {
     },
 }
 
-/// The kubeconfig live mode reads, and how it names it in messages.
+/// The kubeconfig live mode reads, and how it names it in messages. With no kubeconfig at all
+/// (none named, `$KUBECONFIG` unset, no `~/.kube/config`) inside a pod — `KUBERNETES_SERVICE_HOST`
+/// set — it is the pod's service account ([`in_cluster`]), as kubectl and client-go do.
 pub fn load(explicit: Option<&Path>) -> Result<(Kubeconfig, String), KubeconfigError> {
+    if explicit.is_none()
+        && std::env::var_os("KUBECONFIG").is_none()
+        && !default_path().exists()
+        && let Ok(host) = std::env::var("KUBERNETES_SERVICE_HOST")
+    {
+        let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+        let k = in_cluster(Path::new(SERVICE_ACCOUNT_DIR), &host, &port)?;
+        return Ok((
+            k,
+            format!("the in-cluster service account ({SERVICE_ACCOUNT_DIR})"),
+        ));
+    }
     let (result, name) = match explicit {
         Some(p) => (Kubeconfig::read_from(p), p.display().to_string()),
         None => (
@@ -62,6 +80,42 @@ pub fn load(explicit: Option<&Path>) -> Result<(Kubeconfig, String), KubeconfigE
             file: name,
             reason: e.to_string(),
         })
+}
+
+/// Where a pod's service account token, CA and namespace are mounted.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The one context of the in-cluster configuration.
+pub const IN_CLUSTER_CONTEXT: &str = "in-cluster";
+
+/// The API server of the pod's own cluster as a kubeconfig of one context, `in-cluster`: the
+/// server `https://HOST:PORT`, the CA `DIR/ca.crt`, and the token `DIR/token` read as a token
+/// file (so a projected token that the kubelet rotates is read again, at least once a minute).
+pub fn in_cluster(dir: &Path, host: &str, port: &str) -> Result<Kubeconfig, KubeconfigError> {
+    let unusable = |reason: String| KubeconfigError::InCluster {
+        dir: dir.display().to_string(),
+        reason,
+    };
+    let (token, ca) = (dir.join("token"), dir.join("ca.crt"));
+    for f in [&token, &ca] {
+        std::fs::metadata(f).map_err(|e| unusable(format!("'{}': {e}", f.display())))?;
+    }
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let yaml = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": IN_CLUSTER_CONTEXT,
+        "clusters": [{"name": IN_CLUSTER_CONTEXT, "cluster": {
+            "server": format!("https://{host}:{port}"),
+            "certificate-authority": ca.display().to_string()}}],
+        "users": [{"name": IN_CLUSTER_CONTEXT, "user": {"tokenFile": token.display().to_string()}}],
+        "contexts": [{"name": IN_CLUSTER_CONTEXT, "context": {
+            "cluster": IN_CLUSTER_CONTEXT, "user": IN_CLUSTER_CONTEXT}}],
+    });
+    Kubeconfig::from_yaml(&yaml.to_string()).map_err(|e| unusable(e.to_string()))
 }
 
 fn default_path() -> PathBuf {
