@@ -876,3 +876,80 @@ async fn without_a_kubeconfig_a_pod_reads_its_cluster_through_its_service_accoun
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_operators_hold_on_the_lease_is_shown_and_followed() {
+    use shopctl::backends::FleetSource;
+    use shopctl::backends::live::{config::Config, source::LiveSource};
+    use shopctl::domain::FleetUpdate;
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    let viewer = config(tmp.path(), env, "viewer", &argocd, &lock);
+    // A second tier, so there is a gate to promote into.
+    env.create(
+        "control",
+        obj("Tier", "beta", json!({"level": 1, "branch": "tier-1"})),
+    )
+    .await;
+    let now = shopctl::domain::Ts::now()
+        .rfc3339()
+        .replace('Z', ".000000Z");
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "shopctl-release", "namespace": lock,
+                     "annotations": {"shopset.dev/operation": "draining 'c'"}},
+        "spec": {"holderIdentity": "bob@ops laptop-bob/4242/0badcafe", "leaseDurationSeconds": 600,
+                 "acquireTime": now, "renewTime": now}});
+
+    // A console started while nobody holds it sees Bob take it, and give it back.
+    let source = LiveSource::new(Config::load(&viewer, None).expect("config"));
+    let (tx, mut rx) = mpsc::channel(4096);
+    let task = tokio::spawn(Box::new(source).watch(tx));
+    let next_lock = async |rx: &mut mpsc::Receiver<SourceEvent>| loop {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(SourceEvent::Update(FleetUpdate::Lock(l)))) => return l,
+            Ok(Some(SourceEvent::Update(FleetUpdate::LockUnreadable(why)))) => {
+                panic!("the Lease could not be read: {why}")
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no word of the lock"),
+        }
+    };
+    assert_eq!(next_lock(&mut rx).await, None, "nobody holds it at first");
+    let created = env.create("control", lease.clone()).await;
+    let held = next_lock(&mut rx).await.expect("Bob's hold is seen");
+    assert_eq!(held.holder, "bob@ops");
+    assert_eq!(held.operation.as_deref(), Some("draining 'c'"));
+
+    // A one-shot status says so, and a release gate is not called lock-free.
+    let out = common::shopctl_live(&viewer, &state, &["status", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["lock"]["holder"], "bob@ops", "{}", json["lock"]);
+    assert_eq!(json["lock"]["operation"], "draining 'c'");
+    let out = common::shopctl_live(&viewer, &state, &["release", "status", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let lock_free: Vec<&Value> = json["tiers"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .filter_map(|t| t["gate"]["conditions"].as_array())
+        .flatten()
+        .filter(|c| c["name"] == "lock_free")
+        .collect();
+    assert!(
+        !lock_free.is_empty() && lock_free.iter().all(|c| c["passed"] == false),
+        "{json}"
+    );
+
+    env.delete("control", &created).await;
+    assert_eq!(next_lock(&mut rx).await, None, "given back");
+    task.abort();
+}

@@ -133,7 +133,11 @@ pub async fn denied(client: &kube::Client, asks: &[Ask]) -> Vec<Denial> {
                 blocks: a.blocks,
             }),
             Ok(_) => {}
-            Err(e) => tracing::warn!("cannot ask whether this session may {}: {e}", a.describe()),
+            Err(e) => tracing::warn!(
+                "cannot ask whether this session may {}: {}",
+                a.describe(),
+                super::errors::say(&e)
+            ),
         }
     }
     out

@@ -110,7 +110,7 @@ impl AuditSink for LiveAudit {
                 ..PostParams::default()
             };
             if let Err(e) = self.runtime.call(self.events.create(&pp, &event)) {
-                tracing::warn!("writing the audit Event: {e}");
+                tracing::warn!("writing the audit Event: {}", super::errors::say(&e));
             }
         }
         Ok(())

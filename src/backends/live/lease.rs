@@ -115,7 +115,10 @@ fn ts(m: &MicroTime) -> Ts {
 }
 
 fn lease_error(e: kube::Error) -> OpsError {
-    OpsError::Lock(format!("the operator Lease cannot be used: {e}"))
+    OpsError::Lock(format!(
+        "the operator Lease cannot be used: {}",
+        super::errors::say(&e)
+    ))
 }
 
 /// What the holder is doing, on the Lease (for whoever else wants it).
@@ -144,6 +147,12 @@ pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
             .and_then(|a| a.get(OPERATION_ANNOTATION))
             .map(|op| crate::domain::printable(op)),
     })
+}
+
+/// The lock as the fleet shows it: the Lease's holder, unless that holder is a session of this
+/// very system that no longer runs (killed) — its Lease is taken over at once, as in the demo.
+pub fn fleet_lock(l: &Lease) -> Option<ReleaseLock> {
+    to_lock(l).filter(|l| !session_is_dead(&l.session))
 }
 
 impl LockStore for LeaseLock {

@@ -8,6 +8,7 @@ pub mod argocd;
 pub mod blocking;
 pub mod config;
 pub mod crds;
+pub mod errors;
 pub mod events;
 pub mod executor;
 pub mod git;

@@ -29,7 +29,7 @@ pub struct ShopPatcher {
 }
 
 fn store_error(e: kube::Error) -> OpsError {
-    OpsError::Store(e.to_string())
+    OpsError::Store(super::errors::say(&e))
 }
 
 impl ShopPatcher {

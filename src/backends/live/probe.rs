@@ -30,11 +30,11 @@ pub async fn probe(client: &kube::Client) -> Result<Probed, String> {
         let version = client
             .apiserver_version()
             .await
-            .map_err(|e| format!("no answer from its API server: {e}"))?;
+            .map_err(|e| format!("no answer from its API server: {}", super::errors::say(&e)))?;
         let nodes =
             super::pages::list_all(&Api::<Node>::all(client.clone()), &ListParams::default())
                 .await
-                .map_err(|e| format!("cannot list its nodes: {e}"))?;
+                .map_err(|e| format!("cannot list its nodes: {}", super::errors::say(&e)))?;
         let ready = nodes
             .iter()
             .filter(|n| {

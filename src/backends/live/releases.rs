@@ -100,7 +100,7 @@ impl LiveReleases {
                 let lp = ListParams::default();
                 let tiers = list_all(&Api::<crds::Tier>::all(self.control_plane.clone()), &lp)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| super::errors::say(&e))?;
                 let Some(tier) = tiers.iter().find(|t| t.spec.branch == branch) else {
                     return Ok(Vec::new());
                 };
@@ -108,7 +108,7 @@ impl LiveReleases {
                 let sets: HashSet<String> =
                     list_all(&Api::<crds::ShopSet>::all(self.control_plane.clone()), &lp)
                         .await
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| super::errors::say(&e))?
                         .iter()
                         .filter(|s| s.spec.tier == tier)
                         .map(kube::ResourceExt::name_any)
@@ -116,7 +116,9 @@ impl LiveReleases {
                 let mut problems = Vec::new();
                 for (api, label) in &self.argo {
                     let labelled = ListParams::default().labels(label);
-                    let apps = list_all(api, &labelled).await.map_err(|e| e.to_string())?;
+                    let apps = list_all(api, &labelled)
+                        .await
+                        .map_err(|e| super::errors::say(&e))?;
                     for app in apps {
                         let of_tier = kube::ResourceExt::labels(&app)
                             .get(label)

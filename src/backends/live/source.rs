@@ -120,7 +120,7 @@ impl LiveSource {
         let cp = Self::client(&k, &file, cp_context, SourceId::ControlPlane).await?;
         let list_err = |what: &str, e: kube::Error| SourceError {
             from: SourceId::ControlPlane,
-            message: format!("cannot list {what}: {e}"),
+            message: format!("cannot list {what}: {}", super::errors::say(&e)),
         };
         let lp = ListParams::default();
         let tiers = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
@@ -161,7 +161,10 @@ impl LiveSource {
             let labelled = ListParams::default().labels(&argo.shopset_label);
             let apps = list_all(&api, &labelled).await.map_err(|e| SourceError {
                 from: source.clone(),
-                message: format!("cannot list Argo CD Applications: {e}"),
+                message: format!(
+                    "cannot list Argo CD Applications: {}",
+                    super::errors::say(&e)
+                ),
             })?;
             let mut relist = objects::applications(argo.shopset_label.clone());
             for a in apps {
@@ -170,6 +173,18 @@ impl LiveSource {
                 }
             }
         }
+        // The operator lock: who holds the Lease, if anyone.
+        let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+            Api::namespaced(cp.clone(), &self.config.lock.namespace);
+        fleet.apply(match leases.get_opt(&self.config.lock.name).await {
+            Ok(l) => FleetUpdate::Lock(l.as_ref().and_then(super::lease::fleet_lock)),
+            Err(e) => FleetUpdate::LockUnreadable(format!(
+                "cannot read the operator Lease '{}' in '{}': {}",
+                self.config.lock.name,
+                self.config.lock.namespace,
+                super::errors::say(&e)
+            )),
+        });
         // Each cluster through its own context; one that does not answer is unreachable.
         let clients = Clients::with(cp_context, cp.clone());
         for (name, status) in self.probe_clusters(&k, &file, &clusters, &clients).await {
@@ -357,7 +372,17 @@ impl LiveSource {
                 return;
             };
             let watching = watch::control_plane(cp.clone(), cp_tx.clone());
-            futures::join!(watching, self.clusters_and_git(k, file, cp, clients, cp_tx));
+            let lock = watch::lock(
+                cp.clone(),
+                self.config.lock.namespace.clone(),
+                self.config.lock.name.clone(),
+                cp_tx.clone(),
+            );
+            futures::join!(
+                watching,
+                lock,
+                self.clusters_and_git(k, file, cp, clients, cp_tx)
+            );
         }));
         // Stops every task when this future is dropped (the console quits).
         let _stop = AbortAll(tasks);

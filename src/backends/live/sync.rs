@@ -44,7 +44,7 @@ pub async fn trigger(
 ) -> Result<(), SyncError> {
     let err = |e: kube::Error| SyncError::Patch {
         app: app.into(),
-        reason: e.to_string(),
+        reason: super::errors::say(&e),
     };
     let current = apps.get(app).await.map_err(err)?;
     let running = current

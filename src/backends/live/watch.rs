@@ -55,7 +55,7 @@ where
             Err(e) => (
                 index,
                 Vec::new(),
-                vec![format!("watching {what}: {e}")],
+                vec![format!("watching {what}: {}", super::errors::say_watch(&e))],
                 false,
             ),
         })
@@ -75,7 +75,10 @@ pub const RECOVERED_AFTER: Duration = Duration::from_secs(40);
 async fn probe(client: &kube::Client) -> Result<(), String> {
     match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("the API server does not answer: {e}")),
+        Ok(Err(e)) => Err(format!(
+            "the API server does not answer: {}",
+            super::errors::say(&e)
+        )),
         Err(_) => Err(format!(
             "the API server did not answer within {} s",
             PROBE_TIMEOUT.as_secs()
@@ -241,4 +244,45 @@ pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) 
         ),
     ]);
     forward(all, 4, client, SourceId::ControlPlane, tx).await;
+}
+
+/// Streams the operator Lease `name` in `namespace` to `tx` as the fleet's lock until the
+/// receiver goes away: who holds it and for what as it changes, none when it is gone, and why
+/// it cannot be read when it cannot (a gate then fails closed rather than call it free).
+pub async fn lock(
+    client: kube::Client,
+    namespace: String,
+    name: String,
+    tx: mpsc::Sender<SourceEvent>,
+) {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let api: Api<Lease> = Api::namespaced(client, &namespace);
+    let config = watcher::Config::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(super::kubeconfig::WATCH_SECS);
+    let mut stream = watcher(api, config).default_backoff().boxed();
+    // During a relist: whether the Lease was among what was listed.
+    let mut listed = false;
+    while let Some(event) = stream.next().await {
+        let update = match event {
+            Ok(watcher::Event::Init) => {
+                listed = false;
+                continue;
+            }
+            Ok(watcher::Event::InitApply(l)) => {
+                listed = true;
+                FleetUpdate::Lock(super::lease::fleet_lock(&l))
+            }
+            Ok(watcher::Event::InitDone) if listed => continue,
+            Ok(watcher::Event::InitDone) | Ok(watcher::Event::Delete(_)) => FleetUpdate::Lock(None),
+            Ok(watcher::Event::Apply(l)) => FleetUpdate::Lock(super::lease::fleet_lock(&l)),
+            Err(e) => FleetUpdate::LockUnreadable(format!(
+                "cannot watch the operator Lease '{name}' in '{namespace}': {}",
+                super::errors::say_watch(&e)
+            )),
+        };
+        if tx.send(SourceEvent::Update(update)).await.is_err() {
+            return;
+        }
+    }
 }
