@@ -424,7 +424,11 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             )
         });
         return Ok(Opened {
-            source: Box::new(live::source::LiveSource::new(config)),
+            source: Box::new(if matches!(cli.command, Some(Command::Status { .. })) {
+                live::source::LiveSource::new(config).partial()
+            } else {
+                live::source::LiveSource::new(config)
+            }),
             executor,
             policy: GatePolicy::default(),
             export,

@@ -30,6 +30,7 @@ var users = []user{
 	{Name: "operator"},
 	{Name: "viewer"},
 	{Name: "operator-no-lease-delete"},
+	{Name: "no-argocd"},
 }
 
 // makePKI writes a CA, a serving certificate for 127.0.0.1 and localhost, the service-account

@@ -31,6 +31,12 @@ func grantRoles(ctx context.Context, cs kubernetes.Interface) error {
 		"viewer":                   {{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: read}},
 		"operator":                 operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
 		"operator-no-lease-delete": operatorRules([]string{"get", "list", "watch", "create", "update"}),
+		// Reads the fleet but not Argo CD's Applications: one source forbidden.
+		"no-argocd": {
+			{APIGroups: []string{"shopset.dev"}, Resources: []string{"*"}, Verbs: read},
+			{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: read},
+			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: read},
+		},
 	}
 	for user, rules := range roles {
 		name := "testenv:" + user

@@ -311,6 +311,11 @@ async fn the_control_plane_is_watched_with_changes_deletions_and_a_relist_after_
         names(f) == ["s1", "s4"]
     })
     .await;
+    // The 410 is how a watch resumes, not a failure to report.
+    assert!(
+        problems.iter().all(|p| !p.contains("too old")),
+        "{problems:?}"
+    );
     task.abort();
 }
 
@@ -424,6 +429,12 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
         .expect("b");
     // The schema's default, untouched.
     assert_eq!(b["spec"]["unschedulable"], false, "{b}");
+    // Refused before a plan is shown or a confirmation asked, and whatever else is wrong.
+    for args in [&["drain", "b"][..], &["restore", "b", "--yes"][..]] {
+        let out = common::shopctl_live(&viewer, &state, args).await;
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("shops move"), "{}", stderr(&out));
+    }
     let status = common::shopctl_live(&viewer, &state, &["status", "-o", "json"]).await;
     assert!(status.status.success(), "{}", stderr(&status));
 
@@ -623,10 +634,25 @@ async fn https_proxy_is_used_for_the_api_servers_and_no_proxy_bypasses_it() {
     assert_eq!(json["shops"].as_array().map(Vec::len), Some(3), "{json}");
     assert!(proxy.tunnels() > 0, "nothing went through the proxy");
 
-    // NO_PROXY names the servers: a dead proxy is never tried.
+    // A dead proxy is named by what failed: the connection, not a bare "client error".
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
+    let refused = common::shopctl_live_with(
+        &viewer,
+        &state,
+        &[("HTTPS_PROXY", format!("http://{dead}"))],
+        &["status", "-o", "json"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("Connection refused") && !stderr(&refused).contains("Status {"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // NO_PROXY names the servers: a dead proxy is never tried.
     let bypassed = common::shopctl_live_with(
         &viewer,
         &state,
@@ -952,4 +978,147 @@ async fn another_operators_hold_on_the_lease_is_shown_and_followed() {
     env.delete("control", &created).await;
     assert_eq!(next_lock(&mut rx).await, None, "given back");
     task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_argo_cd_and_a_dead_git_remote_are_reported_by_status_not_fatal() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    // This user may read the fleet but not Argo CD's Applications, and the system repository
+    // is gone.
+    let file = config(tmp.path(), env, "no-argocd", &argocd, &lock);
+    let text = std::fs::read_to_string(&file).expect("config").replace(
+        &tmp.path().join("demo/git/system.git").display().to_string(),
+        &tmp.path().join("gone.git").display().to_string(),
+    );
+    std::fs::write(&file, text).expect("config");
+    let out = common::shopctl_live(&file, &state, &["status", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["shops"].as_array().map(Vec::len), Some(3), "{json}");
+    let unread: Vec<String> = serde_json::from_value(json["unread"].clone()).expect("unread");
+    assert_eq!(unread.len(), 2, "{unread:?}");
+    assert!(
+        unread[0].starts_with("Argo CD") && unread[0].contains("403 Forbidden"),
+        "{unread:?}"
+    );
+    assert!(unread[1].starts_with("the system repository"), "{unread:?}");
+    assert!(unread.iter().all(|u| !u.contains("Status {")), "{unread:?}");
+    let table = common::shopctl_live(&file, &state, &["status"]).await;
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("UNREAD ✗ Argo CD"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
+    // Every other command still needs every source: no gate is judged on half a fleet.
+    let out = common::shopctl_live(&file, &state, &["release", "status", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argo_cd_is_asked_to_sync_as_its_own_cli_asks_and_argo_cds_schema_accepts_it() {
+    use shopctl::backends::live::sync::{SyncError, trigger};
+
+    let env = KubeEnv::get();
+    env.install_crds().await;
+    let ns = env.namespace("control", "argocd").await;
+    let app = |name: &str, spec: Value, status: Value| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+               "metadata": {"name": name, "namespace": ns},
+               "spec": spec, "status": status})
+    };
+    let destination = json!({"name": "a", "namespace": "shopset-a-1"});
+    let finished = json!({"operationState": {
+        "phase": "Succeeded", "startedAt": "2026-11-22T16:00:00Z",
+        "finishedAt": "2026-11-22T16:00:09Z",
+        "operation": {"sync": {"revision": "0ld"}}, "syncResult": {"revision": "0ld"}}});
+    // One source, with its own sync options and retry, and the last operation's state.
+    let single = env
+        .create(
+            "control",
+            app(
+                "shopset-a-1",
+                json!({"project": "default", "destination": destination,
+                       "source": {"repoURL": "https://git.example/system.git", "path": "overlays/a-1",
+                                  "targetRevision": "tier-2"},
+                       "syncPolicy": {"syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+                                      "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}}}),
+                finished.clone(),
+            ),
+        )
+        .await;
+    // Two sources: the system repository on the tier's branch, and a chart at its own version.
+    let multi = env
+        .create(
+            "control",
+            app(
+                "shopset-b-1",
+                json!({"project": "default", "destination": destination,
+                       "sources": [
+                           {"repoURL": "https://charts.example", "chart": "shop", "targetRevision": "1.4.2"},
+                           {"repoURL": "https://git.example/system.git", "path": "overlays/b-1",
+                            "targetRevision": "tier-2"}]}),
+                json!({}),
+            ),
+        )
+        .await;
+    let apps: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        env.client("control", "operator").await,
+        &ns,
+        &kube_env::resource("argoproj.io/v1alpha1", "Application"),
+    );
+    for name in ["shopset-a-1", "shopset-b-1"] {
+        trigger(
+            &apps,
+            name,
+            "alice@ops",
+            "0c5d6c0",
+            "tier-2",
+            "promote prod-beta",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let single = env.read("control", &single).await.expect("a-1");
+    let op = &single["operation"];
+    assert_eq!(op["sync"]["revision"], "0c5d6c0", "{op}");
+    assert_eq!(
+        op["sync"]["syncOptions"],
+        json!(["CreateNamespace=true", "ServerSideApply=true"])
+    );
+    assert_eq!(op["retry"]["limit"], 5);
+    assert_eq!(op["initiatedBy"]["username"], "alice@ops");
+    assert!(
+        single["status"].get("operationState").is_none(),
+        "the last operation's state was cleared: {}",
+        single["status"]
+    );
+    let multi = env.read("control", &multi).await.expect("b-1");
+    assert_eq!(
+        multi["operation"]["sync"]["revisions"],
+        json!(["1.4.2", "0c5d6c0"]),
+        "{}",
+        multi["operation"]
+    );
+    assert!(multi["operation"]["sync"].get("revision").is_none());
+    // Its operation is now pending: it is not asked again over it.
+    assert_eq!(
+        trigger(
+            &apps,
+            "shopset-a-1",
+            "alice@ops",
+            "0c5d6c0",
+            "tier-2",
+            "again"
+        )
+        .await,
+        Err(SyncError::Running("shopset-a-1".into()))
+    );
 }

@@ -170,12 +170,21 @@ async fn a_sync_is_asked_with_the_exact_operation_and_never_over_a_running_one()
         "shopset-a-1",
         "alice@ops",
         "0c5d6c0",
+        "tier-2",
         "promote prod-beta to v1.42.0",
     )
     .await
     .expect("asked");
     assert_eq!(
-        trigger(&apps, "shopset-b-1", "alice@ops", "0c5d6c0", "promote").await,
+        trigger(
+            &apps,
+            "shopset-b-1",
+            "alice@ops",
+            "0c5d6c0",
+            "tier-2",
+            "promote"
+        )
+        .await,
         Err(SyncError::Running("shopset-b-1".into()))
     );
     let patches = fake.patches();

@@ -76,7 +76,15 @@ async fn the_argo_cd_sync_is_one_merge_patch_of_the_operation_with_the_refresh_a
     let apps: kube::Api<kube::api::DynamicObject> =
         kube::Api::namespaced_with(client, "argocd", &resource);
     let call = tokio::spawn(async move {
-        sync::trigger(&apps, "shopset-a-1", "alice@ops", "0123abc", "promote prod").await
+        sync::trigger(
+            &apps,
+            "shopset-a-1",
+            "alice@ops",
+            "0123abc",
+            "tier-3",
+            "promote prod",
+        )
+        .await
     });
     let (method, uri, _, _, send) = next(&mut handle).await;
     assert_eq!(
@@ -90,7 +98,7 @@ async fn the_argo_cd_sync_is_one_merge_patch_of_the_operation_with_the_refresh_a
         send,
         200,
         json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-               "metadata": {"name": "shopset-a-1", "namespace": "argocd"},
+               "metadata": {"name": "shopset-a-1", "namespace": "argocd", "resourceVersion": "41"},
                "status": {"operationState": {"phase": "Succeeded"}}}),
     );
     let (method, uri, content_type, body, send) = next(&mut handle).await;
@@ -103,14 +111,30 @@ async fn the_argo_cd_sync_is_one_merge_patch_of_the_operation_with_the_refresh_a
     assert_eq!(
         body,
         json!({
-            "metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}},
+            "metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"},
+                         "resourceVersion": "41"},
             "operation": {
                 "initiatedBy": {"username": "alice@ops", "automated": false},
                 "info": [{"name": "Reason", "value": "shopctl: promote prod"}],
                 "sync": {"revision": "0123abc"},
-            }
+            },
+            "status": {"operationState": null}
         })
     );
+    // Someone changed it meanwhile: read again, check again, write with the new version.
+    answer(send, 409, conflict());
+    let (method, _, _, _, send) = next(&mut handle).await;
+    assert_eq!(method, "GET");
+    answer(
+        send,
+        200,
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+               "metadata": {"name": "shopset-a-1", "namespace": "argocd", "resourceVersion": "42"}}),
+    );
+    let (method, _, _, body, send) = next(&mut handle).await;
+    assert_eq!(method, "PATCH");
+    assert_eq!(body["metadata"]["resourceVersion"], "42");
+    assert!(body.get("status").is_none(), "{body}");
     answer(
         send,
         200,
@@ -127,8 +151,9 @@ async fn a_running_operation_is_not_patched() {
     let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
     let apps: kube::Api<kube::api::DynamicObject> =
         kube::Api::namespaced_with(client, "argocd", &resource);
-    let call =
-        tokio::spawn(async move { sync::trigger(&apps, "shopset-a-1", "alice", "r", "x").await });
+    let call = tokio::spawn(async move {
+        sync::trigger(&apps, "shopset-a-1", "alice", "r", "tier-0", "x").await
+    });
     let (_, _, _, _, send) = next(&mut handle).await;
     answer(
         send,

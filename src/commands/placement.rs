@@ -12,7 +12,7 @@ use crate::domain::{Fleet, Ts};
 use crate::ops::drain::{
     DrainReport, PlanKind, PlanRequest, StopFlag, StopReason, drain_id, run_plan,
 };
-use crate::ops::{Executor, Mutation};
+use crate::ops::{Capability, Executor, Mutation};
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     if fleet.cluster(cluster).is_none() {
@@ -26,8 +26,9 @@ fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     Ok(())
 }
 
-/// What every placement command does first: refuse in read-only mode, read the fleet, check the
-/// cluster exists and that no other operator holds the lock.
+/// What every placement command does first: refuse in read-only mode or when the session's
+/// credentials may not write a drain or restore (before any plan is shown or confirmation
+/// asked), read the fleet, check the cluster exists and that no other operator holds the lock.
 fn prepare<'e>(
     source: &mut dyn FleetSource,
     executor: Option<&'e Executor>,
@@ -38,6 +39,9 @@ fn prepare<'e>(
         eprintln!("shopctl: read-only: '{command}' is refused (started with --readonly)");
         return Err(Exit::ReadOnly);
     };
+    // A drain and a restore both cordon (or uncordon), move shops, and hold the lock.
+    ex.permits(&[Capability::Cordon, Capability::Placement, Capability::Lock])
+        .map_err(ops_exit)?;
     let now = Ts::now();
     let fleet = snapshot(source, now)?;
     known_cluster(&fleet, cluster)?;

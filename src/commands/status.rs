@@ -26,6 +26,9 @@ struct StatusJson<'a> {
     lock_problem: Option<&'a str>,
     /// Why the alerts cannot be known (Alertmanager unreachable), when they cannot.
     alerts_unknown: Option<&'a str>,
+    /// Sources that could not be read (an Argo CD instance, the system repository), each
+    /// message naming its source; what they would have said is missing from the rest.
+    unread: &'a [String],
     /// Drains started and not finished.
     unfinished_drains: Vec<UnfinishedDrain>,
 }
@@ -215,6 +218,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
         }),
         lock_problem: f.lock_problem.as_deref(),
         alerts_unknown: f.alerts_unknown.as_deref(),
+        unread: &f.unread,
         unfinished_drains: unfinished_drains(f),
     };
     let mut s =
@@ -349,6 +353,9 @@ fn status_table(f: &Fleet, now: Ts) -> String {
     }
     if let Some(why) = &f.alerts_unknown {
         let _ = writeln!(s, "\nALERTS ? unknown: {why}");
+    }
+    for why in &f.unread {
+        let _ = writeln!(s, "\nUNREAD ✗ {why}");
     }
     for d in unfinished_drains(f) {
         let _ = writeln!(s, "\nDRAIN ▲ {}", d.advice());

@@ -8,6 +8,7 @@
 //! | `operator` | exactly what the README says a read-write session needs |
 //! | `viewer` | get, list and watch, on everything |
 //! | `operator-no-lease-delete` | the operator's rights, without `delete` on leases |
+//! | `no-argocd` | get, list and watch on the fleet, Leases and nodes; not Argo CD's Applications |
 //!
 //! The kubeconfig has a context per cluster and user: the cluster's bare name for the admin,
 //! `USER@CLUSTER` for the others. Cluster `b` runs without the API server's watch cache, so a

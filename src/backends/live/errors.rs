@@ -18,11 +18,25 @@ pub fn status(s: &Status) -> String {
     }
 }
 
-/// A kube error: the API server's answer as [`status`], anything else as kube says it.
+/// A kube error: the API server's answer as [`status`], anything else as kube says it followed
+/// by its causes (`client error (Connect): tcp connect error: Connection refused`), so a dead
+/// proxy or a refused connection is named, not just "client error".
 pub fn say(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => status(s),
-        other => other.to_string(),
+        other => {
+            let mut out = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !out.contains(&text) {
+                    out.push_str(": ");
+                    out.push_str(&text);
+                }
+                cause = c.source();
+            }
+            out
+        }
     }
 }
 

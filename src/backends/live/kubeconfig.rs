@@ -77,8 +77,11 @@ pub fn load(explicit: Option<&Path>) -> Result<(Kubeconfig, String), KubeconfigE
     result
         .map(|k| (k, name.clone()))
         .map_err(|e| KubeconfigError::Read {
+            // kube's own message repeats the file (quoted twice); ours names it once.
+            reason: std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string()),
             file: name,
-            reason: e.to_string(),
         })
 }
 

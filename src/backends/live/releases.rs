@@ -127,7 +127,9 @@ impl LiveReleases {
                             continue;
                         }
                         let name = kube::ResourceExt::name_any(&app);
-                        if let Err(e) = sync::trigger(api, &name, operator, commit, why).await {
+                        if let Err(e) =
+                            sync::trigger(api, &name, operator, commit, branch, why).await
+                        {
                             problems.push(e.to_string());
                         }
                     }

@@ -34,6 +34,9 @@ const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 /// A live fleet, as its configuration describes it.
 pub struct LiveSource {
     config: Config,
+    /// A one-shot read reports a source it cannot read (Argo CD, git) in `Fleet::unread`
+    /// instead of failing whole; the control plane must still answer.
+    partial: bool,
 }
 
 /// One client per kubeconfig context for the whole session, shared by everything that reads
@@ -87,7 +90,16 @@ impl Clients {
 
 impl LiveSource {
     pub fn new(config: Config) -> LiveSource {
-        LiveSource { config }
+        LiveSource {
+            config,
+            partial: false,
+        }
+    }
+
+    /// For `status`: an unreadable Argo CD or system repository is reported, not fatal.
+    pub fn partial(mut self) -> LiveSource {
+        self.partial = true;
+        self
     }
 
     fn kubeconfig(&self) -> Result<(Kubeconfig, String), SourceError> {
@@ -149,28 +161,21 @@ impl LiveSource {
         let shops: Vec<_> = shops.iter().map(objects::shop).collect();
         fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
         for argo in &self.config.argocd {
-            let source = SourceId::ArgoCd(self.argo_name(argo));
-            let client = match argo.context.as_deref() {
-                None => cp.clone(),
-                Some(c) => Self::client(&k, &file, Some(c), source.clone()).await?,
-            };
-            let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-            let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
-            let api: Api<kube::api::DynamicObject> =
-                Api::namespaced_with(client, &argo.namespace, &resource);
-            let labelled = ListParams::default().labels(&argo.shopset_label);
-            let apps = list_all(&api, &labelled).await.map_err(|e| SourceError {
-                from: source.clone(),
-                message: format!(
-                    "cannot list Argo CD Applications: {}",
-                    super::errors::say(&e)
-                ),
-            })?;
-            let mut relist = objects::applications(argo.shopset_label.clone());
-            for a in apps {
-                for u in relist.on(kube::runtime::watcher::Event::Apply(a)) {
-                    fleet.apply(u);
+            match self.read_argocd(&k, &file, &cp, argo).await {
+                Ok(apps) => {
+                    let mut relist = objects::applications(argo.shopset_label.clone());
+                    for a in apps {
+                        for u in relist.on(kube::runtime::watcher::Event::Apply(a)) {
+                            fleet.apply(u);
+                        }
+                    }
                 }
+                Err(e) if self.partial => {
+                    fleet
+                        .unread
+                        .push(format!("Argo CD '{}': {}", self.argo_name(argo), e.message))
+                }
+                Err(e) => return Err(e),
             }
         }
         // The operator lock: who holds the Lease, if anyone.
@@ -217,17 +222,54 @@ impl LiveSource {
         .map_err(|e| SourceError {
             from: SourceId::Git,
             message: e.to_string(),
-        })?
-        .map_err(|e| SourceError {
-            from: SourceId::Git,
-            message: e.to_string(),
-        })?;
-        for b in branches.0 {
-            fleet.apply(FleetUpdate::TierBranch(b));
+        })
+        .and_then(|r| {
+            r.map_err(|e| SourceError {
+                from: SourceId::Git,
+                message: e.to_string(),
+            })
+        });
+        match branches {
+            Ok((tiers, history)) => {
+                for b in tiers {
+                    fleet.apply(FleetUpdate::TierBranch(b));
+                }
+                fleet.apply(FleetUpdate::Releases(history.all()));
+            }
+            Err(e) if self.partial => fleet
+                .unread
+                .push(format!("the system repository: {}", e.message)),
+            Err(e) => return Err(e),
         }
-        fleet.apply(FleetUpdate::Releases(branches.1.all()));
         fleet.refresh();
         Ok(fleet)
+    }
+
+    /// One Argo CD instance's labelled Applications.
+    async fn read_argocd(
+        &self,
+        k: &Kubeconfig,
+        file: &str,
+        cp: &kube::Client,
+        argo: &super::config::ArgoCd,
+    ) -> Result<Vec<kube::api::DynamicObject>, SourceError> {
+        let source = SourceId::ArgoCd(self.argo_name(argo));
+        let client = match argo.context.as_deref() {
+            None => cp.clone(),
+            Some(c) => Self::client(k, file, Some(c), source.clone()).await?,
+        };
+        let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+        let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client, &argo.namespace, &resource);
+        let labelled = ListParams::default().labels(&argo.shopset_label);
+        list_all(&api, &labelled).await.map_err(|e| SourceError {
+            from: source,
+            message: format!(
+                "cannot list Argo CD Applications: {}",
+                super::errors::say(&e)
+            ),
+        })
     }
 
     async fn probe_clusters(

@@ -52,6 +52,11 @@ where
                     working,
                 )
             }
+            // The resourceVersion is gone (compacted, or a restarted server's cache starts
+            // later): the watcher relists at once. That is how a watch resumes, not a failure.
+            Err(watcher::Error::WatchError(s)) if s.code == 410 => {
+                (index, Vec::new(), Vec::new(), false)
+            }
             Err(e) => (
                 index,
                 Vec::new(),
@@ -276,6 +281,7 @@ pub async fn lock(
             Ok(watcher::Event::InitDone) if listed => continue,
             Ok(watcher::Event::InitDone) | Ok(watcher::Event::Delete(_)) => FleetUpdate::Lock(None),
             Ok(watcher::Event::Apply(l)) => FleetUpdate::Lock(super::lease::fleet_lock(&l)),
+            Err(watcher::Error::WatchError(s)) if s.code == 410 => continue,
             Err(e) => FleetUpdate::LockUnreadable(format!(
                 "cannot watch the operator Lease '{name}' in '{namespace}': {}",
                 super::errors::say_watch(&e)

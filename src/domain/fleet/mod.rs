@@ -31,6 +31,9 @@ pub struct Fleet {
     /// Why the alerts cannot be known (Alertmanager unreachable), when they cannot: the last
     /// alerts stay shown, and no gate takes their absence for a pass.
     pub alerts_unknown: Option<String>,
+    /// The sources a one-shot read could not read, each message naming its source (`status` in
+    /// live mode reports them rather than fail whole).
+    pub unread: Vec<String>,
     /// Cluster status parts that arrived before their cluster's spec.
     pending_status: HashMap<String, ClusterStatus>,
     /// Per tier, recent commits of its branch and the app commit each pins.
