@@ -51,6 +51,11 @@ fn free_port() -> u16 {
 }
 
 async fn start() -> Alertmanager {
+    start_with(&["--cluster.listen-address=".to_string()]).await
+}
+
+/// An Alertmanager with these cluster flags (a peer of an HA pair, or none).
+async fn start_with(cluster: &[String]) -> Alertmanager {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("alertmanager.yml");
     std::fs::write(
@@ -66,7 +71,7 @@ async fn start() -> Alertmanager {
             dir.path().join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
+        .args(cluster)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -391,5 +396,94 @@ async fn silences_created_and_expired_by_shopctl_are_alertmanagers_own() {
     assert!(
         fake.get("leases", "shopctl-release").is_none(),
         "the Lease was given back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ha_pair_is_read_through_the_first_peer_that_answers_and_a_silence_is_written_once() {
+    // Two Alertmanagers gossiping on 127.0.0.1, and a first peer that is down.
+    let (gossip, other) = (free_port(), free_port());
+    let first = start_with(&[
+        format!("--cluster.listen-address=127.0.0.1:{gossip}"),
+        format!("--cluster.advertise-address=127.0.0.1:{gossip}"),
+    ])
+    .await;
+    let second = start_with(&[
+        format!("--cluster.listen-address=127.0.0.1:{other}"),
+        format!("--cluster.advertise-address=127.0.0.1:{other}"),
+        format!("--cluster.peer=127.0.0.1:{gossip}"),
+    ])
+    .await;
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[alertmanager]\nurls = [\"{dead}\", \"{}\", \"{}\"]\n[git]\nremote = \"r\"\n",
+            first.url, second.url
+        ),
+    )
+    .expect("config");
+    let config = Config::load(&file, None).expect("valid");
+    let client = AlertmanagerClient::new(&config.alertmanager).expect("client");
+    assert!(
+        client
+            .alerts()
+            .await
+            .expect("read past the dead peer")
+            .is_empty()
+    );
+
+    let now = shopctl::domain::Ts::now();
+    let id = client
+        .create_silence(&shopctl::ops::silence::NewSilence {
+            matchers: vec![shopctl::domain::Matcher {
+                name: "cluster".into(),
+                op: shopctl::domain::MatchOp::Equal,
+                value: "b".into(),
+            }],
+            starts_at: now,
+            ends_at: now.plus_secs(3600),
+            created_by: "alice@ops".into(),
+            comment: "ha maintenance".into(),
+        })
+        .await
+        .expect("created");
+    // Written to the first peer that answered, and gossiped to the other: one silence, seen
+    // through both.
+    let only = HttpClient::new(&second.url, Auth::None, None).expect("client");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = shopctl::backends::live::alertmanager::decode_silences(
+            &only.get("/api/v2/silences").await.expect("read"),
+        )
+        .expect("silences");
+        let ours: Vec<_> = seen
+            .iter()
+            .filter(|s| s.comment == "ha maintenance")
+            .collect();
+        assert!(ours.len() <= 1, "written twice: {ours:?}");
+        if ours.len() == 1 {
+            assert_eq!(ours[0].id, id);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silence never reached the second peer"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let through_first = HttpClient::new(&first.url, Auth::None, None).expect("client");
+    let on_first = shopctl::backends::live::alertmanager::decode_silences(
+        &through_first.get("/api/v2/silences").await.expect("read"),
+    )
+    .expect("silences");
+    assert_eq!(
+        on_first
+            .iter()
+            .filter(|s| s.comment == "ha maintenance")
+            .count(),
+        1
     );
 }

@@ -98,10 +98,12 @@ struct PostedSilence {
 #[error("Alertmanager's answer cannot be read: {0}")]
 pub struct DecodeError(String);
 
-/// Alertmanager as live mode reads it.
+/// Alertmanager as live mode reads it: one, or the peers of an HA cluster, tried in order until
+/// one answers (they gossip silences and alerts to each other, so any one that answers speaks for
+/// all, and a silence is written once, to the first that takes it).
 #[derive(Debug, Clone)]
 pub struct AlertmanagerClient {
-    http: HttpClient,
+    peers: Vec<HttpClient>,
     config: Alertmanager,
 }
 
@@ -125,21 +127,62 @@ impl AlertmanagerClient {
             },
             (None, None) => Auth::None,
         };
+        let peers = config
+            .urls
+            .iter()
+            .map(|url| HttpClient::new(url, auth, config.ca_file.as_deref()))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(AlertmanagerClient {
-            http: HttpClient::new(&config.url, auth, config.ca_file.as_deref())?,
+            peers,
             config: config.clone(),
         })
     }
 
+    /// GETs `path` from the first peer that answers; when none does, the last peer's error
+    /// (every peer's is logged).
+    async fn get_first(&self, path: &str) -> Result<hyper::body::Bytes, HttpError> {
+        let mut last = None;
+        for peer in &self.peers {
+            match peer.get(path).await {
+                Ok(body) => return Ok(body),
+                Err(e) => {
+                    if self.peers.len() > 1 {
+                        tracing::warn!("Alertmanager peer: {e}");
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(no_peer))
+    }
+
+    /// A write to the first peer that can be reached: one that answered, even with an error, or
+    /// did not answer in time may have taken it, so no other is asked (a silence is written
+    /// once; the peers gossip it to each other).
+    async fn write_first(&self, method: WriteMethod<'_>) -> Result<hyper::body::Bytes, HttpError> {
+        let mut last = None;
+        for peer in &self.peers {
+            let answer = match &method {
+                WriteMethod::Post(path, body) => peer.post_json(path, body.clone()).await,
+                WriteMethod::Delete(path) => peer.delete(path).await,
+            };
+            match answer {
+                Err(e @ HttpError::Unreachable { .. }) => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(no_peer))
+    }
+
     /// Every alert Alertmanager holds, silenced and inhibited ones as suppressed.
     pub async fn alerts(&self) -> Result<Vec<Alert>, AlertsError> {
-        let body = self.http.get("/api/v2/alerts").await?;
+        let body = self.get_first("/api/v2/alerts").await?;
         Ok(decode_alerts(&body, &self.config)?)
     }
 
     /// Every silence Alertmanager holds, expired ones included.
     pub async fn silences(&self) -> Result<Vec<Silence>, AlertsError> {
-        let body = self.http.get("/api/v2/silences").await?;
+        let body = self.get_first("/api/v2/silences").await?;
         Ok(decode_silences(&body)?)
     }
 
@@ -156,7 +199,9 @@ impl AlertmanagerClient {
     /// Creates a silence and returns its id.
     pub async fn create_silence(&self, s: &NewSilence) -> Result<String, AlertsError> {
         let body = serde_json::to_vec(&postable(s)).map_err(|e| DecodeError(e.to_string()))?;
-        let answer = self.http.post_json("/api/v2/silences", body).await?;
+        let answer = self
+            .write_first(WriteMethod::Post("/api/v2/silences", body))
+            .await?;
         let posted: PostedSilence =
             serde_json::from_slice(&answer).map_err(|e| DecodeError(e.to_string()))?;
         Ok(posted.silence_id)
@@ -167,8 +212,21 @@ impl AlertmanagerClient {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(DecodeError(format!("'{id}' is not a silence id")).into());
         }
-        self.http.delete(&format!("/api/v2/silence/{id}")).await?;
+        self.write_first(WriteMethod::Delete(&format!("/api/v2/silence/{id}")))
+            .await?;
         Ok(())
+    }
+}
+
+/// A write to Alertmanager.
+enum WriteMethod<'a> {
+    Post(&'a str, Vec<u8>),
+    Delete(&'a str),
+}
+
+fn no_peer() -> HttpError {
+    HttpError::Url {
+        url: "(no Alertmanager configured)".into(),
     }
 }
 
@@ -334,8 +392,11 @@ fn to_domain(a: &GettableAlert, config: &Alertmanager) -> Alert {
     let severity = a
         .labels
         .get(&config.labels.severity)
+        .filter(|s| !s.trim().is_empty())
         .map(|s| severity(s, config))
-        .unwrap_or(Severity::Info);
+        // No severity: as configured (the gate severity unless said otherwise), so an alert
+        // nobody labelled blocks rather than slips through.
+        .unwrap_or_else(|| severity(&config.missing_severity, config));
     Alert {
         name: a
             .labels
@@ -394,6 +455,22 @@ mod tests {
         Config::parse(std::path::Path::new("t.toml"), &src)
             .unwrap()
             .alertmanager
+    }
+
+    #[test]
+    fn an_alert_without_a_severity_blocks_a_gate_unless_configured_otherwise() {
+        let body = br#"[{"labels": {"alertname": "Unlabelled"}, "status": {"state": "active"}},
+                        {"labels": {"alertname": "Blank", "severity": " "}, "status": {"state": "active"}}]"#;
+        let strict = decode_alerts(body, &config("")).unwrap();
+        assert!(
+            strict.iter().all(|a| a.severity == Severity::Critical),
+            "{strict:?}"
+        );
+        let lenient = decode_alerts(body, &config("missing_severity = \"info\"")).unwrap();
+        assert!(
+            lenient.iter().all(|a| a.severity == Severity::Info),
+            "{lenient:?}"
+        );
     }
 
     /// What Alertmanager 0.25+ answers, with a field no version has.

@@ -54,12 +54,17 @@ pub struct ArgoCd {
 /// The Alertmanager the gate and the Alerts pane read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alertmanager {
-    pub url: String,
+    /// The Alertmanager, or the peers of an HA cluster in the order they are tried (`url`, or
+    /// `urls`); never empty.
+    pub urls: Vec<String>,
     pub labels: AlertLabels,
     /// Alerts at or above this severity block a gate.
     pub gate_severity: String,
     /// Lowest first.
     pub severities: Vec<String>,
+    /// How an alert without a severity label counts: by default as the gate severity, so an
+    /// unlabelled alert blocks a gate (fail closed).
+    pub missing_severity: String,
     pub bearer_token_file: Option<PathBuf>,
     pub basic_auth: Option<BasicAuth>,
     pub ca_file: Option<PathBuf>,
@@ -196,13 +201,31 @@ impl Config {
         };
         let alertmanager = {
             let mut s = root.section("alertmanager")?;
-            let url = s.string("url")?.ok_or_else(|| {
-                s.missing(
-                    "url",
-                    "the Alertmanager's URL, e.g. 'http://127.0.0.1:9093'",
-                )
-            })?;
-            s.check_url("url", &url)?;
+            let urls = match (s.string("url")?, s.string_list("urls")?) {
+                (Some(url), None) => {
+                    s.check_url("url", &url)?;
+                    vec![url]
+                }
+                (None, Some(urls)) => {
+                    for u in &urls {
+                        s.check_url("urls", u)?;
+                    }
+                    urls
+                }
+                (Some(_), Some(_)) => {
+                    return Err(s.value(
+                        "urls",
+                        "…",
+                        "use either url or urls (the peers of an HA Alertmanager), not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(s.missing(
+                        "url",
+                        "the Alertmanager's URL, e.g. 'http://127.0.0.1:9093' (or urls = [...] for the peers of an HA Alertmanager)",
+                    ));
+                }
+            };
             let labels = {
                 let mut l = s.section("labels")?;
                 let labels = AlertLabels {
@@ -224,6 +247,16 @@ impl Config {
                 return Err(s.value(
                     "gate_severity",
                     &gate_severity,
+                    format!("not one of the severities ({})", severities.join(", ")),
+                ));
+            }
+            let missing_severity = s
+                .string("missing_severity")?
+                .unwrap_or_else(|| gate_severity.clone());
+            if !severities.contains(&missing_severity) {
+                return Err(s.value(
+                    "missing_severity",
+                    &missing_severity,
                     format!("not one of the severities ({})", severities.join(", ")),
                 ));
             }
@@ -265,10 +298,11 @@ impl Config {
             let ca_file = s.path_opt("ca_file")?;
             s.finish()?;
             Alertmanager {
-                url,
+                urls,
                 labels,
                 gate_severity,
                 severities,
+                missing_severity,
                 bearer_token_file,
                 basic_auth,
                 ca_file,
@@ -566,6 +600,22 @@ impl<'a> Section<'a> {
             return Err(self.value(key, &shown(v), "a severity is named twice".into()));
         }
         Ok(Some(list))
+    }
+
+    /// A non-empty list of strings (`urls = ["http://a:9093", "http://b:9093"]`).
+    fn string_list(&mut self, key: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v {
+            toml::Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+                .map(Some)
+                .ok_or_else(|| self.wrong_type(key, v, "a list of URLs")),
+            _ => Err(self.wrong_type(key, v, "a non-empty list of URLs")),
+        }
     }
 
     fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {

@@ -41,7 +41,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 pub struct HttpClient {
     base: String,
     client: Client<Connector, Full<Bytes>>,
-    authorization: Option<HeaderValue>,
+    credential: Credential,
     timeout: Duration,
 }
 
@@ -50,12 +50,13 @@ impl std::fmt::Debug for HttpClient {
         // The authorization header is a secret: only whether there is one.
         f.debug_struct("HttpClient")
             .field("base", &self.base)
-            .field("authorized", &self.authorization.is_some())
+            .field("authorized", &!matches!(self.credential, Credential::None))
             .finish()
     }
 }
 
 /// How a client authenticates.
+#[derive(Clone, Copy)]
 pub enum Auth<'a> {
     None,
     /// A bearer token read from a file.
@@ -114,10 +115,13 @@ impl HttpClient {
             .enable_http1()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        // Read now, so a missing file is said at once; and again for every request, so a
+        // rotated token or password is used from the next request on.
+        authorization(auth)?;
         Ok(HttpClient {
             base: base.trim_end_matches('/').to_string(),
             client,
-            authorization: authorization(auth)?,
+            credential: Credential::of(auth),
             timeout: TIMEOUT,
         })
     }
@@ -151,8 +155,8 @@ impl HttpClient {
         if body.is_some() {
             req = req.header(http::header::CONTENT_TYPE, "application/json");
         }
-        if let Some(a) = &self.authorization {
-            req = req.header(http::header::AUTHORIZATION, a.clone());
+        if let Some(a) = authorization(self.credential.auth())? {
+            req = req.header(http::header::AUTHORIZATION, a);
         }
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
@@ -202,6 +206,47 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// The credential files a client reads for each request.
+#[derive(Clone)]
+enum Credential {
+    None,
+    Bearer(PathBuf),
+    Basic {
+        username: String,
+        password_file: PathBuf,
+    },
+}
+
+impl Credential {
+    fn of(auth: Auth<'_>) -> Credential {
+        match auth {
+            Auth::None => Credential::None,
+            Auth::BearerFile(f) => Credential::Bearer(f.into()),
+            Auth::Basic {
+                username,
+                password_file,
+            } => Credential::Basic {
+                username: username.into(),
+                password_file: password_file.into(),
+            },
+        }
+    }
+
+    fn auth(&self) -> Auth<'_> {
+        match self {
+            Credential::None => Auth::None,
+            Credential::Bearer(f) => Auth::BearerFile(f),
+            Credential::Basic {
+                username,
+                password_file,
+            } => Auth::Basic {
+                username,
+                password_file,
+            },
+        }
+    }
 }
 
 fn read_secret(file: &Path) -> Result<String, HttpError> {
@@ -296,6 +341,55 @@ mod tests {
             missing.contains("none") && !missing.contains("canary"),
             "{missing}"
         );
+    }
+
+    /// A server on 127.0.0.1 that answers every request `200 []` and hands over each request's
+    /// Authorization header.
+    async fn recording_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = l.accept().await {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).await.unwrap_or(0) == 1 {
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let auth = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: "))
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = tx.send(auth);
+                let _ = c
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+                    )
+                    .await;
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn a_rotated_token_is_sent_from_the_next_request_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "first\n").unwrap();
+        let (url, mut seen) = recording_server().await;
+        let c = HttpClient::new(&url, Auth::BearerFile(&token), None).unwrap();
+        c.get("/api/v2/alerts").await.unwrap();
+        assert_eq!(seen.recv().await.unwrap(), "Bearer first");
+        std::fs::write(&token, "second\n").unwrap();
+        c.get("/api/v2/alerts").await.unwrap();
+        assert_eq!(seen.recv().await.unwrap(), "Bearer second");
+        // A token file gone meanwhile is named, not sent empty.
+        std::fs::remove_file(&token).unwrap();
+        let e = c.get("/api/v2/alerts").await.unwrap_err().to_string();
+        assert!(e.contains("token"), "{e}");
     }
 
     #[tokio::test]

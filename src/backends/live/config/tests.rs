@@ -249,3 +249,37 @@ fn context_overrides_the_control_plane_and_a_missing_file_says_how_to_start() {
     let e = Config::load(&f, None).unwrap_err().to_string();
     assert!(e.contains("not valid TOML"), "{e}");
 }
+
+#[test]
+fn an_ha_alertmanager_is_its_peers_in_order_and_an_unlabelled_alert_counts_as_the_gate() {
+    let c = parse(
+        "[alertmanager]\nurls = [\"http://127.0.0.1:9093\", \"http://127.0.0.1:9094\"]\n[git]\nremote = \"r\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.alertmanager.urls,
+        ["http://127.0.0.1:9093", "http://127.0.0.1:9094"]
+    );
+    assert_eq!(c.alertmanager.missing_severity, "critical");
+    let one =
+        parse("[alertmanager]\nurl = \"http://127.0.0.1:9093\"\n[git]\nremote = \"r\"\n").unwrap();
+    assert_eq!(one.alertmanager.urls, ["http://127.0.0.1:9093"]);
+    let both = err(
+        "[alertmanager]\nurl = \"http://a:1\"\nurls = [\"http://b:1\"]\n[git]\nremote = \"r\"\n",
+    );
+    assert!(
+        both.contains("'alertmanager.urls'") && both.contains("not both"),
+        "{both}"
+    );
+    let secret = err("[alertmanager]\nurls = [\"http://u:hunter2@b:1\"]\n[git]\nremote = \"r\"\n");
+    assert!(!secret.contains("hunter2"), "{secret}");
+    let empty = err("[alertmanager]\nurls = []\n[git]\nremote = \"r\"\n");
+    assert!(empty.contains("'alertmanager.urls'"), "{empty}");
+    let bad = err(
+        "[alertmanager]\nurl = \"http://a:1\"\nmissing_severity = \"page\"\n[git]\nremote = \"r\"\n",
+    );
+    assert!(
+        bad.contains("'alertmanager.missing_severity'") && bad.contains("'page'"),
+        "{bad}"
+    );
+}
