@@ -15,6 +15,9 @@
 //
 // The servers are child processes (`kube-testenv serve …`), one per cluster, since a
 // kube-apiserver keeps process-wide state; they die with this process.
+//
+//	kube-testenv kubectl ARGS…          kubectl of the same release
+//	kube-testenv measure COMMAND ARGS…  runs COMMAND; prints its wall time and peak RSS
 package main
 
 import (
@@ -24,7 +27,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kube-testenv up --dir DIR --clusters NAME[,NAME…] | kube-testenv serve …")
+		fmt.Fprintln(os.Stderr, "usage: kube-testenv up --dir DIR --clusters NAME[,NAME…] | serve … | kubectl ARGS… | measure COMMAND ARGS…")
 		os.Exit(2)
 	}
 	var err error
@@ -33,8 +36,12 @@ func main() {
 		err = up(os.Args[2:])
 	case "serve":
 		err = serve(os.Args[2:])
+	case "kubectl":
+		err = runKubectl(os.Args[2:])
+	case "measure":
+		err = measure(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (up, serve)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (up, serve, kubectl, measure)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kube-testenv: %v\n", err)

@@ -1,29 +1,50 @@
 //! Argo CD `Application` objects as the fleet model sees them: read tolerantly across Argo CD 2.x
-//! and 3.x. Only what the console shows is kept — sync status and revision, health, the last
-//! operation's phase and times; every other field (history, resources, managedFields, the 3.x
-//! `resourceHealthSource`) is skipped while decoding, and any field may be missing.
+//! and 3.x, decoded straight into a typed partial struct (the watch and the lists ask for this
+//! type). Only what the console shows is kept — the metadata, sync status and revision, health,
+//! the last operation's phase and times; every other field (the spec, history, resources, the
+//! 3.x `resourceHealthSource`) is skipped while decoding, and any field may be missing.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::domain::{AppStatus, HealthStatus, OperationPhase, SyncStatus, Ts};
 
-/// The parts of an `argoproj.io/v1alpha1` Application the console uses.
+/// The parts of an `argoproj.io/v1alpha1` Application the console uses, decoded straight from
+/// the API server's answer: the rest of the object (its spec, the status's resources, history,
+/// conditions…) is skipped while decoding, never held, so a fleet of Applications with
+/// full-size statuses costs what the console shows.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Application {
-    pub metadata: Metadata,
+    pub metadata: ObjectMeta,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Metadata {
-    pub name: String,
-    pub namespace: Option<String>,
-    pub labels: BTreeMap<String, String>,
+impl kube::Resource for Application {
+    type DynamicType = ();
+    type Scope = kube::core::NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        "Application".into()
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        "argoproj.io".into()
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        "v1alpha1".into()
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        "applications".into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,25 +59,47 @@ pub struct Status {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Sync {
+    #[serde(deserialize_with = "text")]
     pub status: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Health {
+    #[serde(deserialize_with = "text")]
     pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct OperationState {
+    #[serde(deserialize_with = "text")]
     pub phase: Option<String>,
     #[serde(rename = "startedAt")]
+    #[serde(deserialize_with = "text")]
     pub started_at: Option<String>,
     #[serde(rename = "finishedAt")]
+    #[serde(deserialize_with = "text")]
     pub finished_at: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub message: Option<String>,
+}
+
+/// A text field, or none when it holds anything else (an Argo CD that writes a number or an
+/// object where a word was expected is read as not saying, not refused whole).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Text::deserialize(d)? {
+        Text::Text(t) => Some(t),
+        Text::Other(_) => None,
+    })
 }
 
 /// An Application the console cannot place, named so that it can be shown as a problem.
@@ -71,14 +114,15 @@ pub enum AppProblem {
 impl Application {
     /// The Application as the fleet model holds it; `shopset_label` maps it to its ShopSet.
     pub fn to_domain(&self, shopset_label: &str) -> Result<AppStatus, AppProblem> {
-        let name = self.metadata.name.clone();
+        let name = self.metadata.name.clone().unwrap_or_default();
         if name.is_empty() {
             return Err(AppProblem::NoName);
         }
         let shopset = self
             .metadata
             .labels
-            .get(shopset_label)
+            .as_ref()
+            .and_then(|l| l.get(shopset_label))
             .cloned()
             .ok_or_else(|| AppProblem::NoShopSet {
                 name: name.clone(),
@@ -149,7 +193,10 @@ mod tests {
     }
 
     fn labelled(mut app: Application, shopset: &str) -> Application {
-        app.metadata.labels.insert(LABEL.into(), shopset.into());
+        app.metadata
+            .labels
+            .get_or_insert_default()
+            .insert(LABEL.into(), shopset.into());
         app
     }
 
@@ -183,7 +230,7 @@ mod tests {
     #[test]
     fn the_3x_status_without_per_resource_health_reads_and_missing_fields_are_optional() {
         let mut app = labelled(fixture("argocd-3.0-status-apptree.yaml"), "c-3");
-        app.metadata.name = "shopset-c-3".into();
+        app.metadata.name = Some("shopset-c-3".into());
         let s = app.to_domain(LABEL).unwrap();
         assert_eq!(
             (s.sync, s.health, s.operation, s.revision),
@@ -209,10 +256,22 @@ mod tests {
             (s.sync, s.health, s.operation, s.last_sync_finished),
             (SyncStatus::Unknown, HealthStatus::Unknown, None, None)
         );
+        // A word where an object or a number stands is read as not said, not a failed decode.
+        let odd: Application = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "y", "labels": {LABEL: "d-2"}},
+            "status": {"sync": {"status": 7, "revision": {"a": 1}}, "health": {"status": null},
+                       "operationState": {"phase": ["Running"]}}
+        }))
+        .unwrap();
+        let s = odd.to_domain(LABEL).unwrap();
+        assert_eq!(
+            (s.sync, s.revision, s.operation),
+            (SyncStatus::Unknown, None, None)
+        );
         let unlabelled = Application {
-            metadata: Metadata {
-                name: "stray".into(),
-                ..Metadata::default()
+            metadata: ObjectMeta {
+                name: Some("stray".into()),
+                ..ObjectMeta::default()
             },
             ..Application::default()
         };

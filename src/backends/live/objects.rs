@@ -198,15 +198,11 @@ pub fn shops() -> Relist<crds::Shop> {
     )
 }
 
-/// Argo CD Applications (as dynamic objects), mapped by `shopset_label`; one that cannot be
-/// decoded or maps to no ShopSet is a problem naming it.
-pub fn applications(shopset_label: String) -> Relist<kube::api::DynamicObject> {
+/// Argo CD Applications, mapped by `shopset_label`; one that maps to no ShopSet is a problem
+/// naming it.
+pub fn applications(shopset_label: String) -> Relist<super::argocd::Application> {
     Relist::new(
-        Box::new(move |o: &kube::api::DynamicObject| {
-            let value = serde_json::to_value(o).map_err(|e| e.to_string())?;
-            let app: super::argocd::Application = serde_json::from_value(value).map_err(|e| {
-                format!("Argo CD Application '{}' cannot be read: {e}", o.name_any())
-            })?;
+        Box::new(move |app: &super::argocd::Application| {
             app.to_domain(&shopset_label)
                 .map(FleetUpdate::AppUpserted)
                 .map_err(|e| e.to_string())

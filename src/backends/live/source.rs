@@ -252,16 +252,13 @@ impl LiveSource {
         file: &str,
         cp: &kube::Client,
         argo: &super::config::ArgoCd,
-    ) -> Result<Vec<kube::api::DynamicObject>, SourceError> {
+    ) -> Result<Vec<super::argocd::Application>, SourceError> {
         let source = SourceId::ArgoCd(self.argo_name(argo));
         let client = match argo.context.as_deref() {
             None => cp.clone(),
             Some(c) => Self::client(k, file, Some(c), source.clone()).await?,
         };
-        let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-        let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(client, &argo.namespace, &resource);
+        let api: Api<super::argocd::Application> = Api::namespaced(client, &argo.namespace);
         let labelled = ListParams::default().labels(&argo.shopset_label);
         list_all(&api, &labelled).await.map_err(|e| SourceError {
             from: source,

@@ -195,10 +195,7 @@ pub async fn argocd(
     shopset_label: String,
     tx: mpsc::Sender<SourceEvent>,
 ) {
-    let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, "applications");
-    let api: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(client.clone(), &namespace, &resource);
+    let api: Api<super::argocd::Application> = Api::namespaced(client.clone(), &namespace);
     // Only the Applications that carry the ShopSet label: an Argo CD namespace also holds
     // applications of other teams, which are none of this console's business.
     let config = watcher::Config::default()
