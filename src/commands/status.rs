@@ -304,7 +304,10 @@ fn status_table(f: &Fleet, now: Ts) -> String {
         f.shops.len() - dual
     );
     let _ = writeln!(s, "\nALERTS");
-    if f.alerts.is_empty() {
+    if let Some(why) = &f.alerts_unknown {
+        // Never "none" while nothing is known: what is listed below is the last that was read.
+        let _ = writeln!(s, "? unknown: {why}");
+    } else if f.alerts.is_empty() {
         let _ = writeln!(s, "none");
     }
     for a in &f.alerts {
@@ -350,9 +353,6 @@ fn status_table(f: &Fleet, now: Ts) -> String {
             );
         }
         (None, None) => {}
-    }
-    if let Some(why) = &f.alerts_unknown {
-        let _ = writeln!(s, "\nALERTS ? unknown: {why}");
     }
     for why in &f.unread {
         let _ = writeln!(s, "\nUNREAD ✗ {why}");

@@ -14,20 +14,35 @@ pub async fn list_all<K>(api: &Api<K>, lp: &ListParams) -> Result<Vec<K>, kube::
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
+    list_mapped(api, lp, |k| Some(k)).await
+}
+
+/// Every object of `api` that `lp` selects, each turned by `map` as its page arrives: only one
+/// page of API objects (with their managedFields) is held at a time, never the whole list.
+pub async fn list_mapped<K, T>(
+    api: &Api<K>,
+    lp: &ListParams,
+    mut map: impl FnMut(K) -> Option<T>,
+) -> Result<Vec<T>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let mut restarted = false;
     'list: loop {
         let mut params = lp.clone().limit(PAGE);
         let mut out = Vec::new();
+        let mut first = true;
         loop {
             let page = match api.list(&params).await {
                 Ok(page) => page,
-                Err(kube::Error::Api(s)) if s.code == 410 && !restarted && !out.is_empty() => {
+                Err(kube::Error::Api(s)) if s.code == 410 && !restarted && !first => {
                     restarted = true;
                     continue 'list;
                 }
                 Err(e) => return Err(e),
             };
-            out.extend(page.items);
+            first = false;
+            out.extend(page.items.into_iter().filter_map(&mut map));
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => return Ok(out),

@@ -144,9 +144,11 @@ impl LiveSource {
         let shopsets = list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("shopsets", e))?;
-        let shops = list_all(&Api::<crds::Shop>::all(cp.clone()), &lp)
-            .await
-            .map_err(|e| list_err("shops", e))?;
+        let shops = super::pages::list_mapped(&Api::<crds::Shop>::all(cp.clone()), &lp, |s| {
+            Some(objects::shop(&s))
+        })
+        .await
+        .map_err(|e| list_err("shops", e))?;
         let mut fleet = Fleet::new(self.fleet_name());
         fleet.apply(FleetUpdate::ScopeLabels(self.scope_labels()));
         for t in &tiers {
@@ -158,7 +160,6 @@ impl LiveSource {
         for s in &shopsets {
             fleet.apply(FleetUpdate::ShopSetUpserted(objects::shopset(s)));
         }
-        let shops: Vec<_> = shops.iter().map(objects::shop).collect();
         fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
         for argo in &self.config.argocd {
             match self.read_argocd(&k, &file, &cp, argo).await {
