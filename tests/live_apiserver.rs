@@ -1122,3 +1122,67 @@ async fn argo_cd_is_asked_to_sync_as_its_own_cli_asks_and_argo_cds_schema_accept
         Err(SyncError::Running("shopset-a-1".into()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_is_known_again_after_an_outage_though_the_lease_never_changed() {
+    use shopctl::domain::FleetUpdate;
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet_on("b").await;
+    let ns = env.namespace("b", "lock").await;
+    let now = shopctl::domain::Ts::now()
+        .rfc3339()
+        .replace('Z', ".000000Z");
+    env.create(
+        "b",
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "shopctl-release", "namespace": ns},
+               "spec": {"holderIdentity": "bob@ops laptop-bob/4242/0badcafe",
+                        "leaseDurationSeconds": 600, "acquireTime": now, "renewTime": now}}),
+    )
+    .await;
+    let proxy = FaultProxy::start(addr_of(&env.servers["b"])).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = kubeconfig_via(env, tmp.path(), "b", proxy.addr);
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let client = kube::Client::try_from(
+        kubeconfig::client_config(&k, &name, Some("viewer@b"))
+            .await
+            .expect("context"),
+    )
+    .expect("client");
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(watch::lock(client, ns, "shopctl-release".into(), tx));
+    let next = async |rx: &mut mpsc::Receiver<SourceEvent>| match tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.recv(),
+    )
+    .await
+    {
+        Ok(Some(SourceEvent::Update(u))) => u,
+        other => panic!("no word of the lock: {other:?}"),
+    };
+    assert!(
+        matches!(next(&mut rx).await, FleetUpdate::Lock(Some(l)) if l.holder == "bob@ops"),
+        "Bob's hold is seen"
+    );
+    // The server goes away: the lock cannot be read (a gate fails closed)...
+    proxy.refuse();
+    assert!(matches!(
+        next(&mut rx).await,
+        FleetUpdate::LockUnreadable(_)
+    ));
+    // ...and when it is back, Bob's hold is known again, though his Lease never changed.
+    proxy.allow();
+    loop {
+        match next(&mut rx).await {
+            FleetUpdate::LockUnreadable(_) => continue,
+            FleetUpdate::Lock(Some(l)) => {
+                assert_eq!(l.holder, "bob@ops");
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    task.abort();
+}

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 pub struct FaultProxy {
     pub addr: SocketAddr,
     frozen: watch::Sender<bool>,
+    refusing: Arc<std::sync::atomic::AtomicBool>,
     cuts: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -33,8 +34,15 @@ impl FaultProxy {
         let (frozen, _) = watch::channel(false);
         let (cuts, _) = watch::channel(0u64);
         let (f, c) = (frozen.clone(), cuts.clone());
+        let refusing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = refusing.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if r.load(Ordering::SeqCst) {
+                    // The server is gone: the connection is closed at once.
+                    drop(client);
+                    continue;
+                }
                 let (f, cut) = (f.subscribe(), c.subscribe());
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
@@ -53,9 +61,21 @@ impl FaultProxy {
         FaultProxy {
             addr,
             frozen,
+            refusing,
             cuts,
             task,
         }
+    }
+
+    /// Every open connection is cut, and new ones are closed at once until [`FaultProxy::allow`].
+    pub fn refuse(&self) {
+        self.refusing.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// New connections are forwarded again.
+    pub fn allow(&self) {
+        self.refusing.store(false, Ordering::SeqCst);
     }
 
     /// The network goes silent: bytes stop flowing both ways, and no connection is closed.

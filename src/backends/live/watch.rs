@@ -250,7 +250,9 @@ pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) 
 
 /// Streams the operator Lease `name` in `namespace` to `tx` as the fleet's lock until the
 /// receiver goes away: who holds it and for what as it changes, none when it is gone, and why
-/// it cannot be read when it cannot (a gate then fails closed rather than call it free).
+/// it cannot be read when it cannot (a gate then fails closed rather than call it free). After
+/// a failure the one Lease is listed afresh (with backoff) rather than resumed, so the lock is
+/// known again as soon as it can be read, even when nothing about it changes.
 pub async fn lock(
     client: kube::Client,
     namespace: String,
@@ -262,30 +264,56 @@ pub async fn lock(
     let config = watcher::Config::default()
         .fields(&format!("metadata.name={name}"))
         .timeout(super::kubeconfig::WATCH_SECS);
-    let mut stream = watcher(api, config).default_backoff().boxed();
-    // During a relist: whether the Lease was among what was listed.
-    let mut listed = false;
-    while let Some(event) = stream.next().await {
-        let update = match event {
-            Ok(watcher::Event::Init) => {
-                listed = false;
-                continue;
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let mut stream = watcher(api.clone(), config.clone()).boxed();
+        // During a list: whether the Lease was among what was listed.
+        let mut listed = false;
+        while let Some(event) = stream.next().await {
+            let update = match event {
+                Ok(watcher::Event::Init) => {
+                    listed = false;
+                    continue;
+                }
+                Ok(watcher::Event::InitApply(l)) => {
+                    listed = true;
+                    FleetUpdate::Lock(super::lease::fleet_lock(&l))
+                }
+                Ok(watcher::Event::InitDone) if listed => {
+                    wait = Duration::from_secs(1);
+                    continue;
+                }
+                Ok(watcher::Event::InitDone) | Ok(watcher::Event::Delete(_)) => {
+                    wait = Duration::from_secs(1);
+                    FleetUpdate::Lock(None)
+                }
+                Ok(watcher::Event::Apply(l)) => FleetUpdate::Lock(super::lease::fleet_lock(&l)),
+                Err(watcher::Error::WatchError(s)) if s.code == 410 => continue,
+                Err(e) => {
+                    let why = format!(
+                        "cannot watch the operator Lease '{name}' in '{namespace}': {}",
+                        super::errors::say_watch(&e)
+                    );
+                    if tx
+                        .send(SourceEvent::Update(FleetUpdate::LockUnreadable(why)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    break;
+                }
+            };
+            if tx.send(SourceEvent::Update(update)).await.is_err() {
+                return;
             }
-            Ok(watcher::Event::InitApply(l)) => {
-                listed = true;
-                FleetUpdate::Lock(super::lease::fleet_lock(&l))
-            }
-            Ok(watcher::Event::InitDone) if listed => continue,
-            Ok(watcher::Event::InitDone) | Ok(watcher::Event::Delete(_)) => FleetUpdate::Lock(None),
-            Ok(watcher::Event::Apply(l)) => FleetUpdate::Lock(super::lease::fleet_lock(&l)),
-            Err(watcher::Error::WatchError(s)) if s.code == 410 => continue,
-            Err(e) => FleetUpdate::LockUnreadable(format!(
-                "cannot watch the operator Lease '{name}' in '{namespace}': {}",
-                super::errors::say_watch(&e)
-            )),
-        };
-        if tx.send(SourceEvent::Update(update)).await.is_err() {
+        }
+        if tx.is_closed() {
             return;
         }
+        // Jittered, doubling to half a minute.
+        let jitter = Duration::from_millis(fastrand::u64(0..=wait.as_millis() as u64 / 2));
+        tokio::time::sleep(wait + jitter).await;
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }

@@ -418,6 +418,11 @@ async fn event_loop(
     mut recorder: Option<Recorder>,
 ) -> anyhow::Result<(Outcome, Option<PathBuf>)> {
     let (theme, started) = (&options.theme, options.started);
+    // Caught before anything is drawn: a SIGTERM, SIGHUP or SIGINT from the first frame on
+    // leaves through the guard, never by the default action with the terminal still raw.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let size = guard.terminal()?.size()?;
     if (size.width, size.height) != (app.size.width, app.size.height) {
         app.size = Rect::new(0, 0, size.width, size.height);
@@ -445,9 +450,6 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
     let mut terminal_gone = false;
 
     loop {
