@@ -33,15 +33,6 @@ fn obj(kind: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": "shopset.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
 }
 
-/// Creates every object, 64 at a time.
-async fn create_all(env: &KubeEnv, objects: Vec<Value>) {
-    futures::stream::iter(objects)
-        .map(|o| env.create("control", o))
-        .buffer_unordered(64)
-        .collect::<Vec<_>>()
-        .await;
-}
-
 /// Runs `args` under `kube-testenv measure`; returns its report line.
 fn measured(args: &[&str], envs: &[(&str, &str)]) -> String {
     let out = Command::new(kube_env::testenv_binary())
@@ -107,7 +98,7 @@ async fn budgets_on_a_real_api_server_beside_kubectl() {
                      "source": {"repoURL": "https://git.example/system.git", "path": format!("overlays/{name}"), "targetRevision": "tier-0"}},
             "status": status}));
     }
-    create_all(env, objects).await;
+    env.create_all("control", objects).await;
     let shops: Vec<Value> = (0..SHOPS)
         .map(|i| {
             let s = i % SHOPSETS;
@@ -118,7 +109,7 @@ async fn budgets_on_a_real_api_server_beside_kubectl() {
             )
         })
         .collect();
-    create_all(env, shops).await;
+    env.create_all("control", shops).await;
     eprintln!(
         "written through the API: {SHOPS} shops, {SHOPSETS} ShopSets and Applications, {CLUSTERS} clusters in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -1186,3 +1186,60 @@ async fn the_lock_is_known_again_after_an_outage_though_the_lease_never_changed(
     }
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_read_says_how_far_it_has_come_and_is_live_only_when_whole() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet_on("a").await;
+    const SHOPS: usize = 1_234;
+    let mut objects = vec![
+        obj("FleetCluster", "a", json!({"provider": "eks"})),
+        obj(
+            "Tier",
+            "dev",
+            json!({"level": 0, "branch": "tier-0", "soakSeconds": 30}),
+        ),
+        obj(
+            "ShopSet",
+            "a-1",
+            json!({"tier": "dev", "configuration": "staging", "cluster": "a", "capacity": 5000}),
+        ),
+    ];
+    objects.extend((0..SHOPS).map(|i| shop(&format!("shop-{i:05}"), &["a-1"])));
+    env.create_all("a", objects).await;
+
+    let (tx, mut rx) = mpsc::channel(4096);
+    let task = tokio::spawn(watch::control_plane(env.client("a", "viewer").await, tx));
+    let mut fleet = Fleet::new("live");
+    let mut said = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ev = tokio::time::timeout(deadline - Instant::now(), rx.recv())
+            .await
+            .expect("the first read arrives within a minute")
+            .expect("the watch goes on");
+        match ev {
+            SourceEvent::Update(u) => fleet.apply(u),
+            SourceEvent::Loading { progress, .. } => {
+                said.push((progress.done, progress.total, fleet.shops.len()))
+            }
+            SourceEvent::Heartbeat { .. } => break,
+            SourceEvent::Problem { message, .. } => panic!("{message}"),
+        }
+    }
+    task.abort();
+    // Live only once every shop has arrived; before that, how far the read had come.
+    assert_eq!(fleet.shops.len(), SHOPS, "live over a partial fleet");
+    let total = Some(SHOPS as u64 + 3);
+    assert_eq!(said.first(), Some(&(0, total, 0)), "{said:?}");
+    assert!(said.iter().all(|(_, t, _)| *t == total), "{said:?}");
+    let dones: Vec<u64> = said.iter().map(|(d, ..)| *d).collect();
+    assert!(dones.windows(2).all(|w| w[0] < w[1]), "{dones:?}");
+    for page in [500, 1_000] {
+        assert!(
+            said.iter()
+                .any(|(d, _, shops)| *d >= page && *shops < SHOPS && *shops >= page as usize - 3),
+            "no report near {page}: {said:?}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use common::{CREATED, demo_options, demo_snapshot};
 use shopctl::backends::SourceId;
 use shopctl::backends::demo::{DemoFleet, Scenario};
 use shopctl::backends::{SourceEvent, SourceInfo};
+use shopctl::domain::freshness::{Loading, Sources};
 use shopctl::domain::{Fleet, Ts};
 use shopctl::ops::access::WriteAccess;
 use shopctl::ui::app::{App, Effect, Freshness, Msg, Scope};
@@ -1349,4 +1350,35 @@ fn a_paste_is_text_and_never_keys() {
     assert!(update(&mut app, Msg::Paste("2jjs\n".into())).is_empty());
     assert_eq!(app.focus, shopctl::ui::state::PaneId::Alerts);
     assert!(app.modals.is_empty());
+}
+
+#[test]
+fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 100, 30);
+    let mut fresh = Sources::default();
+    std::mem::swap(&mut app.sources, &mut fresh);
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Loading {
+            source: SourceId::ControlPlane,
+            progress: Loading {
+                done: 20_000,
+                total: Some(100_000),
+            },
+        }),
+    );
+    let s = screen(&app, "default");
+    assert!(s.contains("◌ loading 20,000/100,000"), "{s}");
+    assert!(!s.contains("● live"), "{s}");
+    let hb = app.now;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: hb,
+        }),
+    );
+    assert_eq!(app.freshness(), Freshness::Live);
+    assert!(screen(&app, "default").contains("● live"));
 }

@@ -23,6 +23,11 @@ pub enum SourceEvent {
         source: SourceId,
         at: Ts,
     },
+    /// A source's first read is still arriving: this much of it so far.
+    Loading {
+        source: SourceId,
+        progress: crate::domain::freshness::Loading,
+    },
     /// A source could not read; the view keeps its last data and shows it as stale.
     Problem {
         source: SourceId,

@@ -43,6 +43,39 @@ pub struct SourceState {
     pub error: Option<String>,
     /// When it was first seen failing (for a source that never answered: how long ago).
     pub failing_since: Option<Ts>,
+    /// While its first read is still arriving: objects received so far, and how many the
+    /// server said there are (when it said).
+    pub loading: Option<Loading>,
+}
+
+/// How far a source's first read has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Loading {
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+impl Loading {
+    /// `20,000/100,000`, or `20,000` when the total is not known.
+    pub fn label(&self) -> String {
+        match self.total {
+            Some(t) => format!("{}/{}", thousands(self.done), thousands(t.max(self.done))),
+            None => thousands(self.done),
+        }
+    }
+}
+
+/// `100000` as `100,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// How current the data is, as the header shows it.
@@ -50,6 +83,8 @@ pub struct SourceState {
 pub enum Freshness {
     /// No source has answered yet.
     Connecting,
+    /// A source's first read is still arriving: what is shown is not yet the whole fleet.
+    Loading(Loading),
     Live,
     /// The worst source: silent for `secs`, or failing with `error`.
     Stale {
@@ -85,7 +120,19 @@ impl Sources {
         s.last_ok = Some(at);
         s.error = None;
         s.failing_since = None;
+        s.loading = None;
         changed
+    }
+
+    /// The source's first read has come this far (ignored once it has read whole). True when
+    /// what the header shows may have changed.
+    pub fn loading(&mut self, id: SourceId, progress: Loading) -> bool {
+        let s = self.map.entry(id).or_default();
+        if s.last_ok.is_some() || s.loading == Some(progress) {
+            return false;
+        }
+        s.loading = Some(progress);
+        true
     }
 
     /// The source failed to read, noticed at `at`. True when this is news.
@@ -108,8 +155,46 @@ impl Sources {
         self.map.iter()
     }
 
-    /// The worst source at `now`: failing first, then the oldest.
+    /// The worst source at `now`: failing first, then the oldest. While no source fails and
+    /// some source's first read is still arriving, that is what the header says, never `live`
+    /// over partial counts.
     pub fn freshness(&self, now: Ts) -> Freshness {
+        match self.worst(now) {
+            Freshness::Connecting | Freshness::Live => {
+                self.first_read().unwrap_or_else(|| self.worst(now))
+            }
+            other => other,
+        }
+    }
+
+    /// The first reads still arriving, summed: those that know their total when any does
+    /// (a list with a label selector is not told its total), the others otherwise.
+    fn first_read(&self) -> Option<Freshness> {
+        let loading: Vec<Loading> = self
+            .map
+            .values()
+            .filter(|s| s.last_ok.is_none())
+            .filter_map(|s| s.loading)
+            .collect();
+        if loading.is_empty() {
+            return None;
+        }
+        let counted = loading.iter().any(|l| l.total.is_some());
+        let sum = loading
+            .iter()
+            .filter(|l| !counted || l.total.is_some())
+            .fold(Loading::default(), |a, l| Loading {
+                done: a.done + l.done,
+                total: if counted {
+                    Some(a.total.unwrap_or(0) + l.total.unwrap_or(0))
+                } else {
+                    None
+                },
+            });
+        Some(Freshness::Loading(sum))
+    }
+
+    fn worst(&self, now: Ts) -> Freshness {
         if self.map.is_empty() {
             return Freshness::Connecting;
         }
@@ -182,6 +267,22 @@ mod tests {
         s.ok(SourceId::Git, t.plus_secs(11));
         s.ok(SourceId::Alertmanager, t.plus_secs(11));
         assert_eq!(s.freshness(t.plus_secs(12)), Freshness::Live);
+        // An Argo CD whose first list is still arriving: the header says how far, not live.
+        let argo = SourceId::ArgoCd("ops".into());
+        let part = Loading {
+            done: 500,
+            total: Some(1_000),
+        };
+        assert!(s.loading(argo.clone(), part));
+        assert!(!s.loading(argo.clone(), part));
+        assert_eq!(s.freshness(t.plus_secs(12)), Freshness::Loading(part));
+        assert_eq!(part.label(), "500/1,000");
+        s.ok(argo.clone(), t.plus_secs(12));
+        assert!(
+            !s.loading(argo, part),
+            "a source that has read is not loading again"
+        );
+        assert_eq!(s.freshness(t.plus_secs(12)), Freshness::Live);
         // A source failing since before anyone looked counts its age from when it was seen failing.
         s.problem(
             SourceId::Cluster("b".into()),
@@ -194,5 +295,52 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_failing_source_outranks_a_loading_one_and_totals_are_summed() {
+        let t = Ts::from_secs(1000);
+        let mut s = Sources::default();
+        s.loading(
+            SourceId::ControlPlane,
+            Loading {
+                done: 20_000,
+                total: Some(100_000),
+            },
+        );
+        s.loading(
+            SourceId::ArgoCd("a".into()),
+            Loading {
+                done: 500,
+                total: Some(1_000),
+            },
+        );
+        match s.freshness(t) {
+            Freshness::Loading(l) => assert_eq!(l.label(), "20,500/101,000"),
+            other => panic!("{other:?}"),
+        }
+        // Argo CD's labelled list is not told its total: the counted read is shown.
+        s.loading(
+            SourceId::ArgoCd("a".into()),
+            Loading {
+                done: 600,
+                total: None,
+            },
+        );
+        match s.freshness(t) {
+            Freshness::Loading(l) => assert_eq!(l.label(), "20,000/100,000"),
+            other => panic!("{other:?}"),
+        }
+        s.ok(SourceId::ControlPlane, t);
+        match s.freshness(t) {
+            Freshness::Loading(l) => assert_eq!(l.label(), "600"),
+            other => panic!("{other:?}"),
+        }
+        s.problem(SourceId::Alertmanager, "refused".into(), t);
+        assert!(matches!(s.freshness(t), Freshness::Stale { .. }));
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

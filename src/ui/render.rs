@@ -160,13 +160,12 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.danger(),
         ));
     }
-    let (fresh, fresh_style) = match app.freshness() {
-        Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
-        Freshness::Live => ("● live".to_string(), theme.ok()),
-        Freshness::Stale { secs, source, .. } => (
-            format!("▲ STALE {} {source}", crate::domain::time::age(secs)),
-            theme.danger(),
-        ),
+    let freshness = app.freshness();
+    let fresh = text::freshness(&freshness, true);
+    let fresh_style = match freshness {
+        Freshness::Connecting | Freshness::Loading(_) => theme.progress(),
+        Freshness::Live => theme.ok(),
+        Freshness::Stale { .. } => theme.danger(),
     };
     let right = vec![
         Span::styled(format!("{} UTC ", now.hhmm()), theme.header()),

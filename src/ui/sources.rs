@@ -21,18 +21,25 @@ pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
         size.height.saturating_sub(4).max(6),
     );
     frame.render_widget(Clear, area);
+    let mut state_w = 10u16;
     let rows: Vec<Row<'_>> = view
         .sources
         .iter()
         .map(|(id, s)| {
             let since = s.last_ok.or(s.failing_since);
             let secs = since.map(|t| t.secs_until(view.now));
-            let (state, style) = match (&s.error, secs) {
-                (Some(_), _) => (text::SOURCE_FAILING, theme.danger()),
-                (None, Some(a)) if a > id.stale_after_secs() => (text::SOURCE_STALE, theme.warn()),
-                (None, Some(_)) => (text::SOURCE_LIVE, theme.ok()),
-                (None, None) => (text::SOURCE_WAITING, theme.progress()),
+            let (state, style) = match (&s.error, secs, &s.loading) {
+                (Some(_), _, _) => (text::SOURCE_FAILING.to_string(), theme.danger()),
+                (None, _, Some(l)) if s.last_ok.is_none() => {
+                    (text::source_loading(l), theme.progress())
+                }
+                (None, Some(a), _) if a > id.stale_after_secs() => {
+                    (text::SOURCE_STALE.to_string(), theme.warn())
+                }
+                (None, Some(_), _) => (text::SOURCE_LIVE.to_string(), theme.ok()),
+                (None, None, _) => (text::SOURCE_WAITING.to_string(), theme.progress()),
             };
+            state_w = state_w.max(ratatui::text::Span::raw(state.as_str()).width() as u16);
             Row::new(vec![
                 Cell::from(id.to_string()),
                 Cell::from(state).style(style),
@@ -51,7 +58,7 @@ pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
         rows,
         [
             Constraint::Length(22),
-            Constraint::Length(10),
+            Constraint::Length(state_w),
             Constraint::Length(6),
             Constraint::Fill(1),
         ],

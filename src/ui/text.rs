@@ -445,6 +445,25 @@ pub const SOURCE_STALE: &str = "▲ stale";
 pub const SOURCE_FAILING: &str = "✗ failing";
 pub const SOURCE_WAITING: &str = "◌ waiting";
 
+/// The header's word for how current the data is; `named` adds which source is stale.
+pub fn freshness(f: &crate::domain::freshness::Freshness, named: bool) -> String {
+    use crate::domain::freshness::Freshness;
+    match f {
+        Freshness::Connecting => "◌ connecting".into(),
+        Freshness::Loading(l) => format!("◌ loading {}", l.label()),
+        Freshness::Live => "● live".into(),
+        Freshness::Stale { secs, source, .. } if named => {
+            format!("▲ STALE {} {source}", crate::domain::time::age(*secs))
+        }
+        Freshness::Stale { secs, .. } => format!("▲ STALE {}", crate::domain::time::age(*secs)),
+    }
+}
+
+/// A source whose first read is arriving, in the sources view.
+pub fn source_loading(l: &crate::domain::freshness::Loading) -> String {
+    format!("◌ loading {}", l.label())
+}
+
 /// What the session's credentials may not write, said when the console starts.
 pub fn not_permitted(denied: &[crate::ops::Denial]) -> String {
     let what: Vec<&str> = denied.iter().map(|d| d.what.as_str()).collect();

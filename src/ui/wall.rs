@@ -284,13 +284,12 @@ fn header(
             ));
         }
     }
-    let (fresh, style) = match app.freshness() {
-        Freshness::Connecting => ("◌ connecting".to_string(), theme.progress()),
-        Freshness::Live => ("● live".to_string(), theme.ok()),
-        Freshness::Stale { secs, .. } => (
-            format!("▲ STALE {}", crate::domain::time::age(secs)),
-            theme.danger().add_modifier(Modifier::REVERSED),
-        ),
+    let freshness = app.freshness();
+    let fresh = super::text::freshness(&freshness, false);
+    let style = match freshness {
+        Freshness::Connecting | Freshness::Loading(_) => theme.progress(),
+        Freshness::Live => theme.ok(),
+        Freshness::Stale { .. } => theme.danger().add_modifier(Modifier::REVERSED),
     };
     let right = vec![
         Span::styled(format!("{} UTC ", app.now.hhmm()), bold),

@@ -270,7 +270,7 @@ pub async fn until_source(
                 assert_eq!(source, expected);
                 problems.push(message);
             }
-            Ok(Some(SourceEvent::Heartbeat { .. })) => {}
+            Ok(Some(SourceEvent::Heartbeat { .. } | SourceEvent::Loading { .. })) => {}
             Ok(None) | Err(_) => panic!(
                 "never saw {what}; fleet has {:?}; problems {problems:?}",
                 shop_names(fleet)

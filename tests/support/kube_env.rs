@@ -310,6 +310,16 @@ impl KubeEnv {
         }
     }
 
+    /// Creates every object on `cluster`, 64 at a time.
+    pub async fn create_all(&self, cluster: &str, objects: Vec<Value>) {
+        use futures::StreamExt;
+        futures::stream::iter(objects)
+            .map(|o| self.create(cluster, o))
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
+    }
+
     /// Like [`KubeEnv::create`], returning the server's refusal instead of panicking.
     pub async fn try_create(&self, cluster: &str, object: Value) -> Result<Value, kube::Error> {
         let api = self.api_for(cluster, &object).await;

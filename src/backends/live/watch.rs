@@ -21,10 +21,19 @@ use super::objects::{self, Relist};
 use crate::backends::{SourceEvent, SourceId};
 use crate::domain::{FleetUpdate, Ts};
 
-/// What one resource's watcher says: which resource (its index among those watched together),
-/// updates, problems (objects it cannot map, or why it could not watch), and whether it shows
-/// the watch working (a relist *starting* does not: the list may still be refused).
-type Said = (usize, Vec<FleetUpdate>, Vec<String>, bool);
+/// What one resource's watcher says.
+struct Said {
+    /// Which resource (its index among those watched together).
+    index: usize,
+    updates: Vec<FleetUpdate>,
+    /// Objects it cannot map, or why it could not watch.
+    problems: Vec<String>,
+    /// It shows the watch working: a list finished, or a change arrived. A list still
+    /// arriving does not (it may yet fail, and what it brought is not the whole).
+    working: bool,
+    /// While a list is arriving: how many objects it has brought so far.
+    listing: Option<u64>,
+}
 
 /// A watch of one resource, the `index`-th of those forwarded together. The watcher reconnects
 /// by itself (with backoff and jitter), resuming from the last resourceVersion it saw, and
@@ -39,33 +48,78 @@ fn watched<K>(
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
+    let mut listed = 0u64;
     watcher(api, config)
         .default_backoff()
         .map(move |event| match event {
             Ok(e) => {
-                let working = !matches!(e, watcher::Event::Init);
+                let working = matches!(
+                    e,
+                    watcher::Event::InitDone | watcher::Event::Apply(_) | watcher::Event::Delete(_)
+                );
+                let listing = match e {
+                    watcher::Event::Init => {
+                        listed = 0;
+                        Some(0)
+                    }
+                    watcher::Event::InitApply(_) => {
+                        listed += 1;
+                        Some(listed)
+                    }
+                    _ => None,
+                };
                 let updates = relist.on(e);
-                (
+                Said {
                     index,
                     updates,
-                    std::mem::take(&mut relist.problems),
+                    problems: std::mem::take(&mut relist.problems),
                     working,
-                )
+                    listing,
+                }
             }
             // The resourceVersion is gone (compacted, or a restarted server's cache starts
             // later): the watcher relists at once. That is how a watch resumes, not a failure.
-            Err(watcher::Error::WatchError(s)) if s.code == 410 => {
-                (index, Vec::new(), Vec::new(), false)
-            }
-            Err(e) => (
+            Err(watcher::Error::WatchError(s)) if s.code == 410 => Said {
                 index,
-                Vec::new(),
-                vec![format!("watching {what}: {}", super::errors::say_watch(&e))],
-                false,
-            ),
+                updates: Vec::new(),
+                problems: Vec::new(),
+                working: false,
+                listing: None,
+            },
+            Err(e) => Said {
+                index,
+                updates: Vec::new(),
+                problems: vec![format!("watching {what}: {}", super::errors::say_watch(&e))],
+                working: false,
+                listing: None,
+            },
         })
         .boxed()
 }
+
+/// How many objects `api` holds, as the API server says when asked for one: the count a first
+/// read is measured against. None when it does not say (a list with a label selector is not
+/// told) or does not answer at once.
+async fn count<K>(api: Api<K>) -> Option<u64>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let lp = kube::api::ListParams::default().limit(1);
+    let list = tokio::time::timeout(PROBE_TIMEOUT, api.list(&lp))
+        .await
+        .ok()?
+        .ok()?;
+    let remaining = match list.metadata.continue_.as_deref() {
+        Some(c) if !c.is_empty() => list.metadata.remaining_item_count?,
+        _ => 0,
+    };
+    u64::try_from(remaining)
+        .ok()
+        .map(|r| r + list.items.len() as u64)
+}
+
+/// Objects between two reports of how far a first read has come: a page.
+const LOADING_EVERY: u64 = super::pages::PAGE as u64;
 
 /// How often the API server is asked whether it is still there (and a quiet watch says so).
 const QUIET_HEARTBEAT: Duration = Duration::from_secs(5);
@@ -98,30 +152,73 @@ struct Standing {
     listed: bool,
     /// When it last failed, while it has not recovered since.
     failed_at: Option<tokio::time::Instant>,
+    /// Objects its list in progress has brought.
+    loaded: u64,
+    /// How many the server said it holds, at the start.
+    total: Option<u64>,
 }
 
 /// Forwards what the watches in `all` say to `tx` as events of `source` until the receiver goes
 /// away. The source is fresh (a heartbeat goes out, and every 5 s while nothing changes) only
 /// when every resource has listed and none is failing, and the API server answers its version:
-/// one refused resource is not hidden by another's events. The probe only reports; reconnecting
-/// is the watchers' own (resuming where they were, no relist), so an API server that stopped
-/// answering for a moment costs no relist of the fleet.
+/// one refused resource is not hidden by another's events. Until every first list has arrived
+/// whole, how far they have come is reported instead (a page at a time), so nothing partial is
+/// shown as live. The probe only reports; reconnecting is the watchers' own (resuming where
+/// they were, no relist), so an API server that stopped answering for a moment costs no relist
+/// of the fleet.
 async fn forward(
     mut all: impl Stream<Item = Said> + Unpin,
-    resources: usize,
+    totals: Vec<Option<u64>>,
     client: kube::Client,
     source: SourceId,
     tx: mpsc::Sender<SourceEvent>,
 ) {
     let mut quiet = tokio::time::interval(QUIET_HEARTBEAT);
     quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut standing = vec![Standing::default(); resources];
+    let mut standing: Vec<Standing> = totals
+        .into_iter()
+        .map(|total| Standing {
+            total,
+            ..Standing::default()
+        })
+        .collect();
     let mut lost = false;
     let fresh = |standing: &[Standing], lost: bool| {
         !lost && standing.iter().all(|s| s.listed && s.failed_at.is_none())
     };
+    // Until the first read is whole: how far it has come.
+    let mut first_read = true;
+    let progress = |standing: &[Standing]| {
+        let mut l = crate::domain::freshness::Loading {
+            done: 0,
+            total: Some(0),
+        };
+        for s in standing {
+            let total = if s.listed { Some(s.loaded) } else { s.total };
+            l.done += if s.listed {
+                s.loaded
+            } else {
+                s.loaded.min(s.total.unwrap_or(u64::MAX))
+            };
+            l.total = l.total.zip(total).map(|(a, b)| a + b);
+        }
+        l
+    };
+    // What was said last, so that the same count is not said twice.
+    let mut said_loading = None;
+    if standing.iter().any(|s| s.total.is_some()) {
+        let p = progress(&standing);
+        said_loading = Some(p);
+        let ev = SourceEvent::Loading {
+            source: source.clone(),
+            progress: p,
+        };
+        if tx.send(ev).await.is_err() {
+            return;
+        }
+    }
     loop {
-        let (index, updates, problems, working) = tokio::select! {
+        let said = tokio::select! {
             said = all.next() => match said {
                 Some(said) => said,
                 None => return,
@@ -155,29 +252,53 @@ async fn forward(
                 continue;
             }
         };
-        if let Some(s) = standing.get_mut(index) {
-            if !problems.is_empty() {
+        let mut report_loading = false;
+        if let Some(s) = standing.get_mut(said.index) {
+            if let Some(n) = said.listing
+                && first_read
+                && !s.listed
+            {
+                s.loaded = n;
+                report_loading = n % LOADING_EVERY == 0 && n > 0;
+            }
+            if !said.problems.is_empty() {
                 s.failed_at = Some(tokio::time::Instant::now());
-            } else if working {
-                *s = Standing {
-                    listed: true,
-                    failed_at: None,
-                };
+            } else if said.working {
+                if first_read && !s.listed {
+                    report_loading = true;
+                }
+                s.listed = true;
+                s.failed_at = None;
             }
         }
-        let mut events: Vec<SourceEvent> = updates.into_iter().map(SourceEvent::Update).collect();
+        let mut events: Vec<SourceEvent> =
+            said.updates.into_iter().map(SourceEvent::Update).collect();
         // While the API server does not answer the probe, nothing the old streams say makes the
         // source fresh.
         if fresh(&standing, lost) {
+            first_read = false;
             events.push(SourceEvent::Heartbeat {
                 source: source.clone(),
                 at: Ts::now(),
             });
+        } else if report_loading && first_read {
+            let p = progress(&standing);
+            if said_loading != Some(p) {
+                said_loading = Some(p);
+                events.push(SourceEvent::Loading {
+                    source: source.clone(),
+                    progress: p,
+                });
+            }
         }
-        events.extend(problems.into_iter().map(|message| SourceEvent::Problem {
-            source: source.clone(),
-            message,
-        }));
+        events.extend(
+            said.problems
+                .into_iter()
+                .map(|message| SourceEvent::Problem {
+                    source: source.clone(),
+                    message,
+                }),
+        );
         for ev in events {
             if tx.send(ev).await.is_err() {
                 return;
@@ -208,13 +329,20 @@ pub async fn argocd(
         0,
         format!("Argo CD Applications in '{namespace}'"),
     );
-    forward(all, 1, client, SourceId::ArgoCd(name), tx).await;
+    forward(all, vec![None], client, SourceId::ArgoCd(name), tx).await;
 }
 
 /// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
 /// goes away (or the task is aborted).
 pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
     let config = || watcher::Config::default().timeout(super::kubeconfig::WATCH_SECS);
+    // What the first read will bring, asked of each resource at once (one object each).
+    let (tiers, clusters, shopsets, shops) = futures::join!(
+        count(Api::<super::crds::Tier>::all(client.clone())),
+        count(Api::<super::crds::FleetCluster>::all(client.clone())),
+        count(Api::<super::crds::ShopSet>::all(client.clone())),
+        count(Api::<super::crds::Shop>::all(client.clone())),
+    );
     let all = futures::stream::select_all([
         watched(
             Api::all(client.clone()),
@@ -245,7 +373,14 @@ pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) 
             "shops".into(),
         ),
     ]);
-    forward(all, 4, client, SourceId::ControlPlane, tx).await;
+    forward(
+        all,
+        vec![tiers, clusters, shopsets, shops],
+        client,
+        SourceId::ControlPlane,
+        tx,
+    )
+    .await;
 }
 
 /// Streams the operator Lease `name` in `namespace` to `tx` as the fleet's lock until the

@@ -222,6 +222,11 @@ fn on_source(app: &mut App, ev: SourceEvent) {
                 app.dirty = true;
             }
         }
+        SourceEvent::Loading { source, progress } => {
+            if app.sources.loading(source, progress) {
+                app.dirty = true;
+            }
+        }
         SourceEvent::Problem { source, message } => {
             if app.sources.problem(source, message, app.now) {
                 app.dirty = true;
