@@ -100,6 +100,7 @@ fn budget_fleet() -> Fleet {
             revision: Some("f".repeat(40)),
             app_revision: Some("e".repeat(40)),
             last_sync_finished: Some(now),
+            argo: AppDetail::default(),
         })
         .collect();
     let alerts = (0..40)

@@ -18,7 +18,6 @@ mod kube_env;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use futures::StreamExt;
 use kube_env::KubeEnv;
 use serde_json::{Value, json};
 use shopctl::backends::demo::{DemoFleet, Scenario};

@@ -1243,3 +1243,113 @@ async fn a_first_read_says_how_far_it_has_come_and_is_live_only_when_whole() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_busy_with_an_operation_is_asked_when_it_has_finished_until_a_deadline() {
+    use shopctl::backends::live::sync::{Request, ask_all};
+
+    let env = KubeEnv::get();
+    env.install_crds().await;
+    let ns = env.namespace("control", "argocd").await;
+    let running = json!({"operationState": {
+        "phase": "Running", "startedAt": "2026-11-22T16:00:00Z",
+        "operation": {"sync": {"revision": "0ld"}}}});
+    let app = |name: &str| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+               "metadata": {"name": name, "namespace": ns},
+               "spec": {"project": "default",
+                        "destination": {"name": "a", "namespace": name},
+                        "source": {"repoURL": "https://git.example/system.git",
+                                   "path": format!("overlays/{name}"), "targetRevision": "tier-2"}},
+               "status": running})
+    };
+    let (free, finishing, stuck) = (
+        env.create("control", app("shopset-a-1")).await,
+        env.create("control", app("shopset-b-1")).await,
+        env.create("control", app("shopset-c-1")).await,
+    );
+    env.patch(
+        "control",
+        &free,
+        json!({"status": {"operationState": {"phase": "Succeeded",
+                                             "finishedAt": "2026-11-22T16:00:09Z"}}}),
+    )
+    .await;
+    // b-1's operation finishes 3 s from now; c-1's never does.
+    let later = finishing.clone();
+    let finisher = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        KubeEnv::get()
+            .patch(
+                "control",
+                &later,
+                json!({"status": {"operationState": {"phase": "Succeeded",
+                                                     "finishedAt": "2026-11-22T16:01:00Z"}}}),
+            )
+            .await;
+    });
+    let apps: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        env.client("control", "operator").await,
+        &ns,
+        &kube_env::resource("argoproj.io/v1alpha1", "Application"),
+    );
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let request = Request {
+        operator: "alice@ops",
+        revision: "0c5d6c0",
+        branch: "tier-2",
+        why: "promote prod-beta",
+    };
+    let started = Instant::now();
+    let problems = ask_all(
+        &apps,
+        vec![
+            "shopset-a-1".into(),
+            "shopset-b-1".into(),
+            "shopset-c-1".into(),
+        ],
+        &request,
+        Duration::from_secs(8),
+        &|s| said.lock().expect("said").push(s),
+    )
+    .await;
+    finisher.await.expect("finished");
+    let said = said.into_inner().expect("said");
+    // Whom it waits for and until when, said before it waits; then each one asked.
+    assert!(
+        said[0].starts_with(
+            "waiting for Argo CD Applications busy with another operation: shopset-b-1, shopset-c-1; asked to sync when it has finished, until "
+        ) && said[0].ends_with(" UTC"),
+        "{said:?}"
+    );
+    assert_eq!(
+        said[1..],
+        ["Argo CD Application 'shopset-b-1' asked to sync"]
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(8),
+        "waited to the deadline for c-1"
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(
+            "Argo CD Application 'shopset-c-1' was still busy with another operation at "
+        ) && problems[0].ends_with("(waited 8 s): it was not asked to sync"),
+        "{problems:?}"
+    );
+    let revision = |o: &Value| o["operation"]["sync"]["revision"].clone();
+    assert_eq!(
+        revision(&env.read("control", &free).await.expect("a-1")),
+        "0c5d6c0"
+    );
+    assert_eq!(
+        revision(&env.read("control", &finishing).await.expect("b-1")),
+        "0c5d6c0"
+    );
+    let stuck = env.read("control", &stuck).await.expect("c-1");
+    assert!(
+        stuck.get("operation").is_none(),
+        "never asked over its running operation: {stuck}"
+    );
+    assert_eq!(stuck["status"]["operationState"]["phase"], "Running");
+}

@@ -275,6 +275,7 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
             "Roll back dev",
             "alice@ops",
             now,
+            &|_| {},
         )
         .expect("pushed");
     let old_head = head(&old, &dev.branch);
@@ -291,6 +292,7 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
             "Roll back dev again",
             "alice@ops",
             now,
+            &|_| {},
         )
         .expect("pushed");
     assert_eq!(head(&new, &dev.branch), pushed.commit);

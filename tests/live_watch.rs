@@ -238,8 +238,7 @@ async fn argo_cd_applications_with_the_shopset_label_are_watched_and_others_left
     let task = tokio::spawn(watch::argocd(
         client,
         "ops".into(),
-        "argocd".into(),
-        "shopset.dev/shopset".into(),
+        shopctl::backends::live::config::ArgoCd::default(),
         tx,
     ));
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());

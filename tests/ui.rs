@@ -1382,3 +1382,67 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
     assert_eq!(app.freshness(), Freshness::Live);
     assert!(screen(&app, "default").contains("● live"));
 }
+
+#[test]
+fn an_application_detail_shows_argo_cds_message_and_the_resources_that_are_not_ok() {
+    use shopctl::domain::{
+        ComponentHealth, Components, FleetUpdate, HealthStatus, OperationPhase, ResourceProblem,
+        SyncStatus,
+    };
+    let (_d, f) = fleet(400);
+    let mut app = app_with(&f, 80, 24);
+    // Argo CD's Application for dev's first ShopSet is Degraded, with what it says of it.
+    let mut a = f.app_for("a-4").cloned().expect("app");
+    a.health = HealthStatus::Degraded;
+    a.operation = Some(OperationPhase::Failed);
+    a.argo.message = Some(
+        "one or more objects failed to apply, reason: Deployment.apps \"a-4-cart\" is invalid: spec.template.spec.containers[0].image: Required value".into(),
+    );
+    a.argo.components = Some(Components {
+        cart: ComponentHealth::Degraded,
+        ..Components::all(ComponentHealth::Up)
+    });
+    a.argo.resources = vec![ResourceProblem {
+        kind: "Deployment".into(),
+        name: "a-4-cart".into(),
+        sync: SyncStatus::OutOfSync,
+        health: Some(HealthStatus::Degraded),
+        message: Some("Deployment \"a-4-cart\" exceeded its progress deadline".into()),
+    }];
+    a.argo.resources_not_ok = 1;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(a.clone()))),
+    );
+    // The ShopSet's stack is what the Application's resources say.
+    update(&mut app, ch('3'));
+    assert!(
+        screen(&app, "default").contains("●●●▲●"),
+        "{}",
+        screen(&app, "default")
+    );
+    update(&mut app, ch('4'));
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail open");
+    assert_eq!(d.target, DetailTarget::App(a.name.clone()));
+    let s = screen(&app, "default");
+    // Every word of the message is on screen, wrapped, none cut.
+    let shown: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    for word in a
+        .argo
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        assert!(shown.contains(word), "{word} missing:\n{s}");
+    }
+    assert!(s.contains("shop page ●  cart ▲ degraded  API ●"), "{s}");
+    assert!(s.contains("1 not Synced and Healthy"), "{s}");
+    assert!(
+        s.contains("Deployment a-4-cart  ≠ OutOfSync  ✗ Degraded"),
+        "{s}"
+    );
+    assert!(s.contains("exceeded its progress deadline"), "{s}");
+    assert!(!s.contains('…'), "nothing cut:\n{s}");
+}

@@ -170,6 +170,24 @@ pub fn objects(
             if let Some(r) = &a.revision {
                 status["sync"]["revision"] = json!(r);
             }
+            // The serving stack as Argo CD lists it: one resource per component, named so that
+            // live mode's default `argocd[].components` words find it.
+            let stack = fleet.stack(ss);
+            status["resources"] = json!(
+                crate::domain::Components::RESOURCES
+                    .iter()
+                    .zip(stack.as_array())
+                    .map(|((kind, suffix), h)| json!({
+                        "group": if *kind == "Service" { "" } else { "apps" },
+                        "version": "v1",
+                        "kind": kind,
+                        "namespace": format!("shopset-{}", ss.name),
+                        "name": format!("{}-{suffix}", ss.name),
+                        "status": a.sync.to_string(),
+                        "health": {"status": argo_health(h)},
+                    }))
+                    .collect::<Vec<_>>()
+            );
             if let Some(p) = a.operation {
                 // Argo CD's CRD requires the operation and its start; the start is not kept, so
                 // the finish (or the moment the fleet was read) stands in for it.
@@ -195,6 +213,11 @@ pub fn objects(
         out.push(app);
     }
     Ok(out)
+}
+
+/// A component's state as Argo CD's health of the resource behind it.
+fn argo_health(h: crate::domain::ComponentHealth) -> &'static str {
+    crate::domain::HealthStatus::of_component(h).as_str()
 }
 
 /// The objects as a multi-document YAML stream.

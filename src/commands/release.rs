@@ -279,7 +279,8 @@ fn run(
     }
     let now = clock();
     let guard = executor.lock_for(now, &m.purpose())?;
-    let done = executor.execute(Some(&guard), m, now, None);
+    let done =
+        executor.execute_reporting(Some(&guard), m, now, None, &|s| eprintln!("shopctl: {s}"));
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");
     }

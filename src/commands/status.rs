@@ -92,6 +92,10 @@ struct AppJson<'a> {
     operation: Option<String>,
     revision: Option<&'a str>,
     app_revision: Option<&'a str>,
+    /// The last operation's message.
+    message: Option<&'a str>,
+    /// Resources that are not Synced or not Healthy, worst first.
+    resources_not_ok: &'a [crate::domain::ResourceProblem],
 }
 
 #[derive(Serialize)]
@@ -163,7 +167,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
                 shop_count: f.shop_count(&s.name),
                 components: ["lb", "proxy", "shop_page", "cart", "api"]
                     .into_iter()
-                    .zip(s.components.as_array())
+                    .zip(f.stack(s).as_array())
                     .collect(),
             })
             .collect(),
@@ -187,6 +191,8 @@ fn status_json(f: &Fleet, now: Ts) -> String {
                 operation: a.operation.map(|o| o.to_string()),
                 revision: a.revision.as_deref(),
                 app_revision: a.app_revision.as_deref(),
+                message: a.argo.message.as_deref(),
+                resources_not_ok: &a.argo.resources,
             })
             .collect(),
         alerts: f

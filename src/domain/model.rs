@@ -238,6 +238,28 @@ pub enum ComponentHealth {
     Unknown,
 }
 
+impl ComponentHealth {
+    /// Worse is higher: up, progressing, unknown, degraded, down.
+    pub fn badness(self) -> u8 {
+        match self {
+            ComponentHealth::Up => 0,
+            ComponentHealth::Progressing => 1,
+            ComponentHealth::Unknown => 2,
+            ComponentHealth::Degraded => 3,
+            ComponentHealth::Down => 4,
+        }
+    }
+
+    /// The worse of the two.
+    pub fn worse(self, other: ComponentHealth) -> ComponentHealth {
+        if other.badness() > self.badness() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// The serving stack of a ShopSet, front to back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Components {
@@ -250,6 +272,15 @@ pub struct Components {
 
 impl Components {
     pub const NAMES: [&'static str; 5] = ["LB", "TLS proxy", "shop page", "cart", "API"];
+    /// The Kubernetes resource behind each component, as the demo's Argo CD lists it and
+    /// `export --with-status` writes it: kind and name suffix (`<shopset>-cart`).
+    pub const RESOURCES: [(&'static str, &'static str); 5] = [
+        ("Service", "lb"),
+        ("Deployment", "tls-proxy"),
+        ("Deployment", "shop-page"),
+        ("Deployment", "cart"),
+        ("Deployment", "api"),
+    ];
 
     pub fn all(h: ComponentHealth) -> Components {
         Components {
@@ -267,18 +298,10 @@ impl Components {
 
     /// The worst component state, for one-symbol summaries.
     pub fn worst(&self) -> ComponentHealth {
-        use ComponentHealth::*;
-        let rank = |h: ComponentHealth| match h {
-            Up => 0,
-            Progressing => 1,
-            Unknown => 2,
-            Degraded => 3,
-            Down => 4,
-        };
         self.as_array()
             .into_iter()
-            .max_by_key(|h| rank(*h))
-            .unwrap_or(Up)
+            .max_by_key(|h| h.badness())
+            .unwrap_or(ComponentHealth::Up)
     }
 }
 
@@ -356,6 +379,31 @@ pub enum HealthStatus {
     Unknown,
 }
 
+impl HealthStatus {
+    /// Argo CD's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "Healthy",
+            HealthStatus::Progressing => "Progressing",
+            HealthStatus::Degraded => "Degraded",
+            HealthStatus::Suspended => "Suspended",
+            HealthStatus::Missing => "Missing",
+            HealthStatus::Unknown => "Unknown",
+        }
+    }
+
+    /// The health Argo CD gives the resource behind a component in this state.
+    pub fn of_component(h: ComponentHealth) -> HealthStatus {
+        match h {
+            ComponentHealth::Up => HealthStatus::Healthy,
+            ComponentHealth::Progressing => HealthStatus::Progressing,
+            ComponentHealth::Degraded => HealthStatus::Degraded,
+            ComponentHealth::Down => HealthStatus::Missing,
+            ComponentHealth::Unknown => HealthStatus::Unknown,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OperationPhase {
     Running,
@@ -389,12 +437,80 @@ pub struct AppStatus {
     /// The app-repository revision (the `base` gitlink) that commit pins.
     pub app_revision: Option<String>,
     pub last_sync_finished: Option<Ts>,
+    /// What else Argo CD says of it (live mode; the demo fills what it simulates).
+    #[serde(default)]
+    pub argo: AppDetail,
+}
+
+/// What Argo CD says of an Application beyond its summary: where its last operation synced to,
+/// what it said, and the resources that are not Synced and Healthy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetail {
+    /// A multi-source Application's revisions, one per source (`status.sync.revisions`); which
+    /// one is the system repository's is read from git.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// An operation was asked for and Argo CD has not taken it up yet.
+    #[serde(default)]
+    pub operation_pending: bool,
+    /// The revision(s) the last operation synced to (`operationState.syncResult`); empty when
+    /// there is no result (none yet, or cleared for a new operation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synced_revisions: Vec<String>,
+    /// The last operation's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The serving stack's health, from the Application's resources (when it lists them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Components>,
+    /// Resources that are not Synced or not Healthy, worst first (at most
+    /// [`AppDetail::MAX_RESOURCES`]), and how many there were in all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceProblem>,
+    #[serde(default)]
+    pub resources_not_ok: usize,
+}
+
+impl AppDetail {
+    /// Resources kept per Application: what a detail view can show.
+    pub const MAX_RESOURCES: usize = 20;
+}
+
+/// One resource of an Application that is not Synced or not Healthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceProblem {
+    pub kind: String,
+    pub name: String,
+    pub sync: SyncStatus,
+    pub health: Option<HealthStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl AppStatus {
     /// Synced and Healthy: the state a release waits for.
     pub fn is_settled(&self) -> bool {
         self.sync == SyncStatus::Synced && self.health == HealthStatus::Healthy
+    }
+
+    /// It is synced to `commit` (its revision, or one of a multi-source Application's).
+    pub fn runs(&self, commit: &str) -> bool {
+        self.revision.as_deref() == Some(commit) || self.argo.revisions.iter().any(|r| r == commit)
+    }
+
+    /// An operation is asked for or in flight: what Argo CD says now may be about to change.
+    pub fn operation_in_flight(&self) -> bool {
+        self.argo.operation_pending
+            || matches!(
+                self.operation,
+                Some(OperationPhase::Running | OperationPhase::Terminating)
+            )
+    }
+
+    /// Its last operation's result names `commit`, or there is no result to contradict it.
+    pub fn last_operation_at(&self, commit: &str) -> bool {
+        self.argo.synced_revisions.is_empty()
+            || self.argo.synced_revisions.iter().any(|r| r == commit)
     }
 }
 

@@ -26,7 +26,9 @@ pub trait FleetReader: Send + Sync {
 pub trait ReleaseStore: Send + Sync {
     /// Commits a new `base` gitlink on `branch` (which must still pin `expected`) and pushes it;
     /// never force-pushes. Returns the new commit id, and what went wrong after the push without
-    /// undoing it (an Argo CD sync that could not be asked).
+    /// undoing it (an Argo CD sync that could not be asked). `report` is told what it waits
+    /// for meanwhile.
+    #[allow(clippy::too_many_arguments)]
     fn set_gitlink(
         &self,
         branch: &str,
@@ -35,6 +37,7 @@ pub trait ReleaseStore: Send + Sync {
         message: &str,
         author: &str,
         now: Ts,
+        report: &dyn Fn(String),
     ) -> Result<Pushed, OpsError>;
 }
 
@@ -223,6 +226,19 @@ impl Executor {
         now: Ts,
         notes: Option<&str>,
     ) -> Result<Done, OpsError> {
+        self.execute_reporting(guard, m, now, notes, &|s| tracing::info!("{s}"))
+    }
+
+    /// [`Executor::execute`], telling `report` what the write waits for while it waits (an
+    /// Argo CD Application busy with another operation).
+    pub fn execute_reporting(
+        &self,
+        guard: Option<&LockGuard>,
+        m: &Mutation,
+        now: Ts,
+        notes: Option<&str>,
+        report: &dyn Fn(String),
+    ) -> Result<Done, OpsError> {
         let effective = self.permitted(m).and_then(|()| match (guard, m) {
             (_, m) if !m.needs().contains(&Capability::Lock) => Ok(m.clone()),
             (None, _) => Err(OpsError::Lock("the operator lock is not held".into())),
@@ -239,7 +255,10 @@ impl Executor {
                     self.recheck(&m, now)
                 }
             })
-            .and_then(|(m, fresh)| self.write(&m, fresh.as_ref(), now).map(|done| (m, done)));
+            .and_then(|(m, fresh)| {
+                self.write(&m, fresh.as_ref(), now, report)
+                    .map(|done| (m, done))
+            });
         match &result {
             // Nothing happened and nothing is written down.
             Err(OpsError::AlreadyThere { .. } | OpsError::AlreadyDone(_)) => {}
@@ -324,7 +343,13 @@ impl Executor {
         Ok((m, Some(fresh)))
     }
 
-    fn write(&self, m: &Mutation, fresh: Option<&Fleet>, now: Ts) -> Result<Done, OpsError> {
+    fn write(
+        &self,
+        m: &Mutation,
+        fresh: Option<&Fleet>,
+        now: Ts,
+        report: &dyn Fn(String),
+    ) -> Result<Done, OpsError> {
         let summary = m.summary();
         let done = |commit, batch| Done {
             commit,
@@ -345,6 +370,7 @@ impl Executor {
                 &m.commit_message(self.operator()),
                 self.operator(),
                 now,
+                report,
             )
         };
         match m {

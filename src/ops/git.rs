@@ -24,6 +24,7 @@ impl super::executor::ReleaseStore for GitReleases {
         message: &str,
         author: &str,
         now: Ts,
+        _report: &dyn Fn(String),
     ) -> Result<super::executor::Pushed, OpsError> {
         let commit = set_gitlink(&self.clone, branch, expected, target, message, author, now)?;
         Ok(super::executor::Pushed {

@@ -602,6 +602,34 @@ pub fn fit_line(line: ratatui::text::Line<'_>, width: u16) -> ratatui::text::Lin
 }
 
 /// Every line fitted to `width` cells (see [`fit_line`]).
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a
+/// line is broken inside): nothing is cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        // A word wider than a line is broken where the line ends.
+        for c in word.chars() {
+            if !line.is_empty() && line.width() + c.width().unwrap_or(0) > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 pub fn fit_lines(lines: Vec<ratatui::text::Line<'_>>, width: u16) -> Vec<ratatui::text::Line<'_>> {
     lines.into_iter().map(|l| fit_line(l, width)).collect()
 }
@@ -609,6 +637,18 @@ pub fn fit_lines(lines: Vec<ratatui::text::Line<'_>>, width: u16) -> Vec<ratatui
 #[cfg(test)]
 mod fit_tests {
     use super::fit;
+
+    #[test]
+    fn wrapped_text_keeps_every_word() {
+        use super::wrap;
+        assert_eq!(
+            wrap("one or more objects failed to apply", 12),
+            ["one or more", "objects", "failed to", "apply"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("  ", 4), Vec::<String>::new());
+        assert_eq!(wrap("a  b", 10), ["a b"]);
+    }
 
     #[test]
     fn text_is_cut_at_a_word_and_says_so() {

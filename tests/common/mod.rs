@@ -181,6 +181,7 @@ pub const SAME_IN_BOTH_MODES: &[(&str, &[&str])] = &[
             "configuration",
             "capacity",
             "shop_count",
+            "components",
         ],
     ),
     ("shops", &["name", "redundancy", "shopsets"]),

@@ -103,6 +103,7 @@ impl World<'_> {
                     revision: None,
                     app_revision: None,
                     last_sync_finished: None,
+                    argo: AppDetail::default(),
                 },
                 Some(b) => {
                     // Every change of the branch, forward or back, is noticed after `detect`
@@ -120,6 +121,7 @@ impl World<'_> {
                         revision: Some(b.head.clone()),
                         app_revision: b.base.clone(),
                         last_sync_finished: Some(finished),
+                        argo: AppDetail::default(),
                     };
                     if now < started {
                         app.sync = SyncStatus::OutOfSync;
@@ -188,6 +190,8 @@ impl World<'_> {
             {
                 degrade_component(&mut components, &a.name);
             }
+            let mut app = app;
+            app.argo = simulated_detail(&app, &ss.name, &components);
             apps.push(app);
             shopsets.push(ShopSet {
                 name: ss.name.clone(),
@@ -455,4 +459,42 @@ fn background_alerts(world: &World<'_>, now: Ts) -> Vec<Alert> {
         }
     }
     out
+}
+
+/// What the demo's Argo CD says of an Application beyond its summary: where its last sync
+/// went, and its stack's resources that are not up, with the messages Argo CD gives such
+/// resources.
+fn simulated_detail(app: &AppStatus, shopset: &str, stack: &Components) -> AppDetail {
+    let mut detail = AppDetail::default();
+    if app.operation == Some(OperationPhase::Succeeded) {
+        detail.message = Some("successfully synced (all tasks run)".into());
+        if let Some(r) = &app.revision {
+            detail.synced_revisions = vec![r.clone()];
+        }
+    }
+    for ((kind, suffix), h) in Components::RESOURCES.iter().zip(stack.as_array()) {
+        let name = format!("{shopset}-{suffix}");
+        let message = match h {
+            ComponentHealth::Up => continue,
+            ComponentHealth::Progressing => {
+                "Waiting for rollout to finish: 1 of 3 updated replicas are available..."
+                    .to_string()
+            }
+            ComponentHealth::Degraded => {
+                format!("{kind} \"{name}\" exceeded its progress deadline")
+            }
+            ComponentHealth::Down | ComponentHealth::Unknown => {
+                "the cluster does not answer".to_string()
+            }
+        };
+        detail.resources.push(ResourceProblem {
+            kind: kind.to_string(),
+            name,
+            sync: app.sync,
+            health: Some(HealthStatus::of_component(h)),
+            message: Some(message),
+        });
+    }
+    detail.resources_not_ok = detail.resources.len();
+    detail
 }

@@ -49,6 +49,23 @@ pub struct ArgoCd {
     pub namespace: String,
     /// The label that maps an Application to its ShopSet.
     pub shopset_label: String,
+    /// Which resources of an Application make each component of the serving stack.
+    pub components: super::argocd::StackWords,
+    /// How long a release step waits for an Application busy with another operation before it
+    /// gives up asking it to sync.
+    pub busy_wait_secs: u32,
+}
+
+impl Default for ArgoCd {
+    fn default() -> ArgoCd {
+        ArgoCd {
+            context: None,
+            namespace: "argocd".into(),
+            shopset_label: "shopset.dev/shopset".into(),
+            components: super::argocd::StackWords::default(),
+            busy_wait_secs: 120,
+        }
+    }
 }
 
 /// The Alertmanager the gate and the Alerts pane read.
@@ -181,18 +198,30 @@ impl Config {
             cp
         };
         let argocd = match root.array_of_tables("argocd")? {
-            None => vec![ArgoCd {
-                context: None,
-                namespace: "argocd".into(),
-                shopset_label: "shopset.dev/shopset".into(),
-            }],
+            None => vec![ArgoCd::default()],
             Some(list) => {
                 let mut out = Vec::new();
                 for mut s in list {
+                    let d = ArgoCd::default();
+                    let mut components = d.components.clone();
+                    if let Some(mut c) = s.section_opt("components")? {
+                        for (i, key) in super::argocd::StackWords::KEYS.into_iter().enumerate() {
+                            if let Some(words) = c.words(key)? {
+                                components.words[i] = words;
+                            }
+                        }
+                        c.finish()?;
+                    }
                     out.push(ArgoCd {
                         context: s.name_opt("context")?,
-                        namespace: s.name_or("namespace", "argocd")?,
-                        shopset_label: s.label_or("shopset_label", "shopset.dev/shopset")?,
+                        namespace: s.name_or("namespace", &d.namespace)?,
+                        shopset_label: s.label_or("shopset_label", &d.shopset_label)?,
+                        components,
+                        busy_wait_secs: s.integer_or(
+                            "busy_wait_secs",
+                            d.busy_wait_secs,
+                            0..=3600,
+                        )?,
                     });
                     s.finish()?;
                 }
@@ -615,6 +644,38 @@ impl<'a> Section<'a> {
                 .map(Some)
                 .ok_or_else(|| self.wrong_type(key, v, "a list of URLs")),
             _ => Err(self.wrong_type(key, v, "a non-empty list of URLs")),
+        }
+    }
+
+    /// A list of words to find in resource names (`["shop-page", "storefront"]`); an empty
+    /// list takes the component out of what Argo CD is read for.
+    fn words(&mut self, key: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let expected = "a list of words such as [\"shop-page\", \"storefront\"]";
+        let toml::Value::Array(items) = v else {
+            return Err(self.wrong_type(key, v, expected));
+        };
+        let words: Option<Vec<String>> = items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect();
+        let words = words.ok_or_else(|| self.wrong_type(key, v, expected))?;
+        match words.iter().find(|w| {
+            w.is_empty()
+                || !w
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        }) {
+            Some(bad) => Err(self.value(
+                key,
+                bad,
+                "expected a word of a resource name: letters, digits, '-', '.' or '_'".into(),
+            )),
+            None => Ok(Some(
+                words.into_iter().map(|w| w.to_ascii_lowercase()).collect(),
+            )),
         }
     }
 

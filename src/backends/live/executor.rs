@@ -61,6 +61,7 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
             config: cfg,
             namespace: a.namespace.clone(),
             shopset_label: a.shopset_label.clone(),
+            busy_wait: std::time::Duration::from_secs(u64::from(a.busy_wait_secs)),
         });
     }
     let releases = LiveReleases::new(

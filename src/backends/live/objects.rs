@@ -200,10 +200,13 @@ pub fn shops() -> Relist<crds::Shop> {
 
 /// Argo CD Applications, mapped by `shopset_label`; one that maps to no ShopSet is a problem
 /// naming it.
-pub fn applications(shopset_label: String) -> Relist<super::argocd::Application> {
+pub fn applications(
+    shopset_label: String,
+    stack: super::argocd::StackWords,
+) -> Relist<super::argocd::Application> {
     Relist::new(
         Box::new(move |app: &super::argocd::Application| {
-            app.to_domain(&shopset_label)
+            app.to_domain(&shopset_label, &stack)
                 .map(FleetUpdate::AppUpserted)
                 .map_err(|e| e.to_string())
         }),

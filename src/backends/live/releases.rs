@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
@@ -21,6 +22,15 @@ pub struct ArgoTarget {
     pub config: kube::Config,
     pub namespace: String,
     pub shopset_label: String,
+    /// How long an Application busy with another operation is waited for.
+    pub busy_wait: Duration,
+}
+
+/// One Argo CD instance, as a push asks it.
+struct Argo {
+    apps: Api<DynamicObject>,
+    label: String,
+    busy_wait: Duration,
 }
 
 /// The system repository's push clone and the Argo CD instances to ask after a push.
@@ -28,7 +38,7 @@ pub struct LiveReleases {
     remote: String,
     clone: PathBuf,
     control_plane: kube::Client,
-    argo: Vec<(Api<DynamicObject>, String)>,
+    argo: Vec<Argo>,
     runtime: BlockingRuntime,
 }
 
@@ -50,10 +60,11 @@ impl LiveReleases {
                 for a in argo {
                     let client = kube::Client::try_from(a.config)
                         .map_err(|e| OpsError::Store(e.to_string()))?;
-                    apis.push((
-                        Api::namespaced_with(client, &a.namespace, &resource),
-                        a.shopset_label,
-                    ));
+                    apis.push(Argo {
+                        apps: Api::namespaced_with(client, &a.namespace, &resource),
+                        label: a.shopset_label,
+                        busy_wait: a.busy_wait,
+                    });
                 }
                 Ok::<_, OpsError>((cp, apis))
             })
@@ -90,10 +101,19 @@ impl LiveReleases {
         Ok(())
     }
 
-    /// Asks every Application of the tier deploying `branch` to sync `commit`. Best effort: the
-    /// push stands and the rollout is followed anyway (Argo CD may sync by itself); what could not
-    /// be asked is returned, for the operator and the audit log.
-    fn trigger_syncs(&self, branch: &str, commit: &str, operator: &str, why: &str) -> Vec<String> {
+    /// Asks every Application of the tier deploying `branch` to sync `commit`. An Application
+    /// busy with another operation is asked when that has finished, looked at every 2 s until
+    /// its Argo CD's `busy_wait_secs` has passed (`report` says whom it waits for, and until
+    /// when). Best effort: the push stands and the rollout is followed anyway (Argo CD may sync
+    /// by itself); what could not be asked is returned, for the operator and the audit log.
+    fn trigger_syncs(
+        &self,
+        branch: &str,
+        commit: &str,
+        operator: &str,
+        why: &str,
+        report: &dyn Fn(String),
+    ) -> Vec<String> {
         let result: Result<Vec<String>, String> = self
             .runtime
             .run(async {
@@ -114,25 +134,29 @@ impl LiveReleases {
                         .map(kube::ResourceExt::name_any)
                         .collect();
                 let mut problems = Vec::new();
-                for (api, label) in &self.argo {
-                    let labelled = ListParams::default().labels(label);
-                    let apps = list_all(api, &labelled)
+                for argo in &self.argo {
+                    let labelled = ListParams::default().labels(&argo.label);
+                    let apps = list_all(&argo.apps, &labelled)
                         .await
                         .map_err(|e| super::errors::say(&e))?;
-                    for app in apps {
-                        let of_tier = kube::ResourceExt::labels(&app)
-                            .get(label)
-                            .is_some_and(|s| sets.contains(s));
-                        if !of_tier {
-                            continue;
-                        }
-                        let name = kube::ResourceExt::name_any(&app);
-                        if let Err(e) =
-                            sync::trigger(api, &name, operator, commit, branch, why).await
-                        {
-                            problems.push(e.to_string());
-                        }
-                    }
+                    let names: Vec<String> = apps
+                        .iter()
+                        .filter(|app| {
+                            kube::ResourceExt::labels(*app)
+                                .get(&argo.label)
+                                .is_some_and(|s| sets.contains(s))
+                        })
+                        .map(kube::ResourceExt::name_any)
+                        .collect();
+                    let request = sync::Request {
+                        operator,
+                        revision: commit,
+                        branch,
+                        why,
+                    };
+                    problems.extend(
+                        sync::ask_all(&argo.apps, names, &request, argo.busy_wait, report).await,
+                    );
                 }
                 Ok(problems)
             })
@@ -157,6 +181,7 @@ impl ReleaseStore for LiveReleases {
         message: &str,
         author: &str,
         now: Ts,
+        report: &dyn Fn(String),
     ) -> Result<Pushed, OpsError> {
         self.ensure_clone()?;
         let commit = crate::ops::git::set_gitlink(
@@ -169,7 +194,7 @@ impl ReleaseStore for LiveReleases {
             now,
         )?;
         let why = message.lines().next().unwrap_or_default();
-        let warnings = self.trigger_syncs(branch, &commit, author, why);
+        let warnings = self.trigger_syncs(branch, &commit, author, why, report);
         Ok(Pushed { commit, warnings })
     }
 }

@@ -164,7 +164,8 @@ impl LiveSource {
         for argo in &self.config.argocd {
             match self.read_argocd(&k, &file, &cp, argo).await {
                 Ok(apps) => {
-                    let mut relist = objects::applications(argo.shopset_label.clone());
+                    let mut relist =
+                        objects::applications(argo.shopset_label.clone(), argo.components.clone());
                     for a in apps {
                         for u in relist.on(kube::runtime::watcher::Event::Apply(a)) {
                             fleet.apply(u);
@@ -369,14 +370,14 @@ impl LiveSource {
             let name = self.argo_name(argo);
             let context = argo.context.clone().or_else(|| cp_context.clone());
             let (kf, tx) = (self.config.control_plane.kubeconfig.clone(), tx.clone());
-            let (namespace, label) = (argo.namespace.clone(), argo.shopset_label.clone());
+            let argo = argo.clone();
             let clients = clients.clone();
             tasks.push(tokio::spawn(async move {
                 let source = SourceId::ArgoCd(name.clone());
                 if let Some(c) =
                     connect(&clients, kf.as_deref(), context.as_deref(), source, &tx).await
                 {
-                    watch::argocd(c, name, namespace, label, tx).await;
+                    watch::argocd(c, name, argo, tx).await;
                 }
             }));
         }

@@ -3,8 +3,8 @@
 //! (`initiatedBy.username` = the operator, `initiatedBy.automated = false`, `info` naming
 //! shopctl and the release, `sync.revision` or a multi-source `sync.revisions`, the
 //! Application's own sync options and retry) with the refresh annotation, preconditioned on the
-//! resourceVersion it was checked at. An Application whose operation is still running is left
-//! alone, and said so.
+//! resourceVersion it was checked at. An Application whose operation is still running (or asked
+//! for and not yet taken up) is never asked over it: it is waited for, up to a deadline.
 
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
@@ -16,10 +16,17 @@ use super::placement::FIELD_MANAGER;
 /// Why an Application was not asked to sync.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SyncError {
-    #[error(
-        "Argo CD Application '{0}' is still running an operation; it was not asked to sync again"
-    )]
+    /// Busy with an operation: ask again when it has finished.
+    #[error("Argo CD Application '{0}' is busy with another operation")]
     Running(String),
+    #[error(
+        "Argo CD Application '{app}' was still busy with another operation at {until} (waited {waited_secs} s): it was not asked to sync"
+    )]
+    StillBusy {
+        app: String,
+        until: String,
+        waited_secs: u64,
+    },
     #[error("Argo CD Application '{app}' cannot be patched: {reason}")]
     Patch { app: String, reason: String },
 }
@@ -127,4 +134,99 @@ pub async fn trigger(
             Err(e) => return Err(err(e)),
         }
     }
+}
+
+/// What a push asks every Application of its tier for.
+pub struct Request<'a> {
+    pub operator: &'a str,
+    /// The pushed commit.
+    pub revision: &'a str,
+    /// The tier branch it was pushed to.
+    pub branch: &'a str,
+    /// Why, for the operation's `Reason`.
+    pub why: &'a str,
+}
+
+/// How often an Application busy with an operation is looked at again.
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asks each of `names` to sync as `request` says. One busy with another operation is asked
+/// once that has finished, looked at every 2 s until `busy_wait` has passed (`report` is told
+/// whom it waits for and until when, and each one asked after waiting). Returns what could not
+/// be asked, each said whole.
+pub async fn ask_all(
+    apps: &Api<DynamicObject>,
+    names: Vec<String>,
+    request: &Request<'_>,
+    busy_wait: std::time::Duration,
+    report: &dyn Fn(String),
+) -> Vec<String> {
+    let ask = |name: String| async move {
+        let r = trigger(
+            apps,
+            &name,
+            request.operator,
+            request.revision,
+            request.branch,
+            request.why,
+        )
+        .await;
+        (name, r)
+    };
+    let mut problems = Vec::new();
+    let mut busy = Vec::new();
+    for name in names {
+        match ask(name).await {
+            (_, Ok(())) => {}
+            (name, Err(SyncError::Running(_))) => busy.push(name),
+            (_, Err(e)) => problems.push(e.to_string()),
+        }
+    }
+    if busy.is_empty() {
+        return problems;
+    }
+    if busy_wait.is_zero() {
+        problems.extend(busy.into_iter().map(|app| {
+            SyncError::StillBusy {
+                app,
+                until: "once".into(),
+                waited_secs: 0,
+            }
+            .to_string()
+        }));
+        return problems;
+    }
+    let until = crate::domain::Ts::now().plus_secs(busy_wait.as_secs() as i64);
+    let deadline = tokio::time::Instant::now() + busy_wait;
+    report(format!(
+        "waiting for Argo CD {} busy with another operation: {}; asked to sync when it has finished, until {} UTC",
+        if busy.len() == 1 {
+            "Application"
+        } else {
+            "Applications"
+        },
+        busy.join(", "),
+        until.hhmmss()
+    ));
+    while !busy.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(BUSY_POLL.min(deadline - tokio::time::Instant::now())).await;
+        let mut still = Vec::new();
+        for name in busy {
+            match ask(name).await {
+                (name, Ok(())) => report(format!("Argo CD Application '{name}' asked to sync")),
+                (name, Err(SyncError::Running(_))) => still.push(name),
+                (_, Err(e)) => problems.push(e.to_string()),
+            }
+        }
+        busy = still;
+    }
+    problems.extend(busy.into_iter().map(|app| {
+        SyncError::StillBusy {
+            app,
+            until: format!("{} UTC", until.hhmmss()),
+            waited_secs: busy_wait.as_secs(),
+        }
+        .to_string()
+    }));
+    problems
 }

@@ -312,10 +312,15 @@ async fn forward(
 pub async fn argocd(
     client: kube::Client,
     name: String,
-    namespace: String,
-    shopset_label: String,
+    argo: super::config::ArgoCd,
     tx: mpsc::Sender<SourceEvent>,
 ) {
+    let super::config::ArgoCd {
+        namespace,
+        shopset_label,
+        components,
+        ..
+    } = argo;
     let api: Api<super::argocd::Application> = Api::namespaced(client.clone(), &namespace);
     // Only the Applications that carry the ShopSet label: an Argo CD namespace also holds
     // applications of other teams, which are none of this console's business.
@@ -325,7 +330,7 @@ pub async fn argocd(
     let all = watched(
         api,
         config,
-        objects::applications(shopset_label),
+        objects::applications(shopset_label, components),
         0,
         format!("Argo CD Applications in '{namespace}'"),
     );

@@ -178,6 +178,14 @@ impl Fleet {
             .and_then(|&i| self.apps.get(i))
     }
 
+    /// The ShopSet's serving stack: as its Argo CD Application's resources say when they say
+    /// (live mode), else as the ShopSet itself says (the demo simulates it there).
+    pub fn stack(&self, ss: &ShopSet) -> Components {
+        self.app_for(&ss.name)
+            .and_then(|a| a.argo.components)
+            .unwrap_or(ss.components)
+    }
+
     pub fn shopsets_of_tier<'a>(&'a self, tier: &'a str) -> impl Iterator<Item = &'a ShopSet> + 'a {
         let idx = self.by_tier.get(tier).map(Vec::as_slice).unwrap_or(&[]);
         idx.iter().map(|&i| &self.shopsets[i])

@@ -433,6 +433,15 @@ impl Fleet {
 /// An Application's app commit, when its source does not say and a tier branch's recent history
 /// does: the `base` gitlink of the system commit it synced.
 fn fill_app_revision(pins: &HashMap<String, String>, app: &mut AppStatus) {
+    // A multi-source Application's system-repository revision is the one git knows.
+    if app.revision.is_none() {
+        app.revision = app
+            .argo
+            .revisions
+            .iter()
+            .find(|r| pins.contains_key(*r))
+            .cloned();
+    }
     if app.app_revision.is_none()
         && let Some(r) = &app.revision
         && let Some(pinned) = pins.get(r)

@@ -52,7 +52,7 @@ impl Progress {
         // A ShopSet that degraded running the pushed commit fails the change.
         for ss in fleet.shopsets_of_tier(&self.tier) {
             if let Some(app) = fleet.app_for(&ss.name)
-                && app.revision.as_deref() == Some(self.commit.as_str())
+                && app.runs(&self.commit)
                 && app.health == HealthStatus::Degraded
             {
                 return ProgressState::Failed(format!("{} is Degraded", ss.name));

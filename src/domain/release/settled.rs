@@ -5,9 +5,14 @@ use crate::domain::fleet::Fleet;
 use crate::domain::model::{AppStatus, HealthStatus, SyncStatus, Tier};
 use crate::domain::time::Ts;
 
-/// The application runs what its tier pins now: Synced at the branch head and Healthy.
+/// The application runs what its tier pins now: Synced at the branch head and Healthy, no
+/// operation asked for or running, and its last operation's result (when there is one) at the
+/// head too — a Synced status left from before is not the pushed revision deployed.
 pub fn app_settled(app: &AppStatus, tier: &Tier) -> bool {
-    app.is_settled() && app.revision.is_some() && app.revision == tier.head
+    let Some(head) = tier.head.as_deref() else {
+        return false;
+    };
+    app.is_settled() && app.runs(head) && !app.operation_in_flight() && app.last_operation_at(head)
 }
 
 /// How far a tier's ShopSets are with the tier's branch head.
@@ -84,5 +89,31 @@ mod tests {
         );
         assert!(!r.is_settled());
         assert_eq!(settled_at(&f, &dev), None);
+    }
+
+    #[test]
+    fn an_operation_asked_for_running_or_at_another_revision_is_not_settled() {
+        let f = fleet();
+        let dev = f.tier("dev").cloned().expect("dev");
+        let head = dev.head.clone().expect("head");
+        let mut app = f.app_for("D-1").cloned().expect("app");
+        assert!(app_settled(&app, &dev));
+        app.argo.operation_pending = true;
+        assert!(!app_settled(&app, &dev), "asked for, not yet taken up");
+        app.argo.operation_pending = false;
+        app.operation = Some(crate::domain::OperationPhase::Running);
+        assert!(!app_settled(&app, &dev), "running");
+        app.operation = Some(crate::domain::OperationPhase::Succeeded);
+        app.argo.synced_revisions = vec!["older".into()];
+        assert!(
+            !app_settled(&app, &dev),
+            "Synced at the head, but the last sync was of an older revision"
+        );
+        app.argo.synced_revisions = vec![head.clone()];
+        assert!(app_settled(&app, &dev));
+        // A multi-source Application runs the head when one of its revisions is the head.
+        app.revision = None;
+        app.argo.revisions = vec!["1.4.2".into(), head];
+        assert!(app_settled(&app, &dev));
     }
 }

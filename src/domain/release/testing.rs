@@ -45,6 +45,7 @@ pub fn fleet() -> Fleet {
         revision: Some(head.into()),
         app_revision: None,
         last_sync_finished: Some(NOW.plus_secs(-300)),
+        argo: AppDetail::default(),
     };
     let mut f = Fleet::new("t");
     f.apply(FleetUpdate::Tiers(vec![

@@ -261,7 +261,7 @@ fn info<'a>(view: &View<'a>, detail: &'a Detail, theme: &Theme) -> (String, Vec<
             cluster::info(fleet, detail, name, theme, now, view.readonly)
         }
         DetailTarget::Tier(name) => tier::info(view, name, theme),
-        DetailTarget::App(name) => app::info(fleet, name, theme, now),
+        DetailTarget::App(name) => app::info(fleet, name, theme, now, view.size.width),
         DetailTarget::Alert(key) => alert::info(fleet, key, theme, now),
         DetailTarget::AllShops => shops::all_info(fleet, theme, view.readonly),
     }
@@ -290,7 +290,7 @@ pub(super) fn shopset_line<'a>(
         fleet.shop_count(&ss.name),
         ss.capacity
     ))];
-    spans.extend(components_line(ss, theme).spans);
+    spans.extend(components_line(fleet.stack(ss), theme).spans);
     if let Some(app) = fleet.app_for(&ss.name) {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(symbols::sync(app.sync), theme.sync(app.sync)));

@@ -42,15 +42,16 @@ pub fn info<'a>(
             ),
         ),
     ];
+    let stack = fleet.stack(ss);
     let mut comp = Vec::new();
-    for (n, h) in Components::NAMES.iter().zip(ss.components.as_array()) {
+    for (n, h) in Components::NAMES.iter().zip(stack.as_array()) {
         comp.push(Span::styled(
             format!("{n} {}  ", symbols::component_word(h)),
             theme.component(h),
         ));
     }
     lines.push(kv(theme, "stack", Line::from(comp)));
-    lines.push(kv(theme, "", components_line(ss, theme)));
+    lines.push(kv(theme, "", components_line(stack, theme)));
     if let Some(app) = fleet.app_for(name) {
         lines.push(kv(
             theme,

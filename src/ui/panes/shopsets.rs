@@ -6,7 +6,7 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
 use super::{PaneView, styled};
-use crate::domain::{Fleet, ShopSet, Ts};
+use crate::domain::{Components, Fleet, ShopSet, Ts};
 use crate::ui::state::Scope;
 use crate::ui::symbols;
 use crate::ui::theme::Theme;
@@ -18,9 +18,9 @@ pub fn tier_level(fleet: &Fleet, tier: &str) -> u8 {
 }
 
 /// The five component symbols (LB, proxy, shop page, cart, API) as one line.
-pub fn components_line<'a>(ss: &ShopSet, theme: &Theme) -> Line<'a> {
+pub fn components_line<'a>(stack: Components, theme: &Theme) -> Line<'a> {
     Line::from(
-        ss.components
+        stack
             .as_array()
             .into_iter()
             .map(|c| Span::styled(symbols::component(c), theme.component(c)))
@@ -114,7 +114,7 @@ impl PaneView for ShopSetsPane {
         if !narrow {
             cells.push(styled(format!("{load}%"), load_style));
         }
-        cells.push(components_line(s, theme));
+        cells.push(components_line(fleet.stack(s), theme));
         cells.push(alert_cell);
         cells
     }

@@ -303,12 +303,23 @@ impl Runner {
         tokio::task::spawn_blocking(move || {
             let _running = running;
             let now = Ts::now();
+            // What the write waits for is said in the footer while it waits.
+            let notices = tx.clone();
+            let report = move |text: String| {
+                let _ = notices.try_send(Msg::Notice { text, bad: false });
+            };
             let result = if !mutation.needs().contains(&crate::ops::Capability::Lock) {
                 ex.execute(None, &mutation, now, notes.as_deref())
             } else {
                 match ex.lock_for(now, &mutation.purpose()) {
                     Ok(guard) => {
-                        let r = ex.execute(Some(&guard), &mutation, now, notes.as_deref());
+                        let r = ex.execute_reporting(
+                            Some(&guard),
+                            &mutation,
+                            now,
+                            notes.as_deref(),
+                            &report,
+                        );
                         // A pushed release is followed until it settles: the lock stays held
                         // until `update` asks for it back.
                         if r.is_ok() && mutation.is_release() {

@@ -33,6 +33,10 @@ kubeconfig = "/home/alice/.kube/config"
 context = "ops"
 namespace = "argocd"
 shopset_label = "shopset.dev/shopset"
+busy_wait_secs = 300
+[argocd.components]
+lb = ["lb"]
+shop_page = ["shop-page", "storefront"]
 
 [[argocd]]
 context = "eks-prod"
@@ -61,6 +65,10 @@ duration_secs = 300
     assert_eq!(c.argocd.len(), 2);
     assert_eq!(c.argocd[1].namespace, "gitops");
     assert_eq!(c.argocd[1].shopset_label, "shopset.dev/shopset");
+    assert_eq!(c.argocd[0].busy_wait_secs, 300);
+    assert_eq!(c.argocd[0].components.words[0], ["lb"]);
+    assert_eq!(c.argocd[0].components.words[2], ["shop-page", "storefront"]);
+    assert_eq!(c.argocd[0].components.words[3], ["cart"], "a default kept");
     assert_eq!(c.alertmanager.labels.cluster, "k8s_cluster");
     assert_eq!(
         c.alertmanager.bearer_token_file.as_deref(),
@@ -86,6 +94,8 @@ fn every_key_but_the_url_and_the_remote_has_a_default() {
             context: None,
             namespace: "argocd".into(),
             shopset_label: "shopset.dev/shopset".into(),
+            components: crate::backends::live::argocd::StackWords::default(),
+            busy_wait_secs: 120,
         }]
     );
     assert_eq!(c.alertmanager.gate_severity, "critical");
@@ -147,6 +157,22 @@ fn errors_name_the_file_the_key_and_the_value() {
             "'argocd' has invalid value 'argocd'",
         ),
         ("severity = 1\n", "unknown key 'severity'"),
+        (
+            "[[argocd]]\n[argocd.components]\ncart = \"cart\"\n",
+            "'argocd[0].components.cart' has invalid value 'cart'",
+        ),
+        (
+            "[[argocd]]\n[argocd.components]\ncart = [\"shop page\"]\n",
+            "'argocd[0].components.cart' has invalid value 'shop page'",
+        ),
+        (
+            "[[argocd]]\n[argocd.components]\ncheckout = [\"x\"]\n",
+            "unknown key 'argocd[0].components.checkout'",
+        ),
+        (
+            "[[argocd]]\nbusy_wait_secs = -1\n",
+            "'argocd[0].busy_wait_secs' has invalid value '-1'",
+        ),
         (
             "[alertmanager]\nseverities = [\"info\", \"info\"]\n",
             "'alertmanager.severities' has invalid value",
