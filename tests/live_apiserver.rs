@@ -485,10 +485,28 @@ async fn real_rbac_answers_what_each_user_may_write_and_a_refused_write_writes_n
         list.items
     );
 
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    assert!(
+        audit.contains("\"cordon\"") && audit.contains("\"drain batch\""),
+        "{audit}"
+    );
+
     let out = common::shopctl_live(&operator, &state, &["restore", "b", "--yes"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let d1 = env.read("control", &shop("d1", &[])).await.expect("d1");
     assert_eq!(d1["spec"]["shopSets"], json!(["a-1", "b-1"]));
+    let b = env
+        .read("control", &obj("FleetCluster", "b", json!({})))
+        .await
+        .expect("b");
+    assert_eq!(b["spec"]["unschedulable"], false, "uncordoned");
+    let s1 = env.read("control", &shop("s1", &[])).await.expect("s1");
+    assert!(
+        s1["metadata"]["annotations"]
+            .get("shopset.dev/drain")
+            .is_none(),
+        "{s1}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1352,4 +1370,606 @@ async fn an_application_busy_with_an_operation_is_asked_when_it_has_finished_unt
         "never asked over its running operation: {stuck}"
     );
     assert_eq!(stuck["status"]["operationState"]["phase"], "Running");
+}
+
+/// An Argo CD Application for `shopset` in `ns` with `status`, on Argo CD's real schema.
+fn application(ns: &str, shopset: &str, tier_branch: &str, status: Value) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": format!("shopset-{shopset}"), "namespace": ns,
+                        "labels": {"shopset.dev/shopset": shopset}},
+           "spec": {"project": "default",
+                    "destination": {"name": "a", "namespace": format!("shopset-{shopset}")},
+                    "source": {"repoURL": "https://git.example/system.git",
+                               "path": format!("overlays/{shopset}"), "targetRevision": tier_branch}},
+           "status": status})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_application() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let argocd = env.namespace("control", "argocd").await;
+    let lock = env.namespace("control", "lock").await;
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    // A busy Application is waited for up to 20 s.
+    let text = std::fs::read_to_string(&file).expect("config").replace(
+        &format!("namespace = \"{argocd}\"\n"),
+        &format!("namespace = \"{argocd}\"\nbusy_wait_secs = 20\n"),
+    );
+    std::fs::write(&file, text).expect("config");
+    let remote = tmp.path().join("demo/git/system.git");
+    let head = |branch: &str| common::git(&remote, &["rev-parse", branch]);
+    env.create(
+        "control",
+        obj(
+            "FleetCluster",
+            "a",
+            json!({"provider": "eks", "context": "viewer@a"}),
+        ),
+    )
+    .await;
+    env.node("a", "n1", true).await;
+    for (name, level) in [("beta", 1), ("prod-beta", 2)] {
+        env.create(
+            "control",
+            obj(
+                "Tier",
+                name,
+                json!({"level": level, "branch": format!("tier-{level}"), "soakSeconds": 30}),
+            ),
+        )
+        .await;
+    }
+    // beta settled at its branch head long ago; prod-beta runs the older release, and a-3's
+    // Application is busy with an operation of its own.
+    let settled = |revision: String| {
+        json!({"sync": {"status": "Synced", "revision": revision},
+               "health": {"status": "Healthy"},
+               "operationState": {"phase": "Succeeded", "startedAt": "2026-01-01T00:00:00Z",
+                                  "finishedAt": "2026-01-01T00:00:09Z",
+                                  "operation": {"sync": {"revision": revision}},
+                                  "syncResult": {"revision": revision}}})
+    };
+    let mut apps = Vec::new();
+    for (set, tier, branch) in [
+        ("a-1", "beta", "tier-1"),
+        ("a-2", "prod-beta", "tier-2"),
+        ("a-3", "prod-beta", "tier-2"),
+    ] {
+        env.create(
+            "control",
+            obj(
+                "ShopSet",
+                set,
+                json!({"tier": tier, "configuration": "production", "cluster": "a", "capacity": 10}),
+            ),
+        )
+        .await;
+        let mut status = settled(head(branch));
+        if set == "a-3" {
+            status["operationState"]["phase"] = json!("Running");
+        }
+        apps.push(
+            env.create("control", application(&argocd, set, branch, status))
+                .await,
+        );
+    }
+    let before = head("tier-2");
+    let state = tmp.path().join("state");
+    // Alertmanager does not answer: the alert condition fails and needs a reason.
+    let refused = common::shopctl_live(
+        &file,
+        &state,
+        &["release", "step", "--tier", "prod-beta", "--yes"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert_eq!(head("tier-2"), before, "nothing pushed");
+
+    // a-3's operation finishes while the step waits for it.
+    let (asked_first, busy) = (apps[1].clone(), apps[2].clone());
+    let finisher = tokio::spawn(async move {
+        let env = KubeEnv::get();
+        // The push is made once a-2 has been asked.
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let a2 = env.read("control", &asked_first).await;
+            if a2.is_some_and(|a| a.get("operation").is_some()) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        env.patch(
+            "control",
+            &busy,
+            json!({"status": {"operationState": {"phase": "Succeeded",
+                                                 "finishedAt": "2026-01-01T00:01:00Z"}}}),
+        )
+        .await;
+    });
+    let out = common::shopctl_live(
+        &file,
+        &state,
+        &[
+            "release",
+            "step",
+            "--tier",
+            "prod-beta",
+            "--yes",
+            "--override-reason",
+            "alerting is down, checked by hand",
+        ],
+    )
+    .await;
+    finisher.await.expect("finished");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = head("tier-2");
+    assert_ne!(after, before, "pushed to the remote");
+    // Both prod-beta Applications were asked to sync exactly the pushed commit — a-3 once its
+    // own operation had finished, never over it —; beta's was not asked.
+    for (i, app) in apps.iter().enumerate() {
+        let now = env.read("control", app).await.expect("application");
+        match i {
+            0 => assert!(now.get("operation").is_none(), "{now}"),
+            _ => {
+                assert_eq!(now["operation"]["sync"]["revision"], json!(after), "{now}");
+                assert_eq!(now["operation"]["initiatedBy"]["username"], "alice@ops");
+            }
+        }
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains("waiting for Argo CD Application busy with another operation: shopset-a-3; asked to sync when it has finished, until "),
+        "{err}"
+    );
+    assert!(
+        err.contains("Argo CD Application 'shopset-a-3' asked to sync"),
+        "{err}"
+    );
+    assert!(!err.contains("warning"), "{err}");
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                       "metadata": {"name": "shopctl-release", "namespace": lock}});
+    assert!(
+        env.read("control", &lease).await.is_none(),
+        "the Lease was given back"
+    );
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    assert!(
+        audit.contains("\"pushed\"") && audit.contains("alerting is down"),
+        "{audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
+        env.patch(
+            "control",
+            &obj("ShopSet", s, json!({})),
+            json!({"spec": {"capacity": 2000, "cluster": c}}),
+        )
+        .await;
+    }
+    const SHOPS: usize = 1_200;
+    env.create_all(
+        "control",
+        (0..SHOPS)
+            .map(|i| shop(&format!("m{i:04}"), &["b-1"]))
+            .collect(),
+    )
+    .await;
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
+        .env("XDG_STATE_HOME", &state)
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .arg("--config")
+        .arg(&file)
+        .args(["drain", "b", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("drain starts");
+    let shops: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+        env.client("control", "admin").await,
+        &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
+    );
+    let moved = || async {
+        shops
+            .list(&kube::api::ListParams::default())
+            .await
+            .expect("shops")
+            .items
+            .iter()
+            .filter(|s| s.annotations().contains_key("shopset.dev/drain"))
+            .count()
+    };
+    // Killed (no chance to clean up) once the first batch is in and before the last.
+    use kube::ResourceExt;
+    let started = Instant::now();
+    let at_kill = loop {
+        let n = moved().await;
+        if n >= 250 {
+            child.kill().expect("killed");
+            let _ = child.wait();
+            break moved().await;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the drain never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(at_kill < SHOPS, "killed mid-way ({at_kill} moved)");
+    let b = env
+        .read("control", &obj("FleetCluster", "b", json!({})))
+        .await
+        .expect("b");
+    assert_eq!(b["spec"]["unschedulable"], true, "cordoned");
+    // Still on b: the unfinished drain is visible to anyone, from the cluster itself.
+    let status = common::shopctl_live(&file, &state, &["status", "-o", "json"]).await;
+    let v: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(
+        v["unfinished_drains"][0]["cluster"], "b",
+        "{}",
+        v["unfinished_drains"]
+    );
+    // The Lease of the killed process is taken over at once (its process is gone), and the
+    // drain goes on where it stopped.
+    let out = common::shopctl_live(&file, &state, &["drain", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Every shop moved, exactly once: one spec change after its creation (generation 2).
+    let all = shops
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("shops");
+    for s in all.items.iter().filter(|s| s.name_any().starts_with('m')) {
+        assert_ne!(
+            s.data["spec"]["shopSets"],
+            json!(["b-1"]),
+            "{} still on b-1",
+            s.name_any()
+        );
+        assert_eq!(
+            s.metadata.generation,
+            Some(2),
+            "{} moved more than once",
+            s.name_any()
+        );
+        assert!(s.annotations().contains_key("shopset.dev/drain"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly_one_wins() {
+    use shopctl::backends::live::lease::LeaseLock;
+    use shopctl::domain::Ts;
+    use shopctl::ops::lock::LOCK_TTL_SECS;
+    use shopctl::ops::{Holder, LockStore, OpsError};
+    use std::sync::{Arc, Barrier};
+
+    let env = KubeEnv::get();
+    let ns = env.namespace("control", "lock").await;
+    let holder = |op: &str, session: &str| Holder {
+        operator: op.into(),
+        session: session.into(),
+        operation: None,
+    };
+    let kubeconfig_file = env.kubeconfig.clone();
+    let lease = move || {
+        let (k, name) = kubeconfig::load(Some(&kubeconfig_file)).expect("kubeconfig");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = rt
+            .block_on(kubeconfig::client_config(
+                &k,
+                &name,
+                Some(&KubeEnv::context("control", "operator")),
+            ))
+            .expect("context");
+        LeaseLock::new(config, &ns, "shopctl-release", 600).expect("lease")
+    };
+    let winners = tokio::task::spawn_blocking(move || {
+        let store = lease();
+        let t = Ts::now();
+        let (alice, bob) = (holder("alice@ops", "h/1/a"), holder("bob@ops", "h/2/b"));
+        assert_eq!(
+            store.acquire(&alice, t).expect("created").holder,
+            "alice@ops"
+        );
+        match store.acquire(&bob, t.plus_secs(5)) {
+            Err(OpsError::Locked(l)) => assert_eq!(l.holder, "alice@ops"),
+            other => panic!("bob got {other:?}"),
+        }
+        let renewed = store.acquire(&alice, t.plus_secs(60)).expect("renewed");
+        assert_eq!(renewed.acquired_at, t);
+        assert_eq!(renewed.expires_at, t.plus_secs(60 + 600));
+        store.release(&bob).expect("not bob's: nothing");
+        assert!(store.read().expect("read").is_some());
+        store.release(&alice).expect("released");
+        assert!(store.read().expect("read").is_none());
+
+        // Expired: six take it over at once, each through a client of its own; exactly one
+        // wins, the others meet the real server's 409.
+        store
+            .acquire(&holder("gone@ops", "h/9/z"), t)
+            .expect("left behind");
+        let late = t.plus_secs(LOCK_TTL_SECS + 1000);
+        let n = 6;
+        let barrier = Arc::new(Barrier::new(n));
+        let stores: Vec<LeaseLock> = (0..n).map(|_| lease()).collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .enumerate()
+                .map(|(i, st)| {
+                    let barrier = barrier.clone();
+                    s.spawn(move || {
+                        barrier.wait();
+                        st.acquire(&holder("op", &format!("h/1/{i}")), late).is_ok()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("joined"))
+                .filter(|w| *w)
+                .count()
+        })
+    })
+    .await
+    .expect("joined");
+    assert_eq!(winners, 1, "exactly one contender took the expired Lease");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_credential_plugins_token_never_appears_in_anything_shopctl_writes() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    let token = &env.tokens["viewer"];
+    let plugin = tmp.path().join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"
+        ),
+    )
+    .expect("plugin");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    let mut k: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig"))
+            .expect("yaml");
+    k["users"].as_array_mut().expect("users").push(json!({
+        "name": "exec", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin}}}));
+    k["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(json!({"name": "exec@control", "context": {"cluster": "control", "user": "exec"}}));
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&k).expect("yaml")).expect("written");
+    let file = config(tmp.path(), env, "viewer", &argocd, &lock);
+    let text = std::fs::read_to_string(&file)
+        .expect("config")
+        .replace("viewer@control", "exec@control")
+        .replace(
+            &env.kubeconfig.display().to_string(),
+            &kubeconfig.display().to_string(),
+        );
+    std::fs::write(&file, text).expect("config");
+    let out = common::shopctl_live_with(
+        &file,
+        &state,
+        &[("SHOPCTL_LOG", "debug".into())],
+        &["status", "-o", "json"],
+    )
+    .await;
+    // Read through the plugin's token (the real server's RBAC let the viewer read)...
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["shops"].as_array().map(Vec::len), Some(3), "{v}");
+    // ...and nothing shopctl wrote holds it: output, errors, log, caches.
+    let mut written = String::from_utf8_lossy(&out.stdout).to_string() + &stderr(&out);
+    let mut dirs = vec![state.clone()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                written.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(p).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    assert!(!written.contains(token.as_str()), "the credential leaked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argo_cd_applications_with_the_shopset_label_are_watched_and_others_left_alone() {
+    let env = KubeEnv::get();
+    env.install_crds().await;
+    let ns = env.namespace("control", "argocd").await;
+    let synced = |sync: &str, health: &str| json!({"sync": {"status": sync, "revision": "abc123"}, "health": {"status": health}});
+    let ours = env
+        .create(
+            "control",
+            application(&ns, "a-1", "tier-0", synced("Synced", "Healthy")),
+        )
+        .await;
+    let mut stray = application(&ns, "x", "main", synced("Synced", "Healthy"));
+    stray["metadata"]["name"] = json!("another-teams-app");
+    stray["metadata"]["labels"] = json!({"team": "payments"});
+    let stray = env.create("control", stray).await;
+    let argo = shopctl::backends::live::config::ArgoCd {
+        namespace: ns.clone(),
+        ..Default::default()
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(watch::argocd(
+        env.client("control", "viewer").await,
+        "ops".into(),
+        argo,
+        tx,
+    ));
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    let source = SourceId::ArgoCd("ops".into());
+    common::until_source(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        source.clone(),
+        Duration::from_secs(30),
+        "the applications",
+        |f, _| f.app_for("a-1").is_some(),
+    )
+    .await;
+    let app = fleet.app_for("a-1").expect("mapped");
+    assert_eq!(
+        (app.sync, app.health, app.revision.as_deref()),
+        (
+            shopctl::domain::SyncStatus::Synced,
+            shopctl::domain::HealthStatus::Healthy,
+            Some("abc123")
+        )
+    );
+    assert_eq!(
+        fleet.apps.len(),
+        1,
+        "another team's application is not listed"
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    // A change and a deletion arrive as they happen; the other team's changes do not.
+    env.patch(
+        "control",
+        &stray,
+        json!({"status": synced("OutOfSync", "Degraded")}),
+    )
+    .await;
+    env.delete("control", &stray).await;
+    env.patch(
+        "control",
+        &ours,
+        json!({"status": synced("OutOfSync", "Progressing")}),
+    )
+    .await;
+    common::until_source(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        source.clone(),
+        Duration::from_secs(30),
+        "the change",
+        |f, _| {
+            f.app_for("a-1")
+                .is_some_and(|a| a.sync == shopctl::domain::SyncStatus::OutOfSync)
+        },
+    )
+    .await;
+    env.delete("control", &ours).await;
+    common::until_source(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        source,
+        Duration::from_secs(30),
+        "the deletion",
+        |f, _| f.apps.is_empty(),
+    )
+    .await;
+    assert!(problems.is_empty(), "{problems:?}");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_cluster_is_probed_through_its_context_and_one_that_stops_answering_is_unreachable() {
+    use shopctl::backends::live::probe;
+    use shopctl::domain::{FleetUpdate, Reachability};
+
+    let env = KubeEnv::get();
+    // Other tests keep n1 Ready on a; this one adds a Ready node and one that is not.
+    env.node("a", "n1", true).await;
+    env.node("a", "probe-n2", true).await;
+    env.node("a", "probe-n3", false).await;
+    let up = env.client("a", "viewer").await;
+    let p = probe::probe(&up).await.expect("probed");
+    assert!(p.version.starts_with("v1.37"), "{}", p.version);
+    assert!(
+        p.nodes_total >= 3 && p.nodes_ready == p.nodes_total - 1,
+        "{} of {}",
+        p.nodes_ready,
+        p.nodes_total
+    );
+    // Cluster b reached through a proxy that stops letting anyone in.
+    let proxy = FaultProxy::start(addr_of(&env.servers["b"])).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = kubeconfig_via(env, tmp.path(), "b", proxy.addr);
+    let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
+    let through = kube::Client::try_from(
+        kubeconfig::client_config(&k, &name, Some(&KubeEnv::context("b", "viewer")))
+            .await
+            .expect("context"),
+    )
+    .expect("client");
+    proxy.refuse();
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(probe::probe_loop(
+        vec![
+            ("a".into(), Ok(up)),
+            ("b".into(), Ok(through)),
+            (
+                "c".into(),
+                Err("context 'eks' is not in the kubeconfig".into()),
+            ),
+        ],
+        Duration::from_secs(60),
+        tx,
+    ));
+    let mut seen = std::collections::HashMap::new();
+    let mut problems = std::collections::HashMap::new();
+    while seen.len() < 2 || problems.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(SourceEvent::Update(FleetUpdate::ClusterStatus(s)))) => {
+                seen.insert(s.name.clone(), s);
+            }
+            Ok(Some(SourceEvent::Problem {
+                source: SourceId::Cluster(c),
+                message,
+            })) => {
+                problems.insert(c, message);
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("probes never reported: {seen:?} {problems:?}"),
+        }
+    }
+    assert_eq!(seen["a"].reachability, Reachability::Reachable);
+    assert_eq!(seen["a"].nodes_ready, seen["a"].nodes_total - 1);
+    assert_eq!(seen["b"].reachability, Reachability::Unreachable);
+    assert!(problems["b"].contains("no answer"), "{problems:?}");
+    assert!(problems["c"].contains("eks"), "{problems:?}");
+    task.abort();
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> =
+        kube::Api::all(env.client("a", "admin").await);
+    nodes
+        .delete("probe-n3", &Default::default())
+        .await
+        .expect("the node that is not Ready is gone again");
 }

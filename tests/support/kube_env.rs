@@ -68,8 +68,8 @@ pub struct KubeEnv {
 static ENV: OnceLock<KubeEnv> = OnceLock::new();
 static SERIAL: AtomicUsize = AtomicUsize::new(0);
 
-/// The kube-testenv binary, built from `testenv/` when missing or older than its sources (Go's
-/// build cache makes a rebuild take seconds).
+/// The kube-testenv binary, built by `testenv/build.sh` when missing or older than its sources
+/// (Go's build cache makes a rebuild take seconds).
 pub fn testenv_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("SHOPCTL_KUBE_TESTENV") {
         return PathBuf::from(p);
@@ -83,13 +83,12 @@ pub fn testenv_binary() -> PathBuf {
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
-            n.ends_with(".go") || n == "go.mod" || n == "go.sum"
+            n.ends_with(".go") || n == "go.mod" || n == "go.sum" || n == "build.sh"
         })
         .filter_map(|e| e.metadata().and_then(|m| m.modified()).ok())
         .max();
     if built.is_none() || newest_source > built {
-        let out = Command::new("go")
-            .args(["build", "-o", "bin/kube-testenv", "."])
+        let out = Command::new(dir.join("build.sh"))
             .current_dir(&dir)
             .output()
             .expect("go is installed (see the README's Tests section)");
