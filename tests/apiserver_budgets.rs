@@ -168,6 +168,13 @@ async fn budgets_on_a_real_api_server_beside_kubectl() {
         eprintln!("round {round}: shopctl status -o json: {ours}");
         eprintln!("round {round}: kubectl get shops -o json: {theirs}");
     }
+    for round in 1..=2 {
+        let (ms, peak) = common::console_whole_fleet(&viewer, SHOPS, tmp.path());
+        eprintln!(
+            "round {round}: the console, the whole fleet drawn (every source's first read in): {ms:.0} ms from start, peak RSS {} MiB",
+            peak / 1024
+        );
+    }
     let drain = measured(
         &[
             shopctl,

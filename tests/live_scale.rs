@@ -15,7 +15,7 @@ mod fake_kube;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fake_kube::FakeKube;
 use serde_json::json;
@@ -188,82 +188,11 @@ async fn live_budgets_at_scale() {
     }
 
     // 2. The console: the first frame showing every shop, and its resident memory.
-    // The console's log is a FIFO read line by line as the console writes it: no polling.
-    let log_dir = tmp.path().join("console-state");
-    std::fs::create_dir_all(log_dir.join("shopctl")).expect("state dir");
-    let log = log_dir.join("shopctl/shopctl.log");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&log)
-            .status()
-            .is_ok_and(|s| s.success()),
-        "mkfifo"
+    let (ms, rss) = common::console_whole_fleet(&config, shops, tmp.path());
+    println!(
+        "console: every shop on screen after {ms:.0} ms; peak RSS {} MiB",
+        rss / 1024
     );
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    let fifo = log.clone();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let Ok(f) = std::fs::File::open(&fifo) else {
-            return;
-        };
-        for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let shopctl_bin = assert_cmd::cargo::cargo_bin("shopctl");
-    let mut console = Command::new("script")
-        .arg("-qfc")
-        .arg(format!(
-            "stty rows 50 cols 200; exec {} --config {}",
-            shopctl_bin.display(),
-            config.display()
-        ))
-        .arg("/dev/null")
-        .env("XDG_STATE_HOME", &log_dir)
-        .env("SHOPCTL_LOG", "shopctl=debug")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("script runs the console");
-    let whole = format!("shops={shops}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let line = tokio::task::spawn_blocking(move || {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(l) if l.contains("frame drawn") && l.contains(&whole) => return l,
-                Ok(_) => {}
-                Err(_) => panic!("the console never showed every shop"),
-            }
-        }
-    })
-    .await
-    .expect("joined");
-    let ms: f64 = line
-        .split("ms=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .expect("ms in the log line");
-    let rss = Command::new("pgrep")
-        .args(["-n", "-x", "shopctl"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|pid| std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).ok())
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(|l| l.to_string())
-        })
-        .unwrap_or_default();
-    println!("console: every shop on screen after {ms:.0} ms; {rss}");
-    let _ = console.kill();
-    let _ = console.wait();
-    let _ = Command::new("pkill").args(["-x", "shopctl"]).status();
 
     // 3. 10,000 Shop watch events through the real client into the fleet model.
     let file = fake.kubeconfig(tmp.path(), "w", "t");

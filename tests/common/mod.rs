@@ -286,3 +286,93 @@ pub fn shop_names(f: &Fleet) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Starts the console on `config` in a 200×50 pseudo-terminal and waits for its first frame with
+/// the whole fleet (`shops` shops, every source's first read in); returns the milliseconds from
+/// start its log gives, and its peak RSS in KiB at that moment. The console's log is a FIFO read
+/// line by line as it is written: no polling. `dir` holds the console's state.
+pub fn console_whole_fleet(config: &Path, shops: usize, dir: &Path) -> (f64, u64) {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let log_dir = dir.join("console-state");
+    std::fs::create_dir_all(log_dir.join("shopctl")).expect("state dir");
+    let log = log_dir.join("shopctl/shopctl.log");
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&log)
+            .status()
+            .is_ok_and(|s| s.success()),
+        "mkfifo"
+    );
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let fifo = log.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let Ok(f) = std::fs::File::open(&fifo) else {
+            return;
+        };
+        for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let shopctl_bin = assert_cmd::cargo::cargo_bin("shopctl");
+    let mut console = Command::new("script")
+        .arg("-qfc")
+        .arg(format!(
+            "stty rows 50 cols 200; exec {} --config {}",
+            shopctl_bin.display(),
+            config.display()
+        ))
+        .arg("/dev/null")
+        .env("XDG_STATE_HOME", &log_dir)
+        .env("SHOPCTL_LOG", "shopctl=info")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("script runs the console");
+    let whole = format!("shops={shops}");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let line = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if l.contains("first frame with the whole fleet drawn") => {
+                assert!(l.contains(&whole), "the whole fleet is not every shop: {l}");
+                break l;
+            }
+            Ok(_) => {}
+            Err(_) => panic!("the console never showed the whole fleet"),
+        }
+    };
+    let ms: f64 = line
+        .split("ms=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("ms in the log line");
+    // The console is the child of `script`.
+    let pid = Command::new("pgrep")
+        .args(["-P", &console.id().to_string(), "-x", "shopctl"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|p| p.trim().to_string())
+        .unwrap_or_default();
+    let peak = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse().ok()))
+        })
+        .unwrap_or(0);
+    if !pid.is_empty() {
+        let _ = Command::new("kill").arg(&pid).status();
+    }
+    let _ = console.kill();
+    let _ = console.wait();
+    (ms, peak)
+}
