@@ -1568,16 +1568,26 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
     )
     .await;
     let file = config(tmp.path(), env, "operator", &argocd, &lock);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
-        .env("XDG_STATE_HOME", &state)
-        .env("SHOPCTL_OPERATOR", "alice@ops")
-        .arg("--config")
-        .arg(&file)
-        .args(["drain", "b", "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("drain starts");
+    // Killed and reaped whatever happens to the test.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reaped(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("shopctl"))
+            .env("XDG_STATE_HOME", &state)
+            .env("SHOPCTL_OPERATOR", "alice@ops")
+            .arg("--config")
+            .arg(&file)
+            .args(["drain", "b", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("drain starts"),
+    );
     let shops: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
         env.client("control", "admin").await,
         &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
@@ -1598,15 +1608,14 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
     let at_kill = loop {
         let n = moved().await;
         if n >= 250 {
-            child.kill().expect("killed");
-            let _ = child.wait();
+            child.0.kill().expect("killed");
+            let _ = child.0.wait();
             break moved().await;
         }
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the drain never got going");
-        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the drain never got going"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(at_kill < SHOPS, "killed mid-way ({at_kill} moved)");
