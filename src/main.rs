@@ -134,9 +134,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     yes,
                     &accept_degraded,
                 ),
-                (None, None) => anyhow::bail!(
-                    "name the cluster to drain: 'shopctl drain CLUSTER' or 'shopctl drain plan CLUSTER'"
-                ),
+                // A usage error, as the argument parser's own (exit 2).
+                (None, None) => {
+                    eprintln!(
+                        "shopctl: name the cluster to drain: 'shopctl drain CLUSTER' or 'shopctl drain plan CLUSTER'"
+                    );
+                    commands::Exit::Refused
+                }
             };
             Ok(ExitCode::from(exit as u8))
         }

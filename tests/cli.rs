@@ -133,6 +133,12 @@ fn bad_arguments_get_clear_messages() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--demo"));
+    // A command missing what it acts on is a usage error, like any other.
+    demo(tmp.path())
+        .arg("drain")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("name the cluster to drain"));
 }
 
 #[test]

@@ -243,6 +243,28 @@ pub fn drain(
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
+    // A name that is not a shop of this cluster is a typo, not an acceptance.
+    let mut stray: Vec<&String> = accept
+        .iter()
+        .filter(|s| {
+            fleet.shops.iter().find(|x| x.name == **s).is_none_or(|shop| {
+                !shop
+                    .shopsets
+                    .iter()
+                    .any(|ss| fleet.shopset(ss).is_some_and(|ss| ss.cluster == cluster))
+            })
+        })
+        .collect();
+    if !stray.is_empty() {
+        stray.sort();
+        let names: Vec<String> = stray.iter().map(|s| format!("'{s}'")).collect();
+        eprintln!(
+            "shopctl: --accept-degraded names {} that {} no shop on cluster '{cluster}'; nothing moved",
+            names.join(", "),
+            if stray.len() == 1 { "is" } else { "are" }
+        );
+        return Exit::Refused;
+    }
     let plan = plan_drain(&fleet, cluster, &accept);
     eprint!("{}", plan_text(&fleet, &plan, "drain"));
     if !plan.blockers.is_empty() {
