@@ -90,10 +90,12 @@ impl PaneView for ClustersPane {
             cells.push(Line::from(c.failure_domain.as_str()));
         }
         cells.push(styled(state, style));
-        cells.push(styled(
-            format!("{}/{}", c.nodes_ready, c.nodes_total),
-            nodes_style,
-        ));
+        // An unreachable cluster's nodes are not known: never `0/0`.
+        cells.push(if c.is_reachable() {
+            styled(format!("{}/{}", c.nodes_ready, c.nodes_total), nodes_style)
+        } else {
+            styled("?", theme.muted())
+        });
         cells.push(Line::from(sets));
         if !narrow {
             // The release alone (`v1.32.2` of `v1.32.2-eks-8f1a2c`); the detail has it whole.
