@@ -250,7 +250,20 @@ fn apply(c: &mut Criterion) {
             serde_json::to_vec(&serde_json::json!({
                 "apiVersion": "shopset.dev/v1alpha1", "kind": "Shop",
                 "metadata": {"name": s.name, "resourceVersion": "12345", "uid": "0d5c8a54-0000-4000-8000-000000000000",
-                             "managedFields": [{"manager": "shopctl", "operation": "Apply"}]},
+                             "generation": 2, "creationTimestamp": "2026-11-22T16:00:00Z",
+                             "annotations": {"shopset.dev/drain": "drain-c-1796409902",
+                                             "shopset.dev/previous-shopsets": "c-1"},
+                             // As a real API server writes them: the creator's fields and the
+                             // drain's patch.
+                             "managedFields": [
+                                 {"manager": "kubectl-create", "operation": "Update", "apiVersion": "shopset.dev/v1alpha1",
+                                  "time": "2026-11-22T16:00:00Z", "fieldsType": "FieldsV1",
+                                  "fieldsV1": {"f:spec": {".": {}, "f:redundancy": {}, "f:shopSets": {}}}},
+                                 {"manager": "shopctl", "operation": "Update", "apiVersion": "shopset.dev/v1alpha1",
+                                  "time": "2026-11-22T17:00:00Z", "fieldsType": "FieldsV1",
+                                  "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:shopset.dev/drain": {},
+                                               "f:shopset.dev/previous-shopsets": {}}},
+                                               "f:spec": {"f:shopSets": {}}}}]},
                 "spec": {"redundancy": s.redundancy.as_str(), "shopSets": s.shopsets}
             }))
             .unwrap_or_default()
