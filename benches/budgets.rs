@@ -274,7 +274,7 @@ fn apply(c: &mut Criterion) {
         b.iter(|| {
             let bytes = &events[k % events.len()];
             if let Ok(obj) =
-                serde_json::from_slice::<shopctl::backends::live::crds::Shop>(black_box(bytes))
+                serde_json::from_slice::<shopctl::backends::live::crds::ShopRead>(black_box(bytes))
             {
                 fleet.apply(FleetUpdate::ShopUpserted(
                     shopctl::backends::live::objects::shop(&obj),

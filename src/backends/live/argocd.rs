@@ -31,6 +31,7 @@ use crate::domain::{
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Application {
+    #[serde(deserialize_with = "super::crds::read_meta")]
     pub metadata: ObjectMeta,
     pub status: Status,
     /// An operation asked for and not yet taken up by Argo CD (its content is not kept).

@@ -1,5 +1,9 @@
 //! The `shopset.dev/v1alpha1` custom resources: Tier, ShopSet, Shop and FleetCluster.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::CustomResource;
 use kube::CustomResourceExt;
 use schemars::JsonSchema;
@@ -99,6 +103,72 @@ pub struct FleetClusterSpec {
     pub unschedulable: bool,
 }
 
+/// A Shop as the watch and the snapshot read it: its spec, and of its metadata what is used —
+/// the `managedFields` a real API server keeps on every object (most of a Shop's bytes) are
+/// skipped while decoding, never allocated.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ShopRead {
+    #[serde(deserialize_with = "read_meta")]
+    pub metadata: ObjectMeta,
+    pub spec: ShopSpec,
+}
+
+impl kube::Resource for ShopRead {
+    type DynamicType = ();
+    type Scope = kube::core::ClusterResourceScope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        <Shop as kube::Resource>::kind(dt)
+    }
+    fn group(dt: &()) -> Cow<'_, str> {
+        <Shop as kube::Resource>::group(dt)
+    }
+    fn version(dt: &()) -> Cow<'_, str> {
+        <Shop as kube::Resource>::version(dt)
+    }
+    fn plural(dt: &()) -> Cow<'_, str> {
+        <Shop as kube::Resource>::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+/// An object's metadata as read: name, namespace, uid, resourceVersion, generation, labels,
+/// annotations and timestamps; `managedFields` and owner references are skipped while decoding.
+pub fn read_meta<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Read {
+        name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        generation: Option<i64>,
+        labels: Option<BTreeMap<String, String>>,
+        annotations: Option<BTreeMap<String, String>>,
+        creation_timestamp: Option<Time>,
+        deletion_timestamp: Option<Time>,
+    }
+    let r = Option::<Read>::deserialize(d)?.unwrap_or_default();
+    Ok(ObjectMeta {
+        name: r.name,
+        namespace: r.namespace,
+        uid: r.uid,
+        resource_version: r.resource_version,
+        generation: r.generation,
+        labels: r.labels,
+        annotations: r.annotations,
+        creation_timestamp: r.creation_timestamp,
+        deletion_timestamp: r.deletion_timestamp,
+        ..ObjectMeta::default()
+    })
+}
+
 /// The CRDs as one multi-document YAML stream.
 pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
     let docs = [
@@ -118,6 +188,27 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shop_is_read_without_its_managed_fields() {
+        let s: ShopRead = serde_json::from_value(serde_json::json!({
+            "apiVersion": "shopset.dev/v1alpha1", "kind": "Shop",
+            "metadata": {"name": "maple", "resourceVersion": "42", "generation": 2,
+                         "annotations": {"shopset.dev/drain": "drain-b-1"},
+                         "managedFields": [{"manager": "shopctl", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"redundancy": "single", "shopSets": ["a-1"]}
+        }))
+        .unwrap();
+        assert_eq!(s.metadata.name.as_deref(), Some("maple"));
+        assert_eq!(s.metadata.resource_version.as_deref(), Some("42"));
+        assert!(s.metadata.managed_fields.is_none());
+        assert_eq!(s.spec.shop_sets, ["a-1"]);
+        let bare: ShopRead = serde_json::from_value(serde_json::json!({
+            "metadata": null, "spec": {"redundancy": "dual", "shopSets": []}
+        }))
+        .unwrap();
+        assert!(bare.metadata.name.is_none());
+    }
 
     #[test]
     fn crds_name_the_group_version_and_kinds() {

@@ -60,7 +60,7 @@ pub fn cluster(c: &crds::FleetCluster) -> ClusterSpec {
     }
 }
 
-pub fn shop(s: &crds::Shop) -> Shop {
+pub fn shop(s: &crds::ShopRead) -> Shop {
     let previous = match (
         annotation(s.annotations(), PREVIOUS_ANNOTATION),
         annotation(s.annotations(), DRAIN_ANNOTATION),
@@ -191,7 +191,7 @@ pub fn clusters() -> Relist<crds::FleetCluster> {
     )
 }
 
-pub fn shops() -> Relist<crds::Shop> {
+pub fn shops() -> Relist<crds::ShopRead> {
     Relist::new(
         Box::new(|s| Ok(FleetUpdate::ShopUpserted(shop(s)))),
         FleetUpdate::ShopRemoved,
@@ -219,10 +219,13 @@ mod tests {
     use super::*;
     use crate::domain::Fleet;
 
-    fn shop_obj(name: &str, sets: &[&str]) -> crds::Shop {
-        crds::Shop::new(
-            name,
-            crds::ShopSpec {
+    fn shop_obj(name: &str, sets: &[&str]) -> crds::ShopRead {
+        crds::ShopRead {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            spec: crds::ShopSpec {
                 redundancy: if sets.len() == 2 {
                     crds::ShopRedundancy::Dual
                 } else {
@@ -230,7 +233,7 @@ mod tests {
                 },
                 shop_sets: sets.iter().map(|s| s.to_string()).collect(),
             },
-        )
+        }
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl LiveSource {
         let shopsets = list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
             .await
             .map_err(|e| list_err("shopsets", e))?;
-        let shops = super::pages::list_mapped(&Api::<crds::Shop>::all(cp.clone()), &lp, |s| {
+        let shops = super::pages::list_mapped(&Api::<crds::ShopRead>::all(cp.clone()), &lp, |s| {
             Some(objects::shop(&s))
         })
         .await

@@ -346,7 +346,7 @@ pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) 
         count(Api::<super::crds::Tier>::all(client.clone())),
         count(Api::<super::crds::FleetCluster>::all(client.clone())),
         count(Api::<super::crds::ShopSet>::all(client.clone())),
-        count(Api::<super::crds::Shop>::all(client.clone())),
+        count(Api::<super::crds::ShopRead>::all(client.clone())),
     );
     let all = futures::stream::select_all([
         watched(
