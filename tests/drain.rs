@@ -267,7 +267,10 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
     // A name that is no shop of the cluster (a typo) is refused, not taken as accepted.
     let mut typo = names.clone();
     typo.push(format!("{}x", names[0]));
-    assert_eq!(drain(&mut source, Some(&ex), "a", true, &typo), Exit::Refused);
+    assert_eq!(
+        drain(&mut source, Some(&ex), "a", true, &typo),
+        Exit::Refused
+    );
     assert_eq!(
         source
             .snapshot(shopctl::domain::Ts::now())

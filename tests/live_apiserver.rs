@@ -189,11 +189,16 @@ use common::shop_names as names;
 
 /// The kubeconfig of the test servers with `cluster` reached through `via`.
 fn kubeconfig_via(env: &KubeEnv, dir: &Path, cluster: &str, via: std::net::SocketAddr) -> PathBuf {
+    kubeconfig_through(env, dir, &[(cluster, via)])
+}
+
+/// The kubeconfig of the test servers with each named cluster reached through its proxy.
+fn kubeconfig_through(env: &KubeEnv, dir: &Path, via: &[(&str, std::net::SocketAddr)]) -> PathBuf {
     let text = std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig");
     let mut k: Value = serde_yaml::from_str(&text).expect("yaml");
     for c in k["clusters"].as_array_mut().expect("clusters") {
-        if c["name"] == cluster {
-            c["cluster"]["server"] = Value::from(format!("https://{via}"));
+        if let Some((_, addr)) = via.iter().find(|(name, _)| c["name"] == *name) {
+            c["cluster"]["server"] = Value::from(format!("https://{addr}"));
         }
     }
     let file = dir.join("kubeconfig");
@@ -1982,4 +1987,55 @@ async fn each_cluster_is_probed_through_its_context_and_one_that_stops_answering
         .delete("probe-n3", &Default::default())
         .await
         .expect("the node that is not Ready is gone again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_are_still_probed_while_the_control_plane_cannot_be_read() {
+    use shopctl::backends::FleetSource;
+    use shopctl::backends::live::{config::Config, source::LiveSource};
+    use shopctl::domain::{FleetUpdate, Reachability};
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp, argocd, lock, ..
+    } = session(env).await;
+    // The control plane and cluster a, each behind a proxy that can shut.
+    let cp = FaultProxy::start(addr_of(&env.servers["control"])).await;
+    let a = FaultProxy::start(addr_of(&env.servers["a"])).await;
+    let kubeconfig = kubeconfig_through(env, tmp.path(), &[("control", cp.addr), ("a", a.addr)]);
+    let file = config(tmp.path(), env, "viewer", &argocd, &lock);
+    let text = std::fs::read_to_string(&file).expect("config").replace(
+        &env.kubeconfig.display().to_string(),
+        &kubeconfig.display().to_string(),
+    );
+    std::fs::write(&file, text).expect("config");
+    let source = LiveSource::new(Config::load(&file, None).expect("config"));
+    let (tx, mut rx) = mpsc::channel(4096);
+    let task = tokio::spawn(Box::new(source).watch(tx));
+    let reach = async |rx: &mut mpsc::Receiver<SourceEvent>, want: Reachability| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, rx.recv()).await {
+                Ok(Some(SourceEvent::Update(FleetUpdate::ClusterStatus(s))))
+                    if s.name == "a" && s.reachability == want =>
+                {
+                    return;
+                }
+                Ok(Some(_)) => {}
+                _ => panic!("cluster a never read {want:?}"),
+            }
+        }
+    };
+    reach(&mut rx, Reachability::Reachable).await;
+    // The control plane goes away, and then cluster a too: a is still probed through its own
+    // context, and shown unreachable.
+    cp.refuse();
+    cp.cut();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    a.refuse();
+    a.cut();
+    reach(&mut rx, Reachability::Unreachable).await;
+    task.abort();
 }

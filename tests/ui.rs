@@ -1357,7 +1357,26 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
     let mut fresh = Sources::default();
+    fresh.expect(SourceId::ControlPlane);
     std::mem::swap(&mut app.sources, &mut fresh);
+    // Git answers first: nothing is live before the control plane has read.
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::Git,
+            at: now,
+        }),
+    );
+    assert_eq!(app.freshness(), Freshness::Connecting);
+    // Alertmanager does not answer: that does not hide that the fleet is still arriving.
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: SourceId::Alertmanager,
+            message: "connection refused".into(),
+        }),
+    );
     update(
         &mut app,
         Msg::Source(SourceEvent::Loading {
@@ -1371,11 +1390,25 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
     let s = screen(&app, "default");
     assert!(s.contains("◌ loading 20,000/100,000"), "{s}");
     assert!(!s.contains("● live"), "{s}");
+    // Once the control plane has read whole, the header says what is wrong elsewhere; and
+    // live once Alertmanager answers too.
     let hb = app.now;
     update(
         &mut app,
         Msg::Source(SourceEvent::Heartbeat {
             source: SourceId::ControlPlane,
+            at: hb,
+        }),
+    );
+    assert!(
+        matches!(app.freshness(), Freshness::Stale { source: SourceId::Alertmanager, .. }),
+        "{:?}",
+        app.freshness()
+    );
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::Alertmanager,
             at: hb,
         }),
     );

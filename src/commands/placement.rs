@@ -247,12 +247,16 @@ pub fn drain(
     let mut stray: Vec<&String> = accept
         .iter()
         .filter(|s| {
-            fleet.shops.iter().find(|x| x.name == **s).is_none_or(|shop| {
-                !shop
-                    .shopsets
-                    .iter()
-                    .any(|ss| fleet.shopset(ss).is_some_and(|ss| ss.cluster == cluster))
-            })
+            fleet
+                .shops
+                .iter()
+                .find(|x| x.name == **s)
+                .is_none_or(|shop| {
+                    !shop
+                        .shopsets
+                        .iter()
+                        .any(|ss| fleet.shopset(ss).is_some_and(|ss| ss.cluster == cluster))
+                })
         })
         .collect();
     if !stray.is_empty() {

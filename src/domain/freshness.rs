@@ -155,21 +155,38 @@ impl Sources {
         self.map.iter()
     }
 
-    /// The worst source at `now`: failing first, then the oldest. While no source fails and
-    /// some source's first read is still arriving, that is what the header says, never `live`
-    /// over partial counts.
+    /// The worst source at `now`: failing first, then the oldest — except while some source's
+    /// first read is still arriving (and that source is not failing): then that is what the
+    /// header says, since what is shown is not yet the whole fleet, never `live` (nor another
+    /// source's staleness) over partial counts.
     pub fn freshness(&self, now: Ts) -> Freshness {
-        match self.worst(now) {
-            Freshness::Connecting | Freshness::Live => {
-                self.first_read().unwrap_or_else(|| self.worst(now))
-            }
-            other => other,
-        }
+        self.first_read().unwrap_or_else(|| self.worst(now))
+    }
+
+    /// A source whose data is expected (the control plane, from the start): until it answers,
+    /// the header says `connecting`, never `live` on what the other sources said.
+    pub fn expect(&mut self, id: SourceId) {
+        self.map.entry(id).or_default();
+    }
+
+    /// Every source's first read is in: none is still loading, and the control plane (when
+    /// expected) has read.
+    pub fn first_reads_done(&self) -> bool {
+        self.map.iter().all(|(id, s)| {
+            s.last_ok.is_some() || (s.loading.is_none() && *id != SourceId::ControlPlane)
+        })
     }
 
     /// The first reads still arriving, summed: those that know their total when any does
     /// (a list with a label selector is not told its total), the others otherwise.
     fn first_read(&self) -> Option<Freshness> {
+        // The fleet's own source failing, or one whose read is arriving, is the news.
+        let failing_read = self.map.iter().any(|(id, s)| {
+            s.error.is_some() && (*id == SourceId::ControlPlane || s.loading.is_some())
+        });
+        if failing_read {
+            return None;
+        }
         let loading: Vec<Loading> = self
             .map
             .values()
@@ -336,8 +353,21 @@ mod tests {
             Freshness::Loading(l) => assert_eq!(l.label(), "600"),
             other => panic!("{other:?}"),
         }
+        // Another source failing does not hide that the fleet is still arriving.
         s.problem(SourceId::Alertmanager, "refused".into(), t);
+        assert!(matches!(s.freshness(t), Freshness::Loading(_)));
+        // A source whose read is arriving failing is what the header says.
+        s.problem(SourceId::ArgoCd("a".into()), "refused".into(), t);
         assert!(matches!(s.freshness(t), Freshness::Stale { .. }));
+        // The control plane expected from the start: nothing is live before it has read.
+        let mut s = Sources::default();
+        s.expect(SourceId::ControlPlane);
+        s.ok(SourceId::Git, t);
+        assert_eq!(s.freshness(t), Freshness::Connecting);
+        assert!(!s.first_reads_done());
+        s.ok(SourceId::ControlPlane, t);
+        assert_eq!(s.freshness(t), Freshness::Live);
+        assert!(s.first_reads_done());
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");

@@ -158,7 +158,11 @@ impl App {
             scope: None,
             modals: Modals::default(),
             now,
-            sources: Sources::default(),
+            sources: {
+                let mut s = Sources::default();
+                s.expect(crate::domain::freshness::SourceId::ControlPlane);
+                s
+            },
             size,
             dirty: true,
             operator: crate::ops::operator(),

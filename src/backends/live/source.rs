@@ -440,32 +440,36 @@ impl LiveSource {
         tx: mpsc::Sender<SourceEvent>,
     ) {
         let mut since: HashMap<String, (bool, Ts)> = HashMap::new();
+        // The clusters as last listed: while the control plane cannot be read, they are still
+        // probed (each through its own context), so an outage there does not freeze them `up`.
+        let mut known: Vec<crds::FleetCluster> = Vec::new();
         loop {
             let lp = ListParams::default();
             if let Ok(clusters) = list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp).await {
-                for (name, r) in self.probe_clusters(&k, &file, &clusters, &clients).await {
-                    let now = Ts::now();
-                    let up = r.is_ok();
-                    let first = since.entry(name.clone()).or_insert((up, now));
-                    if first.0 != up {
-                        *first = (up, now);
-                    }
-                    let at = first.1;
-                    let event = match &r {
-                        Ok(_) => SourceEvent::Heartbeat {
-                            source: SourceId::Cluster(name.clone()),
-                            at: now,
-                        },
-                        Err(m) => SourceEvent::Problem {
-                            source: SourceId::Cluster(name.clone()),
-                            message: m.clone(),
-                        },
-                    };
-                    let update =
-                        SourceEvent::Update(FleetUpdate::ClusterStatus(status_of(&name, r, at)));
-                    if tx.send(update).await.is_err() || tx.send(event).await.is_err() {
-                        return;
-                    }
+                known = clusters;
+            }
+            for (name, r) in self.probe_clusters(&k, &file, &known, &clients).await {
+                let now = Ts::now();
+                let up = r.is_ok();
+                let first = since.entry(name.clone()).or_insert((up, now));
+                if first.0 != up {
+                    *first = (up, now);
+                }
+                let at = first.1;
+                let event = match &r {
+                    Ok(_) => SourceEvent::Heartbeat {
+                        source: SourceId::Cluster(name.clone()),
+                        at: now,
+                    },
+                    Err(m) => SourceEvent::Problem {
+                        source: SourceId::Cluster(name.clone()),
+                        message: m.clone(),
+                    },
+                };
+                let update =
+                    SourceEvent::Update(FleetUpdate::ClusterStatus(status_of(&name, r, at)));
+                if tx.send(update).await.is_err() || tx.send(event).await.is_err() {
+                    return;
                 }
             }
             let tiers: Vec<(String, String)> = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)

@@ -536,13 +536,8 @@ async fn event_loop(
                     "frame drawn"
                 );
             }
-            // The whole fleet: every source's first read in (not loading, not connecting).
-            let whole = !matches!(
-                app.freshness(),
-                crate::domain::freshness::Freshness::Loading(_)
-                    | crate::domain::freshness::Freshness::Connecting
-            );
-            if first_data && whole && !app.fleet.shops.is_empty() {
+            // The whole fleet: every source's first read in.
+            if first_data && app.sources.first_reads_done() && !app.fleet.shops.is_empty() {
                 first_data = false;
                 tracing::info!(
                     ms = started.elapsed().as_secs_f64() * 1000.0,
