@@ -2039,3 +2039,51 @@ async fn clusters_are_still_probed_while_the_control_plane_cannot_be_read() {
     reach(&mut rx, Reachability::Unreachable).await;
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_plane_back_from_an_outage_is_live_again_within_seconds() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet_on("b").await;
+    env.create(
+        "b",
+        obj("Tier", "dev", json!({"level": 0, "branch": "tier-0"})),
+    )
+    .await;
+    env.create("b", shop("s1", &["a-1"])).await;
+    let (proxy, _tmp, task, mut rx) = watched_through_proxy(env, "b").await;
+    let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
+    until(
+        &mut rx,
+        &mut fleet,
+        &mut problems,
+        "the initial list",
+        |f, _| f.shops.len() == 1 && f.tiers.len() == 1,
+    )
+    .await;
+    // An outage long enough for every watch's retries to space out as far as they go.
+    proxy.refuse();
+    proxy.cut();
+    let down = Instant::now();
+    while down.elapsed() < Duration::from_secs(25) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await;
+    }
+    // Back: live again (a heartbeat) soon, though nothing in the fleet changed to say so —
+    // within the longest retry wait, the quiet time that proves a watch is back, and a probe.
+    proxy.allow();
+    let back = Instant::now();
+    let bound = Duration::from_secs(8) + watch::RECOVERED_AFTER + Duration::from_secs(7);
+    loop {
+        assert!(
+            back.elapsed() < bound,
+            "still not live {:?} after the server came back",
+            back.elapsed()
+        );
+        match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            Ok(Some(SourceEvent::Heartbeat { .. })) => break,
+            Ok(None) => panic!("the watch ended"),
+            _ => {}
+        }
+    }
+    eprintln!("live again {:?} after the outage", back.elapsed());
+    task.abort();
+}

@@ -1401,7 +1401,13 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
         }),
     );
     assert!(
-        matches!(app.freshness(), Freshness::Stale { source: SourceId::Alertmanager, .. }),
+        matches!(
+            app.freshness(),
+            Freshness::Stale {
+                source: SourceId::Alertmanager,
+                ..
+            }
+        ),
         "{:?}",
         app.freshness()
     );

@@ -50,7 +50,7 @@ where
 {
     let mut listed = 0u64;
     watcher(api, config)
-        .default_backoff()
+        .backoff(Retry::new())
         .map(move |event| match event {
             Ok(e) => {
                 let working = matches!(
@@ -125,10 +125,50 @@ const LOADING_EVERY: u64 = super::pages::PAGE as u64;
 const QUIET_HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long that question may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a watch waits before it tries again after a failure: from half a second, doubling,
+/// to at most [`RETRY_AT_MOST`], each wait jittered down by up to a half so that many consoles do
+/// not come back at once; back to the shortest after a minute without failures.
+struct Retry {
+    next: Duration,
+}
+
+/// The longest wait between a watch's retries: short enough that a server that is back is
+/// watched again within seconds, long enough that a dead one is not hammered.
+const RETRY_AT_MOST: Duration = Duration::from_secs(8);
+
+impl Retry {
+    fn new() -> kube::runtime::utils::ResetTimerBackoff<Retry> {
+        kube::runtime::utils::ResetTimerBackoff::new(
+            Retry {
+                next: Duration::from_millis(500),
+            },
+            Duration::from_secs(60),
+        )
+    }
+}
+
+impl Iterator for Retry {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let wait = self.next;
+        self.next = (self.next * 2).min(RETRY_AT_MOST);
+        let jitter = fastrand::u64(0..=wait.as_millis() as u64 / 2);
+        Some(wait - Duration::from_millis(jitter))
+    }
+}
+
+impl kube::runtime::utils::Backoff for Retry {
+    fn reset(&mut self) {
+        self.next = Duration::from_millis(500);
+    }
+}
+
 /// How long a resource whose watch failed must go without failing again, while its API server
 /// answers, to count as watched again on a fleet where nothing changes: longer than the
-/// watcher's longest wait between retries (30 s), so a retry that failed would have said so.
-pub const RECOVERED_AFTER: Duration = Duration::from_secs(40);
+/// watcher's longest wait between retries ([`RETRY_AT_MOST`]), so a retry that failed would
+/// have said so.
+pub const RECOVERED_AFTER: Duration = Duration::from_secs(10);
 
 /// Whether the API server answers now, or why not.
 async fn probe(client: &kube::Client) -> Result<(), String> {
