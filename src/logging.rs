@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use tracing_subscriber::EnvFilter;
 
-/// Starts logging to `<state dir>/shopctl.log` (level from `SHOPCTL_LOG`, default `info`).
+/// Starts logging to `<state dir>/shopctl.log` (level from `SHOPCTL_LOG`, default `info`, with
+/// the Kubernetes client's own lines at `off`: every failure it logs, shopctl reports in words of
+/// its own — a connection that keeps failing would otherwise write a line per retry, with debug
+/// dumps).
 /// Returns the log file's path, or `None` if it cannot be opened (then nothing is logged).
 pub fn init() -> Option<PathBuf> {
     let dir = crate::state_dir();
@@ -15,7 +18,8 @@ pub fn init() -> Option<PathBuf> {
         .append(true)
         .open(&path)
         .ok()?;
-    let filter = EnvFilter::try_from_env("SHOPCTL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("SHOPCTL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,kube_client=off,kube_runtime=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::sync::Mutex::new(file))

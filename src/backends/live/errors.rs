@@ -18,25 +18,72 @@ pub fn status(s: &Status) -> String {
     }
 }
 
-/// A kube error: the API server's answer as [`status`], anything else as kube says it followed
-/// by its causes (`client error (Connect): tcp connect error: Connection refused`), so a dead
-/// proxy or a refused connection is named, not just "client error".
+/// A kube error: the API server's answer as [`status`]; anything else by its causes, without
+/// the client library's wrappers (`ServiceError: client error (Connect)`): `cannot connect:
+/// tcp connect error: Connection refused (os error 111)`, and a proxy that would not open the
+/// tunnel named as the proxy it is.
 pub fn say(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => status(s),
         other => {
-            let mut out = other.to_string();
-            let mut cause = std::error::Error::source(other);
+            let mut chain = Vec::new();
+            let mut cause: Option<&dyn std::error::Error> = Some(other);
             while let Some(c) = cause {
-                let text = c.to_string();
-                if !out.contains(&text) {
-                    out.push_str(": ");
-                    out.push_str(&text);
-                }
+                chain.push(c.to_string());
                 cause = c.source();
             }
-            out
+            describe(&chain)
         }
+    }
+}
+
+/// The words of a chain of causes, outermost first, as an operator reads them.
+fn describe(chain: &[String]) -> String {
+    // What the client library wraps a cause in, said by the cause itself.
+    const WRAPPERS: [&str; 3] = [
+        "ServiceError: ",
+        "client error (",
+        "error trying to connect",
+    ];
+    let mut parts: Vec<&str> = Vec::new();
+    for text in chain {
+        let wrapper = WRAPPERS.iter().any(|w| text.starts_with(w));
+        // A part already said by the part before it (its Display repeats its source).
+        let repeated = parts.last().is_some_and(|p| p.contains(text.as_str()));
+        if !wrapper && !repeated && !text.is_empty() {
+            parts.push(text);
+        }
+    }
+    let all = chain.join(": ");
+    let detail = if parts.is_empty() {
+        all.clone()
+    } else {
+        parts.join(": ")
+    };
+    if all.contains("tunnel error") {
+        let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()))
+            .map(|p| format!(" {}", redact(&p)))
+            .unwrap_or_default();
+        return format!(
+            "cannot connect: the proxy{proxy} did not open a tunnel to the API server ({detail})"
+        );
+    }
+    if all.contains("client error (Connect)") {
+        return format!("cannot connect: {detail}");
+    }
+    detail
+}
+
+/// A proxy URL without its credentials.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.into(),
+        },
+        None => url.into(),
     }
 }
 
@@ -78,5 +125,40 @@ mod tests {
             }),
         )));
         assert_eq!(w, "cannot list: nope (500)");
+    }
+
+    #[test]
+    fn a_connection_that_fails_is_said_by_its_cause_without_the_library_wrappers() {
+        let chain = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            describe(&chain(&[
+                "ServiceError: client error (Connect)",
+                "client error (Connect)",
+                "tcp connect error: Connection refused (os error 111)",
+                "Connection refused (os error 111)",
+            ])),
+            "cannot connect: tcp connect error: Connection refused (os error 111)"
+        );
+        let tunnel = describe(&chain(&[
+            "ServiceError: client error (Connect)",
+            "client error (Connect)",
+            "tunnel error: unsuccessful",
+        ]));
+        assert!(
+            tunnel.starts_with("cannot connect: the proxy")
+                && tunnel.ends_with(
+                    "did not open a tunnel to the API server (tunnel error: unsuccessful)"
+                ),
+            "{tunnel}"
+        );
+        assert_eq!(
+            describe(&chain(&["the request timed out"])),
+            "the request timed out"
+        );
+        assert_eq!(
+            redact("http://user:secret@proxy:3128"),
+            "http://…@proxy:3128"
+        );
+        assert_eq!(redact("http://proxy:3128"), "http://proxy:3128");
     }
 }
