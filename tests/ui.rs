@@ -1485,3 +1485,27 @@ fn an_application_detail_shows_argo_cds_message_and_the_resources_that_are_not_o
     assert!(s.contains("exceeded its progress deadline"), "{s}");
     assert!(!s.contains('…'), "nothing cut:\n{s}");
 }
+
+#[test]
+fn a_clusters_detail_says_why_its_probe_failed_whole() {
+    let (_d, f) = fleet(200);
+    let mut app = app_with(&f, 80, 24);
+    let why = "the API server did not answer within 5 s: cannot connect: the proxy http://127.0.0.1:3128 did not open a tunnel to the API server (tunnel error: unsuccessful)";
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: SourceId::Cluster("a".into()),
+            message: why.into(),
+        }),
+    );
+    update(&mut app, ch('1'));
+    update(&mut app, key(KeyCode::Enter));
+    let d = app.modals.detail().expect("detail open");
+    assert_eq!(d.target, DetailTarget::Cluster("a".into()));
+    let s = screen(&app, "default");
+    assert!(s.contains("last error"), "{s}");
+    let shown: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    for word in why.split_whitespace() {
+        assert!(shown.contains(word), "{word} missing:\n{s}");
+    }
+}

@@ -9,7 +9,9 @@ use crate::domain::{Fleet, Ts};
 use crate::ui::theme::Theme;
 use crate::ui::{symbols, text};
 
-/// Title and lines of a cluster's info panel.
+/// Title and lines of a cluster's info panel; `error` is why its probe last failed, said whole
+/// (wrapped), `width` the panel's columns.
+#[allow(clippy::too_many_arguments)]
 pub fn info<'a>(
     fleet: &'a Fleet,
     detail: &Detail,
@@ -17,6 +19,8 @@ pub fn info<'a>(
     theme: &Theme,
     now: Ts,
     readonly: bool,
+    error: Option<&str>,
+    width: u16,
 ) -> (String, Vec<Line<'a>>) {
     let Some(c) = fleet.cluster(name) else {
         return super::missing(theme, "cluster", name);
@@ -60,11 +64,24 @@ pub fn info<'a>(
         kv(
             theme,
             "nodes ready",
-            format!("{}/{}", c.nodes_ready, c.nodes_total),
+            if c.is_reachable() {
+                format!("{}/{}", c.nodes_ready, c.nodes_total)
+            } else {
+                "? (the cluster does not answer)".into()
+            },
         ),
-        Line::raw(""),
-        Line::styled("ShopSets", theme.title(false)),
     ];
+    if let Some(e) = error {
+        let w = usize::from(width).saturating_sub(17).max(20);
+        for (i, part) in text::wrap(e, w).into_iter().enumerate() {
+            lines.push(kv(
+                theme,
+                if i == 0 { "last error" } else { "" },
+                Span::styled(part, theme.danger()),
+            ));
+        }
+    }
+    lines.extend([Line::raw(""), Line::styled("ShopSets", theme.title(false))]);
     for ss in fleet.shopsets_of_cluster(name) {
         lines.push(shopset_line(fleet, ss, theme));
     }

@@ -258,7 +258,22 @@ fn info<'a>(view: &View<'a>, detail: &'a Detail, theme: &Theme) -> (String, Vec<
     match &detail.target {
         DetailTarget::ShopSet(name) => shopset::info(fleet, name, detail.dual, theme),
         DetailTarget::Cluster(name) => {
-            cluster::info(fleet, detail, name, theme, now, view.readonly)
+            let id = crate::domain::freshness::SourceId::Cluster(name.clone());
+            let error = view
+                .sources
+                .iter()
+                .find(|(s, _)| **s == id)
+                .and_then(|(_, s)| s.error.as_deref());
+            cluster::info(
+                fleet,
+                detail,
+                name,
+                theme,
+                now,
+                view.readonly,
+                error,
+                view.size.width,
+            )
         }
         DetailTarget::Tier(name) => tier::info(view, name, theme),
         DetailTarget::App(name) => app::info(fleet, name, theme, now, view.size.width),
