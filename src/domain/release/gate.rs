@@ -200,7 +200,7 @@ pub fn gate(
 
     let mut soak_left = None;
     let (soaked, detail) = match settled_at(fleet, below) {
-        None => (false, format!("'{}' has not finished syncing", below.name)),
+        None => (false, rollout(fleet, below).why_not(&below.name)),
         Some(at) => {
             let left = i64::from(below.soak_secs) - at.secs_until(now);
             if left > 0 {

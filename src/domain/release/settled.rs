@@ -25,12 +25,32 @@ pub struct Rollout {
     pub degraded: Option<String>,
     /// Some application's sync state is Unknown.
     pub unknown: bool,
+    /// The first ShopSet no Argo CD Application maps to.
+    pub missing: Option<String>,
 }
 
 impl Rollout {
     /// Every ShopSet of the tier settled at the head (and the tier has ShopSets).
     pub fn is_settled(&self) -> bool {
         self.total > 0 && self.settled == self.total
+    }
+
+    /// Why the tier is not settled, in the words a gate and the guide use.
+    pub fn why_not(&self, tier: &str) -> String {
+        match (&self.degraded, &self.missing) {
+            (Some(ss), _) => format!("'{tier}' is not settled: {ss} is Degraded"),
+            (None, Some(ss)) => {
+                format!("'{tier}' is not settled: no Argo CD application deploys {ss}")
+            }
+            (None, None) if self.unknown => format!(
+                "'{tier}' is not settled: Argo CD's sync state is unknown ({}/{} settled)",
+                self.settled, self.total
+            ),
+            (None, None) => format!(
+                "'{tier}' has not finished syncing ({}/{} settled)",
+                self.settled, self.total
+            ),
+        }
     }
 }
 
@@ -40,6 +60,7 @@ pub fn rollout(fleet: &Fleet, tier: &Tier) -> Rollout {
     for ss in fleet.shopsets_of_tier(&tier.name) {
         r.total += 1;
         let Some(app) = fleet.app_for(&ss.name) else {
+            r.missing.get_or_insert_with(|| ss.name.clone());
             continue;
         };
         r.settled += usize::from(app_settled(app, tier));
@@ -115,5 +136,21 @@ mod tests {
         app.revision = None;
         app.argo.revisions = vec!["1.4.2".into(), head];
         assert!(app_settled(&app, &dev));
+    }
+
+    #[test]
+    fn a_shopset_no_application_deploys_is_named_not_syncing() {
+        let mut f = fleet();
+        let dev = f.tier("dev").cloned().expect("dev");
+        let name = f.app_for("D-1").expect("app").name.clone();
+        f.apply(FleetUpdate::AppRemoved(name));
+        let r = rollout(&f, &dev);
+        assert_eq!(r.missing.as_deref(), Some("D-1"));
+        assert!(!r.is_settled());
+        assert_eq!(
+            r.why_not("dev"),
+            "'dev' is not settled: no Argo CD application deploys D-1"
+        );
+        assert_eq!(settled_at(&f, &dev), None);
     }
 }

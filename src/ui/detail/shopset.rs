@@ -52,6 +52,16 @@ pub fn info<'a>(
     }
     lines.push(kv(theme, "stack", Line::from(comp)));
     lines.push(kv(theme, "", components_line(stack, theme)));
+    if fleet.app_for(name).is_none() {
+        lines.push(kv(
+            theme,
+            "argo cd",
+            Span::styled(
+                "? no Argo CD application deploys this ShopSet",
+                theme.unknown(),
+            ),
+        ));
+    }
     if let Some(app) = fleet.app_for(name) {
         lines.push(kv(
             theme,

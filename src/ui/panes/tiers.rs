@@ -100,8 +100,11 @@ impl PaneView for TiersPane {
             total,
             degraded,
             unknown,
+            missing,
         } = r;
         let degraded = degraded.is_some();
+        // A ShopSet no Application deploys is not known to run anything.
+        let unknown = unknown || missing.is_some();
         let (settled_text, settled_style) = if degraded {
             (format!("✗ {settled}/{total}"), theme.danger())
         } else if unknown {
@@ -129,6 +132,7 @@ impl PaneView for TiersPane {
                     }
                 }
                 None if degraded => ("✗ degraded".into(), theme.danger()),
+                None if missing.is_some() => ("? no app".into(), theme.unknown()),
                 None if unknown => ("? unknown".into(), theme.unknown()),
                 None => ("◐ syncing".into(), theme.progress()),
             };
