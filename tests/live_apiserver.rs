@@ -2087,3 +2087,73 @@ async fn a_control_plane_back_from_an_outage_is_live_again_within_seconds() {
     eprintln!("live again {:?} after the outage", back.elapsed());
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_write_session_runs_an_exec_plugin_once_for_all_its_stores() {
+    use shopctl::backends::live::config::Config;
+
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp, argocd, lock, ..
+    } = session(env).await;
+    let runs = tmp.path().join("runs");
+    let plugin = tmp.path().join("plugin.sh");
+    let expires = shopctl::domain::Ts::now().plus_secs(3600).rfc3339();
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\",\"expirationTimestamp\":\"{expires}\"}}}}'\n",
+            runs.display(),
+            env.tokens["operator"]
+        ),
+    )
+    .expect("plugin");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    let mut k: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig"))
+            .expect("yaml");
+    k["users"].as_array_mut().expect("users").push(json!({
+        "name": "exec", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin}}}));
+    k["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(json!({"name": "exec@control", "context": {"cluster": "control", "user": "exec"}}));
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&k).expect("yaml")).expect("written");
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let text = std::fs::read_to_string(&file)
+        .expect("config")
+        .replace("operator@control", "exec@control")
+        .replace(
+            &env.kubeconfig.display().to_string(),
+            &kubeconfig.display().to_string(),
+        );
+    std::fs::write(&file, text).expect("config");
+    let runs_now = move || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let (made, used) = tokio::task::spawn_blocking(move || {
+        let config = Config::load(&file, None).expect("config");
+        let holder = shopctl::ops::Holder::new_session("alice@ops");
+        let ex = shopctl::backends::live::executor::executor(&config, holder).expect("executor");
+        let made = runs_now();
+        // The Lease store, the audit's Events and the access check went through the same
+        // client: taking and giving back the lock runs nothing more.
+        let guard = ex
+            .lock_for(shopctl::domain::Ts::now(), "a test")
+            .expect("locked");
+        guard.release().expect("released");
+        (made, runs_now())
+    })
+    .await
+    .expect("joined");
+    // kube runs a plugin up to three times while it makes a client; one client for every store.
+    assert!(made <= 3, "{made} runs to make the session's stores");
+    assert_eq!(used, made, "the stores ran the plugin again");
+}

@@ -257,16 +257,23 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
     let current = dev.revision.clone().expect("dev pins something");
     let older = dev.previous.clone().expect("an earlier revision");
     let clone = tmp.path().join("cache/system.push.git");
-    let nowhere = || kube::Config::new("http://127.0.0.1:1".parse().expect("url"));
+    let runtime = shopctl::backends::live::blocking::BlockingRuntime::new().expect("runtime");
+    let nowhere = || {
+        runtime
+            .client(kube::Config::new(
+                "http://127.0.0.1:1".parse().expect("url"),
+            ))
+            .expect("client")
+    };
     let now = shopctl::domain::Ts::now();
 
     let first = LiveReleases::new(
+        runtime.clone(),
         old.to_str().expect("utf-8"),
         clone.clone(),
         nowhere(),
         vec![],
-    )
-    .expect("store");
+    );
     let pushed = first
         .set_gitlink(
             &dev.branch,
@@ -282,8 +289,13 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
     assert_eq!(pushed.commit, old_head);
 
     // git.remote now names the new place: the same push clone pushes there, not to the old.
-    let second =
-        LiveReleases::new(new.to_str().expect("utf-8"), clone, nowhere(), vec![]).expect("store");
+    let second = LiveReleases::new(
+        runtime.clone(),
+        new.to_str().expect("utf-8"),
+        clone,
+        nowhere(),
+        vec![],
+    );
     let pushed = second
         .set_gitlink(
             &dev.branch,

@@ -284,13 +284,12 @@ pub struct LiveSilences {
 }
 
 impl LiveSilences {
-    pub fn new(config: &Alertmanager) -> Result<LiveSilences, OpsError> {
-        let rt =
-            super::blocking::BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        Ok(LiveSilences {
+    /// Silences written on the session's stores' runtime.
+    pub fn new(rt: super::blocking::BlockingRuntime, config: &Alertmanager) -> LiveSilences {
+        LiveSilences {
             config: config.clone(),
             rt,
-        })
+        }
     }
 
     fn call<T, F>(&self, f: impl FnOnce(AlertmanagerClient) -> F) -> Result<T, OpsError>

@@ -22,18 +22,19 @@ pub struct LiveAudit {
 }
 
 impl LiveAudit {
-    pub fn new(log: AuditLog, config: kube::Config, instance: &str) -> Result<LiveAudit, String> {
-        let runtime = BlockingRuntime::new().map_err(|e| e.to_string())?;
-        let client = runtime
-            .run(async { kube::Client::try_from(config) })
-            .ok_or("no runtime")?
-            .map_err(|e| e.to_string())?;
-        Ok(LiveAudit {
+    /// The log, and Events written through `client` (made on the stores' `runtime`).
+    pub fn new(
+        runtime: BlockingRuntime,
+        log: AuditLog,
+        client: kube::Client,
+        instance: &str,
+    ) -> LiveAudit {
+        LiveAudit {
             log,
             events: Api::namespaced(client, "default"),
             instance: instance.into(),
             runtime,
-        })
+        }
     }
 }
 

@@ -3,9 +3,11 @@
 //! preconditions, cordon on the FleetCluster, the operator Lease, the JSONL audit log in the
 //! state directory — after fresh reads of the fleet.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::access;
+use super::blocking::BlockingRuntime;
 use super::config::Config;
 use super::events::LiveAudit;
 use super::kubeconfig;
@@ -34,75 +36,84 @@ impl FleetReader for LiveReader {
     }
 }
 
-/// The read-write executor of a live fleet for one operator session.
+/// The read-write executor of a live fleet for one operator session. Every store runs on one
+/// runtime of the session's, through one client per kubeconfig context (the control plane's,
+/// and each Argo CD's with a context of its own): an exec credential plugin runs for each
+/// context once, not once per store.
 pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
     let (k, file) = kubeconfig::load(config.control_plane.kubeconfig.as_deref())
         .map_err(|e| OpsError::Store(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| OpsError::Store(e.to_string()))?;
-    let client_config = runtime
-        .block_on(kubeconfig::client_config(
-            &k,
-            &file,
-            config.control_plane.context.as_deref(),
-        ))
-        .map_err(|e| OpsError::Store(e.to_string()))?;
+    let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
+    let client_of = |context: Option<&str>| -> Result<kube::Client, OpsError> {
+        let config = runtime
+            .run(kubeconfig::client_config(&k, &file, context))
+            .ok_or_else(|| OpsError::Store("the stores' runtime was shut down".into()))?
+            .map_err(|e| OpsError::Store(e.to_string()))?;
+        runtime.client(config).map_err(OpsError::Store)
+    };
+    let cp_context = config.control_plane.context.as_deref();
+    let cp = client_of(cp_context)?;
+    let mut by_context: HashMap<Option<String>, kube::Client> = HashMap::new();
     let mut argo = Vec::new();
     for a in &config.argocd {
-        let cfg = match a.context.as_deref() {
-            None => client_config.clone(),
-            Some(c) => runtime
-                .block_on(kubeconfig::client_config(&k, &file, Some(c)))
-                .map_err(|e| OpsError::Store(e.to_string()))?,
+        let context = a.context.clone().filter(|c| Some(c.as_str()) != cp_context);
+        let client = match &context {
+            None => cp.clone(),
+            Some(c) => match by_context.get(&context) {
+                Some(client) => client.clone(),
+                None => {
+                    let client = client_of(Some(c))?;
+                    by_context.insert(context.clone(), client.clone());
+                    client
+                }
+            },
         };
         argo.push(ArgoTarget {
-            config: cfg,
+            client,
             namespace: a.namespace.clone(),
             shopset_label: a.shopset_label.clone(),
             busy_wait: std::time::Duration::from_secs(u64::from(a.busy_wait_secs)),
         });
     }
     let releases = LiveReleases::new(
+        runtime.clone(),
         &config.git.remote,
         config.git.cache.with_extension("push.git"),
-        client_config.clone(),
+        cp.clone(),
         argo,
-    )?;
+    );
+    let reader = LiveSource::new(config.clone()).on_stores(runtime.clone(), cp_context, cp.clone());
     let stores = Stores {
-        fleet: Box::new(LiveReader(Mutex::new(LiveSource::new(config.clone())))),
+        fleet: Box::new(LiveReader(Mutex::new(reader))),
         releases: Box::new(releases),
-        placement: Box::new(ShopPatcher::new(client_config.clone())?),
-        locks: Arc::new(LeaseLock::new(
-            client_config.clone(),
+        placement: Box::new(ShopPatcher::on(runtime.clone(), cp.clone())),
+        locks: Arc::new(LeaseLock::on(
+            runtime.clone(),
+            cp.clone(),
             &config.lock.namespace,
             &config.lock.name,
             config.lock.duration_secs,
-        )?),
-        audit: Box::new(
-            LiveAudit::new(
-                AuditLog {
-                    path: crate::state_dir().join("audit.jsonl"),
-                },
-                client_config.clone(),
-                &holder.session,
-            )
-            .map_err(OpsError::Store)?,
-        ),
+        )),
+        audit: Box::new(LiveAudit::new(
+            runtime.clone(),
+            AuditLog {
+                path: crate::state_dir().join("audit.jsonl"),
+            },
+            cp.clone(),
+            &holder.session,
+        )),
         silences: Box::new(super::alertmanager::LiveSilences::new(
+            runtime.clone(),
             &config.alertmanager,
-        )?),
+        )),
     };
     // What these credentials may not write, asked once, bounded like any other read. A control
     // plane that does not answer does not keep the console from starting: the API server still
     // refuses what RBAC forbids when a write is made.
-    let denied = runtime.block_on(async {
-        let client = kube::Client::try_from(client_config.clone())
-            .map_err(|e| OpsError::Store(e.to_string()))?;
-        let asks = access::asks(config);
-        Ok::<_, OpsError>(
-            match tokio::time::timeout(ACCESS_TIMEOUT, access::denied(&client, &asks)).await {
+    let asks = access::asks(config);
+    let denied = runtime
+        .run(async {
+            match tokio::time::timeout(ACCESS_TIMEOUT, access::denied(&cp, &asks)).await {
                 Ok(denied) => denied,
                 Err(_) => {
                     tracing::warn!(
@@ -111,9 +122,9 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
                     );
                     Vec::new()
                 }
-            },
-        )
-    })?;
+            }
+        })
+        .unwrap_or_default();
     Ok(Executor::new(holder, stores, GatePolicy::default()).with_denied(denied))
 }
 

@@ -32,10 +32,7 @@ impl LeaseLock {
         duration_secs: u32,
     ) -> Result<LeaseLock, OpsError> {
         let runtime = BlockingRuntime::new().map_err(|e| OpsError::Lock(e.to_string()))?;
-        let client = runtime
-            .run(async { kube::Client::try_from(config) })
-            .ok_or_else(|| OpsError::Lock("no runtime".into()))?
-            .map_err(lease_error)?;
+        let client = runtime.client(config).map_err(OpsError::Lock)?;
         Ok(Self::on(runtime, client, namespace, name, duration_secs))
     }
 
@@ -50,7 +47,8 @@ impl LeaseLock {
         Ok(Self::on(runtime, client, namespace, name, duration_secs))
     }
 
-    fn on(
+    /// The lock on the session's stores' runtime, through a client made on it.
+    pub fn on(
         runtime: BlockingRuntime,
         client: kube::Client,
         namespace: &str,

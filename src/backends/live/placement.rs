@@ -33,28 +33,26 @@ fn store_error(e: kube::Error) -> OpsError {
 }
 
 impl ShopPatcher {
-    /// The client is made on the store's own runtime, which then drives it.
+    /// The store on a runtime of its own, with a client made on it.
     pub fn new(config: kube::Config) -> Result<ShopPatcher, OpsError> {
         let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        let client = runtime
-            .run(async { kube::Client::try_from(config) })
-            .ok_or_else(|| OpsError::Store("no runtime".into()))?
-            .map_err(store_error)?;
-        Ok(ShopPatcher {
-            shops: Api::all(client.clone()),
-            clusters: Api::all(client),
-            runtime,
-        })
+        let client = runtime.client(config).map_err(OpsError::Store)?;
+        Ok(ShopPatcher::on(runtime, client))
     }
 
     /// The store through an existing client (its requests run on a runtime of the store's own).
     pub fn with_client(client: kube::Client) -> Result<ShopPatcher, OpsError> {
         let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        Ok(ShopPatcher {
+        Ok(ShopPatcher::on(runtime, client))
+    }
+
+    /// The store on the session's stores' runtime, through a client made on it.
+    pub fn on(runtime: BlockingRuntime, client: kube::Client) -> ShopPatcher {
+        ShopPatcher {
             shops: Api::all(client.clone()),
             clusters: Api::all(client),
             runtime,
-        })
+        }
     }
 
     fn block<T>(

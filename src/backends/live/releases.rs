@@ -19,7 +19,8 @@ use crate::ops::{OpsError, Pushed, ReleaseStore};
 
 /// One Argo CD instance's Applications.
 pub struct ArgoTarget {
-    pub config: kube::Config,
+    /// A client of the Argo CD instance's context, made on the stores' runtime.
+    pub client: kube::Client,
     pub namespace: String,
     pub shopset_label: String,
     /// How long an Application busy with another operation is waited for.
@@ -43,39 +44,32 @@ pub struct LiveReleases {
 }
 
 impl LiveReleases {
+    /// The push clone of `remote` at `clone`; its requests (the control plane and each Argo CD
+    /// through clients made on `runtime`) run on the stores' shared runtime.
     pub fn new(
+        runtime: BlockingRuntime,
         remote: &str,
         clone: PathBuf,
-        control_plane: kube::Config,
+        control_plane: kube::Client,
         argo: Vec<ArgoTarget>,
-    ) -> Result<LiveReleases, OpsError> {
-        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
+    ) -> LiveReleases {
         let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "applications");
-        let (control_plane, argo) = runtime
-            .run(async {
-                let cp = kube::Client::try_from(control_plane)
-                    .map_err(|e| OpsError::Store(e.to_string()))?;
-                let mut apis = Vec::new();
-                for a in argo {
-                    let client = kube::Client::try_from(a.config)
-                        .map_err(|e| OpsError::Store(e.to_string()))?;
-                    apis.push(Argo {
-                        apps: Api::namespaced_with(client, &a.namespace, &resource),
-                        label: a.shopset_label,
-                        busy_wait: a.busy_wait,
-                    });
-                }
-                Ok::<_, OpsError>((cp, apis))
+        let argo = argo
+            .into_iter()
+            .map(|a| Argo {
+                apps: Api::namespaced_with(a.client, &a.namespace, &resource),
+                label: a.shopset_label,
+                busy_wait: a.busy_wait,
             })
-            .ok_or_else(|| OpsError::Store("no runtime".into()))??;
-        Ok(LiveReleases {
+            .collect();
+        LiveReleases {
             remote: remote.into(),
             clone,
             control_plane,
             argo,
             runtime,
-        })
+        }
     }
 
     /// The bare push clone, created with `origin` = the remote when missing; `origin` follows

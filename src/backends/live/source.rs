@@ -37,6 +37,10 @@ pub struct LiveSource {
     /// A one-shot read reports a source it cannot read (Argo CD, git) in `Fleet::unread`
     /// instead of failing whole; the control plane must still answer.
     partial: bool,
+    /// The clients of the one-shot reads, one per context, kept from one read to the next (the
+    /// executor's re-checks), and the runtime they were made on and run on.
+    clients: Clients,
+    runtime: Option<super::blocking::BlockingRuntime>,
 }
 
 /// One client per kubeconfig context for the whole session, shared by everything that reads
@@ -93,7 +97,22 @@ impl LiveSource {
         LiveSource {
             config,
             partial: false,
+            clients: Clients::default(),
+            runtime: None,
         }
+    }
+
+    /// One-shot reads on the stores' `runtime`, through their `client` of the control plane's
+    /// `context`: the executor's re-checks make no clients of their own for that context.
+    pub fn on_stores(
+        mut self,
+        runtime: super::blocking::BlockingRuntime,
+        context: Option<&str>,
+        client: kube::Client,
+    ) -> LiveSource {
+        self.clients = Clients::with(context, client);
+        self.runtime = Some(runtime);
+        self
     }
 
     /// For `status`: an unreadable Argo CD or system repository is reported, not fatal.
@@ -129,7 +148,10 @@ impl LiveSource {
     async fn read(&self, now: Ts) -> Result<Fleet, SourceError> {
         let (k, file) = self.kubeconfig()?;
         let cp_context = self.config.control_plane.context.as_deref();
-        let cp = Self::client(&k, &file, cp_context, SourceId::ControlPlane).await?;
+        let cp = self
+            .clients
+            .get(&k, &file, cp_context, SourceId::ControlPlane)
+            .await?;
         let list_err = |what: &str, e: kube::Error| SourceError {
             from: SourceId::ControlPlane,
             message: format!("cannot list {what}: {}", super::errors::say(&e)),
@@ -193,8 +215,10 @@ impl LiveSource {
             )),
         });
         // Each cluster through its own context; one that does not answer is unreachable.
-        let clients = Clients::with(cp_context, cp.clone());
-        for (name, status) in self.probe_clusters(&k, &file, &clusters, &clients).await {
+        for (name, status) in self
+            .probe_clusters(&k, &file, &clusters, &self.clients)
+            .await
+        {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
         match AlertmanagerClient::new(&self.config.alertmanager) {
@@ -258,7 +282,7 @@ impl LiveSource {
         let source = SourceId::ArgoCd(self.argo_name(argo));
         let client = match argo.context.as_deref() {
             None => cp.clone(),
-            Some(c) => Self::client(k, file, Some(c), source.clone()).await?,
+            Some(c) => self.clients.get(k, file, Some(c), source.clone()).await?,
         };
         let api: Api<super::argocd::Application> = Api::namespaced(client, &argo.namespace);
         let labelled = ListParams::default().labels(&argo.shopset_label);
@@ -573,15 +597,23 @@ impl FleetSource for LiveSource {
     }
 
     fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| SourceError {
-                from: SourceId::ControlPlane,
-                message: e.to_string(),
-            })?;
+        let rt = match &self.runtime {
+            Some(rt) => rt.clone(),
+            None => {
+                let rt = super::blocking::BlockingRuntime::new().map_err(|e| SourceError {
+                    from: SourceId::ControlPlane,
+                    message: e.to_string(),
+                })?;
+                self.runtime = Some(rt.clone());
+                rt
+            }
+        };
         let read = async { tokio::time::timeout(SNAPSHOT_TIMEOUT, self.read(now)).await };
-        rt.block_on(read).unwrap_or_else(|_| {
+        let done = rt.run(read).ok_or_else(|| SourceError {
+            from: SourceId::ControlPlane,
+            message: "the reading runtime was shut down".into(),
+        })?;
+        done.unwrap_or_else(|_| {
             Err(SourceError {
                 from: SourceId::ControlPlane,
                 message: format!(
