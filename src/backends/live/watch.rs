@@ -118,8 +118,8 @@ where
         .map(|r| r + list.items.len() as u64)
 }
 
-/// Objects between two reports of how far a first read has come: a page.
-const LOADING_EVERY: u64 = super::pages::PAGE as u64;
+/// Objects between two reports of how far a first read has come.
+const LOADING_EVERY: u64 = 500;
 
 /// How often the API server is asked whether it is still there (and a quiet watch says so).
 const QUIET_HEARTBEAT: Duration = Duration::from_secs(5);
@@ -366,7 +366,8 @@ pub async fn argocd(
     // applications of other teams, which are none of this console's business.
     let config = watcher::Config::default()
         .labels(&shopset_label)
-        .timeout(super::kubeconfig::WATCH_SECS);
+        .timeout(super::kubeconfig::WATCH_SECS)
+        .page_size(super::pages::PAGE);
     let all = watched(
         api,
         config,
@@ -380,7 +381,11 @@ pub async fn argocd(
 /// Streams the control plane's tiers, ShopSets, shops and clusters to `tx` until the receiver
 /// goes away (or the task is aborted).
 pub async fn control_plane(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
-    let config = || watcher::Config::default().timeout(super::kubeconfig::WATCH_SECS);
+    let config = || {
+        watcher::Config::default()
+            .timeout(super::kubeconfig::WATCH_SECS)
+            .page_size(super::pages::PAGE)
+    };
     // What the first read will bring, asked of each resource at once (one object each).
     let (tiers, clusters, shopsets, shops) = futures::join!(
         count(Api::<super::crds::Tier>::all(client.clone())),
