@@ -160,7 +160,18 @@ impl Sources {
     /// header says, since what is shown is not yet the whole fleet, never `live` (nor another
     /// source's staleness) over partial counts.
     pub fn freshness(&self, now: Ts) -> Freshness {
-        self.first_read().unwrap_or_else(|| self.worst(now))
+        if let Some(read) = self.first_read() {
+            return read;
+        }
+        // The control plane has not answered yet (nor failed): nothing else is the news.
+        if self
+            .map
+            .get(&SourceId::ControlPlane)
+            .is_some_and(|s| s.last_ok.is_none() && s.error.is_none())
+        {
+            return Freshness::Connecting;
+        }
+        self.worst(now)
     }
 
     /// A source whose data is expected (the control plane, from the start): until it answers,
@@ -364,8 +375,15 @@ mod tests {
         s.expect(SourceId::ControlPlane);
         s.ok(SourceId::Git, t);
         assert_eq!(s.freshness(t), Freshness::Connecting);
+        s.problem(SourceId::Alertmanager, "refused".into(), t);
+        assert_eq!(
+            s.freshness(t),
+            Freshness::Connecting,
+            "another source failing is not the news before the fleet is read"
+        );
         assert!(!s.first_reads_done());
         s.ok(SourceId::ControlPlane, t);
+        s.ok(SourceId::Alertmanager, t);
         assert_eq!(s.freshness(t), Freshness::Live);
         assert!(s.first_reads_done());
         assert_eq!(thousands(0), "0");

@@ -371,6 +371,15 @@ pub fn console_whole_fleet(config: &Path, shops: usize, dir: &Path) -> (f64, u64
         .unwrap_or(0);
     if !pid.is_empty() {
         let _ = Command::new("kill").arg(&pid).status();
+        // A console asked to stop stops within seconds; one that does not is said, then killed.
+        let gone = Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("the console (pid {pid}) did not stop within 10 s of SIGTERM; killed");
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
     }
     let _ = console.kill();
     let _ = console.wait();

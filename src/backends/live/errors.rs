@@ -40,10 +40,11 @@ pub fn say(e: &kube::Error) -> String {
 /// The words of a chain of causes, outermost first, as an operator reads them.
 fn describe(chain: &[String]) -> String {
     // What the client library wraps a cause in, said by the cause itself.
-    const WRAPPERS: [&str; 3] = [
+    const WRAPPERS: [&str; 4] = [
         "ServiceError: ",
         "client error (",
         "error trying to connect",
+        "tunnel error: failed to create underlying connection",
     ];
     let mut parts: Vec<&str> = Vec::new();
     for text in chain {
@@ -66,6 +67,10 @@ fn describe(chain: &[String]) -> String {
             .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()))
             .map(|p| format!(" {}", redact(&p)))
             .unwrap_or_default();
+        // The proxy itself could not be reached, or it would not open the tunnel.
+        if all.contains("failed to create underlying connection") {
+            return format!("cannot connect to the proxy{proxy}: {detail}");
+        }
         return format!(
             "cannot connect: the proxy{proxy} did not open a tunnel to the API server ({detail})"
         );
@@ -150,6 +155,17 @@ mod tests {
                     "did not open a tunnel to the API server (tunnel error: unsuccessful)"
                 ),
             "{tunnel}"
+        );
+        let dead = describe(&chain(&[
+            "ServiceError: client error (Connect)",
+            "client error (Connect)",
+            "tunnel error: failed to create underlying connection",
+            "tcp connect error: Connection refused (os error 111)",
+        ]));
+        assert!(
+            dead.starts_with("cannot connect to the proxy")
+                && dead.ends_with(": tcp connect error: Connection refused (os error 111)"),
+            "{dead}"
         );
         assert_eq!(
             describe(&chain(&["the request timed out"])),
