@@ -226,20 +226,28 @@ impl Sources {
         if self.map.is_empty() {
             return Freshness::Connecting;
         }
-        let mut worst: Option<(bool, bool, i64, &SourceId, &SourceState)> = None;
+        // Failing first — the control plane's failure before any other, being the fleet
+        // itself —, then overdue, then the oldest.
+        let mut worst: Option<((bool, bool, bool, i64), &SourceId, &SourceState)> = None;
         for (id, s) in &self.map {
             let age = s
                 .last_ok
                 .or(s.failing_since)
                 .map_or(i64::MAX, |t| t.secs_until(now));
             let overdue = age > id.stale_after_secs();
-            let key = (s.error.is_some(), overdue, age);
-            if worst.is_none_or(|(e, o, a, _, _)| key > (e, o, a)) {
-                worst = Some((key.0, key.1, key.2, id, s));
+            let failing = s.error.is_some();
+            let key = (
+                failing,
+                failing && *id == SourceId::ControlPlane,
+                overdue,
+                age,
+            );
+            if worst.is_none_or(|(k, _, _)| key > k) {
+                worst = Some((key, id, s));
             }
         }
         match worst {
-            Some((failing, overdue, age, id, s)) if failing || overdue => {
+            Some(((failing, _, overdue, age), id, s)) if failing || overdue => {
                 if s.last_ok.is_none() && !failing {
                     return Freshness::Connecting;
                 }
@@ -367,6 +375,22 @@ mod tests {
         // Another source failing does not hide that the fleet is still arriving.
         s.problem(SourceId::Alertmanager, "refused".into(), t);
         assert!(matches!(s.freshness(t), Freshness::Loading(_)));
+        // A control plane failing is the headline, however long another source has failed.
+        let mut cp = Sources::default();
+        cp.problem(SourceId::Alertmanager, "refused".into(), t.plus_secs(-600));
+        cp.ok(SourceId::ControlPlane, t.plus_secs(-20));
+        cp.problem(
+            SourceId::ControlPlane,
+            "cannot connect".into(),
+            t.plus_secs(-5),
+        );
+        assert!(matches!(
+            cp.freshness(t),
+            Freshness::Stale {
+                source: SourceId::ControlPlane,
+                ..
+            }
+        ));
         // A source whose read is arriving failing is what the header says.
         s.problem(SourceId::ArgoCd("a".into()), "refused".into(), t);
         assert!(matches!(s.freshness(t), Freshness::Stale { .. }));

@@ -496,9 +496,10 @@ pub async fn lock(
         if tx.is_closed() {
             return;
         }
-        // Jittered, doubling to half a minute.
+        // Jittered, doubling to at most the watches' longest wait, so the lock is known again
+        // within seconds of its server coming back.
         let jitter = Duration::from_millis(fastrand::u64(0..=wait.as_millis() as u64 / 2));
         tokio::time::sleep(wait + jitter).await;
-        wait = (wait * 2).min(Duration::from_secs(30));
+        wait = (wait * 2).min(RETRY_AT_MOST);
     }
 }
