@@ -1298,10 +1298,12 @@ async fn an_application_busy_with_an_operation_is_asked_when_it_has_finished_unt
                                              "finishedAt": "2026-11-22T16:00:09Z"}}}),
     )
     .await;
-    // b-1's operation finishes 3 s from now; c-1's never does.
+    // b-1's operation finishes once the wait for it has been said; c-1's never does.
+    let (said_tx, mut said_rx) = mpsc::unbounded_channel::<String>();
     let later = finishing.clone();
     let finisher = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        let first = said_rx.recv().await.expect("the wait is said");
+        assert!(first.starts_with("waiting for"), "{first}");
         KubeEnv::get()
             .patch(
                 "control",
@@ -1333,7 +1335,10 @@ async fn an_application_busy_with_an_operation_is_asked_when_it_has_finished_unt
         ],
         &request,
         Duration::from_secs(8),
-        &|s| said.lock().expect("said").push(s),
+        &|s| {
+            let _ = said_tx.send(s.clone());
+            said.lock().expect("said").push(s)
+        },
     )
     .await;
     finisher.await.expect("finished");
@@ -1473,30 +1478,17 @@ async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_applica
     assert_eq!(head("tier-2"), before, "nothing pushed");
 
     // a-3's operation finishes while the step waits for it.
-    let (asked_first, busy) = (apps[1].clone(), apps[2].clone());
-    let finisher = tokio::spawn(async move {
-        let env = KubeEnv::get();
-        // The push is made once a-2 has been asked.
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let a2 = env.read("control", &asked_first).await;
-            if a2.is_some_and(|a| a.get("operation").is_some()) {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        env.patch(
-            "control",
-            &busy,
-            json!({"status": {"operationState": {"phase": "Succeeded",
-                                                 "finishedAt": "2026-01-01T00:01:00Z"}}}),
-        )
-        .await;
-    });
-    let out = common::shopctl_live(
-        &file,
-        &state,
-        &[
+    // The step runs with its stderr read as it is written; a-3's operation finishes once the
+    // step has said it waits for it.
+    let busy = apps[2].clone();
+    let mut step = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .env("XDG_STATE_HOME", &state)
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .arg("--config")
+        .arg(&file)
+        .args([
             "release",
             "step",
             "--tier",
@@ -1504,11 +1496,43 @@ async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_applica
             "--yes",
             "--override-reason",
             "alerting is down, checked by hand",
-        ],
-    )
-    .await;
-    finisher.await.expect("finished");
-    assert!(out.status.success(), "{}", stderr(&out));
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the step starts");
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
+    let reader = step.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(reader)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut err = String::new();
+    while let Some(line) = lines.recv().await {
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("waiting for Argo CD Application") {
+            env.patch(
+                "control",
+                &busy,
+                json!({"status": {"operationState": {"phase": "Succeeded",
+                                                     "finishedAt": "2026-01-01T00:01:00Z"}}}),
+            )
+            .await;
+        }
+    }
+    let status = tokio::task::spawn_blocking(move || step.wait())
+        .await
+        .expect("joined")
+        .expect("the step ends");
+    assert!(status.success(), "{err}");
     let after = head("tier-2");
     assert_ne!(after, before, "pushed to the remote");
     // Both prod-beta Applications were asked to sync exactly the pushed commit — a-3 once its
@@ -1523,7 +1547,6 @@ async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_applica
             }
         }
     }
-    let err = stderr(&out);
     assert!(
         err.contains("waiting for Argo CD Application busy with another operation: shopset-a-3; asked to sync when it has finished, until "),
         "{err}"
@@ -1597,32 +1620,37 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
         env.client("control", "admin").await,
         &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
     );
-    let moved = || async {
-        shops
-            .list(&kube::api::ListParams::default())
-            .await
-            .expect("shops")
-            .items
-            .iter()
-            .filter(|s| s.annotations().contains_key("shopset.dev/drain"))
-            .count()
-    };
-    // Killed (no chance to clean up) once the first batch is in and before the last.
+    // The shops as the drain moves them, watched: killed (no chance to clean up) once the
+    // first batch is in and before the last.
+    use futures::StreamExt;
     use kube::ResourceExt;
-    let started = Instant::now();
-    let at_kill = loop {
-        let n = moved().await;
-        if n >= 250 {
-            child.0.kill().expect("killed");
-            let _ = child.0.wait();
-            break moved().await;
+    let mut moved = std::collections::HashSet::new();
+    let mut events = kube::runtime::watcher(shops.clone(), Default::default()).boxed();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while moved.len() < 250 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.next()).await {
+            Ok(Some(Ok(
+                kube::runtime::watcher::Event::Apply(s)
+                | kube::runtime::watcher::Event::InitApply(s),
+            ))) if s.annotations().contains_key("shopset.dev/drain") => {
+                moved.insert(s.name_any());
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("the drain never got going"),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the drain never got going"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    }
+    child.0.kill().expect("killed");
+    let _ = child.0.wait();
+    drop(events);
+    let at_kill = shops
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("shops")
+        .items
+        .iter()
+        .filter(|s| s.annotations().contains_key("shopset.dev/drain"))
+        .count();
     assert!(at_kill < SHOPS, "killed mid-way ({at_kill} moved)");
     let b = env
         .read("control", &obj("FleetCluster", "b", json!({})))
@@ -2033,7 +2061,18 @@ async fn clusters_are_still_probed_while_the_control_plane_cannot_be_read() {
     // context, and shown unreachable.
     cp.refuse();
     cp.cut();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(SourceEvent::Problem {
+                source: SourceId::ControlPlane,
+                ..
+            })) => break,
+            Ok(Some(_)) => {}
+            _ => panic!("the control plane's outage was never said"),
+        }
+    }
     a.refuse();
     a.cut();
     reach(&mut rx, Reachability::Unreachable).await;

@@ -106,6 +106,9 @@ impl SourceId {
     }
 }
 
+/// How bad a source is: failing, the control plane failing, overdue, age — compared in order.
+type Rank = (bool, bool, bool, i64);
+
 /// Every source's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sources {
@@ -228,7 +231,7 @@ impl Sources {
         }
         // Failing first — the control plane's failure before any other, being the fleet
         // itself —, then overdue, then the oldest.
-        let mut worst: Option<((bool, bool, bool, i64), &SourceId, &SourceState)> = None;
+        let mut worst: Option<(Rank, &SourceId, &SourceState)> = None;
         for (id, s) in &self.map {
             let age = s
                 .last_ok

@@ -371,12 +371,17 @@ pub fn console_whole_fleet(config: &Path, shops: usize, dir: &Path) -> (f64, u64
         .unwrap_or(0);
     if !pid.is_empty() {
         let _ = Command::new("kill").arg(&pid).status();
-        // A console asked to stop stops within seconds; one that does not is said, then killed.
+        // A console asked to stop logs that it stopped within seconds; one that does not is
+        // said, then killed.
         let gone = Instant::now() + Duration::from_secs(10);
-        while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let stopped = loop {
+            match lines.recv_timeout(gone.saturating_duration_since(Instant::now())) {
+                Ok(l) if l.contains("console stopped") => break true,
+                Ok(_) => {}
+                Err(_) => break false,
+            }
+        };
+        if !stopped {
             eprintln!("the console (pid {pid}) did not stop within 10 s of SIGTERM; killed");
             let _ = Command::new("kill").args(["-9", &pid]).status();
         }
