@@ -86,6 +86,7 @@ fn budget_fleet() -> Fleet {
                 },
                 shopsets: sets,
                 previous: None,
+                version: None,
             }
         })
         .collect();

@@ -428,11 +428,24 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             )
         });
         return Ok(Opened {
-            source: Box::new(if matches!(cli.command, Some(Command::Status { .. })) {
-                live::source::LiveSource::new(config).partial()
-            } else {
-                live::source::LiveSource::new(config)
-            }),
+            // What `status` and the placement commands read is the control plane's: an Argo
+            // CD or system repository that cannot be read is reported, never fatal — a cluster
+            // must be drainable while they are down.
+            source: Box::new(
+                if matches!(
+                    cli.command,
+                    Some(
+                        Command::Status { .. }
+                            | Command::Reassign { .. }
+                            | Command::Drain { .. }
+                            | Command::Restore { .. }
+                    )
+                ) {
+                    live::source::LiveSource::new(config).partial()
+                } else {
+                    live::source::LiveSource::new(config)
+                },
+            ),
             executor,
             policy: GatePolicy::default(),
             export,

@@ -31,6 +31,8 @@ var users = []user{
 	{Name: "viewer"},
 	{Name: "operator-no-lease-delete"},
 	{Name: "no-argocd"},
+	// An operator whose writes a test throttles with API Priority and Fairness.
+	{Name: "operator-throttled"},
 }
 
 // makePKI writes a CA, a serving certificate for 127.0.0.1 and localhost, the service-account

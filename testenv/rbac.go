@@ -31,6 +31,7 @@ func grantRoles(ctx context.Context, cs kubernetes.Interface) error {
 		"viewer":                   {{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: read}},
 		"operator":                 operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
 		"operator-no-lease-delete": operatorRules([]string{"get", "list", "watch", "create", "update"}),
+		"operator-throttled":       operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
 		// Reads the fleet but not Argo CD's Applications: one source forbidden.
 		"no-argocd": {
 			{APIGroups: []string{"shopset.dev"}, Resources: []string{"*"}, Verbs: read},

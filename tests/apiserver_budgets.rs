@@ -43,12 +43,16 @@ fn measured(args: &[&str], envs: &[(&str, &str)]) -> String {
         .output()
         .expect("measure runs");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let line = err
+    let mut line = err
         .lines()
         .find(|l| l.starts_with("measure:"))
         .unwrap_or_else(|| panic!("no measurement: {err}"))
         .to_string();
     assert!(line.ends_with("exit=0"), "{err}");
+    // What a drain says of its own pace.
+    if let Some(pace) = err.lines().find(|l| l.contains("shops/s")) {
+        line = format!("{line}; {}", pace.trim());
+    }
     line
 }
 

@@ -365,6 +365,7 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
                 &moves,
                 &Record::Drain(format!("drain-{to}")),
                 &Capacities::new(),
+                &[],
             )
             .expect("batch")
         })
@@ -1688,6 +1689,218 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
             s.name_any()
         );
         assert!(s.annotations().contains_key("shopset.dev/drain"));
+    }
+}
+
+/// No shop left on `shopset` (read as the admin).
+async fn shops_on(env: &KubeEnv, shopset: &str) -> Vec<String> {
+    use kube::ResourceExt;
+    let shops: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+        env.client("control", "admin").await,
+        &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
+    );
+    shops
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("shops")
+        .items
+        .iter()
+        .filter(|s| {
+            s.data["spec"]["shopSets"]
+                .as_array()
+                .is_some_and(|on| on.iter().any(|x| x == shopset))
+        })
+        .map(|s| s.name_any())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_is_drained_while_argo_cd_git_and_alertmanager_are_down() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    // Argo CD's context names a server that is not there, the system repository is gone, and
+    // Alertmanager does not answer (as in every test's configuration).
+    let text = std::fs::read_to_string(&env.kubeconfig).expect("kubeconfig");
+    let mut k: Value = serde_yaml::from_str(&text).expect("yaml");
+    let mut gone = k["clusters"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "control"))
+        .expect("the control plane's cluster")
+        .clone();
+    gone["name"] = json!("gone");
+    gone["cluster"]["server"] = json!("https://127.0.0.1:1");
+    k["clusters"].as_array_mut().expect("clusters").push(gone);
+    let mut context = k["contexts"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["name"] == KubeEnv::context("control", "operator"))
+        })
+        .expect("the operator's context")
+        .clone();
+    context["name"] = json!("argocd-gone");
+    context["context"]["cluster"] = json!("gone");
+    k["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(context);
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&k).expect("yaml")).expect("written");
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let text = std::fs::read_to_string(&file)
+        .expect("config")
+        .replace(
+            &env.kubeconfig.display().to_string(),
+            &kubeconfig.display().to_string(),
+        )
+        .replace(
+            &tmp.path().join("demo/git/system.git").display().to_string(),
+            &tmp.path().join("gone.git").display().to_string(),
+        )
+        .replace(
+            &format!(
+                "[[argocd]]\ncontext = \"{}\"",
+                KubeEnv::context("control", "operator")
+            ),
+            "[[argocd]]\ncontext = \"argocd-gone\"",
+        );
+    assert!(text.contains("argocd-gone"), "{text}");
+    std::fs::write(&file, text).expect("config");
+    let out = common::shopctl_live(&file, &state, &["drain", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("drained 'b'"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(shops_on(env, "b-1").await, Vec::<String>::new());
+    // And back, the same way.
+    let out = common::shopctl_live(&file, &state, &["restore", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut back = shops_on(env, "b-1").await;
+    back.sort();
+    assert_eq!(back, ["d1", "s1", "s2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_throttled_by_api_priority_and_fairness_waits_as_told_and_moves_every_shop() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
+        env.patch(
+            "control",
+            &obj("ShopSet", s, json!({})),
+            json!({"spec": {"capacity": 2000, "cluster": c}}),
+        )
+        .await;
+    }
+    const SHOPS: usize = 600;
+    env.create_all(
+        "control",
+        (0..SHOPS)
+            .map(|i| shop(&format!("t{i:04}"), &["b-1"]))
+            .collect(),
+    )
+    .await;
+    // This operator's patches of shops get a priority level of a few seats with one short queue,
+    // borrowing no seats: what does not fit is turned away (429 with Retry-After).
+    let level = KubeEnv::unique("tight");
+    env.create(
+        "control",
+        json!({
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
+            "kind": "PriorityLevelConfiguration",
+            "metadata": {"name": level},
+            "spec": {"type": "Limited", "limited": {
+                "nominalConcurrencyShares": 5,
+                "lendablePercent": 0,
+                "borrowingLimitPercent": 0,
+                "limitResponse": {"type": "Queue", "queuing": {
+                    "queues": 1, "handSize": 1, "queueLengthLimit": 4,
+                }},
+            }},
+        }),
+    )
+    .await;
+    env.create(
+        "control",
+        json!({
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
+            "kind": "FlowSchema",
+            "metadata": {"name": level},
+            "spec": {
+                "priorityLevelConfiguration": {"name": level},
+                "matchingPrecedence": 500,
+                "distinguisherMethod": {"type": "ByUser"},
+                "rules": [{
+                    "subjects": [{"kind": "User", "user": {"name": "operator-throttled"}}],
+                    "resourceRules": [{
+                        "verbs": ["patch"],
+                        "apiGroups": ["shopset.dev"],
+                        "resources": ["shops"],
+                        "clusterScope": true,
+                    }],
+                }],
+            },
+        }),
+    )
+    .await;
+    let file = config(tmp.path(), env, "operator-throttled", &argocd, &lock);
+    let out = common::shopctl_live(&file, &state, &["drain", "b", "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shops_on(env, "b-1").await, Vec::<String>::new());
+    // The server did turn patches away: the drain waited them out.
+    let admin = env.client("control", "admin").await;
+    let metrics = admin
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics");
+    let rejected: f64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("apiserver_flowcontrol_rejected_requests_total")
+                && l.contains(&format!("priority_level=\"{level}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        rejected > 0.0,
+        "no patch was turned away:\n{}",
+        stderr(&out)
+    );
+    eprintln!(
+        "{rejected} patches turned away; the drain:\n{}",
+        stderr(&out)
+    );
+    // Each shop written once.
+    use kube::ResourceExt;
+    let shops: kube::Api<kube::api::DynamicObject> =
+        kube::Api::all_with(admin, &kube_env::resource("shopset.dev/v1alpha1", "Shop"));
+    for s in shops
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("shops")
+        .items
+        .iter()
+        .filter(|s| s.name_any().starts_with('t'))
+    {
+        assert_eq!(s.metadata.generation, Some(2), "{}", s.name_any());
     }
 }
 

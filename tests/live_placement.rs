@@ -71,6 +71,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 ],
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
+                &[],
             )
             .expect("batch");
         // Running the batch again moves nothing twice.
@@ -79,6 +80,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &[mv("s1", &["b-1"], &["a-1"])],
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
+                &[],
             )
             .expect("batch");
         (out, again)
@@ -126,6 +128,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &[mv("s1", &["a-1"], &["b-1"])],
                 &Record::Clear,
                 &Capacities::new(),
+                &[],
             )
             .expect("restore batch")
     })

@@ -191,6 +191,7 @@ async fn a_shop_is_patched_with_its_resource_version_and_a_conflict_reads_it_aga
             &[mv],
             &Record::Drain("drain-b-1".into()),
             &Capacities::new(),
+            &[],
         )
     });
     let path = "/apis/shopset.dev/v1alpha1/shops/maple-bakery";
@@ -222,6 +223,59 @@ async fn a_shop_is_patched_with_its_resource_version_and_a_conflict_reads_it_aga
     }
     let out = call.await.expect("joined").expect("applied");
     assert_eq!(out.applied, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_until_it_conflicts() {
+    let (client, mut handle) = client();
+    let store = ShopPatcher::with_client(client).expect("store");
+    let call = tokio::task::spawn_blocking(move || {
+        let mv = Move {
+            shop: "maple-bakery".into(),
+            from: vec!["b-1".into()],
+            to: vec!["c-1".into()],
+        };
+        let seen = shopctl::domain::Shop {
+            name: "maple-bakery".into(),
+            redundancy: shopctl::domain::Redundancy::Single,
+            shopsets: vec!["b-1".into()],
+            previous: None,
+            version: Some("40".into()),
+        };
+        store.apply(
+            &[mv],
+            &Record::Drain("drain-b-1".into()),
+            &Capacities::new(),
+            &[seen],
+        )
+    });
+    let path = "/apis/shopset.dev/v1alpha1/shops/maple-bakery";
+    let expected = |rv: &str| {
+        json!({
+            "metadata": {
+                "resourceVersion": rv,
+                "annotations": {"shopset.dev/drain": "drain-b-1",
+                                "shopset.dev/previous-shopsets": "b-1"},
+            },
+            "spec": {"shopSets": ["c-1"]},
+        })
+    };
+    // First over the version the re-check read: no GET.
+    let (method, uri, _, body, send) = next(&mut handle).await;
+    assert_eq!(method, "PATCH");
+    assert_eq!(uri, format!("{path}?&fieldManager=shopctl"));
+    assert_eq!(body, expected("40"));
+    answer(send, 409, conflict());
+    // Changed since: read, judged again (still on b-1), written over the version just read.
+    let (method, uri, _, _, send) = next(&mut handle).await;
+    assert_eq!((method.as_str(), uri.as_str()), ("GET", path));
+    answer(send, 200, shop("41", &["b-1"], json!({})));
+    let (method, _, _, body, send) = next(&mut handle).await;
+    assert_eq!(method, "PATCH");
+    assert_eq!(body, expected("41"));
+    answer(send, 200, shop("42", &["c-1"], json!({})));
+    let out = call.await.expect("joined").expect("applied");
+    assert_eq!((out.applied, out.already, out.skipped.len()), (1, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -92,6 +92,7 @@ fn random_fleet(
             },
             shopsets: legs.iter().map(|&l| sets[l].name.clone()).collect(),
             previous: None,
+            version: None,
         });
     }
     let mut f = Fleet::new("prop");
@@ -217,6 +218,7 @@ fn blockers_when_dual_shops_cannot_keep_two_failure_domains() {
         redundancy: r,
         shopsets: s.iter().map(|x| x.to_string()).collect(),
         previous: None,
+        version: None,
     };
     f.apply(FleetUpdate::Shops(Arc::new(vec![
         shop("dual-1", Redundancy::Dual, &["a-1", "b-1"]),
@@ -323,6 +325,7 @@ fn tiers_and_configurations_fleet() -> Fleet {
         redundancy: Redundancy::Dual,
         shopsets: vec!["a-1".into(), "c-1".into()],
         previous: None,
+        version: None,
     }])));
     f.refresh();
     f
@@ -403,6 +406,7 @@ fn the_invariants_report_a_shop_across_configurations() {
         redundancy: Redundancy::Dual,
         shopsets: vec!["a-3".into(), "c-1".into()],
         previous: None,
+        version: None,
     }));
     f.refresh();
     assert_eq!(

@@ -222,7 +222,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     DemoPlacement {
         dir: tmp.path().to_path_buf(),
     }
-    .apply(&fillers, &Record::Nothing, &HashMap::new())
+    .apply(&fillers, &Record::Nothing, &HashMap::new(), &[])
     .expect("filled");
     let req = |confirmed| PlanRequest {
         kind: PlanKind::Drain,
@@ -283,13 +283,15 @@ impl PlacementStore for Racing {
         moves: &[Move],
         record: &Record,
         capacity: &shopctl::ops::placement::Capacities,
+        seen: &[shopctl::domain::Shop],
     ) -> Result<shopctl::ops::placement::BatchOutcome, OpsError> {
         if moves.iter().any(|m| m.to.contains(&self.target))
             && let Some(f) = self.fillers.lock().expect("fillers").take()
         {
-            self.inner.apply(&f, &Record::Nothing, &HashMap::new())?;
+            self.inner
+                .apply(&f, &Record::Nothing, &HashMap::new(), &[])?;
         }
-        self.inner.apply(moves, record, capacity)
+        self.inner.apply(moves, record, capacity, seen)
     }
 
     fn set_cordon(
@@ -363,12 +365,14 @@ fn a_placement_store_skips_moves_into_a_full_shopset() {
             redundancy: Redundancy::Single,
             shopsets: vec!["x".into()],
             previous: None,
+            version: None,
         },
         shopctl::domain::Shop {
             name: "b".into(),
             redundancy: Redundancy::Single,
             shopsets: vec!["y".into()],
             previous: None,
+            version: None,
         },
     ];
     let moves = vec![Move {

@@ -162,6 +162,17 @@ fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exi
     if let Err(e) = guard.release() {
         eprintln!("shopctl: {e}");
     }
+    if let Ok(r) = &result
+        && r.moved > 0
+    {
+        let secs = r.moving_ms as f64 / 1000.0;
+        let _ = writeln!(
+            std::io::stderr(),
+            "  {} shops moved in {secs:.1} s ({:.0} shops/s)",
+            r.moved,
+            r.moved as f64 / secs.max(0.001)
+        );
+    }
     match result {
         Ok(r) if r.stopped == Some(StopReason::Interrupted) => {
             report(verb, &req.cluster, &r);

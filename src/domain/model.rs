@@ -333,7 +333,7 @@ impl Redundancy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Shop {
     pub name: String,
     pub redundancy: Redundancy,
@@ -342,7 +342,23 @@ pub struct Shop {
     /// Where the shop was before a drain moved it, and which drain: what a restore returns to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<PreviousPlacement>,
+    /// The version of the stored object this was read from (live mode: its resourceVersion),
+    /// so that a write decided on this read is made only over it. Not part of what the shop
+    /// is: never shown, never compared.
+    #[serde(skip)]
+    pub version: Option<String>,
 }
+
+impl PartialEq for Shop {
+    fn eq(&self, other: &Shop) -> bool {
+        self.name == other.name
+            && self.redundancy == other.redundancy
+            && self.shopsets == other.shopsets
+            && self.previous == other.previous
+    }
+}
+
+impl Eq for Shop {}
 
 impl Shop {
     /// Is the shop on exactly these ShopSets (in any order)?

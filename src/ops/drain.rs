@@ -88,6 +88,9 @@ pub struct DrainReport {
     /// Stopped before the end, and why.
     pub stopped: Option<StopReason>,
     pub total: usize,
+    /// How long the batches took, from the first to the last (milliseconds).
+    #[serde(default)]
+    pub moving_ms: u64,
 }
 
 impl DrainReport {
@@ -129,7 +132,7 @@ pub fn run_plan(
     // Every write the plan needs, before the first: never a cordon without the moves.
     ex.permits(PLAN_NEEDS)?;
     let cluster = &req.cluster;
-    let before = ex.read(now())?;
+    let before = ex.read_placement(now())?;
     let cordoned = before
         .cluster(cluster)
         .is_some_and(|c| c.cordoned && c.drain.as_deref() == Some(req.drain.as_str()));
@@ -147,7 +150,7 @@ pub fn run_plan(
     }
     // The plan that runs is made now, from the fleet as it is (cordoned).
     let fresh = if req.kind == PlanKind::Drain && !cordoned {
-        ex.read(now())?
+        ex.read_placement(now())?
     } else {
         before
     };
@@ -165,7 +168,9 @@ pub fn run_plan(
         ..DrainReport::default()
     };
     progress(0, report.total);
+    let started = std::time::Instant::now();
     for (i, batch) in plan.moves.chunks(BATCH).enumerate() {
+        report.moving_ms = started.elapsed().as_millis() as u64;
         if let Some(why) = stop.reason() {
             report.stopped = Some(why);
             let (action, result) = match why {
@@ -209,6 +214,7 @@ pub fn run_plan(
                 "the fleet changed since the plan: shop '{shop}' was not moved, {why}; the shops moved so far stay moved: run it again to continue with a new plan"
             )));
         }
+        report.moving_ms = started.elapsed().as_millis() as u64;
         progress(
             report.moved + report.already + report.skipped.len(),
             report.total,

@@ -17,9 +17,32 @@ use crate::domain::placement::{Move, check_move_with};
 use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Shop, Ts};
 
-/// A fresh, complete read of the fleet (not the console's possibly stale view).
+/// A fresh read of the fleet (not the console's possibly stale view), of what `scope` needs.
 pub trait FleetReader: Send + Sync {
-    fn read(&self, now: Ts) -> Result<Fleet, OpsError>;
+    fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError>;
+}
+
+/// What a re-check reads. A placement change (reassign, cordon, a drain's or a restore's batch)
+/// needs the shopset.dev objects and the clusters' reachability and nothing else, so a cluster
+/// can be drained while git, Argo CD or Alertmanager are down; a release needs everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Placement,
+    Everything,
+}
+
+impl Scope {
+    /// What re-checking `m` reads.
+    pub fn of(m: &Mutation) -> Scope {
+        match m {
+            Mutation::Reassign { .. }
+            | Mutation::Cordon { .. }
+            | Mutation::Uncordon { .. }
+            | Mutation::DrainBatch { .. }
+            | Mutation::RestoreBatch { .. } => Scope::Placement,
+            _ => Scope::Everything,
+        }
+    }
 }
 
 /// The system repository: tier branches and their `base` gitlinks.
@@ -173,9 +196,15 @@ impl Executor {
         )
     }
 
-    /// A fresh read of the fleet.
+    /// A fresh read of the whole fleet.
     pub fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
-        self.stores.fleet.read(now)
+        self.stores.fleet.read(now, Scope::Everything)
+    }
+
+    /// A fresh read of what placement changes need: the shopset.dev objects and the clusters'
+    /// reachability.
+    pub fn read_placement(&self, now: Ts) -> Result<Fleet, OpsError> {
+        self.stores.fleet.read(now, Scope::Placement)
     }
 
     /// Appends an audit line for a step that is not itself a mutation (cancel, interrupt, the
@@ -310,7 +339,7 @@ impl Executor {
             }
             _ => {}
         }
-        let fresh = self.read(now)?;
+        let fresh = self.stores.fleet.read(now, Scope::of(m))?;
         let me = &self.holder.session;
         let m = match m {
             Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy, me)?,
@@ -396,6 +425,7 @@ impl Executor {
                     std::slice::from_ref(&mv),
                     &Record::Nothing,
                     &capacities(fresh, std::slice::from_ref(&mv)),
+                    &seen(fresh, std::slice::from_ref(&mv)),
                 )?;
                 if let Some((_, why)) = out.full.into_iter().next() {
                     return Err(OpsError::Refused(why));
@@ -425,12 +455,18 @@ impl Executor {
                     moves,
                     &Record::Drain(drain.clone()),
                     &capacities(fresh, moves),
+                    &seen(fresh, moves),
                 )
                 .map(|b| done(None, Some(b))),
             Mutation::RestoreBatch { moves, .. } => self
                 .stores
                 .placement
-                .apply(moves, &Record::Clear, &capacities(fresh, moves))
+                .apply(
+                    moves,
+                    &Record::Clear,
+                    &capacities(fresh, moves),
+                    &seen(fresh, moves),
+                )
                 .map(|b| done(None, Some(b))),
             Mutation::Notes { .. } => Ok(done(None, None)),
             Mutation::Silence {
@@ -502,6 +538,20 @@ fn capacities(fleet: Option<&Fleet>, moves: &[Move]) -> Capacities {
         .iter()
         .flat_map(|m| m.to.iter())
         .filter_map(|t| fleet.shopset(t).map(|ss| (t.clone(), ss.capacity)))
+        .collect()
+}
+
+/// The moved shops as the re-check read them.
+fn seen(fleet: Option<&Fleet>, moves: &[Move]) -> Vec<Shop> {
+    let Some(fleet) = fleet else {
+        return Vec::new();
+    };
+    let names: HashSet<&str> = moves.iter().map(|m| m.shop.as_str()).collect();
+    fleet
+        .shops
+        .iter()
+        .filter(|s| names.contains(s.name.as_str()))
+        .cloned()
         .collect()
 }
 

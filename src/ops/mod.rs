@@ -22,7 +22,9 @@ pub mod transport;
 use thiserror::Error;
 
 pub use self::audit::AuditSink;
-pub use self::executor::{Denial, Done, Executor, FleetReader, Pushed, ReleaseStore, Stores};
+pub use self::executor::{
+    Denial, Done, Executor, FleetReader, Pushed, ReleaseStore, Scope, Stores,
+};
 pub use self::lock::{Holder, LockGuard, LockStore};
 pub use self::mutation::{Capability, Mutation};
 pub use self::placement::PlacementStore;

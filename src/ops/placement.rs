@@ -37,12 +37,15 @@ pub type Capacities = HashMap<String, u32>;
 
 pub trait PlacementStore: Send + Sync {
     /// Applies the moves whose shop is still at `from`, all at once, skipping (with why) any
-    /// move that would put a target over its capacity.
+    /// move that would put a target over its capacity. `seen` are the moved shops as the
+    /// re-check read them: a store that writes with preconditions writes over the versions
+    /// they carry, and reads itself any shop they lack or that changed since.
     fn apply(
         &self,
         moves: &[Move],
         record: &Record,
         capacity: &Capacities,
+        seen: &[crate::domain::Shop],
     ) -> Result<BatchOutcome, OpsError>;
     /// Cordons or uncordons a cluster and sets or clears its drain id.
     fn set_cordon(

@@ -245,7 +245,8 @@ pub type LockRead = Result<Option<ReleaseLock>, String>;
 struct DemoReader(Mutex<DemoSource>);
 
 impl FleetReader for DemoReader {
-    fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
+    /// The demo's whole state is one read of its directory, whatever the scope.
+    fn read(&self, now: Ts, _scope: crate::ops::executor::Scope) -> Result<Fleet, OpsError> {
         let mut source = self
             .0
             .lock()

@@ -33,7 +33,9 @@ impl PlacementStore for DemoPlacement {
         moves: &[Move],
         record: &Record,
         capacity: &Capacities,
+        _seen: &[crate::domain::Shop],
     ) -> Result<BatchOutcome, OpsError> {
+        // The shops are read afresh under the file lock: what the re-check saw is not needed.
         let _guard = write_lock(&self.dir)?;
         let mut shops = store::read_shops(&self.dir).map_err(err)?;
         let out = apply_moves(&mut shops, moves, record, capacity);

@@ -475,6 +475,7 @@ pub fn read_shops(dir: &Path) -> Result<Vec<Shop>, DemoError> {
             redundancy: r.r,
             shopsets: r.s,
             previous: r.p,
+            version: None,
         })
         .collect())
 }

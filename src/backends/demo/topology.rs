@@ -220,6 +220,7 @@ fn place_shops(topology: &Topology, per_tier: &[u32], rng: &mut fastrand::Rng) -
                 },
                 shopsets: legs.into_iter().map(|l| sets[l].name.clone()).collect(),
                 previous: None,
+                version: None,
             });
         }
     }

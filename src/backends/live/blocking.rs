@@ -52,9 +52,17 @@ impl BlockingRuntime {
         self.0.0.as_ref().map(|rt| rt.block_on(fut))
     }
 
+    /// Runs `fut` on the runtime's own thread, in the background; `None` once shut down.
+    pub fn spawn(
+        &self,
+        fut: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.0.0.as_ref().map(|rt| rt.spawn(fut))
+    }
+
     /// A client for `config`, made on this runtime so that it can be shared by its stores.
     pub fn client(&self, config: kube::Config) -> Result<kube::Client, String> {
-        self.run(async { kube::Client::try_from(config) })
+        self.run(async { super::kubeconfig::client(config) })
             .ok_or_else(|| "the store was shut down".to_string())?
             .map_err(|e| super::errors::say(&e))
     }

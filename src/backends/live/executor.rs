@@ -15,19 +15,27 @@ use super::lease::LeaseLock;
 use super::placement::ShopPatcher;
 use super::releases::{ArgoTarget, LiveReleases};
 use super::source::LiveSource;
+use super::view::PlacementView;
 use crate::backends::FleetSource;
 use crate::domain::release::GatePolicy;
 use crate::domain::{Fleet, Ts};
 use crate::ops::audit::AuditLog;
-use crate::ops::{Executor, FleetReader, Holder, OpsError, Stores};
+use crate::ops::{Executor, FleetReader, Holder, OpsError, Scope, Stores};
 
-/// Fresh reads of the live fleet for the executor's re-checks.
-struct LiveReader(Mutex<LiveSource>);
+/// Fresh reads of the live fleet for the executor's re-checks: placement from the view the
+/// watches keep, everything else read whole.
+struct LiveReader {
+    whole: Mutex<LiveSource>,
+    placement: Arc<PlacementView>,
+}
 
 impl FleetReader for LiveReader {
-    fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
+    fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError> {
+        if scope == Scope::Placement {
+            return self.placement.read();
+        }
         let mut source = self
-            .0
+            .whole
             .lock()
             .map_err(|_| OpsError::Read("the live reader failed earlier".into()))?;
         source
@@ -83,10 +91,18 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
         argo,
     );
     let reader = LiveSource::new(config.clone()).on_stores(runtime.clone(), cp_context, cp.clone());
+    let view = Arc::new(PlacementView::new(
+        runtime.clone(),
+        reader.clone(),
+        cp.clone(),
+    ));
     let stores = Stores {
-        fleet: Box::new(LiveReader(Mutex::new(reader))),
+        fleet: Box::new(LiveReader {
+            whole: Mutex::new(reader),
+            placement: Arc::clone(&view),
+        }),
         releases: Box::new(releases),
-        placement: Box::new(ShopPatcher::on(runtime.clone(), cp.clone())),
+        placement: Box::new(ShopPatcher::on(runtime.clone(), cp.clone()).writing_to(view)),
         locks: Arc::new(LeaseLock::on(
             runtime.clone(),
             cp.clone(),

@@ -128,6 +128,31 @@ fn default_path() -> PathBuf {
         .join("config")
 }
 
+/// How a request the API server turns away for now (`429` from API Priority and Fairness,
+/// `503`, `504`) is tried again: after the server's `Retry-After` when it gives one, else after
+/// 200 ms doubling to 2 s, at most 10 times — as client-go does, bounded, where kube's own
+/// policy lets the waits grow to minutes.
+fn retry_policy() -> kube::client::retry::RetryPolicy {
+    kube::client::retry::RetryPolicy::new(
+        std::time::Duration::from_millis(200),
+        std::time::Duration::from_secs(2),
+        10,
+        true,
+    )
+    .unwrap_or_default()
+}
+
+/// A client for `config`, with shopctl's retries of requests the server turns away for now.
+/// Made inside a tokio runtime: the requests pass through a buffer whose task runs there (a
+/// request is tried again from a copy, which needs a service that can be shared).
+pub fn client(mut config: kube::Config) -> Result<kube::Client, kube::Error> {
+    config.default_retry = false;
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(retry_policy()))
+        .build())
+}
+
 /// The client configuration of `context` (else the current-context), with timeouts.
 pub async fn client_config(
     kubeconfig: &Kubeconfig,

@@ -22,4 +22,5 @@ pub mod probe;
 pub mod releases;
 pub mod source;
 pub mod sync;
+pub mod view;
 pub mod watch;

@@ -84,6 +84,7 @@ pub fn shop(s: &crds::ShopRead) -> Shop {
         },
         shopsets: s.spec.shop_sets.clone(),
         previous,
+        version: s.metadata.resource_version.clone(),
     }
 }
 

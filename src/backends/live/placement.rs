@@ -1,35 +1,85 @@
 //! Placement writes in live mode: `Shop.spec.shopSets` merge-patched with the resourceVersion it
-//! was read at as a precondition; a `409 Conflict` re-reads that shop, re-checks where it is and
-//! retries once or reports it. A drain records on the Shop itself (annotations
-//! `shopset.dev/drain` and `shopset.dev/previous-shopsets`), so a drain killed midway resumes
-//! from any machine. Cordon is `FleetCluster.spec.unschedulable`. Capacity is checked by the
-//! executor on its fresh read, under the operator Lease that serialises shopctl's writers.
+//! was read at as a precondition — the version the executor's re-check read (no GET per move),
+//! or, for a shop it did not read or that changed since (a `409 Conflict`), the version read
+//! again just before the write, judged again. Moves go out side by side, a bounded number at a
+//! time; a `429` (API Priority and Fairness) or `503` is retried by the client after the
+//! server's `Retry-After`. A drain records on the Shop itself (annotations `shopset.dev/drain`
+//! and `shopset.dev/previous-shopsets`), so a drain killed midway resumes from any machine.
+//! Cordon is `FleetCluster.spec.unschedulable`. Capacity is checked by the executor on its fresh
+//! read, under the operator Lease that serialises shopctl's writers.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use super::blocking::{BlockingRuntime, is_conflict};
 use super::crds;
-use super::objects::{DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
+use super::objects::{self, DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
+use super::view::PlacementView;
 use crate::domain::placement::Move;
-use crate::domain::same_shopsets;
+use crate::domain::{Shop, same_shopsets};
 use crate::ops::OpsError;
 use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 
 /// The field manager shopctl's writes carry.
 pub const FIELD_MANAGER: &str = "shopctl";
 
-/// Shops and FleetClusters of the control plane, written through its own small runtime (the
-/// executor is synchronous).
+/// How many shops are written at the same time.
+pub const MOVES_AT_ONCE: usize = 32;
+
+/// How many times a shop that keeps changing is read and judged again before it is left alone.
+const ATTEMPTS: usize = 3;
+
+/// How long one move may take, waits for a throttling API server included.
+const MOVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long to wait after a `429` the client's own retries did not get past, when the server
+/// does not say (API Priority and Fairness says `Retry-After: 1`).
+const THROTTLED_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A `429 Too Many Requests` and how long the server asks to wait.
+fn throttled(e: &kube::Error) -> Option<std::time::Duration> {
+    match e {
+        kube::Error::Api(s) if s.code == 429 => Some(
+            s.details
+                .as_ref()
+                .map(|d| d.retry_after_seconds)
+                .filter(|&secs| secs > 0)
+                .map_or(THROTTLED_WAIT, |secs| {
+                    std::time::Duration::from_secs(u64::from(secs))
+                }),
+        ),
+        _ => None,
+    }
+}
+
+/// Shops and FleetClusters of the control plane, written through the session's stores' runtime
+/// (the executor is synchronous).
 pub struct ShopPatcher {
-    shops: Api<crds::Shop>,
+    shops: Api<crds::ShopRead>,
     clusters: Api<crds::FleetCluster>,
     runtime: BlockingRuntime,
+    /// Where what is written goes at once, for the next re-check.
+    view: Option<Arc<PlacementView>>,
 }
 
 fn store_error(e: kube::Error) -> OpsError {
     OpsError::Store(super::errors::say(&e))
+}
+
+/// What became of one move.
+enum Moved {
+    /// Written: the shop as the API server returned it.
+    Done(Shop),
+    /// Already where the move wanted it.
+    Already,
+    /// Left alone, with why.
+    Left(String),
 }
 
 impl ShopPatcher {
@@ -52,75 +102,119 @@ impl ShopPatcher {
             shops: Api::all(client.clone()),
             clusters: Api::all(client),
             runtime,
+            view: None,
         }
     }
 
-    fn block<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
-    ) -> Result<T, kube::Error> {
-        self.runtime.call(fut)
+    /// Every shop written also goes into `view`.
+    pub fn writing_to(mut self, view: Arc<PlacementView>) -> ShopPatcher {
+        self.view = Some(view);
+        self
     }
+}
 
-    /// Moves one shop if it is still where the move found it. `Ok(true)`: moved; `Ok(false)`:
-    /// already there; `Err(why)` for a shop left alone.
-    fn move_one(&self, m: &Move, record: &Record) -> Result<bool, Result<String, OpsError>> {
-        for _attempt in 0..2 {
-            let Some(shop) = self
-                .block(self.shops.get_opt(&m.shop))
-                .map_err(|e| Err(store_error(e)))?
-            else {
-                return Err(Ok("the shop no longer exists".into()));
-            };
-            let now_on = &shop.spec.shop_sets;
-            if same_shopsets(now_on, &m.to) {
-                return Ok(false);
-            }
-            if !same_shopsets(now_on, &m.from) {
-                return Err(Ok(format!(
-                    "moved meanwhile: now on {}, not {}",
-                    now_on.join(","),
-                    m.from.join(",")
-                )));
-            }
-            let annotations = match record {
-                Record::Nothing => json!({}),
-                Record::Drain(id) => {
-                    // A record of this drain or of an earlier one stays: the shop goes home
-                    // when that drain is restored.
-                    let keep = shop
-                        .metadata
-                        .annotations
-                        .as_ref()
-                        .is_some_and(|a| a.contains_key(DRAIN_ANNOTATION));
-                    if keep {
-                        json!({})
-                    } else {
-                        json!({ DRAIN_ANNOTATION: id, PREVIOUS_ANNOTATION: now_on.join(",") })
+/// Moves one shop if it is still where the move found it: over the version `seen` carries
+/// first, then over the version read just before the write.
+async fn move_one(
+    api: &Api<crds::ShopRead>,
+    m: &Move,
+    record: &Record,
+    seen: Option<Shop>,
+) -> Result<Moved, kube::Error> {
+    let mut known = seen.filter(|s| s.version.is_some());
+    let mut attempts = 0;
+    while attempts < ATTEMPTS {
+        let shop = match known.take() {
+            Some(shop) => shop,
+            None => match api.get_opt(&m.shop).await {
+                Ok(Some(obj)) => objects::shop(&obj),
+                Ok(None) => return Ok(Moved::Left("the shop no longer exists".into())),
+                Err(e) => match throttled(&e) {
+                    // Still throttled after the client's own retries: wait as asked, again.
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
                     }
-                }
-                Record::Clear => json!({ DRAIN_ANNOTATION: null, PREVIOUS_ANNOTATION: null }),
-            };
-            let patch = json!({
-                "metadata": {
-                    "resourceVersion": shop.metadata.resource_version,
-                    "annotations": annotations,
+                    None => return Err(e),
                 },
-                "spec": { "shopSets": m.to },
-            });
-            let pp = PatchParams {
-                field_manager: Some(FIELD_MANAGER.into()),
-                ..PatchParams::default()
-            };
-            match self.block(self.shops.patch(&m.shop, &pp, &Patch::Merge(&patch))) {
-                Ok(_) => return Ok(true),
-                // Written meanwhile: read it again and judge again.
-                Err(e) if is_conflict(&e) => continue,
-                Err(e) => return Err(Err(store_error(e))),
-            }
+            },
+        };
+        let now_on = &shop.shopsets;
+        if same_shopsets(now_on, &m.to) {
+            return Ok(Moved::Already);
         }
-        Err(Ok("kept changing while it was moved; left alone".into()))
+        if !same_shopsets(now_on, &m.from) {
+            return Ok(Moved::Left(format!(
+                "moved meanwhile: now on {}, not {}",
+                now_on.join(","),
+                m.from.join(",")
+            )));
+        }
+        let annotations = match record {
+            Record::Nothing => json!({}),
+            // A record of this drain or of an earlier one stays: the shop goes home when that
+            // drain is restored.
+            Record::Drain(_) if shop.previous.is_some() => json!({}),
+            Record::Drain(id) => {
+                json!({ DRAIN_ANNOTATION: id, PREVIOUS_ANNOTATION: now_on.join(",") })
+            }
+            Record::Clear => json!({ DRAIN_ANNOTATION: null, PREVIOUS_ANNOTATION: null }),
+        };
+        let patch = json!({
+            "metadata": {
+                "resourceVersion": shop.version,
+                "annotations": annotations,
+            },
+            "spec": { "shopSets": m.to },
+        });
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        match api.patch(&m.shop, &pp, &Patch::Merge(&patch)).await {
+            Ok(obj) => return Ok(Moved::Done(objects::shop(&obj))),
+            // Written meanwhile: read it again and judge again.
+            Err(e) if is_conflict(&e) => attempts += 1,
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                return Ok(Moved::Left("the shop no longer exists".into()));
+            }
+            Err(e) => match throttled(&e) {
+                // Still throttled after the client's own retries: wait as asked, and write
+                // over the same version again.
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    known = Some(shop);
+                }
+                None => return Err(e),
+            },
+        }
     }
+    Ok(Moved::Left(
+        "kept changing while it was moved; left alone".into(),
+    ))
+}
+
+/// Runs one move unless an earlier one failed; a move that fails (or takes longer than
+/// [`MOVE_TIMEOUT`]) says so to `failed`.
+async fn unless_failed<'m>(
+    failed: &AtomicBool,
+    m: &'m Move,
+    moving: impl std::future::Future<Output = Result<Moved, kube::Error>>,
+) -> Option<(&'m Move, Result<Moved, kube::Error>)> {
+    if failed.load(Ordering::SeqCst) {
+        return None;
+    }
+    let r = tokio::time::timeout(MOVE_TIMEOUT, moving)
+        .await
+        .unwrap_or_else(|_| {
+            Err(kube::Error::Service(
+                format!("no answer within {} s", MOVE_TIMEOUT.as_secs()).into(),
+            ))
+        });
+    if r.is_err() {
+        failed.store(true, Ordering::SeqCst);
+    }
+    Some((m, r))
 }
 
 impl PlacementStore for ShopPatcher {
@@ -129,17 +223,51 @@ impl PlacementStore for ShopPatcher {
         moves: &[Move],
         record: &Record,
         _capacity: &Capacities,
+        seen: &[Shop],
     ) -> Result<BatchOutcome, OpsError> {
+        let seen: HashMap<&str, &Shop> = seen.iter().map(|s| (s.name.as_str(), s)).collect();
+        // After the first failure nothing more is started; what is under way finishes.
+        let failed = AtomicBool::new(false);
+        let all = async {
+            futures::stream::iter(moves.iter().map(|m| {
+                let known = seen.get(m.shop.as_str()).map(|s| (*s).clone());
+                unless_failed(&failed, m, move_one(&self.shops, m, record, known))
+            }))
+            .buffer_unordered(MOVES_AT_ONCE)
+            .collect::<Vec<_>>()
+            .await
+        };
+        let results = self
+            .runtime
+            .run(all)
+            .ok_or_else(|| OpsError::Store("the store was shut down".into()))?;
         let mut out = BatchOutcome::default();
-        for m in moves {
-            match self.move_one(m, record) {
-                Ok(true) => out.applied += 1,
-                Ok(false) => out.already += 1,
-                Err(Ok(why)) => out.skipped.push((m.shop.clone(), why)),
-                Err(Err(e)) => return Err(e),
+        let mut error = None;
+        for (m, r) in results.into_iter().flatten() {
+            match r {
+                Ok(Moved::Done(shop)) => {
+                    out.applied += 1;
+                    if let Some(view) = &self.view {
+                        view.wrote(shop);
+                    }
+                }
+                Ok(Moved::Already) => out.already += 1,
+                Ok(Moved::Left(why)) => out.skipped.push((m.shop.clone(), why)),
+                Err(e) => error = error.or(Some(e)),
             }
         }
-        Ok(out)
+        // Moves finish in any order; what is reported follows the plan's.
+        let order: HashMap<&str, usize> = moves
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.shop.as_str(), i))
+            .collect();
+        out.skipped
+            .sort_by_key(|(shop, _)| order.get(shop.as_str()).copied());
+        match error {
+            Some(e) => Err(store_error(e)),
+            None => Ok(out),
+        }
     }
 
     fn set_cordon(
@@ -156,7 +284,8 @@ impl PlacementStore for ShopPatcher {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        self.block(self.clusters.patch(cluster, &pp, &Patch::Merge(&patch)))
+        self.runtime
+            .call(self.clusters.patch(cluster, &pp, &Patch::Merge(&patch)))
             .map(|_| ())
             .map_err(store_error)
     }

@@ -31,7 +31,8 @@ const PROBES_AT_ONCE: usize = 16;
 /// How long one full read (every source, each answering or failing on its own) may take.
 const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A live fleet, as its configuration describes it.
+/// A live fleet, as its configuration describes it. Clones share their clients.
+#[derive(Clone)]
 pub struct LiveSource {
     config: Config,
     /// A one-shot read reports a source it cannot read (Argo CD, git) in `Fleet::unread`
@@ -141,7 +142,7 @@ impl LiveSource {
         let config = kubeconfig::client_config(k, file, context)
             .await
             .map_err(|e| err(e.to_string()))?;
-        kube::Client::try_from(config).map_err(|e| err(e.to_string()))
+        kubeconfig::client(config).map_err(|e| err(e.to_string()))
     }
 
     /// The whole fleet, read once (for headless commands).
@@ -157,20 +158,76 @@ impl LiveSource {
             message: format!("cannot list {what}: {}", super::errors::say(&e)),
         };
         let lp = ListParams::default();
-        let tiers = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
+        // The small lists first: the clusters are probed, and the tiers' branches read from
+        // git, while the shops and Applications arrive — every source asked at once, so the
+        // whole read takes as long as its slowest part, not their sum.
+        let (tiers, clusters, shopsets) = futures::try_join!(
+            async {
+                list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
+                    .await
+                    .map_err(|e| list_err("tiers", e))
+            },
+            async {
+                list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp)
+                    .await
+                    .map_err(|e| list_err("fleetclusters", e))
+            },
+            async {
+                list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
+                    .await
+                    .map_err(|e| list_err("shopsets", e))
+            },
+        )?;
+        let shops = async {
+            super::pages::list_mapped(&Api::<crds::ShopRead>::all(cp.clone()), &lp, |s| {
+                Some(objects::shop(&s))
+            })
             .await
-            .map_err(|e| list_err("tiers", e))?;
-        let clusters = list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp)
+            .map_err(|e| list_err("shops", e))
+        };
+        let argo = futures::future::join_all(
+            self.config
+                .argocd
+                .iter()
+                .map(|argo| self.read_argocd(&k, &file, &cp, argo)),
+        );
+        // The operator lock: who holds the Lease, if anyone.
+        let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+            Api::namespaced(cp.clone(), &self.config.lock.namespace);
+        let lease = leases.get_opt(&self.config.lock.name);
+        // Each cluster through its own context; one that does not answer is unreachable.
+        let probes = self.probe_clusters(&k, &file, &clusters, &self.clients);
+        let alerts = async {
+            match AlertmanagerClient::new(&self.config.alertmanager) {
+                Ok(c) => Ok(c.read().await),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let cache = self.git();
+        let tier_branches: Vec<(String, String)> = tiers
+            .iter()
+            .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
+            .collect();
+        let git = async {
+            tokio::task::spawn_blocking(move || {
+                cache.fetch()?;
+                Ok::<_, super::git::LiveGitError>((cache.tiers(&tier_branches)?, cache.history()))
+            })
             .await
-            .map_err(|e| list_err("fleetclusters", e))?;
-        let shopsets = list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
-            .await
-            .map_err(|e| list_err("shopsets", e))?;
-        let shops = super::pages::list_mapped(&Api::<crds::ShopRead>::all(cp.clone()), &lp, |s| {
-            Some(objects::shop(&s))
-        })
-        .await
-        .map_err(|e| list_err("shops", e))?;
+            .map_err(|e| SourceError {
+                from: SourceId::Git,
+                message: e.to_string(),
+            })
+            .and_then(|r| {
+                r.map_err(|e| SourceError {
+                    from: SourceId::Git,
+                    message: e.to_string(),
+                })
+            })
+        };
+        let (shops, argo, lease, probes, alerts, branches) =
+            futures::join!(shops, argo, lease, probes, alerts, git);
+        let shops = shops?;
         let mut fleet = Fleet::new(self.fleet_name());
         fleet.apply(FleetUpdate::ScopeLabels(self.scope_labels()));
         for t in &tiers {
@@ -183,8 +240,8 @@ impl LiveSource {
             fleet.apply(FleetUpdate::ShopSetUpserted(objects::shopset(s)));
         }
         fleet.apply(FleetUpdate::Shops(std::sync::Arc::new(shops)));
-        for argo in &self.config.argocd {
-            match self.read_argocd(&k, &file, &cp, argo).await {
+        for (argo, read) in self.config.argocd.iter().zip(argo) {
+            match read {
                 Ok(apps) => {
                     let mut relist =
                         objects::applications(argo.shopset_label.clone(), argo.components.clone());
@@ -202,10 +259,7 @@ impl LiveSource {
                 Err(e) => return Err(e),
             }
         }
-        // The operator lock: who holds the Lease, if anyone.
-        let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
-            Api::namespaced(cp.clone(), &self.config.lock.namespace);
-        fleet.apply(match leases.get_opt(&self.config.lock.name).await {
+        fleet.apply(match lease {
             Ok(l) => FleetUpdate::Lock(l.as_ref().and_then(super::lease::fleet_lock)),
             Err(e) => FleetUpdate::LockUnreadable(format!(
                 "cannot read the operator Lease '{}' in '{}': {}",
@@ -214,47 +268,20 @@ impl LiveSource {
                 super::errors::say(&e)
             )),
         });
-        // Each cluster through its own context; one that does not answer is unreachable.
-        for (name, status) in self
-            .probe_clusters(&k, &file, &clusters, &self.clients)
-            .await
-        {
+        for (name, status) in probes {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
-        match AlertmanagerClient::new(&self.config.alertmanager) {
-            Ok(c) => match c.read().await {
-                (Ok(alerts), silences) => {
-                    fleet.apply(FleetUpdate::Alerts(alerts));
-                    match silences {
-                        Ok(s) => fleet.apply(FleetUpdate::Silences(s)),
-                        Err(e) => tracing::warn!("the silences cannot be read: {e}"),
-                    }
+        match alerts {
+            Ok((Ok(alerts), silences)) => {
+                fleet.apply(FleetUpdate::Alerts(alerts));
+                match silences {
+                    Ok(s) => fleet.apply(FleetUpdate::Silences(s)),
+                    Err(e) => tracing::warn!("the silences cannot be read: {e}"),
                 }
-                (Err(e), _) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
-            },
-            Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
+            }
+            Ok((Err(e), _)) => fleet.apply(FleetUpdate::AlertsUnknown(e.to_string())),
+            Err(e) => fleet.apply(FleetUpdate::AlertsUnknown(e)),
         }
-        let cache = self.git();
-        let tier_branches: Vec<(String, String)> = fleet
-            .tiers
-            .iter()
-            .map(|t| (t.name.clone(), t.branch.clone()))
-            .collect();
-        let branches = tokio::task::spawn_blocking(move || {
-            cache.fetch()?;
-            Ok::<_, super::git::LiveGitError>((cache.tiers(&tier_branches)?, cache.history()))
-        })
-        .await
-        .map_err(|e| SourceError {
-            from: SourceId::Git,
-            message: e.to_string(),
-        })
-        .and_then(|r| {
-            r.map_err(|e| SourceError {
-                from: SourceId::Git,
-                message: e.to_string(),
-            })
-        });
         match branches {
             Ok((tiers, history)) => {
                 for b in tiers {
@@ -293,6 +320,31 @@ impl LiveSource {
                 super::errors::say(&e)
             ),
         })
+    }
+
+    /// Every FleetCluster the control plane lists now, probed once through its context (each
+    /// status said to hold since `now`).
+    pub(super) async fn probe_round(
+        &self,
+        cp: &kube::Client,
+        now: Ts,
+    ) -> Result<Vec<crate::domain::ClusterStatus>, SourceError> {
+        let (k, file) = self.kubeconfig()?;
+        let clusters = list_all(
+            &Api::<crds::FleetCluster>::all(cp.clone()),
+            &ListParams::default(),
+        )
+        .await
+        .map_err(|e| SourceError {
+            from: SourceId::ControlPlane,
+            message: format!("cannot list fleetclusters: {}", super::errors::say(&e)),
+        })?;
+        Ok(self
+            .probe_clusters(&k, &file, &clusters, &self.clients)
+            .await
+            .into_iter()
+            .map(|(name, r)| status_of(&name, r, now))
+            .collect())
     }
 
     async fn probe_clusters(
@@ -472,7 +524,28 @@ impl LiveSource {
             if let Ok(clusters) = list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp).await {
                 known = clusters;
             }
-            for (name, r) in self.probe_clusters(&k, &file, &known, &clients).await {
+            // The clusters probed and the system repository fetched side by side: a first
+            // read takes as long as the slower of the two.
+            let git = async {
+                let tiers: Vec<(String, String)> =
+                    list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
+                        .await
+                        .map(|l| {
+                            l.iter()
+                                .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                let cache = self.git();
+                tokio::task::spawn_blocking(move || {
+                    cache.fetch()?;
+                    Ok::<_, super::git::LiveGitError>((cache.tiers(&tiers)?, cache.history()))
+                })
+                .await
+            };
+            let (probed, read) =
+                futures::join!(self.probe_clusters(&k, &file, &known, &clients), git);
+            for (name, r) in probed {
                 let now = Ts::now();
                 let up = r.is_ok();
                 let first = since.entry(name.clone()).or_insert((up, now));
@@ -496,20 +569,6 @@ impl LiveSource {
                     return;
                 }
             }
-            let tiers: Vec<(String, String)> = list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
-                .await
-                .map(|l| {
-                    l.iter()
-                        .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let cache = self.git();
-            let read = tokio::task::spawn_blocking(move || {
-                cache.fetch()?;
-                Ok::<_, super::git::LiveGitError>((cache.tiers(&tiers)?, cache.history()))
-            })
-            .await;
             let events = match read {
                 Ok(Ok((branches, history))) => {
                     let mut ev: Vec<SourceEvent> = branches

@@ -30,6 +30,7 @@ fn shop(name: &str, on: &str) -> Shop {
         redundancy: Redundancy::Single,
         shopsets: vec![on.into()],
         previous: None,
+        version: None,
     }
 }
 

@@ -58,6 +58,7 @@ fn shop(name: &str, redundancy: Redundancy, sets: &[&str]) -> Shop {
         redundancy,
         shopsets: sets.iter().map(|s| s.to_string()).collect(),
         previous: None,
+        version: None,
     }
 }
 
