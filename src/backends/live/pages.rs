@@ -15,29 +15,46 @@ pub const PAGE: u32 = 5_000;
 /// Every object of `api` that `lp` selects, read page by page.
 pub async fn list_all<K>(api: &Api<K>, lp: &ListParams) -> Result<Vec<K>, kube::Error>
 where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     list_mapped(api, lp, |k| Some(k)).await
 }
 
 /// Every object of `api` that `lp` selects, each turned by `map` as its page arrives: only one
-/// page of API objects (with their managedFields) is held at a time, never the whole list.
+/// page of API objects (with their managedFields) is held at a time, never the whole list — two
+/// answers at most: the next page is asked for as soon as a page's continue token is read, and
+/// the API server writes it while this page is decoded.
 pub async fn list_mapped<K, T>(
     api: &Api<K>,
     lp: &ListParams,
     mut map: impl FnMut(K) -> Option<T>,
 ) -> Result<Vec<T>, kube::Error>
 where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
+    let client = api.clone().into_client();
+    let url = api.resource_url().to_string();
+    let ask = |params: ListParams| {
+        let (client, url) = (client.clone(), url.clone());
+        tokio::spawn(async move {
+            let mut req = kube::core::Request::new(url)
+                .list(&params)
+                .map_err(kube::Error::BuildRequest)?;
+            req.extensions_mut().insert("list");
+            client.request_text(req).await.map(|text| (params, text))
+        })
+    };
+    let joined = |r: Result<Result<(ListParams, String), kube::Error>, tokio::task::JoinError>| {
+        r.unwrap_or_else(|e| Err(kube::Error::Service(e.to_string().into())))
+    };
     let mut restarted = false;
     'list: loop {
-        let mut params = lp.clone().limit(PAGE);
         let mut out = Vec::new();
         let mut first = true;
-        loop {
-            let page = match api.list(&params).await {
-                Ok(page) => page,
+        let mut asked = Some(ask(lp.clone().limit(PAGE)));
+        while let Some(page) = asked.take() {
+            let (params, text) = match joined(page.await) {
+                Ok(answer) => answer,
                 Err(kube::Error::Api(s)) if s.code == 410 && !restarted && !first => {
                     restarted = true;
                     continue 'list;
@@ -45,11 +62,22 @@ where
                 Err(e) => return Err(e),
             };
             first = false;
-            out.extend(page.items.into_iter().filter_map(&mut map));
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => return Ok(out),
+            let head: Head = serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+            if let Some(token) = head.metadata.continue_.filter(|c| !c.is_empty()) {
+                asked = Some(ask(params.continue_token(&token)));
             }
+            let page: kube::core::ObjectList<K> =
+                serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+            drop(text);
+            out.extend(page.items.into_iter().filter_map(&mut map));
         }
+        return Ok(out);
     }
+}
+
+/// A list answer's own metadata, read before its items are decoded.
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta,
 }

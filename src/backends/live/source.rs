@@ -158,26 +158,9 @@ impl LiveSource {
             message: format!("cannot list {what}: {}", super::errors::say(&e)),
         };
         let lp = ListParams::default();
-        // The small lists first: the clusters are probed, and the tiers' branches read from
-        // git, while the shops and Applications arrive — every source asked at once, so the
-        // whole read takes as long as its slowest part, not their sum.
-        let (tiers, clusters, shopsets) = futures::try_join!(
-            async {
-                list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
-                    .await
-                    .map_err(|e| list_err("tiers", e))
-            },
-            async {
-                list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp)
-                    .await
-                    .map_err(|e| list_err("fleetclusters", e))
-            },
-            async {
-                list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
-                    .await
-                    .map_err(|e| list_err("shopsets", e))
-            },
-        )?;
+        // Every source asked at once, so that the whole read takes as long as its slowest part
+        // (the shops), not their sum: the clusters are probed and the tiers' branches read from
+        // git as soon as the small lists are in, while the shops and Applications arrive.
         let shops = async {
             super::pages::list_mapped(&Api::<crds::ShopRead>::all(cp.clone()), &lp, |s| {
                 Some(objects::shop(&s))
@@ -195,38 +178,64 @@ impl LiveSource {
         let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
             Api::namespaced(cp.clone(), &self.config.lock.namespace);
         let lease = leases.get_opt(&self.config.lock.name);
-        // Each cluster through its own context; one that does not answer is unreachable.
-        let probes = self.probe_clusters(&k, &file, &clusters, &self.clients);
         let alerts = async {
             match AlertmanagerClient::new(&self.config.alertmanager) {
                 Ok(c) => Ok(c.read().await),
                 Err(e) => Err(e.to_string()),
             }
         };
-        let cache = self.git();
-        let tier_branches: Vec<(String, String)> = tiers
-            .iter()
-            .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
-            .collect();
-        let git = async {
-            tokio::task::spawn_blocking(move || {
-                cache.fetch()?;
-                Ok::<_, super::git::LiveGitError>((cache.tiers(&tier_branches)?, cache.history()))
-            })
-            .await
-            .map_err(|e| SourceError {
-                from: SourceId::Git,
-                message: e.to_string(),
-            })
-            .and_then(|r| {
-                r.map_err(|e| SourceError {
+        let rest = async {
+            let (tiers, clusters, shopsets) = futures::try_join!(
+                async {
+                    list_all(&Api::<crds::Tier>::all(cp.clone()), &lp)
+                        .await
+                        .map_err(|e| list_err("tiers", e))
+                },
+                async {
+                    list_all(&Api::<crds::FleetCluster>::all(cp.clone()), &lp)
+                        .await
+                        .map_err(|e| list_err("fleetclusters", e))
+                },
+                async {
+                    list_all(&Api::<crds::ShopSet>::all(cp.clone()), &lp)
+                        .await
+                        .map_err(|e| list_err("shopsets", e))
+                },
+            )?;
+            let cache = self.git();
+            let tier_branches: Vec<(String, String)> = tiers
+                .iter()
+                .map(|t| (kube::ResourceExt::name_any(t), t.spec.branch.clone()))
+                .collect();
+            let git = async {
+                tokio::task::spawn_blocking(move || {
+                    cache.fetch()?;
+                    Ok::<_, super::git::LiveGitError>((
+                        cache.tiers(&tier_branches)?,
+                        cache.history(),
+                    ))
+                })
+                .await
+                .map_err(|e| SourceError {
                     from: SourceId::Git,
                     message: e.to_string(),
                 })
-            })
+                .and_then(|r| {
+                    r.map_err(|e| SourceError {
+                        from: SourceId::Git,
+                        message: e.to_string(),
+                    })
+                })
+            };
+            // Each cluster through its own context; one that does not answer is unreachable.
+            let (probes, branches) = futures::join!(
+                self.probe_clusters(&k, &file, &clusters, &self.clients),
+                git
+            );
+            Ok::<_, SourceError>((tiers, clusters, shopsets, probes, branches))
         };
-        let (shops, argo, lease, probes, alerts, branches) =
-            futures::join!(shops, argo, lease, probes, alerts, git);
+        let (shops, argo, lease, alerts, rest) = futures::join!(shops, argo, lease, alerts, rest);
+        let (tiers, clusters, shopsets, probes, branches) = rest?;
         let shops = shops?;
         let mut fleet = Fleet::new(self.fleet_name());
         fleet.apply(FleetUpdate::ScopeLabels(self.scope_labels()));
