@@ -1789,6 +1789,112 @@ async fn a_cluster_is_drained_while_argo_cd_git_and_alertmanager_are_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_over_mid_drain_stops_it_before_its_next_write() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let Session {
+        tmp,
+        state,
+        argocd,
+        lock,
+    } = session(env).await;
+    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
+        env.patch(
+            "control",
+            &obj("ShopSet", s, json!({})),
+            json!({"spec": {"capacity": 3000, "cluster": c}}),
+        )
+        .await;
+    }
+    const SHOPS: usize = 2_000;
+    env.create_all(
+        "control",
+        (0..SHOPS)
+            .map(|i| shop(&format!("l{i:04}"), &["b-1"]))
+            .collect(),
+    )
+    .await;
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let drain = {
+        let (file, state) = (file.clone(), state.clone());
+        tokio::spawn(
+            async move { common::shopctl_live(&file, &state, &["drain", "b", "--yes"]).await },
+        )
+    };
+    // Once the first batch is in, another operator takes the Lease over (as if it had expired).
+    use futures::StreamExt;
+    use kube::ResourceExt;
+    let admin = env.client("control", "admin").await;
+    let shops: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+        admin.clone(),
+        &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
+    );
+    let mut moved = std::collections::HashSet::new();
+    let mut events = kube::runtime::watcher(shops.clone(), Default::default()).boxed();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while moved.len() < 250 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.next()).await {
+            Ok(Some(Ok(
+                kube::runtime::watcher::Event::Apply(s)
+                | kube::runtime::watcher::Event::InitApply(s),
+            ))) if s.annotations().contains_key("shopset.dev/drain") => {
+                moved.insert(s.name_any());
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("the drain never got going"),
+        }
+    }
+    drop(events);
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(admin, &lock);
+    let now = shopctl::domain::Ts::now()
+        .rfc3339()
+        .replace('Z', ".000000Z");
+    leases
+        .patch(
+            "shopctl-release",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({
+                "metadata": {"annotations": {"shopset.dev/operation": "restoring 'b'"}},
+                "spec": {"holderIdentity": "mallory@ops elsewhere/1/m",
+                         "renewTime": now, "acquireTime": now},
+            })),
+        )
+        .await
+        .expect("taken over");
+    let out = drain.await.expect("joined");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the operator lock was lost: mallory@ops (restoring 'b') took it over"),
+        "{err}"
+    );
+    // Nothing written after the loss: every shop moved is of a batch that began before it.
+    let left_on_b = shops_on(env, "b-1").await.len();
+    assert!(
+        left_on_b > 0,
+        "the drain finished before the Lease was taken over"
+    );
+    assert_eq!((SHOPS + 3 - left_on_b) % 250, 0, "{left_on_b} left on b-1");
+    // The other operator's Lease stands, and the loss is audited.
+    let l = leases.get("shopctl-release").await.expect("lease");
+    assert_eq!(
+        l.spec.and_then(|s| s.holder_identity).as_deref(),
+        Some("mallory@ops elsewhere/1/m")
+    );
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    let lost: Vec<Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["action"] == "lock lost")
+        .collect();
+    assert_eq!(lost.len(), 1, "{audit}");
+    assert_eq!(lost[0]["cluster"], "b");
+    assert_eq!(lost[0]["result"], "stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_throttled_by_api_priority_and_fairness_waits_as_told_and_moves_every_shop() {
     let env = KubeEnv::get();
     let _fleet = env.fleet().await;

@@ -274,7 +274,9 @@ impl Executor {
             (Some(g), _) if g.holder() != &self.holder => {
                 Err(OpsError::Lock("the lock guard is another session's".into()))
             }
-            (Some(g), _) => g.renew(now).map(|()| m.clone()),
+            // Still this session's (renewed in the background within its duration), and
+            // renewed now: a lock taken over stops the operation before this write.
+            (Some(g), _) => g.fence().and_then(|()| g.renew(now)).map(|()| m.clone()),
         });
         let result = effective
             .and_then(|m| {
@@ -320,8 +322,12 @@ impl Executor {
                 self.append(&entry);
             }
             Err(e) => {
-                let entry =
+                let mut entry =
                     AuditEntry::for_mutation(m, self.operator(), now, &Err(e.clone()), notes);
+                if matches!(e, OpsError::LockLost(_)) {
+                    entry.action = "lock lost".into();
+                    entry.result = "stopped".into();
+                }
                 self.append(&entry);
             }
         }

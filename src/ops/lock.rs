@@ -1,10 +1,12 @@
 //! The operator lock that serialises releases, drains and reassignments. Its holder is a
 //! *session* (operator + session id): two consoles of one person contend like two people do.
-//! It is taken through one [`LockGuard`], renewed while work goes on and given back exactly once.
-//! Demo: `lock.json` in the demo directory; live: a `coordination.k8s.io` Lease.
+//! It is taken through one [`LockGuard`], renewed in the background at a third of its duration
+//! for as long as the guard lives, checked before every write (the fence) and given back exactly
+//! once. Demo: `lock.json` in the demo directory; live: a `coordination.k8s.io` Lease.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use super::OpsError;
 use crate::domain::{ReleaseLock, Ts};
@@ -31,16 +33,18 @@ impl PartialEq for Holder {
 }
 
 impl Holder {
-    /// A new session for `operator`: `host/pid/random`.
+    /// A new session for `operator`: `host/pid/random`, and `/start` — when the process
+    /// started, in clock ticks since boot — where the system says, so that a later process
+    /// given the same pid is not taken for this one.
     pub fn new_session(operator: impl Into<String>) -> Holder {
+        let pid = std::process::id();
+        let mut session = format!("{}/{pid}/{:08x}", local_identity(), fastrand::u32(..));
+        if let Some(start) = process_state(pid).map(|p| p.start) {
+            session.push_str(&format!("/{start}"));
+        }
         Holder {
             operator: operator.into(),
-            session: format!(
-                "{}/{}/{:08x}",
-                local_identity(),
-                std::process::id(),
-                fastrand::u32(..)
-            ),
+            session,
             operation: None,
         }
     }
@@ -90,23 +94,48 @@ pub fn local_identity() -> String {
 }
 
 /// A session of a process of this very system (same host, boot and process-id namespace) that
-/// no longer runs — killed: its lock is stale whatever its expiry says. Where that cannot be
-/// known (no `/proc`, another host or container), it is not dead: expiry decides.
+/// no longer runs — killed (even while it is a zombie, not yet reaped), or gone with its pid now
+/// another process's (its start time differs): its lock is stale whatever its expiry says. Where
+/// that cannot be known (no `/proc`, another host or container), it is not dead: expiry decides.
 pub fn session_is_dead(session: &str) -> bool {
     let mut parts = session.split('/');
-    match (
+    let (Some(host), Some(pid)) = (
         parts.next(),
         parts.next().and_then(|p| p.parse::<u32>().ok()),
-    ) {
-        (Some(host), Some(pid))
-            if host.contains('#')
-                && host == local_identity()
-                && std::path::Path::new("/proc/self").exists() =>
-        {
-            !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
-        _ => false,
+    ) else {
+        return false;
+    };
+    let started = parts.nth(1).and_then(|s| s.parse::<u64>().ok());
+    if !(host.contains('#')
+        && host == local_identity()
+        && std::path::Path::new("/proc/self").exists())
+    {
+        return false;
     }
+    match process_state(pid) {
+        None => true,
+        Some(p) => p.zombie || started.is_some_and(|s| s != p.start),
+    }
+}
+
+/// What `/proc/PID/stat` says of a process: whether it is a zombie, and when it started.
+struct ProcessState {
+    zombie: bool,
+    start: u64,
+}
+
+/// `None` when the process does not exist (or the system does not say).
+fn process_state(pid: u32) -> Option<ProcessState> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces and parentheses: the fields start
+    // after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 3 is the state, field 22 the start time: 0 and 19 after the name.
+    Some(ProcessState {
+        zombie: matches!(fields.first(), Some(&"Z") | Some(&"X")),
+        start: fields.get(19)?.parse().ok()?,
+    })
 }
 
 /// Where the lock lives. Implementations make `acquire` atomic against other processes.
@@ -118,22 +147,99 @@ pub trait LockStore: Send + Sync {
     fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError>;
     /// Gives the lock up if `holder` has it.
     fn release(&self, holder: &Holder) -> Result<(), OpsError>;
+    /// How long the lock lasts unless renewed.
+    fn duration(&self) -> Duration {
+        Duration::from_secs(LOCK_TTL_SECS as u64)
+    }
 }
 
-/// The lock, held. Renew it while work goes on; [`LockGuard::release`] gives it back, and so does
-/// dropping the guard (on every path: errors, panics, an interrupted drain).
+/// The lock, held. A thread of its own renews it at a third of its duration; before each write
+/// the operation asks [`LockGuard::fence`] whether it is still held. [`LockGuard::release`] gives
+/// it back, and so does dropping the guard (on every path: errors, panics, an interrupted drain).
 pub struct LockGuard {
-    store: Arc<dyn LockStore>,
-    holder: Holder,
+    renewal: Arc<Renewal>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// The executor's "an operation is running" flag, cleared when the guard goes.
     busy: Arc<AtomicBool>,
     released: bool,
 }
 
+/// What the guard and its renewing thread share.
+struct Renewal {
+    store: Arc<dyn LockStore>,
+    holder: Holder,
+    duration: Duration,
+    /// Held across every call to the store, so that nothing renews the lock once it is given back.
+    io: Mutex<()>,
+    state: Mutex<Held>,
+    wake: Condvar,
+}
+
+struct Held {
+    /// When the store last confirmed the lock is this session's (by this process's clock).
+    renewed: Instant,
+    /// Another session took it over: why it is lost.
+    lost: Option<String>,
+    /// Given back: the thread stops.
+    stopped: bool,
+}
+
+impl Renewal {
+    fn state(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Renews the lock now. Another holder means it is lost; any other failure leaves it held
+    /// until its duration has passed since the last renewal.
+    fn renew(&self, now: Ts) -> Result<(), OpsError> {
+        let _io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        if self.state().stopped {
+            return Err(OpsError::LockLost("it was given back".into()));
+        }
+        match self.store.acquire(&self.holder, now) {
+            Ok(_) => {
+                self.state().renewed = Instant::now();
+                Ok(())
+            }
+            Err(OpsError::Locked(other)) => {
+                let why = format!("{} took it over", other.who());
+                self.state().lost = Some(why.clone());
+                Err(OpsError::LockLost(why))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renews every third of the duration until stopped or lost.
+    fn run(&self) {
+        let every = (self.duration / 3).max(Duration::from_millis(500));
+        loop {
+            {
+                let state = self.state();
+                let (state, _) = self
+                    .wake
+                    .wait_timeout_while(state, every, |s| !s.stopped)
+                    .unwrap_or_else(|p| p.into_inner());
+                if state.stopped || state.lost.is_some() {
+                    return;
+                }
+            }
+            if let Err(e) = self.renew(Ts::now()) {
+                if matches!(e, OpsError::LockLost(_)) {
+                    tracing::warn!("the operator lock: {e}");
+                    return;
+                }
+                // Tried again at the next round; fenced once the duration has passed.
+                tracing::warn!("renewing the operator lock: {e}");
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockGuard")
-            .field("holder", &self.holder)
+            .field("holder", &self.renewal.holder)
             .finish()
     }
 }
@@ -149,47 +255,96 @@ impl LockGuard {
         if busy.swap(true, Ordering::SeqCst) {
             return Err(OpsError::Busy);
         }
-        match store.acquire(&holder, now) {
-            Ok(_) => Ok(LockGuard {
-                store,
-                holder,
-                busy,
-                released: false,
-            }),
-            Err(e) => {
-                busy.store(false, Ordering::SeqCst);
-                Err(e)
-            }
+        if let Err(e) = store.acquire(&holder, now) {
+            busy.store(false, Ordering::SeqCst);
+            return Err(e);
         }
+        let renewal = Arc::new(Renewal {
+            duration: store.duration(),
+            store,
+            holder,
+            io: Mutex::new(()),
+            state: Mutex::new(Held {
+                renewed: Instant::now(),
+                lost: None,
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+        });
+        let r = Arc::clone(&renewal);
+        let thread = std::thread::Builder::new()
+            .name("shopctl-lock".into())
+            .spawn(move || r.run())
+            .map_err(|e| OpsError::Lock(format!("cannot start renewing the lock: {e}")));
+        let mut guard = LockGuard {
+            renewal,
+            thread: None,
+            busy,
+            released: false,
+        };
+        // Without its renewing thread the guard is given back at once (by its drop).
+        guard.thread = Some(thread?);
+        Ok(guard)
     }
 
     pub fn holder(&self) -> &Holder {
-        &self.holder
+        &self.renewal.holder
     }
 
-    /// Extends the lock; fails if someone took it over meanwhile (it had expired).
+    /// Extends the lock now; fails if someone took it over meanwhile (it had expired).
     pub fn renew(&self, now: Ts) -> Result<(), OpsError> {
-        self.store.acquire(&self.holder, now).map(|_| ())
+        self.renewal.renew(now)
+    }
+
+    /// Is the lock still this session's, renewed within its duration (by this process's own
+    /// clock)? Checked before every write: a lock that is lost stops the operation before it
+    /// writes again.
+    pub fn fence(&self) -> Result<(), OpsError> {
+        let state = self.renewal.state();
+        if let Some(why) = &state.lost {
+            return Err(OpsError::LockLost(why.clone()));
+        }
+        let since = state.renewed.elapsed();
+        if since >= self.renewal.duration {
+            return Err(OpsError::LockLost(format!(
+                "not renewed for {} s, longer than its duration of {} s",
+                since.as_secs(),
+                self.renewal.duration.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stops the renewals and gives the lock back.
+    fn give_back(&mut self) -> Result<(), OpsError> {
+        self.released = true;
+        let result = {
+            // No renewal is under way, and none starts after this.
+            let _io = self.renewal.io.lock().unwrap_or_else(|p| p.into_inner());
+            self.renewal.state().stopped = true;
+            self.renewal.wake.notify_all();
+            // The lock goes first: until it is gone, this session starts nothing else.
+            self.renewal.store.release(&self.renewal.holder)
+        };
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.busy.store(false, Ordering::SeqCst);
+        result
     }
 
     /// Gives the lock back.
     pub fn release(mut self) -> Result<(), OpsError> {
-        self.released = true;
-        // The lock goes first: until it is gone, this session starts nothing else.
-        let result = self.store.release(&self.holder);
-        self.busy.store(false, Ordering::SeqCst);
-        result
+        self.give_back()
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if !self.released {
-            self.released = true;
-            if let Err(e) = self.store.release(&self.holder) {
-                tracing::warn!("giving the operator lock back: {e}");
-            }
-            self.busy.store(false, Ordering::SeqCst);
+        if !self.released
+            && let Err(e) = self.give_back()
+        {
+            tracing::warn!("giving the operator lock back: {e}");
         }
     }
 }
@@ -200,16 +355,21 @@ mod tests {
 
     use super::*;
 
-    /// A lock store in memory, for the guard's own rules.
+    /// A lock store in memory, for the guard's own rules; it counts the acquisitions.
     #[derive(Default)]
-    struct Memory(Mutex<Option<ReleaseLock>>);
+    struct Memory(Mutex<Option<ReleaseLock>>, std::sync::atomic::AtomicUsize);
 
     impl LockStore for Memory {
+        fn duration(&self) -> Duration {
+            Duration::from_secs(3)
+        }
+
         fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
             Ok(self.0.lock().unwrap().clone())
         }
 
         fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
             let mut l = self.0.lock().unwrap();
             match &*l {
                 Some(other) if other.is_held(now) && !holder.owns(other) => {
@@ -253,6 +413,128 @@ mod tests {
         guard.release().unwrap();
         assert!(!busy.load(Ordering::SeqCst));
         assert!(store.read().unwrap().is_none());
+    }
+
+    fn alice() -> Holder {
+        Holder {
+            operator: "alice".into(),
+            session: "h/1/a".into(),
+            operation: None,
+        }
+    }
+
+    /// Polls `check` until it holds, for at most 10 s.
+    fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_lock_is_renewed_in_the_background_and_never_after_it_is_given_back() {
+        let store = Arc::new(Memory::default());
+        let busy = Arc::new(AtomicBool::new(false));
+        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now()).unwrap();
+        // A third of 3 s: renewed without anyone asking.
+        eventually("renewed in the background", || {
+            store.1.load(Ordering::SeqCst) >= 3
+        });
+        assert!(guard.fence().is_ok());
+        guard.release().unwrap();
+        // The renewing thread has been joined: nothing takes the lock again.
+        let after = store.1.load(Ordering::SeqCst);
+        assert!(store.read().unwrap().is_none());
+        assert_eq!(store.1.load(Ordering::SeqCst), after);
+    }
+
+    #[test]
+    fn a_lock_taken_over_is_lost_and_fences_every_write_after() {
+        let store = Arc::new(Memory::default());
+        let busy = Arc::new(AtomicBool::new(false));
+        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now()).unwrap();
+        let bob = Holder {
+            operator: "bob".into(),
+            session: "h/2/b".into(),
+            operation: Some("draining 'c'".into()),
+        };
+        // Taken over behind this session's back (as an expired Lease would be).
+        *store.0.lock().unwrap() = Some(bob.lock(Ts::now(), Ts::now()));
+        eventually("the loss noticed by the renewals", || {
+            guard.fence().is_err()
+        });
+        match guard.fence() {
+            Err(OpsError::LockLost(why)) => {
+                assert!(why.contains("bob") && why.contains("draining 'c'"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(guard.renew(Ts::now()), Err(OpsError::LockLost(_))));
+        // Giving back a lock that is someone else's leaves theirs alone.
+        guard.release().unwrap();
+        assert!(store.read().unwrap().is_some_and(|l| l.holder == "bob"));
+    }
+
+    #[test]
+    fn a_lock_that_cannot_be_renewed_for_its_whole_duration_is_fenced() {
+        /// A store that answers the first acquisition, then fails every renewal.
+        struct Failing(std::sync::atomic::AtomicBool);
+        impl LockStore for Failing {
+            fn duration(&self) -> Duration {
+                Duration::from_secs(1)
+            }
+            fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+                Ok(None)
+            }
+            fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+                if self.0.swap(true, Ordering::SeqCst) {
+                    Err(OpsError::Store("the server does not answer".into()))
+                } else {
+                    Ok(holder.lock(now, now))
+                }
+            }
+            fn release(&self, _: &Holder) -> Result<(), OpsError> {
+                Ok(())
+            }
+        }
+        let store = Arc::new(Failing(AtomicBool::new(false)));
+        let guard = LockGuard::take(store, alice(), Arc::default(), Ts::now()).unwrap();
+        assert!(guard.fence().is_ok());
+        eventually("fenced after its duration", || guard.fence().is_err());
+        assert!(matches!(guard.fence(), Err(OpsError::LockLost(w)) if w.contains("not renewed")));
+    }
+
+    #[test]
+    fn a_killed_process_is_dead_while_a_zombie_and_a_reused_pid_is_not_its_session() {
+        let me = Holder::new_session("alice");
+        assert!(!session_is_dead(&me.session), "{}", me.session);
+        // The same pid, started at another time: another process.
+        let mut parts: Vec<String> = me.session.split('/').map(str::to_string).collect();
+        assert_eq!(parts.len(), 4, "{}", me.session);
+        parts[3] = "1".into();
+        assert!(session_is_dead(&parts.join("/")));
+        // Killed and not yet reaped: a zombie, dead all the same.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let start = process_state(child.id()).unwrap().start;
+        let session = format!("{}/{}/0/{start}", local_identity(), child.id());
+        assert!(!session_is_dead(&session));
+        child.kill().unwrap();
+        eventually("a zombie", || {
+            process_state(child.id()).is_some_and(|p| p.zombie)
+        });
+        assert!(session_is_dead(&session));
+        child.wait().unwrap();
+        assert!(session_is_dead(&session));
+        // An older session (no start time) is judged by its pid alone.
+        assert!(!session_is_dead(&format!(
+            "{}/{}/0",
+            local_identity(),
+            std::process::id()
+        )));
     }
 
     #[test]

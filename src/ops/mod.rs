@@ -59,6 +59,9 @@ pub enum OpsError {
     Busy,
     #[error("the operator lock cannot be used: {0}")]
     Lock(String),
+    /// The lock this operation held is no longer this session's: it stopped before writing again.
+    #[error("the operator lock was lost: {0}; stopped before the next write")]
+    LockLost(String),
     #[error(
         "'{branch}' changed since the gate was evaluated (it now pins {found}); re-evaluate and try again"
     )]

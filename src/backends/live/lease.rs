@@ -207,6 +207,10 @@ impl LockStore for LeaseLock {
         }
     }
 
+    fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::try_from(self.duration_secs).unwrap_or(0))
+    }
+
     fn release(&self, holder: &Holder) -> Result<(), OpsError> {
         let Some(existing) = self.get()? else {
             return Ok(());
