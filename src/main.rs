@@ -86,6 +86,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         export,
         recording,
     } = open_backend(&cli)?;
+    // A command that may write first completes the audit of steps an earlier session made
+    // without writing their outcome (the console does so in the background).
+    if let (Some(ex), Some(_)) = (&executor, &cli.command) {
+        for said in ex.reconcile(Ts::now()) {
+            eprintln!("shopctl: {said}");
+        }
+    }
     match cli.command {
         Some(Command::Status { output }) => {
             let mut source = source;

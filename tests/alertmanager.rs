@@ -379,6 +379,14 @@ async fn silences_created_and_expired_by_shopctl_are_alertmanagers_own() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("jsonl"))
         .collect();
+    // Written ahead: each step's intent, then its outcome with the same id.
+    let (intents, lines): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| l["result"] == "intent");
+    assert_eq!(
+        intents.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
+        lines.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
+        "{audit}"
+    );
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(
         (

@@ -264,7 +264,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     assert!(unfinished_drains(&done).is_empty());
     let cordons = audit(tmp.path())
         .iter()
-        .filter(|l| l.action == "cordon")
+        .filter(|l| l.action == "cordon" && l.result != "intent")
         .count();
     assert_eq!(cordons, 1);
 }
@@ -763,4 +763,135 @@ fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_thos
 
 fn commands_exit(e: &OpsError) -> i32 {
     shopctl::commands::exit_for(e) as i32
+}
+
+#[test]
+fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fails_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
+    let now = Ts::now().plus_secs(3600);
+    let fleet = source.snapshot(now).expect("snapshot");
+    let step = promotion(&fleet, "prod-beta", now, None);
+    let before = pinned(tmp.path(), "tier-2");
+    // A directory where the audit log should be: nothing can be appended.
+    let log = tmp.path().join(AUDIT_FILE);
+    let _ = std::fs::remove_file(&log);
+    std::fs::create_dir(&log).expect("a directory in its place");
+    let guard = alice.lock(now).expect("locked");
+    match alice.execute(Some(&guard), &step, now, None) {
+        Err(e @ OpsError::Unaudited(_)) => {
+            assert!(e.to_string().contains("nothing was done"), "{e}")
+        }
+        other => panic!("written without an audit: {other:?}"),
+    }
+    assert_eq!(pinned(tmp.path(), "tier-2"), before, "nothing pushed");
+    guard.release().expect("released");
+    std::fs::remove_dir(&log).expect("the directory goes");
+    // An audit that takes the intent but not the outcome: the step is made, and it fails all
+    // the same, saying so; the next start completes the audit with what happened.
+    struct IntentOnly(AuditLog);
+    impl shopctl::ops::AuditSink for IntentOnly {
+        fn append(&self, e: &shopctl::ops::audit::AuditEntry) -> std::io::Result<()> {
+            if e.result == shopctl::ops::audit::INTENT {
+                self.0.append(e)
+            } else {
+                Err(std::io::Error::other("No space left on device"))
+            }
+        }
+        fn read(&self) -> std::io::Result<Vec<shopctl::ops::audit::AuditEntry>> {
+            self.0.read()
+        }
+    }
+    let fleet = DemoFleet::open(&DemoOptions {
+        dir: tmp.path().to_path_buf(),
+        scale: None,
+        seed: None,
+        scenario: None,
+        reset: false,
+        readonly: false,
+        created_at: None,
+    })
+    .expect("demo opens");
+    let mut stores = fleet.stores().expect("stores");
+    stores.audit = Box::new(IntentOnly(AuditLog { path: log.clone() }));
+    let bob = Executor::new(
+        Holder::new_session("bob@ops"),
+        stores,
+        GatePolicy::default(),
+    );
+    let guard = bob.lock(now).expect("locked");
+    match bob.execute(Some(&guard), &step, now, None) {
+        Err(e @ OpsError::NotAudited(_)) => {
+            assert!(e.to_string().contains("No space left on device"), "{e}")
+        }
+        other => panic!("an unaudited step reported as done: {other:?}"),
+    }
+    guard.release().expect("released");
+    let pushed = pinned(tmp.path(), "tier-2");
+    assert_ne!(pushed, before, "the step was made");
+    let lines = audit(tmp.path());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].result, "intent");
+    // The next start: reconciled from the tier branch itself.
+    let (_, carol) = join(tmp.path(), "carol@ops");
+    let said = carol.reconcile(now.plus_secs(5));
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("reconciled: promote by bob@ops"),
+        "{said:?}"
+    );
+    assert!(said[0].contains(": pushed"), "{said:?}");
+    let lines = audit(tmp.path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        (lines[1].result.as_str(), &lines[1].id),
+        ("pushed", &lines[0].id)
+    );
+    // Nothing is left open: a later start says nothing.
+    assert!(carol.reconcile(now.plus_secs(10)).is_empty());
+}
+
+#[test]
+fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
+    let now = Ts::now().plus_secs(3600);
+    let fleet = source.snapshot(now).expect("snapshot");
+    let step = promotion(&fleet, "prod-beta", now, None);
+    // The intent of a session killed before it pushed.
+    let mut intent =
+        shopctl::ops::audit::AuditEntry::for_mutation(&step, "alice@ops", now, &Ok(None), None);
+    intent.result = shopctl::ops::audit::INTENT.into();
+    intent.id = Some("killed-1".into());
+    AuditLog {
+        path: tmp.path().join(AUDIT_FILE),
+    }
+    .append(&intent)
+    .expect("written");
+    let said = alice.reconcile(now);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains(": not pushed"), "{said:?}");
+    // Through the binary: a command that may write reconciles first and says so.
+    intent.id = Some("killed-2".into());
+    AuditLog {
+        path: tmp.path().join(AUDIT_FILE),
+    }
+    .append(&intent)
+    .expect("written");
+    let out = Command::cargo_bin("shopctl")
+        .expect("binary")
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .args(["--demo", "--demo-dir"])
+        .arg(tmp.path())
+        .args(["drain", "nowhere", "--yes"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shopctl: reconciled: promote by alice@ops") && err.contains("not pushed"),
+        "{err}"
+    );
+    let entries = audit(tmp.path());
+    assert!(shopctl::ops::audit::open_intents(&entries).is_empty());
 }

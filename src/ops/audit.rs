@@ -29,9 +29,13 @@ pub struct AuditEntry {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// `pushed` (with `commit`), `done`, `saved`, `rejected`, `refused`, `cancelled`,
-    /// `interrupted`, `locked` or `error`.
+    /// `intent` (written before the step, the outcome after it with the same `id`), `pushed`
+    /// (with `commit`), `not pushed`, `done`, `saved`, `rejected`, `refused`, `cancelled`,
+    /// `interrupted`, `locked`, `stopped` or `error`.
     pub result: String,
+    /// Links a step's intent to its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// The operator's reason for an override.
@@ -159,6 +163,7 @@ impl AuditEntry {
             from: None,
             to: None,
             result: String::new(),
+            id: None,
             commit: None,
             reason: None,
             overridden: Vec::new(),
@@ -189,9 +194,29 @@ impl AuditEntry {
     }
 }
 
+/// What `intent` lines say before a step is written.
+pub const INTENT: &str = "intent";
+
 /// Where audit lines go: the JSONL log (demo and live), Kubernetes Events next to it in live mode.
 pub trait AuditSink: Send + Sync {
     fn append(&self, entry: &AuditEntry) -> std::io::Result<()>;
+    /// Every line written so far.
+    fn read(&self) -> std::io::Result<Vec<AuditEntry>>;
+}
+
+/// The intents of `entries` that no outcome follows: steps that may or may not have happened
+/// (the process that wrote them was killed, or could not write the outcome).
+pub fn open_intents(entries: &[AuditEntry]) -> Vec<&AuditEntry> {
+    let finished: std::collections::HashSet<&str> = entries
+        .iter()
+        .filter(|e| e.result != INTENT)
+        .filter_map(|e| e.id.as_deref())
+        .collect();
+    entries
+        .iter()
+        .filter(|e| e.result == INTENT)
+        .filter(|e| e.id.as_deref().is_some_and(|id| !finished.contains(id)))
+        .collect()
 }
 
 /// An append-only JSONL file.
@@ -203,6 +228,10 @@ pub struct AuditLog {
 impl AuditSink for AuditLog {
     fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         AuditLog::append(self, entry)
+    }
+
+    fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
+        AuditLog::read(self)
     }
 }
 

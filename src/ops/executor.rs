@@ -229,6 +229,13 @@ impl Executor {
     }
 
     fn append(&self, entry: &AuditEntry) {
+        if let Err(e) = self.try_append(entry) {
+            tracing::error!("audit log: {e}");
+        }
+    }
+
+    /// Appends `entry`, naming this session's recording, or says why it could not.
+    fn try_append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         let named;
         let entry = match (&entry.recording, self.recording.get()) {
             (None, Some(path)) => {
@@ -240,9 +247,60 @@ impl Executor {
             }
             _ => entry,
         };
-        if let Err(e) = self.stores.audit.append(entry) {
-            tracing::error!("audit log: {e}");
+        self.stores.audit.append(entry)
+    }
+
+    /// Completes the audit of steps whose intent was written but not their outcome (the process
+    /// that made them was killed, or could not write it), with what really happened as the
+    /// fleet shows it now: a release step pushed or not (what its tier branch pins), a shop
+    /// moved or not. Returns what it says of each, for the operator.
+    pub fn reconcile(&self, now: Ts) -> Vec<String> {
+        let entries = match self.stores.audit.read() {
+            Ok(e) => e,
+            Err(e) => return vec![format!("the audit log cannot be read: {e}")],
+        };
+        let open: Vec<AuditEntry> = super::audit::open_intents(&entries)
+            .into_iter()
+            .cloned()
+            .collect();
+        if open.is_empty() {
+            return Vec::new();
         }
+        let fleet = match self.read(now) {
+            Ok(f) => f,
+            Err(e) => {
+                return vec![format!(
+                    "{} step(s) of an earlier session have no outcome in the audit log, and the fleet cannot be read to tell what happened ({e}); they are looked at again next start",
+                    open.len()
+                )];
+            }
+        };
+        let mut said = Vec::new();
+        for intent in open {
+            let (result, note) = reconciled(&fleet, &intent);
+            let mut outcome = AuditEntry {
+                time: now.rfc3339(),
+                operator: self.operator().to_string(),
+                result: result.to_string(),
+                notes: Some(note.clone()),
+                recording: None,
+                ..intent.clone()
+            };
+            if result == "pushed" {
+                outcome.commit = None;
+            }
+            let what = format!(
+                "{} by {} at {}",
+                intent.action, intent.operator, intent.time
+            );
+            match self.try_append(&outcome) {
+                Ok(()) => said.push(format!("reconciled: {what}: {result} — {note}")),
+                Err(e) => said.push(format!(
+                    "{what} has no outcome in the audit log, and it cannot be written: {e}"
+                )),
+            }
+        }
+        said
     }
 
     /// Re-checks `m` on fresh data, writes it and audits the result either way. Every mutation
@@ -278,6 +336,8 @@ impl Executor {
             // renewed now: a lock taken over stops the operation before this write.
             (Some(g), _) => g.fence().and_then(|()| g.renew(now)).map(|()| m.clone()),
         });
+        // The id that links this step's intent to its outcome, once the intent is written.
+        let mut step: Option<String> = None;
         let result = effective
             .and_then(|m| {
                 if matches!(m, Mutation::Notes { .. }) {
@@ -287,12 +347,26 @@ impl Executor {
                 }
             })
             .and_then(|(m, fresh)| {
+                // Write-ahead: the intent is written first, and without it nothing is.
+                if !matches!(m, Mutation::Notes { .. }) {
+                    let id = format!("{}-{:08x}", now.secs(), fastrand::u32(..));
+                    let mut intent =
+                        AuditEntry::for_mutation(&m, self.operator(), now, &Ok(None), notes);
+                    intent.result = super::audit::INTENT.into();
+                    intent.id = Some(id.clone());
+                    self.try_append(&intent)
+                        .map_err(|e| OpsError::Unaudited(e.to_string()))?;
+                    step = Some(id);
+                }
                 self.write(&m, fresh.as_ref(), now, report)
                     .map(|done| (m, done))
             });
+        let mut result = result;
         match &result {
-            // Nothing happened and nothing is written down.
-            Err(OpsError::AlreadyThere { .. } | OpsError::AlreadyDone(_)) => {}
+            // Nothing happened and nothing is written down (but an intent is closed).
+            Err(OpsError::AlreadyThere { .. } | OpsError::AlreadyDone(_)) if step.is_none() => {}
+            // The intent could not be written: nothing was done, and there is nowhere to say so.
+            Err(OpsError::Unaudited(_)) => {}
             Ok((m, done)) => {
                 let mut entry = AuditEntry::for_mutation(
                     m,
@@ -319,7 +393,14 @@ impl Executor {
                         None => warnings,
                     });
                 }
-                self.append(&entry);
+                entry.id = step.clone();
+                // Done, but not written down: the operator is told, and the command fails.
+                if let Err(e) = self.try_append(&entry) {
+                    let summary = done.summary.clone();
+                    result = Err(OpsError::NotAudited(format!(
+                        "{summary} — done, but its outcome cannot be written to the audit log ({e}); the audit log shows it as an intent without an outcome until the next start reconciles it"
+                    )));
+                }
             }
             Err(e) => {
                 let mut entry =
@@ -328,6 +409,7 @@ impl Executor {
                     entry.action = "lock lost".into();
                     entry.result = "stopped".into();
                 }
+                entry.id = step.clone();
                 self.append(&entry);
             }
         }
@@ -339,8 +421,9 @@ impl Executor {
     fn recheck(&self, m: &Mutation, now: Ts) -> Result<(Mutation, Option<Fleet>), OpsError> {
         match m {
             Mutation::Notes { .. } | Mutation::Uncordon { .. } => return Ok((m.clone(), None)),
-            // Checked against Alertmanager's own list when written.
+            // Checked against Alertmanager's own list.
             Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => {
+                self.silence_needed(m, now)?;
                 return Ok((m.clone(), None));
             }
             _ => {}
@@ -487,19 +570,43 @@ impl Executor {
                     created_by: self.operator().to_string(),
                     comment: comment.clone(),
                 };
-                let existing = self.stores.silences.silences()?;
-                if let Some(s) = covering(&existing, &new) {
-                    return Err(OpsError::AlreadyDone(format!(
-                        "silence {} already mutes these alerts until {}",
-                        s.id,
-                        s.ends_at.rfc3339()
-                    )));
-                }
                 let id = self.stores.silences.create(&new)?;
                 Ok(Done {
                     silence: Some(id),
                     ..done(None, None)
                 })
+            }
+            Mutation::ExpireSilence { id, .. } => {
+                self.stores.silences.expire(id).map(|()| done(None, None))
+            }
+        }
+    }
+
+    /// A silence that an active one already covers, or the expiry of one that Alertmanager no
+    /// longer holds or that has expired: nothing to do (and nothing written down).
+    fn silence_needed(&self, m: &Mutation, now: Ts) -> Result<(), OpsError> {
+        match m {
+            Mutation::Silence {
+                matchers,
+                duration_secs,
+                comment,
+            } => {
+                let new = NewSilence {
+                    matchers: matchers.clone(),
+                    starts_at: now,
+                    ends_at: now.plus_secs(*duration_secs),
+                    created_by: self.operator().to_string(),
+                    comment: comment.clone(),
+                };
+                let existing = self.stores.silences.silences()?;
+                match covering(&existing, &new) {
+                    Some(s) => Err(OpsError::AlreadyDone(format!(
+                        "silence {} already mutes these alerts until {}",
+                        s.id,
+                        s.ends_at.rfc3339()
+                    ))),
+                    None => Ok(()),
+                }
             }
             Mutation::ExpireSilence { id, .. } => {
                 let existing = self.stores.silences.silences()?;
@@ -510,11 +617,80 @@ impl Executor {
                     Some(s) if s.state == crate::domain::SilenceState::Expired => Err(
                         OpsError::AlreadyDone(format!("silence {id} has already expired")),
                     ),
-                    Some(_) => self.stores.silences.expire(id).map(|()| done(None, None)),
+                    Some(_) => Ok(()),
                 }
             }
+            _ => Ok(()),
         }
     }
+}
+
+/// What an intent without an outcome became, as the fleet shows it now, and why that is known.
+fn reconciled(fleet: &Fleet, intent: &AuditEntry) -> (&'static str, String) {
+    let reason = "its outcome was not written by the session that made it";
+    match intent.action.as_str() {
+        "promote" | "rollback" => {
+            let tier = intent.tier.as_deref().unwrap_or_default();
+            let pinned = fleet
+                .tiers
+                .iter()
+                .find(|t| t.name == tier)
+                .and_then(|t| t.revision.as_ref())
+                .map(|r| r.id.as_str());
+            match (pinned, intent.to.as_deref()) {
+                (Some(p), Some(to)) if p == to => (
+                    "pushed",
+                    format!("'{tier}' pins {} now; {reason}", short(to)),
+                ),
+                (Some(p), _) => (
+                    "not pushed",
+                    format!(
+                        "'{tier}' pins {}, not the step's target; {reason}",
+                        short(p)
+                    ),
+                ),
+                (None, _) => (
+                    "unknown",
+                    format!("what '{tier}' pins cannot be read; {reason}"),
+                ),
+            }
+        }
+        "reassign" => {
+            let shop = intent.shop.as_deref().unwrap_or_default();
+            let on = fleet
+                .shops
+                .iter()
+                .find(|s| s.name == shop)
+                .map(|s| s.shopsets.join(","));
+            match (on, intent.to.as_deref()) {
+                (Some(on), Some(to))
+                    if crate::domain::same_shopsets(
+                        &on.split(',').map(str::to_string).collect::<Vec<_>>(),
+                        &to.split(',').map(str::to_string).collect::<Vec<_>>(),
+                    ) =>
+                {
+                    ("done", format!("'{shop}' is on {to}; {reason}"))
+                }
+                (Some(on), _) => ("not done", format!("'{shop}' is on {on}; {reason}")),
+                (None, _) => ("unknown", format!("'{shop}' no longer exists; {reason}")),
+            }
+        }
+        "drain batch" | "restore batch" => (
+            "interrupted",
+            format!(
+                "some of the batch's shops may have moved; running the {} again continues where it stopped; {reason}",
+                intent.action.trim_end_matches(" batch")
+            ),
+        ),
+        _ => (
+            "unknown",
+            format!("what it did cannot be told from the fleet; {reason}"),
+        ),
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
 }
 
 fn batch_note(m: &Mutation, b: &BatchOutcome) -> String {

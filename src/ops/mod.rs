@@ -94,6 +94,12 @@ pub enum OpsError {
     Read(String),
     #[error("cannot write: {0}")]
     Store(String),
+    /// The step's intent could not be written to the audit log: it was not made.
+    #[error("the audit log cannot be written ({0}); nothing was done")]
+    Unaudited(String),
+    /// The step was made, but its outcome could not be written to the audit log.
+    #[error("{0}")]
+    NotAudited(String),
     #[error("git: {0}")]
     Git(String),
     /// The credentials in use may not perform a write this mutation needs (checked at start).

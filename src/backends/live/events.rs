@@ -103,8 +103,16 @@ pub fn event_of(entry: &AuditEntry, instance: &str, now_ms: i64) -> Option<Event
 }
 
 impl AuditSink for LiveAudit {
+    fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
+        self.log.read()
+    }
+
     fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         self.log.append(entry)?;
+        // An intent is this process's own record; the Event tells what happened.
+        if entry.result == crate::ops::audit::INTENT {
+            return Ok(());
+        }
         if let Some(event) = event_of(entry, &self.instance, crate::domain::Ts::now().0) {
             let pp = PostParams {
                 field_manager: Some(super::placement::FIELD_MANAGER.into()),

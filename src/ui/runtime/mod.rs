@@ -224,7 +224,21 @@ impl Runner {
         });
     }
 
-    /// Gives the lock back, if held.
+    /// Completes, in the background, the audit of steps an earlier session made without writing
+    /// their outcome (killed after a push), and says so in the footer.
+    fn reconcile(&self) {
+        let Some(ex) = self.executor.clone() else {
+            return;
+        };
+        let tx = self.done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            for text in ex.reconcile(Ts::now()) {
+                tracing::warn!("{text}");
+                let _ = tx.blocking_send(Msg::Notice { text, bad: true });
+            }
+        });
+    }
+
     /// Gives the lock back, if held, on a blocking thread (a live Lease is a network call).
     fn unlock(&self) -> Option<tokio::task::JoinHandle<()>> {
         let guard = self.held.lock().ok().and_then(|mut g| g.take())?;
@@ -455,6 +469,7 @@ async fn event_loop(
     let mut drawn_shops = 0;
     tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly(), "console started");
 
+    runner.reconcile();
     let (tx, mut rx) = mpsc::channel(1024);
     let watch: JoinHandle<()> = tokio::spawn(source.watch(tx));
     let _stop_watch = AbortOnDrop(watch);
