@@ -814,8 +814,13 @@ fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fa
     .expect("demo opens");
     let mut stores = fleet.stores().expect("stores");
     stores.audit = Box::new(IntentOnly(AuditLog { path: log.clone() }));
+    // Bob's session is one whose process has ended by the time the next one starts.
     let bob = Executor::new(
-        Holder::new_session("bob@ops"),
+        Holder {
+            operator: "bob@ops".into(),
+            session: dead_session(),
+            operation: None,
+        },
         stores,
         GatePolicy::default(),
     );
@@ -862,7 +867,17 @@ fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     let mut intent =
         shopctl::ops::audit::AuditEntry::for_mutation(&step, "alice@ops", now, &Ok(None), None);
     intent.result = shopctl::ops::audit::INTENT.into();
+    intent.id = Some("running-1".into());
+    // A step still under way in a live session is left alone.
+    intent.session = Some(Holder::new_session("alice@ops").session);
+    AuditLog {
+        path: tmp.path().join(AUDIT_FILE),
+    }
+    .append(&intent)
+    .expect("written");
+    assert!(alice.reconcile(now).is_empty());
     intent.id = Some("killed-1".into());
+    intent.session = Some(dead_session());
     AuditLog {
         path: tmp.path().join(AUDIT_FILE),
     }
@@ -871,6 +886,12 @@ fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     let said = alice.reconcile(now);
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains(": not pushed"), "{said:?}");
+    // A damaged line (a torn append) does not hide the rest.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(tmp.path().join(AUDIT_FILE))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"time\":\"2026-\n"))
+        .expect("torn");
     // Through the binary: a command that may write reconciles first and says so.
     intent.id = Some("killed-2".into());
     AuditLog {
@@ -893,5 +914,18 @@ fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
         "{err}"
     );
     let entries = audit(tmp.path());
-    assert!(shopctl::ops::audit::open_intents(&entries).is_empty());
+    assert!(shopctl::ops::audit::abandoned_intents(&entries).is_empty());
+    assert_eq!(
+        shopctl::ops::audit::open_intents(&entries).len(),
+        1,
+        "the running one"
+    );
+}
+
+/// The session of a process of this system that has ended.
+fn dead_session() -> String {
+    let mut child = std::process::Command::new("true").spawn().expect("true");
+    let pid = child.id();
+    child.wait().expect("ended");
+    format!("{}/{pid}/0", shopctl::ops::lock::local_identity())
 }

@@ -36,6 +36,9 @@ pub struct AuditEntry {
     /// Links a step's intent to its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The session that wrote an intent: only once it no longer runs is the intent reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// The operator's reason for an override.
@@ -164,6 +167,7 @@ impl AuditEntry {
             to: None,
             result: String::new(),
             id: None,
+            session: None,
             commit: None,
             reason: None,
             overridden: Vec::new(),
@@ -219,6 +223,19 @@ pub fn open_intents(entries: &[AuditEntry]) -> Vec<&AuditEntry> {
         .collect()
 }
 
+/// The open intents of sessions that no longer run: a step still under way in another process
+/// is left to that process.
+pub fn abandoned_intents(entries: &[AuditEntry]) -> Vec<&AuditEntry> {
+    open_intents(entries)
+        .into_iter()
+        .filter(|e| {
+            e.session
+                .as_deref()
+                .is_some_and(super::lock::session_is_dead)
+        })
+        .collect()
+}
+
 /// An append-only JSONL file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
@@ -247,15 +264,25 @@ impl AuditLog {
         f.sync_data()
     }
 
+    /// Every line that reads as an audit entry; a damaged line (torn by a full disk) is
+    /// skipped with a warning, so that one bad line does not hide the rest.
     pub fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(std::io::Error::other))
-            .collect()
+        Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .filter_map(|(i, l)| match serde_json::from_str(l) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    tracing::warn!("{}: line {} is damaged: {e}", self.path.display(), i + 1);
+                    None
+                }
+            })
+            .collect())
     }
 }

@@ -259,7 +259,7 @@ impl Executor {
             Ok(e) => e,
             Err(e) => return vec![format!("the audit log cannot be read: {e}")],
         };
-        let open: Vec<AuditEntry> = super::audit::open_intents(&entries)
+        let open: Vec<AuditEntry> = super::audit::abandoned_intents(&entries)
             .into_iter()
             .cloned()
             .collect();
@@ -278,12 +278,13 @@ impl Executor {
         let mut said = Vec::new();
         for intent in open {
             let (result, note) = reconciled(&fleet, &intent);
+            // The outcome of the operator who made the step, said by this session.
             let mut outcome = AuditEntry {
                 time: now.rfc3339(),
-                operator: self.operator().to_string(),
                 result: result.to_string(),
-                notes: Some(note.clone()),
+                notes: Some(format!("{note} (reconciled by {})", self.operator())),
                 recording: None,
+                session: None,
                 ..intent.clone()
             };
             if result == "pushed" {
@@ -347,6 +348,10 @@ impl Executor {
                 }
             })
             .and_then(|(m, fresh)| {
+                // The re-check may have taken a while: the lock is still this session's now.
+                if let Some(g) = guard.filter(|_| m.needs().contains(&Capability::Lock)) {
+                    g.fence()?;
+                }
                 // Write-ahead: the intent is written first, and without it nothing is.
                 if !matches!(m, Mutation::Notes { .. }) {
                     let id = format!("{}-{:08x}", now.secs(), fastrand::u32(..));
@@ -354,6 +359,7 @@ impl Executor {
                         AuditEntry::for_mutation(&m, self.operator(), now, &Ok(None), notes);
                     intent.result = super::audit::INTENT.into();
                     intent.id = Some(id.clone());
+                    intent.session = Some(self.holder.session.clone());
                     self.try_append(&intent)
                         .map_err(|e| OpsError::Unaudited(e.to_string()))?;
                     step = Some(id);

@@ -112,10 +112,27 @@ pub fn session_is_dead(session: &str) -> bool {
     {
         return false;
     }
-    match process_state(pid) {
-        None => true,
-        Some(p) => p.zombie || started.is_some_and(|s| s != p.start),
+    if !process_exists(pid) {
+        return true;
     }
+    // What /proc says of it, where this user may read it (`hidepid` hides other users'
+    // processes: alive, then, as far as anyone here can tell).
+    process_state(pid).is_some_and(|p| p.zombie || started.is_some_and(|s| s != p.start))
+}
+
+/// Whether a process `pid` exists, as the kernel says: signal 0 checks without sending
+/// anything; "not permitted" means it exists and belongs to another user.
+fn process_exists(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
 }
 
 /// What `/proc/PID/stat` says of a process: whether it is a zombie, and when it started.
@@ -147,6 +164,16 @@ pub trait LockStore: Send + Sync {
     fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError>;
     /// Gives the lock up if `holder` has it.
     fn release(&self, holder: &Holder) -> Result<(), OpsError>;
+    /// Extends the lock `holder` holds — only while it is still `holder`'s: a lock that lapsed
+    /// and was taken by anyone else meanwhile (even if given back since) is lost, never taken
+    /// again by a renewal.
+    fn renew(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        match self.read()? {
+            Some(l) if holder.owns(&l) => self.acquire(holder, now),
+            Some(l) => Err(OpsError::Locked(l)),
+            None => Err(OpsError::LockLost("it is gone from its store".into())),
+        }
+    }
     /// How long the lock lasts unless renewed.
     fn duration(&self) -> Duration {
         Duration::from_secs(LOCK_TTL_SECS as u64)
@@ -196,10 +223,19 @@ impl Renewal {
         if self.state().stopped {
             return Err(OpsError::LockLost("it was given back".into()));
         }
-        match self.store.acquire(&self.holder, now) {
+        // The lock lasts from when the renewal was asked, not from when it was answered.
+        let asked = Instant::now();
+        match self.store.renew(&self.holder, now) {
             Ok(_) => {
-                self.state().renewed = Instant::now();
+                self.state().renewed = asked;
                 Ok(())
+            }
+            Err(e @ OpsError::LockLost(_)) => {
+                self.state().lost = Some(match &e {
+                    OpsError::LockLost(why) => why.clone(),
+                    _ => e.to_string(),
+                });
+                Err(e)
             }
             Err(OpsError::Locked(other)) => {
                 let why = format!("{} took it over", other.who());
@@ -477,6 +513,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_taken_and_given_back_meanwhile_is_lost_not_taken_again() {
+        let store = Arc::new(Memory::default());
+        let guard = LockGuard::take(store.clone(), alice(), Arc::default(), Ts::now()).unwrap();
+        // It lapsed; someone took it and gave it back: the store is empty again.
+        *store.0.lock().unwrap() = None;
+        assert!(matches!(guard.renew(Ts::now()), Err(OpsError::LockLost(_))));
+        assert!(matches!(guard.fence(), Err(OpsError::LockLost(_))));
+        assert!(store.read().unwrap().is_none(), "not taken again");
+    }
+
+    #[test]
     fn a_lock_that_cannot_be_renewed_for_its_whole_duration_is_fenced() {
         /// A store that answers the first acquisition, then fails every renewal.
         struct Failing(std::sync::atomic::AtomicBool);
@@ -485,7 +532,7 @@ mod tests {
                 Duration::from_secs(1)
             }
             fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
-                Ok(None)
+                Err(OpsError::Store("the server does not answer".into()))
             }
             fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
                 if self.0.swap(true, Ordering::SeqCst) {

@@ -164,8 +164,10 @@ impl LockStore for LeaseLock {
                 let lease = self.lease(holder, now, now, None);
                 match self.block(self.api.create(&post_params(), &lease)) {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
-                    // Someone created it first: it is theirs.
+                    // Someone created it first: it is theirs — unless it is ours after all
+                    // (a create retried after its answer was lost).
                     Err(e) if is_conflict(&e) => match self.read()? {
+                        Some(l) if holder.owns(&l) => Ok(l),
                         Some(l) => Err(OpsError::Locked(l)),
                         None => Err(OpsError::Lock(
                             "the Lease changed meanwhile; try again".into(),
@@ -194,8 +196,10 @@ impl LockStore for LeaseLock {
                 );
                 match self.block(self.api.replace(&self.name, &post_params(), &lease)) {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
-                    // Another contender replaced it first: it won.
+                    // Another contender replaced it first: it won — unless the winner is this
+                    // very write (retried after its answer was lost).
                     Err(e) if is_conflict(&e) => match self.read()? {
+                        Some(l) if holder.owns(&l) && l.is_held(now) => Ok(l),
                         Some(l) => Err(OpsError::Locked(l)),
                         None => Err(OpsError::Lock(
                             "the Lease changed meanwhile; try again".into(),

@@ -124,10 +124,10 @@ async fn move_one(
     let mut known = seen.filter(|s| s.version.is_some());
     let mut attempts = 0;
     while attempts < ATTEMPTS {
-        let shop = match known.take() {
-            Some(shop) => shop,
+        let (shop, from_view) = match known.take() {
+            Some(shop) => (shop, true),
             None => match api.get_opt(&m.shop).await {
-                Ok(Some(obj)) => objects::shop(&obj),
+                Ok(Some(obj)) => (objects::shop(&obj), false),
                 Ok(None) => return Ok(Moved::Left("the shop no longer exists".into())),
                 Err(e) => match throttled(&e) {
                     // Still throttled after the client's own retries: wait as asked, again.
@@ -140,6 +140,10 @@ async fn move_one(
             },
         };
         let now_on = &shop.shopsets;
+        // Nothing is left alone on the view's word: where it is now is read first.
+        if from_view && !same_shopsets(now_on, &m.from) {
+            continue;
+        }
         if same_shopsets(now_on, &m.to) {
             return Ok(Moved::Already);
         }
@@ -284,9 +288,13 @@ impl PlacementStore for ShopPatcher {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        self.runtime
+        let written = self
+            .runtime
             .call(self.clusters.patch(cluster, &pp, &Patch::Merge(&patch)))
-            .map(|_| ())
-            .map_err(store_error)
+            .map_err(store_error)?;
+        if let Some(view) = &self.view {
+            view.wrote_cluster(objects::cluster(&written));
+        }
+        Ok(())
     }
 }

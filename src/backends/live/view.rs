@@ -31,6 +31,10 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How often the clusters are probed (as the console does).
 const PROBE_EVERY: Duration = Duration::from_secs(15);
 
+/// How long a round of probes is believed: two rounds and a half. A view whose probes have
+/// failed longer than that (the control plane cannot list the clusters) is not current.
+const PROBES_LAST: Duration = Duration::from_secs(38);
+
 /// The placement part of a live fleet, kept current for the executor.
 pub struct PlacementView {
     shared: Arc<Shared>,
@@ -62,10 +66,12 @@ struct State {
     current: bool,
     /// Why they are not current, when one failed.
     problem: Option<String>,
-    /// Every cluster has been probed at least once.
-    probed: bool,
+    /// When the clusters were last probed (a round that listed them).
+    probed: Option<std::time::Instant>,
     /// Shops this session wrote, with the resourceVersion its write returned.
     written: HashMap<String, String>,
+    /// The resourceVersion of each shop as the watch last delivered it.
+    versions: HashMap<String, String>,
 }
 
 impl PlacementView {
@@ -115,7 +121,8 @@ impl PlacementView {
                 let changed = shared.changed.notified();
                 {
                     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-                    if state.current && state.probed {
+                    let probed = state.probed.is_some_and(|t| t.elapsed() < PROBES_LAST);
+                    if state.current && probed {
                         state.fleet.refresh();
                         return Ok(state.fleet.clone());
                     }
@@ -123,7 +130,10 @@ impl PlacementView {
                         let why = match (&state.problem, state.current) {
                             (Some(p), _) => p.clone(),
                             (None, false) => "the shops are still being read".into(),
-                            (None, true) => "the clusters are still being probed".into(),
+                            (None, true) => format!(
+                                "the clusters have not been probed for {} s",
+                                PROBES_LAST.as_secs()
+                            ),
                         };
                         return Err(OpsError::Read(format!(
                             "the placement could not be re-checked within {} s: {why}",
@@ -143,10 +153,22 @@ impl PlacementView {
     /// re-check sees it, whatever the watch has delivered so far.
     pub fn wrote(&self, shop: Shop) {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        // The watch may already have brought a later change by someone else.
+        if let (Some(seen), Some(v)) = (state.versions.get(&shop.name), &shop.version)
+            && older(Some(v), seen)
+        {
+            return;
+        }
         if let Some(v) = &shop.version {
             state.written.insert(shop.name.clone(), v.clone());
         }
         state.fleet.apply(FleetUpdate::ShopUpserted(shop));
+    }
+
+    /// A cluster as this session just wrote it (cordoned or not): the plan made next sees it.
+    pub fn wrote_cluster(&self, spec: crate::domain::ClusterSpec) {
+        let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.fleet.apply(FleetUpdate::ClusterSpec(spec));
     }
 }
 
@@ -178,6 +200,9 @@ async fn keep(shared: Arc<Shared>, mut rx: mpsc::Receiver<SourceEvent>) {
 fn apply(state: &mut State, event: SourceEvent) {
     match event {
         SourceEvent::Update(FleetUpdate::ShopUpserted(shop)) => {
+            if let Some(v) = &shop.version {
+                state.versions.insert(shop.name.clone(), v.clone());
+            }
             if let Some(w) = state.written.get(&shop.name) {
                 if older(shop.version.as_deref(), w) {
                     return;
@@ -188,6 +213,7 @@ fn apply(state: &mut State, event: SourceEvent) {
         }
         SourceEvent::Update(FleetUpdate::ShopRemoved(name)) => {
             state.written.remove(&name);
+            state.versions.remove(&name);
             state.fleet.apply(FleetUpdate::ShopRemoved(name));
         }
         SourceEvent::Update(u) => state.fleet.apply(u),
@@ -218,7 +244,7 @@ async fn probe_every(source: LiveSource, cp: kube::Client, shared: Arc<Shared>) 
             for s in statuses {
                 state.fleet.apply(FleetUpdate::ClusterStatus(s));
             }
-            state.probed = true;
+            state.probed = Some(std::time::Instant::now());
             drop(state);
             shared.changed.notify_waiters();
         }
