@@ -107,6 +107,35 @@ fn a_theme_may_give_a_colour_index_as_an_integer() {
 }
 
 #[test]
+fn a_fifo_or_a_device_as_theme_or_configuration_is_refused_without_waiting() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fifo = tmp.path().join("theme.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    // Nobody ever writes to the FIFO: reading it would wait forever.
+    run(demo(&tmp.path().join("demo"))
+        .arg("--theme")
+        .arg(&fifo)
+        .arg("status"))
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains(format!(
+        "cannot read theme file '{}': it is a FIFO, not a regular file",
+        fifo.display()
+    )));
+    run(shopctl().arg("--config").arg(&fifo).arg("status"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("it is a FIFO, not a regular file"));
+    run(shopctl().args(["--config", "/dev/zero", "status"]))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "it is a device, not a regular file",
+        ));
+}
+
+#[test]
 fn demo_scale_out_of_range_is_an_argument_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     for scale in ["0", "1000001"] {

@@ -12,8 +12,24 @@ use super::time::Ts;
 /// breaks) become spaces.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || is_bidi_control(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+/// The characters that reorder the text around them (U+202A–U+202E, U+2066–U+2069, the marks
+/// U+200E, U+200F and U+061C): a name carrying one could show another name than it is, so
+/// they are blanked like ESC.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 /// [`printable`] line by line: text of several lines (a comment) keeps its line breaks.
@@ -639,5 +655,23 @@ impl ReleaseLock {
     /// A lock past its expiry is stale and no longer held.
     pub fn is_held(&self, now: Ts) -> bool {
         now < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_reordering_characters_are_blanked() {
+        assert_eq!(printable("a\u{1b}[2Jb"), "a [2Jb");
+        // "shop-\u{202E}kcab" would show as "shop-back": shown as it is spelled instead.
+        assert_eq!(printable("shop-\u{202E}kcab"), "shop- kcab");
+        for c in [
+            '\u{202A}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            assert_eq!(printable(&format!("x{c}y")), "x y", "{:?}", c);
+        }
+        assert_eq!(printable("café ✓"), "café ✓");
     }
 }

@@ -38,6 +38,46 @@ fn temp_path(path: &Path) -> PathBuf {
     ))
 }
 
+/// Reads a small text file a user named (a configuration, a theme): refused, without opening
+/// it, when it is not a regular file — a FIFO would wait for a writer forever, a device would
+/// never end — or when it is larger than `limit` bytes. The error says which.
+pub fn read_text_file(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let kind = {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_dir() {
+                "a directory"
+            } else if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {kind}, not a regular file"),
+        ));
+    }
+    if meta.len() > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {} bytes, more than {limit}", meta.len()),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,10 +138,11 @@ impl Theme {
             return Err(ThemeError::Unknown(name.to_string()));
         }
         let path = PathBuf::from(name);
-        let src = std::fs::read_to_string(&path).map_err(|e| ThemeError::Read {
-            file: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let src =
+            crate::ops::atomic::read_text_file(&path, 1 << 20).map_err(|e| ThemeError::Read {
+                file: path.clone(),
+                reason: e.to_string(),
+            })?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

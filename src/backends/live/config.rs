@@ -161,7 +161,7 @@ pub fn default_file() -> PathBuf {
 impl Config {
     /// Reads `file`; `context` (from `--context`) overrides the control plane's context.
     pub fn load(file: &Path, context: Option<&str>) -> Result<Config, ConfigError> {
-        let src = match std::fs::read_to_string(file) {
+        let src = match crate::ops::atomic::read_text_file(file, 1 << 20) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::NotFound { file: file.into() });
