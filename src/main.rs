@@ -325,6 +325,14 @@ fn replay(
     match cast {
         Some(out) => {
             let write = |out: &std::path::Path| -> anyhow::Result<cast::Exported> {
+                // As with `--record`: nothing that exists is replaced — not a file, and not a
+                // device or anything else that is not one.
+                if std::fs::symlink_metadata(out).is_ok() {
+                    anyhow::bail!(
+                        "'{}' exists already; name a new file (a cast is never overwritten)",
+                        out.display()
+                    );
+                }
                 let tmp = out.with_extension("cast.partial");
                 let mut w = std::io::BufWriter::new(
                     std::fs::File::create(&tmp)
@@ -339,8 +347,10 @@ fn replay(
                         let _ = std::fs::remove_file(&tmp);
                         anyhow::anyhow!("cannot write '{}': {e}", out.display())
                     })?;
-                std::fs::rename(&tmp, out)
-                    .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", out.display()))?;
+                std::fs::rename(&tmp, out).map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                })?;
                 Ok(exported)
             };
             let exported = write(out)?;

@@ -235,6 +235,30 @@ fn a_bad_recording_is_named_with_its_line() {
         "no cast from a bad recording"
     );
 
+    // A header of a terminal no one has (it would take gigabytes to draw), and a time past
+    // anything a session lasts (it would be waited for forever): named, refused.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let width = format!("\"width\":{}", 100);
+    assert!(lines[0].contains(&width), "{}", lines[0]);
+    lines[0] = lines[0].replacen(&width, "\"width\":60000", 1);
+    std::fs::write(&file, lines.join("\n") + "\n").expect("w");
+    replay_cmd(dir, &file)
+        .code(1)
+        .stderr(predicate::str::contains(
+            "line 1: the terminal size 60000×30 is not one a terminal has",
+        ));
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines.len() - 1;
+    let t_at = lines[last].find("\"t\":").expect("t") + 4;
+    let t_end = t_at + lines[last][t_at..].find(',').expect("t ends");
+    lines[last].replace_range(t_at..t_end, &u64::MAX.to_string());
+    std::fs::write(&file, lines.join("\n") + "\n").expect("w");
+    replay_cmd(dir, &file)
+        .code(1)
+        .stderr(predicate::str::contains(
+            "is more than a recording can last (400 days)",
+        ));
+
     // Time going back is refused.
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[2] = lines[2].replacen("\"t\":", "\"t\":99999999", 1);
@@ -251,6 +275,23 @@ fn a_bad_recording_is_named_with_its_line() {
         predicate::str::contains(format!("line {n} is cut off"))
             .and(predicate::str::contains(format!("up to line {}", n - 1))),
     );
+    // A cast is never written over anything that exists: the one just written, or a device.
+    let written = std::fs::read(dir.join("out.cast")).expect("cast");
+    replay_cmd(dir, &file)
+        .code(1)
+        .stderr(predicate::str::contains("exists already; name a new file"));
+    assert_eq!(std::fs::read(dir.join("out.cast")).expect("cast"), written);
+    Command::cargo_bin("shopctl")
+        .expect("bin")
+        .env("XDG_STATE_HOME", dir)
+        .arg("replay")
+        .arg(&file)
+        .args(["--export-cast", "/dev/full"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("'/dev/full' exists already"));
+    assert!(std::fs::metadata("/dev/full").is_ok_and(|m| !m.is_file()));
+    assert!(!dir.join("out.cast.partial").exists());
 }
 
 #[test]

@@ -41,6 +41,19 @@ pub enum RecordingError {
     },
 }
 
+/// The largest terminal side a recording may give (columns or rows): larger is damage, not a
+/// terminal, and would take the memory of a frame that size.
+pub const MAX_SIDE: u16 = 1000;
+
+/// How long after its start a recorded line may come: 400 days, in milliseconds.
+pub const MAX_T: u64 = 400 * 86_400_000;
+
+/// Why a recorded terminal size cannot be one, if it cannot.
+fn bad_size(width: u16, height: u16) -> Option<String> {
+    (width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE)
+        .then(|| format!("{width}×{height} is not one a terminal has (each side 1 to {MAX_SIDE})"))
+}
+
 /// A recording read into memory.
 #[derive(Debug)]
 pub struct Recording {
@@ -93,12 +106,20 @@ impl Recording {
                     }
                     Some(_) => {}
                 }
-                serde_json::from_value::<Header>(value).map_err(|e| {
+                let header = serde_json::from_value::<Header>(value).map_err(|e| {
                     RecordingError::NotARecording {
                         path: path.clone(),
                         why: e.to_string(),
                     }
-                })?
+                })?;
+                if let Some(why) = bad_size(header.width, header.height) {
+                    return Err(RecordingError::BadLine {
+                        path,
+                        line: 1,
+                        why: format!("the terminal size {why}"),
+                    });
+                }
+                header
             }
         };
         let mut lines = Vec::new();
@@ -115,6 +136,30 @@ impl Recording {
             }
             let last = raw.peek().is_none();
             match serde_json::from_slice::<Line>(&bytes) {
+                Ok(l) if l.t > MAX_T => {
+                    return Err(RecordingError::BadLine {
+                        path,
+                        line: number,
+                        why: format!(
+                            "{} ms after the start is more than a recording can last ({} days)",
+                            l.t,
+                            MAX_T / 86_400_000
+                        ),
+                    });
+                }
+                Ok(Line {
+                    entry: super::Entry::Resize { width, height },
+                    ..
+                }) if bad_size(width, height).is_some() => {
+                    return Err(RecordingError::BadLine {
+                        path,
+                        line: number,
+                        why: format!(
+                            "the terminal resized to {}",
+                            bad_size(width, height).unwrap_or_default()
+                        ),
+                    });
+                }
                 Ok(l) if l.t < last_t => {
                     return Err(RecordingError::OutOfOrder {
                         path,
