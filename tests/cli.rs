@@ -527,6 +527,16 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
         .assert()
         .code(1)
         .stderr(predicate::str::contains("silences.json"));
+    // Expiring one names the damaged file, not a missing silence.
+    demo(dir)
+        .args(["silence", "expire", &id, "--yes"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("the silences cannot be read")
+                .and(predicate::str::contains("silences.json"))
+                .and(predicate::str::contains("no silence").not()),
+        );
     assert_eq!(
         std::fs::read(dir.join("silences.json")).expect("kept"),
         b"[{broken"

@@ -220,7 +220,11 @@ pub fn expire(
         Err(e) => return e,
     };
     let Some(s) = fleet.silences.iter().find(|s| s.id == id) else {
-        eprintln!("shopctl: no silence '{id}' (see 'shopctl silence list')");
+        // Not "no such silence" when the silences cannot be read at all: say why.
+        match &fleet.alerts_unknown {
+            Some(why) => eprintln!("shopctl: the silences cannot be read: {why}"),
+            None => eprintln!("shopctl: no silence '{id}' (see 'shopctl silence list')"),
+        }
         return Exit::Error;
     };
     let m = Mutation::ExpireSilence {
