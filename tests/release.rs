@@ -285,6 +285,38 @@ fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
 }
 
 #[test]
+fn a_push_refused_for_another_reason_is_named_not_taken_for_a_lost_race() {
+    let rig = Rig::new(Scenario::Calm);
+    let clone = rig.dir.path().join("git/system");
+    let tip = rig.pinned("tier-1");
+    let old = rig.pinned("tier-2");
+    shopctl::ops::git::commit_gitlink(
+        &clone,
+        "tier-2",
+        Some(&old),
+        &tip,
+        "Promote prod-beta",
+        "alice@ops",
+        Ts::now(),
+    )
+    .expect("commit");
+    // Another git process holds the remote branch's lock.
+    let lock = rig.remote().join("refs/heads/tier-2.lock");
+    std::fs::write(&lock, "").expect("lock file");
+    let theirs = git(&rig.remote(), &["rev-parse", "tier-2"]);
+    match shopctl::ops::git::push(&clone, "tier-2") {
+        Err(e @ OpsError::Git(_)) => {
+            assert!(!e.is_race(), "{e}");
+            assert!(e.to_string().contains("lock"), "{e}");
+        }
+        other => panic!("expected the lock to be named, got {other:?}"),
+    }
+    assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), theirs);
+    std::fs::remove_file(&lock).expect("unlocked");
+    shopctl::ops::git::push(&clone, "tier-2").expect("pushed once the lock is gone");
+}
+
+#[test]
 fn two_operators_contend_for_the_lock() {
     let mut alice = Rig::with_operator(Scenario::Calm, "alice@ops");
     let bob = alice.dir.path().to_path_buf();

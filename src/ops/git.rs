@@ -140,12 +140,24 @@ pub fn push(clone: &Path, branch: &str) -> Result<(), OpsError> {
     let mut opts = git2::PushOptions::new();
     opts.remote_callbacks(callbacks);
     let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    // Only a branch that moved on is a lost race (look again and retry); a ref that cannot
+    // be locked or a hook that declines is named as what it is.
+    let race = |msg: &str| {
+        let m = msg.to_ascii_lowercase();
+        m.contains("fast-forward") || m.contains("fastforward") || m.contains("fetch first")
+    };
     match remote.push(&[spec.as_str()], Some(&mut opts)) {
         Ok(()) if rejected.borrow().is_none() => {}
         Ok(()) => {
-            return Err(OpsError::Rejected {
-                branch: branch.into(),
-            });
+            let msg = rejected.borrow().clone().unwrap_or_default();
+            if race(&msg) {
+                return Err(OpsError::Rejected {
+                    branch: branch.into(),
+                });
+            }
+            return Err(OpsError::Git(format!(
+                "the push of '{branch}' was refused by the remote: {msg}"
+            )));
         }
         Err(e)
             if e.code() == git2::ErrorCode::NotFastForward
