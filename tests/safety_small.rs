@@ -136,6 +136,44 @@ fn a_fifo_or_a_device_as_theme_or_configuration_is_refused_without_waiting() {
 }
 
 #[test]
+fn a_demo_cluster_is_drained_and_restored_while_git_and_alertmanager_are_down() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    run(demo(&dir).arg("status")).assert().success();
+    // The system repository gone, Alertmanager's silences unreadable.
+    std::fs::rename(dir.join("git/system.git"), dir.join("git/system.gone")).expect("gone");
+    std::fs::write(dir.join("silences.json"), "[{broken").expect("damaged");
+    run(demo(&dir).args(["status", "-o", "json"]))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the system repository"));
+    run(demo(&dir)
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .args(["drain", "c", "--yes"]))
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("drained 'c'"));
+    run(demo(&dir)
+        .env("SHOPCTL_OPERATOR", "alice@ops")
+        .args(["restore", "c", "--yes"]))
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("restored 'c'"));
+    // A release still needs its repository: refused, nothing pretended.
+    run(demo(&dir).env("SHOPCTL_OPERATOR", "alice@ops").args([
+        "release",
+        "step",
+        "--tier",
+        "beta",
+        "--override-reason",
+        "testing",
+        "--yes",
+    ]))
+    .assert()
+    .failure();
+}
+
+#[test]
 fn demo_scale_out_of_range_is_an_argument_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     for scale in ["0", "1000001"] {

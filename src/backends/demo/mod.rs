@@ -105,6 +105,9 @@ pub struct DemoFleet {
     shops: Arc<Vec<Shop>>,
     history: AppHistory,
     branches: Vec<String>,
+    /// Why the system repository could not be read at the last read, if it could not: the
+    /// fleet is still shown (and can be drained), without what its tier branches pin.
+    git_problem: Option<String>,
 }
 
 impl DemoFleet {
@@ -125,6 +128,7 @@ impl DemoFleet {
             shops,
             history,
             branches,
+            git_problem: None,
         })
     }
 
@@ -158,7 +162,16 @@ impl DemoFleet {
     /// read is reported, not a reason to stop showing the fleet.
     pub fn read(&mut self, now: Ts) -> Result<(sim::Reading, LockRead), DemoError> {
         let branches =
-            git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
+            match git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches) {
+                Ok(b) => {
+                    self.git_problem = None;
+                    b
+                }
+                Err(e) => {
+                    self.git_problem = Some(e.to_string());
+                    vec![None; self.branches.len()]
+                }
+            };
         let tip_changed = {
             let tip = git2::Repository::open(self.state.dir.join(repos::APP_REPO))
                 .ok()
@@ -190,6 +203,11 @@ impl DemoFleet {
         let mut reading = world.read(now);
         reading.silences = silences;
         Ok((reading, lock))
+    }
+
+    /// Why the system repository could not be read at the last read, if it could not.
+    pub fn git_problem(&self) -> Option<&str> {
+        self.git_problem.as_deref()
     }
 
     pub fn history(&self) -> &AppHistory {
@@ -245,15 +263,22 @@ pub type LockRead = Result<Option<ReleaseLock>, String>;
 struct DemoReader(Mutex<DemoSource>);
 
 impl FleetReader for DemoReader {
-    /// The demo's whole state is one read of its directory, whatever the scope.
-    fn read(&self, now: Ts, _scope: crate::ops::executor::Scope) -> Result<Fleet, OpsError> {
+    /// The demo's state is one read of its directory; a release (everything) also needs its
+    /// system repository, a placement change does not.
+    fn read(&self, now: Ts, scope: crate::ops::executor::Scope) -> Result<Fleet, OpsError> {
         let mut source = self
             .0
             .lock()
             .map_err(|_| OpsError::Read("the demo reader failed earlier".into()))?;
-        source
+        let fleet = source
             .snapshot(now)
-            .map_err(|e| OpsError::Read(e.to_string()))
+            .map_err(|e| OpsError::Read(e.to_string()))?;
+        match fleet.unread.first() {
+            Some(why) if scope == crate::ops::executor::Scope::Everything => {
+                Err(OpsError::Read(why.clone()))
+            }
+            _ => Ok(fleet),
+        }
     }
 }
 
@@ -314,12 +339,16 @@ impl DemoSource {
             .last
             .as_ref()
             .and_then(|(r, _)| r.silences.as_ref().err().cloned());
+        // Its git as good as its system repository.
+        let git_problem = self.fleet.git_problem().map(str::to_string);
         for source in demo_sources() {
-            out.push(match (&source, &silences_problem) {
-                (SourceId::Alertmanager, Some(why)) => SourceEvent::Problem {
-                    source,
-                    message: why.clone(),
-                },
+            out.push(match (&source, &silences_problem, &git_problem) {
+                (SourceId::Alertmanager, Some(why), _) | (SourceId::Git, _, Some(why)) => {
+                    SourceEvent::Problem {
+                        source,
+                        message: why.clone(),
+                    }
+                }
                 _ => SourceEvent::Heartbeat { source, at: now },
             });
         }
@@ -378,6 +407,9 @@ impl FleetSource for DemoSource {
             fleet.apply(u);
         }
         fleet.apply(FleetUpdate::Shops(self.fleet.shops()));
+        if let Some(why) = self.fleet.git_problem() {
+            fleet.unread.push(format!("the system repository: {why}"));
+        }
         fleet.refresh();
         Ok(fleet)
     }
