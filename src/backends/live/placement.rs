@@ -269,6 +269,14 @@ impl PlacementStore for ShopPatcher {
         out.skipped
             .sort_by_key(|(shop, _)| order.get(shop.as_str()).copied());
         match error {
+            // What went through is said with the failure (the audit keeps it): those shops
+            // stay moved, recorded on themselves, and a drain run again goes on from there.
+            Some(e) if out.applied > 0 => Err(OpsError::Store(format!(
+                "{} — {} of the batch's {} shops were moved before that and stay moved",
+                super::errors::say(&e),
+                out.applied,
+                moves.len()
+            ))),
             Some(e) => Err(store_error(e)),
             None => Ok(out),
         }
