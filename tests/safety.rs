@@ -929,3 +929,23 @@ fn dead_session() -> String {
     child.wait().expect("ended");
     format!("{}/{pid}/0", shopctl::ops::lock::local_identity())
 }
+
+#[test]
+fn an_audit_line_never_names_a_recording_that_has_stopped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, alice) = open(tmp.path(), 300, "alice@ops");
+    let note = |text: &str| Mutation::Notes { text: text.into() };
+    alice.name_recording("/rec/session.jsonl".into());
+    alice
+        .execute(None, &note("while recording"), Ts::now(), None)
+        .expect("saved");
+    // The recording's disk filled up: it stopped.
+    alice.unname_recording();
+    alice
+        .execute(None, &note("after it stopped"), Ts::now(), None)
+        .expect("saved");
+    let lines = audit(tmp.path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].recording.as_deref(), Some("/rec/session.jsonl"));
+    assert_eq!(lines[1].recording, None);
+}

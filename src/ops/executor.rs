@@ -106,7 +106,7 @@ pub struct Executor {
     /// Writes the session's credentials may not perform, found at start.
     denied: Vec<Denial>,
     /// The file this session is recorded into: every audit line names it.
-    recording: std::sync::OnceLock<String>,
+    recording: std::sync::Mutex<Option<String>>,
 }
 
 /// A write the session may not perform: `what` names the verb and resource; `blocks` is the
@@ -136,13 +136,18 @@ impl Executor {
             policy,
             busy: Arc::new(AtomicBool::new(false)),
             denied: Vec::new(),
-            recording: std::sync::OnceLock::new(),
+            recording: std::sync::Mutex::new(None),
         }
     }
 
-    /// Names the recording of this session in every audit line from now on (set once).
+    /// Names the recording of this session in every audit line from now on.
     pub fn name_recording(&self, path: String) {
-        let _ = self.recording.set(path);
+        *self.recording.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+    }
+
+    /// The recording has stopped (its disk filled up): audit lines no longer name it.
+    pub fn unname_recording(&self) {
+        *self.recording.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Records what the session's credentials may not do: mutations needing a blocked
@@ -237,7 +242,12 @@ impl Executor {
     /// Appends `entry`, naming this session's recording, or says why it could not.
     fn try_append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         let named;
-        let entry = match (&entry.recording, self.recording.get()) {
+        let recording = self
+            .recording
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let entry = match (&entry.recording, recording.as_ref()) {
             (None, Some(path)) => {
                 named = AuditEntry {
                     recording: Some(path.clone()),

@@ -414,7 +414,7 @@ impl Runner {
             }
             // What the effects report is still shown, logged and recorded; their follow-ups are
             // not run.
-            record(recorder, app, &msg);
+            record(recorder, app, &msg, self.executor.as_deref());
             update(app, msg);
         }
         if let Some(giving_back) = self.unlock() {
@@ -506,7 +506,7 @@ async fn event_loop(
         if matches!(msg, Msg::DrainDone(_)) {
             runner.finished_drain();
         }
-        record(&mut recorder, &mut app, &msg);
+        record(&mut recorder, &mut app, &msg, runner.executor.as_deref());
         // Never wait on the lock's mutex here: a renewal may hold it across a network call.
         if matches!(msg, Msg::Tick(_)) && runner.held.try_lock().is_ok_and(|h| h.is_some()) {
             runner.renew();
@@ -519,7 +519,7 @@ async fn event_loop(
         }
         if !waiting.is_empty() {
             let batch = Msg::Sources(waiting);
-            record(&mut recorder, &mut app, &batch);
+            record(&mut recorder, &mut app, &batch, runner.executor.as_deref());
             effects.extend(update(&mut app, batch));
         }
         for effect in effects {
@@ -574,11 +574,17 @@ impl Drop for AbortOnDrop {
 }
 
 /// Records a message; a recording that cannot be written any more says so once.
-fn record(recorder: &mut Option<Recorder>, app: &mut App, msg: &Msg) {
+fn record(recorder: &mut Option<Recorder>, app: &mut App, msg: &Msg, ex: Option<&Executor>) {
     if let Some(r) = recorder
         && let Some(why) = r.record(msg)
     {
         app.say_for(why, true, NOT_PERMITTED_SECS);
+        // An audit line never names a recording that has stopped.
+        if !r.is_recording()
+            && let Some(ex) = ex
+        {
+            ex.unname_recording();
+        }
     }
 }
 
