@@ -290,7 +290,11 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 (Some(file), _) => ui::Record::To(file.clone()),
                 _ if cli.no_record || executor.is_none() => ui::Record::Off,
                 (None, None) => ui::Record::Off,
-                (None, Some((dir, keep))) => ui::Record::Automatic { dir, keep },
+                (None, Some((dir, keep, max_mib))) => ui::Record::Automatic {
+                    dir,
+                    keep,
+                    max_bytes: max_mib.saturating_mul(1 << 20),
+                },
             };
             let options = ui::Options {
                 policy,
@@ -398,7 +402,7 @@ struct Opened {
     export: (String, String, String),
     /// Where a read-write console records itself by default, and how many recordings to keep;
     /// `None` when automatic recording is off.
-    recording: Option<(std::path::PathBuf, usize)>,
+    recording: Option<(std::path::PathBuf, usize, u64)>,
 }
 
 /// Picks the backend. Only this function knows which one runs.
@@ -418,6 +422,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
     let readonly = cli.readonly || cli.wall || !writes;
     let auto_dir = ui::recording::writer::default_dir();
     let auto_keep = ui::recording::writer::KEEP_DEFAULT;
+    let auto_max_mib = ui::recording::writer::MAX_MIB_DEFAULT;
     if !cli.demo {
         let file = cli
             .config
@@ -442,6 +447,7 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             (
                 config.recording.dir.clone().unwrap_or(auto_dir),
                 config.recording.keep as usize,
+                config.recording.max_mib,
             )
         });
         return Ok(Opened {
@@ -493,6 +499,6 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         executor,
         policy,
         export: (remote, "argocd".into(), "shopset.dev/shopset".into()),
-        recording: Some((auto_dir, auto_keep)),
+        recording: Some((auto_dir, auto_keep, auto_max_mib)),
     })
 }

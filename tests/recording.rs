@@ -365,3 +365,38 @@ fn automatic_recordings_are_pruned_oldest_first_and_dropped_when_nothing_changed
     assert_eq!(r.finish(), None);
     assert!(!file.exists());
 }
+
+#[test]
+fn automatic_recordings_take_at_most_their_share_of_the_disk() {
+    use shopctl::ui::recording::writer::{automatic_file, prune_to};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // Three old recordings of 400 bytes: the oldest go until the rest take at most 900.
+    for i in 0..3 {
+        std::fs::write(
+            automatic_file(dir, common::CREATED.plus_secs(i * 60)),
+            vec![b'x'; 400],
+        )
+        .expect("w");
+    }
+    assert_eq!(prune_to(dir, 50, 900), (1, 800));
+    assert!(
+        !automatic_file(dir, common::CREATED).exists(),
+        "the oldest went"
+    );
+    // A recording stops, saying why, when it would take more than its share.
+    let app = new_app(common::CREATED);
+    let file = dir.join("new.jsonl");
+    let mut r = Recorder::create(&file, &Header::of(&app), true)
+        .expect("recording")
+        .limited_to(4096);
+    let said = (1..10_000)
+        .find_map(|i| r.record(&Msg::Tick(common::CREATED.plus_secs(i))))
+        .expect("stopped at its limit");
+    assert!(said.contains("recording.max_mib"), "{said}");
+    assert!(!r.is_recording());
+    let size = std::fs::metadata(&file).expect("kept").len();
+    assert!((4096..4096 + 200).contains(&size), "{size}");
+    // What it holds is a recording that replays.
+    Recording::open(&file).expect("a readable recording");
+}

@@ -28,6 +28,9 @@ pub struct Recording {
     pub auto: bool,
     /// How many automatic recordings to keep (the oldest are deleted).
     pub keep: u32,
+    /// How much disk they may take together, in MiB (the oldest are deleted; a recording that
+    /// would take more stops).
+    pub max_mib: u64,
     /// Where they go; `None`: `<state dir>/recordings`.
     pub dir: Option<PathBuf>,
 }
@@ -377,6 +380,7 @@ impl Config {
             let recording = Recording {
                 auto: s.bool_or("auto", true)?,
                 keep: s.integer_or("keep", 50, 1..=100_000)?,
+                max_mib: s.integer_or("max_mib", 1024, 1..=1_048_576)?.into(),
                 dir: s.path_opt("dir")?,
             };
             s.finish()?;

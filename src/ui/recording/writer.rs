@@ -13,6 +13,9 @@ use crate::ui::app::Msg;
 /// How many automatic recordings the state directory keeps by default.
 pub const KEEP_DEFAULT: usize = 50;
 
+/// How much disk the automatic recordings may take together, by default: 1 GiB.
+pub const MAX_MIB_DEFAULT: u64 = 1024;
+
 /// The recording of a running console.
 pub struct Recorder {
     path: PathBuf,
@@ -22,6 +25,10 @@ pub struct Recorder {
     automatic: bool,
     /// A mutation ran in this session (it was executed, or a drain reported).
     mutated: bool,
+    /// Bytes written so far.
+    written: u64,
+    /// Where it stops, for an automatic recording (its share of `recording.max_mib`).
+    limit: Option<u64>,
 }
 
 impl Recorder {
@@ -67,11 +74,19 @@ impl Recorder {
             started: Instant::now(),
             automatic,
             mutated: false,
+            written: line.len() as u64 + 1,
+            limit: None,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Stops the recording, saying why, once it holds more than `bytes`.
+    pub fn limited_to(mut self, bytes: u64) -> Recorder {
+        self.limit = Some(bytes);
+        self
     }
 
     /// Still writing (no write has failed).
@@ -100,10 +115,24 @@ impl Recorder {
             let line = Line { t, entry };
             result = serde_json::to_string(&line)
                 .map_err(std::io::Error::other)
-                .and_then(|text| writeln!(out, "{}", scrub(&text)));
+                .and_then(|text| {
+                    let text = scrub(&text);
+                    self.written += text.len() as u64 + 1;
+                    writeln!(out, "{text}")
+                });
             if result.is_err() {
                 break;
             }
+        }
+        if let Some(limit) = self.limit.filter(|l| self.written > *l) {
+            let _ = out.flush();
+            self.out = None;
+            tracing::warn!(path = %self.path.display(), "recording stopped at its size limit");
+            return Some(format!(
+                "recording stopped: '{}' reached the {} MiB the recordings may take (recording.max_mib)",
+                self.path.display(),
+                limit.div_ceil(1 << 20)
+            ));
         }
         // A tick comes every second: what was recorded reaches the disk within a second.
         if result.is_ok() && matches!(msg, Msg::Tick(_) | Msg::Executed { .. }) {
@@ -153,6 +182,36 @@ pub fn automatic_file(dir: &Path, now: Ts) -> PathBuf {
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
     dir.join(format!("{stamp}-{}.jsonl", std::process::id()))
+}
+
+/// Deletes the oldest automatic recordings in `dir` so that at most `keep` remain and together
+/// they take at most `max_bytes`. Returns how many were deleted and how many bytes those that
+/// remain take.
+pub fn prune_to(dir: &Path, keep: usize, max_bytes: u64) -> (usize, u64) {
+    let mut deleted = prune(dir, keep);
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return (deleted, 0);
+    };
+    let mut files: Vec<(PathBuf, u64)> = read
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .map(|e| (e.path(), e.metadata().map(|m| m.len()).unwrap_or(0)))
+        .collect();
+    files.sort();
+    let mut total: u64 = files.iter().map(|(_, n)| n).sum();
+    for (p, n) in &files {
+        if total <= max_bytes {
+            break;
+        }
+        match std::fs::remove_file(p) {
+            Ok(()) => {
+                total -= n;
+                deleted += 1;
+            }
+            Err(e) => tracing::warn!(path = %p.display(), "pruning recordings: {e}"),
+        }
+    }
+    (deleted, total)
 }
 
 /// Deletes the oldest automatic recordings in `dir` so that at most `keep` remain (the new one

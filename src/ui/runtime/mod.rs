@@ -67,7 +67,13 @@ pub enum Record {
     To(PathBuf),
     /// A read-write console's default: a new file in this directory, kept only if the session
     /// changed something; the oldest beyond `keep` are deleted.
-    Automatic { dir: PathBuf, keep: usize },
+    /// Together they take at most `max_bytes`: the oldest go first, and the new one stops when
+    /// it would take more.
+    Automatic {
+        dir: PathBuf,
+        keep: usize,
+        max_bytes: u64,
+    },
 }
 
 /// How the console runs, besides its backend.
@@ -120,13 +126,20 @@ pub fn run(
             Recorder::create(path, &header, false)
                 .map_err(|e| anyhow::anyhow!("cannot record the session: {e}"))?,
         ),
-        Record::Automatic { dir, keep } => {
-            let pruned = recording::writer::prune(dir, keep.saturating_sub(1));
+        Record::Automatic {
+            dir,
+            keep,
+            max_bytes,
+        } => {
+            // The older ones take at most half of what the recordings may take; the new one
+            // may take the rest.
+            let (pruned, others) =
+                recording::writer::prune_to(dir, keep.saturating_sub(1), max_bytes / 2);
             if pruned > 0 {
                 tracing::info!(pruned, dir = %dir.display(), "old recordings deleted");
             }
             match Recorder::create(&writer::automatic_file(dir, app.now), &header, true) {
-                Ok(r) => Some(r),
+                Ok(r) => Some(r.limited_to(max_bytes.saturating_sub(others))),
                 Err(e) => {
                     tracing::warn!("not recording this session: {e}");
                     app.say_for(
