@@ -14,6 +14,9 @@ use crate::domain::{ReleaseLock, Ts};
 /// How long a lock lasts unless renewed.
 pub const LOCK_TTL_SECS: i64 = 600;
 
+/// How soon a renewal that failed is tried again.
+const RETRY_FAILED_RENEWAL: Duration = Duration::from_secs(5);
+
 /// Who holds the lock: an operator's one session (and what for, which is only shown).
 #[derive(Debug, Clone, Eq)]
 pub struct Holder {
@@ -246,28 +249,34 @@ impl Renewal {
         }
     }
 
-    /// Renews every third of the duration until stopped or lost.
+    /// Renews every third of the duration until stopped or lost; after a failed renewal, again
+    /// within seconds, so that a moment without an answer does not cost the lock.
     fn run(&self) {
         let every = (self.duration / 3).max(Duration::from_millis(500));
+        let mut wait = every;
         loop {
             {
                 let state = self.state();
                 let (state, _) = self
                     .wake
-                    .wait_timeout_while(state, every, |s| !s.stopped)
+                    .wait_timeout_while(state, wait, |s| !s.stopped)
                     .unwrap_or_else(|p| p.into_inner());
                 if state.stopped || state.lost.is_some() {
                     return;
                 }
             }
-            if let Err(e) = self.renew(Ts::now()) {
-                if matches!(e, OpsError::LockLost(_)) {
+            wait = match self.renew(Ts::now()) {
+                Ok(()) => every,
+                Err(e @ OpsError::LockLost(_)) => {
                     tracing::warn!("the operator lock: {e}");
                     return;
                 }
-                // Tried again at the next round; fenced once the duration has passed.
-                tracing::warn!("renewing the operator lock: {e}");
-            }
+                // Tried again soon; fenced once the duration has passed without a renewal.
+                Err(e) => {
+                    tracing::warn!("renewing the operator lock: {e}");
+                    every.min(RETRY_FAILED_RENEWAL)
+                }
+            };
         }
     }
 }
