@@ -375,18 +375,7 @@ async fn silences_created_and_expired_by_shopctl_are_alertmanagers_own() {
     assert_eq!(again.status.code(), Some(2), "expiring twice is a no-op");
 
     let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
-    let lines: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("jsonl"))
-        .collect();
-    // Written ahead: each step's intent, then its outcome with the same id.
-    let (intents, lines): (Vec<Value>, Vec<Value>) =
-        lines.into_iter().partition(|l| l["result"] == "intent");
-    assert_eq!(
-        intents.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
-        lines.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
-        "{audit}"
-    );
+    let lines = common::audit_outcomes(&audit);
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(
         (

@@ -405,18 +405,7 @@ fn release_commands_through_the_binary_with_their_exit_codes() {
         .assert()
         .code(0);
     let audit = std::fs::read_to_string(tmp.path().join("audit.jsonl")).expect("audit log");
-    let lines: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
-    // Written ahead: each step's intent, then its outcome with the same id.
-    let (intents, lines): (Vec<Value>, Vec<Value>) =
-        lines.into_iter().partition(|l| l["result"] == "intent");
-    assert_eq!(
-        intents.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
-        lines.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
-        "{audit}"
-    );
+    let lines = common::audit_outcomes(&audit);
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["operator"], "carol@ops");
     assert_eq!(lines[0]["action"], "promote");

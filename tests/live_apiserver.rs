@@ -1570,6 +1570,57 @@ async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_applica
     );
 }
 
+/// The three ShopSets with room for `capacity` shops each, and `n` more shops on b-1 named
+/// `prefix0000` on.
+async fn many_on_b(env: &KubeEnv, capacity: u32, prefix: &str, n: usize) {
+    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
+        env.patch(
+            "control",
+            &obj("ShopSet", s, json!({})),
+            json!({"spec": {"capacity": capacity, "cluster": c}}),
+        )
+        .await;
+    }
+    env.create_all(
+        "control",
+        (0..n)
+            .map(|i| shop(&format!("{prefix}{i:04}"), &["b-1"]))
+            .collect(),
+    )
+    .await;
+}
+
+/// Follows the shops' watch `events` until a drain has recorded `n` of them as moved (two
+/// minutes at most).
+async fn until_moved(
+    events: &mut futures::stream::BoxStream<
+        'static,
+        Result<
+            kube::runtime::watcher::Event<kube::api::DynamicObject>,
+            kube::runtime::watcher::Error,
+        >,
+    >,
+    n: usize,
+) {
+    use futures::StreamExt;
+    use kube::ResourceExt;
+    let mut moved = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while moved.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.next()).await {
+            Ok(Some(Ok(
+                kube::runtime::watcher::Event::Apply(s)
+                | kube::runtime::watcher::Event::InitApply(s),
+            ))) if s.annotations().contains_key("shopset.dev/drain") => {
+                moved.insert(s.name_any());
+            }
+            Ok(Some(_)) => {}
+            _ => panic!("the drain never got going"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once() {
     let env = KubeEnv::get();
@@ -1580,22 +1631,8 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
         argocd,
         lock,
     } = session(env).await;
-    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
-        env.patch(
-            "control",
-            &obj("ShopSet", s, json!({})),
-            json!({"spec": {"capacity": 2000, "cluster": c}}),
-        )
-        .await;
-    }
     const SHOPS: usize = 1_200;
-    env.create_all(
-        "control",
-        (0..SHOPS)
-            .map(|i| shop(&format!("m{i:04}"), &["b-1"]))
-            .collect(),
-    )
-    .await;
+    many_on_b(env, 2000, "m", SHOPS).await;
     let file = config(tmp.path(), env, "operator", &argocd, &lock);
     // Killed and reaped whatever happens to the test.
     struct Reaped(std::process::Child);
@@ -1625,22 +1662,8 @@ async fn a_drain_killed_midway_resumes_from_the_cluster_and_moves_each_shop_once
     // first batch is in and before the last.
     use futures::StreamExt;
     use kube::ResourceExt;
-    let mut moved = std::collections::HashSet::new();
     let mut events = kube::runtime::watcher(shops.clone(), Default::default()).boxed();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while moved.len() < 250 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, events.next()).await {
-            Ok(Some(Ok(
-                kube::runtime::watcher::Event::Apply(s)
-                | kube::runtime::watcher::Event::InitApply(s),
-            ))) if s.annotations().contains_key("shopset.dev/drain") => {
-                moved.insert(s.name_any());
-            }
-            Ok(Some(_)) => {}
-            _ => panic!("the drain never got going"),
-        }
-    }
+    until_moved(&mut events, 250).await;
     child.0.kill().expect("killed");
     let _ = child.0.wait();
     drop(events);
@@ -1798,22 +1821,8 @@ async fn a_lease_taken_over_mid_drain_stops_it_before_its_next_write() {
         argocd,
         lock,
     } = session(env).await;
-    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
-        env.patch(
-            "control",
-            &obj("ShopSet", s, json!({})),
-            json!({"spec": {"capacity": 3000, "cluster": c}}),
-        )
-        .await;
-    }
     const SHOPS: usize = 2_000;
-    env.create_all(
-        "control",
-        (0..SHOPS)
-            .map(|i| shop(&format!("l{i:04}"), &["b-1"]))
-            .collect(),
-    )
-    .await;
+    many_on_b(env, 3000, "l", SHOPS).await;
     let file = config(tmp.path(), env, "operator", &argocd, &lock);
     let drain = {
         let (file, state) = (file.clone(), state.clone());
@@ -1823,28 +1832,13 @@ async fn a_lease_taken_over_mid_drain_stops_it_before_its_next_write() {
     };
     // Once the first batch is in, another operator takes the Lease over (as if it had expired).
     use futures::StreamExt;
-    use kube::ResourceExt;
     let admin = env.client("control", "admin").await;
     let shops: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
         admin.clone(),
         &kube_env::resource("shopset.dev/v1alpha1", "Shop"),
     );
-    let mut moved = std::collections::HashSet::new();
     let mut events = kube::runtime::watcher(shops.clone(), Default::default()).boxed();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while moved.len() < 250 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, events.next()).await {
-            Ok(Some(Ok(
-                kube::runtime::watcher::Event::Apply(s)
-                | kube::runtime::watcher::Event::InitApply(s),
-            ))) if s.annotations().contains_key("shopset.dev/drain") => {
-                moved.insert(s.name_any());
-            }
-            Ok(Some(_)) => {}
-            _ => panic!("the drain never got going"),
-        }
-    }
+    until_moved(&mut events, 250).await;
     drop(events);
     let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
         kube::Api::namespaced(admin, &lock);
@@ -1904,22 +1898,8 @@ async fn a_drain_throttled_by_api_priority_and_fairness_waits_as_told_and_moves_
         argocd,
         lock,
     } = session(env).await;
-    for (s, c) in [("a-1", "a"), ("b-1", "b"), ("c-1", "c")] {
-        env.patch(
-            "control",
-            &obj("ShopSet", s, json!({})),
-            json!({"spec": {"capacity": 2000, "cluster": c}}),
-        )
-        .await;
-    }
     const SHOPS: usize = 600;
-    env.create_all(
-        "control",
-        (0..SHOPS)
-            .map(|i| shop(&format!("t{i:04}"), &["b-1"]))
-            .collect(),
-    )
-    .await;
+    many_on_b(env, 2000, "t", SHOPS).await;
     // This operator's patches of shops get a priority level of a few seats with one short queue,
     // borrowing no seats: what does not fit is turned away (429 with Retry-After).
     let level = KubeEnv::unique("tight");

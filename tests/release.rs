@@ -250,13 +250,12 @@ fn rollback_refuses_to_leave_a_higher_tier_ahead() {
     assert_eq!(rig.rollback("dev"), Exit::Done);
 }
 
-#[test]
-fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
-    let rig = Rig::new(Scenario::Calm);
+/// A promotion of prod-beta committed in shopctl's working clone, not pushed yet: the clone and
+/// the commit it pins.
+fn committed_step(rig: &Rig) -> (std::path::PathBuf, String) {
     let clone = rig.dir.path().join("git/system");
     let tip = rig.pinned("tier-1");
     let old = rig.pinned("tier-2");
-    // We prepare our commit, then another operator's clone pushes first.
     shopctl::ops::git::commit_gitlink(
         &clone,
         "tier-2",
@@ -267,6 +266,14 @@ fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
         Ts::now(),
     )
     .expect("commit");
+    (clone, tip)
+}
+
+#[test]
+fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
+    let rig = Rig::new(Scenario::Calm);
+    // We prepare our commit, then another operator's clone pushes first.
+    let (clone, tip) = committed_step(&rig);
     common::push_gitlink(rig.dir.path(), "tier-2", &tip);
     let theirs = git(&rig.remote(), &["rev-parse", "tier-2"]);
     match shopctl::ops::git::push(&clone, "tier-2") {
@@ -287,19 +294,7 @@ fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
 #[test]
 fn a_push_refused_for_another_reason_is_named_not_taken_for_a_lost_race() {
     let rig = Rig::new(Scenario::Calm);
-    let clone = rig.dir.path().join("git/system");
-    let tip = rig.pinned("tier-1");
-    let old = rig.pinned("tier-2");
-    shopctl::ops::git::commit_gitlink(
-        &clone,
-        "tier-2",
-        Some(&old),
-        &tip,
-        "Promote prod-beta",
-        "alice@ops",
-        Ts::now(),
-    )
-    .expect("commit");
+    let (clone, _) = committed_step(&rig);
     // Another git process holds the remote branch's lock.
     let lock = rig.remote().join("refs/heads/tier-2.lock");
     std::fs::write(&lock, "").expect("lock file");

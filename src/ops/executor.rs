@@ -574,17 +574,9 @@ impl Executor {
                 )
                 .map(|b| done(None, Some(b))),
             Mutation::Notes { .. } => Ok(done(None, None)),
-            Mutation::Silence {
-                matchers,
-                duration_secs,
-                comment,
-            } => {
-                let new = NewSilence {
-                    matchers: matchers.clone(),
-                    starts_at: now,
-                    ends_at: now.plus_secs(*duration_secs),
-                    created_by: self.operator().to_string(),
-                    comment: comment.clone(),
+            Mutation::Silence { .. } => {
+                let Some(new) = self.new_silence(m, now) else {
+                    return Ok(done(None, None));
                 };
                 let id = self.stores.silences.create(&new)?;
                 Ok(Done {
@@ -598,21 +590,31 @@ impl Executor {
         }
     }
 
-    /// A silence that an active one already covers, or the expiry of one that Alertmanager no
-    /// longer holds or that has expired: nothing to do (and nothing written down).
-    fn silence_needed(&self, m: &Mutation, now: Ts) -> Result<(), OpsError> {
+    /// The silence `m` creates, from `now`, by this session's operator.
+    fn new_silence(&self, m: &Mutation, now: Ts) -> Option<NewSilence> {
         match m {
             Mutation::Silence {
                 matchers,
                 duration_secs,
                 comment,
-            } => {
-                let new = NewSilence {
-                    matchers: matchers.clone(),
-                    starts_at: now,
-                    ends_at: now.plus_secs(*duration_secs),
-                    created_by: self.operator().to_string(),
-                    comment: comment.clone(),
+            } => Some(NewSilence {
+                matchers: matchers.clone(),
+                starts_at: now,
+                ends_at: now.plus_secs(*duration_secs),
+                created_by: self.operator().to_string(),
+                comment: comment.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// A silence that an active one already covers, or the expiry of one that Alertmanager no
+    /// longer holds or that has expired: nothing to do (and nothing written down).
+    fn silence_needed(&self, m: &Mutation, now: Ts) -> Result<(), OpsError> {
+        match m {
+            Mutation::Silence { .. } => {
+                let Some(new) = self.new_silence(m, now) else {
+                    return Ok(());
                 };
                 let existing = self.stores.silences.silences()?;
                 match covering(&existing, &new) {

@@ -390,3 +390,21 @@ pub fn console_whole_fleet(config: &Path, shops: usize, dir: &Path) -> (f64, u64
     let _ = console.wait();
     (ms, peak)
 }
+
+/// The outcome lines of an audit log's text, checked to follow their intents one for one (the
+/// log is written ahead: each step's intent, then its outcome with the same id).
+#[allow(dead_code)]
+pub fn audit_outcomes(audit: &str) -> Vec<serde_json::Value> {
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let (intents, outcomes): (Vec<serde_json::Value>, Vec<serde_json::Value>) =
+        lines.into_iter().partition(|l| l["result"] == "intent");
+    assert_eq!(
+        intents.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
+        outcomes.iter().map(|l| &l["id"]).collect::<Vec<_>>(),
+        "{audit}"
+    );
+    outcomes
+}
