@@ -11,9 +11,9 @@ use crate::domain::{Revision, Ts};
 
 #[derive(Debug, Error)]
 pub enum GitError {
-    #[error("cannot open git repository '{path}': {source}")]
+    #[error("cannot open git repository '{path}': {}", .source.message())]
     Open { path: PathBuf, source: git2::Error },
-    #[error("git error in '{path}': {source}")]
+    #[error("git error in '{path}': {}", .source.message())]
     Read { path: PathBuf, source: git2::Error },
 }
 
