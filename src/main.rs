@@ -337,10 +337,25 @@ fn replay(
                         out.display()
                     );
                 }
+                // A partial file of its own: never one that exists (another export of the same
+                // name under way, or a link planted there).
                 let tmp = out.with_extension("cast.partial");
                 let mut w = std::io::BufWriter::new(
-                    std::fs::File::create(&tmp)
-                        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", out.display()))?,
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&tmp)
+                        .map_err(|e| {
+                            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                                anyhow::anyhow!(
+                                    "cannot write '{}': '{}' exists (another export of it under way, or one that was killed: remove it)",
+                                    out.display(),
+                                    tmp.display()
+                                )
+                            } else {
+                                anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                            }
+                        })?,
                 );
                 let exported = cast::export(player::Replay::new(rec, speed), speed, theme, &mut w)
                     .and_then(|e| {
@@ -351,9 +366,18 @@ fn replay(
                         let _ = std::fs::remove_file(&tmp);
                         anyhow::anyhow!("cannot write '{}': {e}", out.display())
                     })?;
-                std::fs::rename(&tmp, out).map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                // Linked into place only if nothing took the name meanwhile (never replaced).
+                let placed = std::fs::hard_link(&tmp, out);
+                let _ = std::fs::remove_file(&tmp);
+                placed.map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        anyhow::anyhow!(
+                            "'{}' appeared while the cast was written; it is left as it is (a cast is never written over anything)",
+                            out.display()
+                        )
+                    } else {
+                        anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                    }
                 })?;
                 Ok(exported)
             };

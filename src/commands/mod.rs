@@ -61,6 +61,7 @@ fn ops_exit(e: OpsError) -> Exit {
 /// The exit status for a failed mutation.
 pub fn exit_for(e: &OpsError) -> Exit {
     match e {
+        OpsError::Partly { error, .. } => exit_for(error),
         OpsError::Locked(_) | OpsError::LockLost(_) | OpsError::Busy => Exit::Locked,
         // The credentials may not write what it needs: like a read-only session.
         OpsError::NotPermitted(_) => Exit::ReadOnly,

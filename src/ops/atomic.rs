@@ -43,6 +43,24 @@ fn temp_path(path: &Path) -> PathBuf {
 /// never end — or when it is larger than `limit` bytes. The error says which.
 pub fn read_text_file(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind, Read};
+    let meta = regular_file(path)?;
+    if meta.len() > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {} bytes, more than {limit}", meta.len()),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The metadata of `path` if it is a regular file; otherwise an error saying what it is (a FIFO
+/// would wait for a writer forever, a device would never end).
+pub fn regular_file(path: &std::path::Path) -> std::io::Result<std::fs::Metadata> {
+    use std::io::{Error, ErrorKind};
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         let kind = {
@@ -65,17 +83,7 @@ pub fn read_text_file(path: &std::path::Path, limit: u64) -> std::io::Result<Str
             format!("it is {kind}, not a regular file"),
         ));
     }
-    if meta.len() > limit {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("it is {} bytes, more than {limit}", meta.len()),
-        ));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_string(&mut text)?;
-    Ok(text)
+    Ok(meta)
 }
 
 #[cfg(test)]

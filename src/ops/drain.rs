@@ -204,7 +204,16 @@ pub fn run_plan(
                 moves: batch.to_vec(),
             },
         };
-        let done = ex.execute(Some(guard), &m, now(), None)?;
+        let done = ex
+            .execute(Some(guard), &m, now(), None)
+            .map_err(|e| match report.moved {
+                0 => e,
+                moved => OpsError::Partly {
+                    error: Box::new(e),
+                    moved,
+                    total: report.total,
+                },
+            })?;
         let out = done.batch.unwrap_or_default();
         report.moved += out.applied;
         report.already += out.already;

@@ -100,6 +100,15 @@ pub enum OpsError {
     /// The step was made, but its outcome could not be written to the audit log.
     #[error("{0}")]
     NotAudited(String),
+    /// A drain or restore stopped at a batch by `error`: what had moved before stays moved.
+    #[error(
+        "{error} (at this batch) — {moved} of {total} shops had moved before it; they stay moved, and running it again continues"
+    )]
+    Partly {
+        error: Box<OpsError>,
+        moved: usize,
+        total: usize,
+    },
     #[error("git: {0}")]
     Git(String),
     /// The credentials in use may not perform a write this mutation needs (checked at start).

@@ -54,6 +54,38 @@ fn bad_size(width: u16, height: u16) -> Option<String> {
         .then(|| format!("{width}×{height} is not one a terminal has (each side 1 to {MAX_SIDE})"))
 }
 
+/// The longest line a recording may hold: 16 MiB (a pasted text, a batch of a fleet's updates).
+pub const MAX_LINE: usize = 16 << 20;
+
+/// The lines of a reader without their newline, each read only up to [`MAX_LINE`]: a longer one
+/// is an error, never a line held whole in memory.
+struct BoundedLines<R>(R);
+
+impl<R: BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::Read;
+        let mut line = Vec::new();
+        match (&mut self.0)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) => None,
+            Ok(_) if line.last() == Some(&b'\n') => {
+                line.pop();
+                Some(Ok(line))
+            }
+            Ok(n) if n > MAX_LINE => Some(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line longer than {} MiB", MAX_LINE >> 20),
+            ))),
+            Ok(_) => Some(Ok(line)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
 /// A recording read into memory.
 #[derive(Debug)]
 pub struct Recording {
@@ -71,6 +103,7 @@ impl Recording {
             path: path.to_path_buf(),
             source,
         };
+        crate::ops::atomic::regular_file(path).map_err(io)?;
         let file = std::fs::File::open(path).map_err(io)?;
         Recording::read(path, std::io::BufReader::new(file))
     }
@@ -78,7 +111,7 @@ impl Recording {
     /// Reads a recording from `reader`; `path` names it in messages.
     pub fn read(path: &Path, reader: impl BufRead) -> Result<Recording, RecordingError> {
         let path = path.to_path_buf();
-        let mut raw = reader.split(b'\n').enumerate().peekable();
+        let mut raw = BoundedLines(reader).enumerate().peekable();
         let header = match raw.next() {
             None => return Err(RecordingError::Empty { path }),
             Some((_, line)) => {
