@@ -292,6 +292,42 @@ fn a_bad_recording_is_named_with_its_line() {
         .stderr(predicate::str::contains("'/dev/full' exists already"));
     assert!(std::fs::metadata("/dev/full").is_ok_and(|m| !m.is_file()));
     assert!(!dir.join("out.cast.partial").exists());
+    // A partial file that exists (an export under way, or a link planted there) is not used.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "keep me").expect("w");
+    std::os::unix::fs::symlink(&victim, dir.join("p.cast.partial")).expect("link");
+    Command::cargo_bin("shopctl")
+        .expect("bin")
+        .env("XDG_STATE_HOME", dir)
+        .arg("replay")
+        .arg(&file)
+        .arg("--export-cast")
+        .arg(dir.join("p.cast"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("p.cast.partial' exists"));
+    assert_eq!(std::fs::read_to_string(&victim).expect("r"), "keep me");
+    // What is not a regular file is not read: a FIFO nobody writes, a device that never ends.
+    let fifo = dir.join("fifo.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    for bad in [fifo.as_path(), Path::new("/dev/zero")] {
+        Command::cargo_bin("shopctl")
+            .expect("bin")
+            .env("XDG_STATE_HOME", dir)
+            .arg("replay")
+            .arg(bad)
+            .arg("--export-cast")
+            .arg(dir.join("never.cast"))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("not a regular file"));
+    }
 }
 
 #[test]
