@@ -382,12 +382,14 @@ fn replay(
                 Ok(exported)
             };
             let exported = write(out)?;
+            // The file as written (the header and each frame's timing included).
+            let size = std::fs::metadata(out).map_or(exported.bytes as u64, |m| m.len());
             let _ = writeln!(
                 std::io::stderr(),
                 "shopctl: wrote '{}' ({} frames, {} KiB): play it with 'asciinema play {}'",
                 out.display(),
                 exported.frames,
-                exported.bytes / 1024,
+                size.div_ceil(1024),
                 out.display()
             );
             Ok(ExitCode::SUCCESS)
