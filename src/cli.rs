@@ -53,7 +53,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub wall: bool,
     /// Seconds each wall view shows when they do not all fit (0: no rotation).
-    #[arg(long, global = true, value_name = "SECS", default_value_t = crate::ui::wall::ROTATE_DEFAULT, requires = "wall")]
+    #[arg(long, global = true, value_name = "SECS", default_value_t = crate::limits::WALL_ROTATE_SECS, requires = "wall")]
     pub wall_rotate: u64,
     /// Record this session into FILE (JSON lines) for `shopctl replay`.
     #[arg(long, global = true, value_name = "FILE")]
@@ -225,8 +225,8 @@ fn speed(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a number (e.g. 10 or 0.5)"))?;
     let (lo, hi) = (
-        crate::ui::recording::player::MIN_SPEED,
-        crate::ui::recording::player::MAX_SPEED,
+        crate::limits::REPLAY_MIN_SPEED,
+        crate::limits::REPLAY_MAX_SPEED,
     );
     if x.is_finite() && (lo..=hi).contains(&x) {
         Ok(x)

@@ -96,7 +96,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(app.info.mode, theme.header()),
         sep(),
     ];
-    if let Some(label) = replay_label(app, narrow) {
+    if let Some(label) = text::replay_label(app, narrow) {
         left.push(Span::styled(
             label,
             theme
@@ -199,25 +199,6 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled("…", theme.header()), last);
     }
     frame.render_widget(Paragraph::new(Line::from(right)).style(theme.header()), r);
-}
-
-/// What the header says of a replay: that it is one, how fast, and the recorded time.
-pub(super) fn replay_label(app: &App, narrow: bool) -> Option<String> {
-    let r = app.replay.as_ref()?;
-    let state = if r.ended {
-        "■ end".to_string()
-    } else if r.paused {
-        "⏸ paused".to_string()
-    } else {
-        format!("▶ ×{}", text::speed(r.speed))
-    };
-    let when = app.now.rfc3339().replace('T', " ").replace('Z', "");
-    let when = when.split('.').next().unwrap_or_default().to_string();
-    Some(if narrow {
-        format!(" REPLAY {state} {when} ")
-    } else {
-        format!(" REPLAY of {} · {state} · {when} UTC ", r.name)
-    })
 }
 
 fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {

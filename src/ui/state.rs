@@ -141,7 +141,7 @@ pub struct Toast {
 }
 
 /// Seconds between views by default.
-pub const ROTATE_DEFAULT: u64 = 20;
+pub const ROTATE_DEFAULT: u64 = crate::limits::WALL_ROTATE_SECS;
 
 /// One of the wall screen's views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

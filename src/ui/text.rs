@@ -634,6 +634,25 @@ pub fn fit_lines(lines: Vec<ratatui::text::Line<'_>>, width: u16) -> Vec<ratatui
     lines.into_iter().map(|l| fit_line(l, width)).collect()
 }
 
+/// What the header says of a replay: that it is one, how fast, and the recorded time.
+pub fn replay_label(app: &super::app::App, narrow: bool) -> Option<String> {
+    let r = app.replay.as_ref()?;
+    let state = if r.ended {
+        "■ end".to_string()
+    } else if r.paused {
+        "⏸ paused".to_string()
+    } else {
+        format!("▶ ×{}", speed(r.speed))
+    };
+    let when = app.now.rfc3339().replace('T', " ").replace('Z', "");
+    let when = when.split('.').next().unwrap_or_default().to_string();
+    Some(if narrow {
+        format!(" REPLAY {state} {when} ")
+    } else {
+        format!(" REPLAY of {} · {state} · {when} UTC ", r.name)
+    })
+}
+
 #[cfg(test)]
 mod fit_tests {
     use super::fit;

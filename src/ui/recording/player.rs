@@ -20,8 +20,8 @@ use crate::ui::theme::Theme;
 use crate::ui::update::update;
 
 /// Slowest and fastest replay speeds.
-pub const MIN_SPEED: f64 = 0.25;
-pub const MAX_SPEED: f64 = 100_000.0;
+pub const MIN_SPEED: f64 = crate::limits::REPLAY_MIN_SPEED;
+pub const MAX_SPEED: f64 = crate::limits::REPLAY_MAX_SPEED;
 /// How far ←/→ move.
 const SEEK_MS: u64 = 10_000;
 /// How far shift-←/→ (and PgUp/PgDn) move.
