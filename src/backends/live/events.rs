@@ -115,7 +115,7 @@ impl AuditSink for LiveAudit {
         }
         if let Some(event) = event_of(entry, &self.instance, crate::domain::Ts::now().0) {
             let pp = PostParams {
-                field_manager: Some(super::placement::FIELD_MANAGER.into()),
+                field_manager: Some(super::objects::FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
             if let Err(e) = self.runtime.call(self.events.create(&pp, &event)) {

@@ -9,7 +9,7 @@ use kube::Api;
 use kube::api::{DeleteParams, PostParams, Preconditions};
 
 use super::blocking::{BlockingRuntime, is_conflict};
-use super::placement::FIELD_MANAGER;
+use super::objects::FIELD_MANAGER;
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::lock::LOCK_TTL_SECS;
 use crate::ops::lock::session_is_dead;

@@ -9,6 +9,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+/// The field manager shopctl's writes carry.
+pub const FIELD_MANAGER: &str = "shopctl";
+
 use kube::ResourceExt;
 use kube::runtime::watcher::Event;
 

@@ -26,8 +26,7 @@ use crate::domain::{Shop, same_shopsets};
 use crate::ops::OpsError;
 use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 
-/// The field manager shopctl's writes carry.
-pub const FIELD_MANAGER: &str = "shopctl";
+pub use super::objects::FIELD_MANAGER;
 
 /// How many shops are written at the same time.
 pub const MOVES_AT_ONCE: usize = 32;

@@ -11,7 +11,7 @@ use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use super::placement::FIELD_MANAGER;
+use super::objects::FIELD_MANAGER;
 
 /// Why an Application was not asked to sync.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
