@@ -250,9 +250,22 @@ impl KubeEnv {
             .await;
     }
 
-    /// Waits, up to 30 s, until `crd`'s resource is served: a list of it answers.
+    /// Waits, up to 30 s, until `crd` is Established (watched, not polled), then checks that a
+    /// list of its resource answers.
     async fn until_served(&self, cluster: &str, crd: &Value) {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        use kube::runtime::wait::{await_condition, conditions};
         let spec = &crd["spec"];
+        let name = crd["metadata"]["name"].as_str().expect("a name");
+        let client = self.client(cluster, "admin").await;
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(crds, name, conditions::is_crd_established()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name} of {cluster} not established within 30 s"))
+        .unwrap_or_else(|e| panic!("watching {name} of {cluster}: {e}"));
         let version = spec["versions"][0]["name"].as_str().expect("a version");
         let group = spec["group"].as_str().expect("a group");
         let gvk = GroupVersionKind::gvk(
@@ -264,16 +277,9 @@ impl KubeEnv {
             &gvk,
             spec["names"]["plural"].as_str().expect("plural"),
         );
-        let api: Api<DynamicObject> = Api::all_with(self.client(cluster, "admin").await, &ar);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            match api.list(&ListParams::default().limit(1)).await {
-                Ok(_) => return,
-                Err(e) if std::time::Instant::now() > deadline => {
-                    panic!("{} of {cluster} not served: {e}", ar.plural)
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
+        let api: Api<DynamicObject> = Api::all_with(client, &ar);
+        if let Err(e) = api.list(&ListParams::default().limit(1)).await {
+            panic!("{} of {cluster} established but not served: {e}", ar.plural);
         }
     }
 
