@@ -70,8 +70,6 @@ struct State {
     probed: Option<std::time::Instant>,
     /// Shops this session wrote, with the resourceVersion its write returned.
     written: HashMap<String, String>,
-    /// The resourceVersion of each shop as the watch last delivered it.
-    versions: HashMap<String, String>,
 }
 
 impl PlacementView {
@@ -154,8 +152,12 @@ impl PlacementView {
     pub fn wrote(&self, shop: Shop) {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         // The watch may already have brought a later change by someone else.
-        if let (Some(seen), Some(v)) = (state.versions.get(&shop.name), &shop.version)
-            && older(Some(v), seen)
+        let seen = state
+            .fleet
+            .find_shop(&shop.name)
+            .and_then(|s| s.version.clone());
+        if let (Some(seen), Some(v)) = (seen, &shop.version)
+            && older(Some(v), &seen)
         {
             return;
         }
@@ -200,9 +202,6 @@ async fn keep(shared: Arc<Shared>, mut rx: mpsc::Receiver<SourceEvent>) {
 fn apply(state: &mut State, event: SourceEvent) {
     match event {
         SourceEvent::Update(FleetUpdate::ShopUpserted(shop)) => {
-            if let Some(v) = &shop.version {
-                state.versions.insert(shop.name.clone(), v.clone());
-            }
             if let Some(w) = state.written.get(&shop.name) {
                 if older(shop.version.as_deref(), w) {
                     return;
@@ -213,7 +212,6 @@ fn apply(state: &mut State, event: SourceEvent) {
         }
         SourceEvent::Update(FleetUpdate::ShopRemoved(name)) => {
             state.written.remove(&name);
-            state.versions.remove(&name);
             state.fleet.apply(FleetUpdate::ShopRemoved(name));
         }
         SourceEvent::Update(u) => state.fleet.apply(u),

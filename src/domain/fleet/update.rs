@@ -373,6 +373,13 @@ impl Fleet {
         self.violations = all;
     }
 
+    /// The shop named `name`, found through the index (built first if it is behind).
+    pub fn find_shop(&mut self, name: &str) -> Option<&Shop> {
+        self.ensure_shop_index();
+        let i = *self.shop_index.get(name)?;
+        self.shops.get(i)
+    }
+
     fn ensure_shop_index(&mut self) {
         if self.shop_index.len() != self.shops.len() {
             self.shop_index = self
