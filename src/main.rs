@@ -328,60 +328,7 @@ fn replay(
     }
     match cast {
         Some(out) => {
-            let write = |out: &std::path::Path| -> anyhow::Result<cast::Exported> {
-                // As with `--record`: nothing that exists is replaced — not a file, and not a
-                // device or anything else that is not one.
-                if std::fs::symlink_metadata(out).is_ok() {
-                    anyhow::bail!(
-                        "'{}' exists already; name a new file (a cast is never overwritten)",
-                        out.display()
-                    );
-                }
-                // A partial file of its own: never one that exists (another export of the same
-                // name under way, or a link planted there).
-                let tmp = out.with_extension("cast.partial");
-                let mut w = std::io::BufWriter::new(
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&tmp)
-                        .map_err(|e| {
-                            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                                anyhow::anyhow!(
-                                    "cannot write '{}': '{}' exists (another export of it under way, or one that was killed: remove it)",
-                                    out.display(),
-                                    tmp.display()
-                                )
-                            } else {
-                                anyhow::anyhow!("cannot write '{}': {e}", out.display())
-                            }
-                        })?,
-                );
-                let exported = cast::export(player::Replay::new(rec, speed), speed, theme, &mut w)
-                    .and_then(|e| {
-                        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                        Ok(e)
-                    })
-                    .map_err(|e| {
-                        let _ = std::fs::remove_file(&tmp);
-                        anyhow::anyhow!("cannot write '{}': {e}", out.display())
-                    })?;
-                // Linked into place only if nothing took the name meanwhile (never replaced).
-                let placed = std::fs::hard_link(&tmp, out);
-                let _ = std::fs::remove_file(&tmp);
-                placed.map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        anyhow::anyhow!(
-                            "'{}' appeared while the cast was written; it is left as it is (a cast is never written over anything)",
-                            out.display()
-                        )
-                    } else {
-                        anyhow::anyhow!("cannot write '{}': {e}", out.display())
-                    }
-                })?;
-                Ok(exported)
-            };
-            let exported = write(out)?;
+            let exported = cast::export_file(player::Replay::new(rec, speed), speed, theme, out)?;
             // The file as written (the header and each frame's timing included).
             let size = std::fs::metadata(out).map_or(exported.bytes as u64, |m| m.len());
             let _ = writeln!(

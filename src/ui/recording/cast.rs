@@ -85,6 +85,68 @@ pub fn export(
     Ok(exported)
 }
 
+/// Writes `replay` as an asciicast v2 file at `out`, which must not exist: written to a partial
+/// file of its own (never one that exists, or a link planted there), then linked into place only
+/// if nothing took the name meanwhile — nothing is ever replaced.
+pub fn export_file(
+    replay: Replay,
+    speed: f64,
+    theme: &Theme,
+    out: &std::path::Path,
+) -> anyhow::Result<Exported> {
+    // As with `--record`: nothing that exists is replaced — not a file, and not a
+    // device or anything else that is not one.
+    if std::fs::symlink_metadata(out).is_ok() {
+        anyhow::bail!(
+            "'{}' exists already; name a new file (a cast is never overwritten)",
+            out.display()
+        );
+    }
+    // A partial file of its own: never one that exists (another export of the same
+    // name under way, or a link planted there).
+    let tmp = out.with_extension("cast.partial");
+    let mut w = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        anyhow::anyhow!(
+                            "cannot write '{}': '{}' exists (another export of it under way, or one that was killed: remove it)",
+                            out.display(),
+                            tmp.display()
+                        )
+                    } else {
+                        anyhow::anyhow!("cannot write '{}': {e}", out.display())
+                    }
+                })?,
+        );
+    let exported = export(replay, speed, theme, &mut w)
+        .and_then(|e| {
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            Ok(e)
+        })
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("cannot write '{}': {e}", out.display())
+        })?;
+    // Linked into place only if nothing took the name meanwhile (never replaced).
+    let placed = std::fs::hard_link(&tmp, out);
+    let _ = std::fs::remove_file(&tmp);
+    placed.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow::anyhow!(
+                    "'{}' appeared while the cast was written; it is left as it is (a cast is never written over anything)",
+                    out.display()
+                )
+            } else {
+                anyhow::anyhow!("cannot write '{}': {e}", out.display())
+            }
+        })?;
+    Ok(exported)
+}
+
 /// The bytes the renderer wrote, taken after each frame.
 #[derive(Debug, Clone, Default)]
 pub struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
