@@ -949,3 +949,62 @@ fn an_audit_line_never_names_a_recording_that_has_stopped() {
     assert_eq!(lines[0].recording.as_deref(), Some("/rec/session.jsonl"));
     assert_eq!(lines[1].recording, None);
 }
+
+#[test]
+fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_all_go_home() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
+    let fleet = source.snapshot(Ts::now()).expect("snapshot");
+    let on_c: Vec<String> = fleet
+        .shops
+        .iter()
+        .filter(|s| s.shopsets.iter().any(|ss| ss.starts_with("c-")))
+        .map(|s| s.name.clone())
+        .collect();
+    // Alice's dialog is open with its plan and id; meanwhile Bob drains c.
+    let stale = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: "c".into(),
+        drain: "drain-c-alice".into(),
+        accepted: HashSet::new(),
+        confirmed: plan_drain(&fleet, "c", &HashSet::new()),
+    };
+    let (_, bob) = join(tmp.path(), "bob@ops");
+    let bobs = PlanRequest {
+        drain: "drain-c-bob".into(),
+        ..stale.clone()
+    };
+    let run = |ex: &Executor, r: &PlanRequest| {
+        let guard = ex.lock(Ts::now()).expect("lock");
+        let result = run_plan(
+            ex,
+            &guard,
+            r,
+            &Ts::now,
+            &mut |_, _| {},
+            &StopFlag::default(),
+        );
+        guard.release().expect("released");
+        result
+    };
+    assert_eq!(run(&bob, &bobs).expect("bob drains").moved, on_c.len());
+    // Alice confirms late: nothing left to move, and Bob's drain keeps its id.
+    let _ = run(&alice, &stale);
+    let after = source.snapshot(Ts::now()).expect("snapshot");
+    assert_eq!(
+        after.cluster("c").and_then(|c| c.drain.clone()).as_deref(),
+        Some("drain-c-bob")
+    );
+    // One restore sends every shop home.
+    let restore = PlanRequest {
+        kind: PlanKind::Restore,
+        drain: "drain-c-bob".into(),
+        confirmed: shopctl::domain::placement::plan_restore(&after, "c", "drain-c-bob"),
+        ..stale
+    };
+    let report = run(&alice, &restore).expect("restored");
+    assert_eq!(report.moved, on_c.len());
+    let home = source.snapshot(Ts::now()).expect("snapshot");
+    assert!(!home.cluster("c").expect("c").cordoned);
+    assert!(unfinished_drains(&home).is_empty());
+}

@@ -133,6 +133,20 @@ pub fn run_plan(
     ex.permits(PLAN_NEEDS)?;
     let cluster = &req.cluster;
     let before = ex.read_placement(now())?;
+    // A drain confirmed while another drain of the same cluster ran (a dialog confirmed late)
+    // continues that drain under its id: its shops keep one record, and one restore sends them
+    // all home.
+    let adopted;
+    let req = match before.cluster(cluster).and_then(|c| c.drain.clone()) {
+        Some(existing) if req.kind == PlanKind::Drain && existing != req.drain => {
+            adopted = PlanRequest {
+                drain: existing,
+                ..req.clone()
+            };
+            &adopted
+        }
+        _ => req,
+    };
     let cordoned = before
         .cluster(cluster)
         .is_some_and(|c| c.cordoned && c.drain.as_deref() == Some(req.drain.as_str()));
