@@ -13,7 +13,7 @@ use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
 use shopctl::domain::release::GatePolicy;
-use shopctl::ops::{Executor, Holder};
+use shopctl::ops::{Executor, Holder, Operations};
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
 
@@ -21,7 +21,22 @@ fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let _log = logging::init();
-    let code = match run(cli, started) {
+    // The process's one runtime: the console, the commands, the stores and the lock's renewals
+    // all run on it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("shopctl")
+        .enable_all()
+        .build();
+    let result = match &runtime {
+        Ok(rt) => rt.block_on(run(cli, started)),
+        Err(e) => Err(anyhow::anyhow!("cannot start: {e}")),
+    };
+    // Whatever is still running (a watch, a renewal of a lock already given back) is let go.
+    if let Ok(rt) = runtime {
+        rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    }
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -45,7 +60,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Themes) => {
             shopctl::out!("{}", ui::theme::listing());
@@ -77,7 +92,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         export_cast,
     }) = &cli.command
     {
-        return replay(file, *speed, export_cast.as_deref(), &theme);
+        return replay(file, *speed, export_cast.as_deref(), &theme).await;
     }
     let Opened {
         source,
@@ -85,11 +100,12 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         policy,
         export,
         recording,
-    } = open_backend(&cli)?;
+    } = open_backend(&cli).await?;
+    let ops = executor.map(Operations::new);
     // A command that may write first completes the audit of steps an earlier session made
     // without writing their outcome (the console does so in the background).
-    if let (Some(ex), Some(_)) = (&executor, &cli.command) {
-        for said in ex.reconcile(Ts::now()) {
+    if let (Some(ops), Some(_)) = (&ops, &cli.command) {
+        for said in ops.reconcile().await {
             eprintln!("shopctl: {said}");
         }
     }
@@ -97,7 +113,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         Some(Command::Status { output }) => {
             let mut source = source;
             let now = Ts::now();
-            let fleet = source.snapshot(now)?;
+            let fleet = source.snapshot(now).await?;
             shopctl::out!("{}", commands::status(&fleet, output, now));
             Ok(ExitCode::SUCCESS)
         }
@@ -111,12 +127,13 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             let mut source = source;
             let exit = commands::placement::reassign(
                 source.as_mut(),
-                executor.as_ref(),
+                ops.as_ref(),
                 &shop,
                 &to,
                 change_tier,
                 yes,
-            );
+            )
+            .await;
             Ok(ExitCode::from(exit as u8))
         }
         Some(Command::Drain {
@@ -133,14 +150,18 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                         &cluster,
                         output == Output::Json,
                     )
+                    .await
                 }
-                (None, Some(cluster)) => commands::placement::drain(
-                    source.as_mut(),
-                    executor.as_ref(),
-                    &cluster,
-                    yes,
-                    &accept_degraded,
-                ),
+                (None, Some(cluster)) => {
+                    commands::placement::drain(
+                        source.as_mut(),
+                        ops.as_ref(),
+                        &cluster,
+                        yes,
+                        &accept_degraded,
+                    )
+                    .await
+                }
                 // A usage error, as the argument parser's own (exit 2).
                 (None, None) => {
                     eprintln!(
@@ -154,7 +175,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
         Some(Command::Restore { cluster, yes }) => {
             let mut source = source;
             let exit =
-                commands::placement::restore(source.as_mut(), executor.as_ref(), &cluster, yes);
+                commands::placement::restore(source.as_mut(), ops.as_ref(), &cluster, yes).await;
             Ok(ExitCode::from(exit as u8))
         }
         Some(Command::Release { action }) => {
@@ -162,7 +183,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             let exit = match action {
                 ReleaseAction::Status { output } => {
                     let now = Ts::now();
-                    let fleet = source.snapshot(now)?;
+                    let fleet = source.snapshot(now).await?;
                     // This process holds no lock: any held lock is another session's.
                     shopctl::out!(
                         "{}",
@@ -174,21 +195,25 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     tier,
                     yes,
                     override_reason,
-                } => commands::release::step(
-                    source.as_mut(),
-                    executor.as_ref(),
-                    &tier,
-                    override_reason.as_deref(),
-                    if yes { Confirm::Yes } else { Confirm::Ask },
-                    &Ts::now,
-                ),
-                ReleaseAction::Rollback { tier, yes } => commands::release::rollback(
-                    source.as_mut(),
-                    executor.as_ref(),
-                    &tier,
-                    if yes { Confirm::Yes } else { Confirm::Ask },
-                    &Ts::now,
-                ),
+                } => {
+                    commands::release::step(
+                        source.as_mut(),
+                        ops.as_ref(),
+                        &tier,
+                        override_reason.as_deref(),
+                        if yes { Confirm::Yes } else { Confirm::Ask },
+                    )
+                    .await
+                }
+                ReleaseAction::Rollback { tier, yes } => {
+                    commands::release::rollback(
+                        source.as_mut(),
+                        ops.as_ref(),
+                        &tier,
+                        if yes { Confirm::Yes } else { Confirm::Ask },
+                    )
+                    .await
+                }
             };
             Ok(ExitCode::from(exit as u8))
         }
@@ -201,7 +226,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 commands::export::check_repo_url(url)?;
             }
             let now = Ts::now();
-            let fleet = source.snapshot(now)?;
+            let fleet = source.snapshot(now).await?;
             let opts = commands::export::ExportOptions {
                 read_at: now,
                 repo_url: repo_url.as_deref().unwrap_or(&export.0),
@@ -249,7 +274,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             let exit = match action {
                 SilenceAction::List { output } => {
                     let now = Ts::now();
-                    let fleet = source.snapshot(now)?;
+                    let fleet = source.snapshot(now).await?;
                     match commands::silence::list(&fleet, output == Output::Json, now) {
                         Ok(text) => {
                             shopctl::out!("{text}");
@@ -266,16 +291,19 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                     duration,
                     comment,
                     yes,
-                } => commands::silence::create(
-                    source.as_mut(),
-                    executor.as_ref(),
-                    &matchers,
-                    &duration,
-                    &comment,
-                    yes,
-                ),
+                } => {
+                    commands::silence::create(
+                        source.as_mut(),
+                        ops.as_ref(),
+                        &matchers,
+                        &duration,
+                        &comment,
+                        yes,
+                    )
+                    .await
+                }
                 SilenceAction::Expire { id, yes } => {
-                    commands::silence::expire(source.as_mut(), executor.as_ref(), &id, yes)
+                    commands::silence::expire(source.as_mut(), ops.as_ref(), &id, yes).await
                 }
             };
             Ok(ExitCode::from(exit as u8))
@@ -288,7 +316,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
             }
             let record = match (&cli.record, recording) {
                 (Some(file), _) => ui::Record::To(file.clone()),
-                _ if cli.no_record || executor.is_none() => ui::Record::Off,
+                _ if cli.no_record || ops.is_none() => ui::Record::Off,
                 (None, None) => ui::Record::Off,
                 (None, Some((dir, keep, max_mib))) => ui::Record::Automatic {
                     dir,
@@ -303,14 +331,14 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> {
                 record,
                 wall: cli.wall.then_some(cli.wall_rotate),
             };
-            let outcome = ui::run(source, executor, options)?;
+            let outcome = ui::run(source, ops, options).await?;
             Ok(ExitCode::from(outcome.exit_code()))
         }
     }
 }
 
 /// `shopctl replay FILE`: on screen, or as an asciicast.
-fn replay(
+async fn replay(
     file: &std::path::Path,
     speed: f64,
     cast: Option<&std::path::Path>,
@@ -347,7 +375,7 @@ fn replay(
                     "a replay needs a terminal; to watch it elsewhere, write a cast with '--export-cast OUT.cast'"
                 );
             }
-            player::run(rec, speed, theme)?;
+            player::run(rec, speed, theme).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -379,7 +407,7 @@ struct Opened {
 }
 
 /// Picks the backend. Only this function knows which one runs.
-fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
+async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
     // Only what may write gets an executor: a read (status, export, plans, lists) never waits
     // for the access reviews nor depends on them.
     let writes = match &cli.command {
@@ -405,10 +433,10 @@ fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         let executor = if readonly {
             None
         } else {
-            Some(live::executor::executor(
-                &config,
-                Holder::new_session(shopctl::ops::operator()),
-            )?)
+            Some(
+                live::executor::executor(&config, Holder::new_session(shopctl::ops::operator()))
+                    .await?,
+            )
         };
         let argo = config.argocd.first();
         let export = (

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{CREATED, demo_options, demo_snapshot, git, push_gitlink, push_gitlink_at};
-use shopctl::backends::FleetSource;
+
 use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
 use shopctl::domain::{
     AlertState, HealthStatus, OperationPhase, Reachability, Severity, SyncStatus,

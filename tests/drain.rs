@@ -220,9 +220,8 @@ fn a_drain_killed_midway_continues_where_it_stopped() {
     );
 }
 
-#[test]
-fn blockers_refuse_the_drain_unless_accepted_by_name() {
-    use shopctl::backends::FleetSource;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blockers_refuse_the_drain_unless_accepted_by_name() {
     use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
     use shopctl::commands::Exit;
     use shopctl::commands::placement::drain;
@@ -232,9 +231,11 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
     let mut opts = common::demo_options(tmp.path(), 2000, Scenario::ClusterOutage);
     opts.created_at = Some(shopctl::domain::Ts::now().plus_secs(-120));
     let fleet = DemoFleet::open(&opts).expect("demo");
-    let ex = fleet
-        .executor(shopctl::ops::Holder::new_session("alice@ops"))
-        .expect("executor");
+    let ex = shopctl::ops::Operations::new(
+        fleet
+            .executor(shopctl::ops::Holder::new_session("alice@ops"))
+            .expect("executor"),
+    );
     let mut source = DemoSource::new(fleet);
     let snapshot = source
         .snapshot(shopctl::domain::Ts::now())
@@ -260,18 +261,24 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
             .expect("snapshot")
             .shops
     };
-    assert_eq!(drain(&mut source, Some(&ex), "a", true, &[]), Exit::Refused);
+    assert_eq!(
+        drain(&mut source, Some(&ex), "a", true, &[]).await,
+        Exit::Refused
+    );
     assert_eq!(shops_now(&mut source), before, "nothing moved");
     let names: Vec<String> = plan.blockers.iter().map(|b| b.shop.clone()).collect();
     // A name that is no shop of the cluster (a typo) is refused, not taken as accepted.
     let mut typo = names.clone();
     typo.push(format!("{}x", names[0]));
     assert_eq!(
-        drain(&mut source, Some(&ex), "a", true, &typo),
+        drain(&mut source, Some(&ex), "a", true, &typo).await,
         Exit::Refused
     );
     assert_eq!(shops_now(&mut source), before, "nothing moved");
-    assert_eq!(drain(&mut source, Some(&ex), "a", true, &names), Exit::Done);
+    assert_eq!(
+        drain(&mut source, Some(&ex), "a", true, &names).await,
+        Exit::Done
+    );
     let after = source
         .snapshot(shopctl::domain::Ts::now())
         .expect("snapshot");
@@ -280,7 +287,10 @@ fn blockers_refuse_the_drain_unless_accepted_by_name() {
         assert!(!shop.shopsets.is_empty(), "{name} keeps a ShopSet");
     }
     // Read-only and locked are refused like releases.
-    assert_eq!(drain(&mut source, None, "c", true, &[]), Exit::ReadOnly);
+    assert_eq!(
+        drain(&mut source, None, "c", true, &[]).await,
+        Exit::ReadOnly
+    );
 }
 
 #[test]

@@ -340,20 +340,12 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
     let file = env.kubeconfig.clone();
     let writer = |to: &'static str| {
         let file = file.clone();
-        std::thread::spawn(move || {
+        tokio::spawn(async move {
             let (k, name) = kubeconfig::load(Some(&file)).expect("kubeconfig");
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            let config = rt
-                .block_on(kubeconfig::client_config(
-                    &k,
-                    &name,
-                    Some("operator@control"),
-                ))
+            let config = kubeconfig::client_config(&k, &name, Some("operator@control"))
+                .await
                 .expect("context");
-            let p = ShopPatcher::new(config).expect("patcher");
+            let p = ShopPatcher::new(kubeconfig::client(config).expect("client"));
             let moves: Vec<Move> = (0..n)
                 .map(|i| Move {
                     shop: format!("race-{i}"),
@@ -367,11 +359,12 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
                 &Capacities::new(),
                 &[],
             )
+            .await
             .expect("batch")
         })
     };
     let (one, two) = (writer("a-1"), writer("c-1"));
-    let (one, two) = (one.join().expect("a-1"), two.join().expect("c-1"));
+    let (one, two) = (one.await.expect("a-1"), two.await.expect("c-1"));
     // Every shop was moved by exactly one of them; the other found it moved and left it.
     assert_eq!(one.applied + two.applied, n, "{one:?} {two:?}");
     assert_eq!(one.skipped.len() + two.skipped.len(), n, "{one:?} {two:?}");
@@ -1996,7 +1989,8 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
     use shopctl::domain::Ts;
     use shopctl::ops::lock::LOCK_TTL_SECS;
     use shopctl::ops::{Holder, LockStore, OpsError};
-    use std::sync::{Arc, Barrier};
+    use std::sync::Arc;
+    use tokio::sync::Barrier;
 
     let env = KubeEnv::get();
     let ns = env.namespace("control", "lock").await;
@@ -2006,71 +2000,64 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
         operation: None,
     };
     let kubeconfig_file = env.kubeconfig.clone();
-    let lease = move || {
+    let lease = async || {
         let (k, name) = kubeconfig::load(Some(&kubeconfig_file)).expect("kubeconfig");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let config = rt
-            .block_on(kubeconfig::client_config(
-                &k,
-                &name,
-                Some(&KubeEnv::context("control", "operator")),
-            ))
-            .expect("context");
-        LeaseLock::new(config, &ns, "shopctl-release", 600).expect("lease")
+        let config =
+            kubeconfig::client_config(&k, &name, Some(&KubeEnv::context("control", "operator")))
+                .await
+                .expect("context");
+        LeaseLock::new(
+            kubeconfig::client(config).expect("client"),
+            &ns,
+            "shopctl-release",
+            600,
+        )
     };
-    let winners = tokio::task::spawn_blocking(move || {
-        let store = lease();
-        let t = Ts::now();
-        let (alice, bob) = (holder("alice@ops", "h/1/a"), holder("bob@ops", "h/2/b"));
-        assert_eq!(
-            store.acquire(&alice, t).expect("created").holder,
-            "alice@ops"
-        );
-        match store.acquire(&bob, t.plus_secs(5)) {
-            Err(OpsError::Locked(l)) => assert_eq!(l.holder, "alice@ops"),
-            other => panic!("bob got {other:?}"),
-        }
-        let renewed = store.acquire(&alice, t.plus_secs(60)).expect("renewed");
-        assert_eq!(renewed.acquired_at, t);
-        assert_eq!(renewed.expires_at, t.plus_secs(60 + 600));
-        store.release(&bob).expect("not bob's: nothing");
-        assert!(store.read().expect("read").is_some());
-        store.release(&alice).expect("released");
-        assert!(store.read().expect("read").is_none());
+    let store = lease().await;
+    let t = Ts::now();
+    let (alice, bob) = (holder("alice@ops", "h/1/a"), holder("bob@ops", "h/2/b"));
+    assert_eq!(
+        store.acquire(&alice, t).await.expect("created").holder,
+        "alice@ops"
+    );
+    match store.acquire(&bob, t.plus_secs(5)).await {
+        Err(OpsError::Locked(l)) => assert_eq!(l.holder, "alice@ops"),
+        other => panic!("bob got {other:?}"),
+    }
+    let renewed = store
+        .acquire(&alice, t.plus_secs(60))
+        .await
+        .expect("renewed");
+    assert_eq!(renewed.acquired_at, t);
+    assert_eq!(renewed.expires_at, t.plus_secs(60 + 600));
+    store.release(&bob).await.expect("not bob's: nothing");
+    assert!(store.read().await.expect("read").is_some());
+    store.release(&alice).await.expect("released");
+    assert!(store.read().await.expect("read").is_none());
 
-        // Expired: six take it over at once, each through a client of its own; exactly one
-        // wins, the others meet the real server's 409.
-        store
-            .acquire(&holder("gone@ops", "h/9/z"), t)
-            .expect("left behind");
-        let late = t.plus_secs(LOCK_TTL_SECS + 1000);
-        let n = 6;
-        let barrier = Arc::new(Barrier::new(n));
-        let stores: Vec<LeaseLock> = (0..n).map(|_| lease()).collect();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = stores
-                .iter()
-                .enumerate()
-                .map(|(i, st)| {
-                    let barrier = barrier.clone();
-                    s.spawn(move || {
-                        barrier.wait();
-                        st.acquire(&holder("op", &format!("h/1/{i}")), late).is_ok()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("joined"))
-                .filter(|w| *w)
-                .count()
-        })
-    })
-    .await
-    .expect("joined");
+    // Expired: six take it over at once, each through a client of its own; exactly one
+    // wins, the others meet the real server's 409.
+    store
+        .acquire(&holder("gone@ops", "h/9/z"), t)
+        .await
+        .expect("left behind");
+    let late = t.plus_secs(LOCK_TTL_SECS + 1000);
+    let n = 6;
+    let barrier = Arc::new(Barrier::new(n));
+    let mut takers = Vec::new();
+    for i in 0..n {
+        let st = lease().await;
+        let barrier = barrier.clone();
+        let me = holder("op", &format!("h/1/{i}"));
+        takers.push(tokio::spawn(async move {
+            barrier.wait().await;
+            st.acquire(&me, late).await.is_ok()
+        }));
+    }
+    let mut winners = 0;
+    for t in takers {
+        winners += usize::from(t.await.expect("joined"));
+    }
     assert_eq!(winners, 1, "exactly one contender took the expired Lease");
 }
 
@@ -2476,21 +2463,22 @@ async fn a_read_write_session_runs_an_exec_plugin_once_for_all_its_stores() {
             .lines()
             .count()
     };
-    let (made, used) = tokio::task::spawn_blocking(move || {
+    let (made, used) = {
         let config = Config::load(&file, None).expect("config");
         let holder = shopctl::ops::Holder::new_session("alice@ops");
-        let ex = shopctl::backends::live::executor::executor(&config, holder).expect("executor");
+        let ex = shopctl::backends::live::executor::executor(&config, holder)
+            .await
+            .expect("executor");
         let made = runs_now();
         // The Lease store, the audit's Events and the access check went through the same
         // client: taking and giving back the lock runs nothing more.
         let guard = ex
             .lock_for(shopctl::domain::Ts::now(), "a test")
+            .await
             .expect("locked");
-        guard.release().expect("released");
+        guard.release().await.expect("released");
         (made, runs_now())
-    })
-    .await
-    .expect("joined");
+    };
     // kube runs a plugin up to three times while it makes a client; one client for every store.
     assert!(made <= 3, "{made} runs to make the session's stores");
     assert_eq!(used, made, "the stores ran the plugin again");

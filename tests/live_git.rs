@@ -4,7 +4,6 @@
 
 mod common;
 
-use shopctl::backends::FleetSource;
 use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
 use shopctl::backends::live::git::GitCache;
 
@@ -221,8 +220,8 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
     assert!(e.contains("cannot fetch") && e.contains(&remote), "{e}");
 }
 
-#[test]
-fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
     use shopctl::backends::live::releases::LiveReleases;
     use shopctl::ops::ReleaseStore;
 
@@ -257,18 +256,15 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
     let current = dev.revision.clone().expect("dev pins something");
     let older = dev.previous.clone().expect("an earlier revision");
     let clone = tmp.path().join("cache/system.push.git");
-    let runtime = shopctl::backends::live::blocking::BlockingRuntime::new().expect("runtime");
     let nowhere = || {
-        runtime
-            .client(kube::Config::new(
-                "http://127.0.0.1:1".parse().expect("url"),
-            ))
-            .expect("client")
+        shopctl::backends::live::kubeconfig::client(kube::Config::new(
+            "http://127.0.0.1:1".parse().expect("url"),
+        ))
+        .expect("client")
     };
     let now = shopctl::domain::Ts::now();
 
     let first = LiveReleases::new(
-        runtime.clone(),
         old.to_str().expect("utf-8"),
         clone.clone(),
         nowhere(),
@@ -284,18 +280,13 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
             now,
             &|_| {},
         )
+        .await
         .expect("pushed");
     let old_head = head(&old, &dev.branch);
     assert_eq!(pushed.commit, old_head);
 
     // git.remote now names the new place: the same push clone pushes there, not to the old.
-    let second = LiveReleases::new(
-        runtime.clone(),
-        new.to_str().expect("utf-8"),
-        clone,
-        nowhere(),
-        vec![],
-    );
+    let second = LiveReleases::new(new.to_str().expect("utf-8"), clone, nowhere(), vec![]);
     let pushed = second
         .set_gitlink(
             &dev.branch,
@@ -306,6 +297,7 @@ fn a_changed_git_remote_is_where_the_next_release_is_pushed() {
             now,
             &|_| {},
         )
+        .await
         .expect("pushed");
     assert_eq!(head(&new, &dev.branch), pushed.commit);
     assert_eq!(

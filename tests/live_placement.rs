@@ -12,16 +12,12 @@ use shopctl::backends::live::{kubeconfig, placement::ShopPatcher};
 use shopctl::domain::placement::Move;
 use shopctl::ops::placement::{Capacities, PlacementStore, Record};
 
-fn patcher(file: &std::path::Path) -> ShopPatcher {
+async fn patcher(file: &std::path::Path) -> ShopPatcher {
     let (k, name) = kubeconfig::load(Some(file)).expect("kubeconfig");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let config = rt
-        .block_on(kubeconfig::client_config(&k, &name, None))
+    let config = kubeconfig::client_config(&k, &name, None)
+        .await
         .expect("context");
-    ShopPatcher::new(config).expect("patcher")
+    ShopPatcher::new(kubeconfig::client(config).expect("client"))
 }
 
 fn mv(shop: &str, from: &[&str], to: &[&str]) -> Move {
@@ -57,10 +53,10 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
         json!({"metadata": {"name": "s3"}, "spec": {"redundancy": "single", "shopSets": ["c-1"]}}),
     );
     let rv_s1 = fake.get("shops", "s1").expect("s1")["metadata"]["resourceVersion"].clone();
-    let f2 = file.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let p = patcher(&f2);
+    let out = {
+        let p = patcher(&file).await;
         p.set_cordon("b", true, Some("drain-b-1"))
+            .await
             .expect("cordoned");
         let out = p
             .apply(
@@ -73,6 +69,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &Capacities::new(),
                 &[],
             )
+            .await
             .expect("batch");
         // Running the batch again moves nothing twice.
         let again = p
@@ -82,11 +79,10 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &Capacities::new(),
                 &[],
             )
+            .await
             .expect("batch");
         (out, again)
-    })
-    .await
-    .expect("joined");
+    };
     let (out, again) = out;
     assert_eq!((out.applied, out.already), (2, 0), "{out:?}");
     assert_eq!(out.skipped.len(), 1);
@@ -122,18 +118,16 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
     assert_eq!(s2_attempts, 2, "a 409 is re-read and retried once");
 
     // A restore clears what the drain recorded.
-    let out = tokio::task::spawn_blocking(move || {
-        patcher(&file)
-            .apply(
-                &[mv("s1", &["a-1"], &["b-1"])],
-                &Record::Clear,
-                &Capacities::new(),
-                &[],
-            )
-            .expect("restore batch")
-    })
-    .await
-    .expect("joined");
+    let out = patcher(&file)
+        .await
+        .apply(
+            &[mv("s1", &["a-1"], &["b-1"])],
+            &Record::Clear,
+            &Capacities::new(),
+            &[],
+        )
+        .await
+        .expect("restore batch");
     assert_eq!(out.applied, 1);
     let s1 = fake.get("shops", "s1").expect("s1");
     assert!(

@@ -180,19 +180,21 @@ fn shop(rv: &str, on: &[&str], annotations: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shop_is_patched_with_its_resource_version_and_a_conflict_reads_it_again() {
     let (client, mut handle) = client();
-    let store = ShopPatcher::with_client(client).expect("store");
-    let call = tokio::task::spawn_blocking(move || {
+    let store = ShopPatcher::new(client);
+    let call = tokio::spawn(async move {
         let mv = Move {
             shop: "maple-bakery".into(),
             from: vec!["b-1".into()],
             to: vec!["c-1".into()],
         };
-        store.apply(
-            &[mv],
-            &Record::Drain("drain-b-1".into()),
-            &Capacities::new(),
-            &[],
-        )
+        store
+            .apply(
+                &[mv],
+                &Record::Drain("drain-b-1".into()),
+                &Capacities::new(),
+                &[],
+            )
+            .await
     });
     let path = "/apis/shopset.dev/v1alpha1/shops/maple-bakery";
     for (rv, status) in [("41", 409), ("42", 200)] {
@@ -228,8 +230,8 @@ async fn a_shop_is_patched_with_its_resource_version_and_a_conflict_reads_it_aga
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_until_it_conflicts() {
     let (client, mut handle) = client();
-    let store = ShopPatcher::with_client(client).expect("store");
-    let call = tokio::task::spawn_blocking(move || {
+    let store = ShopPatcher::new(client);
+    let call = tokio::spawn(async move {
         let mv = Move {
             shop: "maple-bakery".into(),
             from: vec!["b-1".into()],
@@ -242,12 +244,14 @@ async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_unt
             previous: None,
             version: Some("40".into()),
         };
-        store.apply(
-            &[mv],
-            &Record::Drain("drain-b-1".into()),
-            &Capacities::new(),
-            &[seen],
-        )
+        store
+            .apply(
+                &[mv],
+                &Record::Drain("drain-b-1".into()),
+                &Capacities::new(),
+                &[seen],
+            )
+            .await
     });
     let path = "/apis/shopset.dev/v1alpha1/shops/maple-bakery";
     let expected = |rv: &str| {
@@ -281,7 +285,7 @@ async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_unt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_version() {
     let (client, mut handle) = client();
-    let lock = LeaseLock::with_client(client, "shopctl", "shopctl-release", 600).expect("lock");
+    let lock = LeaseLock::new(client, "shopctl", "shopctl-release", 600);
     let lock = std::sync::Arc::new(lock);
     let me = Holder {
         operator: "alice@ops".into(),
@@ -305,7 +309,7 @@ async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_vers
 
     // No Lease yet: created.
     let (l, m) = (std::sync::Arc::clone(&lock), me.clone());
-    let call = tokio::task::spawn_blocking(move || l.acquire(&m, now));
+    let call = tokio::spawn(async move { l.acquire(&m, now).await });
     let (method, uri, _, _, send) = next(&mut handle).await;
     assert_eq!(
         (method.as_str(), uri.as_str()),
@@ -332,7 +336,7 @@ async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_vers
 
     // Bob's Lease expired long ago: taken over by replace, with its resourceVersion.
     let (l, m) = (std::sync::Arc::clone(&lock), me.clone());
-    let call = tokio::task::spawn_blocking(move || l.acquire(&m, now));
+    let call = tokio::spawn(async move { l.acquire(&m, now).await });
     let (_, _, _, _, send) = next(&mut handle).await;
     answer(
         send,

@@ -3,24 +3,24 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::{demo_options, git};
-use shopctl::backends::FleetSource;
 use shopctl::backends::demo::{AUDIT_FILE, DemoFleet, DemoSource, Scenario};
 use shopctl::commands::Exit;
 use shopctl::commands::release::{Confirm, rollback, step};
 use shopctl::domain::Ts;
 use shopctl::ops::audit::AuditLog;
-use shopctl::ops::{Executor, Holder, OpsError};
+use shopctl::ops::{Executor, Holder, Operations, OpsError};
 
 /// A demo fleet created now, with a clock the test moves forward.
 struct Rig {
     dir: tempfile::TempDir,
     source: DemoSource,
-    executor: Executor,
-    offset: Cell<i64>,
+    ops: Arc<Operations>,
+    offset: Arc<AtomicI64>,
 }
 
 impl Rig {
@@ -36,46 +36,45 @@ impl Rig {
         let executor = fleet
             .executor(Holder::new_session(operator))
             .expect("executor");
+        let offset = Arc::new(AtomicI64::new(0));
+        let shifted = Arc::clone(&offset);
         Rig {
             source: DemoSource::new(fleet),
-            executor,
-            offset: Cell::new(0),
+            ops: Operations::with_clock(
+                executor,
+                Arc::new(move || Ts::now().plus_secs(shifted.load(Ordering::SeqCst))),
+            ),
+            offset,
             dir,
         }
     }
 
     fn now(&self) -> Ts {
-        Ts::now().plus_secs(self.offset.get())
+        self.ops.now()
+    }
+
+    fn executor(&self) -> &Executor {
+        self.ops.executor()
     }
 
     /// Lets time pass: Argo CD syncs and soak times run out.
     fn wait(&self, secs: i64) {
-        self.offset.set(self.offset.get() + secs);
+        self.offset.fetch_add(secs, Ordering::SeqCst);
     }
 
-    fn step(&mut self, tier: &str, reason: Option<&str>) -> Exit {
-        let offset = self.offset.get();
-        let clock = move || Ts::now().plus_secs(offset);
+    async fn step(&mut self, tier: &str, reason: Option<&str>) -> Exit {
         step(
             &mut self.source,
-            Some(&self.executor),
+            Some(&self.ops),
             tier,
             reason,
             Confirm::Yes,
-            &clock,
         )
+        .await
     }
 
-    fn rollback(&mut self, tier: &str) -> Exit {
-        let offset = self.offset.get();
-        let clock = move || Ts::now().plus_secs(offset);
-        rollback(
-            &mut self.source,
-            Some(&self.executor),
-            tier,
-            Confirm::Yes,
-            &clock,
-        )
+    async fn rollback(&mut self, tier: &str) -> Exit {
+        rollback(&mut self.source, Some(&self.ops), tier, Confirm::Yes).await
     }
 
     fn remote(&self) -> std::path::PathBuf {
@@ -112,8 +111,8 @@ fn overlays_tree(remote: &Path, branch: &str) -> String {
     git(remote, &["rev-parse", &format!("{branch}:overlays")])
 }
 
-#[test]
-fn a_full_release_from_dev_to_prod_ha() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_release_from_dev_to_prod_ha() {
     let mut rig = Rig::new(Scenario::Calm);
     let tip = rig.pinned("tier-0");
     assert_eq!(
@@ -127,7 +126,7 @@ fn a_full_release_from_dev_to_prod_ha() {
     let history_before = git(&rig.remote(), &["rev-list", "--count", "tier-4"]);
 
     for (level, tier) in [(2, "prod-beta"), (3, "prod"), (4, "prod-ha")] {
-        assert_eq!(rig.step(tier, None), Exit::Done, "step into {tier}");
+        assert_eq!(rig.step(tier, None).await, Exit::Done, "step into {tier}");
         // Invariant 2: the gitlink is the lower tier's, copied exactly; nothing else changed.
         assert_eq!(rig.pinned(&format!("tier-{level}")), tip);
         assert_eq!(
@@ -145,14 +144,15 @@ fn a_full_release_from_dev_to_prod_ha() {
         // Invariant 1: the next tier cannot receive it before this one has synced and soaked.
         if level < 4 {
             assert_eq!(
-                rig.step(["", "", "", "prod", "prod-ha"][level + 1], None),
+                rig.step(["", "", "", "prod", "prod-ha"][level + 1], None)
+                    .await,
                 Exit::Refused
             );
         }
         rig.wait(200);
     }
     assert_eq!(
-        rig.step("prod-ha", None),
+        rig.step("prod-ha", None).await,
         Exit::Refused,
         "nothing left to promote"
     );
@@ -181,14 +181,14 @@ fn a_full_release_from_dev_to_prod_ha() {
         && e.action == "promote"));
 }
 
-#[test]
-fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
     let mut rig = Rig::new(Scenario::Calm);
-    assert_eq!(rig.step("prod-beta", None), Exit::Done);
+    assert_eq!(rig.step("prod-beta", None).await, Exit::Done);
     rig.wait(40); // synced, but prod-beta's 60 s soak has not run out
-    assert_eq!(rig.step("prod", None), Exit::Refused);
+    assert_eq!(rig.step("prod", None).await, Exit::Refused);
     assert_eq!(
-        rig.step("prod", Some("   ")),
+        rig.step("prod", Some("   ")).await,
         Exit::Refused,
         "an empty reason is no reason"
     );
@@ -196,7 +196,8 @@ fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
         rig.step(
             "prod",
             Some("hotfix for the checkout outage, approved by bob")
-        ),
+        )
+        .await,
         Exit::Done
     );
     let last = rig.audit().into_iter().last().expect("audit line");
@@ -212,19 +213,22 @@ fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
     );
 }
 
-#[test]
-fn a_bad_release_stops_at_the_tier_that_received_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_release_stops_at_the_tier_that_received_it() {
     let mut rig = Rig::new(Scenario::BadRelease);
-    assert_eq!(rig.step("prod-beta", None), Exit::Done);
+    assert_eq!(rig.step("prod-beta", None).await, Exit::Done);
     rig.wait(300);
     let before = rig.revision("prod");
     // prod-beta is Degraded and alerting: no reason can push the release further.
-    assert_eq!(rig.step("prod", None), Exit::Refused);
-    assert_eq!(rig.step("prod", Some("ship it anyway")), Exit::Refused);
+    assert_eq!(rig.step("prod", None).await, Exit::Refused);
+    assert_eq!(
+        rig.step("prod", Some("ship it anyway")).await,
+        Exit::Refused
+    );
     assert_eq!(rig.revision("prod"), before);
     // Rolling prod-beta back is the way out; history is kept.
     let count = git(&rig.remote(), &["rev-list", "--count", "tier-2"]);
-    assert_eq!(rig.rollback("prod-beta"), Exit::Done);
+    assert_eq!(rig.rollback("prod-beta").await, Exit::Done);
     assert_eq!(rig.revision("prod-beta"), before);
     let after: u32 = git(&rig.remote(), &["rev-list", "--count", "tier-2"])
         .parse()
@@ -240,14 +244,14 @@ fn a_bad_release_stops_at_the_tier_that_received_it() {
     );
 }
 
-#[test]
-fn rollback_refuses_to_leave_a_higher_tier_ahead() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_refuses_to_leave_a_higher_tier_ahead() {
     let mut rig = Rig::new(Scenario::Calm);
     // dev was last changed from v1.41 to v1.42; beta runs v1.42 too.
-    assert_eq!(rig.rollback("dev"), Exit::Refused);
-    assert_eq!(rig.rollback("beta"), Exit::Done);
+    assert_eq!(rig.rollback("dev").await, Exit::Refused);
+    assert_eq!(rig.rollback("beta").await, Exit::Done);
     rig.wait(5);
-    assert_eq!(rig.rollback("dev"), Exit::Done);
+    assert_eq!(rig.rollback("dev").await, Exit::Done);
 }
 
 /// A promotion of prod-beta committed in shopctl's working clone, not pushed yet: the clone and
@@ -269,8 +273,8 @@ fn committed_step(rig: &Rig) -> (std::path::PathBuf, String) {
     (clone, tip)
 }
 
-#[test]
-fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
     let rig = Rig::new(Scenario::Calm);
     // We prepare our commit, then another operator's clone pushes first.
     let (clone, tip) = committed_step(&rig);
@@ -287,7 +291,7 @@ fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
     );
     // Stepping again re-fetches and re-evaluates: prod-beta already runs it, nothing to do.
     let mut rig = rig;
-    assert_eq!(rig.step("prod-beta", None), Exit::Refused);
+    assert_eq!(rig.step("prod-beta", None).await, Exit::Refused);
     assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), theirs);
 }
 
@@ -311,13 +315,14 @@ fn a_push_refused_for_another_reason_is_named_not_taken_for_a_lost_race() {
     shopctl::ops::git::push(&clone, "tier-2").expect("pushed once the lock is gone");
 }
 
-#[test]
-fn two_operators_contend_for_the_lock() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_contend_for_the_lock() {
     let mut alice = Rig::with_operator(Scenario::Calm, "alice@ops");
     let bob = alice.dir.path().to_path_buf();
     let alices = alice
-        .executor
+        .executor()
         .lock(alice.now())
+        .await
         .expect("alice takes the lock");
     let fleet = DemoFleet::open(&{
         let mut o = demo_options(&bob, 300, Scenario::Calm);
@@ -328,9 +333,11 @@ fn two_operators_contend_for_the_lock() {
         o
     })
     .expect("bob opens the same fleet");
-    let bob_exec = fleet
-        .executor(Holder::new_session("bob@ops"))
-        .expect("executor");
+    let bob_exec = Operations::new(
+        fleet
+            .executor(Holder::new_session("bob@ops"))
+            .expect("executor"),
+    );
     let mut bob_source = DemoSource::new(fleet);
     let code = step(
         &mut bob_source,
@@ -338,15 +345,15 @@ fn two_operators_contend_for_the_lock() {
         "prod-beta",
         None,
         Confirm::Yes,
-        &Ts::now,
-    );
+    )
+    .await;
     assert_eq!(code, Exit::Locked);
     let f = bob_source.snapshot(Ts::now()).expect("snapshot");
     assert_eq!(
         f.lock_holder(Ts::now()).map(|l| l.holder.clone()),
         Some("alice@ops".into())
     );
-    alices.release().expect("alice lets go");
+    alices.release().await.expect("alice lets go");
     assert_eq!(
         step(
             &mut bob_source,
@@ -354,43 +361,37 @@ fn two_operators_contend_for_the_lock() {
             "prod-beta",
             None,
             Confirm::Yes,
-            &Ts::now
-        ),
+        )
+        .await,
         Exit::Done
     );
     // A lock left behind expires.
     // A lock left behind: its holder vanished without giving it back.
     std::mem::forget(
         bob_exec
+            .executor()
             .lock(Ts::now())
+            .await
             .expect("bob takes it and walks away"),
     );
     alice.wait(3600);
     assert_eq!(
-        alice.step("prod", None),
+        alice.step("prod", None).await,
         Exit::Done,
         "a stale lock is taken over"
     );
 }
 
-#[test]
-fn read_only_refuses_and_changes_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_and_changes_nothing() {
     let mut rig = Rig::new(Scenario::Calm);
     let before = git(&rig.remote(), &["rev-parse", "tier-2"]);
-    let clock = Ts::now;
     assert_eq!(
-        step(
-            &mut rig.source,
-            None,
-            "prod-beta",
-            None,
-            Confirm::Yes,
-            &clock
-        ),
+        step(&mut rig.source, None, "prod-beta", None, Confirm::Yes,).await,
         Exit::ReadOnly
     );
     assert_eq!(
-        rollback(&mut rig.source, None, "beta", Confirm::Yes, &clock),
+        rollback(&mut rig.source, None, "beta", Confirm::Yes).await,
         Exit::ReadOnly
     );
     assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), before);

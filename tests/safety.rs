@@ -7,10 +7,10 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use assert_cmd::Command;
 use common::{demo_options, git};
-use shopctl::backends::FleetSource;
 use shopctl::backends::demo::placement::DemoPlacement;
 use shopctl::backends::demo::{AUDIT_FILE, DemoFleet, DemoOptions, DemoSource, Scenario};
 use shopctl::commands::Exit;
@@ -20,9 +20,30 @@ use shopctl::domain::placement::{Move, plan_drain};
 use shopctl::domain::release::{GatePolicy, gate};
 use shopctl::domain::{Fleet, Redundancy, Ts};
 use shopctl::ops::audit::AuditLog;
-use shopctl::ops::drain::{PlanKind, PlanRequest, StopFlag, StopReason, run_plan};
+use shopctl::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, StopReason, run_plan};
 use shopctl::ops::placement::{PlacementStore, Record};
-use shopctl::ops::{Executor, Holder, Mutation, OpsError};
+use shopctl::ops::{Executor, Holder, Mutation, Operations, OpsError};
+
+/// Runs a confirmed drain or restore under `ex`'s lock.
+async fn run(ex: &Executor, r: &PlanRequest) -> Result<DrainReport, OpsError> {
+    let guard = ex.lock(Ts::now()).await.expect("lock");
+    let result = run_plan(
+        ex,
+        &guard,
+        r,
+        &Ts::now,
+        &mut |_, _| {},
+        &StopFlag::default(),
+    )
+    .await;
+    guard.release().await.expect("released");
+    result
+}
+
+/// The operations of `ex`'s session, at `at` by their clock.
+fn ops_at(ex: Executor, at: Ts) -> Arc<Operations> {
+    Operations::with_clock(ex, Arc::new(move || at))
+}
 
 /// A fleet created now in a temporary directory, opened by one operator session.
 fn open(dir: &Path, scale: u32, operator: &str) -> (DemoSource, Executor) {
@@ -79,8 +100,8 @@ fn promotion(fleet: &Fleet, tier: &str, now: Ts, reason: Option<&str>) -> Mutati
     }
 }
 
-#[test]
-fn a_confirmed_step_is_refused_when_the_tier_below_was_rolled_back_meanwhile() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_step_is_refused_when_the_tier_below_was_rolled_back_meanwhile() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
     let later = Ts::now().plus_secs(3600);
@@ -90,18 +111,23 @@ fn a_confirmed_step_is_refused_when_the_tier_below_was_rolled_back_meanwhile() {
 
     // Meanwhile Bob rolls beta back: prod-beta would run something beta no longer runs.
     let (mut bob_source, bob) = join(tmp.path(), "bob@ops");
-    let clock = move || later;
     assert_eq!(
-        rollback(&mut bob_source, Some(&bob), "beta", Confirm::Yes, &clock),
+        rollback(
+            &mut bob_source,
+            Some(&ops_at(bob, later)),
+            "beta",
+            Confirm::Yes
+        )
+        .await,
         Exit::Done
     );
 
-    let guard = alice.lock(later).expect("alice locks");
-    match alice.execute(Some(&guard), &step, later, None) {
+    let guard = alice.lock(later).await.expect("alice locks");
+    match alice.execute(Some(&guard), &step, later, None).await {
         Err(e @ OpsError::Changed(_)) => assert!(e.is_race(), "{e}"),
         other => panic!("the stale step ran: {other:?}"),
     }
-    guard.release().expect("released");
+    guard.release().await.expect("released");
     assert_eq!(pinned(tmp.path(), "tier-2"), before, "tier-2 untouched");
     let last = audit(tmp.path()).pop().expect("audited");
     assert_eq!(
@@ -110,23 +136,24 @@ fn a_confirmed_step_is_refused_when_the_tier_below_was_rolled_back_meanwhile() {
     );
 }
 
-#[test]
-fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has_not() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has_not() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
     let start = Ts::now().plus_secs(3600);
-    let clock = move || start;
+    let alice_ops = ops_at(alice, start);
     assert_eq!(
         shopctl::commands::release::step(
             &mut source,
-            Some(&alice),
+            Some(&alice_ops),
             "prod-beta",
             None,
             Confirm::Yes,
-            &clock
-        ),
+        )
+        .await,
         Exit::Done
     );
+    let alice = alice_ops.executor();
     // Find the moment prod-beta has settled but not soaked.
     let (at, fleet) = (0..900)
         .step_by(3)
@@ -141,21 +168,22 @@ fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has_not()
 
     // Without a reason the executor refuses, even though the console's view was older.
     let unreasoned = promotion(&fleet, "prod", at, None);
-    let guard = alice.lock(at).expect("lock");
+    let guard = alice.lock(at).await.expect("lock");
     assert_eq!(
-        alice.execute(Some(&guard), &unreasoned, at, None),
+        alice.execute(Some(&guard), &unreasoned, at, None).await,
         Err(OpsError::NeedsOverride(vec!["soaked".into()]))
     );
-    drop(guard);
+    guard.release().await.expect("released");
 
     // Confirmed with a reason while soaking; executed after the soak: no override is recorded.
     let reasoned = promotion(&fleet, "prod", at, Some("hotfix"));
     let after = at.plus_secs(600);
-    let guard = alice.lock(after).expect("lock");
+    let guard = alice.lock(after).await.expect("lock");
     alice
         .execute(Some(&guard), &reasoned, after, None)
+        .await
         .expect("the step runs");
-    guard.release().expect("released");
+    guard.release().await.expect("released");
     let last = audit(tmp.path()).pop().expect("audited");
     assert_eq!(last.result, "pushed");
     assert!(
@@ -209,8 +237,8 @@ fn assert_within_capacity(f: &Fleet) {
     }
 }
 
-#[test]
-fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
@@ -223,6 +251,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
         dir: tmp.path().to_path_buf(),
     }
     .apply(&fillers, &Record::Nothing, &HashMap::new(), &[])
+    .await
     .expect("filled");
     let req = |confirmed| PlanRequest {
         kind: PlanKind::Drain,
@@ -231,20 +260,7 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
         accepted: HashSet::new(),
         confirmed,
     };
-    let run = |r: &PlanRequest| {
-        let guard = alice.lock(Ts::now()).expect("lock");
-        let result = run_plan(
-            &alice,
-            &guard,
-            r,
-            &Ts::now,
-            &mut |_, _| {},
-            &StopFlag::default(),
-        );
-        guard.release().expect("released");
-        result
-    };
-    match run(&req(confirmed)) {
+    match run(&alice, &req(confirmed)).await {
         Err(OpsError::PlanChanged(why)) => assert!(why.contains("changed since"), "{why}"),
         other => panic!("a changed plan ran: {other:?}"),
     }
@@ -257,7 +273,9 @@ fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
         ("drain", "rejected")
     );
     // Looked at again and confirmed, it runs; the cordon is not written twice.
-    let report = run(&req(plan_drain(&after, "b", &HashSet::new()))).expect("runs");
+    let report = run(&alice, &req(plan_drain(&after, "b", &HashSet::new())))
+        .await
+        .expect("runs");
     assert_eq!(report.moved, report.total);
     let done = source.snapshot(Ts::now()).expect("snapshot");
     assert_within_capacity(&done);
@@ -277,35 +295,40 @@ struct Racing {
     fillers: std::sync::Mutex<Option<Vec<Move>>>,
 }
 
+#[async_trait::async_trait]
 impl PlacementStore for Racing {
-    fn apply(
+    async fn apply(
         &self,
         moves: &[Move],
         record: &Record,
         capacity: &shopctl::ops::placement::Capacities,
         seen: &[shopctl::domain::Shop],
     ) -> Result<shopctl::ops::placement::BatchOutcome, OpsError> {
-        if moves.iter().any(|m| m.to.contains(&self.target))
-            && let Some(f) = self.fillers.lock().expect("fillers").take()
-        {
+        let fill = if moves.iter().any(|m| m.to.contains(&self.target)) {
+            self.fillers.lock().expect("fillers").take()
+        } else {
+            None
+        };
+        if let Some(f) = fill {
             self.inner
-                .apply(&f, &Record::Nothing, &HashMap::new(), &[])?;
+                .apply(&f, &Record::Nothing, &HashMap::new(), &[])
+                .await?;
         }
-        self.inner.apply(moves, record, capacity, seen)
+        self.inner.apply(moves, record, capacity, seen).await
     }
 
-    fn set_cordon(
+    async fn set_cordon(
         &self,
         cluster: &str,
         cordoned: bool,
         drain: Option<&str>,
     ) -> Result<(), OpsError> {
-        self.inner.set_cordon(cluster, cordoned, drain)
+        self.inner.set_cordon(cluster, cordoned, drain).await
     }
 }
 
-#[test]
-fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capacity() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capacity() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, _) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
@@ -338,7 +361,7 @@ fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capaci
         accepted: HashSet::new(),
         confirmed,
     };
-    let guard = alice.lock(now).expect("lock");
+    let guard = alice.lock(now).await.expect("lock");
     let result = run_plan(
         &alice,
         &guard,
@@ -346,8 +369,9 @@ fn a_writer_filling_a_target_between_check_and_write_never_pushes_it_past_capaci
         &Ts::now,
         &mut |_, _| {},
         &StopFlag::default(),
-    );
-    guard.release().expect("released");
+    )
+    .await;
+    guard.release().await.expect("released");
     match result {
         Err(OpsError::PlanChanged(why)) => assert!(why.contains(&target), "{why}"),
         other => panic!("the drain went on past a full target: {other:?}"),
@@ -386,24 +410,18 @@ fn a_placement_store_skips_moves_into_a_full_shopset() {
     assert_eq!(shops[1].shopsets, vec!["y".to_string()]);
 }
 
-#[test]
-fn two_sessions_of_one_operator_contend_for_the_lock() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_of_one_operator_contend_for_the_lock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_s1, first) = open(tmp.path(), 300, "alice@ops");
     let (mut s2, second) = join(tmp.path(), "alice@ops");
     let now = Ts::now();
-    let held = first.lock(now).expect("the first console locks");
-    assert!(matches!(second.lock(now), Err(OpsError::Locked(_))));
-    let clock = move || now;
+    let held = first.lock(now).await.expect("the first console locks");
+    assert!(matches!(second.lock(now).await, Err(OpsError::Locked(_))));
+    let second = ops_at(second, now);
     assert_eq!(
-        shopctl::commands::release::step(
-            &mut s2,
-            Some(&second),
-            "prod-beta",
-            None,
-            Confirm::Yes,
-            &clock
-        ),
+        shopctl::commands::release::step(&mut s2, Some(&second), "prod-beta", None, Confirm::Yes,)
+            .await,
         Exit::Locked,
         "the same operator's second console is refused"
     );
@@ -415,12 +433,14 @@ fn two_sessions_of_one_operator_contend_for_the_lock() {
             .is_some()
     );
     // One session runs one operation at a time, in the same console too.
-    assert!(matches!(first.lock(now), Err(OpsError::Busy)));
-    held.release().expect("released");
+    assert!(matches!(first.lock(now).await, Err(OpsError::Busy)));
+    held.release().await.expect("released");
     first
         .lock(now)
+        .await
         .expect("free again")
         .release()
+        .await
         .expect("released");
 }
 
@@ -559,8 +579,8 @@ fn a_damaged_lock_is_reported_and_the_fleet_still_shows() {
         .stderr(predicates::str::contains("damaged"));
 }
 
-#[test]
-fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
     let now = Ts::now();
@@ -574,7 +594,7 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
     };
     assert!(req.confirmed.moves.len() > shopctl::ops::drain::BATCH);
     let stop = StopFlag::default();
-    let guard = alice.lock(now).expect("lock");
+    let guard = alice.lock(now).await.expect("lock");
     // A signal arrives while the first batch is written.
     let report = run_plan(
         &alice,
@@ -588,8 +608,9 @@ fn an_interrupted_drain_is_audited_released_and_reported_as_unfinished() {
         },
         &stop,
     )
+    .await
     .expect("stops cleanly");
-    guard.release().expect("released");
+    guard.release().await.expect("released");
     assert_eq!(report.stopped, Some(StopReason::Interrupted));
     assert!(report.moved > 0 && report.moved < report.total);
     let lines = audit(tmp.path());
@@ -711,8 +732,8 @@ fn temporary_files_of_killed_writers_are_swept_and_races_exit_2() {
     );
 }
 
-#[test]
-fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_those() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_those() {
     use shopctl::ops::{Capability, Denial};
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, ex) = open(tmp.path(), 300, "alice@ops");
@@ -735,7 +756,7 @@ fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_thos
     // A release step is still permitted and goes through; a shop move is refused at execution
     // even if asked for, and nothing is written.
     let step = promotion(&fleet, "prod-beta", now, None);
-    let guard = ex.lock(now).expect("lock");
+    let guard = ex.lock(now).await.expect("lock");
     let shop = fleet.shops.first().expect("a shop").clone();
     let mv = Mutation::Reassign {
         shop: shop.name.clone(),
@@ -743,15 +764,15 @@ fn a_capability_the_session_lacks_refuses_the_mutations_needing_it_and_only_thos
         to: vec!["nowhere-1".into()],
         tier_change: false,
     };
-    match ex.execute(Some(&guard), &mv, now, None) {
+    match ex.execute(Some(&guard), &mv, now, None).await {
         Err(e @ OpsError::NotPermitted(_)) => {
             assert_eq!(commands_exit(&e), 3);
             assert!(e.to_string().contains("may not patch shops"), "{e}");
         }
         other => panic!("a denied move ran: {other:?}"),
     }
-    assert!(ex.execute(Some(&guard), &step, now, None).is_ok());
-    guard.release().expect("released");
+    assert!(ex.execute(Some(&guard), &step, now, None).await.is_ok());
+    guard.release().await.expect("released");
     let after = source.snapshot(now).expect("snapshot");
     let moved = after
         .shops
@@ -765,8 +786,8 @@ fn commands_exit(e: &OpsError) -> i32 {
     shopctl::commands::exit_for(e) as i32
 }
 
-#[test]
-fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fails_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fails_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
     let now = Ts::now().plus_secs(3600);
@@ -777,28 +798,29 @@ fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fa
     let log = tmp.path().join(AUDIT_FILE);
     let _ = std::fs::remove_file(&log);
     std::fs::create_dir(&log).expect("a directory in its place");
-    let guard = alice.lock(now).expect("locked");
-    match alice.execute(Some(&guard), &step, now, None) {
+    let guard = alice.lock(now).await.expect("locked");
+    match alice.execute(Some(&guard), &step, now, None).await {
         Err(e @ OpsError::Unaudited(_)) => {
             assert!(e.to_string().contains("nothing was done"), "{e}")
         }
         other => panic!("written without an audit: {other:?}"),
     }
     assert_eq!(pinned(tmp.path(), "tier-2"), before, "nothing pushed");
-    guard.release().expect("released");
+    guard.release().await.expect("released");
     std::fs::remove_dir(&log).expect("the directory goes");
     // An audit that takes the intent but not the outcome: the step is made, and it fails all
     // the same, saying so; the next start completes the audit with what happened.
     struct IntentOnly(AuditLog);
+    #[async_trait::async_trait]
     impl shopctl::ops::AuditSink for IntentOnly {
-        fn append(&self, e: &shopctl::ops::audit::AuditEntry) -> std::io::Result<()> {
+        async fn append(&self, e: &shopctl::ops::audit::AuditEntry) -> std::io::Result<()> {
             if e.result == shopctl::ops::audit::INTENT {
                 self.0.append(e)
             } else {
                 Err(std::io::Error::other("No space left on device"))
             }
         }
-        fn read(&self) -> std::io::Result<Vec<shopctl::ops::audit::AuditEntry>> {
+        async fn read(&self) -> std::io::Result<Vec<shopctl::ops::audit::AuditEntry>> {
             self.0.read()
         }
     }
@@ -824,14 +846,14 @@ fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fa
         stores,
         GatePolicy::default(),
     );
-    let guard = bob.lock(now).expect("locked");
-    match bob.execute(Some(&guard), &step, now, None) {
+    let guard = bob.lock(now).await.expect("locked");
+    match bob.execute(Some(&guard), &step, now, None).await {
         Err(e @ OpsError::NotAudited(_)) => {
             assert!(e.to_string().contains("No space left on device"), "{e}")
         }
         other => panic!("an unaudited step reported as done: {other:?}"),
     }
-    guard.release().expect("released");
+    guard.release().await.expect("released");
     let pushed = pinned(tmp.path(), "tier-2");
     assert_ne!(pushed, before, "the step was made");
     let lines = audit(tmp.path());
@@ -839,7 +861,7 @@ fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fa
     assert_eq!(lines[0].result, "intent");
     // The next start: reconciled from the tier branch itself.
     let (_, carol) = join(tmp.path(), "carol@ops");
-    let said = carol.reconcile(now.plus_secs(5));
+    let said = carol.reconcile(now.plus_secs(5)).await;
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(
         said[0].starts_with("reconciled: promote by bob@ops"),
@@ -853,11 +875,11 @@ fn a_step_whose_intent_cannot_be_audited_is_not_made_and_an_unwritten_outcome_fa
         ("pushed", &lines[0].id)
     );
     // Nothing is left open: a later start says nothing.
-    assert!(carol.reconcile(now.plus_secs(10)).is_empty());
+    assert!(carol.reconcile(now.plus_secs(10)).await.is_empty());
 }
 
-#[test]
-fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 300, "alice@ops");
     let now = Ts::now().plus_secs(3600);
@@ -875,7 +897,7 @@ fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     }
     .append(&intent)
     .expect("written");
-    assert!(alice.reconcile(now).is_empty());
+    assert!(alice.reconcile(now).await.is_empty());
     intent.id = Some("killed-1".into());
     intent.session = Some(dead_session());
     AuditLog {
@@ -883,7 +905,7 @@ fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     }
     .append(&intent)
     .expect("written");
-    let said = alice.reconcile(now);
+    let said = alice.reconcile(now).await;
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains(": not pushed"), "{said:?}");
     // A damaged line (a torn append) does not hide the rest.
@@ -930,19 +952,21 @@ fn dead_session() -> String {
     format!("{}/{pid}/0", shopctl::ops::lock::local_identity())
 }
 
-#[test]
-fn an_audit_line_never_names_a_recording_that_has_stopped() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_line_never_names_a_recording_that_has_stopped() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_, alice) = open(tmp.path(), 300, "alice@ops");
     let note = |text: &str| Mutation::Notes { text: text.into() };
     alice.name_recording("/rec/session.jsonl".into());
     alice
         .execute(None, &note("while recording"), Ts::now(), None)
+        .await
         .expect("saved");
     // The recording's disk filled up: it stopped.
     alice.unname_recording();
     alice
         .execute(None, &note("after it stopped"), Ts::now(), None)
+        .await
         .expect("saved");
     let lines = audit(tmp.path());
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -950,8 +974,8 @@ fn an_audit_line_never_names_a_recording_that_has_stopped() {
     assert_eq!(lines[1].recording, None);
 }
 
-#[test]
-fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_all_go_home() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_all_go_home() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut source, alice) = open(tmp.path(), 2000, "alice@ops");
     let fleet = source.snapshot(Ts::now()).expect("snapshot");
@@ -974,22 +998,12 @@ fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_all_go_h
         drain: "drain-c-bob".into(),
         ..stale.clone()
     };
-    let run = |ex: &Executor, r: &PlanRequest| {
-        let guard = ex.lock(Ts::now()).expect("lock");
-        let result = run_plan(
-            ex,
-            &guard,
-            r,
-            &Ts::now,
-            &mut |_, _| {},
-            &StopFlag::default(),
-        );
-        guard.release().expect("released");
-        result
-    };
-    assert_eq!(run(&bob, &bobs).expect("bob drains").moved, on_c.len());
+    assert_eq!(
+        run(&bob, &bobs).await.expect("bob drains").moved,
+        on_c.len()
+    );
     // Alice confirms late: nothing left to move, and Bob's drain keeps its id.
-    let _ = run(&alice, &stale);
+    let _ = run(&alice, &stale).await;
     let after = source.snapshot(Ts::now()).expect("snapshot");
     assert_eq!(
         after.cluster("c").and_then(|c| c.drain.clone()).as_deref(),
@@ -1002,7 +1016,7 @@ fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_all_go_h
         confirmed: shopctl::domain::placement::plan_restore(&after, "c", "drain-c-bob"),
         ..stale
     };
-    let report = run(&alice, &restore).expect("restored");
+    let report = run(&alice, &restore).await.expect("restored");
     assert_eq!(report.moved, on_c.len());
     let home = source.snapshot(Ts::now()).expect("snapshot");
     assert!(!home.cluster("c").expect("c").cordoned);

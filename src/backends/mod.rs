@@ -57,7 +57,7 @@ pub trait FleetSource: Send + 'static {
     fn info(&self) -> SourceInfo;
 
     /// Reads the whole fleet once.
-    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError>;
+    fn snapshot(&mut self, now: Ts) -> BoxFuture<'_, Result<Fleet, SourceError>>;
 
     /// Watches the fleet on the caller's runtime, sending the initial state and then every
     /// change. Dropping (aborting) the future stops it.

@@ -27,8 +27,8 @@ pub enum Exit {
 }
 
 /// Reads the fleet, or says why not.
-fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
-    source.snapshot(now).map_err(|e| {
+async fn snapshot(source: &mut dyn FleetSource, now: Ts) -> Result<Fleet, Exit> {
+    source.snapshot(now).await.map_err(|e| {
         eprintln!("shopctl: {e}");
         Exit::Error
     })

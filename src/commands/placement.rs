@@ -9,10 +9,9 @@ use super::{Exit, ask, ops_exit, snapshot};
 use crate::backends::FleetSource;
 use crate::domain::placement::{DrainPlan, check_move_with, plan_drain, plan_restore};
 use crate::domain::{Fleet, Ts};
-use crate::ops::drain::{
-    DrainReport, PlanKind, PlanRequest, StopFlag, StopReason, drain_id, run_plan,
-};
-use crate::ops::{Capability, Executor, Mutation};
+use crate::ops::drain::{DrainReport, PlanKind, PlanRequest, StopFlag, StopReason, drain_id};
+use crate::ops::service::{execute as execute_mutation, run_plan_to_end};
+use crate::ops::{Capability, Mutation, Operations};
 
 fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
     if fleet.cluster(cluster).is_none() {
@@ -29,21 +28,22 @@ fn known_cluster(fleet: &Fleet, cluster: &str) -> Result<(), Exit> {
 /// What every placement command does first: refuse in read-only mode or when the session's
 /// credentials may not write a drain or restore (before any plan is shown or confirmation
 /// asked), read the fleet, check the cluster exists and that no other operator holds the lock.
-fn prepare<'e>(
+async fn prepare<'e>(
     source: &mut dyn FleetSource,
-    executor: Option<&'e Executor>,
+    ops: Option<&'e Arc<Operations>>,
     cluster: &str,
     command: &str,
-) -> Result<(&'e Executor, Fleet, Ts), Exit> {
-    let Some(ex) = executor else {
+) -> Result<(&'e Arc<Operations>, Fleet, Ts), Exit> {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: '{command}' is refused (started with --readonly)");
         return Err(Exit::ReadOnly);
     };
+    let ex = ops.executor();
     // A drain and a restore both cordon (or uncordon), move shops, and hold the lock.
     ex.permits(&[Capability::Cordon, Capability::Placement, Capability::Lock])
         .map_err(ops_exit)?;
     let now = Ts::now();
-    let fleet = snapshot(source, now)?;
+    let fleet = snapshot(source, now).await?;
     known_cluster(&fleet, cluster)?;
     if let Some(l) = fleet.lock_holder(now).filter(|l| !ex.holder().owns(l)) {
         eprintln!(
@@ -53,7 +53,7 @@ fn prepare<'e>(
         );
         return Err(Exit::Locked);
     }
-    Ok((ex, fleet, now))
+    Ok((ops, fleet, now))
 }
 
 /// The plan as operators read it: flows source → target with counts, loads after, blockers.
@@ -102,8 +102,8 @@ pub fn plan_text(fleet: &Fleet, plan: &DrainPlan, verb: &str) -> String {
 }
 
 /// `drain plan CLUSTER [-o json]`.
-pub fn drain_plan(source: &mut dyn FleetSource, cluster: &str, json: bool) -> Exit {
-    let fleet = match snapshot(source, Ts::now()) {
+pub async fn drain_plan(source: &mut dyn FleetSource, cluster: &str, json: bool) -> Exit {
+    let fleet = match snapshot(source, Ts::now()).await {
         Ok(f) => f,
         Err(e) => return e,
     };
@@ -139,7 +139,12 @@ fn confirm_typed(cluster: &str, yes: bool) -> Result<(), Exit> {
 /// Runs a confirmed drain or restore holding the operator lock, with progress on stderr, and
 /// reports what it did. SIGTERM, SIGHUP or SIGINT stop it after the current batch (audited as
 /// interrupted; exit 1, saying how to continue).
-fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exit {
+async fn execute(
+    ops: &Arc<Operations>,
+    verb: &str,
+    req: &PlanRequest,
+    stop: &Arc<StopFlag>,
+) -> Exit {
     if stop.reason().is_some() {
         let _ = writeln!(
             std::io::stderr(),
@@ -147,21 +152,14 @@ fn execute(ex: &Executor, verb: &str, req: &PlanRequest, stop: &StopFlag) -> Exi
         );
         return Exit::Error;
     }
-    if let Err(e) = ex.permits(crate::ops::drain::PLAN_NEEDS) {
+    if let Err(e) = ops.executor().permits(crate::ops::drain::PLAN_NEEDS) {
         return ops_exit(e);
     }
-    let guard = match ex.lock_for(Ts::now(), &req.purpose()) {
-        Ok(g) => g,
-        Err(e) => return ops_exit(e),
-    };
-    let mut progress = |done: usize, total: usize| {
+    let result = run_plan_to_end(ops, req.clone(), Arc::clone(stop), |done, total| {
         // A closed stderr (a dropped session) must not stop the drain.
         let _ = writeln!(std::io::stderr(), "  {done}/{total} shops");
-    };
-    let result = run_plan(ex, &guard, req, &Ts::now, &mut progress, stop);
-    if let Err(e) = guard.release() {
-        eprintln!("shopctl: {e}");
-    }
+    })
+    .await;
     if let Ok(r) = &result
         && r.moved > 0
     {
@@ -238,14 +236,14 @@ fn report(verb: &str, cluster: &str, r: &DrainReport) {
 }
 
 /// `drain CLUSTER [--yes] [--accept-degraded SHOP,...]`.
-pub fn drain(
+pub async fn drain(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     cluster: &str,
     yes: bool,
     accept: &[String],
 ) -> Exit {
-    let (ex, fleet, now) = match prepare(source, executor, cluster, "drain") {
+    let (ops, fleet, now) = match prepare(source, ops, cluster, "drain").await {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -308,7 +306,7 @@ pub fn drain(
         accepted: accept,
         confirmed: plan,
     };
-    let exit = execute(ex, "drained", &req, &stop);
+    let exit = execute(ops, "drained", &req, &stop).await;
     if let Some(handle) = signals {
         handle.close();
     }
@@ -316,13 +314,13 @@ pub fn drain(
 }
 
 /// `restore CLUSTER [--yes]`.
-pub fn restore(
+pub async fn restore(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     cluster: &str,
     yes: bool,
 ) -> Exit {
-    let (ex, fleet, _now) = match prepare(source, executor, cluster, "restore") {
+    let (ops, fleet, _now) = match prepare(source, ops, cluster, "restore").await {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -351,7 +349,7 @@ pub fn restore(
         accepted: HashSet::new(),
         confirmed: plan,
     };
-    let exit = execute(ex, "restored", &req, &stop);
+    let exit = execute(ops, "restored", &req, &stop).await;
     if let Some((shop, why)) = waiting.first()
         && exit == Exit::Done
     {
@@ -370,20 +368,21 @@ pub fn restore(
 }
 
 /// `reassign SHOP --to X[,Y] [--yes]`.
-pub fn reassign(
+pub async fn reassign(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     shop: &str,
     to: &[String],
     tier_change: bool,
     yes: bool,
 ) -> Exit {
-    let Some(ex) = executor else {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: 'reassign' is refused (started with --readonly)");
         return Exit::ReadOnly;
     };
+    let ex = ops.executor();
     let now = Ts::now();
-    let fleet = match snapshot(source, now) {
+    let fleet = match snapshot(source, now).await {
         Ok(f) => f,
         Err(e) => return e,
     };
@@ -458,17 +457,9 @@ pub fn reassign(
         }
         Err(e) => return e,
     }
-    // After the answer: a slow answer neither shortens the lock nor judges on old data.
-    let now = Ts::now();
-    let guard = match ex.lock_for(now, &format!("moving shop '{}'", s.name)) {
-        Ok(g) => g,
-        Err(e) => return ops_exit(e),
-    };
-    let result = ex.execute(Some(&guard), &m, now, None);
-    if let Err(e) = guard.release() {
-        eprintln!("shopctl: {e}");
-    }
-    match result {
+    // The lock is taken after the answer: a slow answer neither shortens the lock nor judges
+    // on old data.
+    match execute_mutation(ops, m.clone(), |_| {}).await {
         Ok(_) => {
             crate::outln!("{}: done", m.summary());
             Exit::Done

@@ -9,7 +9,9 @@ use crate::backends::FleetSource;
 use crate::domain::release::{self as rules, Gate, GatePolicy};
 use crate::domain::{Fleet, Ts};
 use crate::ops::release::{self, Refusal, promotion};
-use crate::ops::{Executor, Mutation, OpsError};
+use std::sync::Arc;
+
+use crate::ops::{Mutation, Operations, OpsError};
 
 #[derive(Serialize)]
 struct StatusJson {
@@ -151,21 +153,21 @@ fn confirm(question: &str, how: &Confirm) -> Result<bool, Exit> {
 }
 
 /// `release step --tier T`: promote into T the revision the tier below runs.
-pub fn step(
+pub async fn step(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     tier: &str,
     override_reason: Option<&str>,
     how: Confirm,
-    clock: &dyn Fn() -> Ts,
 ) -> Exit {
-    let Some(executor) = executor else {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: 'release step' is refused (started with --readonly)");
         return Exit::ReadOnly;
     };
+    let executor = ops.executor();
     for _attempt in 0..3 {
-        let now = clock();
-        let fleet = match snapshot(source, now) {
+        let now = ops.now();
+        let fleet = match snapshot(source, now).await {
             Ok(f) => f,
             Err(e) => return e,
         };
@@ -183,7 +185,7 @@ pub fn step(
             }
             Err(refusal) => return refused_step(&refusal),
         };
-        match run(executor, &m, &how, clock) {
+        match run(ops, &m, &how).await {
             Ok(code) => return code,
             Err(e) if e.is_race() => {
                 eprintln!("shopctl: {e}; re-evaluating the gate");
@@ -201,19 +203,19 @@ pub fn step(
 }
 
 /// `release rollback --tier T`: restore the revision T ran before its last change.
-pub fn rollback(
+pub async fn rollback(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     tier: &str,
     how: Confirm,
-    clock: &dyn Fn() -> Ts,
 ) -> Exit {
-    let Some(executor) = executor else {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: 'release rollback' is refused (started with --readonly)");
         return Exit::ReadOnly;
     };
-    let now = clock();
-    let fleet = match snapshot(source, now) {
+    let executor = ops.executor();
+    let now = ops.now();
+    let fleet = match snapshot(source, now).await {
         Ok(f) => f,
         Err(e) => return e,
     };
@@ -224,7 +226,7 @@ pub fn rollback(
             return refusal_exit(&refusal);
         }
     };
-    run(executor, &m, &how, clock).unwrap_or_else(ops_exit)
+    run(ops, &m, &how).await.unwrap_or_else(ops_exit)
 }
 
 /// Prints why a step is refused (the gate, when one was evaluated) and gives its exit status.
@@ -259,16 +261,11 @@ fn refusal_exit(refusal: &Refusal) -> Exit {
     }
 }
 
-/// Asks, then executes holding the lock. The clock is read after the answer: a slow answer
-/// neither shortens the lock nor judges the gate on old data.
-fn run(
-    executor: &Executor,
-    m: &Mutation,
-    how: &Confirm,
-    clock: &dyn Fn() -> Ts,
-) -> Result<Exit, OpsError> {
+/// Asks, then executes holding the lock. The lock is taken and the gate re-checked after the
+/// answer: a slow answer neither shortens the lock nor judges the gate on old data.
+async fn run(ops: &Arc<Operations>, m: &Mutation, how: &Confirm) -> Result<Exit, OpsError> {
     // Never ask to confirm what these credentials may not write.
-    executor.permitted(m)?;
+    ops.executor().permitted(m)?;
     match confirm(&format!("{}.", capitalise(&m.summary())), how) {
         Ok(true) => {}
         Ok(false) => {
@@ -277,14 +274,7 @@ fn run(
         }
         Err(code) => return Ok(code),
     }
-    let now = clock();
-    let guard = executor.lock_for(now, &m.purpose())?;
-    let done =
-        executor.execute_reporting(Some(&guard), m, now, None, &|s| eprintln!("shopctl: {s}"));
-    if let Err(e) = guard.release() {
-        eprintln!("shopctl: {e}");
-    }
-    let done = done?;
+    let done = crate::ops::service::execute(ops, m.clone(), |s| eprintln!("shopctl: {s}")).await?;
     for w in &done.warnings {
         eprintln!("shopctl: warning: {w}");
     }

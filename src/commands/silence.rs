@@ -9,7 +9,9 @@ use super::{Exit, ask, ops_exit, snapshot};
 use crate::backends::FleetSource;
 use crate::domain::silence::{format_matchers, parse_duration, parse_matchers};
 use crate::domain::{Fleet, Silence, Ts};
-use crate::ops::{Executor, Mutation};
+use std::sync::Arc;
+
+use crate::ops::{Mutation, Operations};
 
 #[derive(Serialize)]
 struct SilenceJson<'a> {
@@ -95,8 +97,10 @@ fn list_known(fleet: &Fleet, json: bool, now: Ts) -> String {
 }
 
 /// Executes `m` (silences are not held under the operator lock: see [`Mutation::needs`]).
-fn execute(ex: &Executor, m: &Mutation) -> Result<crate::ops::Done, Exit> {
-    ex.execute(None, m, Ts::now(), None).map_err(ops_exit)
+async fn execute(ops: &Arc<Operations>, m: &Mutation) -> Result<crate::ops::Done, Exit> {
+    crate::ops::service::execute(ops, m.clone(), |_| {})
+        .await
+        .map_err(ops_exit)
 }
 
 fn confirmed(m: &Mutation, yes: bool) -> Result<(), Exit> {
@@ -113,18 +117,19 @@ fn confirmed(m: &Mutation, yes: bool) -> Result<(), Exit> {
 }
 
 /// `silence create MATCHER… --for D --comment TEXT`.
-pub fn create(
+pub async fn create(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     matchers: &[String],
     duration: &str,
     comment: &str,
     yes: bool,
 ) -> Exit {
-    let Some(ex) = executor else {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: 'silence create' is refused (started with --readonly)");
         return Exit::ReadOnly;
     };
+    let ex = ops.executor();
     let matchers = match parse_matchers(&matchers.join(" ")) {
         Ok(m) => m,
         Err(e) => {
@@ -145,7 +150,7 @@ pub fn create(
         return Exit::Error;
     }
     let now = Ts::now();
-    let fleet = match snapshot(source, now) {
+    let fleet = match snapshot(source, now).await {
         Ok(f) => f,
         Err(e) => return e,
     };
@@ -193,7 +198,7 @@ pub fn create(
     if let Err(e) = confirmed(&m, yes) {
         return e;
     }
-    match execute(ex, &m) {
+    match execute(ops, &m).await {
         Ok(done) => {
             crate::outln!("{}", done.silence.unwrap_or_default());
             eprintln!("{}: done", m.summary());
@@ -204,18 +209,19 @@ pub fn create(
 }
 
 /// `silence expire ID`.
-pub fn expire(
+pub async fn expire(
     source: &mut dyn FleetSource,
-    executor: Option<&Executor>,
+    ops: Option<&Arc<Operations>>,
     id: &str,
     yes: bool,
 ) -> Exit {
-    let Some(ex) = executor else {
+    let Some(ops) = ops else {
         eprintln!("shopctl: read-only: 'silence expire' is refused (started with --readonly)");
         return Exit::ReadOnly;
     };
+    let ex = ops.executor();
     let now = Ts::now();
-    let fleet = match snapshot(source, now) {
+    let fleet = match snapshot(source, now).await {
         Ok(f) => f,
         Err(e) => return e,
     };
@@ -237,7 +243,7 @@ pub fn expire(
     if let Err(e) = confirmed(&m, yes) {
         return e;
     }
-    match execute(ex, &m) {
+    match execute(ops, &m).await {
         Ok(_) => {
             crate::outln!("{}: done", m.summary());
             Exit::Done

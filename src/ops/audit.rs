@@ -202,10 +202,11 @@ impl AuditEntry {
 pub const INTENT: &str = "intent";
 
 /// Where audit lines go: the JSONL log (demo and live), Kubernetes Events next to it in live mode.
+#[async_trait::async_trait]
 pub trait AuditSink: Send + Sync {
-    fn append(&self, entry: &AuditEntry) -> std::io::Result<()>;
+    async fn append(&self, entry: &AuditEntry) -> std::io::Result<()>;
     /// Every line written so far.
-    fn read(&self) -> std::io::Result<Vec<AuditEntry>>;
+    async fn read(&self) -> std::io::Result<Vec<AuditEntry>>;
 }
 
 /// The intents of `entries` that no outcome follows: steps that may or may not have happened
@@ -242,13 +243,17 @@ pub struct AuditLog {
     pub path: PathBuf,
 }
 
+/// The file is written and read on a blocking thread.
+#[async_trait::async_trait]
 impl AuditSink for AuditLog {
-    fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
-        AuditLog::append(self, entry)
+    async fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+        let (log, entry) = (self.clone(), entry.clone());
+        super::offload(move || AuditLog::append(&log, &entry)).await
     }
 
-    fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
-        AuditLog::read(self)
+    async fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
+        let log = self.clone();
+        super::offload(move || AuditLog::read(&log)).await
     }
 }
 

@@ -121,18 +121,18 @@ pub const PLAN_NEEDS: &[Capability] =
 
 /// Runs a confirmed drain or restore holding `guard`. `progress(done, total)` is called after
 /// every batch; `stop` ends it after the current batch.
-pub fn run_plan(
+pub async fn run_plan(
     ex: &Executor,
     guard: &LockGuard,
     req: &PlanRequest,
-    now: &dyn Fn() -> Ts,
-    progress: &mut dyn FnMut(usize, usize),
+    now: &(dyn Fn() -> Ts + Sync),
+    progress: &mut (dyn FnMut(usize, usize) + Send),
     stop: &StopFlag,
 ) -> Result<DrainReport, OpsError> {
     // Every write the plan needs, before the first: never a cordon without the moves.
     ex.permits(PLAN_NEEDS)?;
     let cluster = &req.cluster;
-    let before = ex.read_placement(now())?;
+    let before = ex.read_placement(now()).await?;
     // A drain confirmed while another drain of the same cluster ran (a dialog confirmed late)
     // continues that drain under its id: its shops keep one record, and one restore sends them
     // all home.
@@ -160,11 +160,12 @@ pub fn run_plan(
             },
             now(),
             None,
-        )?;
+        )
+        .await?;
     }
     // The plan that runs is made now, from the fleet as it is (cordoned).
     let fresh = if req.kind == PlanKind::Drain && !cordoned {
-        ex.read_placement(now())?
+        ex.read_placement(now()).await?
     } else {
         before
     };
@@ -173,7 +174,8 @@ pub fn run_plan(
         PlanKind::Restore => plan_restore(&fresh, cluster, &req.drain),
     };
     if let Err(e) = material_change(req.kind, &req.confirmed, &plan) {
-        ex.audit_rejected(now(), action_of(req.kind), cluster, &e);
+        ex.audit_rejected(now(), action_of(req.kind), cluster, &e)
+            .await;
         return Err(e);
     }
     let mut report = DrainReport {
@@ -201,7 +203,8 @@ pub fn run_plan(
                     report.moved + report.already,
                     report.total
                 )),
-            );
+            )
+            .await;
             return Ok(report);
         }
         let m = match req.kind {
@@ -220,6 +223,7 @@ pub fn run_plan(
         };
         let done = ex
             .execute(Some(guard), &m, now(), None)
+            .await
             .map_err(|e| match report.moved {
                 0 => e,
                 moved => OpsError::Partly {
@@ -254,8 +258,10 @@ pub fn run_plan(
             },
             now(),
             None,
-        )?;
-        ex.audit_event(now(), "restore", cluster, "done", None);
+        )
+        .await?;
+        ex.audit_event(now(), "restore", cluster, "done", None)
+            .await;
     }
     Ok(report)
 }

@@ -18,9 +18,13 @@ use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Shop, Ts};
 
 /// A fresh read of the fleet (not the console's possibly stale view), of what `scope` needs.
+#[async_trait::async_trait]
 pub trait FleetReader: Send + Sync {
-    fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError>;
+    async fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError>;
 }
+
+/// Told what a write waits for while it waits (shown in the footer, printed by a command).
+pub type Report<'a> = &'a (dyn Fn(String) + Send + Sync);
 
 /// What a re-check reads. A placement change (reassign, cordon, a drain's or a restore's batch)
 /// needs the shopset.dev objects and the clusters' reachability and nothing else, so a cluster
@@ -46,13 +50,14 @@ impl Scope {
 }
 
 /// The system repository: tier branches and their `base` gitlinks.
+#[async_trait::async_trait]
 pub trait ReleaseStore: Send + Sync {
     /// Commits a new `base` gitlink on `branch` (which must still pin `expected`) and pushes it;
     /// never force-pushes. Returns the new commit id, and what went wrong after the push without
     /// undoing it (an Argo CD sync that could not be asked). `report` is told what it waits
     /// for meanwhile.
     #[allow(clippy::too_many_arguments)]
-    fn set_gitlink(
+    async fn set_gitlink(
         &self,
         branch: &str,
         expected: Option<&str>,
@@ -60,7 +65,7 @@ pub trait ReleaseStore: Send + Sync {
         message: &str,
         author: &str,
         now: Ts,
-        report: &dyn Fn(String),
+        report: Report<'_>,
     ) -> Result<Pushed, OpsError>;
 }
 
@@ -186,12 +191,12 @@ impl Executor {
 
     /// Takes the operator lock for one operation. Refused while another session holds it, and
     /// while this session is already running one.
-    pub fn lock(&self, now: Ts) -> Result<LockGuard, OpsError> {
-        self.lock_for(now, "")
+    pub async fn lock(&self, now: Ts) -> Result<LockGuard, OpsError> {
+        self.lock_for(now, "").await
     }
 
     /// [`Executor::lock`], saying what for (shown to anyone else who wants the lock).
-    pub fn lock_for(&self, now: Ts, what: &str) -> Result<LockGuard, OpsError> {
+    pub async fn lock_for(&self, now: Ts, what: &str) -> Result<LockGuard, OpsError> {
         self.permits(&[Capability::Lock])?;
         LockGuard::take(
             Arc::clone(&self.stores.locks),
@@ -199,22 +204,23 @@ impl Executor {
             Arc::clone(&self.busy),
             now,
         )
+        .await
     }
 
     /// A fresh read of the whole fleet.
-    pub fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
-        self.stores.fleet.read(now, Scope::Everything)
+    pub async fn read(&self, now: Ts) -> Result<Fleet, OpsError> {
+        self.stores.fleet.read(now, Scope::Everything).await
     }
 
     /// A fresh read of what placement changes need: the shopset.dev objects and the clusters'
     /// reachability.
-    pub fn read_placement(&self, now: Ts) -> Result<Fleet, OpsError> {
-        self.stores.fleet.read(now, Scope::Placement)
+    pub async fn read_placement(&self, now: Ts) -> Result<Fleet, OpsError> {
+        self.stores.fleet.read(now, Scope::Placement).await
     }
 
     /// Appends an audit line for a step that is not itself a mutation (cancel, interrupt, the
     /// end of a restore).
-    pub fn audit_event(
+    pub async fn audit_event(
         &self,
         now: Ts,
         action: &str,
@@ -223,24 +229,24 @@ impl Executor {
         detail: Option<String>,
     ) {
         let entry = AuditEntry::event(self.operator(), now, action, cluster, result, detail);
-        self.append(&entry);
+        self.append(&entry).await;
     }
 
     /// Appends the audit line of a drain or restore refused on fresh data, with why in `error`.
-    pub fn audit_rejected(&self, now: Ts, action: &str, cluster: &str, e: &OpsError) {
+    pub async fn audit_rejected(&self, now: Ts, action: &str, cluster: &str, e: &OpsError) {
         let mut entry = AuditEntry::event(self.operator(), now, action, cluster, "rejected", None);
         entry.error = Some(e.to_string());
-        self.append(&entry);
+        self.append(&entry).await;
     }
 
-    fn append(&self, entry: &AuditEntry) {
-        if let Err(e) = self.try_append(entry) {
+    async fn append(&self, entry: &AuditEntry) {
+        if let Err(e) = self.try_append(entry).await {
             tracing::error!("audit log: {e}");
         }
     }
 
     /// Appends `entry`, naming this session's recording, or says why it could not.
-    fn try_append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+    async fn try_append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         let named;
         let recording = self
             .recording
@@ -257,15 +263,15 @@ impl Executor {
             }
             _ => entry,
         };
-        self.stores.audit.append(entry)
+        self.stores.audit.append(entry).await
     }
 
     /// Completes the audit of steps whose intent was written but not their outcome (the process
     /// that made them was killed, or could not write it), with what really happened as the
     /// fleet shows it now: a release step pushed or not (what its tier branch pins), a shop
     /// moved or not. Returns what it says of each, for the operator.
-    pub fn reconcile(&self, now: Ts) -> Vec<String> {
-        let entries = match self.stores.audit.read() {
+    pub async fn reconcile(&self, now: Ts) -> Vec<String> {
+        let entries = match self.stores.audit.read().await {
             Ok(e) => e,
             Err(e) => return vec![format!("the audit log cannot be read: {e}")],
         };
@@ -276,7 +282,7 @@ impl Executor {
         if open.is_empty() {
             return Vec::new();
         }
-        let fleet = match self.read(now) {
+        let fleet = match self.read(now).await {
             Ok(f) => f,
             Err(e) => {
                 return vec![format!(
@@ -304,7 +310,7 @@ impl Executor {
                 "{} by {} at {}",
                 intent.action, intent.operator, intent.time
             );
-            match self.try_append(&outcome) {
+            match self.try_append(&outcome).await {
                 Ok(()) => said.push(format!("reconciled: {what}: {result} — {note}")),
                 Err(e) => said.push(format!(
                     "{what} has no outcome in the audit log, and it cannot be written: {e}"
@@ -317,7 +323,7 @@ impl Executor {
     /// Re-checks `m` on fresh data, writes it and audits the result either way. Every mutation
     /// but release notes needs the lock, held by this session through `guard`. `notes` (e.g.
     /// from the release guide) go into the audit line.
-    pub fn execute(
+    pub async fn execute(
         &self,
         guard: Option<&LockGuard>,
         m: &Mutation,
@@ -325,58 +331,24 @@ impl Executor {
         notes: Option<&str>,
     ) -> Result<Done, OpsError> {
         self.execute_reporting(guard, m, now, notes, &|s| tracing::info!("{s}"))
+            .await
     }
 
     /// [`Executor::execute`], telling `report` what the write waits for while it waits (an
     /// Argo CD Application busy with another operation).
-    pub fn execute_reporting(
+    pub async fn execute_reporting(
         &self,
         guard: Option<&LockGuard>,
         m: &Mutation,
         now: Ts,
         notes: Option<&str>,
-        report: &dyn Fn(String),
+        report: Report<'_>,
     ) -> Result<Done, OpsError> {
-        let effective = self.permitted(m).and_then(|()| match (guard, m) {
-            (_, m) if !m.needs().contains(&Capability::Lock) => Ok(m.clone()),
-            (None, _) => Err(OpsError::Lock("the operator lock is not held".into())),
-            (Some(g), _) if g.holder() != &self.holder => {
-                Err(OpsError::Lock("the lock guard is another session's".into()))
-            }
-            // Still this session's (renewed in the background within its duration), and
-            // renewed now: a lock taken over stops the operation before this write.
-            (Some(g), _) => g.fence().and_then(|()| g.renew(now)).map(|()| m.clone()),
-        });
         // The id that links this step's intent to its outcome, once the intent is written.
         let mut step: Option<String> = None;
-        let result = effective
-            .and_then(|m| {
-                if matches!(m, Mutation::Notes { .. }) {
-                    Ok((m, None))
-                } else {
-                    self.recheck(&m, now)
-                }
-            })
-            .and_then(|(m, fresh)| {
-                // The re-check may have taken a while: the lock is still this session's now.
-                if let Some(g) = guard.filter(|_| m.needs().contains(&Capability::Lock)) {
-                    g.fence()?;
-                }
-                // Write-ahead: the intent is written first, and without it nothing is.
-                if !matches!(m, Mutation::Notes { .. }) {
-                    let id = format!("{}-{:08x}", now.secs(), fastrand::u32(..));
-                    let mut intent =
-                        AuditEntry::for_mutation(&m, self.operator(), now, &Ok(None), notes);
-                    intent.result = super::audit::INTENT.into();
-                    intent.id = Some(id.clone());
-                    intent.session = Some(self.holder.session.clone());
-                    self.try_append(&intent)
-                        .map_err(|e| OpsError::Unaudited(e.to_string()))?;
-                    step = Some(id);
-                }
-                self.write(&m, fresh.as_ref(), now, report)
-                    .map(|done| (m, done))
-            });
+        let result = self
+            .checked_write(guard, m, now, notes, report, &mut step)
+            .await;
         let mut result = result;
         match &result {
             // Nothing happened and nothing is written down (but an intent is closed).
@@ -411,7 +383,7 @@ impl Executor {
                 }
                 entry.id = step.clone();
                 // Done, but not written down: the operator is told, and the command fails.
-                if let Err(e) = self.try_append(&entry) {
+                if let Err(e) = self.try_append(&entry).await {
                     let summary = done.summary.clone();
                     result = Err(OpsError::NotAudited(format!(
                         "{summary} — done, but its outcome cannot be written to the audit log ({e}); the audit log shows it as an intent without an outcome until the next start reconciles it"
@@ -426,25 +398,78 @@ impl Executor {
                     entry.result = "stopped".into();
                 }
                 entry.id = step.clone();
-                self.append(&entry);
+                self.append(&entry).await;
             }
         }
         result.map(|(_, done)| done)
     }
 
+    /// Checks the lock and the session's rights, re-checks `m` on fresh data, writes its intent
+    /// (naming it in `step`) and then `m` itself.
+    async fn checked_write(
+        &self,
+        guard: Option<&LockGuard>,
+        m: &Mutation,
+        now: Ts,
+        notes: Option<&str>,
+        report: Report<'_>,
+        step: &mut Option<String>,
+    ) -> Result<(Mutation, Done), OpsError> {
+        self.permitted(m)?;
+        let locked = m.needs().contains(&Capability::Lock);
+        match (guard, locked) {
+            (_, false) => {}
+            (None, true) => {
+                return Err(OpsError::Lock("the operator lock is not held".into()));
+            }
+            (Some(g), true) if g.holder() != &self.holder => {
+                return Err(OpsError::Lock("the lock guard is another session's".into()));
+            }
+            // Still this session's (renewed in the background within its duration), and
+            // renewed now: a lock taken over stops the operation before this write.
+            (Some(g), true) => {
+                g.fence()?;
+                g.renew(now).await?;
+            }
+        }
+        let (m, fresh) = if matches!(m, Mutation::Notes { .. }) {
+            (m.clone(), None)
+        } else {
+            self.recheck(m, now).await?
+        };
+        // The re-check may have taken a while: the lock is still this session's now.
+        if let Some(g) = guard.filter(|_| locked) {
+            g.fence()?;
+        }
+        // Write-ahead: the intent is written first, and without it nothing is.
+        if !matches!(m, Mutation::Notes { .. }) {
+            let id = format!("{}-{:08x}", now.secs(), fastrand::u32(..));
+            let mut intent = AuditEntry::for_mutation(&m, self.operator(), now, &Ok(None), notes);
+            intent.result = super::audit::INTENT.into();
+            intent.id = Some(id.clone());
+            intent.session = Some(self.holder.session.clone());
+            self.try_append(&intent)
+                .await
+                .map_err(|e| OpsError::Unaudited(e.to_string()))?;
+            *step = Some(id);
+        }
+        let done = self.write(&m, fresh.as_ref(), now, report).await?;
+        Ok((m, done))
+    }
+
     /// The mutation as it will be written, checked against the fleet as it is now, and that
     /// fleet (for what the write needs of it).
-    fn recheck(&self, m: &Mutation, now: Ts) -> Result<(Mutation, Option<Fleet>), OpsError> {
+    async fn recheck(&self, m: &Mutation, now: Ts) -> Result<(Mutation, Option<Fleet>), OpsError> {
         match m {
             Mutation::Notes { .. } | Mutation::Uncordon { .. } => return Ok((m.clone(), None)),
             // Checked against Alertmanager's own list.
             Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => {
-                self.silence_needed(m, now)?;
+                self.silence_needed(m, now).await?;
                 return Ok((m.clone(), None));
             }
             _ => {}
         }
-        let fresh = self.stores.fleet.read(now, Scope::of(m))?;
+        let fresh = self.stores.fleet.read(now, Scope::of(m)).await?;
         let me = &self.holder.session;
         let m = match m {
             Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy, me)?,
@@ -477,12 +502,12 @@ impl Executor {
         Ok((m, Some(fresh)))
     }
 
-    fn write(
+    async fn write(
         &self,
         m: &Mutation,
         fresh: Option<&Fleet>,
         now: Ts,
-        report: &dyn Fn(String),
+        report: Report<'_>,
     ) -> Result<Done, OpsError> {
         let summary = m.summary();
         let done = |commit, batch| Done {
@@ -496,42 +521,57 @@ impl Executor {
             warnings: p.warnings,
             ..done(Some(p.commit), None)
         };
-        let gitlink = |branch: &str, expected: Option<&str>, target: &str| {
-            self.stores.releases.set_gitlink(
-                branch,
-                expected,
-                target,
-                &m.commit_message(self.operator()),
-                self.operator(),
-                now,
-                report,
-            )
-        };
-        match m {
+        // A release step: one new gitlink on its tier's branch.
+        let gitlink = match m {
             Mutation::Promote {
                 branch,
                 current,
                 target,
                 ..
-            } => gitlink(branch, current.as_ref().map(|r| r.id.as_str()), &target.id).map(pushed),
+            } => Some((branch, current.as_ref().map(|r| r.id.as_str()), &target.id)),
             Mutation::Rollback {
                 branch,
                 current,
                 target,
                 ..
-            } => gitlink(branch, Some(&current.id), &target.id).map(pushed),
+            } => Some((branch, Some(current.id.as_str()), &target.id)),
+            _ => None,
+        };
+        if let Some((branch, expected, target)) = gitlink {
+            let message = m.commit_message(self.operator());
+            return self
+                .stores
+                .releases
+                .set_gitlink(
+                    branch,
+                    expected,
+                    target,
+                    &message,
+                    self.operator(),
+                    now,
+                    report,
+                )
+                .await
+                .map(pushed);
+        }
+        match m {
+            Mutation::Promote { .. } | Mutation::Rollback { .. } => Ok(done(None, None)),
             Mutation::Reassign { shop, from, to, .. } => {
                 let mv = Move {
                     shop: shop.clone(),
                     from: from.clone(),
                     to: to.clone(),
                 };
-                let out = self.stores.placement.apply(
-                    std::slice::from_ref(&mv),
-                    &Record::Nothing,
-                    &capacities(fresh, std::slice::from_ref(&mv)),
-                    &seen(fresh, std::slice::from_ref(&mv)),
-                )?;
+                let out = self
+                    .stores
+                    .placement
+                    .apply(
+                        std::slice::from_ref(&mv),
+                        &Record::Nothing,
+                        &capacities(fresh, std::slice::from_ref(&mv)),
+                        &seen(fresh, std::slice::from_ref(&mv)),
+                    )
+                    .await?;
                 if let Some((_, why)) = out.full.into_iter().next() {
                     return Err(OpsError::Refused(why));
                 }
@@ -544,6 +584,7 @@ impl Executor {
                 .stores
                 .placement
                 .set_cordon(cluster, true, Some(drain))
+                .await
                 .map(|()| done(None, None)),
             Mutation::Uncordon {
                 cluster,
@@ -552,6 +593,7 @@ impl Executor {
                 .stores
                 .placement
                 .set_cordon(cluster, false, keep_drain.as_deref())
+                .await
                 .map(|()| done(None, None)),
             Mutation::DrainBatch { drain, moves, .. } => self
                 .stores
@@ -562,6 +604,7 @@ impl Executor {
                     &capacities(fresh, moves),
                     &seen(fresh, moves),
                 )
+                .await
                 .map(|b| done(None, Some(b))),
             Mutation::RestoreBatch { moves, .. } => self
                 .stores
@@ -572,21 +615,25 @@ impl Executor {
                     &capacities(fresh, moves),
                     &seen(fresh, moves),
                 )
+                .await
                 .map(|b| done(None, Some(b))),
             Mutation::Notes { .. } => Ok(done(None, None)),
             Mutation::Silence { .. } => {
                 let Some(new) = self.new_silence(m, now) else {
                     return Ok(done(None, None));
                 };
-                let id = self.stores.silences.create(&new)?;
+                let id = self.stores.silences.create(&new).await?;
                 Ok(Done {
                     silence: Some(id),
                     ..done(None, None)
                 })
             }
-            Mutation::ExpireSilence { id, .. } => {
-                self.stores.silences.expire(id).map(|()| done(None, None))
-            }
+            Mutation::ExpireSilence { id, .. } => self
+                .stores
+                .silences
+                .expire(id)
+                .await
+                .map(|()| done(None, None)),
         }
     }
 
@@ -610,13 +657,13 @@ impl Executor {
 
     /// A silence that an active one already covers, or the expiry of one that Alertmanager no
     /// longer holds or that has expired: nothing to do (and nothing written down).
-    fn silence_needed(&self, m: &Mutation, now: Ts) -> Result<(), OpsError> {
+    async fn silence_needed(&self, m: &Mutation, now: Ts) -> Result<(), OpsError> {
         match m {
             Mutation::Silence { .. } => {
                 let Some(new) = self.new_silence(m, now) else {
                     return Ok(());
                 };
-                let existing = self.stores.silences.silences()?;
+                let existing = self.stores.silences.silences().await?;
                 match covering(&existing, &new) {
                     Some(s) => Err(OpsError::AlreadyDone(format!(
                         "silence {} already mutes these alerts until {}",
@@ -627,7 +674,7 @@ impl Executor {
                 }
             }
             Mutation::ExpireSilence { id, .. } => {
-                let existing = self.stores.silences.silences()?;
+                let existing = self.stores.silences.silences().await?;
                 match existing.iter().find(|s| s.id == *id) {
                     None => Err(OpsError::AlreadyDone(format!(
                         "Alertmanager no longer holds silence {id}"

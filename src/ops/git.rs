@@ -15,8 +15,10 @@ pub struct GitReleases {
     pub clone: PathBuf,
 }
 
+/// libgit2 runs on a blocking thread.
+#[async_trait::async_trait]
 impl super::executor::ReleaseStore for GitReleases {
-    fn set_gitlink(
+    async fn set_gitlink(
         &self,
         branch: &str,
         expected: Option<&str>,
@@ -24,9 +26,27 @@ impl super::executor::ReleaseStore for GitReleases {
         message: &str,
         author: &str,
         now: Ts,
-        _report: &dyn Fn(String),
+        _report: super::executor::Report<'_>,
     ) -> Result<super::executor::Pushed, OpsError> {
-        let commit = set_gitlink(&self.clone, branch, expected, target, message, author, now)?;
+        let clone = self.clone.clone();
+        let (branch, expected, target) = (
+            branch.to_string(),
+            expected.map(str::to_string),
+            target.to_string(),
+        );
+        let (message, author) = (message.to_string(), author.to_string());
+        let commit = super::offload(move || {
+            set_gitlink(
+                &clone,
+                &branch,
+                expected.as_deref(),
+                &target,
+                &message,
+                &author,
+                now,
+            )
+        })
+        .await?;
         Ok(super::executor::Pushed {
             commit,
             warnings: Vec::new(),

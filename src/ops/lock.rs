@@ -5,7 +5,7 @@
 //! once. Demo: `lock.json` in the demo directory; live: a `coordination.k8s.io` Lease.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::OpsError;
@@ -159,20 +159,21 @@ fn process_state(pid: u32) -> Option<ProcessState> {
 }
 
 /// Where the lock lives. Implementations make `acquire` atomic against other processes.
+#[async_trait::async_trait]
 pub trait LockStore: Send + Sync {
     /// The lock as stored now; an unreadable lock is an error that names it.
-    fn read(&self) -> Result<Option<ReleaseLock>, OpsError>;
+    async fn read(&self) -> Result<Option<ReleaseLock>, OpsError>;
     /// Takes the lock for `holder`, or renews it if `holder` has it; refuses while another
     /// session holds it (also one of the same operator).
-    fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError>;
+    async fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError>;
     /// Gives the lock up if `holder` has it.
-    fn release(&self, holder: &Holder) -> Result<(), OpsError>;
+    async fn release(&self, holder: &Holder) -> Result<(), OpsError>;
     /// Extends the lock `holder` holds — only while it is still `holder`'s: a lock that lapsed
     /// and was taken by anyone else meanwhile (even if given back since) is lost, never taken
     /// again by a renewal.
-    fn renew(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
-        match self.read()? {
-            Some(l) if holder.owns(&l) => self.acquire(holder, now),
+    async fn renew(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        match self.read().await? {
+            Some(l) if holder.owns(&l) => self.acquire(holder, now).await,
             Some(l) => Err(OpsError::Locked(l)),
             None => Err(OpsError::LockLost("it is gone from its store".into())),
         }
@@ -183,26 +184,27 @@ pub trait LockStore: Send + Sync {
     }
 }
 
-/// The lock, held. A thread of its own renews it at a third of its duration; before each write
+/// The lock, held. A task of its own renews it at a third of its duration; before each write
 /// the operation asks [`LockGuard::fence`] whether it is still held. [`LockGuard::release`] gives
-/// it back, and so does dropping the guard (on every path: errors, panics, an interrupted drain).
+/// it back; a guard dropped without it (an error, a panic, a task aborted) is given back by a
+/// task of its own.
 pub struct LockGuard {
     renewal: Arc<Renewal>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    /// The executor's "an operation is running" flag, cleared when the guard goes.
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// The executor's "an operation is running" flag, cleared when the lock is given back.
     busy: Arc<AtomicBool>,
     released: bool,
 }
 
-/// What the guard and its renewing thread share.
+/// What the guard and its renewing task share.
 struct Renewal {
     store: Arc<dyn LockStore>,
     holder: Holder,
     duration: Duration,
     /// Held across every call to the store, so that nothing renews the lock once it is given back.
-    io: Mutex<()>,
+    io: tokio::sync::Mutex<()>,
     state: Mutex<Held>,
-    wake: Condvar,
+    wake: tokio::sync::Notify,
 }
 
 struct Held {
@@ -210,7 +212,7 @@ struct Held {
     renewed: Instant,
     /// Another session took it over: why it is lost.
     lost: Option<String>,
-    /// Given back: the thread stops.
+    /// Given back: the task stops.
     stopped: bool,
 }
 
@@ -221,24 +223,21 @@ impl Renewal {
 
     /// Renews the lock now. Another holder means it is lost; any other failure leaves it held
     /// until its duration has passed since the last renewal.
-    fn renew(&self, now: Ts) -> Result<(), OpsError> {
-        let _io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+    async fn renew(&self, now: Ts) -> Result<(), OpsError> {
+        let _io = self.io.lock().await;
         if self.state().stopped {
             return Err(OpsError::LockLost("it was given back".into()));
         }
         // The lock lasts from when the renewal was asked, not from when it was answered.
         let asked = Instant::now();
-        match self.store.renew(&self.holder, now) {
+        match self.store.renew(&self.holder, now).await {
             Ok(_) => {
                 self.state().renewed = asked;
                 Ok(())
             }
-            Err(e @ OpsError::LockLost(_)) => {
-                self.state().lost = Some(match &e {
-                    OpsError::LockLost(why) => why.clone(),
-                    _ => e.to_string(),
-                });
-                Err(e)
+            Err(OpsError::LockLost(why)) => {
+                self.state().lost = Some(why.clone());
+                Err(OpsError::LockLost(why))
             }
             Err(OpsError::Locked(other)) => {
                 let why = format!("{} took it over", other.who());
@@ -251,21 +250,25 @@ impl Renewal {
 
     /// Renews every third of the duration until stopped or lost; after a failed renewal, again
     /// within seconds, so that a moment without an answer does not cost the lock.
-    fn run(&self) {
+    async fn run(self: Arc<Self>) {
         let every = (self.duration / 3).max(Duration::from_millis(500));
         let mut wait = every;
         loop {
+            let woken = self.wake.notified();
             {
                 let state = self.state();
-                let (state, _) = self
-                    .wake
-                    .wait_timeout_while(state, wait, |s| !s.stopped)
-                    .unwrap_or_else(|p| p.into_inner());
                 if state.stopped || state.lost.is_some() {
                     return;
                 }
             }
-            wait = match self.renew(Ts::now()) {
+            let _ = tokio::time::timeout(wait, woken).await;
+            {
+                let state = self.state();
+                if state.stopped || state.lost.is_some() {
+                    return;
+                }
+            }
+            wait = match self.renew(Ts::now()).await {
                 Ok(()) => every,
                 Err(e @ OpsError::LockLost(_)) => {
                     tracing::warn!("the operator lock: {e}");
@@ -279,6 +282,15 @@ impl Renewal {
             };
         }
     }
+
+    /// Stops the renewals and gives the lock back.
+    async fn give_back(&self) -> Result<(), OpsError> {
+        // No renewal is under way, and none starts after this.
+        let _io = self.io.lock().await;
+        self.state().stopped = true;
+        self.wake.notify_waiters();
+        self.store.release(&self.holder).await
+    }
 }
 
 impl std::fmt::Debug for LockGuard {
@@ -291,7 +303,7 @@ impl std::fmt::Debug for LockGuard {
 
 impl LockGuard {
     /// Takes the lock; `busy` must be unset (one operation per session at a time).
-    pub(crate) fn take(
+    pub(crate) async fn take(
         store: Arc<dyn LockStore>,
         holder: Holder,
         busy: Arc<AtomicBool>,
@@ -300,7 +312,7 @@ impl LockGuard {
         if busy.swap(true, Ordering::SeqCst) {
             return Err(OpsError::Busy);
         }
-        if let Err(e) = store.acquire(&holder, now) {
+        if let Err(e) = store.acquire(&holder, now).await {
             busy.store(false, Ordering::SeqCst);
             return Err(e);
         }
@@ -308,28 +320,21 @@ impl LockGuard {
             duration: store.duration(),
             store,
             holder,
-            io: Mutex::new(()),
+            io: tokio::sync::Mutex::new(()),
             state: Mutex::new(Held {
                 renewed: Instant::now(),
                 lost: None,
                 stopped: false,
             }),
-            wake: Condvar::new(),
+            wake: tokio::sync::Notify::new(),
         });
-        let r = Arc::clone(&renewal);
-        let thread = std::thread::Builder::new()
-            .name("shopctl-lock".into())
-            .spawn(move || r.run())
-            .map_err(|e| OpsError::Lock(format!("cannot start renewing the lock: {e}")));
-        let mut guard = LockGuard {
+        let task = tokio::spawn(Arc::clone(&renewal).run());
+        Ok(LockGuard {
             renewal,
-            thread: None,
+            task: Some(task),
             busy,
             released: false,
-        };
-        // Without its renewing thread the guard is given back at once (by its drop).
-        guard.thread = Some(thread?);
-        Ok(guard)
+        })
     }
 
     pub fn holder(&self) -> &Holder {
@@ -337,8 +342,8 @@ impl LockGuard {
     }
 
     /// Extends the lock now; fails if someone took it over meanwhile (it had expired).
-    pub fn renew(&self, now: Ts) -> Result<(), OpsError> {
-        self.renewal.renew(now)
+    pub async fn renew(&self, now: Ts) -> Result<(), OpsError> {
+        self.renewal.renew(now).await
     }
 
     /// Is the lock still this session's, renewed within its duration (by this process's own
@@ -360,38 +365,53 @@ impl LockGuard {
         Ok(())
     }
 
-    /// Stops the renewals and gives the lock back.
-    fn give_back(&mut self) -> Result<(), OpsError> {
+    /// Gives the lock back.
+    pub async fn release(mut self) -> Result<(), OpsError> {
         self.released = true;
-        let result = {
-            // No renewal is under way, and none starts after this.
-            let _io = self.renewal.io.lock().unwrap_or_else(|p| p.into_inner());
-            self.renewal.state().stopped = true;
-            self.renewal.wake.notify_all();
-            // The lock goes first: until it is gone, this session starts nothing else.
-            self.renewal.store.release(&self.renewal.holder)
-        };
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let result = self.renewal.give_back().await;
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
         }
         self.busy.store(false, Ordering::SeqCst);
         result
-    }
-
-    /// Gives the lock back.
-    pub fn release(mut self) -> Result<(), OpsError> {
-        self.give_back()
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if !self.released
-            && let Err(e) = self.give_back()
-        {
-            tracing::warn!("giving the operator lock back: {e}");
+        if self.released {
+            return;
+        }
+        let (renewal, busy, task) = (
+            Arc::clone(&self.renewal),
+            Arc::clone(&self.busy),
+            self.task.take(),
+        );
+        let give_back = async move {
+            if let Err(e) = renewal.give_back().await {
+                tracing::warn!("giving the operator lock back: {e}");
+            }
+            if let Some(t) = task {
+                let _ = t.await;
+            }
+            busy.store(false, Ordering::SeqCst);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(give_back);
+            }
+            // No runtime left to give it back on: it lapses after its duration.
+            Err(_) => {
+                renewal_stopped(&self.renewal);
+                self.busy.store(false, Ordering::SeqCst);
+            }
         }
     }
+}
+
+fn renewal_stopped(r: &Renewal) {
+    r.state().stopped = true;
+    r.wake.notify_waiters();
 }
 
 #[cfg(test)]
@@ -404,16 +424,17 @@ mod tests {
     #[derive(Default)]
     struct Memory(Mutex<Option<ReleaseLock>>, std::sync::atomic::AtomicUsize);
 
+    #[async_trait::async_trait]
     impl LockStore for Memory {
         fn duration(&self) -> Duration {
             Duration::from_secs(3)
         }
 
-        fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+        async fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
             Ok(self.0.lock().unwrap().clone())
         }
 
-        fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        async fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
             self.1.fetch_add(1, Ordering::SeqCst);
             let mut l = self.0.lock().unwrap();
             match &*l {
@@ -428,7 +449,7 @@ mod tests {
             }
         }
 
-        fn release(&self, holder: &Holder) -> Result<(), OpsError> {
+        async fn release(&self, holder: &Holder) -> Result<(), OpsError> {
             let mut l = self.0.lock().unwrap();
             if l.as_ref().is_some_and(|x| holder.owns(x)) {
                 *l = None;
@@ -437,8 +458,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_guard_gives_the_lock_back_once_and_refuses_a_second_operation() {
+    #[tokio::test]
+    async fn the_guard_gives_the_lock_back_once_and_refuses_a_second_operation() {
         let store: Arc<dyn LockStore> = Arc::new(Memory::default());
         let busy = Arc::new(AtomicBool::new(false));
         let t = Ts::from_secs(1000);
@@ -447,17 +468,23 @@ mod tests {
             session: "h/1/a".into(),
             operation: None,
         };
-        let guard = LockGuard::take(store.clone(), me.clone(), busy.clone(), t).unwrap();
+        let guard = LockGuard::take(store.clone(), me.clone(), busy.clone(), t)
+            .await
+            .unwrap();
         assert!(matches!(
-            LockGuard::take(store.clone(), me.clone(), busy.clone(), t),
+            LockGuard::take(store.clone(), me.clone(), busy.clone(), t).await,
             Err(OpsError::Busy)
         ));
+        // Dropped without being given back (an error, an aborted task): given back all the same.
         drop(guard);
-        assert!(store.read().unwrap().is_none());
-        let guard = LockGuard::take(store.clone(), me, busy.clone(), t).unwrap();
-        guard.release().unwrap();
+        eventually_async("given back after a drop", || !busy.load(Ordering::SeqCst)).await;
+        assert!(store.read().await.unwrap().is_none());
+        let guard = LockGuard::take(store.clone(), me, busy.clone(), t)
+            .await
+            .unwrap();
+        guard.release().await.unwrap();
         assert!(!busy.load(Ordering::SeqCst));
-        assert!(store.read().unwrap().is_none());
+        assert!(store.read().await.unwrap().is_none());
     }
 
     fn alice() -> Holder {
@@ -477,28 +504,42 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_lock_is_renewed_in_the_background_and_never_after_it_is_given_back() {
+    /// [`eventually`], letting the runtime's tasks run meanwhile.
+    async fn eventually_async(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lock_is_renewed_in_the_background_and_never_after_it_is_given_back() {
         let store = Arc::new(Memory::default());
         let busy = Arc::new(AtomicBool::new(false));
-        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now()).unwrap();
+        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now())
+            .await
+            .unwrap();
         // A third of 3 s: renewed without anyone asking.
-        eventually("renewed in the background", || {
+        eventually_async("renewed in the background", || {
             store.1.load(Ordering::SeqCst) >= 3
-        });
+        })
+        .await;
         assert!(guard.fence().is_ok());
-        guard.release().unwrap();
-        // The renewing thread has been joined: nothing takes the lock again.
+        guard.release().await.unwrap();
+        // The renewing task has ended: nothing takes the lock again.
         let after = store.1.load(Ordering::SeqCst);
-        assert!(store.read().unwrap().is_none());
+        assert!(store.read().await.unwrap().is_none());
         assert_eq!(store.1.load(Ordering::SeqCst), after);
     }
 
-    #[test]
-    fn a_lock_taken_over_is_lost_and_fences_every_write_after() {
+    #[tokio::test]
+    async fn a_lock_taken_over_is_lost_and_fences_every_write_after() {
         let store = Arc::new(Memory::default());
         let busy = Arc::new(AtomicBool::new(false));
-        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now()).unwrap();
+        let guard = LockGuard::take(store.clone(), alice(), busy, Ts::now())
+            .await
+            .unwrap();
         let bob = Holder {
             operator: "bob".into(),
             session: "h/2/b".into(),
@@ -506,58 +547,76 @@ mod tests {
         };
         // Taken over behind this session's back (as an expired Lease would be).
         *store.0.lock().unwrap() = Some(bob.lock(Ts::now(), Ts::now()));
-        eventually("the loss noticed by the renewals", || {
+        eventually_async("the loss noticed by the renewals", || {
             guard.fence().is_err()
-        });
+        })
+        .await;
         match guard.fence() {
             Err(OpsError::LockLost(why)) => {
                 assert!(why.contains("bob") && why.contains("draining 'c'"), "{why}")
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(guard.renew(Ts::now()), Err(OpsError::LockLost(_))));
+        assert!(matches!(
+            guard.renew(Ts::now()).await,
+            Err(OpsError::LockLost(_))
+        ));
         // Giving back a lock that is someone else's leaves theirs alone.
-        guard.release().unwrap();
-        assert!(store.read().unwrap().is_some_and(|l| l.holder == "bob"));
+        guard.release().await.unwrap();
+        assert!(
+            store
+                .read()
+                .await
+                .unwrap()
+                .is_some_and(|l| l.holder == "bob")
+        );
     }
 
-    #[test]
-    fn a_lock_taken_and_given_back_meanwhile_is_lost_not_taken_again() {
+    #[tokio::test]
+    async fn a_lock_taken_and_given_back_meanwhile_is_lost_not_taken_again() {
         let store = Arc::new(Memory::default());
-        let guard = LockGuard::take(store.clone(), alice(), Arc::default(), Ts::now()).unwrap();
+        let guard = LockGuard::take(store.clone(), alice(), Arc::default(), Ts::now())
+            .await
+            .unwrap();
         // It lapsed; someone took it and gave it back: the store is empty again.
         *store.0.lock().unwrap() = None;
-        assert!(matches!(guard.renew(Ts::now()), Err(OpsError::LockLost(_))));
+        assert!(matches!(
+            guard.renew(Ts::now()).await,
+            Err(OpsError::LockLost(_))
+        ));
         assert!(matches!(guard.fence(), Err(OpsError::LockLost(_))));
-        assert!(store.read().unwrap().is_none(), "not taken again");
+        assert!(store.read().await.unwrap().is_none(), "not taken again");
     }
 
-    #[test]
-    fn a_lock_that_cannot_be_renewed_for_its_whole_duration_is_fenced() {
+    #[tokio::test]
+    async fn a_lock_that_cannot_be_renewed_for_its_whole_duration_is_fenced() {
         /// A store that answers the first acquisition, then fails every renewal.
         struct Failing(std::sync::atomic::AtomicBool);
+        #[async_trait::async_trait]
         impl LockStore for Failing {
             fn duration(&self) -> Duration {
                 Duration::from_secs(1)
             }
-            fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+            async fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
                 Err(OpsError::Store("the server does not answer".into()))
             }
-            fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+            async fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
                 if self.0.swap(true, Ordering::SeqCst) {
                     Err(OpsError::Store("the server does not answer".into()))
                 } else {
                     Ok(holder.lock(now, now))
                 }
             }
-            fn release(&self, _: &Holder) -> Result<(), OpsError> {
+            async fn release(&self, _: &Holder) -> Result<(), OpsError> {
                 Ok(())
             }
         }
         let store = Arc::new(Failing(AtomicBool::new(false)));
-        let guard = LockGuard::take(store, alice(), Arc::default(), Ts::now()).unwrap();
+        let guard = LockGuard::take(store, alice(), Arc::default(), Ts::now())
+            .await
+            .unwrap();
         assert!(guard.fence().is_ok());
-        eventually("fenced after its duration", || guard.fence().is_err());
+        eventually_async("fenced after its duration", || guard.fence().is_err()).await;
         assert!(matches!(guard.fence(), Err(OpsError::LockLost(w)) if w.contains("not renewed")));
     }
 

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod mutation;
 pub mod placement;
 pub mod release;
+pub mod service;
 pub mod silence;
 pub mod transport;
 
@@ -23,11 +24,12 @@ use thiserror::Error;
 
 pub use self::audit::AuditSink;
 pub use self::executor::{
-    Denial, Done, Executor, FleetReader, Pushed, ReleaseStore, Scope, Stores,
+    Denial, Done, Executor, FleetReader, Pushed, ReleaseStore, Report, Scope, Stores,
 };
 pub use self::lock::{Holder, LockGuard, LockStore};
 pub use self::mutation::{Capability, Mutation};
 pub use self::placement::PlacementStore;
+pub use self::service::{Operation, Operations, Progress};
 use crate::domain::ReleaseLock;
 
 /// Who is operating: `$SHOPCTL_OPERATOR`, else `user@host`.
@@ -114,6 +116,38 @@ pub enum OpsError {
     /// The credentials in use may not perform a write this mutation needs (checked at start).
     #[error("not permitted: this session may not {0}")]
     NotPermitted(String),
+}
+
+/// Runs blocking work — libgit2, or the demo's and the audit log's file I/O — on a thread meant
+/// for it, so that the async operations core never holds up the runtime's workers. A panic in
+/// the work is a panic here, as it would have been inline.
+pub async fn offload<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<Stopped> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(E::from(Stopped)),
+    }
+}
+
+/// Blocking work that was dropped unfinished (the runtime is shutting down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the process is shutting down")]
+pub struct Stopped;
+
+impl From<Stopped> for OpsError {
+    fn from(e: Stopped) -> Self {
+        OpsError::Store(e.to_string())
+    }
+}
+
+impl From<Stopped> for std::io::Error {
+    fn from(e: Stopped) -> Self {
+        std::io::Error::other(e)
+    }
 }
 
 impl From<git2::Error> for OpsError {

@@ -35,12 +35,13 @@ pub enum Record {
 /// as it is stored at the moment of writing, so no concurrent writer can push a ShopSet over.
 pub type Capacities = HashMap<String, u32>;
 
+#[async_trait::async_trait]
 pub trait PlacementStore: Send + Sync {
     /// Applies the moves whose shop is still at `from`, all at once, skipping (with why) any
     /// move that would put a target over its capacity. `seen` are the moved shops as the
     /// re-check read them: a store that writes with preconditions writes over the versions
     /// they carry, and reads itself any shop they lack or that changed since.
-    fn apply(
+    async fn apply(
         &self,
         moves: &[Move],
         record: &Record,
@@ -48,7 +49,7 @@ pub trait PlacementStore: Send + Sync {
         seen: &[crate::domain::Shop],
     ) -> Result<BatchOutcome, OpsError>;
     /// Cordons or uncordons a cluster and sets or clears its drain id.
-    fn set_cordon(
+    async fn set_cordon(
         &self,
         cluster: &str,
         cordoned: bool,

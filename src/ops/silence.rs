@@ -15,13 +15,14 @@ pub struct NewSilence {
 }
 
 /// Where silences live (Alertmanager in live mode, the demo directory in the demo).
+#[async_trait::async_trait]
 pub trait SilenceStore: Send + Sync {
     /// Every silence, expired ones included, read now.
-    fn silences(&self) -> Result<Vec<Silence>, OpsError>;
+    async fn silences(&self) -> Result<Vec<Silence>, OpsError>;
     /// Creates a silence and returns its id.
-    fn create(&self, s: &NewSilence) -> Result<String, OpsError>;
+    async fn create(&self, s: &NewSilence) -> Result<String, OpsError>;
     /// Expires the silence `id` now.
-    fn expire(&self, id: &str) -> Result<(), OpsError>;
+    async fn expire(&self, id: &str) -> Result<(), OpsError>;
 }
 
 /// How much earlier than asked an existing silence may end and still count as the same one

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use shopctl::backends::FleetSource;
 use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, Scenario};
 use shopctl::domain::{Fleet, Ts};
 

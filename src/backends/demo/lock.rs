@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::atomic;
 pub use crate::ops::lock::session_is_dead;
-use crate::ops::{Holder, LockStore, OpsError};
+use crate::ops::{Holder, LockStore, OpsError, offload};
 
 /// Serialises changes of `lock.json`.
 pub const LOCK_MUTEX: &str = ".lock.mutex";
@@ -76,6 +76,7 @@ pub fn read_lock_file(path: &Path) -> Result<Option<ReleaseLock>, String> {
 
 /// `lock.json` in a directory: `{"holder", "session", "acquired_at", "expires_at"}`, written
 /// atomically (a full disk leaves the old lock or none, never an empty file).
+#[derive(Debug, Clone)]
 pub struct FileLock {
     pub path: PathBuf,
 }
@@ -95,14 +96,33 @@ impl FileLock {
     }
 }
 
+/// The file is read and written on a blocking thread.
+#[async_trait::async_trait]
 impl LockStore for FileLock {
-    fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+    async fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+        let me = self.clone();
+        offload(move || me.read_now()).await
+    }
+
+    async fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        let (me, holder) = (self.clone(), holder.clone());
+        offload(move || me.acquire_now(&holder, now)).await
+    }
+
+    async fn release(&self, holder: &Holder) -> Result<(), OpsError> {
+        let (me, holder) = (self.clone(), holder.clone());
+        offload(move || me.release_now(&holder)).await
+    }
+}
+
+impl FileLock {
+    pub fn read_now(&self) -> Result<Option<ReleaseLock>, OpsError> {
         read_lock_file(&self.path).map_err(OpsError::Lock)
     }
 
-    fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+    pub fn acquire_now(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
         let _mutex = self.mutex()?;
-        let since = match self.read()? {
+        let since = match self.read_now()? {
             Some(l) if l.is_held(now) && !holder.owns(&l) && !session_is_dead(&l.session) => {
                 return Err(OpsError::Locked(l));
             }
@@ -116,9 +136,9 @@ impl LockStore for FileLock {
         Ok(mine)
     }
 
-    fn release(&self, holder: &Holder) -> Result<(), OpsError> {
+    pub fn release_now(&self, holder: &Holder) -> Result<(), OpsError> {
         let _mutex = self.mutex()?;
-        match self.read()? {
+        match self.read_now()? {
             Some(l) if holder.owns(&l) => std::fs::remove_file(&self.path).map_err(|e| {
                 OpsError::Lock(format!("cannot remove '{}': {e}", self.path.display()))
             }),
@@ -150,23 +170,26 @@ mod tests {
         };
         let (alice, bob) = (holder("alice", "x/1/a"), holder("bob", "x/2/b"));
         let t = Ts::from_secs(1000);
-        assert_eq!(lock.acquire(&alice, t).unwrap().holder, "alice");
-        match lock.acquire(&bob, t.plus_secs(10)) {
+        assert_eq!(lock.acquire_now(&alice, t).unwrap().holder, "alice");
+        match lock.acquire_now(&bob, t.plus_secs(10)) {
             Err(OpsError::Locked(l)) => assert_eq!(l.holder, "alice"),
             other => panic!("bob got {other:?}"),
         }
         // Alice renews; the expiry moves, the acquisition time stays.
-        let renewed = lock.acquire(&alice, t.plus_secs(30)).unwrap();
+        let renewed = lock.acquire_now(&alice, t.plus_secs(30)).unwrap();
         assert_eq!(
             (renewed.acquired_at, renewed.expires_at),
             (t, t.plus_secs(30 + LOCK_TTL_SECS))
         );
         // Bob's release does nothing; after expiry Bob takes over.
-        lock.release(&bob).unwrap();
-        assert!(lock.acquire(&bob, t.plus_secs(LOCK_TTL_SECS + 29)).is_err());
+        lock.release_now(&bob).unwrap();
+        assert!(
+            lock.acquire_now(&bob, t.plus_secs(LOCK_TTL_SECS + 29))
+                .is_err()
+        );
         let late = t.plus_secs(30 + LOCK_TTL_SECS + 1);
-        assert_eq!(lock.acquire(&bob, late).unwrap().holder, "bob");
-        lock.release(&bob).unwrap();
+        assert_eq!(lock.acquire_now(&bob, late).unwrap().holder, "bob");
+        lock.release_now(&bob).unwrap();
         assert!(!dir.path().join("lock.json").exists());
     }
 
@@ -178,13 +201,13 @@ mod tests {
         };
         let (first, second) = (holder("alice", "x/1/a"), holder("alice", "x/1/b"));
         let t = Ts::from_secs(1000);
-        lock.acquire(&first, t).unwrap();
+        lock.acquire_now(&first, t).unwrap();
         assert!(matches!(
-            lock.acquire(&second, t.plus_secs(1)),
+            lock.acquire_now(&second, t.plus_secs(1)),
             Err(OpsError::Locked(_))
         ));
-        lock.release(&second).unwrap();
-        assert!(lock.read().unwrap().is_some_and(|l| first.owns(&l)));
+        lock.release_now(&second).unwrap();
+        assert!(lock.read_now().unwrap().is_some_and(|l| first.owns(&l)));
     }
 
     #[test]
@@ -194,7 +217,7 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         let lock = FileLock { path };
         let err = lock
-            .acquire(&holder("alice", "x/1/a"), Ts::from_secs(1))
+            .acquire_now(&holder("alice", "x/1/a"), Ts::from_secs(1))
             .unwrap_err();
         assert!(err.to_string().contains("damaged"), "{err}");
     }
@@ -205,7 +228,7 @@ mod tests {
         let path = dir.path().join("lock.json");
         let t = Ts::from_secs(1000);
         FileLock { path: path.clone() }
-            .acquire(&holder("gone", "x/9/z"), t)
+            .acquire_now(&holder("gone", "x/9/z"), t)
             .unwrap();
         let late = t.plus_secs(LOCK_TTL_SECS + 1);
         let n = 8;
@@ -216,7 +239,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let me = holder("op", &format!("x/1/{i}"));
                     barrier.wait();
-                    FileLock { path }.acquire(&me, late).is_ok()
+                    FileLock { path }.acquire_now(&me, late).is_ok()
                 })
             })
             .collect::<Vec<_>>()

@@ -234,7 +234,7 @@ impl DemoFleet {
             created_at: None,
         })?;
         let stores = Stores {
-            fleet: Box::new(DemoReader(Mutex::new(DemoSource::new(reader)))),
+            fleet: Box::new(DemoReader(Arc::new(Mutex::new(DemoSource::new(reader))))),
             releases: Box::new(GitReleases {
                 clone: dir.join(repos::SYSTEM_CLONE),
             }),
@@ -260,19 +260,23 @@ impl DemoFleet {
 pub type LockRead = Result<Option<ReleaseLock>, String>;
 
 /// The executor's fresh reads of the demo directory.
-struct DemoReader(Mutex<DemoSource>);
+struct DemoReader(Arc<Mutex<DemoSource>>);
 
+#[async_trait::async_trait]
 impl FleetReader for DemoReader {
-    /// The demo's state is one read of its directory; a release (everything) also needs its
-    /// system repository, a placement change does not.
-    fn read(&self, now: Ts, scope: crate::ops::executor::Scope) -> Result<Fleet, OpsError> {
-        let mut source = self
-            .0
-            .lock()
-            .map_err(|_| OpsError::Read("the demo reader failed earlier".into()))?;
-        let fleet = source
-            .snapshot(now)
-            .map_err(|e| OpsError::Read(e.to_string()))?;
+    /// The demo's state is one read of its directory (on a blocking thread); a release
+    /// (everything) also needs its system repository, a placement change does not.
+    async fn read(&self, now: Ts, scope: crate::ops::executor::Scope) -> Result<Fleet, OpsError> {
+        let source = Arc::clone(&self.0);
+        let fleet = crate::ops::offload(move || {
+            let mut source = source
+                .lock()
+                .map_err(|_| OpsError::Read("the demo reader failed earlier".into()))?;
+            source
+                .snapshot(now)
+                .map_err(|e| OpsError::Read(e.to_string()))
+        })
+        .await?;
         match fleet.unread.first() {
             Some(why) if scope == crate::ops::executor::Scope::Everything => {
                 Err(OpsError::Read(why.clone()))
@@ -295,6 +299,27 @@ pub struct DemoSource {
 }
 
 impl DemoSource {
+    /// Reads the whole fleet once, here and now (file I/O and libgit2: on a blocking thread
+    /// when called from the async core).
+    pub fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
+        let err = |e: DemoError| SourceError {
+            from: source_of(&e),
+            message: e.to_string(),
+        };
+        self.fleet.reload().map_err(err)?;
+        let (reading, lock) = self.fleet.read(now).map_err(err)?;
+        let mut fleet = Fleet::new(self.fleet.meta().fleet_name.clone());
+        for u in updates(None, &reading, &lock) {
+            fleet.apply(u);
+        }
+        fleet.apply(FleetUpdate::Shops(self.fleet.shops()));
+        if let Some(why) = self.fleet.git_problem() {
+            fleet.unread.push(format!("the system repository: {why}"));
+        }
+        fleet.refresh();
+        Ok(fleet)
+    }
+
     pub fn new(fleet: DemoFleet) -> DemoSource {
         DemoSource {
             fleet,
@@ -395,23 +420,9 @@ impl FleetSource for DemoSource {
         }
     }
 
-    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
-        let err = |e: DemoError| SourceError {
-            from: source_of(&e),
-            message: e.to_string(),
-        };
-        self.fleet.reload().map_err(err)?;
-        let (reading, lock) = self.fleet.read(now).map_err(err)?;
-        let mut fleet = Fleet::new(self.fleet.meta().fleet_name.clone());
-        for u in updates(None, &reading, &lock) {
-            fleet.apply(u);
-        }
-        fleet.apply(FleetUpdate::Shops(self.fleet.shops()));
-        if let Some(why) = self.fleet.git_problem() {
-            fleet.unread.push(format!("the system repository: {why}"));
-        }
-        fleet.refresh();
-        Ok(fleet)
+    /// [`DemoSource::snapshot`]: a headless command's one read, made where it is asked.
+    fn snapshot(&mut self, now: Ts) -> BoxFuture<'_, Result<Fleet, SourceError>> {
+        Box::pin(async move { DemoSource::snapshot(self, now) })
     }
 
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::domain::placement::Move;
-use crate::ops::OpsError;
 use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record, apply_moves};
+use crate::ops::{OpsError, offload};
 
 use super::lock::{Exclusive, PLACEMENT_MUTEX};
 use super::store;
@@ -27,31 +27,43 @@ fn err(e: store::DemoError) -> OpsError {
     OpsError::Store(e.to_string())
 }
 
+/// The files are read and written on a blocking thread.
+#[async_trait::async_trait]
 impl PlacementStore for DemoPlacement {
-    fn apply(
+    async fn apply(
         &self,
         moves: &[Move],
         record: &Record,
         capacity: &Capacities,
         _seen: &[crate::domain::Shop],
     ) -> Result<BatchOutcome, OpsError> {
-        // The shops are read afresh under the file lock: what the re-check saw is not needed.
-        let _guard = write_lock(&self.dir)?;
-        let mut shops = store::read_shops(&self.dir).map_err(err)?;
-        let out = apply_moves(&mut shops, moves, record, capacity);
-        if out.applied > 0 {
-            store::write_shops(&self.dir, &shops).map_err(err)?;
-        }
-        Ok(out)
+        let dir = self.dir.clone();
+        let (moves, record, capacity) = (moves.to_vec(), record.clone(), capacity.clone());
+        offload(move || {
+            // The shops are read afresh under the file lock: what the re-check saw is not needed.
+            let _guard = write_lock(&dir)?;
+            let mut shops = store::read_shops(&dir).map_err(err)?;
+            let out = apply_moves(&mut shops, &moves, &record, &capacity);
+            if out.applied > 0 {
+                store::write_shops(&dir, &shops).map_err(err)?;
+            }
+            Ok(out)
+        })
+        .await
     }
 
-    fn set_cordon(
+    async fn set_cordon(
         &self,
         cluster: &str,
         cordoned: bool,
         drain: Option<&str>,
     ) -> Result<(), OpsError> {
-        let _guard = write_lock(&self.dir)?;
-        store::update_cluster(&self.dir, cluster, cordoned, drain).map_err(err)
+        let dir = self.dir.clone();
+        let (cluster, drain) = (cluster.to_string(), drain.map(str::to_string));
+        offload(move || {
+            let _guard = write_lock(&dir)?;
+            store::update_cluster(&dir, &cluster, cordoned, drain.as_deref()).map_err(err)
+        })
+        .await
     }
 }

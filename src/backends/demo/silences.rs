@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::Exclusive;
 use crate::domain::{Matcher, Silence, SilenceState, Ts};
-use crate::ops::OpsError;
 use crate::ops::atomic;
 use crate::ops::silence::{NewSilence, SilenceStore};
+use crate::ops::{OpsError, offload};
 
 /// `[{"id", "matchers", "starts_at", "ends_at", "created_by", "comment"}]`, times in
 /// milliseconds since the epoch.
@@ -70,6 +70,7 @@ pub fn read(dir: &Path, now: Ts) -> Result<Vec<Silence>, String> {
 }
 
 /// The demo's silence store.
+#[derive(Debug, Clone)]
 pub struct DemoSilences {
     pub dir: PathBuf,
 }
@@ -90,12 +91,31 @@ impl DemoSilences {
     }
 }
 
+/// The file is read and written on a blocking thread.
+#[async_trait::async_trait]
 impl SilenceStore for DemoSilences {
-    fn silences(&self) -> Result<Vec<Silence>, OpsError> {
+    async fn silences(&self) -> Result<Vec<Silence>, OpsError> {
+        let me = self.clone();
+        offload(move || me.silences_now()).await
+    }
+
+    async fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
+        let (me, s) = (self.clone(), s.clone());
+        offload(move || me.create_now(&s)).await
+    }
+
+    async fn expire(&self, id: &str) -> Result<(), OpsError> {
+        let (me, id) = (self.clone(), id.to_string());
+        offload(move || me.expire_now(&id)).await
+    }
+}
+
+impl DemoSilences {
+    fn silences_now(&self) -> Result<Vec<Silence>, OpsError> {
         read(&self.dir, Ts::now()).map_err(OpsError::Read)
     }
 
-    fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
+    fn create_now(&self, s: &NewSilence) -> Result<String, OpsError> {
         // Shaped like Alertmanager's ids (a random UUID).
         let id = format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
@@ -117,7 +137,7 @@ impl SilenceStore for DemoSilences {
         Ok(id)
     }
 
-    fn expire(&self, id: &str) -> Result<(), OpsError> {
+    fn expire_now(&self, id: &str) -> Result<(), OpsError> {
         let mut found = false;
         self.change(|all, now| {
             for s in all.iter_mut().filter(|s| s.id == id && s.ends_at > now) {
@@ -160,16 +180,19 @@ mod tests {
         let store = DemoSilences {
             dir: dir.path().into(),
         };
-        let id = store.create(&new("alertname=X", 3600)).unwrap();
-        let all = store.silences().unwrap();
+        let id = store.create_now(&new("alertname=X", 3600)).unwrap();
+        let all = store.silences_now().unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(
             (all[0].id.as_str(), all[0].state),
             (id.as_str(), SilenceState::Active)
         );
-        store.expire(&id).unwrap();
-        assert_eq!(store.silences().unwrap()[0].state, SilenceState::Expired);
-        assert!(matches!(store.expire(&id), Err(OpsError::Changed(_))));
+        store.expire_now(&id).unwrap();
+        assert_eq!(
+            store.silences_now().unwrap()[0].state,
+            SilenceState::Expired
+        );
+        assert!(matches!(store.expire_now(&id), Err(OpsError::Changed(_))));
     }
 
     #[test]
@@ -180,7 +203,7 @@ mod tests {
         let store = DemoSilences {
             dir: dir.path().into(),
         };
-        let e = store.create(&new("alertname=X", 60)).unwrap_err();
+        let e = store.create_now(&new("alertname=X", 60)).unwrap_err();
         assert!(e.to_string().contains(SILENCES_FILE), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), b"{not json");
         assert!(read(dir.path(), Ts::now()).is_err());

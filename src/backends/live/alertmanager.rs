@@ -280,44 +280,41 @@ pub fn decode_silences(body: &[u8]) -> Result<Vec<Silence>, DecodeError> {
 /// refuses silences, never the session's other writes.
 pub struct LiveSilences {
     config: Alertmanager,
-    rt: super::blocking::BlockingRuntime,
 }
 
 impl LiveSilences {
-    /// Silences written on the session's stores' runtime.
-    pub fn new(rt: super::blocking::BlockingRuntime, config: &Alertmanager) -> LiveSilences {
+    pub fn new(config: &Alertmanager) -> LiveSilences {
         LiveSilences {
             config: config.clone(),
-            rt,
         }
     }
 
-    fn call<T, F>(&self, f: impl FnOnce(AlertmanagerClient) -> F) -> Result<T, OpsError>
-    where
-        F: std::future::Future<Output = Result<T, AlertsError>>,
-    {
-        self.rt
-            .run(async {
-                let client = AlertmanagerClient::new(&self.config)?;
-                f(client).await
-            })
-            .ok_or_else(|| OpsError::Store("the Alertmanager client was shut down".into()))?
-            .map_err(|e| OpsError::Store(e.to_string()))
+    fn client(&self) -> Result<AlertmanagerClient, OpsError> {
+        AlertmanagerClient::new(&self.config).map_err(|e| OpsError::Store(e.to_string()))
     }
 }
 
+#[async_trait::async_trait]
 impl SilenceStore for LiveSilences {
-    fn silences(&self) -> Result<Vec<Silence>, OpsError> {
-        self.call(|c| async move { c.silences().await })
+    async fn silences(&self) -> Result<Vec<Silence>, OpsError> {
+        let c = self.client().map_err(|e| OpsError::Read(e.to_string()))?;
+        c.silences()
+            .await
             .map_err(|e| OpsError::Read(e.to_string()))
     }
 
-    fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
-        self.call(|c| async move { c.create_silence(s).await })
+    async fn create(&self, s: &NewSilence) -> Result<String, OpsError> {
+        self.client()?
+            .create_silence(s)
+            .await
+            .map_err(|e| OpsError::Store(e.to_string()))
     }
 
-    fn expire(&self, id: &str) -> Result<(), OpsError> {
-        self.call(|c| async move { c.expire_silence(id).await })
+    async fn expire(&self, id: &str) -> Result<(), OpsError> {
+        self.client()?
+            .expire_silence(id)
+            .await
+            .map_err(|e| OpsError::Store(e.to_string()))
     }
 }
 

@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::PostParams;
 
-use super::blocking::BlockingRuntime;
+use super::calls::bounded;
 use crate::ops::audit::{AuditEntry, AuditLog, AuditSink};
 
 /// The JSONL log plus Kubernetes Events.
@@ -18,22 +18,15 @@ pub struct LiveAudit {
     log: AuditLog,
     events: Api<Event>,
     instance: String,
-    runtime: BlockingRuntime,
 }
 
 impl LiveAudit {
-    /// The log, and Events written through `client` (made on the stores' `runtime`).
-    pub fn new(
-        runtime: BlockingRuntime,
-        log: AuditLog,
-        client: kube::Client,
-        instance: &str,
-    ) -> LiveAudit {
+    /// The log, and Events written through `client`.
+    pub fn new(log: AuditLog, client: kube::Client, instance: &str) -> LiveAudit {
         LiveAudit {
             log,
             events: Api::namespaced(client, "default"),
             instance: instance.into(),
-            runtime,
         }
     }
 }
@@ -102,13 +95,14 @@ pub fn event_of(entry: &AuditEntry, instance: &str, now_ms: i64) -> Option<Event
     })
 }
 
+#[async_trait::async_trait]
 impl AuditSink for LiveAudit {
-    fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
-        self.log.read()
+    async fn read(&self) -> std::io::Result<Vec<AuditEntry>> {
+        AuditSink::read(&self.log).await
     }
 
-    fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
-        self.log.append(entry)?;
+    async fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+        AuditSink::append(&self.log, entry).await?;
         // An intent is this process's own record; the Event tells what happened.
         if entry.result == crate::ops::audit::INTENT {
             return Ok(());
@@ -118,7 +112,7 @@ impl AuditSink for LiveAudit {
                 field_manager: Some(super::objects::FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
-            if let Err(e) = self.runtime.call(self.events.create(&pp, &event)) {
+            if let Err(e) = bounded(self.events.create(&pp, &event)).await {
                 tracing::warn!("writing the audit Event: {}", super::errors::say(&e));
             }
         }

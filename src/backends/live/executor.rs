@@ -4,10 +4,9 @@
 //! state directory — after fresh reads of the fleet.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::access;
-use super::blocking::BlockingRuntime;
 use super::config::Config;
 use super::events::LiveAudit;
 use super::kubeconfig;
@@ -25,42 +24,39 @@ use crate::ops::{Executor, FleetReader, Holder, OpsError, Scope, Stores};
 /// Fresh reads of the live fleet for the executor's re-checks: placement from the view the
 /// watches keep, everything else read whole.
 struct LiveReader {
-    whole: Mutex<LiveSource>,
+    whole: LiveSource,
     placement: Arc<PlacementView>,
 }
 
+#[async_trait::async_trait]
 impl FleetReader for LiveReader {
-    fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError> {
+    async fn read(&self, now: Ts, scope: Scope) -> Result<Fleet, OpsError> {
         if scope == Scope::Placement {
-            return self.placement.read();
+            return self.placement.read().await;
         }
-        let mut source = self
-            .whole
-            .lock()
-            .map_err(|_| OpsError::Read("the live reader failed earlier".into()))?;
+        // Clones share their clients.
+        let mut source = self.whole.clone();
         source
             .snapshot(now)
+            .await
             .map_err(|e| OpsError::Read(e.to_string()))
     }
 }
 
-/// The read-write executor of a live fleet for one operator session. Every store runs on one
-/// runtime of the session's, through one client per kubeconfig context (the control plane's,
-/// and each Argo CD's with a context of its own): an exec credential plugin runs for each
-/// context once, not once per store.
-pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
+/// The read-write executor of a live fleet for one operator session. Every store goes through
+/// one client per kubeconfig context (the control plane's, and each Argo CD's with a context of
+/// its own): an exec credential plugin runs for each context once, not once per store.
+pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
     let (k, file) = kubeconfig::load(config.control_plane.kubeconfig.as_deref())
         .map_err(|e| OpsError::Store(e.to_string()))?;
-    let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-    let client_of = |context: Option<&str>| -> Result<kube::Client, OpsError> {
-        let config = runtime
-            .run(kubeconfig::client_config(&k, &file, context))
-            .ok_or_else(|| OpsError::Store("the stores' runtime was shut down".into()))?
+    let client_of = async |context: Option<&str>| -> Result<kube::Client, OpsError> {
+        let config = kubeconfig::client_config(&k, &file, context)
+            .await
             .map_err(|e| OpsError::Store(e.to_string()))?;
-        runtime.client(config).map_err(OpsError::Store)
+        kubeconfig::client(config).map_err(|e| OpsError::Store(super::errors::say(&e)))
     };
     let cp_context = config.control_plane.context.as_deref();
-    let cp = client_of(cp_context)?;
+    let cp = client_of(cp_context).await?;
     let mut by_context: HashMap<Option<String>, kube::Client> = HashMap::new();
     let mut argo = Vec::new();
     for a in &config.argocd {
@@ -70,7 +66,7 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
             Some(c) => match by_context.get(&context) {
                 Some(client) => client.clone(),
                 None => {
-                    let client = client_of(Some(c))?;
+                    let client = client_of(Some(c)).await?;
                     by_context.insert(context.clone(), client.clone());
                     client
                 }
@@ -84,63 +80,49 @@ pub fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsError> {
         });
     }
     let releases = LiveReleases::new(
-        runtime.clone(),
         &config.git.remote,
         config.git.cache.with_extension("push.git"),
         cp.clone(),
         argo,
     );
-    let reader = LiveSource::new(config.clone()).on_stores(runtime.clone(), cp_context, cp.clone());
-    let view = Arc::new(PlacementView::new(
-        runtime.clone(),
-        reader.clone(),
-        cp.clone(),
-    ));
+    let reader = LiveSource::new(config.clone()).on_stores(cp_context, cp.clone());
+    let view = Arc::new(PlacementView::new(reader.clone(), cp.clone()));
     let stores = Stores {
         fleet: Box::new(LiveReader {
-            whole: Mutex::new(reader),
+            whole: reader,
             placement: Arc::clone(&view),
         }),
         releases: Box::new(releases),
-        placement: Box::new(ShopPatcher::on(runtime.clone(), cp.clone()).writing_to(view)),
-        locks: Arc::new(LeaseLock::on(
-            runtime.clone(),
+        placement: Box::new(ShopPatcher::new(cp.clone()).writing_to(view)),
+        locks: Arc::new(LeaseLock::new(
             cp.clone(),
             &config.lock.namespace,
             &config.lock.name,
             config.lock.duration_secs,
         )),
         audit: Box::new(LiveAudit::new(
-            runtime.clone(),
             AuditLog {
                 path: crate::state_dir().join("audit.jsonl"),
             },
             cp.clone(),
             &holder.session,
         )),
-        silences: Box::new(super::alertmanager::LiveSilences::new(
-            runtime.clone(),
-            &config.alertmanager,
-        )),
+        silences: Box::new(super::alertmanager::LiveSilences::new(&config.alertmanager)),
     };
     // What these credentials may not write, asked once, bounded like any other read. A control
     // plane that does not answer does not keep the console from starting: the API server still
     // refuses what RBAC forbids when a write is made.
     let asks = access::asks(config);
-    let denied = runtime
-        .run(async {
-            match tokio::time::timeout(ACCESS_TIMEOUT, access::denied(&cp, &asks)).await {
-                Ok(denied) => denied,
-                Err(_) => {
-                    tracing::warn!(
-                        "the control plane did not say within {} s what this session may write; going on without knowing",
-                        ACCESS_TIMEOUT.as_secs()
-                    );
-                    Vec::new()
-                }
-            }
-        })
-        .unwrap_or_default();
+    let denied = match tokio::time::timeout(ACCESS_TIMEOUT, access::denied(&cp, &asks)).await {
+        Ok(denied) => denied,
+        Err(_) => {
+            tracing::warn!(
+                "the control plane did not say within {} s what this session may write; going on without knowing",
+                ACCESS_TIMEOUT.as_secs()
+            );
+            Vec::new()
+        }
+    };
     Ok(Executor::new(holder, stores, GatePolicy::default()).with_denied(denied))
 }
 

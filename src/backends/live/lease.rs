@@ -8,71 +8,34 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams, Preconditions};
 
-use super::blocking::{BlockingRuntime, is_conflict};
+use super::calls::{bounded, is_conflict};
 use super::objects::FIELD_MANAGER;
 use crate::domain::{ReleaseLock, Ts};
 use crate::ops::lock::LOCK_TTL_SECS;
 use crate::ops::lock::session_is_dead;
 use crate::ops::{Holder, LockStore, OpsError};
 
-/// The Lease `name` in `namespace`, through its own small runtime (the executor is synchronous).
+/// The Lease `name` in `namespace`.
 pub struct LeaseLock {
     api: Api<Lease>,
     name: String,
     duration_secs: i32,
-    runtime: BlockingRuntime,
 }
 
 impl LeaseLock {
-    /// The client is made on the store's own runtime, which then drives it.
-    pub fn new(
-        config: kube::Config,
-        namespace: &str,
-        name: &str,
-        duration_secs: u32,
-    ) -> Result<LeaseLock, OpsError> {
-        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Lock(e.to_string()))?;
-        let client = runtime.client(config).map_err(OpsError::Lock)?;
-        Ok(Self::on(runtime, client, namespace, name, duration_secs))
-    }
-
-    /// The lock through an existing client (its requests run on a runtime of the store's own).
-    pub fn with_client(
-        client: kube::Client,
-        namespace: &str,
-        name: &str,
-        duration_secs: u32,
-    ) -> Result<LeaseLock, OpsError> {
-        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Lock(e.to_string()))?;
-        Ok(Self::on(runtime, client, namespace, name, duration_secs))
-    }
-
-    /// The lock on the session's stores' runtime, through a client made on it.
-    pub fn on(
-        runtime: BlockingRuntime,
-        client: kube::Client,
-        namespace: &str,
-        name: &str,
-        duration_secs: u32,
-    ) -> LeaseLock {
+    /// The lock through `client`, the control plane's.
+    pub fn new(client: kube::Client, namespace: &str, name: &str, duration_secs: u32) -> LeaseLock {
         LeaseLock {
             api: Api::namespaced(client, namespace),
             name: name.into(),
             duration_secs: i32::try_from(duration_secs)
                 .unwrap_or(i32::try_from(LOCK_TTL_SECS).unwrap_or(600)),
-            runtime,
         }
     }
 
-    fn block<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
-    ) -> Result<T, kube::Error> {
-        self.runtime.call(fut)
-    }
-
-    fn get(&self) -> Result<Option<Lease>, OpsError> {
-        self.block(self.api.get_opt(&self.name))
+    async fn get(&self) -> Result<Option<Lease>, OpsError> {
+        bounded(self.api.get_opt(&self.name))
+            .await
             .map_err(lease_error)
     }
 
@@ -153,20 +116,21 @@ pub fn fleet_lock(l: &Lease) -> Option<ReleaseLock> {
     to_lock(l).filter(|l| !session_is_dead(&l.session))
 }
 
+#[async_trait::async_trait]
 impl LockStore for LeaseLock {
-    fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
-        Ok(self.get()?.as_ref().and_then(to_lock))
+    async fn read(&self) -> Result<Option<ReleaseLock>, OpsError> {
+        Ok(self.get().await?.as_ref().and_then(to_lock))
     }
 
-    fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
-        match self.get()? {
+    async fn acquire(&self, holder: &Holder, now: Ts) -> Result<ReleaseLock, OpsError> {
+        match self.get().await? {
             None => {
                 let lease = self.lease(holder, now, now, None);
-                match self.block(self.api.create(&post_params(), &lease)) {
+                match bounded(self.api.create(&post_params(), &lease)).await {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
                     // Someone created it first: it is theirs — unless it is ours after all
                     // (a create retried after its answer was lost).
-                    Err(e) if is_conflict(&e) => match self.read()? {
+                    Err(e) if is_conflict(&e) => match self.read().await? {
                         Some(l) if holder.owns(&l) => Ok(l),
                         Some(l) => Err(OpsError::Locked(l)),
                         None => Err(OpsError::Lock(
@@ -194,11 +158,11 @@ impl LockStore for LeaseLock {
                     now,
                     existing.metadata.resource_version.clone(),
                 );
-                match self.block(self.api.replace(&self.name, &post_params(), &lease)) {
+                match bounded(self.api.replace(&self.name, &post_params(), &lease)).await {
                     Ok(l) => to_lock(&l).ok_or_else(|| OpsError::Lock("empty Lease".into())),
                     // Another contender replaced it first: it won — unless the winner is this
                     // very write (retried after its answer was lost).
-                    Err(e) if is_conflict(&e) => match self.read()? {
+                    Err(e) if is_conflict(&e) => match self.read().await? {
                         Some(l) if holder.owns(&l) && l.is_held(now) => Ok(l),
                         Some(l) => Err(OpsError::Locked(l)),
                         None => Err(OpsError::Lock(
@@ -215,8 +179,8 @@ impl LockStore for LeaseLock {
         std::time::Duration::from_secs(u64::try_from(self.duration_secs).unwrap_or(0))
     }
 
-    fn release(&self, holder: &Holder) -> Result<(), OpsError> {
-        let Some(existing) = self.get()? else {
+    async fn release(&self, holder: &Holder) -> Result<(), OpsError> {
+        let Some(existing) = self.get().await? else {
             return Ok(());
         };
         if !to_lock(&existing).is_some_and(|l| holder.owns(&l)) {
@@ -229,7 +193,7 @@ impl LockStore for LeaseLock {
             }),
             ..DeleteParams::default()
         };
-        match self.block(self.api.delete(&self.name, &dp)) {
+        match bounded(self.api.delete(&self.name, &dp)).await {
             Ok(_) => Ok(()),
             // Changed since read: no longer ours to delete.
             Err(e) if is_conflict(&e) => Ok(()),

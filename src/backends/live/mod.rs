@@ -5,7 +5,7 @@
 pub mod access;
 pub mod alertmanager;
 pub mod argocd;
-pub mod blocking;
+pub mod calls;
 pub mod config;
 pub mod crds;
 pub mod errors;

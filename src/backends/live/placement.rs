@@ -17,7 +17,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
-use super::blocking::{BlockingRuntime, is_conflict};
+use super::calls::{bounded, is_conflict};
 use super::crds;
 use super::objects::{self, DRAIN_ANNOTATION, PREVIOUS_ANNOTATION};
 use super::view::PlacementView;
@@ -57,12 +57,10 @@ fn throttled(e: &kube::Error) -> Option<std::time::Duration> {
     }
 }
 
-/// Shops and FleetClusters of the control plane, written through the session's stores' runtime
-/// (the executor is synchronous).
+/// Shops and FleetClusters of the control plane.
 pub struct ShopPatcher {
     shops: Api<crds::ShopRead>,
     clusters: Api<crds::FleetCluster>,
-    runtime: BlockingRuntime,
     /// Where what is written goes at once, for the next re-check.
     view: Option<Arc<PlacementView>>,
 }
@@ -82,25 +80,11 @@ enum Moved {
 }
 
 impl ShopPatcher {
-    /// The store on a runtime of its own, with a client made on it.
-    pub fn new(config: kube::Config) -> Result<ShopPatcher, OpsError> {
-        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        let client = runtime.client(config).map_err(OpsError::Store)?;
-        Ok(ShopPatcher::on(runtime, client))
-    }
-
-    /// The store through an existing client (its requests run on a runtime of the store's own).
-    pub fn with_client(client: kube::Client) -> Result<ShopPatcher, OpsError> {
-        let runtime = BlockingRuntime::new().map_err(|e| OpsError::Store(e.to_string()))?;
-        Ok(ShopPatcher::on(runtime, client))
-    }
-
-    /// The store on the session's stores' runtime, through a client made on it.
-    pub fn on(runtime: BlockingRuntime, client: kube::Client) -> ShopPatcher {
+    /// The store through `client`, the control plane's.
+    pub fn new(client: kube::Client) -> ShopPatcher {
         ShopPatcher {
             shops: Api::all(client.clone()),
             clusters: Api::all(client),
-            runtime,
             view: None,
         }
     }
@@ -220,8 +204,9 @@ async fn unless_failed<'m>(
     Some((m, r))
 }
 
+#[async_trait::async_trait]
 impl PlacementStore for ShopPatcher {
-    fn apply(
+    async fn apply(
         &self,
         moves: &[Move],
         record: &Record,
@@ -231,19 +216,17 @@ impl PlacementStore for ShopPatcher {
         let seen: HashMap<&str, &Shop> = seen.iter().map(|s| (s.name.as_str(), s)).collect();
         // After the first failure nothing more is started; what is under way finishes.
         let failed = AtomicBool::new(false);
-        let all = async {
-            futures::stream::iter(moves.iter().map(|m| {
+        let moving: Vec<_> = moves
+            .iter()
+            .map(|m| {
                 let known = seen.get(m.shop.as_str()).map(|s| (*s).clone());
                 unless_failed(&failed, m, move_one(&self.shops, m, record, known))
-            }))
+            })
+            .collect();
+        let results = futures::stream::iter(moving)
             .buffer_unordered(MOVES_AT_ONCE)
             .collect::<Vec<_>>()
-            .await
-        };
-        let results = self
-            .runtime
-            .run(all)
-            .ok_or_else(|| OpsError::Store("the store was shut down".into()))?;
+            .await;
         let mut out = BatchOutcome::default();
         let mut error = None;
         for (m, r) in results.into_iter().flatten() {
@@ -281,7 +264,7 @@ impl PlacementStore for ShopPatcher {
         }
     }
 
-    fn set_cordon(
+    async fn set_cordon(
         &self,
         cluster: &str,
         cordoned: bool,
@@ -295,9 +278,8 @@ impl PlacementStore for ShopPatcher {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        let written = self
-            .runtime
-            .call(self.clusters.patch(cluster, &pp, &Patch::Merge(&patch)))
+        let written = bounded(self.clusters.patch(cluster, &pp, &Patch::Merge(&patch)))
+            .await
             .map_err(store_error)?;
         if let Some(view) = &self.view {
             view.wrote_cluster(objects::cluster(&written));

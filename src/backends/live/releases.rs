@@ -10,16 +10,15 @@ use std::time::Duration;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
-use super::blocking::BlockingRuntime;
 use super::crds;
 use super::pages::list_all;
 use super::sync;
 use crate::domain::Ts;
-use crate::ops::{OpsError, Pushed, ReleaseStore};
+use crate::ops::{OpsError, Pushed, ReleaseStore, Report, offload};
 
 /// One Argo CD instance's Applications.
 pub struct ArgoTarget {
-    /// A client of the Argo CD instance's context, made on the stores' runtime.
+    /// A client of the Argo CD instance's context.
     pub client: kube::Client,
     pub namespace: String,
     pub shopset_label: String,
@@ -40,14 +39,12 @@ pub struct LiveReleases {
     clone: PathBuf,
     control_plane: kube::Client,
     argo: Vec<Argo>,
-    runtime: BlockingRuntime,
 }
 
 impl LiveReleases {
-    /// The push clone of `remote` at `clone`; its requests (the control plane and each Argo CD
-    /// through clients made on `runtime`) run on the stores' shared runtime.
+    /// The push clone of `remote` at `clone`, asking the control plane and each Argo CD through
+    /// their clients.
     pub fn new(
-        runtime: BlockingRuntime,
         remote: &str,
         clone: PathBuf,
         control_plane: kube::Client,
@@ -68,30 +65,29 @@ impl LiveReleases {
             clone,
             control_plane,
             argo,
-            runtime,
         }
     }
 
     /// The bare push clone, created with `origin` = the remote when missing; `origin` follows
     /// `git.remote` when the configuration changed it, so the push goes where the reads come
     /// from.
-    fn ensure_clone(&self) -> Result<(), OpsError> {
-        if let Ok(repo) = git2::Repository::open_bare(&self.clone) {
+    fn ensure_clone(clone: &std::path::Path, remote: &str) -> Result<(), OpsError> {
+        if let Ok(repo) = git2::Repository::open_bare(clone) {
             let current = repo
                 .find_remote("origin")
                 .ok()
                 .and_then(|r| r.url().ok().map(str::to_string));
             match current {
-                Some(url) if url == self.remote => {}
-                Some(_) => repo.remote_set_url("origin", &self.remote)?,
+                Some(url) if url == remote => {}
+                Some(_) => repo.remote_set_url("origin", remote)?,
                 None => {
-                    repo.remote("origin", &self.remote)?;
+                    repo.remote("origin", remote)?;
                 }
             }
             return Ok(());
         }
-        let repo = git2::Repository::init_bare(&self.clone)?;
-        repo.remote("origin", &self.remote)?;
+        let repo = git2::Repository::init_bare(clone)?;
+        repo.remote("origin", remote)?;
         Ok(())
     }
 
@@ -100,61 +96,59 @@ impl LiveReleases {
     /// its Argo CD's `busy_wait_secs` has passed (`report` says whom it waits for, and until
     /// when). Best effort: the push stands and the rollout is followed anyway (Argo CD may sync
     /// by itself); what could not be asked is returned, for the operator and the audit log.
-    fn trigger_syncs(
+    async fn trigger_syncs(
         &self,
         branch: &str,
         commit: &str,
         operator: &str,
         why: &str,
-        report: &dyn Fn(String),
+        report: Report<'_>,
     ) -> Vec<String> {
-        let result: Result<Vec<String>, String> = self
-            .runtime
-            .run(async {
-                let lp = ListParams::default();
-                let tiers = list_all(&Api::<crds::Tier>::all(self.control_plane.clone()), &lp)
+        let result: Result<Vec<String>, String> = async {
+            let lp = ListParams::default();
+            let tiers = list_all(&Api::<crds::Tier>::all(self.control_plane.clone()), &lp)
+                .await
+                .map_err(|e| super::errors::say(&e))?;
+            let Some(tier) = tiers.iter().find(|t| t.spec.branch == branch) else {
+                return Ok(Vec::new());
+            };
+            let tier = kube::ResourceExt::name_any(tier);
+            let sets: HashSet<String> =
+                list_all(&Api::<crds::ShopSet>::all(self.control_plane.clone()), &lp)
+                    .await
+                    .map_err(|e| super::errors::say(&e))?
+                    .iter()
+                    .filter(|s| s.spec.tier == tier)
+                    .map(kube::ResourceExt::name_any)
+                    .collect();
+            let mut problems = Vec::new();
+            for argo in &self.argo {
+                let labelled = ListParams::default().labels(&argo.label);
+                let apps = list_all(&argo.apps, &labelled)
                     .await
                     .map_err(|e| super::errors::say(&e))?;
-                let Some(tier) = tiers.iter().find(|t| t.spec.branch == branch) else {
-                    return Ok(Vec::new());
+                let names: Vec<String> = apps
+                    .iter()
+                    .filter(|app| {
+                        kube::ResourceExt::labels(*app)
+                            .get(&argo.label)
+                            .is_some_and(|s| sets.contains(s))
+                    })
+                    .map(kube::ResourceExt::name_any)
+                    .collect();
+                let request = sync::Request {
+                    operator,
+                    revision: commit,
+                    branch,
+                    why,
                 };
-                let tier = kube::ResourceExt::name_any(tier);
-                let sets: HashSet<String> =
-                    list_all(&Api::<crds::ShopSet>::all(self.control_plane.clone()), &lp)
-                        .await
-                        .map_err(|e| super::errors::say(&e))?
-                        .iter()
-                        .filter(|s| s.spec.tier == tier)
-                        .map(kube::ResourceExt::name_any)
-                        .collect();
-                let mut problems = Vec::new();
-                for argo in &self.argo {
-                    let labelled = ListParams::default().labels(&argo.label);
-                    let apps = list_all(&argo.apps, &labelled)
-                        .await
-                        .map_err(|e| super::errors::say(&e))?;
-                    let names: Vec<String> = apps
-                        .iter()
-                        .filter(|app| {
-                            kube::ResourceExt::labels(*app)
-                                .get(&argo.label)
-                                .is_some_and(|s| sets.contains(s))
-                        })
-                        .map(kube::ResourceExt::name_any)
-                        .collect();
-                    let request = sync::Request {
-                        operator,
-                        revision: commit,
-                        branch,
-                        why,
-                    };
-                    problems.extend(
-                        sync::ask_all(&argo.apps, names, &request, argo.busy_wait, report).await,
-                    );
-                }
-                Ok(problems)
-            })
-            .unwrap_or_else(|| Err("no runtime".into()));
+                problems.extend(
+                    sync::ask_all(&argo.apps, names, &request, argo.busy_wait, report).await,
+                );
+            }
+            Ok(problems)
+        }
+        .await;
         let warnings = match result {
             Ok(problems) => problems,
             Err(e) => vec![format!("Argo CD was not asked to sync '{branch}': {e}")],
@@ -166,8 +160,10 @@ impl LiveReleases {
     }
 }
 
+/// libgit2 runs on a blocking thread; Argo CD is asked from the async core.
+#[async_trait::async_trait]
 impl ReleaseStore for LiveReleases {
-    fn set_gitlink(
+    async fn set_gitlink(
         &self,
         branch: &str,
         expected: Option<&str>,
@@ -175,20 +171,24 @@ impl ReleaseStore for LiveReleases {
         message: &str,
         author: &str,
         now: Ts,
-        report: &dyn Fn(String),
+        report: Report<'_>,
     ) -> Result<Pushed, OpsError> {
-        self.ensure_clone()?;
-        let commit = crate::ops::git::set_gitlink(
-            &self.clone,
-            branch,
-            expected,
-            target,
-            message,
-            author,
-            now,
-        )?;
+        let (clone, remote) = (self.clone.clone(), self.remote.clone());
+        let (b, expected, target) = (
+            branch.to_string(),
+            expected.map(str::to_string),
+            target.to_string(),
+        );
+        let (m, a) = (message.to_string(), author.to_string());
+        let commit = offload(move || {
+            LiveReleases::ensure_clone(&clone, &remote)?;
+            crate::ops::git::set_gitlink(&clone, &b, expected.as_deref(), &target, &m, &a, now)
+        })
+        .await?;
         let why = message.lines().next().unwrap_or_default();
-        let warnings = self.trigger_syncs(branch, &commit, author, why, report);
+        let warnings = self
+            .trigger_syncs(branch, &commit, author, why, report)
+            .await;
         Ok(Pushed { commit, warnings })
     }
 }

@@ -39,9 +39,8 @@ pub struct LiveSource {
     /// instead of failing whole; the control plane must still answer.
     partial: bool,
     /// The clients of the one-shot reads, one per context, kept from one read to the next (the
-    /// executor's re-checks), and the runtime they were made on and run on.
+    /// executor's re-checks).
     clients: Clients,
-    runtime: Option<super::blocking::BlockingRuntime>,
 }
 
 /// One client per kubeconfig context for the whole session, shared by everything that reads
@@ -99,20 +98,13 @@ impl LiveSource {
             config,
             partial: false,
             clients: Clients::default(),
-            runtime: None,
         }
     }
 
-    /// One-shot reads on the stores' `runtime`, through their `client` of the control plane's
-    /// `context`: the executor's re-checks make no clients of their own for that context.
-    pub fn on_stores(
-        mut self,
-        runtime: super::blocking::BlockingRuntime,
-        context: Option<&str>,
-        client: kube::Client,
-    ) -> LiveSource {
+    /// One-shot reads through the stores' `client` of the control plane's `context`: the
+    /// executor's re-checks make no clients of their own for that context.
+    pub fn on_stores(mut self, context: Option<&str>, client: kube::Client) -> LiveSource {
         self.clients = Clients::with(context, client);
-        self.runtime = Some(runtime);
         self
     }
 
@@ -664,31 +656,19 @@ impl FleetSource for LiveSource {
         }
     }
 
-    fn snapshot(&mut self, now: Ts) -> Result<Fleet, SourceError> {
-        let rt = match &self.runtime {
-            Some(rt) => rt.clone(),
-            None => {
-                let rt = super::blocking::BlockingRuntime::new().map_err(|e| SourceError {
-                    from: SourceId::ControlPlane,
-                    message: e.to_string(),
-                })?;
-                self.runtime = Some(rt.clone());
-                rt
-            }
-        };
-        let read = async { tokio::time::timeout(SNAPSHOT_TIMEOUT, self.read(now)).await };
-        let done = rt.run(read).ok_or_else(|| SourceError {
-            from: SourceId::ControlPlane,
-            message: "the reading runtime was shut down".into(),
-        })?;
-        done.unwrap_or_else(|_| {
-            Err(SourceError {
-                from: SourceId::ControlPlane,
-                message: format!(
-                    "no complete answer from the control plane, Argo CD and Alertmanager within {} s",
-                    SNAPSHOT_TIMEOUT.as_secs()
-                ),
-            })
+    fn snapshot(&mut self, now: Ts) -> BoxFuture<'_, Result<Fleet, SourceError>> {
+        Box::pin(async move {
+            tokio::time::timeout(SNAPSHOT_TIMEOUT, self.read(now))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SourceError {
+                        from: SourceId::ControlPlane,
+                        message: format!(
+                            "no complete answer from the control plane, Argo CD and Alertmanager within {} s",
+                            SNAPSHOT_TIMEOUT.as_secs()
+                        ),
+                    })
+                })
         })
     }
 

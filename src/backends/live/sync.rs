@@ -128,7 +128,7 @@ pub async fn trigger(
         let patch = sync_patch(&current, operator, revision, branch, why);
         match apps.patch(app, &pp, &Patch::Merge(&patch)).await {
             Ok(_) => return Ok(()),
-            Err(e) if super::blocking::is_conflict(&e) && attempt < CONFLICT_RETRIES => {
+            Err(e) if super::calls::is_conflict(&e) && attempt < CONFLICT_RETRIES => {
                 attempt += 1;
             }
             Err(e) => return Err(err(e)),
@@ -159,7 +159,7 @@ pub async fn ask_all(
     names: Vec<String>,
     request: &Request<'_>,
     busy_wait: std::time::Duration,
-    report: &dyn Fn(String),
+    report: crate::ops::Report<'_>,
 ) -> Vec<String> {
     let ask = |name: String| async move {
         let r = trigger(

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::blocking::BlockingRuntime;
 use super::source::LiveSource;
 use crate::backends::{SourceEvent, SourceId};
 use crate::domain::{Fleet, FleetUpdate, Shop, Ts};
@@ -38,7 +37,6 @@ const PROBES_LAST: Duration = Duration::from_secs(38);
 /// The placement part of a live fleet, kept current for the executor.
 pub struct PlacementView {
     shared: Arc<Shared>,
-    runtime: BlockingRuntime,
     source: LiveSource,
     control_plane: kube::Client,
     /// The watches', the probes' and the keeper's tasks, once started; stopped with the view.
@@ -75,14 +73,9 @@ struct State {
 impl PlacementView {
     /// A view of the control plane behind `control_plane`, probing clusters through `source`'s
     /// contexts; nothing runs until it is first read.
-    pub fn new(
-        runtime: BlockingRuntime,
-        source: LiveSource,
-        control_plane: kube::Client,
-    ) -> PlacementView {
+    pub fn new(source: LiveSource, control_plane: kube::Client) -> PlacementView {
         PlacementView {
             shared: Arc::default(),
-            runtime,
             source,
             control_plane,
             started: OnceLock::new(),
@@ -95,25 +88,20 @@ impl PlacementView {
             let shared = Arc::clone(&self.shared);
             let cp = self.control_plane.clone();
             let probes = self.source.clone();
-            [
-                self.runtime
-                    .spawn(super::watch::control_plane(cp.clone(), tx)),
-                self.runtime
-                    .spawn(probe_every(probes, cp, Arc::clone(&shared))),
-                self.runtime.spawn(keep(shared, rx)),
+            vec![
+                tokio::spawn(super::watch::control_plane(cp.clone(), tx)),
+                tokio::spawn(probe_every(probes, cp, Arc::clone(&shared))),
+                tokio::spawn(keep(shared, rx)),
             ]
-            .into_iter()
-            .flatten()
-            .collect()
         });
     }
 
     /// The fleet's placement as it is now: waits (at most 30 s) until the watches have listed
     /// it whole and are not failing, and every cluster has been probed.
-    pub fn read(&self) -> Result<Fleet, OpsError> {
+    pub async fn read(&self) -> Result<Fleet, OpsError> {
         self.start();
-        let shared = Arc::clone(&self.shared);
-        let wait = async move {
+        let shared = &self.shared;
+        {
             let deadline = tokio::time::Instant::now() + WAIT;
             loop {
                 let changed = shared.changed.notified();
@@ -141,10 +129,7 @@ impl PlacementView {
                 }
                 let _ = tokio::time::timeout_at(deadline, changed).await;
             }
-        };
-        self.runtime
-            .run(wait)
-            .unwrap_or_else(|| Err(OpsError::Read("the stores' runtime was shut down".into())))
+        }
     }
 
     /// A shop as this session just wrote it (with the version the write returned): the next

@@ -224,12 +224,9 @@ fn control(key: KeyEvent) -> Control {
 }
 
 /// Replays `rec` in the terminal until the viewer quits.
-pub fn run(rec: Recording, speed: f64, theme: &Theme) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+pub async fn run(rec: Recording, speed: f64, theme: &Theme) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::enter()?;
-    let result = runtime.block_on(play(&mut guard, Replay::new(rec, speed), theme));
+    let result = play(&mut guard, Replay::new(rec, speed), theme).await;
     drop(guard);
     result
 }

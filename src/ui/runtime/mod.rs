@@ -1,13 +1,13 @@
 //! The console's main loop and effect runner. Input, source events, ticks and signals become
 //! messages for `update`; everything waiting is applied as one batch and drawn once, only when
-//! something visible changed. Effects run here, outside `App`, and report back as messages. The
-//! runner owns the operator lock guard while an operation (or a followed rollout) holds it, and
-//! gives it back exactly once.
+//! something visible changed. Effects run here, outside `App`, and report back as messages:
+//! every operation is started on the session's operations service (which holds the operator
+//! lock, and keeps it while a release step is followed) and its progress comes back as messages.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
@@ -30,8 +30,8 @@ use crate::backends::FleetSource;
 use crate::domain::Ts;
 use crate::domain::release::GatePolicy;
 use crate::ops::access::WriteAccess;
-use crate::ops::drain::{PlanRequest, StopFlag, StopReason, run_plan};
-use crate::ops::{Executor, LockGuard, Mutation};
+use crate::ops::drain::{PlanRequest, StopFlag, StopReason};
+use crate::ops::{Executor, Mutation, Operation, Operations, Progress};
 
 /// How long the footer says what the session may not write.
 const NOT_PERMITTED_SECS: i64 = 30;
@@ -55,8 +55,6 @@ impl Outcome {
 
 /// How long a quitting console waits for a running batch to finish.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-/// How often a held lock is renewed while a rollout is followed.
-const RENEW_EVERY: Duration = Duration::from_secs(60);
 
 /// Where the session is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,20 +87,16 @@ pub struct Options {
 }
 
 /// Runs the console until the operator quits or a signal ends it.
-/// A console without an executor is read-only: nothing in it can mutate the fleet.
-pub fn run(
+/// A console without operations is read-only: nothing in it can mutate the fleet.
+pub async fn run(
     source: Box<dyn FleetSource>,
-    executor: Option<Executor>,
+    ops: Option<Arc<Operations>>,
     options: Options,
 ) -> anyhow::Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let (w, h) = ct::size()?;
     let mut app = App::new(
         source.info(),
-        executor.as_ref().map(WriteAccess::of),
+        ops.as_ref().map(|o| WriteAccess::of(o.executor())),
         Ts::now(),
         Rect::new(0, 0, w, h),
     );
@@ -110,7 +104,7 @@ pub fn run(
     if let Some(every) = options.wall {
         app.wall = Some(super::wall::WallState::rotating(every));
     }
-    if let Some(ex) = &executor {
+    if let Some(ex) = ops.as_ref().map(|o| o.executor()) {
         app.session = ex.holder().session.clone();
         app.denied = ex.denied().to_vec();
         if !app.denied.is_empty() {
@@ -152,16 +146,14 @@ pub fn run(
             }
         }
     };
-    if let (Some(r), Some(ex)) = (&recorder, &executor) {
-        ex.name_recording(r.path().display().to_string());
+    if let (Some(r), Some(ops)) = (&recorder, &ops) {
+        ops.executor()
+            .name_recording(r.path().display().to_string());
     }
     let mut guard = TerminalGuard::enter()?;
-    let runner = Runner::new(executor.map(Arc::new));
-    let result = runtime.block_on(event_loop(
-        &mut guard, source, app, &options, runner, recorder,
-    ));
+    let runner = Runner::new(ops);
+    let result = event_loop(&mut guard, source, app, &options, runner, recorder).await;
     drop(guard);
-    runtime.shutdown_timeout(Duration::from_millis(200));
     match &result {
         Ok((Outcome::Interrupted(what), _)) => {
             let _ = writeln!(std::io::stderr(), "shopctl: {what}");
@@ -179,16 +171,15 @@ pub fn run(
     result.map(|(outcome, _)| outcome)
 }
 
-/// Runs effects: mutations on blocking threads, the lock guard, a running drain. What they did
-/// comes back as messages; the runner never changes `App` itself.
+/// Runs effects: operations on the session's operations service, a running drain and how to
+/// stop it. What they did comes back as messages; the runner never changes `App` itself.
 pub struct Runner {
-    executor: Option<Arc<Executor>>,
-    /// The lock, while this console holds it.
-    held: Arc<Mutex<Option<LockGuard>>>,
-    last_renew: Instant,
+    ops: Option<Arc<Operations>>,
     /// The running drain or restore, and how to stop it.
     drain: Option<(Arc<StopFlag>, String)>,
-    /// Effects still running on blocking threads.
+    /// The lock kept for a followed rollout was lost, and the footer said so.
+    lost_said: bool,
+    /// Effects still running.
     inflight: Arc<AtomicUsize>,
     done_tx: mpsc::Sender<Msg>,
     done_rx: mpsc::Receiver<Msg>,
@@ -211,13 +202,12 @@ impl Drop for Running {
 }
 
 impl Runner {
-    pub fn new(executor: Option<Arc<Executor>>) -> Runner {
+    pub fn new(ops: Option<Arc<Operations>>) -> Runner {
         let (done_tx, done_rx) = mpsc::channel(64);
         Runner {
-            executor,
-            held: Arc::new(Mutex::new(None)),
-            last_renew: Instant::now(),
+            ops,
             drain: None,
+            lost_said: false,
             inflight: Arc::new(AtomicUsize::new(0)),
             done_tx,
             done_rx,
@@ -227,6 +217,10 @@ impl Runner {
     /// The next message an effect reported.
     pub async fn recv(&mut self) -> Option<Msg> {
         self.done_rx.recv().await
+    }
+
+    fn executor(&self) -> Option<&Executor> {
+        self.ops.as_deref().map(Operations::executor)
     }
 
     /// Says something in the footer, through `update`.
@@ -240,50 +234,39 @@ impl Runner {
     /// Completes, in the background, the audit of steps an earlier session made without writing
     /// their outcome (killed after a push), and says so in the footer.
     fn reconcile(&self) {
-        let Some(ex) = self.executor.clone() else {
+        let Some(ops) = self.ops.clone() else {
             return;
         };
         let tx = self.done_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            for text in ex.reconcile(Ts::now()) {
+        tokio::spawn(async move {
+            for text in ops.reconcile().await {
                 tracing::warn!("{text}");
-                let _ = tx.blocking_send(Msg::Notice { text, bad: true });
+                let _ = tx.send(Msg::Notice { text, bad: true }).await;
             }
         });
     }
 
-    /// Gives the lock back, if held, on a blocking thread (a live Lease is a network call).
-    fn unlock(&self) -> Option<tokio::task::JoinHandle<()>> {
-        let guard = self.held.lock().ok().and_then(|mut g| g.take())?;
-        Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = guard.release() {
-                tracing::warn!("giving the operator lock back: {e}");
-            }
-        }))
+    /// Gives back the lock kept for a followed rollout, if any.
+    fn unlock(&self) -> Option<JoinHandle<()>> {
+        let ops = self.ops.clone().filter(|o| o.keeps_lock())?;
+        Some(tokio::spawn(async move { ops.unlock().await }))
     }
 
-    /// Renews a lock held across a followed rollout; says so if it was lost.
-    fn renew(&mut self) {
-        if self.last_renew.elapsed() < RENEW_EVERY {
+    /// Says once, in the footer, that the lock kept for a followed rollout was lost (it is
+    /// renewed in the background; someone took it over, or it could not be renewed in time).
+    fn check_kept_lock(&mut self) {
+        let Some(ops) = &self.ops else {
             return;
-        }
-        self.last_renew = Instant::now();
-        let (held, tx) = (Arc::clone(&self.held), self.done_tx.clone());
-        let running = Running::start(&self.inflight);
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            let result = match held.lock() {
-                Ok(g) => g.as_ref().map(|guard| guard.renew(Ts::now())),
-                Err(_) => None,
-            };
-            if let Some(Err(e)) = result {
-                tracing::warn!("renewing the operator lock: {e}");
-                let _ = tx.blocking_send(Msg::Notice {
-                    text: text::lock_lost(&e.to_string()),
-                    bad: true,
-                });
+        };
+        match ops.kept_lock_lost() {
+            Some(e) if !self.lost_said => {
+                self.lost_said = true;
+                tracing::warn!("the operator lock: {e}");
+                self.notice(text::lock_lost(&e.to_string()), true);
             }
-        });
+            Some(_) => {}
+            None => self.lost_said = false,
+        }
     }
 
     /// Starts one effect. Returns false for `Quit`.
@@ -319,86 +302,37 @@ impl Runner {
         true
     }
 
+    /// Runs a mutation; a release step that is pushed keeps the lock while it is followed,
+    /// until `update` asks for it back.
     fn execute(&mut self, mutation: Mutation, notes: Option<String>) {
-        let Some(ex) = self.executor.clone() else {
+        let Some(ops) = self.ops.clone() else {
             self.notice(text::NO_EXECUTOR, true);
             return;
         };
-        let (tx, held) = (self.done_tx.clone(), Arc::clone(&self.held));
-        self.last_renew = Instant::now();
+        let op = Operation::Mutation {
+            mutation: mutation.clone(),
+            notes,
+        };
+        let progress = ops.start(op, Arc::default(), true);
         let running = Running::start(&self.inflight);
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            let now = Ts::now();
-            // What the write waits for is said in the footer while it waits.
-            let notices = tx.clone();
-            let report = move |text: String| {
-                let _ = notices.try_send(Msg::Notice { text, bad: false });
-            };
-            let result = if !mutation.needs().contains(&crate::ops::Capability::Lock) {
-                ex.execute(None, &mutation, now, notes.as_deref())
-            } else {
-                match ex.lock_for(now, &mutation.purpose()) {
-                    Ok(guard) => {
-                        let r = ex.execute_reporting(
-                            Some(&guard),
-                            &mutation,
-                            now,
-                            notes.as_deref(),
-                            &report,
-                        );
-                        // A pushed release is followed until it settles: the lock stays held
-                        // until `update` asks for it back.
-                        if r.is_ok() && mutation.is_release() {
-                            if let Ok(mut h) = held.lock() {
-                                *h = Some(guard);
-                            }
-                        } else if let Err(e) = guard.release() {
-                            tracing::warn!("giving the operator lock back: {e}");
-                        }
-                        r
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            tracing::info!(
-                action = mutation.action(),
-                subject = mutation.subject(),
-                ok = result.is_ok(),
-                "mutation"
-            );
-            let _ = tx.blocking_send(Msg::Executed {
-                mutation: Box::new(mutation),
-                result,
-            });
-        });
+        tokio::spawn(forward(
+            progress,
+            self.done_tx.clone(),
+            running,
+            Some(mutation),
+        ));
     }
 
     fn run_plan(&mut self, req: PlanRequest) {
-        let Some(ex) = self.executor.clone() else {
+        let Some(ops) = self.ops.clone() else {
             self.notice(text::NO_EXECUTOR, true);
             return;
         };
         let stop = Arc::new(StopFlag::default());
         self.drain = Some((Arc::clone(&stop), req.cluster.clone()));
-        let tx = self.done_tx.clone();
+        let progress = ops.start(Operation::Plan(req), stop, false);
         let running = Running::start(&self.inflight);
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            let progress_tx = tx.clone();
-            let mut progress = move |done: usize, total: usize| {
-                let _ = progress_tx.blocking_send(Msg::DrainProgress { done, total });
-            };
-            let result = ex.lock_for(Ts::now(), &req.purpose()).and_then(|guard| {
-                let r = run_plan(&ex, &guard, &req, &Ts::now, &mut progress, &stop);
-                if let Err(e) = guard.release() {
-                    tracing::warn!("giving the operator lock back: {e}");
-                }
-                r
-            });
-            tracing::info!(cluster = %req.cluster, kind = ?req.kind, ok = result.is_ok(), "placement plan executed");
-            let _ = tx.blocking_send(Msg::DrainDone(result));
-        });
+        tokio::spawn(forward(progress, self.done_tx.clone(), running, None));
     }
 
     /// Ends the session: a running drain stops after its current batch (audited as
@@ -427,7 +361,7 @@ impl Runner {
             }
             // What the effects report is still shown, logged and recorded; their follow-ups are
             // not run.
-            record(recorder, app, &msg, self.executor.as_deref());
+            record(recorder, app, &msg, self.executor());
             update(app, msg);
         }
         if let Some(giving_back) = self.unlock() {
@@ -443,6 +377,32 @@ impl Runner {
 
     fn finished_drain(&mut self) {
         self.drain = None;
+    }
+}
+
+/// Hands an operation's progress to the console as messages, until its outcome.
+async fn forward(
+    mut progress: mpsc::Receiver<Progress>,
+    tx: mpsc::Sender<Msg>,
+    _running: Running,
+    mutation: Option<Mutation>,
+) {
+    while let Some(p) = progress.recv().await {
+        let msg = match p {
+            Progress::Waiting(text) => Msg::Notice { text, bad: false },
+            Progress::Moved { done, total } => Msg::DrainProgress { done, total },
+            Progress::Planned(result) => Msg::DrainDone(result),
+            Progress::Executed(result) => match &mutation {
+                Some(m) => Msg::Executed {
+                    mutation: Box::new(m.clone()),
+                    result,
+                },
+                None => continue,
+            },
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -519,10 +479,9 @@ async fn event_loop(
         if matches!(msg, Msg::DrainDone(_)) {
             runner.finished_drain();
         }
-        record(&mut recorder, &mut app, &msg, runner.executor.as_deref());
-        // Never wait on the lock's mutex here: a renewal may hold it across a network call.
-        if matches!(msg, Msg::Tick(_)) && runner.held.try_lock().is_ok_and(|h| h.is_some()) {
-            runner.renew();
+        record(&mut recorder, &mut app, &msg, runner.executor());
+        if matches!(msg, Msg::Tick(_)) {
+            runner.check_kept_lock();
         }
         let mut effects = update(&mut app, msg);
         // Coalesce: apply everything already waiting as one batch, then draw once.
@@ -532,7 +491,7 @@ async fn event_loop(
         }
         if !waiting.is_empty() {
             let batch = Msg::Sources(waiting);
-            record(&mut recorder, &mut app, &batch, runner.executor.as_deref());
+            record(&mut recorder, &mut app, &batch, runner.executor());
             effects.extend(update(&mut app, batch));
         }
         for effect in effects {

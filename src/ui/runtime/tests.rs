@@ -59,7 +59,14 @@ fn console(dir: &std::path::Path) -> (DemoSource, Runner, WriteAccess, App, Ts, 
         None,
     )
     .unwrap();
-    (source, Runner::new(Some(Arc::new(ex))), access, app, now, m)
+    (
+        source,
+        Runner::new(Some(crate::ops::Operations::new(ex))),
+        access,
+        app,
+        now,
+        m,
+    )
 }
 
 /// Starts one mutation and waits for what it reports.
@@ -153,7 +160,7 @@ async fn quitting_during_a_drain_stops_it_audits_it_and_gives_the_lock_back() {
     let fleet = source.snapshot(now).unwrap();
     let plan = crate::domain::placement::plan_drain(&fleet, "b", &std::collections::HashSet::new());
     let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
-    let mut runner = Runner::new(Some(Arc::new(ex)));
+    let mut runner = Runner::new(Some(crate::ops::Operations::new(ex)));
     runner.start(Effect::RunPlan {
         access,
         kind: crate::ops::drain::PlanKind::Drain,
