@@ -546,16 +546,39 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
         .expect("b");
     assert_eq!(b["spec"]["unschedulable"], false, "nothing was written");
 
-    // Bob's Lease expires (he crashed and never renewed): Alice takes it over and drains.
+    // Bob crashed and never renews. His Lease says it was renewed long ago — but whether it
+    // has expired is judged by how long this host has seen it unchanged, not by its renewTime:
+    // the first look only starts the count.
     env.patch(
         "control",
         &lease,
         json!({"spec": {"acquireTime": "2026-01-01T00:00:00.000000Z",
-                        "renewTime": "2026-01-01T00:00:00.000000Z"}}),
+                        "renewTime": "2026-01-01T00:00:00.000000Z",
+                        "leaseDurationSeconds": 2}}),
     )
     .await;
     let out = common::shopctl_live(&operator, &state, &["drain", "b", "--yes"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("locked by bob@ops"),
+        "{}",
+        stderr(&out)
+    );
+    // Unchanged for its duration as this host saw it (across runs): Alice takes it over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = common::shopctl_live(&operator, &state, &["drain", "b", "--yes"]).await;
+        if out.status.success() {
+            break;
+        }
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never taken over: {}",
+            stderr(&out)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     assert!(env.read("control", &lease).await.is_none(), "given back");
 }
 
@@ -2037,10 +2060,21 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
 
     // Expired: six take it over at once, each through a client of its own; exactly one
     // wins, the others meet the real server's 409.
-    store
-        .acquire(&holder("gone@ops", "h/9/z"), t)
-        .await
-        .expect("left behind");
+    // Left behind by a session with a Lease of 1 s that never renews it.
+    let (k, name) = kubeconfig::load(Some(&env.kubeconfig)).expect("kubeconfig");
+    let config =
+        kubeconfig::client_config(&k, &name, Some(&KubeEnv::context("control", "operator")))
+            .await
+            .expect("context");
+    LeaseLock::new(
+        kubeconfig::client(config).expect("client"),
+        &ns,
+        "shopctl-release",
+        1,
+    )
+    .acquire(&holder("gone@ops", "h/9/z"), t)
+    .await
+    .expect("left behind");
     let late = t.plus_secs(LOCK_TTL_SECS + 1000);
     let n = 6;
     let barrier = Arc::new(Barrier::new(n));
@@ -2050,6 +2084,13 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
         let barrier = barrier.clone();
         let me = holder("op", &format!("h/1/{i}"));
         takers.push(tokio::spawn(async move {
+            // However late its clock says it is, a taker that has just seen the Lease waits
+            // its duration before taking it over.
+            assert!(matches!(
+                st.acquire(&me, late).await,
+                Err(OpsError::Locked(l)) if l.holder == "gone@ops"
+            ));
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
             barrier.wait().await;
             st.acquire(&me, late).await.is_ok()
         }));

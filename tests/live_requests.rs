@@ -12,7 +12,7 @@ use shopctl::backends::live::sync;
 use shopctl::domain::Ts;
 use shopctl::domain::placement::Move;
 use shopctl::ops::placement::{Capacities, PlacementStore, Record};
-use shopctl::ops::{Holder, LockStore};
+use shopctl::ops::{Holder, LockStore, OpsError};
 use tower_test::mock;
 
 type Handle = mock::Handle<Request<Body>, Response<Body>>;
@@ -334,18 +334,26 @@ async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_vers
     let got = call.await.expect("joined").expect("acquired");
     assert_eq!(got.operation.as_deref(), Some("draining 'c'"));
 
-    // Bob's Lease expired long ago: taken over by replace, with its resourceVersion.
+    // Bob's Lease says it was renewed long ago, by his clock. This process has not seen it
+    // before: it is his for its duration (1 s) from now, and nothing is written.
+    let bobs = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+           "metadata": {"name": "shopctl-release", "namespace": "shopctl", "resourceVersion": "99"},
+           "spec": {"holderIdentity": "bob@ops elsewhere/2/b", "leaseDurationSeconds": 1,
+                    "acquireTime": "2026-11-23T08:00:00Z", "renewTime": "2026-11-23T08:00:00Z"}});
     let (l, m) = (std::sync::Arc::clone(&lock), me.clone());
     let call = tokio::spawn(async move { l.acquire(&m, now).await });
     let (_, _, _, _, send) = next(&mut handle).await;
-    answer(
-        send,
-        200,
-        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-               "metadata": {"name": "shopctl-release", "namespace": "shopctl", "resourceVersion": "99"},
-               "spec": {"holderIdentity": "bob@ops elsewhere/2/b", "leaseDurationSeconds": 600,
-                        "acquireTime": "2026-11-23T08:00:00Z", "renewTime": "2026-11-23T08:00:00Z"}}),
-    );
+    answer(send, 200, bobs.clone());
+    match call.await.expect("joined") {
+        Err(OpsError::Locked(l)) => assert_eq!(l.holder, "bob@ops"),
+        other => panic!("taken before it was seen unchanged for its duration: {other:?}"),
+    }
+    // Seen unchanged for its duration: taken over by replace, with its resourceVersion.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (l, m) = (std::sync::Arc::clone(&lock), me.clone());
+    let call = tokio::spawn(async move { l.acquire(&m, now).await });
+    let (_, _, _, _, send) = next(&mut handle).await;
+    answer(send, 200, bobs);
     let (method, uri, _, body, send) = next(&mut handle).await;
     assert_eq!(
         (method.as_str(), uri.as_str()),

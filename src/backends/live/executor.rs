@@ -94,12 +94,15 @@ pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsEr
         }),
         releases: Box::new(releases),
         placement: Box::new(ShopPatcher::new(cp.clone()).writing_to(view)),
-        locks: Arc::new(LeaseLock::new(
-            cp.clone(),
-            &config.lock.namespace,
-            &config.lock.name,
-            config.lock.duration_secs,
-        )),
+        locks: Arc::new(
+            LeaseLock::new(
+                cp.clone(),
+                &config.lock.namespace,
+                &config.lock.name,
+                config.lock.duration_secs,
+            )
+            .seen_in(crate::state_dir().join(LEASES_SEEN)),
+        ),
         audit: Box::new(LiveAudit::new(
             AuditLog {
                 path: crate::state_dir().join("audit.jsonl"),
@@ -125,6 +128,9 @@ pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsEr
     };
     Ok(Executor::new(holder, stores, GatePolicy::default()).with_denied(denied))
 }
+
+/// What this host has seen of other holders' Leases, in the state directory.
+pub const LEASES_SEEN: &str = "leases-seen.json";
 
 /// How long asking what the session may write may take.
 const ACCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

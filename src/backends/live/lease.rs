@@ -2,6 +2,14 @@
 //! expired (or own) Lease is taken by replace with its resourceVersion, so of two contenders
 //! exactly one wins (the other gets 409 Conflict); renewed by replace; released by delete with
 //! the resourceVersion it was read at. `holderIdentity` is `operator session`.
+//!
+//! Whether another holder's Lease has expired is judged as client-go's leader election judges
+//! it: by how long this host has seen the Lease unchanged, never by comparing the holder's
+//! `renewTime` with this host's clock — so a holder whose clock is off neither loses its lock
+//! early nor keeps it forever. What this host has seen is kept in the state directory, so that
+//! one-shot commands add up their sightings.
+
+use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -18,19 +26,59 @@ use crate::ops::{Holder, LockStore, OpsError};
 /// The Lease `name` in `namespace`.
 pub struct LeaseLock {
     api: Api<Lease>,
+    namespace: String,
     name: String,
     duration_secs: i32,
+    sightings: Sightings,
 }
 
 impl LeaseLock {
-    /// The lock through `client`, the control plane's.
+    /// The lock through `client`, the control plane's. What it sees of other holders' Leases is
+    /// kept in memory only, until [`LeaseLock::seen_in`] names a file.
     pub fn new(client: kube::Client, namespace: &str, name: &str, duration_secs: u32) -> LeaseLock {
         LeaseLock {
             api: Api::namespaced(client, namespace),
+            namespace: namespace.into(),
             name: name.into(),
             duration_secs: i32::try_from(duration_secs)
                 .unwrap_or(i32::try_from(LOCK_TTL_SECS).unwrap_or(600)),
+            sightings: Sightings::default(),
         }
+    }
+
+    /// Keeps what this host has seen of other holders' Leases in `file`, shared by its sessions.
+    pub fn seen_in(mut self, file: std::path::PathBuf) -> LeaseLock {
+        self.sightings.file = Some(file);
+        self
+    }
+
+    /// Refused while another live session holds `existing` and this host has not yet seen it
+    /// unchanged for its duration; `Ok` once it has (the Lease has expired).
+    fn expired(&self, existing: &Lease, l: &ReleaseLock) -> Result<(), OpsError> {
+        let duration = existing
+            .spec
+            .as_ref()
+            .and_then(|s| s.lease_duration_seconds)
+            .map_or(0, |d| u64::try_from(d).unwrap_or(0));
+        let record = format!(
+            "{} {} {}",
+            l.holder,
+            l.session,
+            existing
+                .metadata
+                .resource_version
+                .as_deref()
+                .unwrap_or_default()
+        );
+        let key = format!("{}/{}", self.namespace, self.name);
+        let unchanged = self.sightings.unchanged_for(&key, &record);
+        if unchanged.as_secs() >= duration {
+            return Ok(());
+        }
+        // Shown as when this host takes it over, if it stays as it is.
+        let mut l = l.clone();
+        l.expires_at = Ts::now().plus_secs((duration - unchanged.as_secs()) as i64);
+        Err(OpsError::Locked(l))
     }
 
     async fn get(&self) -> Result<Option<Lease>, OpsError> {
@@ -57,6 +105,90 @@ impl LeaseLock {
                 ..LeaseSpec::default()
             }),
         }
+    }
+}
+
+/// Other holders' Leases as this host has seen them: each Lease's record (holder and
+/// resourceVersion) and since when — by this host's clock — it has not changed.
+#[derive(Default)]
+struct Sightings {
+    /// Where they are kept between processes; in memory only without one.
+    file: Option<std::path::PathBuf>,
+    memory: std::sync::Mutex<std::collections::HashMap<String, Sighting>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Sighting {
+    record: String,
+    /// Milliseconds since the epoch, by this host's clock.
+    since: i64,
+}
+
+/// How many Leases a sightings file remembers (the newest sightings are kept).
+const SIGHTINGS_KEPT: usize = 64;
+
+impl Sightings {
+    /// How long `key` has been seen as `record`: zero when it has just changed (or is new), and
+    /// the change is remembered from now.
+    fn unchanged_for(&self, key: &str, record: &str) -> Duration {
+        let now = Ts::now().0;
+        let mut seen = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(file) = &self.file {
+            // Another process of this host may have seen it first.
+            for (k, s) in read_sightings(file) {
+                let earlier = seen
+                    .get(&k)
+                    .is_none_or(|m| m.record != s.record || s.since < m.since);
+                if earlier {
+                    seen.insert(k, s);
+                }
+            }
+        }
+        let since = match seen.get(key) {
+            Some(s) if s.record == record => s.since,
+            _ => {
+                seen.insert(
+                    key.into(),
+                    Sighting {
+                        record: record.into(),
+                        since: now,
+                    },
+                );
+                if let Some(file) = &self.file {
+                    write_sightings(file, &seen);
+                }
+                now
+            }
+        };
+        Duration::from_millis(u64::try_from(now - since).unwrap_or(0))
+    }
+}
+
+fn read_sightings(file: &std::path::Path) -> Vec<(String, Sighting)> {
+    std::fs::read(file)
+        .ok()
+        .and_then(|b| {
+            serde_json::from_slice::<std::collections::HashMap<String, Sighting>>(&b).ok()
+        })
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Best effort: a sighting that cannot be written is kept in memory, and another process
+/// starts its own (it waits longer, never less).
+fn write_sightings(file: &std::path::Path, seen: &std::collections::HashMap<String, Sighting>) {
+    let mut newest: Vec<(&String, &Sighting)> = seen.iter().collect();
+    newest.sort_by_key(|(_, s)| std::cmp::Reverse(s.since));
+    newest.truncate(SIGHTINGS_KEPT);
+    let kept: std::collections::BTreeMap<&String, &Sighting> = newest.into_iter().collect();
+    let written = serde_json::to_vec_pretty(&kept)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| crate::ops::atomic::write(file, &bytes));
+    if let Err(e) = written {
+        tracing::warn!(
+            "cannot keep what this host saw of the Lease in '{}': {e}",
+            file.display()
+        );
     }
 }
 
@@ -143,11 +275,12 @@ impl LockStore for LeaseLock {
             Some(existing) => {
                 let current = to_lock(&existing);
                 let since = match &current {
-                    // A session of this host whose process is gone (killed) holds nothing.
-                    Some(l)
-                        if l.is_held(now) && !holder.owns(l) && !session_is_dead(&l.session) =>
-                    {
-                        return Err(OpsError::Locked(l.clone()));
+                    // Another session's, until this host has seen it unchanged for its
+                    // duration — or at once when it is a session of this host whose process
+                    // is gone (killed).
+                    Some(l) if !holder.owns(l) && !session_is_dead(&l.session) => {
+                        self.expired(&existing, l)?;
+                        now
                     }
                     Some(l) if holder.owns(l) && l.is_held(now) => l.acquired_at,
                     _ => now,
@@ -175,8 +308,8 @@ impl LockStore for LeaseLock {
         }
     }
 
-    fn duration(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(u64::try_from(self.duration_secs).unwrap_or(0))
+    fn duration(&self) -> Duration {
+        Duration::from_secs(u64::try_from(self.duration_secs).unwrap_or(0))
     }
 
     async fn release(&self, holder: &Holder) -> Result<(), OpsError> {
@@ -199,5 +332,38 @@ impl LockStore for LeaseLock {
             Err(e) if is_conflict(&e) => Ok(()),
             Err(e) => Err(lease_error(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_seen_unchanged_only_while_its_record_stays_and_sightings_are_shared_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seen.json");
+        let first = Sightings {
+            file: Some(file.clone()),
+            ..Sightings::default()
+        };
+        assert_eq!(first.unchanged_for("ns/l", "bob s 7"), Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(first.unchanged_for("ns/l", "bob s 7") >= Duration::from_millis(30));
+        // Another process of this host counts from the first sighting.
+        let second = Sightings {
+            file: Some(file.clone()),
+            ..Sightings::default()
+        };
+        assert!(second.unchanged_for("ns/l", "bob s 7") >= Duration::from_millis(30));
+        // Renewed (a new resourceVersion), whatever its renewTime says: counted from now.
+        assert_eq!(second.unchanged_for("ns/l", "bob s 8"), Duration::ZERO);
+        // A damaged file is no sighting at all: the count starts again, never shorter.
+        std::fs::write(&file, b"{not json").unwrap();
+        let third = Sightings {
+            file: Some(file),
+            ..Sightings::default()
+        };
+        assert_eq!(third.unchanged_for("ns/l", "bob s 8"), Duration::ZERO);
     }
 }
