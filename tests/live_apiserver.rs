@@ -358,6 +358,7 @@ async fn two_writers_racing_for_the_same_shops_each_move_a_shop_only_where_they_
                 &Record::Drain(format!("drain-{to}")),
                 &Capacities::new(),
                 &[],
+                &shopctl::ops::placement::unheard,
             )
             .await
             .expect("batch")

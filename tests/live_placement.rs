@@ -68,6 +68,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
                 &[],
+                &shopctl::ops::placement::unheard,
             )
             .await
             .expect("batch");
@@ -78,6 +79,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
                 &[],
+                &shopctl::ops::placement::unheard,
             )
             .await
             .expect("batch");
@@ -125,6 +127,7 @@ async fn a_drain_batch_patches_shops_with_preconditions_and_survives_a_concurren
             &Record::Clear,
             &Capacities::new(),
             &[],
+            &shopctl::ops::placement::unheard,
         )
         .await
         .expect("restore batch");

@@ -193,6 +193,7 @@ async fn a_shop_is_patched_with_its_resource_version_and_a_conflict_reads_it_aga
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
                 &[],
+                &shopctl::ops::placement::unheard,
             )
             .await
     });
@@ -250,6 +251,7 @@ async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_unt
                 &Record::Drain("drain-b-1".into()),
                 &Capacities::new(),
                 &[seen],
+                &shopctl::ops::placement::unheard,
             )
             .await
     });

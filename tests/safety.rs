@@ -250,7 +250,13 @@ async fn a_drain_whose_plan_changed_after_confirmation_stops_and_says_why() {
     DemoPlacement {
         dir: tmp.path().to_path_buf(),
     }
-    .apply(&fillers, &Record::Nothing, &HashMap::new(), &[])
+    .apply(
+        &fillers,
+        &Record::Nothing,
+        &HashMap::new(),
+        &[],
+        &shopctl::ops::placement::unheard,
+    )
     .await
     .expect("filled");
     let req = |confirmed| PlanRequest {
@@ -303,6 +309,7 @@ impl PlacementStore for Racing {
         record: &Record,
         capacity: &shopctl::ops::placement::Capacities,
         seen: &[shopctl::domain::Shop],
+        moved: shopctl::ops::placement::Moved<'_>,
     ) -> Result<shopctl::ops::placement::BatchOutcome, OpsError> {
         let fill = if moves.iter().any(|m| m.to.contains(&self.target)) {
             self.fillers.lock().expect("fillers").take()
@@ -311,10 +318,16 @@ impl PlacementStore for Racing {
         };
         if let Some(f) = fill {
             self.inner
-                .apply(&f, &Record::Nothing, &HashMap::new(), &[])
+                .apply(
+                    &f,
+                    &Record::Nothing,
+                    &HashMap::new(),
+                    &[],
+                    &shopctl::ops::placement::unheard,
+                )
                 .await?;
         }
-        self.inner.apply(moves, record, capacity, seen).await
+        self.inner.apply(moves, record, capacity, seen, moved).await
     }
 
     async fn set_cordon(
@@ -1021,4 +1034,64 @@ async fn a_drain_confirmed_after_another_drained_the_cluster_keeps_its_id_and_al
     let home = source.snapshot(Ts::now()).expect("snapshot");
     assert!(!home.cluster("c").expect("c").cordoned);
     assert!(unfinished_drains(&home).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_batch_audits_its_shops_as_they_move_and_a_killed_one_is_reconciled_with_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut source, alice) = open(tmp.path(), 600, "alice@ops");
+    let fleet = source.snapshot(Ts::now()).expect("snapshot");
+    let req = PlanRequest {
+        kind: PlanKind::Drain,
+        cluster: "b".into(),
+        drain: "drain-b-test".into(),
+        accepted: HashSet::new(),
+        confirmed: plan_drain(&fleet, "b", &HashSet::new()),
+    };
+    let report = run(&alice, &req).await.expect("drained");
+    assert!(report.moved > 0);
+    // Every batch: its intent, the shops it moved (before its outcome), its outcome.
+    let lines = audit(tmp.path());
+    let batch: Vec<&shopctl::ops::audit::AuditEntry> =
+        lines.iter().filter(|l| l.action == "drain batch").collect();
+    let intent = batch.first().expect("a batch");
+    assert_eq!(intent.result, "intent");
+    let of_it: Vec<&str> = batch
+        .iter()
+        .filter(|l| l.id == intent.id)
+        .map(|l| l.result.as_str())
+        .collect();
+    assert_eq!(of_it, ["intent", "moving", "done"], "{batch:?}");
+    let moved: usize = batch
+        .iter()
+        .filter(|l| l.result == "moving")
+        .filter_map(|l| l.notes.as_deref())
+        .map(|n| {
+            n.split_once(" moved: ")
+                .expect("names")
+                .1
+                .split(", ")
+                .count()
+        })
+        .sum();
+    assert_eq!(moved, report.moved, "each moved shop audited by name");
+
+    // A batch whose process was killed after some shops moved: its lines say how many.
+    let mut killed = (*intent).clone();
+    killed.id = Some("killed-batch".into());
+    killed.session = Some(dead_session());
+    let mut moving = (*batch.iter().find(|l| l.result == "moving").expect("moving")).clone();
+    moving.id = killed.id.clone();
+    moving.notes = Some("batch 9: 2 moved: shop-a, shop-b".into());
+    let log = AuditLog {
+        path: tmp.path().join(AUDIT_FILE),
+    };
+    log.append(&killed).expect("written");
+    log.append(&moving).expect("written");
+    let said = alice.reconcile(Ts::now()).await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("interrupted") && said[0].contains("2 of its shops are audited as moved"),
+        "{said:?}"
+    );
 }

@@ -201,6 +201,9 @@ impl AuditEntry {
 /// What `intent` lines say before a step is written.
 pub const INTENT: &str = "intent";
 
+/// What a line says of shops a batch has moved while it still runs (the outcome follows).
+pub const MOVING: &str = "moving";
+
 /// Where audit lines go: the JSONL log (demo and live), Kubernetes Events next to it in live mode.
 #[async_trait::async_trait]
 pub trait AuditSink: Send + Sync {
@@ -214,7 +217,7 @@ pub trait AuditSink: Send + Sync {
 pub fn open_intents(entries: &[AuditEntry]) -> Vec<&AuditEntry> {
     let finished: std::collections::HashSet<&str> = entries
         .iter()
-        .filter(|e| e.result != INTENT)
+        .filter(|e| e.result != INTENT && e.result != MOVING)
         .filter_map(|e| e.id.as_deref())
         .collect();
     entries

@@ -293,7 +293,12 @@ impl Executor {
         };
         let mut said = Vec::new();
         for intent in open {
-            let (result, note) = reconciled(&fleet, &intent);
+            let (result, mut note) = reconciled(&fleet, &intent);
+            let moved = moved_before(&entries, &intent);
+            if moved > 0 {
+                note =
+                    format!("{moved} of its shops are audited as moved before it stopped; {note}");
+            }
             // The outcome of the operator who made the step, said by this session.
             let mut outcome = AuditEntry {
                 time: now.rfc3339(),
@@ -453,7 +458,9 @@ impl Executor {
                 .map_err(|e| OpsError::Unaudited(e.to_string()))?;
             *step = Some(id);
         }
-        let done = self.write(&m, fresh.as_ref(), now, report).await?;
+        let done = self
+            .write(&m, fresh.as_ref(), now, report, step.as_deref())
+            .await?;
         Ok((m, done))
     }
 
@@ -508,7 +515,12 @@ impl Executor {
         fresh: Option<&Fleet>,
         now: Ts,
         report: Report<'_>,
+        step: Option<&str>,
     ) -> Result<Done, OpsError> {
+        // A batch's shops are audited (and evented) a small group at a time as they move.
+        let told = |names: Vec<String>| -> futures::future::BoxFuture<'_, ()> {
+            Box::pin(self.audit_moved(m, step, names))
+        };
         let summary = m.summary();
         let done = |commit, batch| Done {
             commit,
@@ -570,6 +582,7 @@ impl Executor {
                         &Record::Nothing,
                         &capacities(fresh, std::slice::from_ref(&mv)),
                         &seen(fresh, std::slice::from_ref(&mv)),
+                        &super::placement::unheard,
                     )
                     .await?;
                 if let Some((_, why)) = out.full.into_iter().next() {
@@ -603,6 +616,7 @@ impl Executor {
                     &Record::Drain(drain.clone()),
                     &capacities(fresh, moves),
                     &seen(fresh, moves),
+                    &told,
                 )
                 .await
                 .map(|b| done(None, Some(b))),
@@ -614,6 +628,7 @@ impl Executor {
                     &Record::Clear,
                     &capacities(fresh, moves),
                     &seen(fresh, moves),
+                    &told,
                 )
                 .await
                 .map(|b| done(None, Some(b))),
@@ -635,6 +650,31 @@ impl Executor {
                 .await
                 .map(|()| done(None, None)),
         }
+    }
+
+    /// Audits shops of the batch `m` (step `step`) that have just moved: one line, result
+    /// `moving`, linked to the batch's intent. One that cannot be written is logged; the
+    /// batch's outcome says the rest.
+    async fn audit_moved(&self, m: &Mutation, step: Option<&str>, names: Vec<String>) {
+        let (Mutation::DrainBatch { cluster, batch, .. }
+        | Mutation::RestoreBatch { cluster, batch, .. }) = m
+        else {
+            return;
+        };
+        let mut entry = AuditEntry::event(
+            self.operator(),
+            Ts::now(),
+            m.action(),
+            cluster,
+            super::audit::MOVING,
+            Some(format!(
+                "batch {batch}: {} moved: {}",
+                names.len(),
+                names.join(", ")
+            )),
+        );
+        entry.id = step.map(str::to_string);
+        self.append(&entry).await;
     }
 
     /// The silence `m` creates, from `now`, by this session's operator.
@@ -752,6 +792,19 @@ fn reconciled(fleet: &Fleet, intent: &AuditEntry) -> (&'static str, String) {
             format!("what it did cannot be told from the fleet; {reason}"),
         ),
     }
+}
+
+/// How many shops the lines of `intent`'s batch say had moved while it ran.
+fn moved_before(entries: &[AuditEntry], intent: &AuditEntry) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.result == super::audit::MOVING && e.id.is_some() && e.id == intent.id)
+        .filter_map(|e| e.notes.as_deref())
+        .filter_map(|n| {
+            n.split_once(" moved: ")
+                .map(|(_, names)| names.split(", ").count())
+        })
+        .sum()
 }
 
 fn short(commit: &str) -> &str {

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures::future::BoxFuture;
+
 use crate::domain::placement::Move;
 
 use super::OpsError;
@@ -35,18 +37,29 @@ pub enum Record {
 /// as it is stored at the moment of writing, so no concurrent writer can push a ShopSet over.
 pub type Capacities = HashMap<String, u32>;
 
+/// Told the names of shops a batch has written, a group at a time, as they are written; the
+/// store goes on with the next group once what it returns has finished (the group audited).
+pub type Moved<'a> = &'a (dyn Fn(Vec<String>) -> BoxFuture<'a, ()> + Send + Sync);
+
+/// Told nothing.
+pub fn unheard(_: Vec<String>) -> BoxFuture<'static, ()> {
+    Box::pin(async {})
+}
+
 #[async_trait::async_trait]
 pub trait PlacementStore: Send + Sync {
     /// Applies the moves whose shop is still at `from`, all at once, skipping (with why) any
     /// move that would put a target over its capacity. `seen` are the moved shops as the
     /// re-check read them: a store that writes with preconditions writes over the versions
-    /// they carry, and reads itself any shop they lack or that changed since.
+    /// they carry, and reads itself any shop they lack or that changed since. `moved` is told
+    /// the shops written, a small group at a time as they are, before the next group.
     async fn apply(
         &self,
         moves: &[Move],
         record: &Record,
         capacity: &Capacities,
         seen: &[crate::domain::Shop],
+        moved: Moved<'_>,
     ) -> Result<BatchOutcome, OpsError>;
     /// Cordons or uncordons a cluster and sets or clears its drain id.
     async fn set_cordon(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::domain::placement::Move;
-use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record, apply_moves};
+use crate::ops::placement::{BatchOutcome, Capacities, Moved, PlacementStore, Record, apply_moves};
 use crate::ops::{OpsError, offload};
 
 use super::lock::{Exclusive, PLACEMENT_MUTEX};
@@ -36,20 +36,35 @@ impl PlacementStore for DemoPlacement {
         record: &Record,
         capacity: &Capacities,
         _seen: &[crate::domain::Shop],
+        moved: Moved<'_>,
     ) -> Result<BatchOutcome, OpsError> {
         let dir = self.dir.clone();
         let (moves, record, capacity) = (moves.to_vec(), record.clone(), capacity.clone());
-        offload(move || {
+        let (out, written) = offload(move || {
             // The shops are read afresh under the file lock: what the re-check saw is not needed.
             let _guard = write_lock(&dir)?;
             let mut shops = store::read_shops(&dir).map_err(err)?;
+            let placed: std::collections::HashMap<String, Vec<String>> = shops
+                .iter()
+                .map(|s| (s.name.clone(), s.shopsets.clone()))
+                .collect();
             let out = apply_moves(&mut shops, &moves, &record, &capacity);
             if out.applied > 0 {
                 store::write_shops(&dir, &shops).map_err(err)?;
             }
-            Ok(out)
+            // One write for the whole batch: its shops moved together.
+            let written: Vec<String> = shops
+                .iter()
+                .filter(|s| placed.get(&s.name).is_some_and(|p| *p != s.shopsets))
+                .map(|s| s.name.clone())
+                .collect();
+            Ok::<_, OpsError>((out, written))
         })
-        .await
+        .await?;
+        if !written.is_empty() {
+            moved(written).await;
+        }
+        Ok(out)
     }
 
     async fn set_cordon(

@@ -24,7 +24,7 @@ use super::view::PlacementView;
 use crate::domain::placement::Move;
 use crate::domain::{Shop, same_shopsets};
 use crate::ops::OpsError;
-use crate::ops::placement::{BatchOutcome, Capacities, PlacementStore, Record};
+use crate::ops::placement::{self, BatchOutcome, Capacities, PlacementStore, Record};
 
 pub use super::objects::FIELD_MANAGER;
 
@@ -212,6 +212,7 @@ impl PlacementStore for ShopPatcher {
         record: &Record,
         _capacity: &Capacities,
         seen: &[Shop],
+        told: placement::Moved<'_>,
     ) -> Result<BatchOutcome, OpsError> {
         let seen: HashMap<&str, &Shop> = seen.iter().map(|s| (s.name.as_str(), s)).collect();
         // After the first failure nothing more is started; what is under way finishes.
@@ -223,24 +224,33 @@ impl PlacementStore for ShopPatcher {
                 unless_failed(&failed, m, move_one(&self.shops, m, record, known))
             })
             .collect();
-        let results = futures::stream::iter(moving)
-            .buffer_unordered(MOVES_AT_ONCE)
-            .collect::<Vec<_>>()
-            .await;
+        let mut results = futures::stream::iter(moving).buffer_unordered(MOVES_AT_ONCE);
         let mut out = BatchOutcome::default();
         let mut error = None;
-        for (m, r) in results.into_iter().flatten() {
+        // Said (and audited) a group at a time, before the next group is taken in.
+        let mut group = Vec::new();
+        while let Some(done) = results.next().await {
+            let Some((m, r)) = done else {
+                continue;
+            };
             match r {
                 Ok(Moved::Done(shop)) => {
                     out.applied += 1;
+                    group.push(shop.name.clone());
                     if let Some(view) = &self.view {
                         view.wrote(shop);
+                    }
+                    if group.len() >= MOVES_AT_ONCE {
+                        told(std::mem::take(&mut group)).await;
                     }
                 }
                 Ok(Moved::Already) => out.already += 1,
                 Ok(Moved::Left(why)) => out.skipped.push((m.shop.clone(), why)),
                 Err(e) => error = error.or(Some(e)),
             }
+        }
+        if !group.is_empty() {
+            told(group).await;
         }
         // Moves finish in any order; what is reported follows the plan's.
         let order: HashMap<&str, usize> = moves
