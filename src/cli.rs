@@ -234,3 +234,9 @@ fn speed(s: &str) -> Result<f64, String> {
         Err(format!("'{s}' is outside {lo} to {hi}"))
     }
 }
+
+/// An invalid command line that the argument parser itself cannot see (two options that do not
+/// go together, a value of the wrong shape): exit 2, as the parser's own errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);

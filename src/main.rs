@@ -8,7 +8,7 @@ use clap::Parser;
 use shopctl::backends::demo::store::DemoError;
 use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
 use shopctl::backends::{FleetSource, live};
-use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction, SilenceAction};
+use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction, SilenceAction, Usage};
 use shopctl::commands::Exit;
 use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
@@ -19,6 +19,15 @@ use shopctl::{commands, logging, ui};
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // Before anything opens a file (which would take its place as descriptor 1): output to a
+    // closed stdout (`>&-`) would be lost without a word, so nothing is done.
+    if stdout_closed() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "shopctl: standard output is closed; nothing was done (to discard the output, send it to /dev/null)"
+        );
+        return ExitCode::from(Exit::Error as u8);
+    }
     let cli = Cli::parse();
     let _log = logging::init();
     // The process's one runtime: the console, the commands, the stores and the lock's renewals
@@ -76,14 +85,17 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
     if cli.command.is_some() {
         if cli.wall {
-            anyhow::bail!(
-                "--wall is a layout of the console: run 'shopctl --wall' without a command"
-            );
+            return Err(Usage(
+                "--wall is a layout of the console: run 'shopctl --wall' without a command".into(),
+            )
+            .into());
         }
         if cli.record.is_some() {
-            anyhow::bail!(
+            return Err(Usage(
                 "--record records the console: run 'shopctl --record FILE' without a command"
-            );
+                    .into(),
+            )
+            .into());
         }
     }
     if let Some(Command::Replay {
@@ -223,7 +235,7 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
         }) => {
             let mut source = source;
             if let Some(url) = &repo_url {
-                commands::export::check_repo_url(url)?;
+                commands::export::check_repo_url(url).map_err(|e| Usage(e.to_string()))?;
             }
             let now = Ts::now();
             let fleet = source.snapshot(now).await?;
@@ -381,8 +393,26 @@ async fn replay(
     }
 }
 
+/// Whether the process was started with its stdout closed (`>&-`). The Rust runtime puts
+/// `/dev/null`, opened for reading and writing, in the place of a closed standard descriptor
+/// before `main`; a shell's own `>/dev/null` opens it for writing only.
+fn stdout_closed() -> bool {
+    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
+    let out = std::io::stdout();
+    let (Ok(fd), Ok(null)) = (fstat(&out), stat("/dev/null")) else {
+        // No descriptor at all: closed.
+        return fstat(&out).is_err();
+    };
+    FileType::from_raw_mode(fd.st_mode) == FileType::CharacterDevice
+        && fd.st_rdev == null.st_rdev
+        && fcntl_getfl(&out).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR)
+}
+
 /// The exit status of an error that stopped the run (DESIGN.md §5).
 fn exit_status(e: &anyhow::Error) -> Exit {
+    if e.downcast_ref::<Usage>().is_some() {
+        return Exit::Refused;
+    }
     match e.downcast_ref::<DemoError>() {
         Some(DemoError::ReadOnlyReset { .. }) => Exit::ReadOnly,
         Some(DemoError::ResetWhileLocked { .. } | DemoError::ResetLockUnreadable { .. }) => {

@@ -139,6 +139,41 @@ fn bad_arguments_get_clear_messages() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("name the cluster to drain"));
+    // So are options that do not go together.
+    demo(tmp.path())
+        .args(["--wall", "status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--wall is a layout of the console",
+        ));
+    demo(tmp.path())
+        .args([
+            "export",
+            "--repo-url",
+            "https://me:secret@git.example/system.git",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("credentials do not belong"));
+    // Output to a closed stdout would be lost without a word: nothing is done.
+    let closed = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --demo --demo-dir '{}' drain b --yes >&-",
+            env!("CARGO_BIN_EXE_shopctl"),
+            tmp.path().display()
+        ))
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .output()
+        .expect("runs");
+    assert_eq!(closed.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&closed.stderr).contains("standard output is closed"),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+    assert!(!tmp.path().join("audit.jsonl").exists(), "nothing was done");
 }
 
 #[test]
@@ -473,7 +508,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
             "--yes",
         ])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("would match every alert"));
     demo(dir)
         .args([
@@ -487,7 +522,7 @@ fn demo_silences_mute_matching_alerts_are_idempotent_and_a_damaged_file_loses_no
             "--yes",
         ])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("--for").and(predicate::str::contains("30 days")));
     demo(dir)
         .args(["silence", "expire", "no-such-id", "--yes"])

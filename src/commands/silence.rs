@@ -134,20 +134,20 @@ pub async fn create(
         Ok(m) => m,
         Err(e) => {
             eprintln!("shopctl: matchers: {e}");
-            return Exit::Error;
+            return Exit::Refused;
         }
     };
     let duration_secs = match parse_duration(duration) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("shopctl: --for: {e}");
-            return Exit::Error;
+            return Exit::Refused;
         }
     };
     let comment = crate::domain::printable_lines(comment).trim().to_string();
     if comment.is_empty() {
         eprintln!("shopctl: --comment: say why the alerts are silenced");
-        return Exit::Error;
+        return Exit::Refused;
     }
     let now = Ts::now();
     let fleet = match snapshot(source, now).await {

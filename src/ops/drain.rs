@@ -260,8 +260,19 @@ pub async fn run_plan(
             None,
         )
         .await?;
-        ex.audit_event(now(), "restore", cluster, "done", None)
-            .await;
+        ex.audit_event(
+            now(),
+            "restore",
+            cluster,
+            "done",
+            Some(format!(
+                "{} shops moved back, {} already in place, {} skipped",
+                report.moved,
+                report.already,
+                report.skipped.len()
+            )),
+        )
+        .await;
     }
     Ok(report)
 }

@@ -292,8 +292,13 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             left,
         ),
         None => {
+            // A column apart from the keys, however long its label.
             if let Some(run) = &app.drain_run {
-                run.render(theme, frame, left);
+                let gauge = Rect {
+                    width: left.width.saturating_sub(1),
+                    ..left
+                };
+                run.render(theme, frame, gauge);
             }
         }
     }

@@ -342,9 +342,13 @@ pub fn lock_lost(why: &str) -> String {
 }
 
 /// What a console that stopped a running drain prints when it exits.
-pub fn interrupted(cluster: &str) -> String {
+pub fn interrupted(kind: crate::ops::drain::PlanKind, cluster: &str) -> String {
+    let verb = match kind {
+        crate::ops::drain::PlanKind::Drain => "drain",
+        crate::ops::drain::PlanKind::Restore => "restore",
+    };
     format!(
-        "the drain or restore of cluster '{cluster}' was interrupted after its current batch; run 'shopctl drain {cluster}' (or 'restore {cluster}') to continue"
+        "the {verb} of cluster '{cluster}' was interrupted after its current batch; run 'shopctl {verb} {cluster}' to continue"
     )
 }
 

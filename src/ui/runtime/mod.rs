@@ -30,7 +30,7 @@ use crate::backends::FleetSource;
 use crate::domain::Ts;
 use crate::domain::release::GatePolicy;
 use crate::ops::access::WriteAccess;
-use crate::ops::drain::{PlanRequest, StopFlag, StopReason};
+use crate::ops::drain::{PlanKind, PlanRequest, StopFlag, StopReason};
 use crate::ops::{Executor, Mutation, Operation, Operations, Progress};
 
 /// How long the footer says what the session may not write.
@@ -176,7 +176,7 @@ pub async fn run(
 pub struct Runner {
     ops: Option<Arc<Operations>>,
     /// The running drain or restore, and how to stop it.
-    drain: Option<(Arc<StopFlag>, String)>,
+    drain: Option<(Arc<StopFlag>, PlanKind, String)>,
     /// The lock kept for a followed rollout was lost, and the footer said so.
     lost_said: bool,
     /// Effects still running.
@@ -278,7 +278,7 @@ impl Runner {
                 self.unlock();
             }
             Effect::CancelDrain => {
-                if let Some((stop, _)) = &self.drain {
+                if let Some((stop, _, _)) = &self.drain {
                     stop.stop(StopReason::Cancelled);
                 }
             }
@@ -329,7 +329,7 @@ impl Runner {
             return;
         };
         let stop = Arc::new(StopFlag::default());
-        self.drain = Some((Arc::clone(&stop), req.cluster.clone()));
+        self.drain = Some((Arc::clone(&stop), req.kind, req.cluster.clone()));
         let progress = ops.start(Operation::Plan(req), stop, false);
         let running = Running::start(&self.inflight);
         tokio::spawn(forward(progress, self.done_tx.clone(), running, None));
@@ -339,7 +339,7 @@ impl Runner {
     /// interrupted), every other running effect finishes, and the lock is given back.
     pub async fn finish(&mut self, app: &mut App, recorder: &mut Option<Recorder>) -> Outcome {
         let drain = self.drain.take();
-        if let Some((stop, _)) = &drain {
+        if let Some((stop, _, _)) = &drain {
             stop.stop(StopReason::Interrupted);
         }
         let mut stopped = None;
@@ -368,8 +368,8 @@ impl Runner {
             let _ = giving_back.await;
         }
         match (drain, stopped) {
-            (Some((_, cluster)), Some(StopReason::Interrupted)) => {
-                Outcome::Interrupted(text::interrupted(&cluster))
+            (Some((_, kind, cluster)), Some(StopReason::Interrupted)) => {
+                Outcome::Interrupted(text::interrupted(kind, &cluster))
             }
             _ => Outcome::Quit,
         }
