@@ -14,6 +14,7 @@ use shopctl::commands::release::Confirm;
 use shopctl::domain::Ts;
 use shopctl::domain::release::GatePolicy;
 use shopctl::ops::{Executor, Holder, Operations};
+use shopctl::ui::keymap::Keys;
 use shopctl::ui::theme::Theme;
 use shopctl::{commands, logging, ui};
 
@@ -81,6 +82,7 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
         }
         _ => {}
     }
+    let keys = configured_keys(&cli)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref(), no_color)?;
     if cli.command.is_some() {
@@ -104,8 +106,9 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
         export_cast,
     }) = &cli.command
     {
-        return replay(file, *speed, export_cast.as_deref(), &theme).await;
+        return replay(file, *speed, export_cast.as_deref(), &theme, &keys).await;
     }
+    ui::keymap::install(keys);
     let Opened {
         source,
         executor,
@@ -355,9 +358,15 @@ async fn replay(
     speed: f64,
     cast: Option<&std::path::Path>,
     theme: &Theme,
+    viewer: &Keys,
 ) -> anyhow::Result<ExitCode> {
     use ui::recording::{cast, file::Recording, player};
     let rec = Recording::open(file)?;
+    // The recorded key presses mean what they meant to the session; the player's own keys are
+    // the viewer's.
+    let recorded = Keys::from_names(&rec.header.keys)
+        .map_err(|e| anyhow::anyhow!("'{}': the session's {e}", file.display()))?;
+    ui::keymap::install(recorded.with_player_keys_of(viewer));
     if let Some(line) = rec.cut_off {
         let _ = writeln!(
             std::io::stderr(),
@@ -390,6 +399,39 @@ async fn replay(
             player::run(rec, speed, theme).await?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The `[keys]` section of the configuration file, in either mode; none when there is no file
+/// (and none was named).
+fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
+    let file = cli
+        .config
+        .clone()
+        .unwrap_or_else(live::config::default_file);
+    let src = match shopctl::ops::atomic::read_text_file(&file, 1 << 20) {
+        Ok(src) => src,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => {
+            return Ok(Keys::default());
+        }
+        // Live mode says what is wrong with the file when it reads it whole.
+        Err(_) if !cli.demo => return Ok(Keys::default()),
+        Err(e) => anyhow::bail!("cannot read the configuration '{}': {e}", file.display()),
+    };
+    let Ok(table) = toml::from_str::<toml::Table>(&src) else {
+        if cli.demo {
+            anyhow::bail!("configuration '{}' is not valid TOML", file.display());
+        }
+        return Ok(Keys::default());
+    };
+    match table.get("keys") {
+        None => Ok(Keys::default()),
+        Some(toml::Value::Table(t)) => Keys::from_table(t)
+            .map_err(|e| anyhow::anyhow!("configuration '{}': {e}", file.display())),
+        Some(_) => anyhow::bail!(
+            "configuration '{}': keys must be a table ([keys])",
+            file.display()
+        ),
     }
 }
 

@@ -330,6 +330,60 @@ fn below_the_minimum_size_it_says_so_and_comes_back_when_the_terminal_grows() {
 }
 
 #[test]
+fn keys_rebound_in_the_configuration_drive_the_console_and_are_recorded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("state/shopctl/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(
+        &config,
+        "[keys]\ndrain = \"D\"\nquit = [\"Q\", \"ctrl-c\"]\n",
+    )
+    .expect("config");
+    let rec = tmp.path().join("session.jsonl");
+    let rec_s = rec.display().to_string();
+    let mut pty = spawn_demo(tmp.path(), &["--record", &rec_s], 120, 30);
+    pty.wait_for("Clusters");
+    pty.wait_for("D drain");
+    // The old key does nothing; the new one opens the plan.
+    pty.send("1d");
+    pty.read_for(Duration::from_millis(300));
+    assert!(!pty.text().contains("Drain cluster"), "{}", pty.text());
+    pty.send("D");
+    pty.wait_for("Drain cluster");
+    pty.send("\x1b");
+    // `q` no longer quits; `Q` does.
+    pty.send("q");
+    pty.read_for(Duration::from_millis(300));
+    assert!(!pty.exited(), "q still quit");
+    pty.send("Q");
+    assert_eq!(pty.wait_exit(), 0);
+    pty.assert_restored();
+    // The recording keeps them, so that its key presses replay as they were meant.
+    let header = std::fs::read_to_string(&rec).expect("recording");
+    let header = header.lines().next().expect("a header");
+    assert!(
+        header.contains(r#""keys":{"drain":["D"],"quit":["Q","ctrl-c"]}"#),
+        "{header}"
+    );
+
+    // A rebinding that gives a key two meanings is refused by name, before anything starts.
+    std::fs::write(&config, "[keys]\ndrain = \"s\"\n").expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .args(demo_args(&tmp.path().join("demo")))
+        .arg("status")
+        .env("XDG_CONFIG_HOME", tmp.path().join("state"))
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.toml") && err.contains("'s' would both step and drain"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_recorded_session_replays_and_exports_a_cast() {
     let tmp = tempfile::tempdir().expect("tmp");
     let rec = tmp.path().join("session.jsonl");

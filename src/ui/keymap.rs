@@ -1,12 +1,19 @@
-//! Every key the console understands, in one table: dispatch, the footer and `?` help all come
-//! from here, so they cannot disagree.
+//! Every key shopctl understands — the console's views and dialogs, the wall screen and the
+//! replay player — in one table of key events: dispatch looks keys up here, and the footer and
+//! `?` help are drawn from it, so they cannot disagree. The `[keys]` section of the
+//! configuration rebinds actions by name; a rebinding that would give one key two meanings in
+//! one place is refused, naming both.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::state::PaneId;
 
 /// What a key asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Quit,
     Help,
@@ -53,6 +60,88 @@ pub enum Action {
     Unsilence,
     /// Silence dialog: the next field.
     NextField,
+    /// The wall: the next, the previous, or the n-th view.
+    NextView,
+    PrevView,
+    ShowView(u8),
+    /// The replay: pause or go on.
+    Pause,
+    /// The replay: seek a little, or a long way.
+    Forward,
+    Backward,
+    LongForward,
+    LongBackward,
+    /// The replay: play faster or slower.
+    Faster,
+    Slower,
+}
+
+impl Action {
+    /// Every action, as the `[keys]` section names them.
+    pub const NAMED: &'static [(&'static str, Action)] = &[
+        ("quit", Action::Quit),
+        ("help", Action::Help),
+        ("sources", Action::Sources),
+        ("next_pane", Action::NextPane),
+        ("prev_pane", Action::PrevPane),
+        ("pane_clusters", Action::FocusPane(PaneId::Clusters)),
+        ("pane_tiers", Action::FocusPane(PaneId::Tiers)),
+        ("pane_shopsets", Action::FocusPane(PaneId::ShopSets)),
+        ("pane_argocd", Action::FocusPane(PaneId::Apps)),
+        ("pane_alerts", Action::FocusPane(PaneId::Alerts)),
+        ("up", Action::Up),
+        ("down", Action::Down),
+        ("page_up", Action::PageUp),
+        ("page_down", Action::PageDown),
+        ("top", Action::Top),
+        ("bottom", Action::Bottom),
+        ("open", Action::Open),
+        ("back", Action::Back),
+        ("filter", Action::Filter),
+        ("redraw", Action::Redraw),
+        ("step", Action::Step),
+        ("rollback", Action::Rollback),
+        ("guide", Action::Guide),
+        ("edit_notes", Action::EditNotes),
+        ("drain", Action::Drain),
+        ("restore", Action::Restore),
+        ("reassign", Action::Reassign),
+        ("find_shop", Action::FindShop),
+        ("cancel", Action::Cancel),
+        ("confirm", Action::Confirm),
+        ("choose", Action::Choose),
+        ("accept_degraded", Action::AcceptDegraded),
+        ("silence", Action::Silence),
+        ("expire_silence", Action::Unsilence),
+        ("next_field", Action::NextField),
+        ("wall_next", Action::NextView),
+        ("wall_prev", Action::PrevView),
+        ("wall_ladder", Action::ShowView(0)),
+        ("wall_map", Action::ShowView(1)),
+        ("wall_alerts", Action::ShowView(2)),
+        ("replay_pause", Action::Pause),
+        ("replay_forward", Action::Forward),
+        ("replay_backward", Action::Backward),
+        ("replay_long_forward", Action::LongForward),
+        ("replay_long_backward", Action::LongBackward),
+        ("replay_faster", Action::Faster),
+        ("replay_slower", Action::Slower),
+    ];
+
+    /// The action's name in the `[keys]` section.
+    pub fn name(self) -> &'static str {
+        Action::NAMED
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    fn named(name: &str) -> Option<Action> {
+        Action::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
+    }
 }
 
 /// Where the operator is: decides which bindings apply.
@@ -79,6 +168,10 @@ pub enum Context {
     Expire,
     /// Quitting while a drain runs.
     Quit,
+    /// The wall screen's own keys (its other keys are the main view's, read-only).
+    Wall,
+    /// The replay player.
+    Replay,
 }
 
 impl Context {
@@ -98,15 +191,175 @@ impl Context {
             Context::Silence => "silence",
             Context::Expire => "expire",
             Context::Quit => "quit?",
+            Context::Wall => "wall",
+            Context::Replay => "replay",
         }
     }
 }
 
+/// A key as the table names it: a key code and the modifiers that must be held. A character
+/// carries its own case, so shift is only a modifier of keys that are not characters
+/// (`S-right`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    code: KeyCode,
+    ctrl: bool,
+    alt: bool,
+    shift: bool,
+}
+
+impl Key {
+    const fn of_code(code: KeyCode) -> Key {
+        Key {
+            code,
+            ctrl: false,
+            alt: false,
+            shift: false,
+        }
+    }
+
+    const fn ch(c: char) -> Key {
+        Key::of_code(KeyCode::Char(c))
+    }
+
+    const fn ctrl(c: char) -> Key {
+        Key {
+            ctrl: true,
+            ..Key::ch(c)
+        }
+    }
+
+    const fn shift(code: KeyCode) -> Key {
+        Key {
+            shift: true,
+            ..Key::of_code(code)
+        }
+    }
+
+    /// The key of a terminal event.
+    pub fn of(ev: &KeyEvent) -> Key {
+        let m = ev.modifiers;
+        Key {
+            code: ev.code,
+            ctrl: m.contains(KeyModifiers::CONTROL),
+            alt: m.contains(KeyModifiers::ALT),
+            shift: m.contains(KeyModifiers::SHIFT)
+                && !matches!(ev.code, KeyCode::Char(_) | KeyCode::BackTab),
+        }
+    }
+
+    /// A key as the configuration writes it: `d`, `D`, `ctrl-d`, `alt-enter`, `S-right`, `F5`,
+    /// `space`, `tab`, `pgdn`, …
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut rest = text.trim();
+        let (mut ctrl, mut alt, mut shift) = (false, false, false);
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let prefix = ["ctrl-", "alt-", "shift-", "s-"]
+                .into_iter()
+                .find(|p| lower.starts_with(p) && rest.len() > p.len());
+            match prefix {
+                Some("ctrl-") => ctrl = true,
+                Some("alt-") => alt = true,
+                Some(_) => shift = true,
+                None => break,
+            }
+            rest = &rest[prefix.map_or(0, str::len)..];
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() => KeyCode::Char(c),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "space" => KeyCode::Char(' '),
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" if shift => KeyCode::BackTab,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "insert" | "ins" => KeyCode::Insert,
+                "up" | "↑" => KeyCode::Up,
+                "down" | "↓" => KeyCode::Down,
+                "left" | "←" => KeyCode::Left,
+                "right" | "→" => KeyCode::Right,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pagedown" => KeyCode::PageDown,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                f if f.starts_with('f')
+                    && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+                {
+                    KeyCode::F(f[1..].parse().unwrap_or(1))
+                }
+                _ => {
+                    return Err(format!(
+                        "'{text}' is not a key (a character, or ctrl-, alt-, S- with enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace, delete, insert, F1-F12)"
+                    ));
+                }
+            },
+        };
+        if shift && matches!(code, KeyCode::Char(_)) {
+            return Err(format!(
+                "'{text}': write the character itself ('D', not 'S-d')"
+            ));
+        }
+        let mut key = Key {
+            code,
+            ctrl,
+            alt,
+            shift,
+        };
+        if key.code == KeyCode::BackTab {
+            key.shift = false;
+        }
+        Ok(key)
+    }
+
+    /// How the footer and help write the key.
+    pub fn label(&self) -> String {
+        let name = match self.code {
+            KeyCode::Char(' ') => "space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "enter".into(),
+            KeyCode::Esc => "esc".into(),
+            KeyCode::Tab => "tab".into(),
+            KeyCode::BackTab => "S-tab".into(),
+            KeyCode::Backspace => "backspace".into(),
+            KeyCode::Delete => "del".into(),
+            KeyCode::Insert => "ins".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        format!(
+            "{}{}{}{name}",
+            if self.ctrl { "ctrl-" } else { "" },
+            if self.alt { "alt-" } else { "" },
+            if self.shift { "S-" } else { "" }
+        )
+    }
+}
+
+/// One row of the table: the keys of one or more related actions (j/k, PgUp/PgDn), where they
+/// apply, and how help and the footer describe them.
 pub struct Binding {
-    /// How the key is written in the footer and help.
+    /// How the default keys are written in the footer and help.
     pub keys: &'static str,
+    /// The action the row is known by.
     pub action: Action,
+    /// The keys each action of the row answers to, by default.
+    pub events: &'static [(Action, &'static [Key])],
     pub contexts: &'static [Context],
+    /// Empty for a row that help and the footer do not show (a second meaning of a key shown
+    /// elsewhere: `q` closes an overlay).
     pub help: &'static str,
     /// The footer's one-word label.
     pub short: &'static str,
@@ -144,16 +397,6 @@ const SCROLLS: &[Context] = &[
     Context::Expire,
 ];
 const PAGES: &[Context] = &[Context::Main, Context::Detail, Context::Plan];
-const ENTRY: &[Context] = &[
-    Context::Notes,
-    Context::Filter,
-    Context::Confirm,
-    Context::Plan,
-    Context::Reassign,
-    Context::Silence,
-    Context::Expire,
-    Context::Quit,
-];
 const CONFIRMS: &[Context] = &[
     Context::Filter,
     Context::Confirm,
@@ -174,438 +417,796 @@ const QUIT: &[Context] = &[Context::Quit];
 const REASSIGN: &[Context] = &[Context::Reassign];
 const CURSOR: &[Context] = &[Context::Reassign, Context::Expire];
 const PLAN: &[Context] = &[Context::Plan];
+const EXPIRE: &[Context] = &[Context::Expire];
+const WALL: &[Context] = &[Context::Wall];
+const REPLAY: &[Context] = &[Context::Replay];
+
+/// A row of the table; most rows have one action with its keys. One argument per column.
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    keys: &'static str,
+    action: Action,
+    events: &'static [(Action, &'static [Key])],
+    contexts: &'static [Context],
+    help: &'static str,
+    short: &'static str,
+    footer: bool,
+    mutating: bool,
+) -> Binding {
+    Binding {
+        keys,
+        action,
+        events,
+        contexts,
+        help,
+        short,
+        footer,
+        mutating,
+    }
+}
+
+use KeyCode as K;
 
 pub const BINDINGS: &[Binding] = &[
-    Binding {
-        keys: "tab",
-        action: Action::NextPane,
-        contexts: MAIN,
-        help: "focus the next pane",
-        short: "pane",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "S-tab",
-        action: Action::PrevPane,
-        contexts: MAIN,
-        help: "focus the previous pane",
-        short: "pane",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "1-5",
-        action: Action::FocusPane(PaneId::Clusters),
-        contexts: MAIN,
-        help: "focus Clusters, Tiers, ShopSets, Argo CD, Alerts",
-        short: "pane",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "j/k ↑/↓",
-        action: Action::Down,
-        contexts: SCROLLS,
-        help: "move the selection (help: scroll)",
-        short: "move",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "j/k",
-        action: Action::Down,
-        contexts: CURSOR,
-        help: "move the cursor",
-        short: "move",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "↑/↓",
-        action: Action::Up,
-        contexts: PLAN,
-        help: "scroll the plan",
-        short: "scroll",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "PgUp/PgDn",
-        action: Action::PageDown,
-        contexts: PAGES,
-        help: "move a page",
-        short: "page",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "Home/End G",
-        action: Action::Top,
-        contexts: LISTS,
-        help: "first / last row",
-        short: "ends",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "enter",
-        action: Action::Open,
-        contexts: MAIN,
-        help: "open the selected row's detail",
-        short: "open",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "s",
-        action: Action::Step,
-        contexts: STEP,
-        help: "promote into the selected tier (guide: the next)",
-        short: "step",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "b",
-        action: Action::Rollback,
-        contexts: STEP,
-        help: "roll the selected (guide: the failed) tier back",
-        short: "rollback",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "g",
-        action: Action::Guide,
-        contexts: MAIN,
-        help: "release guide: checklist, next action, notes",
-        short: "guide",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "e",
-        action: Action::EditNotes,
-        contexts: GUIDE,
-        help: "write release notes for the audit log",
-        short: "notes",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "d",
-        action: Action::Drain,
-        contexts: MAIN,
-        help: "plan a drain of the selected cluster",
-        short: "drain",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "u",
-        action: Action::Restore,
-        contexts: MAIN,
-        help: "restore the selected drained cluster",
-        short: "restore",
-        footer: false,
-        mutating: true,
-    },
-    Binding {
-        keys: "x",
-        action: Action::Cancel,
-        contexts: MAIN,
-        help: "cancel a running drain after its batch",
-        short: "cancel",
-        footer: false,
-        mutating: true,
-    },
-    Binding {
-        keys: "f",
-        action: Action::FindShop,
-        contexts: MAIN,
-        help: "find any shop of the fleet",
-        short: "find",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "r",
-        action: Action::Reassign,
-        contexts: DETAIL,
-        help: "reassign the selected shop",
-        short: "reassign",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "S",
-        action: Action::Silence,
-        contexts: LISTS,
-        help: "silence the selected alert, or write a silence",
-        short: "silence",
-        footer: false,
-        mutating: true,
-    },
-    Binding {
-        keys: "E",
-        action: Action::Unsilence,
-        contexts: LISTS,
-        help: "expire a silence (the alert's first)",
-        short: "expire",
-        footer: false,
-        mutating: true,
-    },
-    Binding {
-        keys: "tab",
-        action: Action::NextField,
-        contexts: SILENCE,
-        help: "next field (comment: alt-enter new line)",
-        short: "field",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "space",
-        action: Action::Choose,
-        contexts: REASSIGN,
-        help: "choose / drop the ShopSet at the cursor",
-        short: "choose",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "tab",
-        action: Action::AcceptDegraded,
-        contexts: PLAN,
-        help: "accept degraded redundancy for blocked dual shops",
-        short: "accept degraded",
-        footer: true,
-        mutating: true,
-    },
-    Binding {
-        keys: "enter",
-        action: Action::Confirm,
-        contexts: CONFIRMS,
-        help: "confirm the dialog (filter: keep it)",
-        short: "confirm",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "y",
-        action: Action::Confirm,
-        contexts: QUIT,
-        help: "quit; the running drain stops after its batch",
-        short: "quit",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "n esc",
-        action: Action::Back,
-        contexts: QUIT,
-        help: "keep the console and the drain running",
-        short: "stay",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "/",
-        action: Action::Filter,
-        contexts: LISTS,
-        help: "filter the focused list (enter keeps, esc clears)",
-        short: "filter",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "esc",
-        action: Action::Back,
-        contexts: ALL,
-        help: "close / clear the filter and highlight",
-        short: "back",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "esc",
-        action: Action::Back,
-        contexts: DIALOGS,
-        help: "cancel the dialog: nothing changes",
-        short: "cancel",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "esc",
-        action: Action::Back,
-        contexts: &[Context::Notes, Context::Filter],
-        help: "stop writing (notes: kept; filter: cleared)",
-        short: "done",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "ctrl-l",
-        action: Action::Redraw,
-        contexts: ALL,
-        help: "redraw the whole screen",
-        short: "redraw",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "i",
-        action: Action::Sources,
-        contexts: SOURCES,
-        help: "every data source: freshness, age, last error",
-        short: "sources",
-        footer: false,
-        mutating: false,
-    },
-    Binding {
-        keys: "?",
-        action: Action::Help,
-        contexts: ALL,
-        help: "this help",
-        short: "help",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "q ctrl-c",
-        action: Action::Quit,
-        contexts: ALL,
-        help: "quit (asks first while a drain runs)",
-        short: "quit",
-        footer: true,
-        mutating: false,
-    },
-    Binding {
-        keys: "ctrl-c",
-        action: Action::Quit,
-        contexts: DIALOGS,
-        help: "quit from a dialog",
-        short: "quit",
-        footer: false,
-        mutating: false,
-    },
+    row(
+        "tab",
+        Action::NextPane,
+        &[(Action::NextPane, &[Key::of_code(K::Tab)])],
+        MAIN,
+        "focus the next pane",
+        "pane",
+        true,
+        false,
+    ),
+    row(
+        "S-tab",
+        Action::PrevPane,
+        &[(Action::PrevPane, &[Key::of_code(K::BackTab)])],
+        MAIN,
+        "focus the previous pane",
+        "pane",
+        false,
+        false,
+    ),
+    row(
+        "1-5",
+        Action::FocusPane(PaneId::Clusters),
+        &[
+            (Action::FocusPane(PaneId::Clusters), &[Key::ch('1')]),
+            (Action::FocusPane(PaneId::Tiers), &[Key::ch('2')]),
+            (Action::FocusPane(PaneId::ShopSets), &[Key::ch('3')]),
+            (Action::FocusPane(PaneId::Apps), &[Key::ch('4')]),
+            (Action::FocusPane(PaneId::Alerts), &[Key::ch('5')]),
+        ],
+        MAIN,
+        "focus Clusters, Tiers, ShopSets, Argo CD, Alerts",
+        "pane",
+        false,
+        false,
+    ),
+    row(
+        "j/k ↑/↓",
+        Action::Down,
+        &[
+            (Action::Down, &[Key::ch('j'), Key::of_code(K::Down)]),
+            (Action::Up, &[Key::ch('k'), Key::of_code(K::Up)]),
+        ],
+        SCROLLS,
+        "move the selection (help: scroll)",
+        "move",
+        false,
+        false,
+    ),
+    row(
+        "j/k",
+        Action::Down,
+        &[
+            (Action::Down, &[Key::ch('j')]),
+            (Action::Up, &[Key::ch('k')]),
+        ],
+        CURSOR,
+        "move the cursor",
+        "move",
+        true,
+        false,
+    ),
+    row(
+        "↑/↓",
+        Action::Up,
+        &[
+            (Action::Up, &[Key::of_code(K::Up)]),
+            (Action::Down, &[Key::of_code(K::Down)]),
+        ],
+        PLAN,
+        "scroll the plan",
+        "scroll",
+        true,
+        false,
+    ),
+    row(
+        "PgUp/PgDn",
+        Action::PageDown,
+        &[
+            (
+                Action::PageDown,
+                &[Key::of_code(K::PageDown), Key::ctrl('f')],
+            ),
+            (Action::PageUp, &[Key::of_code(K::PageUp), Key::ctrl('b')]),
+        ],
+        PAGES,
+        "move a page",
+        "page",
+        false,
+        false,
+    ),
+    row(
+        "Home/End G",
+        Action::Top,
+        &[
+            (Action::Top, &[Key::of_code(K::Home)]),
+            (Action::Bottom, &[Key::of_code(K::End), Key::ch('G')]),
+        ],
+        LISTS,
+        "first / last row",
+        "ends",
+        false,
+        false,
+    ),
+    row(
+        "enter",
+        Action::Open,
+        &[(Action::Open, &[Key::of_code(K::Enter)])],
+        MAIN,
+        "open the selected row's detail",
+        "open",
+        true,
+        false,
+    ),
+    row(
+        "s",
+        Action::Step,
+        &[(Action::Step, &[Key::ch('s')])],
+        STEP,
+        "promote into the selected tier (guide: the next)",
+        "step",
+        true,
+        true,
+    ),
+    row(
+        "b",
+        Action::Rollback,
+        &[(Action::Rollback, &[Key::ch('b')])],
+        STEP,
+        "roll the selected (guide: the failed) tier back",
+        "rollback",
+        true,
+        true,
+    ),
+    // In the guide, its own key closes it.
+    row(
+        "g",
+        Action::Back,
+        &[(Action::Back, &[Key::ch('g')])],
+        GUIDE,
+        "",
+        "",
+        false,
+        false,
+    ),
+    row(
+        "g",
+        Action::Guide,
+        &[(Action::Guide, &[Key::ch('g')])],
+        MAIN,
+        "release guide: checklist, next action, notes",
+        "guide",
+        true,
+        false,
+    ),
+    row(
+        "e",
+        Action::EditNotes,
+        &[(Action::EditNotes, &[Key::ch('e')])],
+        GUIDE,
+        "write release notes for the audit log",
+        "notes",
+        true,
+        false,
+    ),
+    row(
+        "d",
+        Action::Drain,
+        &[(Action::Drain, &[Key::ch('d')])],
+        MAIN,
+        "plan a drain of the selected cluster",
+        "drain",
+        true,
+        true,
+    ),
+    row(
+        "u",
+        Action::Restore,
+        &[(Action::Restore, &[Key::ch('u')])],
+        MAIN,
+        "restore the selected drained cluster",
+        "restore",
+        false,
+        true,
+    ),
+    row(
+        "x",
+        Action::Cancel,
+        &[(Action::Cancel, &[Key::ch('x')])],
+        MAIN,
+        "cancel a running drain after its batch",
+        "cancel",
+        false,
+        true,
+    ),
+    row(
+        "f",
+        Action::FindShop,
+        &[(Action::FindShop, &[Key::ch('f')])],
+        MAIN,
+        "find any shop of the fleet",
+        "find",
+        false,
+        false,
+    ),
+    row(
+        "r",
+        Action::Reassign,
+        &[(Action::Reassign, &[Key::ch('r')])],
+        DETAIL,
+        "reassign the selected shop",
+        "reassign",
+        true,
+        true,
+    ),
+    row(
+        "S",
+        Action::Silence,
+        &[(Action::Silence, &[Key::ch('S')])],
+        LISTS,
+        "silence the selected alert, or write a silence",
+        "silence",
+        false,
+        true,
+    ),
+    row(
+        "E",
+        Action::Unsilence,
+        &[(Action::Unsilence, &[Key::ch('E')])],
+        LISTS,
+        "expire a silence (the alert's first)",
+        "expire",
+        false,
+        true,
+    ),
+    row(
+        "tab",
+        Action::NextField,
+        &[(Action::NextField, &[Key::of_code(K::Tab)])],
+        SILENCE,
+        "next field (comment: alt-enter new line)",
+        "field",
+        true,
+        true,
+    ),
+    row(
+        "space",
+        Action::Choose,
+        &[(Action::Choose, &[Key::ch(' ')])],
+        REASSIGN,
+        "choose / drop the ShopSet at the cursor",
+        "choose",
+        true,
+        true,
+    ),
+    row(
+        "tab",
+        Action::AcceptDegraded,
+        &[(Action::AcceptDegraded, &[Key::of_code(K::Tab)])],
+        PLAN,
+        "accept degraded redundancy for blocked dual shops",
+        "accept degraded",
+        true,
+        true,
+    ),
+    row(
+        "enter",
+        Action::Confirm,
+        &[(Action::Confirm, &[Key::of_code(K::Enter)])],
+        CONFIRMS,
+        "confirm the dialog (filter: keep it)",
+        "confirm",
+        true,
+        false,
+    ),
+    row(
+        "y",
+        Action::Confirm,
+        &[(Action::Confirm, &[Key::ch('y')])],
+        EXPIRE,
+        "",
+        "",
+        false,
+        false,
+    ),
+    row(
+        "y",
+        Action::Confirm,
+        &[(Action::Confirm, &[Key::ch('y'), Key::ctrl('c')])],
+        QUIT,
+        "quit; the running drain stops after its batch",
+        "quit",
+        true,
+        false,
+    ),
+    row(
+        "n esc",
+        Action::Back,
+        &[(
+            Action::Back,
+            &[Key::ch('n'), Key::ch('q'), Key::of_code(K::Esc)],
+        )],
+        QUIT,
+        "keep the console and the drain running",
+        "stay",
+        true,
+        false,
+    ),
+    row(
+        "/",
+        Action::Filter,
+        &[(Action::Filter, &[Key::ch('/')])],
+        LISTS,
+        "filter the focused list (enter keeps, esc clears)",
+        "filter",
+        true,
+        false,
+    ),
+    row(
+        "esc",
+        Action::Back,
+        &[(Action::Back, &[Key::of_code(K::Esc)])],
+        ALL,
+        "close / clear the filter and highlight",
+        "back",
+        true,
+        false,
+    ),
+    row(
+        "esc",
+        Action::Back,
+        &[(Action::Back, &[Key::of_code(K::Esc)])],
+        DIALOGS,
+        "cancel the dialog: nothing changes",
+        "cancel",
+        true,
+        false,
+    ),
+    row(
+        "esc",
+        Action::Back,
+        &[(Action::Back, &[Key::of_code(K::Esc)])],
+        &[Context::Notes, Context::Filter],
+        "stop writing (notes: kept; filter: cleared)",
+        "done",
+        true,
+        false,
+    ),
+    row(
+        "ctrl-l",
+        Action::Redraw,
+        &[(Action::Redraw, &[Key::ctrl('l')])],
+        ALL,
+        "redraw the whole screen",
+        "redraw",
+        false,
+        false,
+    ),
+    row(
+        "i",
+        Action::Sources,
+        &[(Action::Sources, &[Key::ch('i')])],
+        SOURCES,
+        "every data source: freshness, age, last error",
+        "sources",
+        false,
+        false,
+    ),
+    row(
+        "?",
+        Action::Help,
+        &[(Action::Help, &[Key::ch('?')])],
+        ALL,
+        "this help",
+        "help",
+        true,
+        false,
+    ),
+    // An overlay's `q` closes it (ctrl-c still quits).
+    row(
+        "q",
+        Action::Back,
+        &[(Action::Back, &[Key::ch('q')])],
+        OVERLAYS,
+        "",
+        "",
+        false,
+        false,
+    ),
+    row(
+        "q ctrl-c",
+        Action::Quit,
+        &[(Action::Quit, &[Key::ch('q'), Key::ctrl('c')])],
+        ALL,
+        "quit (asks first while a drain runs)",
+        "quit",
+        true,
+        false,
+    ),
+    row(
+        "ctrl-c",
+        Action::Quit,
+        &[(Action::Quit, &[Key::ctrl('c')])],
+        DIALOGS,
+        "quit from a dialog",
+        "quit",
+        false,
+        false,
+    ),
+    // The wall screen.
+    row(
+        "tab → space",
+        Action::NextView,
+        &[(
+            Action::NextView,
+            &[
+                Key::of_code(K::Tab),
+                Key::of_code(K::Right),
+                Key::ch('l'),
+                Key::ch(' '),
+            ],
+        )],
+        WALL,
+        "the next view",
+        "next",
+        true,
+        false,
+    ),
+    row(
+        "S-tab ←",
+        Action::PrevView,
+        &[(
+            Action::PrevView,
+            &[
+                Key::of_code(K::BackTab),
+                Key::of_code(K::Left),
+                Key::ch('h'),
+            ],
+        )],
+        WALL,
+        "the previous view",
+        "previous",
+        false,
+        false,
+    ),
+    row(
+        "1-3",
+        Action::ShowView(0),
+        &[
+            (Action::ShowView(0), &[Key::ch('1')]),
+            (Action::ShowView(1), &[Key::ch('2')]),
+            (Action::ShowView(2), &[Key::ch('3')]),
+        ],
+        WALL,
+        "the release ladder, the failure domains, the alerts",
+        "view",
+        false,
+        false,
+    ),
+    // The replay player.
+    row(
+        "space p",
+        Action::Pause,
+        &[(Action::Pause, &[Key::ch(' '), Key::ch('p')])],
+        REPLAY,
+        "pause / play",
+        "pause",
+        true,
+        false,
+    ),
+    row(
+        "←/→ h/l",
+        Action::Forward,
+        &[
+            (Action::Forward, &[Key::of_code(K::Right), Key::ch('l')]),
+            (Action::Backward, &[Key::of_code(K::Left), Key::ch('h')]),
+        ],
+        REPLAY,
+        "seek 5 s",
+        "seek",
+        true,
+        false,
+    ),
+    row(
+        "S-←/→ PgUp/PgDn",
+        Action::LongForward,
+        &[
+            (
+                Action::LongForward,
+                &[Key::shift(K::Right), Key::of_code(K::PageDown)],
+            ),
+            (
+                Action::LongBackward,
+                &[Key::shift(K::Left), Key::of_code(K::PageUp)],
+            ),
+        ],
+        REPLAY,
+        "seek 30 s",
+        "seek",
+        false,
+        false,
+    ),
+    row(
+        "+/-",
+        Action::Faster,
+        &[
+            (Action::Faster, &[Key::ch('+'), Key::ch('=')]),
+            (Action::Slower, &[Key::ch('-'), Key::ch('_')]),
+        ],
+        REPLAY,
+        "faster / slower",
+        "speed",
+        true,
+        false,
+    ),
+    row(
+        "g/G",
+        Action::Top,
+        &[
+            (Action::Top, &[Key::of_code(K::Home), Key::ch('g')]),
+            (Action::Bottom, &[Key::of_code(K::End), Key::ch('G')]),
+        ],
+        REPLAY,
+        "start / end",
+        "ends",
+        false,
+        false,
+    ),
+    row(
+        "q esc",
+        Action::Quit,
+        &[(
+            Action::Quit,
+            &[Key::ch('q'), Key::of_code(K::Esc), Key::ctrl('c')],
+        )],
+        REPLAY,
+        "leave the replay",
+        "quit",
+        true,
+        false,
+    ),
 ];
 
-/// Overlay-only meaning of `q`: close the overlay rather than quit.
-const Q_CLOSES: &[Context] = OVERLAYS;
+/// The keys in use: the table's, with the actions the configuration rebinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    rebound: HashMap<Action, Vec<Key>>,
+}
+
+impl Keys {
+    /// The `[keys]` section: `action = "key"` or `action = ["key", …]`. An unknown action, a
+    /// key that is not one, or a key given two meanings in one place is refused by name.
+    pub fn from_table(table: &toml::Table) -> Result<Keys, String> {
+        let mut named = BTreeMap::new();
+        for (name, value) in table {
+            let keys: Vec<String> = match value {
+                toml::Value::String(k) => vec![k.clone()],
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_string).ok_or_else(|| {
+                            format!("keys.{name}: a list of keys, as strings (\"ctrl-d\")")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(format!("keys.{name}: a key (\"d\") or a list of keys")),
+            };
+            named.insert(name.clone(), keys);
+        }
+        Keys::from_names(&named)
+    }
+
+    /// Rebindings by action name, as the configuration and a recording's header keep them.
+    pub fn from_names(named: &BTreeMap<String, Vec<String>>) -> Result<Keys, String> {
+        let mut rebound = HashMap::new();
+        for (name, keys) in named {
+            let action = Action::named(name).ok_or_else(|| {
+                format!(
+                    "keys.{name}: no such action (actions: {})",
+                    Action::NAMED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if keys.is_empty() {
+                return Err(format!("keys.{name}: give at least one key"));
+            }
+            let keys = keys
+                .iter()
+                .map(|k| Key::parse(k).map_err(|e| format!("keys.{name}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            rebound.insert(action, keys);
+        }
+        let keys = Keys { rebound };
+        keys.check()?;
+        Ok(keys)
+    }
+
+    /// The rebindings by action name (for a recording's header).
+    pub fn names(&self) -> BTreeMap<String, Vec<String>> {
+        self.rebound
+            .iter()
+            .map(|(a, keys)| (a.name().to_string(), keys.iter().map(Key::label).collect()))
+            .collect()
+    }
+
+    /// These rebindings for the console's actions, and `other`'s for the replay player's.
+    pub fn with_player_keys_of(&self, other: &Keys) -> Keys {
+        let player = |a: &Action| {
+            BINDINGS
+                .iter()
+                .filter(|b| b.events.iter().any(|(x, _)| x == a))
+                .all(|b| b.contexts == REPLAY)
+        };
+        let mut rebound: HashMap<Action, Vec<Key>> = self
+            .rebound
+            .iter()
+            .filter(|(a, _)| !player(a))
+            .map(|(a, k)| (*a, k.clone()))
+            .collect();
+        rebound.extend(
+            other
+                .rebound
+                .iter()
+                .filter(|(a, _)| player(a))
+                .map(|(a, k)| (*a, k.clone())),
+        );
+        Keys { rebound }
+    }
+
+    /// The keys `action` answers to in a row whose default keys are `default`.
+    fn of<'a>(&'a self, action: Action, default: &'static [Key]) -> &'a [Key] {
+        self.rebound.get(&action).map_or(default, Vec::as_slice)
+    }
+
+    /// The action a key gives in a row, if any.
+    fn answer(&self, b: &Binding, key: Key) -> Option<Action> {
+        b.events
+            .iter()
+            .find(|(a, keys)| self.of(*a, keys).contains(&key))
+            .map(|(a, _)| *a)
+    }
+
+    /// Whether a row's keys are the table's own.
+    fn is_default(&self, b: &Binding) -> bool {
+        !b.events.iter().any(|(a, _)| self.rebound.contains_key(a))
+    }
+
+    /// A rebound key must not mean two things in one place.
+    fn check(&self) -> Result<(), String> {
+        let mut seen: HashMap<(Key, &'static str), Action> = HashMap::new();
+        let mut conflicts = Vec::new();
+        for b in BINDINGS {
+            for (a, default) in b.events {
+                for k in self.of(*a, default) {
+                    for c in b.contexts {
+                        match seen.get(&(*k, c.name())) {
+                            Some(other)
+                                if other != a
+                                    && (self.rebound.contains_key(a)
+                                        || self.rebound.contains_key(other)) =>
+                            {
+                                conflicts.push(format!(
+                                    "'{}' would both {} and {} in the {} view",
+                                    k.label(),
+                                    other.name(),
+                                    a.name(),
+                                    c.name()
+                                ));
+                            }
+                            Some(_) => {}
+                            None => {
+                                seen.insert((*k, c.name()), *a);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        conflicts.sort();
+        conflicts.dedup();
+        match conflicts.first() {
+            None => Ok(()),
+            Some(_) => Err(format!("keys: {}", conflicts.join("; "))),
+        }
+    }
+}
+
+static KEYS: OnceLock<Keys> = OnceLock::new();
+
+/// Puts the configuration's keys in use for this process (once, before anything is drawn).
+pub fn install(keys: Keys) {
+    let _ = KEYS.set(keys);
+}
+
+/// The keys in use.
+pub fn keys() -> &'static Keys {
+    KEYS.get_or_init(Keys::default)
+}
+
+/// How a row's keys are written: the table's label, or the rebound keys.
+pub fn label(b: &Binding) -> Cow<'static, str> {
+    label_with(keys(), b)
+}
+
+fn label_with(keys: &Keys, b: &Binding) -> Cow<'static, str> {
+    if keys.is_default(b) {
+        return Cow::Borrowed(b.keys);
+    }
+    let per_action: Vec<String> = b
+        .events
+        .iter()
+        .map(|(a, default)| {
+            keys.of(*a, default)
+                .iter()
+                .map(Key::label)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    Cow::Owned(per_action.join("/"))
+}
 
 /// The action a key triggers in a context, if any. A read-only console binds no key that
 /// changes the fleet. In contexts that take text, an unbound key is text.
 pub fn action_for(key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action> {
-    let action = match ctx {
-        Context::Main | Context::Detail | Context::Help | Context::Guide | Context::Sources => {
-            view_key(key, ctx)?
-        }
-        Context::Notes
-        | Context::Filter
-        | Context::Confirm
-        | Context::Plan
-        | Context::Reassign
-        | Context::Silence
-        | Context::Expire => entry_key(key, ctx)?,
-        Context::Quit => match key.code {
-            KeyCode::Char('y') => Action::Confirm,
-            KeyCode::Char('n') | KeyCode::Char('q') | KeyCode::Esc => Action::Back,
-            _ => return None,
-        },
-    };
-    let applies = bindings(readonly)
-        .any(|b| same_family(b.action, action) && b.contexts.contains(&ctx))
-        || (action == Action::Back && (Q_CLOSES.contains(&ctx) || ENTRY.contains(&ctx)));
-    applies.then_some(action)
+    action_with(keys(), key, ctx, readonly)
 }
 
-fn view_key(key: KeyEvent, ctx: Context) -> Option<Action> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
-        KeyCode::Char('l') if ctrl => Action::Redraw,
-        KeyCode::Char('q') if Q_CLOSES.contains(&ctx) => Action::Back,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Char('i') => Action::Sources,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Tab => Action::NextPane,
-        KeyCode::BackTab => Action::PrevPane,
-        KeyCode::Char(c) if !ctrl && PaneId::numbered(c).is_some() => {
-            Action::FocusPane(PaneId::numbered(c)?)
-        }
-        KeyCode::Char('j') | KeyCode::Down => Action::Down,
-        KeyCode::Char('k') | KeyCode::Up => Action::Up,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::Char('f') if ctrl => Action::PageDown,
-        KeyCode::Char('b') if ctrl => Action::PageUp,
-        KeyCode::Home => Action::Top,
-        KeyCode::Char('g') if ctx == Context::Guide => Action::Back,
-        KeyCode::Char('g') => Action::Guide,
-        KeyCode::Char('s') => Action::Step,
-        KeyCode::Char('b') => Action::Rollback,
-        KeyCode::Char('e') => Action::EditNotes,
-        KeyCode::Char('d') => Action::Drain,
-        KeyCode::Char('u') => Action::Restore,
-        KeyCode::Char('r') => Action::Reassign,
-        KeyCode::Char('S') => Action::Silence,
-        KeyCode::Char('E') => Action::Unsilence,
-        KeyCode::Char('f') => Action::FindShop,
-        KeyCode::Char('x') => Action::Cancel,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Enter => Action::Open,
-        KeyCode::Char('/') => Action::Filter,
-        _ => return None,
-    })
+fn action_with(keys: &Keys, key: KeyEvent, ctx: Context, readonly: bool) -> Option<Action> {
+    let key = Key::of(&key);
+    BINDINGS
+        .iter()
+        .filter(|b| !(readonly && (b.mutating || only_while_changing(b))))
+        .filter(|b| b.contexts.contains(&ctx))
+        .find_map(|b| keys.answer(b, key))
 }
 
-/// Keys of dialogs and text entry; `None` leaves the key to the text field.
-fn entry_key(key: KeyEvent, ctx: Context) -> Option<Action> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let text = !matches!(ctx, Context::Reassign | Context::Expire);
-    let alt = key.modifiers.contains(KeyModifiers::ALT);
-    Some(match key.code {
-        KeyCode::Char('c') if ctrl && DIALOGS.contains(&ctx) => Action::Quit,
-        KeyCode::Esc => Action::Back,
-        // A new line in the silence's comment.
-        KeyCode::Enter if alt && ctx == Context::Silence => return None,
-        KeyCode::Enter => Action::Confirm,
-        KeyCode::Tab if ctx == Context::Silence => Action::NextField,
-        KeyCode::Char('y') if ctx == Context::Expire => Action::Confirm,
-        KeyCode::Tab => Action::AcceptDegraded,
-        KeyCode::Char(' ') if !text => Action::Choose,
-        KeyCode::Char('j') if !text => Action::Down,
-        KeyCode::Char('k') if !text => Action::Up,
-        KeyCode::Down => Action::Down,
-        KeyCode::Up => Action::Up,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::PageUp => Action::PageUp,
-        _ => return None,
-    })
-}
-
-/// Bindings of one table row cover related actions (j/k, PgUp/PgDn, Home/End, 1-5).
-fn same_family(row: Action, a: Action) -> bool {
-    use Action::*;
-    matches!(
-        (row, a),
-        (Down, Up | Down)
-            | (PageDown, PageUp | PageDown)
-            | (Top, Top | Bottom)
-            | (Up, Up | Down)
-            | (FocusPane(_), FocusPane(_))
-    ) || row == a
-}
-
-/// The bindings a console has: all of them, or, read-only, those that change nothing.
+/// The bindings the console's help lists: all of its shown rows, or, read-only, those that
+/// change nothing.
 pub fn bindings(readonly: bool) -> impl Iterator<Item = &'static Binding> {
     BINDINGS
         .iter()
+        .filter(|b| !b.help.is_empty())
+        .filter(|b| {
+            !b.contexts
+                .iter()
+                .all(|c| matches!(c, Context::Wall | Context::Replay))
+        })
         .filter(move |b| !(readonly && (b.mutating || only_while_changing(b))))
+}
+
+/// The rows of one of the other screens (the wall, the replay), in table order.
+pub fn bindings_of(ctx: Context) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS
+        .iter()
+        .filter(move |b| !b.help.is_empty() && b.contexts.contains(&ctx))
 }
 
 /// Bindings of the confirmation, plan, reassign and quit-during-drain dialogs only: a read-only
@@ -638,7 +1239,7 @@ pub fn hint(ctx: Context, readonly: bool) -> String {
 pub fn hint_without(ctx: Context, readonly: bool, without: &[Action]) -> String {
     let keys: Vec<String> = footer(ctx, readonly)
         .filter(|b| !without.contains(&b.action))
-        .map(|b| format!("{} {}", b.keys, b.short))
+        .map(|b| format!("{} {}", label(b), b.short))
         .collect();
     format!(" {} ", keys.join(" · "))
 }
@@ -716,5 +1317,117 @@ mod tests {
             }
         }
         assert!(checked >= 8, "{checked}");
+    }
+
+    fn rebound(text: &str) -> Result<Keys, String> {
+        Keys::from_table(&toml::from_str::<toml::Table>(text).unwrap())
+    }
+
+    #[test]
+    fn keys_are_parsed_as_written_and_labelled_back() {
+        for (text, label) in [
+            ("d", "d"),
+            ("D", "D"),
+            ("ctrl-d", "ctrl-d"),
+            ("alt-enter", "alt-enter"),
+            ("S-right", "S-→"),
+            ("shift-tab", "S-tab"),
+            ("space", "space"),
+            ("pgdn", "PgDn"),
+            ("F5", "F5"),
+            ("-", "-"),
+            ("ctrl--", "ctrl--"),
+        ] {
+            assert_eq!(
+                Key::parse(text).map(|k| k.label()),
+                Ok(label.into()),
+                "{text}"
+            );
+        }
+        for bad in ["", "ctrl-", "hyper-x", "S-d", "F13", "enterr"] {
+            assert!(Key::parse(bad).is_err(), "{bad}");
+        }
+        // A terminal's shifted character is the character; a shifted arrow is S-arrow.
+        let shifted = KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT);
+        assert_eq!(Key::of(&shifted), Key::ch('D'));
+        let arrow = KeyEvent::new(KeyCode::Right, KeyModifiers::SHIFT);
+        assert_eq!(Key::of(&arrow), Key::shift(KeyCode::Right));
+    }
+
+    #[test]
+    fn a_rebound_action_answers_its_new_keys_only_and_help_says_so() {
+        let keys = rebound("drain = \"D\"\nstep = [\"s\", \"ctrl-s\"]").unwrap();
+        let d = key(KeyCode::Char('d'));
+        let big_d = KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT);
+        assert_eq!(action_with(&keys, d, Context::Main, false), None);
+        assert_eq!(
+            action_with(&keys, big_d, Context::Main, false),
+            Some(Action::Drain)
+        );
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action_with(&keys, ctrl_s, Context::Guide, false),
+            Some(Action::Step)
+        );
+        // Read-only still binds nothing that changes the fleet, rebound or not.
+        assert_eq!(action_with(&keys, big_d, Context::Main, true), None);
+        let drain = BINDINGS.iter().find(|b| b.action == Action::Drain).unwrap();
+        assert_eq!(label_with(&keys, drain), "D");
+        let step = BINDINGS.iter().find(|b| b.action == Action::Step).unwrap();
+        assert_eq!(label_with(&keys, step), "s ctrl-s");
+        // Unchanged rows keep the table's own label.
+        let quit = BINDINGS.iter().find(|b| b.action == Action::Quit).unwrap();
+        assert_eq!(label_with(&keys, quit), "q ctrl-c");
+        // What a recording keeps gives the same keys back.
+        assert_eq!(Keys::from_names(&keys.names()), Ok(keys));
+    }
+
+    #[test]
+    fn a_key_given_two_meanings_in_one_place_and_unknown_names_are_refused_by_name() {
+        let e = rebound("drain = \"s\"").unwrap_err();
+        assert!(
+            e.contains("'s' would both step and drain in the main view"),
+            "{e}"
+        );
+        let e = rebound("back = \"q\"").unwrap_err();
+        assert!(e.contains("quit") && e.contains("back"), "{e}");
+        let e = rebound("dran = \"D\"").unwrap_err();
+        assert!(
+            e.contains("keys.dran: no such action") && e.contains("drain"),
+            "{e}"
+        );
+        let e = rebound("drain = \"ctrl-\"").unwrap_err();
+        assert!(e.contains("keys.drain") && e.contains("'ctrl-'"), "{e}");
+        let e = rebound("drain = 4").unwrap_err();
+        assert!(e.contains("keys.drain"), "{e}");
+        let e = rebound("drain = []").unwrap_err();
+        assert!(e.contains("at least one key"), "{e}");
+        // The same key for one action in two places, or in places that never meet, is fine.
+        assert!(rebound("drain = \"D\"\nwall_next = \"D\"").is_ok());
+    }
+
+    #[test]
+    fn the_wall_and_the_replay_keys_come_from_the_table() {
+        assert_eq!(
+            action_for(key(KeyCode::Char('2')), Context::Wall, true),
+            Some(Action::ShowView(1))
+        );
+        assert_eq!(
+            action_for(key(KeyCode::Char(' ')), Context::Replay, true),
+            Some(Action::Pause)
+        );
+        let long = KeyEvent::new(KeyCode::Left, KeyModifiers::SHIFT);
+        assert_eq!(
+            action_for(long, Context::Replay, true),
+            Some(Action::LongBackward)
+        );
+        // A second ctrl-c while asked whether to quit during a drain quits.
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action_for(ctrl_c, Context::Quit, false),
+            Some(Action::Confirm)
+        );
+        // Their rows are not the console's help.
+        assert!(bindings(false).all(|b| !b.contexts.contains(&Context::Wall)));
     }
 }

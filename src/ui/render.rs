@@ -273,7 +273,11 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         .flat_map(|b| {
             [
                 Span::styled(
-                    b.keys.split_whitespace().next().unwrap_or(b.keys),
+                    keymap::label(b)
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                     theme.key(),
                 ),
                 Span::styled(format!(" {} ", b.short), theme.muted()),
@@ -316,7 +320,7 @@ fn footer_keys<'a>(keys: &[&'a keymap::Binding], width: u16, theme: &Theme) -> V
     let pinned = |b: &keymap::Binding| {
         matches!(b.action, Action::Help | Action::Quit) || (!exits && b.action == Action::Back)
     };
-    let cost = |b: &keymap::Binding| b.keys.chars().count() + b.short.chars().count() + 3;
+    let cost = |b: &keymap::Binding| keymap::label(b).chars().count() + b.short.chars().count() + 3;
     let mut room = usize::from(width).saturating_sub(
         keys.iter()
             .filter(|b| pinned(b))
@@ -336,7 +340,7 @@ fn footer_keys<'a>(keys: &[&'a keymap::Binding], width: u16, theme: &Theme) -> V
         .into_iter()
         .flat_map(|b| {
             [
-                Span::styled(b.keys, theme.key()),
+                Span::styled(keymap::label(b), theme.key()),
                 Span::styled(format!(" {}  ", b.short), theme.muted()),
             ]
         })
@@ -356,7 +360,7 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             b.contexts.iter().map(|c| c.name()).collect()
         };
         let contexts = contexts.join(",");
-        let keys = Span::styled(format!("  {:<14}", b.keys), theme.key());
+        let keys = Span::styled(format!("  {:<14}", keymap::label(b)), theme.key());
         if contexts.chars().count() <= room {
             lines.push(Line::from(vec![
                 keys,

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
+
+use super::keymap::{self, Action, Context};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -48,13 +50,11 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
     let Some(wall) = &mut app.wall else {
         return false;
     };
-    match key.code {
-        KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
-            wall.step(1, now)
-        }
-        KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => wall.step(-1, now),
-        KeyCode::Char(c @ '1'..='3') => {
-            wall.view = usize::from(c as u8 - b'1');
+    match keymap::action_for(key, Context::Wall, true) {
+        Some(Action::NextView) => wall.step(1, now),
+        Some(Action::PrevView) => wall.step(-1, now),
+        Some(Action::ShowView(n)) => {
+            wall.view = usize::from(n);
             wall.since = Some(now);
         }
         _ => return false,

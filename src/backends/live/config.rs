@@ -386,6 +386,9 @@ impl Config {
             s.finish()?;
             recording
         };
+        // The console's `[keys]`: read and checked with the console's key table (in demo mode
+        // too), only accepted here.
+        let _ = root.section_opt("keys")?;
         root.finish()?;
         Ok(Config {
             file: file.into(),

@@ -58,6 +58,10 @@ pub struct Header {
     /// The wall-screen layout.
     #[serde(default)]
     pub wall: bool,
+    /// The keys the session's configuration rebound (`[keys]`), by action: the replay reads
+    /// the recorded key presses with them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Header {
@@ -77,6 +81,7 @@ impl Header {
             denied: app.denied.clone(),
             policy: app.policy.clone(),
             wall: app.wall.is_some(),
+            keys: crate::ui::keymap::keys().names(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
 use futures::StreamExt;
 use ratatui::layout::Rect;
 use tokio::signal::unix::{SignalKind, signal};
@@ -13,6 +13,7 @@ use super::file::Recording;
 use super::{Entry, Header};
 use crate::ops::access::WriteAccess;
 use crate::ui::app::{App, Msg};
+use crate::ui::keymap::{self, Action, Context};
 use crate::ui::render;
 pub use crate::ui::state::ReplayView;
 use crate::ui::terminal::TerminalGuard;
@@ -203,22 +204,18 @@ fn control(key: KeyEvent) -> Control {
     if key.kind == KeyEventKind::Release {
         return Control::Nothing;
     }
-    let long = key.modifiers.contains(KeyModifiers::SHIFT);
     let seek = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
-    match key.code {
-        KeyCode::Char('q') | KeyCode::Esc => Control::Quit,
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Control::Quit,
-        KeyCode::Char(' ') | KeyCode::Char('p') => Control::Pause,
-        KeyCode::Right if long => Control::Seek(seek(SEEK_LONG_MS)),
-        KeyCode::Left if long => Control::Seek(-seek(SEEK_LONG_MS)),
-        KeyCode::Right | KeyCode::Char('l') => Control::Seek(seek(SEEK_MS)),
-        KeyCode::Left | KeyCode::Char('h') => Control::Seek(-seek(SEEK_MS)),
-        KeyCode::PageDown => Control::Seek(seek(SEEK_LONG_MS)),
-        KeyCode::PageUp => Control::Seek(-seek(SEEK_LONG_MS)),
-        KeyCode::Char('+') | KeyCode::Char('=') => Control::Faster,
-        KeyCode::Char('-') | KeyCode::Char('_') => Control::Slower,
-        KeyCode::Home | KeyCode::Char('g') => Control::Start,
-        KeyCode::End | KeyCode::Char('G') => Control::End,
+    match keymap::action_for(key, Context::Replay, true) {
+        Some(Action::Quit) => Control::Quit,
+        Some(Action::Pause) => Control::Pause,
+        Some(Action::LongForward) => Control::Seek(seek(SEEK_LONG_MS)),
+        Some(Action::LongBackward) => Control::Seek(-seek(SEEK_LONG_MS)),
+        Some(Action::Forward) => Control::Seek(seek(SEEK_MS)),
+        Some(Action::Backward) => Control::Seek(-seek(SEEK_MS)),
+        Some(Action::Faster) => Control::Faster,
+        Some(Action::Slower) => Control::Slower,
+        Some(Action::Top) => Control::Start,
+        Some(Action::Bottom) => Control::End,
         _ => Control::Nothing,
     }
 }

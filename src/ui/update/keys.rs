@@ -50,6 +50,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Context::Reassign => dialogs::on_reassign_action(app, action),
         Context::Silence => dialogs::on_silence_action(app, action),
         Context::Expire => dialogs::on_expire_action(app, action),
+        // Their keys are looked up by the wall and the player themselves.
+        Context::Wall | Context::Replay => Vec::new(),
         Context::Quit => match action {
             Action::Confirm => vec![Effect::Quit],
             _ => {
@@ -162,7 +164,21 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::Bottom => move_by(app, isize::MAX / 2),
         Action::Open => open_detail(app),
         Action::Filter => open_filter(app),
-        Action::Confirm | Action::Choose | Action::AcceptDegraded | Action::NextField => {}
+        // Dialogs', the wall's and the replay's keys: never given in a view.
+        Action::Confirm
+        | Action::Choose
+        | Action::AcceptDegraded
+        | Action::NextField
+        | Action::NextView
+        | Action::PrevView
+        | Action::ShowView(_)
+        | Action::Pause
+        | Action::Forward
+        | Action::Backward
+        | Action::LongForward
+        | Action::LongBackward
+        | Action::Faster
+        | Action::Slower => {}
     }
     Vec::new()
 }
