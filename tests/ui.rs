@@ -1509,3 +1509,38 @@ fn a_clusters_detail_says_why_its_probe_failed_whole() {
         assert!(shown.contains(word), "{word} missing:\n{s}");
     }
 }
+
+#[test]
+fn a_footer_message_cut_at_80_columns_reads_whole_in_the_messages_view() {
+    let (_d, f) = fleet(300);
+    let mut app = app_with(&f, 80, 24);
+    let cause = "git: cannot push 'tier-2': the remote's pre-receive hook declined it because the branch is protected by the release freeze of the platform team";
+    update(
+        &mut app,
+        Msg::Notice {
+            text: format!("✗ step into 'prod-beta' failed: {cause}"),
+            bad: true,
+        },
+    );
+    update(
+        &mut app,
+        Msg::Notice {
+            text: "pushed 457bcdc".into(),
+            bad: false,
+        },
+    );
+    let s = screen(&app, "default");
+    assert!(!s.contains("platform"), "the footer cuts it: {s}");
+    update(&mut app, ch('m'));
+    let s = screen(&app, "default");
+    assert!(s.contains("Messages"), "{s}");
+    // Newest first, each whole (wrapped).
+    let flat: String = s.split('"').collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("platform"), "{s}");
+    assert!(
+        s.find("pushed 457bcdc") < s.find("step into 'prod-beta' failed"),
+        "{s}"
+    );
+    update(&mut app, ch('m'));
+    assert!(!screen(&app, "default").contains("Messages"));
+}

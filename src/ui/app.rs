@@ -101,6 +101,17 @@ pub enum Effect {
 /// How long a footer message stays.
 const TOAST_SECS: i64 = 8;
 
+/// How many footer messages the messages view keeps.
+const SAID_KEPT: usize = 100;
+
+/// A footer message as it was said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub at: Ts,
+    pub text: String,
+    pub bad: bool,
+}
+
 pub struct App {
     pub fleet: Fleet,
     /// Who is operating (lock holder, commit author, audit).
@@ -122,6 +133,8 @@ pub struct App {
     /// The guide's notes, kept while the guide is closed.
     pub notes: String,
     pub toast: Option<Toast>,
+    /// The footer's messages so far, newest last (the messages view shows them in full).
+    pub said: std::collections::VecDeque<Said>,
     /// The step or rollback this console pushed, followed until it settles.
     pub progress: Option<Progress>,
     /// A mutation is running.
@@ -168,6 +181,7 @@ impl App {
             operator: crate::ops::operator(),
             notes: String::new(),
             toast: None,
+            said: std::collections::VecDeque::new(),
             progress: None,
             busy: false,
             failed_step: None,
@@ -192,8 +206,19 @@ impl App {
 
     /// A footer message that stays `secs` seconds.
     pub fn say_for(&mut self, text: impl Into<String>, bad: bool, secs: i64) {
+        let text = text.into();
+        if self.said.back().is_none_or(|s| s.text != text) {
+            if self.said.len() == SAID_KEPT {
+                self.said.pop_front();
+            }
+            self.said.push_back(Said {
+                at: self.now,
+                text: text.clone(),
+                bad,
+            });
+        }
         self.toast = Some(Toast {
-            text: text.into(),
+            text,
             bad,
             until: self.now.plus_secs(secs),
         });

@@ -19,6 +19,8 @@ pub enum Action {
     Help,
     /// Every source with its freshness and last error.
     Sources,
+    /// The footer's messages, in full.
+    Messages,
     NextPane,
     PrevPane,
     FocusPane(PaneId),
@@ -82,6 +84,7 @@ impl Action {
         ("quit", Action::Quit),
         ("help", Action::Help),
         ("sources", Action::Sources),
+        ("messages", Action::Messages),
         ("next_pane", Action::NextPane),
         ("prev_pane", Action::PrevPane),
         ("pane_clusters", Action::FocusPane(PaneId::Clusters)),
@@ -153,6 +156,8 @@ pub enum Context {
     Guide,
     /// The sources view.
     Sources,
+    /// The footer's messages, in full.
+    Messages,
     /// Writing the guide's notes: every other key is text.
     Notes,
     /// Typing a filter: every other key is text.
@@ -183,6 +188,7 @@ impl Context {
             Context::Help => "help",
             Context::Guide => "guide",
             Context::Sources => "sources",
+            Context::Messages => "messages",
             Context::Notes => "notes",
             Context::Filter => "filter",
             Context::Confirm => "confirm",
@@ -378,13 +384,16 @@ pub const ALL: &[Context] = &[
     Context::Help,
     Context::Guide,
     Context::Sources,
+    Context::Messages,
 ];
 const OVERLAYS: &[Context] = &[
     Context::Detail,
     Context::Help,
     Context::Guide,
     Context::Sources,
+    Context::Messages,
 ];
+const MESSAGES: &[Context] = &[Context::Main, Context::Messages];
 const SOURCES: &[Context] = &[Context::Main, Context::Sources];
 const STEP: &[Context] = &[Context::Main, Context::Guide];
 const GUIDE: &[Context] = &[Context::Guide];
@@ -393,6 +402,7 @@ const SCROLLS: &[Context] = &[
     Context::Main,
     Context::Detail,
     Context::Help,
+    Context::Messages,
     Context::Reassign,
     Context::Expire,
 ];
@@ -813,6 +823,16 @@ pub const BINDINGS: &[Binding] = &[
         SOURCES,
         "every data source: freshness, age, last error",
         "sources",
+        false,
+        false,
+    ),
+    row(
+        "m",
+        Action::Messages,
+        &[(Action::Messages, &[Key::ch('m')])],
+        MESSAGES,
+        "the footer's messages, in full, newest first",
+        "messages",
         false,
         false,
     ),

@@ -38,6 +38,8 @@ pub enum Modal {
     Quit(QuitDialog),
     /// Every data source with its freshness and last error.
     Sources,
+    /// The footer's messages in full, scrolled down by this many lines.
+    Messages(u16),
 }
 
 impl Modal {
@@ -55,6 +57,7 @@ impl Modal {
             Modal::Expire(_) => Context::Expire,
             Modal::Quit(_) => Context::Quit,
             Modal::Sources => Context::Sources,
+            Modal::Messages(_) => Context::Messages,
         }
     }
 }
@@ -142,18 +145,19 @@ impl Modals {
         }
     }
 
-    /// Draws the overlays, bottom first; `help` draws help at its scroll position.
+    /// Draws the overlays, bottom first; `app_drawn` draws those drawn from the whole console
+    /// (help, the messages).
     pub fn render_overlays(
         &self,
         view: &View<'_>,
         theme: &Theme,
         frame: &mut Frame<'_>,
-        help: &dyn Fn(u16, &mut Frame<'_>),
+        app_drawn: &dyn Fn(&Modal, &mut Frame<'_>),
     ) {
         for m in &self.stack {
             match m {
                 Modal::Detail(_) | Modal::Filter(_) => {}
-                Modal::Help(scroll) => help(*scroll, frame),
+                Modal::Help(_) | Modal::Messages(_) => app_drawn(m, frame),
                 Modal::Guide(g) => g.render(view, theme, frame),
                 Modal::Confirm(d) => d.render(theme, frame, view.size),
                 Modal::Plan(d) => d.render(view.fleet, theme, frame, view.size),

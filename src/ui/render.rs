@@ -39,8 +39,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     if app.wall.is_some() {
         super::wall::render(app, theme, frame);
         app.modals
-            .render_overlays(&view, theme, frame, &|scroll, frame| {
-                help(app, scroll, theme, frame, size)
+            .render_overlays(&view, theme, frame, &|m, frame| {
+                app_overlay(app, m, theme, frame, size)
             });
         return;
     }
@@ -61,9 +61,63 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     }
     footer(app, theme, frame, areas.footer);
     app.modals
-        .render_overlays(&view, theme, frame, &|scroll, frame| {
-            help(app, scroll, theme, frame, size)
+        .render_overlays(&view, theme, frame, &|m, frame| {
+            app_overlay(app, m, theme, frame, size)
         });
+}
+
+/// The overlays drawn from the whole console: help, the messages.
+fn app_overlay(
+    app: &App,
+    m: &crate::ui::modal::Modal,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    size: Rect,
+) {
+    match m {
+        crate::ui::modal::Modal::Help(scroll) => help(app, *scroll, theme, frame, size),
+        crate::ui::modal::Modal::Messages(scroll) => messages(app, *scroll, theme, frame, size),
+        _ => {}
+    }
+}
+
+/// The footer's messages in full, newest first, each wrapped to the box's width.
+fn messages(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
+    let w = 100.min(size.width);
+    let area = super::layout::centered(size, w, size.height.saturating_sub(4).max(6));
+    frame.render_widget(ratatui::widgets::Clear, area);
+    let lines: Vec<Line<'_>> = if app.said.is_empty() {
+        vec![Line::styled(text::NO_MESSAGES, theme.muted())]
+    } else {
+        app.said
+            .iter()
+            .rev()
+            .map(|s| {
+                Line::from(vec![
+                    Span::styled(format!("{} ", s.at.hhmmss()), theme.muted()),
+                    Span::styled(
+                        s.text.clone(),
+                        if s.bad { theme.danger() } else { theme.ok() },
+                    ),
+                ])
+            })
+            .collect()
+    };
+    let block = ratatui::widgets::Block::bordered()
+        .border_style(theme.border(true))
+        .title(Line::styled(text::MESSAGES_TITLE, theme.title(true)))
+        .title_bottom(Line::styled(
+            keymap::hint(keymap::Context::Messages, app.readonly()),
+            theme.key(),
+        ))
+        .style(theme.base());
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(block),
+        area,
+    );
 }
 
 /// What the Tiers pane's title says about this console's own rollout.

@@ -657,6 +657,11 @@ pub fn replay_label(app: &super::app::App, narrow: bool) -> Option<String> {
     })
 }
 
+/// The messages view's title.
+pub const MESSAGES_TITLE: &str = " Messages (newest first) ";
+/// The messages view with nothing said yet.
+pub const NO_MESSAGES: &str = "nothing said yet";
+
 #[cfg(test)]
 mod fit_tests {
     use super::fit;

@@ -40,9 +40,12 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     app.dirty = true;
     match ctx {
-        Context::Main | Context::Detail | Context::Help | Context::Guide | Context::Sources => {
-            on_view_action(app, ctx, action)
-        }
+        Context::Main
+        | Context::Detail
+        | Context::Help
+        | Context::Guide
+        | Context::Sources
+        | Context::Messages => on_view_action(app, ctx, action),
         Context::Notes => stop_notes(app),
         Context::Filter => on_filter_action(app, action),
         Context::Confirm => dialogs::on_confirm_action(app, action),
@@ -121,6 +124,10 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
             app.modals.pop();
         }
         Action::Sources => app.modals.push(Modal::Sources),
+        Action::Messages if ctx == Context::Messages => {
+            app.modals.pop();
+        }
+        Action::Messages => app.modals.push(Modal::Messages(0)),
         Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
         Action::Drain | Action::Restore => dialogs::open_plan(app, action),
         Action::Reassign => dialogs::open_reassign(app),
@@ -147,8 +154,8 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::NextPane => focus(app, app.focus.next()),
         Action::PrevPane => focus(app, app.focus.prev()),
         Action::FocusPane(p) => focus(app, p),
-        Action::Up | Action::Down if ctx == Context::Help => {
-            if let Some(Modal::Help(scroll)) = app.modals.top_mut() {
+        Action::Up | Action::Down if matches!(ctx, Context::Help | Context::Messages) => {
+            if let Some(Modal::Help(scroll) | Modal::Messages(scroll)) = app.modals.top_mut() {
                 *scroll = if action == Action::Up {
                     scroll.saturating_sub(1)
                 } else {
