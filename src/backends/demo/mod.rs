@@ -286,6 +286,27 @@ impl FleetReader for DemoReader {
     }
 }
 
+/// The shops of `new` that differ from `old`, one update each — `None` when shops came or went,
+/// or when so many changed that the whole list is the smaller message.
+fn shop_changes(old: &[Shop], new: &[Shop]) -> Option<Vec<FleetUpdate>> {
+    if old.len() != new.len() {
+        return None;
+    }
+    let mut changed = Vec::new();
+    for (a, b) in old.iter().zip(new) {
+        if a.name != b.name {
+            return None;
+        }
+        if a != b {
+            changed.push(FleetUpdate::ShopUpserted(b.clone()));
+            if changed.len() > new.len() / 4 {
+                return None;
+            }
+        }
+    }
+    Some(changed)
+}
+
 /// The demo's audit log, in the demo directory.
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
@@ -295,7 +316,8 @@ pub struct DemoSource {
     /// How often the simulated world is re-read.
     pub interval: Duration,
     last: Option<(sim::Reading, LockRead)>,
-    shops_sent: bool,
+    /// The shops as last sent.
+    sent: Option<Arc<Vec<Shop>>>,
 }
 
 impl DemoSource {
@@ -325,7 +347,7 @@ impl DemoSource {
             fleet,
             interval: Duration::from_millis(1000),
             last: None,
-            shops_sent: false,
+            sent: None,
         }
     }
 
@@ -355,9 +377,19 @@ impl DemoSource {
             }
         }
         // Shops after the topology they refer to, so that no view sees shops on unknown ShopSets.
-        if !self.shops_sent || reloaded {
-            out.push(SourceEvent::Update(FleetUpdate::Shops(self.fleet.shops())));
-            self.shops_sent = true;
+        // After the first, only the shops that changed (a drain's batch, not the whole fleet):
+        // what the console applies, and what its recording keeps, stays small.
+        if self.sent.is_none() || reloaded {
+            let shops = self.fleet.shops();
+            match self
+                .sent
+                .as_deref()
+                .and_then(|old| shop_changes(old, &shops))
+            {
+                Some(changes) => out.extend(changes.into_iter().map(SourceEvent::Update)),
+                None => out.push(SourceEvent::Update(FleetUpdate::Shops(Arc::clone(&shops)))),
+            }
+            self.sent = Some(shops);
         }
         // The demo's Alertmanager is as good as its silences file.
         let silences_problem = self
@@ -527,4 +559,39 @@ fn updates(
         out.push(FleetUpdate::Releases(new.releases.clone()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Redundancy;
+
+    fn shop(name: &str, on: &str) -> Shop {
+        Shop {
+            name: name.into(),
+            redundancy: Redundancy::Single,
+            shopsets: vec![on.into()],
+            previous: None,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn only_the_shops_that_moved_are_sent_again() {
+        let old: Vec<Shop> = (0..100).map(|i| shop(&format!("s{i}"), "a-1")).collect();
+        let mut new = old.clone();
+        new[7].shopsets = vec!["b-1".into()];
+        new[9].shopsets = vec!["c-1".into()];
+        match shop_changes(&old, &new).as_deref() {
+            Some([FleetUpdate::ShopUpserted(a), FleetUpdate::ShopUpserted(b)]) => {
+                assert_eq!((a.name.as_str(), b.name.as_str()), ("s7", "s9"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(shop_changes(&old, &old).map(|c| c.len()), Some(0));
+        // Shops that came or went, or most of them moving: the whole list.
+        assert!(shop_changes(&old, &new[1..]).is_none());
+        let moved: Vec<Shop> = old.iter().map(|s| shop(&s.name, "d-1")).collect();
+        assert!(shop_changes(&old, &moved).is_none());
+    }
 }
