@@ -150,7 +150,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(app.info.mode, theme.header()),
         sep(),
     ];
-    if let Some(label) = text::replay_label(app, narrow) {
+    if let Some(label) = text::replay_label(app.replay.as_ref(), app.now, narrow) {
         left.push(Span::styled(
             label,
             theme

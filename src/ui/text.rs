@@ -639,8 +639,12 @@ pub fn fit_lines(lines: Vec<ratatui::text::Line<'_>>, width: u16) -> Vec<ratatui
 }
 
 /// What the header says of a replay: that it is one, how fast, and the recorded time.
-pub fn replay_label(app: &super::app::App, narrow: bool) -> Option<String> {
-    let r = app.replay.as_ref()?;
+pub fn replay_label(
+    replay: Option<&super::state::ReplayView>,
+    now: crate::domain::Ts,
+    narrow: bool,
+) -> Option<String> {
+    let r = replay?;
     let state = if r.ended {
         "■ end".to_string()
     } else if r.paused {
@@ -648,7 +652,7 @@ pub fn replay_label(app: &super::app::App, narrow: bool) -> Option<String> {
     } else {
         format!("▶ ×{}", speed(r.speed))
     };
-    let when = app.now.rfc3339().replace('T', " ").replace('Z', "");
+    let when = now.rfc3339().replace('T', " ").replace('Z', "");
     let when = when.split('.').next().unwrap_or_default().to_string();
     Some(if narrow {
         format!(" REPLAY {state} {when} ")

@@ -248,7 +248,7 @@ fn header(
         Span::styled(if narrow { " " } else { " shopctl wall " }, bold),
         Span::styled(format!("{} ", app.fleet.name), theme.header()),
     ];
-    if let Some(label) = super::text::replay_label(app, narrow) {
+    if let Some(label) = super::text::replay_label(app.replay.as_ref(), app.now, narrow) {
         left.push(Span::styled(
             label,
             theme.warn().add_modifier(Modifier::REVERSED),
