@@ -78,6 +78,7 @@ pub mod backends;
 pub mod cli;
 pub mod commands;
 pub mod domain;
+pub mod git;
 pub mod limits;
 pub mod logging;
 pub mod ops;

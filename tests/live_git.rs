@@ -5,7 +5,7 @@
 mod common;
 
 use shopctl::backends::demo::{DemoFleet, DemoSource, Scenario};
-use shopctl::backends::live::git::GitCache;
+use shopctl::git::cache::GitCache;
 
 #[test]
 fn the_fetched_cache_shows_the_tiers_the_demo_shows() {
@@ -158,7 +158,7 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
     let current = dev.revision.clone().expect("dev pins something");
     let older = dev.previous.clone().expect("an earlier revision");
     let now = shopctl::domain::Ts::now();
-    let pushed = shopctl::ops::git::set_gitlink(
+    let pushed = shopctl::git::gitlink::set_gitlink(
         &a,
         &dev.branch,
         Some(&current.id),
@@ -177,7 +177,7 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
     assert_eq!(head(&dev.branch), pushed);
 
     // Two clones race: the one that pushes second is rejected, not forced.
-    let late = shopctl::ops::git::commit_gitlink(
+    let late = shopctl::git::gitlink::commit_gitlink(
         &b,
         &dev.branch,
         Some(&older.id),
@@ -187,7 +187,7 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
         now,
     )
     .expect("committed locally");
-    let first = shopctl::ops::git::set_gitlink(
+    let first = shopctl::git::gitlink::set_gitlink(
         &a,
         &dev.branch,
         Some(&older.id),
@@ -197,7 +197,7 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
         now,
     )
     .expect("the first push");
-    let e = shopctl::ops::git::push(&b, &dev.branch).expect_err("the second is rejected");
+    let e = shopctl::git::gitlink::push(&b, &dev.branch).expect_err("the second is rejected");
     assert!(matches!(e, shopctl::ops::OpsError::Rejected { .. }), "{e}");
     assert_eq!(head(&dev.branch), first, "nothing was forced");
     assert_ne!(late, first);
@@ -206,7 +206,7 @@ fn a_network_remote_is_fetched_and_pushed_by_git_itself_and_never_forced() {
     drop(served);
     let e = cache.fetch().expect_err("the daemon is gone").to_string();
     assert!(e.contains(&remote), "{e}");
-    let e = shopctl::ops::git::set_gitlink(
+    let e = shopctl::git::gitlink::set_gitlink(
         &a,
         &dev.branch,
         None,

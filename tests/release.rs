@@ -260,7 +260,7 @@ fn committed_step(rig: &Rig) -> (std::path::PathBuf, String) {
     let clone = rig.dir.path().join("git/system");
     let tip = rig.pinned("tier-1");
     let old = rig.pinned("tier-2");
-    shopctl::ops::git::commit_gitlink(
+    shopctl::git::gitlink::commit_gitlink(
         &clone,
         "tier-2",
         Some(&old),
@@ -280,7 +280,7 @@ async fn a_push_after_another_clone_pushed_first_is_rejected_not_forced() {
     let (clone, tip) = committed_step(&rig);
     common::push_gitlink(rig.dir.path(), "tier-2", &tip);
     let theirs = git(&rig.remote(), &["rev-parse", "tier-2"]);
-    match shopctl::ops::git::push(&clone, "tier-2") {
+    match shopctl::git::gitlink::push(&clone, "tier-2") {
         Err(OpsError::Rejected { .. }) => {}
         other => panic!("expected a rejected push, got {other:?}"),
     }
@@ -303,7 +303,7 @@ fn a_push_refused_for_another_reason_is_named_not_taken_for_a_lost_race() {
     let lock = rig.remote().join("refs/heads/tier-2.lock");
     std::fs::write(&lock, "").expect("lock file");
     let theirs = git(&rig.remote(), &["rev-parse", "tier-2"]);
-    match shopctl::ops::git::push(&clone, "tier-2") {
+    match shopctl::git::gitlink::push(&clone, "tier-2") {
         Err(e @ OpsError::Git(_)) => {
             assert!(!e.is_race(), "{e}");
             assert!(e.to_string().contains("lock"), "{e}");
@@ -312,7 +312,7 @@ fn a_push_refused_for_another_reason_is_named_not_taken_for_a_lost_race() {
     }
     assert_eq!(git(&rig.remote(), &["rev-parse", "tier-2"]), theirs);
     std::fs::remove_file(&lock).expect("unlocked");
-    shopctl::ops::git::push(&clone, "tier-2").expect("pushed once the lock is gone");
+    shopctl::git::gitlink::push(&clone, "tier-2").expect("pushed once the lock is gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

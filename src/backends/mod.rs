@@ -4,7 +4,6 @@
 //! backend; live mode (backends/live) is another.
 
 pub mod demo;
-pub mod git;
 pub mod live;
 
 use futures::future::BoxFuture;

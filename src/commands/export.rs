@@ -34,7 +34,7 @@ pub fn check_repo_url(url: &str) -> anyhow::Result<()> {
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
         anyhow::bail!("--repo-url: a URL has no spaces or control characters");
     }
-    let shown = crate::ops::transport::redact(url);
+    let shown = crate::git::transport::redact(url);
     if shown != url {
         anyhow::bail!(
             "--repo-url '{shown}': credentials do not belong in the URL (every Application would show them); Argo CD's repository credentials hold them"

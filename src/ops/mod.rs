@@ -11,14 +11,12 @@ pub mod atomic;
 pub mod audit;
 pub mod drain;
 pub mod executor;
-pub mod git;
 pub mod lock;
 pub mod mutation;
 pub mod placement;
 pub mod release;
 pub mod service;
 pub mod silence;
-pub mod transport;
 
 use thiserror::Error;
 

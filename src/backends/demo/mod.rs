@@ -21,12 +21,12 @@ use tokio::sync::mpsc;
 
 use self::lock::{FileLock, read_lock_file, session_is_dead};
 use self::store::{DemoError, DemoState};
-use super::git::{self, AppHistory};
 use super::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
 use crate::domain::release::GatePolicy;
 use crate::domain::{Fleet, FleetUpdate, ReleaseLock, Shop, Ts};
+use crate::git::gitlink::GitReleases;
+use crate::git::read::{self as git, AppHistory};
 use crate::ops::audit::AuditLog;
-use crate::ops::git::GitReleases;
 use crate::ops::{Executor, FleetReader, Holder, OpsError, Stores};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::Scenario;
 use super::topology::{ShopSetSpec, Topology};
-use crate::backends::git::{AppHistory, BranchState};
 use crate::domain::*;
+use crate::git::read::{AppHistory, BranchState};
 
 /// What the simulation needs besides the clock.
 pub struct World<'a> {

@@ -10,8 +10,8 @@ use thiserror::Error;
 
 use super::topology::{self, Topology};
 use super::{DEFAULT_SCALE, DemoOptions, Scenario, repos};
-use crate::backends::git::GitError;
 use crate::domain::{PreviousPlacement, Redundancy, ReleaseLock, Shop, Ts};
+use crate::git::read::GitError;
 
 pub const STATE_FILE: &str = "state.json";
 pub const SHOPS_FILE: &str = "shops.json";

@@ -351,11 +351,11 @@ impl Config {
             if remote.trim().is_empty() {
                 return Err(s.value("remote", &remote, "empty".into()));
             }
-            if crate::ops::transport::redact(&remote) != remote {
+            if crate::git::transport::redact(&remote) != remote {
                 // A password or token in the URL: never echoed; git's credential helper holds it.
                 return Err(s.value(
                     "remote",
-                    &crate::ops::transport::redact(&remote),
+                    &crate::git::transport::redact(&remote),
                     "credentials do not belong in the URL: git's credential helper or ssh-agent provides them".into(),
                 ));
             }

@@ -11,7 +11,6 @@ pub mod crds;
 pub mod errors;
 pub mod events;
 pub mod executor;
-pub mod git;
 pub mod http;
 pub mod kubeconfig;
 pub mod lease;

@@ -182,7 +182,7 @@ impl ReleaseStore for LiveReleases {
         let (m, a) = (message.to_string(), author.to_string());
         let commit = offload(move || {
             LiveReleases::ensure_clone(&clone, &remote)?;
-            crate::ops::git::set_gitlink(&clone, &b, expected.as_deref(), &target, &m, &a, now)
+            crate::git::gitlink::set_gitlink(&clone, &b, expected.as_deref(), &target, &m, &a, now)
         })
         .await?;
         let why = message.lines().next().unwrap_or_default();

@@ -14,11 +14,11 @@ use tokio::sync::mpsc;
 
 use super::alertmanager::{self, AlertmanagerClient};
 use super::config::Config;
-use super::git::GitCache;
 use super::pages::list_all;
 use super::{crds, kubeconfig, objects, probe, watch};
 use crate::backends::{FleetSource, SourceError, SourceEvent, SourceId, SourceInfo};
 use crate::domain::{Fleet, FleetUpdate, Ts};
+use crate::git::cache::GitCache;
 
 /// How often Alertmanager is asked.
 const ALERTS_EVERY: Duration = Duration::from_secs(5);
@@ -202,7 +202,7 @@ impl LiveSource {
             let git = async {
                 tokio::task::spawn_blocking(move || {
                     cache.fetch()?;
-                    Ok::<_, super::git::LiveGitError>((
+                    Ok::<_, crate::git::cache::LiveGitError>((
                         cache.tiers(&tier_branches)?,
                         cache.history(),
                     ))
@@ -540,7 +540,10 @@ impl LiveSource {
                 let cache = self.git();
                 tokio::task::spawn_blocking(move || {
                     cache.fetch()?;
-                    Ok::<_, super::git::LiveGitError>((cache.tiers(&tiers)?, cache.history()))
+                    Ok::<_, crate::git::cache::LiveGitError>((
+                        cache.tiers(&tiers)?,
+                        cache.history(),
+                    ))
                 })
                 .await
             };

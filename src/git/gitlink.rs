@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository, Signature};
 
-use super::OpsError;
 use super::transport;
 use crate::domain::Ts;
+use crate::ops::OpsError;
 
 /// The system repository through shopctl's working clone of it (demo and live alike).
 pub struct GitReleases {
@@ -17,7 +17,7 @@ pub struct GitReleases {
 
 /// libgit2 runs on a blocking thread.
 #[async_trait::async_trait]
-impl super::executor::ReleaseStore for GitReleases {
+impl crate::ops::executor::ReleaseStore for GitReleases {
     async fn set_gitlink(
         &self,
         branch: &str,
@@ -26,8 +26,8 @@ impl super::executor::ReleaseStore for GitReleases {
         message: &str,
         author: &str,
         now: Ts,
-        _report: super::executor::Report<'_>,
-    ) -> Result<super::executor::Pushed, OpsError> {
+        _report: crate::ops::executor::Report<'_>,
+    ) -> Result<crate::ops::executor::Pushed, OpsError> {
         let clone = self.clone.clone();
         let (branch, expected, target) = (
             branch.to_string(),
@@ -35,7 +35,7 @@ impl super::executor::ReleaseStore for GitReleases {
             target.to_string(),
         );
         let (message, author) = (message.to_string(), author.to_string());
-        let commit = super::offload(move || {
+        let commit = crate::ops::offload(move || {
             set_gitlink(
                 &clone,
                 &branch,
@@ -47,7 +47,7 @@ impl super::executor::ReleaseStore for GitReleases {
             )
         })
         .await?;
-        Ok(super::executor::Pushed {
+        Ok(crate::ops::executor::Pushed {
             commit,
             warnings: Vec::new(),
         })

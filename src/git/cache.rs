@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use git2::{FetchOptions, Repository};
 use thiserror::Error;
 
-use crate::backends::git::{AppHistory, BranchState, read_branches};
 use crate::domain::{Revision, TierBranch};
-use crate::ops::transport;
+use crate::git::read::{AppHistory, BranchState, read_branches};
+use crate::git::transport;
 
 /// Why the system repository could not be read. Never holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
