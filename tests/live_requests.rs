@@ -387,3 +387,37 @@ async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_vers
         "locked by carol@ops (promoting 'prod') until 20:10:00"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_api_server_forbids_is_kept_whole_and_exits_as_not_permitted() {
+    let (client, mut handle) = client();
+    let store = ShopPatcher::new(client);
+    let call = tokio::spawn(async move { store.set_cordon("b", true, Some("drain-b-1")).await });
+    let (method, uri, _, _, send) = next(&mut handle).await;
+    assert_eq!(method, "PATCH");
+    assert!(
+        uri.starts_with("/apis/shopset.dev/v1alpha1/fleetclusters/b"),
+        "{uri}"
+    );
+    answer(
+        send,
+        403,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+               "code": 403, "message": "fleetclusters.shopset.dev \"b\" is forbidden: User \"viewer\" cannot patch resource"}),
+    );
+    let e = call.await.expect("joined").expect_err("forbidden");
+    match &e {
+        OpsError::Api(f) => {
+            assert_eq!(
+                (f.status, f.reason.as_deref()),
+                (Some(403), Some("Forbidden"))
+            );
+            assert!(f.message.contains("cannot patch resource"), "{f:?}");
+        }
+        other => panic!("the API server's answer was lost: {other:?}"),
+    }
+    assert_eq!(
+        shopctl::commands::exit_for(&e),
+        shopctl::commands::Exit::ReadOnly
+    );
+}

@@ -65,6 +65,7 @@ pub fn exit_for(e: &OpsError) -> Exit {
         OpsError::Locked(_) | OpsError::LockLost(_) | OpsError::Busy => Exit::Locked,
         // The credentials may not write what it needs: like a read-only session.
         OpsError::NotPermitted(_) => Exit::ReadOnly,
+        OpsError::Api(f) | OpsError::Lease(f) if f.forbidden() => Exit::ReadOnly,
         // Refused by a rule, or the fleet changed under the confirmed change: nothing was done.
         e if e.is_refusal() || e.is_race() => Exit::Refused,
         _ => Exit::Error,

@@ -111,6 +111,15 @@ pub enum OpsError {
     },
     #[error("git: {0}")]
     Git(String),
+    /// A store's request that the API server refused, or that it did not answer.
+    #[error("cannot write: {}", .0.message)]
+    Api(ApiFailure),
+    /// The operator Lease could not be read or written.
+    #[error("the operator lock cannot be used: the operator Lease cannot be used: {}", .0.message)]
+    Lease(ApiFailure),
+    /// libgit2 failed.
+    #[error("git: {}", .0.message)]
+    GitFailed(GitFailure),
     /// The credentials in use may not perform a write this mutation needs (checked at start).
     #[error("not permitted: this session may not {0}")]
     NotPermitted(String),
@@ -148,9 +157,40 @@ impl From<Stopped> for std::io::Error {
     }
 }
 
+/// What the API server answered a request — or why there was no answer — kept whole: callers
+/// decide on the status (a `403` is a permission the session lacks), operators read the message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApiFailure {
+    /// The HTTP status of the API server's answer; `None` when it did not answer.
+    pub status: Option<u16>,
+    /// Its reason (`Forbidden`, `Conflict`, `TooManyRequests`), when it answered.
+    pub reason: Option<String>,
+    pub message: String,
+}
+
+impl ApiFailure {
+    /// The credentials in use may not make the request.
+    pub fn forbidden(&self) -> bool {
+        self.status == Some(403)
+    }
+}
+
+/// A libgit2 failure kept whole: its class (`Reference`, `Net`, `Odb`…), its code (`Locked`,
+/// `NotFastForward`…) and its message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GitFailure {
+    pub class: String,
+    pub code: String,
+    pub message: String,
+}
+
 impl From<git2::Error> for OpsError {
     fn from(e: git2::Error) -> Self {
-        OpsError::Git(e.message().to_string())
+        OpsError::GitFailed(GitFailure {
+            class: format!("{:?}", e.class()),
+            code: format!("{:?}", e.code()),
+            message: e.message().to_string(),
+        })
     }
 }
 

@@ -37,6 +37,23 @@ pub fn say(e: &kube::Error) -> String {
     }
 }
 
+/// A kube error kept whole: the API server's status and reason when it answered, and what
+/// [`say`] says of it.
+pub fn failure(e: &kube::Error) -> crate::ops::ApiFailure {
+    let (status, reason) = match e {
+        kube::Error::Api(s) => (
+            Some(s.code),
+            Some(s.reason.clone()).filter(|r| !r.is_empty()),
+        ),
+        _ => (None, None),
+    };
+    crate::ops::ApiFailure {
+        status,
+        reason,
+        message: say(e),
+    }
+}
+
 /// The words of a chain of causes, outermost first, as an operator reads them.
 fn describe(chain: &[String]) -> String {
     // What the client library wraps a cause in, said by the cause itself.

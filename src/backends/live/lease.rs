@@ -208,10 +208,7 @@ fn ts(m: &MicroTime) -> Ts {
 }
 
 fn lease_error(e: kube::Error) -> OpsError {
-    OpsError::Lock(format!(
-        "the operator Lease cannot be used: {}",
-        super::errors::say(&e)
-    ))
+    OpsError::Lease(super::errors::failure(&e))
 }
 
 /// What the holder is doing, on the Lease (for whoever else wants it).

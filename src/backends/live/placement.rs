@@ -66,7 +66,7 @@ pub struct ShopPatcher {
 }
 
 fn store_error(e: kube::Error) -> OpsError {
-    OpsError::Store(super::errors::say(&e))
+    OpsError::Api(super::errors::failure(&e))
 }
 
 /// What became of one move.
@@ -263,12 +263,16 @@ impl PlacementStore for ShopPatcher {
         match error {
             // What went through is said with the failure (the audit keeps it): those shops
             // stay moved, recorded on themselves, and a drain run again goes on from there.
-            Some(e) if out.applied > 0 => Err(OpsError::Store(format!(
-                "{} — {} of the batch's {} shops were moved before that and stay moved",
-                super::errors::say(&e),
-                out.applied,
-                moves.len()
-            ))),
+            Some(e) if out.applied > 0 => {
+                let mut failure = super::errors::failure(&e);
+                failure.message = format!(
+                    "{} — {} of the batch's {} shops were moved before that and stay moved",
+                    failure.message,
+                    out.applied,
+                    moves.len()
+                );
+                Err(OpsError::Api(failure))
+            }
             Some(e) => Err(store_error(e)),
             None => Ok(out),
         }

@@ -24,17 +24,37 @@ pub struct Probed {
     pub nodes_total: u32,
 }
 
+/// Why a cluster could not be probed: the API server's answer kept whole (a `403` is a
+/// credential that may not list nodes, not a dead cluster), or why there was none.
+pub type Failed = crate::ops::ApiFailure;
+
+/// A failure that is not the API server's answer (a context that cannot be used, a timeout).
+pub fn failed(message: String) -> Failed {
+    Failed {
+        status: None,
+        reason: None,
+        message,
+    }
+}
+
+/// `e`, said as what was being asked.
+fn asking(what: &str, e: &kube::Error) -> Failed {
+    let mut f = super::errors::failure(e);
+    f.message = format!("{what}: {}", f.message);
+    f
+}
+
 /// Asks one cluster for its version and its nodes.
-pub async fn probe(client: &kube::Client) -> Result<Probed, String> {
+pub async fn probe(client: &kube::Client) -> Result<Probed, Failed> {
     let call = async {
         let version = client
             .apiserver_version()
             .await
-            .map_err(|e| format!("no answer from its API server: {}", super::errors::say(&e)))?;
+            .map_err(|e| asking("no answer from its API server", &e))?;
         let nodes =
             super::pages::list_all(&Api::<Node>::all(client.clone()), &ListParams::default())
                 .await
-                .map_err(|e| format!("cannot list its nodes: {}", super::errors::say(&e)))?;
+                .map_err(|e| asking("cannot list its nodes", &e))?;
         let ready = nodes
             .iter()
             .filter(|n| {
@@ -52,7 +72,10 @@ pub async fn probe(client: &kube::Client) -> Result<Probed, String> {
     };
     match tokio::time::timeout(PROBE_TIMEOUT, call).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+        Err(_) => Err(failed(format!(
+            "no answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ))),
     }
 }
 
@@ -68,7 +91,7 @@ pub async fn probe_loop(
         let results = futures::future::join_all(clients.iter().map(|(name, client)| async move {
             let r = match client {
                 Ok(c) => probe(c).await,
-                Err(why) => Err(why.clone()),
+                Err(why) => Err(failed(why.clone())),
             };
             (name.clone(), r)
         }))
@@ -99,7 +122,7 @@ pub async fn probe_loop(
                         at: now,
                     },
                 ),
-                Err(message) => (
+                Err(failed) => (
                     ClusterStatus {
                         name: name.clone(),
                         reachability,
@@ -110,7 +133,7 @@ pub async fn probe_loop(
                     },
                     SourceEvent::Problem {
                         source: SourceId::Cluster(name.clone()),
-                        message,
+                        message: failed.message,
                     },
                 ),
             };

@@ -354,7 +354,7 @@ impl LiveSource {
         file: &str,
         clusters: &[crds::FleetCluster],
         clients: &Clients,
-    ) -> Vec<(String, Result<probe::Probed, String>)> {
+    ) -> Vec<(String, Result<probe::Probed, probe::Failed>)> {
         use futures::StreamExt;
         // A client per context, made once and kept (a context that cannot be used is tried
         // again next round).
@@ -375,13 +375,13 @@ impl LiveSource {
         file: &str,
         cluster: &crds::FleetCluster,
         clients: &Clients,
-    ) -> (String, Result<probe::Probed, String>) {
+    ) -> (String, Result<probe::Probed, probe::Failed>) {
         let name = kube::ResourceExt::name_any(cluster);
         let context = cluster.spec.context.clone().unwrap_or_else(|| name.clone());
         let source = SourceId::Cluster(name.clone());
         let r = match clients.get(k, file, Some(&context), source).await {
             Ok(client) => probe::probe(&client).await,
-            Err(e) => Err(e.message),
+            Err(e) => Err(probe::failed(e.message)),
         };
         (name, r)
     }
@@ -562,9 +562,9 @@ impl LiveSource {
                         source: SourceId::Cluster(name.clone()),
                         at: now,
                     },
-                    Err(m) => SourceEvent::Problem {
+                    Err(failed) => SourceEvent::Problem {
                         source: SourceId::Cluster(name.clone()),
-                        message: m.clone(),
+                        message: failed.message.clone(),
                     },
                 };
                 let update =
@@ -607,7 +607,7 @@ impl LiveSource {
 
 fn status_of(
     name: &str,
-    r: Result<probe::Probed, String>,
+    r: Result<probe::Probed, probe::Failed>,
     since: Ts,
 ) -> crate::domain::ClusterStatus {
     use crate::domain::{ClusterStatus, Reachability};
