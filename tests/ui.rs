@@ -1544,3 +1544,36 @@ fn a_footer_message_cut_at_80_columns_reads_whole_in_the_messages_view() {
     update(&mut app, ch('m'));
     assert!(!screen(&app, "default").contains("Messages"));
 }
+
+#[test]
+fn a_dialog_answers_what_its_keys_did_without_the_console() {
+    use shopctl::ui::dialogs::{Outcome, PlanDialog};
+    use shopctl::ui::keymap::Action;
+    let (_d, f) = fleet(600);
+    let mut d = PlanDialog::drain(&f, "c", "drain-c-1".into());
+    // Not before the cluster's name is typed.
+    assert!(matches!(
+        d.on_action(Action::Confirm, &f),
+        Outcome::Refuse(_)
+    ));
+    assert!(matches!(d.on_action(Action::Down, &f), Outcome::Stay));
+    assert_eq!(d.offset, 1);
+    d.typed.insert_str("c");
+    match d.on_action(Action::Confirm, &f) {
+        Outcome::RunPlan {
+            cluster,
+            drain,
+            plan,
+            ..
+        } => {
+            assert_eq!((cluster.as_str(), drain.as_str()), ("c", "drain-c-1"));
+            assert!(!plan.moves.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        d.on_action(Action::Back, &f),
+        Outcome::Close(Some((_, false)))
+    ));
+    assert!(matches!(d.on_action(Action::Quit, &f), Outcome::Quit));
+}

@@ -7,11 +7,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_textarea::TextArea;
 
+use super::Outcome;
 use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Ts};
 use crate::ops::Mutation;
 use crate::ops::release::{self, Refusal};
-use crate::ui::keymap::{self, Context};
+use crate::ui::keymap::{self, Action, Context};
 use crate::ui::layout::centered;
 use crate::ui::text;
 use crate::ui::theme::Theme;
@@ -255,6 +256,26 @@ impl ConfirmDialog {
                     .title(text::OVERRIDE_TITLE),
             );
             frame.render_widget(&ta, reason);
+        }
+    }
+}
+
+impl ConfirmDialog {
+    /// What a key does: confirm the step or rollback — built again on the fleet as it is now —
+    /// or leave. A refusal closes once said; any other key leaves.
+    pub fn on_action(&mut self, action: Action, fleet: &Fleet, judge: &Judge<'_>) -> Outcome {
+        match action {
+            Action::Quit => Outcome::Quit,
+            Action::Confirm => match self.confirmed(fleet, judge) {
+                Ok(mutation) => Outcome::Run {
+                    doing: text::pushing(&mutation),
+                    mutation,
+                    notes: true,
+                },
+                Err(why) if self.refused.is_some() => Outcome::Close(Some((why, true))),
+                Err(why) => Outcome::Refuse(why),
+            },
+            _ => Outcome::Close(None),
         }
     }
 }

@@ -9,9 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use tui_textarea::TextArea;
 
+use super::Outcome;
 use crate::domain::placement::{DrainPlan, plan_drain, plan_restore};
 use crate::domain::{Fleet, Redundancy};
-use crate::ui::keymap::{self, Context};
+use crate::ui::keymap::{self, Action, Context};
 use crate::ui::layout::centered;
 use crate::ui::placement::PlanKind;
 use crate::ui::text;
@@ -220,5 +221,34 @@ impl PlanDialog {
                 .title(text::confirm_by_typing(&self.cluster)),
         );
         frame.render_widget(&ta, input);
+    }
+}
+
+impl PlanDialog {
+    /// What a key does to the plan: scroll it, accept degraded redundancy, confirm it (once the
+    /// cluster's name is typed) or leave it.
+    pub fn on_action(&mut self, action: Action, fleet: &Fleet) -> Outcome {
+        match action {
+            Action::Quit => return Outcome::Quit,
+            Action::Back => return Outcome::Close(Some((text::NOTHING_MOVED.into(), false))),
+            Action::AcceptDegraded => self.toggle_accept(fleet),
+            Action::Down => self.offset += 1,
+            Action::Up => self.offset = self.offset.saturating_sub(1),
+            Action::PageDown => self.offset += 10,
+            Action::PageUp => self.offset = self.offset.saturating_sub(10),
+            Action::Confirm => {
+                return match self.confirmed() {
+                    Ok(plan) => Outcome::RunPlan {
+                        kind: self.kind,
+                        cluster: self.cluster.clone(),
+                        drain: self.drain.clone(),
+                        plan,
+                    },
+                    Err(why) => Outcome::Refuse(why),
+                };
+            }
+            _ => {}
+        }
+        Outcome::Stay
     }
 }

@@ -5,9 +5,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use super::Outcome;
 use crate::domain::placement::check_move;
 use crate::domain::{Fleet, Redundancy, Shop};
-use crate::ui::keymap::{self, Context};
+use crate::ops::Mutation;
+use crate::ui::keymap::{self, Action, Context};
 use crate::ui::layout::centered;
 use crate::ui::text;
 use crate::ui::theme::Theme;
@@ -128,5 +130,42 @@ impl ReassignDialog {
             Paragraph::new(crate::ui::text::fit_lines(lines, inner.width)),
             inner,
         );
+    }
+}
+
+impl ReassignDialog {
+    /// What a key does: move the cursor, choose or drop a ShopSet, confirm the move (checked
+    /// against the placement rules first) or leave.
+    pub fn on_action(&mut self, action: Action, fleet: &Fleet) -> Outcome {
+        match action {
+            Action::Quit => return Outcome::Quit,
+            Action::Back => return Outcome::Close(None),
+            Action::Down => {
+                self.cursor = (self.cursor + 1).min(self.candidates.len().saturating_sub(1))
+            }
+            Action::Up => self.cursor = self.cursor.saturating_sub(1),
+            Action::Choose => self.toggle(),
+            Action::Confirm => {
+                if self.chosen == self.shop.shopsets {
+                    return Outcome::Refuse(text::CHOOSE_OTHER.into());
+                }
+                if let Some(b) = check_move(fleet, &self.shop, &self.chosen).first() {
+                    return Outcome::Refuse(text::refused(&b));
+                }
+                let mutation = Mutation::Reassign {
+                    shop: self.shop.name.clone(),
+                    from: self.shop.shopsets.clone(),
+                    to: self.chosen.clone(),
+                    tier_change: false,
+                };
+                return Outcome::Run {
+                    doing: text::moving(&mutation),
+                    mutation,
+                    notes: false,
+                };
+            }
+            _ => {}
+        }
+        Outcome::Stay
     }
 }

@@ -9,11 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use tui_textarea::TextArea;
 
+use super::Outcome;
 use crate::domain::silence::{
     all_match, format_duration, format_matchers, matchers_for, parse_duration, parse_matchers,
 };
 use crate::domain::{Alert, Fleet, Matcher, SilenceState, Ts};
-use crate::ui::keymap::{self, Context};
+use crate::ops::Mutation;
+use crate::ui::keymap::{self, Action, Context};
 use crate::ui::layout::centered;
 use crate::ui::text;
 use crate::ui::theme::Theme;
@@ -231,6 +233,36 @@ impl SilenceDialog {
     }
 }
 
+impl SilenceDialog {
+    /// What a key does: the next field, confirm the silence (once it parses) or leave.
+    pub fn on_action(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::Quit => Outcome::Quit,
+            Action::Back => Outcome::Close(None),
+            Action::NextField => {
+                self.next_field();
+                Outcome::Stay
+            }
+            Action::Confirm => match self.parsed() {
+                Ok(input) => {
+                    let mutation = Mutation::Silence {
+                        matchers: input.matchers,
+                        duration_secs: input.duration_secs,
+                        comment: input.comment,
+                    };
+                    Outcome::Run {
+                        doing: text::silencing(&mutation),
+                        mutation,
+                        notes: false,
+                    }
+                }
+                Err(why) => Outcome::Refuse(format!("✗ {why}")),
+            },
+            _ => Outcome::Stay,
+        }
+    }
+}
+
 /// Choosing a silence to expire: not-yet-expired ones, those muting the selected alert first.
 pub struct ExpireDialog {
     pub ids: Vec<String>,
@@ -332,6 +364,39 @@ impl ExpireDialog {
             Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
             details,
         );
+    }
+}
+
+impl ExpireDialog {
+    /// What a key does: move the cursor, expire the silence at it, or leave.
+    pub fn on_action(&mut self, action: Action, fleet: &Fleet) -> Outcome {
+        match action {
+            Action::Quit => return Outcome::Quit,
+            Action::Back => return Outcome::Close(None),
+            Action::Down => self.cursor = (self.cursor + 1).min(self.ids.len().saturating_sub(1)),
+            Action::Up => self.cursor = self.cursor.saturating_sub(1),
+            Action::Confirm => {
+                let silence = self
+                    .selected()
+                    .and_then(|id| fleet.silences.iter().find(|s| s.id == id));
+                return match silence {
+                    Some(s) => {
+                        let mutation = Mutation::ExpireSilence {
+                            id: s.id.clone(),
+                            matchers: s.matchers.clone(),
+                        };
+                        Outcome::Run {
+                            doing: text::silencing(&mutation),
+                            mutation,
+                            notes: false,
+                        }
+                    }
+                    None => Outcome::Close(Some((text::NOTHING_TO_EXPIRE.into(), false))),
+                };
+            }
+            _ => {}
+        }
+        Outcome::Stay
     }
 }
 

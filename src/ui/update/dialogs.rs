@@ -1,16 +1,16 @@
-//! The dialogs' side of `update`: opening the release confirmation, the drain plan and the
-//! reassign dialog, and what their keys do. Only a confirmed dialog of a console with write
-//! access yields a mutating effect.
+//! The dialogs' side of `update`: opening them (from what the operator has selected), and
+//! carrying out what a dialog's own `on_action` says its key did. Only a confirmed dialog of a
+//! console with write access yields a mutating effect.
 
 use crate::domain::Alert;
 use crate::domain::release::{GuideState, guide, next_action};
+use crate::ops::Capability;
 use crate::ops::executor::permits;
-use crate::ops::{Capability, Mutation};
 use crate::ui::app::{App, Effect};
 use crate::ui::detail::DetailTarget;
 use crate::ui::dialogs::confirm::ReleaseAction;
 use crate::ui::dialogs::{
-    ConfirmDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
+    ConfirmDialog, ExpireDialog, Outcome, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
 };
 use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
@@ -31,22 +31,83 @@ fn permitted(app: &mut App, needs: &[Capability]) -> bool {
     }
 }
 
-/// Closes the dialog and runs the confirmed `mutation`, saying what `doing` says of it meanwhile.
-fn run(
-    app: &mut App,
-    access: crate::ops::access::WriteAccess,
-    mutation: Mutation,
-    doing: fn(&Mutation) -> String,
-    notes: Option<String>,
-) -> Vec<Effect> {
-    app.modals.pop();
-    app.busy = true;
-    app.say(doing(&mutation), false);
-    vec![Effect::Execute {
-        access,
-        mutation: Box::new(mutation),
-        notes,
-    }]
+/// A key of the open dialog: the dialog says what it did, and this carries it out.
+pub(super) fn on_dialog_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let judge = crate::ui::dialogs::confirm::Judge {
+        now: app.now,
+        policy: &app.policy,
+        me: &app.session,
+    };
+    let fleet = &app.fleet;
+    let outcome = match app.modals.top_mut() {
+        Some(Modal::Plan(d)) => d.on_action(action, fleet),
+        Some(Modal::Reassign(d)) => d.on_action(action, fleet),
+        Some(Modal::Silence(d)) => d.on_action(action),
+        Some(Modal::Expire(d)) => d.on_action(action, fleet),
+        Some(Modal::Confirm(d)) => d.on_action(action, fleet, &judge),
+        _ => Outcome::Stay,
+    };
+    carry_out(app, outcome)
+}
+
+/// Does what a dialog's outcome asks. Only a console with write access runs anything.
+fn carry_out(app: &mut App, outcome: Outcome) -> Vec<Effect> {
+    match outcome {
+        Outcome::Stay => {}
+        Outcome::Refuse(why) => app.say(why, true),
+        Outcome::Close(said) => {
+            app.modals.pop();
+            if let Some((text, bad)) = said {
+                app.say(text, bad);
+            }
+        }
+        Outcome::Quit => return quit(app),
+        Outcome::Run {
+            mutation,
+            doing,
+            notes,
+        } => {
+            app.modals.pop();
+            let Some(access) = app.access else {
+                return Vec::new();
+            };
+            app.busy = true;
+            app.say(doing, false);
+            let notes = notes
+                .then(|| app.notes.clone())
+                .filter(|n| !n.trim().is_empty());
+            return vec![Effect::Execute {
+                access,
+                mutation: Box::new(mutation),
+                notes,
+            }];
+        }
+        Outcome::RunPlan {
+            kind,
+            cluster,
+            drain,
+            plan,
+        } => {
+            app.modals.pop();
+            let Some(access) = app.access else {
+                return Vec::new();
+            };
+            app.drain_run = Some(DrainRun {
+                kind,
+                cluster,
+                done: 0,
+                total: plan.moves.len(),
+                cancelling: false,
+            });
+            return vec![Effect::RunPlan {
+                access,
+                kind,
+                plan: Box::new(plan),
+                drain,
+            }];
+        }
+    }
+    Vec::new()
 }
 
 /// `d` and `u` on a cluster: the plan, shown before anything moves.
@@ -82,49 +143,6 @@ pub(super) fn open_plan(app: &mut App, action: Action) {
     app.modals.push(Modal::Plan(dialog));
 }
 
-pub(super) fn on_plan_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(d) = app.modals.plan_mut() else {
-        return Vec::new();
-    };
-    match action {
-        Action::Quit => return quit(app),
-        Action::Back => {
-            app.modals.pop();
-            app.say(text::NOTHING_MOVED, false);
-        }
-        Action::AcceptDegraded => d.toggle_accept(&app.fleet),
-        Action::Down => d.offset += 1,
-        Action::Up => d.offset = d.offset.saturating_sub(1),
-        Action::PageDown => d.offset += 10,
-        Action::PageUp => d.offset = d.offset.saturating_sub(10),
-        Action::Confirm => match (d.confirmed(), app.access) {
-            (Ok(plan), Some(access)) => {
-                let (kind, cluster, drain) = (d.kind, d.cluster.clone(), d.drain.clone());
-                app.modals.pop();
-                app.drain_run = Some(DrainRun {
-                    kind,
-                    cluster,
-                    done: 0,
-                    total: plan.moves.len(),
-                    cancelling: false,
-                });
-                return vec![Effect::RunPlan {
-                    access,
-                    kind,
-                    plan: Box::new(plan),
-                    drain,
-                }];
-            }
-            (Ok(_), None) => {
-                app.modals.pop();
-            }
-            (Err(why), _) => app.say(why, true),
-        },
-        _ => {}
-    }
-    Vec::new()
-}
-
 /// `r` on a shop in a shop list.
 pub(super) fn open_reassign(app: &mut App) {
     if !permitted(app, &[Capability::Lock, Capability::Placement]) {
@@ -142,39 +160,6 @@ pub(super) fn open_reassign(app: &mut App) {
     };
     let dialog = ReassignDialog::new(&app.fleet, shop);
     app.modals.push(Modal::Reassign(dialog));
-}
-
-pub(super) fn on_reassign_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(r) = app.modals.reassign_mut() else {
-        return Vec::new();
-    };
-    match action {
-        Action::Quit => return quit(app),
-        Action::Back => {
-            app.modals.pop();
-        }
-        Action::Down => r.cursor = (r.cursor + 1).min(r.candidates.len().saturating_sub(1)),
-        Action::Up => r.cursor = r.cursor.saturating_sub(1),
-        Action::Choose => r.toggle(),
-        Action::Confirm => {
-            let broken = crate::domain::placement::check_move(&app.fleet, &r.shop, &r.chosen);
-            if r.chosen == r.shop.shopsets {
-                app.say(text::CHOOSE_OTHER, true);
-            } else if let Some(b) = broken.first() {
-                app.say(text::refused(&b), true);
-            } else if let Some(access) = app.access {
-                let mutation = Mutation::Reassign {
-                    shop: r.shop.name.clone(),
-                    from: r.shop.shopsets.clone(),
-                    to: r.chosen.clone(),
-                    tier_change: false,
-                };
-                return run(app, access, mutation, text::moving, None);
-            }
-        }
-        _ => {}
-    }
-    Vec::new()
 }
 
 /// The alert the operator points at: the alert detail's, else the Alerts pane's selection.
@@ -212,35 +197,6 @@ pub(super) fn open_silence(app: &mut App) {
     app.modals.push(Modal::Silence(dialog));
 }
 
-pub(super) fn on_silence_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(d) = app.modals.silence_mut() else {
-        return Vec::new();
-    };
-    match action {
-        Action::Quit => return quit(app),
-        Action::Back => {
-            app.modals.pop();
-        }
-        Action::NextField => d.next_field(),
-        Action::Confirm => match (d.parsed(), app.access) {
-            (Ok(input), Some(access)) => {
-                let mutation = Mutation::Silence {
-                    matchers: input.matchers,
-                    duration_secs: input.duration_secs,
-                    comment: input.comment,
-                };
-                return run(app, access, mutation, text::silencing, None);
-            }
-            (Ok(_), None) => {
-                app.modals.pop();
-            }
-            (Err(why), _) => app.say(format!("✗ {why}"), true),
-        },
-        _ => {}
-    }
-    Vec::new()
-}
-
 /// `E`: the silences that may be expired, the selected alert's first.
 pub(super) fn open_expire(app: &mut App) {
     let alert = selected_alert(app);
@@ -250,43 +206,6 @@ pub(super) fn open_expire(app: &mut App) {
         return;
     }
     app.modals.push(Modal::Expire(dialog));
-}
-
-pub(super) fn on_expire_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(d) = app.modals.expire_mut() else {
-        return Vec::new();
-    };
-    match action {
-        Action::Quit => return quit(app),
-        Action::Back => {
-            app.modals.pop();
-        }
-        Action::Down => d.cursor = (d.cursor + 1).min(d.ids.len().saturating_sub(1)),
-        Action::Up => d.cursor = d.cursor.saturating_sub(1),
-        Action::Confirm => {
-            let silence = d
-                .selected()
-                .and_then(|id| app.fleet.silences.iter().find(|s| s.id == id));
-            match (silence, app.access) {
-                (Some(s), Some(access)) => {
-                    let mutation = Mutation::ExpireSilence {
-                        id: s.id.clone(),
-                        matchers: s.matchers.clone(),
-                    };
-                    return run(app, access, mutation, text::silencing, None);
-                }
-                (_, None) => {
-                    app.modals.pop();
-                }
-                (None, _) => {
-                    app.modals.pop();
-                    app.say(text::NOTHING_TO_EXPIRE, false);
-                }
-            }
-        }
-        _ => {}
-    }
-    Vec::new()
 }
 
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
@@ -329,36 +248,6 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
     };
     let dialog = ConfirmDialog::open(&app.fleet, action, &tier, &app.judge());
     app.modals.push(Modal::Confirm(dialog));
-}
-
-pub(super) fn on_confirm_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(dialog) = app.modals.dialog() else {
-        return Vec::new();
-    };
-    match action {
-        Action::Quit => quit(app),
-        Action::Confirm => match (dialog.confirmed(&app.fleet, &app.judge()), app.access) {
-            (Ok(mutation), Some(access)) => {
-                let notes = Some(app.notes.clone()).filter(|n| !n.trim().is_empty());
-                run(app, access, mutation, text::pushing, notes)
-            }
-            (Ok(_), None) => {
-                app.modals.pop();
-                Vec::new()
-            }
-            (Err(why), _) => {
-                if dialog.refused.is_some() {
-                    app.modals.pop();
-                }
-                app.say(why, true);
-                Vec::new()
-            }
-        },
-        _ => {
-            app.modals.pop();
-            Vec::new()
-        }
-    }
 }
 
 /// Quit, unless a drain runs: then ask first.

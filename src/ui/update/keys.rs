@@ -48,11 +48,11 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         | Context::Messages => on_view_action(app, ctx, action),
         Context::Notes => stop_notes(app),
         Context::Filter => on_filter_action(app, action),
-        Context::Confirm => dialogs::on_confirm_action(app, action),
-        Context::Plan => dialogs::on_plan_action(app, action),
-        Context::Reassign => dialogs::on_reassign_action(app, action),
-        Context::Silence => dialogs::on_silence_action(app, action),
-        Context::Expire => dialogs::on_expire_action(app, action),
+        Context::Confirm
+        | Context::Plan
+        | Context::Reassign
+        | Context::Silence
+        | Context::Expire => dialogs::on_dialog_action(app, action),
         // Their keys are looked up by the wall and the player themselves.
         Context::Wall | Context::Replay => Vec::new(),
         Context::Quit => match action {
