@@ -209,7 +209,7 @@ fn filter(c: &mut Criterion) {
     c.bench_function("filter 1000 ShopSets (pane)", |b| {
         b.iter(|| {
             shopctl::ui::panes::filtered::<shopctl::ui::panes::shopsets::ShopSetsPane>(
-                &a.fleet,
+                &a.data.fleet,
                 black_box("tier3"),
             )
             .len()

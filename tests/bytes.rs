@@ -80,12 +80,12 @@ impl Console {
 
     /// Draws if the console asks to, as the main loop does; the bytes sent.
     fn frame(&mut self) -> usize {
-        if !self.app.dirty {
+        if !self.app.view.dirty {
             return 0;
         }
         let (app, theme) = (&self.app, &self.theme);
         let n = draw_frame(&mut self.term, &self.out, |f| render(app, theme, f)).expect("drawn");
-        self.app.dirty = false;
+        self.app.view.dirty = false;
         n
     }
 
@@ -100,7 +100,7 @@ impl Console {
 
     /// Seconds of nothing happening but the clock (and every source saying it is there).
     fn idle(&mut self, secs: i64) -> usize {
-        let start = self.app.now;
+        let start = self.app.data.now;
         (1..=secs)
             .map(|s| {
                 let now = start.plus_secs(s);
@@ -134,7 +134,7 @@ fn nothing_is_written_while_nothing_changes_in_any_view() {
     c.key(KeyCode::Char('1'));
     c.key(KeyCode::Char('d'));
     assert!(matches!(
-        c.app.modals.top(),
+        c.app.view.modals.top(),
         Some(shopctl::ui::modal::Modal::Plan(_))
     ));
     assert_eq!(c.idle(5), 0, "a drain plan waiting for its confirmation");
@@ -145,15 +145,15 @@ fn nothing_is_written_while_nothing_changes_in_any_view() {
     c.key(KeyCode::Char('s'));
     assert!(
         matches!(
-            c.app.modals.top(),
+            c.app.view.modals.top(),
             Some(shopctl::ui::modal::Modal::Confirm(_))
         ),
         "the step's confirmation is open"
     );
     assert_eq!(c.idle(5), 0, "a release confirmation");
     c.key(KeyCode::Esc);
-    c.app.wall = Some(WallState::rotating(0));
-    c.app.dirty = true;
+    c.app.view.wall = Some(WallState::rotating(0));
+    c.app.view.dirty = true;
     c.frame();
     assert_eq!(c.idle(10), 0, "the wall screen");
 }
@@ -168,7 +168,14 @@ fn a_selection_move_costs_bytes_in_proportion_to_the_cells_that_changed() {
     println!("a whole 200×50 screen: {whole} bytes; one selection move: {moves:?} bytes");
     assert!(worst > 0 && worst <= 1024, "{moves:?}");
     // One application turning Degraded: a few cells in a few panes.
-    let mut app = c.app.fleet.apps_in_order().next().cloned().expect("an app");
+    let mut app = c
+        .app
+        .data
+        .fleet
+        .apps_in_order()
+        .next()
+        .cloned()
+        .expect("an app");
     app.health = shopctl::domain::HealthStatus::Degraded;
     let changed = c.send(Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(
         app,

@@ -47,7 +47,7 @@ fn wall_app(now: Ts) -> App {
         mode: "demo",
     };
     let mut app = App::new(info, None, now, Rect::new(0, 0, 200, 50));
-    app.wall = Some(WallState::rotating(20));
+    app.view.wall = Some(WallState::rotating(20));
     app
 }
 
@@ -75,9 +75,9 @@ fn wall_screen_memory_over_a_simulated_day() {
         events += batch.len();
         update(&mut app, Msg::Sources(batch));
         update(&mut app, Msg::Tick(now));
-        if app.dirty {
+        if app.view.dirty {
             terminal.draw(|f| render(&app, &theme, f)).expect("drawn");
-            app.dirty = false;
+            app.view.dirty = false;
             frames += 1;
         }
         if (s + 1) % 3600 == 0 {

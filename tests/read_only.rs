@@ -67,7 +67,8 @@ fn access(dir: &std::path::Path) -> shopctl::ops::access::WriteAccess {
 }
 
 fn screen(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let mut t = Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height))
+        .expect("terminal");
     let theme = Theme::load("default").expect("theme");
     t.draw(|f| render(app, &theme, f)).expect("draw");
     t.backend().to_string()
@@ -138,9 +139,9 @@ fn no_key_anywhere_opens_a_dialog_or_emits_a_change() {
                 "{place:?} then {k:?}: {effects:?}"
             );
             assert!(
-                app.modals.dialog().is_none()
-                    && app.modals.plan().is_none()
-                    && app.modals.reassign().is_none(),
+                app.view.modals.dialog().is_none()
+                    && app.view.modals.plan().is_none()
+                    && app.view.modals.reassign().is_none(),
                 "{place:?} then {k:?} opened a dialog"
             );
         }
@@ -167,10 +168,15 @@ fn help_and_footer_offer_no_mutating_key() {
     // Help, tall enough to show every line: each mutating binding's own help text is absent
     // read-only, and present in a read-write console (so this can fail).
     let mut ro = read_only(&f);
-    ro.size = Rect::new(0, 0, 200, 90);
+    ro.view.size = Rect::new(0, 0, 200, 90);
     update(&mut ro, ch('?'));
     let s = screen(&ro);
-    let mut rw = App::new(ro.info.clone(), Some(access(tmp.path())), ro.now, ro.size);
+    let mut rw = App::new(
+        ro.session.info.clone(),
+        Some(access(tmp.path())),
+        ro.data.now,
+        ro.view.size,
+    );
     update(&mut rw, ch('?'));
     let rw_help = screen(&rw);
     let mutating: Vec<_> = shopctl::ui::keymap::bindings(false)

@@ -33,13 +33,14 @@ fn key(c: KeyCode) -> Msg {
 /// What a console showed, as text rows (the header and footer rows left out: a replay says so
 /// there).
 fn body(app: &App) -> Vec<String> {
-    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("term");
+    let mut t =
+        Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height)).expect("term");
     t.draw(|f| render(app, &Theme::load("default").expect("theme"), f))
         .expect("drawn");
     rows(t.backend().buffer())
         .into_iter()
         .skip(1)
-        .take(usize::from(app.size.height) - 2)
+        .take(usize::from(app.view.size.height) - 2)
         .collect()
 }
 

@@ -85,7 +85,8 @@ fn fleet(scale: u32) -> (tempfile::TempDir, Fleet) {
 }
 
 fn screen(app: &App, theme: &str) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let mut t = Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height))
+        .expect("terminal");
     let theme = Theme::load(theme).expect("theme");
     t.draw(|f| render(app, &theme, f)).expect("draw");
     t.backend().to_string()
@@ -95,14 +96,14 @@ fn screen(app: &App, theme: &str) -> String {
 fn focus_moves_with_tab_and_numbers() {
     let (_d, f) = fleet(400);
     let mut app = app_with(&f, 100, 30);
-    assert_eq!(app.focus, PaneId::Clusters);
+    assert_eq!(app.view.focus, PaneId::Clusters);
     update(&mut app, key(KeyCode::Tab));
-    assert_eq!(app.focus, PaneId::Tiers);
+    assert_eq!(app.view.focus, PaneId::Tiers);
     update(&mut app, key(KeyCode::BackTab));
     update(&mut app, key(KeyCode::BackTab));
-    assert_eq!(app.focus, PaneId::Alerts);
+    assert_eq!(app.view.focus, PaneId::Alerts);
     update(&mut app, ch('3'));
-    assert_eq!(app.focus, PaneId::ShopSets);
+    assert_eq!(app.view.focus, PaneId::ShopSets);
 }
 
 #[test]
@@ -110,12 +111,12 @@ fn selecting_a_cluster_or_tier_sets_the_highlight() {
     let (_d, f) = fleet(400);
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('j'));
-    assert_eq!(app.scope, Some(Scope::Cluster("b".into())));
+    assert_eq!(app.view.scope, Some(Scope::Cluster("b".into())));
     update(&mut app, ch('2'));
     update(&mut app, key(KeyCode::End));
-    assert_eq!(app.scope, Some(Scope::Tier("prod-ha".into())));
+    assert_eq!(app.view.scope, Some(Scope::Tier("prod-ha".into())));
     update(&mut app, key(KeyCode::Esc));
-    assert_eq!(app.scope, None);
+    assert_eq!(app.view.scope, None);
 }
 
 #[test]
@@ -141,14 +142,14 @@ fn filtering_narrows_the_focused_list_and_esc_clears_it() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, ch('/'));
-    assert!(app.modals.filter().is_some());
+    assert!(app.view.modals.filter().is_some());
     for c in "prod-ha".chars() {
         update(&mut app, ch(c));
     }
     let keys = app.keys_of(PaneId::ShopSets);
     assert_eq!(keys, ["a-3", "b-4", "c-3", "d-4"]);
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.modals.filter().is_none());
+    assert!(app.view.modals.filter().is_none());
     assert_eq!(app.pane(PaneId::ShopSets).filter, "prod-ha");
     update(&mut app, key(KeyCode::Esc));
     assert_eq!(app.pane(PaneId::ShopSets).filter, "");
@@ -160,7 +161,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('3'));
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("detail open");
+    let d = app.view.modals.detail().expect("detail open");
     assert_eq!(
         d.target,
         DetailTarget::ShopSet("a-4".into()),
@@ -173,7 +174,7 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
         update(&mut app, ch(c));
     }
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("still open");
+    let d = app.view.modals.detail().expect("still open");
     assert!(
         !d.rows.is_empty()
             && d.rows
@@ -181,8 +182,8 @@ fn enter_opens_a_shopset_with_its_shops_filterable() {
                 .all(|&i| f.shops[i as usize].name.contains(&first))
     );
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.modals.detail().is_none());
-    assert_eq!(app.focus, PaneId::ShopSets);
+    assert!(app.view.modals.detail().is_none());
+    assert_eq!(app.view.focus, PaneId::ShopSets);
 }
 
 #[test]
@@ -190,9 +191,9 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
     update(&mut app, ch('?'));
-    assert!(app.modals.help_open());
+    assert!(app.view.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), Vec::<Effect>::new());
-    assert!(!app.modals.help_open());
+    assert!(!app.view.modals.help_open());
     assert_eq!(update(&mut app, ch('q')), vec![Effect::Quit]);
     assert_eq!(
         update(
@@ -218,8 +219,8 @@ fn quit_keys_and_signals_quit_and_q_closes_overlays_first() {
 fn nothing_is_redrawn_while_nothing_changes() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
-    app.dirty = false;
-    let now = app.now;
+    app.view.dirty = false;
+    let now = app.data.now;
     // Ticks and heartbeats within the same minute, with fresh data: nothing visible changes.
     for s in 1..=3 {
         update(
@@ -230,11 +231,11 @@ fn nothing_is_redrawn_while_nothing_changes() {
             }),
         );
         update(&mut app, Msg::Tick(now.plus_secs(s)));
-        assert!(!app.dirty, "redraw requested at +{s}s");
+        assert!(!app.view.dirty, "redraw requested at +{s}s");
     }
     // An unknown key changes nothing either.
     update(&mut app, key(KeyCode::F(9)));
-    assert!(!app.dirty);
+    assert!(!app.view.dirty);
 }
 
 #[test]
@@ -242,14 +243,14 @@ fn data_goes_stale_when_the_source_stops_reporting() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 100, 30);
     assert_eq!(app.freshness(), Freshness::Live);
-    let hb = app.now;
+    let hb = app.data.now;
     update(&mut app, Msg::Tick(hb.plus_secs(30)));
     assert!(
         matches!(app.freshness(), Freshness::Stale { secs: 30, .. }),
         "{:?}",
         app.freshness()
     );
-    assert!(app.dirty);
+    assert!(app.view.dirty);
     update(
         &mut app,
         Msg::Source(SourceEvent::Problem {
@@ -361,7 +362,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         update(&mut app, ch('s')).is_empty(),
         "nothing happens before confirmation"
     );
-    let d = app.modals.dialog().expect("dialog");
+    let d = app.view.modals.dialog().expect("dialog");
     assert!(d.refused.is_none() && d.reason.is_none(), "the gate passes");
     assert_eq!(d.shopsets.len(), f.shopsets_of_tier("prod-beta").count());
     assert!(
@@ -389,7 +390,7 @@ fn s_on_a_tier_opens_the_confirmation_and_enter_executes_the_promotion() {
         }
         other => panic!("expected one promotion, got {other:?}"),
     }
-    assert!(app.modals.dialog().is_none() && app.busy);
+    assert!(app.view.modals.dialog().is_none() && app.op.busy);
 }
 
 #[test]
@@ -416,7 +417,7 @@ fn a_step_pushed_with_a_warning_says_so_in_the_footer_and_follows_the_rollout() 
     );
     let s = screen(&app, "default");
     assert!(s.contains("⚠ Argo CD Application 'shopset-b-7'"), "{s}");
-    assert!(app.progress.is_some(), "the rollout is followed anyway");
+    assert!(app.op.progress.is_some(), "the rollout is followed anyway");
 }
 
 #[test]
@@ -425,7 +426,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     let mut app = app_with(&f, 100, 30);
     tiers_pane_on(&mut app, "prod");
     update(&mut app, ch('s'));
-    let d = app.modals.dialog().expect("dialog");
+    let d = app.view.modals.dialog().expect("dialog");
     assert!(
         d.refused
             .as_deref()
@@ -436,7 +437,7 @@ fn esc_cancels_and_a_refused_step_executes_nothing() {
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.modals.dialog().is_none());
+    assert!(app.view.modals.dialog().is_none());
 }
 
 #[test]
@@ -450,7 +451,8 @@ fn overriding_the_soak_needs_a_typed_reason() {
         "no reason, no promotion"
     );
     assert!(
-        app.toast
+        app.view
+            .toast
             .as_ref()
             .is_some_and(|t| t.text.contains("reason"))
     );
@@ -477,7 +479,7 @@ fn a_read_only_console_never_opens_a_mutation() {
     tiers_pane_on(&mut app, "prod-beta");
     for k in ['s', 'b'] {
         assert!(update(&mut app, ch(k)).is_empty());
-        assert!(app.modals.dialog().is_none());
+        assert!(app.view.modals.dialog().is_none());
     }
     assert!(screen(&app, "default").contains("│RO│"));
 }
@@ -528,7 +530,8 @@ fn the_guide_shows_the_release_as_a_checklist_with_the_next_action() {
     // s in the guide opens the step for the next tier.
     update(&mut app, ch('s'));
     assert!(
-        app.modals
+        app.view
+            .modals
             .dialog()
             .is_some_and(|d| d.title.contains("prod-beta"))
     );
@@ -549,7 +552,7 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
     let mut app = app_with(&f, 100, 30);
     clusters_pane_on(&mut app, "c");
     assert!(update(&mut app, ch('d')).is_empty());
-    let d = app.modals.plan().expect("plan shown");
+    let d = app.view.modals.plan().expect("plan shown");
     assert!(d.plan.blockers.is_empty() && !d.plan.moves.is_empty());
     let s = screen(&app, "default");
     assert!(
@@ -560,7 +563,8 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     assert!(
-        app.toast
+        app.view
+            .toast
             .as_ref()
             .is_some_and(|t| t.text.contains("type the cluster's name 'c'"))
     );
@@ -579,7 +583,7 @@ fn a_drain_needs_the_cluster_name_typed_and_moves_nothing_before() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(app.drain_run.is_some());
+    assert!(app.op.drain_run.is_some());
     assert_eq!(update(&mut app, ch('x')), vec![Effect::CancelDrain]);
 }
 
@@ -596,12 +600,12 @@ fn esc_cancels_a_drain_plan_and_read_only_never_opens_one() {
     clusters_pane_on(&mut app, "a");
     update(&mut app, ch('d'));
     assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
-    assert!(app.modals.plan().is_none());
+    assert!(app.view.modals.plan().is_none());
     let mut ro = read_only_app(&f, 100, 30);
     clusters_pane_on(&mut ro, "a");
     update(&mut ro, ch('d'));
     update(&mut ro, ch('u'));
-    assert!(ro.modals.plan().is_none());
+    assert!(ro.view.modals.plan().is_none());
 }
 
 #[test]
@@ -622,7 +626,7 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
     }
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, ch('r'));
-    let r = app.modals.reassign().expect("reassign dialog");
+    let r = app.view.modals.reassign().expect("reassign dialog");
     assert_eq!(r.shop.name, first);
     // Dropping one leg of a dual shop breaks its redundancy: refused with the rule, nothing runs.
     let leg = r.chosen[0].clone();
@@ -631,17 +635,20 @@ fn reassign_from_the_fleet_wide_search_shows_broken_rules() {
         .iter()
         .position(|c| *c == leg)
         .expect("a leg is a candidate");
-    while app.modals.reassign().expect("open").cursor < i {
+    while app.view.modals.reassign().expect("open").cursor < i {
         update(&mut app, ch('j'));
     }
     update(&mut app, ch(' '));
-    assert_eq!(app.modals.reassign().expect("open").chosen.len(), 1);
+    assert_eq!(app.view.modals.reassign().expect("open").chosen.len(), 1);
     let s = screen(&app, "default");
     assert!(s.contains("✗"), "the broken rule is shown:\n{s}");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let toast = app.toast.as_ref().expect("refused");
+    let toast = app.view.toast.as_ref().expect("refused");
     assert!(toast.text.starts_with("refused:"), "{}", toast.text);
-    assert!(app.modals.reassign().is_some(), "the dialog stays open");
+    assert!(
+        app.view.modals.reassign().is_some(),
+        "the dialog stays open"
+    );
 }
 
 /// The app of `a_drain_needs_the_cluster_name_typed…`, with a drain of `cluster` running.
@@ -668,14 +675,14 @@ fn quitting_during_a_drain_asks_first() {
         update(&mut app, ch('q')).is_empty(),
         "q asks, it does not quit"
     );
-    let question = app.modals.quit().expect("asked").question();
+    let question = app.view.modals.quit().expect("asked").question();
     assert!(
         question.contains("a drain of 'c' is running") && question.contains("quit? y/n"),
         "{question}"
     );
     assert!(screen(&app, "default").contains("a drain of 'c' is running"));
     assert!(update(&mut app, ch('n')).is_empty());
-    assert!(app.modals.quit().is_none() && app.drain_run.is_some());
+    assert!(app.view.modals.quit().is_none() && app.op.drain_run.is_some());
     let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(update(&mut app, ctrl_c).is_empty(), "ctrl-c asks too");
     assert_eq!(update(&mut app, ch('y')), vec![Effect::Quit]);
@@ -697,11 +704,11 @@ fn a_followed_step_superseded_by_another_change_stops_being_followed() {
     let (_d, f) = fleet(300);
     let mut app = app_with(&f, 100, 30);
     let head = f.tier("prod-beta").and_then(|t| t.head.clone());
-    app.progress = Some(Progress {
+    app.op.progress = Some(Progress {
         tier: "prod-beta".into(),
         commit: "pushed-by-this-console".into(),
         before: head,
-        since: app.now,
+        since: app.data.now,
         rollback: false,
     });
     let mut tiers = f.tiers.clone();
@@ -727,13 +734,13 @@ fn a_followed_step_superseded_by_another_change_stops_being_followed() {
         Msg::Source(SourceEvent::Update(FleetUpdate::Tiers(tiers))),
     );
     assert_eq!(effects, vec![Effect::Unlock]);
-    assert!(app.progress.is_none());
-    let toast = app.toast.as_ref().expect("said so");
+    assert!(app.op.progress.is_none());
+    let toast = app.view.toast.as_ref().expect("said so");
     assert!(toast.text.contains("superseded"), "{}", toast.text);
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
     assert!(
-        app.modals.dialog().is_some(),
+        app.view.modals.dialog().is_some(),
         "the tier can be stepped again"
     );
 }
@@ -759,7 +766,7 @@ fn soaking_dialog(tmp: &std::path::Path) -> (Fleet, App) {
     );
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
-    let d = app.modals.dialog().expect("dialog");
+    let d = app.view.modals.dialog().expect("dialog");
     assert!(d.refused.is_none() && d.reason.is_some(), "soaking");
     (f, app)
 }
@@ -770,9 +777,9 @@ fn the_open_dialog_follows_the_gate_live() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (f, mut app) = soaking_dialog(tmp.path());
     // The soak ends while the dialog is open: no reason is needed any more.
-    let later = app.now.plus_secs(3600);
+    let later = app.data.now.plus_secs(3600);
     update(&mut app, Msg::Tick(later));
-    let d = app.modals.dialog().expect("still open");
+    let d = app.view.modals.dialog().expect("still open");
     assert!(d.reason.is_none() && d.refused.is_none(), "soak over");
     // A critical alert on beta fires: a reason is needed again.
     let alert = Alert {
@@ -788,7 +795,7 @@ fn the_open_dialog_follows_the_gate_live() {
         &mut app,
         Msg::Source(SourceEvent::Update(FleetUpdate::Alerts(vec![alert]))),
     );
-    let d = app.modals.dialog().expect("still open");
+    let d = app.view.modals.dialog().expect("still open");
     assert!(d.reason.is_some(), "an alert asks for a reason");
     assert!(
         screen(&app, "default").contains("CheckoutErrorRateHigh"),
@@ -806,7 +813,7 @@ fn the_open_dialog_follows_the_gate_live() {
         &mut app,
         Msg::Source(SourceEvent::Update(FleetUpdate::AppUpserted(app_status))),
     );
-    let d = app.modals.dialog().expect("still open");
+    let d = app.view.modals.dialog().expect("still open");
     let refused = d.refused.clone().expect("refused");
     assert!(refused.contains("lower_tier_settled"), "{refused}");
     assert!(
@@ -823,10 +830,10 @@ fn b_in_the_guide_rolls_back_the_failed_tier() {
     update(&mut app, ch('g'));
     assert!(update(&mut app, ch('b')).is_empty());
     assert!(
-        app.modals.dialog().is_none(),
+        app.view.modals.dialog().is_none(),
         "no tier failed: nothing to roll back"
     );
-    let toast = app.toast.as_ref().expect("said why");
+    let toast = app.view.toast.as_ref().expect("said why");
     assert!(toast.text.contains("no tier has failed"), "{}", toast.text);
     // A beta ShopSet degrades: the guide marks beta failed and b rolls beta back.
     let beta = f.shopsets_of_tier("beta").next().expect("a beta ShopSet");
@@ -839,7 +846,7 @@ fn b_in_the_guide_rolls_back_the_failed_tier() {
     let s = screen(&app, "default");
     assert!(s.contains("b rolls it back"), "{s}");
     update(&mut app, ch('b'));
-    let d = app.modals.dialog().expect("rollback dialog");
+    let d = app.view.modals.dialog().expect("rollback dialog");
     assert_eq!(d.title, "Roll back 'beta'");
 }
 
@@ -852,7 +859,7 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
     let mut app = app_with(&f, 120, 40);
     clusters_pane_on(&mut app, "b");
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("detail");
+    let d = app.view.modals.detail().expect("detail");
     assert_eq!(
         d.down + d.one_leg,
         d.rows.len(),
@@ -872,13 +879,13 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
     );
     // The listed shops can be reassigned from there.
     update(&mut app, ch('r'));
-    let r = app.modals.reassign().expect("reassign dialog");
+    let r = app.view.modals.reassign().expect("reassign dialog");
     assert_eq!(r.shop.name, first);
     // A reachable cluster's detail lists no shops.
     let mut app = app_with(&f, 120, 40);
     clusters_pane_on(&mut app, "a");
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("detail");
+    let d = app.view.modals.detail().expect("detail");
     assert!(!d.has_list() && d.rows.is_empty());
 }
 
@@ -886,7 +893,8 @@ fn an_unreachable_clusters_detail_lists_the_shops_down_and_on_one_leg() {
 /// colour regression changes the snapshot.
 fn styled_screen(app: &App, theme: &str) -> String {
     use std::fmt::Write as _;
-    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    let mut t = Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height))
+        .expect("terminal");
     let theme = Theme::load(theme).expect("theme");
     t.draw(|f| render(app, &theme, f)).expect("draw");
     let buf = t.backend().buffer();
@@ -963,7 +971,7 @@ fn snapshot_drain_plan_with_blockers() {
     );
     clusters_pane_on(&mut app, "c");
     update(&mut app, ch('d'));
-    let d = app.modals.plan().expect("plan");
+    let d = app.view.modals.plan().expect("plan");
     assert!(!d.plan.blockers.is_empty(), "blocked");
     insta::assert_snapshot!(screen(&app, "default"));
     // Enter refuses while shops are blocked.
@@ -1043,7 +1051,7 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
     for c in "c".chars() {
         update(&mut app, ch(c));
     }
-    let first = app.modals.plan().expect("plan shown").plan.clone();
+    let first = app.view.modals.plan().expect("plan shown").plan.clone();
     // Someone moves the first planned shop to another ShopSet of its tier meanwhile.
     let m = first.moves.first().expect("a move").clone();
     let mut shop = f
@@ -1083,7 +1091,7 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
             shopctl::domain::FleetUpdate::ShopUpserted(shop),
         )),
     );
-    let d = app.modals.plan().expect("still open");
+    let d = app.view.modals.plan().expect("still open");
     assert!(d.changed, "the dialog noticed");
     assert_ne!(d.plan, first, "the plan is the fleet's as it is now");
     assert!(
@@ -1101,7 +1109,7 @@ fn an_open_drain_plan_follows_the_fleet_and_asks_for_the_name_again_when_it_chan
 fn i_lists_every_source_with_its_state_age_and_last_error() {
     let (_d, f) = fleet(200);
     let mut app = app_with(&f, 120, 30);
-    let now = app.now;
+    let now = app.data.now;
     update(
         &mut app,
         Msg::Source(SourceEvent::Problem {
@@ -1123,7 +1131,7 @@ fn i_lists_every_source_with_its_state_age_and_last_error() {
     );
     update(&mut app, ch('i'));
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.modals.is_empty(), "esc closes it");
+    assert!(app.view.modals.is_empty(), "esc closes it");
 }
 
 #[test]
@@ -1131,13 +1139,13 @@ fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
     use shopctl::ops::{Capability, Denial};
     let (_d, f) = fleet(300);
     let mut app = app_with(&f, 120, 30);
-    app.denied = vec![Denial {
+    app.session.denied = vec![Denial {
         what: "patch shops.shopset.dev".into(),
         blocks: Some(Capability::Placement),
     }];
     clusters_pane_on(&mut app, "b");
     assert!(update(&mut app, ch('d')).is_empty());
-    assert!(app.modals.is_empty(), "no drain plan opened");
+    assert!(app.view.modals.is_empty(), "no drain plan opened");
     let s = screen(&app, "default");
     assert!(
         s.contains("✗ not permitted: this session may not patch shops.shopset.dev"),
@@ -1157,7 +1165,7 @@ fn a_write_the_session_may_not_make_opens_no_dialog_and_says_why() {
     // A release step needs no shop patch: its confirmation opens.
     tiers_pane_on(&mut app, "prod-beta");
     update(&mut app, ch('s'));
-    assert!(app.modals.dialog().is_some());
+    assert!(app.view.modals.dialog().is_some());
 }
 
 #[test]
@@ -1167,7 +1175,10 @@ fn a_changing_key_in_a_read_only_console_says_why_nothing_happens() {
     tiers_pane_on(&mut app, "prod-beta");
     for k in ['s', 'b'] {
         assert!(update(&mut app, ch(k)).is_empty());
-        assert!(app.modals.is_empty(), "no dialog in a read-only console");
+        assert!(
+            app.view.modals.is_empty(),
+            "no dialog in a read-only console"
+        );
         let s = screen(&app, "default");
         assert!(
             s.contains("read-only: this console cannot change the fleet"),
@@ -1194,7 +1205,7 @@ fn alerting_app(silenced: bool, access: Option<WriteAccess>) -> App {
             ("cluster".to_string(), "b".to_string()),
         ]
         .into(),
-        since: app.now,
+        since: app.data.now,
         summary: "a node is not ready".into(),
         silenced_by: if silenced {
             vec!["s1".into()]
@@ -1205,8 +1216,8 @@ fn alerting_app(silenced: bool, access: Option<WriteAccess>) -> App {
     let silence = Silence {
         id: "s1".into(),
         matchers: vec![shopctl::domain::Matcher::equal("cluster", "b")],
-        starts_at: app.now,
-        ends_at: app.now.plus_secs(3600),
+        starts_at: app.data.now,
+        ends_at: app.data.now.plus_secs(3600),
         created_by: "bob".into(),
         comment: "node replaced".into(),
         state: SilenceState::Active,
@@ -1227,11 +1238,11 @@ fn shift_s_silences_the_selected_alert_with_its_labels_and_a_comment() {
     use shopctl::ops::Mutation;
     let mut app = alerting_app(false, Some(access()));
     update(&mut app, ch('S'));
-    assert!(app.modals.silence().is_some(), "the dialog opens");
+    assert!(app.view.modals.silence().is_some(), "the dialog opens");
     insta::assert_snapshot!("silence_dialog_80x24", screen(&app, "default"));
     // No comment: nothing is executed, and the footer says why.
     assert!(executed(&update(&mut app, key(KeyCode::Enter))).is_none());
-    assert!(app.modals.silence().is_some());
+    assert!(app.view.modals.silence().is_some());
     for c in "replacing the node".chars() {
         update(&mut app, ch(c));
     }
@@ -1239,7 +1250,7 @@ fn shift_s_silences_the_selected_alert_with_its_labels_and_a_comment() {
     update(&mut app, key(KeyCode::Tab));
     update(&mut app, key(KeyCode::Tab));
     assert_eq!(
-        app.modals.silence().expect("open").field,
+        app.view.modals.silence().expect("open").field,
         shopctl::ui::dialogs::silence::Field::Duration
     );
     update(&mut app, key(KeyCode::Backspace));
@@ -1259,7 +1270,7 @@ fn shift_s_silences_the_selected_alert_with_its_labels_and_a_comment() {
             comment: "replacing the node".into(),
         })
     );
-    assert!(app.modals.silence().is_none(), "the dialog closed");
+    assert!(app.view.modals.silence().is_none(), "the dialog closed");
 }
 
 #[test]
@@ -1267,7 +1278,7 @@ fn shift_e_expires_the_silence_muting_the_selected_alert() {
     use shopctl::ops::Mutation;
     let mut app = alerting_app(true, Some(access()));
     update(&mut app, ch('E'));
-    assert!(app.modals.expire().is_some(), "the dialog opens");
+    assert!(app.view.modals.expire().is_some(), "the dialog opens");
     let shown = screen(&app, "default");
     assert!(
         shown.contains("node replaced") && shown.contains("cluster=\"b\""),
@@ -1285,7 +1296,7 @@ fn a_read_only_console_neither_silences_nor_expires() {
     let mut app = alerting_app(true, None);
     for c in ['S', 'E'] {
         assert!(update(&mut app, ch(c)).is_empty());
-        assert!(app.modals.is_empty(), "no dialog for {c}");
+        assert!(app.view.modals.is_empty(), "no dialog for {c}");
     }
     assert!(!screen(&app, "default").contains("silence the selected"));
 }
@@ -1298,7 +1309,7 @@ fn shift_s_without_an_alert_writes_a_silence_for_the_highlighted_cluster() {
     let mut app = app_with(&f, 80, 24);
     clusters_pane_on(&mut app, "b");
     update(&mut app, ch('S'));
-    assert!(app.modals.silence().is_some(), "the dialog opens");
+    assert!(app.view.modals.silence().is_some(), "the dialog opens");
     // The matchers have the keys; tab twice to the comment.
     update(&mut app, key(KeyCode::Tab));
     update(&mut app, key(KeyCode::Tab));
@@ -1327,14 +1338,14 @@ fn a_paste_is_text_and_never_keys() {
         Msg::Paste("INC-99 b outage\rsee runbook\r\n2jjs\n".into()),
     );
     assert!(effects.is_empty(), "a paste runs nothing");
-    let d = app.modals.silence().expect("still open");
+    let d = app.view.modals.silence().expect("still open");
     assert_eq!(
         d.comment.lines(),
         ["INC-99 b outage", "see runbook", "2jjs", ""],
         "text, lines kept"
     );
     assert_eq!(
-        app.focus,
+        app.view.focus,
         shopctl::ui::state::PaneId::Alerts,
         "no key acted"
     );
@@ -1348,8 +1359,8 @@ fn a_paste_is_text_and_never_keys() {
     // Without a text field a paste does nothing at all.
     let mut app = alerting_app(false, Some(access()));
     assert!(update(&mut app, Msg::Paste("2jjs\n".into())).is_empty());
-    assert_eq!(app.focus, shopctl::ui::state::PaneId::Alerts);
-    assert!(app.modals.is_empty());
+    assert_eq!(app.view.focus, shopctl::ui::state::PaneId::Alerts);
+    assert!(app.view.modals.is_empty());
 }
 
 #[test]
@@ -1358,9 +1369,9 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
     let mut app = app_with(&f, 100, 30);
     let mut fresh = Sources::default();
     fresh.expect(SourceId::ControlPlane);
-    std::mem::swap(&mut app.sources, &mut fresh);
+    std::mem::swap(&mut app.data.sources, &mut fresh);
     // Git answers first: nothing is live before the control plane has read.
-    let now = app.now;
+    let now = app.data.now;
     update(
         &mut app,
         Msg::Source(SourceEvent::Heartbeat {
@@ -1392,7 +1403,7 @@ fn a_first_read_still_arriving_shows_how_far_it_has_come_never_live() {
     assert!(!s.contains("● live"), "{s}");
     // Once the control plane has read whole, the header says what is wrong elsewhere; and
     // live once Alertmanager answers too.
-    let hb = app.now;
+    let hb = app.data.now;
     update(
         &mut app,
         Msg::Source(SourceEvent::Heartbeat {
@@ -1462,7 +1473,7 @@ fn an_application_detail_shows_argo_cds_message_and_the_resources_that_are_not_o
     );
     update(&mut app, ch('4'));
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("detail open");
+    let d = app.view.modals.detail().expect("detail open");
     assert_eq!(d.target, DetailTarget::App(a.name.clone()));
     let s = screen(&app, "default");
     // Every word of the message is on screen, wrapped, none cut.
@@ -1500,7 +1511,7 @@ fn a_clusters_detail_says_why_its_probe_failed_whole() {
     );
     update(&mut app, ch('1'));
     update(&mut app, key(KeyCode::Enter));
-    let d = app.modals.detail().expect("detail open");
+    let d = app.view.modals.detail().expect("detail open");
     assert_eq!(d.target, DetailTarget::Cluster("a".into()));
     let s = screen(&app, "default");
     assert!(s.contains("last error"), "{s}");

@@ -29,7 +29,7 @@ fn wall(w: u16, h: u16, rotate: u64, scenario: Scenario) -> (tempfile::TempDir, 
         mode: "demo",
     };
     let mut app = App::new(info, None, now, Rect::new(0, 0, w, h));
-    app.wall = Some(WallState::rotating(rotate));
+    app.view.wall = Some(WallState::rotating(rotate));
     let mut events: Vec<SourceEvent> = fleet
         .as_updates()
         .into_iter()
@@ -64,7 +64,8 @@ fn beats(at: shopctl::domain::Ts) -> Vec<SourceEvent> {
 }
 
 fn screen(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("term");
+    let mut t =
+        Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height)).expect("term");
     let theme = Theme::load("default").expect("theme");
     t.draw(|f| render(app, &theme, f)).expect("drawn");
     t.backend().to_string()
@@ -98,33 +99,33 @@ fn where_the_views_do_not_fit_they_rotate_and_keys_move_them() {
     let first = screen(&app);
     assert!(first.contains("next 20s"), "{first}");
     assert_eq!(
-        app.wall.as_ref().map(WallState::current),
+        app.view.wall.as_ref().map(WallState::current),
         Some(WallView::Ladder)
     );
-    let now = app.now;
+    let now = app.data.now;
     update(&mut app, Msg::Tick(now.plus_secs(10)));
     assert!(screen(&app).contains("next 10s"));
     update(&mut app, Msg::Tick(now.plus_secs(20)));
     assert_eq!(
-        app.wall.as_ref().map(WallState::current),
+        app.view.wall.as_ref().map(WallState::current),
         Some(WallView::Map)
     );
     key(&mut app, KeyCode::Char('3'));
     assert_eq!(
-        app.wall.as_ref().map(WallState::current),
+        app.view.wall.as_ref().map(WallState::current),
         Some(WallView::Alerts)
     );
     key(&mut app, KeyCode::Tab);
     assert_eq!(
-        app.wall.as_ref().map(WallState::current),
+        app.view.wall.as_ref().map(WallState::current),
         Some(WallView::Ladder)
     );
     // Rotation off: the view stays.
     let (_t, mut app) = wall(60, 16, 0, Scenario::Calm);
-    let now = app.now;
+    let now = app.data.now;
     update(&mut app, Msg::Tick(now.plus_secs(600)));
     assert_eq!(
-        app.wall.as_ref().map(WallState::current),
+        app.view.wall.as_ref().map(WallState::current),
         Some(WallView::Ladder)
     );
 }
@@ -132,7 +133,7 @@ fn where_the_views_do_not_fit_they_rotate_and_keys_move_them() {
 #[test]
 fn stale_data_takes_the_whole_screen_counts_up_and_goes_away_by_itself() {
     let (_t, mut app) = wall(100, 30, 20, Scenario::Calm);
-    let now = app.now;
+    let now = app.data.now;
     assert!(!screen(&app).contains("STALE"));
     update(&mut app, Msg::Tick(now.plus_secs(20)));
     let s = screen(&app);
@@ -155,23 +156,23 @@ fn an_outage_shows_on_the_map_and_the_wall_changes_nothing() {
     let (_t, mut app) = wall(120, 40, 20, Scenario::ClusterOutage);
     let s = screen(&app);
     assert!(s.contains("✗ DOWN"), "{s}");
-    let before = app.fleet.clone().shops.len();
+    let before = app.data.fleet.clone().shops.len();
     for c in ['s', 'd', 'u', 'r', 'b', 'S', 'E', 'x'] {
         let effects = update(
             &mut app,
             Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
         );
         assert!(effects.is_empty(), "{c} asked for {effects:?}");
-        assert!(app.modals.top().is_none(), "{c} opened something");
+        assert!(app.view.modals.top().is_none(), "{c} opened something");
     }
-    assert_eq!(app.fleet.shops.len(), before);
+    assert_eq!(app.data.fleet.shops.len(), before);
     assert!(app.readonly());
 }
 
 #[test]
 fn a_replayed_wall_says_it_is_a_replay() {
     let (_t, mut app) = wall(100, 30, 20, Scenario::Calm);
-    app.replay = Some(shopctl::ui::state::ReplayView {
+    app.session.replay = Some(shopctl::ui::state::ReplayView {
         name: "wall.jsonl".into(),
         speed: 10.0,
         paused: false,

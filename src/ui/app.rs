@@ -112,21 +112,106 @@ pub struct Said {
     pub bad: bool,
 }
 
+/// The console's state, in four parts, each with what changes it: what the sources say
+/// (`data`, changed by source events and the clock), how this console runs (`session`, set when
+/// it starts), what the operator sees (`view`, changed by keys and resizes), and the operation
+/// this console runs or follows (`op`, changed by what the operations report).
 pub struct App {
+    pub data: Data,
+    pub session: Session,
+    pub view: ViewState,
+    pub op: Running,
+}
+
+/// What the sources say, and when.
+pub struct Data {
     pub fleet: Fleet,
+    pub now: Ts,
+    /// Freshness and the last error of every source.
+    pub sources: Sources,
+    /// Unfinished drains were looked for once the whole fleet arrived.
+    pub drains_checked: bool,
+}
+
+impl Data {
+    pub fn freshness(&self) -> Freshness {
+        self.sources.freshness(self.now)
+    }
+
+    /// What the header shows that depends on the clock alone.
+    pub fn clock_view(&self) -> (String, Freshness) {
+        (self.now.hhmm(), self.freshness())
+    }
+
+    /// What a source says. Returns whether anything shown changed.
+    pub fn on_source(&mut self, ev: SourceEvent) -> bool {
+        match ev {
+            SourceEvent::Update(u) => {
+                if let crate::domain::FleetUpdate::ClusterRemoved(name) = &u {
+                    self.sources
+                        .remove(&crate::domain::freshness::SourceId::Cluster(name.clone()));
+                }
+                self.fleet.apply(u);
+                true
+            }
+            SourceEvent::Heartbeat { source, at } => {
+                let before = self.clock_view();
+                self.sources.ok(source, at) || self.clock_view() != before
+            }
+            SourceEvent::Loading { source, progress } => self.sources.loading(source, progress),
+            SourceEvent::Problem { source, message } => {
+                self.sources.problem(source, message, self.now)
+            }
+        }
+    }
+
+    /// The clock moved on. Returns whether the header changed.
+    pub fn tick(&mut self, now: Ts) -> bool {
+        let before = self.clock_view();
+        self.now = now;
+        self.clock_view() != before
+    }
+}
+
+impl Running {
+    /// A drain's or restore's progress. Returns whether it is shown.
+    pub fn drain_progress(&mut self, done: usize, total: usize) -> bool {
+        match &mut self.drain_run {
+            Some(r) => {
+                r.done = done;
+                r.total = total;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// How this console runs: who operates it, against what, with which rights.
+pub struct Session {
+    pub info: SourceInfo,
     /// Who is operating (lock holder, commit author, audit).
     pub operator: String,
-    pub info: SourceInfo,
     /// Present when this console may change the fleet; `None` makes it read-only.
     pub access: Option<WriteAccess>,
+    /// This console's lock session, when it can write.
+    pub id: String,
+    /// The release policy the gate applies (from the backend's configuration).
+    pub policy: GatePolicy,
+    /// Writes this session's credentials may not make (live mode): the dialogs needing them do
+    /// not open.
+    pub denied: Vec<crate::ops::Denial>,
+    /// This console replays a recording (what the header says about it).
+    pub replay: Option<super::state::ReplayView>,
+}
+
+/// What the operator sees: focus, selections, the layers over the panes, the footer's words.
+pub struct ViewState {
     pub focus: PaneId,
     panes: HashMap<PaneId, ListState>,
     pub scope: Option<Scope>,
     /// Detail, guide, help, filter entry and dialogs over the panes; the top one has the keys.
     pub modals: Modals,
-    pub now: Ts,
-    /// Freshness and the last error of every source.
-    pub sources: Sources,
     pub size: Rect,
     /// Something visible changed since the last draw.
     pub dirty: bool,
@@ -135,6 +220,13 @@ pub struct App {
     pub toast: Option<Toast>,
     /// The footer's messages so far, newest last (the messages view shows them in full).
     pub said: std::collections::VecDeque<Said>,
+    /// The wall-screen layout (read-only, rotating views), when `--wall` runs it.
+    pub wall: Option<super::state::WallState>,
+}
+
+/// The operation this console runs, or the release step it follows.
+#[derive(Default)]
+pub struct Running {
     /// The step or rollback this console pushed, followed until it settles.
     pub progress: Option<Progress>,
     /// A mutation is running.
@@ -142,62 +234,52 @@ pub struct App {
     /// The last step this console followed failed: shown until rolled back or dismissed.
     pub failed_step: Option<String>,
     pub drain_run: Option<DrainRun>,
-    /// The release policy the gate applies (from the backend's configuration).
-    pub policy: GatePolicy,
-    /// This console's lock session, when it can write.
-    pub session: String,
-    /// Writes this session's credentials may not make (live mode): the dialogs needing them do
-    /// not open.
-    pub denied: Vec<crate::ops::Denial>,
-    /// Unfinished drains were looked for once the whole fleet arrived.
-    pub drains_checked: bool,
-    /// The wall-screen layout (read-only, rotating views), when `--wall` runs it.
-    pub wall: Option<super::state::WallState>,
-    /// This console replays a recording (what the header says about it).
-    pub replay: Option<super::state::ReplayView>,
 }
 
 impl App {
     pub fn new(info: SourceInfo, access: Option<WriteAccess>, now: Ts, size: Rect) -> App {
         App {
-            fleet: Fleet::new(info.fleet.clone()),
-            info,
-            access,
-            focus: PaneId::Clusters,
-            panes: PaneId::ALL
-                .iter()
-                .map(|p| (*p, ListState::default()))
-                .collect(),
-            scope: None,
-            modals: Modals::default(),
-            now,
-            sources: {
-                let mut s = Sources::default();
-                s.expect(crate::domain::freshness::SourceId::ControlPlane);
-                s
+            data: Data {
+                fleet: Fleet::new(info.fleet.clone()),
+                now,
+                sources: {
+                    let mut s = Sources::default();
+                    s.expect(crate::domain::freshness::SourceId::ControlPlane);
+                    s
+                },
+                drains_checked: false,
             },
-            size,
-            dirty: true,
-            operator: crate::ops::operator(),
-            notes: String::new(),
-            toast: None,
-            said: std::collections::VecDeque::new(),
-            progress: None,
-            busy: false,
-            failed_step: None,
-            drain_run: None,
-            policy: GatePolicy::default(),
-            session: String::new(),
-            denied: Vec::new(),
-            drains_checked: false,
-            wall: None,
-            replay: None,
+            session: Session {
+                info,
+                operator: crate::ops::operator(),
+                access,
+                id: String::new(),
+                policy: GatePolicy::default(),
+                denied: Vec::new(),
+                replay: None,
+            },
+            view: ViewState {
+                focus: PaneId::Clusters,
+                panes: PaneId::ALL
+                    .iter()
+                    .map(|p| (*p, ListState::default()))
+                    .collect(),
+                scope: None,
+                modals: Modals::default(),
+                size,
+                dirty: true,
+                notes: String::new(),
+                toast: None,
+                said: std::collections::VecDeque::new(),
+                wall: None,
+            },
+            op: Running::default(),
         }
     }
 
     /// Nothing in this console can change the fleet.
     pub fn readonly(&self) -> bool {
-        self.access.is_none()
+        self.session.access.is_none()
     }
 
     pub fn say(&mut self, text: impl Into<String>, bad: bool) {
@@ -207,51 +289,52 @@ impl App {
     /// A footer message that stays `secs` seconds.
     pub fn say_for(&mut self, text: impl Into<String>, bad: bool, secs: i64) {
         let text = text.into();
-        if self.said.back().is_none_or(|s| s.text != text) {
-            if self.said.len() == SAID_KEPT {
-                self.said.pop_front();
+        if self.view.said.back().is_none_or(|s| s.text != text) {
+            if self.view.said.len() == SAID_KEPT {
+                self.view.said.pop_front();
             }
-            self.said.push_back(Said {
-                at: self.now,
+            self.view.said.push_back(Said {
+                at: self.data.now,
                 text: text.clone(),
                 bad,
             });
         }
-        self.toast = Some(Toast {
+        self.view.toast = Some(Toast {
             text,
             bad,
-            until: self.now.plus_secs(secs),
+            until: self.data.now.plus_secs(secs),
         });
-        self.dirty = true;
+        self.view.dirty = true;
     }
 
     pub fn pane(&self, pane: PaneId) -> &ListState {
         static EMPTY: std::sync::OnceLock<ListState> = std::sync::OnceLock::new();
-        self.panes
+        self.view
+            .panes
             .get(&pane)
             .unwrap_or_else(|| EMPTY.get_or_init(ListState::default))
     }
 
     pub(super) fn pane_mut(&mut self, pane: PaneId) -> &mut ListState {
-        self.panes.entry(pane).or_default()
+        self.view.panes.entry(pane).or_default()
     }
 
     /// What the release dialogs are judged with, besides the fleet.
     pub fn judge(&self) -> Judge<'_> {
         Judge {
-            now: self.now,
-            policy: &self.policy,
-            me: &self.session,
+            now: self.data.now,
+            policy: &self.session.policy,
+            me: &self.session.id,
         }
     }
 
     /// Where keys go now.
     pub fn context(&self) -> Context {
-        self.modals.context()
+        self.view.modals.context()
     }
 
     pub fn freshness(&self) -> Freshness {
-        self.sources.freshness(self.now)
+        self.data.freshness()
     }
 
     /// The problems sources report now, as `source: message`.
@@ -259,6 +342,7 @@ impl App {
     /// footer keeps its keys for it.
     pub fn problem(&self) -> Option<String> {
         let all: Vec<String> = self
+            .data
             .sources
             .iter()
             .filter(|(id, _)| !matches!(id, crate::domain::freshness::SourceId::Cluster(_)))
@@ -269,17 +353,12 @@ impl App {
 
     /// Some source has answered at least once.
     pub fn has_data(&self) -> bool {
-        self.sources.iter().any(|(_, s)| s.last_ok.is_some())
-    }
-
-    /// What the header shows that depends on the clock alone.
-    pub(super) fn clock_view(&self) -> (String, Freshness) {
-        (self.now.hhmm(), self.freshness())
+        self.data.sources.iter().any(|(_, s)| s.last_ok.is_some())
     }
 
     /// The keys of a pane's visible rows.
     pub fn keys_of(&self, pane: PaneId) -> Vec<String> {
-        panes::keys_of(&self.fleet, pane, &self.pane(pane).filter)
+        panes::keys_of(&self.data.fleet, pane, &self.pane(pane).filter)
     }
 
     /// The selected row's key in a pane, defaulting to the first row.

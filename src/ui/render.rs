@@ -28,17 +28,18 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         return;
     }
     let view = View {
-        fleet: &app.fleet,
-        now: app.now,
-        policy: &app.policy,
-        me: &app.session,
+        fleet: &app.data.fleet,
+        now: app.data.now,
+        policy: &app.session.policy,
+        me: &app.session.id,
         size,
         readonly: app.readonly(),
-        sources: &app.sources,
+        sources: &app.data.sources,
     };
-    if app.wall.is_some() {
+    if app.view.wall.is_some() {
         super::wall::render(app, theme, frame);
-        app.modals
+        app.view
+            .modals
             .render_overlays(&view, theme, frame, &|m, frame| {
                 app_overlay(app, m, theme, frame, size)
             });
@@ -46,12 +47,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     }
     let areas = layout::main(size);
     header(app, theme, frame, areas.header);
-    if !app.modals.render_body(&view, theme, frame) {
+    if !app.view.modals.render_body(&view, theme, frame) {
         let panes = PanesView {
-            fleet: &app.fleet,
-            now: app.now,
-            focus: Some(app.focus),
-            scope: app.scope.as_ref(),
+            fleet: &app.data.fleet,
+            now: app.data.now,
+            focus: Some(app.view.focus),
+            scope: app.view.scope.as_ref(),
             waiting: !app.has_data(),
             tiers_note: tiers_note(app, theme),
         };
@@ -60,7 +61,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         }
     }
     footer(app, theme, frame, areas.footer);
-    app.modals
+    app.view
+        .modals
         .render_overlays(&view, theme, frame, &|m, frame| {
             app_overlay(app, m, theme, frame, size)
         });
@@ -86,10 +88,11 @@ fn messages(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: 
     let w = 100.min(size.width);
     let area = super::layout::centered(size, w, size.height.saturating_sub(4).max(6));
     frame.render_widget(ratatui::widgets::Clear, area);
-    let lines: Vec<Line<'_>> = if app.said.is_empty() {
+    let lines: Vec<Line<'_>> = if app.view.said.is_empty() {
         vec![Line::styled(text::NO_MESSAGES, theme.muted())]
     } else {
-        app.said
+        app.view
+            .said
             .iter()
             .rev()
             .map(|s| {
@@ -123,12 +126,12 @@ fn messages(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: 
 /// What the Tiers pane's title says about this console's own rollout.
 fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
     let mut note = Vec::new();
-    if let Some(failed) = &app.failed_step {
+    if let Some(failed) = &app.op.failed_step {
         note.push(Span::styled(format!("{failed} "), theme.danger()));
     }
-    if let Some(p) = &app.progress {
+    if let Some(p) = &app.op.progress {
         note.push(Span::styled(
-            text::following(p, &p.state(&app.fleet)),
+            text::following(p, &p.state(&app.data.fleet)),
             theme.progress(),
         ));
     }
@@ -136,7 +139,7 @@ fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
 }
 
 fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    let now = app.now;
+    let now = app.data.now;
     // Narrow terminals get short words so the outage and freshness stay visible.
     let narrow = area.width < 110;
     let sep = || Span::styled(if narrow { "│" } else { " │ " }, theme.header());
@@ -145,12 +148,12 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             " shopctl ",
             theme.header().add_modifier(ratatui::style::Modifier::BOLD),
         ),
-        Span::styled(app.fleet.name.clone(), theme.header()),
+        Span::styled(app.data.fleet.name.clone(), theme.header()),
         sep(),
-        Span::styled(app.info.mode, theme.header()),
+        Span::styled(app.session.info.mode, theme.header()),
         sep(),
     ];
-    if let Some(label) = text::replay_label(app.replay.as_ref(), app.now, narrow) {
+    if let Some(label) = text::replay_label(app.session.replay.as_ref(), app.data.now, narrow) {
         left.push(Span::styled(
             label,
             theme
@@ -169,8 +172,8 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     left.push(sep());
-    match app.fleet.lock_holder(now) {
-        _ if app.fleet.lock_problem.is_some() => left.push(Span::styled(
+    match app.data.fleet.lock_holder(now) {
+        _ if app.data.fleet.lock_problem.is_some() => left.push(Span::styled(
             if narrow {
                 "✗ lock?"
             } else {
@@ -179,7 +182,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.danger().patch(theme.header()),
         )),
         Some(l) => left.push(Span::styled(
-            text::locked_by(l, &app.session, &app.operator),
+            text::locked_by(l, &app.session.id, &app.session.operator),
             theme.warn().patch(theme.header()),
         )),
         None => left.push(Span::styled(
@@ -191,7 +194,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.header(),
         )),
     }
-    let violations = app.fleet.violations().len();
+    let violations = app.data.fleet.violations().len();
     if violations > 0 {
         left.push(sep());
         left.push(Span::styled(
@@ -202,7 +205,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme.danger(),
         ));
     }
-    let (down, one_leg) = app.fleet.shops_affected_by_outage();
+    let (down, one_leg) = app.data.fleet.shops_affected_by_outage();
     if down + one_leg > 0 {
         left.push(sep());
         left.push(Span::styled(
@@ -229,7 +232,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
     let room = usize::from(area.width.saturating_sub(left_w + right_w + 4));
     if room >= 12 {
-        let ctx = &app.info.context;
+        let ctx = &app.session.info.context;
         let shown = if ctx.chars().count() > room {
             format!("{}…", ctx.chars().take(room - 1).collect::<String>())
         } else {
@@ -256,7 +259,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    if let Some(r) = &app.replay {
+    if let Some(r) = &app.session.replay {
         let mut spans = Vec::new();
         if let Some(line) = r.cut_off {
             spans.push(Span::styled(format!("line {line} cut off  "), theme.warn()));
@@ -268,7 +271,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Line::from(spans), area);
         return;
     }
-    if let Some(input) = app.modals.filter() {
+    if let Some(input) = app.view.modals.filter() {
         let label = match input.target {
             FilterTarget::Pane(p) => text::filter_label(p.title()),
             FilterTarget::Detail => text::filter_label("shops"),
@@ -284,7 +287,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
         return;
     }
-    let idle = match app.modals.top() {
+    let idle = match app.view.modals.top() {
         Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
         _ => &[],
     };
@@ -297,9 +300,10 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         .problem()
         .map(|p| (format!("✗ {p}"), theme.danger()))
         .or_else(|| {
-            app.toast
+            app.view
+                .toast
                 .as_ref()
-                .filter(|_| app.drain_run.is_none())
+                .filter(|_| app.op.drain_run.is_none())
                 .map(|t| {
                     (
                         t.text.clone(),
@@ -307,7 +311,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
                     )
                 })
         });
-    if message.is_none() && app.drain_run.is_none() {
+    if message.is_none() && app.op.drain_run.is_none() {
         frame.render_widget(Line::from(footer_keys(&keys, area.width, theme)), area);
         return;
     }
@@ -351,7 +355,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         ),
         None => {
             // A column apart from the keys, however long its label.
-            if let Some(run) = &app.drain_run {
+            if let Some(run) = &app.op.drain_run {
                 let gauge = Rect {
                     width: left.width.saturating_sub(1),
                     ..left
@@ -460,9 +464,9 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::READ_ONLY_HELP, theme.warn()));
     }
-    if !app.denied.is_empty() {
+    if !app.session.denied.is_empty() {
         lines.push(Line::raw(""));
-        for line in text::not_permitted_help(&app.denied) {
+        for line in text::not_permitted_help(&app.session.denied) {
             lines.push(Line::styled(line, theme.warn()));
         }
     }

@@ -23,9 +23,9 @@ use crate::domain::{AlertState, Fleet, Reachability};
 /// The clock moved: rotate when the current view has had its time. Returns whether the screen
 /// changed.
 pub fn on_tick(app: &mut App) -> bool {
-    let now = app.now;
-    let all_fit = fits_all(&app.fleet, app.size);
-    let Some(wall) = &mut app.wall else {
+    let now = app.data.now;
+    let all_fit = fits_all(&app.data.fleet, app.view.size);
+    let Some(wall) = &mut app.view.wall else {
         return false;
     };
     match wall.since {
@@ -46,8 +46,8 @@ pub fn on_tick(app: &mut App) -> bool {
 
 /// A key pressed by someone standing at the wall. Returns false for keys the wall does not use.
 pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
-    let now = app.now;
-    let Some(wall) = &mut app.wall else {
+    let now = app.data.now;
+    let Some(wall) = &mut app.view.wall else {
         return false;
     };
     match keymap::action_for(key, Context::Wall, true) {
@@ -59,7 +59,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
         }
         _ => return false,
     }
-    app.dirty = true;
+    app.view.dirty = true;
     true
 }
 
@@ -127,7 +127,7 @@ fn active_alerts(fleet: &Fleet) -> Vec<&crate::domain::Alert> {
 
 /// Draws the wall screen.
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
-    let Some(wall) = &app.wall else {
+    let Some(wall) = &app.view.wall else {
         return;
     };
     let size = frame.area();
@@ -151,7 +151,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         Constraint::Length(1),
     ])
     .areas(size);
-    let all = fits_all(&app.fleet, app.size);
+    let all = fits_all(&app.data.fleet, app.view.size);
     header(app, wall, all, theme, frame, head);
     if let Some((secs, source, error)) = &stale {
         let text = format!(
@@ -188,7 +188,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         if size.width >= 150 {
             let [left, right] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(body);
-            let ladder_h = needs(&app.fleet, WallView::Ladder);
+            let ladder_h = needs(&app.data.fleet, WallView::Ladder);
             let [top, bottom] =
                 Layout::vertical([Constraint::Length(ladder_h), Constraint::Fill(1)]).areas(left);
             view(app, WallView::Ladder, frame_style, theme, frame, top);
@@ -196,11 +196,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             view(app, WallView::Map, frame_style, theme, frame, right);
         } else {
             let (ln, mn) = (
-                needs(&app.fleet, WallView::Ladder),
-                needs(&app.fleet, WallView::Map),
+                needs(&app.data.fleet, WallView::Ladder),
+                needs(&app.data.fleet, WallView::Map),
             );
             let spare = body.height.saturating_sub(ln + mn + 8);
-            let ladder_h = ln + spare.min(u16::try_from(app.fleet.tiers.len()).unwrap_or(0));
+            let ladder_h = ln + spare.min(u16::try_from(app.data.fleet.tiers.len()).unwrap_or(0));
             let [l, m, a] = Layout::vertical([
                 Constraint::Length(ladder_h),
                 Constraint::Length(mn),
@@ -215,7 +215,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         view(app, wall.current(), frame_style, theme, frame, body);
     }
     // A replay's footer has the replay's keys.
-    let keys: &[(&str, &str)] = if app.replay.is_some() {
+    let keys: &[(&str, &str)] = if app.session.replay.is_some() {
         super::text::REPLAY_KEYS
     } else {
         &[
@@ -246,9 +246,11 @@ fn header(
     let narrow = area.width < 100;
     let mut left = vec![
         Span::styled(if narrow { " " } else { " shopctl wall " }, bold),
-        Span::styled(format!("{} ", app.fleet.name), theme.header()),
+        Span::styled(format!("{} ", app.data.fleet.name), theme.header()),
     ];
-    if let Some(label) = super::text::replay_label(app.replay.as_ref(), app.now, narrow) {
+    if let Some(label) =
+        super::text::replay_label(app.session.replay.as_ref(), app.data.now, narrow)
+    {
         left.push(Span::styled(
             label,
             theme.warn().add_modifier(Modifier::REVERSED),
@@ -273,7 +275,7 @@ fn header(
             .collect();
         left.push(Span::styled("│ ", theme.header()));
         left.extend(views);
-        if let Some(n) = wall.next_in(app.now).filter(|_| wall.rotate_secs > 0) {
+        if let Some(n) = wall.next_in(app.data.now).filter(|_| wall.rotate_secs > 0) {
             left.push(Span::styled(
                 if narrow {
                     format!("next {}s", n.max(0))
@@ -292,7 +294,7 @@ fn header(
         Freshness::Stale { .. } => theme.danger().add_modifier(Modifier::REVERSED),
     };
     let right = vec![
-        Span::styled(format!("{} UTC ", app.now.hhmm()), bold),
+        Span::styled(format!("{} UTC ", app.data.now.hhmm()), bold),
         Span::styled(format!(" {fresh} "), style),
     ];
     let right_w = right.iter().map(Span::width).sum::<usize>() as u16;
@@ -311,7 +313,7 @@ fn view(app: &App, v: WallView, border: Style, theme: &Theme, frame: &mut Frame<
     frame.render_widget(block, area);
     let lines = match v {
         WallView::Ladder => ladder(app, theme, inner.width, inner.height),
-        WallView::Map => map(&app.fleet, theme, inner.width),
+        WallView::Map => map(&app.data.fleet, theme, inner.width),
         WallView::Alerts => alerts(app, theme, inner.width),
     };
     frame.render_widget(Paragraph::new(lines), inner);
@@ -326,9 +328,15 @@ fn bar(done: usize, total: usize, width: usize) -> (String, String) {
 /// The tiers as rungs, the highest on top: what each runs, how far its rollout is, the soak.
 fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>> {
     // A blank row between rungs when there is room: easier to read from afar.
-    let spaced = usize::from(height) >= app.fleet.tiers.len() * 2;
-    let rows = guide(&app.fleet, app.now, &app.policy, &app.session);
+    let spaced = usize::from(height) >= app.data.fleet.tiers.len() * 2;
+    let rows = guide(
+        &app.data.fleet,
+        app.data.now,
+        &app.session.policy,
+        &app.session.id,
+    );
     let name_w = app
+        .data
         .fleet
         .tiers
         .iter()
@@ -342,7 +350,7 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
         .unwrap_or(7);
     let states: Vec<(String, Style)> = rows
         .iter()
-        .zip(&app.fleet.tiers)
+        .zip(&app.data.fleet.tiers)
         .map(|(row, tier)| match &row.state {
             GuideState::Done => ("✓ done".to_string(), theme.ok()),
             GuideState::Syncing { settled, total } => {
@@ -356,7 +364,8 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
             GuideState::Next => (
                 format!(
                     "▲ ready: promote {}",
-                    app.fleet
+                    app.data
+                        .fleet
                         .tier_below(&tier.name)
                         .and_then(|b| b.revision.as_ref())
                         .map_or_else(|| "?".into(), |r| r.label())
@@ -377,8 +386,8 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
         .saturating_sub(name_w + rev_w + state_w + 12)
         .clamp(4, 40);
     let mut lines = Vec::new();
-    for ((row, tier), (state, style)) in rows.iter().zip(&app.fleet.tiers).zip(states).rev() {
-        let r = rollout(&app.fleet, tier);
+    for ((row, tier), (state, style)) in rows.iter().zip(&app.data.fleet.tiers).zip(states).rev() {
+        let r = rollout(&app.data.fleet, tier);
         let (full, empty) = bar(r.settled, r.total, bar_w);
         lines.push(Line::from(vec![
             Span::styled(
@@ -474,8 +483,8 @@ fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
 }
 
 fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
-    let active = active_alerts(&app.fleet);
-    if app.fleet.alerts_unknown.is_some() {
+    let active = active_alerts(&app.data.fleet);
+    if app.data.fleet.alerts_unknown.is_some() {
         return vec![Line::styled(
             " ? the alert state is unknown: Alertmanager cannot be read",
             theme.danger().add_modifier(Modifier::BOLD),
@@ -487,12 +496,12 @@ fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             theme.ok().add_modifier(Modifier::BOLD),
         )];
     }
-    let labels = &app.fleet.scope_labels;
+    let labels = &app.data.fleet.scope_labels;
     active
         .into_iter()
         .map(|a| {
             let scope = a.scope(labels);
-            let age = crate::domain::time::age(a.since.secs_until(app.now).abs());
+            let age = crate::domain::time::age(a.since.secs_until(app.data.now).abs());
             let line = format!(
                 " {:<8} {}  {}  {}",
                 format!("{:?}", a.severity).to_uppercase(),

@@ -56,11 +56,11 @@ pub fn export(
     };
     let speed = speed.max(f64::MIN_POSITIVE);
     let mut frame = |replay: &mut Replay, at: u64| -> anyhow::Result<()> {
-        if !replay.app.dirty {
+        if !replay.app.view.dirty {
             return Ok(());
         }
         terminal.draw(|f| render::render(&replay.app, theme, f))?;
-        replay.app.dirty = false;
+        replay.app.view.dirty = false;
         let bytes = written.take();
         if bytes.is_empty() {
             return Ok(());

@@ -50,14 +50,14 @@ fn start_app(header: &Header, name: &str) -> App {
         header.started,
         Rect::new(0, 0, header.width, header.height),
     );
-    app.operator = header.operator.clone();
-    app.session = header.session.clone();
-    app.denied = header.denied.clone();
-    app.policy = header.policy.clone();
+    app.session.operator = header.operator.clone();
+    app.session.id = header.session.clone();
+    app.session.denied = header.denied.clone();
+    app.session.policy = header.policy.clone();
     if header.wall {
-        app.wall = Some(crate::ui::wall::WallState::default());
+        app.view.wall = Some(crate::ui::wall::WallState::default());
     }
-    app.replay = Some(ReplayView {
+    app.session.replay = Some(ReplayView {
         name: name.to_string(),
         speed: 1.0,
         paused: false,
@@ -139,7 +139,7 @@ impl Replay {
             self.pos = 0;
         }
         self.advance_to(t);
-        self.app.dirty = true;
+        self.app.view.dirty = true;
     }
 
     pub fn set_speed(&mut self, speed: f64) {
@@ -174,9 +174,9 @@ impl Replay {
             len_ms: self.len_ms(),
             cut_off: self.rec.cut_off,
         };
-        if self.app.replay.as_ref() != Some(&view) {
-            self.app.replay = Some(view);
-            self.app.dirty = true;
+        if self.app.session.replay.as_ref() != Some(&view) {
+            self.app.session.replay = Some(view);
+            self.app.view.dirty = true;
         }
     }
 }
@@ -249,13 +249,13 @@ async fn play(guard: &mut TerminalGuard, mut replay: Replay, theme: &Theme) -> a
         if !replay.ended() && !replay.paused() {
             replay.advance_to(pos);
         }
-        if replay.app.dirty && last_draw.elapsed() >= FRAME {
+        if replay.app.view.dirty && last_draw.elapsed() >= FRAME {
             draw(guard, &replay.app, theme)?;
-            replay.app.dirty = false;
+            replay.app.view.dirty = false;
             last_draw = Instant::now();
         }
         // Sleep until the next message is due, or the next frame may be drawn.
-        let wait = if replay.app.dirty {
+        let wait = if replay.app.view.dirty {
             FRAME.saturating_sub(last_draw.elapsed())
         } else {
             match replay.next_at() {
@@ -271,7 +271,7 @@ async fn play(guard: &mut TerminalGuard, mut replay: Replay, theme: &Theme) -> a
                 Some(Ok(Event::Key(k))) => Some(k),
                 Some(Ok(Event::Resize(..))) => {
                     guard.terminal()?.autoresize()?;
-                    replay.app.dirty = true;
+                    replay.app.view.dirty = true;
                     None
                 }
                 Some(Ok(_)) => None,

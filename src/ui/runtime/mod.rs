@@ -100,15 +100,19 @@ pub async fn run(
         Ts::now(),
         Rect::new(0, 0, w, h),
     );
-    app.policy = options.policy.clone();
+    app.session.policy = options.policy.clone();
     if let Some(every) = options.wall {
-        app.wall = Some(super::wall::WallState::rotating(every));
+        app.view.wall = Some(super::wall::WallState::rotating(every));
     }
     if let Some(ex) = ops.as_ref().map(|o| o.executor()) {
-        app.session = ex.holder().session.clone();
-        app.denied = ex.denied().to_vec();
-        if !app.denied.is_empty() {
-            app.say_for(text::not_permitted(&app.denied), true, NOT_PERMITTED_SECS);
+        app.session.id = ex.holder().session.clone();
+        app.session.denied = ex.denied().to_vec();
+        if !app.session.denied.is_empty() {
+            app.say_for(
+                text::not_permitted(&app.session.denied),
+                true,
+                NOT_PERMITTED_SECS,
+            );
         }
     }
     // An explicit recording that cannot be written stops the console before it starts; an
@@ -132,7 +136,7 @@ pub async fn run(
             if pruned > 0 {
                 tracing::info!(pruned, dir = %dir.display(), "old recordings deleted");
             }
-            match Recorder::create(&writer::automatic_file(dir, app.now), &header, true) {
+            match Recorder::create(&writer::automatic_file(dir, app.data.now), &header, true) {
                 Ok(r) => Some(r.limited_to(max_bytes.saturating_sub(others))),
                 Err(e) => {
                     tracing::warn!("not recording this session: {e}");
@@ -422,11 +426,11 @@ async fn event_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let size = guard.terminal()?.size()?;
-    if (size.width, size.height) != (app.size.width, app.size.height) {
-        app.size = Rect::new(0, 0, size.width, size.height);
+    if (size.width, size.height) != (app.view.size.width, app.view.size.height) {
+        app.view.size = Rect::new(0, 0, size.width, size.height);
     }
     draw(guard, &app, theme)?;
-    app.dirty = false;
+    app.view.dirty = false;
     // The end-to-end tests check that a panic leaves the terminal usable; only a debug build
     // can be asked to panic.
     #[cfg(debug_assertions)]
@@ -440,7 +444,7 @@ async fn event_loop(
     let mut first_data = true;
     // How many shops the last frame showed (a live fleet's shops arrive as they are listed).
     let mut drawn_shops = 0;
-    tracing::info!(mode = app.info.mode, context = %app.info.context, readonly = app.readonly(), "console started");
+    tracing::info!(mode = app.session.info.mode, context = %app.session.info.context, readonly = app.readonly(), "console started");
 
     runner.reconcile();
     let (tx, mut rx) = mpsc::channel(1024);
@@ -499,7 +503,7 @@ async fn event_loop(
                 if let Err(e) = guard.terminal().and_then(|t| t.clear()) {
                     tracing::warn!("clearing the terminal: {e}");
                 }
-                app.dirty = true;
+                app.view.dirty = true;
             }
             if !runner.start(effect) {
                 let outcome = runner.finish(&mut app, &mut recorder).await;
@@ -507,16 +511,16 @@ async fn event_loop(
                 return Ok((outcome, recorder.and_then(Recorder::finish)));
             }
         }
-        if app.dirty && !terminal_gone {
+        if app.view.dirty && !terminal_gone {
             if let Err(e) = draw(guard, &app, theme) {
                 // A closed terminal (hangup): stop cleanly instead of failing mid-operation.
                 tracing::warn!("drawing: {e}");
                 let outcome = runner.finish(&mut app, &mut recorder).await;
                 return Ok((outcome, recorder.and_then(Recorder::finish)));
             }
-            app.dirty = false;
-            if app.fleet.shops.len() != drawn_shops {
-                drawn_shops = app.fleet.shops.len();
+            app.view.dirty = false;
+            if app.data.fleet.shops.len() != drawn_shops {
+                drawn_shops = app.data.fleet.shops.len();
                 tracing::debug!(
                     ms = started.elapsed().as_secs_f64() * 1000.0,
                     shops = drawn_shops,
@@ -524,11 +528,12 @@ async fn event_loop(
                 );
             }
             // The whole fleet: every source's first read in.
-            if first_data && app.sources.first_reads_done() && !app.fleet.shops.is_empty() {
+            if first_data && app.data.sources.first_reads_done() && !app.data.fleet.shops.is_empty()
+            {
                 first_data = false;
                 tracing::info!(
                     ms = started.elapsed().as_secs_f64() * 1000.0,
-                    shops = app.fleet.shops.len(),
+                    shops = app.data.fleet.shops.len(),
                     "first frame with the whole fleet drawn"
                 );
             }

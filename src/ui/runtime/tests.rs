@@ -31,7 +31,7 @@ fn demo(dir: &std::path::Path) -> (DemoSource, Executor) {
 }
 
 fn feed(app: &mut App, source: &mut DemoSource, at: Ts) -> Vec<Effect> {
-    app.now = at;
+    app.data.now = at;
     let fleet = source.snapshot(at).unwrap();
     let events = fleet
         .as_updates()
@@ -48,14 +48,14 @@ fn console(dir: &std::path::Path) -> (DemoSource, Runner, WriteAccess, App, Ts, 
     let access = WriteAccess::of(&ex);
     let now = Ts::now();
     let mut app = App::new(info(), Some(access), now, Rect::new(0, 0, 100, 30));
-    app.session = ex.holder().session.clone();
+    app.session.id = ex.holder().session.clone();
     feed(&mut app, &mut source, now);
     let (_, m) = release::promotion(
-        &app.fleet,
+        &app.data.fleet,
         "prod-beta",
         now,
         ex.policy(),
-        &app.session,
+        &app.session.id,
         None,
     )
     .unwrap();
@@ -116,12 +116,12 @@ async fn a_pushed_step_holds_the_lock_until_its_rollout_settles() {
         "{msg:?}"
     );
     assert!(update(&mut app, msg).is_empty());
-    assert!(app.progress.is_some(), "the step is followed");
+    assert!(app.op.progress.is_some(), "the step is followed");
     let lock = dir.path().join("lock.json");
     assert!(lock.exists(), "held while the rollout runs");
     // A second operation from the same console is refused while the lock is held.
     let fleet = source.snapshot(now).unwrap();
-    let again = release::rollback(&fleet, "prod-beta", now, &app.session).unwrap();
+    let again = release::rollback(&fleet, "prod-beta", now, &app.session.id).unwrap();
     let msg = run_one(&mut runner, access, again).await;
     assert!(
         matches!(

@@ -22,7 +22,7 @@ use crate::ui::text;
 /// Whether this session may make the writes `needs`; when not, says which it may not make and
 /// no dialog opens (the same refusal the executor would give after the confirmation).
 fn permitted(app: &mut App, needs: &[Capability]) -> bool {
-    match permits(&app.denied, needs) {
+    match permits(&app.session.denied, needs) {
         Ok(()) => true,
         Err(e) => {
             app.say(format!("✗ {e}"), true);
@@ -34,12 +34,12 @@ fn permitted(app: &mut App, needs: &[Capability]) -> bool {
 /// A key of the open dialog: the dialog says what it did, and this carries it out.
 pub(super) fn on_dialog_action(app: &mut App, action: Action) -> Vec<Effect> {
     let judge = crate::ui::dialogs::confirm::Judge {
-        now: app.now,
-        policy: &app.policy,
-        me: &app.session,
+        now: app.data.now,
+        policy: &app.session.policy,
+        me: &app.session.id,
     };
-    let fleet = &app.fleet;
-    let outcome = match app.modals.top_mut() {
+    let fleet = &app.data.fleet;
+    let outcome = match app.view.modals.top_mut() {
         Some(Modal::Plan(d)) => d.on_action(action, fleet),
         Some(Modal::Reassign(d)) => d.on_action(action, fleet),
         Some(Modal::Silence(d)) => d.on_action(action),
@@ -56,7 +56,7 @@ fn carry_out(app: &mut App, outcome: Outcome) -> Vec<Effect> {
         Outcome::Stay => {}
         Outcome::Refuse(why) => app.say(why, true),
         Outcome::Close(said) => {
-            app.modals.pop();
+            app.view.modals.pop();
             if let Some((text, bad)) = said {
                 app.say(text, bad);
             }
@@ -67,14 +67,14 @@ fn carry_out(app: &mut App, outcome: Outcome) -> Vec<Effect> {
             doing,
             notes,
         } => {
-            app.modals.pop();
-            let Some(access) = app.access else {
+            app.view.modals.pop();
+            let Some(access) = app.session.access else {
                 return Vec::new();
             };
-            app.busy = true;
+            app.op.busy = true;
             app.say(doing, false);
             let notes = notes
-                .then(|| app.notes.clone())
+                .then(|| app.view.notes.clone())
                 .filter(|n| !n.trim().is_empty());
             return vec![Effect::Execute {
                 access,
@@ -88,11 +88,11 @@ fn carry_out(app: &mut App, outcome: Outcome) -> Vec<Effect> {
             drain,
             plan,
         } => {
-            app.modals.pop();
-            let Some(access) = app.access else {
+            app.view.modals.pop();
+            let Some(access) = app.session.access else {
                 return Vec::new();
             };
-            app.drain_run = Some(DrainRun {
+            app.op.drain_run = Some(DrainRun {
                 kind,
                 cluster,
                 done: 0,
@@ -115,32 +115,36 @@ pub(super) fn open_plan(app: &mut App, action: Action) {
     if !permitted(app, crate::ops::drain::PLAN_NEEDS) {
         return;
     }
-    if app.drain_run.is_some() {
+    if app.op.drain_run.is_some() {
         app.say(text::DRAIN_RUNNING, true);
         return;
     }
-    if app.focus != PaneId::Clusters {
+    if app.view.focus != PaneId::Clusters {
         app.say(text::SELECT_CLUSTER, true);
         return;
     }
     let Some(cluster) = app.selected_key(PaneId::Clusters) else {
         return;
     };
-    let existing = app.fleet.cluster(&cluster).and_then(|c| c.drain.clone());
+    let existing = app
+        .data
+        .fleet
+        .cluster(&cluster)
+        .and_then(|c| c.drain.clone());
     let dialog = match action {
         Action::Restore => {
             let Some(id) = existing else {
                 app.say(text::nothing_to_restore(&cluster), true);
                 return;
             };
-            PlanDialog::restore(&app.fleet, &cluster, id)
+            PlanDialog::restore(&app.data.fleet, &cluster, id)
         }
         _ => {
-            let id = crate::ops::drain::drain_id(&cluster, existing.as_deref(), app.now);
-            PlanDialog::drain(&app.fleet, &cluster, id)
+            let id = crate::ops::drain::drain_id(&cluster, existing.as_deref(), app.data.now);
+            PlanDialog::drain(&app.data.fleet, &cluster, id)
         }
     };
-    app.modals.push(Modal::Plan(dialog));
+    app.view.modals.push(Modal::Plan(dialog));
 }
 
 /// `r` on a shop in a shop list.
@@ -148,31 +152,32 @@ pub(super) fn open_reassign(app: &mut App) {
     if !permitted(app, &[Capability::Lock, Capability::Placement]) {
         return;
     }
-    let Some(d) = app.modals.detail() else {
+    let Some(d) = app.view.modals.detail() else {
         return;
     };
     let Some(&idx) = d.rows.get(d.list.selected) else {
         app.say(text::SELECT_SHOP, true);
         return;
     };
-    let Some(shop) = app.fleet.shops.get(idx as usize) else {
+    let Some(shop) = app.data.fleet.shops.get(idx as usize) else {
         return;
     };
-    let dialog = ReassignDialog::new(&app.fleet, shop);
-    app.modals.push(Modal::Reassign(dialog));
+    let dialog = ReassignDialog::new(&app.data.fleet, shop);
+    app.view.modals.push(Modal::Reassign(dialog));
 }
 
 /// The alert the operator points at: the alert detail's, else the Alerts pane's selection.
 fn selected_alert(app: &App) -> Option<Alert> {
-    let key = match app.modals.detail() {
+    let key = match app.view.modals.detail() {
         Some(d) => match &d.target {
             DetailTarget::Alert(k) => Some(k.clone()),
             _ => None,
         },
-        None if app.focus == PaneId::Alerts => app.selected_key(PaneId::Alerts),
+        None if app.view.focus == PaneId::Alerts => app.selected_key(PaneId::Alerts),
         None => None,
     }?;
-    app.fleet
+    app.data
+        .fleet
         .alerts
         .iter()
         .find(|a| alert_key(a) == key)
@@ -185,8 +190,8 @@ pub(super) fn open_silence(app: &mut App) {
     let dialog = match selected_alert(app) {
         Some(alert) => SilenceDialog::for_alert(&alert),
         None => {
-            let labels = &app.fleet.scope_labels;
-            let start = match &app.scope {
+            let labels = &app.data.fleet.scope_labels;
+            let start = match &app.view.scope {
                 Some(Scope::Cluster(c)) => format!("{}=\"{c}\"", labels.cluster),
                 Some(Scope::Tier(t)) => format!("{}=\"{t}\"", labels.tier),
                 None => String::new(),
@@ -194,18 +199,18 @@ pub(super) fn open_silence(app: &mut App) {
             SilenceDialog::blank(&start)
         }
     };
-    app.modals.push(Modal::Silence(dialog));
+    app.view.modals.push(Modal::Silence(dialog));
 }
 
 /// `E`: the silences that may be expired, the selected alert's first.
 pub(super) fn open_expire(app: &mut App) {
     let alert = selected_alert(app);
-    let dialog = ExpireDialog::open(&app.fleet, alert.as_ref());
+    let dialog = ExpireDialog::open(&app.data.fleet, alert.as_ref());
     if dialog.ids.is_empty() {
         app.say(text::NOTHING_TO_EXPIRE, false);
         return;
     }
-    app.modals.push(Modal::Expire(dialog));
+    app.view.modals.push(Modal::Expire(dialog));
 }
 
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
@@ -213,13 +218,18 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
     if !permitted(app, &[Capability::Lock]) {
         return;
     }
-    if app.busy || app.progress.is_some() {
-        let msg = text::busy(app.progress.as_ref().map(|p| p.tier.as_str()));
+    if app.op.busy || app.op.progress.is_some() {
+        let msg = text::busy(app.op.progress.as_ref().map(|p| p.tier.as_str()));
         app.say(msg, true);
         return;
     }
-    let tier = if app.modals.guide().is_some() {
-        let rows = guide(&app.fleet, app.now, &app.policy, &app.session);
+    let tier = if app.view.modals.guide().is_some() {
+        let rows = guide(
+            &app.data.fleet,
+            app.data.now,
+            &app.session.policy,
+            &app.session.id,
+        );
         let tier = match action {
             Action::Rollback => rows
                 .iter()
@@ -232,7 +242,7 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
             return;
         }
         tier
-    } else if app.focus == PaneId::Tiers {
+    } else if app.view.focus == PaneId::Tiers {
         app.selected_key(PaneId::Tiers)
     } else {
         app.say(text::SELECT_TIER, true);
@@ -246,19 +256,19 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
         Action::Rollback => ReleaseAction::Rollback,
         _ => ReleaseAction::Step,
     };
-    let dialog = ConfirmDialog::open(&app.fleet, action, &tier, &app.judge());
-    app.modals.push(Modal::Confirm(dialog));
+    let dialog = ConfirmDialog::open(&app.data.fleet, action, &tier, &app.judge());
+    app.view.modals.push(Modal::Confirm(dialog));
 }
 
 /// Quit, unless a drain runs: then ask first.
 pub(super) fn quit(app: &mut App) -> Vec<Effect> {
-    match &app.drain_run {
-        Some(run) if app.modals.quit().is_none() => {
+    match &app.op.drain_run {
+        Some(run) if app.view.modals.quit().is_none() => {
             let dialog = QuitDialog {
                 kind: run.kind,
                 cluster: run.cluster.clone(),
             };
-            app.modals.push(Modal::Quit(dialog));
+            app.view.modals.push(Modal::Quit(dialog));
             Vec::new()
         }
         _ => vec![Effect::Quit],

@@ -19,7 +19,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let ctx = app.context();
     // The wall screen: its own view keys, then quit, help, the sources view and redraw; the
     // panes it does not show take no keys.
-    if app.wall.is_some() && ctx == Context::Main {
+    if app.view.wall.is_some() && ctx == Context::Main {
         if crate::ui::wall::on_key(app, key) {
             return Vec::new();
         }
@@ -38,7 +38,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         return type_text(app, key);
     };
-    app.dirty = true;
+    app.view.dirty = true;
     match ctx {
         Context::Main
         | Context::Detail
@@ -58,7 +58,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Context::Quit => match action {
             Action::Confirm => vec![Effect::Quit],
             _ => {
-                app.modals.pop();
+                app.view.modals.pop();
                 Vec::new()
             }
         },
@@ -71,7 +71,7 @@ pub(super) fn on_paste(app: &mut App, text: &str) {
     // Terminals send a pasted line break as CR (tmux, most), CRLF or LF.
     let text = &text.replace("\r\n", "\n").replace('\r', "\n");
     let one_line = crate::domain::printable(text);
-    let typed = match app.modals.top_mut() {
+    let typed = match app.view.modals.top_mut() {
         Some(Modal::Guide(g)) if g.editing => g.notes.insert_str(text),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.insert_str(&one_line)),
         Some(Modal::Plan(d)) => d.typed.insert_str(one_line.trim()),
@@ -86,13 +86,13 @@ pub(super) fn on_paste(app: &mut App, text: &str) {
         _ => false,
     };
     if typed {
-        app.dirty = true;
+        app.view.dirty = true;
     }
 }
 
 /// A key no binding claims: text for the field that has the keys, if any.
 fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let typed = match app.modals.top_mut() {
+    let typed = match app.view.modals.top_mut() {
         Some(Modal::Guide(g)) if g.editing => g.notes.input(key),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.input(key)),
         Some(Modal::Plan(d)) => d.typed.input(key),
@@ -107,7 +107,7 @@ fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         _ => false,
     };
     if typed {
-        app.dirty = true;
+        app.view.dirty = true;
     }
     Vec::new()
 }
@@ -117,45 +117,48 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::Quit => return quit(app),
         Action::Redraw => return vec![Effect::ClearScreen],
         Action::Help if ctx == Context::Help => {
-            app.modals.pop();
+            app.view.modals.pop();
         }
-        Action::Help => app.modals.push(Modal::Help(0)),
+        Action::Help => app.view.modals.push(Modal::Help(0)),
         Action::Sources if ctx == Context::Sources => {
-            app.modals.pop();
+            app.view.modals.pop();
         }
-        Action::Sources => app.modals.push(Modal::Sources),
+        Action::Sources => app.view.modals.push(Modal::Sources),
         Action::Messages if ctx == Context::Messages => {
-            app.modals.pop();
+            app.view.modals.pop();
         }
-        Action::Messages => app.modals.push(Modal::Messages(0)),
+        Action::Messages => app.view.modals.push(Modal::Messages(0)),
         Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
         Action::Drain | Action::Restore => dialogs::open_plan(app, action),
         Action::Reassign => dialogs::open_reassign(app),
         Action::Silence => dialogs::open_silence(app),
         Action::Unsilence => dialogs::open_expire(app),
-        Action::FindShop => app.modals.push(Modal::Detail(Detail::open(
+        Action::FindShop => app.view.modals.push(Modal::Detail(Detail::open(
             DetailTarget::AllShops,
-            &app.fleet,
+            &app.data.fleet,
         ))),
         Action::Cancel => {
-            if let Some(r) = &mut app.drain_run {
+            if let Some(r) = &mut app.op.drain_run {
                 r.cancelling = true;
                 return vec![Effect::CancelDrain];
             }
             app.say(text::NO_DRAIN, false);
         }
-        Action::Guide => app.modals.push(Modal::Guide(Guide::new(&app.notes))),
+        Action::Guide => app
+            .view
+            .modals
+            .push(Modal::Guide(Guide::new(&app.view.notes))),
         Action::EditNotes => {
-            if let Some(g) = app.modals.guide_mut() {
+            if let Some(g) = app.view.modals.guide_mut() {
                 g.editing = true;
             }
         }
         Action::Back => back(app),
-        Action::NextPane => focus(app, app.focus.next()),
-        Action::PrevPane => focus(app, app.focus.prev()),
+        Action::NextPane => focus(app, app.view.focus.next()),
+        Action::PrevPane => focus(app, app.view.focus.prev()),
         Action::FocusPane(p) => focus(app, p),
         Action::Up | Action::Down if matches!(ctx, Context::Help | Context::Messages) => {
-            if let Some(Modal::Help(scroll) | Modal::Messages(scroll)) = app.modals.top_mut() {
+            if let Some(Modal::Help(scroll) | Modal::Messages(scroll)) = app.view.modals.top_mut() {
                 *scroll = if action == Action::Up {
                     scroll.saturating_sub(1)
                 } else {
@@ -193,29 +196,29 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
 /// `esc`: close the top layer, else dismiss a failed step, else clear the filter, else the
 /// highlight.
 fn back(app: &mut App) {
-    if let Some(m) = app.modals.pop() {
+    if let Some(m) = app.view.modals.pop() {
         if let Modal::Guide(g) = m {
-            app.notes = g.text();
+            app.view.notes = g.text();
         }
-    } else if app.failed_step.take().is_some() {
-    } else if !app.pane(app.focus).filter.is_empty() {
-        let focus = app.focus;
+    } else if app.op.failed_step.take().is_some() {
+    } else if !app.pane(app.view.focus).filter.is_empty() {
+        let focus = app.view.focus;
         app.pane_mut(focus).filter.clear();
     } else {
-        app.scope = None;
+        app.view.scope = None;
     }
 }
 
 /// `esc` while writing notes: stop, and save them if they changed.
 fn stop_notes(app: &mut App) -> Vec<Effect> {
-    let Some(g) = app.modals.guide_mut() else {
+    let Some(g) = app.view.modals.guide_mut() else {
         return Vec::new();
     };
     g.editing = false;
     let text = g.text();
-    app.notes = text.clone();
+    app.view.notes = text.clone();
     if text != g.saved
-        && let Some(access) = app.access
+        && let Some(access) = app.session.access
     {
         g.saved = text.clone();
         return vec![Effect::SaveNotes { access, text }];
@@ -224,13 +227,14 @@ fn stop_notes(app: &mut App) -> Vec<Effect> {
 }
 
 fn open_filter(app: &mut App) {
-    let target = if app.modals.detail().is_some() {
+    let target = if app.view.modals.detail().is_some() {
         FilterTarget::Detail
     } else {
-        FilterTarget::Pane(app.focus)
+        FilterTarget::Pane(app.view.focus)
     };
     let current = match target {
         FilterTarget::Detail => app
+            .view
             .modals
             .detail()
             .map(|d| d.list.filter.clone())
@@ -239,12 +243,13 @@ fn open_filter(app: &mut App) {
     };
     let mut textarea = TextArea::new(vec![current]);
     textarea.move_cursor(tui_textarea::CursorMove::End);
-    app.modals
+    app.view
+        .modals
         .push(Modal::Filter(FilterInput { textarea, target }));
 }
 
 fn on_filter_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(Modal::Filter(input)) = app.modals.pop() else {
+    let Some(Modal::Filter(input)) = app.view.modals.pop() else {
         return Vec::new();
     };
     if action == Action::Back {
@@ -264,15 +269,15 @@ fn set_filter(app: &mut App, target: FilterTarget, text: String) {
             ensure_visible(app, p);
         }
         FilterTarget::Detail => {
-            if let Some(d) = app.modals.detail_mut() {
-                d.set_filter(&app.fleet, text);
+            if let Some(d) = app.view.modals.detail_mut() {
+                d.set_filter(&app.data.fleet, text);
             }
         }
     }
 }
 
 fn focus(app: &mut App, pane: PaneId) {
-    app.focus = pane;
+    app.view.focus = pane;
     let key = app.selected_key(pane);
     app.pane_mut(pane).selected = key;
     update_scope(app);
@@ -280,30 +285,30 @@ fn focus(app: &mut App, pane: PaneId) {
 
 /// Selecting a cluster or a tier highlights what belongs to it elsewhere.
 fn update_scope(app: &mut App) {
-    let key = app.selected_key(app.focus);
-    match (app.focus, key) {
-        (PaneId::Clusters, Some(k)) => app.scope = Some(Scope::Cluster(k)),
-        (PaneId::Tiers, Some(k)) => app.scope = Some(Scope::Tier(k)),
+    let key = app.selected_key(app.view.focus);
+    match (app.view.focus, key) {
+        (PaneId::Clusters, Some(k)) => app.view.scope = Some(Scope::Cluster(k)),
+        (PaneId::Tiers, Some(k)) => app.view.scope = Some(Scope::Tier(k)),
         _ => {}
     }
 }
 
 fn page(app: &App) -> usize {
-    if let Some(d) = app.modals.detail() {
-        return d.page_rows(app.size);
+    if let Some(d) = app.view.modals.detail() {
+        return d.page_rows(app.view.size);
     }
-    let areas = layout::main(app.size);
-    panes::page_rows(areas.pane(app.focus).height)
+    let areas = layout::main(app.view.size);
+    panes::page_rows(areas.pane(app.view.focus).height)
 }
 
 fn move_by(app: &mut App, delta: isize) {
-    let size = app.size;
-    if let Some(d) = app.modals.detail_mut() {
+    let size = app.view.size;
+    if let Some(d) = app.view.modals.detail_mut() {
         let page = d.page_rows(size);
         d.move_by(delta, page);
         return;
     }
-    let pane = app.focus;
+    let pane = app.view.focus;
     let keys = app.keys_of(pane);
     if keys.is_empty() {
         return;
@@ -330,7 +335,7 @@ fn ensure_visible(app: &mut App, pane: PaneId) {
         .as_ref()
         .and_then(|k| keys.iter().position(|x| x == k))
         .unwrap_or(0);
-    let page = panes::page_rows(layout::main(app.size).pane(pane).height);
+    let page = panes::page_rows(layout::main(app.view.size).pane(pane).height);
     let state = app.pane_mut(pane);
     if idx < state.offset {
         state.offset = idx;
@@ -347,16 +352,17 @@ pub(super) fn clamp_all(app: &mut App) {
 }
 
 fn open_detail(app: &mut App) {
-    let Some(key) = app.selected_key(app.focus) else {
+    let Some(key) = app.selected_key(app.view.focus) else {
         return;
     };
-    let target = match app.focus {
+    let target = match app.view.focus {
         PaneId::Clusters => DetailTarget::Cluster(key),
         PaneId::Tiers => DetailTarget::Tier(key),
         PaneId::ShopSets => DetailTarget::ShopSet(key),
         PaneId::Apps => DetailTarget::App(key),
         PaneId::Alerts => DetailTarget::Alert(key),
     };
-    app.modals
-        .push(Modal::Detail(Detail::open(target, &app.fleet)));
+    app.view
+        .modals
+        .push(Modal::Detail(Detail::open(target, &app.data.fleet)));
 }

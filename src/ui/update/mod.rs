@@ -14,47 +14,43 @@ use crate::backends::SourceEvent;
 use crate::domain::release::{Progress, ProgressState};
 use crate::ops::{Done, Mutation, OpsError};
 
-/// Applies one message. Returns the effects for the main loop; sets `app.dirty` when the screen
+/// Applies one message. Returns the effects for the main loop; sets `app.view.dirty` when the screen
 /// must be drawn again.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
-            let before = app.clock_view();
-            app.now = now;
-            if app.clock_view() != before {
-                app.dirty = true;
+            if app.data.tick(now) {
+                app.view.dirty = true;
             }
-            if app.toast.as_ref().is_some_and(|t| t.until <= now) {
-                app.toast = None;
-                app.dirty = true;
+            if app.view.toast.as_ref().is_some_and(|t| t.until <= now) {
+                app.view.toast = None;
+                app.view.dirty = true;
             }
             // Soak countdowns (Tiers pane, guide, dialog) move every second.
-            let soaking = app.fleet.tiers.iter().any(|t| {
-                crate::domain::release::settled_at(&app.fleet, t)
+            let soaking = app.data.fleet.tiers.iter().any(|t| {
+                crate::domain::release::settled_at(&app.data.fleet, t)
                     .is_some_and(|at| at.secs_until(now) <= i64::from(t.soak_secs) + 1)
             });
-            if soaking || app.modals.guide().is_some() || app.modals.dialog().is_some() {
-                app.dirty = true;
+            if soaking || app.view.modals.guide().is_some() || app.view.modals.dialog().is_some() {
+                app.view.dirty = true;
             }
             follow_gate(app);
             if crate::ui::wall::on_tick(app) {
-                app.dirty = true;
+                app.view.dirty = true;
             }
             Vec::new()
         }
         Msg::Executed { mutation, result } => on_executed(app, mutation, result),
         Msg::DrainProgress { done, total } => {
-            if let Some(r) = &mut app.drain_run {
-                r.done = done;
-                r.total = total;
-                app.dirty = true;
+            if app.op.drain_progress(done, total) {
+                app.view.dirty = true;
             }
             Vec::new()
         }
         Msg::DrainDone(result) => {
-            let run = app.drain_run.take();
-            if app.modals.quit().is_some() {
-                app.modals.pop();
+            let run = app.op.drain_run.take();
+            if app.view.modals.quit().is_some() {
+                app.view.modals.pop();
             }
             let kind = run.map(|r| r.kind);
             match result {
@@ -64,9 +60,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Resize(w, h) => {
-            app.size = ratatui::layout::Rect::new(0, 0, w, h);
+            app.view.size = ratatui::layout::Rect::new(0, 0, w, h);
             keys::clamp_all(app);
-            app.dirty = true;
+            app.view.dirty = true;
             Vec::new()
         }
         // The main loop stops a running drain after its batch and reports it.
@@ -101,44 +97,44 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 /// Derived facts are recomputed once per batch, not once per event; a followed step may have
 /// finished.
 fn after_sources(app: &mut App) -> Vec<Effect> {
-    if !app.dirty {
+    if !app.view.dirty {
         return Vec::new();
     }
-    app.fleet.refresh();
-    if let Some(d) = app.modals.detail_mut() {
-        d.refresh(&app.fleet);
+    app.data.fleet.refresh();
+    if let Some(d) = app.view.modals.detail_mut() {
+        d.refresh(&app.data.fleet);
     }
     follow_gate(app);
-    if let Some(d) = app.modals.plan_mut() {
-        d.refresh(&app.fleet);
+    if let Some(d) = app.view.modals.plan_mut() {
+        d.refresh(&app.data.fleet);
     }
-    if !app.drains_checked && !app.fleet.shops.is_empty() {
-        app.drains_checked = true;
-        let left = crate::domain::drains::unfinished_drains(&app.fleet);
+    if !app.data.drains_checked && !app.data.fleet.shops.is_empty() {
+        app.data.drains_checked = true;
+        let left = crate::domain::drains::unfinished_drains(&app.data.fleet);
         if let Some(d) = left.first() {
             app.say_for(text::unfinished_drain(d, app.readonly()), true, 120);
         }
     }
-    let Some(p) = &app.progress else {
+    let Some(p) = &app.op.progress else {
         return Vec::new();
     };
-    match p.state(&app.fleet) {
+    match p.state(&app.data.fleet) {
         ProgressState::Done => {
             let msg = text::progress_done(p);
-            app.progress = None;
+            app.op.progress = None;
             app.say(msg, false);
             vec![Effect::Unlock]
         }
         ProgressState::Failed(why) => {
             let (msg, banner) = text::progress_failed(p, &why);
-            app.failed_step = Some(banner);
-            app.progress = None;
+            app.op.failed_step = Some(banner);
+            app.op.progress = None;
             app.say(msg, true);
             vec![Effect::Unlock]
         }
         ProgressState::Superseded { .. } => {
             let msg = text::progress_superseded(p);
-            app.progress = None;
+            app.op.progress = None;
             app.say(msg, true);
             vec![Effect::Unlock]
         }
@@ -149,13 +145,13 @@ fn after_sources(app: &mut App) -> Vec<Effect> {
 /// An open release dialog judges its change again on the fleet as it is now.
 fn follow_gate(app: &mut App) {
     let judge = Judge {
-        now: app.now,
-        policy: &app.policy,
-        me: &app.session,
+        now: app.data.now,
+        policy: &app.session.policy,
+        me: &app.session.id,
     };
-    if let Some(d) = app.modals.dialog_mut() {
-        d.evaluate(&app.fleet, &judge);
-        app.dirty = true;
+    if let Some(d) = app.view.modals.dialog_mut() {
+        d.evaluate(&app.data.fleet, &judge);
+        app.view.dirty = true;
     }
 }
 
@@ -167,8 +163,8 @@ fn on_executed(
     mutation: Box<Mutation>,
     result: Result<Done, OpsError>,
 ) -> Vec<Effect> {
-    app.busy = false;
-    app.dirty = true;
+    app.op.busy = false;
+    app.view.dirty = true;
     match (result, mutation.is_release()) {
         (Ok(done), true) => {
             let commit = done.commit.clone().unwrap_or_default();
@@ -182,14 +178,14 @@ fn on_executed(
                 ),
             }
             let tier = mutation.subject().to_string();
-            app.progress = Some(Progress {
-                before: app.fleet.tier(&tier).and_then(|t| t.head.clone()),
+            app.op.progress = Some(Progress {
+                before: app.data.fleet.tier(&tier).and_then(|t| t.head.clone()),
                 tier,
                 commit,
-                since: app.now,
+                since: app.data.now,
                 rollback: matches!(*mutation, Mutation::Rollback { .. }),
             });
-            app.failed_step = None;
+            app.op.failed_step = None;
         }
         (Ok(_), false) if matches!(*mutation, Mutation::Notes { .. }) => {
             app.say(text::NOTES_SAVED, false);
@@ -207,30 +203,7 @@ fn on_executed(
 }
 
 fn on_source(app: &mut App, ev: SourceEvent) {
-    match ev {
-        SourceEvent::Update(u) => {
-            if let crate::domain::FleetUpdate::ClusterRemoved(name) = &u {
-                app.sources
-                    .remove(&crate::domain::freshness::SourceId::Cluster(name.clone()));
-            }
-            app.fleet.apply(u);
-            app.dirty = true;
-        }
-        SourceEvent::Heartbeat { source, at } => {
-            let before = app.clock_view();
-            if app.sources.ok(source, at) || app.clock_view() != before {
-                app.dirty = true;
-            }
-        }
-        SourceEvent::Loading { source, progress } => {
-            if app.sources.loading(source, progress) {
-                app.dirty = true;
-            }
-        }
-        SourceEvent::Problem { source, message } => {
-            if app.sources.problem(source, message, app.now) {
-                app.dirty = true;
-            }
-        }
+    if app.data.on_source(ev) {
+        app.view.dirty = true;
     }
 }
