@@ -437,17 +437,22 @@ fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
 
 /// Whether the process was started with its stdout closed (`>&-`). The Rust runtime puts
 /// `/dev/null`, opened for reading and writing, in the place of a closed standard descriptor
-/// before `main`; a shell's own `>/dev/null` opens it for writing only.
+/// before `main`; a shell's own `>/dev/null` opens it for writing only. A daemon (daemon(3),
+/// `start-stop-daemon -b`) has all three on `/dev/null` opened for reading and writing: that
+/// is not taken for a closed stdout, so only a stdout on it beside another stdin is.
 fn stdout_closed() -> bool {
     use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
-    let out = std::io::stdout();
-    let (Ok(fd), Ok(null)) = (fstat(&out), stat("/dev/null")) else {
-        // No descriptor at all: closed.
-        return fstat(&out).is_err();
+    let Ok(null) = stat("/dev/null") else {
+        return false;
     };
-    FileType::from_raw_mode(fd.st_mode) == FileType::CharacterDevice
-        && fd.st_rdev == null.st_rdev
-        && fcntl_getfl(&out).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR)
+    let on_null_rdwr = |fd: std::os::fd::BorrowedFd<'_>| {
+        fstat(fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && st.st_rdev == null.st_rdev
+        }) && fcntl_getfl(fd).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR)
+    };
+    use std::os::fd::AsFd;
+    on_null_rdwr(std::io::stdout().as_fd()) && !on_null_rdwr(std::io::stdin().as_fd())
 }
 
 /// The exit status of an error that stopped the run (DESIGN.md §5).

@@ -1548,10 +1548,12 @@ fn a_footer_message_cut_at_80_columns_reads_whole_in_the_messages_view() {
     // Newest first, each whole (wrapped).
     let flat: String = s.split('"').collect::<Vec<_>>().join(" ");
     assert!(flat.contains("platform"), "{s}");
-    assert!(
-        s.find("pushed 457bcdc") < s.find("step into 'prod-beta' failed"),
-        "{s}"
+    let (newest, older) = (
+        s.find("pushed 457bcdc").expect("the newest message"),
+        s.find("step into 'prod-beta' failed")
+            .expect("the older message"),
     );
+    assert!(newest < older, "{s}");
     update(&mut app, ch('m'));
     assert!(!screen(&app, "default").contains("Messages"));
 }

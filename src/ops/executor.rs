@@ -519,7 +519,7 @@ impl Executor {
     ) -> Result<Done, OpsError> {
         // A batch's shops are audited (and evented) a small group at a time as they move.
         let told = |names: Vec<String>| -> futures::future::BoxFuture<'_, ()> {
-            Box::pin(self.audit_moved(m, step, names))
+            Box::pin(self.audit_moved(m, step, now, names))
         };
         let summary = m.summary();
         let done = |commit, batch| Done {
@@ -655,7 +655,7 @@ impl Executor {
     /// Audits shops of the batch `m` (step `step`) that have just moved: one line, result
     /// `moving`, linked to the batch's intent. One that cannot be written is logged; the
     /// batch's outcome says the rest.
-    async fn audit_moved(&self, m: &Mutation, step: Option<&str>, names: Vec<String>) {
+    async fn audit_moved(&self, m: &Mutation, step: Option<&str>, now: Ts, names: Vec<String>) {
         let (Mutation::DrainBatch { cluster, batch, .. }
         | Mutation::RestoreBatch { cluster, batch, .. }) = m
         else {
@@ -663,7 +663,7 @@ impl Executor {
         };
         let mut entry = AuditEntry::event(
             self.operator(),
-            Ts::now(),
+            now,
             m.action(),
             cluster,
             super::audit::MOVING,

@@ -285,10 +285,11 @@ impl Renewal {
 
     /// Stops the renewals and gives the lock back.
     async fn give_back(&self) -> Result<(), OpsError> {
-        // No renewal is under way, and none starts after this.
-        let _io = self.io.lock().await;
+        // No renewal starts after this (even if this future is dropped while it waits)...
         self.state().stopped = true;
         self.wake.notify_waiters();
+        // ...and none is under way once the lock is given back.
+        let _io = self.io.lock().await;
         self.store.release(&self.holder).await
     }
 }
@@ -312,10 +313,10 @@ impl LockGuard {
         if busy.swap(true, Ordering::SeqCst) {
             return Err(OpsError::Busy);
         }
-        if let Err(e) = store.acquire(&holder, now).await {
-            busy.store(false, Ordering::SeqCst);
-            return Err(e);
-        }
+        // Cleared again unless the lock is taken — also when this future is dropped mid-way.
+        let claim = Claim(Some(Arc::clone(&busy)));
+        store.acquire(&holder, now).await?;
+        claim.keep();
         let renewal = Arc::new(Renewal {
             duration: store.duration(),
             store,
@@ -365,10 +366,11 @@ impl LockGuard {
         Ok(())
     }
 
-    /// Gives the lock back.
+    /// Gives the lock back. Dropped before it has (a cancelled task), the guard's drop gives
+    /// it back instead.
     pub async fn release(mut self) -> Result<(), OpsError> {
-        self.released = true;
         let result = self.renewal.give_back().await;
+        self.released = true;
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
@@ -405,6 +407,24 @@ impl Drop for LockGuard {
                 renewal_stopped(&self.renewal);
                 self.busy.store(false, Ordering::SeqCst);
             }
+        }
+    }
+}
+
+/// This session's "an operation is running" flag while the lock is being taken: cleared on drop
+/// unless kept.
+struct Claim(Option<Arc<AtomicBool>>);
+
+impl Claim {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(busy) = self.0.take() {
+            busy.store(false, Ordering::SeqCst);
         }
     }
 }
@@ -527,8 +547,10 @@ mod tests {
         .await;
         assert!(guard.fence().is_ok());
         guard.release().await.unwrap();
-        // The renewing task has ended: nothing takes the lock again.
+        // The renewing task has ended: nothing takes the lock again, however long one waits
+        // (longer than a renewal's interval of 1 s).
         let after = store.1.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(store.read().await.unwrap().is_none());
         assert_eq!(store.1.load(Ordering::SeqCst), after);
     }

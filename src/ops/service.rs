@@ -56,8 +56,9 @@ pub struct Operations {
     executor: Executor,
     /// What time it is for this session's operations (tests move it).
     clock: Arc<dyn Fn() -> Ts + Send + Sync>,
-    /// The lock kept after a release step, while the console follows the rollout.
-    kept: tokio::sync::Mutex<Option<LockGuard>>,
+    /// The lock kept after a release step, while the console follows the rollout (never held
+    /// across an await).
+    kept: std::sync::Mutex<Option<LockGuard>>,
 }
 
 impl Operations {
@@ -73,7 +74,7 @@ impl Operations {
         Arc::new(Operations {
             executor,
             clock,
-            kept: tokio::sync::Mutex::new(None),
+            kept: std::sync::Mutex::new(None),
         })
     }
 
@@ -98,9 +99,15 @@ impl Operations {
     ) -> mpsc::Receiver<Progress> {
         let (tx, rx) = mpsc::channel(PROGRESS_QUEUE);
         let me = Arc::clone(self);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let last = me.run(op, &stop, keep, &tx).await;
             let _ = tx.send(last).await;
+        });
+        // A panic in the operation is logged, not lost with its task.
+        tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!("an operation stopped: {e}");
+            }
         });
         rx
     }
@@ -171,7 +178,7 @@ impl Operations {
             .execute_reporting(Some(&guard), m, self.now(), notes, &report)
             .await;
         if keep && result.is_ok() && m.is_release() {
-            *self.kept.lock().await = Some(guard);
+            *self.kept() = Some(guard);
         } else {
             give_back(guard).await;
         }
@@ -184,9 +191,13 @@ impl Operations {
         self.executor.lock_for(self.now(), what).await
     }
 
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<LockGuard>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Gives back the lock kept after a release step, if any.
     pub async fn unlock(&self) {
-        let kept = self.kept.lock().await.take();
+        let kept = self.kept().take();
         if let Some(guard) = kept {
             give_back(guard).await;
         }
@@ -194,13 +205,12 @@ impl Operations {
 
     /// Why the lock kept after a release step is no longer this session's, once it is not.
     pub fn kept_lock_lost(&self) -> Option<OpsError> {
-        let kept = self.kept.try_lock().ok()?;
-        kept.as_ref().and_then(|g| g.fence().err())
+        self.kept().as_ref().and_then(|g| g.fence().err())
     }
 
     /// Whether a lock is kept after a release step.
     pub fn keeps_lock(&self) -> bool {
-        self.kept.try_lock().is_ok_and(|k| k.is_some())
+        self.kept().is_some()
     }
 
     /// Completes the audit of steps an earlier session made without writing their outcome.

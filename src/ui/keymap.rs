@@ -322,6 +322,11 @@ impl Key {
         Ok(key)
     }
 
+    /// A key that types a character into a text field.
+    fn is_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl && !self.alt
+    }
+
     /// How the footer and help write the key.
     pub fn label(&self) -> String {
         let name = match self.code {
@@ -428,6 +433,14 @@ const REASSIGN: &[Context] = &[Context::Reassign];
 const CURSOR: &[Context] = &[Context::Reassign, Context::Expire];
 const PLAN: &[Context] = &[Context::Plan];
 const EXPIRE: &[Context] = &[Context::Expire];
+/// Where keys are typed into a field: a rebinding may not take a character there.
+const TEXT: &[Context] = &[
+    Context::Notes,
+    Context::Filter,
+    Context::Confirm,
+    Context::Plan,
+    Context::Silence,
+];
 const WALL: &[Context] = &[Context::Wall];
 const REPLAY: &[Context] = &[Context::Replay];
 
@@ -1015,6 +1028,9 @@ pub const BINDINGS: &[Binding] = &[
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys {
     rebound: HashMap<Action, Vec<Key>>,
+    /// The replay player's own rows, when they follow other rebindings than the console's
+    /// (a replay reads the recorded keys with the session's, and is driven with the viewer's).
+    player: Option<HashMap<Action, Vec<Key>>>,
 }
 
 impl Keys {
@@ -1063,7 +1079,10 @@ impl Keys {
                 .collect::<Result<Vec<_>, _>>()?;
             rebound.insert(action, keys);
         }
-        let keys = Keys { rebound };
+        let keys = Keys {
+            rebound,
+            player: None,
+        };
         keys.check()?;
         Ok(keys)
     }
@@ -1076,28 +1095,20 @@ impl Keys {
             .collect()
     }
 
-    /// These rebindings for the console's actions, and `other`'s for the replay player's.
-    pub fn with_player_keys_of(&self, other: &Keys) -> Keys {
-        let player = |a: &Action| {
-            BINDINGS
-                .iter()
-                .filter(|b| b.events.iter().any(|(x, _)| x == a))
-                .all(|b| b.contexts == REPLAY)
-        };
-        let mut rebound: HashMap<Action, Vec<Key>> = self
-            .rebound
-            .iter()
-            .filter(|(a, _)| !player(a))
-            .map(|(a, k)| (*a, k.clone()))
-            .collect();
-        rebound.extend(
-            other
-                .rebound
-                .iter()
-                .filter(|(a, _)| player(a))
-                .map(|(a, k)| (*a, k.clone())),
-        );
-        Keys { rebound }
+    /// These rebindings for the console's rows, and `viewer`'s for the replay player's.
+    pub fn with_player_keys_of(&self, viewer: &Keys) -> Keys {
+        Keys {
+            rebound: self.rebound.clone(),
+            player: Some(viewer.rebound.clone()),
+        }
+    }
+
+    /// The rebindings that apply to a row.
+    fn rebound_for(&self, b: &Binding) -> &HashMap<Action, Vec<Key>> {
+        match &self.player {
+            Some(player) if b.contexts == REPLAY => player,
+            _ => &self.rebound,
+        }
     }
 
     /// The keys `action` answers to in a row whose default keys are `default`.
@@ -1105,17 +1116,29 @@ impl Keys {
         self.rebound.get(&action).map_or(default, Vec::as_slice)
     }
 
-    /// The action a key gives in a row, if any.
-    fn answer(&self, b: &Binding, key: Key) -> Option<Action> {
+    /// The keys `action` answers to in the row `b`.
+    fn in_row<'a>(&'a self, b: &Binding, action: Action, default: &'static [Key]) -> &'a [Key] {
+        self.rebound_for(b)
+            .get(&action)
+            .map_or(default, Vec::as_slice)
+    }
+
+    /// The action a key gives in a row, in `ctx`, if any. A rebound key that types a
+    /// character is not bound where text is typed: it goes into the field.
+    fn answer(&self, b: &Binding, key: Key, ctx: Context) -> Option<Action> {
+        let typed = key.is_text() && TEXT.contains(&ctx);
+        let rebound = self.rebound_for(b);
         b.events
             .iter()
-            .find(|(a, keys)| self.of(*a, keys).contains(&key))
+            .filter(|(a, _)| !(typed && rebound.contains_key(a)))
+            .find(|(a, keys)| self.in_row(b, *a, keys).contains(&key))
             .map(|(a, _)| *a)
     }
 
     /// Whether a row's keys are the table's own.
     fn is_default(&self, b: &Binding) -> bool {
-        !b.events.iter().any(|(a, _)| self.rebound.contains_key(a))
+        let rebound = self.rebound_for(b);
+        !b.events.iter().any(|(a, _)| rebound.contains_key(a))
     }
 
     /// A rebound key must not mean two things in one place.
@@ -1183,7 +1206,7 @@ fn label_with(keys: &Keys, b: &Binding) -> Cow<'static, str> {
         .events
         .iter()
         .map(|(a, default)| {
-            keys.of(*a, default)
+            keys.in_row(b, *a, default)
                 .iter()
                 .map(Key::label)
                 .collect::<Vec<_>>()
@@ -1205,7 +1228,7 @@ fn action_with(keys: &Keys, key: KeyEvent, ctx: Context, readonly: bool) -> Opti
         .iter()
         .filter(|b| !(readonly && (b.mutating || only_while_changing(b))))
         .filter(|b| b.contexts.contains(&ctx))
-        .find_map(|b| keys.answer(b, key))
+        .find_map(|b| keys.answer(b, key, ctx))
 }
 
 /// The bindings the console's help lists: all of its shown rows, or, read-only, those that
@@ -1424,6 +1447,55 @@ mod tests {
         assert!(e.contains("at least one key"), "{e}");
         // The same key for one action in two places, or in places that never meet, is fine.
         assert!(rebound("drain = \"D\"\nwall_next = \"D\"").is_ok());
+    }
+
+    #[test]
+    fn a_rebound_character_is_typed_where_text_is_typed() {
+        let keys = rebound("confirm = [\"enter\", \"y\"]\nquit = [\"Q\", \"ctrl-c\"]").unwrap();
+        let y = key(KeyCode::Char('y'));
+        // Into an override reason or a drain's cluster name, `y` is a letter.
+        assert_eq!(action_with(&keys, y, Context::Confirm, false), None);
+        assert_eq!(action_with(&keys, y, Context::Plan, false), None);
+        // Where nothing is typed, it confirms.
+        assert_eq!(
+            action_with(&keys, y, Context::Expire, false),
+            Some(Action::Confirm)
+        );
+        let big_q = KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT);
+        assert_eq!(action_with(&keys, big_q, Context::Silence, false), None);
+        assert_eq!(
+            action_with(&keys, big_q, Context::Main, false),
+            Some(Action::Quit)
+        );
+        let enter = key(KeyCode::Enter);
+        assert_eq!(
+            action_with(&keys, enter, Context::Confirm, false),
+            Some(Action::Confirm)
+        );
+    }
+
+    #[test]
+    fn a_replay_reads_recorded_keys_with_the_session_s_bindings_and_is_driven_with_the_viewer_s() {
+        let recorded = rebound("quit = [\"Q\", \"ctrl-c\"]").unwrap();
+        let viewer = rebound("replay_pause = \"P\"").unwrap();
+        let keys = recorded.with_player_keys_of(&viewer);
+        let q = key(KeyCode::Char('q'));
+        // The recorded session quit with Q: its q did nothing.
+        assert_eq!(action_with(&keys, q, Context::Main, false), None);
+        // The viewer's player: q leaves the replay, P pauses it, space no longer does.
+        assert_eq!(
+            action_with(&keys, q, Context::Replay, true),
+            Some(Action::Quit)
+        );
+        let big_p = KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT);
+        assert_eq!(
+            action_with(&keys, big_p, Context::Replay, true),
+            Some(Action::Pause)
+        );
+        assert_eq!(
+            action_with(&keys, key(KeyCode::Char(' ')), Context::Replay, true),
+            None
+        );
     }
 
     #[test]

@@ -55,21 +55,8 @@ impl LeaseLock {
     /// Refused while another live session holds `existing` and this host has not yet seen it
     /// unchanged for its duration; `Ok` once it has (the Lease has expired).
     fn expired(&self, existing: &Lease, l: &ReleaseLock) -> Result<(), OpsError> {
-        let duration = existing
-            .spec
-            .as_ref()
-            .and_then(|s| s.lease_duration_seconds)
-            .map_or(0, |d| u64::try_from(d).unwrap_or(0));
-        let record = format!(
-            "{} {} {}",
-            l.holder,
-            l.session,
-            existing
-                .metadata
-                .resource_version
-                .as_deref()
-                .unwrap_or_default()
-        );
+        let duration = lease_duration(existing);
+        let record = record_of(existing, l);
         let key = format!("{}/{}", self.namespace, self.name);
         let unchanged = self.sightings.unchanged_for(&key, &record);
         if unchanged.as_secs() >= duration {
@@ -109,9 +96,11 @@ impl LeaseLock {
 }
 
 /// Other holders' Leases as this host has seen them: each Lease's record (holder and
-/// resourceVersion) and since when — by this host's clock — it has not changed.
+/// resourceVersion) and since when it has not changed — measured by this host's time since boot,
+/// a clock nobody sets: a clock stepped forward, or another host sharing the state directory,
+/// never makes a Lease look older than this host has seen it.
 #[derive(Default)]
-struct Sightings {
+pub struct Sightings {
     /// Where they are kept between processes; in memory only without one.
     file: Option<std::path::PathBuf>,
     memory: std::sync::Mutex<std::collections::HashMap<String, Sighting>>,
@@ -120,37 +109,65 @@ struct Sightings {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Sighting {
     record: String,
-    /// Milliseconds since the epoch, by this host's clock.
-    since: i64,
+    /// This host and its boot: a sighting counts only on the boot that made it.
+    clock: String,
+    /// Milliseconds since that boot.
+    since: u64,
 }
 
 /// How many Leases a sightings file remembers (the newest sightings are kept).
 const SIGHTINGS_KEPT: usize = 64;
 
+/// This host's boot, and the milliseconds since it (CLOCK_BOOTTIME: it counts suspended time
+/// too, and nobody sets it).
+fn uptime() -> (String, u64) {
+    let host = crate::ops::hostname();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string())
+        .unwrap_or_else(|_| "boot".into());
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let ms = u64::try_from(t.tv_sec).unwrap_or(0) * 1000
+        + u64::try_from(t.tv_nsec).unwrap_or(0) / 1_000_000;
+    (format!("{host} {boot}"), ms)
+}
+
+/// The sightings of this process's sessions, kept in the state directory.
+pub fn shared() -> &'static Sightings {
+    static SHARED: std::sync::OnceLock<Sightings> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| Sightings {
+        file: Some(crate::state_dir().join(super::executor::LEASES_SEEN)),
+        ..Sightings::default()
+    })
+}
+
 impl Sightings {
     /// How long `key` has been seen as `record`: zero when it has just changed (or is new), and
     /// the change is remembered from now.
-    fn unchanged_for(&self, key: &str, record: &str) -> Duration {
-        let now = Ts::now().0;
+    pub fn unchanged_for(&self, key: &str, record: &str) -> Duration {
+        let (clock, now) = uptime();
         let mut seen = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = &self.file {
-            // Another process of this host may have seen it first.
-            for (k, s) in read_sightings(file) {
+            // Another process of this host, on this boot, may have seen it first.
+            for (k, s) in read_sightings(file)
+                .into_iter()
+                .filter(|(_, s)| s.clock == clock)
+            {
                 let earlier = seen
                     .get(&k)
-                    .is_none_or(|m| m.record != s.record || s.since < m.since);
+                    .is_none_or(|m| m.record != s.record || m.clock != clock || s.since < m.since);
                 if earlier {
                     seen.insert(k, s);
                 }
             }
         }
         let since = match seen.get(key) {
-            Some(s) if s.record == record => s.since,
+            Some(s) if s.record == record && s.clock == clock && s.since <= now => s.since,
             _ => {
                 seen.insert(
                     key.into(),
                     Sighting {
                         record: record.into(),
+                        clock,
                         since: now,
                     },
                 );
@@ -160,8 +177,39 @@ impl Sightings {
                 now
             }
         };
-        Duration::from_millis(u64::try_from(now - since).unwrap_or(0))
+        Duration::from_millis(now - since)
     }
+}
+
+/// The record a Lease is judged unchanged by: its holder and its resourceVersion (which every
+/// renewal changes).
+fn record_of(lease: &Lease, l: &ReleaseLock) -> String {
+    format!(
+        "{} {} {}",
+        l.holder,
+        l.session,
+        lease
+            .metadata
+            .resource_version
+            .as_deref()
+            .unwrap_or_default()
+    )
+}
+
+fn key_of(lease: &Lease) -> String {
+    format!(
+        "{}/{}",
+        lease.metadata.namespace.as_deref().unwrap_or_default(),
+        lease.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn lease_duration(lease: &Lease) -> u64 {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.lease_duration_seconds)
+        .map_or(0, |d| u64::try_from(d).unwrap_or(0))
 }
 
 fn read_sightings(file: &std::path::Path) -> Vec<(String, Sighting)> {
@@ -241,8 +289,16 @@ pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
 
 /// The lock as the fleet shows it: the Lease's holder, unless that holder is a session of this
 /// very system that no longer runs (killed) — its Lease is taken over at once, as in the demo.
+///
+/// It expires when this host has seen it unchanged for its duration (the shared sightings), not
+/// when its `renewTime` says: the gate, the console and a command's first check agree with what
+/// taking it over decides.
 pub fn fleet_lock(l: &Lease) -> Option<ReleaseLock> {
-    to_lock(l).filter(|l| !session_is_dead(&l.session))
+    let mut lock = to_lock(l).filter(|lock| !session_is_dead(&lock.session))?;
+    let unchanged = shared().unchanged_for(&key_of(l), &record_of(l, &lock));
+    let left = lease_duration(l).saturating_sub(unchanged.as_secs());
+    lock.expires_at = Ts::now().plus_secs(i64::try_from(left).unwrap_or(i64::MAX));
+    Some(lock)
 }
 
 #[async_trait::async_trait]
@@ -355,6 +411,18 @@ mod tests {
         assert!(second.unchanged_for("ns/l", "bob s 7") >= Duration::from_millis(30));
         // Renewed (a new resourceVersion), whatever its renewTime says: counted from now.
         assert_eq!(second.unchanged_for("ns/l", "bob s 8"), Duration::ZERO);
+        // A sighting of another host or another boot (a shared state directory, a reboot) is
+        // none: its time means nothing here.
+        std::fs::write(
+            &file,
+            br#"{"ns/m": {"record": "bob s 9", "clock": "elsewhere some-boot", "since": 0}}"#,
+        )
+        .unwrap();
+        let fourth = Sightings {
+            file: Some(file.clone()),
+            ..Sightings::default()
+        };
+        assert_eq!(fourth.unchanged_for("ns/m", "bob s 9"), Duration::ZERO);
         // A damaged file is no sighting at all: the count starts again, never shorter.
         std::fs::write(&file, b"{not json").unwrap();
         let third = Sightings {

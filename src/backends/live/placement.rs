@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
@@ -217,40 +216,41 @@ impl PlacementStore for ShopPatcher {
         let seen: HashMap<&str, &Shop> = seen.iter().map(|s| (s.name.as_str(), s)).collect();
         // After the first failure nothing more is started; what is under way finishes.
         let failed = AtomicBool::new(false);
-        let moving: Vec<_> = moves
-            .iter()
-            .map(|m| {
-                let known = seen.get(m.shop.as_str()).map(|s| (*s).clone());
-                unless_failed(&failed, m, move_one(&self.shops, m, record, known))
-            })
-            .collect();
-        let mut results = futures::stream::iter(moving).buffer_unordered(MOVES_AT_ONCE);
         let mut out = BatchOutcome::default();
         let mut error = None;
-        // Said (and audited) a group at a time, before the next group is taken in.
-        let mut group = Vec::new();
-        while let Some(done) = results.next().await {
-            let Some((m, r)) = done else {
-                continue;
-            };
-            match r {
-                Ok(Moved::Done(shop)) => {
-                    out.applied += 1;
-                    group.push(shop.name.clone());
-                    if let Some(view) = &self.view {
-                        view.wrote(shop);
-                    }
-                    if group.len() >= MOVES_AT_ONCE {
-                        told(std::mem::take(&mut group)).await;
-                    }
-                }
-                Ok(Moved::Already) => out.already += 1,
-                Ok(Moved::Left(why)) => out.skipped.push((m.shop.clone(), why)),
-                Err(e) => error = error.or(Some(e)),
+        // A group of moves at a time, side by side; the group's moved shops are said (and
+        // audited) before the next group starts, so a process killed mid-batch leaves every
+        // shop it moved named — but for the group under way.
+        for group in moves.chunks(MOVES_AT_ONCE) {
+            if failed.load(Ordering::SeqCst) {
+                break;
             }
-        }
-        if !group.is_empty() {
-            told(group).await;
+            let moving: Vec<_> = group
+                .iter()
+                .map(|m| {
+                    let known = seen.get(m.shop.as_str()).map(|s| (*s).clone());
+                    unless_failed(&failed, m, move_one(&self.shops, m, record, known))
+                })
+                .collect();
+            let results: Vec<_> = futures::future::join_all(moving).await;
+            let mut moved = Vec::new();
+            for (m, r) in results.into_iter().flatten() {
+                match r {
+                    Ok(Moved::Done(shop)) => {
+                        out.applied += 1;
+                        moved.push(shop.name.clone());
+                        if let Some(view) = &self.view {
+                            view.wrote(shop);
+                        }
+                    }
+                    Ok(Moved::Already) => out.already += 1,
+                    Ok(Moved::Left(why)) => out.skipped.push((m.shop.clone(), why)),
+                    Err(e) => error = error.or(Some(e)),
+                }
+            }
+            if !moved.is_empty() {
+                told(moved).await;
+            }
         }
         // Moves finish in any order; what is reported follows the plan's.
         let order: HashMap<&str, usize> = moves

@@ -252,7 +252,7 @@ impl Runner {
 
     /// Gives back the lock kept for a followed rollout, if any.
     fn unlock(&self) -> Option<JoinHandle<()>> {
-        let ops = self.ops.clone().filter(|o| o.keeps_lock())?;
+        let ops = self.ops.clone()?;
         Some(tokio::spawn(async move { ops.unlock().await }))
     }
 
@@ -391,7 +391,9 @@ async fn forward(
     _running: Running,
     mutation: Option<Mutation>,
 ) {
+    let mut ended = false;
     while let Some(p) = progress.recv().await {
+        ended |= p.is_last();
         let msg = match p {
             Progress::Waiting(text) => Msg::Notice { text, bad: false },
             Progress::Moved { done, total } => Msg::DrainProgress { done, total },
@@ -407,6 +409,21 @@ async fn forward(
         if tx.send(msg).await.is_err() {
             return;
         }
+    }
+    // The operation's task ended without an outcome (it panicked): the console is told, so
+    // that it does not wait for it for ever.
+    if !ended {
+        let error = crate::ops::OpsError::Store(
+            "the operation stopped without saying how it ended (see the log)".into(),
+        );
+        let msg = match mutation {
+            Some(m) => Msg::Executed {
+                mutation: Box::new(m),
+                result: Err(error),
+            },
+            None => Msg::DrainDone(Err(error)),
+        };
+        let _ = tx.send(msg).await;
     }
 }
 
