@@ -115,6 +115,7 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
         policy,
         export,
         recording,
+        audit,
     } = open_backend(&cli).await?;
     let ops = executor.map(Operations::new);
     // A command that may write first completes the audit of steps an earlier session made
@@ -129,7 +130,23 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
             let mut source = source;
             let now = Ts::now();
             let fleet = source.snapshot(now).await?;
-            shopctl::out!("{}", commands::status(&fleet, output, now));
+            // Read only: what an ended session left without an outcome is said, and reconciled
+            // by the next start that may write.
+            let log = shopctl::ops::audit::AuditLog { path: audit };
+            let entries = shopctl::ops::offload(move || log.read())
+                .await
+                .unwrap_or_else(|e| {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "shopctl: the audit log cannot be read: {e}"
+                    );
+                    Vec::new()
+                });
+            let open: Vec<_> = shopctl::ops::audit::abandoned_intents(&entries)
+                .into_iter()
+                .cloned()
+                .collect();
+            shopctl::out!("{}", commands::status(&fleet, output, now, &open));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Themes | Command::Crds | Command::Replay { .. }) => Ok(ExitCode::SUCCESS),
@@ -481,6 +498,8 @@ struct Opened {
     /// Where a read-write console records itself by default, and how many recordings to keep;
     /// `None` when automatic recording is off.
     recording: Option<(std::path::PathBuf, usize, u64)>,
+    /// The audit log.
+    audit: std::path::PathBuf,
 }
 
 /// Picks the backend. Only this function knows which one runs.
@@ -551,6 +570,7 @@ async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             policy: GatePolicy::default(),
             export,
             recording,
+            audit: shopctl::state_dir().join("audit.jsonl"),
         });
     }
     let opts = DemoOptions {
@@ -578,5 +598,6 @@ async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         policy,
         export: (remote, "argocd".into(), "shopset.dev/shopset".into()),
         recording: Some((auto_dir, auto_keep, auto_max_mib)),
+        audit: opts.dir.join(shopctl::backends::demo::AUDIT_FILE),
     })
 }

@@ -934,6 +934,33 @@ async fn a_step_killed_before_its_push_is_reconciled_as_not_pushed() {
     }
     .append(&intent)
     .expect("written");
+    // `status` reads only: it says what is left without an outcome, and writes nothing.
+    let status = Command::cargo_bin("shopctl")
+        .expect("binary")
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .args(["--demo", "--demo-dir"])
+        .arg(tmp.path())
+        .args(["status", "-o", "json"])
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    let steps = v["unreconciled_steps"].as_array().expect("a list");
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0]["id"], "killed-2");
+    assert_eq!(steps[0]["tier"], "prod-beta");
+    let table = Command::cargo_bin("shopctl")
+        .expect("binary")
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .args(["--demo", "--demo-dir"])
+        .arg(tmp.path())
+        .arg("status")
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("AUDIT ▲ promote 'prod-beta' by alice@ops"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
     let out = Command::cargo_bin("shopctl")
         .expect("binary")
         .env("SHOPCTL_OPERATOR", "alice@ops")

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::cli::Output;
 use crate::domain::drains::{UnfinishedDrain, unfinished_drains};
 use crate::domain::{Fleet, Ts};
+use crate::ops::audit::AuditEntry;
 
 #[derive(Serialize)]
 struct StatusJson<'a> {
@@ -31,6 +32,20 @@ struct StatusJson<'a> {
     unread: &'a [String],
     /// Drains started and not finished.
     unfinished_drains: Vec<UnfinishedDrain>,
+    /// Steps of sessions that have ended whose intent the audit log holds without an outcome
+    /// (killed after a push, say): the next read-write start reconciles them.
+    unreconciled_steps: Vec<UnreconciledJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct UnreconciledJson<'a> {
+    id: Option<&'a str>,
+    action: &'a str,
+    operator: &'a str,
+    time: &'a str,
+    tier: Option<&'a str>,
+    cluster: Option<&'a str>,
+    shop: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -116,15 +131,27 @@ struct ViolationJson {
     detail: String,
 }
 
-/// Renders `shopctl status` in the requested format.
-pub fn status(fleet: &Fleet, output: Output, now: Ts) -> String {
+/// Renders `shopctl status` in the requested format; `open` are the audit log's steps of ended
+/// sessions that have no outcome.
+pub fn status(fleet: &Fleet, output: Output, now: Ts, open: &[AuditEntry]) -> String {
     match output {
-        Output::Json => status_json(fleet, now),
-        Output::Table => status_table(fleet, now),
+        Output::Json => status_json(fleet, now, open),
+        Output::Table => status_table(fleet, now, open),
     }
 }
 
-fn status_json(f: &Fleet, now: Ts) -> String {
+/// A step without an outcome, as `status` names it.
+fn step_of(e: &AuditEntry) -> String {
+    let on = e
+        .tier
+        .as_deref()
+        .or(e.shop.as_deref())
+        .or(e.cluster.as_deref())
+        .unwrap_or_default();
+    format!("{} '{on}' by {} at {}", e.action, e.operator, e.time)
+}
+
+fn status_json(f: &Fleet, now: Ts, open: &[AuditEntry]) -> String {
     let out = StatusJson {
         fleet: &f.name,
         generated_at: now.rfc3339(),
@@ -226,6 +253,18 @@ fn status_json(f: &Fleet, now: Ts) -> String {
         alerts_unknown: f.alerts_unknown.as_deref(),
         unread: &f.unread,
         unfinished_drains: unfinished_drains(f),
+        unreconciled_steps: open
+            .iter()
+            .map(|e| UnreconciledJson {
+                id: e.id.as_deref(),
+                action: &e.action,
+                operator: &e.operator,
+                time: &e.time,
+                tier: e.tier.as_deref(),
+                cluster: e.cluster.as_deref(),
+                shop: e.shop.as_deref(),
+            })
+            .collect(),
     };
     let mut s =
         serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
@@ -233,7 +272,7 @@ fn status_json(f: &Fleet, now: Ts) -> String {
     s
 }
 
-fn status_table(f: &Fleet, now: Ts) -> String {
+fn status_table(f: &Fleet, now: Ts, open: &[AuditEntry]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "FLEET {}  at {}", f.name, now.rfc3339());
     let _ = writeln!(
@@ -365,6 +404,13 @@ fn status_table(f: &Fleet, now: Ts) -> String {
     }
     for d in unfinished_drains(f) {
         let _ = writeln!(s, "\nDRAIN ▲ {}", d.advice());
+    }
+    for e in open {
+        let _ = writeln!(
+            s,
+            "\nAUDIT ▲ {} has no outcome in the audit log (its session ended); the next read-write start reconciles it",
+            step_of(e)
+        );
     }
     s
 }

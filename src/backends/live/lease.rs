@@ -64,7 +64,7 @@ impl LeaseLock {
         }
         // Shown as when this host takes it over, if it stays as it is.
         let mut l = l.clone();
-        l.expires_at = Ts::now().plus_secs((duration - unchanged.as_secs()) as i64);
+        l.expires_at = lapses(duration, unchanged);
         Err(OpsError::Locked(l))
     }
 
@@ -204,6 +204,17 @@ fn key_of(lease: &Lease) -> String {
     )
 }
 
+/// When a Lease of `duration_secs` seen unchanged for `unchanged` lapses (or lapsed), by this
+/// host's clock: in the past once it has.
+fn lapses(duration_secs: u64, unchanged: Duration) -> Ts {
+    let duration_ms = i64::try_from(duration_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let unchanged_ms = i64::try_from(unchanged.as_millis()).unwrap_or(i64::MAX);
+    Ts(Ts::now()
+        .0
+        .saturating_add(duration_ms)
+        .saturating_sub(unchanged_ms))
+}
+
 fn lease_duration(lease: &Lease) -> u64 {
     lease
         .spec
@@ -296,8 +307,7 @@ pub fn to_lock(l: &Lease) -> Option<ReleaseLock> {
 pub fn fleet_lock(l: &Lease) -> Option<ReleaseLock> {
     let mut lock = to_lock(l).filter(|lock| !session_is_dead(&lock.session))?;
     let unchanged = shared().unchanged_for(&key_of(l), &record_of(l, &lock));
-    let left = lease_duration(l).saturating_sub(unchanged.as_secs());
-    lock.expires_at = Ts::now().plus_secs(i64::try_from(left).unwrap_or(i64::MAX));
+    lock.expires_at = lapses(lease_duration(l), unchanged);
     Some(lock)
 }
 
