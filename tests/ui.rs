@@ -1590,3 +1590,21 @@ fn a_dialog_answers_what_its_keys_did_without_the_console() {
     ));
     assert!(matches!(d.on_action(Action::Quit, &f), Outcome::Quit));
 }
+
+#[test]
+fn while_a_release_step_is_followed_no_other_change_opens_only_to_be_refused() {
+    let (_d, f) = fleet(600);
+    let mut app = app_with(&f, 100, 30);
+    app.op.progress = Some(shopctl::domain::release::Progress {
+        tier: "prod-beta".into(),
+        commit: "457bcdc".into(),
+        before: None,
+        since: app.data.now,
+        rollback: false,
+    });
+    clusters_pane_on(&mut app, "c");
+    update(&mut app, ch('d'));
+    let s = screen(&app, "default");
+    assert!(s.contains("wait: 'prod-beta' is still rolling out"), "{s}");
+    assert!(!s.contains("Drain cluster"), "{s}");
+}

@@ -110,9 +110,20 @@ fn carry_out(app: &mut App, outcome: Outcome) -> Vec<Effect> {
     Vec::new()
 }
 
+/// One operation at a time: while this console pushes a change or follows a release step (it
+/// holds the lock until the step settles), no other dialog opens only to be refused.
+fn idle(app: &mut App) -> bool {
+    if app.op.busy || app.op.progress.is_some() {
+        let msg = text::busy(app.op.progress.as_ref().map(|p| p.tier.as_str()));
+        app.say(msg, true);
+        return false;
+    }
+    true
+}
+
 /// `d` and `u` on a cluster: the plan, shown before anything moves.
 pub(super) fn open_plan(app: &mut App, action: Action) {
-    if !permitted(app, crate::ops::drain::PLAN_NEEDS) {
+    if !permitted(app, crate::ops::drain::PLAN_NEEDS) || !idle(app) {
         return;
     }
     if app.op.drain_run.is_some() {
@@ -149,7 +160,7 @@ pub(super) fn open_plan(app: &mut App, action: Action) {
 
 /// `r` on a shop in a shop list.
 pub(super) fn open_reassign(app: &mut App) {
-    if !permitted(app, &[Capability::Lock, Capability::Placement]) {
+    if !permitted(app, &[Capability::Lock, Capability::Placement]) || !idle(app) {
         return;
     }
     let Some(d) = app.view.modals.detail() else {
@@ -215,12 +226,7 @@ pub(super) fn open_expire(app: &mut App) {
 
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
 pub(super) fn open_confirm(app: &mut App, action: Action) {
-    if !permitted(app, &[Capability::Lock]) {
-        return;
-    }
-    if app.op.busy || app.op.progress.is_some() {
-        let msg = text::busy(app.op.progress.as_ref().map(|p| p.tier.as_str()));
-        app.say(msg, true);
+    if !permitted(app, &[Capability::Lock]) || !idle(app) {
         return;
     }
     let tier = if app.view.modals.guide().is_some() {
