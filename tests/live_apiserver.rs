@@ -2024,7 +2024,8 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
         operation: None,
     };
     let kubeconfig_file = env.kubeconfig.clone();
-    let lease = async || {
+    // A Lease store of its own client, writing Leases of `secs`.
+    let lease_of = async |secs: u32| {
         let (k, name) = kubeconfig::load(Some(&kubeconfig_file)).expect("kubeconfig");
         let config =
             kubeconfig::client_config(&k, &name, Some(&KubeEnv::context("control", "operator")))
@@ -2034,9 +2035,10 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
             kubeconfig::client(config).expect("client"),
             &ns,
             "shopctl-release",
-            600,
+            secs,
         )
     };
+    let lease = async || lease_of(600).await;
     let store = lease().await;
     let t = Ts::now();
     let (alice, bob) = (holder("alice@ops", "h/1/a"), holder("bob@ops", "h/2/b"));
@@ -2062,20 +2064,11 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
     // Expired: six take it over at once, each through a client of its own; exactly one
     // wins, the others meet the real server's 409.
     // Left behind by a session with a Lease of 1 s that never renews it.
-    let (k, name) = kubeconfig::load(Some(&env.kubeconfig)).expect("kubeconfig");
-    let config =
-        kubeconfig::client_config(&k, &name, Some(&KubeEnv::context("control", "operator")))
-            .await
-            .expect("context");
-    LeaseLock::new(
-        kubeconfig::client(config).expect("client"),
-        &ns,
-        "shopctl-release",
-        1,
-    )
-    .acquire(&holder("gone@ops", "h/9/z"), t)
-    .await
-    .expect("left behind");
+    lease_of(1)
+        .await
+        .acquire(&holder("gone@ops", "h/9/z"), t)
+        .await
+        .expect("left behind");
     let late = t.plus_secs(LOCK_TTL_SECS + 1000);
     let n = 6;
     let barrier = Arc::new(Barrier::new(n));
