@@ -218,13 +218,16 @@ fn an_operator_steps_a_release_drains_with_the_typed_name_and_quits() {
     pty.wait_for("Promote");
     pty.send("\r");
     pty.wait_for("pushed");
+    // The console follows the step until it settles (holding the lock); nothing else starts
+    // meanwhile.
+    pty.wait_for("done: every ShopSet Synced and Healthy");
 
     // Drain cluster b: the plan, the cluster's name typed, enter.
     pty.send("1j");
     pty.send("d");
     pty.wait_for("type 'b'");
     pty.send("b\r");
-    pty.wait_for("done:");
+    pty.wait_for("drain done:");
 
     pty.send("q");
     let code = pty.wait_exit();
