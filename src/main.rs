@@ -142,8 +142,15 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
                     );
                     Vec::new()
                 });
-            let open: Vec<_> = shopctl::ops::audit::abandoned_intents(&entries)
+            // Every step without an outcome but those of sessions still running here (another
+            // host's, or an earlier boot's, are said too).
+            let open: Vec<_> = shopctl::ops::audit::open_intents(&entries)
                 .into_iter()
+                .filter(|e| {
+                    !e.session
+                        .as_deref()
+                        .is_some_and(shopctl::ops::lock::session_runs_here)
+                })
                 .cloned()
                 .collect();
             shopctl::out!("{}", commands::status(&fleet, output, now, &open));
@@ -435,11 +442,15 @@ fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
         Err(_) if !cli.demo => return Ok(Keys::default()),
         Err(e) => anyhow::bail!("cannot read the configuration '{}': {e}", file.display()),
     };
-    let Ok(table) = toml::from_str::<toml::Table>(&src) else {
-        if cli.demo {
-            anyhow::bail!("configuration '{}' is not valid TOML", file.display());
-        }
-        return Ok(Keys::default());
+    let table = match toml::from_str::<toml::Table>(&src) {
+        Ok(table) => table,
+        Err(e) if cli.demo => anyhow::bail!(
+            "configuration '{}' is not valid TOML: {}",
+            file.display(),
+            e.to_string().trim().replace('\n', " ")
+        ),
+        // Live mode says what is wrong with the file when it reads it whole.
+        Err(_) => return Ok(Keys::default()),
     };
     match table.get("keys") {
         None => Ok(Keys::default()),

@@ -1554,6 +1554,12 @@ fn a_footer_message_cut_at_80_columns_reads_whole_in_the_messages_view() {
             .expect("the older message"),
     );
     assert!(newest < older, "{s}");
+    // Scrolled no further than the last message: one step back shows the newest again.
+    for _ in 0..10 {
+        update(&mut app, ch('j'));
+    }
+    update(&mut app, ch('k'));
+    assert!(screen(&app, "default").contains("pushed 457bcdc"));
     update(&mut app, ch('m'));
     assert!(!screen(&app, "default").contains("Messages"));
 }

@@ -408,7 +408,7 @@ fn status_table(f: &Fleet, now: Ts, open: &[AuditEntry]) -> String {
     for e in open {
         let _ = writeln!(
             s,
-            "\nAUDIT ▲ {} has no outcome in the audit log (its session ended); the next read-write start reconciles it",
+            "\nAUDIT ▲ {} has no outcome in the audit log (its session is not running here); a read-write start reconciles it once that session has ended",
             step_of(e)
         );
     }

@@ -85,15 +85,37 @@ pub fn local_identity() -> String {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
     let pidns = std::fs::read_link("/proc/self/ns/pid").ok();
     match (boot, pidns) {
-        (Some(boot), Some(ns)) => {
-            let seen = format!("{}{}", boot.trim(), ns.display());
-            let hash = seen.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
-            format!("{host}#{:08x}", hash as u32)
-        }
+        // The boot and the pid namespace apart: a session of this host's earlier boot is
+        // known for one (and its process is gone).
+        (Some(boot), Some(ns)) => format!(
+            "{host}#{:08x}-{:08x}",
+            short_hash(boot.trim()),
+            short_hash(&ns.display().to_string())
+        ),
         _ => host,
     }
+}
+
+fn short_hash(text: &str) -> u32 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h as u32
+}
+
+/// A session of this host's pid namespace from an earlier boot.
+fn earlier_boot(host: &str, local: &str) -> bool {
+    let (Some((name, ids)), Some((local_name, local_ids))) =
+        (host.split_once('#'), local.split_once('#'))
+    else {
+        return false;
+    };
+    let (Some((boot, ns)), Some((local_boot, local_ns))) =
+        (ids.split_once('-'), local_ids.split_once('-'))
+    else {
+        return false;
+    };
+    name == local_name && ns == local_ns && boot != local_boot
 }
 
 /// A session of a process of this very system (same host, boot and process-id namespace) that
@@ -109,10 +131,12 @@ pub fn session_is_dead(session: &str) -> bool {
         return false;
     };
     let started = parts.nth(1).and_then(|s| s.parse::<u64>().ok());
-    if !(host.contains('#')
-        && host == local_identity()
-        && std::path::Path::new("/proc/self").exists())
-    {
+    let local = local_identity();
+    // The machine was restarted since: every process of that boot is gone.
+    if earlier_boot(host, &local) {
+        return true;
+    }
+    if !(host.contains('#') && host == local && std::path::Path::new("/proc/self").exists()) {
         return false;
     }
     if !process_exists(pid) {
@@ -121,6 +145,16 @@ pub fn session_is_dead(session: &str) -> bool {
     // What /proc says of it, where this user may read it (`hidepid` hides other users'
     // processes: alive, then, as far as anyone here can tell).
     process_state(pid).is_some_and(|p| p.zombie || started.is_some_and(|s| s != p.start))
+}
+
+/// Whether `session` is a session of this host that still runs (so its steps are its own to
+/// finish); a session elsewhere cannot be known from here.
+pub fn session_runs_here(session: &str) -> bool {
+    session
+        .split('/')
+        .next()
+        .is_some_and(|host| host == local_identity())
+        && !session_is_dead(session)
 }
 
 /// Whether a process `pid` exists, as the kernel says: signal 0 checks without sending
@@ -672,6 +706,22 @@ mod tests {
             local_identity(),
             std::process::id()
         )));
+    }
+
+    #[test]
+    fn a_session_of_this_host_s_earlier_boot_is_dead_and_another_host_s_is_not_known() {
+        let local = local_identity();
+        let (name, ids) = local.split_once('#').expect("an identity with its boot");
+        let (_, ns) = ids.split_once('-').expect("boot and namespace apart");
+        assert!(session_is_dead(&format!(
+            "{name}#00000000-{ns}/4242/abcd/7"
+        )));
+        // Another pid namespace (a container of the same name), another host: not known.
+        assert!(!session_is_dead(&format!(
+            "{name}#00000000-ffffffff/4242/abcd/7"
+        )));
+        assert!(!session_is_dead("elsewhere#00000000-00000000/4242/abcd/7"));
+        assert!(!session_is_dead("deadhost/999999/0"));
     }
 
     #[test]

@@ -242,11 +242,17 @@ impl Key {
         }
     }
 
-    /// The key of a terminal event.
+    /// The key of a terminal event. With ctrl held, a letter is the letter (`ctrl-d` whether
+    /// shift was held or not, as terminals send it).
     pub fn of(ev: &KeyEvent) -> Key {
         let m = ev.modifiers;
+        let ctrl = m.contains(KeyModifiers::CONTROL);
+        let code = match ev.code {
+            KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            other => other,
+        };
         Key {
-            code: ev.code,
+            code,
             ctrl: m.contains(KeyModifiers::CONTROL),
             alt: m.contains(KeyModifiers::ALT),
             shift: m.contains(KeyModifiers::SHIFT)
@@ -300,16 +306,24 @@ impl Key {
                 }
                 _ => {
                     return Err(format!(
-                        "'{text}' is not a key (a character, or ctrl-, alt-, S- with enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace, delete, insert, F1-F12)"
+                        "'{}' is not a key (a character, or ctrl-, alt-, S- with enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace, delete, insert, F1-F12)",
+                        text.escape_debug()
                     ));
                 }
             },
         };
-        if shift && matches!(code, KeyCode::Char(_)) {
+        if let (true, KeyCode::Char(c)) = (shift, code) {
             return Err(format!(
-                "'{text}': write the character itself ('D', not 'S-d')"
+                "'{}': write the character itself ('{}', not 'S-{c}')",
+                text.escape_debug(),
+                c.to_uppercase()
             ));
         }
+        // Terminals send ctrl with a letter as the letter itself.
+        let code = match code {
+            KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            other => other,
+        };
         let mut key = Key {
             code,
             ctrl,
@@ -1141,14 +1155,43 @@ impl Keys {
         !b.events.iter().any(|(a, _)| rebound.contains_key(a))
     }
 
-    /// A rebound key must not mean two things in one place.
+    /// A rebound key must not mean two things in one place, and an action rebound where text is
+    /// typed must keep a key that types nothing there (else the dialog could not be left).
     fn check(&self) -> Result<(), String> {
         let mut seen: HashMap<(Key, &'static str), Action> = HashMap::new();
         let mut conflicts = Vec::new();
         for b in BINDINGS {
+            let typed = b.contexts.iter().find(|c| TEXT.contains(c));
+            for (a, _) in b.events {
+                // Leaving or confirming a dialog must stay possible where text is typed.
+                if let (Some(c), Some(keys)) = (typed, self.rebound.get(a))
+                    && matches!(a, Action::Back | Action::Confirm)
+                    && keys.iter().all(Key::is_text)
+                {
+                    conflicts.push(format!(
+                        "{} would have only keys that type in the {} view: keep one that types nothing (enter, esc, tab, ctrl-…)",
+                        a.name(),
+                        c.name()
+                    ));
+                }
+            }
+        }
+        for b in BINDINGS {
+            // The wall answers the main view's quit, help, sources and redraw besides its own.
+            let wall = b.contexts.contains(&Context::Main)
+                && matches!(
+                    b.action,
+                    Action::Quit | Action::Help | Action::Sources | Action::Redraw
+                );
+            let contexts: Vec<Context> = b
+                .contexts
+                .iter()
+                .copied()
+                .chain(wall.then_some(Context::Wall))
+                .collect();
             for (a, default) in b.events {
                 for k in self.of(*a, default) {
-                    for c in b.contexts {
+                    for c in &contexts {
                         match seen.get(&(*k, c.name())) {
                             Some(other)
                                 if other != a
@@ -1445,6 +1488,16 @@ mod tests {
         assert!(e.contains("keys.drain"), "{e}");
         let e = rebound("drain = []").unwrap_err();
         assert!(e.contains("at least one key"), "{e}");
+        // A dialog where text is typed could be neither left nor confirmed.
+        let e = rebound("confirm = \"y\"\nback = \"n\"").unwrap_err();
+        assert!(e.contains("back would have only keys that type"), "{e}");
+        assert!(e.contains("confirm would have only keys that type"), "{e}");
+        // The wall's own keys beside the main view's quit and help.
+        let e = rebound("wall_next = \"q\"").unwrap_err();
+        assert!(
+            e.contains("'q' would both quit and wall_next in the wall view"),
+            "{e}"
+        );
         // The same key for one action in two places, or in places that never meet, is fine.
         assert!(rebound("drain = \"D\"\nwall_next = \"D\"").is_ok());
     }

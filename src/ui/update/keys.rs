@@ -158,9 +158,14 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         Action::PrevPane => focus(app, app.view.focus.prev()),
         Action::FocusPane(p) => focus(app, p),
         Action::Up | Action::Down if matches!(ctx, Context::Help | Context::Messages) => {
+            // The messages scroll no further than their last.
+            let last = u16::try_from(app.view.said.len().saturating_sub(1)).unwrap_or(u16::MAX);
+            let messages = ctx == Context::Messages;
             if let Some(Modal::Help(scroll) | Modal::Messages(scroll)) = app.view.modals.top_mut() {
                 *scroll = if action == Action::Up {
                     scroll.saturating_sub(1)
+                } else if messages {
+                    scroll.saturating_add(1).min(last)
                 } else {
                     scroll.saturating_add(1)
                 };
