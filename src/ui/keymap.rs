@@ -919,7 +919,7 @@ pub const BINDINGS: &[Binding] = &[
         )],
         WALL,
         "the next view",
-        "next",
+        "next view",
         true,
         false,
     ),
@@ -951,7 +951,7 @@ pub const BINDINGS: &[Binding] = &[
         WALL,
         "the release ladder, the failure domains, the alerts",
         "view",
-        false,
+        true,
         false,
     ),
     // The replay player.
@@ -973,8 +973,8 @@ pub const BINDINGS: &[Binding] = &[
             (Action::Backward, &[Key::of_code(K::Left), Key::ch('h')]),
         ],
         REPLAY,
-        "seek 5 s",
-        "seek",
+        "seek 10 s",
+        "seek 10s",
         true,
         false,
     ),
@@ -992,8 +992,8 @@ pub const BINDINGS: &[Binding] = &[
             ),
         ],
         REPLAY,
-        "seek 30 s",
-        "seek",
+        "seek 60 s",
+        "seek 60s",
         false,
         false,
     ),
@@ -1314,6 +1314,31 @@ fn only_while_changing(b: &Binding) -> bool {
 /// The footer's bindings for a context.
 pub fn footer(ctx: Context, readonly: bool) -> impl Iterator<Item = &'static Binding> {
     bindings(readonly).filter(move |b| b.footer && b.contexts.contains(&ctx))
+}
+
+/// The footer of the wall or the replay player: its keys in the table's order, each by its first
+/// key (`tab next view`), as rebound; the wall ends with the main view's help and quit, which it
+/// answers too.
+pub fn screen_footer(ctx: Context) -> Vec<(String, &'static str)> {
+    let first = |b: &Binding| {
+        label(b)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut keys: Vec<(String, &'static str)> = bindings_of(ctx)
+        .filter(|b| b.footer)
+        .map(|b| (first(b), b.short))
+        .collect();
+    if ctx == Context::Wall {
+        keys.extend(
+            footer(Context::Main, true)
+                .filter(|b| matches!(b.action, Action::Help | Action::Quit))
+                .map(|b| (first(b), b.short)),
+        );
+    }
+    keys
 }
 
 /// The keys of a context in one line, as a dialog's bottom border shows them.

@@ -264,8 +264,8 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         if let Some(line) = r.cut_off {
             spans.push(Span::styled(format!("line {line} cut off  "), theme.warn()));
         }
-        for (k, what) in text::REPLAY_KEYS {
-            spans.push(Span::styled(*k, theme.key()));
+        for (k, what) in keymap::screen_footer(keymap::Context::Replay) {
+            spans.push(Span::styled(k, theme.key()));
             spans.push(Span::styled(format!(" {what}  "), theme.muted()));
         }
         frame.render_widget(Line::from(spans), area);

@@ -508,14 +508,6 @@ pub fn unfinished_drain(d: &crate::domain::drains::UnfinishedDrain, readonly: bo
     }
 }
 
-/// The keys of a replay, for its footer.
-pub const REPLAY_KEYS: &[(&str, &str)] = &[
-    ("space", "pause"),
-    ("←/→", "seek 10s"),
-    ("+/-", "speed"),
-    ("q", "quit"),
-];
-
 /// A replay speed as the header shows it: `10`, `0.5`.
 pub fn speed(x: f64) -> String {
     if x.fract() == 0.0 {

@@ -215,18 +215,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         view(app, wall.current(), frame_style, theme, frame, body);
     }
     // A replay's footer has the replay's keys.
-    let keys: &[(&str, &str)] = if app.session.replay.is_some() {
-        super::text::REPLAY_KEYS
+    let keys = keymap::screen_footer(if app.session.replay.is_some() {
+        Context::Replay
     } else {
-        &[
-            ("tab", "next view"),
-            ("1-3", "view"),
-            ("?", "help"),
-            ("q", "quit"),
-        ]
-    };
+        Context::Wall
+    });
     let mut spans = Vec::new();
-    for (k, what) in keys.iter().copied() {
+    for (k, what) in keys {
         spans.push(Span::styled(k, theme.key()));
         spans.push(Span::styled(format!(" {what}  "), theme.muted()));
     }
