@@ -573,12 +573,12 @@ async fn two_operators_contend_for_the_lease_through_the_binary() {
             break;
         }
         assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        // Each run takes a moment of its own: the next one asks again.
         assert!(
             std::time::Instant::now() < deadline,
             "never taken over: {}",
             stderr(&out)
         );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     assert!(env.read("control", &lease).await.is_none(), "given back");
 }
@@ -2072,19 +2072,32 @@ async fn one_session_holds_the_lease_and_of_six_takers_of_an_expired_one_exactly
     let late = t.plus_secs(LOCK_TTL_SECS + 1000);
     let n = 6;
     let barrier = Arc::new(Barrier::new(n));
-    let mut takers = Vec::new();
+    // The takers judge the Lease by a clock the test moves.
+    let elapsed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let clock: shopctl::backends::live::lease::Clock = {
+        let elapsed = Arc::clone(&elapsed);
+        Arc::new(move || {
+            std::time::Duration::from_millis(elapsed.load(std::sync::atomic::Ordering::SeqCst))
+        })
+    };
+    let mut stores = Vec::new();
     for i in 0..n {
-        let st = lease().await;
-        let barrier = barrier.clone();
+        let st = lease().await.timed_by(Arc::clone(&clock));
         let me = holder("op", &format!("h/1/{i}"));
+        // However late its wall clock says it is, a taker that has just seen the Lease waits
+        // its duration before taking it over.
+        assert!(matches!(
+            st.acquire(&me, late).await,
+            Err(OpsError::Locked(l)) if l.holder == "gone@ops"
+        ));
+        stores.push((st, me));
+    }
+    // Seen unchanged for its duration (1 s) by every taker.
+    elapsed.store(1_000, std::sync::atomic::Ordering::SeqCst);
+    let mut takers = Vec::new();
+    for (st, me) in stores {
+        let barrier = barrier.clone();
         takers.push(tokio::spawn(async move {
-            // However late its clock says it is, a taker that has just seen the Lease waits
-            // its duration before taking it over.
-            assert!(matches!(
-                st.acquire(&me, late).await,
-                Err(OpsError::Locked(l)) if l.holder == "gone@ops"
-            ));
-            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
             barrier.wait().await;
             st.acquire(&me, late).await.is_ok()
         }));

@@ -287,7 +287,15 @@ async fn a_shop_the_recheck_read_is_patched_over_that_version_without_a_read_unt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_version() {
     let (client, mut handle) = client();
-    let lock = LeaseLock::new(client, "shopctl", "shopctl-release", 600);
+    // Whether Bob's Lease has lapsed is judged by a clock the test moves.
+    let elapsed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let clock: shopctl::backends::live::lease::Clock = {
+        let elapsed = std::sync::Arc::clone(&elapsed);
+        std::sync::Arc::new(move || {
+            std::time::Duration::from_millis(elapsed.load(std::sync::atomic::Ordering::SeqCst))
+        })
+    };
+    let lock = LeaseLock::new(client, "shopctl", "shopctl-release", 600).timed_by(clock);
     let lock = std::sync::Arc::new(lock);
     let me = Holder {
         operator: "alice@ops".into(),
@@ -351,7 +359,7 @@ async fn the_lease_is_acquired_by_create_and_taken_over_by_replace_with_its_vers
         other => panic!("taken before it was seen unchanged for its duration: {other:?}"),
     }
     // Seen unchanged for its duration: taken over by replace, with its resourceVersion.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    elapsed.store(1_000, std::sync::atomic::Ordering::SeqCst);
     let (l, m) = (std::sync::Arc::clone(&lock), me.clone());
     let call = tokio::spawn(async move { l.acquire(&m, now).await });
     let (_, _, _, _, send) = next(&mut handle).await;

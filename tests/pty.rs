@@ -129,6 +129,19 @@ impl Pty {
         matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
+    /// Waits until the screen no longer shows `what`.
+    fn wait_gone(&mut self, what: &str) {
+        let end = Instant::now() + PATIENCE;
+        while self.text().contains(what) {
+            assert!(
+                Instant::now() < end,
+                "the screen kept showing {what:?}:\n{}",
+                self.text()
+            );
+            self.read_for(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for the program to end, reading what it writes meanwhile; its exit code.
     fn wait_exit(&mut self) -> u32 {
         let end = Instant::now() + PATIENCE;
@@ -347,23 +360,24 @@ fn keys_rebound_in_the_configuration_drive_the_console_and_are_recorded() {
     let mut pty = spawn_demo(tmp.path(), &["--record", &rec_s], 120, 30);
     pty.wait_for("Clusters");
     pty.wait_for("D drain");
-    // The old key does nothing; the new one opens the plan.
-    pty.send("1d");
-    pty.read_for(Duration::from_millis(300));
+    // The old key does nothing: help, asked for after it, opens over the panes alone (keys are
+    // read in order); the new one opens the plan.
+    pty.send("1d?");
+    pty.wait_for("Keys");
     assert!(!pty.text().contains("Drain cluster"), "{}", pty.text());
+    pty.send("?");
+    pty.wait_gone("Keys");
     pty.send("D");
     pty.wait_for("Drain cluster");
-    pty.send("\x1b");
     // Closed before the next key (an ESC followed at once by a key reads as alt-key).
-    let end = Instant::now() + PATIENCE;
-    while pty.text().contains("Drain cluster") {
-        assert!(Instant::now() < end, "{}", pty.text());
-        pty.read_for(Duration::from_millis(100));
-    }
-    // `q` no longer quits; `Q` does.
-    pty.send("q");
-    pty.read_for(Duration::from_millis(300));
+    pty.send("\x1b");
+    pty.wait_gone("Drain cluster");
+    // `q` no longer quits: help, asked for after it, still opens; `Q` quits.
+    pty.send("q?");
+    pty.wait_for("Keys");
     assert!(!pty.exited(), "q still quit");
+    pty.send("?");
+    pty.wait_gone("Keys");
     pty.send("Q");
     assert_eq!(pty.wait_exit(), 0);
     pty.assert_restored();

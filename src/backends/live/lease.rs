@@ -52,6 +52,13 @@ impl LeaseLock {
         self
     }
 
+    /// Judges how long a Lease has been unchanged by `clock` instead of the host's time since
+    /// boot.
+    pub fn timed_by(mut self, clock: Clock) -> LeaseLock {
+        self.sightings.clock = Some(clock);
+        self
+    }
+
     /// Refused while another live session holds `existing` and this host has not yet seen it
     /// unchanged for its duration; `Ok` once it has (the Lease has expired).
     fn expired(&self, existing: &Lease, l: &ReleaseLock) -> Result<(), OpsError> {
@@ -104,7 +111,12 @@ pub struct Sightings {
     /// Where they are kept between processes; in memory only without one.
     file: Option<std::path::PathBuf>,
     memory: std::sync::Mutex<std::collections::HashMap<String, Sighting>>,
+    /// What time it is; the host's time since boot unless set (tests move their own).
+    clock: Option<Clock>,
 }
+
+/// A clock of sightings: the time since some fixed start.
+pub type Clock = std::sync::Arc<dyn Fn() -> Duration + Send + Sync>;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Sighting {
@@ -144,7 +156,10 @@ impl Sightings {
     /// How long `key` has been seen as `record`: zero when it has just changed (or is new), and
     /// the change is remembered from now.
     pub fn unchanged_for(&self, key: &str, record: &str) -> Duration {
-        let (clock, now) = uptime();
+        let (clock, now) = match &self.clock {
+            Some(c) => ("a clock of its own".to_string(), c().as_millis() as u64),
+            None => uptime(),
+        };
         let mut seen = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = &self.file {
             // Another process of this host, on this boot, may have seen it first.
