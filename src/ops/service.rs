@@ -208,11 +208,6 @@ impl Operations {
         self.kept().as_ref().and_then(|g| g.fence().err())
     }
 
-    /// Whether a lock is kept after a release step.
-    pub fn keeps_lock(&self) -> bool {
-        self.kept().is_some()
-    }
-
     /// Completes the audit of steps an earlier session made without writing their outcome.
     pub async fn reconcile(&self) -> Vec<String> {
         self.executor.reconcile(self.now()).await
@@ -241,9 +236,12 @@ pub async fn run_to_end(
         each(p);
     }
     // The task ended without an outcome: it panicked.
-    Progress::Executed(Err(OpsError::Store(
-        "the operation stopped without saying how it ended".into(),
-    )))
+    Progress::Executed(Err(unfinished()))
+}
+
+/// What an operation whose task ended without an outcome (it panicked) is reported as.
+pub fn unfinished() -> OpsError {
+    OpsError::Store("the operation stopped without saying how it ended (see the log)".into())
 }
 
 /// Runs one mutation to its end, telling `waiting` what it waits for meanwhile.
@@ -264,9 +262,7 @@ pub async fn execute(
     .await;
     match last {
         Progress::Executed(r) => r,
-        _ => Err(OpsError::Store(
-            "the operation stopped without saying how it ended".into(),
-        )),
+        _ => Err(unfinished()),
     }
 }
 
@@ -286,8 +282,6 @@ pub async fn run_plan_to_end(
     match last {
         Progress::Planned(r) => r,
         Progress::Executed(Err(e)) => Err(e),
-        _ => Err(OpsError::Store(
-            "the operation stopped without saying how it ended".into(),
-        )),
+        _ => Err(unfinished()),
     }
 }

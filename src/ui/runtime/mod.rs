@@ -413,9 +413,7 @@ async fn forward(
     // The operation's task ended without an outcome (it panicked): the console is told, so
     // that it does not wait for it for ever.
     if !ended {
-        let error = crate::ops::OpsError::Store(
-            "the operation stopped without saying how it ended (see the log)".into(),
-        );
+        let error = crate::ops::service::unfinished();
         let msg = match mutation {
             Some(m) => Msg::Executed {
                 mutation: Box::new(m),
