@@ -57,6 +57,8 @@ fn budget_fleet() -> Fleet {
             head: None,
             previous: None,
             soak_secs: 60,
+            approval: Default::default(),
+            auto_rollback: false,
         })
         .collect();
     let shopsets: Vec<ShopSet> = (0..SHOPSETS)

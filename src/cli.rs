@@ -211,6 +211,67 @@ pub enum ReleaseAction {
         #[arg(long)]
         yes: bool,
     },
+    /// Stop every promotion on the fleet (or into one tier) until `release resume`. Not
+    /// overridable; needs no operator lock.
+    Halt {
+        /// Halt only promotions into this tier.
+        #[arg(long, value_name = "NAME")]
+        tier: Option<String>,
+        /// Why (shown in every console and audited).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Lift the halt of the fleet (or of one tier).
+    Resume {
+        #[arg(long, value_name = "NAME")]
+        tier: Option<String>,
+        /// Why it is safe to go on (audited).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Offer a release that failed on TIER (it was rolled back) for TIER again.
+    Clear {
+        #[arg(long, value_name = "NAME")]
+        tier: String,
+        /// Why it may be tried again (audited).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Ask a second person to approve the next step into TIER (exactly that change).
+    Request {
+        #[arg(long, value_name = "NAME")]
+        tier: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Approve the request for the next step into TIER (someone else must have asked).
+    Approve {
+        #[arg(long, value_name = "NAME")]
+        tier: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Follow every tier through its soak; roll back a tier with auto_rollback when a
+    /// verification fails or a gating alert fires, then halt that tier. Runs until stopped.
+    Watch {
+        /// Look once and exit (for cron and tests).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between two looks.
+        #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        interval: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,10 +7,11 @@ use clap::Parser;
 
 use shopctl::backends::demo::store::DemoError;
 use shopctl::backends::demo::{DemoFleet, DemoOptions, DemoSource, default_dir};
+use shopctl::backends::verifying::Verifying;
 use shopctl::backends::{FleetSource, live};
 use shopctl::cli::{Cli, Command, DrainCommand, Output, ReleaseAction, SilenceAction, Usage};
 use shopctl::commands::Exit;
-use shopctl::commands::release::Confirm;
+use shopctl::commands::release::{Confirm, Decision};
 use shopctl::domain::Ts;
 use shopctl::domain::release::GatePolicy;
 use shopctl::ops::{Executor, Holder, Operations};
@@ -253,6 +254,44 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
                     )
                     .await
                 }
+                ReleaseAction::Watch { once, interval } => {
+                    commands::watch::watch(
+                        source.as_mut(),
+                        ops.as_ref(),
+                        once,
+                        std::time::Duration::from_secs(interval),
+                    )
+                    .await
+                }
+                ReleaseAction::Halt { tier, reason, yes } => {
+                    let d = Decision::Halt {
+                        tier: tier.as_deref(),
+                        reason: &reason,
+                    };
+                    commands::release::decide(source.as_mut(), ops.as_ref(), d, confirm(yes)).await
+                }
+                ReleaseAction::Resume { tier, reason, yes } => {
+                    let d = Decision::Resume {
+                        tier: tier.as_deref(),
+                        reason: &reason,
+                    };
+                    commands::release::decide(source.as_mut(), ops.as_ref(), d, confirm(yes)).await
+                }
+                ReleaseAction::Clear { tier, reason, yes } => {
+                    let d = Decision::Clear {
+                        tier: &tier,
+                        reason: &reason,
+                    };
+                    commands::release::decide(source.as_mut(), ops.as_ref(), d, confirm(yes)).await
+                }
+                ReleaseAction::Request { tier, yes } => {
+                    let d = Decision::Request { tier: &tier };
+                    commands::release::decide(source.as_mut(), ops.as_ref(), d, confirm(yes)).await
+                }
+                ReleaseAction::Approve { tier, yes } => {
+                    let d = Decision::Approve { tier: &tier };
+                    commands::release::decide(source.as_mut(), ops.as_ref(), d, confirm(yes)).await
+                }
             };
             Ok(ExitCode::from(exit as u8))
         }
@@ -426,6 +465,38 @@ async fn replay(
     }
 }
 
+/// `--yes`, or ask.
+fn confirm(yes: bool) -> Confirm {
+    if yes { Confirm::Yes } else { Confirm::Ask }
+}
+
+/// How often the demo measures its tiers' simulated series.
+const DEMO_VERIFY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Demo mode's freeze windows: the configuration file's `[[freeze]]` tables, none when there
+/// is no file (and none was named). Live mode reads them with the rest of its configuration.
+fn configured_freezes(cli: &Cli) -> anyhow::Result<Vec<shopctl::domain::release::Freeze>> {
+    let file = cli
+        .config
+        .clone()
+        .unwrap_or_else(live::config::default_file);
+    let src = match shopctl::ops::atomic::read_text_file(&file, 1 << 20) {
+        Ok(src) => src,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => {
+            return Ok(Vec::new());
+        }
+        Err(e) => anyhow::bail!("cannot read the configuration '{}': {e}", file.display()),
+    };
+    let table = toml::from_str::<toml::Table>(&src).map_err(|e| {
+        anyhow::anyhow!(
+            "configuration '{}' is not valid TOML: {}",
+            file.display(),
+            e.to_string().trim().replace('\n', " ")
+        )
+    })?;
+    Ok(live::config::freezes_in(&file, &table)?)
+}
+
 /// The `[keys]` section of the configuration file, in either mode; none when there is no file
 /// (and none was named).
 fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
@@ -545,6 +616,14 @@ async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
                     .await?,
             )
         };
+        let policy = live::executor::policy(&config);
+        let metrics = live::executor::metrics(&config)?;
+        let every = std::time::Duration::from_secs(
+            config
+                .prometheus
+                .as_ref()
+                .map_or(15, |p| u64::from(p.interval_secs)),
+        );
         let argo = config.argocd.first();
         let export = (
             config.git.remote.clone(),
@@ -562,23 +641,28 @@ async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
             // What `status` and the placement commands read is the control plane's: an Argo
             // CD or system repository that cannot be read is reported, never fatal — a cluster
             // must be drainable while they are down.
-            source: Box::new(
-                if matches!(
-                    cli.command,
-                    Some(
-                        Command::Status { .. }
-                            | Command::Reassign { .. }
-                            | Command::Drain { .. }
-                            | Command::Restore { .. }
-                    )
-                ) {
-                    live::source::LiveSource::new(config).partial()
-                } else {
-                    live::source::LiveSource::new(config)
-                },
+            source: Verifying::wrap(
+                Box::new(
+                    if matches!(
+                        cli.command,
+                        Some(
+                            Command::Status { .. }
+                                | Command::Reassign { .. }
+                                | Command::Drain { .. }
+                                | Command::Restore { .. }
+                        )
+                    ) {
+                        live::source::LiveSource::new(config).partial()
+                    } else {
+                        live::source::LiveSource::new(config)
+                    },
+                ),
+                metrics,
+                &policy.verifications,
+                every,
             ),
             executor,
-            policy: GatePolicy::default(),
+            policy,
             export,
             recording,
             audit: shopctl::state_dir().join("audit.jsonl"),
@@ -594,17 +678,29 @@ async fn open_backend(cli: &Cli) -> anyhow::Result<Opened> {
         created_at: None,
     };
     let fleet = DemoFleet::open(&opts)?;
+    let policy = GatePolicy {
+        freezes: configured_freezes(cli)?,
+        ..fleet.policy()
+    };
     let executor = if readonly {
         None
     } else {
-        Some(fleet.executor(Holder::new_session(shopctl::ops::operator()))?)
+        Some(fleet.executor_with(
+            Holder::new_session(shopctl::ops::operator()),
+            policy.clone(),
+        )?)
     };
-    let policy = fleet.policy();
+    let metrics = fleet.metrics()?;
     let remote = shopctl::backends::demo::repos::remote_url(
         &opts.dir.join(shopctl::backends::demo::repos::SYSTEM_REMOTE),
     );
     Ok(Opened {
-        source: Box::new(DemoSource::new(fleet)),
+        source: Verifying::wrap(
+            Box::new(DemoSource::new(fleet)),
+            Some(metrics),
+            &policy.verifications,
+            DEMO_VERIFY_EVERY,
+        ),
         executor,
         policy,
         export: (remote, "argocd".into(), "shopset.dev/shopset".into()),

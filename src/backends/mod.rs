@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod live;
+pub mod verifying;
 
 use futures::future::BoxFuture;
 use thiserror::Error;

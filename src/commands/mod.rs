@@ -5,6 +5,7 @@ pub mod placement;
 pub mod release;
 pub mod silence;
 pub mod status;
+pub mod watch;
 
 pub use status::status;
 

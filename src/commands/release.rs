@@ -16,6 +16,78 @@ use crate::ops::{Mutation, Operations, OpsError};
 #[derive(Serialize)]
 struct StatusJson {
     tiers: Vec<TierJson>,
+    /// The fleet's halt, when every promotion is halted.
+    halt: Option<HaltJson>,
+    /// Approval requests no one has approved yet, oldest first.
+    pending_requests: Vec<RequestJson>,
+}
+
+#[derive(Serialize)]
+struct HaltJson {
+    reason: String,
+    by: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct FrozenJson {
+    /// When promotions into the tier reopen (RFC 3339).
+    until: String,
+    reason: String,
+    /// The window as configured.
+    window: String,
+}
+
+#[derive(Serialize)]
+struct FailedJson {
+    revision: String,
+    revision_tag: Option<String>,
+    reason: String,
+    by: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct RequestJson {
+    name: String,
+    tier: String,
+    from: Option<String>,
+    to: String,
+    to_tag: Option<String>,
+    requested_by: String,
+    requested_at: String,
+    approved_by: Option<String>,
+    approved_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ApprovalJson {
+    /// `none` or `second-person`.
+    required: &'static str,
+    /// The request for the change a step into the tier would make now, if any.
+    request: Option<RequestJson>,
+}
+
+#[derive(Serialize)]
+struct VerificationJson {
+    /// The revision the tier ran when measured, and when.
+    revision: Option<String>,
+    measured_at: String,
+    checks: Vec<crate::domain::release::verify::Measured>,
+}
+
+fn request_json(r: &crate::domain::release::ApprovalRequest) -> RequestJson {
+    RequestJson {
+        name: r.name.clone(),
+        tier: r.tier.clone(),
+        from: r.from.clone(),
+        to: r.to.id.clone(),
+        to_tag: r.to.tag.clone(),
+        requested_by: r.requested_by.clone(),
+        requested_at: r.requested_at.rfc3339(),
+        approved_by: r.approved_by.clone(),
+        approved_at: r.approved_at.map(|t| t.rfc3339()),
+    }
 }
 
 #[derive(Serialize)]
@@ -29,6 +101,18 @@ struct TierJson {
     previous_revision: Option<String>,
     /// The gate for promoting into this tier; null for the lowest tier.
     gate: Option<GateJson>,
+    /// The halt of this tier (or of the fleet), if promotions into it are halted.
+    halted: Option<HaltJson>,
+    /// The freeze window holding the tier now, if one does.
+    frozen: Option<FrozenJson>,
+    /// The release marked failed on this tier (it was rolled back), if any.
+    failed_release: Option<FailedJson>,
+    approval: ApprovalJson,
+    /// `shopctl release watch` rolls the tier back when its soak goes bad.
+    auto_rollback: bool,
+    /// The tier's own verification by metrics, for the revision it runs; null when nothing is
+    /// verified or it has not been measured.
+    verification: Option<VerificationJson>,
 }
 
 #[derive(Serialize)]
@@ -40,6 +124,8 @@ struct GateJson {
     target: Option<String>,
     soak_left_secs: Option<i64>,
     conditions: Vec<ConditionJson>,
+    /// The tier below's verifications, each with its query, value and threshold.
+    verifications: Vec<crate::domain::release::verify::Measured>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +153,7 @@ fn gate_json(g: &Gate) -> GateJson {
                 detail: c.detail.clone(),
             })
             .collect(),
+        verifications: g.measured.clone(),
     }
 }
 
@@ -78,6 +165,12 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
         .map(|t| rules::gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me))
         .collect();
     if json {
+        let halt_json = |h: &crate::domain::release::Halt| HaltJson {
+            reason: h.reason.clone(),
+            by: h.by.clone(),
+            at: h.at.rfc3339(),
+        };
+        let c = &fleet.controls;
         let out = StatusJson {
             tiers: fleet
                 .tiers
@@ -91,14 +184,61 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
                     revision_tag: t.revision.as_ref().and_then(|r| r.tag.clone()),
                     previous_revision: t.previous.as_ref().map(|r| r.id.clone()),
                     gate: g.as_ref().map(gate_json),
+                    halted: c.halt_of(&t.name).map(halt_json),
+                    frozen: rules::frozen(&policy.freezes, &t.name, now).map(|f| FrozenJson {
+                        until: f.until.rfc3339(),
+                        reason: f.freeze.reason.clone(),
+                        window: f.freeze.window_label(),
+                    }),
+                    failed_release: c.failed.iter().find(|f| f.tier == t.name).map(|f| {
+                        FailedJson {
+                            revision: f.revision.id.clone(),
+                            revision_tag: f.revision.tag.clone(),
+                            reason: f.reason.clone(),
+                            by: f.by.clone(),
+                            at: f.at.rfc3339(),
+                        }
+                    }),
+                    approval: ApprovalJson {
+                        required: t.approval.as_str(),
+                        request: g
+                            .as_ref()
+                            .and_then(|g| g.target.as_ref())
+                            .and_then(|to| {
+                                c.request_for(
+                                    &t.name,
+                                    t.revision.as_ref().map(|r| r.id.as_str()),
+                                    &to.id,
+                                )
+                            })
+                            .map(request_json),
+                    },
+                    auto_rollback: t.auto_rollback,
+                    verification: fleet
+                        .verification
+                        .get(&t.name)
+                        .filter(|_| !policy.verifications.is_empty())
+                        .filter(|v| {
+                            v.revision.as_deref() == t.revision.as_ref().map(|r| r.id.as_str())
+                        })
+                        .map(|v| VerificationJson {
+                            revision: v.revision.clone(),
+                            measured_at: v.at.rfc3339(),
+                            checks: v.checks.clone(),
+                        }),
                 })
                 .collect(),
+            halt: c.fleet_halt().map(halt_json),
+            pending_requests: c.pending().map(request_json).collect(),
         };
         return serde_json::to_string_pretty(&out)
             .map(|s| s + "\n")
             .unwrap_or_default();
     }
     let mut s = String::new();
+    if let Some(h) = fleet.controls.fleet_halt() {
+        let _ = writeln!(s, "✗ {}", h.describe());
+    }
     for (t, g) in fleet.tiers.iter().zip(&gates) {
         let rev = t
             .revision
@@ -109,6 +249,17 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
         if let Some(g) = g {
             s.push_str(&verdict(g));
         }
+    }
+    for r in fleet.controls.pending() {
+        let _ = writeln!(
+            s,
+            "approval asked: '{}' → {} by {} at {} ({})",
+            r.tier,
+            r.to.label(),
+            r.requested_by,
+            r.requested_at.hhmmss(),
+            r.name
+        );
     }
     s
 }
@@ -292,4 +443,199 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
+}
+
+/// What `release halt | resume | clear | request | approve` asks for.
+pub enum Decision<'a> {
+    Halt {
+        tier: Option<&'a str>,
+        reason: &'a str,
+    },
+    Resume {
+        tier: Option<&'a str>,
+        reason: &'a str,
+    },
+    Clear {
+        tier: &'a str,
+        reason: &'a str,
+    },
+    Request {
+        tier: &'a str,
+    },
+    Approve {
+        tier: &'a str,
+    },
+}
+
+/// `release halt | resume | clear | request | approve`: one decision about releases, confirmed
+/// and written through the executor (no operator lock: a halt must work while a step holds it,
+/// and an approval comes from a second person).
+pub async fn decide(
+    source: &mut dyn FleetSource,
+    ops: Option<&Arc<Operations>>,
+    decision: Decision<'_>,
+    how: Confirm,
+) -> Exit {
+    let Some(ops) = ops else {
+        eprintln!("shopctl: read-only: release decisions are refused (started with --readonly)");
+        return Exit::ReadOnly;
+    };
+    let text = |r: &str| crate::domain::printable(r).trim().to_string();
+    let reason = match &decision {
+        Decision::Halt { reason, .. }
+        | Decision::Resume { reason, .. }
+        | Decision::Clear { reason, .. } => Some(text(reason)),
+        Decision::Request { .. } | Decision::Approve { .. } => None,
+    };
+    if reason.as_deref() == Some("") {
+        eprintln!("shopctl: say why with --reason TEXT (it is shown to everyone and audited)");
+        return Exit::Refused;
+    }
+    let m = match decision {
+        Decision::Halt { tier, .. } => Mutation::Halt {
+            tier: tier.map(str::to_string),
+            reason: reason.unwrap_or_default(),
+        },
+        Decision::Resume { tier, .. } => Mutation::Resume {
+            tier: tier.map(str::to_string),
+            reason: reason.unwrap_or_default(),
+        },
+        other => {
+            let now = ops.now();
+            let fleet = match snapshot(source, now).await {
+                Ok(f) => f,
+                Err(e) => return e,
+            };
+            match about_tier(&fleet, other) {
+                Ok(m) => m,
+                Err(code) => return code,
+            }
+        }
+    };
+    if let Some(t) = match &m {
+        Mutation::Halt { tier, .. } | Mutation::Resume { tier, .. } => tier.as_deref(),
+        _ => None,
+    } {
+        let now = ops.now();
+        match snapshot(source, now).await {
+            Ok(f) if f.tier(t).is_none() => {
+                eprintln!(
+                    "shopctl: unknown tier '{t}' (tiers: {})",
+                    f.tiers
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return Exit::Error;
+            }
+            Ok(_) => {}
+            Err(e) => return e,
+        }
+    }
+    if let Err(e) = ops.executor().permitted(&m) {
+        return ops_exit(e);
+    }
+    match confirm(&format!("{}.", capitalise(&m.summary())), &how) {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("shopctl: not confirmed; nothing changed");
+            return Exit::Refused;
+        }
+        Err(code) => return code,
+    }
+    match crate::ops::service::execute(ops, m.clone(), |s| eprintln!("shopctl: {s}")).await {
+        Ok(done) => {
+            crate::outln!("{}: done", capitalise(&done.summary));
+            Exit::Done
+        }
+        Err(e) => ops_exit(e),
+    }
+}
+
+/// The decision about one tier's release, built on the fleet as it is: what a clear, a request
+/// or an approval is about.
+fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
+    let name = match &decision {
+        Decision::Clear { tier, .. } | Decision::Request { tier } | Decision::Approve { tier } => {
+            *tier
+        }
+        Decision::Halt { .. } | Decision::Resume { .. } => return Err(Exit::Error),
+    };
+    let Some(t) = fleet.tier(name) else {
+        eprintln!(
+            "shopctl: unknown tier '{name}' (tiers: {})",
+            fleet
+                .tiers
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Err(Exit::Error);
+    };
+    let refuse = |why: String| {
+        eprintln!("shopctl: {why}");
+        Err(Exit::Refused)
+    };
+    match decision {
+        Decision::Clear { tier, reason } => {
+            let Some(f) = fleet.controls.failed.iter().find(|f| f.tier == tier) else {
+                return refuse(format!("no release is marked failed on '{tier}'"));
+            };
+            Ok(Mutation::ClearFailed {
+                tier: tier.into(),
+                revision: f.revision.clone(),
+                reason: crate::domain::printable(reason).trim().to_string(),
+            })
+        }
+        Decision::Request { tier } | Decision::Approve { tier } => {
+            if t.approval == crate::domain::Approval::None {
+                return refuse(format!(
+                    "'{tier}' does not ask for a second person's approval"
+                ));
+            }
+            let Some(to) = fleet.tier_below(tier).and_then(|b| b.revision.clone()) else {
+                return refuse(format!("there is nothing to promote into '{tier}'"));
+            };
+            if t.revision.as_ref().map(|r| &r.id) == Some(&to.id) {
+                return refuse(format!("'{tier}' already runs {}", to.label()));
+            }
+            let from = t.revision.clone();
+            if matches!(decision, Decision::Request { .. }) {
+                return Ok(Mutation::RequestApproval {
+                    tier: tier.into(),
+                    from,
+                    to,
+                });
+            }
+            let from_id = from.as_ref().map(|r| r.id.as_str());
+            match fleet.controls.request_for(tier, from_id, &to.id) {
+                Some(r) => Ok(Mutation::Approve {
+                    tier: tier.into(),
+                    request: r.name.clone(),
+                    from,
+                    to,
+                }),
+                None => {
+                    let other = fleet.controls.pending().find(|r| r.tier == tier);
+                    refuse(match other {
+                        Some(r) => format!(
+                            "the pending request for '{tier}' asks for {} → {}, but a step would now bring {}: a new request is needed",
+                            r.from
+                                .as_deref()
+                                .map_or("nothing", |f| f.get(..7).unwrap_or(f)),
+                            r.to.label(),
+                            to.label()
+                        ),
+                        None => format!(
+                            "no one asked to approve '{tier}' → {}; ask with 'shopctl release request --tier {tier}'",
+                            to.label()
+                        ),
+                    })
+                }
+            }
+        }
+        Decision::Halt { .. } | Decision::Resume { .. } => Err(Exit::Error),
+    }
 }

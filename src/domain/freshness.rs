@@ -20,6 +20,8 @@ pub enum SourceId {
     Alertmanager,
     /// The system repository.
     Git,
+    /// Where verification samples come from (Prometheus; the demo's simulated series).
+    Metrics,
 }
 
 impl fmt::Display for SourceId {
@@ -30,6 +32,7 @@ impl fmt::Display for SourceId {
             SourceId::ArgoCd(a) => write!(f, "Argo CD {a}"),
             SourceId::Alertmanager => f.write_str("Alertmanager"),
             SourceId::Git => f.write_str("git"),
+            SourceId::Metrics => f.write_str("Prometheus"),
         }
     }
 }
@@ -101,7 +104,7 @@ impl SourceId {
     pub fn stale_after_secs(&self) -> i64 {
         match self {
             SourceId::ControlPlane | SourceId::ArgoCd(_) | SourceId::Alertmanager => 15,
-            SourceId::Cluster(_) | SourceId::Git => 45,
+            SourceId::Cluster(_) | SourceId::Git | SourceId::Metrics => 45,
         }
     }
 }

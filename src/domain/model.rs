@@ -151,6 +151,38 @@ pub struct TierSpec {
     pub level: u8,
     pub branch: String,
     pub soak_secs: u32,
+    #[serde(default)]
+    pub approval: Approval,
+    #[serde(default)]
+    pub auto_rollback: bool,
+}
+
+/// Who must agree before a step into a tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// The operator who steps decides.
+    #[default]
+    None,
+    /// A different person approves exactly the change first.
+    SecondPerson,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::None => "none",
+            Approval::SecondPerson => "second-person",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Approval> {
+        match s {
+            "" | "none" => Some(Approval::None),
+            "second-person" => Some(Approval::SecondPerson),
+            _ => None,
+        }
+    }
 }
 
 impl TierSpec {
@@ -158,6 +190,8 @@ impl TierSpec {
         t.level = self.level;
         t.branch = self.branch;
         t.soak_secs = self.soak_secs;
+        t.approval = self.approval;
+        t.auto_rollback = self.auto_rollback;
     }
 
     /// A tier known only by its spec: what its branch pins is unknown until git is read.
@@ -171,6 +205,8 @@ impl TierSpec {
             head: None,
             previous: None,
             soak_secs: self.soak_secs,
+            approval: self.approval,
+            auto_rollback: self.auto_rollback,
         }
     }
 }
@@ -241,6 +277,13 @@ pub struct Tier {
     pub previous: Option<Revision>,
     /// How long a tier must run a revision before it may be promoted further.
     pub soak_secs: u32,
+    /// Who must agree before a step into the tier.
+    #[serde(default)]
+    pub approval: Approval,
+    /// The release watcher rolls the tier back when a verification fails or a gating alert
+    /// fires during its soak.
+    #[serde(default)]
+    pub auto_rollback: bool,
 }
 
 /// Health of one component of a ShopSet's serving stack.

@@ -15,8 +15,9 @@ pub struct AuditEntry {
     pub time: String,
     pub operator: String,
     /// `promote`, `rollback`, `reassign`, `cordon`, `uncordon`, `drain batch`,
-    /// `restore batch`, `restore`, `cancel`, `interrupted`, `notes`, `silence` or
-    /// `expire silence`.
+    /// `restore batch`, `restore`, `cancel`, `interrupted`, `notes`, `silence`,
+    /// `expire silence`, `halt`, `resume`, `clear failed`, `mark failed`, `request approval`,
+    /// `approve` or `auto rollback`.
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
@@ -95,11 +96,13 @@ impl AuditEntry {
                 tier,
                 current,
                 target,
+                cause,
                 ..
             } => {
                 e.tier = Some(tier.clone());
                 e.from = Some(current.id.clone());
                 e.to = Some(target.id.clone());
+                e.reason = cause.clone();
             }
             Mutation::Reassign {
                 shop,
@@ -135,6 +138,35 @@ impl AuditEntry {
             Mutation::ExpireSilence { id, matchers } => {
                 e.silence = Some(id.clone());
                 e.matchers = Some(crate::domain::silence::format_matchers(matchers));
+            }
+            Mutation::Halt { tier, reason } | Mutation::Resume { tier, reason } => {
+                e.tier = tier.clone();
+                e.reason = Some(reason.clone());
+            }
+            Mutation::ClearFailed {
+                tier,
+                revision,
+                reason,
+            } => {
+                e.tier = Some(tier.clone());
+                e.to = Some(revision.id.clone());
+                e.reason = Some(reason.clone());
+            }
+            Mutation::RequestApproval { tier, from, to } => {
+                e.tier = Some(tier.clone());
+                e.from = from.as_ref().map(|r| r.id.clone());
+                e.to = Some(to.id.clone());
+            }
+            Mutation::Approve {
+                tier,
+                request,
+                from,
+                to,
+            } => {
+                e.tier = Some(tier.clone());
+                e.from = from.as_ref().map(|r| r.id.clone());
+                e.to = Some(to.id.clone());
+                e.notes = Some(format!("request {request}"));
             }
         }
         let (result, commit, error) = match result {

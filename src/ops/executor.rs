@@ -8,11 +8,13 @@ use std::sync::atomic::AtomicBool;
 
 use super::OpsError;
 use super::audit::{AuditEntry, AuditSink};
+use super::controls::{self, ControlStore};
 use super::lock::{Holder, LockGuard, LockStore};
 use super::mutation::{Capability, Mutation};
 use super::placement::{BatchOutcome, Capacities, PlacementStore, Record};
 use super::release::{self, Refusal};
 use super::silence::{NewSilence, SilenceStore, covering};
+use super::verify::MetricsSource;
 use crate::domain::placement::{Move, check_move_with};
 use crate::domain::release::{Gate, GatePolicy};
 use crate::domain::{Fleet, Revision, Shop, Ts};
@@ -85,6 +87,10 @@ pub struct Stores {
     pub locks: Arc<dyn LockStore>,
     pub audit: Box<dyn AuditSink>,
     pub silences: Box<dyn SilenceStore>,
+    pub controls: Box<dyn ControlStore>,
+    /// Where verification samples come from; none when no verification is configured (a gate
+    /// that has verifications but no source fails them).
+    pub metrics: Option<Arc<dyn MetricsSource>>,
 }
 
 /// What an executed mutation did.
@@ -187,6 +193,31 @@ impl Executor {
 
     pub fn policy(&self) -> &GatePolicy {
         &self.policy
+    }
+
+    /// The person this session acts as, to approvals and halts (the API server's identity in
+    /// live mode).
+    pub async fn identity(&self) -> Result<String, OpsError> {
+        self.stores.controls.identity().await
+    }
+
+    /// Halts, failed releases and approval requests, read now.
+    pub async fn controls(&self) -> Result<crate::domain::release::ReleaseControls, OpsError> {
+        self.stores.controls.read().await
+    }
+
+    /// Where verification samples come from, if anywhere.
+    pub fn metrics(&self) -> Option<&dyn MetricsSource> {
+        self.stores.metrics.as_deref()
+    }
+
+    /// `fleet` with every tier's verification measured now (unchanged when no verification is
+    /// configured).
+    pub async fn verified(&self, fleet: Fleet, now: Ts) -> Fleet {
+        if self.policy.verifications.is_empty() {
+            return fleet;
+        }
+        super::verify::measured(self.metrics(), fleet, now, &self.policy.verifications).await
     }
 
     /// Takes the operator lock for one operation. Refused while another session holds it, and
@@ -474,9 +505,29 @@ impl Executor {
                 self.silence_needed(m, now).await?;
                 return Ok((m.clone(), None));
             }
+            // Checked against what is decided now (and an approval against the fleet too).
+            Mutation::Halt { .. } | Mutation::Resume { .. } | Mutation::ClearFailed { .. } => {
+                let decided = self.stores.controls.read().await?;
+                controls::recheck(m, &decided, None, "")?;
+                return Ok((m.clone(), None));
+            }
+            Mutation::RequestApproval { .. } | Mutation::Approve { .. } => {
+                let decided = self.stores.controls.read().await?;
+                let mut fresh = self.stores.fleet.read(now, Scope::Everything).await?;
+                fresh.apply(crate::domain::FleetUpdate::Controls(decided.clone()));
+                let me = self.identity().await?;
+                controls::recheck(m, &decided, Some(&fresh), &me)?;
+                return Ok((m.clone(), Some(fresh)));
+            }
             _ => {}
         }
-        let fresh = self.stores.fleet.read(now, Scope::of(m)).await?;
+        let mut fresh = self.stores.fleet.read(now, Scope::of(m)).await?;
+        if matches!(m, Mutation::Promote { .. }) {
+            // Halts, failed releases and approvals as decided now; verification measured now.
+            let decided = self.stores.controls.read().await?;
+            fresh.apply(crate::domain::FleetUpdate::Controls(decided));
+            fresh = self.verified(fresh, now).await;
+        }
         let me = &self.holder.session;
         let m = match m {
             Mutation::Promote { .. } => recheck_promote(&fresh, m, now, &self.policy, me)?,
@@ -504,7 +555,12 @@ impl Executor {
             Mutation::Notes { .. }
             | Mutation::Uncordon { .. }
             | Mutation::Silence { .. }
-            | Mutation::ExpireSilence { .. } => m.clone(),
+            | Mutation::ExpireSilence { .. }
+            | Mutation::Halt { .. }
+            | Mutation::Resume { .. }
+            | Mutation::ClearFailed { .. }
+            | Mutation::RequestApproval { .. }
+            | Mutation::Approve { .. } => m.clone(),
         };
         Ok((m, Some(fresh)))
     }
@@ -551,7 +607,7 @@ impl Executor {
         };
         if let Some((branch, expected, target)) = gitlink {
             let message = m.commit_message(self.operator());
-            return self
+            let mut done = self
                 .stores
                 .releases
                 .set_gitlink(
@@ -564,7 +620,33 @@ impl Executor {
                     report,
                 )
                 .await
-                .map(pushed);
+                .map(pushed)?;
+            // The release rolled back failed on its tier: not offered there again until a
+            // person clears it.
+            if let Mutation::Rollback {
+                tier,
+                current,
+                cause,
+                ..
+            } = m
+            {
+                let mark = crate::domain::release::FailedRelease {
+                    tier: tier.clone(),
+                    revision: current.clone(),
+                    reason: cause
+                        .clone()
+                        .unwrap_or_else(|| format!("rolled back by {}", self.operator())),
+                    by: self.operator().to_string(),
+                    at: now,
+                };
+                if let Err(e) = self.stores.controls.mark_failed(&mark).await {
+                    done.warnings.push(format!(
+                        "{} could not be marked failed on '{tier}': {e}",
+                        current.label()
+                    ));
+                }
+            }
+            return Ok(done);
         }
         match m {
             Mutation::Promote { .. } | Mutation::Rollback { .. } => Ok(done(None, None)),
@@ -649,6 +731,43 @@ impl Executor {
                 .expire(id)
                 .await
                 .map(|()| done(None, None)),
+            Mutation::Halt { tier, reason } => {
+                let halt = crate::domain::release::Halt {
+                    tier: tier.clone(),
+                    reason: reason.clone(),
+                    by: self.identity().await?,
+                    at: now,
+                };
+                self.stores.controls.halt(&halt).await?;
+                Ok(done(None, None))
+            }
+            Mutation::Resume { tier, .. } => {
+                self.stores.controls.resume(tier.as_deref()).await?;
+                Ok(done(None, None))
+            }
+            Mutation::ClearFailed { tier, .. } => {
+                self.stores.controls.clear_failed(tier).await?;
+                Ok(done(None, None))
+            }
+            Mutation::RequestApproval { tier, from, to } => {
+                let request = crate::domain::release::ApprovalRequest {
+                    name: controls::request_name(tier, now),
+                    tier: tier.clone(),
+                    from: from.as_ref().map(|r| r.id.clone()),
+                    to: to.clone(),
+                    requested_by: self.identity().await?,
+                    requested_at: now,
+                    approved_by: None,
+                    approved_at: None,
+                };
+                self.stores.controls.request(&request).await?;
+                Ok(done(None, None))
+            }
+            Mutation::Approve { request, .. } => {
+                let me = self.identity().await?;
+                self.stores.controls.approve(request, &me, now).await?;
+                Ok(done(None, None))
+            }
         }
     }
 
@@ -938,6 +1057,22 @@ fn recheck_rollback(fresh: &Fleet, m: &Mutation, now: Ts, me: &str) -> Result<Mu
             c.label(),
             t.label()
         ))),
+        Ok(Mutation::Rollback {
+            tier,
+            branch,
+            current,
+            target,
+            ..
+        }) => Ok(Mutation::Rollback {
+            tier,
+            branch,
+            current,
+            target,
+            cause: match m {
+                Mutation::Rollback { cause, .. } => cause.clone(),
+                _ => None,
+            },
+        }),
         Ok(rebuilt) => Ok(rebuilt),
         Err(Refusal::NothingToRollBack { .. } | Refusal::NoEarlier { .. }) => Err(
             OpsError::Changed(format!("'{tier}' changed since the rollback was confirmed")),

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod atomic;
 pub mod audit;
+pub mod controls;
 pub mod drain;
 pub mod executor;
 pub mod lock;
@@ -17,6 +18,7 @@ pub mod placement;
 pub mod release;
 pub mod service;
 pub mod silence;
+pub mod verify;
 
 use thiserror::Error;
 

@@ -27,6 +27,9 @@ pub enum Mutation {
         branch: String,
         current: Revision,
         target: Revision,
+        /// Why, when the release watcher rolls back: goes into the commit message.
+        #[serde(default)]
+        cause: Option<String>,
     },
     /// Move one shop from `from` to `to` (all its ShopSets).
     Reassign {
@@ -68,6 +71,35 @@ pub enum Mutation {
     },
     /// Expire silence `id` now (`matchers` say what it silenced).
     ExpireSilence { id: String, matchers: Vec<Matcher> },
+    /// Stop every promotion on the fleet (`tier` none) or into one tier until resumed.
+    Halt {
+        tier: Option<String>,
+        reason: String,
+    },
+    /// Lift the halt of the fleet (`tier` none) or of one tier.
+    Resume {
+        tier: Option<String>,
+        reason: String,
+    },
+    /// Offer a release that failed on a tier for that tier again.
+    ClearFailed {
+        tier: String,
+        revision: Revision,
+        reason: String,
+    },
+    /// Ask a second person to approve exactly this change of `tier`.
+    RequestApproval {
+        tier: String,
+        from: Option<Revision>,
+        to: Revision,
+    },
+    /// Approve request `request`: exactly this change of `tier`.
+    Approve {
+        tier: String,
+        request: String,
+        from: Option<Revision>,
+        to: Revision,
+    },
 }
 
 impl Mutation {
@@ -82,6 +114,12 @@ impl Mutation {
             | Mutation::RestoreBatch { cluster, .. } => cluster,
             Mutation::Notes { .. } => "release",
             Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => "alerts",
+            Mutation::Halt { tier, .. } | Mutation::Resume { tier, .. } => {
+                tier.as_deref().unwrap_or("fleet")
+            }
+            Mutation::ClearFailed { tier, .. }
+            | Mutation::RequestApproval { tier, .. }
+            | Mutation::Approve { tier, .. } => tier,
         }
     }
 
@@ -98,6 +136,11 @@ impl Mutation {
             Mutation::Notes { .. } => "notes",
             Mutation::Silence { .. } => "silence",
             Mutation::ExpireSilence { .. } => "expire silence",
+            Mutation::Halt { .. } => "halt",
+            Mutation::Resume { .. } => "resume",
+            Mutation::ClearFailed { .. } => "clear failed",
+            Mutation::RequestApproval { .. } => "request approval",
+            Mutation::Approve { .. } => "approve",
         }
     }
 
@@ -114,6 +157,11 @@ impl Mutation {
             Mutation::Notes { .. } => "saving release notes".into(),
             Mutation::Silence { .. } => "silencing alerts".into(),
             Mutation::ExpireSilence { .. } => "expiring a silence".into(),
+            Mutation::Halt { .. } => "halting promotions".into(),
+            Mutation::Resume { .. } => "resuming promotions".into(),
+            Mutation::ClearFailed { tier, .. } => format!("clearing a failed release of '{tier}'"),
+            Mutation::RequestApproval { tier, .. } => format!("asking approval for '{tier}'"),
+            Mutation::Approve { tier, .. } => format!("approving a step into '{tier}'"),
         }
     }
 
@@ -197,6 +245,21 @@ impl Mutation {
             Mutation::ExpireSilence { id, matchers } => {
                 format!("expire silence {id} ({})", format_matchers(matchers))
             }
+            Mutation::Halt { tier: None, .. } => "halt every promotion on the fleet".into(),
+            Mutation::Halt { tier: Some(t), .. } => format!("halt promotions into '{t}'"),
+            Mutation::Resume { tier: None, .. } => "resume promotions on the fleet".into(),
+            Mutation::Resume { tier: Some(t), .. } => format!("resume promotions into '{t}'"),
+            Mutation::ClearFailed { tier, revision, .. } => {
+                format!("offer {} for '{tier}' again", revision.label())
+            }
+            Mutation::RequestApproval { tier, from, to } => format!(
+                "ask a second person to approve '{tier}' from {} to {}",
+                label(from),
+                to.label()
+            ),
+            Mutation::Approve { tier, from, to, .. } => {
+                format!("approve '{tier}' from {} to {}", label(from), to.label())
+            }
         }
     }
 
@@ -229,14 +292,21 @@ impl Mutation {
                 tier,
                 current,
                 target,
+                cause,
                 ..
-            } => format!(
-                "Roll back {tier} to {} ({})\n\nRevision {} replaces {}.\nOperator: {operator}\n",
-                target.tag.as_deref().unwrap_or(target.short()),
-                target.short(),
-                target.id,
-                current.id
-            ),
+            } => {
+                let mut m = format!(
+                    "Roll back {tier} to {} ({})\n\nRevision {} replaces {}.\nOperator: {operator}\n",
+                    target.tag.as_deref().unwrap_or(target.short()),
+                    target.short(),
+                    target.id,
+                    current.id
+                );
+                if let Some(cause) = cause {
+                    m.push_str(&format!("Cause: {cause}\n"));
+                }
+                m
+            }
             Mutation::Reassign { .. }
             | Mutation::Cordon { .. }
             | Mutation::Uncordon { .. }
@@ -244,9 +314,21 @@ impl Mutation {
             | Mutation::RestoreBatch { .. }
             | Mutation::Notes { .. }
             | Mutation::Silence { .. }
-            | Mutation::ExpireSilence { .. } => String::new(),
+            | Mutation::ExpireSilence { .. }
+            | Mutation::Halt { .. }
+            | Mutation::Resume { .. }
+            | Mutation::ClearFailed { .. }
+            | Mutation::RequestApproval { .. }
+            | Mutation::Approve { .. } => String::new(),
         }
     }
+}
+
+/// A revision's label, or `nothing`.
+fn label(r: &Option<Revision>) -> String {
+    r.as_ref()
+        .map(|r| r.label())
+        .unwrap_or_else(|| "nothing".into())
 }
 
 /// A kind of write a mutation needs beyond the operator lock, so that what the session's
@@ -259,6 +341,12 @@ pub enum Capability {
     Placement,
     /// Cordoning and uncordoning clusters.
     Cordon,
+    /// Halting and resuming promotions, and clearing a failed release.
+    Halt,
+    /// Asking for a second person's approval.
+    Request,
+    /// Approving a request.
+    Approve,
 }
 
 impl Mutation {
@@ -278,6 +366,14 @@ impl Mutation {
             Mutation::Notes { .. } | Mutation::Silence { .. } | Mutation::ExpireSilence { .. } => {
                 &[]
             }
+            // A halt is the emergency brake: it must work while a release or a drain holds the
+            // lock. Approvals come from a second person, who is not the lock's holder. These
+            // writes touch only their own objects, and every promotion re-reads them.
+            Mutation::Halt { .. } | Mutation::Resume { .. } | Mutation::ClearFailed { .. } => {
+                &[Capability::Halt]
+            }
+            Mutation::RequestApproval { .. } => &[Capability::Request],
+            Mutation::Approve { .. } => &[Capability::Approve],
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::release::{Condition, Gate, GatePolicy, gate};
 use crate::domain::{Fleet, Ts};
 
 /// Why a step or rollback cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum Refusal {
     #[error("unknown tier '{tier}' (tiers: {tiers})")]
     UnknownTier { tier: String, tiers: String },
@@ -184,6 +184,7 @@ pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation
         branch: t.branch.clone(),
         current,
         target,
+        cause: None,
     })
 }
 

@@ -484,6 +484,8 @@ pub fn not_permitted_help(denied: &[crate::ops::Denial]) -> Vec<String> {
             Some(Capability::Lock) => "s, b, d, u and r refused",
             Some(Capability::Placement) => "d, u and r refused",
             Some(Capability::Cordon) => "d and u refused",
+            Some(Capability::Halt) => "H refused",
+            Some(Capability::Request) | Some(Capability::Approve) => "a refused",
             None => "a side effect is skipped with a warning",
         };
         out.push(format!("  {}: {keys}", d.what));

@@ -1,7 +1,9 @@
 //! The embedded demo fleet: a simulated control plane and Argo CD over real git repositories,
 //! with all state in one directory so that every process on it sees the same fleet.
 
+pub mod controls;
 pub mod lock;
+pub mod metrics;
 pub mod placement;
 pub mod repos;
 pub mod silences;
@@ -202,7 +204,59 @@ impl DemoFleet {
         };
         let mut reading = world.read(now);
         reading.silences = silences;
+        reading.controls = controls::read(&self.state.dir);
         Ok((reading, lock))
+    }
+
+    /// The simulated series of `metric` for `shopsets`, a sample every `step` seconds from
+    /// `from` to `to`, as their tier branches say what each ran when.
+    pub fn series(
+        &mut self,
+        metric: sim::Metric,
+        shopsets: &[String],
+        from: Ts,
+        to: Ts,
+        step: i64,
+    ) -> Result<Vec<crate::domain::release::verify::Series>, DemoError> {
+        self.reload()?;
+        let branches =
+            git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
+        let world = sim::World {
+            silences: &[],
+            topology: &self.state.topology,
+            seed: self.state.meta.seed,
+            scenario: self.state.meta.scenario,
+            created_at: self.state.meta.created_at,
+            branches: &branches,
+            history: &self.history,
+            lock: None,
+        };
+        let mut out = Vec::new();
+        for ss in self
+            .state
+            .topology
+            .shopsets
+            .iter()
+            .filter(|s| shopsets.contains(&s.name))
+        {
+            let mut samples = Vec::new();
+            // On the step grid, so that two reads of one moment agree.
+            let mut t = from.secs().div_euclid(step) * step;
+            while t <= to.secs() {
+                let at = Ts::from_secs(t);
+                if at >= from
+                    && let Some(v) = world.sample(metric, ss, at)
+                {
+                    samples.push((at, v));
+                }
+                t += step;
+            }
+            out.push(crate::domain::release::verify::Series {
+                labels: format!("{{shopset=\"{}\"}}", ss.name),
+                samples,
+            });
+        }
+        Ok(out)
     }
 
     /// Why the system repository could not be read at the last read, if it could not.
@@ -217,11 +271,22 @@ impl DemoFleet {
     /// The read-write executor for this demo fleet, for one operator session: a fresh reader of
     /// the directory, its working clone, lock file, placement files and audit log.
     pub fn executor(&self, holder: Holder) -> Result<Executor, DemoError> {
-        Ok(Executor::new(holder, self.stores()?, self.policy()))
+        self.executor_with(holder, self.policy())
     }
 
-    /// The stores the demo's executor writes through.
+    /// [`DemoFleet::executor`] under `policy` (freeze windows from the configuration).
+    pub fn executor_with(&self, holder: Holder, policy: GatePolicy) -> Result<Executor, DemoError> {
+        let stores = self.stores_for(&holder.operator)?;
+        Ok(Executor::new(holder, stores, policy))
+    }
+
+    /// The stores the demo's executor writes through, acting as this process's operator.
     pub fn stores(&self) -> Result<Stores, DemoError> {
+        self.stores_for(&crate::ops::operator())
+    }
+
+    /// The stores the demo's executor writes through; approvals and halts are `operator`'s.
+    pub fn stores_for(&self, operator: &str) -> Result<Stores, DemoError> {
         let dir = &self.state.dir;
         let reader = DemoFleet::open(&DemoOptions {
             dir: dir.clone(),
@@ -246,13 +311,26 @@ impl DemoFleet {
                 path: dir.join(AUDIT_FILE),
             }),
             silences: Box::new(silences::DemoSilences { dir: dir.clone() }),
+            controls: Box::new(controls::DemoControls {
+                dir: dir.clone(),
+                operator: operator.to_string(),
+            }),
+            metrics: Some(self.metrics()?),
         };
         Ok(stores)
     }
 
-    /// The release policy of the demo fleet.
+    /// The simulated series of this demo directory.
+    pub fn metrics(&self) -> Result<Arc<dyn crate::ops::verify::MetricsSource>, DemoError> {
+        Ok(Arc::new(metrics::DemoMetrics::open(&self.state.dir)?))
+    }
+
+    /// The release policy of the demo fleet: its own verifications over its simulated series.
     pub fn policy(&self) -> GatePolicy {
-        GatePolicy::default()
+        GatePolicy {
+            verifications: metrics::verifications(),
+            ..GatePolicy::default()
+        }
     }
 }
 
@@ -338,6 +416,9 @@ impl DemoSource {
         if let Some(why) = self.fleet.git_problem() {
             fleet.unread.push(format!("the system repository: {why}"));
         }
+        if let Err(why) = &reading.controls {
+            fleet.unread.push(format!("the release controls: {why}"));
+        }
         fleet.refresh();
         Ok(fleet)
     }
@@ -398,12 +479,23 @@ impl DemoSource {
             .and_then(|(r, _)| r.silences.as_ref().err().cloned());
         // Its git as good as its system repository.
         let git_problem = self.fleet.git_problem().map(str::to_string);
+        // Its control plane as good as its release controls.
+        let controls_problem = self
+            .last
+            .as_ref()
+            .and_then(|(r, _)| r.controls.as_ref().err().cloned());
         for source in demo_sources() {
             out.push(match (&source, &silences_problem, &git_problem) {
                 (SourceId::Alertmanager, Some(why), _) | (SourceId::Git, _, Some(why)) => {
                     SourceEvent::Problem {
                         source,
                         message: why.clone(),
+                    }
+                }
+                (SourceId::ControlPlane, _, _) if controls_problem.is_some() => {
+                    SourceEvent::Problem {
+                        source,
+                        message: controls_problem.clone().unwrap_or_default(),
                     }
                 }
                 _ => SourceEvent::Heartbeat { source, at: now },
@@ -557,6 +649,13 @@ fn updates(
     }
     if old.is_none_or(|o| o.releases != new.releases) {
         out.push(FleetUpdate::Releases(new.releases.clone()));
+    }
+    // Decisions that cannot be read keep the last ones shown; the poll says why, and every
+    // step reads them afresh (and refuses when it cannot).
+    if let Ok(c) = &new.controls
+        && old.is_none_or(|o| o.controls.as_ref() != Ok(c))
+    {
+        out.push(FleetUpdate::Controls(c.clone()));
     }
     out
 }

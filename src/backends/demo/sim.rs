@@ -35,6 +35,9 @@ pub struct Reading {
     pub releases: Vec<Revision>,
     /// As read from the demo directory (filled in by the caller), or why it cannot be read.
     pub silences: Result<Vec<Silence>, String>,
+    /// Halts, failed releases and approval requests, as read from the demo directory (filled
+    /// in by the caller), or why they cannot be read.
+    pub controls: Result<crate::domain::release::ReleaseControls, String>,
 }
 
 /// The cluster that fails in the `cluster-outage` scenario, and when (seconds after creation).
@@ -294,6 +297,8 @@ impl World<'_> {
                     .and_then(|b| b.previous_base.as_deref())
                     .map(|id| self.history.revision(id)),
                 soak_secs: t.soak_secs,
+                approval: t.approval,
+                auto_rollback: t.auto_rollback,
             })
             .collect();
 
@@ -306,7 +311,93 @@ impl World<'_> {
             lock: self.lock.clone(),
             releases: self.history.all(),
             silences: Ok(Vec::new()),
+            controls: Ok(Default::default()),
         }
+    }
+}
+
+/// The series the demo simulates for verification, per ShopSet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Share of checkout requests answered with a 5xx.
+    CheckoutErrorRatio,
+    /// The 99th percentile of request latency, in seconds.
+    LatencyP99,
+}
+
+impl Metric {
+    pub const ALL: [(&'static str, Metric); 2] = [
+        ("checkout_error_ratio", Metric::CheckoutErrorRatio),
+        ("latency_p99_seconds", Metric::LatencyP99),
+    ];
+
+    pub fn named(name: &str) -> Option<Metric> {
+        Metric::ALL
+            .iter()
+            .find(|(n, _)| *n == name.trim())
+            .map(|(_, m)| *m)
+    }
+}
+
+impl World<'_> {
+    /// The app commit `ss` ran at `t`, and whether it was rolling out then.
+    fn deployed_at(&self, ss: &ShopSetSpec, t: Ts) -> (Option<&str>, bool) {
+        let Some(b) = self.branch_of(&ss.tier) else {
+            return (None, false);
+        };
+        let (detect, dur) = self.timings(&ss.name);
+        let started = b.head_time.plus_secs(detect);
+        let finished = started.plus_secs(dur);
+        if t >= finished {
+            (b.base.as_deref(), false)
+        } else {
+            (b.previous_base.as_deref(), t >= started)
+        }
+    }
+
+    /// One sample of `metric` for `ss` at `t`; none while its cluster is down (nothing
+    /// reports). Noise is a pure function of the seed, the ShopSet and the minute; the bad
+    /// release raises errors and latency on the production ShopSets that run it, from the moment
+    /// its rollout finishes (before any alert fires); an outage shifts load onto the other
+    /// ShopSets of a tier and raises their errors a little.
+    pub fn sample(&self, metric: Metric, ss: &ShopSetSpec, t: Ts) -> Option<f64> {
+        if self.cluster_down(&ss.cluster, t) {
+            return None;
+        }
+        let noise =
+            (hash_str(self.seed ^ t.secs().div_euclid(60) as u64, &ss.name) % 1000) as f64 / 1000.0;
+        let (deployed, rolling) = self.deployed_at(ss, t);
+        let bad = self.bad_release(ss, deployed);
+        let shifted = self
+            .topology
+            .shopsets
+            .iter()
+            .any(|o| o.tier == ss.tier && self.cluster_down(&o.cluster, t));
+        Some(match metric {
+            Metric::CheckoutErrorRatio => {
+                let mut v = 0.0005 + 0.0025 * noise;
+                if shifted {
+                    v += 0.002;
+                }
+                if bad {
+                    v += 0.06;
+                }
+                v
+            }
+            Metric::LatencyP99 => {
+                let mut v = 0.16 + 0.12 * noise;
+                if rolling {
+                    v += 0.1;
+                }
+                if shifted {
+                    v += 0.08;
+                }
+                if bad {
+                    v += 1.2;
+                }
+                v
+            }
+        })
     }
 }
 

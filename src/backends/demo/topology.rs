@@ -25,6 +25,13 @@ pub struct TierSpec {
     pub name: String,
     pub level: u8,
     pub soak_secs: u32,
+    /// A step into the tier needs a second person's approval (fleets made before this was
+    /// kept have none).
+    #[serde(default)]
+    pub approval: crate::domain::Approval,
+    /// `shopctl release watch` rolls the tier back when its soak goes bad.
+    #[serde(default)]
+    pub auto_rollback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +54,8 @@ pub struct Topology {
 struct TierPlan {
     name: &'static str,
     soak_secs: u32,
+    approval: crate::domain::Approval,
+    auto_rollback: bool,
     configuration: &'static str,
     /// Share of all shops served by this tier, in per cent.
     share: u32,
@@ -61,6 +70,8 @@ const TIERS: [TierPlan; 5] = [
     TierPlan {
         name: "dev",
         soak_secs: 30,
+        approval: crate::domain::Approval::None,
+        auto_rollback: false,
         configuration: "staging",
         share: 3,
         dual: 0,
@@ -70,6 +81,8 @@ const TIERS: [TierPlan; 5] = [
     TierPlan {
         name: "beta",
         soak_secs: 45,
+        approval: crate::domain::Approval::None,
+        auto_rollback: false,
         configuration: "staging",
         share: 7,
         dual: 20,
@@ -79,6 +92,8 @@ const TIERS: [TierPlan; 5] = [
     TierPlan {
         name: "prod-beta",
         soak_secs: 60,
+        approval: crate::domain::Approval::None,
+        auto_rollback: true,
         configuration: "production",
         share: 15,
         dual: 30,
@@ -88,6 +103,8 @@ const TIERS: [TierPlan; 5] = [
     TierPlan {
         name: "prod",
         soak_secs: 90,
+        approval: crate::domain::Approval::None,
+        auto_rollback: true,
         configuration: "production",
         share: 55,
         dual: 40,
@@ -97,6 +114,8 @@ const TIERS: [TierPlan; 5] = [
     TierPlan {
         name: "prod-ha",
         soak_secs: 120,
+        approval: crate::domain::Approval::SecondPerson,
+        auto_rollback: true,
         configuration: "production",
         share: 20,
         dual: 100,
@@ -148,6 +167,8 @@ pub fn generate(shops: u32, seed: u64) -> (Topology, Vec<Shop>) {
             name: plan.name.into(),
             level: level as u8,
             soak_secs: plan.soak_secs,
+            approval: plan.approval,
+            auto_rollback: plan.auto_rollback,
         });
         let n = if level == TIERS.len() - 1 {
             shops - assigned

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The whole configuration, with defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where it was read from.
     pub file: PathBuf,
@@ -19,6 +19,12 @@ pub struct Config {
     pub git: Git,
     pub lock: Lock,
     pub recording: Recording,
+    /// Where verification samples come from (`[prometheus]`); none without verifications.
+    pub prometheus: Option<Prometheus>,
+    /// `[[verification]]`: what the tier below must meet by metrics before a step.
+    pub verifications: Vec<crate::domain::release::Verification>,
+    /// `[[freeze]]`: when promotions into some tiers wait.
+    pub freezes: Vec<crate::domain::release::Freeze>,
 }
 
 /// Automatic recordings of the sessions that change something.
@@ -97,6 +103,16 @@ pub struct AlertLabels {
     pub tier: String,
     pub cluster: String,
     pub severity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prometheus {
+    pub url: String,
+    pub bearer_token_file: Option<PathBuf>,
+    pub basic_auth: Option<BasicAuth>,
+    pub ca_file: Option<PathBuf>,
+    /// How often every tier is measured.
+    pub interval_secs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,41 +308,7 @@ impl Config {
                     format!("not one of the severities ({})", severities.join(", ")),
                 ));
             }
-            let bearer_token_file = s.path_opt("bearer_token_file")?;
-            let basic_auth = match s.section_opt("basic_auth")? {
-                None => None,
-                Some(mut b) => {
-                    if b.get("password").is_some() {
-                        // The value is never repeated: it is a secret.
-                        return Err(b.value(
-                            "password",
-                            "(hidden)",
-                            "passwords are never written in the configuration: put it in a file and name the file with password_file".into(),
-                        ));
-                    }
-                    let username = b
-                        .string("username")?
-                        .ok_or_else(|| b.missing("username", "the basic auth user"))?;
-                    let password_file = b.path_opt("password_file")?.ok_or_else(|| {
-                        b.missing(
-                            "password_file",
-                            "a file holding the password; passwords are never written in the configuration",
-                        )
-                    })?;
-                    b.finish()?;
-                    Some(BasicAuth {
-                        username,
-                        password_file,
-                    })
-                }
-            };
-            if bearer_token_file.is_some() && basic_auth.is_some() {
-                return Err(s.value(
-                    "basic_auth",
-                    "…",
-                    "use either bearer_token_file or basic_auth, not both".into(),
-                ));
-            }
+            let (bearer_token_file, basic_auth) = s.auth()?;
             let ca_file = s.path_opt("ca_file")?;
             s.finish()?;
             Alertmanager {
@@ -386,6 +368,34 @@ impl Config {
             s.finish()?;
             recording
         };
+        let prometheus = match root.section_opt("prometheus")? {
+            None => None,
+            Some(mut s) => {
+                let url = s.string("url")?.ok_or_else(|| {
+                    s.missing("url", "Prometheus's URL, e.g. 'http://127.0.0.1:9090'")
+                })?;
+                s.check_url("url", &url)?;
+                let (bearer_token_file, basic_auth) = s.auth()?;
+                let p = Prometheus {
+                    url,
+                    bearer_token_file,
+                    basic_auth,
+                    ca_file: s.path_opt("ca_file")?,
+                    interval_secs: s.integer_or("interval_secs", 15, 1..=3600)?,
+                };
+                s.finish()?;
+                Some(p)
+            }
+        };
+        let verifications = verifications(&mut root)?;
+        if let (Some(first), None) = (verifications.first(), &prometheus) {
+            return Err(root.value(
+                "verification",
+                &first.name,
+                "verifications are measured by Prometheus: add [prometheus] with its url".into(),
+            ));
+        }
+        let freezes = freezes(&mut root)?;
         // The console's `[keys]`: read and checked with the console's key table (in demo mode
         // too), only accepted here.
         let _ = root.section_opt("keys")?;
@@ -398,8 +408,112 @@ impl Config {
             git,
             lock,
             recording,
+            prometheus,
+            verifications,
+            freezes,
         })
     }
+}
+
+/// The `[[verification]]` tables.
+fn verifications(
+    root: &mut Section<'_>,
+) -> Result<Vec<crate::domain::release::Verification>, ConfigError> {
+    use crate::domain::release::verify::{Compare, Verification};
+    let mut out: Vec<Verification> = Vec::new();
+    for mut s in root.array_of_tables("verification")?.unwrap_or_default() {
+        let name = s
+            .string("name")?
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| {
+                s.missing(
+                    "name",
+                    "what the verification is called, e.g. 'checkout-errors'",
+                )
+            })?;
+        if out.iter().any(|v| v.name == name) {
+            return Err(s.value("name", &name, "two verifications have this name".into()));
+        }
+        let query = s
+            .string("query")?
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| {
+                s.missing(
+                    "query",
+                    "a PromQL query; {tier}, {shopsets} and {clusters} stand for the tier's name, ShopSets and clusters",
+                )
+            })?;
+        let compare = match s.string("compare")? {
+            None => {
+                return Err(s.missing(
+                    "compare",
+                    "how the value must compare: '<', '<=', '>' or '>='",
+                ));
+            }
+            Some(c) => Compare::parse(&c)
+                .ok_or_else(|| s.value("compare", &c, "expected '<', '<=', '>' or '>='".into()))?,
+        };
+        let threshold = s.float("threshold")?.ok_or_else(|| {
+            s.missing(
+                "threshold",
+                "the number the value is compared with, e.g. 0.01",
+            )
+        })?;
+        let hold_secs = match s.get("hold_secs") {
+            None => None,
+            Some(_) => Some(s.integer_or("hold_secs", 0, 1..=7 * 24 * 3600)?),
+        };
+        s.finish()?;
+        out.push(Verification {
+            name,
+            query,
+            compare,
+            threshold,
+            hold_secs,
+        });
+    }
+    Ok(out)
+}
+
+/// The `[[freeze]]` tables (read in demo mode too).
+fn freezes(root: &mut Section<'_>) -> Result<Vec<crate::domain::release::Freeze>, ConfigError> {
+    let mut out = Vec::new();
+    for mut s in root.array_of_tables("freeze")?.unwrap_or_default() {
+        let tiers = match s.get("tiers") {
+            None => Vec::new(),
+            Some(_) => s.string_list("tiers")?.unwrap_or_default(),
+        };
+        let from = s.string("from")?.ok_or_else(|| {
+            s.missing(
+                "from",
+                "when it starts: '2026-11-27T00:00:00Z', or 'Fri 16:00' every week",
+            )
+        })?;
+        let to = s.string("to")?.ok_or_else(|| {
+            s.missing(
+                "to",
+                "when it ends: '2026-12-01T09:00:00Z', or 'Mon 09:00' every week",
+            )
+        })?;
+        let time_zone = s.string("time_zone")?;
+        let reason = s.string("reason")?.unwrap_or_default();
+        let f =
+            crate::domain::release::Freeze::parse(tiers, &from, &to, time_zone.as_deref(), &reason)
+                .map_err(|e| s.value("from", &from, e))?;
+        s.finish()?;
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// The `[[freeze]]` tables of the configuration text `src` read from `file`: demo mode reads
+/// them (and `[keys]`) and nothing else.
+pub fn freezes_in(
+    file: &Path,
+    table: &toml::Table,
+) -> Result<Vec<crate::domain::release::Freeze>, ConfigError> {
+    let mut root = Section::new(file, "", table);
+    freezes(&mut root)
 }
 
 /// `~/…` is the home directory.
@@ -524,11 +638,11 @@ impl<'a> Section<'a> {
                         &format!("{}[{i}]", self.keys.path(key)),
                         t,
                     )),
-                    other => Err(self.wrong_type(key, other, "a table ([[argocd]])")),
+                    other => Err(self.wrong_type(key, other, &format!("a table ([[{key}]])"))),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(v) => Err(self.wrong_type(key, v, "one or more [[argocd]] tables")),
+            Some(v) => Err(self.wrong_type(key, v, &format!("one or more [[{key}]] tables"))),
         }
     }
 
@@ -586,6 +700,56 @@ impl<'a> Section<'a> {
             Some(s) if s.trim().is_empty() => Err(self.value(key, &s, "empty path".into())),
             Some(s) => Ok(Some(expand_home(&s))),
         }
+    }
+
+    fn float(&mut self, key: &'static str) -> Result<Option<f64>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Float(f)) if f.is_finite() => Ok(Some(*f)),
+            Some(toml::Value::Integer(n)) => Ok(Some(*n as f64)),
+            Some(v) => Err(self.wrong_type(key, v, "a number")),
+        }
+    }
+
+    /// `bearer_token_file`, or `[basic_auth]` with `username` and `password_file`: secrets are
+    /// read from files, never written in the configuration.
+    fn auth(&mut self) -> Result<(Option<PathBuf>, Option<BasicAuth>), ConfigError> {
+        let bearer_token_file = self.path_opt("bearer_token_file")?;
+        let basic_auth = match self.section_opt("basic_auth")? {
+            None => None,
+            Some(mut b) => {
+                if b.get("password").is_some() {
+                    // The value is never repeated: it is a secret.
+                    return Err(b.value(
+                        "password",
+                        "(hidden)",
+                        "passwords are never written in the configuration: put it in a file and name the file with password_file".into(),
+                    ));
+                }
+                let username = b
+                    .string("username")?
+                    .ok_or_else(|| b.missing("username", "the basic auth user"))?;
+                let password_file = b.path_opt("password_file")?.ok_or_else(|| {
+                    b.missing(
+                        "password_file",
+                        "a file holding the password; passwords are never written in the configuration",
+                    )
+                })?;
+                b.finish()?;
+                Some(BasicAuth {
+                    username,
+                    password_file,
+                })
+            }
+        };
+        if bearer_token_file.is_some() && basic_auth.is_some() {
+            return Err(self.value(
+                "basic_auth",
+                "…",
+                "use either bearer_token_file or basic_auth, not both".into(),
+            ));
+        }
+        Ok((bearer_token_file, basic_auth))
     }
 
     fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {

@@ -1,4 +1,5 @@
-//! The `shopset.dev/v1alpha1` custom resources: Tier, ShopSet, Shop and FleetCluster.
+//! The `shopset.dev/v1alpha1` custom resources: Tier, ShopSet, Shop and FleetCluster, and what
+//! people decide about releases — Halt and ReleaseRequest.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,6 +27,88 @@ pub struct TierSpec {
     /// How long the tier must run a revision before it may be promoted further.
     #[serde(default)]
     pub soak_seconds: u32,
+    /// `second-person`: a step into the tier needs another person's approval of exactly that
+    /// change (a ReleaseRequest approved through its status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    /// `shopctl release watch` rolls the tier back when a verification fails or a gating alert
+    /// fires during its soak.
+    #[serde(default)]
+    pub auto_rollback: bool,
+}
+
+/// A halt of every promotion: of the whole fleet (no tier; named `fleet`) or into one tier
+/// (named `tier-<tier>`). With a revision, only that release is halted on the tier: it failed
+/// there (named `failed-<tier>`). Deleting the object lifts it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "Halt",
+    plural = "halts"
+)]
+#[kube(printcolumn = r#"{"name":"Tier","type":"string","jsonPath":".spec.tier"}"#)]
+#[kube(printcolumn = r#"{"name":"By","type":"string","jsonPath":".spec.by"}"#)]
+#[kube(printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".spec.reason"}"#)]
+#[serde(rename_all = "camelCase")]
+pub struct HaltSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The release that failed on the tier (a failed mark), if this halts only it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<RevisionRef>,
+    pub reason: String,
+    pub by: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// An app-repository commit, as a failed mark or a request names it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionRef {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub seq: u32,
+}
+
+/// A request for a second person's approval of exactly one change of a tier. Approving writes
+/// the status subresource: who may approve is who may `update releaserequests/status`.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "shopset.dev",
+    version = "v1alpha1",
+    kind = "ReleaseRequest",
+    plural = "releaserequests",
+    status = "ReleaseRequestStatus"
+)]
+#[kube(printcolumn = r#"{"name":"Tier","type":"string","jsonPath":".spec.tier"}"#)]
+#[kube(printcolumn = r#"{"name":"By","type":"string","jsonPath":".spec.requestedBy"}"#)]
+#[kube(printcolumn = r#"{"name":"Approved","type":"string","jsonPath":".status.approvedBy"}"#)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRequestSpec {
+    pub tier: String,
+    /// The app commit the tier ran when asked; none for a tier that ran nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: RevisionRef,
+    pub requested_by: String,
+    /// RFC 3339.
+    pub requested_at: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRequestStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
 }
 
 /// A full copy of the serving stack on one workload cluster.
@@ -176,6 +259,8 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
         ShopSet::crd(),
         Shop::crd(),
         FleetCluster::crd(),
+        Halt::crd(),
+        ReleaseRequest::crd(),
     ];
     let mut out = String::new();
     for crd in docs {
@@ -218,6 +303,8 @@ mod tests {
             "shopsets.shopset.dev",
             "shops.shopset.dev",
             "fleetclusters.shopset.dev",
+            "halts.shopset.dev",
+            "releaserequests.shopset.dev",
         ] {
             assert!(yaml.contains(&format!("name: {name}")), "{name}");
         }
@@ -230,6 +317,6 @@ mod tests {
             .map(serde_yaml::Value::deserialize)
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(docs.len(), 4);
+        assert_eq!(docs.len(), 6);
     }
 }

@@ -111,6 +111,8 @@ pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsEr
             &holder.session,
         )),
         silences: Box::new(super::alertmanager::LiveSilences::new(&config.alertmanager)),
+        controls: Box::new(super::controls::LiveControls::new(cp.clone())),
+        metrics: metrics(config).map_err(|e| OpsError::Store(e.to_string()))?,
     };
     // What these credentials may not write, asked once, bounded like any other read. A control
     // plane that does not answer does not keep the console from starting: the API server still
@@ -126,7 +128,26 @@ pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsEr
             Vec::new()
         }
     };
-    Ok(Executor::new(holder, stores, GatePolicy::default()).with_denied(denied))
+    Ok(Executor::new(holder, stores, policy(config)).with_denied(denied))
+}
+
+/// The release policy of the configuration: its verifications and freeze windows.
+pub fn policy(config: &Config) -> GatePolicy {
+    GatePolicy {
+        verifications: config.verifications.clone(),
+        freezes: config.freezes.clone(),
+        ..GatePolicy::default()
+    }
+}
+
+/// Prometheus, when the configuration names it.
+pub fn metrics(
+    config: &Config,
+) -> Result<Option<Arc<dyn crate::ops::verify::MetricsSource>>, super::http::HttpError> {
+    match &config.prometheus {
+        None => Ok(None),
+        Some(p) => Ok(Some(Arc::new(super::prometheus::PrometheusClient::new(p)?))),
+    }
 }
 
 /// What this host has seen of other holders' Leases, in the state directory.

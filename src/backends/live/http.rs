@@ -24,8 +24,13 @@ pub enum HttpError {
     Timeout { url: String, secs: u64 },
     #[error("'{url}' cannot be reached: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("'{url}' answered {status}")]
-    Status { url: String, status: u16 },
+    #[error("'{url}' answered {status}{}", if .said.is_empty() { String::new() } else { format!(": {}", .said) })]
+    Status {
+        url: String,
+        status: u16,
+        /// What the peer said about it (a JSON answer's `error`), cut short; empty when nothing.
+        said: String,
+    },
     #[error("cannot read '{file}': {reason}")]
     File { file: PathBuf, reason: String },
     #[error("'{file}' holds no usable certificate")]
@@ -186,6 +191,7 @@ impl HttpClient {
                 Err(HttpError::Status {
                     url: url.clone(),
                     status: status.as_u16(),
+                    said: said(&bytes),
                 })
             }
         };
@@ -197,6 +203,23 @@ impl HttpClient {
             }),
         }
     }
+}
+
+/// A JSON error answer's `error` (Prometheus explains a bad query there), printable and at most
+/// 200 characters.
+fn said(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        error: String,
+    }
+    serde_json::from_slice::<Answer>(body)
+        .map(|a| {
+            crate::domain::printable(&a.error)
+                .chars()
+                .take(200)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The deepest cause of a client error: "connection refused", not "client error (Connect)".

@@ -32,6 +32,18 @@ pub fn tier(t: &crds::Tier) -> TierSpec {
         level: t.spec.level,
         branch: t.spec.branch.clone(),
         soak_secs: t.spec.soak_seconds,
+        approval: t
+            .spec
+            .approval
+            .as_deref()
+            .and_then(crate::domain::Approval::parse)
+            // A policy this version does not know asks for more than none.
+            .unwrap_or(if t.spec.approval.is_some() {
+                crate::domain::Approval::SecondPerson
+            } else {
+                crate::domain::Approval::None
+            }),
+        auto_rollback: t.spec.auto_rollback,
     }
 }
 

@@ -170,6 +170,11 @@ impl LiveSource {
         let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
             Api::namespaced(cp.clone(), &self.config.lock.namespace);
         let lease = leases.get_opt(&self.config.lock.name);
+        // Halts, failed releases and approval requests.
+        let decided = async {
+            use crate::ops::controls::ControlStore;
+            super::controls::LiveControls::new(cp.clone()).read().await
+        };
         let alerts = async {
             match AlertmanagerClient::new(&self.config.alertmanager) {
                 Ok(c) => Ok(c.read().await),
@@ -226,7 +231,8 @@ impl LiveSource {
             );
             Ok::<_, SourceError>((tiers, clusters, shopsets, probes, branches))
         };
-        let (shops, argo, lease, alerts, rest) = futures::join!(shops, argo, lease, alerts, rest);
+        let (shops, argo, lease, alerts, rest, decided) =
+            futures::join!(shops, argo, lease, alerts, rest, decided);
         let (tiers, clusters, shopsets, probes, branches) = rest?;
         let shops = shops?;
         let mut fleet = Fleet::new(self.fleet_name());
@@ -269,6 +275,16 @@ impl LiveSource {
                 super::errors::say(&e)
             )),
         });
+        match decided {
+            Ok(c) => fleet.apply(FleetUpdate::Controls(c)),
+            Err(e) if self.partial => fleet.unread.push(e.to_string()),
+            Err(e) => {
+                return Err(SourceError {
+                    from: SourceId::ControlPlane,
+                    message: e.to_string(),
+                });
+            }
+        }
         for (name, status) in probes {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }
@@ -496,9 +512,11 @@ impl LiveSource {
                 self.config.lock.name.clone(),
                 cp_tx.clone(),
             );
+            let controls = super::controls::watch(cp.clone(), cp_tx.clone());
             futures::join!(
                 watching,
                 lock,
+                controls,
                 self.clusters_and_git(k, file, cp, clients, cp_tx)
             );
         }));

@@ -44,6 +44,10 @@ pub struct Fleet {
     pending_branches: HashMap<String, TierBranch>,
     /// The app repository's revisions, oldest first (for "what a promotion brings").
     pub releases: Vec<Revision>,
+    /// Halts, failed releases and approval requests, as last read.
+    pub controls: crate::domain::release::ReleaseControls,
+    /// The latest verification by metrics of each tier, by tier name.
+    pub verification: BTreeMap<String, crate::domain::release::TierVerification>,
     shopset_index: HashMap<String, usize>,
     shop_index: HashMap<String, usize>,
     app_index: HashMap<String, usize>,
@@ -111,7 +115,14 @@ impl Fleet {
                 None => FleetUpdate::Lock(self.lock.clone()),
             },
             FleetUpdate::Releases(self.releases.clone()),
+            FleetUpdate::Controls(self.controls.clone()),
         ];
+        all.extend(
+            self.verification
+                .values()
+                .cloned()
+                .map(FleetUpdate::Verified),
+        );
         if let Some(why) = &self.alerts_unknown {
             all.push(FleetUpdate::AlertsUnknown(why.clone()));
         }

@@ -46,6 +46,10 @@ pub enum FleetUpdate {
     ShopRemoved(String),
     /// The app repository's release history, oldest first.
     Releases(Vec<Revision>),
+    /// Halts, failed releases and approval requests (all of them).
+    Controls(crate::domain::release::ReleaseControls),
+    /// One tier's verification by metrics.
+    Verified(crate::domain::release::TierVerification),
 }
 
 impl Fleet {
@@ -223,6 +227,10 @@ impl Fleet {
                 self.lock_problem = None;
             }
             FleetUpdate::Releases(r) => self.releases = r,
+            FleetUpdate::Controls(c) => self.controls = c,
+            FleetUpdate::Verified(v) => {
+                self.verification.insert(v.tier.clone(), v);
+            }
         }
         self.derived_stale |= affects_derived;
         if placement_changed {

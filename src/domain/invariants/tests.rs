@@ -49,6 +49,8 @@ fn tier(name: &str, level: u8, seq: u32) -> Tier {
         head: None,
         previous: None,
         soak_secs: 60,
+        approval: Approval::None,
+        auto_rollback: false,
     }
 }
 

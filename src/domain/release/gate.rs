@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::freeze::{Freeze, frozen};
 use super::settled::{app_settled, rollout, settled_at};
+use super::verify::{Measured, Status, Verification};
 use crate::domain::fleet::Fleet;
-use crate::domain::model::{AlertState, ReleaseLock, Revision, Severity};
+use crate::domain::model::{AlertState, Approval, ReleaseLock, Revision, Severity};
 use crate::domain::time::{Ts, countdown};
 
 /// The gate's conditions, in the order DESIGN.md §4 lists them.
@@ -19,6 +21,16 @@ pub enum Condition {
     NoAlerts,
     /// The tier below finished syncing at least its soak time ago.
     Soaked,
+    /// The tier below met every verification by metrics over its soak.
+    Verified,
+    /// No freeze window holds the tier.
+    NotFrozen,
+    /// Neither the fleet nor the tier is halted.
+    NotHalted,
+    /// The release has not failed on the tier (it was not rolled back from there).
+    ReleaseNotFailed,
+    /// A second person approved exactly this change, where the tier asks for it.
+    Approved,
     /// No other operator holds the release lock.
     LockFree,
 }
@@ -30,13 +42,39 @@ impl Condition {
             Condition::LowerTierSettled => "lower_tier_settled",
             Condition::NoAlerts => "no_alerts",
             Condition::Soaked => "soaked",
+            Condition::Verified => "verified",
+            Condition::NotFrozen => "not_frozen",
+            Condition::NotHalted => "not_halted",
+            Condition::ReleaseNotFailed => "release_not_failed",
+            Condition::Approved => "approved",
             Condition::LockFree => "lock_free",
         }
     }
 
-    /// Only alerts and soak time may be overridden, and only with a typed reason.
+    /// Alerts, soak time, verification and a freeze may be overridden, and only with a typed
+    /// reason; a halt, a failed release and a missing approval never.
     pub fn overridable(self) -> bool {
-        matches!(self, Condition::NoAlerts | Condition::Soaked)
+        matches!(
+            self,
+            Condition::NoAlerts | Condition::Soaked | Condition::Verified | Condition::NotFrozen
+        )
+    }
+
+    /// How much a failure of this condition says about the release, most first: what the
+    /// guide shows in a blocked tier's row.
+    fn weight(self) -> u8 {
+        match self {
+            Condition::NotHalted => 0,
+            Condition::ReleaseNotFailed => 1,
+            Condition::NotFrozen => 2,
+            Condition::LowerTierSettled => 3,
+            Condition::NoAlerts => 4,
+            Condition::Verified => 5,
+            Condition::Approved => 6,
+            Condition::LockFree => 7,
+            Condition::Soaked => 8,
+            Condition::RevisionDiffers => 9,
+        }
     }
 }
 
@@ -49,7 +87,7 @@ pub struct Check {
 }
 
 /// The verdict for promoting the revision of `from_tier` into `tier`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
     pub tier: String,
     pub from_tier: String,
@@ -60,6 +98,8 @@ pub struct Gate {
     pub checks: Vec<Check>,
     /// Seconds of soak left, when the soak condition is what waits.
     pub soak_left: Option<i64>,
+    /// The tier below's verifications, each with its value and threshold.
+    pub measured: Vec<Measured>,
 }
 
 impl Gate {
@@ -80,19 +120,56 @@ impl Gate {
     pub fn blocking(&self) -> impl Iterator<Item = &Check> {
         self.failed().filter(|c| !c.condition.overridable())
     }
+
+    /// The failed condition that says most: a halt before a failed release before a freeze,
+    /// and so on.
+    pub fn headline(&self) -> Option<&Check> {
+        self.failed().min_by_key(|c| c.condition.weight())
+    }
+
+    /// Only time stands between the gate and a pass: the soak runs, and verifications hold so
+    /// far.
+    pub fn only_soaking(&self) -> bool {
+        self.soak_left.is_some()
+            && self.failed().all(|c| match c.condition {
+                Condition::Soaked => true,
+                Condition::Verified => self
+                    .measured
+                    .iter()
+                    .all(|m| matches!(m.status, Status::Passed | Status::Holding)),
+                _ => false,
+            })
+    }
+
+    fn check(&self, c: Condition) -> Option<&Check> {
+        self.checks.iter().find(|x| x.condition == c)
+    }
+
+    /// Whether condition `c` passed.
+    pub fn passes(&self, c: Condition) -> bool {
+        self.check(c).is_some_and(|x| x.passed)
+    }
 }
 
 /// Release policy: what the gate considers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GatePolicy {
     /// Alerts at or above this severity block (critical is the most severe).
     pub min_severity: Severity,
+    /// What the tier below must meet by metrics (`[[verification]]`).
+    #[serde(default)]
+    pub verifications: Vec<Verification>,
+    /// When promotions wait (`[[freeze]]`).
+    #[serde(default)]
+    pub freezes: Vec<Freeze>,
 }
 
 impl Default for GatePolicy {
     fn default() -> Self {
         GatePolicy {
             min_severity: Severity::Critical,
+            verifications: Vec::new(),
+            freezes: Vec::new(),
         }
     }
 }
@@ -232,6 +309,9 @@ pub fn gate(
         detail,
     });
 
+    let measured = verified(fleet, below, policy, &mut checks);
+    decided(fleet, tier, below, now, policy, &mut checks);
+
     let (free, detail) = match lock.filter(|l| l.is_held(now)) {
         _ if fleet.lock_problem.is_some() => (
             false,
@@ -260,7 +340,172 @@ pub fn gate(
         target: below.revision.clone(),
         checks,
         soak_left,
+        measured,
     })
+}
+
+/// The `verified` condition: the tier below met every verification, measured for the revision
+/// it runs. Returns the measurements.
+fn verified(
+    fleet: &Fleet,
+    below: &crate::domain::model::Tier,
+    policy: &GatePolicy,
+    checks: &mut Vec<Check>,
+) -> Vec<Measured> {
+    let mut push = |passed, detail| {
+        checks.push(Check {
+            condition: Condition::Verified,
+            passed,
+            detail,
+        })
+    };
+    if policy.verifications.is_empty() {
+        push(true, "no verifications configured".into());
+        return Vec::new();
+    }
+    let running = below.revision.as_ref().map(|r| r.id.as_str());
+    match fleet.verification.get(&below.name) {
+        None => {
+            push(false, format!("'{}' has not been measured yet", below.name));
+            Vec::new()
+        }
+        Some(v) if v.revision.as_deref() != running => {
+            push(
+                false,
+                format!(
+                    "'{}' has not been measured at {} yet",
+                    below.name,
+                    below
+                        .revision
+                        .as_ref()
+                        .map(|r| r.label())
+                        .unwrap_or_else(|| "its revision".into())
+                ),
+            );
+            v.checks.clone()
+        }
+        Some(v) => {
+            let passed = v.passed();
+            let detail = v
+                .checks
+                .iter()
+                .filter(|m| passed || m.status != Status::Passed)
+                .map(|m| m.detail.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            push(passed, detail);
+            v.checks.clone()
+        }
+    }
+}
+
+/// What people decided: a freeze window, a halt, a release failed on the tier, the approval.
+fn decided(
+    fleet: &Fleet,
+    tier: &crate::domain::model::Tier,
+    below: &crate::domain::model::Tier,
+    now: Ts,
+    policy: &GatePolicy,
+    checks: &mut Vec<Check>,
+) {
+    let (passed, detail) = match frozen(&policy.freezes, &tier.name, now) {
+        Some(f) => (false, format!("'{}' is {}", tier.name, f.describe())),
+        None => (true, format!("no freeze holds '{}'", tier.name)),
+    };
+    checks.push(Check {
+        condition: Condition::NotFrozen,
+        passed,
+        detail,
+    });
+    let (passed, detail) = match fleet.controls.halt_of(&tier.name) {
+        Some(h) => (
+            false,
+            format!(
+                "{}; `shopctl release resume{}` lifts it",
+                h.describe(),
+                h.tier
+                    .as_ref()
+                    .map(|t| format!(" --tier {t}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        None => (true, "not halted".into()),
+    };
+    checks.push(Check {
+        condition: Condition::NotHalted,
+        passed,
+        detail,
+    });
+    let target = below.revision.as_ref();
+    let failed = target.and_then(|t| fleet.controls.failed_on(&tier.name, &t.id));
+    let (passed, detail) = match failed {
+        Some(f) => (
+            false,
+            format!(
+                "{} failed on '{}' ({} by {} at {}); `shopctl release clear --tier {} --reason …` offers it again",
+                f.revision.label(),
+                tier.name,
+                f.reason,
+                f.by,
+                f.at.hhmmss(),
+                tier.name
+            ),
+        ),
+        None => (
+            true,
+            format!("the release has not failed on '{}'", tier.name),
+        ),
+    };
+    checks.push(Check {
+        condition: Condition::ReleaseNotFailed,
+        passed,
+        detail,
+    });
+    let (passed, detail) = match (tier.approval, target) {
+        (Approval::None, _) => (true, "no approval needed".to_string()),
+        (Approval::SecondPerson, None) => (false, "nothing to approve".to_string()),
+        (Approval::SecondPerson, Some(to)) => {
+            let from = tier.revision.as_ref().map(|r| r.id.as_str());
+            match fleet.controls.request_for(&tier.name, from, &to.id) {
+                None => (
+                    false,
+                    format!(
+                        "'{}' needs a second person's approval of {} → {}; ask with `shopctl release request --tier {}`",
+                        tier.name,
+                        tier.revision
+                            .as_ref()
+                            .map(|r| r.label())
+                            .unwrap_or_else(|| "nothing".into()),
+                        to.label(),
+                        tier.name
+                    ),
+                ),
+                Some(r) if r.approved() => (
+                    true,
+                    format!(
+                        "approved by {} at {} (asked by {})",
+                        r.approved_by.as_deref().unwrap_or_default(),
+                        r.approved_at.map(|t| t.hhmmss()).unwrap_or_default(),
+                        r.requested_by
+                    ),
+                ),
+                Some(r) => (
+                    false,
+                    format!(
+                        "asked by {} at {}; waiting for a second person (`shopctl release approve --tier {}`)",
+                        r.requested_by,
+                        r.requested_at.hhmmss(),
+                        tier.name
+                    ),
+                ),
+            }
+        }
+    };
+    checks.push(Check {
+        condition: Condition::Approved,
+        passed,
+        detail,
+    });
 }
 
 #[cfg(test)]
@@ -372,6 +617,7 @@ mod tests {
             NOW,
             &GatePolicy {
                 min_severity: Severity::Warning,
+                ..GatePolicy::default()
             },
             None,
             "me",

@@ -35,6 +35,61 @@ pub struct GuideRow {
     pub tier: String,
     pub revision: String,
     pub state: GuideState,
+    /// The tier's checklist beyond its state: halt, freeze, approval and verification, each
+    /// passing or not.
+    pub notes: Vec<Note>,
+}
+
+/// One line of a tier's checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// The halt, freeze, approval and verification state of `tier`, as the checklist shows it.
+fn notes(
+    fleet: &Fleet,
+    tier: &crate::domain::model::Tier,
+    gate: Option<&super::gate::Gate>,
+    now: Ts,
+    policy: &GatePolicy,
+) -> Vec<Note> {
+    use super::gate::Condition;
+    let mut out = Vec::new();
+    if let Some(h) = fleet.controls.halt_of(&tier.name) {
+        out.push(Note {
+            ok: false,
+            text: h.describe(),
+        });
+    }
+    if let Some(f) = super::freeze::frozen(&policy.freezes, &tier.name, now) {
+        out.push(Note {
+            ok: false,
+            text: f.describe(),
+        });
+    }
+    if let Some(g) = gate.filter(|_| tier.approval == crate::domain::model::Approval::SecondPerson)
+        && let Some(c) = g.checks.iter().find(|c| c.condition == Condition::Approved)
+    {
+        out.push(Note {
+            ok: c.passed,
+            text: format!("approval: {}", c.detail),
+        });
+    }
+    if !policy.verifications.is_empty()
+        && let Some(v) = fleet.verification.get(&tier.name)
+        && v.revision.as_deref() == tier.revision.as_ref().map(|r| r.id.as_str())
+    {
+        for m in &v.checks {
+            out.push(Note {
+                ok: m.status != super::verify::Status::Failed
+                    && m.status != super::verify::Status::Unknown,
+                text: format!("verify: {}", m.detail),
+            });
+        }
+    }
+    out
 }
 
 /// The tiers as a checklist, lowest first.
@@ -46,6 +101,16 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
         .first()
         .and_then(|t| t.revision.as_ref())
         .map(|r| r.id.clone());
+    // A tier whose last change went back to an older release and has not settled there: until
+    // it has, no step is the next thing to do.
+    let rolling_back = fleet
+        .tiers
+        .iter()
+        .find(|t| {
+            matches!((&t.revision, &t.previous), (Some(r), Some(p)) if r.seq < p.seq)
+                && !rollout(fleet, t).is_settled()
+        })
+        .map(|t| t.name.clone());
     for (i, t) in fleet.tiers.iter().enumerate() {
         let revision = t
             .revision
@@ -60,6 +125,7 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
                 .map(|r| &r.id)
                 == t.revision.as_ref().map(|r| &r.id);
         let has_release = t.revision.as_ref().map(|r| &r.id) == release.as_ref();
+        let g = gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me);
         let state = if same_as_below && !has_release {
             GuideState::Waiting
         } else if same_as_below {
@@ -75,17 +141,17 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
         } else if !below_done {
             GuideState::Waiting
         } else {
-            match gate(fleet, &t.name, now, policy, fleet.lock.as_ref(), me) {
-                Some(g) if g.passed() => GuideState::Next,
-                Some(g) => match (g.soak_left, g.failed().count()) {
-                    (Some(left), 1) => GuideState::Soaking { left },
-                    _ => GuideState::Blocked(
-                        g.failed()
-                            .map(|c| c.detail.clone())
-                            .next()
-                            .unwrap_or_default(),
-                    ),
+            match &g {
+                Some(g) if g.passed() => match &rolling_back {
+                    Some(back) => GuideState::Blocked(format!("'{back}' is still rolling back")),
+                    None => GuideState::Next,
                 },
+                Some(g) if g.only_soaking() => GuideState::Soaking {
+                    left: g.soak_left.unwrap_or_default(),
+                },
+                Some(g) => {
+                    GuideState::Blocked(g.headline().map(|c| c.detail.clone()).unwrap_or_default())
+                }
                 None => GuideState::Waiting,
             }
         };
@@ -93,6 +159,7 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
             tier: t.name.clone(),
             revision,
             state,
+            notes: notes(fleet, t, g.as_ref().filter(|_| !same_as_below), now, policy),
         });
     }
     rows

@@ -27,6 +27,8 @@ pub fn fleet() -> Fleet {
         head: Some(format!("head-{level}")),
         previous: None,
         soak_secs: 120,
+        approval: Approval::None,
+        auto_rollback: false,
     };
     let ss = |name: &str, tier: &str, cluster: &str| ShopSet {
         name: name.into(),

@@ -36,7 +36,7 @@ use crate::ops::{Denial, Done, Mutation, OpsError};
 pub const VERSION: u32 = 1;
 
 /// The first line of a recording.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub shopctl_recording: u32,
     /// When the session started.

@@ -1,0 +1,174 @@
+//! `shopctl release watch`: the headless release watcher. It looks at the fleet every little
+//! while; a tier in its soak whose verification fails or on which a gating alert fires is
+//! rolled back — when the tier asks for it (`auto_rollback`) — under the operator lock, with
+//! the cause in the commit message and the audit log, and the tier is then halted until a
+//! person resumes it. Without `auto_rollback` it only says so. Two watchers never both act:
+//! the rollback takes the operator lock, and the second finds, on fresh data, that the tier no
+//! longer runs what it would roll back.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Exit, snapshot};
+use crate::backends::FleetSource;
+use crate::domain::release::soak::{GoneBad, gone_bad};
+use crate::ops::release::rollback;
+use crate::ops::{Mutation, Operations, OpsError};
+
+/// Runs the watcher until SIGINT or SIGTERM (or after one look, with `once`).
+pub async fn watch(
+    source: &mut dyn FleetSource,
+    ops: Option<&Arc<Operations>>,
+    once: bool,
+    every: Duration,
+) -> Exit {
+    let Some(ops) = ops else {
+        eprintln!(
+            "shopctl: read-only: 'release watch' rolls back and is refused (started with --readonly)"
+        );
+        return Exit::ReadOnly;
+    };
+    let mut said: HashSet<(String, String)> = HashSet::new();
+    let mut stop = Box::pin(stopped());
+    crate::outln!(
+        "watching every {} s as {}",
+        every.as_secs(),
+        ops.executor().operator()
+    );
+    loop {
+        let now = ops.now();
+        match snapshot(source, now).await {
+            Ok(fleet) => {
+                for bad in gone_bad(&fleet, now, ops.executor().policy()) {
+                    look(ops, &fleet, &bad, &mut said).await;
+                }
+            }
+            // Said by `snapshot`; the next look tries again.
+            Err(code) if once => return code,
+            Err(_) => {}
+        }
+        if once {
+            return Exit::Done;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut stop => {
+                crate::outln!("stopped");
+                return Exit::Done;
+            }
+        }
+    }
+}
+
+/// What the watcher does about one tier gone bad: roll it back and halt it, or say so once.
+async fn look(
+    ops: &Arc<Operations>,
+    fleet: &crate::domain::Fleet,
+    bad: &GoneBad,
+    said: &mut HashSet<(String, String)>,
+) {
+    let key = (bad.tier.clone(), bad.revision.id.clone());
+    if !bad.auto_rollback {
+        if said.insert(key) {
+            crate::outln!(
+                "'{}' at {}: {} — not rolled back: the tier does not ask for auto_rollback",
+                bad.tier,
+                bad.revision.label(),
+                bad.cause
+            );
+        }
+        return;
+    }
+    let now = ops.now();
+    let m = match rollback(fleet, &bad.tier, now, &ops.executor().holder().session) {
+        Ok(Mutation::Rollback {
+            tier,
+            branch,
+            current,
+            target,
+            ..
+        }) => Mutation::Rollback {
+            tier,
+            branch,
+            current,
+            target,
+            cause: Some(bad.cause.clone()),
+        },
+        Ok(other) => other,
+        Err(refusal) => {
+            if said.insert(key) {
+                eprintln!(
+                    "shopctl: '{}' at {}: {} — cannot roll back: {refusal}",
+                    bad.tier,
+                    bad.revision.label(),
+                    bad.cause
+                );
+            }
+            return;
+        }
+    };
+    match crate::ops::service::execute(ops, m.clone(), |s| eprintln!("shopctl: {s}")).await {
+        Ok(done) => {
+            let commit = done.commit.unwrap_or_default();
+            crate::outln!(
+                "rolled back '{}': {} — pushed {}; cause: {}",
+                bad.tier,
+                done.summary,
+                commit.get(..12).unwrap_or(&commit),
+                bad.cause
+            );
+            for w in &done.warnings {
+                eprintln!("shopctl: warning: {w}");
+            }
+        }
+        // Another watcher (or a person) got there first: the tier changed under us.
+        Err(e) if e.is_race() || matches!(e, OpsError::Locked(_)) => {
+            eprintln!(
+                "shopctl: '{}' not rolled back now: {e}; looking again next time",
+                bad.tier
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("shopctl: rolling back '{}' failed: {e}", bad.tier);
+            return;
+        }
+    }
+    let halt = Mutation::Halt {
+        tier: Some(bad.tier.clone()),
+        reason: format!(
+            "rolled back {} automatically: {}",
+            bad.revision.label(),
+            bad.cause
+        ),
+    };
+    match crate::ops::service::execute(ops, halt, |_| {}).await {
+        Ok(_) => crate::outln!(
+            "halted '{}' until a person resumes it (shopctl release resume --tier {} --reason …)",
+            bad.tier,
+            bad.tier
+        ),
+        Err(OpsError::AlreadyDone(_)) => {}
+        Err(e) => eprintln!("shopctl: halting '{}' failed: {e}", bad.tier),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+}
