@@ -33,6 +33,8 @@ var users = []user{
 	{Name: "no-argocd"},
 	// An operator whose writes a test throttles with API Priority and Fairness.
 	{Name: "operator-throttled"},
+	// A second person: an operator who may also approve release requests.
+	{Name: "approver"},
 }
 
 // makePKI writes a CA, a serving certificate for 127.0.0.1 and localhost, the service-account

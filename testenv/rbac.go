@@ -22,7 +22,16 @@ func operatorRules(leaseVerbs []string) []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: leaseVerbs},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"shopset.dev"}, Resources: []string{"halts", "releaserequests"}, Verbs: read},
+		{APIGroups: []string{"shopset.dev"}, Resources: []string{"halts"}, Verbs: []string{"create", "delete", "patch"}},
+		{APIGroups: []string{"shopset.dev"}, Resources: []string{"releaserequests"}, Verbs: []string{"create"}},
 	}
+}
+
+// The approver's rights: an operator's, and approving release requests (their status).
+func approverRules() []rbacv1.PolicyRule {
+	return append(operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
+		rbacv1.PolicyRule{APIGroups: []string{"shopset.dev"}, Resources: []string{"releaserequests/status"}, Verbs: []string{"patch"}})
 }
 
 // grantRoles makes a ClusterRole and a ClusterRoleBinding for each non-admin user.
@@ -32,6 +41,7 @@ func grantRoles(ctx context.Context, cs kubernetes.Interface) error {
 		"operator":                 operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
 		"operator-no-lease-delete": operatorRules([]string{"get", "list", "watch", "create", "update"}),
 		"operator-throttled":       operatorRules([]string{"get", "list", "watch", "create", "update", "delete"}),
+		"approver":                 approverRules(),
 		// Reads the fleet but not Argo CD's Applications: one source forbidden.
 		"no-argocd": {
 			{APIGroups: []string{"shopset.dev"}, Resources: []string{"*"}, Verbs: read},

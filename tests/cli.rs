@@ -374,6 +374,11 @@ fn release_commands_through_the_binary_with_their_exit_codes() {
             "lower_tier_settled",
             "no_alerts",
             "soaked",
+            "verified",
+            "not_frozen",
+            "not_halted",
+            "release_not_failed",
+            "approved",
             "lock_free"
         ]
     );

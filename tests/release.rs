@@ -73,6 +73,27 @@ impl Rig {
         .await
     }
 
+    /// A release decision made by `who` (another session on the same fleet and clock).
+    async fn decide_as(
+        &self,
+        who: &str,
+        decision: shopctl::commands::release::Decision<'_>,
+    ) -> Exit {
+        let mut opts = demo_options(self.dir.path(), 300, Scenario::Calm);
+        opts.scale = None;
+        opts.seed = None;
+        opts.scenario = None;
+        opts.created_at = None;
+        let fleet = DemoFleet::open(&opts).expect("opens the same fleet");
+        let shifted = Arc::clone(&self.offset);
+        let ops = Operations::with_clock(
+            fleet.executor(Holder::new_session(who)).expect("executor"),
+            Arc::new(move || Ts::now().plus_secs(shifted.load(Ordering::SeqCst))),
+        );
+        let mut source = DemoSource::new(fleet);
+        shopctl::commands::release::decide(&mut source, Some(&ops), decision, Confirm::Yes).await
+    }
+
     async fn rollback(&mut self, tier: &str) -> Exit {
         rollback(&mut self.source, Some(&self.ops), tier, Confirm::Yes).await
     }
@@ -126,6 +147,24 @@ async fn a_full_release_from_dev_to_prod_ha() {
     let history_before = git(&rig.remote(), &["rev-list", "--count", "tier-4"]);
 
     for (level, tier) in [(2, "prod-beta"), (3, "prod"), (4, "prod-ha")] {
+        if tier == "prod-ha" {
+            // prod-ha asks for a second person: alice asks, bob approves exactly this change.
+            use shopctl::commands::release::Decision;
+            assert_eq!(rig.step(tier, Some("no approval")).await, Exit::Refused);
+            assert_eq!(
+                rig.decide_as("alice@ops", Decision::Request { tier }).await,
+                Exit::Done
+            );
+            assert_eq!(
+                rig.decide_as("alice@ops", Decision::Approve { tier }).await,
+                Exit::Refused,
+                "not one's own"
+            );
+            assert_eq!(
+                rig.decide_as("bob@ops", Decision::Approve { tier }).await,
+                Exit::Done
+            );
+        }
         assert_eq!(rig.step(tier, None).await, Exit::Done, "step into {tier}");
         // Invariant 2: the gitlink is the lower tier's, copied exactly; nothing else changed.
         assert_eq!(rig.pinned(&format!("tier-{level}")), tip);
@@ -205,7 +244,8 @@ async fn soak_time_blocks_until_it_passes_or_a_reason_overrides_it() {
         last.reason.as_deref(),
         Some("hotfix for the checkout outage, approved by bob")
     );
-    assert_eq!(last.overridden, ["soaked"]);
+    // Verification holds for the soak: overriding the soak overrides its hold too.
+    assert_eq!(last.overridden, ["soaked", "verified"]);
     let msg = git(&rig.remote(), &["log", "-1", "--format=%B", "tier-3"]);
     assert!(
         msg.contains("Reason: hotfix for the checkout outage"),

@@ -87,6 +87,24 @@ impl FleetSource for Verifying {
             // One measurement at a time; its results come back here.
             let (done_tx, mut done_rx) = mpsc::channel::<Vec<SourceEvent>>(1);
             let mut measuring = false;
+            // Until the first measurement is in, one starts as soon as there is something to
+            // measure, rather than a whole interval later: a gate is not left unmeasured.
+            let mut measured_once = false;
+            let start = |mirror: &mut Fleet, measuring: &mut bool| {
+                let now = Ts::now();
+                mirror.refresh();
+                let ws = windows(mirror, now, &verifications);
+                if ws.is_empty() {
+                    return;
+                }
+                *measuring = true;
+                let (metrics, verifications, done) =
+                    (Arc::clone(&metrics), verifications.clone(), done_tx.clone());
+                tokio::spawn(async move {
+                    let results = measure_windows(metrics.as_ref(), &ws, now, &verifications).await;
+                    let _ = done.send(events(results, now)).await;
+                });
+            };
             loop {
                 tokio::select! {
                     ev = inner_rx.recv() => {
@@ -97,25 +115,16 @@ impl FleetSource for Verifying {
                         if tx.send(ev).await.is_err() {
                             return;
                         }
+                        if !measured_once && !measuring && inner_rx.is_empty() {
+                            start(&mut mirror, &mut measuring);
+                        }
                     }
                     _ = tick.tick(), if !measuring => {
-                        let now = Ts::now();
-                        mirror.refresh();
-                        let ws = windows(&mirror, now, &verifications);
-                        if ws.is_empty() {
-                            continue;
-                        }
-                        measuring = true;
-                        let (metrics, verifications, done) =
-                            (Arc::clone(&metrics), verifications.clone(), done_tx.clone());
-                        tokio::spawn(async move {
-                            let results =
-                                measure_windows(metrics.as_ref(), &ws, now, &verifications).await;
-                            let _ = done.send(events(results, now)).await;
-                        });
+                        start(&mut mirror, &mut measuring);
                     }
                     Some(evs) = done_rx.recv() => {
                         measuring = false;
+                        measured_once = true;
                         // Only what changed (the time of measuring aside) goes out.
                         let evs = evs.into_iter().filter(|ev| match ev {
                             SourceEvent::Update(FleetUpdate::Verified(v)) => {

@@ -319,7 +319,8 @@ pub async fn step(
     for _attempt in 0..3 {
         let now = ops.now();
         let fleet = match snapshot(source, now).await {
-            Ok(f) => f,
+            // Measured as the executor measures at execution, whatever the source brought.
+            Ok(f) => executor.verified(f, now).await,
             Err(e) => return e,
         };
         let m = match promotion(

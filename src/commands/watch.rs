@@ -40,6 +40,7 @@ pub async fn watch(
         let now = ops.now();
         match snapshot(source, now).await {
             Ok(fleet) => {
+                let fleet = ops.executor().verified(fleet, now).await;
                 for bad in gone_bad(&fleet, now, ops.executor().policy()) {
                     look(ops, &fleet, &bad, &mut said).await;
                 }

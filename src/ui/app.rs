@@ -196,6 +196,8 @@ pub struct Session {
     pub access: Option<WriteAccess>,
     /// This console's lock session, when it can write.
     pub id: String,
+    /// Who this session is to approvals (the API server's identity in live mode), when known.
+    pub identity: String,
     /// The release policy the gate applies (from the backend's configuration).
     pub policy: GatePolicy,
     /// Writes this session's credentials may not make (live mode): the dialogs needing them do
@@ -254,6 +256,7 @@ impl App {
                 operator: crate::ops::operator(),
                 access,
                 id: String::new(),
+                identity: String::new(),
                 policy: GatePolicy::default(),
                 denied: Vec::new(),
                 replay: None,

@@ -87,6 +87,18 @@ impl Guide {
                 Span::styled(word, style),
             ]);
             lines.push(line);
+            // The tier's halt, freeze, approval and verification, one line each.
+            for n in &r.notes {
+                let (mark, style) = if n.ok {
+                    ("✓", theme.muted())
+                } else {
+                    ("✗", theme.danger())
+                };
+                lines.push(Line::from(vec![
+                    Span::raw("     "),
+                    Span::styled(format!("{mark} {}", n.text), style),
+                ]));
+            }
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled(action, theme.title(true)));

@@ -38,6 +38,12 @@ pub enum Action {
     Step,
     /// Roll the selected tier back.
     Rollback,
+    /// Halt every promotion, or resume (the fleet, or the selected halted tier).
+    Halt,
+    /// Ask for, or give, a second person's approval of the next step into the selected tier.
+    Approve,
+    /// Offer a release that failed on the selected tier again.
+    ClearFailed,
     Guide,
     EditNotes,
     /// Plan a drain of the selected cluster.
@@ -104,6 +110,9 @@ impl Action {
         ("redraw", Action::Redraw),
         ("step", Action::Step),
         ("rollback", Action::Rollback),
+        ("halt", Action::Halt),
+        ("approve", Action::Approve),
+        ("clear_failed", Action::ClearFailed),
         ("guide", Action::Guide),
         ("edit_notes", Action::EditNotes),
         ("drain", Action::Drain),
@@ -617,6 +626,36 @@ pub const BINDINGS: &[Binding] = &[
         "roll the selected (guide: the failed) tier back",
         "rollback",
         true,
+        true,
+    ),
+    row(
+        "H",
+        Action::Halt,
+        &[(Action::Halt, &[Key::ch('H')])],
+        STEP,
+        "halt all promotions; when halted, resume",
+        "halt",
+        false,
+        true,
+    ),
+    row(
+        "a",
+        Action::Approve,
+        &[(Action::Approve, &[Key::ch('a')])],
+        STEP,
+        "ask for / give approval of the selected tier",
+        "approve",
+        false,
+        true,
+    ),
+    row(
+        "C",
+        Action::ClearFailed,
+        &[(Action::ClearFailed, &[Key::ch('C')])],
+        STEP,
+        "offer a release failed on the tier again",
+        "clear failed",
+        false,
         true,
     ),
     // In the guide, its own key closes it.

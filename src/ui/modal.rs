@@ -7,7 +7,8 @@ use tui_textarea::TextArea;
 
 use super::detail::{self, Detail};
 use super::dialogs::{
-    ConfirmDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
+    ConfirmDialog, DecideDialog, ExpireDialog, PlanDialog, QuitDialog, ReassignDialog,
+    SilenceDialog,
 };
 use super::guide::Guide;
 use super::keymap::Context;
@@ -31,6 +32,8 @@ pub enum Modal {
     Help(u16),
     Filter(FilterInput),
     Confirm(ConfirmDialog),
+    /// A decision about releases (halt, resume, clear, approval): keys as a confirmation's.
+    Decide(DecideDialog),
     Plan(PlanDialog),
     Reassign(ReassignDialog),
     Silence(SilenceDialog),
@@ -50,7 +53,7 @@ impl Modal {
             Modal::Guide(_) => Context::Guide,
             Modal::Help(_) => Context::Help,
             Modal::Filter(_) => Context::Filter,
-            Modal::Confirm(_) => Context::Confirm,
+            Modal::Confirm(_) | Modal::Decide(_) => Context::Confirm,
             Modal::Plan(_) => Context::Plan,
             Modal::Reassign(_) => Context::Reassign,
             Modal::Silence(_) => Context::Silence,
@@ -160,6 +163,7 @@ impl Modals {
                 Modal::Help(_) | Modal::Messages(_) => app_drawn(m, frame),
                 Modal::Guide(g) => g.render(view, theme, frame),
                 Modal::Confirm(d) => d.render(theme, frame, view.size),
+                Modal::Decide(d) => d.render(theme, frame, view.size),
                 Modal::Plan(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Reassign(d) => d.render(view.fleet, theme, frame, view.size),
                 Modal::Silence(d) => d.render(view.fleet, theme, frame, view.size, view.now),

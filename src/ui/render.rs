@@ -51,6 +51,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         let panes = PanesView {
             fleet: &app.data.fleet,
             now: app.data.now,
+            policy: &app.session.policy,
             focus: Some(app.view.focus),
             scope: app.view.scope.as_ref(),
             waiting: !app.has_data(),
@@ -172,6 +173,20 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     left.push(sep());
+    // A halt of every promotion is the first thing anyone looking should see.
+    if let Some(h) = app.data.fleet.controls.fleet_halt() {
+        left.push(Span::styled(
+            if narrow {
+                "✗ HALTED".to_string()
+            } else {
+                format!("✗ HALTED by {}: {}", h.by, h.reason)
+            },
+            theme
+                .danger()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        left.push(sep());
+    }
     match app.data.fleet.lock_holder(now) {
         _ if app.data.fleet.lock_problem.is_some() => left.push(Span::styled(
             if narrow {

@@ -251,6 +251,20 @@ fn header(
             theme.warn().add_modifier(Modifier::REVERSED),
         ));
     }
+    // A halt of every promotion, readable from across the room.
+    if let Some(h) = app.data.fleet.controls.fleet_halt() {
+        left.push(Span::styled(
+            if narrow {
+                " HALTED ".to_string()
+            } else {
+                format!(" HALTED by {}: {} ", h.by, h.reason)
+            },
+            theme
+                .danger()
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        left.push(Span::styled(" ", theme.header()));
+    }
     if !all {
         let views: Vec<Span> = WallView::ALL
             .iter()

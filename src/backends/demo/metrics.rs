@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::sim::Metric;
 use super::{DemoFleet, DemoOptions};
+use crate::domain::Ts;
 use crate::domain::release::Verification;
 use crate::domain::release::verify::{Compare, Series, Window};
 use crate::ops::verify::MetricsSource;
@@ -36,8 +37,12 @@ pub fn verifications() -> Vec<Verification> {
 
 /// The simulated series of one demo directory.
 pub struct DemoMetrics {
-    fleet: Arc<Mutex<DemoFleet>>,
+    /// The fleet, and its tier branches as read for the measurement at a moment: the windows of
+    /// one measurement share their end, and read the branches once.
+    fleet: Arc<Mutex<(DemoFleet, Option<(Ts, Branches)>)>>,
 }
+
+type Branches = Vec<Option<crate::git::read::BranchState>>;
 
 impl DemoMetrics {
     /// Reads the demo directory at `dir` (which must hold a fleet).
@@ -52,7 +57,7 @@ impl DemoMetrics {
             created_at: None,
         })?;
         Ok(DemoMetrics {
-            fleet: Arc::new(Mutex::new(fleet)),
+            fleet: Arc::new(Mutex::new((fleet, None))),
         })
     }
 }
@@ -71,12 +76,17 @@ impl MetricsSource for DemoMetrics {
         let fleet = Arc::clone(&self.fleet);
         let w = w.clone();
         crate::ops::offload(move || {
-            let mut fleet = fleet
+            let mut held = fleet
                 .lock()
                 .map_err(|_| "the demo's metrics failed earlier".to_string())?;
-            fleet
-                .series(metric, &w.shopsets, w.from, w.to, STEP_SECS)
-                .map_err(|e| e.to_string())
+            let (fleet, cached) = &mut *held;
+            let branches = match cached.take() {
+                Some((at, b)) if at == w.to => b,
+                _ => fleet.branches().map_err(|e| e.to_string())?,
+            };
+            let out = fleet.series(&branches, metric, &w.shopsets, w.from, w.to, STEP_SECS);
+            *cached = Some((w.to, branches));
+            Ok(out)
         })
         .await
         .map_err(|e: String| e)

@@ -210,24 +210,23 @@ impl DemoFleet {
 
     /// The simulated series of `metric` for `shopsets`, a sample every `step` seconds from
     /// `from` to `to`, as their tier branches say what each ran when.
+    /// `branches` as [`DemoFleet::branches`] read them.
     pub fn series(
-        &mut self,
+        &self,
+        branches: &[Option<git::BranchState>],
         metric: sim::Metric,
         shopsets: &[String],
         from: Ts,
         to: Ts,
         step: i64,
-    ) -> Result<Vec<crate::domain::release::verify::Series>, DemoError> {
-        self.reload()?;
-        let branches =
-            git::read_branches(&self.state.dir.join(repos::SYSTEM_REMOTE), &self.branches)?;
+    ) -> Vec<crate::domain::release::verify::Series> {
         let world = sim::World {
             silences: &[],
             topology: &self.state.topology,
             seed: self.state.meta.seed,
             scenario: self.state.meta.scenario,
             created_at: self.state.meta.created_at,
-            branches: &branches,
+            branches,
             history: &self.history,
             lock: None,
         };
@@ -256,7 +255,16 @@ impl DemoFleet {
                 samples,
             });
         }
-        Ok(out)
+        out
+    }
+
+    /// What the tier branches pin now, and since when (re-reading the directory first).
+    pub fn branches(&mut self) -> Result<Vec<Option<git::BranchState>>, DemoError> {
+        self.reload()?;
+        Ok(git::read_branches(
+            &self.state.dir.join(repos::SYSTEM_REMOTE),
+            &self.branches,
+        )?)
     }
 
     /// Why the system repository could not be read at the last read, if it could not.

@@ -85,6 +85,39 @@ pub fn asks(config: &Config) -> Vec<Ask> {
             Some(Capability::Lock),
         ),
         ask("create", "events.k8s.io", "events", Some("default"), None),
+        // Halting and resuming promotions, and clearing a failed release.
+        ask(
+            "create",
+            "shopset.dev",
+            "halts",
+            None,
+            Some(Capability::Halt),
+        ),
+        ask(
+            "delete",
+            "shopset.dev",
+            "halts",
+            None,
+            Some(Capability::Halt),
+        ),
+        // A rollback marks its release failed (server-side apply); without it the rollback
+        // stands and says so.
+        ask("patch", "shopset.dev", "halts", None, None),
+        ask(
+            "create",
+            "shopset.dev",
+            "releaserequests",
+            None,
+            Some(Capability::Request),
+        ),
+        // Who may approve: who may write a request's status.
+        ask(
+            "patch",
+            "shopset.dev",
+            "releaserequests/status",
+            None,
+            Some(Capability::Approve),
+        ),
     ];
     // Argo CD instances on the control plane's context; one elsewhere is asked by its own
     // credentials when it is synced.
@@ -113,7 +146,8 @@ pub async fn denied(client: &kube::Client, asks: &[Ask]) -> Vec<Denial> {
                     resource_attributes: Some(ResourceAttributes {
                         verb: Some(a.verb.into()),
                         group: Some(a.group.into()),
-                        resource: Some(a.resource.into()),
+                        resource: Some(a.resource.split('/').next().unwrap_or(a.resource).into()),
+                        subresource: a.resource.split_once('/').map(|(_, sub)| sub.into()),
                         namespace: a.namespace.clone(),
                         ..ResourceAttributes::default()
                     }),

@@ -76,7 +76,7 @@ fn removals_of_shopsets_and_shops_keep_counts_and_indexes_true() {
         level: 3,
         branch: "tier-3".into(),
         soak_secs: 90,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     }));
     f.apply(FleetUpdate::ClusterSpec(spec("a", false)));
@@ -111,7 +111,7 @@ fn a_tier_spec_keeps_what_its_branch_pins() {
         level: 0,
         branch: "tier-0".into(),
         soak_secs: 30,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     }));
     f.apply(FleetUpdate::TierBranch(TierBranch {
@@ -127,7 +127,7 @@ fn a_tier_spec_keeps_what_its_branch_pins() {
         level: 0,
         branch: "tier-0".into(),
         soak_secs: 60,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     }));
     let t = f.tier("dev").expect("tier");
@@ -160,7 +160,7 @@ fn a_branch_read_before_its_tier_is_kept_for_it() {
         level: 0,
         branch: "tier-0".into(),
         soak_secs: 30,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     }));
     assert_eq!(f.tier("dev").and_then(|t| t.head.as_deref()), Some("abc"));

@@ -49,7 +49,7 @@ fn tier(name: &str, level: u8, seq: u32) -> Tier {
         head: None,
         previous: None,
         soak_secs: 60,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     }
 }

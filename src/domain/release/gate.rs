@@ -698,4 +698,157 @@ mod tests {
             .passed()
         );
     }
+
+    fn policy_verifying() -> GatePolicy {
+        GatePolicy {
+            verifications: vec![crate::domain::release::Verification {
+                name: "errors".into(),
+                query: "q".into(),
+                compare: crate::domain::release::verify::Compare::Below,
+                threshold: 0.01,
+                hold_secs: None,
+            }],
+            ..GatePolicy::default()
+        }
+    }
+
+    fn measured(revision: &str, status: Status) -> crate::domain::release::TierVerification {
+        crate::domain::release::TierVerification {
+            tier: "dev".into(),
+            revision: Some(revision.into()),
+            at: NOW,
+            checks: vec![Measured {
+                name: "errors".into(),
+                query: "q".into(),
+                compare: crate::domain::release::verify::Compare::Below,
+                threshold: 0.01,
+                value: Some(0.002),
+                status,
+                detail: format!("errors {status:?}"),
+            }],
+        }
+    }
+
+    #[test]
+    fn verification_passes_only_when_measured_for_what_the_tier_below_runs() {
+        let mut f = fleet();
+        let p = policy_verifying();
+        let at = |f: &Fleet| {
+            gate(f, "prod", NOW, &p, None, "me")
+                .expect("gate")
+                .checks
+                .into_iter()
+                .find(|c| c.condition == Condition::Verified)
+                .expect("verified")
+        };
+        let c = at(&f);
+        assert!(!c.passed && c.detail.contains("not been measured"), "{c:?}");
+        f.apply(FleetUpdate::Verified(measured(&rev(5).id, Status::Passed)));
+        assert!(at(&f).passed);
+        assert!(
+            gate(&f, "prod", NOW, &p, None, "me")
+                .expect("gate")
+                .passed()
+        );
+        // Measured for an older revision: not this release's verification.
+        f.apply(FleetUpdate::Verified(measured(&rev(4).id, Status::Passed)));
+        assert!(!at(&f).passed);
+        for status in [Status::Failed, Status::Unknown, Status::Holding] {
+            f.apply(FleetUpdate::Verified(measured(&rev(5).id, status)));
+            let g = gate(&f, "prod", NOW, &p, None, "me").expect("gate");
+            assert!(!g.passed() && g.passes_with_override(), "{status:?}");
+        }
+        // Nothing configured: nothing to verify.
+        assert!(check(&g(&fleet()), Condition::Verified).passed);
+    }
+
+    #[test]
+    fn a_freeze_a_halt_a_failed_release_and_a_missing_approval_block() {
+        use crate::domain::release::{
+            ApprovalRequest, FailedRelease, Freeze, Halt, ReleaseControls,
+        };
+        let frozen = GatePolicy {
+            freezes: vec![
+                Freeze::parse(
+                    vec!["prod".into()],
+                    &NOW.plus_secs(-60).rfc3339(),
+                    &NOW.plus_secs(3600).rfc3339(),
+                    None,
+                    "sale",
+                )
+                .expect("freeze"),
+            ],
+            ..GatePolicy::default()
+        };
+        let v = gate(&fleet(), "prod", NOW, &frozen, None, "me").expect("gate");
+        let c = check(&v, Condition::NotFrozen);
+        assert!(!c.passed && c.detail.contains("sale"), "{c:?}");
+        assert!(v.passes_with_override());
+        assert_eq!(
+            v.headline().map(|c| c.condition),
+            Some(Condition::NotFrozen)
+        );
+
+        let mut f = fleet();
+        let halt = Halt {
+            tier: None,
+            reason: "incident".into(),
+            by: "bob".into(),
+            at: NOW,
+        };
+        f.apply(FleetUpdate::Controls(ReleaseControls {
+            halts: vec![halt],
+            ..Default::default()
+        }));
+        let v = g(&f);
+        assert!(!check(&v, Condition::NotHalted).passed && !v.passes_with_override());
+        assert_eq!(
+            v.headline().map(|c| c.condition),
+            Some(Condition::NotHalted)
+        );
+
+        let mut f = fleet();
+        f.apply(FleetUpdate::Controls(ReleaseControls {
+            failed: vec![FailedRelease {
+                tier: "prod".into(),
+                revision: rev(5),
+                reason: "rolled back by bob".into(),
+                by: "bob".into(),
+                at: NOW,
+            }],
+            ..Default::default()
+        }));
+        let v = g(&f);
+        let c = check(&v, Condition::ReleaseNotFailed);
+        assert!(!c.passed && c.detail.contains("release clear"), "{c:?}");
+        assert!(!v.passes_with_override());
+
+        let mut f = fleet();
+        let mut tiers = f.tiers.clone();
+        tiers[1].approval = Approval::SecondPerson;
+        f.apply(FleetUpdate::Tiers(tiers));
+        assert!(!check(&g(&f), Condition::Approved).passed);
+        let request = |approved_by: Option<&str>, to: u32| ApprovalRequest {
+            name: "r".into(),
+            tier: "prod".into(),
+            from: Some(rev(4).id),
+            to: rev(to),
+            requested_by: "alice".into(),
+            requested_at: NOW,
+            approved_by: approved_by.map(str::to_string),
+            approved_at: approved_by.map(|_| NOW),
+        };
+        for (r, passes) in [
+            (request(None, 5), false),
+            (request(Some("alice"), 5), false),
+            (request(Some("bob"), 6), false),
+            (request(Some("bob"), 5), true),
+        ] {
+            f.apply(FleetUpdate::Controls(ReleaseControls {
+                requests: vec![r.clone()],
+                ..Default::default()
+            }));
+            assert_eq!(check(&g(&f), Condition::Approved).passed, passes, "{r:?}");
+        }
+    }
 }

@@ -54,6 +54,8 @@ fn notes(
     gate: Option<&super::gate::Gate>,
     now: Ts,
     policy: &GatePolicy,
+    // The tier's release is on its way through it: its verification is worth a line.
+    measuring: bool,
 ) -> Vec<Note> {
     use super::gate::Condition;
     let mut out = Vec::new();
@@ -78,16 +80,37 @@ fn notes(
         });
     }
     if !policy.verifications.is_empty()
+        && measuring
         && let Some(v) = fleet.verification.get(&tier.name)
         && v.revision.as_deref() == tier.revision.as_ref().map(|r| r.id.as_str())
     {
-        for m in &v.checks {
-            out.push(Note {
-                ok: m.status != super::verify::Status::Failed
-                    && m.status != super::verify::Status::Unknown,
-                text: format!("verify: {}", m.detail),
-            });
-        }
+        use super::verify::{Status, value_label};
+        let parts: Vec<String> = v
+            .checks
+            .iter()
+            .map(|m| {
+                let value = m.value.map(value_label).unwrap_or_else(|| "?".into());
+                let word = match m.status {
+                    Status::Passed => "passed",
+                    Status::Holding => "holding",
+                    Status::Failed => "FAILED",
+                    Status::Unknown => "unknown",
+                };
+                format!(
+                    "{} {value} {} {} {word}",
+                    m.name,
+                    m.compare.symbol(),
+                    value_label(m.threshold)
+                )
+            })
+            .collect();
+        out.push(Note {
+            ok: v
+                .checks
+                .iter()
+                .all(|m| matches!(m.status, Status::Passed | Status::Holding)),
+            text: format!("verify: {}", parts.join("; ")),
+        });
     }
     out
 }
@@ -155,11 +178,22 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
                 None => GuideState::Waiting,
             }
         };
+        let notes = notes(
+            fleet,
+            t,
+            g.as_ref().filter(|_| !same_as_below),
+            now,
+            policy,
+            matches!(
+                state,
+                GuideState::Syncing { .. } | GuideState::Failed { .. }
+            ) || (same_as_below && crate::domain::release::soak::in_soak(fleet, &t.name, now)),
+        );
         rows.push(GuideRow {
             tier: t.name.clone(),
             revision,
             state,
-            notes: notes(fleet, t, g.as_ref().filter(|_| !same_as_below), now, policy),
+            notes,
         });
     }
     rows
@@ -227,5 +261,39 @@ mod tests {
             states(&f, NOW.plus_secs(-240))[1],
             GuideState::Soaking { left: 60 }
         );
+    }
+
+    #[test]
+    fn after_a_rollback_nothing_is_next_until_it_settles_and_the_failed_release_is_not_offered() {
+        let mut f = fleet();
+        // prod went back from 5 to 4, and its ShopSet still syncs to the rollback.
+        let mut tiers = f.tiers.clone();
+        tiers[1].previous = Some(super::super::testing::rev(5));
+        tiers[1].head = Some("head-rollback".into());
+        f.apply(FleetUpdate::Tiers(tiers));
+        match &states(&f, NOW)[1] {
+            GuideState::Blocked(why) => assert!(why.contains("still rolling back"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Settled at the rollback, and 5 marked failed on prod: not offered again.
+        let mut app = f.app_for("P-1").cloned().expect("app");
+        app.revision = Some("head-rollback".into());
+        f.apply(FleetUpdate::AppUpserted(app));
+        f.apply(FleetUpdate::Controls(
+            crate::domain::release::ReleaseControls {
+                failed: vec![crate::domain::release::FailedRelease {
+                    tier: "prod".into(),
+                    revision: super::super::testing::rev(5),
+                    reason: "rolled back by alice".into(),
+                    by: "alice".into(),
+                    at: NOW,
+                }],
+                ..Default::default()
+            },
+        ));
+        match &states(&f, NOW)[1] {
+            GuideState::Blocked(why) => assert!(why.contains("failed on 'prod'"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

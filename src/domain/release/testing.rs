@@ -27,7 +27,7 @@ pub fn fleet() -> Fleet {
         head: Some(format!("head-{level}")),
         previous: None,
         soak_secs: 120,
-        approval: Approval::None,
+        approval: crate::domain::Approval::None,
         auto_rollback: false,
     };
     let ss = |name: &str, tier: &str, cluster: &str| ShopSet {

@@ -207,12 +207,23 @@ impl ConfirmDialog {
                 lines.push(Line::raw(format!("  {} {}", r.label(), r.subject)));
             }
         }
+        // Below the gate: what always shows.
+        let after = 1 + usize::from(self.refused.is_some());
+        let reason_rows = if self.reason.is_some() { 3 } else { 0 };
         if let Some(g) = &self.gate {
             lines.push(Line::styled(
                 format!("Gate {} → {}", g.from_tier, g.tier),
                 theme.title(false),
             ));
-            lines.extend(check_lines(g, theme));
+            // On a short terminal the passing conditions fold into one line; every failing
+            // one keeps its own.
+            let room =
+                usize::from(size.height).saturating_sub(lines.len() + after + 4 + reason_rows);
+            if g.checks.len() > room {
+                lines.extend(failing_lines(g, theme));
+            } else {
+                lines.extend(check_lines(g, theme));
+            }
         }
         lines.push(Line::from(vec![
             Span::styled(text::SHOPSETS_THAT_CHANGE, theme.muted()),
@@ -278,6 +289,29 @@ impl ConfirmDialog {
             _ => Outcome::Close(None),
         }
     }
+}
+
+/// The failing conditions, one line each, and one line naming those that pass.
+pub fn failing_lines<'a>(g: &Gate, theme: &Theme) -> Vec<Line<'a>> {
+    let passing: Vec<&str> = g
+        .checks
+        .iter()
+        .filter(|c| c.passed)
+        .map(|c| c.condition.name())
+        .collect();
+    let mut out: Vec<Line<'a>> = check_lines(g, theme)
+        .into_iter()
+        .zip(&g.checks)
+        .filter(|(_, c)| !c.passed)
+        .map(|(l, _)| l)
+        .collect();
+    if !passing.is_empty() {
+        out.push(Line::styled(
+            format!("  ✓ {} more pass: {}", passing.len(), passing.join(", ")),
+            theme.ok(),
+        ));
+    }
+    out
 }
 
 /// The gate, one line per condition: ✓ passed, ▲ failed but overridable, ✗ failed.

@@ -4,12 +4,14 @@
 //! outcome asks (close it, say something, run the confirmed change).
 
 pub mod confirm;
+pub mod decide;
 pub mod plan;
 pub mod quit;
 pub mod reassign;
 pub mod silence;
 
 pub use confirm::ConfirmDialog;
+pub use decide::DecideDialog;
 pub use plan::PlanDialog;
 pub use quit::QuitDialog;
 pub use reassign::ReassignDialog;

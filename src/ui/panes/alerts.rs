@@ -78,6 +78,7 @@ impl PaneView for AlertsPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
+        _policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>> {
         let mut cells = vec![
             styled(

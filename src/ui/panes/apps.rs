@@ -64,6 +64,7 @@ impl PaneView for AppsPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
+        _policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>> {
         let rev = a
             .app_revision

@@ -64,6 +64,7 @@ impl PaneView for ClustersPane {
         theme: &Theme,
         narrow: bool,
         _now: Ts,
+        _policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>> {
         let (state, style) = if !c.is_reachable() {
             (

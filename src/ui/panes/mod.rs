@@ -22,6 +22,8 @@ use crate::domain::{Fleet, Ts};
 pub struct PanesView<'a> {
     pub fleet: &'a Fleet,
     pub now: Ts,
+    /// The release policy (what freezes the tiers).
+    pub policy: &'a crate::domain::release::GatePolicy,
     /// The focused pane, `None` while a detail view covers the panes.
     pub focus: Option<PaneId>,
     pub scope: Option<&'a Scope>,
@@ -48,6 +50,7 @@ pub trait PaneView {
         theme: &Theme,
         narrow: bool,
         now: Ts,
+        policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>>;
     /// Narrow when the pane's inner width is below this.
     const WIDE_FROM: u16;
@@ -158,7 +161,7 @@ fn render_pane<V: PaneView>(
         .take(page)
         .map(|(i, item)| {
             let related = view.scope.is_some_and(|s| V::related(view.fleet, item, s));
-            let lines = V::cells(view.fleet, item, theme, narrow, view.now);
+            let lines = V::cells(view.fleet, item, theme, narrow, view.now, view.policy);
             let marker = if related {
                 Span::styled(super::symbols::RELATED, theme.related())
             } else {

@@ -81,6 +81,7 @@ impl PaneView for ShopSetsPane {
         theme: &Theme,
         narrow: bool,
         _now: Ts,
+        _policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>> {
         let count = fleet.shop_count(&s.name);
         let load = (count * 100).checked_div(s.capacity).unwrap_or(100);

@@ -66,6 +66,7 @@ impl PaneView for TiersPane {
         theme: &Theme,
         narrow: bool,
         now: Ts,
+        policy: &crate::domain::release::GatePolicy,
     ) -> Vec<Line<'a>> {
         let below = fleet.tier_below(&t.name);
         let behind = match (below.and_then(|b| b.revision.as_ref()), &t.revision) {
@@ -138,15 +139,104 @@ impl PaneView for TiersPane {
             };
             cells.push(styled(soak.0, soak.1));
         }
-        if !narrow {
-            cells.push(styled(
+        // What people decided about the tier says more than the release's subject.
+        match (decided(fleet, t, policy, now, narrow), narrow) {
+            (Some((text, bad)), true) => {
+                let style = if bad { theme.danger() } else { theme.warn() };
+                if let Some(soak) = cells.last_mut() {
+                    soak.spans
+                        .push(ratatui::text::Span::styled(format!(" {text}"), style));
+                }
+            }
+            (Some((text, bad)), false) => cells.push(styled(
+                text,
+                if bad { theme.danger() } else { theme.warn() },
+            )),
+            (None, true) => {}
+            (None, false) => cells.push(styled(
                 t.revision
                     .as_ref()
                     .map(|r| r.subject.clone())
                     .unwrap_or_default(),
                 theme.muted(),
-            ));
+            )),
         }
         cells
     }
+}
+
+/// The tier's halt, freeze, failed release or approval, most pressing first, and whether it
+/// stops promotions into the tier (a request waiting is not bad, only pending).
+fn decided(
+    fleet: &Fleet,
+    t: &Tier,
+    policy: &crate::domain::release::GatePolicy,
+    now: Ts,
+    narrow: bool,
+) -> Option<(String, bool)> {
+    let c = &fleet.controls;
+    if let Some(h) = c.halt_of(&t.name) {
+        return Some(if narrow {
+            ("halted".into(), true)
+        } else {
+            (format!("✗ halted by {}: {}", h.by, h.reason), true)
+        });
+    }
+    let incoming = fleet.tier_below(&t.name).and_then(|b| b.revision.as_ref());
+    if let Some(f) = incoming.and_then(|r| c.failed_on(&t.name, &r.id)) {
+        return Some(if narrow {
+            ("failed".into(), true)
+        } else {
+            (
+                format!("✗ {} failed here: {}", f.revision.label(), f.reason),
+                true,
+            )
+        });
+    }
+    if let Some(f) = crate::domain::release::frozen(&policy.freezes, &t.name, now) {
+        return Some(if narrow {
+            ("frozen".into(), true)
+        } else {
+            (format!("▲ {}", f.describe()), true)
+        });
+    }
+    let to = incoming.filter(|r| Some(&r.id) != t.revision.as_ref().map(|x| &x.id))?;
+    if t.approval != crate::domain::Approval::SecondPerson {
+        return None;
+    }
+    let from = t.revision.as_ref().map(|r| r.id.as_str());
+    Some(match c.request_for(&t.name, from, &to.id) {
+        Some(r) if r.approved() => (
+            if narrow {
+                "approved".into()
+            } else {
+                format!(
+                    "✓ {} approved by {}",
+                    to.label(),
+                    r.approved_by.as_deref().unwrap_or_default()
+                )
+            },
+            false,
+        ),
+        Some(r) => (
+            if narrow {
+                "asked".into()
+            } else {
+                format!(
+                    "◇ approval of {} asked by {} — a",
+                    to.label(),
+                    r.requested_by
+                )
+            },
+            false,
+        ),
+        None => (
+            if narrow {
+                "needs ok".into()
+            } else {
+                format!("◇ {} needs a second person's approval — a", to.label())
+            },
+            false,
+        ),
+    })
 }

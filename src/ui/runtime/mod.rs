@@ -106,6 +106,13 @@ pub async fn run(
     }
     if let Some(ex) = ops.as_ref().map(|o| o.executor()) {
         app.session.id = ex.holder().session.clone();
+        // Who approvals take this session for; unknown (the executor still decides) when the
+        // API server does not say in time.
+        app.session.identity =
+            match tokio::time::timeout(std::time::Duration::from_secs(3), ex.identity()).await {
+                Ok(Ok(who)) => who,
+                _ => String::new(),
+            };
         app.session.denied = ex.denied().to_vec();
         if !app.session.denied.is_empty() {
             app.say_for(

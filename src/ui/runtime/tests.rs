@@ -26,7 +26,13 @@ fn demo(dir: &std::path::Path) -> (DemoSource, Executor) {
         created_at: Some(Ts::now().plus_secs(-3600)),
     })
     .unwrap();
-    let ex = fleet.executor(Holder::new_session("alice@ops")).unwrap();
+    // The runner's mechanics, not the gate's verification: no verifications to measure.
+    let ex = fleet
+        .executor_with(
+            Holder::new_session("alice@ops"),
+            crate::domain::release::GatePolicy::default(),
+        )
+        .unwrap();
     (DemoSource::new(fleet), ex)
 }
 

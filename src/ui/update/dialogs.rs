@@ -10,7 +10,8 @@ use crate::ui::app::{App, Effect};
 use crate::ui::detail::DetailTarget;
 use crate::ui::dialogs::confirm::ReleaseAction;
 use crate::ui::dialogs::{
-    ConfirmDialog, ExpireDialog, Outcome, PlanDialog, QuitDialog, ReassignDialog, SilenceDialog,
+    ConfirmDialog, DecideDialog, ExpireDialog, Outcome, PlanDialog, QuitDialog, ReassignDialog,
+    SilenceDialog,
 };
 use crate::ui::keymap::Action;
 use crate::ui::modal::Modal;
@@ -45,6 +46,7 @@ pub(super) fn on_dialog_action(app: &mut App, action: Action) -> Vec<Effect> {
         Some(Modal::Silence(d)) => d.on_action(action),
         Some(Modal::Expire(d)) => d.on_action(action, fleet),
         Some(Modal::Confirm(d)) => d.on_action(action, fleet, &judge),
+        Some(Modal::Decide(d)) => d.on_action(action),
         _ => Outcome::Stay,
     };
     carry_out(app, outcome)
@@ -264,6 +266,68 @@ pub(super) fn open_confirm(app: &mut App, action: Action) {
     };
     let dialog = ConfirmDialog::open(&app.data.fleet, action, &tier, &app.judge());
     app.view.modals.push(Modal::Confirm(dialog));
+}
+
+/// `H`, `a`, `C`: a decision about releases. A halt needs no operator lock: it opens while
+/// this console follows a step (only not while it writes one).
+pub(super) fn open_decide(app: &mut App, action: Action) {
+    let needs = match action {
+        Action::Approve => {
+            // Which of the two depends on the state; either is refused without both rights
+            // only when the session may make neither.
+            if !permitted(app, &[Capability::Request]) && !permitted(app, &[Capability::Approve]) {
+                return;
+            }
+            &[][..]
+        }
+        _ => &[Capability::Halt][..],
+    };
+    if !permitted(app, needs) {
+        return;
+    }
+    if app.op.busy {
+        let msg = text::busy(None);
+        app.say(msg, true);
+        return;
+    }
+    let tier = if app.view.modals.guide().is_some() {
+        let rows = guide(
+            &app.data.fleet,
+            app.data.now,
+            &app.session.policy,
+            &app.session.id,
+        );
+        match action {
+            Action::ClearFailed => rows
+                .iter()
+                .find(|r| {
+                    app.data
+                        .fleet
+                        .controls
+                        .failed
+                        .iter()
+                        .any(|f| f.tier == r.tier)
+                })
+                .map(|r| r.tier.clone()),
+            _ => next_action(&rows).map(|r| r.tier.clone()),
+        }
+    } else if app.view.focus == PaneId::Tiers {
+        app.selected_key(PaneId::Tiers)
+    } else {
+        None
+    };
+    let fleet = &app.data.fleet;
+    let dialog = match (action, tier) {
+        (Action::Halt, tier) => DecideDialog::halt_or_resume(fleet, tier.as_deref()),
+        (Action::ClearFailed, Some(t)) => DecideDialog::clear(fleet, &t),
+        (Action::Approve, Some(t)) => DecideDialog::approval(fleet, &t, &app.session.identity),
+        (_, None) => {
+            app.say(text::SELECT_TIER, true);
+            return;
+        }
+        _ => return,
+    };
+    app.view.modals.push(Modal::Decide(dialog));
 }
 
 /// Quit, unless a drain runs: then ask first.

@@ -74,6 +74,7 @@ pub(super) fn on_paste(app: &mut App, text: &str) {
     let typed = match app.view.modals.top_mut() {
         Some(Modal::Guide(g)) if g.editing => g.notes.insert_str(text),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.insert_str(&one_line)),
+        Some(Modal::Decide(d)) => d.reason.as_mut().is_some_and(|ta| ta.insert_str(&one_line)),
         Some(Modal::Plan(d)) => d.typed.insert_str(one_line.trim()),
         Some(Modal::Silence(d)) => d.paste(text),
         Some(Modal::Filter(input)) => {
@@ -95,6 +96,7 @@ fn type_text(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let typed = match app.view.modals.top_mut() {
         Some(Modal::Guide(g)) if g.editing => g.notes.input(key),
         Some(Modal::Confirm(d)) => d.reason.as_mut().is_some_and(|ta| ta.input(key)),
+        Some(Modal::Decide(d)) => d.reason.as_mut().is_some_and(|ta| ta.input(key)),
         Some(Modal::Plan(d)) => d.typed.input(key),
         Some(Modal::Silence(d)) => d.input(key),
         Some(Modal::Filter(input)) => {
@@ -129,6 +131,7 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
         }
         Action::Messages => app.view.modals.push(Modal::Messages(0)),
         Action::Step | Action::Rollback => dialogs::open_confirm(app, action),
+        Action::Halt | Action::Approve | Action::ClearFailed => dialogs::open_decide(app, action),
         Action::Drain | Action::Restore => dialogs::open_plan(app, action),
         Action::Reassign => dialogs::open_reassign(app),
         Action::Silence => dialogs::open_silence(app),

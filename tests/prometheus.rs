@@ -1,0 +1,230 @@
+//! Verification by metrics against a real Prometheus (Debian package `prometheus`), started on
+//! 127.0.0.1 with a temporary TSDB, scraping a test exporter every second whose values the test
+//! sets. A good release passes, a bad one fails `verified`, a refused query and a dead
+//! Prometheus fail closed. Its absence is a failure, not a skip.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use shopctl::backends::live::config::Prometheus;
+use shopctl::backends::live::prometheus::PrometheusClient;
+use shopctl::domain::Ts;
+use shopctl::domain::release::verify::{Compare, Status, Verification, Window, judge};
+use shopctl::ops::verify::MetricsSource;
+
+/// A running Prometheus, stopped when dropped.
+struct Running {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The test exporter: `/metrics` in Prometheus's text format, one gauge per ShopSet.
+type Values = Arc<Mutex<Vec<(String, f64)>>>;
+
+async fn exporter(values: Values) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("exporter binds");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let values = Arc::clone(&values);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let body: String = values
+                        .lock()
+                        .expect("values")
+                        .iter()
+                        .map(|(ss, v)| format!("checkout_error_ratio{{shopset=\"{ss}\"}} {v}\n"))
+                        .collect();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(format!("# TYPE checkout_error_ratio gauge\n{body}")),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+async fn start(target: u16) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: shops\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+        ),
+    )
+    .expect("config written");
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Prometheus is not installed: apt-get install prometheus");
+    let running = Running {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let probe = shopctl::backends::live::http::HttpClient::new(
+        &running.url,
+        shopctl::backends::live::http::Auth::None,
+        None,
+    )
+    .expect("client");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while probe.get("/-/ready").await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus ready within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    running
+}
+
+fn client(url: &str) -> PrometheusClient {
+    PrometheusClient::new(&Prometheus {
+        url: url.into(),
+        bearer_token_file: None,
+        basic_auth: None,
+        ca_file: None,
+        interval_secs: 15,
+    })
+    .expect("client")
+}
+
+fn verification(query: &str) -> Verification {
+    Verification {
+        name: "checkout-errors".into(),
+        query: query.into(),
+        compare: Compare::Below,
+        threshold: 0.01,
+        hold_secs: Some(3),
+    }
+}
+
+/// beta's window: its two ShopSets, since `from`, settled then.
+fn window(from: Ts) -> Window {
+    Window {
+        tier: "beta".into(),
+        revision: Some("r".into()),
+        from,
+        to: Ts::now(),
+        settled: Some(from),
+        soak_secs: 3,
+        shopsets: vec!["a-1".into(), "a-2".into()],
+        clusters: vec!["a".into()],
+    }
+}
+
+/// Measures until `done` says the result is the one waited for (scrapes come every second).
+async fn measure_until(
+    prom: &PrometheusClient,
+    v: &Verification,
+    from: Ts,
+    done: impl Fn(&shopctl::domain::release::verify::Measured) -> bool,
+) -> shopctl::domain::release::verify::Measured {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let w = window(from);
+        let m = judge(v, &w, prom.samples(v, &w).await);
+        if done(&m) {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 60 s; last: {m:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_release_passes_a_bad_one_fails_and_a_dead_prometheus_fails_closed() {
+    let values: Values = Arc::new(Mutex::new(vec![
+        ("a-1".into(), 0.002),
+        ("a-2".into(), 0.003),
+        // Another tier's ShopSet: its errors are not beta's.
+        ("z-9".into(), 0.5),
+    ]));
+    let target = exporter(Arc::clone(&values)).await;
+    let prom = start(target).await;
+    let c = client(&prom.url);
+    let from = Ts::now();
+    // Per ShopSet, as an SRE would write it for a tier: {shopsets} is beta's ShopSets.
+    let v = verification("max by (shopset) (checkout_error_ratio{shopset=~\"{shopsets}\"})");
+
+    // Good: below the threshold for the hold time since it settled.
+    let good = measure_until(&c, &v, from, |m| m.status == Status::Passed).await;
+    assert!(
+        good.value.is_some_and(|x| x < 0.01),
+        "z-9's 0.5 is another tier's: {good:?}"
+    );
+    assert!(good.query.contains("a-1|a-2"), "{}", good.query);
+
+    // Bad: one ShopSet's errors jump; the verification fails, naming it and the value.
+    values.lock().expect("values")[1].1 = 0.08;
+    let bad = measure_until(&c, &v, from, |m| m.status != Status::Passed).await;
+    assert_eq!(bad.status, Status::Failed, "{bad:?}");
+    assert!(
+        bad.detail.contains("0.08") && bad.detail.contains("shopset=\"a-2\""),
+        "{}",
+        bad.detail
+    );
+    assert_eq!(bad.value, Some(0.08));
+
+    // A query Prometheus refuses is unknown, in Prometheus's words — never a pass.
+    let refused = verification("max(checkout_error_ratio{shopset=~\"{shopsets}\"}");
+    let w = window(from);
+    let m = judge(&refused, &w, c.samples(&refused, &w).await);
+    assert_eq!(m.status, Status::Unknown);
+    assert!(m.detail.contains("parse error"), "{}", m.detail);
+
+    // A series that does not exist: no samples, unknown.
+    let missing = verification("nothing_here{shopset=~\"{shopsets}\"}");
+    let m = judge(&missing, &w, c.samples(&missing, &w).await);
+    assert_eq!(m.status, Status::Unknown, "{m:?}");
+
+    // Dead: unknown, saying why.
+    let url = prom.url.clone();
+    drop(prom);
+    let dead = client(&url);
+    let m = judge(&v, &window(from), dead.samples(&v, &window(from)).await);
+    assert_eq!(m.status, Status::Unknown);
+    assert!(m.detail.contains("cannot be measured"), "{}", m.detail);
+}
