@@ -660,6 +660,21 @@ pub const MESSAGES_TITLE: &str = " Messages (newest first) ";
 /// The messages view with nothing said yet.
 pub const NO_MESSAGES: &str = "nothing said yet";
 
+pub const DECISION_REASON_TITLE: &str = " reason (required, shown to everyone and audited) ";
+pub const DECISION_PLACEHOLDER: &str = "why — e.g. checkout incident INC-4711";
+pub const DECISION_NEEDS_REASON: &str = "type a reason first";
+pub const HALT_MEANS: &str = "Every promotion on the fleet stops at once, in every console and command, until someone resumes it (H again, or shopctl release resume). No reason can override a halt. Rollbacks stay possible.";
+pub const RESUME_MEANS: &str = "Promotions go on: each step still passes its gate first.";
+pub const CLEAR_MEANS: &str = "The guide and the gate offer this release for the tier again; the next step still passes its gate first.";
+pub const REQUEST_MEANS: &str = "Someone else approves it with a in their console or shopctl release approve; a different change needs a new approval.";
+pub const APPROVE_MEANS: &str =
+    "Your approval counts for exactly this change; the step itself still passes its gate.";
+
+/// Said while a decision is written.
+pub fn deciding(m: &Mutation) -> String {
+    format!("writing: {}", m.summary())
+}
+
 #[cfg(test)]
 mod fit_tests {
     use super::fit;
@@ -686,19 +701,4 @@ mod fit_tests {
         assert_eq!(fit("", 0), "");
         assert_eq!(fit("ab", 0), "");
     }
-}
-
-pub const DECISION_REASON_TITLE: &str = " reason (required, shown to everyone and audited) ";
-pub const DECISION_PLACEHOLDER: &str = "why — e.g. checkout incident INC-4711";
-pub const DECISION_NEEDS_REASON: &str = "type a reason first";
-pub const HALT_MEANS: &str = "Every promotion on the fleet stops at once, in every console and command, until someone resumes it (H again, or shopctl release resume). No reason can override a halt. Rollbacks stay possible.";
-pub const RESUME_MEANS: &str = "Promotions go on: each step still passes its gate first.";
-pub const CLEAR_MEANS: &str = "The guide and the gate offer this release for the tier again; the next step still passes its gate first.";
-pub const REQUEST_MEANS: &str = "Someone else approves it with a in their console or shopctl release approve; a different change needs a new approval.";
-pub const APPROVE_MEANS: &str =
-    "Your approval counts for exactly this change; the step itself still passes its gate.";
-
-/// Said while a decision is written.
-pub fn deciding(m: &Mutation) -> String {
-    format!("writing: {}", m.summary())
 }

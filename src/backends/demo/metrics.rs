@@ -39,10 +39,11 @@ pub fn verifications() -> Vec<Verification> {
 pub struct DemoMetrics {
     /// The fleet, and its tier branches as read for the measurement at a moment: the windows of
     /// one measurement share their end, and read the branches once.
-    fleet: Arc<Mutex<(DemoFleet, Option<(Ts, Branches)>)>>,
+    fleet: Arc<Mutex<(DemoFleet, Option<Read>)>>,
 }
 
-type Branches = Vec<Option<crate::git::read::BranchState>>;
+/// The tier branches as read for the measurement ending at a moment.
+type Read = (Ts, Vec<Option<crate::git::read::BranchState>>);
 
 impl DemoMetrics {
     /// Reads the demo directory at `dir` (which must hold a fleet).
