@@ -9,6 +9,8 @@ mod common;
 mod fault_proxy;
 #[path = "support/kube_env.rs"]
 mod kube_env;
+#[path = "support/prometheus.rs"]
+mod prometheus_env;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -2530,4 +2532,312 @@ async fn a_read_write_session_runs_an_exec_plugin_once_for_all_its_stores() {
     // kube runs a plugin up to three times while it makes a client; one client for every store.
     assert!(made <= 3, "{made} runs to make the session's stores");
     assert_eq!(used, made, "the stores ran the plugin again");
+}
+
+/// A release fleet on the control plane: cluster a, tiers beta (1) and prod-beta (2, with
+/// `prod_beta` spec fields), one ShopSet each with its Application settled at its branch head,
+/// prod-beta's sync finished `synced_ago` seconds ago. Returns the Applications.
+async fn release_fleet(
+    env: &KubeEnv,
+    argocd: &str,
+    remote: &Path,
+    prod_beta: Value,
+    synced_ago: i64,
+) -> Vec<Value> {
+    let head = |branch: &str| common::git(remote, &["rev-parse", branch]);
+    env.create(
+        "control",
+        obj(
+            "FleetCluster",
+            "a",
+            json!({"provider": "eks", "context": "viewer@a"}),
+        ),
+    )
+    .await;
+    env.node("a", "n1", true).await;
+    env.create(
+        "control",
+        obj(
+            "Tier",
+            "beta",
+            json!({"level": 1, "branch": "tier-1", "soakSeconds": 30}),
+        ),
+    )
+    .await;
+    let mut spec = json!({"level": 2, "branch": "tier-2", "soakSeconds": 300});
+    if let (Some(s), Some(extra)) = (spec.as_object_mut(), prod_beta.as_object()) {
+        s.extend(extra.clone());
+    }
+    env.create("control", obj("Tier", "prod-beta", spec)).await;
+    let finished = |ago: i64| shopctl::domain::Ts::now().plus_secs(-ago).rfc3339();
+    let mut apps = Vec::new();
+    for (set, tier, branch, ago) in [
+        ("a-1", "beta", "tier-1", 3600),
+        ("a-2", "prod-beta", "tier-2", synced_ago),
+    ] {
+        env.create(
+            "control",
+            obj(
+                "ShopSet",
+                set,
+                json!({"tier": tier, "configuration": "production", "cluster": "a", "capacity": 10}),
+            ),
+        )
+        .await;
+        let revision = head(branch);
+        let status = json!({"sync": {"status": "Synced", "revision": revision},
+               "health": {"status": "Healthy"},
+               "operationState": {"phase": "Succeeded", "startedAt": finished(ago + 9),
+                                  "finishedAt": finished(ago),
+                                  "operation": {"sync": {"revision": revision}},
+                                  "syncResult": {"revision": revision}}});
+        apps.push(
+            env.create("control", application(argocd, set, branch, status))
+                .await,
+        );
+    }
+    apps
+}
+
+/// `config`'s text with the control plane (and Argo CD) reached as `user`, its own cache.
+fn config_as(file: &Path, user: &str, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(file)
+        .expect("config")
+        .replace(
+            &KubeEnv::context("control", "operator"),
+            &KubeEnv::context("control", user),
+        )
+        .replace("cache/system.git", &format!("cache-{user}/system.git"));
+    let out = dir.join(format!("config-{user}.toml"));
+    std::fs::write(&out, text).expect("config");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halts_and_approvals_are_the_api_servers_identities_and_rbac_decides_who_approves() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let argocd = env.namespace("control", "argocd").await;
+    let lock = env.namespace("control", "lock").await;
+    let operator = config(tmp.path(), env, "operator", &argocd, &lock);
+    let approver = config_as(&operator, "approver", tmp.path());
+    let viewer = config_as(&operator, "viewer", tmp.path());
+    let remote = tmp.path().join("demo/git/system.git");
+    release_fleet(
+        env,
+        &argocd,
+        &remote,
+        json!({"approval": "second-person"}),
+        3600,
+    )
+    .await;
+    let state = tmp.path().join("state");
+    let run = async |file: &Path, args: &[&str]| common::shopctl_live(file, &state, args).await;
+    // Alertmanager does not answer here: every step overrides no_alerts with a reason.
+    let step = [
+        "release",
+        "step",
+        "--tier",
+        "prod-beta",
+        "--yes",
+        "--override-reason",
+        "alerting is down",
+    ];
+
+    // A halt: by the API server's identity, not $SHOPCTL_OPERATOR (alice@ops).
+    let out = run(
+        &operator,
+        &["release", "halt", "--reason", "incident", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let halt = obj("Halt", "fleet", json!({}));
+    let stored = env.read("control", &halt).await.expect("the Halt object");
+    assert_eq!(stored["spec"]["by"], "operator");
+    assert_eq!(stored["spec"]["reason"], "incident");
+    let out = run(&operator, &step).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not_halted"), "{}", stderr(&out));
+    // The viewer may not lift it (RBAC, asked before anything is written).
+    let out = run(&viewer, &["release", "resume", "--reason", "x", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(env.read("control", &halt).await.is_some());
+    let out = run(
+        &operator,
+        &["release", "resume", "--reason", "over", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(env.read("control", &halt).await.is_none());
+
+    // prod-beta asks for a second person.
+    let out = run(&operator, &step).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("approved"), "{}", stderr(&out));
+    let out = run(
+        &operator,
+        &["release", "request", "--tier", "prod-beta", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The operator may not approve at all: approving is writing releaserequests/status.
+    let out = run(
+        &operator,
+        &["release", "approve", "--tier", "prod-beta", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("releaserequests/status"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &approver,
+        &["release", "approve", "--tier", "prod-beta", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let requests = env.client("control", "admin").await;
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+        requests,
+        &kube_env::resource("shopset.dev/v1alpha1", "ReleaseRequest"),
+    );
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("requests");
+    let r = serde_json::to_value(&list.items[0]).expect("json");
+    assert_eq!(r["spec"]["requestedBy"], "operator");
+    assert_eq!(r["status"]["approvedBy"], "approver");
+
+    let before = common::git(&remote, &["rev-parse", "tier-2"]);
+    let out = run(&operator, &step).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(common::git(&remote, &["rev-parse", "tier-2"]), before);
+    // Requests and approvals are evented on the Tier.
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(env.client("control", "admin").await, "default");
+    let reasons: Vec<String> = events
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("prod-beta"))
+        .filter_map(|e| e.reason)
+        .collect();
+    for want in ["RequestApproval", "Approve", "Promote"] {
+        assert!(reasons.iter().any(|r| r == want), "{want} in {reasons:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prometheus_series_gone_bad_during_the_soak_rolls_the_tier_back_end_to_end() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let argocd = env.namespace("control", "argocd").await;
+    let lock = env.namespace("control", "lock").await;
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let remote = tmp.path().join("demo/git/system.git");
+    // prod-beta received its release 20 s ago and soaks 300 s; a-2 serves it.
+    let apps = release_fleet(env, &argocd, &remote, json!({"autoRollback": true}), 20).await;
+    let values: prometheus_env::Values =
+        std::sync::Arc::new(std::sync::Mutex::new(vec![("a-2".into(), 0.002)]));
+    let target = prometheus_env::exporter(std::sync::Arc::clone(&values)).await;
+    let prom = prometheus_env::start(target).await;
+    let text = std::fs::read_to_string(&file).expect("config");
+    std::fs::write(
+        &file,
+        format!(
+            "{text}[prometheus]\nurl = \"{}\"\ninterval_secs = 1\n[[verification]]\nname = \"checkout-errors\"\nquery = 'max by (shopset) (checkout_error_ratio{{shopset=~\"{{shopsets}}\"}})'\ncompare = \"<\"\nthreshold = 0.01\n",
+            prom.url
+        ),
+    )
+    .expect("config");
+    let state = tmp.path().join("state");
+    let before = common::git(&remote, &["rev-parse", "tier-2"]);
+    let watch = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"));
+        for v in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            c.env_remove(v);
+        }
+        c.env("XDG_STATE_HOME", &state)
+            .env("SHOPCTL_OPERATOR", "release-watcher")
+            .arg("--config")
+            .arg(&file)
+            .args(["release", "watch", "--interval", "1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().expect("the watcher starts")
+    };
+    let mut watcher = watch();
+    // Good: a few looks, nothing happens.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(common::git(&remote, &["rev-parse", "tier-2"]), before);
+
+    // The series goes bad; the watcher rolls prod-beta back.
+    values.lock().expect("values")[0].1 = 0.08;
+    let bad_at = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while common::git(&remote, &["rev-parse", "tier-2"]) == before {
+        assert!(Instant::now() < deadline, "rolled back within 60 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let took = bad_at.elapsed();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &watcher.id().to_string()])
+        .status();
+    let out = tokio::task::spawn_blocking(move || watcher.wait_with_output())
+        .await
+        .expect("joined")
+        .expect("the watcher ends");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    eprintln!("rolled back {took:?} after the series went bad");
+    let after = common::git(&remote, &["rev-parse", "tier-2"]);
+    let msg = common::git(&remote, &["log", "-1", "--format=%B", "tier-2"]);
+    assert!(
+        msg.contains("Roll back prod-beta")
+            && msg.contains("Cause: verification failed: checkout-errors on 'prod-beta' was 0.08"),
+        "{msg}"
+    );
+    // Argo CD asked to sync exactly the rollback commit; the audit line; the tier halted and
+    // the release marked failed there.
+    let now = env.read("control", &apps[1]).await.expect("application");
+    assert_eq!(now["operation"]["sync"]["revision"], json!(after), "{now}");
+    let audit = std::fs::read_to_string(state.join("shopctl/audit.jsonl")).expect("audited");
+    let pushed = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["action"] == "rollback" && l["result"] == "pushed")
+        .expect("the rollback audited");
+    assert_eq!(pushed["operator"], "release-watcher");
+    assert!(
+        pushed["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("0.08")
+    );
+    let halt = env
+        .read("control", &obj("Halt", "tier-prod-beta", json!({})))
+        .await
+        .expect("prod-beta halted");
+    assert!(
+        halt["spec"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("automatically")
+    );
+    let failed = env
+        .read("control", &obj("Halt", "failed-prod-beta", json!({})))
+        .await
+        .expect("the release marked failed");
+    assert_eq!(
+        failed["spec"]["revision"]["id"].as_str().map(|s| s.len()),
+        Some(40)
+    );
+    assert!(said.contains("rolled back 'prod-beta'"), "{said}");
 }

@@ -171,7 +171,11 @@ async fn an_override_is_dropped_once_the_soak_has_ended_and_demanded_when_it_has
     let guard = alice.lock(at).await.expect("lock");
     assert_eq!(
         alice.execute(Some(&guard), &unreasoned, at, None).await,
-        Err(OpsError::NeedsOverride(vec!["soaked".into()]))
+        // The soak's verification holds for the soak time too: it waits with it.
+        Err(OpsError::NeedsOverride(vec![
+            "soaked".into(),
+            "verified".into()
+        ]))
     );
     guard.release().await.expect("released");
 

@@ -59,6 +59,10 @@ impl Guide {
             ]),
             Line::raw(""),
         ];
+        if let Some(h) = fleet.controls.fleet_halt() {
+            lines.push(Line::styled(format!(" ✗ {}", h.describe()), theme.danger()));
+            lines.push(Line::raw(""));
+        }
         for r in &rows {
             let (mark, word, style) = match &r.state {
                 GuideState::Done => ("✓", "done".to_string(), theme.ok()),

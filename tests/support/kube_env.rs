@@ -284,7 +284,8 @@ impl KubeEnv {
     }
 
     /// Takes the control plane's fleet for one test: waits for the test before to finish, then
-    /// deletes every Tier, ShopSet, Shop and FleetCluster. Hold the guard for the whole test.
+    /// deletes every Tier, ShopSet, Shop, FleetCluster, Halt and ReleaseRequest. Hold the guard
+    /// for the whole test.
     pub async fn fleet(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.fleet_on("control").await
     }
@@ -294,7 +295,14 @@ impl KubeEnv {
         self.install_crds().await;
         let guard = self.fleets[cluster].lock().await;
         let client = self.client(cluster, "admin").await;
-        for kind in ["Tier", "ShopSet", "Shop", "FleetCluster"] {
+        for kind in [
+            "Tier",
+            "ShopSet",
+            "Shop",
+            "FleetCluster",
+            "Halt",
+            "ReleaseRequest",
+        ] {
             let api: Api<DynamicObject> =
                 Api::all_with(client.clone(), &resource("shopset.dev/v1alpha1", kind));
             api.delete_collection(&DeleteParams::default(), &ListParams::default())

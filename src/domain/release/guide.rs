@@ -59,7 +59,13 @@ fn notes(
 ) -> Vec<Note> {
     use super::gate::Condition;
     let mut out = Vec::new();
-    if let Some(h) = fleet.controls.halt_of(&tier.name) {
+    // The fleet's halt is said once, above the checklist; a tier's own halt in its row.
+    if let Some(h) = fleet
+        .controls
+        .halts
+        .iter()
+        .find(|h| h.tier.as_deref() == Some(tier.name.as_str()))
+    {
         out.push(Note {
             ok: false,
             text: h.describe(),

@@ -275,10 +275,12 @@ pub(super) fn open_decide(app: &mut App, action: Action) {
         Action::Approve => {
             // Which of the two depends on the state; either is refused without both rights
             // only when the session may make neither.
-            if !permitted(app, &[Capability::Request]) && !permitted(app, &[Capability::Approve]) {
-                return;
+            let may = |c| permits(&app.session.denied, &[c]).is_ok();
+            if may(Capability::Request) || may(Capability::Approve) {
+                &[][..]
+            } else {
+                &[Capability::Approve][..]
             }
-            &[][..]
         }
         _ => &[Capability::Halt][..],
     };
