@@ -633,9 +633,7 @@ impl Executor {
                 let mark = crate::domain::release::FailedRelease {
                     tier: tier.clone(),
                     revision: current.clone(),
-                    reason: cause
-                        .clone()
-                        .unwrap_or_else(|| format!("rolled back by {}", self.operator())),
+                    reason: cause.clone().unwrap_or_else(|| "rolled back".to_string()),
                     by: self.operator().to_string(),
                     at: now,
                 };

@@ -421,7 +421,7 @@ fn decided(
         Some(h) => (
             false,
             format!(
-                "{}; `shopctl release resume{}` lifts it",
+                "{}; H (or `shopctl release resume{}`) lifts it",
                 h.describe(),
                 h.tier
                     .as_ref()
@@ -442,7 +442,7 @@ fn decided(
         Some(f) => (
             false,
             format!(
-                "{} failed on '{}' ({} by {} at {}); `shopctl release clear --tier {} --reason …` offers it again",
+                "{} failed on '{}' ({}, by {} at {}); clearing it (C, or `shopctl release clear --tier {}`) offers it again",
                 f.revision.label(),
                 tier.name,
                 f.reason,

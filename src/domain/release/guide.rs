@@ -99,11 +99,11 @@ fn notes(
                 let word = match m.status {
                     Status::Passed => "passed",
                     Status::Holding => "holding",
-                    Status::Failed => "FAILED",
+                    Status::Failed => "failed",
                     Status::Unknown => "unknown",
                 };
                 format!(
-                    "{} {value} {} {} {word}",
+                    "{} {value} (must be {} {}): {word}",
                     m.name,
                     m.compare.symbol(),
                     value_label(m.threshold)
