@@ -4,6 +4,8 @@
 //! compaction, real 409s between concurrent writers, the Lease between processes, real RBAC
 //! answering the SelfSubjectAccessReviews, Events, and the demo fleet exported and read back.
 
+#[path = "support/alertmanager_env.rs"]
+mod alertmanager_env;
 mod common;
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
@@ -2840,4 +2842,80 @@ async fn a_prometheus_series_gone_bad_during_the_soak_rolls_the_tier_back_end_to
         Some(40)
     );
     assert!(said.contains("rolled back 'prod-beta'"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gating_alert_from_alertmanager_during_the_soak_rolls_the_tier_back() {
+    let env = KubeEnv::get();
+    let _fleet = env.fleet().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let argocd = env.namespace("control", "argocd").await;
+    let lock = env.namespace("control", "lock").await;
+    let file = config(tmp.path(), env, "operator", &argocd, &lock);
+    let am = alertmanager_env::start().await;
+    let text = std::fs::read_to_string(&file)
+        .expect("config")
+        .replace("http://127.0.0.1:1", &am.url);
+    std::fs::write(&file, text).expect("config");
+    let remote = tmp.path().join("demo/git/system.git");
+    release_fleet(env, &argocd, &remote, json!({"autoRollback": true}), 20).await;
+    let state = tmp.path().join("state");
+    let before = common::git(&remote, &["rev-parse", "tier-2"]);
+    let watch = |state: &Path| {
+        let state = state.to_path_buf();
+        let file = file.clone();
+        async move {
+            common::shopctl_live_with(
+                &file,
+                &state,
+                &[("SHOPCTL_OPERATOR", "release-watcher".into())],
+                &["release", "watch", "--once"],
+            )
+            .await
+        }
+    };
+    // Quiet: a look changes nothing.
+    let out = watch(&state).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(common::git(&remote, &["rev-parse", "tier-2"]), before);
+
+    // A critical alert on prod-beta's ShopSet, posted to the real Alertmanager.
+    let http = shopctl::backends::live::http::HttpClient::new(
+        &am.url,
+        shopctl::backends::live::http::Auth::None,
+        None,
+    )
+    .expect("client");
+    let now = shopctl::domain::Ts::now().rfc3339();
+    http.post_json(
+        "/api/v2/alerts",
+        format!(
+            r#"[{{"labels": {{"alertname": "CheckoutErrorRateHigh", "severity": "critical", "shopset": "a-2"}},
+                 "annotations": {{"summary": "checkout 5xx above 5%"}}, "startsAt": "{now}"}}]"#
+        )
+        .into_bytes(),
+    )
+    .await
+    .expect("alert posted");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while common::git(&remote, &["rev-parse", "tier-2"]) == before {
+        assert!(Instant::now() < deadline, "rolled back within 60 s");
+        let out = watch(&state).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let msg = common::git(&remote, &["log", "-1", "--format=%B", "tier-2"]);
+    assert!(
+        msg.contains("Cause: alert CheckoutErrorRateHigh (critical) fires on shopset=a-2"),
+        "{msg}"
+    );
+    // The tier waits for a person; the next look does nothing more.
+    assert!(
+        env.read("control", &obj("Halt", "tier-prod-beta", json!({})))
+            .await
+            .is_some()
+    );
+    let after = common::git(&remote, &["rev-parse", "tier-2"]);
+    let out = watch(&state).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(common::git(&remote, &["rev-parse", "tier-2"]), after);
 }
