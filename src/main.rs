@@ -473,9 +473,10 @@ fn confirm(yes: bool) -> Confirm {
 /// How often the demo measures its tiers' simulated series.
 const DEMO_VERIFY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Demo mode's freeze windows: the configuration file's `[[freeze]]` tables, none when there
-/// is no file (and none was named). Live mode reads them with the rest of its configuration.
-fn configured_freezes(cli: &Cli) -> anyhow::Result<Vec<shopctl::domain::release::Freeze>> {
+/// The configuration file as a table, with where it is: `None` when there is none (and none
+/// was named). In live mode a file that cannot be read or parsed is `None` here too: live mode
+/// says what is wrong with it when it reads it whole.
+fn config_table(cli: &Cli) -> anyhow::Result<Option<(std::path::PathBuf, toml::Table)>> {
     let file = cli
         .config
         .clone()
@@ -483,45 +484,35 @@ fn configured_freezes(cli: &Cli) -> anyhow::Result<Vec<shopctl::domain::release:
     let src = match shopctl::ops::atomic::read_text_file(&file, 1 << 20) {
         Ok(src) => src,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => {
-            return Ok(Vec::new());
+            return Ok(None);
         }
+        Err(_) if !cli.demo => return Ok(None),
         Err(e) => anyhow::bail!("cannot read the configuration '{}': {e}", file.display()),
     };
-    let table = toml::from_str::<toml::Table>(&src).map_err(|e| {
-        anyhow::anyhow!(
-            "configuration '{}' is not valid TOML: {}",
-            file.display(),
-            e.to_string().trim().replace('\n', " ")
-        )
-    })?;
-    Ok(live::config::freezes_in(&file, &table)?)
-}
-
-/// The `[keys]` section of the configuration file, in either mode; none when there is no file
-/// (and none was named).
-fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
-    let file = cli
-        .config
-        .clone()
-        .unwrap_or_else(live::config::default_file);
-    let src = match shopctl::ops::atomic::read_text_file(&file, 1 << 20) {
-        Ok(src) => src,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => {
-            return Ok(Keys::default());
-        }
-        // Live mode says what is wrong with the file when it reads it whole.
-        Err(_) if !cli.demo => return Ok(Keys::default()),
-        Err(e) => anyhow::bail!("cannot read the configuration '{}': {e}", file.display()),
-    };
-    let table = match toml::from_str::<toml::Table>(&src) {
-        Ok(table) => table,
+    match toml::from_str::<toml::Table>(&src) {
+        Ok(table) => Ok(Some((file, table))),
         Err(e) if cli.demo => anyhow::bail!(
             "configuration '{}' is not valid TOML: {}",
             file.display(),
             e.to_string().trim().replace('\n', " ")
         ),
-        // Live mode says what is wrong with the file when it reads it whole.
-        Err(_) => return Ok(Keys::default()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Demo mode's freeze windows: the configuration file's `[[freeze]]` tables. Live mode reads
+/// them with the rest of its configuration.
+fn configured_freezes(cli: &Cli) -> anyhow::Result<Vec<shopctl::domain::release::Freeze>> {
+    match config_table(cli)? {
+        None => Ok(Vec::new()),
+        Some((file, table)) => Ok(live::config::freezes_in(&file, &table)?),
+    }
+}
+
+/// The `[keys]` section of the configuration file, in either mode.
+fn configured_keys(cli: &Cli) -> anyhow::Result<Keys> {
+    let Some((file, table)) = config_table(cli)? else {
+        return Ok(Keys::default());
     };
     match table.get("keys") {
         None => Ok(Keys::default()),

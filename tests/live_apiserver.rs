@@ -2775,7 +2775,7 @@ async fn a_prometheus_series_gone_bad_during_the_soak_rolls_the_tier_back_end_to
             .stderr(std::process::Stdio::piped());
         c.spawn().expect("the watcher starts")
     };
-    let mut watcher = watch();
+    let watcher = watch();
     // Good: a few looks, nothing happens.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(common::git(&remote, &["rev-parse", "tier-2"]), before);

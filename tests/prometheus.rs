@@ -43,6 +43,7 @@ fn window(from: Ts) -> Window {
         tier: "beta".into(),
         revision: Some("r".into()),
         from,
+        synced: true,
         to: Ts::now(),
         settled: Some(from),
         soak_secs: 3,

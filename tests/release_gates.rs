@@ -460,11 +460,13 @@ fn the_watcher_rolls_back_a_bad_release_during_its_soak_halts_the_tier_and_two_n
         .find(|l| l["action"] == "rollback" && l["result"] == "pushed")
         .expect("the rollback is audited");
     assert_eq!(rollback["operator"], "release-watcher");
+    // The cause — a verification that failed, or the alert that fired, whichever was seen
+    // first — is the audit line's reason and the commit message's.
+    let cause = rollback["reason"].as_str().unwrap_or_default();
     assert!(
-        rollback["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("prod-beta")
+        (cause.starts_with("verification failed: ") || cause.starts_with("alert "))
+            && msg.contains(&format!("Cause: {cause}")),
+        "{cause} / {msg}"
     );
     let v = status(d);
     let pb = tier(&v, "prod-beta");

@@ -204,13 +204,7 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
                         request: g
                             .as_ref()
                             .and_then(|g| g.target.as_ref())
-                            .and_then(|to| {
-                                c.request_for(
-                                    &t.name,
-                                    t.revision.as_ref().map(|r| r.id.as_str()),
-                                    &to.id,
-                                )
-                            })
+                            .and_then(|to| c.request_for(t, &to.id))
                             .map(request_json),
                     },
                     auto_rollback: t.auto_rollback,
@@ -409,6 +403,7 @@ fn refusal_exit(refusal: &Refusal) -> Exit {
         | Refusal::NeedsReason { .. }
         | Refusal::NoEarlier { .. }
         | Refusal::NothingToRollBack { .. }
+        | Refusal::LastWasRollback { .. }
         | Refusal::TierAbove { .. } => Exit::Refused,
     }
 }
@@ -497,9 +492,11 @@ pub async fn decide(
             tier: tier.map(str::to_string),
             reason: reason.unwrap_or_default(),
         },
+        // Whatever halt there is when it runs: the command asks for no earlier view.
         Decision::Resume { tier, .. } => Mutation::Resume {
             tier: tier.map(str::to_string),
             reason: reason.unwrap_or_default(),
+            halted_at: None,
         },
         other => {
             let now = ops.now();
@@ -519,17 +516,7 @@ pub async fn decide(
     } {
         let now = ops.now();
         match snapshot(source, now).await {
-            Ok(f) if f.tier(t).is_none() => {
-                eprintln!(
-                    "shopctl: unknown tier '{t}' (tiers: {})",
-                    f.tiers
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                return Exit::Error;
-            }
+            Ok(f) if f.tier(t).is_none() => return unknown_tier(&f, t),
             Ok(_) => {}
             Err(e) => return e,
         }
@@ -554,6 +541,20 @@ pub async fn decide(
     }
 }
 
+/// Says that `name` is no tier of `fleet`, naming those that are.
+fn unknown_tier(fleet: &Fleet, name: &str) -> Exit {
+    eprintln!(
+        "shopctl: unknown tier '{name}' (tiers: {})",
+        fleet
+            .tiers
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Exit::Error
+}
+
 /// The decision about one tier's release, built on the fleet as it is: what a clear, a request
 /// or an approval is about.
 fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
@@ -563,18 +564,9 @@ fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
         }
         Decision::Halt { .. } | Decision::Resume { .. } => return Err(Exit::Error),
     };
-    let Some(t) = fleet.tier(name) else {
-        eprintln!(
-            "shopctl: unknown tier '{name}' (tiers: {})",
-            fleet
-                .tiers
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return Err(Exit::Error);
-    };
+    if fleet.tier(name).is_none() {
+        return Err(unknown_tier(fleet, name));
+    }
     let refuse = |why: String| {
         eprintln!("shopctl: {why}");
         Err(Exit::Refused)
@@ -591,18 +583,10 @@ fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
             })
         }
         Decision::Request { tier } | Decision::Approve { tier } => {
-            if t.approval == crate::domain::Approval::None {
-                return refuse(format!(
-                    "'{tier}' does not ask for a second person's approval"
-                ));
-            }
-            let Some(to) = fleet.tier_below(tier).and_then(|b| b.revision.clone()) else {
-                return refuse(format!("there is nothing to promote into '{tier}'"));
+            let (from, to) = match crate::domain::release::controls::approval_change(fleet, tier) {
+                Ok(change) => change,
+                Err(why) => return refuse(why),
             };
-            if t.revision.as_ref().map(|r| &r.id) == Some(&to.id) {
-                return refuse(format!("'{tier}' already runs {}", to.label()));
-            }
-            let from = t.revision.clone();
             if matches!(decision, Decision::Request { .. }) {
                 return Ok(Mutation::RequestApproval {
                     tier: tier.into(),
@@ -610,8 +594,10 @@ fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
                     to,
                 });
             }
-            let from_id = from.as_ref().map(|r| r.id.as_str());
-            match fleet.controls.request_for(tier, from_id, &to.id) {
+            let request = fleet
+                .tier(tier)
+                .and_then(|t| fleet.controls.request_for(t, &to.id));
+            match request {
                 Some(r) => Ok(Mutation::Approve {
                     tier: tier.into(),
                     request: r.name.clone(),

@@ -6,7 +6,7 @@
 //! the rollback takes the operator lock, and the second finds, on fresh data, that the tier no
 //! longer runs what it would roll back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ pub async fn watch(
         return Exit::ReadOnly;
     };
     let mut said: HashSet<(String, String)> = HashSet::new();
+    // Releases seen going bad during their soak, by tier: acted on (again, if the lock was
+    // busy) for as long as the tier still runs them, soak or not.
+    let mut gone: HashMap<String, GoneBad> = HashMap::new();
     let mut stop = Box::pin(stopped());
     crate::outln!(
         "watching every {} s as {}",
@@ -42,7 +45,16 @@ pub async fn watch(
             Ok(fleet) => {
                 let fleet = ops.executor().verified(fleet, now).await;
                 for bad in gone_bad(&fleet, now, ops.executor().policy()) {
-                    look(ops, &fleet, &bad, &mut said).await;
+                    gone.entry(bad.tier.clone()).or_insert(bad);
+                }
+                gone.retain(|tier, bad| {
+                    fleet
+                        .tier(tier)
+                        .and_then(|t| t.revision.as_ref())
+                        .is_some_and(|r| r.id == bad.revision.id)
+                });
+                for bad in gone.values() {
+                    look(ops, &fleet, bad, &mut said).await;
                 }
             }
             // Said by `snapshot`; the next look tries again.
@@ -109,6 +121,21 @@ async fn look(
             return;
         }
     };
+    // Never back to a release that failed on the tier before.
+    if let Mutation::Rollback { target, .. } = &m
+        && fleet.controls.failed_on(&bad.tier, &target.id).is_some()
+    {
+        if said.insert(key) {
+            eprintln!(
+                "shopctl: '{}' at {}: {} — not rolled back: it would bring back {}, which failed there",
+                bad.tier,
+                bad.revision.label(),
+                bad.cause,
+                target.label()
+            );
+        }
+        return;
+    }
     match crate::ops::service::execute(ops, m.clone(), |s| eprintln!("shopctl: {s}")).await {
         Ok(done) => {
             let commit = done.commit.unwrap_or_default();

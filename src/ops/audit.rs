@@ -139,7 +139,7 @@ impl AuditEntry {
                 e.silence = Some(id.clone());
                 e.matchers = Some(crate::domain::silence::format_matchers(matchers));
             }
-            Mutation::Halt { tier, reason } | Mutation::Resume { tier, reason } => {
+            Mutation::Halt { tier, reason } | Mutation::Resume { tier, reason, .. } => {
                 e.tier = tier.clone();
                 e.reason = Some(reason.clone());
             }

@@ -15,8 +15,9 @@ pub trait ControlStore: Send + Sync {
     /// Everything decided, read now.
     async fn read(&self) -> Result<ReleaseControls, OpsError>;
     async fn halt(&self, h: &Halt) -> Result<(), OpsError>;
-    /// Lifts the halt of the fleet (`None`) or of one tier.
-    async fn resume(&self, tier: Option<&str>) -> Result<(), OpsError>;
+    /// Lifts the halt of the fleet (`None`) or of one tier — when `halted_at` says when, only
+    /// the halt made then.
+    async fn resume(&self, tier: Option<&str>, halted_at: Option<Ts>) -> Result<(), OpsError>;
     async fn mark_failed(&self, f: &FailedRelease) -> Result<(), OpsError>;
     async fn clear_failed(&self, tier: &str) -> Result<(), OpsError>;
     async fn request(&self, r: &ApprovalRequest) -> Result<(), OpsError>;
@@ -46,9 +47,17 @@ pub fn recheck(
                 None => Ok(()),
             }
         }
-        Mutation::Resume { tier, .. } => {
-            if controls.halts.iter().any(|h| h.tier == *tier) {
-                return Ok(());
+        Mutation::Resume {
+            tier, halted_at, ..
+        } => {
+            if let Some(h) = controls.halts.iter().find(|h| h.tier == *tier) {
+                return match halted_at {
+                    Some(at) if h.at != *at => Err(OpsError::Changed(format!(
+                        "the halt was lifted and made again since ({})",
+                        h.describe()
+                    ))),
+                    _ => Ok(()),
+                };
             }
             Err(OpsError::AlreadyDone(match tier {
                 None => "the fleet is not halted".into(),
@@ -67,8 +76,10 @@ pub fn recheck(
         Mutation::RequestApproval { tier, from, to } => {
             let fleet = fleet.ok_or_else(|| OpsError::Read("the fleet was not read".into()))?;
             same_change(fleet, tier, from.as_ref().map(|r| r.id.as_str()), &to.id)?;
-            let from = from.as_ref().map(|r| r.id.as_str());
-            match controls.request_for(tier, from, &to.id) {
+            let t = fleet
+                .tier(tier)
+                .ok_or_else(|| OpsError::Changed(format!("tier '{tier}' no longer exists")))?;
+            match controls.request_for(t, &to.id) {
                 Some(r) if r.approved() => Err(OpsError::AlreadyDone(format!(
                     "{} approved this change at {}",
                     r.approved_by.as_deref().unwrap_or_default(),

@@ -523,10 +523,11 @@ impl Executor {
         }
         let mut fresh = self.stores.fleet.read(now, Scope::of(m)).await?;
         if matches!(m, Mutation::Promote { .. }) {
-            // Halts, failed releases and approvals as decided now; verification measured now.
+            // Verification measured now (it may take a while), then halts, failed releases and
+            // approvals as decided after it.
+            fresh = self.verified(fresh, now).await;
             let decided = self.stores.controls.read().await?;
             fresh.apply(crate::domain::FleetUpdate::Controls(decided));
-            fresh = self.verified(fresh, now).await;
         }
         let me = &self.holder.session;
         let m = match m {
@@ -606,6 +607,15 @@ impl Executor {
             _ => None,
         };
         if let Some((branch, expected, target)) = gitlink {
+            // A halt written since the re-check still stops a step: read just before the push.
+            if let Mutation::Promote { tier, .. } = m
+                && let Some(h) = self.stores.controls.read().await?.halt_of(tier)
+            {
+                return Err(OpsError::Refused(format!(
+                    "{}; nothing was pushed",
+                    h.describe()
+                )));
+            }
             let message = m.commit_message(self.operator());
             let mut done = self
                 .stores
@@ -739,8 +749,13 @@ impl Executor {
                 self.stores.controls.halt(&halt).await?;
                 Ok(done(None, None))
             }
-            Mutation::Resume { tier, .. } => {
-                self.stores.controls.resume(tier.as_deref()).await?;
+            Mutation::Resume {
+                tier, halted_at, ..
+            } => {
+                self.stores
+                    .controls
+                    .resume(tier.as_deref(), *halted_at)
+                    .await?;
                 Ok(done(None, None))
             }
             Mutation::ClearFailed { tier, .. } => {
@@ -1072,9 +1087,13 @@ fn recheck_rollback(fresh: &Fleet, m: &Mutation, now: Ts, me: &str) -> Result<Mu
             },
         }),
         Ok(rebuilt) => Ok(rebuilt),
-        Err(Refusal::NothingToRollBack { .. } | Refusal::NoEarlier { .. }) => Err(
-            OpsError::Changed(format!("'{tier}' changed since the rollback was confirmed")),
-        ),
+        Err(
+            Refusal::NothingToRollBack { .. }
+            | Refusal::NoEarlier { .. }
+            | Refusal::LastWasRollback { .. },
+        ) => Err(OpsError::Changed(format!(
+            "'{tier}' changed since the rollback was confirmed"
+        ))),
         Err(e) => Err(refusal(fresh, now, e)),
     }
 }

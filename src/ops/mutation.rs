@@ -76,10 +76,13 @@ pub enum Mutation {
         tier: Option<String>,
         reason: String,
     },
-    /// Lift the halt of the fleet (`tier` none) or of one tier.
+    /// Lift the halt of the fleet (`tier` none) or of one tier — when `halted_at` says when,
+    /// exactly that halt, not one made since.
     Resume {
         tier: Option<String>,
         reason: String,
+        #[serde(default)]
+        halted_at: Option<crate::domain::Ts>,
     },
     /// Offer a release that failed on a tier for that tier again.
     ClearFailed {

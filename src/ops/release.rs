@@ -45,6 +45,16 @@ pub enum Refusal {
     NoEarlier { tier: String },
     #[error("'{tier}' ran {revision} before its last change too; nothing to roll back")]
     NothingToRollBack { tier: String, revision: String },
+    /// The tier's last change was itself a rollback: "rolling it back" would bring the newer
+    /// release back, which only a step (through the gate) may do.
+    #[error(
+        "'{tier}' was last rolled back (from {newer} to {runs}); rolling that back would bring {newer} back — step it through the gate instead"
+    )]
+    LastWasRollback {
+        tier: String,
+        runs: String,
+        newer: String,
+    },
     #[error(
         "tier '{above}' above runs {runs}, newer than {target}; roll back '{above}' first so no tier runs ahead of the tier below"
     )]
@@ -162,6 +172,13 @@ pub fn rollback(fleet: &Fleet, tier: &str, now: Ts, me: &str) -> Result<Mutation
         return Err(Refusal::NothingToRollBack {
             tier: tier.into(),
             revision: current.label(),
+        });
+    }
+    if target.seq > current.seq {
+        return Err(Refusal::LastWasRollback {
+            tier: tier.into(),
+            runs: current.label(),
+            newer: target.label(),
         });
     }
     if let Some(above) = fleet

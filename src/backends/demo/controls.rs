@@ -105,14 +105,20 @@ impl ControlStore for DemoControls {
         .await
     }
 
-    async fn resume(&self, tier: Option<&str>) -> Result<(), OpsError> {
+    async fn resume(&self, tier: Option<&str>, halted_at: Option<Ts>) -> Result<(), OpsError> {
         let tier = tier.map(str::to_string);
         self.changing(move |c| {
-            let before = c.halts.len();
-            c.halts.retain(|x| x.tier != tier);
-            if c.halts.len() == before {
-                return Err(OpsError::Changed("the halt was lifted meanwhile".into()));
+            match c.halts.iter().find(|x| x.tier == tier) {
+                None => return Err(OpsError::Changed("the halt was lifted meanwhile".into())),
+                Some(h) if halted_at.is_some_and(|at| at != h.at) => {
+                    return Err(OpsError::Changed(format!(
+                        "the halt was lifted and made again since ({})",
+                        h.describe()
+                    )));
+                }
+                Some(_) => {}
             }
+            c.halts.retain(|x| x.tier != tier);
             Ok(())
         })
         .await
@@ -184,8 +190,10 @@ mod tests {
         };
         store.halt(&halt).await.unwrap();
         assert_eq!(read(dir.path()).unwrap().halts, vec![halt]);
-        store.resume(None).await.unwrap();
-        assert!(store.resume(None).await.is_err());
+        // Only the halt that was seen: one made since is not lifted.
+        assert!(store.resume(None, Some(Ts(999))).await.is_err());
+        store.resume(None, Some(Ts(1000))).await.unwrap();
+        assert!(store.resume(None, None).await.is_err());
         assert!(read(dir.path()).unwrap().halts.is_empty());
         std::fs::write(dir.path().join(CONTROLS_FILE), b"{oops").unwrap();
         let e = store.clear_failed("prod").await.unwrap_err();

@@ -424,9 +424,6 @@ impl DemoSource {
         if let Some(why) = self.fleet.git_problem() {
             fleet.unread.push(format!("the system repository: {why}"));
         }
-        if let Err(why) = &reading.controls {
-            fleet.unread.push(format!("the release controls: {why}"));
-        }
         fleet.refresh();
         Ok(fleet)
     }
@@ -660,10 +657,11 @@ fn updates(
     }
     // Decisions that cannot be read keep the last ones shown; the poll says why, and every
     // step reads them afresh (and refuses when it cannot).
-    if let Ok(c) = &new.controls
-        && old.is_none_or(|o| o.controls.as_ref() != Ok(c))
-    {
-        out.push(FleetUpdate::Controls(c.clone()));
+    if old.is_none_or(|o| o.controls != new.controls) {
+        out.push(match &new.controls {
+            Ok(c) => FleetUpdate::Controls(c.clone()),
+            Err(why) => FleetUpdate::ControlsUnknown(why.clone()),
+        });
     }
     out
 }

@@ -119,14 +119,10 @@ pub enum AlertsError {
 impl AlertmanagerClient {
     /// A client for the configured Alertmanager (its credentials read from their files now).
     pub fn new(config: &Alertmanager) -> Result<AlertmanagerClient, HttpError> {
-        let auth = match (&config.bearer_token_file, &config.basic_auth) {
-            (Some(f), _) => Auth::BearerFile(f),
-            (None, Some(b)) => Auth::Basic {
-                username: &b.username,
-                password_file: &b.password_file,
-            },
-            (None, None) => Auth::None,
-        };
+        let auth = Auth::of(
+            config.bearer_token_file.as_deref(),
+            config.basic_auth.as_ref(),
+        );
         let peers = config
             .urls
             .iter()

@@ -226,14 +226,35 @@ impl ControlStore for LiveControls {
         }
     }
 
-    async fn resume(&self, tier: Option<&str>) -> Result<(), OpsError> {
-        match bounded(
-            self.halts
-                .delete(&halt_name(tier), &DeleteParams::default()),
-        )
-        .await
-        {
+    async fn resume(&self, tier: Option<&str>, halted_at: Option<Ts>) -> Result<(), OpsError> {
+        let name = halt_name(tier);
+        let current = match bounded(self.halts.get(&name)).await {
+            Ok(h) => h,
+            Err(e) if missing(&e) => {
+                return Err(OpsError::Changed("the halt was lifted meanwhile".into()));
+            }
+            Err(e) => return Err(store_error("reading the halt", e)),
+        };
+        if halted_at.is_some_and(|at| Some(at) != Ts::parse_rfc3339(&current.spec.at)) {
+            return Err(OpsError::Changed(format!(
+                "the halt was lifted and made again since (by {}: {})",
+                crate::domain::printable(&current.spec.by),
+                crate::domain::printable(&current.spec.reason)
+            )));
+        }
+        // Exactly the version read: a halt made again meanwhile is not deleted.
+        let dp = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: current.uid(),
+                resource_version: current.resource_version(),
+            }),
+            ..DeleteParams::default()
+        };
+        match bounded(self.halts.delete(&name, &dp)).await {
             Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => {
+                Err(OpsError::Changed("the halt changed meanwhile".into()))
+            }
             Err(e) if missing(&e) => Err(OpsError::Changed("the halt was lifted meanwhile".into())),
             Err(e) => Err(store_error("lifting the halt", e)),
         }
@@ -350,6 +371,8 @@ pub async fn watch(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
             Either::Request(Ok(e)) => on(e, &mut r, &mut r_list),
             Either::Halt(Err(e)) => {
                 h_list = None;
+                // Said unknown meanwhile: the state is sent again once known.
+                sent = None;
                 match failed(&e, &tx).await {
                     Some(true) => {
                         h.clear();
@@ -361,6 +384,7 @@ pub async fn watch(client: kube::Client, tx: mpsc::Sender<SourceEvent>) {
             }
             Either::Request(Err(e)) => {
                 r_list = None;
+                sent = None;
                 match failed(&e, &tx).await {
                     Some(true) => {
                         r.clear();
@@ -401,6 +425,11 @@ async fn failed(e: &watcher::Error, tx: &mpsc::Sender<SourceEvent>) -> Option<bo
         "cannot watch halts and release requests: {}",
         super::errors::say_watch(e)
     );
+    tx.send(SourceEvent::Update(FleetUpdate::ControlsUnknown(
+        message.clone(),
+    )))
+    .await
+    .ok()?;
     tx.send(SourceEvent::Problem {
         source: SourceId::ControlPlane,
         message,

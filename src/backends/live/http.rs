@@ -73,6 +73,23 @@ pub enum Auth<'a> {
     },
 }
 
+impl<'a> Auth<'a> {
+    /// The configuration's `bearer_token_file`, else its `basic_auth`, else none.
+    pub fn of(
+        bearer_token_file: Option<&'a Path>,
+        basic_auth: Option<&'a super::config::BasicAuth>,
+    ) -> Auth<'a> {
+        match (bearer_token_file, basic_auth) {
+            (Some(f), _) => Auth::BearerFile(f),
+            (None, Some(b)) => Auth::Basic {
+                username: &b.username,
+                password_file: &b.password_file,
+            },
+            (None, None) => Auth::None,
+        }
+    }
+}
+
 impl HttpClient {
     pub fn new(
         base: &str,

@@ -24,14 +24,10 @@ pub struct PrometheusClient {
 
 impl PrometheusClient {
     pub fn new(config: &Prometheus) -> Result<PrometheusClient, HttpError> {
-        let auth = match (&config.bearer_token_file, &config.basic_auth) {
-            (Some(f), _) => Auth::BearerFile(f),
-            (None, Some(b)) => Auth::Basic {
-                username: &b.username,
-                password_file: &b.password_file,
-            },
-            (None, None) => Auth::None,
-        };
+        let auth = Auth::of(
+            config.bearer_token_file.as_deref(),
+            config.basic_auth.as_ref(),
+        );
         Ok(PrometheusClient {
             http: HttpClient::new(&config.url, auth, config.ca_file.as_deref())?,
         })

@@ -275,16 +275,12 @@ impl LiveSource {
                 super::errors::say(&e)
             )),
         });
-        match decided {
-            Ok(c) => fleet.apply(FleetUpdate::Controls(c)),
-            Err(e) if self.partial => fleet.unread.push(e.to_string()),
-            Err(e) => {
-                return Err(SourceError {
-                    from: SourceId::ControlPlane,
-                    message: e.to_string(),
-                });
-            }
-        }
+        // Decisions that cannot be read fail the gates that need them (closed), and leave a
+        // rollback possible.
+        fleet.apply(match decided {
+            Ok(c) => FleetUpdate::Controls(c),
+            Err(e) => FleetUpdate::ControlsUnknown(e.to_string()),
+        });
         for (name, status) in probes {
             fleet.apply(FleetUpdate::ClusterStatus(status_of(&name, status, now)));
         }

@@ -46,6 +46,9 @@ pub struct Fleet {
     pub releases: Vec<Revision>,
     /// Halts, failed releases and approval requests, as last read.
     pub controls: crate::domain::release::ReleaseControls,
+    /// Why they cannot be read now, when they cannot: no gate takes what was last read (or
+    /// nothing) for "not halted".
+    pub controls_unknown: Option<String>,
     /// The latest verification by metrics of each tier, by tier name.
     pub verification: BTreeMap<String, crate::domain::release::TierVerification>,
     shopset_index: HashMap<String, usize>,
@@ -117,6 +120,9 @@ impl Fleet {
             FleetUpdate::Releases(self.releases.clone()),
             FleetUpdate::Controls(self.controls.clone()),
         ];
+        if let Some(why) = &self.controls_unknown {
+            all.push(FleetUpdate::ControlsUnknown(why.clone()));
+        }
         all.extend(
             self.verification
                 .values()

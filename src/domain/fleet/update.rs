@@ -48,6 +48,8 @@ pub enum FleetUpdate {
     Releases(Vec<Revision>),
     /// Halts, failed releases and approval requests (all of them).
     Controls(crate::domain::release::ReleaseControls),
+    /// They cannot be read now (with why).
+    ControlsUnknown(String),
     /// One tier's verification by metrics.
     Verified(crate::domain::release::TierVerification),
 }
@@ -227,7 +229,11 @@ impl Fleet {
                 self.lock_problem = None;
             }
             FleetUpdate::Releases(r) => self.releases = r,
-            FleetUpdate::Controls(c) => self.controls = c,
+            FleetUpdate::Controls(c) => {
+                self.controls = c;
+                self.controls_unknown = None;
+            }
+            FleetUpdate::ControlsUnknown(why) => self.controls_unknown = Some(why),
             FleetUpdate::Verified(v) => {
                 self.verification.insert(v.tier.clone(), v);
             }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::model::Revision;
+use crate::domain::model::{Revision, Tier};
 use crate::domain::time::Ts;
 
 /// Every promotion stops — on the whole fleet, or on one tier — until someone resumes.
@@ -106,16 +106,18 @@ impl ReleaseControls {
             .find(|f| f.tier == tier && f.revision.id == revision)
     }
 
-    /// The newest request for exactly this change.
-    pub fn request_for(
-        &self,
-        tier: &str,
-        from: Option<&str>,
-        to: &str,
-    ) -> Option<&ApprovalRequest> {
+    /// The newest request for exactly the change of `tier` from what it runs to `to`, asked
+    /// since the tier last changed: an approval counts for one step, and a step, a rollback or
+    /// any other change of the tier since it was asked uses it up.
+    pub fn request_for(&self, tier: &Tier, to: &str) -> Option<&ApprovalRequest> {
+        let from = tier.revision.as_ref().map(|r| r.id.as_str());
         self.requests
             .iter()
-            .filter(|r| r.is_for(tier, from, to))
+            .filter(|r| r.is_for(&tier.name, from, to))
+            .filter(|r| {
+                tier.updated_at
+                    .is_none_or(|changed| r.requested_at >= changed)
+            })
             .max_by_key(|r| r.requested_at)
     }
 
@@ -123,6 +125,30 @@ impl ReleaseControls {
     pub fn pending(&self) -> impl Iterator<Item = &ApprovalRequest> {
         self.requests.iter().filter(|r| r.approved_by.is_none())
     }
+}
+
+/// The change a step into `tier` would make now — from what it runs to what the tier below
+/// runs — which is what a second person approves; `Err` says why there is none to approve.
+pub fn approval_change(
+    fleet: &crate::domain::fleet::Fleet,
+    tier: &str,
+) -> Result<(Option<Revision>, Revision), String> {
+    let t = fleet
+        .tier(tier)
+        .ok_or_else(|| format!("unknown tier '{tier}'"))?;
+    if t.approval == crate::domain::model::Approval::None {
+        return Err(format!(
+            "'{tier}' does not ask for a second person's approval"
+        ));
+    }
+    let to = fleet
+        .tier_below(tier)
+        .and_then(|b| b.revision.clone())
+        .ok_or_else(|| format!("there is nothing to promote into '{tier}'"))?;
+    if t.revision.as_ref().map(|r| &r.id) == Some(&to.id) {
+        return Err(format!("'{tier}' already runs {}", to.label()));
+    }
+    Ok((t.revision.clone(), to))
 }
 
 #[cfg(test)]
@@ -152,18 +178,16 @@ mod tests {
             requests: vec![request("alice", Some("bob"))],
             ..Default::default()
         };
-        assert!(
-            c.request_for("prod", Some(&rev(4).id), &rev(5).id)
-                .is_some()
-        );
-        assert!(
-            c.request_for("prod", Some(&rev(3).id), &rev(5).id)
-                .is_none()
-        );
-        assert!(
-            c.request_for("prod", Some(&rev(4).id), &rev(6).id)
-                .is_none()
-        );
+        let f = crate::domain::release::testing::fleet();
+        let mut prod = f.tier("prod").expect("prod").clone();
+        assert!(c.request_for(&prod, &rev(5).id).is_some());
+        assert!(c.request_for(&prod, &rev(6).id).is_none());
+        // Asked before the tier last changed: used up.
+        prod.updated_at = Some(NOW.plus_secs(1));
+        assert!(c.request_for(&prod, &rev(5).id).is_none());
+        prod.updated_at = Some(NOW);
+        prod.revision = Some(rev(3));
+        assert!(c.request_for(&prod, &rev(5).id).is_none());
     }
 
     #[test]

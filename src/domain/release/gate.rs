@@ -417,7 +417,12 @@ fn decided(
         passed,
         detail,
     });
+    let unknown = fleet
+        .controls_unknown
+        .as_ref()
+        .map(|why| format!("halts, failed releases and approvals cannot be read: {why}"));
     let (passed, detail) = match fleet.controls.halt_of(&tier.name) {
+        _ if unknown.is_some() => (false, unknown.clone().unwrap_or_default()),
         Some(h) => (
             false,
             format!(
@@ -439,6 +444,7 @@ fn decided(
     let target = below.revision.as_ref();
     let failed = target.and_then(|t| fleet.controls.failed_on(&tier.name, &t.id));
     let (passed, detail) = match failed {
+        _ if unknown.is_some() => (false, unknown.clone().unwrap_or_default()),
         Some(f) => (
             false,
             format!(
@@ -464,42 +470,42 @@ fn decided(
     let (passed, detail) = match (tier.approval, target) {
         (Approval::None, _) => (true, "no approval needed".to_string()),
         (Approval::SecondPerson, None) => (false, "nothing to approve".to_string()),
-        (Approval::SecondPerson, Some(to)) => {
-            let from = tier.revision.as_ref().map(|r| r.id.as_str());
-            match fleet.controls.request_for(&tier.name, from, &to.id) {
-                None => (
-                    false,
-                    format!(
-                        "'{}' needs a second person's approval of {} → {}; ask with `shopctl release request --tier {}`",
-                        tier.name,
-                        tier.revision
-                            .as_ref()
-                            .map(|r| r.label())
-                            .unwrap_or_else(|| "nothing".into()),
-                        to.label(),
-                        tier.name
-                    ),
-                ),
-                Some(r) if r.approved() => (
-                    true,
-                    format!(
-                        "approved by {} at {} (asked by {})",
-                        r.approved_by.as_deref().unwrap_or_default(),
-                        r.approved_at.map(|t| t.hhmmss()).unwrap_or_default(),
-                        r.requested_by
-                    ),
-                ),
-                Some(r) => (
-                    false,
-                    format!(
-                        "asked by {} at {}; waiting for a second person (`shopctl release approve --tier {}`)",
-                        r.requested_by,
-                        r.requested_at.hhmmss(),
-                        tier.name
-                    ),
-                ),
-            }
+        (Approval::SecondPerson, Some(_)) if unknown.is_some() => {
+            (false, unknown.clone().unwrap_or_default())
         }
+        (Approval::SecondPerson, Some(to)) => match fleet.controls.request_for(tier, &to.id) {
+            None => (
+                false,
+                format!(
+                    "'{}' needs a second person's approval of {} → {}; ask with a (or `shopctl release request --tier {}`)",
+                    tier.name,
+                    tier.revision
+                        .as_ref()
+                        .map(|r| r.label())
+                        .unwrap_or_else(|| "nothing".into()),
+                    to.label(),
+                    tier.name
+                ),
+            ),
+            Some(r) if r.approved() => (
+                true,
+                format!(
+                    "approved by {} at {} (asked by {})",
+                    r.approved_by.as_deref().unwrap_or_default(),
+                    r.approved_at.map(|t| t.hhmmss()).unwrap_or_default(),
+                    r.requested_by
+                ),
+            ),
+            Some(r) => (
+                false,
+                format!(
+                    "asked by {} at {}; waiting for a second person to approve with a (or `shopctl release approve --tier {}`)",
+                    r.requested_by,
+                    r.requested_at.hhmmss(),
+                    tier.name
+                ),
+            ),
+        },
     };
     checks.push(Check {
         condition: Condition::Approved,

@@ -86,6 +86,21 @@ pub fn settled_at(fleet: &Fleet, tier: &Tier) -> Option<Ts> {
     last.or(tier.updated_at)
 }
 
+/// When every application of the tier had finished syncing to the branch head, healthy or
+/// not: from then on what the tier serves is its release. `None` while any has not.
+pub fn synced_at(fleet: &Fleet, tier: &Tier) -> Option<Ts> {
+    let head = tier.head.as_deref()?;
+    let mut last = None;
+    for ss in fleet.shopsets_of_tier(&tier.name) {
+        let app = fleet.app_for(&ss.name)?;
+        if !app.runs(head) || app.operation_in_flight() || !app.last_operation_at(head) {
+            return None;
+        }
+        last = last.max(app.last_sync_finished);
+    }
+    last.or(tier.updated_at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, fleet};

@@ -66,6 +66,9 @@ pub fn gone_bad(fleet: &Fleet, now: Ts, policy: &GatePolicy) -> Vec<GoneBad> {
                 .alerts
                 .iter()
                 .filter(|a| a.state == AlertState::Active && a.severity <= policy.min_severity)
+                // Only what started since the release reached the tier speaks of it: an alert
+                // the release it replaced left firing does not.
+                .filter(|a| t.updated_at.is_none_or(|changed| a.since >= changed))
                 .find(|a| {
                     fleet.alert_touches_tier(a, &t.name)
                         || sets.iter().any(|ss| fleet.alert_touches_shopset(a, ss))
@@ -147,6 +150,11 @@ mod tests {
         )]));
         let bad = gone_bad(&f, NOW, &GatePolicy::default());
         assert!(bad[0].cause.contains("CheckoutErrorRateHigh"), "{bad:?}");
+        // An alert firing since before the release reached prod is the old release's.
+        let mut old = f.alerts.clone();
+        old[0].since = NOW.plus_secs(-500);
+        f.apply(FleetUpdate::Alerts(old));
+        assert!(gone_bad(&f, NOW, &GatePolicy::default()).is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::settled::settled_at;
+use super::settled::{settled_at, synced_at};
 use crate::domain::fleet::Fleet;
 use crate::domain::time::{Ts, countdown};
 
@@ -81,9 +81,13 @@ pub struct Window {
     pub tier: String,
     /// The app commit the tier runs (what the measurement speaks for).
     pub revision: Option<String>,
-    /// The start of the measurement: when the tier's branch last changed, at most
-    /// [`LOOKBACK_SECS`] (or the hold time, if longer) ago.
+    /// The start of the measurement: when the tier finished syncing its release, at most
+    /// [`LOOKBACK_SECS`] (or the hold time, if longer) ago. Samples from before are the
+    /// release it replaced.
     pub from: Ts,
+    /// The tier has finished syncing its release (healthy or not): until then nothing it
+    /// serves says anything about the release.
+    pub synced: bool,
     pub to: Ts,
     /// When the tier finished its rollout, if it has.
     pub settled: Option<Ts>,
@@ -94,6 +98,9 @@ pub struct Window {
 
 /// How far back a measurement looks at most, beyond the hold time.
 pub const LOOKBACK_SECS: i64 = 15 * 60;
+
+/// How old the newest sample may be for a verification to pass.
+pub const RECENT_SECS: i64 = 120;
 
 impl Window {
     /// The query with its placeholders filled in. ShopSet and cluster names become regular
@@ -147,10 +154,12 @@ pub fn windows(fleet: &Fleet, now: Ts, verifications: &[Verification]) -> Vec<Wi
                 }
             }
             let earliest = now.plus_secs(-(LOOKBACK_SECS.max(longest_hold(t.soak_secs))));
+            let synced = synced_at(fleet, t);
             Window {
                 tier: t.name.clone(),
                 revision: t.revision.as_ref().map(|r| r.id.clone()),
-                from: t.updated_at.map_or(earliest, |u| u.max(earliest)).min(now),
+                from: synced.map_or(now, |s| s.max(earliest)).min(now),
+                synced: synced.is_some(),
                 to: now,
                 settled: settled_at(fleet, t),
                 soak_secs: t.soak_secs,
@@ -240,6 +249,16 @@ pub fn judge(v: &Verification, window: &Window, got: Result<Vec<Series>, String>
         status,
         detail,
     };
+    if !window.synced {
+        return measured(
+            None,
+            Status::Holding,
+            format!(
+                "{} is measured once '{}' has finished syncing",
+                v.name, window.tier
+            ),
+        );
+    }
     let series = match got {
         Ok(s) => s,
         Err(why) => return measured(None, Status::Unknown, format!("cannot be measured: {why}")),
@@ -247,12 +266,16 @@ pub fn judge(v: &Verification, window: &Window, got: Result<Vec<Series>, String>
     let mut worst: Option<f64> = None;
     let mut breach: Option<(Ts, f64, &str)> = None;
     let mut count = 0usize;
+    let mut latest: Option<Ts> = None;
     for s in &series {
         for &(t, value) in &s.samples {
-            if t < window.from || t > window.to || !value.is_finite() {
+            // NaN is no sample (0/0: no traffic); an infinity is a value, and a bad one for a
+            // latency quantile beyond its last bucket.
+            if t < window.from || t > window.to || value.is_nan() {
                 continue;
             }
             count += 1;
+            latest = Some(latest.map_or(t, |l| l.max(t)));
             worst = Some(worst.map_or(value, |w| v.compare.worse(w, value)));
             if !v.compare.holds(value, v.threshold) && breach.is_none_or(|(bt, _, _)| t < bt) {
                 breach = Some((t, value, &s.labels));
@@ -290,6 +313,19 @@ pub fn judge(v: &Verification, window: &Window, got: Result<Vec<Series>, String>
             ),
         );
     };
+    // A series that stopped (pods gone, no traffic) is not a pass on what it said before.
+    if let Some(last) = latest.filter(|l| l.secs_until(window.to) > RECENT_SECS) {
+        return measured(
+            Some(w),
+            Status::Unknown,
+            format!(
+                "{} has no samples for '{}' since {} (the series stopped)",
+                v.name,
+                window.tier,
+                last.hhmmss()
+            ),
+        );
+    }
     let hold = window.hold(v);
     let held = window.settled.map(|s| {
         s.secs_until(window.to)
@@ -350,6 +386,7 @@ mod tests {
             tier: "dev".into(),
             revision: None,
             from: NOW.plus_secs(-400),
+            synced: true,
             to: NOW,
             settled,
             soak_secs: 120,
@@ -400,6 +437,12 @@ mod tests {
         // NaN (0/0 with no traffic) is no sample.
         let nan = judge(&ratio(), &w, Ok(series(&[(10, f64::NAN)])));
         assert_eq!(nan.status, Status::Unknown);
+        // +Inf (a quantile beyond the last bucket) is a value, and breaks the threshold.
+        let inf = judge(&ratio(), &w, Ok(series(&[(10, f64::INFINITY)])));
+        assert_eq!(inf.status, Status::Failed);
+        // A series that stopped long ago does not pass on what it said then.
+        let stopped = judge(&ratio(), &w, Ok(series(&[(290, 0.001)])));
+        assert_eq!(stopped.status, Status::Unknown, "{stopped:?}");
     }
 
     #[test]
@@ -428,7 +471,8 @@ mod tests {
         let f = fleet();
         let ws = windows(&f, NOW, &[ratio()]);
         assert_eq!(ws.len(), 2);
-        assert_eq!(ws[0].from, NOW.plus_secs(-400));
+        // From when dev finished syncing (300 s ago), not from the branch change before it.
+        assert_eq!(ws[0].from, NOW.plus_secs(-300));
         assert_eq!(ws[0].shopsets, ["D-1", "D-2"]);
         assert_eq!(ws[0].clusters, ["A", "B"]);
         assert!(windows(&f, NOW, &[]).is_empty());

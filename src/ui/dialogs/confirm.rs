@@ -2,9 +2,9 @@
 //! reason when failed conditions may be overridden, judged again as the fleet changes.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
 use tui_textarea::TextArea;
 
 use super::Outcome;
@@ -240,34 +240,21 @@ impl ConfirmDialog {
         let h = (lines.len() as u16 + 4 + reason_h).min(size.height);
         let w = 90.min(size.width);
         let area = centered(size, w, h);
-        frame.render_widget(Clear, area);
         let keys = if self.refused.is_some() {
             text::ESC_CLOSE.to_string()
         } else {
             keymap::hint(Context::Confirm, false)
         };
-        let block = Block::bordered()
-            .border_style(theme.border(true))
-            .title(Line::from(vec![Span::styled(
-                format!(" {} ", self.title),
-                theme.title(true),
-            )]))
-            .title_bottom(Line::styled(keys, theme.key()))
-            .style(theme.base());
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let [body, reason] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(reason_h)]).areas(inner);
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
-        if let Some(ta) = &self.reason {
-            let mut ta = ta.clone();
-            ta.set_block(
-                Block::bordered()
-                    .border_style(theme.warn())
-                    .title(text::OVERRIDE_TITLE),
-            );
-            frame.render_widget(&ta, reason);
-        }
+        super::render_framed(
+            frame,
+            theme,
+            area,
+            &self.title,
+            keys,
+            theme.border(true),
+            lines,
+            self.reason.as_ref().map(|ta| (ta, text::OVERRIDE_TITLE)),
+        );
     }
 }
 

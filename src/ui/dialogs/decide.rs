@@ -4,9 +4,9 @@
 //! only closes.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
 use tui_textarea::TextArea;
 
 use super::Outcome;
@@ -62,6 +62,7 @@ impl DecideDialog {
                 mutation: Some(Mutation::Resume {
                     tier: h.tier.clone(),
                     reason: String::new(),
+                    halted_at: Some(h.at),
                 }),
                 lines: vec![h.describe(), text::RESUME_MEANS.into()],
                 reason: Some(reason_field()),
@@ -114,21 +115,10 @@ impl DecideDialog {
     /// else's request for it. `me` is this session's identity.
     pub fn approval(fleet: &Fleet, tier: &str, me: &str) -> DecideDialog {
         let refuse = |why: String| DecideDialog::refused(format!("Cannot approve '{tier}'"), why);
-        let Some(t) = fleet.tier(tier) else {
-            return refuse(format!("unknown tier '{tier}'"));
+        let (from, to) = match crate::domain::release::controls::approval_change(fleet, tier) {
+            Ok(change) => change,
+            Err(why) => return refuse(why),
         };
-        if t.approval == crate::domain::Approval::None {
-            return refuse(format!(
-                "'{tier}' does not ask for a second person's approval"
-            ));
-        }
-        let Some(to) = fleet.tier_below(tier).and_then(|b| b.revision.clone()) else {
-            return refuse(format!("there is nothing to promote into '{tier}'"));
-        };
-        if t.revision.as_ref().map(|r| &r.id) == Some(&to.id) {
-            return refuse(format!("'{tier}' already runs {}", to.label()));
-        }
-        let from = t.revision.clone();
         let change = format!(
             "'{tier}' from {} to {}",
             from.as_ref()
@@ -136,8 +126,10 @@ impl DecideDialog {
                 .unwrap_or_else(|| "nothing".into()),
             to.label()
         );
-        let from_id = from.as_ref().map(|r| r.id.as_str());
-        match fleet.controls.request_for(tier, from_id, &to.id) {
+        let request = fleet
+            .tier(tier)
+            .and_then(|t| fleet.controls.request_for(t, &to.id));
+        match request {
             None => DecideDialog {
                 title: format!("Ask for approval of '{tier}'"),
                 mutation: Some(Mutation::RequestApproval {
@@ -202,7 +194,13 @@ impl DecideDialog {
         let m = self.mutation.clone().ok_or_else(String::new)?;
         Ok(match m {
             Mutation::Halt { tier, .. } => Mutation::Halt { tier, reason },
-            Mutation::Resume { tier, .. } => Mutation::Resume { tier, reason },
+            Mutation::Resume {
+                tier, halted_at, ..
+            } => Mutation::Resume {
+                tier,
+                reason,
+                halted_at,
+            },
             Mutation::ClearFailed { tier, revision, .. } => Mutation::ClearFailed {
                 tier,
                 revision,
@@ -243,39 +241,28 @@ impl DecideDialog {
         let reason_h = if self.reason.is_some() { 3 } else { 0 };
         let h = (body_h as u16 + 2 + reason_h).min(size.height);
         let area = centered(size, w, h);
-        frame.render_widget(Clear, area);
         let keys = if self.refused.is_some() {
             text::ESC_CLOSE.to_string()
         } else {
             keymap::hint(Context::Confirm, false)
         };
-        let style = if self.refused.is_some() {
+        let border = if self.refused.is_some() {
             theme.danger()
         } else {
             theme.border(true)
         };
-        let block = Block::bordered()
-            .border_style(style)
-            .title(Line::from(vec![Span::styled(
-                format!(" {} ", self.title),
-                theme.title(true),
-            )]))
-            .title_bottom(Line::styled(keys, theme.key()))
-            .style(theme.base());
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let [body, reason] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(reason_h)]).areas(inner);
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
-        if let Some(ta) = &self.reason {
-            let mut ta = ta.clone();
-            ta.set_block(
-                Block::bordered()
-                    .border_style(theme.warn())
-                    .title(text::DECISION_REASON_TITLE),
-            );
-            frame.render_widget(&ta, reason);
-        }
+        super::render_framed(
+            frame,
+            theme,
+            area,
+            &self.title,
+            keys,
+            border,
+            lines,
+            self.reason
+                .as_ref()
+                .map(|ta| (ta, text::DECISION_REASON_TITLE)),
+        );
     }
 }
 

@@ -17,9 +17,17 @@ pub use quit::QuitDialog;
 pub use reassign::ReassignDialog;
 pub use silence::{ExpireDialog, SilenceDialog};
 
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use tui_textarea::TextArea;
+
 use crate::domain::placement::DrainPlan;
 use crate::ops::Mutation;
 use crate::ops::drain::PlanKind;
+use crate::ui::theme::Theme;
 
 /// What a key did to a dialog, for `update` to carry out.
 #[derive(Debug)]
@@ -46,4 +54,43 @@ pub enum Outcome {
         drain: String,
         plan: DrainPlan,
     },
+}
+
+/// A dialog's frame at `area`: its title, its keys on the bottom border, `lines` wrapped, and
+/// below them the text field `reason` (with its own title) when it asks for one.
+#[allow(clippy::too_many_arguments)]
+pub fn render_framed(
+    frame: &mut Frame<'_>,
+    theme: &Theme,
+    area: Rect,
+    title: &str,
+    keys: String,
+    border: Style,
+    lines: Vec<Line<'_>>,
+    reason: Option<(&TextArea<'static>, &'static str)>,
+) {
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_style(border)
+        .title(Line::from(vec![Span::styled(
+            format!(" {title} "),
+            theme.title(true),
+        )]))
+        .title_bottom(Line::styled(keys, theme.key()))
+        .style(theme.base());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let reason_h = if reason.is_some() { 3 } else { 0 };
+    let [body, field] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(reason_h)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    if let Some((ta, field_title)) = reason {
+        let mut ta = ta.clone();
+        ta.set_block(
+            Block::bordered()
+                .border_style(theme.warn())
+                .title(field_title),
+        );
+        frame.render_widget(&ta, field);
+    }
 }

@@ -204,8 +204,7 @@ fn decided(
     if t.approval != crate::domain::Approval::SecondPerson {
         return None;
     }
-    let from = t.revision.as_ref().map(|r| r.id.as_str());
-    Some(match c.request_for(&t.name, from, &to.id) {
+    Some(match c.request_for(t, &to.id) {
         Some(r) if r.approved() => (
             if narrow {
                 "approved".into()
