@@ -2695,12 +2695,85 @@ async fn halts_and_approvals_are_the_api_servers_identities_and_rbac_decides_who
         "{}",
         stderr(&out)
     );
+    // The admission policy of `shopctl crds`: nobody writes another's name.
+    let as_user = async |user: &str, kind: &str| {
+        kube::Api::<kube::api::DynamicObject>::all_with(
+            env.client("control", user).await,
+            &kube_env::resource("shopset.dev/v1alpha1", kind),
+        )
+    };
+    let forged: kube::api::DynamicObject = serde_json::from_value(obj(
+        "ReleaseRequest",
+        "forged",
+        json!({"tier": "prod-beta", "to": {"id": "x"}, "requestedBy": "approver",
+               "requestedAt": "2026-01-01T00:00:00Z"}),
+    ))
+    .expect("object");
+    let refused = as_user("operator", "ReleaseRequest")
+        .await
+        .create(&kube::api::PostParams::default(), &forged)
+        .await
+        .expect_err("a request in another's name is refused");
+    assert!(
+        refused.to_string().contains("your own user name"),
+        "{refused}"
+    );
+    let halt_as_other: kube::api::DynamicObject = serde_json::from_value(obj(
+        "Halt",
+        "fleet",
+        json!({"reason": "x", "by": "approver", "at": "2026-01-01T00:00:00Z"}),
+    ))
+    .expect("object");
+    assert!(
+        as_user("operator", "Halt")
+            .await
+            .create(&kube::api::PostParams::default(), &halt_as_other)
+            .await
+            .is_err(),
+        "a halt in another's name is refused"
+    );
+    let as_approver = as_user("approver", "ReleaseRequest").await;
+    let name = as_approver
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("requests")
+        .items[0]
+        .metadata
+        .name
+        .clone()
+        .expect("a name");
+    let pp = kube::api::PatchParams::default();
+    let as_someone = as_approver
+        .patch_status(
+            &name,
+            &pp,
+            &kube::api::Patch::Merge(json!({"status": {"approvedBy": "someone-else"}})),
+        )
+        .await
+        .expect_err("an approval in another's name is refused");
+    assert!(
+        as_someone.to_string().contains("second person"),
+        "{as_someone}"
+    );
+
     let out = run(
         &approver,
         &["release", "approve", "--tier", "prod-beta", "--yes"],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Approved once: not changed after.
+    assert!(
+        as_approver
+            .patch_status(
+                &name,
+                &pp,
+                &kube::api::Patch::Merge(json!({"status": {"approvedAt": "2030-01-01T00:00:00Z"}})),
+            )
+            .await
+            .is_err(),
+        "an approval cannot be changed"
+    );
     let requests = env.client("control", "admin").await;
     let api: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
         requests,

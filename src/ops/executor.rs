@@ -640,11 +640,16 @@ impl Executor {
                 ..
             } = m
             {
+                // In the session's own name, as the API server knows it.
+                let by = match self.identity().await {
+                    Ok(who) => who,
+                    Err(_) => self.operator().to_string(),
+                };
                 let mark = crate::domain::release::FailedRelease {
                     tier: tier.clone(),
                     revision: current.clone(),
                     reason: cause.clone().unwrap_or_else(|| "rolled back".to_string()),
-                    by: self.operator().to_string(),
+                    by,
                     at: now,
                 };
                 if let Err(e) = self.stores.controls.mark_failed(&mark).await {

@@ -242,7 +242,10 @@ impl KubeEnv {
                     for crd in &docs {
                         self.create(cluster, crd.clone()).await;
                     }
-                    for crd in &docs {
+                    for crd in docs
+                        .iter()
+                        .filter(|d| d["kind"] == "CustomResourceDefinition")
+                    {
                         self.until_served(cluster, crd).await;
                     }
                 }
@@ -449,6 +452,7 @@ pub fn resource(api_version: &str, kind: &str) -> ApiResource {
     let gvk = GroupVersionKind::gvk(group, version, kind);
     let plural = match kind {
         "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+        "ValidatingAdmissionPolicy" => "validatingadmissionpolicies".to_string(),
         _ => format!("{}s", kind.to_lowercase()),
     };
     ApiResource::from_gvk_with_plural(&gvk, &plural)

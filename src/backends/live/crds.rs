@@ -267,8 +267,59 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
         out.push_str("---\n");
         out.push_str(&serde_yaml::to_string(&crd)?);
     }
+    out.push_str(DECISIONS_POLICY);
     Ok(out)
 }
+
+/// The admission policy that makes release decisions the API server's own words about who made
+/// them: a request is asked by whoever creates it, its change is never edited, it is approved
+/// once, by whoever writes the approval, and never by who asked; a halt is made by whoever
+/// makes it. Without it anyone who may write these objects could write another's name.
+pub const DECISIONS_POLICY: &str = r#"---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: shopctl-release-decisions
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["shopset.dev"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["releaserequests", "releaserequests/status", "halts"]
+  validations:
+    - expression: >-
+        request.resource.resource != 'releaserequests' || request.operation != 'CREATE'
+        || object.spec.requestedBy == request.userInfo.username
+      message: "a release request is asked by whoever creates it: spec.requestedBy must be your own user name"
+    - expression: >-
+        request.resource.resource != 'releaserequests' || request.operation != 'UPDATE'
+        || object.spec == oldObject.spec
+      message: "the change a release request asks for cannot be edited: ask again"
+    - expression: >-
+        request.resource.resource != 'releaserequests' || request.operation != 'UPDATE'
+        || !has(oldObject.status) || !has(oldObject.status.approvedBy)
+        || (has(object.status) && object.status == oldObject.status)
+      message: "a release request is approved once: its approval cannot be changed"
+    - expression: >-
+        request.resource.resource != 'releaserequests' || request.subResource != 'status'
+        || !has(object.status) || !has(object.status.approvedBy)
+        || (object.status.approvedBy == request.userInfo.username
+            && object.status.approvedBy != object.spec.requestedBy)
+      message: "a release request is approved by a second person, in their own name"
+    - expression: >-
+        request.resource.resource != 'halts' || object.spec.by == request.userInfo.username
+      message: "a halt is made in your own name: spec.by must be your own user name"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: shopctl-release-decisions
+spec:
+  policyName: shopctl-release-decisions
+  validationActions: ["Deny"]
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -317,6 +368,7 @@ mod tests {
             .map(serde_yaml::Value::deserialize)
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(docs.len(), 6);
+        assert_eq!(docs.len(), 8);
+        assert!(yaml.contains("kind: ValidatingAdmissionPolicyBinding"));
     }
 }
