@@ -149,13 +149,17 @@ impl FleetSource for Verifying {
     }
 }
 
-/// The updates of one measurement, and the metrics source's freshness: a problem when no
-/// verification of any tier could be measured because the source could not be read.
+/// The updates of one measurement, and the metrics source's freshness: a problem when the
+/// source could not be reached (a query it refused is the verification's problem, not the
+/// source's).
 fn events(results: Vec<crate::domain::release::TierVerification>, now: Ts) -> Vec<SourceEvent> {
     let unreadable = results
         .iter()
         .flat_map(|t| &t.checks)
-        .find(|m| m.status == Status::Unknown && m.detail.contains("cannot be measured"))
+        .find(|m| {
+            m.status == Status::Unknown
+                && (m.detail.contains("cannot be reached") || m.detail.contains("did not answer"))
+        })
         .map(|m| m.detail.clone());
     let mut out: Vec<SourceEvent> = results
         .into_iter()

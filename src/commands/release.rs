@@ -20,6 +20,8 @@ struct StatusJson {
     halt: Option<HaltJson>,
     /// Approval requests no one has approved yet, oldest first.
     pending_requests: Vec<RequestJson>,
+    /// What in the release policy does nothing (a freeze naming a tier the fleet lacks).
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +159,20 @@ fn gate_json(g: &Gate) -> GateJson {
     }
 }
 
+/// Freezes naming a tier the fleet does not have: they freeze nothing, said rather than ignored.
+fn policy_warnings(fleet: &Fleet, policy: &GatePolicy) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &policy.freezes {
+        for t in f.tiers.iter().filter(|t| fleet.tier(t).is_none()) {
+            out.push(format!(
+                "the freeze '{}' names tier '{t}', which the fleet does not have: it freezes nothing there",
+                f.reason
+            ));
+        }
+    }
+    out
+}
+
 /// `release status`: every tier, its revision and the gate for promoting into it.
 pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy) -> String {
     let gates: Vec<Option<Gate>> = fleet
@@ -224,12 +240,16 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
                 .collect(),
             halt: c.fleet_halt().map(halt_json),
             pending_requests: c.pending().map(request_json).collect(),
+            warnings: policy_warnings(fleet, policy),
         };
         return serde_json::to_string_pretty(&out)
             .map(|s| s + "\n")
             .unwrap_or_default();
     }
     let mut s = String::new();
+    for w in policy_warnings(fleet, policy) {
+        let _ = writeln!(s, "▲ {w}");
+    }
     if let Some(h) = fleet.controls.fleet_halt() {
         let _ = writeln!(s, "✗ {}", h.describe());
     }

@@ -325,6 +325,35 @@ impl Executor {
         let mut said = Vec::new();
         for intent in open {
             let (result, mut note) = reconciled(&fleet, &intent);
+            // A rollback that was pushed by a session that stopped before marking its release
+            // failed: marked now, so that the release is not offered to the tier again.
+            if intent.action == "rollback"
+                && result == "pushed"
+                && let (Some(tier), Some(from)) = (&intent.tier, &intent.from)
+                && let Some(revision) = fleet.releases.iter().find(|r| r.id == *from)
+                && fleet.controls.failed_on(tier, from).is_none()
+            {
+                let mark = crate::domain::release::FailedRelease {
+                    tier: tier.clone(),
+                    revision: revision.clone(),
+                    reason: intent
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "rolled back".to_string()),
+                    by: self
+                        .identity()
+                        .await
+                        .unwrap_or_else(|_| intent.operator.clone()),
+                    at: now,
+                };
+                note = match self.stores.controls.mark_failed(&mark).await {
+                    Ok(()) => format!("{note}; {} marked failed on '{tier}'", revision.label()),
+                    Err(e) => format!(
+                        "{note}; {} could not be marked failed on '{tier}': {e}",
+                        revision.label()
+                    ),
+                };
+            }
             let moved = moved_before(&entries, &intent);
             if moved > 0 {
                 note =
