@@ -22,6 +22,9 @@ struct StatusJson {
     pending_requests: Vec<RequestJson>,
     /// What in the release policy does nothing (a freeze naming a tier the fleet lacks).
     warnings: Vec<String>,
+    /// Why halts, failed releases and approvals cannot be read now, when they cannot (the
+    /// gates that need them fail).
+    controls_unknown: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -241,6 +244,7 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
             halt: c.fleet_halt().map(halt_json),
             pending_requests: c.pending().map(request_json).collect(),
             warnings: policy_warnings(fleet, policy),
+            controls_unknown: fleet.controls_unknown.clone(),
         };
         return serde_json::to_string_pretty(&out)
             .map(|s| s + "\n")
@@ -249,6 +253,12 @@ pub fn status(fleet: &Fleet, now: Ts, json: bool, me: &str, policy: &GatePolicy)
     let mut s = String::new();
     for w in policy_warnings(fleet, policy) {
         let _ = writeln!(s, "▲ {w}");
+    }
+    if let Some(why) = &fleet.controls_unknown {
+        let _ = writeln!(
+            s,
+            "✗ halts, failed releases and approvals cannot be read: {why}"
+        );
     }
     if let Some(h) = fleet.controls.fleet_halt() {
         let _ = writeln!(s, "✗ {}", h.describe());
@@ -496,17 +506,20 @@ pub async fn decide(
         eprintln!("shopctl: read-only: release decisions are refused (started with --readonly)");
         return Exit::ReadOnly;
     };
-    let text = |r: &str| crate::domain::printable(r).trim().to_string();
     let reason = match &decision {
         Decision::Halt { reason, .. }
         | Decision::Resume { reason, .. }
-        | Decision::Clear { reason, .. } => Some(text(reason)),
+        | Decision::Clear { reason, .. } => match crate::domain::reason(reason) {
+            Ok(r) => Some(r),
+            Err(why) => {
+                eprintln!(
+                    "shopctl: {why}: say why with --reason TEXT (it is shown to everyone and audited)"
+                );
+                return Exit::Refused;
+            }
+        },
         Decision::Request { .. } | Decision::Approve { .. } => None,
     };
-    if reason.as_deref() == Some("") {
-        eprintln!("shopctl: say why with --reason TEXT (it is shown to everyone and audited)");
-        return Exit::Refused;
-    }
     let m = match decision {
         Decision::Halt { tier, .. } => Mutation::Halt {
             tier: tier.map(str::to_string),
@@ -586,6 +599,10 @@ fn about_tier(fleet: &Fleet, decision: Decision<'_>) -> Result<Mutation, Exit> {
     };
     if fleet.tier(name).is_none() {
         return Err(unknown_tier(fleet, name));
+    }
+    if let Some(why) = &fleet.controls_unknown {
+        eprintln!("shopctl: halts, failed releases and approvals cannot be read: {why}");
+        return Err(Exit::Error);
     }
     let refuse = |why: String| {
         eprintln!("shopctl: {why}");

@@ -33,12 +33,17 @@ pub async fn watch(
     // Releases seen going bad during their soak, by tier: acted on (again, if the lock was
     // busy) for as long as the tier still runs them, soak or not.
     let mut gone: HashMap<String, GoneBad> = HashMap::new();
+    // What follows a rollback — the release marked failed, the tier halted — written again at
+    // every look until it is (a store that could not be written then may be now).
+    let mut follow: Vec<Mutation> = Vec::new();
     let mut stop = Box::pin(stopped());
-    crate::outln!(
-        "watching every {} s as {}",
-        every.as_secs(),
-        ops.executor().operator()
-    );
+    if !once {
+        crate::outln!(
+            "watching every {} s as {}",
+            every.as_secs(),
+            ops.executor().operator()
+        );
+    }
     loop {
         let now = ops.now();
         match snapshot(source, now).await {
@@ -54,8 +59,15 @@ pub async fn watch(
                         .is_some_and(|r| r.id == bad.revision.id)
                 });
                 for bad in gone.values() {
-                    look(ops, &fleet, bad, &mut said).await;
+                    follow.extend(look(ops, &fleet, bad, &mut said).await);
                 }
+                let mut left = Vec::new();
+                for m in follow.drain(..) {
+                    if !follow_up(ops, &m).await {
+                        left.push(m);
+                    }
+                }
+                follow = left;
             }
             // Said by `snapshot`; the next look tries again.
             Err(code) if once => return code,
@@ -80,7 +92,7 @@ async fn look(
     fleet: &crate::domain::Fleet,
     bad: &GoneBad,
     said: &mut HashSet<(String, String)>,
-) {
+) -> Vec<Mutation> {
     let key = (bad.tier.clone(), bad.revision.id.clone());
     if !bad.auto_rollback {
         if said.insert(key) {
@@ -91,7 +103,7 @@ async fn look(
                 bad.cause
             );
         }
-        return;
+        return Vec::new();
     }
     let now = ops.now();
     let m = match rollback(fleet, &bad.tier, now, &ops.executor().holder().session) {
@@ -118,7 +130,7 @@ async fn look(
                     bad.cause
                 );
             }
-            return;
+            return Vec::new();
         }
     };
     // Never back to a release that failed on the tier before.
@@ -134,7 +146,7 @@ async fn look(
                 target.label()
             );
         }
-        return;
+        return Vec::new();
     }
     match crate::ops::service::execute(ops, m.clone(), |s| eprintln!("shopctl: {s}")).await {
         Ok(done) => {
@@ -156,45 +168,74 @@ async fn look(
                 "shopctl: '{}' not rolled back now: {e}; looking again next time",
                 bad.tier
             );
-            return;
+            return Vec::new();
         }
         Err(e) => {
             eprintln!("shopctl: rolling back '{}' failed: {e}", bad.tier);
-            return;
+            return Vec::new();
         }
     }
-    let halt = Mutation::Halt {
-        tier: Some(bad.tier.clone()),
-        reason: format!(
-            "rolled back {} automatically: {}",
-            bad.revision.label(),
-            bad.cause
-        ),
-    };
-    match crate::ops::service::execute(ops, halt, |_| {}).await {
-        Ok(_) => crate::outln!(
-            "halted '{}' until a person resumes it (shopctl release resume --tier {} --reason …)",
-            bad.tier,
-            bad.tier
-        ),
-        Err(OpsError::AlreadyDone(_)) => {}
-        Err(e) => eprintln!("shopctl: halting '{}' failed: {e}", bad.tier),
+    // The release failed here (the rollback marked it, unless its store could not be
+    // written), and the tier waits for a person.
+    vec![
+        Mutation::MarkFailed {
+            tier: bad.tier.clone(),
+            revision: bad.revision.clone(),
+            reason: bad.cause.clone(),
+        },
+        Mutation::Halt {
+            tier: Some(bad.tier.clone()),
+            reason: format!(
+                "rolled back {} automatically: {}",
+                bad.revision.label(),
+                bad.cause
+            ),
+        },
+    ]
+}
+
+/// Writes one follow-up of a rollback; true when it is written (or was already).
+async fn follow_up(ops: &Arc<Operations>, m: &Mutation) -> bool {
+    match crate::ops::service::execute(ops, m.clone(), |_| {}).await {
+        Ok(_) => {
+            if let Mutation::Halt {
+                tier: Some(tier), ..
+            } = m
+            {
+                crate::outln!(
+                    "halted '{tier}' until a person resumes it (shopctl release resume --tier {tier} --reason …)"
+                );
+            }
+            true
+        }
+        Err(OpsError::AlreadyDone(_)) => true,
+        Err(e) => {
+            eprintln!(
+                "shopctl: {} failed: {e}; trying again next look",
+                m.summary()
+            );
+            false
+        }
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT, SIGTERM or SIGHUP.
 async fn stopped() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

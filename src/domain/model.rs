@@ -32,6 +32,42 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// The longest reason a decision or an override takes: it goes into commit messages, audit
+/// lines and every gate that shows it.
+pub const REASON_MAX_CHARS: usize = 500;
+
+/// A typed reason as it is kept — printable, trimmed — or why it is none: a reason says
+/// something visible (not only spaces or invisible characters such as U+200B) and is at most
+/// [`REASON_MAX_CHARS`] long.
+pub fn reason(s: &str) -> Result<String, String> {
+    let r = printable(s).trim().to_string();
+    let invisible = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200D}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{3164}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+            )
+    };
+    if r.chars().all(invisible) {
+        return Err("a reason must say something".into());
+    }
+    if r.chars().count() > REASON_MAX_CHARS {
+        return Err(format!(
+            "a reason is at most {REASON_MAX_CHARS} characters (this one has {})",
+            r.chars().count()
+        ));
+    }
+    Ok(r)
+}
+
 /// [`printable`] line by line: text of several lines (a comment) keeps its line breaks.
 pub fn printable_lines(s: &str) -> String {
     s.lines().map(printable).collect::<Vec<_>>().join("\n")
@@ -703,6 +739,19 @@ impl ReleaseLock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reason_says_something_visible_and_not_too_much() {
+        assert_eq!(
+            super::reason("  hotfix INC-7 \u{1b}[2J "),
+            Ok("hotfix INC-7  [2J".into())
+        );
+        for nothing in ["", "   ", "\u{200b}", "\u{3164}\u{feff}", "\u{1b}"] {
+            assert!(super::reason(nothing).is_err(), "{nothing:?}");
+        }
+        assert!(super::reason(&"x".repeat(501)).is_err());
+        assert!(super::reason(&"x".repeat(500)).is_ok());
+    }
+
     use super::*;
 
     #[test]

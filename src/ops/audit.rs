@@ -143,7 +143,12 @@ impl AuditEntry {
                 e.tier = tier.clone();
                 e.reason = Some(reason.clone());
             }
-            Mutation::ClearFailed {
+            Mutation::MarkFailed {
+                tier,
+                revision,
+                reason,
+            }
+            | Mutation::ClearFailed {
                 tier,
                 revision,
                 reason,

@@ -64,6 +64,16 @@ pub fn recheck(
                 Some(t) => format!("'{t}' is not halted"),
             }))
         }
+        Mutation::MarkFailed { tier, revision, .. } => {
+            match controls.failed_on(tier, &revision.id) {
+                Some(f) => Err(OpsError::AlreadyDone(format!(
+                    "{} is marked failed on '{tier}' already ({})",
+                    revision.label(),
+                    f.reason
+                ))),
+                None => Ok(()),
+            }
+        }
         Mutation::ClearFailed { tier, revision, .. } => {
             match controls.failed_on(tier, &revision.id) {
                 Some(_) => Ok(()),

@@ -535,7 +535,10 @@ impl Executor {
                 return Ok((m.clone(), None));
             }
             // Checked against what is decided now (and an approval against the fleet too).
-            Mutation::Halt { .. } | Mutation::Resume { .. } | Mutation::ClearFailed { .. } => {
+            Mutation::Halt { .. }
+            | Mutation::Resume { .. }
+            | Mutation::ClearFailed { .. }
+            | Mutation::MarkFailed { .. } => {
                 let decided = self.stores.controls.read().await?;
                 controls::recheck(m, &decided, None, "")?;
                 return Ok((m.clone(), None));
@@ -589,6 +592,7 @@ impl Executor {
             | Mutation::Halt { .. }
             | Mutation::Resume { .. }
             | Mutation::ClearFailed { .. }
+            | Mutation::MarkFailed { .. }
             | Mutation::RequestApproval { .. }
             | Mutation::Approve { .. } => m.clone(),
         };
@@ -792,6 +796,21 @@ impl Executor {
                     .await?;
                 Ok(done(None, None))
             }
+            Mutation::MarkFailed {
+                tier,
+                revision,
+                reason,
+            } => {
+                let mark = crate::domain::release::FailedRelease {
+                    tier: tier.clone(),
+                    revision: revision.clone(),
+                    reason: reason.clone(),
+                    by: self.identity().await?,
+                    at: now,
+                };
+                self.stores.controls.mark_failed(&mark).await?;
+                Ok(done(None, None))
+            }
             Mutation::ClearFailed { tier, .. } => {
                 self.stores.controls.clear_failed(tier).await?;
                 Ok(done(None, None))
@@ -804,6 +823,9 @@ impl Executor {
                     to: to.clone(),
                     requested_by: self.identity().await?,
                     requested_at: now,
+                    head: fresh
+                        .and_then(|f| f.tier(tier))
+                        .and_then(|t| t.head.clone()),
                     approved_by: None,
                     approved_at: None,
                 };

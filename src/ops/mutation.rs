@@ -84,6 +84,13 @@ pub enum Mutation {
         #[serde(default)]
         halted_at: Option<crate::domain::Ts>,
     },
+    /// Mark a release failed on a tier (what a rollback does; written again when it could not
+    /// be at the time).
+    MarkFailed {
+        tier: String,
+        revision: Revision,
+        reason: String,
+    },
     /// Offer a release that failed on a tier for that tier again.
     ClearFailed {
         tier: String,
@@ -121,6 +128,7 @@ impl Mutation {
                 tier.as_deref().unwrap_or("fleet")
             }
             Mutation::ClearFailed { tier, .. }
+            | Mutation::MarkFailed { tier, .. }
             | Mutation::RequestApproval { tier, .. }
             | Mutation::Approve { tier, .. } => tier,
         }
@@ -142,6 +150,7 @@ impl Mutation {
             Mutation::Halt { .. } => "halt",
             Mutation::Resume { .. } => "resume",
             Mutation::ClearFailed { .. } => "clear failed",
+            Mutation::MarkFailed { .. } => "mark failed",
             Mutation::RequestApproval { .. } => "request approval",
             Mutation::Approve { .. } => "approve",
         }
@@ -163,6 +172,7 @@ impl Mutation {
             Mutation::Halt { .. } => "halting promotions".into(),
             Mutation::Resume { .. } => "resuming promotions".into(),
             Mutation::ClearFailed { tier, .. } => format!("clearing a failed release of '{tier}'"),
+            Mutation::MarkFailed { tier, .. } => format!("marking a release failed on '{tier}'"),
             Mutation::RequestApproval { tier, .. } => format!("asking approval for '{tier}'"),
             Mutation::Approve { tier, .. } => format!("approving a step into '{tier}'"),
         }
@@ -252,6 +262,9 @@ impl Mutation {
             Mutation::Halt { tier: Some(t), .. } => format!("halt promotions into '{t}'"),
             Mutation::Resume { tier: None, .. } => "resume promotions on the fleet".into(),
             Mutation::Resume { tier: Some(t), .. } => format!("resume promotions into '{t}'"),
+            Mutation::MarkFailed { tier, revision, .. } => {
+                format!("mark {} failed on '{tier}'", revision.label())
+            }
             Mutation::ClearFailed { tier, revision, .. } => {
                 format!("offer {} for '{tier}' again", revision.label())
             }
@@ -321,6 +334,7 @@ impl Mutation {
             | Mutation::Halt { .. }
             | Mutation::Resume { .. }
             | Mutation::ClearFailed { .. }
+            | Mutation::MarkFailed { .. }
             | Mutation::RequestApproval { .. }
             | Mutation::Approve { .. } => String::new(),
         }
@@ -372,9 +386,10 @@ impl Mutation {
             // A halt is the emergency brake: it must work while a release or a drain holds the
             // lock. Approvals come from a second person, who is not the lock's holder. These
             // writes touch only their own objects, and every promotion re-reads them.
-            Mutation::Halt { .. } | Mutation::Resume { .. } | Mutation::ClearFailed { .. } => {
-                &[Capability::Halt]
-            }
+            Mutation::Halt { .. }
+            | Mutation::Resume { .. }
+            | Mutation::ClearFailed { .. }
+            | Mutation::MarkFailed { .. } => &[Capability::Halt],
             Mutation::RequestApproval { .. } => &[Capability::Request],
             Mutation::Approve { .. } => &[Capability::Approve],
         }

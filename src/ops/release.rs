@@ -118,10 +118,8 @@ pub fn promotion(
         }
     };
     let overridden: Vec<String> = g.failed().map(|c| c.condition.name().to_string()).collect();
-    let reason = override_reason
-        .map(crate::domain::printable)
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
+    // A reason that says nothing visible is no reason.
+    let reason = override_reason.and_then(|r| crate::domain::reason(r).ok());
     let reason = reason.as_deref();
     let mutation = Mutation::Promote {
         tier: tier.into(),

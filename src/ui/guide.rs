@@ -93,7 +93,9 @@ impl Guide {
             lines.push(line);
             // The tier's halt, freeze, approval and verification, one line each.
             for n in &r.notes {
-                let (mark, style) = if n.ok {
+                let (mark, style) = if n.waiting {
+                    ("◷", theme.progress())
+                } else if n.ok {
                     ("✓", theme.muted())
                 } else {
                     ("✗", theme.danger())

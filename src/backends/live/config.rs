@@ -483,7 +483,18 @@ fn freezes(root: &mut Section<'_>) -> Result<Vec<crate::domain::release::Freeze>
     for mut s in root.array_of_tables("freeze")?.unwrap_or_default() {
         let tiers = match s.get("tiers") {
             None => Vec::new(),
-            Some(_) => s.string_list("tiers")?.unwrap_or_default(),
+            Some(toml::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| s.value("tiers", "…", "expected tier names".into()))?,
+            Some(v) => {
+                return Err(s.wrong_type(
+                    "tiers",
+                    v,
+                    "a non-empty list of tier names (leave tiers out to freeze every tier)",
+                ));
+            }
         };
         let from = s.string("from")?.ok_or_else(|| {
             s.missing(
@@ -499,9 +510,25 @@ fn freezes(root: &mut Section<'_>) -> Result<Vec<crate::domain::release::Freeze>
         })?;
         let time_zone = s.string("time_zone")?;
         let reason = s.string("reason")?.unwrap_or_default();
+        if reason.trim().is_empty() {
+            return Err(s.missing("reason", "why promotions wait, shown in the gate"));
+        }
         let f =
             crate::domain::release::Freeze::parse(tiers, &from, &to, time_zone.as_deref(), &reason)
-                .map_err(|e| s.value("from", &from, e))?;
+                .map_err(|e| {
+                    // Named by the key it is about.
+                    match &time_zone {
+                        Some(tz) if e.contains("time zone") || e.contains("time_zone") => {
+                            s.value("time_zone", tz, e)
+                        }
+                        _ if e.contains(&format!("'{to}'"))
+                            && !e.contains(&format!("'{from}'")) =>
+                        {
+                            s.value("to", &to, e)
+                        }
+                        _ => s.value("from", &from, e),
+                    }
+                })?;
         s.finish()?;
         out.push(f);
     }

@@ -96,6 +96,7 @@ pub fn request(r: &crds::ReleaseRequest) -> ApprovalRequest {
         to: revision(&r.spec.to),
         requested_by: crate::domain::printable(&r.spec.requested_by),
         requested_at: time(&r.spec.requested_at),
+        head: r.spec.head.clone(),
         approved_by: status.approved_by.as_deref().map(crate::domain::printable),
         approved_at: status.approved_at.as_deref().map(time),
     }
@@ -309,6 +310,7 @@ impl ControlStore for LiveControls {
                 to: revision_ref(&r.to),
                 requested_by: r.requested_by.clone(),
                 requested_at: r.requested_at.rfc3339(),
+                head: r.head.clone(),
             },
         );
         bounded(self.requests.create(&PostParams::default(), &obj))

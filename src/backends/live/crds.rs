@@ -99,6 +99,9 @@ pub struct ReleaseRequestSpec {
     pub requested_by: String,
     /// RFC 3339.
     pub requested_at: String,
+    /// The tier branch's head commit when asked: a change of the tier since uses it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -56,6 +56,10 @@ pub struct ApprovalRequest {
     pub to: Revision,
     pub requested_by: String,
     pub requested_at: Ts,
+    /// The tier branch's head commit when asked: any change of the tier since (a step, a
+    /// rollback) uses the request up.
+    #[serde(default)]
+    pub head: Option<String>,
     #[serde(default)]
     pub approved_by: Option<String>,
     #[serde(default)]
@@ -114,9 +118,13 @@ impl ReleaseControls {
         self.requests
             .iter()
             .filter(|r| r.is_for(&tier.name, from, to))
-            .filter(|r| {
-                tier.updated_at
-                    .is_none_or(|changed| r.requested_at >= changed)
+            .filter(|r| match (&r.head, &tier.head) {
+                (Some(asked), Some(now)) => asked == now,
+                // Without the head it was asked at: asked in a later second than the tier's
+                // last change (commit times have whole seconds).
+                _ => tier
+                    .updated_at
+                    .is_none_or(|changed| r.requested_at.secs() > changed.secs()),
             })
             .max_by_key(|r| r.requested_at)
     }
@@ -164,6 +172,7 @@ mod tests {
             to: rev(5),
             requested_by: by.into(),
             requested_at: NOW,
+            head: Some("head-1".into()),
             approved_by: approved_by.map(str::to_string),
             approved_at: approved_by.map(|_| NOW),
         }
@@ -182,10 +191,10 @@ mod tests {
         let mut prod = f.tier("prod").expect("prod").clone();
         assert!(c.request_for(&prod, &rev(5).id).is_some());
         assert!(c.request_for(&prod, &rev(6).id).is_none());
-        // Asked before the tier last changed: used up.
-        prod.updated_at = Some(NOW.plus_secs(1));
+        // The tier changed since it was asked (its branch head moved): used up.
+        prod.head = Some("head-after-a-rollback".into());
         assert!(c.request_for(&prod, &rev(5).id).is_none());
-        prod.updated_at = Some(NOW);
+        prod.head = Some("head-1".into());
         prod.revision = Some(rev(3));
         assert!(c.request_for(&prod, &rev(5).id).is_none());
     }

@@ -130,7 +130,7 @@ impl Gate {
     /// Only time stands between the gate and a pass: the soak runs, and verifications hold so
     /// far.
     pub fn only_soaking(&self) -> bool {
-        self.soak_left.is_some()
+        self.failed().next().is_some()
             && self.failed().all(|c| match c.condition {
                 Condition::Soaked => true,
                 Condition::Verified => self
@@ -841,6 +841,7 @@ mod tests {
             to: rev(to),
             requested_by: "alice".into(),
             requested_at: NOW,
+            head: Some("head-1".into()),
             approved_by: approved_by.map(str::to_string),
             approved_at: approved_by.map(|_| NOW),
         };

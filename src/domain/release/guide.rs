@@ -44,6 +44,8 @@ pub struct GuideRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     pub ok: bool,
+    /// Not failing, not passed yet either: time will tell (a verification holding).
+    pub waiting: bool,
     pub text: String,
 }
 
@@ -68,12 +70,14 @@ fn notes(
     {
         out.push(Note {
             ok: false,
+            waiting: false,
             text: h.describe(),
         });
     }
     if let Some(f) = super::freeze::frozen(&policy.freezes, &tier.name, now) {
         out.push(Note {
             ok: false,
+            waiting: false,
             text: f.describe(),
         });
     }
@@ -82,6 +86,7 @@ fn notes(
     {
         out.push(Note {
             ok: c.passed,
+            waiting: false,
             text: format!("approval: {}", c.detail),
         });
     }
@@ -110,11 +115,13 @@ fn notes(
                 )
             })
             .collect();
+        let ok = v
+            .checks
+            .iter()
+            .all(|m| matches!(m.status, Status::Passed | Status::Holding));
         out.push(Note {
-            ok: v
-                .checks
-                .iter()
-                .all(|m| matches!(m.status, Status::Passed | Status::Holding)),
+            ok,
+            waiting: ok && v.checks.iter().any(|m| m.status == Status::Holding),
             text: format!("verify: {}", parts.join("; ")),
         });
     }
@@ -176,7 +183,7 @@ pub fn guide(fleet: &Fleet, now: Ts, policy: &GatePolicy, me: &str) -> Vec<Guide
                     None => GuideState::Next,
                 },
                 Some(g) if g.only_soaking() => GuideState::Soaking {
-                    left: g.soak_left.unwrap_or_default(),
+                    left: g.soak_left.unwrap_or_default().max(0),
                 },
                 Some(g) => {
                     GuideState::Blocked(g.headline().map(|c| c.detail.clone()).unwrap_or_default())

@@ -20,8 +20,14 @@ pub struct GoneBad {
     pub auto_rollback: bool,
 }
 
+/// How long after a release reached a tier it still counts as arriving when it has not settled:
+/// beyond that, a tier that is not settled has something else wrong (a cluster down), not its
+/// release.
+pub const ARRIVING_SECS: i64 = 30 * 60;
+
 /// Whether `tier` is in its soak: its last change brought a newer release, and it has not run
-/// it settled for its soak time yet.
+/// it settled for its soak time yet — settled for less than its soak time, or not settled and
+/// the release arrived less than [`ARRIVING_SECS`] beyond its soak time ago.
 pub fn in_soak(fleet: &Fleet, tier: &str, now: Ts) -> bool {
     let Some(t) = fleet.tier(tier) else {
         return false;
@@ -35,8 +41,10 @@ pub fn in_soak(fleet: &Fleet, tier: &str, now: Ts) -> bool {
         return false;
     }
     match settled_at(fleet, t) {
-        None => true,
         Some(at) => at.secs_until(now) < i64::from(t.soak_secs),
+        None => t.updated_at.is_some_and(|arrived| {
+            arrived.secs_until(now) < i64::from(t.soak_secs) + ARRIVING_SECS
+        }),
     }
 }
 
@@ -61,7 +69,6 @@ pub fn gone_bad(fleet: &Fleet, now: Ts, policy: &GatePolicy) -> Vec<GoneBad> {
             .and_then(|v| v.failed())
             .map(|m| format!("verification failed: {}", m.detail));
         let alert = || {
-            let sets: Vec<_> = fleet.shopsets_of_tier(&t.name).collect();
             fleet
                 .alerts
                 .iter()
@@ -69,10 +76,9 @@ pub fn gone_bad(fleet: &Fleet, now: Ts, policy: &GatePolicy) -> Vec<GoneBad> {
                 // Only what started since the release reached the tier speaks of it: an alert
                 // the release it replaced left firing does not.
                 .filter(|a| t.updated_at.is_none_or(|changed| a.since >= changed))
-                .find(|a| {
-                    fleet.alert_touches_tier(a, &t.name)
-                        || sets.iter().any(|ss| fleet.alert_touches_shopset(a, ss))
-                })
+                // The tier's own alerts (by tier or ShopSet): a cluster's alert is the cluster's,
+                // not the release's.
+                .find(|a| fleet.alert_touches_tier(a, &t.name))
                 .map(|a| {
                     format!(
                         "alert {} ({}) fires on {}",
@@ -174,6 +180,15 @@ mod tests {
             ..Default::default()
         }));
         assert!(gone_bad(&marked, NOW, &GatePolicy::default()).is_empty());
+        // Long after the release arrived, a tier that is not settled (a cluster down) is not
+        // soaking it.
+        let mut stuck = soaking();
+        let mut app = stuck.app_for("P-1").cloned().expect("app");
+        app.health = HealthStatus::Unknown;
+        app.sync = SyncStatus::Unknown;
+        stuck.apply(FleetUpdate::AppUpserted(app));
+        assert!(in_soak(&stuck, "prod", NOW));
+        assert!(!in_soak(&stuck, "prod", NOW.plus_secs(ARRIVING_SECS + 120)));
         let mut back = f.clone();
         let mut tiers = back.tiers.clone();
         tiers[1].revision = Some(rev(4));

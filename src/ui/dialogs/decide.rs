@@ -187,10 +187,11 @@ impl DecideDialog {
         if let Some(why) = &self.refused {
             return Err(why.clone());
         }
-        let reason = self.typed();
-        if self.reason.is_some() && reason.is_empty() {
-            return Err(text::DECISION_NEEDS_REASON.into());
-        }
+        let reason = match &self.reason {
+            Some(_) => crate::domain::reason(&self.typed())
+                .map_err(|why| format!("{why}: {}", text::DECISION_NEEDS_REASON))?,
+            None => String::new(),
+        };
         let m = self.mutation.clone().ok_or_else(String::new)?;
         Ok(match m {
             Mutation::Halt { tier, .. } => Mutation::Halt { tier, reason },
