@@ -101,7 +101,7 @@ pub async fn executor(config: &Config, holder: Holder) -> Result<Executor, OpsEr
                 &config.lock.name,
                 config.lock.duration_secs,
             )
-            .seen_in(crate::state_dir().join(LEASES_SEEN)),
+            .seen_in(crate::state_dir().join(super::lease::LEASES_SEEN)),
         ),
         audit: Box::new(LiveAudit::new(
             AuditLog {
@@ -149,9 +149,6 @@ pub fn metrics(
         Some(p) => Ok(Some(Arc::new(super::prometheus::PrometheusClient::new(p)?))),
     }
 }
-
-/// What this host has seen of other holders' Leases, in the state directory.
-pub const LEASES_SEEN: &str = "leases-seen.json";
 
 /// How long asking what the session may write may take.
 const ACCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -23,6 +23,9 @@ use crate::ops::lock::LOCK_TTL_SECS;
 use crate::ops::lock::session_is_dead;
 use crate::ops::{Holder, LockStore, OpsError};
 
+/// What this host has seen of other holders' Leases, in the state directory.
+pub const LEASES_SEEN: &str = "leases-seen.json";
+
 /// The Lease `name` in `namespace`.
 pub struct LeaseLock {
     api: Api<Lease>,
@@ -147,7 +150,7 @@ fn uptime() -> (String, u64) {
 pub fn shared() -> &'static Sightings {
     static SHARED: std::sync::OnceLock<Sightings> = std::sync::OnceLock::new();
     SHARED.get_or_init(|| Sightings {
-        file: Some(crate::state_dir().join(super::executor::LEASES_SEEN)),
+        file: Some(crate::state_dir().join(LEASES_SEEN)),
         ..Sightings::default()
     })
 }

@@ -66,12 +66,20 @@ pub fn info<'a>(view: &View<'a>, name: &'a str, theme: &Theme) -> (String, Vec<L
             ),
         ));
     }
-    if let Some(prev) = &t.previous {
-        lines.push(kv(
+    match (&t.previous, &t.revision) {
+        // The last change went back: a rollback would bring the newer release back, which only
+        // a step may do.
+        (Some(prev), Some(now)) if prev.seq > now.seq => lines.push(kv(
+            theme,
+            "rolled back",
+            format!("from {} (no further rollback)", prev.label()),
+        )),
+        (Some(prev), _) => lines.push(kv(
             theme,
             "rollback to",
             format!("{}  {}", prev.label(), prev.subject),
-        ));
+        )),
+        (None, _) => {}
     }
     if let Some(g) = gate(fleet, name, now, view.policy, fleet.lock.as_ref(), view.me) {
         lines.push(Line::raw(""));
