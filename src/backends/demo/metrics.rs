@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::DemoFleet;
 use super::sim::Metric;
-use super::{DemoFleet, DemoOptions};
 use crate::domain::Ts;
 use crate::domain::release::Verification;
 use crate::domain::release::verify::{Compare, Series, Window};
@@ -48,15 +48,7 @@ type Read = (Ts, Vec<Option<crate::git::read::BranchState>>);
 impl DemoMetrics {
     /// Reads the demo directory at `dir` (which must hold a fleet).
     pub fn open(dir: &std::path::Path) -> Result<DemoMetrics, super::store::DemoError> {
-        let fleet = DemoFleet::open(&DemoOptions {
-            dir: dir.to_path_buf(),
-            scale: None,
-            seed: None,
-            scenario: None,
-            reset: false,
-            readonly: true,
-            created_at: None,
-        })?;
+        let fleet = DemoFleet::reopen(dir)?;
         Ok(DemoMetrics {
             fleet: Arc::new(Mutex::new((fleet, None))),
         })

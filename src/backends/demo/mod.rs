@@ -134,6 +134,20 @@ impl DemoFleet {
         })
     }
 
+    /// The fleet already in `dir`, opened again to be read by another part of this process:
+    /// reading it never creates one.
+    pub fn reopen(dir: &Path) -> Result<DemoFleet, DemoError> {
+        DemoFleet::open(&DemoOptions {
+            dir: dir.to_path_buf(),
+            scale: None,
+            seed: None,
+            scenario: None,
+            reset: false,
+            readonly: true,
+            created_at: None,
+        })
+    }
+
     pub fn dir(&self) -> &Path {
         &self.state.dir
     }
@@ -296,16 +310,7 @@ impl DemoFleet {
     /// The stores the demo's executor writes through; approvals and halts are `operator`'s.
     pub fn stores_for(&self, operator: &str) -> Result<Stores, DemoError> {
         let dir = &self.state.dir;
-        let reader = DemoFleet::open(&DemoOptions {
-            dir: dir.clone(),
-            scale: None,
-            seed: None,
-            scenario: None,
-            reset: false,
-            // The fleet is there: reading it never creates one.
-            readonly: true,
-            created_at: None,
-        })?;
+        let reader = DemoFleet::reopen(dir)?;
         let stores = Stores {
             fleet: Box::new(DemoReader(Arc::new(Mutex::new(DemoSource::new(reader))))),
             releases: Box::new(GitReleases {

@@ -226,18 +226,23 @@ pub(super) fn open_expire(app: &mut App) {
     app.view.modals.push(Modal::Expire(dialog));
 }
 
+/// The release guide's rows as this console computes them now.
+fn guide_rows(app: &App) -> Vec<crate::domain::release::GuideRow> {
+    guide(
+        &app.data.fleet,
+        app.data.now,
+        &app.session.policy,
+        &app.session.id,
+    )
+}
+
 /// `s` and `b`: the confirmation dialog for the selected tier (in the guide: the next tier).
 pub(super) fn open_confirm(app: &mut App, action: Action) {
     if !permitted(app, &[Capability::Lock]) || !idle(app) {
         return;
     }
     let tier = if app.view.modals.guide().is_some() {
-        let rows = guide(
-            &app.data.fleet,
-            app.data.now,
-            &app.session.policy,
-            &app.session.id,
-        );
+        let rows = guide_rows(app);
         let tier = match action {
             Action::Rollback => rows
                 .iter()
@@ -293,12 +298,7 @@ pub(super) fn open_decide(app: &mut App, action: Action) {
         return;
     }
     let tier = if app.view.modals.guide().is_some() {
-        let rows = guide(
-            &app.data.fleet,
-            app.data.now,
-            &app.session.policy,
-            &app.session.id,
-        );
+        let rows = guide_rows(app);
         match action {
             Action::ClearFailed => rows
                 .iter()
