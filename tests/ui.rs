@@ -816,6 +816,13 @@ fn the_open_dialog_follows_the_gate_live() {
     let d = app.view.modals.dialog().expect("still open");
     let refused = d.refused.clone().expect("refused");
     assert!(refused.contains("lower_tier_settled"), "{refused}");
+    // A refusal says so in its title, and offers only esc.
+    assert!(d.title.starts_with("Cannot promote"), "{}", d.title);
+    let s = screen(&app, "default");
+    assert!(
+        s.contains("Cannot promote") && s.contains("esc close"),
+        "{s}"
+    );
     assert!(
         update(&mut app, key(KeyCode::Enter)).is_empty(),
         "enter executes nothing"

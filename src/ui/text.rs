@@ -36,6 +36,15 @@ pub fn rollback_title(tier: &str) -> String {
     format!("Roll back '{tier}'")
 }
 
+/// The title of a step or rollback that cannot be made: a refusal says so in its title.
+pub fn refused_title(tier: &str, rollback: bool) -> String {
+    if rollback {
+        format!("Cannot roll back '{tier}'")
+    } else {
+        format!("Cannot promote '{tier}'")
+    }
+}
+
 pub fn too_small(w: u16, h: u16) -> String {
     format!(
         "The terminal is {w}×{h}; shopctl needs at least {}×{}.\nEnlarge the window, or press q to quit.",

@@ -120,6 +120,12 @@ impl ConfirmDialog {
             ta.set_placeholder_text(text::OVERRIDE_PLACEHOLDER);
             self.reason = Some(ta);
         }
+        // A refusal says so in its title; a confirmation names what enter does.
+        self.title = match (&refused, self.action) {
+            (Some(_), action) => text::refused_title(&self.tier, action == ReleaseAction::Rollback),
+            (None, ReleaseAction::Step) => text::promote_title(&self.tier),
+            (None, ReleaseAction::Rollback) => text::rollback_title(&self.tier),
+        };
         self.gate = gate;
         self.mutation = mutation;
         self.refused = refused;
