@@ -2848,18 +2848,54 @@ async fn a_prometheus_series_gone_bad_during_the_soak_rolls_the_tier_back_end_to
             .stderr(std::process::Stdio::piped());
         c.spawn().expect("the watcher starts")
     };
-    let watcher = watch();
-    // Good: a few looks, nothing happens.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Good: once prod-beta is measured (holding, samples in), a whole look does nothing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = common::shopctl_live(&file, &state, &["release", "status", "-o", "json"]).await;
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let measured = v["tiers"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["name"] == "prod-beta"))
+            .map(|t| t["verification"]["checks"][0]["status"].clone());
+        if measured == Some(json!("holding")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "measured within 60 s: {v}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let out = common::shopctl_live_with(
+        &file,
+        &state,
+        &[("SHOPCTL_OPERATOR", "release-watcher".into())],
+        &["release", "watch", "--once"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(common::git(&remote, &["rev-parse", "tier-2"]), before);
 
-    // The series goes bad; the watcher rolls prod-beta back.
+    // The series goes bad; the watcher says it rolled prod-beta back.
+    let mut watcher = watch();
+    let (said_tx, mut said_rx) = mpsc::unbounded_channel::<String>();
+    let stdout = watcher.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if said_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
     values.lock().expect("values")[0].1 = 0.08;
     let bad_at = Instant::now();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while common::git(&remote, &["rev-parse", "tier-2"]) == before {
-        assert!(Instant::now() < deadline, "rolled back within 60 s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let mut said = String::new();
+    while !said.contains("rolled back 'prod-beta'") {
+        match tokio::time::timeout(Duration::from_secs(60), said_rx.recv()).await {
+            Ok(Some(line)) => said.push_str(&(line + "\n")),
+            _ => panic!("rolled back within 60 s; the watcher said:\n{said}"),
+        }
     }
     let took = bad_at.elapsed();
     let _ = std::process::Command::new("kill")
@@ -2869,7 +2905,6 @@ async fn a_prometheus_series_gone_bad_during_the_soak_rolls_the_tier_back_end_to
         .await
         .expect("joined")
         .expect("the watcher ends");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{said}{}", stderr(&out));
     eprintln!("rolled back {took:?} after the series went bad");
     let after = common::git(&remote, &["rev-parse", "tier-2"]);
