@@ -98,7 +98,13 @@ impl ControlStore for DemoControls {
     async fn halt(&self, h: &Halt) -> Result<(), OpsError> {
         let h = h.clone();
         self.changing(move |c| {
-            c.halts.retain(|x| x.tier != h.tier);
+            // Under the file's lock: a halt made meanwhile by someone else stands, as theirs.
+            if let Some(other) = c.halts.iter().find(|x| x.tier == h.tier) {
+                return Err(OpsError::Changed(format!(
+                    "someone halted it meanwhile ({})",
+                    other.describe()
+                )));
+            }
             c.halts.push(h);
             Ok(())
         })
@@ -189,6 +195,16 @@ mod tests {
             at: Ts(1000),
         };
         store.halt(&halt).await.unwrap();
+        assert_eq!(read(dir.path()).unwrap().halts, vec![halt.clone()]);
+        // A second halt does not overwrite the first: it was made meanwhile.
+        let other = Halt {
+            by: "bob".into(),
+            ..halt.clone()
+        };
+        assert!(matches!(
+            store.halt(&other).await,
+            Err(OpsError::Changed(_))
+        ));
         assert_eq!(read(dir.path()).unwrap().halts, vec![halt]);
         // Only the halt that was seen: one made since is not lifted.
         assert!(store.resume(None, Some(Ts(999))).await.is_err());

@@ -470,6 +470,12 @@ fn decided(
     let (passed, detail) = match (tier.approval, target) {
         (Approval::None, _) => (true, "no approval needed".to_string()),
         (Approval::SecondPerson, None) => (false, "nothing to approve".to_string()),
+        // No change, nothing to approve (revision_differs says why nothing moves).
+        (Approval::SecondPerson, Some(to))
+            if tier.revision.as_ref().is_some_and(|r| r.id == to.id) =>
+        {
+            (true, "nothing to approve: no change".to_string())
+        }
         (Approval::SecondPerson, Some(_)) if unknown.is_some() => {
             (false, unknown.clone().unwrap_or_default())
         }
