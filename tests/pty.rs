@@ -229,6 +229,9 @@ fn an_operator_steps_a_release_drains_with_the_typed_name_and_quits() {
     pty.send("2jj");
     pty.send("s");
     pty.wait_for("Promote");
+    // As an operator reads it: enter once the gate shows beta verified (measured a moment
+    // after the console's first read; until then the gate fails closed).
+    pty.wait_for("✓ verified");
     pty.send("\r");
     pty.wait_for("pushed");
     // The console follows the step until it settles (holding the lock); nothing else starts
