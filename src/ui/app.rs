@@ -360,6 +360,11 @@ impl App {
     }
 
     /// The keys of a pane's visible rows.
+    /// Where the main view's panes are now (the Alerts pane as tall as its rows need).
+    pub fn areas(&self) -> super::layout::MainAreas {
+        super::layout::main(self.view.size, self.keys_of(PaneId::Alerts).len())
+    }
+
     pub fn keys_of(&self, pane: PaneId) -> Vec<String> {
         panes::keys_of(&self.data.fleet, pane, &self.pane(pane).filter)
     }

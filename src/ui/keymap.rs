@@ -1355,6 +1355,51 @@ pub fn footer(ctx: Context, readonly: bool) -> impl Iterator<Item = &'static Bin
     bindings(readonly).filter(move |b| b.footer && b.contexts.contains(&ctx))
 }
 
+/// What each pane's footer offers, most useful first; moving between panes, help and quit
+/// follow. `?` shows every key.
+fn pane_actions(pane: PaneId) -> &'static [Action] {
+    match pane {
+        PaneId::Clusters => &[
+            Action::Open,
+            Action::Drain,
+            Action::Restore,
+            Action::FindShop,
+            Action::Filter,
+        ],
+        PaneId::Tiers => &[
+            Action::Step,
+            Action::Rollback,
+            Action::Guide,
+            Action::Open,
+            Action::Approve,
+            Action::Halt,
+            Action::ClearFailed,
+            Action::Filter,
+        ],
+        PaneId::ShopSets => &[Action::Open, Action::FindShop, Action::Filter],
+        PaneId::Apps => &[Action::Open, Action::Filter],
+        PaneId::Alerts => &[
+            Action::Open,
+            Action::Silence,
+            Action::Unsilence,
+            Action::Filter,
+        ],
+    }
+}
+
+/// The main view's footer with `pane` focused: that pane's keys (see [`pane_actions`]), then
+/// `tab`, help and quit. A read-only console offers no key that changes the fleet.
+pub fn pane_footer(pane: PaneId, readonly: bool) -> Vec<&'static Binding> {
+    let main = |a: Action| {
+        bindings(readonly).find(|b| b.action == a && b.contexts.contains(&Context::Main))
+    };
+    pane_actions(pane)
+        .iter()
+        .chain(&[Action::NextPane, Action::Help, Action::Quit])
+        .filter_map(|a| main(*a))
+        .collect()
+}
+
 /// The footer of the wall or the replay player: its keys in the table's order, each by its first
 /// key (`tab next view`), as rebound; the wall ends with the main view's help and quit, which it
 /// answers too.

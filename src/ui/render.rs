@@ -9,7 +9,7 @@ use super::app::App;
 use super::app::Freshness;
 use super::keymap;
 use super::layout;
-use super::panes::{self, PaneId, PanesView};
+use super::panes::{self, PanesView};
 use super::state::{FilterTarget, View};
 use super::theme::Theme;
 use super::{symbols, text};
@@ -45,7 +45,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             });
         return;
     }
-    let areas = layout::main(size);
+    let mut areas = app.areas();
     header(app, theme, frame, areas.header);
     if !app.view.modals.render_body(&view, theme, frame) {
         let panes = PanesView {
@@ -57,9 +57,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             waiting: !app.has_data(),
             tiers_note: tiers_note(app, theme),
         };
-        for pane in PaneId::ALL {
-            panes::render(&panes, app.pane(pane), theme, frame, areas.pane(pane), pane);
-        }
+        panes::render_all(&panes, &|p| app.pane(p), theme, frame, &mut areas);
     }
     footer(app, theme, frame, areas.footer);
     app.view
@@ -139,122 +137,214 @@ fn tiers_note<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
     note
 }
 
+/// A part of the header: its long and short forms, and when it gives way (0: never; the
+/// highest rank is dropped first when even the short forms do not fit).
+struct Part {
+    long: String,
+    short: String,
+    style: ratatui::style::Style,
+    drop: u8,
+}
+
+impl Part {
+    fn new(
+        long: impl Into<String>,
+        short: impl Into<String>,
+        style: ratatui::style::Style,
+        drop: u8,
+    ) -> Self {
+        Part {
+            long: long.into(),
+            short: short.into(),
+            style,
+            drop,
+        }
+    }
+}
+
+/// The header's parts in the width, as spans: long forms when they all fit, else short forms,
+/// then the least important parts dropped until the rest fit. What matters in an incident (a
+/// halt, the shops down, invariants, freshness) is never dropped.
+fn header_spans(
+    left: Vec<Part>,
+    right: Vec<Part>,
+    width: u16,
+    theme: &Theme,
+) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
+    let sep_w = |long: bool| if long { 3 } else { 1 };
+    let w = |p: &Part, long: bool| {
+        unicode_width::UnicodeWidthStr::width(if long {
+            p.long.as_str()
+        } else {
+            p.short.as_str()
+        })
+    };
+    let total = |kept: &[bool], long: bool| -> usize {
+        let l: Vec<&Part> = left
+            .iter()
+            .zip(kept)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| p)
+            .collect();
+        let lw: usize =
+            l.iter().map(|p| w(p, long)).sum::<usize>() + l.len().saturating_sub(1) * sep_w(long);
+        let rw: usize = right.iter().map(|p| w(p, long)).sum::<usize>() + right.len();
+        lw + 1 + rw
+    };
+    let width = usize::from(width);
+    let mut kept = vec![true; left.len()];
+    let long = total(&kept, true) <= width;
+    while !long && total(&kept, false) > width {
+        let Some(i) = (0..left.len())
+            .filter(|&i| kept[i] && left[i].drop > 0)
+            .max_by_key(|&i| (left[i].drop, i))
+        else {
+            break;
+        };
+        kept[i] = false;
+    }
+    let text = |p: &Part| {
+        if long {
+            p.long.clone()
+        } else {
+            p.short.clone()
+        }
+    };
+    let mut l = Vec::new();
+    for (p, _) in left.iter().zip(&kept).filter(|(_, k)| **k) {
+        if !l.is_empty() {
+            l.push(Span::styled(if long { " │ " } else { "│" }, theme.header()));
+        }
+        l.push(Span::styled(text(p), p.style));
+    }
+    let r = right
+        .iter()
+        .flat_map(|p| {
+            [
+                Span::styled(text(p), p.style),
+                Span::styled(" ", theme.header()),
+            ]
+        })
+        .collect();
+    (l, r)
+}
+
 fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let now = app.data.now;
-    // Narrow terminals get short words so the outage and freshness stay visible.
-    let narrow = area.width < 110;
-    let sep = || Span::styled(if narrow { "│" } else { " │ " }, theme.header());
-    let mut left = vec![
-        Span::styled(
-            " shopctl ",
-            theme.header().add_modifier(ratatui::style::Modifier::BOLD),
-        ),
-        Span::styled(app.data.fleet.name.clone(), theme.header()),
-        sep(),
-        Span::styled(app.session.info.mode, theme.header()),
-        sep(),
-    ];
-    if let Some(label) = text::replay_label(app.session.replay.as_ref(), app.data.now, narrow) {
-        left.push(Span::styled(
-            label,
+    let bold = theme.header().add_modifier(ratatui::style::Modifier::BOLD);
+    let mut left = vec![Part::new(
+        format!(" shopctl {}", app.data.fleet.name),
+        format!(" {}", app.data.fleet.name),
+        bold,
+        0,
+    )];
+    left.push(Part::new(
+        app.session.info.mode,
+        app.session.info.mode,
+        theme.header(),
+        5,
+    ));
+    if let Some(long) = text::replay_label(app.session.replay.as_ref(), now, false) {
+        let short = text::replay_label(app.session.replay.as_ref(), now, true).unwrap_or_default();
+        left.push(Part::new(
+            long,
+            short,
             theme
                 .warn()
                 .add_modifier(ratatui::style::Modifier::REVERSED),
+            0,
         ));
+    } else if app.readonly() {
+        left.push(Part::new(text::READ_ONLY, "RO", theme.header(), 0));
     } else {
-        left.push(Span::styled(
-            match (app.readonly(), narrow) {
-                (true, false) => text::READ_ONLY,
-                (false, false) => text::READ_WRITE,
-                (true, true) => "RO",
-                (false, true) => "RW",
-            },
-            theme.header(),
-        ));
+        left.push(Part::new(text::READ_WRITE, "RW", theme.header(), 4));
     }
-    left.push(sep());
     // A halt of every promotion is the first thing anyone looking should see.
     if let Some(h) = app.data.fleet.controls.fleet_halt() {
-        left.push(Span::styled(
-            if narrow {
-                "✗ HALTED".to_string()
-            } else {
-                format!("✗ HALTED by {}: {}", h.by, h.reason)
-            },
+        left.push(Part::new(
+            format!("✗ HALTED by {}: {}", h.by, h.reason),
+            "✗ HALTED",
             theme
                 .danger()
                 .add_modifier(ratatui::style::Modifier::REVERSED),
+            0,
         ));
-        left.push(sep());
     }
     match app.data.fleet.lock_holder(now) {
-        _ if app.data.fleet.lock_problem.is_some() => left.push(Span::styled(
-            if narrow {
-                "✗ lock?"
-            } else {
-                "✗ lock unreadable"
-            },
+        _ if app.data.fleet.lock_problem.is_some() => left.push(Part::new(
+            "✗ lock unreadable",
+            "✗ lock?",
             theme.danger().patch(theme.header()),
+            0,
         )),
-        Some(l) => left.push(Span::styled(
-            text::locked_by(l, &app.session.id, &app.session.operator),
-            theme.warn().patch(theme.header()),
-        )),
-        None => left.push(Span::styled(
-            if narrow {
-                text::UNLOCKED
-            } else {
-                text::LOCK_FREE
-            },
+        Some(l) => {
+            let by = text::locked_by(l, &app.session.id, &app.session.operator);
+            left.push(Part::new(
+                by,
+                format!("⚿ {}", l.holder),
+                theme.warn().patch(theme.header()),
+                2,
+            ))
+        }
+        None => left.push(Part::new(
+            text::LOCK_FREE,
+            text::UNLOCKED,
             theme.header(),
+            3,
         )),
     }
     let violations = app.data.fleet.violations().len();
     if violations > 0 {
-        left.push(sep());
-        left.push(Span::styled(
+        left.push(Part::new(
             format!(
                 "✗ {violations} invariant{}",
                 if violations == 1 { "" } else { "s" }
             ),
+            format!("✗{violations} inv"),
             theme.danger(),
+            0,
         ));
     }
     let (down, one_leg) = app.data.fleet.shops_affected_by_outage();
     if down + one_leg > 0 {
-        left.push(sep());
-        left.push(Span::styled(
-            if narrow {
-                format!("✗{down} down {one_leg} 1-leg")
-            } else {
-                format!("✗ {down} shops down, {one_leg} on one leg")
-            },
+        left.push(Part::new(
+            format!("✗ {down} shops down, {one_leg} on one leg"),
+            format!("✗{down} down {one_leg} 1-leg"),
             theme.danger(),
+            0,
         ));
     }
     let freshness = app.freshness();
-    let fresh = text::freshness(&freshness, true);
     let fresh_style = match freshness {
         Freshness::Connecting | Freshness::Loading(_) => theme.progress(),
         Freshness::Live => theme.ok(),
         Freshness::Stale { .. } => theme.danger(),
     };
     let right = vec![
-        Span::styled(format!("{} UTC ", now.hhmm()), theme.header()),
-        Span::styled(format!(" {fresh} "), fresh_style),
+        Part::new(format!("{} UTC", now.hhmm()), now.hhmm(), theme.header(), 0),
+        Part::new(
+            format!(" {}", text::freshness(&freshness, true)),
+            text::freshness(&freshness, false),
+            fresh_style,
+            0,
+        ),
     ];
+    let (mut left, right) = header_spans(left, right, area.width, theme);
     let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
     let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
+    // The context in the room left, shortened if need be, else not at all.
     let room = usize::from(area.width.saturating_sub(left_w + right_w + 4));
     if room >= 12 {
-        let ctx = &app.session.info.context;
-        let shown = if ctx.chars().count() > room {
-            format!("{}…", ctx.chars().take(room - 1).collect::<String>())
+        let sep = if left.iter().any(|s| s.content == " │ ") {
+            " │ "
         } else {
-            ctx.clone()
+            "│"
         };
-        left.push(sep());
-        left.push(Span::styled(shown, theme.header()));
+        left.push(Span::styled(sep, theme.header()));
+        left.push(Span::styled(
+            text::fit(&app.session.info.context, room).into_owned(),
+            theme.header(),
+        ));
     }
     let left_w: u16 = left.iter().map(|s| s.width() as u16).sum();
     let [l, _, r] = Layout::horizontal([
@@ -266,7 +356,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Block::new().style(theme.header()), area);
     frame.render_widget(Paragraph::new(Line::from(left)).style(theme.header()), l);
     if left_w > l.width && l.width > 0 {
-        // Cut text says so, rather than running into the clock ("274 down 417:51").
+        // Cut text says so, rather than running into the clock.
         let last = Rect::new(l.x + l.width - 1, l.y, 1, 1);
         frame.render_widget(Span::styled("…", theme.header()), last);
     }
@@ -306,9 +396,13 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
         _ => &[],
     };
-    let keys: Vec<&keymap::Binding> = keymap::footer(app.context(), app.readonly())
-        .filter(|b| !idle.contains(&b.action))
-        .collect();
+    let keys: Vec<&keymap::Binding> = if app.context() == keymap::Context::Main {
+        keymap::pane_footer(app.view.focus, app.readonly())
+    } else {
+        keymap::footer(app.context(), app.readonly())
+            .filter(|b| !idle.contains(&b.action))
+            .collect()
+    };
     // A problem, a running drain or a message takes the footer, but for how to get help and
     // quit at its end.
     let message = app
@@ -361,13 +455,43 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(exits_w)]).areas(area);
     match message {
-        Some((text, style)) => frame.render_widget(
-            Line::styled(
-                text::fit(&text, usize::from(left.width.saturating_sub(1))).into_owned(),
-                style,
-            ),
-            left,
-        ),
+        Some((said, style)) => {
+            // A message longer than the line gets the rows above it (up to three in all, over
+            // the panes' bottom edge), so a failure's reason is read whole; `m` has the rest.
+            let room = usize::from(left.width.saturating_sub(1)).max(1);
+            let mut lines = text::wrap(&said, room);
+            let most = usize::from(area.y.min(2)) + 1;
+            if lines.len() > most {
+                let rest = lines[most - 1..].join(" ");
+                lines.truncate(most - 1);
+                lines.push(text::fit(&rest, room).into_owned());
+            }
+            let n = lines.len() as u16;
+            let band = Rect {
+                y: area.y + 1 - n,
+                height: n,
+                ..left
+            };
+            // The rows above the footer are the band's whole width, not a cut through a border.
+            let above = Rect {
+                y: band.y,
+                height: n - 1,
+                ..area
+            };
+            frame.render_widget(Clear, above);
+            frame.render_widget(Block::new().style(theme.base()), above);
+            frame.render_widget(Clear, band);
+            frame.render_widget(
+                Paragraph::new(
+                    lines
+                        .into_iter()
+                        .map(|l| Line::styled(l, style))
+                        .collect::<Vec<_>>(),
+                )
+                .style(theme.base()),
+                band,
+            );
+        }
         None => {
             // A column apart from the keys, however long its label.
             if let Some(run) = &app.op.drain_run {

@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
-use super::{PaneView, styled};
+use super::{Column, PaneView, free_text, styled, value};
 use crate::domain::time::age;
 use crate::domain::{Alert, Fleet, Ts};
 use crate::ui::state::Scope;
@@ -53,21 +52,21 @@ impl PaneView for AlertsPane {
         }
     }
 
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+    fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
             vec![
-                ("SEVERITY", Constraint::Length(10)),
-                ("ALERT", Constraint::Length(22)),
-                ("SCOPE", Constraint::Length(16)),
-                ("AGE", Constraint::Fill(1)),
+                value("SEVERITY", 0),
+                value("ALERT", 0),
+                value("SCOPE", 1),
+                value("AGE", 2),
             ]
         } else {
             vec![
-                ("SEVERITY", Constraint::Length(10)),
-                ("ALERT", Constraint::Length(22)),
-                ("SCOPE", Constraint::Length(16)),
-                ("AGE", Constraint::Length(4)),
-                ("SUMMARY", Constraint::Fill(1)),
+                value("SEVERITY", 0),
+                value("ALERT", 0),
+                value("SCOPE", 1),
+                value("AGE", 2),
+                free_text("SUMMARY", 3, 12),
             ]
         }
     }

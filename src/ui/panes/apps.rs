@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
-use super::{PaneView, styled};
+use super::{Column, PaneView, styled, value};
 use crate::domain::time::age;
 use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
 use crate::ui::state::Scope;
@@ -39,21 +38,17 @@ impl PaneView for AppsPane {
         })
     }
 
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+    fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
-            vec![
-                ("SET", Constraint::Length(5)),
-                ("SYNC", Constraint::Length(11)),
-                ("HEALTH", Constraint::Fill(1)),
-            ]
+            vec![value("SET", 0), value("SYNC", 0), value("HEALTH", 0)]
         } else {
             vec![
-                ("APP", Constraint::Length(13)),
-                ("SYNC", Constraint::Length(11)),
-                ("HEALTH", Constraint::Length(13)),
-                ("OPERATION", Constraint::Length(11)),
-                ("REV", Constraint::Length(7)),
-                ("SYNCED", Constraint::Fill(1)),
+                value("APP", 0),
+                value("SYNC", 0),
+                value("HEALTH", 0),
+                value("OPERATION", 2),
+                value("REV", 3),
+                value("SYNCED", 1),
             ]
         }
     }

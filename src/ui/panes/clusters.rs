@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
-use super::{PaneView, styled};
+use super::{Column, PaneView, styled, value};
 use crate::domain::{Cluster, Fleet, Ts};
 use crate::ui::state::Scope;
 use crate::ui::symbols;
@@ -36,24 +35,24 @@ impl PaneView for ClustersPane {
         matches!(scope, Scope::Cluster(name) if *name == c.name)
     }
 
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+    fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
             vec![
-                ("NAME", Constraint::Length(4)),
-                ("PROV", Constraint::Length(7)),
-                ("STATE", Constraint::Length(11)),
-                ("NODES", Constraint::Length(5)),
-                ("SETS", Constraint::Length(4)),
+                value("NAME", 0),
+                value("PROV", 3),
+                value("STATE", 0),
+                value("NODES", 2),
+                value("SETS", 1),
             ]
         } else {
             vec![
-                ("NAME", Constraint::Length(6)),
-                ("PROVIDER", Constraint::Length(8)),
-                ("FD", Constraint::Length(4)),
-                ("STATE", Constraint::Length(11)),
-                ("NODES", Constraint::Length(5)),
-                ("SETS", Constraint::Length(4)),
-                ("VERSION", Constraint::Fill(1)),
+                value("NAME", 0),
+                value("PROVIDER", 3),
+                value("FD", 4),
+                value("STATE", 0),
+                value("NODES", 2),
+                value("SETS", 1),
+                value("VERSION", 5),
             ]
         }
     }

@@ -43,7 +43,8 @@ pub trait PaneView {
     fn haystack(item: &Self::Item) -> String;
     /// Does the row belong to the highlighted cluster or tier?
     fn related(fleet: &Fleet, item: &Self::Item, scope: &Scope) -> bool;
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)>;
+    /// The columns, left to right (see [`Column`]).
+    fn columns(narrow: bool, view: &PanesView<'_>) -> Vec<Column>;
     fn cells<'a>(
         fleet: &'a Fleet,
         item: &'a Self::Item,
@@ -89,27 +90,221 @@ pub fn keys_of(fleet: &Fleet, pane: PaneId, filter: &str) -> Vec<String> {
     }
 }
 
-pub fn render(
+/// Draws the five panes: each pane's width first follows what its rows need — a pane with
+/// room to spare gives it to its neighbour in the same row whose text would be cut — then its
+/// columns share the width by their priorities.
+pub fn render_all<'s>(
+    view: &PanesView<'_>,
+    state: &dyn Fn(PaneId) -> &'s ListState,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    areas: &mut super::layout::MainAreas,
+) {
+    areas.share(|pane, area| want(view, state(pane), theme, area, pane));
+    for pane in PaneId::ALL {
+        let f = match pane {
+            PaneId::Clusters => render_pane::<clusters::ClustersPane>,
+            PaneId::Tiers => render_pane::<tiers::TiersPane>,
+            PaneId::ShopSets => render_pane::<shopsets::ShopSetsPane>,
+            PaneId::Apps => render_pane::<apps::AppsPane>,
+            PaneId::Alerts => render_pane::<alerts::AlertsPane>,
+        };
+        f(view, state(pane), theme, frame, areas.pane(pane), pane);
+    }
+}
+
+/// The width a pane would like at about `area`'s width: every column whole, borders included.
+fn want(view: &PanesView<'_>, state: &ListState, theme: &Theme, area: Rect, pane: PaneId) -> u16 {
+    let f = match pane {
+        PaneId::Clusters => want_of::<clusters::ClustersPane>,
+        PaneId::Tiers => want_of::<tiers::TiersPane>,
+        PaneId::ShopSets => want_of::<shopsets::ShopSetsPane>,
+        PaneId::Apps => want_of::<apps::AppsPane>,
+        PaneId::Alerts => want_of::<alerts::AlertsPane>,
+    };
+    f(view, state, theme, area, pane)
+}
+
+fn want_of<V: PaneView>(
     view: &PanesView<'_>,
     state: &ListState,
     theme: &Theme,
-    frame: &mut Frame<'_>,
     area: Rect,
     pane: PaneId,
-) {
-    let f = match pane {
-        PaneId::Clusters => render_pane::<clusters::ClustersPane>,
-        PaneId::Tiers => render_pane::<tiers::TiersPane>,
-        PaneId::ShopSets => render_pane::<shopsets::ShopSetsPane>,
-        PaneId::Apps => render_pane::<apps::AppsPane>,
-        PaneId::Alerts => render_pane::<alerts::AlertsPane>,
+) -> u16 {
+    let page = Page::<V>::of(view, state, area, pane);
+    let inner = area.width.saturating_sub(2);
+    let (columns, cells, widths) = laid_out(view, &page, theme, inner);
+    if cells.is_empty() {
+        // The headers (text at its least) or the pane's message, whichever is wider.
+        let headers: u16 = columns
+            .iter()
+            .map(|c| header_width(c).min(c.text_min.unwrap_or(u16::MAX)) + 1)
+            .sum();
+        let message = page.empty_message(view).0.chars().count() as u16 + 2;
+        return 2 + (1 + headers).max(message);
+    }
+    // The columns it keeps at this width, each whole: what a pane that drops columns leaves
+    // blank can go to a neighbour, and cut text asks for more.
+    2 + 1
+        + natural(&columns, &cells)
+            .iter()
+            .zip(&widths)
+            .filter(|(_, w)| w.is_some())
+            .map(|(n, _)| n + 1)
+            .sum::<u16>()
+}
+
+/// The columns a pane shows in `inner` cells, their cells and widths: the wide form when it
+/// keeps at least as many columns as the narrow form would, else the narrow form.
+#[allow(clippy::type_complexity)]
+fn laid_out<'a, V: PaneView>(
+    view: &PanesView<'a>,
+    page: &Page<'a, V>,
+    theme: &Theme,
+    inner: u16,
+) -> (Vec<Column>, Vec<Vec<Line<'a>>>, Vec<Option<u16>>) {
+    let form = |narrow: bool| {
+        let columns = V::columns(narrow, view);
+        let cells = page.cells(view, theme, narrow);
+        let widths = fit_columns(&columns, &natural(&columns, &cells), inner);
+        (columns, cells, widths)
     };
-    f(view, state, theme, frame, area, pane);
+    let wide = form(false);
+    if inner >= V::WIDE_FROM || wide.2.iter().all(Option::is_some) {
+        return wide;
+    }
+    let narrow = form(true);
+    // The form that fits, keeping more columns; the wide one when they tie.
+    let score = |(columns, cells, widths): &(Vec<Column>, Vec<Vec<Line<'_>>>, Vec<Option<u16>>)| {
+        let natural = natural(columns, cells);
+        let used = 1 + widths
+            .iter()
+            .zip(columns.iter().zip(natural))
+            .filter(|(w, _)| w.is_some())
+            .map(|(_, (c, n))| c.text_min.map_or(n, |m| n.min(m)) + 1)
+            .sum::<u16>();
+        (used <= inner, widths.iter().filter(|w| w.is_some()).count())
+    };
+    if score(&wide) >= score(&narrow) {
+        wide
+    } else {
+        narrow
+    }
 }
 
 /// Rows of a table that fit in a pane of this outer height (border and header line excluded).
 pub fn page_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(3)).max(1)
+}
+
+/// The rows a pane shows now: its filtered rows, the selection and the first row on screen.
+struct Page<'a, V: PaneView> {
+    rows: Vec<&'a V::Item>,
+    total: usize,
+    selected: Option<usize>,
+    offset: usize,
+    len: usize,
+}
+
+impl<'a, V: PaneView> Page<'a, V> {
+    fn of(view: &PanesView<'a>, state: &ListState, area: Rect, pane: PaneId) -> Self {
+        let focused = view.focus == Some(pane);
+        let rows = filtered::<V>(view.fleet, &state.filter);
+        let total = if state.filter.is_empty() {
+            rows.len()
+        } else {
+            V::items(view.fleet).len()
+        };
+        let selected = state
+            .selected
+            .as_ref()
+            .and_then(|k| rows.iter().position(|i| V::key(i) == *k))
+            .or(if rows.is_empty() { None } else { Some(0) });
+        let page = page_rows(area.height);
+        let mut offset = state.offset.min(rows.len().saturating_sub(1));
+        // The rows related to the highlighted cluster or tier are scrolled into view in the
+        // panes that do not have the keys.
+        if let Some(scope) = view.scope.filter(|s| !focused && pane != s.pane()) {
+            let related: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| V::related(view.fleet, i, scope))
+                .map(|(n, _)| n)
+                .collect();
+            let shown = offset..offset + page;
+            if let Some(first) = related.first()
+                && !related.iter().any(|n| shown.contains(n))
+            {
+                offset = (*first).min(rows.len().saturating_sub(page));
+            }
+        }
+        let len = page.min(rows.len().saturating_sub(offset));
+        Page {
+            rows,
+            total,
+            selected,
+            offset,
+            len,
+        }
+    }
+
+    fn shown(&self) -> impl Iterator<Item = (usize, &'a V::Item)> + '_ {
+        self.rows
+            .iter()
+            .copied()
+            .enumerate()
+            .skip(self.offset)
+            .take(self.len)
+    }
+
+    fn cells(&self, view: &PanesView<'a>, theme: &Theme, narrow: bool) -> Vec<Vec<Line<'a>>> {
+        self.shown()
+            .map(|(_, item)| V::cells(view.fleet, item, theme, narrow, view.now, view.policy))
+            .collect()
+    }
+
+    /// What an empty pane says, and in which style.
+    fn empty_message(&self, view: &PanesView<'_>) -> (String, Which) {
+        if self.total > 0 {
+            (super::text::NO_MATCH.to_string(), Which::Muted)
+        } else if let Some(why) = V::unknown(view.fleet) {
+            (why, Which::Danger)
+        } else if view.waiting {
+            (super::text::WAITING_FOR_DATA.to_string(), Which::Progress)
+        } else {
+            (V::EMPTY.to_string(), Which::Ok)
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Muted,
+    Danger,
+    Progress,
+    Ok,
+}
+
+fn header_width(c: &Column) -> u16 {
+    c.title.chars().count() as u16
+}
+
+/// Each column's widest cell on the page, its title included.
+fn natural(columns: &[Column], cells: &[Vec<Line<'_>>]) -> Vec<u16> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            cells
+                .iter()
+                .filter_map(|row| row.get(n))
+                .map(|l| l.width() as u16)
+                .max()
+                .unwrap_or(0)
+                .max(header_width(c))
+        })
+        .collect()
 }
 
 fn render_pane<V: PaneView>(
@@ -121,47 +316,22 @@ fn render_pane<V: PaneView>(
     pane: PaneId,
 ) {
     let focused = view.focus == Some(pane);
-    let rows = filtered::<V>(view.fleet, &state.filter);
-    let total = if state.filter.is_empty() {
-        rows.len()
-    } else {
-        V::items(view.fleet).len()
-    };
-    let selected = state
-        .selected
-        .as_ref()
-        .and_then(|k| rows.iter().position(|i| V::key(i) == *k))
-        .or(if rows.is_empty() { None } else { Some(0) });
-    let narrow = area.width.saturating_sub(2) < V::WIDE_FROM;
-    let block = pane_block(theme, view, pane, focused, rows.len(), total, &state.filter);
-    let page = page_rows(area.height);
-    let mut offset = state.offset.min(rows.len().saturating_sub(1));
-    // The rows related to the highlighted cluster or tier are scrolled into view in the panes
-    // that do not have the keys.
-    if let Some(scope) = view.scope.filter(|s| !focused && pane != s.pane()) {
-        let related: Vec<usize> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| V::related(view.fleet, i, scope))
-            .map(|(n, _)| n)
-            .collect();
-        let shown = offset..offset + page;
-        if let Some(first) = related.first()
-            && !related.iter().any(|n| shown.contains(n))
-        {
-            offset = (*first).min(rows.len().saturating_sub(page));
-        }
-    }
-    let columns = V::columns(narrow);
-    let widths = column_widths(&columns, area.width.saturating_sub(2));
-    let body: Vec<Row<'_>> = rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(page)
-        .map(|(i, item)| {
+    let page = Page::<V>::of(view, state, area, pane);
+    let block = pane_block(
+        theme,
+        view,
+        pane,
+        focused,
+        page.rows.len(),
+        page.total,
+        &state.filter,
+    );
+    let (columns, cells, widths) = laid_out(view, &page, theme, area.width.saturating_sub(2));
+    let body: Vec<Row<'_>> = page
+        .shown()
+        .zip(cells)
+        .map(|((i, item), lines)| {
             let related = view.scope.is_some_and(|s| V::related(view.fleet, item, s));
-            let lines = V::cells(view.fleet, item, theme, narrow, view.now, view.policy);
             let marker = if related {
                 Span::styled(super::symbols::RELATED, theme.related())
             } else {
@@ -171,14 +341,15 @@ fn render_pane<V: PaneView>(
                 .chain(
                     lines
                         .into_iter()
-                        .zip(widths.iter().skip(1).chain(std::iter::repeat(&u16::MAX)))
-                        .map(|(line, w)| Cell::from(super::text::fit_line(line, *w))),
+                        .zip(&widths)
+                        .filter_map(|(line, w)| w.map(|w| (line, w)))
+                        .map(|(line, w)| Cell::from(super::text::fit_line(on_row(line), w))),
                 )
                 .collect();
             let row = Row::new(cells);
-            if Some(i) == selected && focused {
+            if Some(i) == page.selected && focused {
                 row.style(theme.selected())
-            } else if Some(i) == selected {
+            } else if Some(i) == page.selected {
                 row.style(theme.base().add_modifier(ratatui::style::Modifier::BOLD))
             } else if related {
                 row.style(theme.related())
@@ -187,25 +358,31 @@ fn render_pane<V: PaneView>(
             }
         })
         .collect();
-    let widths: Vec<Constraint> = std::iter::once(Constraint::Length(1))
-        .chain(columns.iter().map(|(_, w)| *w))
+    let constraints: Vec<Constraint> = std::iter::once(Constraint::Length(1))
+        .chain(widths.iter().flatten().map(|w| Constraint::Length(*w)))
         .collect();
-    let header = Row::new(std::iter::once(Cell::from(" ")).chain(header_cells(&columns)))
-        .style(theme.muted());
-    let table = Table::new(body, widths)
+    let header = Row::new(
+        std::iter::once(Cell::from(" ")).chain(
+            columns
+                .iter()
+                .zip(&widths)
+                .filter(|(_, w)| w.is_some())
+                .map(|(c, _)| Cell::from(c.title)),
+        ),
+    )
+    .style(theme.muted());
+    let table = Table::new(body, constraints)
         .header(header)
         .block(block)
         .column_spacing(1);
     frame.render_widget(table, area);
-    if rows.is_empty() {
-        let (msg, style) = if total > 0 {
-            (super::text::NO_MATCH.to_string(), theme.muted())
-        } else if let Some(why) = V::unknown(view.fleet) {
-            (why, theme.danger())
-        } else if view.waiting {
-            (super::text::WAITING_FOR_DATA.to_string(), theme.progress())
-        } else {
-            (V::EMPTY.to_string(), theme.ok())
+    if page.rows.is_empty() {
+        let (msg, which) = page.empty_message(view);
+        let style = match which {
+            Which::Muted => theme.muted(),
+            Which::Danger => theme.danger(),
+            Which::Progress => theme.progress(),
+            Which::Ok => theme.ok(),
         };
         let inner = Rect {
             x: area.x + 3,
@@ -219,23 +396,14 @@ fn render_pane<V: PaneView>(
     }
 }
 
-/// The widths the table gives its columns (the marker column first), as ratatui's `Table` lays
-/// them out: so each cell can be shortened to its width at a word, never cut mid-word.
-fn column_widths(columns: &[(&'static str, Constraint)], inner: u16) -> Vec<u16> {
-    let widths = std::iter::once(Constraint::Length(1)).chain(columns.iter().map(|(_, w)| *w));
-    ratatui::layout::Layout::horizontal(widths)
-        .flex(ratatui::layout::Flex::Start)
-        .spacing(1)
-        .split(Rect::new(0, 0, inner, 1))
-        .iter()
-        .map(|r| r.width)
-        .collect()
-}
-
-fn header_cells<'a>(
-    columns: &'a [(&'static str, Constraint)],
-) -> impl Iterator<Item = Cell<'static>> + 'a {
-    columns.iter().map(|(t, _)| Cell::from(*t))
+/// A cell's line without background colours of its own, so the row's highlight runs
+/// unbroken through every cell.
+fn on_row(mut line: Line<'_>) -> Line<'_> {
+    line.style.bg = None;
+    for span in &mut line.spans {
+        span.style.bg = None;
+    }
+    line
 }
 
 fn pane_block<'a>(
@@ -278,6 +446,85 @@ fn pane_block<'a>(
             ratatui::widgets::BorderType::Plain
         })
         .title(Line::from(title))
+}
+
+/// A column of a pane: what it is called and what gives way when the pane is short of room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub title: &'static str,
+    /// Dropped whole when the pane is too narrow for every column, the highest first (ties:
+    /// the rightmost first); 0 is never dropped.
+    pub drop: u8,
+    /// Free text (a subject, a summary), shortened at a word down to this width when room is
+    /// short. `None`: a value shown whole or not at all — its widest cell is its width, so a
+    /// symbol never loses its word.
+    pub text_min: Option<u16>,
+}
+
+/// A value column.
+pub const fn value(title: &'static str, drop: u8) -> Column {
+    Column {
+        title,
+        drop,
+        text_min: None,
+    }
+}
+
+/// A free-text column.
+pub const fn free_text(title: &'static str, drop: u8, min: u16) -> Column {
+    Column {
+        title,
+        drop,
+        text_min: Some(min),
+    }
+}
+
+/// The width each column gets in `inner` cells (`None`: dropped), from the widest cell of
+/// each (`natural`, the title included). The marker column and one space before every
+/// column are part of `inner`. Columns are dropped by their `drop` rank until the rest fit;
+/// room left goes to the text columns cut short, then to the last text column.
+pub fn fit_columns(columns: &[Column], natural: &[u16], inner: u16) -> Vec<Option<u16>> {
+    let need = |i: usize| match columns[i].text_min {
+        None => natural[i],
+        Some(min) => natural[i].min(min),
+    };
+    let mut kept: Vec<usize> = (0..columns.len()).collect();
+    let used = |kept: &[usize]| 1 + kept.iter().map(|&i| need(i) + 1).sum::<u16>();
+    while used(&kept) > inner {
+        let Some(pos) = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| columns[**i].drop > 0)
+            .max_by_key(|(n, i)| (columns[**i].drop, *n))
+            .map(|(n, _)| n)
+        else {
+            break;
+        };
+        kept.remove(pos);
+    }
+    let mut widths: Vec<Option<u16>> = vec![None; columns.len()];
+    for &i in &kept {
+        widths[i] = Some(need(i));
+    }
+    let mut extra = inner.saturating_sub(used(&kept));
+    for &i in &kept {
+        if columns[i].text_min.is_some()
+            && let Some(w) = widths[i].as_mut()
+        {
+            let add = natural[i].saturating_sub(*w).min(extra);
+            *w += add;
+            extra -= add;
+        }
+    }
+    if let Some(w) = kept
+        .iter()
+        .rev()
+        .find(|i| columns[**i].text_min.is_some())
+        .and_then(|&i| widths[i].as_mut())
+    {
+        *w += extra;
+    }
+    widths
 }
 
 /// A cell showing `text` in `style`.

@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
-use super::{PaneView, styled};
+use super::{Column, PaneView, styled, value};
 use crate::domain::{Components, Fleet, ShopSet, Ts};
 use crate::ui::state::Scope;
 use crate::ui::symbols;
@@ -52,25 +51,25 @@ impl PaneView for ShopSetsPane {
         }
     }
 
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+    fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
             vec![
-                ("NAME", Constraint::Length(5)),
-                ("TIER", Constraint::Length(9)),
-                ("SHOPS", Constraint::Length(9)),
-                ("STACK", Constraint::Length(5)),
-                ("AL", Constraint::Length(2)),
+                value("NAME", 0),
+                value("TIER", 2),
+                value("SHOPS", 1),
+                value("STACK", 0),
+                value("AL", 0),
             ]
         } else {
             vec![
-                ("NAME", Constraint::Length(6)),
-                ("TIER", Constraint::Length(9)),
-                ("CL", Constraint::Length(2)),
-                ("CONFIG", Constraint::Length(10)),
-                ("SHOPS/CAP", Constraint::Length(9)),
-                ("LOAD", Constraint::Length(4)),
-                ("STACK", Constraint::Length(5)),
-                ("ALERTS", Constraint::Fill(1)),
+                value("NAME", 0),
+                value("TIER", 3),
+                value("CL", 4),
+                value("CONFIG", 6),
+                value("SHOPS/CAP", 1),
+                value("LOAD", 5),
+                value("STACK", 0),
+                value("ALERTS", 0),
             ]
         }
     }

@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
-use super::{PaneView, styled};
+use super::{Column, PaneView, free_text, styled, value};
 use crate::domain::release::{Rollout, rollout, settled_at};
 use crate::domain::time::{age, countdown};
 use crate::domain::{Fleet, Tier, Ts};
@@ -40,22 +39,33 @@ impl PaneView for TiersPane {
         matches!(scope, Scope::Tier(name) if *name == t.name)
     }
 
-    fn columns(narrow: bool) -> Vec<(&'static str, Constraint)> {
+    fn columns(narrow: bool, view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
             vec![
-                ("TIER", Constraint::Length(9)),
-                ("RELEASE", Constraint::Length(10)),
-                ("SETTLED", Constraint::Length(7)),
-                ("SOAK", Constraint::Fill(1)),
+                value("TIER", 0),
+                value("RELEASE", 0),
+                value("SETTLED", 1),
+                free_text("SOAK", 2, 6),
             ]
         } else {
             vec![
-                ("L", Constraint::Length(1)),
-                ("TIER", Constraint::Length(9)),
-                ("REVISION", Constraint::Length(17)),
-                ("SETTLED", Constraint::Length(9)),
-                ("SOAK", Constraint::Length(10)),
-                ("SUBJECT", Constraint::Fill(1)),
+                value("L", 4),
+                value("TIER", 0),
+                value("REVISION", 0),
+                value("SETTLED", 1),
+                value("SOAK", 2),
+                // What people decided about a tier (a halt, a freeze…) takes the subject's
+                // place, and is not dropped.
+                if view
+                    .fleet
+                    .tiers
+                    .iter()
+                    .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some())
+                {
+                    free_text("SUBJECT", 0, 8)
+                } else {
+                    free_text("SUBJECT", 3, 12)
+                },
             ]
         }
     }

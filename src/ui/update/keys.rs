@@ -9,7 +9,6 @@ use crate::ui::app::{App, Effect};
 use crate::ui::detail::{Detail, DetailTarget};
 use crate::ui::guide::Guide;
 use crate::ui::keymap::{self, Action, Context};
-use crate::ui::layout;
 use crate::ui::modal::{FilterInput, Modal};
 use crate::ui::panes;
 use crate::ui::state::{FilterTarget, PaneId, Scope};
@@ -305,8 +304,7 @@ fn page(app: &App) -> usize {
     if let Some(d) = app.view.modals.detail() {
         return d.page_rows(app.view.size);
     }
-    let areas = layout::main(app.view.size);
-    panes::page_rows(areas.pane(app.view.focus).height)
+    panes::page_rows(app.areas().pane(app.view.focus).height)
 }
 
 fn move_by(app: &mut App, delta: isize) {
@@ -343,7 +341,7 @@ fn ensure_visible(app: &mut App, pane: PaneId) {
         .as_ref()
         .and_then(|k| keys.iter().position(|x| x == k))
         .unwrap_or(0);
-    let page = panes::page_rows(layout::main(app.view.size).pane(pane).height);
+    let page = panes::page_rows(app.areas().pane(pane).height);
     let state = app.pane_mut(pane);
     if idx < state.offset {
         state.offset = idx;

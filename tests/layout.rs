@@ -1,0 +1,185 @@
+//! The console as people see it at four sizes: nothing that matters cut, whole columns
+//! dropped rather than symbols cut from their words, the room given to the text that needs it,
+//! the footer following the focused pane, and long messages read whole.
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+use common::{CREATED, demo_options, demo_snapshot};
+use shopctl::backends::demo::{DemoFleet, Scenario};
+use shopctl::backends::{SourceEvent, SourceId, SourceInfo};
+use shopctl::domain::{ClusterSpec, Fleet, FleetUpdate};
+use shopctl::ops::access::WriteAccess;
+use shopctl::ui::app::{App, Msg};
+use shopctl::ui::render::render;
+use shopctl::ui::theme::Theme;
+use shopctl::ui::update::update;
+
+const NOW_AFTER: i64 = 150;
+const SIZES: [(u16, u16); 4] = [(60, 16), (80, 24), (120, 40), (200, 50)];
+
+fn app(fleet: &Fleet, w: u16, h: u16) -> App {
+    let now = CREATED.plus_secs(NOW_AFTER);
+    let info = SourceInfo {
+        fleet: "demo-fleet".into(),
+        context: "demo (test fleet)".into(),
+        mode: "demo",
+    };
+    let mut app = App::new(info, Some(access()), now, Rect::new(0, 0, w, h));
+    for u in fleet.as_updates() {
+        update(&mut app, Msg::Source(SourceEvent::Update(u)));
+    }
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: now,
+        }),
+    );
+    app
+}
+
+/// Write access from a real (demo) executor, as a read-write console gets it.
+fn access() -> WriteAccess {
+    static ACCESS: std::sync::OnceLock<WriteAccess> = std::sync::OnceLock::new();
+    *ACCESS.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
+        let executor = demo
+            .executor(shopctl::ops::Holder::new_session("op"))
+            .expect("executor");
+        WriteAccess::of(&executor)
+    })
+}
+
+fn ch(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.view.size.width, app.view.size.height))
+        .expect("terminal");
+    let theme = Theme::load("mono").expect("theme");
+    t.draw(|f| render(app, &theme, f)).expect("draw");
+    t.backend().to_string()
+}
+
+/// A fleet in trouble: cluster `b` down, cluster `c` cordoned.
+fn troubled() -> (tempfile::TempDir, Fleet) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut f = demo_snapshot(tmp.path(), 600, Scenario::ClusterOutage, NOW_AFTER);
+    let c = f.cluster("c").expect("c").clone();
+    f.apply(FleetUpdate::ClusterSpec(ClusterSpec {
+        name: c.name.clone(),
+        provider: c.provider.clone(),
+        failure_domain: c.failure_domain.clone(),
+        cordoned: true,
+        drain: None,
+    }));
+    f.refresh();
+    (tmp, f)
+}
+
+/// A symbol cut from its word (`⊘…`, `✓…`) says nothing.
+fn symbol_cut_from_its_word(s: &str) -> Option<String> {
+    let symbols = ['✓', '⊘', '●', '✗', '◐', '◷', '▲', '◌', '?', '↑'];
+    s.lines()
+        .find(|l| {
+            let chars: Vec<char> = l.chars().collect();
+            chars
+                .windows(2)
+                .any(|w| symbols.contains(&w[0]) && w[1] == '…')
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn snapshots_at_four_sizes_cut_nothing_that_matters() {
+    let (_d, f) = troubled();
+    let (down, one_leg) = f.shops_affected_by_outage();
+    assert!(down > 0 && one_leg > 0);
+    for (w, h) in SIZES {
+        let app = app(&f, w, h);
+        let s = screen(&app);
+        insta::assert_snapshot!(format!("main_{w}x{h}"), s);
+        assert_eq!(symbol_cut_from_its_word(&s), None, "at {w}×{h}:\n{s}");
+        let header = s.lines().next().expect("header");
+        // The outage's counts are whole in the header at every size.
+        assert!(
+            header.contains(&format!("✗{down} down {one_leg} 1-leg"))
+                || header.contains(&format!("✗ {down} shops down, {one_leg} on one leg")),
+            "at {w}×{h}: {header}"
+        );
+        // The down and the cordoned cluster say so whole.
+        assert!(s.contains("✗ DOWN"), "at {w}×{h}:\n{s}");
+        if h >= 24 {
+            assert!(s.contains("⊘ cordoned"), "at {w}×{h}:\n{s}");
+        }
+    }
+}
+
+#[test]
+fn wide_terminals_give_the_room_to_the_text_that_was_cut() {
+    let (_d, f) = troubled();
+    let s = screen(&app(&f, 200, 50));
+    // Every tier's subject and every alert's summary whole.
+    for t in &f.tiers {
+        let subject = &t.revision.as_ref().expect("revision").subject;
+        assert!(s.contains(subject.as_str()), "{subject}:\n{s}");
+    }
+    for a in f.alerts.iter().take(3) {
+        assert!(s.contains(a.summary.as_str()), "{}:\n{s}", a.summary);
+    }
+}
+
+#[test]
+fn the_footer_shows_the_focused_panes_keys() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, NOW_AFTER);
+    let mut app = app(&f, 80, 24);
+    let footer = |app: &App| screen(app).lines().last().expect("footer").to_string();
+    for (pane, wanted, not) in [
+        ('1', "d drain", "s step"),
+        ('2', "s step", "d drain"),
+        ('3', "f find", "s step"),
+        ('5', "S silence", "d drain"),
+    ] {
+        update(&mut app, ch(pane));
+        let line = footer(&app);
+        assert!(line.contains(wanted), "pane {pane}: {line}");
+        assert!(!line.contains(not), "pane {pane}: {line}");
+        assert!(line.contains("? help"), "pane {pane}: {line}");
+    }
+}
+
+#[test]
+fn a_long_message_is_read_whole_above_the_footer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, NOW_AFTER);
+    let mut app = app(&f, 60, 16);
+    let why = "Alertmanager at http://127.0.0.1:9093 refused the connection: is it running? the alerts shown are the last read";
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: SourceId::Alertmanager,
+            message: why.into(),
+        }),
+    );
+    let s = screen(&app);
+    let words: String = s
+        .lines()
+        .rev()
+        .take(3)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in ["refused", "running?", "last"] {
+        assert!(words.contains(word), "{word} missing:\n{s}");
+    }
+}
