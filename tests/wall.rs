@@ -184,3 +184,115 @@ fn a_replayed_wall_says_it_is_a_replay() {
     assert!(s.contains("REPLAY of wall.jsonl · ▶ ×10"), "{s}");
     assert!(s.contains("space pause"), "{s}");
 }
+
+/// The row where a text first shows.
+fn row_of(s: &str, text: &str) -> Option<usize> {
+    s.lines().position(|l| l.contains(text))
+}
+
+#[test]
+fn question_mark_shows_the_walls_own_keys_and_closes_by_itself() {
+    let (_t, mut app) = wall(100, 30, 20, Scenario::Calm);
+    let now = app.data.now;
+    key(&mut app, KeyCode::Char('?'));
+    let s = screen(&app);
+    assert!(
+        s.contains("Wall keys") && s.contains("the next view"),
+        "{s}"
+    );
+    // The wall's keys only: nothing of the console's.
+    for console in ["drain", "filter", "guide", "rollback"] {
+        assert!(!s.contains(console), "{console}:\n{s}");
+    }
+    update(&mut app, Msg::Tick(now.plus_secs(3)));
+    assert!(screen(&app).contains("closes in 7s"));
+    update(&mut app, Msg::Tick(now.plus_secs(10)));
+    assert!(!screen(&app).contains("Wall keys"), "closed by itself");
+    // Any key closes it (and does nothing else).
+    key(&mut app, KeyCode::Char('?'));
+    assert!(screen(&app).contains("Wall keys"));
+    key(&mut app, KeyCode::Char('3'));
+    assert!(!screen(&app).contains("Wall keys"));
+    assert_eq!(
+        app.view.wall.as_ref().map(WallState::current),
+        Some(WallView::Ladder)
+    );
+}
+
+#[test]
+fn the_stale_banner_is_whole_above_everything_and_moves_nothing() {
+    for (w, h) in [(60, 16), (80, 24), (100, 30)] {
+        let (_t, mut app) = wall(w, h, 0, Scenario::Calm);
+        let now = app.data.now;
+        let before = screen(&app);
+        let release = row_of(&before, "RELEASE").expect("ladder");
+        let why = "Alertmanager at http://127.0.0.1:9093 answered 503 Service Unavailable: the cluster is reloading its configuration";
+        update(
+            &mut app,
+            Msg::Source(SourceEvent::Problem {
+                source: SourceId::Alertmanager,
+                message: why.into(),
+            }),
+        );
+        update(&mut app, Msg::Tick(now.plus_secs(20)));
+        key(&mut app, KeyCode::Char('?'));
+        let s = screen(&app);
+        // Every word of the reason, over the help.
+        let all: String = s.lines().collect::<Vec<_>>().join(" ");
+        let squeezed: String = all.split_whitespace().collect::<Vec<_>>().join(" ");
+        for word in ["503", "Unavailable:", "reloading", "configuration"] {
+            assert!(squeezed.contains(word), "{w}×{h}: {word}:\n{s}");
+        }
+        assert!(!squeezed.contains("configuration…"), "{w}×{h}:\n{s}");
+        // The views stay where they were (the warning runs over them if it must).
+        if let Some(r) = row_of(&s, "RELEASE") {
+            assert_eq!(r, release, "{w}×{h}:\n{before}\n{s}");
+        }
+    }
+}
+
+#[test]
+fn a_narrow_map_shows_every_tier_and_an_outage_is_counted() {
+    let (_t, mut app) = wall(60, 16, 0, Scenario::ClusterOutage);
+    key(&mut app, KeyCode::Char('2'));
+    let s = screen(&app);
+    for tier in ["dev", "beta", "p-beta", "prod", "p-ha"] {
+        assert!(s.contains(tier), "{tier}:\n{s}");
+    }
+    let (down, one_leg) = app.data.fleet.shops_affected_by_outage();
+    assert!(down + one_leg > 0);
+    let header = s.lines().next().expect("header");
+    assert!(
+        header.contains(&format!("✗ {down} down {one_leg} 1-leg")),
+        "{header}"
+    );
+    let (_t, app) = wall(120, 40, 0, Scenario::ClusterOutage);
+    let s = screen(&app);
+    assert!(
+        s.contains(&format!("✗ {down} shops down, {one_leg} on one leg")),
+        "{s}"
+    );
+}
+
+#[test]
+fn the_walls_alerts_line_up_in_columns() {
+    let (_t, app) = wall(120, 40, 0, Scenario::ClusterOutage);
+    let s = screen(&app);
+    let start = row_of(&s, "ALERTS").expect("alerts view");
+    let rows: Vec<&str> = s
+        .lines()
+        .skip(start + 1)
+        .take_while(|l| l.contains("CRITICAL") || l.contains("WARNING") || l.contains("INFO"))
+        .collect();
+    assert!(rows.len() >= 2, "{s}");
+    // The scope column starts at the same place on every row.
+    let scope_at = |l: &str| {
+        let chars: Vec<char> = l.chars().collect();
+        let text: String = chars.iter().collect();
+        text.find(" cluster=")
+            .or_else(|| text.find(" shopset="))
+            .map(|b| text[..b].chars().count())
+    };
+    let at: Vec<Option<usize>> = rows.iter().map(|l| scope_at(l)).collect();
+    assert!(at.iter().all(|a| a.is_some() && *a == at[0]), "{rows:#?}");
+}

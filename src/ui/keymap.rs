@@ -1425,6 +1425,22 @@ pub fn screen_footer(ctx: Context) -> Vec<(String, &'static str)> {
     keys
 }
 
+/// The wall's or the player's keys with what they do, for their own help; the wall's end with
+/// help and quit, which it answers too.
+pub fn screen_help(ctx: Context) -> Vec<(String, &'static str)> {
+    let mut keys: Vec<(String, &'static str)> = bindings_of(ctx)
+        .map(|b| (label(b).into_owned(), b.help))
+        .collect();
+    if ctx == Context::Wall {
+        keys.extend(
+            footer(Context::Main, true)
+                .filter(|b| matches!(b.action, Action::Help | Action::Quit))
+                .map(|b| (label(b).into_owned(), b.short)),
+        );
+    }
+    keys
+}
+
 /// The keys of a context in one line, as a dialog's bottom border shows them.
 pub fn hint(ctx: Context, readonly: bool) -> String {
     hint_without(ctx, readonly, &[])

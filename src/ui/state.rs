@@ -171,6 +171,8 @@ pub struct WallState {
     pub view: usize,
     /// When the current view came up (set on the first tick).
     pub since: Option<Ts>,
+    /// The wall's own help is open until then (it closes by itself).
+    pub help_until: Option<Ts>,
 }
 
 impl Default for WallState {
@@ -185,6 +187,7 @@ impl WallState {
             rotate_secs: secs,
             view: 0,
             since: None,
+            help_until: None,
         }
     }
 

@@ -28,6 +28,13 @@ pub fn on_tick(app: &mut App) -> bool {
     let Some(wall) = &mut app.view.wall else {
         return false;
     };
+    if let Some(until) = wall.help_until {
+        if until <= now {
+            wall.help_until = None;
+        }
+        // Closed, or its countdown moved.
+        return true;
+    }
     match wall.since {
         None => {
             wall.since = Some(now);
@@ -50,6 +57,15 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
     let Some(wall) = &mut app.view.wall else {
         return false;
     };
+    app.view.dirty = true;
+    // `?` opens the wall's own help, which closes by itself; any key closes it first.
+    if wall.help_until.take().is_some() {
+        return true;
+    }
+    if keymap::action_for(key, Context::Main, true) == Some(Action::Help) {
+        wall.help_until = Some(now.plus_secs(HELP_SECS));
+        return true;
+    }
     match keymap::action_for(key, Context::Wall, true) {
         Some(Action::NextView) => wall.step(1, now),
         Some(Action::PrevView) => wall.step(-1, now),
@@ -62,6 +78,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> bool {
     app.view.dirty = true;
     true
 }
+
+/// Seconds the wall's help stays up.
+pub const HELP_SECS: i64 = 10;
 
 /// Rows each view needs to show everything.
 fn needs(fleet: &Fleet, view: WallView) -> u16 {
@@ -78,7 +97,7 @@ fn banner_rows(height: u16) -> u16 {
     match height {
         h if h >= 40 => 5,
         h if h >= 24 => 3,
-        _ => 1,
+        _ => 2,
     }
 }
 
@@ -139,11 +158,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         } => Some((secs, source, error)),
         _ => None,
     };
-    let banner_h = if stale.is_some() {
-        banner_rows(size.height)
-    } else {
-        0
-    };
+    // The banner's rows are always kept: the views do not move when data goes stale.
+    let banner_h = banner_rows(size.height);
     let [head, banner, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_h),
@@ -153,31 +169,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
     .areas(size);
     let all = fits_all(&app.data.fleet, app.view.size);
     header(app, wall, all, theme, frame, head);
-    if let Some((secs, source, error)) = &stale {
-        let text = format!(
-            "▲ DATA IS STALE — {source} silent for {}{}",
-            crate::domain::time::age(*secs),
-            error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
-        );
-        let style = theme
-            .danger()
-            .add_modifier(Modifier::REVERSED | Modifier::BOLD);
-        let lines: Vec<Line> = (0..banner_h)
-            .map(|i| {
-                if i == banner_h / 2 {
-                    Line::styled(text.clone(), style)
-                } else {
-                    Line::styled("", style)
-                }
-            })
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines)
-                .style(style)
-                .alignment(ratatui::layout::Alignment::Center),
-            banner,
-        );
-    }
+    // The stale warning goes over everything, so it is drawn last.
+    let band = |frame: &mut Frame<'_>| status_band(app, stale.as_ref(), theme, frame, banner, body);
     // Stale data is framed in the warning colour too: every part of the screen says so.
     let frame_style = if stale.is_some() {
         theme.danger()
@@ -226,6 +219,113 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         spans.push(Span::styled(format!(" {what}  "), theme.muted()));
     }
     frame.render_widget(Line::from(spans), foot);
+    if wall.help_until.is_some() {
+        help(app, wall, theme, frame, body);
+    }
+    band(frame);
+}
+
+/// The rows under the header: the stale warning, its whole text wrapped; otherwise a quiet
+/// line saying the data is live.
+fn status_band(
+    app: &App,
+    stale: Option<&(i64, crate::domain::freshness::SourceId, Option<String>)>,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    below: Rect,
+) {
+    let Some((secs, source, error)) = stale else {
+        let (text, style) = match app.freshness() {
+            Freshness::Live => ("● every source live".to_string(), theme.ok()),
+            f => (super::text::freshness(&f, true), theme.progress()),
+        };
+        let mid = Rect {
+            y: area.y + area.height / 2,
+            height: 1.min(area.height),
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, style)).alignment(ratatui::layout::Alignment::Center),
+            mid,
+        );
+        return;
+    };
+    let text = format!(
+        "▲ DATA IS STALE — {source} silent for {}{}",
+        crate::domain::time::age(*secs),
+        error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+    );
+    let style = theme
+        .danger()
+        .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+    let mut lines = super::text::wrap(&text, usize::from(area.width.saturating_sub(2)));
+    // Its text whole: a warning longer than its rows runs over the top of the views (up to
+    // half of them) rather than moving them.
+    let rows = lines
+        .len()
+        .max(usize::from(area.height))
+        .min(usize::from(area.height + below.height / 2))
+        .max(1);
+    if lines.len() > rows {
+        let rest = lines[rows - 1..].join(" ");
+        lines.truncate(rows - 1);
+        lines.push(super::text::fit(&rest, usize::from(area.width.saturating_sub(2))).into_owned());
+    }
+    let area = Rect {
+        height: rows as u16,
+        ..area
+    };
+    frame.render_widget(ratatui::widgets::Clear, area);
+    let pad = (rows - lines.len()) / 2;
+    let lines: Vec<Line> = std::iter::repeat_n(Line::raw(""), pad)
+        .chain(lines.into_iter().map(|l| Line::styled(l, style)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(style)
+            .alignment(ratatui::layout::Alignment::Center),
+        area,
+    );
+}
+
+/// The wall's own keys, over the views (never over the stale warning); it closes by itself.
+fn help(app: &App, wall: &WallState, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let mut lines = vec![Line::styled(" Wall keys", theme.title(true))];
+    let keys = keymap::screen_help(Context::Wall);
+    let key_w = keys
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4);
+    for (k, what) in keys {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {k:<key_w$}  "), theme.key()),
+            Span::raw(what),
+        ]));
+    }
+    let left = wall
+        .help_until
+        .map_or(0, |until| app.data.now.secs_until(until).max(0));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(" closes in {left}s, or press any key"),
+        theme.muted(),
+    ));
+    let w = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4).min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let at = super::layout::centered(area, w, h);
+    frame.render_widget(ratatui::widgets::Clear, at);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .border_style(theme.border(true))
+                    .title(Span::styled(" Help ", theme.title(true))),
+            )
+            .style(theme.base()),
+        at,
+    );
 }
 
 fn header(
@@ -265,6 +365,20 @@ fn header(
         ));
         left.push(Span::styled(" ", theme.header()));
     }
+    // An outage, counted: shops with no ShopSet serving, and dual shops left on one.
+    let (down, one_leg) = app.data.fleet.shops_affected_by_outage();
+    if down + one_leg > 0 {
+        left.push(Span::styled(
+            if narrow {
+                format!(" ✗ {down} down {one_leg} 1-leg ")
+            } else {
+                format!(" ✗ {down} shops down, {one_leg} on one leg ")
+            },
+            theme.danger().add_modifier(Modifier::BOLD),
+        ));
+        left.push(Span::styled(" ", theme.header()));
+    }
+    let mut tabs: Vec<Span> = Vec::new();
     if !all {
         let views: Vec<Span> = WallView::ALL
             .iter()
@@ -282,10 +396,10 @@ fn header(
                 ]
             })
             .collect();
-        left.push(Span::styled("│ ", theme.header()));
-        left.extend(views);
+        tabs.push(Span::styled("│ ", theme.header()));
+        tabs.extend(views);
         if let Some(n) = wall.next_in(app.data.now).filter(|_| wall.rotate_secs > 0) {
-            left.push(Span::styled(
+            tabs.push(Span::styled(
                 if narrow {
                     format!("next {}s", n.max(0))
                 } else {
@@ -307,6 +421,11 @@ fn header(
         Span::styled(format!(" {fresh} "), style),
     ];
     let right_w = right.iter().map(Span::width).sum::<usize>() as u16;
+    // Which view shows goes when the fleet, the halt and the outage need the room.
+    let width = |v: &[Span]| v.iter().map(Span::width).sum::<usize>();
+    if width(&left) + width(&tabs) + usize::from(right_w) <= usize::from(area.width) {
+        left.extend(tabs);
+    }
     let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
     frame.render_widget(Block::new().style(theme.header()), area);
     frame.render_widget(Line::from(left), l);
@@ -372,7 +491,7 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
             ),
             GuideState::Next => (
                 format!(
-                    "▲ ready: promote {}",
+                    "▶ ready: promote {}",
                     app.data
                         .fleet
                         .tier_below(&tier.name)
@@ -433,14 +552,39 @@ fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     }
     let widest = |names: &mut dyn Iterator<Item = usize>| names.max().unwrap_or(4).max(6);
     let name_w = widest(&mut fleet.clusters.iter().map(|c| c.name.len()));
-    let cell_w = widest(&mut fleet.tiers.iter().map(|t| t.name.len()));
-    let fits = usize::from(width).saturating_sub(name_w + 16) / (cell_w + 1);
-    let tiers: Vec<_> = fleet.tiers.iter().take(fits.max(1)).collect();
+    let full_w = widest(&mut fleet.tiers.iter().map(|t| t.name.len()));
+    let fit_in = |cell_w: usize| usize::from(width).saturating_sub(name_w + 16) / (cell_w + 1);
+    // Every tier, its name shortened if need be (`p-beta` for `prod-beta`, while the short
+    // names stay distinct); when even that does not fit, the map says which tiers it leaves out.
+    let short: Vec<String> = fleet.tiers.iter().map(|t| abbreviated(&t.name)).collect();
+    let distinct = short
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        == short.len();
+    let short_w = widest(&mut short.iter().map(|n| n.chars().count()));
+    let (cell_w, labels) = if fit_in(full_w) >= fleet.tiers.len() || !distinct {
+        (full_w, fleet.tiers.iter().map(|t| t.name.clone()).collect())
+    } else {
+        (short_w, short)
+    };
+    let shown = fit_in(cell_w).max(1).min(fleet.tiers.len());
+    let tiers: Vec<_> = fleet.tiers.iter().take(shown).collect();
     let mut head = vec![Span::raw(format!("   {:<name_w$} {:<12}", "", ""))];
-    for t in &tiers {
-        head.push(Span::styled(format!("{:>cell_w$} ", t.name), theme.muted()));
+    for label in labels.iter().take(shown) {
+        head.push(Span::styled(format!("{label:>cell_w$} "), theme.muted()));
     }
     let mut lines = vec![Line::from(head)];
+    if shown < fleet.tiers.len() {
+        let cut: Vec<&str> = fleet.tiers[shown..]
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        lines.push(Line::styled(
+            format!("   not shown (too narrow): {}", cut.join(", ")),
+            theme.warn(),
+        ));
+    }
     let headed = domain_rows(fleet);
     for (domain, clusters) in domains {
         if headed.contains(&domain) {
@@ -491,6 +635,22 @@ fn map<'a>(fleet: &Fleet, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     lines
 }
 
+/// A tier's name shortened for a narrow map: every part but the last by its first letter
+/// (`prod-beta` → `p-beta`).
+fn abbreviated(name: &str) -> String {
+    let parts: Vec<&str> = name.split('-').collect();
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => rest
+            .iter()
+            .filter_map(|p| p.chars().next())
+            .map(String::from)
+            .chain(std::iter::once((*last).to_string()))
+            .collect::<Vec<_>>()
+            .join("-"),
+        _ => name.to_string(),
+    }
+}
+
 fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let active = active_alerts(&app.data.fleet);
     if app.data.fleet.alerts_unknown.is_some() {
@@ -506,21 +666,31 @@ fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         )];
     }
     let labels = &app.data.fleet.scope_labels;
-    active
+    let rows: Vec<(String, String, String, String, &crate::domain::Alert)> = active
         .into_iter()
         .map(|a| {
-            let scope = a.scope(labels);
-            let age = crate::domain::time::age(a.since.secs_until(app.data.now).abs());
-            let line = format!(
-                " {:<8} {}  {}  {}",
+            (
                 format!("{:?}", a.severity).to_uppercase(),
-                a.name,
-                scope,
-                age
-            );
-            let line: String = line.chars().take(usize::from(width)).collect();
+                a.name.clone(),
+                a.scope(labels),
+                crate::domain::time::age(a.since.secs_until(app.data.now).abs()),
+                a,
+            )
+        })
+        .collect();
+    let w = |f: &dyn Fn(&(String, String, String, String, &crate::domain::Alert)) -> usize| {
+        rows.iter().map(f).max().unwrap_or(0)
+    };
+    let (sev_w, name_w, scope_w) = (
+        w(&|r| r.0.chars().count()),
+        w(&|r| r.1.chars().count()),
+        w(&|r| r.2.chars().count()),
+    );
+    rows.iter()
+        .map(|(sev, name, scope, age, a)| {
+            let line = format!(" {sev:<sev_w$}  {name:<name_w$}  {scope:<scope_w$}  {age:>3}");
             Line::styled(
-                line,
+                super::text::fit(&line, usize::from(width)).into_owned(),
                 theme
                     .severity(a.severity, a.state)
                     .add_modifier(Modifier::BOLD),
