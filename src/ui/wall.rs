@@ -651,6 +651,9 @@ fn abbreviated(name: &str) -> String {
     }
 }
 
+/// An alert's severity, name, scope and age as the wall writes them.
+type AlertRow<'a> = (String, String, String, String, &'a crate::domain::Alert);
+
 fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let active = active_alerts(&app.data.fleet);
     if app.data.fleet.alerts_unknown.is_some() {
@@ -666,7 +669,7 @@ fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         )];
     }
     let labels = &app.data.fleet.scope_labels;
-    let rows: Vec<(String, String, String, String, &crate::domain::Alert)> = active
+    let rows: Vec<AlertRow<'_>> = active
         .into_iter()
         .map(|a| {
             (
@@ -678,9 +681,7 @@ fn alerts<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             )
         })
         .collect();
-    let w = |f: &dyn Fn(&(String, String, String, String, &crate::domain::Alert)) -> usize| {
-        rows.iter().map(f).max().unwrap_or(0)
-    };
+    let w = |f: &dyn Fn(&AlertRow<'_>) -> usize| rows.iter().map(f).max().unwrap_or(0);
     let (sev_w, name_w, scope_w) = (
         w(&|r| r.0.chars().count()),
         w(&|r| r.1.chars().count()),
