@@ -437,3 +437,94 @@ fn automatic_recordings_take_at_most_their_share_of_the_disk() {
     // What it holds is a recording that replays.
     Recording::open(&file).expect("a readable recording");
 }
+
+#[test]
+fn a_resized_session_exports_its_resizes_and_draws_each_size_whole() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("s.jsonl");
+    let mut msgs = session(&tmp.path().join("demo"));
+    let sizes = [
+        (80, 24),
+        (120, 40),
+        (60, 16),
+        (200, 50),
+        (80, 24),
+        (100, 30),
+    ];
+    let start = common::CREATED.plus_secs(60);
+    for (i, (w, h)) in sizes.into_iter().enumerate() {
+        msgs.push(Msg::Resize(w, h));
+        msgs.push(key(KeyCode::Char('j')));
+        // A second apart, as a person resizes a window.
+        msgs.push(Msg::Tick(start.plus_secs(63 + i as i64)));
+    }
+    record(&file, msgs);
+    let mut out = Vec::new();
+    cast::export(
+        Replay::new(Recording::open(&file).expect("opens"), 1.0),
+        1.0,
+        &Theme::load("default").expect("theme"),
+        &mut out,
+    )
+    .expect("exported");
+    let text = String::from_utf8(out).expect("utf-8");
+    let resizes: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<(f64, String, String)>(l).ok())
+        .filter(|e| e.1 == "r")
+        .map(|e| e.2)
+        .collect();
+    let wanted: Vec<String> = sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect();
+    assert_eq!(resizes, wanted);
+    // After each resize, a frame drawn at that size: the 200-column frame reaches column 200.
+    let wide = text
+        .lines()
+        .skip_while(|l| !l.contains("\"200x50\""))
+        .nth(1)
+        .expect("a frame after the resize to 200x50");
+    assert!(
+        wide.contains("\\u001b[1;200H") || wide.contains(";200H"),
+        "{wide}"
+    );
+}
+
+#[test]
+fn a_replay_shows_the_footer_the_operator_saw_and_the_players_keys_on_question_mark() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("s.jsonl");
+    let mut msgs = session(&tmp.path().join("demo"));
+    // A read-only console refuses a step: the footer says so.
+    msgs.push(key(KeyCode::Char('2')));
+    msgs.push(key(KeyCode::Char('s')));
+    let live = record(&file, msgs);
+    let footer = |app: &App| {
+        let mut t = Terminal::new(TestBackend::new(100, 30)).expect("term");
+        t.draw(|f| render(app, &Theme::load("default").expect("theme"), f))
+            .expect("drawn");
+        rows(t.backend().buffer()).join("\n")
+    };
+    let said = footer(&live);
+    assert!(said.contains("read-only"), "{said}");
+    let mut replay = Replay::new(Recording::open(&file).expect("opens"), 1.0);
+    replay.to_end();
+    let shown = footer(&replay.app);
+    assert!(
+        shown.contains("read-only"),
+        "the recorded message:\n{shown}"
+    );
+    assert!(
+        shown.contains("? keys"),
+        "how to see the player's keys:\n{shown}"
+    );
+    assert!(!shown.contains("space pause"), "{shown}");
+    if let Some(r) = replay.app.session.replay.as_mut() {
+        r.keys_shown = true;
+    }
+    let keys = footer(&replay.app);
+    assert!(
+        keys.contains("pause") && keys.contains("leave the replay"),
+        "{keys}"
+    );
+    assert!(keys.contains("read-only"), "the footer stays:\n{keys}");
+}

@@ -179,6 +179,7 @@ fn a_replayed_wall_says_it_is_a_replay() {
         ended: false,
         len_ms: 60_000,
         cut_off: None,
+        keys_shown: false,
     });
     let s = screen(&app);
     assert!(s.contains("REPLAY of wall.jsonl · ▶ ×10"), "{s}");

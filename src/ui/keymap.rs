@@ -1075,6 +1075,16 @@ pub const BINDINGS: &[Binding] = &[
         true,
         false,
     ),
+    row(
+        "?",
+        Action::Help,
+        &[(Action::Help, &[Key::ch('?')])],
+        REPLAY,
+        "show / hide the player's keys",
+        "keys",
+        true,
+        false,
+    ),
 ];
 
 /// The keys in use: the table's, with the actions the configuration rebinds.

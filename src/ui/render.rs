@@ -43,6 +43,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             .render_overlays(&view, theme, frame, &|m, frame| {
                 app_overlay(app, m, theme, frame, size)
             });
+        player_keys(app, theme, frame, size);
         return;
     }
     let mut areas = app.areas();
@@ -65,6 +66,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
         .render_overlays(&view, theme, frame, &|m, frame| {
             app_overlay(app, m, theme, frame, size)
         });
+    player_keys(app, theme, frame, size);
 }
 
 /// The overlays drawn from the whole console: help, the messages.
@@ -363,19 +365,52 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(right)).style(theme.header()), r);
 }
 
-fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    if let Some(r) = &app.session.replay {
-        let mut spans = Vec::new();
-        if let Some(line) = r.cut_off {
-            spans.push(Span::styled(format!("line {line} cut off  "), theme.warn()));
+/// The replay player's keys over the bottom of the recorded screen (`?`), and a recording cut
+/// off: the footer below stays what the operator saw.
+fn player_keys(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
+    let Some(r) = &app.session.replay else {
+        return;
+    };
+    let mut lines = Vec::new();
+    if r.keys_shown {
+        for (k, what) in keymap::screen_help(keymap::Context::Replay) {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {k:<10} "), theme.key()),
+                Span::styled(what, theme.base()),
+            ]));
         }
-        for (k, what) in keymap::screen_footer(keymap::Context::Replay) {
-            spans.push(Span::styled(k, theme.key()));
-            spans.push(Span::styled(format!(" {what}  "), theme.muted()));
-        }
-        frame.render_widget(Line::from(spans), area);
+    }
+    if let Some(line) = r.cut_off {
+        lines.push(Line::styled(
+            format!(" the recording's line {line} is cut off: it ends before it"),
+            theme.warn(),
+        ));
+    }
+    if lines.is_empty() {
         return;
     }
+    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3).min(size.width);
+    let h = (lines.len() as u16 + 2).min(size.height.saturating_sub(2));
+    let area = Rect {
+        x: size.width.saturating_sub(w),
+        y: size.height.saturating_sub(h + 1),
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .border_style(theme.border(true))
+                    .title(Span::styled(" Replay ", theme.title(true))),
+            )
+            .style(theme.base()),
+        area,
+    );
+}
+
+fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if let Some(input) = app.view.modals.filter() {
         let label = match input.target {
             FilterTarget::Pane(p) => text::filter_label(p.title()),

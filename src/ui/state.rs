@@ -224,4 +224,7 @@ pub struct ReplayView {
     pub len_ms: u64,
     /// The recording's last line was cut off (its number).
     pub cut_off: Option<usize>,
+    /// The player's keys are shown (`?`), over the recorded screen.
+    #[doc(hidden)]
+    pub keys_shown: bool,
 }

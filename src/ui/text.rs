@@ -658,9 +658,9 @@ pub fn replay_label(
     let when = now.rfc3339().replace('T', " ").replace('Z', "");
     let when = when.split('.').next().unwrap_or_default().to_string();
     Some(if narrow {
-        format!(" REPLAY {state} {when} ")
+        format!(" REPLAY {state} {when} ? keys ")
     } else {
-        format!(" REPLAY of {} · {state} · {when} UTC ", r.name)
+        format!(" REPLAY of {} · {state} · {when} UTC · ? keys ", r.name)
     })
 }
 

@@ -1,7 +1,8 @@
 //! A recording as an asciicast v2 file (`asciinema play OUT.cast`): the console's frames as the
 //! terminal received them, drawn by the same renderer, timed by the recording (and `--speed`).
 //!
-//! asciicast v2: a JSON header line, then one `[seconds, "o", text]` line per frame.
+//! asciicast v2: a JSON header line, then one `[seconds, "o", text]` line per frame, and a
+//! `[seconds, "r", "COLSxROWS"]` line where the recorded terminal was resized.
 
 use std::io::Write;
 
@@ -55,9 +56,23 @@ pub fn export(
         bytes: 0,
     };
     let speed = speed.max(f64::MIN_POSITIVE);
+    let mut size = Rect::new(0, 0, w, h);
     let mut frame = |replay: &mut Replay, at: u64| -> anyhow::Result<()> {
         if !replay.app.view.dirty {
             return Ok(());
+        }
+        // The recorded terminal was resized: so is the cast's (an `r` event), and the frame is
+        // drawn whole at the new size.
+        if replay.app.view.size != size {
+            size = replay.app.view.size;
+            terminal.resize(size)?;
+            let _ = written.take();
+            let event = json!([
+                at as f64 / 1000.0 / speed,
+                "r",
+                format!("{}x{}", size.width, size.height)
+            ]);
+            writeln!(out, "{event}")?;
         }
         terminal.draw(|f| render::render(&replay.app, theme, f))?;
         replay.app.view.dirty = false;

@@ -64,6 +64,7 @@ fn start_app(header: &Header, name: &str) -> App {
         ended: false,
         len_ms: 0,
         cut_off: None,
+        keys_shown: false,
     });
     app
 }
@@ -173,6 +174,12 @@ impl Replay {
             ended: self.ended(),
             len_ms: self.len_ms(),
             cut_off: self.rec.cut_off,
+            keys_shown: self
+                .app
+                .session
+                .replay
+                .as_ref()
+                .is_some_and(|r| r.keys_shown),
         };
         if self.app.session.replay.as_ref() != Some(&view) {
             self.app.session.replay = Some(view);
@@ -197,6 +204,8 @@ enum Control {
     Slower,
     Start,
     End,
+    /// Show or hide the player's keys.
+    Keys,
     Nothing,
 }
 
@@ -216,6 +225,7 @@ fn control(key: KeyEvent) -> Control {
         Some(Action::Slower) => Control::Slower,
         Some(Action::Top) => Control::Start,
         Some(Action::Bottom) => Control::End,
+        Some(Action::Help) => Control::Keys,
         _ => Control::Nothing,
     }
 }
@@ -301,6 +311,12 @@ async fn play(guard: &mut TerminalGuard, mut replay: Replay, theme: &Theme) -> a
             Control::End => {
                 replay.seek(replay.len_ms());
                 moved = true;
+            }
+            Control::Keys => {
+                if let Some(r) = replay.app.session.replay.as_mut() {
+                    r.keys_shown = !r.keys_shown;
+                }
+                replay.app.view.dirty = true;
             }
             Control::Nothing => continue,
         }
