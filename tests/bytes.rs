@@ -183,3 +183,52 @@ fn a_selection_move_costs_bytes_in_proportion_to_the_cells_that_changed() {
     println!("one application turning Degraded: {changed} bytes");
     assert!(changed > 0 && changed < whole / 10, "{changed} of {whole}");
 }
+
+/// The bytes of one selection move in every pane and of one help scroll, at 80×24 and 200×50
+/// (printed for the performance notes). The budget is 1 KiB; what goes over it — a tier move
+/// that scrolls the ShopSets and Argo CD panes to the tier's rows, a help scroll at 80×24, where
+/// every line moves — is reported there, and held to where it is now.
+#[test]
+fn every_selection_move_and_help_scroll_is_measured() {
+    let mut report = Vec::new();
+    let (mut panes, mut help) = (0, 0);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let (_tmp, mut c) = Console::new(w, h, 2000);
+        c.frame();
+        for pane in ['1', '2', '3', '4', '5'] {
+            c.key(KeyCode::Char(pane));
+            let mut moves: Vec<usize> = (0..3).map(|_| c.key(KeyCode::Char('j'))).collect();
+            moves.extend((0..3).map(|_| c.key(KeyCode::Char('k'))));
+            panes = panes.max(moves.iter().copied().max().unwrap_or(0));
+            if pane != '2' {
+                assert!(
+                    moves.iter().all(|n| *n <= 1024),
+                    "{w}×{h} pane {pane}: {moves:?}"
+                );
+            }
+            report.push(format!("{w}×{h} pane {pane}: {moves:?}"));
+        }
+        c.key(KeyCode::Char('?'));
+        let scrolls: Vec<usize> = (0..3).map(|_| c.key(KeyCode::Char('j'))).collect();
+        report.push(format!("{w}×{h} help: {scrolls:?}"));
+        help = help.max(scrolls.iter().copied().max().unwrap_or(0));
+        c.key(KeyCode::Esc);
+    }
+    println!("{}", report.join("\n"));
+    assert!(panes <= 2048 && help <= 2600, "{}", report.join("\n"));
+}
+
+/// The built-in 16-colour themes go out as 16-colour SGR (`ESC[32m`), never the 256-colour form
+/// (`ESC[38;5;2m`) that terminals limited to 16 colours misread.
+#[test]
+fn sixteen_colour_themes_are_sent_as_sixteen_colour_sgr() {
+    let (_tmp, mut c) = Console::new(100, 30, 300);
+    c.frame();
+    let sent = c.out.with_out(|o| String::from_utf8_lossy(o).into_owned());
+    assert!(sent.contains("\x1b[3"), "colours are sent");
+    for n in 0..16 {
+        for form in [format!("\x1b[38;5;{n}m"), format!("\x1b[48;5;{n}m")] {
+            assert!(!sent.contains(&form), "{form:?} in the output");
+        }
+    }
+}

@@ -61,7 +61,7 @@ impl<W: Write> Staged<W> {
     pub fn commit(&self) -> io::Result<usize> {
         let mut s = self.stage();
         s.staging = false;
-        let frame = std::mem::take(&mut s.frame);
+        let frame = sixteen_colours(&std::mem::take(&mut s.frame));
         if shows_nothing(&frame) {
             return Ok(0);
         }
@@ -109,6 +109,43 @@ pub fn draw_frame<W: Write>(
     let sent = out.commit();
     drawn?;
     sent
+}
+
+/// The frame with the 16 base colours in their 16-colour form: `ESC[38;5;2m` becomes `ESC[32m`,
+/// `ESC[48;5;9m` becomes `ESC[101m` (the backend writes every indexed colour the long way, which
+/// terminals limited to 16 colours misread, and which costs bytes). Other colours pass as
+/// they are.
+pub fn sixteen_colours(frame: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frame.len());
+    let mut i = 0;
+    while i < frame.len() {
+        let rest = &frame[i..];
+        let layer = if rest.starts_with(b"\x1b[38;5;") {
+            Some(30u8)
+        } else if rest.starts_with(b"\x1b[48;5;") {
+            Some(40u8)
+        } else {
+            None
+        };
+        if let Some(base) = layer {
+            let digits = &rest[7..];
+            let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+            let n = std::str::from_utf8(&digits[..len])
+                .ok()
+                .and_then(|d| d.parse::<u8>().ok());
+            if let Some(n) = n.filter(|n| *n < 16 && (1..=2).contains(&len))
+                && digits.get(len) == Some(&b'm')
+            {
+                let code = if n < 8 { base + n } else { base + 60 + n - 8 };
+                out.extend_from_slice(format!("\x1b[{code}m").as_bytes());
+                i += 7 + len + 1;
+                continue;
+            }
+        }
+        out.push(frame[i]);
+        i += 1;
+    }
+    out
 }
 
 /// A frame that changes nothing on screen: only the synchronized-update markers and what a
@@ -253,5 +290,27 @@ mod tests {
         // Outside a frame (restoring the terminal), writes go straight through.
         w.write_all(b"\x1b[?25h").expect("written");
         assert_eq!(out.with_out(|o| o.len()), 29);
+    }
+
+    #[test]
+    fn the_sixteen_base_colours_go_out_in_their_short_form() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"\x1b[38;5;2mok", b"\x1b[32mok"),
+            (b"\x1b[48;5;9m", b"\x1b[101m"),
+            (b"\x1b[38;5;15m\x1b[48;5;0m", b"\x1b[97m\x1b[40m"),
+            // Beyond the 16: as they are.
+            (b"\x1b[38;5;16m", b"\x1b[38;5;16m"),
+            (b"\x1b[38;2;1;2;3m", b"\x1b[38;2;1;2;3m"),
+            // Not a colour, or cut short: untouched.
+            (b"x\x1b[38;5;", b"x\x1b[38;5;"),
+        ];
+        for (from, to) in cases {
+            assert_eq!(
+                sixteen_colours(from),
+                to,
+                "{}",
+                String::from_utf8_lossy(from)
+            );
+        }
     }
 }

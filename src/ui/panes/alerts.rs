@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::Line;
 
-use super::{Column, PaneView, free_text, styled, value};
+use super::{Column, PaneView, free_text, state, styled, value};
 use crate::domain::time::age;
 use crate::domain::{Alert, Fleet, Ts};
 use crate::ui::state::Scope;
@@ -55,14 +55,14 @@ impl PaneView for AlertsPane {
     fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
             vec![
-                value("SEVERITY", 0),
+                state("SEVERITY", 0, 10),
                 value("ALERT", 0),
                 value("SCOPE", 1),
                 value("AGE", 2),
             ]
         } else {
             vec![
-                value("SEVERITY", 0),
+                state("SEVERITY", 0, 10),
                 value("ALERT", 0),
                 value("SCOPE", 1),
                 value("AGE", 2),

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::Line;
 
-use super::{Column, PaneView, styled, value};
+use super::{Column, PaneView, state, styled, value};
 use crate::domain::time::age;
 use crate::domain::{AppStatus, Fleet, OperationPhase, Ts};
 use crate::ui::state::Scope;
@@ -40,13 +40,17 @@ impl PaneView for AppsPane {
 
     fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {
         if narrow {
-            vec![value("SET", 0), value("SYNC", 0), value("HEALTH", 0)]
+            vec![
+                value("SET", 0),
+                state("SYNC", 0, 11),
+                state("HEALTH", 0, 13),
+            ]
         } else {
             vec![
                 value("APP", 0),
-                value("SYNC", 0),
-                value("HEALTH", 0),
-                value("OPERATION", 2),
+                state("SYNC", 0, 11),
+                state("HEALTH", 0, 13),
+                state("OPERATION", 2, 11),
                 value("REV", 3),
                 value("SYNCED", 1),
             ]

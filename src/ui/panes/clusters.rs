@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::Line;
 
-use super::{Column, PaneView, styled, value};
+use super::{Column, PaneView, state, styled, value};
 use crate::domain::{Cluster, Fleet, Ts};
 use crate::ui::state::Scope;
 use crate::ui::symbols;
@@ -40,7 +40,7 @@ impl PaneView for ClustersPane {
             vec![
                 value("NAME", 0),
                 value("PROV", 3),
-                value("STATE", 0),
+                state("STATE", 0, 10),
                 value("NODES", 2),
                 value("SETS", 1),
             ]
@@ -49,7 +49,7 @@ impl PaneView for ClustersPane {
                 value("NAME", 0),
                 value("PROVIDER", 3),
                 value("FD", 4),
-                value("STATE", 0),
+                state("STATE", 0, 10),
                 value("NODES", 2),
                 value("SETS", 1),
                 value("VERSION", 5),

@@ -303,6 +303,7 @@ fn natural(columns: &[Column], cells: &[Vec<Line<'_>>]) -> Vec<u16> {
                 .max()
                 .unwrap_or(0)
                 .max(header_width(c))
+                .max(c.at_least)
         })
         .collect()
 }
@@ -337,22 +338,31 @@ fn render_pane<V: PaneView>(
             } else {
                 Span::raw(" ")
             };
+            // A row related to the highlighted cluster or tier is marked by its marker and its
+            // first cell only: moving the highlight redraws those cells, not whole rows.
+            let selected = Some(i) == page.selected;
             let cells: Vec<Cell<'_>> = std::iter::once(Cell::from(marker))
                 .chain(
                     lines
                         .into_iter()
                         .zip(&widths)
                         .filter_map(|(line, w)| w.map(|w| (line, w)))
-                        .map(|(line, w)| Cell::from(super::text::fit_line(on_row(line), w))),
+                        .enumerate()
+                        .map(|(n, (line, w))| {
+                            let cell = Cell::from(super::text::fit_line(on_row(line), w));
+                            if n == 0 && related && !selected {
+                                cell.style(theme.related())
+                            } else {
+                                cell
+                            }
+                        }),
                 )
                 .collect();
             let row = Row::new(cells);
-            if Some(i) == page.selected && focused {
+            if selected && focused {
                 row.style(theme.selected())
-            } else if Some(i) == page.selected {
+            } else if selected {
                 row.style(theme.base().add_modifier(ratatui::style::Modifier::BOLD))
-            } else if related {
-                row.style(theme.related())
             } else {
                 row
             }
@@ -459,6 +469,9 @@ pub struct Column {
     /// short. `None`: a value shown whole or not at all — its widest cell is its width, so a
     /// symbol never loses its word.
     pub text_min: Option<u16>,
+    /// At least this wide, whatever its cells: a state that changes (`● Healthy` to
+    /// `◐ Progressing`) does not move the columns after it.
+    pub at_least: u16,
 }
 
 /// A value column.
@@ -467,6 +480,17 @@ pub const fn value(title: &'static str, drop: u8) -> Column {
         title,
         drop,
         text_min: None,
+        at_least: 0,
+    }
+}
+
+/// A value column at least `width` wide (see [`Column::at_least`]).
+pub const fn state(title: &'static str, drop: u8, width: u16) -> Column {
+    Column {
+        title,
+        drop,
+        text_min: None,
+        at_least: width,
     }
 }
 
@@ -476,6 +500,7 @@ pub const fn free_text(title: &'static str, drop: u8, min: u16) -> Column {
         title,
         drop,
         text_min: Some(min),
+        at_least: 0,
     }
 }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::{Line, Span};
 
-use super::{Column, PaneView, styled, value};
+use super::{Column, PaneView, state, styled, value};
 use crate::domain::{Components, Fleet, ShopSet, Ts};
 use crate::ui::state::Scope;
 use crate::ui::symbols;
@@ -69,7 +69,7 @@ impl PaneView for ShopSetsPane {
                 value("SHOPS/CAP", 1),
                 value("LOAD", 5),
                 value("STACK", 0),
-                value("ALERTS", 0),
+                state("ALERTS", 0, 6),
             ]
         }
     }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use ratatui::text::Line;
 
-use super::{Column, PaneView, free_text, styled, value};
+use super::{Column, PaneView, free_text, state, styled, value};
 use crate::domain::release::{Rollout, rollout, settled_at};
 use crate::domain::time::{age, countdown};
 use crate::domain::{Fleet, Tier, Ts};
@@ -43,17 +43,17 @@ impl PaneView for TiersPane {
         if narrow {
             vec![
                 value("TIER", 0),
-                value("RELEASE", 0),
-                value("SETTLED", 1),
+                state("RELEASE", 0, 9),
+                state("SETTLED", 1, 7),
                 free_text("SOAK", 2, 6),
             ]
         } else {
             vec![
                 value("L", 4),
                 value("TIER", 0),
-                value("REVISION", 0),
-                value("SETTLED", 1),
-                value("SOAK", 2),
+                state("REVISION", 0, 17),
+                state("SETTLED", 1, 7),
+                state("SOAK", 2, 9),
                 // What people decided about a tier (a halt, a freeze…) takes the subject's
                 // place, and is not dropped.
                 if view
