@@ -434,7 +434,7 @@ const SCROLLS: &[Context] = &[
     Context::Reassign,
     Context::Expire,
 ];
-const PAGES: &[Context] = &[Context::Main, Context::Detail, Context::Plan];
+const PAGES: &[Context] = &[Context::Main, Context::Detail, Context::Help, Context::Plan];
 const CONFIRMS: &[Context] = &[
     Context::Filter,
     Context::Confirm,

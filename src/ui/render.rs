@@ -607,6 +607,24 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             ));
         }
     }
+    // The header's fields and the column headings, each explained; beside the keys when the
+    // terminal is wide enough for two columns.
+    let keys_len = lines.len();
+    for (title, rows) in [
+        ("The header", &text::HEADER_HELP[..]),
+        ("Columns", &text::COLUMNS_HELP[..]),
+    ] {
+        lines.push(Line::styled(title, theme.title(true)));
+        for (what, means) in rows {
+            let what = Span::styled(format!("  {what:<22}"), theme.key());
+            if 24 + means.chars().count() <= usize::from(w.saturating_sub(2)) {
+                lines.push(Line::from(vec![what, Span::raw(*means)]));
+            } else {
+                lines.push(Line::from(what));
+                lines.push(Line::raw(format!("{:8}{means}", "")));
+            }
+        }
+    }
     lines.push(Line::styled(text::SYMBOLS, theme.title(true)));
     let styles = [
         theme.ok(),
@@ -644,8 +662,16 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             lines.push(Line::styled(line, theme.warn()));
         }
     }
-    let h = (lines.len() as u16 + 2).min(size.height);
-    let area = layout::centered(size, w, h);
+    let two = size.width >= 2 * w + 1;
+    let (lines, right) = if two {
+        let right = lines.split_off(keys_len);
+        (lines, right)
+    } else {
+        (lines, Vec::new())
+    };
+    let tall = lines.len().max(right.len()) as u16;
+    let h = (tall + 2).min(size.height);
+    let area = layout::centered(size, if two { 2 * w + 1 } else { w }, h);
     frame.render_widget(Clear, area);
     let block = Block::bordered()
         .border_style(theme.border(true))
@@ -654,9 +680,10 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             Span::styled("esc/q/? close ", theme.muted()),
         ]))
         .style(theme.base());
-    let hidden = (lines.len() as u16 + 2).saturating_sub(area.height);
+    let hidden = (tall + 2).saturating_sub(area.height);
+    let inner = block.inner(area);
     let block = if hidden > 0 {
-        block.title_bottom(Line::styled(" j/k scroll ", theme.key()))
+        block.title_bottom(Line::styled(" j/k PgUp/PgDn scroll ", theme.key()))
     } else {
         block
     };
@@ -666,4 +693,8 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             .scroll((scroll.min(hidden), 0)),
         area,
     );
+    if two {
+        let [_, r] = Layout::horizontal([Constraint::Length(w), Constraint::Fill(1)]).areas(inner);
+        frame.render_widget(Paragraph::new(right).scroll((scroll.min(hidden), 0)), r);
+    }
 }

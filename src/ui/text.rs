@@ -416,6 +416,83 @@ pub const LEGEND: [(&str, &str); 8] = [
     ("STACK", "LB·TLS proxy·shop page·cart·API"),
 ];
 
+/// What the header's fields mean, for the help screen.
+pub const HEADER_HELP: [(&str, &str); 8] = [
+    (
+        "read-write, RW",
+        "this console can change the fleet (read-only, RO: it cannot)",
+    ),
+    (
+        "lock free, unlocked",
+        "nobody holds the operator lock; locked by X (⚿ X): who does",
+    ),
+    (
+        "● live",
+        "every source answered in time; ▲ STALE 12s SOURCE: the oldest is late",
+    ),
+    ("◌ connecting", "the first read has not arrived yet"),
+    (
+        "✗ N shops down",
+        "an outage: shops with no ShopSet serving, dual shops on one leg",
+    ),
+    (
+        "✗ N invariants",
+        "the fleet breaks a rule the console checks (sources view: i)",
+    ),
+    (
+        "✗ HALTED",
+        "every promotion is halted until someone resumes (H)",
+    ),
+    (
+        "demo, live",
+        "where the data comes from, then the context it was read through",
+    ),
+];
+
+/// What each column heading means, for the help screen.
+pub const COLUMNS_HELP: [(&str, &str); 13] = [
+    (
+        "PROV, PROVIDER, FD",
+        "a cluster's provider and failure domain",
+    ),
+    ("NODES, SETS", "nodes ready/total, ShopSets on the cluster"),
+    ("L", "the tier's level (0 is dev)"),
+    (
+        "REVISION, RELEASE",
+        "what a tier runs; ↑ newer below it, ✗ ahead of the tier below",
+    ),
+    (
+        "SETTLED",
+        "ShopSets synced and healthy at the tier's head / all of them",
+    ),
+    ("SOAK", "◷ soak time left; ✓ how long since it settled"),
+    ("CL, CONFIG", "a ShopSet's cluster and configuration"),
+    (
+        "SHOPS/CAP, LOAD",
+        "shops on a ShopSet / its capacity, and as a percentage",
+    ),
+    (
+        "STACK",
+        "LB · TLS proxy · shop page · cart · API, each a symbol",
+    ),
+    (
+        "AL, ALERTS",
+        "alerts firing on the ShopSet: the worst severity and how many",
+    ),
+    (
+        "SET, APP, REV",
+        "the Argo CD application, its ShopSet, the revision synced",
+    ),
+    (
+        "OPERATION, SYNCED",
+        "its last sync operation and when it finished",
+    ),
+    (
+        "SEVERITY, SCOPE, AGE",
+        "an alert's severity, what it is about, how long it has fired",
+    ),
+];
+
 pub fn filter_label(what: &str) -> String {
     format!("filter {what}: ")
 }

@@ -173,6 +173,16 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
                 };
             }
         }
+        Action::PageUp | Action::PageDown if ctx == Context::Help => {
+            let page = app.view.size.height.saturating_sub(4).max(1);
+            if let Some(Modal::Help(scroll)) = app.view.modals.top_mut() {
+                *scroll = if action == Action::PageUp {
+                    scroll.saturating_sub(page)
+                } else {
+                    scroll.saturating_add(page)
+                };
+            }
+        }
         Action::Up => move_by(app, -1),
         Action::Down => move_by(app, 1),
         Action::PageUp => move_by(app, -(page(app) as isize)),
