@@ -75,6 +75,20 @@ impl Pty {
         self.writer.flush().expect("keys sent");
     }
 
+    /// Types `keys` as a person does: one at a time, the screen read between them, so a
+    /// recording made this way draws every screen the keys pass through.
+    fn type_slowly(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.send(&c.to_string());
+            self.read_for(Duration::from_millis(450));
+        }
+    }
+
+    /// Stays on the screen a while, as a person reading it does.
+    fn linger(&mut self, secs: u64) {
+        self.read_for(Duration::from_secs(secs));
+    }
+
     /// Reads what arrives within `d`; returns how many bytes.
     fn read_for(&mut self, d: Duration) -> usize {
         let end = Instant::now() + d;
@@ -557,21 +571,61 @@ fn journey(name: &str, scenario: &str) -> (tempfile::TempDir, Pty) {
 #[test]
 #[ignore = "writes recordings/; run by hand to record the journey again"]
 fn record_journey_guided_release() {
-    let (_tmp, mut pty) = journey("guided-release", "calm");
+    let (tmp, mut pty) = journey("guided-release", "calm");
     pty.wait_for("prod-beta");
-    pty.send("g");
+    pty.type_slowly("g");
     pty.wait_for("Release guide");
-    for tier in ["prod-beta", "prod ", "prod-ha"] {
+    pty.linger(3);
+    for tier in ["prod-beta", "prod "] {
         wait_for_line(&mut pty, &[tier, "next"]);
-        pty.send("s");
+        pty.type_slowly("s");
         pty.wait_for("Promote");
-        pty.send("\r");
+        pty.linger(3);
+        pty.type_slowly("\r");
         pty.wait_for("pushed");
     }
+    // prod-ha takes a second person's approval: asked for from the console, given by bob.
+    wait_for_line(&mut pty, &["prod", "done"]);
+    pty.type_slowly("\u{1b}");
+    pty.wait_for("1 Clusters");
+    pty.type_slowly("2G");
+    pty.linger(2);
+    pty.type_slowly("a");
+    pty.wait_for("Ask for approval");
+    pty.linger(3);
+    pty.type_slowly("\r");
+    pty.wait_for("asked");
+    pty.linger(3);
+    let demo = tmp.path().join("demo");
+    let approved = std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .env("SHOPCTL_OPERATOR", "bob@ops")
+        .arg("--demo")
+        .arg("--demo-dir")
+        .arg(&demo)
+        .args(["release", "approve", "--tier", "prod-ha", "--yes"])
+        .output()
+        .expect("approve runs");
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    pty.wait_for("approved");
+    pty.linger(3);
+    pty.type_slowly("g");
+    pty.wait_for("Release guide");
+    wait_for_line(&mut pty, &["prod-ha", "next"]);
+    pty.type_slowly("s");
+    pty.wait_for("Promote");
+    pty.linger(3);
+    pty.type_slowly("\r");
+    pty.wait_for("pushed");
     wait_for_line(&mut pty, &["prod-ha", "done"]);
-    pty.send("\u{1b}");
+    pty.linger(3);
+    pty.type_slowly("\u{1b}");
     pty.wait_for("? help");
-    pty.send("q");
+    pty.type_slowly("q");
     assert_eq!(pty.wait_exit(), 0);
 }
 
@@ -581,20 +635,22 @@ fn record_journey_guided_release() {
 fn record_journey_drain_and_restore() {
     let (_tmp, mut pty) = journey("drain-and-restore", "calm");
     pty.wait_for("prod-beta");
-    pty.send("1j");
-    pty.send("d");
+    pty.type_slowly("1j");
+    pty.type_slowly("d");
     pty.wait_for("type 'b'");
-    pty.send("b\r");
+    pty.linger(3);
+    pty.type_slowly("b\r");
     pty.wait_for("drain done:");
     // The restore is planned from the fleet as read: once the moves show.
     wait_for_line(&mut pty, &["b-3", " 0/"]);
-    pty.send("u");
+    pty.type_slowly("u");
     pty.wait_for("type 'b'");
-    pty.send("b\r");
+    pty.linger(3);
+    pty.type_slowly("b\r");
     pty.wait_for("restore done:");
     // Back home and uncordoned, as read from the fleet.
     wait_for_line(&mut pty, &["b ", "● up"]);
-    pty.send("q");
+    pty.type_slowly("q");
     assert_eq!(pty.wait_exit(), 0);
 }
 
@@ -605,17 +661,20 @@ fn record_journey_cluster_outage() {
     let (_tmp, mut pty) = journey("cluster-outage", "cluster-outage");
     pty.wait_for("prod-beta");
     pty.wait_for("DOWN");
-    pty.send("1j");
-    pty.send("\r");
+    pty.linger(3);
+    pty.type_slowly("1j");
+    pty.type_slowly("\r");
     pty.wait_for("shops down");
-    pty.send("\u{1b}");
+    pty.linger(4);
+    pty.type_slowly("\u{1b}");
     pty.wait_for("1 Clusters");
-    pty.send("d");
+    pty.type_slowly("d");
     pty.wait_for("type 'b'");
-    pty.send("b\r");
+    pty.linger(3);
+    pty.type_slowly("b\r");
     pty.wait_for("drain done:");
     wait_for_line(&mut pty, &["b-3", " 0/"]);
-    pty.send("q");
+    pty.type_slowly("q");
     assert_eq!(pty.wait_exit(), 0);
 }
 

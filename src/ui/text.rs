@@ -639,6 +639,8 @@ pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     let at_boundary = text[cut..].starts_with(' ');
     let end = match word_end {
         _ if at_boundary => cut,
+        // Never a symbol alone, cut from its word (`◇…`): the word is cut instead.
+        Some(e) if text[..e].trim_end().chars().count() <= 1 => cut,
         Some(e) => e,
         _ => cut,
     };
@@ -786,5 +788,18 @@ mod fit_tests {
         assert_eq!(fit("⊘ cordoned", 7), "⊘…");
         assert_eq!(fit("", 0), "");
         assert_eq!(fit("ab", 0), "");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn text_is_shortened_at_a_word_but_never_leaves_a_symbol_alone() {
+        assert_eq!(fit("API: faster product search", 14), "API: faster…");
+        assert_eq!(fit("◇ approval of v1.42.0 asked", 6), "◇ app…");
+        assert_eq!(fit("⊘ cordoned", 4), "⊘ c…");
+        assert_eq!(fit("short", 10), "short");
     }
 }

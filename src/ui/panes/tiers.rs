@@ -62,7 +62,7 @@ impl PaneView for TiersPane {
                     .iter()
                     .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some())
                 {
-                    free_text("SUBJECT", 0, 8)
+                    free_text("SUBJECT", 0, 24)
                 } else {
                     free_text("SUBJECT", 3, 12)
                 },
