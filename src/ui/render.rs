@@ -662,7 +662,7 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
             lines.push(Line::styled(line, theme.warn()));
         }
     }
-    let two = size.width >= 2 * w + 1;
+    let two = size.width > 2 * w;
     let (lines, right) = if two {
         let right = lines.split_off(keys_len);
         (lines, right)
