@@ -92,110 +92,172 @@ pub fn keys_of(fleet: &Fleet, pane: PaneId, filter: &str) -> Vec<String> {
 
 /// Draws the five panes: each pane's width first follows what its rows need — a pane with
 /// room to spare gives it to its neighbour in the same row whose text would be cut — then its
-/// columns share the width by their priorities.
-pub fn render_all<'s>(
-    view: &PanesView<'_>,
+/// columns share the width by their priorities. Each pane's rows and cells are made once per
+/// frame; only the sharing of widths is computed again.
+pub fn render_all<'s, 'v>(
+    view: &PanesView<'v>,
     state: &dyn Fn(PaneId) -> &'s ListState,
     theme: &Theme,
     frame: &mut Frame<'_>,
     areas: &mut super::layout::MainAreas,
 ) {
-    areas.share(|pane, area| want(view, state(pane), theme, area, pane));
+    let prepared: Vec<Prepared<'v>> = PaneId::ALL
+        .iter()
+        .map(|&pane| {
+            let f = match pane {
+                PaneId::Clusters => prepare::<clusters::ClustersPane>,
+                PaneId::Tiers => prepare::<tiers::TiersPane>,
+                PaneId::ShopSets => prepare::<shopsets::ShopSetsPane>,
+                PaneId::Apps => prepare::<apps::AppsPane>,
+                PaneId::Alerts => prepare::<alerts::AlertsPane>,
+            };
+            f(view, state(pane), theme, areas.pane(pane), pane)
+        })
+        .collect();
+    let of = |pane: PaneId| &prepared[usize::from(pane.number() - 1)];
+    areas.share(|pane, area| of(pane).want(area.width.saturating_sub(2)));
     for pane in PaneId::ALL {
-        let f = match pane {
-            PaneId::Clusters => render_pane::<clusters::ClustersPane>,
-            PaneId::Tiers => render_pane::<tiers::TiersPane>,
-            PaneId::ShopSets => render_pane::<shopsets::ShopSetsPane>,
-            PaneId::Apps => render_pane::<apps::AppsPane>,
-            PaneId::Alerts => render_pane::<alerts::AlertsPane>,
-        };
-        f(view, state(pane), theme, frame, areas.pane(pane), pane);
-    }
-}
-
-/// The width a pane would like at about `area`'s width: every column whole, borders included.
-fn want(view: &PanesView<'_>, state: &ListState, theme: &Theme, area: Rect, pane: PaneId) -> u16 {
-    let f = match pane {
-        PaneId::Clusters => want_of::<clusters::ClustersPane>,
-        PaneId::Tiers => want_of::<tiers::TiersPane>,
-        PaneId::ShopSets => want_of::<shopsets::ShopSetsPane>,
-        PaneId::Apps => want_of::<apps::AppsPane>,
-        PaneId::Alerts => want_of::<alerts::AlertsPane>,
-    };
-    f(view, state, theme, area, pane)
-}
-
-fn want_of<V: PaneView>(
-    view: &PanesView<'_>,
-    state: &ListState,
-    theme: &Theme,
-    area: Rect,
-    pane: PaneId,
-) -> u16 {
-    let page = Page::<V>::of(view, state, area, pane);
-    let inner = area.width.saturating_sub(2);
-    let (columns, cells, widths) = laid_out(view, &page, theme, inner);
-    if cells.is_empty() {
-        // The headers (text at its least) or the pane's message, whichever is wider.
-        let headers: u16 = columns
-            .iter()
-            .map(|c| header_width(c).min(c.text_min.unwrap_or(u16::MAX)) + 1)
-            .sum();
-        let message = page.empty_message(view).0.chars().count() as u16 + 2;
-        return 2 + (1 + headers).max(message);
-    }
-    // The columns it keeps at this width, each whole: what a pane that drops columns leaves
-    // blank can go to a neighbour, and cut text asks for more.
-    2 + 1
-        + natural(&columns, &cells)
-            .iter()
-            .zip(&widths)
-            .filter(|(_, w)| w.is_some())
-            .map(|(n, _)| n + 1)
-            .sum::<u16>()
-}
-
-/// The columns a pane shows in `inner` cells, their cells and widths: the wide form when it
-/// keeps at least as many columns as the narrow form would, else the narrow form.
-#[allow(clippy::type_complexity)]
-fn laid_out<'a, V: PaneView>(
-    view: &PanesView<'a>,
-    page: &Page<'a, V>,
-    theme: &Theme,
-    inner: u16,
-) -> (Vec<Column>, Vec<Vec<Line<'a>>>, Vec<Option<u16>>) {
-    let form = |narrow: bool| {
-        let columns = V::columns(narrow, view);
-        let cells = page.cells(view, theme, narrow);
-        let widths = fit_columns(&columns, &natural(&columns, &cells), inner);
-        (columns, cells, widths)
-    };
-    let wide = form(false);
-    if inner >= V::WIDE_FROM || wide.2.iter().all(Option::is_some) {
-        return wide;
-    }
-    let narrow = form(true);
-    // The form that fits, keeping more columns; the wide one when they tie.
-    let score = |(columns, cells, widths): &(Vec<Column>, Vec<Vec<Line<'_>>>, Vec<Option<u16>>)| {
-        let natural = natural(columns, cells);
-        let used = 1 + widths
-            .iter()
-            .zip(columns.iter().zip(natural))
-            .filter(|(w, _)| w.is_some())
-            .map(|(_, (c, n))| c.text_min.map_or(n, |m| n.min(m)) + 1)
-            .sum::<u16>();
-        (used <= inner, widths.iter().filter(|w| w.is_some()).count())
-    };
-    if score(&wide) >= score(&narrow) {
-        wide
-    } else {
-        narrow
+        render_prepared(
+            view,
+            of(pane),
+            &state(pane).filter,
+            theme,
+            frame,
+            areas.pane(pane),
+            pane,
+        );
     }
 }
 
 /// Rows of a table that fit in a pane of this outer height (border and header line excluded).
 pub fn page_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(3)).max(1)
+}
+
+/// One form of a pane's table (wide or narrow): its columns, the cells of the rows on the
+/// page and each column's widest cell.
+struct Form<'a> {
+    columns: Vec<Column>,
+    cells: Vec<Vec<Line<'a>>>,
+    natural: Vec<u16>,
+}
+
+impl<'a> Form<'a> {
+    fn new(columns: Vec<Column>, cells: Vec<Vec<Line<'a>>>) -> Self {
+        let natural = natural(&columns, &cells);
+        Form {
+            columns,
+            cells,
+            natural,
+        }
+    }
+
+    fn widths(&self, inner: u16) -> Vec<Option<u16>> {
+        fit_columns(&self.columns, &self.natural, inner)
+    }
+
+    /// Whether its kept columns fit `inner` at their least, and how many it keeps.
+    fn score(&self, inner: u16) -> (bool, usize) {
+        let widths = self.widths(inner);
+        let used = 1 + widths
+            .iter()
+            .zip(self.columns.iter().zip(&self.natural))
+            .filter(|(w, _)| w.is_some())
+            .map(|(_, (c, n))| c.text_min.map_or(*n, |m| (*n).min(m)) + 1)
+            .sum::<u16>();
+        (used <= inner, widths.iter().filter(|w| w.is_some()).count())
+    }
+}
+
+/// A row on the page, as drawing needs it.
+struct Shown {
+    selected: bool,
+    related: bool,
+}
+
+/// A pane ready to draw at any width: its page of rows with their cells in both forms.
+struct Prepared<'a> {
+    wide: Form<'a>,
+    /// Made only where it may be used: a pane whose wide form fits whole at its first width
+    /// never narrows (sharing never takes a pane below what it wants).
+    narrow: Option<Form<'a>>,
+    wide_from: u16,
+    rows: Vec<Shown>,
+    /// Rows after the filter, and in all.
+    matching: usize,
+    total: usize,
+    empty: (String, Which),
+}
+
+impl<'a> Prepared<'a> {
+    /// The wide form when it keeps at least as many columns as the narrow form would (and
+    /// fits), else the narrow form.
+    fn form(&self, inner: u16) -> &Form<'a> {
+        let wide = self.wide.widths(inner);
+        if inner >= self.wide_from || wide.iter().all(Option::is_some) {
+            return &self.wide;
+        }
+        match &self.narrow {
+            Some(narrow) if self.wide.score(inner) < narrow.score(inner) => narrow,
+            _ => &self.wide,
+        }
+    }
+
+    /// The width the pane would like at about `inner`: the columns it keeps there, each whole
+    /// (what a pane that drops columns leaves blank can go to a neighbour; cut text asks for
+    /// more), borders included.
+    fn want(&self, inner: u16) -> u16 {
+        let form = self.form(inner);
+        if form.cells.is_empty() {
+            // The headers (text at its least) or the pane's message, whichever is wider.
+            let headers: u16 = form
+                .columns
+                .iter()
+                .map(|c| header_width(c).min(c.text_min.unwrap_or(u16::MAX)) + 1)
+                .sum();
+            let message = self.empty.0.chars().count() as u16 + 2;
+            return 2 + (1 + headers).max(message);
+        }
+        2 + 1
+            + form
+                .natural
+                .iter()
+                .zip(form.widths(inner))
+                .filter(|(_, w)| w.is_some())
+                .map(|(n, _)| n + 1)
+                .sum::<u16>()
+    }
+}
+
+fn prepare<'a, V: PaneView<Item: 'a>>(
+    view: &PanesView<'a>,
+    state: &ListState,
+    theme: &Theme,
+    area: Rect,
+    pane: PaneId,
+) -> Prepared<'a> {
+    let page = Page::<V>::of(view, state, area, pane);
+    let rows = page
+        .shown()
+        .map(|(i, item)| Shown {
+            selected: Some(i) == page.selected,
+            related: view.scope.is_some_and(|s| V::related(view.fleet, item, s)),
+        })
+        .collect();
+    let wide = Form::new(V::columns(false, view), page.cells(view, theme, false));
+    let inner = area.width.saturating_sub(2);
+    let whole = wide.natural.iter().map(|n| n + 1).sum::<u16>() < inner;
+    let narrow = (!whole && inner < V::WIDE_FROM)
+        .then(|| Form::new(V::columns(true, view), page.cells(view, theme, true)));
+    Prepared {
+        wide,
+        narrow,
+        wide_from: V::WIDE_FROM,
+        rows,
+        matching: page.rows.len(),
+        total: page.total,
+        empty: page.empty_message(view),
+    }
 }
 
 /// The rows a pane shows now: its filtered rows, the selection and the first row on screen.
@@ -308,49 +370,50 @@ fn natural(columns: &[Column], cells: &[Vec<Line<'_>>]) -> Vec<u16> {
         .collect()
 }
 
-fn render_pane<V: PaneView>(
+fn render_prepared(
     view: &PanesView<'_>,
-    state: &ListState,
+    prepared: &Prepared<'_>,
+    filter: &str,
     theme: &Theme,
     frame: &mut Frame<'_>,
     area: Rect,
     pane: PaneId,
 ) {
     let focused = view.focus == Some(pane);
-    let page = Page::<V>::of(view, state, area, pane);
     let block = pane_block(
         theme,
         view,
         pane,
         focused,
-        page.rows.len(),
-        page.total,
-        &state.filter,
+        prepared.matching,
+        prepared.total,
+        filter,
     );
-    let (columns, cells, widths) = laid_out(view, &page, theme, area.width.saturating_sub(2));
-    let body: Vec<Row<'_>> = page
-        .shown()
-        .zip(cells)
-        .map(|((i, item), lines)| {
-            let related = view.scope.is_some_and(|s| V::related(view.fleet, item, s));
-            let marker = if related {
+    let inner = area.width.saturating_sub(2);
+    let form = prepared.form(inner);
+    let widths = form.widths(inner);
+    let body: Vec<Row<'_>> = prepared
+        .rows
+        .iter()
+        .zip(&form.cells)
+        .map(|(shown, lines)| {
+            let marker = if shown.related {
                 Span::styled(super::symbols::RELATED, theme.related())
             } else {
                 Span::raw(" ")
             };
             // A row related to the highlighted cluster or tier is marked by its marker and its
             // first cell only: moving the highlight redraws those cells, not whole rows.
-            let selected = Some(i) == page.selected;
             let cells: Vec<Cell<'_>> = std::iter::once(Cell::from(marker))
                 .chain(
                     lines
-                        .into_iter()
+                        .iter()
                         .zip(&widths)
                         .filter_map(|(line, w)| w.map(|w| (line, w)))
                         .enumerate()
                         .map(|(n, (line, w))| {
-                            let cell = Cell::from(super::text::fit_line(on_row(line), w));
-                            if n == 0 && related && !selected {
+                            let cell = Cell::from(super::text::fit_line(on_row(line.clone()), w));
+                            if n == 0 && shown.related && !shown.selected {
                                 cell.style(theme.related())
                             } else {
                                 cell
@@ -359,9 +422,9 @@ fn render_pane<V: PaneView>(
                 )
                 .collect();
             let row = Row::new(cells);
-            if selected && focused {
+            if shown.selected && focused {
                 row.style(theme.selected())
-            } else if selected {
+            } else if shown.selected {
                 row.style(theme.base().add_modifier(ratatui::style::Modifier::BOLD))
             } else {
                 row
@@ -373,7 +436,7 @@ fn render_pane<V: PaneView>(
         .collect();
     let header = Row::new(
         std::iter::once(Cell::from(" ")).chain(
-            columns
+            form.columns
                 .iter()
                 .zip(&widths)
                 .filter(|(_, w)| w.is_some())
@@ -386,8 +449,8 @@ fn render_pane<V: PaneView>(
         .block(block)
         .column_spacing(1);
     frame.render_widget(table, area);
-    if page.rows.is_empty() {
-        let (msg, which) = page.empty_message(view);
+    if prepared.rows.is_empty() {
+        let (msg, which) = &prepared.empty;
         let style = match which {
             Which::Muted => theme.muted(),
             Which::Danger => theme.danger(),
@@ -401,7 +464,7 @@ fn render_pane<V: PaneView>(
             height: 1,
         };
         if area.height > 3 {
-            frame.render_widget(Line::styled(msg, style), inner);
+            frame.render_widget(Line::styled(msg.clone(), style), inner);
         }
     }
 }

@@ -89,8 +89,19 @@ impl PaneView for ShopSetsPane {
             85..=100 => theme.warn(),
             _ => theme.danger(),
         };
-        let alerts = fleet.active_alerts_for_shopset(s).count();
-        let worst = fleet.active_alerts_for_shopset(s).map(|a| a.severity).min();
+        // One pass over the alerts: how many fire on the ShopSet, and the worst.
+        let (alerts, worst) =
+            fleet
+                .active_alerts_for_shopset(s)
+                .fold((0usize, None), |(n, worst), a| {
+                    (
+                        n + 1,
+                        Some(
+                            worst
+                                .map_or(a.severity, |w: crate::domain::Severity| w.min(a.severity)),
+                        ),
+                    )
+                });
         let alert_cell = match worst {
             None => styled("-", theme.muted()),
             Some(sev) => styled(
