@@ -224,6 +224,8 @@ pub struct ViewState {
     pub said: std::collections::VecDeque<Said>,
     /// The wall-screen layout (read-only, rotating views), when `--wall` runs it.
     pub wall: Option<super::state::WallState>,
+    /// How far help scrolls at most, as last drawn (scrolling stops there).
+    pub help_end: std::cell::Cell<u16>,
 }
 
 /// The operation this console runs, or the release step it follows.
@@ -274,6 +276,7 @@ impl App {
                 notes: String::new(),
                 toast: None,
                 said: std::collections::VecDeque::new(),
+                help_end: std::cell::Cell::new(u16::MAX),
                 wall: None,
             },
             op: Running::default(),

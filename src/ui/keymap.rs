@@ -450,6 +450,16 @@ const DIALOGS: &[Context] = &[
     Context::Silence,
     Context::Expire,
 ];
+/// The dialogs, and typing a filter or the guide's notes.
+const DIALOGS_AND_TEXT: &[Context] = &[
+    Context::Confirm,
+    Context::Plan,
+    Context::Reassign,
+    Context::Silence,
+    Context::Expire,
+    Context::Filter,
+    Context::Notes,
+];
 const SILENCE: &[Context] = &[Context::Silence];
 const QUIT: &[Context] = &[Context::Quit];
 const REASSIGN: &[Context] = &[Context::Reassign];
@@ -937,8 +947,8 @@ pub const BINDINGS: &[Binding] = &[
         "ctrl-c",
         Action::Quit,
         &[(Action::Quit, &[Key::ctrl('c')])],
-        DIALOGS,
-        "quit from a dialog",
+        DIALOGS_AND_TEXT,
+        "quit from a dialog or while typing",
         "quit",
         false,
         false,
@@ -1050,7 +1060,7 @@ pub const BINDINGS: &[Binding] = &[
         false,
     ),
     row(
-        "g/G",
+        "g/G Home/End",
         Action::Top,
         &[
             (Action::Top, &[Key::of_code(K::Home), Key::ch('g')]),

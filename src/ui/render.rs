@@ -164,16 +164,16 @@ impl Part {
     }
 }
 
-/// The header's parts in the width, as spans: long forms when they all fit, else short forms,
-/// then the least important parts dropped until the rest fit. What matters in an incident (a
-/// halt, the shops down, invariants, freshness) is never dropped.
+/// The header's parts in the width, as spans: long forms while they fit; then the least
+/// important parts take their short forms one by one (the highest `drop` first, the ones never
+/// dropped last), then the least important are dropped until the rest fit. What matters in an
+/// incident (a halt, the shops down, invariants, freshness) is never dropped.
 fn header_spans(
     left: Vec<Part>,
     right: Vec<Part>,
     width: u16,
     theme: &Theme,
 ) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
-    let sep_w = |long: bool| if long { 3 } else { 1 };
     let w = |p: &Part, long: bool| {
         unicode_width::UnicodeWidthStr::width(if long {
             p.long.as_str()
@@ -181,22 +181,42 @@ fn header_spans(
             p.short.as_str()
         })
     };
-    let total = |kept: &[bool], long: bool| -> usize {
-        let l: Vec<&Part> = left
-            .iter()
-            .zip(kept)
-            .filter(|(_, k)| **k)
-            .map(|(p, _)| p)
-            .collect();
-        let lw: usize =
-            l.iter().map(|p| w(p, long)).sum::<usize>() + l.len().saturating_sub(1) * sep_w(long);
-        let rw: usize = right.iter().map(|p| w(p, long)).sum::<usize>() + right.len();
+    let n = left.len() + right.len();
+    let part = |i: usize| {
+        if i < left.len() {
+            &left[i]
+        } else {
+            &right[i - left.len()]
+        }
+    };
+    let total = |kept: &[bool], long: &[bool]| -> usize {
+        let all_long = long.iter().all(|l| *l);
+        let sep = if all_long { 3 } else { 1 };
+        let shown: Vec<usize> = (0..left.len()).filter(|&i| kept[i]).collect();
+        let lw: usize = shown.iter().map(|&i| w(part(i), long[i])).sum::<usize>()
+            + shown.len().saturating_sub(1) * sep;
+        let rw: usize = (left.len()..n).map(|i| w(part(i), long[i])).sum::<usize>() + right.len();
         lw + 1 + rw
     };
     let width = usize::from(width);
     let mut kept = vec![true; left.len()];
-    let long = total(&kept, true) <= width;
-    while !long && total(&kept, false) > width {
+    let mut long = vec![true; n];
+    // Shortened first: the right side's time, then the left's parts by their rank.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| {
+        let p = part(i);
+        (
+            std::cmp::Reverse(if i >= left.len() { u8::MAX } else { p.drop }),
+            std::cmp::Reverse(i),
+        )
+    });
+    for &i in &order {
+        if total(&kept, &long) <= width {
+            break;
+        }
+        long[i] = false;
+    }
+    while total(&kept, &long) > width {
         let Some(i) = (0..left.len())
             .filter(|&i| kept[i] && left[i].drop > 0)
             .max_by_key(|&i| (left[i].drop, i))
@@ -205,25 +225,29 @@ fn header_spans(
         };
         kept[i] = false;
     }
-    let text = |p: &Part| {
-        if long {
+    let all_long = long.iter().all(|l| *l);
+    let text = |i: usize| {
+        let p = part(i);
+        if long[i] {
             p.long.clone()
         } else {
             p.short.clone()
         }
     };
     let mut l = Vec::new();
-    for (p, _) in left.iter().zip(&kept).filter(|(_, k)| **k) {
+    for i in (0..left.len()).filter(|&i| kept[i]) {
         if !l.is_empty() {
-            l.push(Span::styled(if long { " │ " } else { "│" }, theme.header()));
+            l.push(Span::styled(
+                if all_long { " │ " } else { "│" },
+                theme.header(),
+            ));
         }
-        l.push(Span::styled(text(p), p.style));
+        l.push(Span::styled(text(i), left[i].style));
     }
-    let r = right
-        .iter()
-        .flat_map(|p| {
+    let r = (left.len()..n)
+        .flat_map(|i| {
             [
-                Span::styled(text(p), p.style),
+                Span::styled(text(i), part(i).style),
                 Span::styled(" ", theme.header()),
             ]
         })
@@ -326,7 +350,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Part::new(format!("{} UTC", now.hhmm()), now.hhmm(), theme.header(), 0),
         Part::new(
             format!(" {}", text::freshness(&freshness, true)),
-            text::freshness(&freshness, false),
+            text::freshness(&freshness, true),
             fresh_style,
             0,
         ),
@@ -373,9 +397,15 @@ fn player_keys(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     };
     let mut lines = Vec::new();
     if r.keys_shown {
-        for (k, what) in keymap::screen_help(keymap::Context::Replay) {
+        let keys = keymap::screen_help(keymap::Context::Replay);
+        let key_w = keys
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(4);
+        for (k, what) in keys {
             lines.push(Line::from(vec![
-                Span::styled(format!(" {k:<10} "), theme.key()),
+                Span::styled(format!(" {k:<key_w$} "), theme.key()),
                 Span::styled(what, theme.base()),
             ]));
         }
@@ -427,8 +457,12 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         frame.render_widget(Span::styled(" enter keep · esc clear", theme.muted()), hint);
         return;
     }
+    // A refusal's only key is esc: no `enter confirm` under it.
+    const REFUSED: &[keymap::Action] = &[keymap::Action::Confirm];
     let idle = match app.view.modals.top() {
         Some(crate::ui::modal::Modal::Plan(d)) => d.idle_keys(),
+        Some(crate::ui::modal::Modal::Confirm(d)) if d.refused.is_some() => REFUSED,
+        Some(crate::ui::modal::Modal::Decide(d)) if d.refused.is_some() => REFUSED,
         _ => &[],
     };
     let keys: Vec<&keymap::Binding> = if app.context() == keymap::Context::Main {
@@ -681,6 +715,7 @@ fn help(app: &App, scroll: u16, theme: &Theme, frame: &mut Frame<'_>, size: Rect
         ]))
         .style(theme.base());
     let hidden = (tall + 2).saturating_sub(area.height);
+    app.view.help_end.set(hidden);
     let inner = block.inner(area);
     let block = if hidden > 0 {
         block.title_bottom(Line::styled(" j/k PgUp/PgDn scroll ", theme.key()))

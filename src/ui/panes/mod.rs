@@ -156,8 +156,9 @@ impl<'a> Form<'a> {
         fit_columns(&self.columns, &self.natural, inner)
     }
 
-    /// Whether its kept columns fit `inner` at their least, and how many it keeps.
-    fn score(&self, inner: u16) -> (bool, usize) {
+    /// Whether its kept columns fit `inner` at their least, how many it keeps, and how far it
+    /// runs over when they do not (less is better).
+    fn score(&self, inner: u16) -> (bool, usize, std::cmp::Reverse<u16>) {
         let widths = self.widths(inner);
         let used = 1 + widths
             .iter()
@@ -165,7 +166,11 @@ impl<'a> Form<'a> {
             .filter(|(w, _)| w.is_some())
             .map(|(_, (c, n))| c.text_min.map_or(*n, |m| (*n).min(m)) + 1)
             .sum::<u16>();
-        (used <= inner, widths.iter().filter(|w| w.is_some()).count())
+        (
+            used <= inner,
+            widths.iter().filter(|w| w.is_some()).count(),
+            std::cmp::Reverse(used.saturating_sub(inner)),
+        )
     }
 }
 
@@ -193,12 +198,12 @@ impl<'a> Prepared<'a> {
     /// The wide form when it keeps at least as many columns as the narrow form would (and
     /// fits), else the narrow form.
     fn form(&self, inner: u16) -> &Form<'a> {
-        let wide = self.wide.widths(inner);
-        if inner >= self.wide_from || wide.iter().all(Option::is_some) {
+        let wide = self.wide.score(inner);
+        if inner >= self.wide_from || (wide.0 && wide.1 == self.wide.columns.len()) {
             return &self.wide;
         }
         match &self.narrow {
-            Some(narrow) if self.wide.score(inner) < narrow.score(inner) => narrow,
+            Some(narrow) if wide < narrow.score(inner) => narrow,
             _ => &self.wide,
         }
     }
@@ -385,9 +390,9 @@ fn render_prepared(
         view,
         pane,
         focused,
-        prepared.matching,
-        prepared.total,
+        (prepared.matching, prepared.total),
         filter,
+        area.width,
     );
     let inner = area.width.saturating_sub(2);
     let form = prepared.form(inner);
@@ -479,14 +484,15 @@ fn on_row(mut line: Line<'_>) -> Line<'_> {
     line
 }
 
+#[allow(clippy::too_many_arguments)]
 fn pane_block<'a>(
     theme: &Theme,
     view: &PanesView<'a>,
     pane: PaneId,
     focused: bool,
-    shown: usize,
-    total: usize,
+    (shown, total): (usize, usize),
     filter: &str,
+    width: u16,
 ) -> Block<'a> {
     let mut title = vec![
         Span::styled(pane.number().to_string(), theme.key()),
@@ -518,7 +524,11 @@ fn pane_block<'a>(
         } else {
             ratatui::widgets::BorderType::Plain
         })
-        .title(Line::from(title))
+        // A title longer than the border is shortened at a word, and says so.
+        .title(super::text::fit_line(
+            Line::from(title),
+            width.saturating_sub(2),
+        ))
 }
 
 /// A column of a pane: what it is called and what gives way when the pane is short of room.
@@ -593,6 +603,21 @@ pub fn fit_columns(columns: &[Column], natural: &[u16], inner: u16) -> Vec<Optio
     let mut widths: Vec<Option<u16>> = vec![None; columns.len()];
     for &i in &kept {
         widths[i] = Some(need(i));
+    }
+    // Even the columns never dropped do not fit: the widest give a cell at a time (a state's
+    // steady width first), so every cell is shortened with its `…` rather than cut off.
+    let mut over = used(&kept).saturating_sub(inner);
+    while over > 0 {
+        let Some(w) = widths
+            .iter_mut()
+            .flatten()
+            .filter(|w| **w > 1)
+            .max_by_key(|w| **w)
+        else {
+            break;
+        };
+        *w -= 1;
+        over -= 1;
     }
     let mut extra = inner.saturating_sub(used(&kept));
     for &i in &kept {

@@ -55,21 +55,21 @@ impl PaneView for ShopSetsPane {
         if narrow {
             vec![
                 value("NAME", 0),
-                value("TIER", 2),
-                value("SHOPS", 1),
+                state("TIER", 2, 9),
+                state("SHOPS", 1, 7),
                 value("STACK", 0),
-                value("AL", 0),
+                state("AL", 0, 4),
             ]
         } else {
             vec![
                 value("NAME", 0),
-                value("TIER", 3),
+                state("TIER", 3, 9),
                 value("CL", 4),
                 value("CONFIG", 6),
-                value("SHOPS/CAP", 1),
-                value("LOAD", 5),
+                state("SHOPS/CAP", 1, 9),
+                state("LOAD", 5, 4),
                 value("STACK", 0),
-                state("ALERTS", 0, 6),
+                state("ALERTS", 0, 12),
             ]
         }
     }
@@ -106,7 +106,14 @@ impl PaneView for ShopSetsPane {
             None => styled("-", theme.muted()),
             Some(sev) => styled(
                 if narrow {
-                    alerts.to_string()
+                    // The worst severity's symbol and the count: never a bare number.
+                    format!(
+                        "{} {alerts}",
+                        symbols::severity(sev, crate::domain::AlertState::Active)
+                            .split(' ')
+                            .next()
+                            .unwrap_or_default()
+                    )
                 } else {
                     format!(
                         "{} {alerts}",

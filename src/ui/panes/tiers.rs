@@ -45,7 +45,7 @@ impl PaneView for TiersPane {
                 value("TIER", 0),
                 state("RELEASE", 0, 9),
                 state("SETTLED", 1, 7),
-                free_text("SOAK", 2, 6),
+                free_text("SOAK", 2, 9),
             ]
         } else {
             vec![
@@ -231,11 +231,7 @@ fn decided(
             if narrow {
                 "asked".into()
             } else {
-                format!(
-                    "◇ approval of {} asked by {} — a",
-                    to.label(),
-                    r.requested_by
-                )
+                format!("◇ approval of {} asked by {}", to.label(), r.requested_by)
             },
             false,
         ),
@@ -243,7 +239,7 @@ fn decided(
             if narrow {
                 "needs ok".into()
             } else {
-                format!("◇ {} needs a second person's approval — a", to.label())
+                format!("◇ {} needs a second person's approval", to.label())
             },
             false,
         ),

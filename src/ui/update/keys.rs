@@ -45,6 +45,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         | Context::Guide
         | Context::Sources
         | Context::Messages => on_view_action(app, ctx, action),
+        // ctrl-c quits while typing too, as everywhere.
+        Context::Notes | Context::Filter if action == Action::Quit => quit(app),
         Context::Notes => stop_notes(app),
         Context::Filter => on_filter_action(app, action),
         Context::Confirm
@@ -169,17 +171,18 @@ fn on_view_action(app: &mut App, ctx: Context, action: Action) -> Vec<Effect> {
                 } else if messages {
                     scroll.saturating_add(1).min(last)
                 } else {
-                    scroll.saturating_add(1)
+                    scroll.saturating_add(1).min(app.view.help_end.get())
                 };
             }
         }
         Action::PageUp | Action::PageDown if ctx == Context::Help => {
             let page = app.view.size.height.saturating_sub(4).max(1);
+            let end = app.view.help_end.get();
             if let Some(Modal::Help(scroll)) = app.view.modals.top_mut() {
                 *scroll = if action == Action::PageUp {
                     scroll.saturating_sub(page)
                 } else {
-                    scroll.saturating_add(page)
+                    scroll.saturating_add(page).min(end)
                 };
             }
         }
