@@ -427,16 +427,15 @@ fn player_keys(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
         width: w,
         height: h,
     };
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(
-                Block::bordered()
-                    .border_style(theme.border(true))
-                    .title(Span::styled(" Replay ", theme.title(true))),
-            )
-            .style(theme.base()),
+    super::dialogs::render_framed(
+        frame,
+        theme,
         area,
+        "Replay",
+        String::new(),
+        theme.border(true),
+        lines,
+        None,
     );
 }
 

@@ -315,16 +315,15 @@ fn help(app: &App, wall: &WallState, theme: &Theme, frame: &mut Frame<'_>, area:
     let w = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4).min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
     let at = super::layout::centered(area, w, h);
-    frame.render_widget(ratatui::widgets::Clear, at);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(
-                Block::bordered()
-                    .border_style(theme.border(true))
-                    .title(Span::styled(" Help ", theme.title(true))),
-            )
-            .style(theme.base()),
+    super::dialogs::render_framed(
+        frame,
+        theme,
         at,
+        "Help",
+        String::new(),
+        theme.border(true),
+        lines,
+        None,
     );
 }
 
