@@ -55,7 +55,7 @@ impl PaneView for ShopSetsPane {
         if narrow {
             vec![
                 value("NAME", 0),
-                state("TIER", 2, 9),
+                value("TIER", 2),
                 state("SHOPS", 1, 7),
                 value("STACK", 0),
                 state("AL", 0, 4),
