@@ -183,3 +183,50 @@ fn a_long_message_is_read_whole_above_the_footer() {
         assert!(words.contains(word), "{word} missing:\n{s}");
     }
 }
+
+#[test]
+fn the_sources_view_shows_each_error_whole_at_60_columns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = demo_snapshot(tmp.path(), 300, Scenario::Calm, NOW_AFTER);
+    let mut app = app(&f, 60, 20);
+    let why = "Alertmanager at http://127.0.0.1:9093 refused the connection: is it running?";
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Problem {
+            source: SourceId::Alertmanager,
+            message: why.into(),
+        }),
+    );
+    update(&mut app, ch('i'));
+    let s = screen(&app);
+    // Inside the sources box only (the footer says it too).
+    let boxed: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("Sources"))
+        .take_while(|l| !l.contains("close"))
+        .collect();
+    // The LAST ERROR column, read down: the whole message, wrapped.
+    let header: Vec<char> = boxed.get(1).expect("the header row").chars().collect();
+    let at = (0..header.len())
+        .find(|&i| {
+            header[i..]
+                .iter()
+                .collect::<String>()
+                .starts_with("LAST ERROR")
+        })
+        .expect("the LAST ERROR column");
+    let column: String = boxed
+        .iter()
+        .skip(2)
+        .map(|l| {
+            let chars: Vec<char> = l.chars().collect();
+            chars[at.min(chars.len())..chars.len().saturating_sub(2)]
+                .iter()
+                .collect::<String>()
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect();
+    let whole: String = why.split_whitespace().collect();
+    assert!(column.contains(&whole), "{column}\n{s}");
+}

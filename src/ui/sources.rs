@@ -22,7 +22,8 @@ pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
     );
     frame.render_widget(Clear, area);
     let mut state_w = 10u16;
-    let rows: Vec<Row<'_>> = view
+    let mut errors = Vec::new();
+    let cells: Vec<Vec<Cell<'_>>> = view
         .sources
         .iter()
         .map(|(id, s)| {
@@ -40,12 +41,27 @@ pub fn render(view: &View<'_>, theme: &Theme, frame: &mut Frame<'_>) {
                 (None, None, _) => (text::SOURCE_WAITING.to_string(), theme.progress()),
             };
             state_w = state_w.max(ratatui::text::Span::raw(state.as_str()).width() as u16);
-            Row::new(vec![
+            errors.push(s.error.clone().unwrap_or_default());
+            vec![
                 Cell::from(id.to_string()),
                 Cell::from(state).style(style),
                 Cell::from(secs.map(age).unwrap_or_else(|| "—".into())),
-                Cell::from(s.error.clone().unwrap_or_default()),
-            ])
+            ]
+        })
+        .collect();
+    // Each error whole, wrapped in its column: a row is as tall as its error needs.
+    let error_w = usize::from(area.width.saturating_sub(2 + 22 + state_w + 6 + 3)).max(10);
+    let rows: Vec<Row<'_>> = cells
+        .into_iter()
+        .zip(errors)
+        .map(|(mut row, error)| {
+            let lines: Vec<Line<'_>> = text::wrap(&error, error_w)
+                .into_iter()
+                .map(Line::from)
+                .collect();
+            let height = lines.len().max(1) as u16;
+            row.push(Cell::from(ratatui::text::Text::from(lines)));
+            Row::new(row).height(height)
         })
         .collect();
     let empty = rows.is_empty();
