@@ -495,7 +495,12 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
                         .fleet
                         .tier_below(&tier.name)
                         .and_then(|b| b.revision.as_ref())
-                        .map_or_else(|| "?".into(), |r| r.label())
+                        // The release by its tag (its commit when it has none): the rung's
+                        // revision column has the commit.
+                        .map_or_else(
+                            || "?".into(),
+                            |r| r.tag.clone().unwrap_or_else(|| r.short().to_string())
+                        )
                 ),
                 theme.warn(),
             ),
