@@ -100,12 +100,8 @@ impl Pty {
                     self.screen.process(&chunk);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(left.min(Duration::from_millis(20)));
-                    if self.exited() {
-                        break;
-                    }
-                }
+                // The terminal closed: nothing more can arrive.
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
         self.bytes += n;

@@ -15,6 +15,30 @@ pub struct Running {
     child: Child,
     pub url: String,
     _dir: tempfile::TempDir,
+    /// Every scrape of the exporter, as it is served.
+    pub scrapes: Scrapes,
+}
+
+/// The exporter's scrapes, counted as Prometheus makes them: a test waits for the next one
+/// rather than for a time.
+#[derive(Clone)]
+pub struct Scrapes(tokio::sync::watch::Receiver<u64>);
+
+impl Scrapes {
+    /// Waits for the next scrape after now, at most `within` (a scrape comes every second).
+    pub async fn next(&mut self, within: Duration) {
+        self.0.mark_unchanged();
+        tokio::time::timeout(within, self.0.changed())
+            .await
+            .expect("Prometheus scrapes the exporter every second")
+            .expect("the exporter runs");
+    }
+}
+
+/// A test exporter on a port, and its scrapes.
+pub struct Exporter {
+    pub port: u16,
+    pub scrapes: Scrapes,
 }
 
 impl Drop for Running {
@@ -34,19 +58,23 @@ fn free_port() -> u16 {
 /// The test exporter: `/metrics` in Prometheus's text format, one gauge per ShopSet.
 pub type Values = Arc<Mutex<Vec<(String, f64)>>>;
 
-pub async fn exporter(values: Values) -> u16 {
+pub async fn exporter(values: Values) -> Exporter {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("exporter binds");
     let port = listener.local_addr().expect("addr").port();
+    let (scraped, scrapes) = tokio::sync::watch::channel(0u64);
+    let scraped = Arc::new(scraped);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let values = Arc::clone(&values);
+            let scraped = Arc::clone(&scraped);
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |_req| {
+                    scraped.send_modify(|n| *n += 1);
                     let body: String = values
                         .lock()
                         .expect("values")
@@ -65,10 +93,18 @@ pub async fn exporter(values: Values) -> u16 {
             });
         }
     });
-    port
+    Exporter {
+        port,
+        scrapes: Scrapes(scrapes),
+    }
 }
 
-pub async fn start(target: u16) -> Running {
+/// Prometheus scraping `target`, returned once it has scraped it and answers.
+pub async fn start(target: Exporter) -> Running {
+    let Exporter {
+        port: target,
+        mut scrapes,
+    } = target;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -94,20 +130,25 @@ pub async fn start(target: u16) -> Running {
         child,
         url: format!("http://127.0.0.1:{port}"),
         _dir: dir,
+        scrapes: scrapes.clone(),
     };
+    // Its first scrape says it runs (it reads its configuration before it scrapes).
+    scrapes.next(Duration::from_secs(60)).await;
     let probe = shopctl::backends::live::http::HttpClient::new(
         &running.url,
         shopctl::backends::live::http::Auth::None,
         None,
     )
     .expect("client");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while probe.get("/-/ready").await.is_err() {
+    // Ready once it has scraped; a second scrape gives its API the time it may still need.
+    let mut tries = 0;
+    while let Err(e) = probe.get("/-/ready").await {
+        tries += 1;
         assert!(
-            std::time::Instant::now() < deadline,
-            "Prometheus ready within 60 s"
+            tries < 10,
+            "Prometheus not ready after {tries} scrapes: {e}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        scrapes.next(Duration::from_secs(10)).await;
     }
     running
 }
