@@ -7,13 +7,11 @@ mod common;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
 
-use common::{CREATED, demo_options, demo_snapshot};
-use shopctl::backends::demo::{DemoFleet, Scenario};
-use shopctl::backends::{SourceEvent, SourceId, SourceInfo};
+use common::{CREATED, demo_snapshot};
+use shopctl::backends::demo::Scenario;
+use shopctl::backends::{SourceEvent, SourceId};
 use shopctl::domain::{ClusterSpec, Fleet, FleetUpdate};
-use shopctl::ops::access::WriteAccess;
 use shopctl::ui::app::{App, Msg};
 use shopctl::ui::render::render;
 use shopctl::ui::theme::Theme;
@@ -23,37 +21,13 @@ const NOW_AFTER: i64 = 150;
 const SIZES: [(u16, u16); 4] = [(60, 16), (80, 24), (120, 40), (200, 50)];
 
 fn app(fleet: &Fleet, w: u16, h: u16) -> App {
-    let now = CREATED.plus_secs(NOW_AFTER);
-    let info = SourceInfo {
-        fleet: "demo-fleet".into(),
-        context: "demo (test fleet)".into(),
-        mode: "demo",
-    };
-    let mut app = App::new(info, Some(access()), now, Rect::new(0, 0, w, h));
-    for u in fleet.as_updates() {
-        update(&mut app, Msg::Source(SourceEvent::Update(u)));
-    }
-    update(
-        &mut app,
-        Msg::Source(SourceEvent::Heartbeat {
-            source: SourceId::ControlPlane,
-            at: now,
-        }),
-    );
-    app
-}
-
-/// Write access from a real (demo) executor, as a read-write console gets it.
-fn access() -> WriteAccess {
-    static ACCESS: std::sync::OnceLock<WriteAccess> = std::sync::OnceLock::new();
-    *ACCESS.get_or_init(|| {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
-        let executor = demo
-            .executor(shopctl::ops::Holder::new_session("op"))
-            .expect("executor");
-        WriteAccess::of(&executor)
-    })
+    common::console(
+        fleet,
+        Some(common::console_access()),
+        CREATED.plus_secs(NOW_AFTER),
+        w,
+        h,
+    )
 }
 
 fn ch(c: char) -> Msg {

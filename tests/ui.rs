@@ -7,9 +7,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
-use common::{CREATED, demo_options, demo_snapshot};
+use common::{CREATED, demo_snapshot};
 use shopctl::backends::SourceId;
-use shopctl::backends::demo::{DemoFleet, Scenario};
+use shopctl::backends::demo::Scenario;
 use shopctl::backends::{SourceEvent, SourceInfo};
 use shopctl::domain::freshness::{Loading, Sources};
 use shopctl::domain::{Fleet, Ts};
@@ -39,17 +39,8 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
-/// Write access from a real (demo) executor, as a read-write console gets it.
 fn access() -> WriteAccess {
-    static ACCESS: std::sync::OnceLock<WriteAccess> = std::sync::OnceLock::new();
-    *ACCESS.get_or_init(|| {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
-        let executor = demo
-            .executor(shopctl::ops::Holder::new_session("op"))
-            .expect("executor");
-        WriteAccess::of(&executor)
-    })
+    common::console_access()
 }
 
 /// An app fed a demo snapshot through source messages, as the real loop does.
@@ -63,19 +54,7 @@ fn read_only_app(fleet: &Fleet, w: u16, h: u16) -> App {
 }
 
 fn app_as(fleet: &Fleet, access: Option<WriteAccess>, w: u16, h: u16) -> App {
-    let now = CREATED.plus_secs(NOW_AFTER);
-    let mut app = App::new(info(), access, now, Rect::new(0, 0, w, h));
-    for u in fleet.as_updates() {
-        update(&mut app, Msg::Source(SourceEvent::Update(u)));
-    }
-    update(
-        &mut app,
-        Msg::Source(SourceEvent::Heartbeat {
-            source: SourceId::ControlPlane,
-            at: now,
-        }),
-    );
-    app
+    common::console(fleet, access, CREATED.plus_secs(NOW_AFTER), w, h)
 }
 
 fn fleet(scale: u32) -> (tempfile::TempDir, Fleet) {

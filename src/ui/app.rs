@@ -365,7 +365,10 @@ impl App {
     /// The keys of a pane's visible rows.
     /// Where the main view's panes are now (the Alerts pane as tall as its rows need).
     pub fn areas(&self) -> super::layout::MainAreas {
-        super::layout::main(self.view.size, self.keys_of(PaneId::Alerts).len())
+        super::layout::main(
+            self.view.size,
+            panes::alert_rows(&self.data.fleet, &self.pane(PaneId::Alerts).filter),
+        )
     }
 
     pub fn keys_of(&self, pane: PaneId) -> Vec<String> {

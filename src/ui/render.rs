@@ -397,18 +397,11 @@ fn player_keys(app: &App, theme: &Theme, frame: &mut Frame<'_>, size: Rect) {
     };
     let mut lines = Vec::new();
     if r.keys_shown {
-        let keys = keymap::screen_help(keymap::Context::Replay);
-        let key_w = keys
-            .iter()
-            .map(|(k, _)| k.chars().count())
-            .max()
-            .unwrap_or(4);
-        for (k, what) in keys {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {k:<key_w$} "), theme.key()),
-                Span::styled(what, theme.base()),
-            ]));
-        }
+        lines.extend(super::dialogs::key_lines(
+            keymap::screen_help(keymap::Context::Replay),
+            theme,
+            " ",
+        ));
     }
     if let Some(line) = r.cut_off {
         lines.push(Line::styled(

@@ -292,18 +292,11 @@ fn status_band(
 /// The wall's own keys, over the views (never over the stale warning); it closes by itself.
 fn help(app: &App, wall: &WallState, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let mut lines = vec![Line::styled(" Wall keys", theme.title(true))];
-    let keys = keymap::screen_help(Context::Wall);
-    let key_w = keys
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(4);
-    for (k, what) in keys {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {k:<key_w$}  "), theme.key()),
-            Span::raw(what),
-        ]));
-    }
+    lines.extend(super::dialogs::key_lines(
+        keymap::screen_help(Context::Wall),
+        theme,
+        "  ",
+    ));
     let left = wall
         .help_until
         .map_or(0, |until| app.data.now.secs_until(until).max(0));

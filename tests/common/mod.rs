@@ -407,3 +407,47 @@ pub fn audit_outcomes(audit: &str) -> Vec<serde_json::Value> {
     );
     outcomes
 }
+
+/// Write access from a real (demo) executor, as a read-write console gets it.
+pub fn console_access() -> shopctl::ops::access::WriteAccess {
+    static ACCESS: std::sync::OnceLock<shopctl::ops::access::WriteAccess> =
+        std::sync::OnceLock::new();
+    *ACCESS.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let demo = DemoFleet::open(&demo_options(tmp.path(), 50, Scenario::Calm)).expect("demo");
+        let executor = demo
+            .executor(shopctl::ops::Holder::new_session("op"))
+            .expect("executor");
+        shopctl::ops::access::WriteAccess::of(&executor)
+    })
+}
+
+/// A `w`×`h` console at `now` fed `fleet` through source messages, as the real loop does.
+pub fn console(
+    fleet: &Fleet,
+    access: Option<shopctl::ops::access::WriteAccess>,
+    now: Ts,
+    w: u16,
+    h: u16,
+) -> shopctl::ui::app::App {
+    use shopctl::backends::{SourceEvent, SourceId, SourceInfo};
+    use shopctl::ui::app::{App, Msg};
+    use shopctl::ui::update::update;
+    let info = SourceInfo {
+        fleet: "demo-fleet".into(),
+        context: "demo (test fleet)".into(),
+        mode: "demo",
+    };
+    let mut app = App::new(info, access, now, ratatui::layout::Rect::new(0, 0, w, h));
+    for u in fleet.as_updates() {
+        update(&mut app, Msg::Source(SourceEvent::Update(u)));
+    }
+    update(
+        &mut app,
+        Msg::Source(SourceEvent::Heartbeat {
+            source: SourceId::ControlPlane,
+            at: now,
+        }),
+    );
+    app
+}

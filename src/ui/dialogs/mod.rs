@@ -56,6 +56,27 @@ pub enum Outcome {
     },
 }
 
+/// A screen's keys (the wall's, the player's) as lines: each key, aligned, and what it does.
+pub fn key_lines(
+    keys: Vec<(String, &'static str)>,
+    theme: &Theme,
+    indent: &str,
+) -> Vec<Line<'static>> {
+    let key_w = keys
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4);
+    keys.into_iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{indent}{k:<key_w$}{indent}"), theme.key()),
+                Span::styled(what, theme.base()),
+            ])
+        })
+        .collect()
+}
+
 /// A dialog's frame at `area`: its title, its keys on the bottom border, `lines` wrapped, and
 /// below them the text field `reason` (with its own title) when it asks for one.
 #[allow(clippy::too_many_arguments)]

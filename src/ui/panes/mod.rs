@@ -90,6 +90,11 @@ pub fn keys_of(fleet: &Fleet, pane: PaneId, filter: &str) -> Vec<String> {
     }
 }
 
+/// How many rows the Alerts pane shows after its filter (the layout gives it their height).
+pub fn alert_rows(fleet: &Fleet, filter: &str) -> usize {
+    filtered::<alerts::AlertsPane>(fleet, filter).len()
+}
+
 /// Draws the five panes: each pane's width first follows what its rows need — a pane with
 /// room to spare gives it to its neighbour in the same row whose text would be cut — then its
 /// columns share the width by their priorities. Each pane's rows and cells are made once per
