@@ -528,3 +528,34 @@ fn a_replay_shows_the_footer_the_operator_saw_and_the_players_keys_on_question_m
     );
     assert!(keys.contains("read-only"), "the footer stays:\n{keys}");
 }
+
+#[test]
+fn a_recording_that_cannot_be_made_names_its_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A file where a directory should be: the recording's folder cannot be made.
+    let blocker = tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").expect("w");
+    let file = blocker.join("rec.jsonl");
+    // The console needs a terminal; `script` gives it one (util-linux).
+    let out = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "'{}' --demo --demo-dir '{}' --record '{}'",
+            env!("CARGO_BIN_EXE_shopctl"),
+            tmp.path().join("demo").display(),
+            file.display()
+        ))
+        .arg("/dev/null")
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "cannot record the session into '{}'",
+            file.display()
+        )),
+        "{said}"
+    );
+}

@@ -127,10 +127,16 @@ pub async fn run(
     let header = Header::of(&app);
     let recorder = match &options.record {
         Record::Off => None,
-        Record::To(path) => Some(
-            Recorder::create(path, &header, false)
-                .map_err(|e| anyhow::anyhow!("cannot record the session: {e}"))?,
-        ),
+        Record::To(path) => Some(Recorder::create(path, &header, false).map_err(|e| {
+            // The path once: some errors name it already, others do not.
+            let e = e.to_string();
+            let shown = path.display().to_string();
+            if e.contains(&shown) {
+                anyhow::anyhow!("cannot record the session: {e}")
+            } else {
+                anyhow::anyhow!("cannot record the session into '{shown}': {e}")
+            }
+        })?),
         Record::Automatic {
             dir,
             keep,
