@@ -204,3 +204,24 @@ fn the_sources_view_shows_each_error_whole_at_60_columns() {
     let whole: String = why.split_whitespace().collect();
     assert!(column.contains(&whole), "{column}\n{s}");
 }
+
+/// Scrolling a pane moves no column where there is room: each column is as wide as its widest
+/// cell among all the pane's rows, not only those on the page.
+#[test]
+fn scrolling_moves_no_column() {
+    let (_tmp, f) = troubled();
+    let mut a = app(&f, 80, 24);
+    update(&mut a, ch('3'));
+    let header = |a: &App| {
+        screen(a)
+            .lines()
+            .find(|l| l.contains("NAME") && l.contains("SHOPS"))
+            .map(|l| l.to_string())
+            .expect("the ShopSets pane's headings")
+    };
+    let first = header(&a);
+    for _ in 0..16 {
+        update(&mut a, ch('j'));
+        assert_eq!(header(&a), first, "{}", screen(&a));
+    }
+}

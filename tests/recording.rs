@@ -477,16 +477,19 @@ fn a_resized_session_exports_its_resizes_and_draws_each_size_whole() {
         .collect();
     let wanted: Vec<String> = sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect();
     assert_eq!(resizes, wanted);
-    // After each resize, a frame drawn at that size: the 200-column frame reaches column 200.
+    // After each resize, a frame drawn whole at that size: played on a blank 200×50 screen,
+    // the frame after the resize to 200x50 draws every pane's border to column 200.
     let wide = text
         .lines()
         .skip_while(|l| !l.contains("\"200x50\""))
         .nth(1)
+        .and_then(|l| serde_json::from_str::<(f64, String, String)>(l).ok())
         .expect("a frame after the resize to 200x50");
-    assert!(
-        wide.contains("\\u001b[1;200H") || wide.contains(";200H"),
-        "{wide}"
-    );
+    let mut screen = vt100::Parser::new(50, 200, 0);
+    screen.process(wide.2.as_bytes());
+    let rows: Vec<String> = screen.screen().rows(0, 200).collect();
+    assert!(rows[48].starts_with('└') && rows[48].ends_with('┘'), "{rows:#?}");
+    assert_eq!(rows[48].chars().count(), 200, "{rows:#?}");
 }
 
 #[test]

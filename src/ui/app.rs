@@ -226,6 +226,8 @@ pub struct ViewState {
     pub wall: Option<super::state::WallState>,
     /// How far help scrolls at most, as last drawn (scrolling stops there).
     pub help_end: std::cell::Cell<u16>,
+    /// The panes' column widths, kept while rows scroll by.
+    pub steady: super::panes::SteadyWidths,
 }
 
 /// The operation this console runs, or the release step it follows.
@@ -277,6 +279,7 @@ impl App {
                 toast: None,
                 said: std::collections::VecDeque::new(),
                 help_end: std::cell::Cell::new(u16::MAX),
+                steady: Default::default(),
                 wall: None,
             },
             op: Running::default(),

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod detail;
 pub mod dialogs;
+pub mod encode;
 pub mod guide;
 pub mod keymap;
 pub mod layout;

@@ -57,6 +57,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame<'_>) {
             scope: app.view.scope.as_ref(),
             waiting: !app.has_data(),
             tiers_note: tiers_note(app, theme),
+            steady: &app.view.steady,
         };
         panes::render_all(&panes, &|p| app.pane(p), theme, frame, &mut areas);
     }

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use crossterm::{cursor, event, execute, terminal};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -32,6 +34,10 @@ struct Stage<W> {
     out: W,
     staging: bool,
     frame: Vec<u8>,
+    /// The cells ratatui found changed in the frame being drawn, in row order.
+    changed: Vec<(u16, u16)>,
+    /// The last frame as the terminal shows it; none after the screen was cleared.
+    last: Option<ratatui::buffer::Buffer>,
 }
 
 impl<W: Write> Staged<W> {
@@ -41,6 +47,8 @@ impl<W: Write> Staged<W> {
                 out,
                 staging: false,
                 frame: Vec::new(),
+                changed: Vec::new(),
+                last: None,
             })),
         }
     }
@@ -61,13 +69,31 @@ impl<W: Write> Staged<W> {
     pub fn commit(&self) -> io::Result<usize> {
         let mut s = self.stage();
         s.staging = false;
-        let frame = sixteen_colours(&std::mem::take(&mut s.frame));
+        s.changed.clear();
+        let frame = std::mem::take(&mut s.frame);
         if shows_nothing(&frame) {
             return Ok(0);
         }
         s.out.write_all(&frame)?;
         s.out.flush()?;
         Ok(frame.len())
+    }
+
+    /// Writes the cells of `buf` that the frame changed (as the backend was told them).
+    fn encode(&self, buf: &ratatui::buffer::Buffer) {
+        let mut guard = self.stage();
+        let s = &mut *guard;
+        super::encode::frame(s.last.as_ref(), buf, &s.changed, &mut s.frame);
+        s.changed.clear();
+        match &mut s.last {
+            Some(last) if last.area == buf.area => last.clone_from(buf),
+            last => *last = Some(buf.clone()),
+        }
+    }
+
+    /// The screen was cleared: what it showed is no longer known.
+    fn cleared(&self) {
+        self.stage().last = None;
     }
 
     /// The writer underneath (tests read what was sent).
@@ -93,59 +119,133 @@ impl<W: Write> Write for Staged<W> {
     }
 }
 
+/// The console's backend: ratatui's crossterm backend for everything but the cells, which
+/// [`crate::ui::encode`] writes once the frame is whole (it writes unchanged cells between two
+/// changed ones where that is shorter than a cursor move, so it needs the whole frame).
+/// Frames are drawn with [`draw_frame`].
+pub struct ConsoleBackend<W: Write> {
+    inner: CrosstermBackend<Staged<W>>,
+    out: Staged<W>,
+}
+
+impl<W: Write> ConsoleBackend<W> {
+    pub fn new(out: Staged<W>) -> ConsoleBackend<W> {
+        ConsoleBackend {
+            inner: CrosstermBackend::new(out.clone()),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Backend for ConsoleBackend<W> {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        let mut stage = self.out.stage();
+        if stage.staging {
+            stage.changed.extend(content.map(|(x, y, _)| (x, y)));
+            return Ok(());
+        }
+        // Outside a frame: ratatui clearing a viewport cell by cell. Written as it comes; what
+        // the screen shows is no longer the last frame.
+        stage.last = None;
+        drop(stage);
+        self.inner.draw(content)
+    }
+
+    fn append_lines(&mut self, n: u16) -> io::Result<()> {
+        self.inner.append_lines(n)
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        self.inner.get_cursor_position()
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        self.inner.set_cursor_position(position)
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.out.cleared();
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.out.cleared();
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Backend::flush(&mut self.inner)
+    }
+}
+
 /// Draws one frame on `terminal`, whose backend writes into `out`, as a synchronized update,
 /// sent only if it changes what the terminal shows. Returns the bytes sent.
 pub fn draw_frame<W: Write>(
-    terminal: &mut Terminal<CrosstermBackend<Staged<W>>>,
+    terminal: &mut Terminal<ConsoleBackend<W>>,
     out: &Staged<W>,
     render: impl FnOnce(&mut ratatui::Frame<'_>),
 ) -> io::Result<usize> {
+    draw(terminal, out, render, true)
+}
+
+/// Draws one frame as [`draw_frame`] does, without the synchronized-update markers (a frame
+/// written to a file, not a terminal).
+pub fn draw_unsynchronized<W: Write>(
+    terminal: &mut Terminal<ConsoleBackend<W>>,
+    out: &Staged<W>,
+    render: impl FnOnce(&mut ratatui::Frame<'_>),
+) -> io::Result<usize> {
+    draw(terminal, out, render, false)
+}
+
+fn draw<W: Write>(
+    terminal: &mut Terminal<ConsoleBackend<W>>,
+    out: &Staged<W>,
+    render: impl FnOnce(&mut ratatui::Frame<'_>),
+    synchronized: bool,
+) -> io::Result<usize> {
     out.begin();
     let drawn = (|| {
-        execute!(terminal.backend_mut(), terminal::BeginSynchronizedUpdate)?;
-        terminal.draw(render)?;
-        execute!(terminal.backend_mut(), terminal::EndSynchronizedUpdate)
+        if synchronized {
+            execute!(
+                terminal.backend_mut().inner,
+                terminal::BeginSynchronizedUpdate
+            )?;
+        }
+        let completed = terminal.draw(render)?;
+        out.encode(completed.buffer);
+        if synchronized {
+            execute!(
+                terminal.backend_mut().inner,
+                terminal::EndSynchronizedUpdate
+            )?;
+        }
+        Ok::<_, io::Error>(())
     })();
     let sent = out.commit();
     drawn?;
     sent
-}
-
-/// The frame with the 16 base colours in their 16-colour form: `ESC[38;5;2m` becomes `ESC[32m`,
-/// `ESC[48;5;9m` becomes `ESC[101m` (the backend writes every indexed colour the long way, which
-/// terminals limited to 16 colours misread, and which costs bytes). Other colours pass as
-/// they are.
-pub fn sixteen_colours(frame: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(frame.len());
-    let mut i = 0;
-    while i < frame.len() {
-        let rest = &frame[i..];
-        let layer = if rest.starts_with(b"\x1b[38;5;") {
-            Some(30u8)
-        } else if rest.starts_with(b"\x1b[48;5;") {
-            Some(40u8)
-        } else {
-            None
-        };
-        if let Some(base) = layer {
-            let digits = &rest[7..];
-            let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
-            let n = std::str::from_utf8(&digits[..len])
-                .ok()
-                .and_then(|d| d.parse::<u8>().ok());
-            if let Some(n) = n.filter(|n| *n < 16 && (1..=2).contains(&len))
-                && digits.get(len) == Some(&b'm')
-            {
-                let code = if n < 8 { base + n } else { base + 60 + n - 8 };
-                out.extend_from_slice(format!("\x1b[{code}m").as_bytes());
-                i += 7 + len + 1;
-                continue;
-            }
-        }
-        out.push(frame[i]);
-        i += 1;
-    }
-    out
 }
 
 /// A frame that changes nothing on screen: only the synchronized-update markers and what a
@@ -171,7 +271,7 @@ fn shows_nothing(frame: &[u8]) -> bool {
 }
 
 /// The console's terminal.
-pub type ConsoleTerminal = Terminal<CrosstermBackend<Staged<io::Stdout>>>;
+pub type ConsoleTerminal = Terminal<ConsoleBackend<io::Stdout>>;
 
 /// Owns the terminal while the console runs; dropping it restores the terminal.
 pub struct TerminalGuard {
@@ -197,7 +297,7 @@ impl TerminalGuard {
             return Err(e);
         }
         let out = Staged::new(stdout);
-        match Terminal::new(CrosstermBackend::new(out.clone())) {
+        match Terminal::new(ConsoleBackend::new(out.clone())) {
             Ok(terminal) => Ok(TerminalGuard {
                 terminal: Some(terminal),
                 out,
@@ -290,27 +390,5 @@ mod tests {
         // Outside a frame (restoring the terminal), writes go straight through.
         w.write_all(b"\x1b[?25h").expect("written");
         assert_eq!(out.with_out(|o| o.len()), 29);
-    }
-
-    #[test]
-    fn the_sixteen_base_colours_go_out_in_their_short_form() {
-        let cases: [(&[u8], &[u8]); 6] = [
-            (b"\x1b[38;5;2mok", b"\x1b[32mok"),
-            (b"\x1b[48;5;9m", b"\x1b[101m"),
-            (b"\x1b[38;5;15m\x1b[48;5;0m", b"\x1b[97m\x1b[40m"),
-            // Beyond the 16: as they are.
-            (b"\x1b[38;5;16m", b"\x1b[38;5;16m"),
-            (b"\x1b[38;2;1;2;3m", b"\x1b[38;2;1;2;3m"),
-            // Not a colour, or cut short: untouched.
-            (b"x\x1b[38;5;", b"x\x1b[38;5;"),
-        ];
-        for (from, to) in cases {
-            assert_eq!(
-                sixteen_colours(from),
-                to,
-                "{}",
-                String::from_utf8_lossy(from)
-            );
-        }
     }
 }

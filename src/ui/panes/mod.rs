@@ -31,6 +31,69 @@ pub struct PanesView<'a> {
     pub waiting: bool,
     /// What the Tiers pane's title adds: the followed rollout or the failed step.
     pub tiers_note: Vec<Span<'a>>,
+    /// The panes' column widths so far.
+    pub steady: &'a SteadyWidths,
+}
+
+/// The widths of each pane's value columns, kept while its rows scroll by: a column is as wide
+/// as its widest cell among all the pane's rows (not only those on the page), so scrolling
+/// never moves a column. Measured again over every row when the filter or the number of rows
+/// changes; a wider cell on the page widens its column at once.
+#[derive(Debug, Default)]
+pub struct SteadyWidths(std::cell::RefCell<std::collections::HashMap<(PaneId, bool), Steady>>);
+
+#[derive(Debug)]
+struct Steady {
+    filter: String,
+    rows: usize,
+    widths: Vec<u16>,
+}
+
+impl SteadyWidths {
+    /// Sets `form`'s steady widths: its value columns as wide as their widest cell in any of
+    /// `rows`.
+    fn hold<'a, V: PaneView<Item: 'a>>(
+        &self,
+        (pane, narrow): (PaneId, bool),
+        filter: &str,
+        rows: &[&'a V::Item],
+        view: &PanesView<'a>,
+        theme: &Theme,
+        form: &mut Form<'_>,
+    ) {
+        let mut all = self.0.borrow_mut();
+        let steady = all.entry((pane, narrow)).or_insert_with(|| Steady {
+            filter: String::new(),
+            rows: usize::MAX,
+            widths: Vec::new(),
+        });
+        if steady.filter != filter
+            || steady.rows != rows.len()
+            || steady.widths.len() != form.natural.len()
+        {
+            let cells: Vec<Vec<Line<'_>>> = rows
+                .iter()
+                .map(|item| V::cells(view.fleet, item, theme, narrow, view.now, view.policy))
+                .collect();
+            *steady = Steady {
+                filter: filter.to_string(),
+                rows: rows.len(),
+                widths: natural(&form.columns, &cells),
+            };
+        }
+        for (((n, held), column), shown) in form
+            .natural
+            .iter()
+            .zip(&mut steady.widths)
+            .zip(&form.columns)
+            .zip(&mut form.steady)
+        {
+            *held = (*held).max(*n);
+            if column.text_min.is_none() {
+                *shown = *held;
+            }
+        }
+    }
 }
 
 /// What every pane provides; [`rows_of`] and [`render`] do the rest generically.
@@ -144,7 +207,10 @@ pub fn page_rows(height: u16) -> usize {
 struct Form<'a> {
     columns: Vec<Column>,
     cells: Vec<Vec<Line<'a>>>,
+    /// Each column's widest cell on the page.
     natural: Vec<u16>,
+    /// Each value column's widest cell in all the pane's rows (see [`SteadyWidths`]).
+    steady: Vec<u16>,
 }
 
 impl<'a> Form<'a> {
@@ -153,12 +219,20 @@ impl<'a> Form<'a> {
         Form {
             columns,
             cells,
+            steady: natural.clone(),
             natural,
         }
     }
 
+    /// The columns' widths at `inner`: steady where every column fits whole at its steady
+    /// width (scrolling then moves no column), else as the page needs (room matters more).
     fn widths(&self, inner: u16) -> Vec<Option<u16>> {
-        fit_columns(&self.columns, &self.natural, inner)
+        let whole = |widths: &[u16]| widths.iter().map(|n| n + 1).sum::<u16>() < inner;
+        if whole(&self.steady) {
+            fit_columns(&self.columns, &self.steady, inner)
+        } else {
+            fit_columns(&self.columns, &self.natural, inner)
+        }
     }
 
     /// Whether its kept columns fit `inner` at their least, how many it keeps, and how far it
@@ -254,11 +328,18 @@ fn prepare<'a, V: PaneView<Item: 'a>>(
             related: view.scope.is_some_and(|s| V::related(view.fleet, item, s)),
         })
         .collect();
-    let wide = Form::new(V::columns(false, view), page.cells(view, theme, false));
+    let filter = &state.filter;
+    let mut wide = Form::new(V::columns(false, view), page.cells(view, theme, false));
+    view.steady
+        .hold::<V>((pane, false), filter, &page.rows, view, theme, &mut wide);
     let inner = area.width.saturating_sub(2);
     let whole = wide.natural.iter().map(|n| n + 1).sum::<u16>() < inner;
-    let narrow = (!whole && inner < V::WIDE_FROM)
-        .then(|| Form::new(V::columns(true, view), page.cells(view, theme, true)));
+    let narrow = (!whole && inner < V::WIDE_FROM).then(|| {
+        let mut narrow = Form::new(V::columns(true, view), page.cells(view, theme, true));
+        view.steady
+            .hold::<V>((pane, true), filter, &page.rows, view, theme, &mut narrow);
+        narrow
+    });
     Prepared {
         wide,
         narrow,
@@ -412,22 +493,16 @@ fn render_prepared(
             } else {
                 Span::raw(" ")
             };
-            // A row related to the highlighted cluster or tier is marked by its marker and its
-            // first cell only: moving the highlight redraws those cells, not whole rows.
+            // A row related to the highlighted cluster or tier is marked by its marker alone:
+            // moving the highlight redraws one cell a row, not whole rows.
             let cells: Vec<Cell<'_>> = std::iter::once(Cell::from(marker))
                 .chain(
                     lines
                         .iter()
                         .zip(&widths)
                         .filter_map(|(line, w)| w.map(|w| (line, w)))
-                        .enumerate()
-                        .map(|(n, (line, w))| {
-                            let cell = Cell::from(super::text::fit_line(on_row(line.clone()), w));
-                            if n == 0 && shown.related && !shown.selected {
-                                cell.style(theme.related())
-                            } else {
-                                cell
-                            }
+                        .map(|(line, w)| {
+                            Cell::from(super::text::fit_line(on_row(line.clone()), w))
                         }),
                 )
                 .collect();

@@ -7,13 +7,13 @@
 use std::io::Write;
 
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{TerminalOptions, Viewport};
 use serde_json::json;
 
 use super::player::Replay;
 use crate::ui::render;
+use crate::ui::terminal::{ConsoleBackend, Staged, draw_unsynchronized};
 use crate::ui::theme::Theme;
 
 /// Recorded messages closer together than this are drawn as one frame.
@@ -43,9 +43,10 @@ pub fn export(
         "env": {"TERM": "xterm-256color"},
     });
     writeln!(out, "{header}")?;
-    let written = Shared::default();
+    let written = Staged::new(Vec::new());
+    let take = || written.with_out(std::mem::take);
     let mut terminal = Terminal::with_options(
-        CrosstermBackend::new(written.clone()),
+        ConsoleBackend::new(written.clone()),
         TerminalOptions {
             viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
         },
@@ -66,7 +67,7 @@ pub fn export(
         if replay.app.view.size != size {
             size = replay.app.view.size;
             terminal.resize(size)?;
-            let _ = written.take();
+            let _ = take();
             let event = json!([
                 at as f64 / 1000.0 / speed,
                 "r",
@@ -74,9 +75,11 @@ pub fn export(
             ]);
             writeln!(out, "{event}")?;
         }
-        terminal.draw(|f| render::render(&replay.app, theme, f))?;
+        draw_unsynchronized(&mut terminal, &written, |f| {
+            render::render(&replay.app, theme, f)
+        })?;
         replay.app.view.dirty = false;
-        let bytes = written.take();
+        let bytes = take();
         if bytes.is_empty() {
             return Ok(());
         }
@@ -160,25 +163,4 @@ pub fn export_file(
             }
         })?;
     Ok(exported)
-}
-
-/// The bytes the renderer wrote, taken after each frame.
-#[derive(Debug, Clone, Default)]
-pub struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl Shared {
-    pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
