@@ -488,7 +488,10 @@ fn a_resized_session_exports_its_resizes_and_draws_each_size_whole() {
     let mut screen = vt100::Parser::new(50, 200, 0);
     screen.process(wide.2.as_bytes());
     let rows: Vec<String> = screen.screen().rows(0, 200).collect();
-    assert!(rows[48].starts_with('└') && rows[48].ends_with('┘'), "{rows:#?}");
+    assert!(
+        rows[48].starts_with('└') && rows[48].ends_with('┘'),
+        "{rows:#?}"
+    );
     assert_eq!(rows[48].chars().count(), 200, "{rows:#?}");
 }
 

@@ -9,9 +9,10 @@ pub mod tiers;
 use std::borrow::Cow;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Row, Table};
+use ratatui::widgets::Block;
 
 pub use super::state::PaneId;
 use super::state::{ListState, Scope};
@@ -480,60 +481,19 @@ fn render_prepared(
         filter,
         area.width,
     );
-    let inner = area.width.saturating_sub(2);
-    let form = prepared.form(inner);
-    let widths = form.widths(inner);
-    let body: Vec<Row<'_>> = prepared
-        .rows
-        .iter()
-        .zip(&form.cells)
-        .map(|(shown, lines)| {
-            let marker = if shown.related {
-                Span::styled(super::symbols::RELATED, theme.related())
-            } else {
-                Span::raw(" ")
-            };
-            // A row related to the highlighted cluster or tier is marked by its marker alone:
-            // moving the highlight redraws one cell a row, not whole rows.
-            let cells: Vec<Cell<'_>> = std::iter::once(Cell::from(marker))
-                .chain(
-                    lines
-                        .iter()
-                        .zip(&widths)
-                        .filter_map(|(line, w)| w.map(|w| (line, w)))
-                        .map(|(line, w)| {
-                            Cell::from(super::text::fit_line(on_row(line.clone()), w))
-                        }),
-                )
-                .collect();
-            let row = Row::new(cells);
-            if shown.selected && focused {
-                row.style(theme.selected())
-            } else if shown.selected {
-                row.style(theme.base().add_modifier(ratatui::style::Modifier::BOLD))
-            } else {
-                row
-            }
-        })
-        .collect();
-    let constraints: Vec<Constraint> = std::iter::once(Constraint::Length(1))
-        .chain(widths.iter().flatten().map(|w| Constraint::Length(*w)))
-        .collect();
-    let header = Row::new(
-        std::iter::once(Cell::from(" ")).chain(
-            form.columns
-                .iter()
-                .zip(&widths)
-                .filter(|(_, w)| w.is_some())
-                .map(|(c, _)| Cell::from(c.title)),
-        ),
-    )
-    .style(theme.muted());
-    let table = Table::new(body, constraints)
-        .header(header)
-        .block(block)
-        .column_spacing(1);
-    frame.render_widget(table, area);
+    let form = prepared.form(area.width.saturating_sub(2));
+    let widths = form.widths(area.width.saturating_sub(2));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    draw_table(
+        prepared,
+        form,
+        &widths,
+        focused,
+        theme,
+        frame.buffer_mut(),
+        inner,
+    );
     if prepared.rows.is_empty() {
         let (msg, which) = &prepared.empty;
         let style = match which {
@@ -550,6 +510,105 @@ fn render_prepared(
         };
         if area.height > 3 {
             frame.render_widget(Line::styled(msg.clone(), style), inner);
+        }
+    }
+}
+
+/// A pane's table in its `inner` area: the headings, then each row's marker and cells, columns
+/// one space apart after the marker's column. Drawn straight into the buffer: each cell once,
+/// the selected row's style laid under its whole width.
+fn draw_table(
+    prepared: &Prepared<'_>,
+    form: &Form<'_>,
+    widths: &[Option<u16>],
+    focused: bool,
+    theme: &Theme,
+    buf: &mut ratatui::buffer::Buffer,
+    inner: Rect,
+) {
+    use ratatui::widgets::Widget;
+    if inner.is_empty() {
+        return;
+    }
+    let right = inner.right();
+    let mut columns = Vec::new();
+    let mut x = inner.x + 2;
+    for w in widths.iter().flatten() {
+        columns.push((x, *w));
+        x = x.saturating_add(w + 1);
+    }
+    // The room of a cell at `x`, `w` wide, within the pane.
+    let room = |x: u16, w: u16| Rect::new(x, 0, w.min(right.saturating_sub(x)), 1);
+    let heading = Rect::new(inner.x, inner.y, inner.width, 1);
+    buf.set_style(heading, theme.muted());
+    for ((c, _), (x, w)) in form
+        .columns
+        .iter()
+        .zip(widths)
+        .filter(|(_, w)| w.is_some())
+        .zip(&columns)
+    {
+        let at = room(*x, *w);
+        if at.width > 0 {
+            buf.set_stringn(at.x, inner.y, c.title, usize::from(at.width), Style::new());
+        }
+    }
+    let rows = prepared.rows.iter().zip(&form.cells);
+    for ((shown, lines), y) in rows.zip(inner.y + 1..inner.bottom()) {
+        if shown.selected {
+            let style = if focused {
+                theme.selected()
+            } else {
+                theme.base().add_modifier(ratatui::style::Modifier::BOLD)
+            };
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), style);
+        }
+        // A row related to the highlighted cluster or tier is marked by its marker alone:
+        // moving the highlight redraws one cell a row, not whole rows.
+        if shown.related {
+            buf.set_stringn(inner.x, y, super::symbols::RELATED, 1, theme.related());
+        }
+        let kept = lines
+            .iter()
+            .zip(widths)
+            .filter_map(|(line, w)| w.map(|w| (line, w)));
+        for ((line, w), (x, _)) in kept.zip(&columns) {
+            let mut at = room(*x, w);
+            if at.width == 0 {
+                break;
+            }
+            at.y = y;
+            let has_bg = line.style.bg.is_some() || line.spans.iter().any(|s| s.style.bg.is_some());
+            if !has_bg && line.width() <= usize::from(at.width) {
+                put_line(line, at, buf);
+            } else {
+                (&super::text::fit_line(on_row(line.clone()), w)).render(at, buf);
+            }
+        }
+    }
+}
+
+/// Draws `line`, which fits `area`, as ratatui draws a line, printable ASCII spans straight
+/// into the buffer's cells (a cell a byte: no grapheme segmentation, no width lookups).
+fn put_line(line: &Line<'_>, area: Rect, buf: &mut ratatui::buffer::Buffer) {
+    use ratatui::widgets::Widget;
+    if line.style != Style::new() {
+        buf.set_style(area, line.style);
+    }
+    let mut x = area.x;
+    for span in &line.spans {
+        let text = span.content.as_ref();
+        if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            let start = buf.index_of(x, area.y);
+            let cells = &mut buf.content[start..start + text.len()];
+            for (cell, b) in cells.iter_mut().zip(text.bytes()) {
+                cell.set_char(char::from(b)).set_style(span.style);
+            }
+            x += text.len() as u16;
+        } else {
+            let w = span.width() as u16;
+            span.render(Rect::new(x, area.y, w, 1), buf);
+            x += w;
         }
     }
 }
