@@ -225,3 +225,35 @@ fn scrolling_moves_no_column() {
         assert_eq!(header(&a), first, "{}", screen(&a));
     }
 }
+
+/// A halted tier's row keeps its soak beside the halt at every width: the halt takes the
+/// subject's place (or follows the soak, narrow), and the commit goes first.
+#[test]
+fn a_halted_tier_keeps_its_soak_beside_the_halt() {
+    use shopctl::domain::release::{Halt, ReleaseControls};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut f = demo_snapshot(tmp.path(), 600, Scenario::Calm, 3 * 3600);
+    f.apply(FleetUpdate::Controls(ReleaseControls {
+        halts: vec![Halt {
+            tier: Some("prod".into()),
+            reason: "checkout errors under investigation".into(),
+            by: "alice@ops".into(),
+            at: CREATED.plus_secs(3 * 3600),
+        }],
+        ..Default::default()
+    }));
+    for w in [80, 100, 110, 120, 140, 200] {
+        let a = app(&f, w, 30);
+        let s = screen(&a);
+        let heading = s
+            .lines()
+            .find(|l| l.contains("TIER") && l.contains("SETTLED"))
+            .expect("the Tiers pane's headings");
+        assert!(heading.contains("SOAK"), "{w} columns:\n{s}");
+        let prod = s
+            .lines()
+            .find(|l| l.contains(" prod ") && l.contains("4/4"))
+            .expect("prod's row");
+        assert!(prod.contains("halted"), "{w} columns:\n{s}");
+    }
+}

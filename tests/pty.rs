@@ -27,6 +27,30 @@ struct Pty {
 
 impl Pty {
     fn spawn(state: &Path, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shopctl"));
+        cmd.args(args);
+        Pty::spawn_command(cmd, state, cols, rows, env)
+    }
+
+    /// shopctl with every file it writes limited to `kib` KiB, as on a disk that fills up.
+    fn spawn_on_small_disk(state: &Path, args: &[&str], cols: u16, rows: u16, kib: u32) -> Pty {
+        let mut cmd = CommandBuilder::new("sh");
+        cmd.args([
+            "-c",
+            &format!("trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"", kib * 2),
+            env!("CARGO_BIN_EXE_shopctl"),
+        ]);
+        cmd.args(args);
+        Pty::spawn_command(cmd, state, cols, rows, &[])
+    }
+
+    fn spawn_command(
+        mut cmd: CommandBuilder,
+        state: &Path,
+        cols: u16,
+        rows: u16,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -36,9 +60,7 @@ impl Pty {
             })
             .expect("a pty");
         std::fs::create_dir_all(state).expect("state dir");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shopctl"));
         cmd.cwd(state);
-        cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_STATE_HOME", state);
         cmd.env("XDG_CONFIG_HOME", state);
@@ -446,6 +468,36 @@ fn a_recorded_session_replays_and_exports_a_cast() {
     replay.send("q");
     assert_eq!(replay.wait_exit(), 0);
     replay.assert_restored();
+}
+
+/// The header says a session is being recorded, and says it louder when the recording has
+/// stopped (the disk filled up): the operator never believes in a recording that is not made.
+#[test]
+fn the_header_says_whether_the_session_is_recorded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rec = tmp.path().join("session.jsonl");
+    let rec_s = rec.display().to_string();
+    let mut pty = spawn_demo(tmp.path(), &["--record", &rec_s], 120, 30);
+    pty.wait_for("prod-beta");
+    pty.wait_for("● rec");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
+
+    // The demo fleet made whole first; then a disk on which files stop growing at 48 KiB.
+    let rec = tmp.path().join("cut.jsonl");
+    let rec_s = rec.display().to_string();
+    let mut args: Vec<String> = demo_args(&tmp.path().join("demo"));
+    args.extend(["--record".to_string(), rec_s]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut pty = Pty::spawn_on_small_disk(&tmp.path().join("state"), &args, 120, 30, 48);
+    pty.wait_for("prod-beta");
+    for _ in 0..40 {
+        pty.send("jk");
+    }
+    pty.wait_for("✗ not recording");
+    assert!(!pty.text().contains("● rec"), "{}", pty.text());
+    pty.send("q");
+    assert_eq!(pty.wait_exit(), 0);
 }
 
 mod common;

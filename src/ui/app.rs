@@ -205,6 +205,8 @@ pub struct Session {
     pub denied: Vec<crate::ops::Denial>,
     /// This console replays a recording (what the header says about it).
     pub replay: Option<super::state::ReplayView>,
+    /// Whether this session is being recorded.
+    pub recording: super::state::Recording,
 }
 
 /// What the operator sees: focus, selections, the layers over the panes, the footer's words.
@@ -264,6 +266,7 @@ impl App {
                 policy: GatePolicy::default(),
                 denied: Vec::new(),
                 replay: None,
+                recording: Default::default(),
             },
             view: ViewState {
                 focus: PaneId::Clusters,

@@ -10,6 +10,7 @@ use super::app::Freshness;
 use super::keymap;
 use super::layout;
 use super::panes::{self, PanesView};
+use super::state::Recording;
 use super::state::{FilterTarget, View};
 use super::theme::Theme;
 use super::{symbols, text};
@@ -318,6 +319,22 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             text::UNLOCKED,
             theme.header(),
             3,
+        )),
+    }
+    match app.session.recording {
+        Recording::Off => {}
+        Recording::On => left.push(Part::new(
+            "● rec",
+            "●",
+            theme.muted().patch(theme.header()),
+            6,
+        )),
+        // The audit trail an operator counts on is gone: never dropped.
+        Recording::Stopped => left.push(Part::new(
+            "✗ not recording",
+            "✗ rec",
+            theme.danger().patch(theme.header()),
+            0,
         )),
     }
     let violations = app.data.fleet.violations().len();

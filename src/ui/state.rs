@@ -211,6 +211,17 @@ impl WallState {
     }
 }
 
+/// Whether this session is being recorded (what the header says of it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Recording {
+    /// Not asked for (`--no-record`, a replay, a test).
+    #[default]
+    Off,
+    On,
+    /// Asked for, and cannot be written (a full disk, an unwritable state directory).
+    Stopped,
+}
+
 /// What the header shows of a replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayView {

@@ -417,7 +417,7 @@ pub const LEGEND: [(&str, &str); 8] = [
 ];
 
 /// What the header's fields mean, for the help screen.
-pub const HEADER_HELP: [(&str, &str); 8] = [
+pub const HEADER_HELP: [(&str, &str); 9] = [
     (
         "read-write, RW",
         "this console can change the fleet (read-only, RO: it cannot)",
@@ -447,6 +447,10 @@ pub const HEADER_HELP: [(&str, &str); 8] = [
         "demo, live",
         "where the data comes from, then the context it was read through",
     ),
+    (
+        "● rec",
+        "this session is being recorded (shopctl replay); ✗ not recording: it cannot be",
+    ),
 ];
 
 /// What each column heading means, for the help screen.
@@ -458,8 +462,8 @@ pub const COLUMNS_HELP: [(&str, &str); 13] = [
     ("NODES, SETS", "nodes ready/total, ShopSets on the cluster"),
     ("L", "the tier's level (0 is dev)"),
     (
-        "REVISION, RELEASE",
-        "what a tier runs; ↑ newer below it, ✗ ahead of the tier below",
+        "COMMIT, RELEASE",
+        "what a tier runs (its commit, its tag); ↑ newer below, ✗ ahead of the tier below",
     ),
     (
         "SETTLED",

@@ -48,20 +48,23 @@ impl PaneView for TiersPane {
                 free_text("SOAK", 2, 9),
             ]
         } else {
+            // What people decided about a tier (a halt, a freeze…) takes the subject's place,
+            // and is not dropped; nor is the soak beside it (too narrow for both, the narrow
+            // form shows the decision after the soak).
+            let decision = view
+                .fleet
+                .tiers
+                .iter()
+                .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some());
             vec![
-                value("L", 4),
+                value("L", 5),
                 value("TIER", 0),
-                state("REVISION", 0, 17),
+                // The commit goes before the soak does: the release's tag says what runs.
+                value("COMMIT", 4),
+                state("RELEASE", 0, 9),
                 state("SETTLED", 1, 7),
-                state("SOAK", 2, 9),
-                // What people decided about a tier (a halt, a freeze…) takes the subject's
-                // place, and is not dropped.
-                if view
-                    .fleet
-                    .tiers
-                    .iter()
-                    .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some())
-                {
+                state("SOAK", if decision { 0 } else { 2 }, 9),
+                if decision {
                     free_text("SUBJECT", 0, 24)
                 } else {
                     free_text("SUBJECT", 3, 12)
@@ -87,16 +90,13 @@ impl PaneView for TiersPane {
             (Some(b), Some(r)) => r.seq > b.seq,
             _ => false,
         };
+        // The release's tag (its commit id when it has none); wide, the commit beside it.
         let rev = t
             .revision
             .as_ref()
-            // Narrow: the release's tag alone (its commit id when it has none).
-            .map(|r| match (&r.tag, narrow) {
-                (Some(tag), true) => tag.clone(),
-                (None, true) => r.short().to_string(),
-                (_, false) => r.label(),
-            })
+            .map(|r| r.tag.clone().unwrap_or_else(|| r.short().to_string()))
             .unwrap_or_else(|| "?".into());
+        let commit = t.revision.as_ref().map_or("?", |r| r.short());
         let (rev, rev_style) = if ahead {
             (format!("{rev} ✗"), theme.danger())
         } else if behind {
@@ -130,6 +130,9 @@ impl PaneView for TiersPane {
             cells.push(styled(t.level.to_string(), theme.muted()));
         }
         cells.push(Line::from(t.name.as_str()));
+        if !narrow {
+            cells.push(styled(commit.to_string(), rev_style));
+        }
         cells.push(styled(rev, rev_style));
         cells.push(styled(settled_text, settled_style));
         {

@@ -22,6 +22,7 @@ use super::app::{App, Effect, Ending, Msg};
 use super::recording::writer::{self, Recorder};
 use super::recording::{self, Header};
 use super::render;
+use super::state::Recording;
 use super::terminal::TerminalGuard;
 use super::text;
 use super::theme::Theme;
@@ -153,6 +154,7 @@ pub async fn run(
                 Ok(r) => Some(r.limited_to(max_bytes.saturating_sub(others))),
                 Err(e) => {
                     tracing::warn!("not recording this session: {e}");
+                    app.session.recording = Recording::Stopped;
                     app.say_for(
                         text::not_recording(&e.to_string()),
                         true,
@@ -163,6 +165,9 @@ pub async fn run(
             }
         }
     };
+    if recorder.is_some() {
+        app.session.recording = Recording::On;
+    }
     if let (Some(r), Some(ops)) = (&recorder, &ops) {
         ops.executor()
             .name_recording(r.path().display().to_string());
@@ -584,11 +589,13 @@ fn record(recorder: &mut Option<Recorder>, app: &mut App, msg: &Msg, ex: Option<
         && let Some(why) = r.record(msg)
     {
         app.say_for(why, true, NOT_PERMITTED_SECS);
-        // An audit line never names a recording that has stopped.
-        if !r.is_recording()
-            && let Some(ex) = ex
-        {
-            ex.unname_recording();
+        if !r.is_recording() {
+            app.session.recording = Recording::Stopped;
+            app.view.dirty = true;
+            // An audit line never names a recording that has stopped.
+            if let Some(ex) = ex {
+                ex.unname_recording();
+            }
         }
     }
 }
