@@ -192,6 +192,19 @@ pub enum ReleaseAction {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
         output: Output,
     },
+    /// Every promotion and rollback (who, when, from → to, the gate, the approval, the outcome),
+    /// read from the tier branches' commits.
+    History {
+        /// Only this tier.
+        #[arg(long, value_name = "NAME")]
+        tier: Option<String>,
+        /// Only what happened since: a duration back from now (30d, 12h), a date (2026-11-01)
+        /// or a time (RFC 3339).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
     /// Promote into TIER the revision the tier just below it runs.
     Step {
         #[arg(long, value_name = "NAME")]

@@ -231,6 +231,19 @@ async fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<ExitCode> 
                     );
                     Exit::Done
                 }
+                ReleaseAction::History {
+                    tier,
+                    since,
+                    output,
+                } => {
+                    commands::history::history(
+                        source.as_mut(),
+                        tier.as_deref(),
+                        since.as_deref(),
+                        output == Output::Json,
+                    )
+                    .await
+                }
                 ReleaseAction::Step {
                     tier,
                     yes,

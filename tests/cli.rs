@@ -444,7 +444,86 @@ fn release_commands_through_the_binary_with_their_exit_codes() {
         .args(["release", "rollback", "--tier", "prod-beta", "--yes"])
         .assert()
         .code(0);
+    // The history, from the tier branches: carol's step, rolled back.
+    let history = |args: &[&str]| {
+        let out = demo(tmp.path())
+            .args(["release", "history", "--tier", "prod-beta", "-o", "json"])
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")
+    };
+    let h = history(&[]);
+    let events = h["events"].as_array().expect("events");
+    let [.., step, back] = events.as_slice() else {
+        panic!("{h}");
+    };
+    assert_eq!(
+        (
+            &step["action"],
+            &step["by"],
+            &step["from_tier"],
+            &step["gate"],
+            &step["outcome"]
+        ),
+        (
+            &Value::from("promote"),
+            &Value::from("carol@ops"),
+            &Value::from("beta"),
+            &Value::from("passed"),
+            &Value::from("rolled-back")
+        ),
+        "{step}"
+    );
+    assert_eq!(back["action"], "rollback", "{back}");
+    assert_eq!(back["from"], step["to"], "{back}");
+    assert_eq!(back["to"], step["from"], "{back}");
+    assert!(step["to"]["tag"].is_string(), "{step}");
+    // Only the last hour: the two changes made now.
+    assert_eq!(
+        history(&["--since", "1h"])["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    demo(tmp.path())
+        .args(["release", "history", "--tier", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown tier 'nope'"));
+    demo(tmp.path())
+        .args(["release", "history", "--since", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("neither a duration"));
+    let table = demo(tmp.path())
+        .args(["release", "history"])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("carol@ops") && table.contains("rolled back"),
+        "{table}"
+    );
+
     let audit = std::fs::read_to_string(tmp.path().join("audit.jsonl")).expect("audit log");
+    // Git alone says the same: without the audit log, the same history.
+    std::fs::rename(
+        tmp.path().join("audit.jsonl"),
+        tmp.path().join("audit.moved"),
+    )
+    .expect("mv");
+    assert_eq!(history(&[]), h);
+    std::fs::rename(
+        tmp.path().join("audit.moved"),
+        tmp.path().join("audit.jsonl"),
+    )
+    .expect("mv");
     let lines = common::audit_outcomes(&audit);
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["operator"], "carol@ops");

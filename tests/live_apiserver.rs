@@ -1589,6 +1589,38 @@ async fn a_release_step_pushes_asks_argo_cd_to_sync_and_waits_for_a_busy_applica
         audit.contains("\"pushed\"") && audit.contains("alerting is down"),
         "{audit}"
     );
+    // The release history, read on another machine (a state directory of its own, no audit
+    // log) from the remote alone: who stepped prod-beta, from what to what, overriding which
+    // condition and why.
+    let elsewhere = tmp.path().join("elsewhere");
+    let out = common::shopctl_live(
+        &file,
+        &elsewhere,
+        &["release", "history", "--tier", "prod-beta", "-o", "json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let events = doc["events"].as_array().expect("events");
+    let step = events.last().expect("the step");
+    let gitlink = |commit: &str| common::git(&remote, &["rev-parse", &format!("{commit}:base")]);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(step["tier"], "prod-beta");
+    assert_eq!(step["action"], "promote", "{step}");
+    assert_eq!(step["by"], "alice@ops", "{step}");
+    assert_eq!(step["commit"], json!(after));
+    assert_eq!(step["from"]["commit"], json!(gitlink(&before)), "{step}");
+    assert_eq!(step["to"]["commit"], json!(gitlink(&after)), "{step}");
+    assert_eq!(step["from_tier"], "beta");
+    assert_eq!(step["gate"], "overridden");
+    assert_eq!(step["reason"], "alerting is down, checked by hand");
+    assert!(
+        step["overridden"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|c| c == "no_alerts")),
+        "{step}"
+    );
+    assert!(!elsewhere.join("shopctl/audit.jsonl").exists());
 }
 
 /// The three ShopSets with room for `capacity` shops each, and `n` more shops on b-1 named

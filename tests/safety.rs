@@ -97,6 +97,7 @@ fn promotion(fleet: &Fleet, tier: &str, now: Ts, reason: Option<&str>) -> Mutati
         target: g.target.clone().expect("target"),
         override_reason: reason.map(str::to_string),
         overridden: g.failed().map(|c| c.condition.name().to_string()).collect(),
+        approved_by: None,
     }
 }
 

@@ -62,4 +62,41 @@ pub trait FleetSource: Send + 'static {
     /// Watches the fleet on the caller's runtime, sending the initial state and then every
     /// change. Dropping (aborting) the future stops it.
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()>;
+
+    /// What the system repository says of each tier's past: for each `(tier, branch)`, the
+    /// commits made at or after `since` that changed what it runs (newest first), with the app
+    /// repository's history that names their revisions. Read where the repositories are (the
+    /// remote fetched first in live mode).
+    fn tier_changes(
+        &mut self,
+        tiers: Vec<(String, String)>,
+        since: Option<Ts>,
+    ) -> BoxFuture<'_, Result<TierChanges, SourceError>>;
+}
+
+/// Each tier's changes, newest first, and the app history naming their revisions.
+pub struct TierChanges {
+    pub tiers: Vec<(String, Vec<crate::domain::release::history::TierChange>)>,
+    pub app: crate::git::read::AppHistory,
+}
+
+/// Reads `tiers`' changes from the system repository at `system` (blocking).
+pub fn read_tier_changes(
+    system: &std::path::Path,
+    tiers: &[(String, String)],
+    since: Option<Ts>,
+    app: crate::git::read::AppHistory,
+) -> Result<TierChanges, SourceError> {
+    let tiers = tiers
+        .iter()
+        .map(|(tier, branch)| {
+            crate::git::history::tier_changes(system, branch, since)
+                .map(|changes| (tier.clone(), changes))
+                .map_err(|e| SourceError {
+                    from: SourceId::Git,
+                    message: e.to_string(),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(TierChanges { tiers, app })
 }

@@ -70,6 +70,14 @@ impl FleetSource for Verifying {
         })
     }
 
+    fn tier_changes(
+        &mut self,
+        tiers: Vec<(String, String)>,
+        since: Option<Ts>,
+    ) -> BoxFuture<'_, Result<super::TierChanges, SourceError>> {
+        self.inner.tier_changes(tiers, since)
+    }
+
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let Verifying {

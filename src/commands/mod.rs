@@ -1,6 +1,7 @@
 //! Headless commands: what scripts and CI gates run. Errors go to stderr; exit codes are stable.
 
 pub mod export;
+pub mod history;
 pub mod placement;
 pub mod release;
 pub mod silence;

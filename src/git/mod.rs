@@ -6,5 +6,6 @@
 
 pub mod cache;
 pub mod gitlink;
+pub mod history;
 pub mod read;
 pub mod transport;

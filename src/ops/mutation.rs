@@ -20,6 +20,9 @@ pub enum Mutation {
         override_reason: Option<String>,
         /// The gate conditions the reason overrides.
         overridden: Vec<String>,
+        /// Who approved exactly this change, where the tier asks for a second person.
+        #[serde(default)]
+        approved_by: Option<String>,
     },
     /// Restore tier `tier`'s gitlink from before its last change, as a new commit.
     Rollback {
@@ -282,25 +285,40 @@ impl Mutation {
     /// The commit message written on the tier branch (release mutations only).
     pub fn commit_message(&self, operator: &str) -> String {
         match self {
+            // A subject and a sentence for people, then trailers (`git log
+            // --format=%(trailers)`) from which `release history` reads the change back.
             Mutation::Promote {
                 tier,
                 from_tier,
+                current,
                 target,
                 override_reason,
                 overridden,
+                approved_by,
                 ..
             } => {
                 let mut m = format!(
-                    "Promote {tier} to {} ({})\n\nRevision {} from tier '{from_tier}'.\nOperator: {operator}\n",
+                    "Promote {tier} to {} ({})\n\nRevision {} from tier '{from_tier}'.\n\n",
                     target.tag.as_deref().unwrap_or(target.short()),
                     target.short(),
                     target.id
                 );
-                if let Some(reason) = override_reason {
-                    m.push_str(&format!(
-                        "Override: {}\nReason: {reason}\n",
-                        overridden.join(", ")
-                    ));
+                let from = current.as_ref().map_or("none", |r| r.id.as_str());
+                m.push_str(&format!(
+                    "Action: promote\nTier: {tier}\nFrom: {from}\nTo: {}\nFrom-Tier: {from_tier}\nOperator: {}\n",
+                    target.id,
+                    one_line(operator)
+                ));
+                match override_reason {
+                    Some(reason) => m.push_str(&format!(
+                        "Gate: overridden\nOverride: {}\nReason: {}\n",
+                        overridden.join(", "),
+                        one_line(reason)
+                    )),
+                    None => m.push_str("Gate: passed\n"),
+                }
+                if let Some(by) = approved_by {
+                    m.push_str(&format!("Approved-By: {}\n", one_line(by)));
                 }
                 m
             }
@@ -312,14 +330,20 @@ impl Mutation {
                 ..
             } => {
                 let mut m = format!(
-                    "Roll back {tier} to {} ({})\n\nRevision {} replaces {}.\nOperator: {operator}\n",
+                    "Roll back {tier} to {} ({})\n\nRevision {} replaces {}.\n\n",
                     target.tag.as_deref().unwrap_or(target.short()),
                     target.short(),
                     target.id,
                     current.id
                 );
+                m.push_str(&format!(
+                    "Action: rollback\nTier: {tier}\nFrom: {}\nTo: {}\nOperator: {}\n",
+                    current.id,
+                    target.id,
+                    one_line(operator)
+                ));
                 if let Some(cause) = cause {
-                    m.push_str(&format!("Cause: {cause}\n"));
+                    m.push_str(&format!("Cause: {}\n", one_line(cause)));
                 }
                 m
             }
@@ -339,6 +363,11 @@ impl Mutation {
             | Mutation::Approve { .. } => String::new(),
         }
     }
+}
+
+/// `text` on one line: a trailer's value never runs into the next trailer.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A revision's label, or `nothing`.

@@ -121,6 +121,12 @@ pub fn promotion(
     // A reason that says nothing visible is no reason.
     let reason = override_reason.and_then(|r| crate::domain::reason(r).ok());
     let reason = reason.as_deref();
+    // The approval the gate found (where the tier asks for one): named in the commit.
+    let approved_by = (t.approval == crate::domain::Approval::SecondPerson)
+        .then(|| fleet.controls.request_for(t, &target.id))
+        .flatten()
+        .filter(|r| r.approved())
+        .and_then(|r| r.approved_by.clone());
     let mutation = Mutation::Promote {
         tier: tier.into(),
         branch: t.branch.clone(),
@@ -131,6 +137,7 @@ pub fn promotion(
             .filter(|_| !overridden.is_empty())
             .map(str::to_string),
         overridden: overridden.clone(),
+        approved_by,
     };
     if !overridden.is_empty() && reason.is_none() {
         return Err(Refusal::NeedsReason {
@@ -223,6 +230,57 @@ mod tests {
 
     fn promote(f: &Fleet, reason: Option<&str>) -> Result<(Gate, Mutation), Refusal> {
         promotion(f, "prod", NOW, &GatePolicy::default(), "me", reason)
+    }
+
+    /// What a commit says is what the release history reads back: operator, gate, override,
+    /// reason, approval; and a rollback's cause.
+    #[test]
+    fn commit_messages_are_read_back_by_the_history() {
+        use crate::domain::release::history::{Action, TierChange, events};
+        let promote = Mutation::Promote {
+            tier: "prod".into(),
+            branch: "tier-3".into(),
+            from_tier: "prod-beta".into(),
+            current: Some(rev(1)),
+            target: rev(2),
+            override_reason: Some("hotfix for\nthe checkout outage".into()),
+            overridden: vec!["no_alerts".into(), "soaked".into()],
+            approved_by: Some("bob@ops".into()),
+        };
+        let back = Mutation::Rollback {
+            tier: "prod".into(),
+            branch: "tier-3".into(),
+            current: rev(2),
+            target: rev(1),
+            cause: Some("alert X fires on prod".into()),
+        };
+        let change = |m: &Mutation, at: i64, from: u32, to: u32| TierChange {
+            commit: format!("c{at}"),
+            at: NOW.plus_secs(at),
+            author: "shopctl <shopctl@localhost>".into(),
+            message: m.commit_message("alice@ops"),
+            from: Some(rev(from).id),
+            to: Some(rev(to).id),
+        };
+        let changes = vec![(
+            "prod".to_string(),
+            vec![change(&back, 60, 2, 1), change(&promote, 0, 1, 2)],
+        )];
+        let e = events(&fleet(), &changes, &|_| None);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].action, Action::Promote);
+        assert_eq!(e[0].by, "alice@ops");
+        assert_eq!(e[0].from_tier.as_deref(), Some("prod-beta"));
+        assert_eq!(e[0].gate.as_deref(), Some("overridden"));
+        assert_eq!(e[0].overridden, ["no_alerts", "soaked"]);
+        assert_eq!(
+            e[0].reason.as_deref(),
+            Some("hotfix for the checkout outage")
+        );
+        assert_eq!(e[0].approved_by.as_deref(), Some("bob@ops"));
+        assert_eq!(e[0].outcome.name(), "rolled back");
+        assert_eq!(e[1].action, Action::Rollback);
+        assert_eq!(e[1].cause.as_deref(), Some("alert X fires on prod"));
     }
 
     #[test]

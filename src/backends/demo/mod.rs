@@ -559,6 +559,27 @@ impl FleetSource for DemoSource {
         Box::pin(async move { DemoSource::snapshot(self, now) })
     }
 
+    fn tier_changes(
+        &mut self,
+        tiers: Vec<(String, String)>,
+        since: Option<Ts>,
+    ) -> BoxFuture<'_, Result<super::TierChanges, SourceError>> {
+        Box::pin(async move {
+            let system = self.fleet.dir().join(repos::SYSTEM_REMOTE);
+            let app = self.fleet.history().clone();
+            tokio::task::spawn_blocking(move || {
+                super::read_tier_changes(&system, &tiers, since, app)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(SourceError {
+                    from: SourceId::Git,
+                    message: e.to_string(),
+                })
+            })
+        })
+    }
+
     fn watch(self: Box<Self>, tx: mpsc::Sender<SourceEvent>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut source = *self;

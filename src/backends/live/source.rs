@@ -657,6 +657,31 @@ impl Drop for AbortAll {
 }
 
 impl FleetSource for LiveSource {
+    fn tier_changes(
+        &mut self,
+        tiers: Vec<(String, String)>,
+        since: Option<Ts>,
+    ) -> BoxFuture<'_, Result<crate::backends::TierChanges, SourceError>> {
+        let git = self.git();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let err = |message: String| SourceError {
+                    from: SourceId::Git,
+                    message,
+                };
+                git.fetch().map_err(|e| err(e.to_string()))?;
+                crate::backends::read_tier_changes(&git.cache, &tiers, since, git.history())
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(SourceError {
+                    from: SourceId::Git,
+                    message: e.to_string(),
+                })
+            })
+        })
+    }
+
     fn info(&self) -> SourceInfo {
         SourceInfo {
             fleet: self.fleet_name(),

@@ -6,6 +6,7 @@ pub mod controls;
 pub mod freeze;
 pub mod gate;
 pub mod guide;
+pub mod history;
 pub mod progress;
 pub mod settled;
 pub mod soak;
