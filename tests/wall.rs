@@ -297,3 +297,32 @@ fn the_walls_alerts_line_up_in_columns() {
     let at: Vec<Option<usize>> = rows.iter().map(|l| scope_at(l)).collect();
     assert!(at.iter().all(|a| a.is_some() && *a == at[0]), "{rows:#?}");
 }
+
+/// A halted tier says so on the release ladder: the office screen never shows it as waiting.
+#[test]
+fn a_halted_tier_says_so_on_the_ladder() {
+    use shopctl::domain::FleetUpdate;
+    use shopctl::domain::release::{Halt, ReleaseControls};
+    for (w, h) in [(60, 16), (100, 30)] {
+        let (_tmp, mut app) = wall(w, h, 0, Scenario::Calm);
+        let halt = ReleaseControls {
+            halts: vec![Halt {
+                tier: Some("prod".into()),
+                reason: "checkout errors".into(),
+                by: "alice@ops".into(),
+                at: CREATED.plus_secs(AFTER),
+            }],
+            ..Default::default()
+        };
+        update(
+            &mut app,
+            Msg::Source(SourceEvent::Update(FleetUpdate::Controls(halt))),
+        );
+        let s = screen(&app);
+        let prod = s
+            .lines()
+            .find(|l| l.contains("PROD ") && !l.contains("PROD-"))
+            .unwrap_or_else(|| panic!("{w}×{h}: prod's rung\n{s}"));
+        assert!(prod.contains("⊘ halted"), "{w}×{h}:\n{s}");
+    }
+}

@@ -325,7 +325,7 @@ fn header(app: &App, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Recording::Off => {}
         Recording::On => left.push(Part::new(
             "● rec",
-            "●",
+            "rec",
             theme.muted().patch(theme.header()),
             6,
         )),

@@ -481,6 +481,19 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
                 format!("◷ soaking {}", crate::domain::time::age(*left)),
                 theme.progress(),
             ),
+            // What people decided (a halt, a failed release, a freeze) is what a tier that
+            // is not moving shows.
+            GuideState::Next | GuideState::Blocked(_) | GuideState::Waiting
+                if let Some((said, _)) = super::panes::tiers::decided(
+                    &app.data.fleet,
+                    tier,
+                    &app.session.policy,
+                    app.data.now,
+                    true,
+                ) =>
+            {
+                (format!("⊘ {said}"), theme.danger())
+            }
             GuideState::Next => (
                 format!(
                     "▶ ready: promote {}",

@@ -31,8 +31,12 @@ impl PaneView for ClustersPane {
         format!("{} {} {}", c.name, c.provider, c.failure_domain)
     }
 
-    fn related(_: &Fleet, c: &Cluster, scope: &Scope) -> bool {
-        matches!(scope, Scope::Cluster(name) if *name == c.name)
+    /// The highlighted cluster, or a cluster running a ShopSet of the highlighted tier.
+    fn related(fleet: &Fleet, c: &Cluster, scope: &Scope) -> bool {
+        match scope {
+            Scope::Cluster(name) => *name == c.name,
+            Scope::Tier(tier) => fleet.shopsets_of_tier(tier).any(|s| s.cluster == c.name),
+        }
     }
 
     fn columns(narrow: bool, _view: &super::PanesView<'_>) -> Vec<Column> {

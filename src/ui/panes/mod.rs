@@ -564,9 +564,12 @@ fn draw_table(
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), style);
         }
         // A row related to the highlighted cluster or tier is marked by its marker alone:
-        // moving the highlight redraws one cell a row, not whole rows.
+        // moving the highlight redraws one cell a row, not whole rows. On the selection bar,
+        // in the bar's colours.
+        let bar = shown.selected && focused;
         if shown.related {
-            buf.set_stringn(inner.x, y, super::symbols::RELATED, 1, theme.related());
+            let style = if bar { Style::new() } else { theme.related() };
+            buf.set_stringn(inner.x, y, super::symbols::RELATED, 1, style);
         }
         let kept = lines
             .iter()
@@ -579,7 +582,15 @@ fn draw_table(
             }
             at.y = y;
             let has_bg = line.style.bg.is_some() || line.spans.iter().any(|s| s.style.bg.is_some());
-            if !has_bg && line.width() <= usize::from(at.width) {
+            if bar {
+                // The selection bar in one colour through every cell: each cell's own
+                // colours would read poorly on it (grey on cyan); its symbols still say.
+                put_line(
+                    &super::text::fit_line(on_bar(line.clone()), at.width),
+                    at,
+                    buf,
+                );
+            } else if !has_bg && line.width() <= usize::from(at.width) {
                 put_line(line, at, buf);
             } else {
                 (&super::text::fit_line(on_row(line.clone()), w)).render(at, buf);
@@ -592,6 +603,9 @@ fn draw_table(
 /// into the buffer's cells (a cell a byte: no grapheme segmentation, no width lookups).
 fn put_line(line: &Line<'_>, area: Rect, buf: &mut ratatui::buffer::Buffer) {
     use ratatui::widgets::Widget;
+    if line.width() > usize::from(area.width) {
+        return line.render(area, buf);
+    }
     if line.style != Style::new() {
         buf.set_style(area, line.style);
     }
@@ -611,6 +625,17 @@ fn put_line(line: &Line<'_>, area: Rect, buf: &mut ratatui::buffer::Buffer) {
             x += w;
         }
     }
+}
+
+/// A cell's line in the selection bar's colours.
+fn on_bar(mut line: Line<'_>) -> Line<'_> {
+    line.style.fg = None;
+    line.style.bg = None;
+    for span in &mut line.spans {
+        span.style.fg = None;
+        span.style.bg = None;
+    }
+    line
 }
 
 /// A cell's line without background colours of its own, so the row's highlight runs

@@ -35,27 +35,32 @@ impl PaneView for TiersPane {
         format!("{} {} {rev}", t.name, t.branch)
     }
 
-    fn related(_: &Fleet, t: &Tier, scope: &Scope) -> bool {
-        matches!(scope, Scope::Tier(name) if *name == t.name)
+    /// The highlighted tier, or a tier with a ShopSet on the highlighted cluster.
+    fn related(fleet: &Fleet, t: &Tier, scope: &Scope) -> bool {
+        match scope {
+            Scope::Tier(name) => *name == t.name,
+            Scope::Cluster(cluster) => fleet
+                .shopsets_of_tier(&t.name)
+                .any(|s| s.cluster == *cluster),
+        }
     }
 
     fn columns(narrow: bool, view: &super::PanesView<'_>) -> Vec<Column> {
+        // What people decided about a tier (a halt, a freeze…) takes the subject's place, and
+        // is not dropped; nor is the soak beside it (narrow, the decision follows the soak).
+        let decision = view
+            .fleet
+            .tiers
+            .iter()
+            .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some());
         if narrow {
             vec![
                 value("TIER", 0),
                 state("RELEASE", 0, 9),
                 state("SETTLED", 1, 7),
-                free_text("SOAK", 2, 9),
+                free_text("SOAK", if decision { 0 } else { 2 }, 9),
             ]
         } else {
-            // What people decided about a tier (a halt, a freeze…) takes the subject's place,
-            // and is not dropped; nor is the soak beside it (too narrow for both, the narrow
-            // form shows the decision after the soak).
-            let decision = view
-                .fleet
-                .tiers
-                .iter()
-                .any(|t| decided(view.fleet, t, view.policy, view.now, true).is_some());
             vec![
                 value("L", 5),
                 value("TIER", 0),
@@ -180,7 +185,7 @@ impl PaneView for TiersPane {
 
 /// The tier's halt, freeze, failed release or approval, most pressing first, and whether it
 /// stops promotions into the tier (a request waiting is not bad, only pending).
-fn decided(
+pub(crate) fn decided(
     fleet: &Fleet,
     t: &Tier,
     policy: &crate::domain::release::GatePolicy,
