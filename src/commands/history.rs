@@ -31,26 +31,8 @@ pub fn parse_since(s: &str, now: Ts) -> Result<Ts, String> {
         return Ok(ts);
     }
     let bad = || format!("'{t}' is neither a duration (30d, 12h, 1w) nor a date (2026-11-01)");
-    let mut secs: i64 = 0;
-    let mut num = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(bad()),
-        };
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        secs = secs.saturating_add(n.saturating_mul(unit));
-    }
-    if !num.is_empty() || secs <= 0 {
+    let secs = crate::domain::time::parse_span(t).map_err(|_| bad())?;
+    if secs <= 0 {
         return Err(bad());
     }
     Ok(now.plus_secs(-secs.min(100 * 365 * 86_400)))

@@ -254,38 +254,13 @@ pub const MAX_SILENCE_SECS: i64 = 30 * 24 * 3600;
 
 /// `90m`, `2h`, `1h30m`, `3d`, `45s`: a positive duration of at most 30 days, in seconds.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
+    use super::time::{SpanError, parse_span};
     let t = s.trim();
-    if t.is_empty() {
-        return Err("a duration is needed, e.g. 2h or 30m".into());
-    }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => {
-                return Err(format!(
-                    "'{t}' is not a duration (use s, m, h, d, w: 1h30m)"
-                ));
-            }
-        };
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("'{t}' is not a duration (use s, m, h, d, w: 1h30m)"))?;
-        num.clear();
-        total = total.saturating_add(n.saturating_mul(unit));
-    }
-    if !num.is_empty() {
-        return Err(format!("'{t}' needs a unit after {num} (s, m, h, d or w)"));
-    }
+    let total = parse_span(t).map_err(|e| match e {
+        SpanError::Empty => "a duration is needed, e.g. 2h or 30m".to_string(),
+        SpanError::NotASpan => format!("'{t}' is not a duration (use s, m, h, d, w: 1h30m)"),
+        SpanError::NoUnit(num) => format!("'{t}' needs a unit after {num} (s, m, h, d or w)"),
+    })?;
     if total <= 0 {
         return Err("the duration must be longer than zero".into());
     }

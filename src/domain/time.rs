@@ -67,6 +67,48 @@ impl Ts {
     }
 }
 
+/// Why a span of time (`1h30m`) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpanError {
+    Empty,
+    /// A character that is neither a digit nor a unit.
+    NotASpan,
+    /// Digits at the end with no unit after them.
+    NoUnit(String),
+}
+
+/// `90m`, `2h`, `1h30m`, `3d`, `1w`: numbers each followed by a unit (s, m, h, d, w), in
+/// seconds.
+pub fn parse_span(s: &str) -> Result<i64, SpanError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(SpanError::Empty);
+    }
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(SpanError::NotASpan),
+        };
+        let n: i64 = num.parse().map_err(|_| SpanError::NotASpan)?;
+        num.clear();
+        total = total.saturating_add(n.saturating_mul(unit));
+    }
+    if !num.is_empty() {
+        return Err(SpanError::NoUnit(num));
+    }
+    Ok(total)
+}
+
 /// Compact age such as `42s`, `7m`, `3h`, `2d` (what an operator reads at a glance).
 pub fn age(secs: i64) -> String {
     let s = secs.max(0);
