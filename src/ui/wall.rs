@@ -522,11 +522,16 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
     // The bar takes what the words leave (the words are what must be read).
     let bar_w = usize::from(width)
         .saturating_sub(name_w + rev_w + state_w + 12)
-        .clamp(4, 40);
+        .clamp(1, 40);
     let mut lines = Vec::new();
     for ((row, tier), (state, style)) in rows.iter().zip(&app.data.fleet.tiers).zip(states).rev() {
         let r = rollout(&app.data.fleet, tier);
         let (full, empty) = bar(r.settled, r.total, bar_w);
+        let count = format!(" {}/{} ", r.settled, r.total);
+        // Where the rung is wider than the screen, its state is shortened, and says so.
+        let before = name_w + 2 + rev_w + 1 + bar_w + count.chars().count();
+        let state =
+            super::text::fit(&state, usize::from(width).saturating_sub(before)).into_owned();
         lines.push(Line::from(vec![
             Span::styled(
                 format!(" {:<name_w$} ", tier.name.to_uppercase()),
@@ -538,7 +543,7 @@ fn ladder<'a>(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>
             ),
             Span::styled(full, style),
             Span::styled(empty, theme.muted()),
-            Span::styled(format!(" {}/{} ", r.settled, r.total), theme.muted()),
+            Span::styled(count, theme.muted()),
             Span::styled(state, style.add_modifier(Modifier::BOLD)),
         ]));
         if spaced {
