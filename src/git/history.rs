@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use git2::Repository;
-
-use super::read::{GitError, gitlink};
+use super::read::{GitError, gitlink, open};
 use crate::domain::Ts;
 use crate::domain::release::history::TierChange;
 
@@ -20,10 +18,7 @@ pub fn tier_changes(
     branch: &str,
     since: Option<Ts>,
 ) -> Result<Vec<TierChange>, GitError> {
-    let repo = Repository::open(path).map_err(|source| GitError::Open {
-        path: path.into(),
-        source,
-    })?;
+    let repo = open(path)?;
     let err = |source| GitError::Read {
         path: path.into(),
         source,

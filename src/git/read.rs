@@ -17,6 +17,14 @@ pub enum GitError {
     Read { path: PathBuf, source: git2::Error },
 }
 
+/// Opens the repository at `path`, naming it when it cannot.
+pub fn open(path: &Path) -> Result<Repository, GitError> {
+    Repository::open(path).map_err(|source| GitError::Open {
+        path: path.into(),
+        source,
+    })
+}
+
 /// The state of one tier branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchState {
@@ -41,10 +49,7 @@ pub struct AppHistory {
 impl AppHistory {
     /// Reads `branch` of the app repository at `path`.
     pub fn read(path: &Path, branch: &str) -> Result<AppHistory, GitError> {
-        let repo = Repository::open(path).map_err(|source| GitError::Open {
-            path: path.into(),
-            source,
-        })?;
+        let repo = open(path)?;
         let err = |source| GitError::Read {
             path: path.into(),
             source,
@@ -132,10 +137,7 @@ pub fn read_branches(
     path: &Path,
     branches: &[String],
 ) -> Result<Vec<Option<BranchState>>, GitError> {
-    let repo = Repository::open(path).map_err(|source| GitError::Open {
-        path: path.into(),
-        source,
-    })?;
+    let repo = open(path)?;
     branches
         .iter()
         .map(|b| {
